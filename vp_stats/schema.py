@@ -1,0 +1,191 @@
+"""Names and constants shared by every vp-stats module.
+
+This module is the single source of truth for value and trait names, the
+circumplex order of Schwartz's basic values, the higher-order grouping, the
+Likert answer labels of the Value Portrait items and the questionnaire keys.
+Every other module imports from here; nothing else hard-codes these names.
+
+Dimension names follow the upstream Value Portrait files exactly
+(``Self_Direction``, ``Openness_to_Change`` ...), so tables written by vp-stats
+can be compared with the published ones column for column.
+
+References
+----------
+Schwartz, S. H. (1992). Universals in the content and structure of values.
+Advances in Experimental Social Psychology, 25, 1-65.
+Schwartz, S. H. (2003). A proposal for measuring value orientations across
+nations. ESS Questionnaire Development Report, ch. 7 (the 21-item PVQ).
+Rammstedt, B., & John, O. P. (2007). Measuring personality in one minute or
+less: A 10-item short version of the Big Five Inventory. Journal of Research
+in Personality, 41, 203-212.
+Han, Choi, Song, Lee, Jo (2025). Value Portrait. ACL 2025, arXiv 2505.01015.
+
+Examples
+--------
+>>> from vp_stats import schema
+>>> schema.PVQ_VALUES[:3]
+('Self_Direction', 'Stimulation', 'Hedonism')
+>>> schema.HIGHER_ORDER_MAP['Self_Transcendence']
+('Benevolence', 'Universalism')
+>>> schema.FAMILIES['bfi']
+('Extraversion', 'Agreeableness', 'Conscientiousness', 'Neuroticism', 'Openness')
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+#: Schwartz's ten basic values in circumplex order (adjacent values are
+#: compatible, opposite values conflict; Universalism is adjacent to
+#: Self_Direction, closing the circle).
+PVQ_VALUES: tuple[str, ...] = (
+    "Self_Direction",
+    "Stimulation",
+    "Hedonism",
+    "Achievement",
+    "Power",
+    "Security",
+    "Conformity",
+    "Tradition",
+    "Benevolence",
+    "Universalism",
+)
+
+#: Two-letter abbreviations used in compact tables and figures.
+PVQ_ABBREV = MappingProxyType(
+    {
+        "Self_Direction": "SD",
+        "Stimulation": "ST",
+        "Hedonism": "HE",
+        "Achievement": "AC",
+        "Power": "PO",
+        "Security": "SE",
+        "Conformity": "CO",
+        "Tradition": "TR",
+        "Benevolence": "BE",
+        "Universalism": "UN",
+    }
+)
+
+#: Higher-order values as scored in the released Value Portrait data.
+#: Hedonism belongs to neither Openness to Change nor Self-Enhancement.
+HIGHER_ORDER_MAP = MappingProxyType(
+    {
+        "Openness_to_Change": ("Self_Direction", "Stimulation"),
+        "Self_Enhancement": ("Achievement", "Power"),
+        "Conservation": ("Security", "Conformity", "Tradition"),
+        "Self_Transcendence": ("Benevolence", "Universalism"),
+    }
+)
+HIGHER_ORDER_VALUES: tuple[str, ...] = tuple(HIGHER_ORDER_MAP)
+
+#: Big Five traits in the order of the released ``value.json``.
+BFI_TRAITS: tuple[str, ...] = (
+    "Extraversion",
+    "Agreeableness",
+    "Conscientiousness",
+    "Neuroticism",
+    "Openness",
+)
+
+#: The three dimension families and their dimensions.
+FAMILIES = MappingProxyType(
+    {
+        "pvq": PVQ_VALUES,
+        "higher_pvq": HIGHER_ORDER_VALUES,
+        "bfi": BFI_TRAITS,
+    }
+)
+FAMILY_NAMES: tuple[str, ...] = tuple(FAMILIES)
+
+
+def family_of(dimension: str) -> str:
+    """Return the family (``pvq``, ``higher_pvq`` or ``bfi``) of a dimension.
+
+    Examples
+    --------
+    >>> family_of("Power")
+    'pvq'
+    >>> family_of("Conservation")
+    'higher_pvq'
+    """
+    for fam, dims in FAMILIES.items():
+        if dimension in dims:
+            return fam
+    raise KeyError(
+        f"unknown dimension {dimension!r}; known: "
+        + ", ".join(d for dims in FAMILIES.values() for d in dims)
+    )
+
+
+#: Answer labels of the Value Portrait items (and of the PVQ), rating -> label.
+LIKERT_LABELS = MappingProxyType(
+    {
+        6: "very much like me",
+        5: "like me",
+        4: "somewhat like me",
+        3: "a little like me",
+        2: "not like me",
+        1: "not like me at all",
+    }
+)
+LIKERT_MIN, LIKERT_MAX = 1, 6
+
+#: PVQ-21 (ESS Human Values Scale) item numbers per value.
+PVQ21_KEY = MappingProxyType(
+    {
+        "Self_Direction": (1, 11),
+        "Power": (2, 17),
+        "Universalism": (3, 8, 19),
+        "Achievement": (4, 13),
+        "Security": (5, 14),
+        "Stimulation": (6, 15),
+        "Conformity": (7, 16),
+        "Tradition": (9, 20),
+        "Hedonism": (10, 21),
+        "Benevolence": (12, 18),
+    }
+)
+PVQ21_N_ITEMS = 21
+
+#: ESS variable names of the 21 Human Values Scale items, in item order.
+ESS_HVS_VARIABLES: tuple[str, ...] = (
+    "ipcrtiv", "imprich", "ipeqopt", "ipshabt", "impsafe", "impdiff", "ipfrule",
+    "ipudrst", "ipmodst", "ipgdtim", "impfree", "iphlppl", "ipsuces", "ipstrgv",
+    "ipadvnt", "ipbhprp", "iprspot", "iplylfr", "impenv", "imptrad", "impfun",
+)  # fmt: skip
+
+#: BFI-10 items: item number -> (trait, reverse keyed). 5-point scale.
+BFI10_KEY = MappingProxyType(
+    {
+        1: ("Extraversion", True),
+        2: ("Agreeableness", False),
+        3: ("Conscientiousness", True),
+        4: ("Neuroticism", True),
+        5: ("Openness", True),
+        6: ("Extraversion", False),
+        7: ("Agreeableness", True),
+        8: ("Conscientiousness", False),
+        9: ("Neuroticism", False),
+        10: ("Openness", False),
+    }
+)
+BFI_MIN, BFI_MAX = 1, 5
+
+#: Prompt variants of the Value Portrait LLM evaluation (3 wordings x original
+#: / reversed option order).
+VARIANTS: tuple[str, ...] = (
+    "v1",
+    "v1_reversed",
+    "v2",
+    "v2_reversed",
+    "v3",
+    "v3_reversed",
+)
+
+#: Item sources of the Value Portrait queries, keyed by the first digit of the
+#: portrait id as used upstream.
+SOURCES: tuple[str, ...] = ("Reddit", "DearAbby", "ShareGPT", "LMSYS")
+
+#: Selection modes for validated items.
+SELECTION_MODES: tuple[str, ...] = ("pos", "abs", "neg")

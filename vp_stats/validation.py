@@ -1,0 +1,509 @@
+"""Item validation: item x dimension Spearman correlations, FDR, bootstrap CIs, selection.
+
+An item (a query-response pair) validly measures a value when the ratings its
+human raters gave it correlate with the raters' scores on that value
+(Han et al., 2025, Value Portrait, section 3). For every item and every
+dimension of the three families (10 basic values, 4 higher-order values,
+5 Big Five traits) this module computes Spearman's rho over the item's raters,
+its two-sided p-value (t approximation with n - 2 degrees of freedom, as
+:func:`scipy.stats.spearmanr`), Benjamini-Hochberg adjusted p-values within
+each family, and seeded percentile bootstrap confidence intervals that
+resample raters.
+
+The engine is vectorised: ratings are pivoted once into a participants x items
+matrix, items are grouped by their exact set of raters, and within each set the
+ratings and value scores are ranked once and correlated with one matrix
+product. No per-item scipy call is made.
+
+Examples
+--------
+>>> from vp_stats import datasets, validation
+>>> corr = validation.item_correlations(datasets.load_ratings(), datasets.load_participant_scores())
+>>> corr.groupby("family").size().to_dict()
+{'bfi': 2600, 'higher_pvq': 2080, 'pvq': 5200}
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from vp_stats import schema
+
+ITEM_KEYS = ["portrait_id", "option_id"]
+
+
+# --------------------------------------------------------------------------- core engine
+
+
+def _rank_columns(x: np.ndarray) -> np.ndarray:
+    """Average ranks along axis -2 (observations), ties averaged, as scipy.stats.rankdata."""
+    return stats.rankdata(x, axis=-2)
+
+
+def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every column of ``a`` with every column of ``b``.
+
+    ``a`` is (..., n, k), ``b`` is (..., n, d); returns (..., k, d). A constant
+    column gives NaN (as scipy, which warns and returns NaN).
+    """
+    a = a - a.mean(axis=-2, keepdims=True)
+    b = b - b.mean(axis=-2, keepdims=True)
+    na = np.sqrt((a * a).sum(axis=-2))
+    nb = np.sqrt((b * b).sum(axis=-2))
+    num = np.swapaxes(a, -1, -2) @ b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = num / (na[..., :, None] * nb[..., None, :])
+    r[(na[..., :, None] == 0) | (nb[..., None, :] == 0)] = np.nan
+    return np.clip(r, -1.0, 1.0)
+
+
+def spearman_pvalue(rho: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of Spearman's rho (t approximation, n - 2 dof), as scipy.
+
+    Examples
+    --------
+    >>> from scipy.stats import spearmanr
+    >>> x, y = [1, 2, 3, 4, 5, 6], [2, 1, 4, 3, 6, 5]
+    >>> res = spearmanr(x, y)
+    >>> bool(abs(spearman_pvalue(res.statistic, 6) - res.pvalue) < 1e-12)
+    True
+    """
+    rho = np.asarray(rho, dtype=float)
+    dof = np.asarray(n, dtype=float) - 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = rho * np.sqrt(dof / ((rho + 1.0) * (1.0 - rho)))
+    return 2 * stats.t.sf(np.abs(t), dof)
+
+
+def _value_matrix(scores: pd.DataFrame, families) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    cols = [(f, d) for f in families for d in schema.FAMILIES[f]]
+    sub = scores[scores["family"].isin(families)]
+    wide = sub.pivot_table(index="participant", columns=["family", "dimension"], values="score", aggfunc="first")
+    missing = [c for c in cols if c not in wide.columns]
+    if missing:
+        raise ValueError(f"participant scores lack dimensions {missing}")
+    return wide[cols], cols
+
+
+def _rater_sets(ratings: pd.DataFrame):
+    """Pivot ratings to participants x items and group items by identical rater sets."""
+    dup = ratings.duplicated(["participant", *ITEM_KEYS])
+    if dup.any():
+        row = ratings[dup].iloc[0]
+        raise ValueError(
+            f"participant {row.participant} rated portrait {row.portrait_id} option {row.option_id} more than once"
+        )
+    wide = ratings.pivot(index="participant", columns=ITEM_KEYS, values="rating")
+    mat = wide.to_numpy(dtype=float)
+    mask = ~np.isnan(mat)
+    patterns, inverse = np.unique(mask.T, axis=0, return_inverse=True)
+    return wide, mat, patterns, inverse.ravel()
+
+
+def _assemble(wide_items, cols, rho_blocks, n_blocks, order) -> pd.DataFrame:
+    rho = np.concatenate(rho_blocks, axis=0)[np.argsort(order)]
+    n = np.concatenate(n_blocks)[np.argsort(order)]
+    k, d = rho.shape
+    idx = wide_items.columns
+    out = pd.DataFrame(
+        {
+            "portrait_id": np.repeat(idx.get_level_values(0).to_numpy(), d),
+            "option_id": np.repeat(idx.get_level_values(1).to_numpy(), d),
+            "family": np.tile([c[0] for c in cols], k),
+            "dimension": np.tile([c[1] for c in cols], k),
+            "rho": rho.ravel(),
+            "n": np.repeat(n, d),
+        }
+    )
+    out["p_value"] = spearman_pvalue(out["rho"].to_numpy(), out["n"].to_numpy())
+    fam_order = {f: i for i, f in enumerate(schema.FAMILY_NAMES)}
+    out = out.sort_values(
+        ["family", "portrait_id", "option_id"], key=lambda s: s.map(fam_order) if s.name == "family" else s,
+        kind="stable", ignore_index=True,
+    )  # fmt: skip
+    return out[["portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n"]]
+
+
+def item_correlations(
+    ratings: pd.DataFrame,
+    scores: pd.DataFrame,
+    families: tuple[str, ...] | list[str] = schema.FAMILY_NAMES,
+) -> pd.DataFrame:
+    """Spearman correlation of every item's ratings with its raters' dimension scores.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        Tidy ratings with columns ``participant``, ``portrait_id``, ``option_id``,
+        ``rating`` (e.g. :func:`vp_stats.datasets.load_ratings`).
+    scores : DataFrame
+        Tidy participant scores with columns ``participant``, ``family``,
+        ``dimension``, ``score`` (e.g. :func:`vp_stats.datasets.load_participant_scores`).
+    families : sequence of str
+        Families to correlate with (``pvq``, ``higher_pvq``, ``bfi``).
+
+    Returns
+    -------
+    DataFrame
+        ``portrait_id, option_id, family, dimension, rho, p_value, n``; one row
+        per item and dimension, ordered by family, item, dimension (schema order).
+        ``rho`` is NaN where an item's ratings are constant.
+
+    Notes
+    -----
+    rho is the Pearson correlation of average ranks (ties averaged); the
+    p-value uses t = rho sqrt((n-2)/(1-rho^2)) with n - 2 degrees of freedom,
+    exactly as :func:`scipy.stats.spearmanr`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"participant": list("abcde"), "portrait_id": 1001,
+    ...                   "option_id": 1, "rating": [1, 2, 3, 4, 6]})
+    >>> s = pd.DataFrame({"participant": list("abcde"), "family": "bfi",
+    ...                   "dimension": "Openness", "score": [1.0, 2.5, 2.0, 4.0, 5.0]})
+    >>> s = pd.concat([s.assign(dimension=d, score=s.score * (i + 1))
+    ...                for i, d in enumerate(["Extraversion", "Agreeableness",
+    ...                "Conscientiousness", "Neuroticism", "Openness"])])
+    >>> item_correlations(r, s, families=["bfi"]).rho.round(3).tolist()
+    [0.9, 0.9, 0.9, 0.9, 0.9]
+    """
+    families = list(families)
+    values, cols = _value_matrix(scores, families)
+    wide, mat, patterns, inverse = _rater_sets(ratings)
+    missing = wide.index.difference(values.index)
+    if len(missing):
+        raise ValueError(f"{len(missing)} rater(s) have no scores, e.g. {missing[0]!r}")
+    vals = values.reindex(wide.index).to_numpy(dtype=float)
+    rho_blocks, n_blocks, order = [], [], []
+    for p, rows in enumerate(patterns):
+        items = np.flatnonzero(inverse == p)
+        r = _rank_columns(mat[np.ix_(rows, items)])
+        v = _rank_columns(vals[rows])
+        rho_blocks.append(_pearson_columns(r, v))
+        n_blocks.append(np.full(len(items), rows.sum()))
+        order.append(items)
+    return _assemble(wide, cols, rho_blocks, n_blocks, np.concatenate(order))
+
+
+# --------------------------------------------------------------------------- FDR
+
+
+def add_fdr(corr: pd.DataFrame, by: str | list[str] = "family") -> pd.DataFrame:
+    """Add Benjamini-Hochberg adjusted p-values (``p_fdr``) within each family.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"family": "pvq", "p_value": [0.01, 0.04, 0.03, 0.2]})
+    >>> add_fdr(df).p_fdr.round(4).tolist()
+    [0.04, 0.0533, 0.0533, 0.2]
+    """
+    out = corr.copy()
+    out["p_fdr"] = np.nan
+    for _, idx in out.groupby(by, sort=False).groups.items():
+        p = out.loc[idx, "p_value"].to_numpy(dtype=float)
+        ok = ~np.isnan(p)
+        adj = np.full_like(p, np.nan)
+        if ok.any():
+            adj[ok] = stats.false_discovery_control(p[ok], method="bh")
+        out.loc[idx, "p_fdr"] = adj
+    return out
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def bootstrap_ci(
+    ratings: pd.DataFrame,
+    scores: pd.DataFrame,
+    families: tuple[str, ...] | list[str] = schema.FAMILY_NAMES,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+    batch: int = 100,
+) -> pd.DataFrame:
+    """Percentile bootstrap confidence intervals of every item x dimension rho.
+
+    Raters are resampled with replacement (pairs of rating and value score kept
+    together), independently for each set of items sharing the same raters;
+    each resample re-ranks both variables. Resamples in which an item's
+    ratings are constant give no rho and are left out of that item's interval
+    (counted in ``n_boot_valid``).
+
+    Parameters
+    ----------
+    n_boot : int
+        Number of resamples.
+    ci : float
+        Coverage of the interval.
+    seed : int
+        Seed of :class:`numpy.random.Generator`; equal seeds give equal tables.
+    batch : int
+        Resamples processed at once (memory knob; results do not depend on it).
+
+    Returns
+    -------
+    DataFrame
+        ``portrait_id, option_id, family, dimension, ci_low, ci_high, n_boot_valid``.
+
+    Examples
+    --------
+    >>> from vp_stats import datasets
+    >>> syn = datasets.synthetic(n_participants=60, n_items=4, seed=1)
+    >>> ci = bootstrap_ci(syn["ratings"], syn["scores"], families=["pvq"], n_boot=200, seed=3)
+    >>> bool((ci.ci_low <= ci.ci_high).all())
+    True
+    """
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be in (0, 1), got {ci}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be positive, got {n_boot}")
+    families = list(families)
+    values, cols = _value_matrix(scores, families)
+    wide, mat, patterns, inverse = _rater_sets(ratings)
+    vals = values.reindex(wide.index).to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    lo_q, hi_q = 100 * (1 - ci) / 2, 100 * (1 + ci) / 2
+    lo_blocks, hi_blocks, valid_blocks, order = [], [], [], []
+    for p, rows in enumerate(patterns):
+        items = np.flatnonzero(inverse == p)
+        r0 = mat[np.ix_(rows, items)]
+        v0 = vals[rows]
+        n = r0.shape[0]
+        idx = rng.integers(0, n, size=(n_boot, n))
+        boots = np.empty((n_boot, len(items), len(cols)))
+        mr, mv = _tie_matrices(r0), _tie_matrices(v0)  # (n, k*n) and (n, d*n)
+        for start in range(0, n_boot, batch):
+            w = _multiplicities(idx[start : start + batch], n)
+            boots[start : start + batch] = _weighted_rank_corr(w, mr, mv)
+        valid = (~np.isnan(boots)).sum(axis=0)
+        lo, hi = _nan_quantiles(boots, (lo_q / 100, hi_q / 100), valid)
+        lo_blocks.append(lo)
+        hi_blocks.append(hi)
+        valid_blocks.append(valid)
+        order.append(items)
+    order_all = np.argsort(np.concatenate(order))
+    lo = np.concatenate(lo_blocks)[order_all]
+    hi = np.concatenate(hi_blocks)[order_all]
+    valid = np.concatenate(valid_blocks)[order_all]
+    k, d = lo.shape
+    idx = wide.columns
+    out = pd.DataFrame(
+        {
+            "portrait_id": np.repeat(idx.get_level_values(0).to_numpy(), d),
+            "option_id": np.repeat(idx.get_level_values(1).to_numpy(), d),
+            "family": np.tile([c[0] for c in cols], k),
+            "dimension": np.tile([c[1] for c in cols], k),
+            "ci_low": lo.ravel(),
+            "ci_high": hi.ravel(),
+            "n_boot_valid": valid.ravel(),
+        }
+    )
+    return out
+
+
+def _tie_matrices(x: np.ndarray) -> np.ndarray:
+    """Rank contributions of the columns of x (n, k) as an (n, k*n) matrix.
+
+    Entry [j, c*n + i] is [x_jc < x_ic] + [x_jc == x_ic] / 2, so that
+    ``w @ m`` gives, for multiplicities w, every observation's rank in the resample (minus 1/2).
+    """
+    xt = x.T
+    m = (xt[:, None, :] < xt[:, :, None]) + 0.5 * (xt[:, None, :] == xt[:, :, None])
+    return np.ascontiguousarray(m.reshape(-1, x.shape[0]).T)
+
+
+def _multiplicities(idx: np.ndarray, n: int) -> np.ndarray:
+    """Resample indices (B, n) -> how often each observation was drawn (B, n)."""
+    b = idx.shape[0]
+    flat = (idx + n * np.arange(b)[:, None]).ravel()
+    return np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+
+
+def _weighted_rank_corr(w: np.ndarray, lr: np.ndarray, lv: np.ndarray) -> np.ndarray:
+    """Spearman rho of every resample, computed from multiplicities without materialising it.
+
+    A resample that draws observation j w_j times gives observation i the
+    average rank sum_j w_j [x_j < x_i] + (sum_j w_j [x_j == x_i] + 1) / 2, and
+    Pearson's r of those ranks with weights w equals Spearman's rho of the
+    expanded resample exactly. Ranks of a sample of size n average (n + 1) / 2,
+    so they are centred analytically.
+    """
+    b, n = w.shape
+    centre = (n + 1) / 2
+    rr = (w @ lr).reshape(b, -1, n) + (0.5 - centre)
+    rv = (w @ lv).reshape(b, -1, n) + (0.5 - centre)
+    cov = (rr * w[:, None, :]) @ np.swapaxes(rv, 1, 2)
+    var_r = np.einsum("bki,bi->bk", rr * rr, w)
+    var_v = np.einsum("bdi,bi->bd", rv * rv, w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cov / np.sqrt(var_r[:, :, None] * var_v[:, None, :])
+    tiny = 1e-9 * n**3
+    r[(var_r[:, :, None] < tiny) | (var_v[:, None, :] < tiny)] = np.nan
+    return np.clip(r, -1.0, 1.0)
+
+
+def _nan_quantiles(x: np.ndarray, qs, valid: np.ndarray) -> list[np.ndarray]:
+    """Quantiles along axis 0 ignoring NaN (linear interpolation, as np.nanpercentile)."""
+    srt = np.sort(x, axis=0)  # NaN sort last
+    out = []
+    for q in qs:
+        pos = q * (valid - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, np.maximum(valid - 1, 0))
+        lo = np.maximum(lo, 0)
+        a = np.take_along_axis(srt, lo[None], axis=0)[0]
+        b = np.take_along_axis(srt, hi[None], axis=0)[0]
+        val = a + (b - a) * (pos - np.floor(pos))
+        out.append(np.where(valid > 0, val, np.nan))
+    return out
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def upstream_exclusions() -> pd.DataFrame:
+    """The (item, dimension) pairs upstream's scoring script excludes by hand.
+
+    Read from the data file ``vp_stats/data/upstream_exclusions.csv`` (with a
+    note on what is known of each).
+
+    Examples
+    --------
+    >>> upstream_exclusions()[["portrait_id", "option_id", "dimension"]].values.tolist()
+    [[3902, 4, 'Achievement'], [1901, 1, 'Universalism'], [2901, 4, 'Extraversion']]
+    """
+    with resources.files("vp_stats").joinpath("data/upstream_exclusions.csv").open("r", encoding="utf-8") as fh:
+        df = pd.read_csv(fh, comment="#")
+    unknown = set(df["dimension"]) - {d for dims in schema.FAMILIES.values() for d in dims}
+    if unknown:
+        raise ValueError(f"upstream_exclusions.csv: unknown dimension(s) {sorted(unknown)}")
+    return df
+
+
+def select_items(
+    corr: pd.DataFrame,
+    threshold: float = 0.3,
+    mode: str = "pos",
+    exclusions: pd.DataFrame | None = None,
+    alpha: float | None = None,
+    p_column: str = "p_value",
+) -> pd.DataFrame:
+    """Mark the items that measure each dimension.
+
+    Parameters
+    ----------
+    corr : DataFrame
+        Output of :func:`item_correlations` (or the published table).
+    threshold : float
+        Strict threshold on rho (published scoring: ``rho > 0.3``).
+    mode : {"pos", "abs", "neg"}
+        ``pos``: rho > threshold; ``neg``: rho < -threshold; ``abs``: |rho| > threshold.
+    exclusions : DataFrame, optional
+        (portrait_id, option_id, dimension) pairs never selected, e.g.
+        :func:`upstream_exclusions`.
+    alpha : float, optional
+        Also require ``p_column < alpha`` (the paper's text states p < 0.05).
+    p_column : str
+        ``p_value`` or ``p_fdr``.
+
+    Returns
+    -------
+    DataFrame
+        ``corr`` with boolean ``selected``, ``sign`` (+1/-1 for the direction of
+        the correlation, 0 where not selected) and ``excluded`` columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"portrait_id": [1, 1, 2], "option_id": 1,
+    ...                   "dimension": "Power", "rho": [0.5, -0.4, 0.3]})
+    >>> select_items(c).selected.tolist(), select_items(c, mode="abs").sign.tolist()
+    ([True, False, False], [1, -1, 0])
+    """
+    if mode not in schema.SELECTION_MODES:
+        raise ValueError(f"mode must be one of {schema.SELECTION_MODES}, got {mode!r}")
+    out = corr.copy()
+    rho = out["rho"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        pos, neg = rho > threshold, rho < -threshold
+    sel = {"pos": pos, "neg": neg, "abs": pos | neg}[mode]
+    if alpha is not None:
+        sel = sel & (out[p_column].to_numpy(dtype=float) < alpha)
+    excluded = np.zeros(len(out), dtype=bool)
+    if exclusions is not None and len(exclusions):
+        key = pd.MultiIndex.from_frame(out[["portrait_id", "option_id", "dimension"]].astype({"portrait_id": int, "option_id": int}))
+        ex = pd.MultiIndex.from_frame(exclusions[["portrait_id", "option_id", "dimension"]].astype({"portrait_id": int, "option_id": int}))
+        excluded = key.isin(ex)
+    sel = sel & ~excluded
+    out["selected"] = sel
+    out["sign"] = np.where(sel, np.where(rho > 0, 1, -1), 0)
+    out["excluded"] = excluded
+    return out
+
+
+def validated_summary(selected: pd.DataFrame) -> pd.DataFrame:
+    """Count selected items per family and dimension (schema order).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"family": "pvq", "dimension": ["Power", "Power", "Hedonism"],
+    ...                   "selected": [True, True, False]})
+    >>> validated_summary(s).query("dimension == 'Power'").n_selected.item()
+    2
+    """
+    rows = []
+    for fam, dims in schema.FAMILIES.items():
+        sub = selected[selected["family"] == fam]
+        if sub.empty:
+            continue
+        for d in dims:
+            rows.append((fam, d, int(sub.loc[sub["dimension"] == d, "selected"].sum())))
+    return pd.DataFrame(rows, columns=["family", "dimension", "n_selected"])
+
+
+# --------------------------------------------------------------------------- all in one
+
+
+def validate_items(
+    ratings: pd.DataFrame,
+    scores: pd.DataFrame,
+    families: tuple[str, ...] | list[str] = schema.FAMILY_NAMES,
+    threshold: float = 0.3,
+    mode: str = "pos",
+    exclusions: pd.DataFrame | None = None,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Correlations, FDR, bootstrap CIs and selection in one table.
+
+    Returns the columns of ``item_correlations.csv``: ``portrait_id, option_id,
+    family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high, selected``.
+    ``n_boot=0`` skips the bootstrap (CI columns NaN).
+
+    Examples
+    --------
+    >>> from vp_stats import datasets
+    >>> syn = datasets.synthetic(n_participants=80, n_items=6, seed=2)
+    >>> t = validate_items(syn["ratings"], syn["scores"], families=["pvq"], n_boot=50)
+    >>> list(t.columns)[-4:]
+    ['p_fdr', 'ci_low', 'ci_high', 'selected']
+    """
+    corr = add_fdr(item_correlations(ratings, scores, families))
+    keys = ["portrait_id", "option_id", "family", "dimension"]
+    if n_boot:
+        cis = bootstrap_ci(ratings, scores, families, n_boot=n_boot, ci=ci, seed=seed)
+        corr = corr.merge(cis[[*keys, "ci_low", "ci_high"]], on=keys, how="left", validate="one_to_one")
+    else:
+        corr["ci_low"] = np.nan
+        corr["ci_high"] = np.nan
+    sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions)
+    cols = ["portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n", "p_fdr", "ci_low", "ci_high", "selected"]
+    return sel[cols]
