@@ -1,0 +1,48 @@
+# vp-stats: one target per product. `make reproduce` runs the main job, `make test` the whole suite.
+# Both create the virtual environment .venv and install everything on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# A local mirror of the upstream data beside the project (as in CI) is used instead of the
+# download cache; set VP_DATA_DIR yourself to point anywhere else.
+SHARED_MIRROR := $(abspath ../shared/data/valueportrait)
+export VP_DATA_DIR ?= $(if $(wildcard $(SHARED_MIRROR)/SHA256SUMS),$(SHARED_MIRROR),)
+export MPLBACKEND := Agg
+PYTEST_ARGS ?=
+
+.PHONY: setup reproduce test lint lab r-deps local-model-full personas-full hvae-full bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[llm,notebooks,irt,dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+setup: $(VENV)/.installed
+
+## main job: validation, LLM value scores and the figures of the notebooks
+reproduce: setup
+	$(VENV)/bin/vp-stats reproduce --out data/processed --figures reports/figures
+
+## R psych is the independent reference of the reliability tests (Debian packages, seconds)
+r-deps:
+	@command -v Rscript >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends r-base-core r-cran-psych >/dev/null) \
+	  || echo "r-deps: R could not be installed; the R reference tests will be skipped"; }
+
+## the whole test suite (unit, reference, bad-input, CLI, notebooks, real local model)
+test: setup r-deps
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check vp_stats tests benchmarks
+
+lab: setup
+	$(VENV)/bin/jupyter lab --allow-root notebooks
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf data/processed/* reports/figures/*.png .pytest_cache

@@ -1,0 +1,215 @@
+"""Model value profiles: LLM answers on validated items -> centred value scores.
+
+Value Portrait (Han et al., 2025, section 4) scores a model on a value as the
+mean of its (variant-averaged) answers over the items validated for that value,
+centred by the mean of its answers over all items valid for any value of the
+same family. Formally, for model m, family F, dimension d with validated item
+set I_d (``rho > threshold``) and I_F = union of I_d over d in F::
+
+    original_mean(m, d) = mean_{i in I_d} a_{m,i}'       (a' = 7 - a on negatively keyed items)
+    centre(m, F)        = mean_{i in I_F} a_{m,i}        (raw answers)
+    centered_mean(m, d) = original_mean(m, d) - centre(m, F)
+
+Items a model failed to answer (NaN) are left out of both means, so ``n`` is the
+number of validated items the model answered. ``std_dev`` is the population
+standard deviation (ddof 0) of the same answers, as upstream.
+
+The correlation table is an input, so users can score with their own
+re-validated items; the hand exclusions of upstream's scoring script are an
+explicit data file (:func:`vp_stats.validation.upstream_exclusions`), applied
+by default because the published scores apply them.
+
+Examples
+--------
+>>> import pandas as pd
+>>> answers = pd.DataFrame({"model": "m", "portrait_id": [1001, 1002, 1003],
+...                         "option_id": 1, "numeric_response": [6.0, 2.0, 4.0]})
+>>> corr = pd.DataFrame({"portrait_id": [1001, 1002, 1003], "option_id": 1,
+...                      "family": "bfi", "dimension": ["Openness", "Neuroticism", "Openness"],
+...                      "rho": [0.5, 0.4, 0.35]})
+>>> prof = value_profiles(answers, corr, exclusions=None, n_boot=0)
+>>> prof.set_index("dimension").loc[["Openness", "Neuroticism"], ["original_mean", "centered_mean", "n"]]
+             original_mean  centered_mean  n
+dimension
+Openness               5.0            1.0  2
+Neuroticism            2.0           -2.0  1
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from vp_stats import schema
+from vp_stats.validation import select_items, upstream_exclusions
+
+PROFILE_COLUMNS = [
+    "model",
+    "family",
+    "dimension",
+    "centered_mean",
+    "original_mean",
+    "std_dev",
+    "n",
+    "ci_low",
+    "ci_high",
+    "centre",
+    "n_failed",
+]
+
+_DEFAULT = object()
+
+
+def _answer_matrix(answers: pd.DataFrame, value: str) -> pd.DataFrame:
+    need = {"model", "portrait_id", "option_id", value}
+    missing = need - set(answers.columns)
+    if missing:
+        raise ValueError(f"answer table lacks column(s) {sorted(missing)}; has {list(answers.columns)}")
+    dup = answers.duplicated(["model", "portrait_id", "option_id"])
+    if dup.any():
+        row = answers[dup].iloc[0]
+        raise ValueError(
+            f"answer table has more than one row for model {row.model!r}, portrait {row.portrait_id}, "
+            f"option {row.option_id}; average the variants first (vp_stats.averaging)"
+        )
+    vals = pd.to_numeric(answers[value], errors="coerce")
+    bad = vals.notna() & ~vals.between(1, 6)
+    if bad.any():
+        row = answers[bad].iloc[0]
+        raise ValueError(
+            f"answer {row[value]!r} outside 1-6 for model {row.model!r}, portrait {row.portrait_id}, option {row.option_id}"
+        )
+    return answers.assign(**{value: vals}).pivot(index="model", columns=["portrait_id", "option_id"], values=value)
+
+
+def value_profiles(
+    answers: pd.DataFrame,
+    corr: pd.DataFrame,
+    families: tuple[str, ...] | list[str] | None = None,
+    threshold: float = 0.3,
+    mode: str = "pos",
+    exclusions: pd.DataFrame | None | object = _DEFAULT,
+    upstream_parity: bool = False,
+    value: str = "numeric_response",
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Value profiles of one or more models.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        One row per model and item: ``model, portrait_id, option_id`` and the
+        variant-averaged answer in column ``value`` (NaN where no variant parsed).
+        With ``upstream_parity`` it also needs the boolean ``upstream_tagged``.
+    corr : DataFrame
+        Item x dimension correlations (``portrait_id, option_id, family, dimension, rho``):
+        the published table or :func:`vp_stats.validation.item_correlations`.
+    families : sequence of str, optional
+        Families to score; default all families present in ``corr``.
+    threshold, mode : float, str
+        Item selection (see :func:`vp_stats.validation.select_items`); published: 0.3, ``pos``.
+    exclusions : DataFrame or None
+        (item, dimension) pairs never used; default: upstream's three hand exclusions.
+        ``None`` turns exclusions off.
+    upstream_parity : bool
+        Drop, per model, the items whose upstream averaged record carried no
+        correlation tags (a quirk of upstream's scorer; reproduces the published numbers).
+    n_boot, ci, seed :
+        Percentile bootstrap over the dimension's items (centre held fixed);
+        ``n_boot=0`` gives NaN CIs.
+
+    Returns
+    -------
+    DataFrame
+        ``model, family, dimension, centered_mean, original_mean, std_dev, n,
+        ci_low, ci_high, centre, n_failed`` (``n_failed``: validated items of the
+        dimension the model has no answer for).
+    """
+    if exclusions is _DEFAULT:
+        exclusions = upstream_exclusions()
+    if families is None:
+        families = [f for f in schema.FAMILY_NAMES if f in set(corr["family"])]
+    sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions)
+    sel = sel[sel["selected"] & sel["family"].isin(families)]
+    mat = _answer_matrix(answers, value)
+    if upstream_parity:
+        if "upstream_tagged" not in answers.columns:
+            raise ValueError("upstream_parity needs the column 'upstream_tagged' (vp_stats.averaging.load_average_outputs)")
+        tagged = answers.pivot(index="model", columns=["portrait_id", "option_id"], values="upstream_tagged")
+        mat = mat.where(tagged.reindex_like(mat).fillna(False).astype(bool))
+    models = mat.index.to_numpy()
+    rng = np.random.default_rng(seed)
+    rows = []
+    lo_q, hi_q = (1 - ci) / 2, (1 + ci) / 2
+    for fam in families:
+        fsel = sel[sel["family"] == fam]
+        fam_items = pd.MultiIndex.from_frame(fsel[["portrait_id", "option_id"]].drop_duplicates())
+        unknown = fam_items.difference(mat.columns)
+        if len(unknown):
+            raise ValueError(f"no answers at all for validated item(s) {list(unknown)[:3]} (family {fam})")
+        centre = np.nanmean(mat[fam_items].to_numpy(dtype=float), axis=1) if len(fam_items) else np.full(len(models), np.nan)
+        for dim in schema.FAMILIES[fam]:
+            dsel = fsel[fsel["dimension"] == dim]
+            a = mat[pd.MultiIndex.from_frame(dsel[["portrait_id", "option_id"]])].to_numpy(dtype=float)
+            sign = dsel["sign"].to_numpy()
+            a = np.where(sign < 0, 7 - a, a)
+            n = (~np.isnan(a)).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                orig = np.where(n > 0, np.nansum(a, axis=1) / np.maximum(n, 1), np.nan)
+                sd = np.sqrt(np.where(n > 0, np.nansum((a - orig[:, None]) ** 2, axis=1) / np.maximum(n, 1), np.nan))
+            lo = hi = np.full(len(models), np.nan)
+            if n_boot and a.shape[1]:
+                idx = rng.integers(0, a.shape[1], size=(n_boot, a.shape[1]))
+                with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
+                    sup.filter(RuntimeWarning)
+                    boot = np.nanmean(a[:, idx], axis=2)  # models x n_boot
+                    lo, hi = np.nanquantile(boot, [lo_q, hi_q], axis=1) - centre
+            for k, m in enumerate(models):
+                rows.append((m, fam, dim, orig[k] - centre[k], orig[k], sd[k], int(n[k]), lo[k], hi[k], centre[k],
+                             int(a.shape[1] - n[k])))  # fmt: skip
+    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+
+
+def rank_values(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
+    """Rank of each dimension within each model (1 = highest centred score).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"model": "m", "family": "bfi", "dimension": ["Openness", "Neuroticism"],
+    ...                   "centered_mean": [0.2, -0.1]})
+    >>> rank_values(p, "bfi").set_index("dimension")["rank"].to_dict()
+    {'Openness': 1.0, 'Neuroticism': 2.0}
+    """
+    sub = profiles[profiles["family"] == family].copy()
+    sub["rank"] = sub.groupby("model")["centered_mean"].rank(ascending=False, method="average")
+    return sub[["model", "family", "dimension", "centered_mean", "rank"]].reset_index(drop=True)
+
+
+def mean_profile(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
+    """Across-model mean, SD and mean rank of each dimension, sorted high to low.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"model": ["a", "a", "b", "b"], "family": "bfi",
+    ...                   "dimension": ["Openness", "Neuroticism"] * 2,
+    ...                   "centered_mean": [0.2, -0.2, 0.4, -0.4]})
+    >>> mean_profile(p, "bfi")[["dimension", "mean"]].values.tolist()
+    [['Openness', 0.30000000000000004], ['Neuroticism', -0.30000000000000004]]
+    """
+    ranks = rank_values(profiles, family)
+    g = ranks.groupby("dimension")
+    out = pd.DataFrame(
+        {
+            "mean": g["centered_mean"].mean(),
+            "sd": g["centered_mean"].std(ddof=1),
+            "mean_rank": g["rank"].mean(),
+            "n_models": g["model"].nunique(),
+        }
+    )
+    out = out.sort_values("mean", ascending=False).reset_index()
+    out.insert(0, "family", family)
+    return out
