@@ -177,13 +177,22 @@ def fetch(relpath: str, data_dir: str | os.PathLike | None = None) -> Path:
         return path
     import pooch
 
-    fetched = pooch.retrieve(
-        url=BASE_URL + relpath,
-        known_hash=reg[relpath],
-        fname=Path(relpath).name,
-        path=path.parent,
-        progressbar=False,
-    )
+    try:
+        fetched = pooch.retrieve(
+            url=BASE_URL + relpath,
+            known_hash=reg[relpath],
+            fname=Path(relpath).name,
+            path=path.parent,
+            progressbar=False,
+        )
+    except ValueError as exc:  # pooch's hash check of a fresh download
+        raise DataIntegrityError(f"{BASE_URL + relpath}: download does not match the registry: {exc}") from exc
+    except Exception as exc:  # network errors: no connection, HTTP errors
+        raise DataError(
+            f"{relpath!r} is not in the data directory {root} and could not be downloaded from "
+            f"{BASE_URL + relpath} ({type(exc).__name__}: {str(exc)[:200]}). Set ${ENV_VAR} to a "
+            "directory holding the upstream files (e.g. a mirror of the repository at the pinned commit)."
+        ) from exc
     return Path(fetched)
 
 

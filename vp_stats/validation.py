@@ -507,3 +507,89 @@ def validate_items(
     sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions)
     cols = ["portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n", "p_fdr", "ci_low", "ci_high", "selected"]
     return sel[cols]
+
+
+# --------------------------------------------------------------------------- upstream procedure
+
+#: Why the published tables differ from a recomputation on the released files, in brief.
+UPSTREAM_PROCEDURE_NOTE = (
+    "Participant P186 rated groups 0 and 5 and answered the value questionnaires once per group. "
+    "The released value.json keeps only the group-5 record (the file was merged group by group and "
+    "the later record overwrote the earlier one; the key still sits at P186's group-0 position). The "
+    "published correlations used P186's group-0 record for the 40 group-0 items, so 598 of 9,880 "
+    "published rows (all in group 0) differ from a recomputation with the released scores. "
+    "procedure='upstream' substitutes that record, recovered from the published tables "
+    "(vp_stats/data/upstream_p186_group0.csv), and reproduces every published row exactly."
+)
+
+
+def upstream_p186_group0() -> pd.DataFrame:
+    """P186's group-0 value record that the published correlations used (recovered; see the file).
+
+    Examples
+    --------
+    >>> rec = upstream_p186_group0()
+    >>> rec.groupby("family").size().to_dict()
+    {'bfi': 5, 'higher_pvq': 4, 'pvq': 10}
+    """
+    with resources.files("vp_stats").joinpath("data/upstream_p186_group0.csv").open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, comment="#")
+
+
+def apply_procedure(
+    ratings: pd.DataFrame, scores: pd.DataFrame, procedure: str = "correct"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the (ratings, scores) pair a correlation procedure works on.
+
+    ``"correct"`` leaves both unchanged: every rating is paired with the rater's
+    released scores. ``"upstream"`` pairs P186's group-0 ratings with the group-0
+    value record the published tables used (see :data:`UPSTREAM_PROCEDURE_NOTE`),
+    by giving those ratings the participant id ``P186@group0``.
+
+    Examples
+    --------
+    >>> from vp_stats import datasets
+    >>> r, s = apply_procedure(datasets.load_ratings(), datasets.load_participant_scores(), "upstream")
+    >>> int((r.participant == "P186@group0").sum()), int((s.participant == "P186@group0").sum())
+    (40, 19)
+    """
+    if procedure == "correct":
+        return ratings, scores
+    if procedure != "upstream":
+        raise ValueError(f"procedure must be 'correct' or 'upstream', got {procedure!r}")
+    rec = upstream_p186_group0()
+    alias = "P186@group0"
+    if "group" not in ratings.columns:
+        raise ValueError("procedure='upstream' needs the ratings' 'group' column (datasets.load_ratings)")
+    hit = (ratings["participant"] == "P186") & (ratings["group"] == 0)
+    ratings = ratings.copy()
+    ratings.loc[hit, "participant"] = alias
+    scores = pd.concat([scores, rec.assign(participant=alias)[["participant", "family", "dimension", "score"]]], ignore_index=True)
+    return ratings, scores
+
+
+def validate_data(
+    data_dir=None,
+    families: tuple[str, ...] | list[str] = schema.FAMILY_NAMES,
+    threshold: float = 0.3,
+    mode: str = "pos",
+    exclusions: pd.DataFrame | None = None,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+    procedure: str = "correct",
+) -> pd.DataFrame:
+    """Load the released ratings and scores and run :func:`validate_items` on them.
+
+    Examples
+    --------
+    >>> t = validate_data(n_boot=0)
+    >>> len(t), int(t.selected.sum()) > 0
+    (9880, True)
+    """
+    from vp_stats import datasets
+
+    scores = datasets.load_participant_scores(data_dir)
+    ratings = datasets.load_ratings(data_dir, participants=scores)
+    ratings, scores = apply_procedure(ratings, scores, procedure)
+    return validate_items(ratings, scores, families, threshold, mode, exclusions, n_boot, ci, seed)
