@@ -37,6 +37,8 @@ Neuroticism            2.0           -2.0  1
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -60,6 +62,12 @@ PROFILE_COLUMNS = [
 _DEFAULT = object()
 
 
+def _nanmean_rows(a: np.ndarray) -> np.ndarray:
+    """Row means ignoring NaN; NaN (no warning) for rows without any value."""
+    n = (~np.isnan(a)).sum(axis=1)
+    return np.where(n > 0, np.nansum(a, axis=1) / np.maximum(n, 1), np.nan)
+
+
 def _answer_matrix(answers: pd.DataFrame, value: str) -> pd.DataFrame:
     need = {"model", "portrait_id", "option_id", value}
     missing = need - set(answers.columns)
@@ -77,7 +85,7 @@ def _answer_matrix(answers: pd.DataFrame, value: str) -> pd.DataFrame:
     if bad.any():
         row = answers[bad].iloc[0]
         raise ValueError(
-            f"answer {row[value]!r} outside 1-6 for model {row.model!r}, portrait {row.portrait_id}, option {row.option_id}"
+            f"answer {row[value]} outside 1-6 for model {row.model!r}, portrait {row.portrait_id}, option {row.option_id}"
         )
     return answers.assign(**{value: vals}).pivot(index="model", columns=["portrait_id", "option_id"], values=value)
 
@@ -149,7 +157,7 @@ def value_profiles(
         unknown = fam_items.difference(mat.columns)
         if len(unknown):
             raise ValueError(f"no answers at all for validated item(s) {list(unknown)[:3]} (family {fam})")
-        centre = np.nanmean(mat[fam_items].to_numpy(dtype=float), axis=1) if len(fam_items) else np.full(len(models), np.nan)
+        centre = _nanmean_rows(mat[fam_items].to_numpy(dtype=float))
         for dim in schema.FAMILIES[fam]:
             dsel = fsel[fsel["dimension"] == dim]
             a = mat[pd.MultiIndex.from_frame(dsel[["portrait_id", "option_id"]])].to_numpy(dtype=float)
@@ -162,8 +170,8 @@ def value_profiles(
             lo = hi = np.full(len(models), np.nan)
             if n_boot and a.shape[1]:
                 idx = rng.integers(0, a.shape[1], size=(n_boot, a.shape[1]))
-                with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-                    sup.filter(RuntimeWarning)
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # models without answers: NaN
                     boot = np.nanmean(a[:, idx], axis=2)  # models x n_boot
                     lo, hi = np.nanquantile(boot, [lo_q, hi_q], axis=1) - centre
             for k, m in enumerate(models):
@@ -213,3 +221,204 @@ def mean_profile(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
     out = out.sort_values("mean", ascending=False).reset_index()
     out.insert(0, "family", family)
     return out
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+def variant_profiles(
+    wide: pd.DataFrame,
+    corr: pd.DataFrame,
+    variants: tuple[str, ...] | list[str] = schema.VARIANTS,
+    **kwargs,
+) -> pd.DataFrame:
+    """Value profiles computed from each prompt variant alone.
+
+    Parameters
+    ----------
+    wide : DataFrame
+        Per-item table with one rating column per variant (``v1`` ... ``v3_reversed``),
+        e.g. :func:`vp_stats.averaging.load_average_outputs`.
+    corr : DataFrame
+        Correlation table (see :func:`value_profiles`).
+    **kwargs
+        Passed to :func:`value_profiles` (``n_boot`` defaults to 0 here).
+
+    Returns
+    -------
+    DataFrame
+        The profile columns plus ``variant``.
+    """
+    kwargs.setdefault("n_boot", 0)
+    frames = []
+    for v in variants:
+        if v not in wide.columns:
+            raise ValueError(f"variant column {v!r} missing; have {list(wide.columns)}")
+        if wide[v].isna().all():
+            continue
+        frames.append(value_profiles(wide, corr, value=v, **kwargs).assign(variant=v))
+    return pd.concat(frames, ignore_index=True)
+
+
+def icc_2_1(x: np.ndarray) -> float:
+    """ICC(2,1): two-way random effects, absolute agreement, single rater (Shrout & Fleiss 1979).
+
+    ``x`` is targets x raters (here: dimensions x prompt variants), complete.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(icc_2_1(np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6],
+    ...                         [10, 5, 6, 9], [6, 2, 4, 7]], dtype=float)), 4)
+    0.2898
+    """
+    x = np.asarray(x, dtype=float)
+    n, k = x.shape
+    grand = x.mean()
+    ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
+    ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
+    ss_err = ((x - grand) ** 2).sum() - ss_rows - ss_cols
+    msr, msc = ss_rows / (n - 1), ss_cols / (k - 1)
+    mse = ss_err / ((n - 1) * (k - 1))
+    return float((msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n))
+
+
+def variant_agreement(vprof: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
+    """Agreement of a model's value profile across prompt variants.
+
+    For each model: ICC(2,1) of the centred scores (dimensions x variants) and the
+    mean pairwise Spearman correlation between the variants' value orderings.
+
+    Returns
+    -------
+    DataFrame
+        ``model, family, n_variants, icc_2_1, mean_pairwise_spearman``.
+    """
+    from scipy.stats import spearmanr
+
+    rows = []
+    sub = vprof[vprof["family"] == family]
+    for model, g in sub.groupby("model", sort=True):
+        mat = g.pivot(index="dimension", columns="variant", values="centered_mean").dropna(axis=1, how="any")
+        k = mat.shape[1]
+        if k < 2:
+            rows.append((model, family, k, np.nan, np.nan))
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a constant variant profile gives NaN, reported as such
+            rhos = [spearmanr(mat.iloc[:, i], mat.iloc[:, j]).statistic for i in range(k) for j in range(i + 1, k)]
+        rows.append((model, family, k, icc_2_1(mat.to_numpy()), float(np.nanmean(rhos))))
+    return pd.DataFrame(rows, columns=["model", "family", "n_variants", "icc_2_1", "mean_pairwise_spearman"])
+
+
+def reversal_effect(wide: pd.DataFrame) -> pd.DataFrame:
+    """Effect of reversing the order of the answer options, per model and wording.
+
+    For wording k in v1, v2, v3: the mean and SD over items of (answer under
+    ``vk_reversed`` minus answer under ``vk``), the share of items whose answer
+    changed, and the number of items where both parsed. A positive mean means
+    reversed order (``not like me at all`` listed first) raises the answers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> w = pd.DataFrame({"model": "m", "v1": [4.0, 5.0], "v1_reversed": [5.0, 5.0]})
+    >>> reversal_effect(w)[["model", "wording", "mean_shift", "share_changed"]].values.tolist()
+    [['m', 'v1', 0.5, 0.5]]
+    """
+    rows = []
+    for model, g in wide.groupby("model", sort=True):
+        for k in ("v1", "v2", "v3"):
+            if k not in g or f"{k}_reversed" not in g:
+                continue
+            d = (g[f"{k}_reversed"] - g[k]).dropna()
+            if d.empty:
+                continue
+            rows.append((model, k, float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else np.nan,
+                         float((d != 0).mean()), int(len(d))))  # fmt: skip
+    return pd.DataFrame(rows, columns=["model", "wording", "mean_shift", "sd_shift", "share_changed", "n_items"])
+
+
+def threshold_sensitivity(
+    answers: pd.DataFrame,
+    corr: pd.DataFrame,
+    thresholds: tuple[float, ...] = (0.2, 0.25, 0.3, 0.35, 0.4),
+    reference: float = 0.3,
+    family: str = "pvq",
+    **kwargs,
+) -> pd.DataFrame:
+    """How value rankings change with the selection threshold.
+
+    For each threshold: each model's centred profile, and the Spearman
+    correlation of its value ordering with the ordering at ``reference``.
+
+    Returns
+    -------
+    DataFrame
+        ``threshold, model, spearman_vs_reference, n_items_min`` (fewest items of
+        any dimension at that threshold).
+    """
+    from scipy.stats import spearmanr
+
+    kwargs.setdefault("n_boot", 0)
+    profs = {t: value_profiles(answers, corr, families=[family], threshold=t, **kwargs) for t in sorted({*thresholds, reference})}
+    ref = profs[reference].pivot(index="model", columns="dimension", values="centered_mean")
+    rows = []
+    for t in thresholds:
+        p = profs[t].pivot(index="model", columns="dimension", values="centered_mean").reindex(columns=ref.columns)
+        nmin = int(profs[t].groupby("dimension")["n"].max().min())
+        for m in p.index:
+            rows.append((t, m, spearmanr(p.loc[m], ref.loc[m], nan_policy="omit").statistic, nmin))
+    return pd.DataFrame(rows, columns=["threshold", "model", "spearman_vs_reference", "n_items_min"])
+
+
+def cluster_models(profiles: pd.DataFrame, family: str = "pvq", n_clusters: int = 4) -> pd.DataFrame:
+    """Hierarchical clustering of models by their centred profiles.
+
+    Average linkage on correlation distance (1 - Pearson r between profiles),
+    cut into ``n_clusters``; ``leaf_order`` is the dendrogram order.
+
+    Returns
+    -------
+    DataFrame
+        ``model, cluster, leaf_order``.
+    """
+    from scipy.cluster import hierarchy
+    from scipy.spatial.distance import pdist
+
+    mat = profiles[profiles["family"] == family].pivot(index="model", columns="dimension", values="centered_mean")
+    mat = mat.dropna(axis=0, how="any")
+    link = hierarchy.linkage(pdist(mat.to_numpy(), metric="correlation"), method="average")
+    cl = hierarchy.fcluster(link, t=n_clusters, criterion="maxclust")
+    order = hierarchy.leaves_list(link)
+    pos = np.empty(len(order), dtype=int)
+    pos[order] = np.arange(len(order))
+    return pd.DataFrame({"model": mat.index, "cluster": cl, "leaf_order": pos}).sort_values("leaf_order", ignore_index=True)
+
+
+# --------------------------------------------------------------------------- released data
+
+
+def score_released_models(
+    corr: pd.DataFrame | None = None,
+    data_dir=None,
+    upstream_parity: bool = False,
+    **kwargs,
+) -> pd.DataFrame:
+    """Profiles of every model in upstream's ``average_outputs`` (34 files).
+
+    ``corr`` defaults to the published correlation tables (identical to
+    :func:`vp_stats.validation.item_correlations` with ``procedure='upstream'``).
+
+    Examples
+    --------
+    >>> p = score_released_models(n_boot=0)
+    >>> p.model.nunique(), sorted(p.family.unique())
+    (34, ['bfi', 'higher_pvq', 'pvq'])
+    """
+    from vp_stats import averaging, datasets
+
+    if corr is None:
+        corr = datasets.load_published_correlations(data_dir=data_dir)
+    wide = averaging.load_average_outputs(directory=None if data_dir is None else data_dir)
+    return value_profiles(wide, corr, upstream_parity=upstream_parity, **kwargs)
