@@ -138,7 +138,7 @@ def test_icc_matches_pingouin():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(10, 6)) + rng.normal(size=(10, 1)) * 2
     long = pd.DataFrame(x).stack().rename("score").reset_index().rename(columns={"level_0": "t", "level_1": "r"})
-    ref = pg.intraclass_corr(long, targets="t", raters="r", ratings="score").set_index("Type").loc["ICC2", "ICC"]
+    ref = pg.intraclass_corr(long, targets="t", raters="r", ratings="score").set_index("Type").loc["ICC(A,1)", "ICC"]  # ICC(2,1) = absolute agreement
     assert abs(scoring.icc_2_1(x) - ref) < 1e-12
 
 

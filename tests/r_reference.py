@@ -1,0 +1,112 @@
+"""Run R (psych) as an independent reference for the tests: one Rscript call per batch.
+
+``available()`` finds Rscript with the psych package, installing them once with
+apt-get (Debian's r-base-core and r-cran-psych) when they are absent and the
+process runs as root with apt-get on the PATH. ``run(script, data)`` writes the
+matrices in ``data`` to CSV files, runs ``script`` in one Rscript process (the
+matrices are bound to R variables of the same names, and ``out(name, x)``
+records a numeric result) and returns the results as numpy arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+APT_PACKAGES = ["r-base-core", "r-cran-psych"]
+
+_PRELUDE = r"""
+suppressPackageStartupMessages(library(psych))
+.out_file <- file(Sys.getenv("VP_R_OUT"), open = "w")
+out <- function(name, x) {
+  x <- as.numeric(x)
+  s <- ifelse(is.na(x), "NA", sprintf("%.17g", x))
+  writeLines(paste0(name, "=", paste(s, collapse = " ")), .out_file)
+}
+"""
+
+
+def _has_psych(rscript: str) -> bool:
+    try:
+        res = subprocess.run(
+            [rscript, "-e", "suppressPackageStartupMessages(library(psych))"],
+            capture_output=True, timeout=120,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return res.returncode == 0
+
+
+@functools.lru_cache(maxsize=1)
+def available() -> tuple[str | None, str]:
+    """Return ``(path to Rscript, "")`` or ``(None, reason)``; installs R once if possible."""
+    rscript = shutil.which("Rscript")
+    if rscript and _has_psych(rscript):
+        return rscript, ""
+    apt = shutil.which("apt-get")
+    if apt is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None, "Rscript with psych not found and apt-get unusable (not root or no apt-get)"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        subprocess.run([apt, "update"], capture_output=True, timeout=600, env=env, check=True)
+        subprocess.run(
+            [apt, "install", "-y", "--no-install-recommends", *APT_PACKAGES],
+            capture_output=True, timeout=900, env=env, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"installing {APT_PACKAGES} with apt-get failed: {exc}"
+    rscript = shutil.which("Rscript")
+    if rscript and _has_psych(rscript):
+        return rscript, ""
+    return None, f"apt-get installed {APT_PACKAGES} but Rscript with psych is still unusable"
+
+
+def run(
+    script: str, data: dict[str, object] | None = None, timeout: float = 300
+) -> dict[str, np.ndarray]:
+    """Run ``script`` in one Rscript process and return what it passed to ``out``.
+
+    ``data`` maps R variable names to 2-D arrays or DataFrames (numeric), bound
+    as numeric matrices before ``script`` runs. Values are returned as float
+    arrays (R's NA as NaN), keyed by the name given to ``out``.
+    """
+    rscript, reason = available()
+    if rscript is None:
+        raise RuntimeError(reason)
+    with tempfile.TemporaryDirectory(prefix="vp_r_") as tmp:
+        tmp = Path(tmp)
+        lines = [_PRELUDE]
+        for name, mat in (data or {}).items():
+            arr = np.asarray(mat.to_numpy() if isinstance(mat, pd.DataFrame) else mat, dtype=float)
+            if arr.ndim != 2:
+                raise ValueError(f"{name}: expected a 2-D matrix, got shape {arr.shape}")
+            path = tmp / f"{name}.csv"
+            np.savetxt(path, arr, delimiter=",", fmt="%.17g")
+            lines.append(
+                f'{name} <- as.matrix(read.csv("{path.as_posix()}", header = FALSE)); '
+                f'colnames({name}) <- paste0("V", seq_len(ncol({name})))'
+            )
+        lines.append(script)
+        lines.append("close(.out_file)")
+        (tmp / "script.R").write_text("\n".join(lines), encoding="utf-8")
+        out = tmp / "out.txt"
+        res = subprocess.run(
+            [rscript, "--vanilla", str(tmp / "script.R")],
+            capture_output=True, text=True, timeout=timeout, env={**os.environ, "VP_R_OUT": str(out)},
+        )  # fmt: skip
+        if res.returncode != 0:
+            raise RuntimeError(f"Rscript failed ({res.returncode}):\n{res.stderr[-3000:]}")
+        results: dict[str, np.ndarray] = {}
+        for line in out.read_text(encoding="utf-8").splitlines():
+            name, _, vals = line.partition("=")
+            results[name] = np.array(
+                [np.nan if v == "NA" else float(v) for v in vals.split()], dtype=float
+            )
+        return results
