@@ -1,0 +1,238 @@
+"""Tests of vp_stats.ess on small ESS-format files written by the tests (no ESS data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vp_stats import ess, schema
+from vp_stats.datasets import DataFormatError
+
+HVS = list(schema.ESS_HVS_VARIABLES)
+
+
+def _row(idno, cntry, gndr, agea, items, **weights):
+    rec = {"idno": idno, "cntry": cntry, "gndr": gndr, "agea": agea}
+    rec.update(dict(zip(HVS, items, strict=True)))
+    rec.update(weights)
+    return rec
+
+
+@pytest.fixture
+def small(tmp_path):
+    """Four respondents with hand-chosen answers (ESS coding) and weights."""
+    base = [2] * 21
+    r1 = list(base)
+    r1[0] = 1  # ipcrtiv (Self_Direction item 1) = very much like me
+    r1[1] = 6  # imprich (Power item 2) = not like me at all
+    r2 = [3] * 21
+    r2[4] = 7  # refusal -> missing
+    r2[13] = 8  # don't know -> missing
+    r2[2] = 9  # no answer -> missing
+    r3 = [4] * 21
+    r4 = [1, 2, 3, 4, 5, 6] * 3 + [1, 2, 3]
+    rows = [
+        _row(101, "DE", 1, 30, r1, anweight=2.0, pspwght=1.0, pweight=2.0, dweight=1.0),
+        _row(102, "DE", 2, 999, r2, anweight=1.0, pspwght=0.5, pweight=2.0, dweight=1.0),
+        _row(103, "FR", 1, 45, r3, anweight=0.5, pspwght=0.5, pweight=1.0, dweight=0.5),
+        _row(104, "FR", 9, 60, r4, anweight=1.5, pspwght=1.5, pweight=1.0, dweight=1.5),
+    ]
+    df = pd.DataFrame(rows)
+    path = tmp_path / "ess_small.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+def _hand_score(items_ess, value):
+    """Independent MRAT score: reverse 7 - x, drop 7/8/9, value mean minus person mean."""
+    x = np.array(items_ess, dtype=float)
+    x[np.isin(x, [7, 8, 9])] = np.nan
+    x = 7 - x
+    idx = np.array(schema.PVQ21_KEY[value]) - 1
+    if np.isnan(x[idx]).all():
+        return np.nan
+    return np.nanmean(x[idx]) - np.nanmean(x)
+
+
+def test_scores_match_hand_computation(small):
+    path, df = small
+    s = ess.load_ess(path)
+    assert s.participant.nunique() == 4
+    assert len(s) == 4 * 14
+    for _, rec in df.iterrows():
+        items = rec[HVS].to_numpy(dtype=float)
+        pid = f"{rec.cntry}_{rec.idno}"
+        got = s[(s.participant == pid) & (s.family == "pvq")].set_index("dimension")["score"]
+        for v in schema.PVQ_VALUES:
+            assert got[v] == pytest.approx(_hand_score(items, v), abs=1e-12, nan_ok=True)
+    # respondent 101: answers reversed -> Self_Direction item 1 = 6, Power item 2 = 1, rest 5
+    r1 = s[(s.participant == "DE_101") & (s.family == "pvq")].set_index("dimension")["score"]
+    pm = (6 + 1 + 19 * 5) / 21
+    assert r1["Self_Direction"] == pytest.approx((6 + 5) / 2 - pm, abs=1e-12)
+    assert r1["Power"] == pytest.approx((1 + 5) / 2 - pm, abs=1e-12)
+    # higher order: Self_Enhancement over the 4 Achievement + Power items
+    se = s[(s.participant == "DE_101") & (s.dimension == "Self_Enhancement")].score.item()
+    assert se == pytest.approx((1 + 5 + 5 + 5) / 4 - pm, abs=1e-12)
+
+
+def test_missing_codes_and_demographics(small):
+    path, _ = small
+    s = ess.load_ess(path)
+    r2 = s[s.participant == "DE_102"]
+    # items 3 (Universalism), 5 and 14 (Security) missing
+    assert r2.set_index("dimension").loc["Security", "n_items"] == 0
+    assert np.isnan(r2.set_index("dimension").loc["Security", "score"])
+    assert r2.set_index("dimension").loc["Universalism", "n_items"] == 2
+    assert r2.set_index("dimension").loc["Conservation", "status"] == "too_few_items"
+    assert np.isnan(r2.age.iloc[0])
+    assert r2.gender.iloc[0] == "female"
+    r4 = s[s.participant == "FR_104"]
+    assert pd.isna(r4.gender.iloc[0])
+    assert r4.age.iloc[0] == 60
+    assert set(s[s.participant == "DE_101"].gender) == {"male"}
+
+
+def test_weight_choice(small, tmp_path):
+    path, df = small
+    s = ess.load_ess(path)
+    assert (s.weight_variable == "anweight").all()
+    w = s.drop_duplicates("participant").set_index("participant")["weight"]
+    assert w.to_dict() == {"DE_101": 2.0, "DE_102": 1.0, "FR_103": 0.5, "FR_104": 1.5}
+    # without anweight: pspwght * pweight
+    p2 = tmp_path / "noanw.csv"
+    df.drop(columns="anweight").to_csv(p2, index=False)
+    s2 = ess.load_ess(p2).drop_duplicates("participant")
+    assert s2.weight_variable.iloc[0] == "pspwght*pweight"
+    np.testing.assert_allclose(s2.weight, [2.0, 1.0, 0.5, 1.5])
+    # explicit choice
+    s3 = ess.load_ess(path, weight="dweight").drop_duplicates("participant")
+    np.testing.assert_allclose(s3.weight, [1.0, 1.0, 0.5, 1.5])
+    # none present: weight 1 with a warning
+    p4 = tmp_path / "now.csv"
+    df.drop(columns=["anweight", "pspwght", "pweight", "dweight"]).to_csv(p4, index=False)
+    with pytest.warns(UserWarning, match="no ESS weight"):
+        s4 = ess.load_ess(p4)
+    assert (s4.weight == 1).all() and (s4.weight_variable == "none").all()
+
+
+def test_weighted_group_means_hand_checked(small):
+    path, df = small
+    s = ess.load_ess(path)
+    g = ess.weighted_group_means(s, "gender", families=["pvq"]).set_index(["gender", "dimension"])
+    # males: DE_101 (w 2) and FR_103 (w 0.5); FR_103 answers all 4 -> every value 0
+    sd1 = _hand_score(df.loc[0, HVS].to_numpy(float), "Self_Direction")
+    assert g.loc[("male", "Self_Direction"), "mean"] == pytest.approx(
+        (2 * sd1 + 0.5 * 0.0) / 2.5, abs=1e-12
+    )
+    assert g.loc[("male", "Self_Direction"), "n"] == 2
+    assert g.loc[("male", "Self_Direction"), "n_eff"] == pytest.approx(2.5**2 / (4 + 0.25))
+    m = (2 * sd1) / 2.5
+    sd = np.sqrt((2 * (sd1 - m) ** 2 + 0.5 * m**2) / 2.5)
+    assert g.loc[("male", "Self_Direction"), "sd"] == pytest.approx(sd, abs=1e-12)
+    # female: only DE_102, whose Security is missing -> no row for it
+    assert ("female", "Security") not in g.index
+    assert g.loc[("female", "Power"), "mean"] == pytest.approx(
+        _hand_score(df.loc[1, HVS].to_numpy(float), "Power"), abs=1e-12
+    )
+    # gender missing (FR_104) is left out of the groups
+    assert set(g.index.get_level_values(0)) == {"male", "female"}
+    # overall weighted mean over all four
+    o = ess.weighted_group_means(s, families=["pvq"]).set_index("dimension")
+    scores = [_hand_score(df.loc[i, HVS].to_numpy(float), "Power") for i in range(4)]
+    w = np.array([2.0, 1.0, 0.5, 1.5])
+    assert o.loc["Power", "mean"] == pytest.approx(np.dot(w, scores) / w.sum(), abs=1e-12)
+    # against numpy's weighted average
+    assert o.loc["Power", "mean"] == pytest.approx(np.average(scores, weights=w), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "column,value,match",
+    [
+        ("ipfrule", 0, r"data row 3 \(idno 103\), field 'ipfrule': value 0 is not a valid code"),
+        ("impfun", 10, r"data row 3 \(idno 103\), field 'impfun': value 10"),
+        ("ipcrtiv", 2.5, r"field 'ipcrtiv': value 2.5"),
+        ("imprich", "abc", r"field 'imprich': value 'abc' is not a number"),
+        ("gndr", 3, r"field 'gndr': value 3 is not a valid code"),
+        ("agea", 200, r"field 'agea': value 200"),
+        ("anweight", -1, r"field 'anweight': weight"),
+    ],
+)
+def test_bad_values_name_file_row_field(small, tmp_path, column, value, match):
+    _, df = small
+    bad = df.copy().astype(object)
+    bad.loc[2, column] = value
+    p = tmp_path / "bad.csv"
+    bad.to_csv(p, index=False)
+    with pytest.raises(DataFormatError, match=match) as exc:
+        ess.load_ess(p)
+    assert "bad.csv" in str(exc.value)
+    assert isinstance(exc.value, ValueError)
+
+
+def test_missing_column_and_duplicates(small, tmp_path):
+    _, df = small
+    p = tmp_path / "nocol.csv"
+    df.drop(columns=["impenv"]).to_csv(p, index=False)
+    with pytest.raises(
+        DataFormatError, match=r"nocol.csv: file level, field 'impenv': missing required column"
+    ):
+        ess.load_ess(p)
+    p2 = tmp_path / "dup.csv"
+    d2 = df.copy()
+    d2.loc[1, "idno"] = 101
+    d2.loc[1, "cntry"] = "DE"
+    d2.to_csv(p2, index=False)
+    with pytest.raises(
+        DataFormatError,
+        match=r"data row 2 \(idno 101\), field 'idno': duplicate respondent 'DE_101'",
+    ):
+        ess.load_ess(p2)
+    # same idno in another country is a different respondent
+    d3 = df.copy()
+    d3.loc[2, "idno"] = 101
+    d3.to_csv(p2, index=False)
+    assert ess.load_ess(p2).participant.nunique() == 4
+    with pytest.raises(DataFormatError, match="weight variable 'xweight'"):
+        ess.load_ess(p2, weight="xweight")
+    with pytest.raises(FileNotFoundError, match="does not ship ESS data"):
+        ess.load_ess(tmp_path / "absent.csv")
+    with pytest.raises(ValueError, match="unsupported ESS file type"):
+        (tmp_path / "x.xlsx").write_text("")
+        ess.load_ess(tmp_path / "x.xlsx")
+
+
+def test_min_total_and_filters(small, tmp_path):
+    _, df = small
+    d = df.copy()
+    d.loc[3, HVS[:6]] = [7, 8, 9, 7, 8, 9]  # 6 missing -> not scored by default (> 5 missing)
+    d["lrscale"] = [0, 5, 10, 88]
+    p = tmp_path / "mt.csv"
+    d.to_csv(p, index=False)
+    s = ess.load_ess(p, keep=["lrscale"])
+    r4 = s[s.participant == "FR_104"]
+    assert (r4.status == "too_few_total").all() and r4.score.isna().all()
+    assert s.drop_duplicates("participant").lrscale.astype(int).tolist() == [0, 5, 10, 88]
+    s15 = ess.load_ess(p, min_total=15)
+    assert s15[s15.participant == "FR_104"].score.notna().all()
+    fr = ess.load_ess(p, countries=["FR"])
+    assert sorted(fr.participant.unique()) == ["FR_103", "FR_104"]
+
+
+def test_synthetic_seeded_and_stata_roundtrip(tmp_path):
+    a, b = ess.synthetic_ess(120, seed=3), ess.synthetic_ess(120, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(ess.synthetic_ess(120, seed=4))
+    assert np.isin(a[HVS].to_numpy(), [7, 8, 9]).any()
+    pc, pdta = tmp_path / "s.csv", tmp_path / "s.dta"
+    a.to_csv(pc, index=False)
+    a.to_stata(pdta, write_index=False)
+    sc, sd = ess.load_ess(pc), ess.load_ess(pdta)
+    np.testing.assert_allclose(sc.score.to_numpy(), sd.score.to_numpy(), equal_nan=True)
+    np.testing.assert_allclose(sc.weight.to_numpy(), sd.weight.to_numpy())
+    # weighted means by gender equal numpy's weighted average, respondent by respondent
+    g = ess.weighted_group_means(sc, "gender", families=["pvq"]).set_index(["gender", "dimension"])
+    sub = sc[(sc.gender == "female") & (sc.dimension == "Tradition")].dropna(subset=["score"])
+    assert g.loc[("female", "Tradition"), "mean"] == pytest.approx(
+        np.average(sub.score, weights=sub.weight), abs=1e-12
+    )

@@ -1,0 +1,188 @@
+"""SQLite answer cache: every finished LLM answer is written at once and never asked again.
+
+One row per request key: a hash of (backend, model, model file hash or name,
+decoding parameters, answer mode, full prompt text including the system
+prompt). Each answer is committed in its own transaction, in WAL journal mode,
+so a run killed at any point (even ``kill -9``) loses at most the answers that
+were still being generated, and a restarted run finds every finished one.
+Rows are inserted with ``INSERT OR IGNORE``: when two runs share a cache the
+first answer for a key wins and neither corrupts the file (SQLite's locking,
+with a busy timeout).
+
+Secrets never enter the cache: the request key and stored parameters are built
+from non-secret fields only, and :meth:`AnswerCache.put` refuses (raises) a row
+in which any registered secret value occurs.
+
+Examples
+--------
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "answers.sqlite")
+>>> cache = AnswerCache(path)
+>>> key = request_key({"backend": "local", "model": "m"}, {"temperature": 0}, "text", "prompt")
+>>> cache.get(key) is None
+True
+>>> cache.put({"key": key, "backend": "local", "model": "m", "raw_text": "like me", "rating": 5.0})
+True
+>>> cache.get(key)["raw_text"]
+'like me'
+>>> cache.put({"key": key, "backend": "local", "model": "m", "raw_text": "other", "rating": 1.0})
+False
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+COLUMNS = {
+    "key": "TEXT PRIMARY KEY",
+    "backend": "TEXT NOT NULL",
+    "model": "TEXT NOT NULL",
+    "model_id": "TEXT",
+    "params": "TEXT",
+    "mode": "TEXT",
+    "prompt_hash": "TEXT",
+    "system_prompt": "TEXT",
+    "persona_id": "TEXT",
+    "portrait_id": "INTEGER",
+    "option_id": "INTEGER",
+    "variant": "TEXT",
+    "raw_text": "TEXT",
+    "rating": "REAL",
+    "distribution": "TEXT",
+    "expected_rating": "REAL",
+    "entropy": "REAL",
+    "answer_mass": "REAL",
+    "latency_s": "REAL",
+    "prompt_tokens": "INTEGER",
+    "completion_tokens": "INTEGER",
+    "error": "TEXT",
+    "created_at": "REAL",
+}
+
+
+def _canonical(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def sha256_text(text: str) -> str:
+    """Hex sha256 of a text (UTF-8).
+
+    Examples
+    --------
+    >>> sha256_text("abc")[:12]
+    'ba7816bf8f01'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def request_key(identity: dict, params: dict, mode: str, prompt: str) -> str:
+    """The cache key of one request: sha256 over its non-secret description.
+
+    ``identity`` holds backend, model and model file hash or name; ``params``
+    the decoding parameters; ``prompt`` the full prompt as sent (rendered chat,
+    or the canonical JSON of the messages for HTTP backends).
+
+    Examples
+    --------
+    >>> a = request_key({"backend": "local"}, {"t": 0}, "text", "p")
+    >>> a == request_key({"backend": "local"}, {"t": 0}, "text", "p"), a == request_key({"backend": "local"}, {"t": 1}, "text", "p")
+    (True, False)
+    """
+    return sha256_text(_canonical({"identity": identity, "params": params, "mode": mode, "prompt_sha256": sha256_text(prompt)}))
+
+
+class SecretLeakError(RuntimeError):
+    """A value about to be cached contains a registered secret."""
+
+
+class AnswerCache:
+    """A SQLite file of answers (see the module docstring).
+
+    Parameters
+    ----------
+    path : path-like
+        The database file; created with its folder when absent.
+    secrets : iterable of str
+        Values that must never be stored (e.g. API keys); checked on every put.
+    timeout : float
+        Seconds to wait for a lock held by another run.
+    """
+
+    def __init__(self, path: str | os.PathLike, secrets=(), timeout: float = 60.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._secrets = [s for s in secrets if s]
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
+        self._conn.execute(f"CREATE TABLE IF NOT EXISTS answers ({cols})")
+
+    def add_secret(self, value: str | None) -> None:
+        """Register one more value that must never be stored."""
+        if value:
+            self._secrets.append(value)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def get(self, key: str) -> dict | None:
+        """The stored row of a key, or None."""
+        got = self.get_many([key])
+        return got.get(key)
+
+    def get_many(self, keys) -> dict[str, dict]:
+        """Stored rows of many keys: ``{key: row}`` (absent keys omitted)."""
+        keys = list(keys)
+        out: dict[str, dict] = {}
+        names = list(COLUMNS)
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                q = f"SELECT {', '.join(names)} FROM answers WHERE key IN ({', '.join('?' * len(chunk))})"
+                for row in self._conn.execute(q, chunk):
+                    out[row[0]] = dict(zip(names, row))
+        return out
+
+    def put(self, row: dict) -> bool:
+        """Insert one answer in its own transaction; False if the key was already there."""
+        row = dict(row)
+        row.setdefault("created_at", time.time())
+        for k in ("params", "distribution"):
+            if k in row and not isinstance(row[k], (str, type(None))):
+                row[k] = _canonical(row[k])
+        unknown = set(row) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown cache column(s) {sorted(unknown)}")
+        for name, value in row.items():
+            if isinstance(value, str) and any(s in value for s in self._secrets):
+                raise SecretLeakError(f"refusing to cache field {name!r}: it contains a secret value")
+        names = list(row)
+        q = f"INSERT OR IGNORE INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        with self._lock:
+            cur = self._conn.execute(q, [row[n] for n in names])
+        return cur.rowcount == 1
+
+    def count(self) -> int:
+        """Number of stored answers."""
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+
+    def integrity_ok(self) -> bool:
+        """SQLite's own integrity check."""
+        with self._lock:
+            return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
