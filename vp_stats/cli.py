@@ -77,6 +77,225 @@ def validate(
     typer.echo(f"wrote {path} ({len(table)} rows)")
 
 
+def _load_corr(correlations: Optional[Path], data_dir):
+    from vp_stats import datasets
+
+    if correlations is None or str(correlations) == "published":
+        return datasets.load_published_correlations(data_dir=data_dir)
+    import pandas as pd
+
+    if not correlations.exists():
+        _fail(f"correlation table not found: {correlations}")
+    corr = pd.read_csv(correlations)
+    need = {"portrait_id", "option_id", "family", "dimension", "rho"}
+    if need - set(corr.columns):
+        _fail(f"{correlations}: missing column(s) {sorted(need - set(corr.columns))}")
+    return corr
+
+
+@app.command()
+def average(
+    raw_dir: Path = typer.Option(..., "--raw-dir", help="Folder of raw result files <model>_<variant>_results.json (searched recursively)."),
+    out: Path = typer.Option(Path("data/processed/average_outputs.csv"), "--out", help="CSV to write."),
+    rule: str = typer.Option("default", help="Answer parsing rule: 'default' or 'upstream' (upstream's substring rule)."),
+) -> None:
+    """Average raw LLM answers: one row per model and item, one rating column per prompt variant.
+
+    numeric_response is the mean over the parsed variants; n_parsed counts them. Records with an
+    'error' field and no answer are failed calls: counted (n_failed), never parsed.
+    """
+    from vp_stats import averaging, datasets
+
+    if not raw_dir.is_dir():
+        _fail(f"--raw-dir {raw_dir} is not a directory")
+    try:
+        wide = averaging.average_raw_outputs(raw_dir, rule=rule)
+    except (datasets.DataError, ValueError) as exc:
+        _fail(str(exc))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wide.to_csv(out, index=False)
+    per_model = wide.groupby("model").agg(items=("option_id", "size"), parsed=("n_parsed", "sum"), failed=("n_failed", "sum"))
+    _echo_table(per_model.reset_index(), "answers per model:")
+    typer.echo(f"wrote {out} ({len(wide)} rows)")
+
+
+@app.command()
+def score(
+    data_dir: Optional[Path] = DATA_DIR_OPT,
+    out: Path = typer.Option(Path("data/processed"), "--out", help="Output directory for llm_value_scores.csv."),
+    answers: Optional[Path] = typer.Option(None, "--answers", help="Score these answers instead of the released models: a runner answers.csv (tidy, one row per variant) or an averaged CSV (numeric_response)."),
+    correlations: Optional[Path] = typer.Option(None, "--correlations", help="Item correlation table (e.g. your item_correlations.csv); default: the published tables."),
+    threshold: float = typer.Option(0.3, help="Selection threshold on rho."),
+    mode: str = typer.Option("pos", help="Selection mode: pos, neg or abs (abs reverses answers on negatively keyed items as 7 - x)."),
+    no_exclusions: bool = typer.Option(False, "--no-exclusions", help="Do not apply upstream's three hand exclusions (vp_stats/data/upstream_exclusions.csv)."),
+    upstream_parity: bool = typer.Option(False, "--upstream-parity", help="Drop items whose upstream averaged record carries no correlation tags (reproduces the published scores exactly)."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples over items for the CIs (0: none)."),
+    seed: int = typer.Option(0, help="Bootstrap seed."),
+) -> None:
+    """Score LLM value profiles: centred means over validated items, per model, family and dimension.
+
+    Writes OUT/llm_value_scores.csv with columns model, family, dimension, centered_mean,
+    original_mean, std_dev, n, ci_low, ci_high, centre, n_failed.
+    """
+    import pandas as pd
+
+    from vp_stats import averaging, datasets, scoring
+    from vp_stats.llm import runner
+
+    try:
+        corr = _load_corr(correlations, data_dir)
+        exclusions = None if no_exclusions else scoring.upstream_exclusions()
+        if answers is None:
+            wide = averaging.load_average_outputs(directory=data_dir)
+        else:
+            if not answers.exists():
+                _fail(f"answers file not found: {answers}")
+            table = pd.read_csv(answers)
+            wide = runner.per_item_means(table) if "variant" in table.columns else table
+        prof = scoring.value_profiles(wide, corr, threshold=threshold, mode=mode, exclusions=exclusions,
+                                      upstream_parity=upstream_parity, n_boot=n_boot, seed=seed)  # fmt: skip
+    except (datasets.DataError, ValueError, KeyError) as exc:
+        _fail(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "llm_value_scores.csv"
+    prof.to_csv(path, index=False)
+    if prof.model.nunique() > 1:
+        _echo_table(scoring.mean_profile(prof).round(3), f"across-model mean PVQ profile ({prof.model.nunique()} models):")
+    else:
+        _echo_table(prof[["family", "dimension", "centered_mean", "n"]].round(3))
+    typer.echo(f"wrote {path} ({len(prof)} rows)")
+
+
+@app.command()
+def reproduce(
+    data_dir: Optional[Path] = DATA_DIR_OPT,
+    out: Path = typer.Option(Path("data/processed"), "--out", help="Directory for the tables."),
+    figures: Path = typer.Option(Path("reports/figures"), "--figures", help="Directory for the figures."),
+    notebooks: bool = typer.Option(True, "--notebooks/--no-notebooks", help="Execute notebooks 01 and 02 headless (their figures go to --figures; executed copies to reports/notebooks/)."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples (item CIs and profile CIs)."),
+    seed: int = typer.Option(0, help="Seed of every bootstrap."),
+) -> None:
+    """The paper in one go: item validation, LLM value scores and the figures.
+
+    Writes OUT/item_correlations.csv (recomputed from the released files), OUT/
+    item_correlations_upstream.csv (upstream's procedure: equals the published tables),
+    OUT/llm_value_scores.csv (the released models scored with the published tables), and the
+    figures of notebooks 01 and 02.
+    """
+    import time
+
+    from vp_stats import datasets, scoring, validation
+
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        table = validation.validate_data(data_dir=data_dir, n_boot=n_boot, seed=seed)
+        table.to_csv(out / "item_correlations.csv", index=False)
+        up = validation.validate_data(data_dir=data_dir, n_boot=0, procedure="upstream")
+        up.to_csv(out / "item_correlations_upstream.csv", index=False)
+        prof = scoring.score_released_models(data_dir=data_dir, n_boot=n_boot, seed=seed)
+        prof.to_csv(out / "llm_value_scores.csv", index=False)
+    except (datasets.DataError, ValueError, KeyError) as exc:
+        _fail(str(exc))
+    typer.echo(f"tables written to {out} in {time.perf_counter() - t0:.1f} s")
+    _echo_table(validation.validated_summary(table).query("family == 'pvq'"), "validated items per value (rho > 0.3):")
+    _echo_table(scoring.mean_profile(prof).round(3), f"across-model mean PVQ profile ({prof.model.nunique()} models):")
+    if notebooks:
+        from vp_stats.notebooks import execute_notebooks
+
+        figures.mkdir(parents=True, exist_ok=True)
+        for nb, secs in execute_notebooks(["01-item-validation", "02-llm-value-profiles"]):
+            typer.echo(f"executed {nb} in {secs:.1f} s")
+        typer.echo(f"figures in {figures}")
+
+
+def _select_items(items_arg: str, items, seed: int):
+    import pandas as pd
+
+    if items_arg == "all":
+        return items
+    if items_arg.isdigit():
+        n = int(items_arg)
+        if not 1 <= n <= len(items):
+            _fail(f"--items {n}: expected 1-{len(items)}")
+        return items.sample(n=n, random_state=seed).sort_values(["portrait_id", "option_id"], ignore_index=True)
+    path = Path(items_arg)
+    if not path.exists():
+        _fail(f"--items: expected 'all', a number or a CSV file with portrait_id,option_id; {items_arg!r} is none of these")
+    chosen = pd.read_csv(path)
+    if {"portrait_id", "option_id"} - set(chosen.columns):
+        _fail(f"{path}: needs columns portrait_id and option_id")
+    merged = items.merge(chosen[["portrait_id", "option_id"]].drop_duplicates(), how="inner")
+    if len(merged) < len(chosen.drop_duplicates(["portrait_id", "option_id"])):
+        _fail(f"{path}: {len(chosen) - len(merged)} row(s) name items that do not exist")
+    return merged
+
+
+@app.command("run-llm")
+def run_llm(
+    backend: str = typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint)."),
+    model: Optional[str] = typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
+    model_path: Optional[Path] = typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI)."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (the key is never written anywhere)."),
+    mode: str = typer.Option("logprobs", help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; local only)."),
+    variants: str = typer.Option(",".join(("v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed")), help="Comma-separated prompt variants."),
+    items: str = typer.Option("all", help="all, a number N (seeded sample of N items) or a CSV file with portrait_id,option_id."),
+    template: Optional[Path] = typer.Option(None, "--template", help="Your own prompt template file with {title}, {text}, {content} (replaces the variants)."),
+    system_prompt: Optional[str] = typer.Option(None, "--system-prompt", help="System prompt for every request (e.g. a persona)."),
+    out: Path = typer.Option(..., "--out", help="Output directory: answers.csv, per_item.csv and the cache (cache.sqlite)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite cache file (default: OUT/cache.sqlite). Rerun the same command to resume."),
+    temperature: float = typer.Option(0.0, help="Sampling temperature (text and grammar modes)."),
+    max_tokens: int = typer.Option(32, "--max-tokens", help="Maximum answer length (text and grammar modes)."),
+    seed: int = typer.Option(0, help="Seed for sampling and for --items N."),
+    concurrency: int = typer.Option(4, help="openai: parallel requests."),
+    timeout: float = typer.Option(60.0, help="openai: per-request timeout in seconds."),
+    retries: int = typer.Option(5, help="openai: retries on 429/5xx/timeouts (exponential backoff with jitter)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Put the Value Portrait items to a model; answers are cached and a rerun resumes.
+
+    Writes OUT/answers.csv (tidy: model, portrait_id, option_id, variant, raw_text, rating,
+    parse_ok, mode, p_1..p_6, expected_rating, entropy, ...) and OUT/per_item.csv (mean over
+    variants), which `vp-stats score --answers OUT/answers.csv` scores.
+    """
+    from vp_stats import datasets, schema
+    from vp_stats.llm import prompts, runner
+
+    chosen_variants = [v.strip() for v in variants.split(",") if v.strip()]
+    bad = [v for v in chosen_variants if v not in schema.VARIANTS]
+    if bad:
+        _fail(f"unknown variant(s) {bad}; choose from {', '.join(schema.VARIANTS)}")
+    if mode not in runner.MODES:
+        _fail(f"--mode must be one of {', '.join(runner.MODES)}")
+    try:
+        item_table = _select_items(items, datasets.load_items(), seed)
+        tpl = template.read_text(encoding="utf-8") if template is not None else None
+        jobs = prompts.item_prompts(item_table, variants=chosen_variants, template=tpl)
+        if backend == "local":
+            be = runner.LlamaCppBackend(model_path=model_path, name=model)
+        elif backend == "openai":
+            if not model:
+                _fail("--backend openai needs --model (the model name at the endpoint)")
+            be = runner.OpenAIBackend(model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
+                                      retries=retries, concurrency=concurrency)  # fmt: skip
+        else:
+            _fail(f"--backend must be local or openai, got {backend!r}")
+        out.mkdir(parents=True, exist_ok=True)
+        dec = runner.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
+        answers = runner.run(jobs, be, mode=mode, cache=cache or out / "cache.sqlite", decoding=dec,
+                             system_prompt=system_prompt, progress=progress)  # fmt: skip
+    except (datasets.DataError, runner.BackendError, ValueError) as exc:
+        _fail(str(exc))
+    answers.drop(columns=["key"]).to_csv(out / "answers.csv", index=False)
+    runner.per_item_means(answers).to_csv(out / "per_item.csv", index=False)
+    n_ok = int(answers.parse_ok.sum())
+    typer.echo(
+        f"{len(answers)} answers ({answers.attrs['n_cached']} from cache, {answers.attrs['n_new']} new); "
+        f"{n_ok} parsed, {len(answers) - n_ok} failed; wrote {out / 'answers.csv'}"
+    )
+
+
 def main() -> None:  # console-script entry point
     """Run the CLI."""
     try:

@@ -154,9 +154,9 @@ def value_profiles(
     for fam in families:
         fsel = sel[sel["family"] == fam]
         fam_items = pd.MultiIndex.from_frame(fsel[["portrait_id", "option_id"]].drop_duplicates())
-        unknown = fam_items.difference(mat.columns)
-        if len(unknown):
-            raise ValueError(f"no answers at all for validated item(s) {list(unknown)[:3]} (family {fam})")
+        missing = fam_items.difference(mat.columns)
+        if len(missing):  # items never put to the model (e.g. a partial run): no answer, counted in n_failed
+            mat = mat.reindex(columns=mat.columns.append(missing))
         centre = _nanmean_rows(mat[fam_items].to_numpy(dtype=float))
         for dim in schema.FAMILIES[fam]:
             dsel = fsel[fsel["dimension"] == dim]

@@ -159,7 +159,9 @@ class LlamaCppBackend:
     n_ctx : int
         Context length (Value Portrait prompts need up to about 1,500 tokens).
     n_threads : int, optional
-        CPU threads (default: all cores).
+        CPU threads (default: ``$VP_LLAMA_THREADS``, else all cores). Use 1 when
+        several processes share the cores: llama.cpp's threads spin while they
+        wait and slow down sharply when the machine is oversubscribed.
     name : str, optional
         Model name in outputs (default: the file name without ``.gguf``).
     """
@@ -182,7 +184,8 @@ class LlamaCppBackend:
         self.model_id = f"sha256:{file_sha256(path)}"
         try:
             self.llm = Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(), verbose=False, seed=0
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or int(os.environ.get("VP_LLAMA_THREADS", 0)) or os.cpu_count(),
+                verbose=False, seed=0,
             )
         except Exception as exc:  # llama.cpp raises ValueError for an unreadable file
             raise BackendError(f"could not load model file {path}: {exc}") from exc

@@ -1,0 +1,338 @@
+"""The live runner with real parts: the embedded SmolLM2 model, llama.cpp's own OpenAI-compatible
+server on 127.0.0.1, a real SQLite cache, a run killed with SIGKILL and resumed."""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vp_stats import datasets
+from vp_stats.llm import prompts, runner
+from vp_stats.llm.cache import AnswerCache, SecretLeakError
+
+pytestmark = pytest.mark.llm
+os.environ.setdefault("VP_LLAMA_THREADS", "1")  # pytest runs two workers on two cores
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return runner.LlamaCppBackend(n_ctx=2048)
+
+
+@pytest.fixture(scope="module")
+def jobs():
+    items = datasets.load_items().iloc[::53].head(5)  # 5 items spread over the sources
+    return prompts.item_prompts(items, variants=["v1", "v2_reversed"])
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------------------------------- local backend
+
+
+def test_logprobs_mode_gives_distributions(backend, jobs):
+    out = runner.run(jobs, backend, mode="logprobs", progress=False)
+    assert len(out) == 10 and out.parse_ok.all()
+    p = out[runner.PROB_COLUMNS].to_numpy()
+    assert np.allclose(p.sum(axis=1), 1.0, atol=1e-12) and (p > 0).all()
+    assert np.allclose(out.expected_rating, p @ np.arange(1, 7))
+    assert np.allclose(out.rating, out.expected_rating)
+    h = -(p * np.log2(p)).sum(axis=1)
+    assert np.allclose(out.entropy, h) and (out.entropy <= np.log2(6) + 1e-12).all()
+    assert ((out.answer_mass > 0) & (out.answer_mass <= 1)).all()
+    assert set(out["mode"]) == {"logprobs"} and out.model_id.str.startswith("sha256:").all()
+
+
+def test_shared_prefix_equals_naive_rescoring(backend, jobs):
+    msgs = runner.make_messages(jobs.prompt.iloc[3])
+    shared = backend.score_phrases(msgs)
+    naive = backend.score_phrases(msgs, share_prefix=False)
+    assert np.allclose(shared.distribution, naive.distribution, atol=1e-6)
+    assert abs(np.log(shared.answer_mass) - np.log(naive.answer_mass)) < 1e-4
+
+
+def test_logprobs_equal_an_independent_incremental_evaluation(backend, jobs):
+    """Reference: a second llama.cpp context (public API, logits kept for every position, no prefix
+    reuse) evaluates the prompt, then each answer token by token; the summed token log-probabilities
+    must equal the runner's to float precision.
+
+    Token-by-token decoding is the reference because it is how the model generates. llama.cpp's
+    batched evaluation of prompt + answer in one call differs from it by up to about 0.2 nats per
+    token on this quantised model (different kernels), which we measured and do not use.
+    """
+    from llama_cpp import Llama
+
+    ref = Llama(model_path=str(backend.model_path), n_ctx=2048, n_threads=1, logits_all=True, verbose=False)
+    msgs = runner.make_messages(jobs.prompt.iloc[0])
+    prompt_tokens, conts = backend.continuations(msgs)
+    res = backend.score_phrases(msgs)
+
+    def log_softmax(row):
+        row = np.asarray(row, dtype=np.float64)
+        return row - (row.max() + np.log(np.exp(row - row.max()).sum()))
+
+    logps = []
+    for cont in conts:
+        ref.reset()
+        ref.eval(prompt_tokens)
+        lp = log_softmax(ref.scores[len(prompt_tokens) - 1])[cont[0]]
+        for j in range(len(cont) - 1):
+            ref.eval([cont[j]])
+            lp += log_softmax(ref.scores[len(prompt_tokens) + j])[cont[j + 1]]
+        logps.append(lp)
+    logps = np.array(logps)
+    dist = np.exp(logps - logps.max())
+    dist /= dist.sum()
+    assert np.allclose(dist, res.distribution, atol=1e-9)
+    assert abs(np.log(np.exp(logps).sum()) - np.log(res.answer_mass)) < 1e-9
+
+
+def test_continuations_end_with_the_end_of_turn_marker(backend):
+    _, conts = backend.continuations(runner.make_messages("x"))
+    texts = [backend.llm.detokenize(c, special=True).decode() for c in conts]
+    assert texts[0] == "not like me at all<|im_end|>" and texts[1] == "not like me<|im_end|>"
+
+
+def test_grammar_mode_answers_are_phrases_and_text_mode_failures_are_recorded(backend, jobs):
+    g = runner.run(jobs.head(4), backend, mode="grammar", progress=False)
+    assert g.raw_text.isin(runner.PHRASES).all() and g.parse_ok.all()
+    assert set(g.rating) <= {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}
+    t = runner.run(jobs.head(2), backend, mode="text", decoding=runner.Decoding(max_tokens=12), progress=False)
+    assert len(t) == 2
+    failed = t[~t.parse_ok]
+    assert failed.rating.isna().all()  # never a default rating
+    assert failed.error.str.startswith("unparseable answer").all()
+    assert (failed.raw_text.str.len() > 0).all()
+
+
+def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
+    path = tmp_path / "c.sqlite"
+    first = runner.run(jobs.head(4), backend, mode="logprobs", cache=path, progress=False)
+    assert first.attrs["n_new"] == 4
+    second = runner.run(jobs.head(6), backend, mode="logprobs", cache=path, progress=False)
+    assert second.attrs["n_cached"] == 4 and second.attrs["n_new"] == 2
+    pd.testing.assert_frame_equal(
+        first.drop(columns=["from_cache", "latency_s"]), second.head(4).drop(columns=["from_cache", "latency_s"])
+    )
+    # a system prompt is part of the request: a persona is a different request
+    third = runner.run(jobs.head(1), backend, mode="logprobs", cache=path, system_prompt="**Your Profile**: Your gender is male.", progress=False)
+    assert third.attrs["n_new"] == 1
+    with sqlite3.connect(path) as con:
+        assert con.execute("select count(*) from answers where system_prompt like '%gender is male%'").fetchone()[0] == 1
+
+
+def test_missing_and_bad_model_files(tmp_path):
+    with pytest.raises(runner.BackendError, match="model file not found"):
+        runner.LlamaCppBackend(model_path=tmp_path / "nope.gguf")
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a gguf file")
+    with pytest.raises(runner.BackendError, match="could not load model file"):
+        runner.LlamaCppBackend(model_path=bad)
+
+
+# ----------------------------------------------------------------------------- kill -9 and resume
+
+
+def _cache_rows(path):
+    if not Path(path).exists():
+        return {}
+    with sqlite3.connect(path, timeout=30) as con:
+        try:
+            return {k: (t, c) for k, t, c in con.execute("select key, raw_text, created_at from answers")}
+        except sqlite3.OperationalError:
+            return {}
+
+
+def test_kill_minus_nine_loses_no_finished_answer_and_repeats_none(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "vp_stats.cli", "run-llm", "--items", "8", "--variants", "v1", "--mode", "logprobs",
+           "--out", str(out), "--no-progress"]  # fmt: skip
+    env = {**os.environ, "VP_LLAMA_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    cache = out / "cache.sqlite"
+    deadline = time.time() + 300
+    while time.time() < deadline and len(_cache_rows(cache)) < 3:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _cache_rows(cache)
+    assert 3 <= len(before) < 8, "the run should have been killed mid-way"
+    with sqlite3.connect(cache) as con:
+        assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    after = _cache_rows(cache)
+    assert len(after) == 8
+    assert all(after[k] == v for k, v in before.items())  # finished answers kept as they were
+    assert f"({len(before)} from cache, {8 - len(before)} new)" in done.stdout  # none repeated
+    answers = pd.read_csv(out / "answers.csv")
+    assert len(answers) == 8 and answers.parse_ok.all()
+
+
+# ----------------------------------------------------------------------------- concurrent writers
+
+
+_WRITER = r"""
+import sys, time
+import pandas as pd
+from vp_stats.llm import runner
+class Fake:
+    backend = "fake"; model = "fake"; model_id = "fake-1"; concurrency = 1
+    def identity(self): return {"backend": "fake", "model": "fake", "model_id": "fake-1"}
+    def prompt_text(self, m): return m[-1]["content"]
+    def generate(self, m, d, grammar=False):
+        time.sleep(0.002)
+        return runner.GenResult(raw_text="like me")
+jobs = pd.DataFrame({"prompt": [f"p{i}" for i in range(int(sys.argv[2]), int(sys.argv[3]))]})
+runner.run(jobs, Fake(), mode="text", cache=sys.argv[1], progress=False)
+"""
+
+
+def test_two_runs_on_one_cache_do_not_corrupt_it(tmp_path):
+    path = tmp_path / "shared.sqlite"
+    a = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), "0", "300"])
+    b = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), "150", "450"])
+    assert a.wait(timeout=120) == 0 and b.wait(timeout=120) == 0
+    with sqlite3.connect(path) as con:
+        assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+        assert con.execute("select count(*), count(distinct key) from answers").fetchone() == (450, 450)
+
+
+# ----------------------------------------------------------------------------- HTTP backend
+
+
+@pytest.fixture(scope="module")
+def server(backend):
+    """llama-cpp-python's own OpenAI-compatible server, serving the SmolLM2 file on 127.0.0.1."""
+    port = _free_port()
+    secret = "sk-test-" + "7f3a9c1e5b2d4680" * 2
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama_server_{port}.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(backend.model_path), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--api_key", secret],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1"
+    import urllib.request
+
+    deadline = time.time() + 120
+    while True:
+        try:
+            req = urllib.request.Request(url + "/models", headers={"Authorization": f"Bearer {secret}"})
+            urllib.request.urlopen(req, timeout=2)
+            break
+        except Exception:
+            if proc.poll() is not None or time.time() > deadline:
+                log.seek(0)
+                pytest.fail(f"llama_cpp.server did not start: {log.read()[-2000:]}")
+            time.sleep(0.5)
+    yield {"url": url, "secret": secret, "log": log}
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+    log.close()
+
+
+def test_openai_backend_against_a_real_server(server, jobs, monkeypatch, tmp_path):
+    monkeypatch.setenv("VP_TEST_KEY", server["secret"])
+    be = runner.OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY", concurrency=2)
+    g = runner.run(jobs.head(3), be, mode="grammar", cache=tmp_path / "h.sqlite", progress=False)
+    assert g.raw_text.isin(runner.PHRASES).all() and g.parse_ok.all()
+    t = runner.run(jobs.head(2), be, mode="text", decoding=runner.Decoding(max_tokens=8), cache=tmp_path / "h.sqlite", progress=False)
+    assert len(t) == 2 and (t.prompt_tokens > 100).all()
+    with pytest.raises(runner.BackendError, match="logprobs mode needs the local backend"):
+        runner.run(jobs.head(1), be, mode="logprobs", progress=False)
+
+
+def test_api_key_never_reaches_cache_logs_or_outputs(server, tmp_path):
+    out = tmp_path / "http"
+    env = {**os.environ, "VP_TEST_KEY": server["secret"]}
+    done = subprocess.run(
+        [sys.executable, "-m", "vp_stats.cli", "run-llm", "--backend", "openai", "--model", "smollm2", "--base-url",
+         server["url"], "--api-key-env", "VP_TEST_KEY", "--mode", "grammar", "--items", "2", "--variants", "v1",
+         "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    secret = server["secret"]
+    assert secret not in done.stdout and secret not in done.stderr
+    for f in out.iterdir():
+        assert secret.encode() not in f.read_bytes(), f
+    # and the cache refuses a row that would hold it
+    cache = AnswerCache(tmp_path / "x.sqlite", secrets=[secret])
+    with pytest.raises(SecretLeakError):
+        cache.put({"key": "k", "backend": "openai", "model": "m", "raw_text": f"echo {secret}"})
+
+
+def test_wrong_base_url_is_a_clear_error():
+    be = runner.OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{_free_port()}/v1", retries=1, backoff_base=0.01, timeout=2)
+    jobs = pd.DataFrame({"prompt": ["hello"]})
+    with pytest.raises(runner.BackendError, match=r"cannot reach the endpoint http://127.0.0.1:\d+/v1"):
+        runner.run(jobs, be, mode="text", progress=False)
+
+
+class _Stub(BaseHTTPRequestHandler):
+    """A minimal chat-completions endpoint: 429 twice, then an empty answer."""
+
+    calls = []
+
+    def do_POST(self):  # noqa: N802
+        _Stub.calls.append(time.time())
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if len(_Stub.calls) <= 2:
+            self.send_response(429)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error": {"message": "rate limited"}}')
+            return
+        body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": ""}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 0, "total_tokens": 3}}  # fmt: skip
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_retries_on_429_then_records_an_empty_answer_as_an_error():
+    srv = HTTPServer(("127.0.0.1", 0), _Stub)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        be = runner.OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=3, backoff_base=0.05)
+        out = runner.run(pd.DataFrame({"prompt": ["hello"]}), be, mode="text", progress=False)
+    finally:
+        srv.shutdown()
+    assert len(_Stub.calls) == 3  # two 429s retried, third call answered
+    assert not out.parse_ok.iloc[0] and out.error.iloc[0] == "the model returned an empty answer"
+    assert np.isnan(out.rating.iloc[0])
+
+
+def test_backoff_is_bounded_exponential_with_jitter():
+    waits = []
+
+    def always():
+        raise TimeoutError("x")
+
+    with pytest.raises(TimeoutError):
+        runner.with_retries(always, retries=4, base=1.0, cap=3.0, retryable=(TimeoutError,), sleep=waits.append)
+    assert len(waits) == 4
+    assert all(0 <= w <= min(3.0, 2**i) for i, w in enumerate(waits))
