@@ -1,0 +1,44 @@
+"""Local model throughput: logprobs with prompt KV reuse vs naive per-answer rescoring vs grammar
+generation, on the same prompts in the same run; extrapolated to the full 3,120-prompt benchmark
+(goal: all 520 items x 6 variants with full 6-answer distributions in under 20 minutes here).
+
+Run: python benchmarks/bench_runner.py [N_PROMPTS]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from _common import report
+
+from vp_stats import datasets
+from vp_stats.llm import prompts, runner
+
+
+def main(n: int = 12):
+    items = datasets.load_items().sample(n=max(1, n // 2), random_state=0)
+    jobs = prompts.item_prompts(items, variants=["v1", "v3_reversed"]).head(n)
+    be = runner.LlamaCppBackend()
+    msgs = [runner.make_messages(p) for p in jobs.prompt]
+    be.score_phrases(msgs[0])  # warm-up
+
+    def timed(fn):
+        t0 = time.perf_counter()
+        for m in msgs:
+            fn(m)
+        return (time.perf_counter() - t0) / len(msgs)
+
+    t_naive = timed(lambda m: be.score_phrases(m, share_prefix=False))
+    t_shared = timed(lambda m: be.score_phrases(m))
+    t_grammar = timed(lambda m: be.generate(m, runner.Decoding(max_tokens=8), grammar=True))
+    report("naive: prompt re-evaluated for each of 6 answers (per prompt)", t_naive)
+    report("logprobs with prompt KV reuse (per prompt)", t_shared, t_naive)
+    report("grammar-constrained generation, one answer (per prompt)", t_grammar)
+    print(f"prompts per second, logprobs with reuse: {1 / t_shared:.2f}; grammar: {1 / t_grammar:.2f}")
+    full = 3120 * t_shared / 60
+    print(f"full benchmark (520 items x 6 variants, logprobs): about {full:.1f} min   goal: < 20 min")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 12)

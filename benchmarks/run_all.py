@@ -1,0 +1,11 @@
+"""Run every benchmark in turn (make bench). Each prints ratios against a baseline measured in the same run."""
+
+import runpy
+import sys
+from pathlib import Path
+
+here = Path(__file__).resolve().parent
+sys.path.insert(0, str(here))
+for name in ("bench_validation", "bench_scoring", "bench_runner"):
+    print(f"== {name}")
+    runpy.run_path(str(here / f"{name}.py"), run_name="__main__")
