@@ -44,5 +44,11 @@ lab: setup
 bench: setup
 	$(PY) benchmarks/run_all.py
 
+## the embedded SmolLM2 model on all 520 items x 6 variants, logprobs mode (resumable), then scored
+local-model-full: setup
+	$(VENV)/bin/vp-stats run-llm --backend local --mode logprobs --out data/processed/local_model
+	cp data/processed/local_model/answers.csv data/processed/local_model_answers.csv
+	$(VENV)/bin/vp-stats score --answers data/processed/local_model_answers.csv --out data/processed/local_model
+
 clean:
 	rm -rf data/processed/* reports/figures/*.png .pytest_cache

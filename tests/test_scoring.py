@@ -59,7 +59,7 @@ def test_internal_consistency_for_all_models(profiles, wide, pub):
     sel = validation.select_items(pub, exclusions=validation.upstream_exclusions())
     sel = sel[sel.selected]
     answered = wide.set_index(["model", "portrait_id", "option_id"]).numeric_response.notna()
-    for (model, fam, dim), row in profiles.set_index(["model", "family", "dimension"]).iloc[::37].iterrows():
+    for (model, _fam, dim), row in profiles.set_index(["model", "family", "dimension"]).iloc[::37].iterrows():
         items = sel[sel.dimension == dim][["portrait_id", "option_id"]].itertuples(index=False)
         n = sum(bool(answered.loc[(model, p, o)]) for p, o in items)
         assert row.n == n and row.n + row.n_failed == (sel.dimension == dim).sum()

@@ -128,7 +128,7 @@ def test_fdr_matches_hand_worked_bh():
 def test_fdr_equals_statsmodels_on_real_p_values(real):
     multitest = pytest.importorskip("statsmodels.stats.multitest")
     corr = validation.add_fdr(validation.item_correlations(*real))
-    for fam, sub in corr.groupby("family"):
+    for _fam, sub in corr.groupby("family"):
         ref = multitest.multipletests(sub.p_value, method="fdr_bh")[1]
         assert np.abs(sub.p_fdr.to_numpy() - ref).max() < 1e-12
 

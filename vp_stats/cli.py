@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -40,7 +39,7 @@ def _fail(msg: str, code: int = 2) -> None:
 
 @app.command()
 def validate(
-    data_dir: Optional[Path] = DATA_DIR_OPT,
+    data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(Path("data/processed"), "--out", help="Output directory for item_correlations.csv."),
     threshold: float = typer.Option(0.3, help="Selection threshold on rho (strict: rho > threshold)."),
     mode: str = typer.Option("pos", help="Selection mode: pos (rho > t), neg (rho < -t) or abs (|rho| > t)."),
@@ -77,7 +76,7 @@ def validate(
     typer.echo(f"wrote {path} ({len(table)} rows)")
 
 
-def _load_corr(correlations: Optional[Path], data_dir):
+def _load_corr(correlations: Path | None, data_dir):
     from vp_stats import datasets
 
     if correlations is None or str(correlations) == "published":
@@ -121,10 +120,10 @@ def average(
 
 @app.command()
 def score(
-    data_dir: Optional[Path] = DATA_DIR_OPT,
+    data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(Path("data/processed"), "--out", help="Output directory for llm_value_scores.csv."),
-    answers: Optional[Path] = typer.Option(None, "--answers", help="Score these answers instead of the released models: a runner answers.csv (tidy, one row per variant) or an averaged CSV (numeric_response)."),
-    correlations: Optional[Path] = typer.Option(None, "--correlations", help="Item correlation table (e.g. your item_correlations.csv); default: the published tables."),
+    answers: Path | None = typer.Option(None, "--answers", help="Score these answers instead of the released models: a runner answers.csv (tidy, one row per variant) or an averaged CSV (numeric_response)."),
+    correlations: Path | None = typer.Option(None, "--correlations", help="Item correlation table (e.g. your item_correlations.csv); default: the published tables."),
     threshold: float = typer.Option(0.3, help="Selection threshold on rho."),
     mode: str = typer.Option("pos", help="Selection mode: pos, neg or abs (abs reverses answers on negatively keyed items as 7 - x)."),
     no_exclusions: bool = typer.Option(False, "--no-exclusions", help="Do not apply upstream's three hand exclusions (vp_stats/data/upstream_exclusions.csv)."),
@@ -168,7 +167,7 @@ def score(
 
 @app.command()
 def reproduce(
-    data_dir: Optional[Path] = DATA_DIR_OPT,
+    data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(Path("data/processed"), "--out", help="Directory for the tables."),
     figures: Path = typer.Option(Path("reports/figures"), "--figures", help="Directory for the figures."),
     notebooks: bool = typer.Option(True, "--notebooks/--no-notebooks", help="Execute notebooks 01 and 02 headless (their figures go to --figures; executed copies to reports/notebooks/)."),
@@ -234,17 +233,17 @@ def _select_items(items_arg: str, items, seed: int):
 @app.command("run-llm")
 def run_llm(
     backend: str = typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint)."),
-    model: Optional[str] = typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
-    model_path: Optional[Path] = typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI)."),
+    model: str | None = typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
+    model_path: Path | None = typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
+    base_url: str | None = typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI)."),
     api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (the key is never written anywhere)."),
     mode: str = typer.Option("logprobs", help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; local only)."),
     variants: str = typer.Option(",".join(("v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed")), help="Comma-separated prompt variants."),
     items: str = typer.Option("all", help="all, a number N (seeded sample of N items) or a CSV file with portrait_id,option_id."),
-    template: Optional[Path] = typer.Option(None, "--template", help="Your own prompt template file with {title}, {text}, {content} (replaces the variants)."),
-    system_prompt: Optional[str] = typer.Option(None, "--system-prompt", help="System prompt for every request (e.g. a persona)."),
+    template: Path | None = typer.Option(None, "--template", help="Your own prompt template file with {title}, {text}, {content} (replaces the variants)."),
+    system_prompt: str | None = typer.Option(None, "--system-prompt", help="System prompt for every request (e.g. a persona)."),
     out: Path = typer.Option(..., "--out", help="Output directory: answers.csv, per_item.csv and the cache (cache.sqlite)."),
-    cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite cache file (default: OUT/cache.sqlite). Rerun the same command to resume."),
+    cache: Path | None = typer.Option(None, "--cache", help="SQLite cache file (default: OUT/cache.sqlite). Rerun the same command to resume."),
     temperature: float = typer.Option(0.0, help="Sampling temperature (text and grammar modes)."),
     max_tokens: int = typer.Option(32, "--max-tokens", help="Maximum answer length (text and grammar modes)."),
     seed: int = typer.Option(0, help="Seed for sampling and for --items N."),
@@ -294,6 +293,43 @@ def run_llm(
         f"{len(answers)} answers ({answers.attrs['n_cached']} from cache, {answers.attrs['n_new']} new); "
         f"{n_ok} parsed, {len(answers) - n_ok} failed; wrote {out / 'answers.csv'}"
     )
+
+
+questionnaire_app = typer.Typer(no_args_is_help=True, help="Score questionnaires (PVQ-21 / ESS Human Values Scale, BFI-10) from raw answers.")
+app.add_typer(questionnaire_app, name="questionnaire")
+
+
+@questionnaire_app.command("score")
+def questionnaire_score(
+    file: Path = typer.Argument(..., help="CSV of answers: long (respondent,item,answer) or wide (respondent + one column per item, 1..N or ESS variable names)."),
+    instrument: str = typer.Option("pvq21", "--instrument", help="pvq21 or bfi10."),
+    ess_coding: bool = typer.Option(False, "--ess-coding", help="PVQ answers use the ESS coding (1 = very much like me ... 6 = not like me at all): reverse before scoring."),
+    raw: bool = typer.Option(False, "--raw", help="PVQ: raw value means instead of MRAT-centred scores."),
+    out: Path | None = typer.Option(None, "--out", help="Write the scores to this CSV (default: print)."),
+) -> None:
+    """Score raw questionnaire answers; tidy out: respondent, family, dimension, score, n_items, status."""
+    import pandas as pd
+
+    from vp_stats.instruments import bfi, pvq
+
+    if not file.exists():
+        _fail(f"answers file not found: {file}")
+    try:
+        answers = pd.read_csv(file)
+        if instrument == "pvq21":
+            scores = pvq.score_pvq21(answers, ess_coding=ess_coding, centre=not raw)
+        elif instrument == "bfi10":
+            scores = bfi.score_bfi10(answers)
+        else:
+            _fail(f"--instrument must be pvq21 or bfi10, got {instrument!r}")
+    except ValueError as exc:
+        _fail(f"{file}: {exc}")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        scores.to_csv(out, index=False)
+        typer.echo(f"wrote {out} ({len(scores)} rows)")
+    else:
+        _echo_table(scores)
 
 
 def main() -> None:  # console-script entry point

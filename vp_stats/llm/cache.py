@@ -155,7 +155,7 @@ class AnswerCache:
                 chunk = keys[start : start + 500]
                 q = f"SELECT {', '.join(names)} FROM answers WHERE key IN ({', '.join('?' * len(chunk))})"
                 for row in self._conn.execute(q, chunk):
-                    out[row[0]] = dict(zip(names, row))
+                    out[row[0]] = dict(zip(names, row, strict=True))
         return out
 
     def put(self, row: dict) -> bool:

@@ -290,15 +290,11 @@ class LlamaCppBackend:
         continuations); without it the whole prompt is re-evaluated for each
         continuation (the naive baseline of the benchmark).
         """
-        from llama_cpp import llama_cpp as C  # noqa: F401  (ensures the low-level module is loaded)
-
         prompt_tokens, conts = self.continuations(messages, phrases)
         logps = []
-        for i, cont in enumerate(conts):
-            if share_prefix:
-                first = self._eval_prefix(prompt_tokens) if i == 0 else first_logits
-                first_logits = first
-            else:
+        first = self._eval_prefix(prompt_tokens) if share_prefix else None
+        for cont in conts:
+            if not share_prefix:
                 self.llm.n_tokens = 0
                 self.llm.eval(prompt_tokens)
                 first = self._last_logits(1)[-1]
@@ -619,7 +615,7 @@ def run(
     finally:
         bar.close()
     rows = []
-    for job, sp, msgs, ptxt, key in prepared:
+    for job, _sp, _msgs, _ptxt, key in prepared:
         if key in cached:
             rows.append(_row(cached[key], job, True))
         elif key in new:
