@@ -10,7 +10,6 @@ import pytest
 from vp_stats import datasets, schema
 from vp_stats.datasets import DataFormatError, DataIntegrityError
 
-
 # ----------------------------------------------------------------------------- real data
 
 
