@@ -1292,3 +1292,877 @@ def group_gap_comparison(
             "n_human_b": n_hb,
         }  # fmt: skip
     )
+
+
+# --------------------------------------------------------------------------- running personas on an LLM
+
+#: ``persona_id`` of the plain model (no system prompt).
+PLAIN_PERSONA_ID = "plain"
+
+#: Columns of a persona table that are not persona attributes.
+_PERSONA_META = ("persona_id", "system_prompt", "n_attributes", "draw", "attribute", "level")
+
+
+def _check_persona_table(personas_table: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(personas_table, pd.DataFrame):
+        raise TypeError(
+            f"personas_table must be a DataFrame (see persona_table / persona_grid), "
+            f"got {type(personas_table).__name__}"
+        )
+    need = {"persona_id", "system_prompt"} - set(personas_table.columns)
+    if need:
+        raise ValueError(
+            f"personas_table lacks column(s) {sorted(need)}; build it with persona_table(), "
+            "persona_grid() or paper_personas()"
+        )
+    tab = personas_table.drop_duplicates("persona_id")
+    if tab["persona_id"].isna().any():
+        r = int(np.flatnonzero(tab["persona_id"].isna().to_numpy())[0])
+        raise ValueError(f"personas_table row {r}: missing persona_id")
+    dup = personas_table.groupby("persona_id")["system_prompt"].nunique()
+    if (dup > 1).any():
+        raise ValueError(
+            f"persona_id {dup[dup > 1].index[0]!r} has several different system prompts"
+        )
+    if PLAIN_PERSONA_ID in set(tab["persona_id"]):
+        raise ValueError(
+            f"persona_id {PLAIN_PERSONA_ID!r} is reserved for the plain model (no system prompt)"
+        )
+    bad = tab["system_prompt"].isna() | (tab["system_prompt"].astype(str).str.strip() == "")
+    if bad.any():
+        pid = tab.loc[bad, "persona_id"].iloc[0]
+        raise ValueError(
+            f"persona {pid!r} has an empty system prompt; the plain model is added by "
+            "include_plain=True"
+        )
+    return tab
+
+
+def _persona_jobs(base_jobs: pd.DataFrame, tab: pd.DataFrame, include_plain: bool) -> pd.DataFrame:
+    """Cross a job table with personas: per-row ``system_prompt`` and ``persona_id``."""
+    frames = []
+    if include_plain:
+        frames.append(base_jobs.assign(persona_id=PLAIN_PERSONA_ID, system_prompt=None))
+    for pid, sp in zip(tab["persona_id"], tab["system_prompt"], strict=True):
+        frames.append(base_jobs.assign(persona_id=pid, system_prompt=str(sp)))
+    if not frames:
+        raise ValueError("no personas to run (empty personas_table and include_plain=False)")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _join_attributes(answers: pd.DataFrame, tab: pd.DataFrame) -> pd.DataFrame:
+    attrs = [c for c in tab.columns if c not in _PERSONA_META]
+    info = tab[["persona_id", "system_prompt", *attrs]].copy()
+    plain = pd.DataFrame({"persona_id": [PLAIN_PERSONA_ID], "system_prompt": [None]})
+    info = pd.concat([plain, info], ignore_index=True)
+    out = answers.merge(info, on="persona_id", how="left", validate="many_to_one")
+    out.attrs.update(answers.attrs)  # n_cached / n_new of the run
+    return out
+
+
+def run_personas(
+    backend,
+    personas_table: pd.DataFrame,
+    items: pd.DataFrame,
+    variants: Sequence[str] = ("v1",),
+    mode: str = "logprobs",
+    cache=None,
+    include_plain: bool = True,
+    *,
+    progress: bool = False,
+    data_dir: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Put Value Portrait items to an LLM under every persona (and as the plain model).
+
+    Jobs are :func:`vp_stats.llm.prompts.item_prompts` (items x variants)
+    crossed with the personas; each job carries its persona's ``system_prompt``
+    and ``persona_id`` (the plain model: no system prompt, ``persona_id``
+    ``"plain"``), so both are stored with every cached answer
+    (:class:`vp_stats.llm.cache.AnswerCache`, table ``answers``). Answers come
+    from :func:`vp_stats.llm.runner.run`; reruns read finished answers from
+    ``cache``. Persona protocol as in Value Portrait (Han et al., ACL 2025,
+    demographic groups): the persona is the system message, the item prompt
+    unchanged.
+
+    Parameters
+    ----------
+    backend : LlamaCppBackend or OpenAIBackend (or any object with the runner's interface)
+    personas_table : DataFrame
+        ``persona_id, system_prompt`` and attribute columns (:func:`persona_table`,
+        :func:`persona_grid`, :func:`paper_personas`, :func:`sample_personas`).
+    items : DataFrame
+        Value Portrait items (``portrait_id, option_id, title, text, response``;
+        :func:`vp_stats.datasets.load_items`, any subset).
+    variants : sequence of str
+        Prompt variants (:data:`vp_stats.schema.VARIANTS`).
+    mode : {"logprobs", "grammar", "text"}
+        Answer mode of the runner.
+    cache : AnswerCache or path, optional
+        SQLite answer cache (default: in memory, nothing persisted).
+    include_plain : bool
+        Also run the plain model (the baseline of persona shifts).
+
+    Returns
+    -------
+    DataFrame
+        The runner's tidy answer table (``model, portrait_id, option_id,
+        variant, raw_text, rating, parse_ok, mode, p_1..p_6, ...,
+        persona_id``) with ``system_prompt`` and the persona attribute columns
+        joined (missing for the plain model).
+    """
+    from vp_stats.llm import prompts, runner
+
+    tab = _check_persona_table(personas_table)
+    base = prompts.item_prompts(items, variants=variants, data_dir=data_dir)
+    jobs = _persona_jobs(base, tab, include_plain)
+    ans = runner.run(jobs, backend, mode=mode, cache=cache, progress=progress)
+    return _join_attributes(ans, tab)
+
+
+def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """Value profiles of every persona of a persona run, scored like models.
+
+    Answers of a persona run (:func:`run_personas`; failed answers, ``parse_ok``
+    False, are left out) are averaged per persona and item over variants and
+    scored with :func:`vp_stats.scoring.value_profiles` (Value Portrait
+    scoring: mean answer on the items with ``rho > 0.3`` for a value, centred
+    on the mean over all items valid for any value of the family). The
+    ``model`` column holds the ``persona_id`` (the plain model is ``"plain"``);
+    ``persona_id`` repeats it, ``llm`` names the model that answered, and the
+    persona attribute columns of ``answers`` are joined.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        ``persona_id, portrait_id, option_id, rating`` (+ ``parse_ok``,
+        ``model``, attribute columns).
+    corr : DataFrame
+        Item correlations (:func:`vp_stats.datasets.load_published_correlations`).
+    **kwargs
+        Passed to :func:`persona_profiles` / ``value_profiles`` (default ``n_boot=0``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"model": "m", "persona_id": ["plain", "plain", "x", "x"],
+    ...                   "gender": [None, None, "male", "male"],
+    ...                   "portrait_id": [1001, 1002] * 2, "option_id": 1,
+    ...                   "rating": [5.0, 3.0, 6.0, 2.0], "parse_ok": True})
+    >>> corr = pd.DataFrame({"portrait_id": [1001, 1002], "option_id": 1, "family": "bfi",
+    ...                      "dimension": ["Openness", "Neuroticism"], "rho": [0.5, 0.4]})
+    >>> p = persona_value_profiles(a, corr, exclusions=None)
+    >>> p.query("dimension == 'Openness'")[["model", "gender", "centered_mean"]].reset_index(drop=True)
+       model gender  centered_mean
+    0  plain    NaN            1.0
+    1      x   male            2.0
+    """
+    if "persona_id" not in answers.columns:
+        raise ValueError("answers have no persona_id column (run them with run_personas)")
+    a = answers
+    if "parse_ok" in a.columns:
+        a = a[a["parse_ok"].astype(bool)]
+    llm = None
+    if "model" in a.columns:
+        models = pd.unique(a["model"].dropna())
+        if len(models) > 1:
+            raise ValueError(
+                f"answers hold several models {list(models)}; score each model's personas separately"
+            )
+        llm = models[0] if len(models) else None
+    cols = [c for c in ("persona_id", "portrait_id", "option_id", "rating") if c in a.columns]
+    prof = persona_profiles(a[cols], corr, **kwargs)
+    prof.insert(0, "model", prof["persona_id"])
+    prof.insert(2, "llm", llm)
+    attrs = [
+        c
+        for c in answers.columns
+        if c not in set(runner_answer_columns()) | {"system_prompt", "item", "value", "prompt"}
+    ]
+    if attrs:
+        info = answers[["persona_id", *attrs]].drop_duplicates("persona_id")
+        prof = prof.merge(info, on="persona_id", how="left")
+    return prof
+
+
+def runner_answer_columns() -> list[str]:
+    """Columns of the runner's answer table (:data:`vp_stats.llm.runner.ANSWER_COLUMNS`)."""
+    from vp_stats.llm.runner import ANSWER_COLUMNS
+
+    return list(ANSWER_COLUMNS)
+
+
+def select_persona_items(
+    items: pd.DataFrame,
+    corr: pd.DataFrame,
+    n_per_value: int = 4,
+    *,
+    family: str = "pvq",
+    threshold: float = 0.3,
+) -> pd.DataFrame:
+    """A small item set covering every value of a family: the shortest validated items.
+
+    For each value of ``family`` the ``n_per_value`` shortest items (by the
+    length of title, text and response) with ``rho > threshold`` (published
+    selection, upstream exclusions applied) are kept; the union is returned
+    (an item valid for two values counts for both). Short items keep a persona
+    run on a laptop CPU fast; they are not a random sample of items, so
+    conclusions about the whole item pool need the full run.
+
+    Returns
+    -------
+    DataFrame
+        The selected rows of ``items`` with a ``selected_for`` column (the
+        values the item was picked for, ``;``-joined), in item order.
+
+    Examples
+    --------
+    >>> from vp_stats import datasets
+    >>> sel = select_persona_items(datasets.load_items(), datasets.load_published_correlations(), 2)
+    >>> 10 <= len(sel) <= 20, sel.portrait_id.is_monotonic_increasing or True
+    (True, True)
+    """
+    from vp_stats import validation
+
+    if n_per_value < 1:
+        raise ValueError(f"n_per_value must be >= 1, got {n_per_value}")
+    sel = validation.select_items(
+        corr[corr["family"] == family], threshold, "pos", validation.upstream_exclusions()
+    )
+    sel = sel[sel["selected"]]
+    it = items.assign(
+        _len=items["title"].fillna("").str.len()
+        + items["text"].fillna("").str.len()
+        + items["response"].fillna("").str.len()
+    )
+    picked: dict[tuple[int, int], list[str]] = {}
+    for dim in schema.FAMILIES[family]:
+        keys = sel.loc[sel["dimension"] == dim, ["portrait_id", "option_id"]]
+        cand = it.merge(keys, on=["portrait_id", "option_id"]).sort_values(
+            ["_len", "portrait_id", "option_id"], kind="stable"
+        )
+        if len(cand) < n_per_value:
+            warnings.warn(
+                f"{dim}: only {len(cand)} validated item(s) available", UserWarning, stacklevel=2
+            )
+        for r in cand.head(n_per_value).itertuples(index=False):
+            picked.setdefault((int(r.portrait_id), int(r.option_id)), []).append(dim)
+    key = list(zip(it["portrait_id"].astype(int), it["option_id"].astype(int), strict=True))
+    mask = np.array([k in picked for k in key])
+    out = it.loc[mask].drop(columns="_len").copy()
+    out["selected_for"] = [";".join(picked[k]) for k, m in zip(key, mask, strict=True) if m]
+    return out.sort_values(["portrait_id", "option_id"]).reset_index(drop=True)
+
+
+def age_band(age, bands: Sequence[str] = PAPER_PERSONA_LEVELS["age"]) -> np.ndarray:
+    """Map ages in years to the age-band labels of the paper's personas.
+
+    Bands are read from labels of the form ``"18-29"`` and ``"60 and older"``;
+    ages outside every band (e.g. 15-17 in the ESS) and missing ages give None.
+
+    Examples
+    --------
+    >>> age_band([17, 18, 29, 30, 59.0, 60, 95, float("nan")]).tolist()
+    [None, '18-29', '18-29', '30-44', '45-59', '60 and older', '60 and older', None]
+    """
+    spans = []
+    for b in bands:
+        s = str(b)
+        if "-" in s:
+            lo, hi = s.split("-", 1)
+            spans.append((float(lo), float(hi), s))
+        elif "older" in s or s.endswith("+"):
+            spans.append((float(s.split()[0].rstrip("+")), np.inf, s))
+        else:
+            raise ValueError(f"age band {s!r} is neither 'lo-hi' nor 'N and older' / 'N+'")
+    x = np.asarray(age, dtype=float)
+    out = np.full(x.shape, None, dtype=object)
+    for lo, hi, s in spans:
+        out[(x >= lo) & (x <= hi)] = s
+    return out
+
+
+# --------------------------------------------------------------------------- PVQ-21 put to an LLM
+
+#: Portrait texts for the 21 PVQ-21 items, in ESS item order. These are
+#: PARAPHRASES written for vp-stats of the content of the ESS Human Values Scale
+#: items (Schwartz 2003), gender neutral ("this person"), not the official
+#: wording, which we could not verify against an ESS source questionnaire here.
+PVQ21_PARAPHRASES: tuple[str, ...] = (
+    "This person values creativity and enjoys coming up with original ideas and ways of doing things.",
+    "This person wants to be wealthy and to own money and costly possessions.",
+    "This person believes everyone in the world deserves equal treatment and the same chances in life.",
+    "This person wants to demonstrate their abilities and to be admired for what they do.",
+    "This person cares about living in safe surroundings and stays away from anything that could put them in danger.",
+    "This person enjoys surprises and keeps looking for new things to do; variety in life matters to them.",
+    "This person thinks people should do as they are told and keep to the rules at all times, even when nobody is watching.",
+    "This person makes an effort to listen to people unlike themselves and to understand them even when they disagree.",
+    "This person wants to be humble and modest and avoids drawing attention to themselves.",
+    "Enjoying themselves matters to this person; they like to treat themselves.",
+    "This person wants to decide for themselves what they do and to be free and independent of others.",
+    "Helping the people around them matters a great deal to this person; they want to look after others' well-being.",
+    "Being highly successful matters to this person; they hope others will recognise what they achieve.",
+    "This person wants the government to protect them from every threat and wants a strong state that can defend its citizens.",
+    "This person seeks adventure, likes taking risks and wants an exciting life.",
+    "This person wants always to behave properly and to avoid anything others would call wrong.",
+    "Being respected by others matters to this person; they want people to follow their lead.",
+    "This person wants to be loyal to their friends and devoted to the people close to them.",
+    "This person is convinced that people should care for nature; protecting the environment matters to them.",
+    "This person values tradition and follows the customs passed on by their religion or family.",
+    "This person takes every chance to have fun and likes doing things that give them pleasure.",
+)  # fmt: skip
+
+#: Prompt wrapped around a portrait; the answer phrases are the runner's
+#: (:data:`vp_stats.llm.runner.PHRASES`), i.e. the PVQ's own six labels.
+PVQ21_TEMPLATE = (
+    "Here is a short description of a person.\n\n{portrait}\n\n"
+    "How much is this person like you? Answer with exactly one of: very much like me, like me, "
+    "somewhat like me, a little like me, not like me, not like me at all."
+)
+
+
+def pvq21_prompts(
+    texts: Sequence[str] | None = None, template: str = PVQ21_TEMPLATE
+) -> pd.DataFrame:
+    """Jobs putting the 21 PVQ-21 portrait items to an LLM (6-point PVQ answer scale).
+
+    The portraits default to :data:`PVQ21_PARAPHRASES`: paraphrases written for
+    vp-stats of the content of the ESS Human Values Scale items (Schwartz
+    2003, ESS questionnaire development report ch. 7), gender neutral. They are
+    NOT the official ESS wording (which we could not verify here), so scores
+    are not directly comparable with ESS norms; pass the official texts (from an
+    ESS source questionnaire, under its terms) as ``texts`` for that. The answer
+    scale is the PVQ's (6 very much like me ... 1 not like me at all), which
+    is also the runner's answer set, so ``logprobs`` mode scores exactly the
+    six PVQ labels.
+
+    Parameters
+    ----------
+    texts : sequence of 21 str, optional
+        Portrait texts in ESS item order.
+    template : str
+        Prompt with a ``{portrait}`` placeholder.
+
+    Returns
+    -------
+    DataFrame
+        ``item`` (1..21), ``value`` (:data:`vp_stats.schema.PVQ21_KEY`),
+        ``portrait_id`` (= item, the runner's item key), ``option_id`` (0),
+        ``variant`` (``"pvq21"``), ``prompt``.
+
+    Examples
+    --------
+    >>> j = pvq21_prompts()
+    >>> len(j), j.value.iloc[0], j.value.iloc[2]
+    (21, 'Self_Direction', 'Universalism')
+    >>> j.prompt.iloc[0].splitlines()[0]
+    'Here is a short description of a person.'
+    """
+    texts = list(PVQ21_PARAPHRASES if texts is None else texts)
+    if len(texts) != schema.PVQ21_N_ITEMS:
+        raise ValueError(f"texts must hold {schema.PVQ21_N_ITEMS} portraits, got {len(texts)}")
+    if "{portrait}" not in template:
+        raise ValueError("template must contain the placeholder {portrait}")
+    for i, t in enumerate(texts, 1):
+        if not isinstance(t, str) or not t.strip():
+            raise ValueError(f"portrait text of item {i} is empty or not a string")
+    value_of = {i: v for v, its in schema.PVQ21_KEY.items() for i in its}
+    items = np.arange(1, schema.PVQ21_N_ITEMS + 1)
+    return pd.DataFrame(
+        {
+            "item": items,
+            "value": [value_of[i] for i in items],
+            "portrait_id": items,
+            "option_id": 0,
+            "variant": "pvq21",
+            "prompt": [template.replace("{portrait}", t.strip()) for t in texts],
+        }
+    )
+
+
+def run_pvq21(
+    backend,
+    personas_table: pd.DataFrame | None = None,
+    mode: str = "logprobs",
+    cache=None,
+    include_plain: bool = True,
+    *,
+    texts: Sequence[str] | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Administer the PVQ-21 to an LLM, as the plain model and under personas.
+
+    Returns the runner's answer table with ``item`` (1..21) and ``value``
+    added, ``system_prompt`` and persona attributes joined; score it with
+    :func:`score_llm_pvq21`.
+    """
+    from vp_stats.llm import runner
+
+    base = pvq21_prompts(texts)
+    if personas_table is None:
+        personas_table = pd.DataFrame(columns=["persona_id", "system_prompt"])
+        if not include_plain:
+            raise ValueError("nothing to run: no personas_table and include_plain=False")
+    tab = _check_persona_table(personas_table) if len(personas_table) else personas_table
+    jobs = _persona_jobs(base, tab, include_plain)
+    ans = runner.run(jobs, backend, mode=mode, cache=cache, progress=progress)
+    if len(ans) != len(jobs):
+        raise RuntimeError(f"the runner returned {len(ans)} answers for {len(jobs)} jobs")
+    ans.insert(2, "item", jobs["item"].to_numpy())
+    ans.insert(3, "value", jobs["value"].to_numpy())
+    return _join_attributes(ans, tab)
+
+
+def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame:
+    """Score an LLM's PVQ-21 answers per persona (MRAT-centred values).
+
+    Parameters
+    ----------
+    answers : DataFrame
+        ``persona_id, item`` and, for ``rating="mode"``, ``raw_text`` or
+        ``rating``; for ``rating="expected"``, ``rating`` (logprobs expected
+        rating) -- as returned by :func:`run_pvq21`.
+    rating : {"mode", "expected"}
+        ``"mode"``: the most probable answer phrase (an integer 1..6), scored
+        with :func:`vp_stats.instruments.pvq.score_pvq21`; ``"expected"``: the
+        expected rating ``sum_r r p_r`` of logprobs mode (fractional), scored
+        with the same formula (mean of a value's items minus the mean of all 21
+        answered items; Schwartz's MRAT centring), implemented here because
+        ``score_pvq21`` accepts integer answers only. The two agree on integer
+        answers (tested).
+
+    Returns
+    -------
+    DataFrame
+        ``score_pvq21`` layout with ``respondent`` = ``persona_id`` and a
+        ``persona_id`` column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"persona_id": "plain", "item": range(1, 22), "rating": [6.0] + [3.0] * 20})
+    >>> s = score_llm_pvq21(a, "expected")
+    >>> round(s.query("dimension == 'Self_Direction'").score.item(), 4)  # 4.5 - 66/21
+    1.3571
+    """
+    from vp_stats.instruments.pvq import score_pvq21
+
+    need = {"persona_id", "item"} - set(answers.columns)
+    if need:
+        raise ValueError(f"answers lack column(s) {sorted(need)}")
+    ok = answers["parse_ok"].astype(bool) if "parse_ok" in answers.columns else True
+    a = answers.assign(_ok=ok)
+    if rating == "mode":
+        if "raw_text" in a.columns and a["raw_text"].notna().any():
+            from vp_stats.llm import parse
+
+            def _mode(t):
+                return parse.parse_answer(t).rating if isinstance(t, str) else None
+
+            x = a["raw_text"].map(_mode)
+        else:
+            x = np.round(pd.to_numeric(a["rating"], errors="coerce"))
+        x = pd.to_numeric(x, errors="coerce").where(a["_ok"])
+        long = pd.DataFrame({"respondent": a["persona_id"], "item": a["item"], "answer": x})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            out = score_pvq21(long)
+    elif rating == "expected":
+        x = pd.to_numeric(a["rating"], errors="coerce").where(a["_ok"])
+        bad = x.notna() & ((x < 1) | (x > 6))
+        if bad.any():
+            r = a.loc[bad].iloc[0]
+            raise ValueError(
+                f"persona {r['persona_id']!r}, item {r['item']}: rating {r['rating']!r} outside 1..6"
+            )
+        dup = a.duplicated(["persona_id", "item"])
+        if dup.any():
+            r = a.loc[dup].iloc[0]
+            raise ValueError(f"duplicate answers for persona {r['persona_id']!r}, item {r['item']}")
+        W = (
+            pd.DataFrame({"p": a["persona_id"], "i": a["item"].astype(int), "x": x})
+            .pivot(index="p", columns="i", values="x")
+            .reindex(index=pd.unique(a["persona_id"]), columns=range(1, 22))
+        )
+        X = W.to_numpy(dtype=float)
+        person = np.nanmean(X, axis=1)
+        rows = []
+        groups = [("pvq", v, schema.PVQ21_KEY[v]) for v in schema.PVQ_VALUES] + [
+            ("higher_pvq", h, tuple(i for v in vs for i in schema.PVQ21_KEY[v]))
+            for h, vs in schema.HIGHER_ORDER_MAP.items()
+        ]
+        for fam, dim, its in groups:
+            sub = X[:, [i - 1 for i in its]]
+            n = (~np.isnan(sub)).sum(axis=1)
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sc = np.nanmean(sub, axis=1) - person
+            for p, s, k in zip(W.index, sc, n, strict=True):
+                rows.append((p, fam, dim, s, int(k), "ok" if k else "too_few_items"))
+        out = pd.DataFrame(
+            rows, columns=["respondent", "family", "dimension", "score", "n_items", "status"]
+        )
+        order = {p: i for i, p in enumerate(W.index)}
+        out = out.sort_values("respondent", key=lambda s: s.map(order), kind="stable")
+        out = out.reset_index(drop=True)
+    else:
+        raise ValueError(f"rating must be 'mode' or 'expected', got {rating!r}")
+    out["persona_id"] = out["respondent"]
+    return out
+
+
+# --------------------------------------------------------------------------- comparisons bundle, files, study
+
+#: Required columns of a persona answer file (:func:`compare_file`).
+ANSWER_FILE_COLUMNS = ("persona_id", "portrait_id", "option_id", "rating")
+
+
+def persona_shifts(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
+    """Each persona's shift from the plain model per value: ``persona - plain``.
+
+    The LLM side of the paper's group metric (Value Portrait, demographic
+    groups): persona score minus the plain model's score.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"persona_id": ["plain", "x"], "gender": [None, "male"], "family": "pvq",
+    ...                   "dimension": "Power", "centered_mean": [0.25, 1.0]})
+    >>> persona_shifts(p)[["persona_id", "gender", "dimension", "shift"]].values.tolist()
+    [['x', 'male', 'Power', 0.75]]
+    """
+    sub = profiles[profiles["family"] == family]
+    base = sub[sub["persona_id"] == PLAIN_PERSONA_ID]
+    if base.empty:
+        raise ValueError(
+            f"no plain-model profile (persona_id {PLAIN_PERSONA_ID!r}): run with include_plain=True"
+        )
+    b = base.set_index("dimension")["centered_mean"]
+    out = sub[sub["persona_id"] != PLAIN_PERSONA_ID].copy()
+    out["plain"] = out["dimension"].map(b).to_numpy()
+    out["shift"] = out["centered_mean"] - out["plain"]
+    keep = [c for c in out.columns if c not in ("original_mean", "std_dev", "ci_low", "ci_high")]
+    return out[keep].reset_index(drop=True)
+
+
+def compare_personas(
+    answers: pd.DataFrame,
+    corr: pd.DataFrame | None = None,
+    *,
+    human: Mapping[str, pd.DataFrame] | None = None,
+    ess_scores: pd.DataFrame | None = None,
+    group_col: str | None = None,
+    group_a: object | None = None,
+    group_b: object | None = None,
+    family: str = "pvq",
+    n_boot: int = 1000,
+    seed: int = 0,
+    weight_col: str | None = "weight",
+) -> dict[str, pd.DataFrame]:
+    """The three comparisons of a persona run with human data, as tables.
+
+    * ``"item"``: per item, the persona population's answers (plain model
+      left out) against the Value Portrait raters' distribution
+      (:func:`compare_item_distributions`);
+    * ``"population"``: per value, :func:`variance_ratio` and
+      :func:`value_hierarchy` of the persona profiles against the Value
+      Portrait participants' MRAT-centred scores (merged on family, dimension);
+    * ``"structure"``: :func:`value_structure` (one row; empty with a note in
+      ``attrs["note"]`` when fewer than 3 personas have complete profiles);
+    * ``"group"``: :func:`group_gap_comparison` against ``ess_scores``
+      (:func:`vp_stats.ess.load_ess`); the Value Portrait release has no
+      demographic columns, so without ``ess_scores`` this table is empty and
+      ``attrs["note"]`` says why. ``group_col="age"`` maps ESS ages to the
+      persona age bands (:func:`age_band`).
+
+    Also ``"profiles"`` (:func:`persona_value_profiles`) and ``"shifts"``
+    (:func:`persona_shifts`, when the plain model was run).
+    """
+    from vp_stats import datasets
+
+    if corr is None:
+        corr = datasets.load_published_correlations()
+    if human is None:
+        human = value_portrait_reference()
+    prof = persona_value_profiles(answers, corr)
+    personas_only = prof[prof["persona_id"] != PLAIN_PERSONA_ID]
+    has_plain = (prof["persona_id"] == PLAIN_PERSONA_ID).any()
+    pop_units = personas_only if personas_only["persona_id"].nunique() else prof
+    ok = answers["parse_ok"].astype(bool) if "parse_ok" in answers.columns else True
+    a_items = answers[ok & (answers["persona_id"] != PLAIN_PERSONA_ID)]
+    if a_items.empty:
+        a_items = answers[ok]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        item = compare_item_distributions(a_items, human["ratings"])
+    hs = human["scores"]
+    if "rater" in hs.columns:
+        hs = hs[hs["rater"]]
+    pop = variance_ratio(pop_units, hs, family, n_boot=n_boot, seed=seed).merge(
+        value_hierarchy(pop_units, hs, family), on=["family", "dimension"]
+    )
+    n_complete = complete_scores(pop_units, family)["participant"].nunique()
+    if n_complete >= 3:
+        structure = value_structure(pop_units, hs, family)
+    else:
+        structure = pd.DataFrame()
+        structure.attrs["note"] = (
+            f"only {n_complete} persona(s) with a complete {family} profile: value structure "
+            "needs at least 3"
+        )
+    if ess_scores is None or group_col is None:
+        group = pd.DataFrame()
+        group.attrs["note"] = (
+            "group level not computed: the released Value Portrait data have no demographic "
+            "columns; supply ESS microdata (vp_stats.ess.load_ess) and group_col / group_a"
+        )
+    else:
+        hum = ess_scores
+        if group_col == "age" and pd.api.types.is_numeric_dtype(hum["age"]):
+            hum = hum.assign(age=age_band(hum["age"].to_numpy()))
+        if group_a is None:
+            raise ValueError("group_a is required for the group-level comparison")
+        base = prof[prof["persona_id"] == PLAIN_PERSONA_ID] if group_b is None else None
+        if group_b is None and not has_plain:
+            raise ValueError("group_b=None compares with the plain model, which was not run")
+        group = group_gap_comparison(
+            personas_only,
+            hum,
+            group_col,
+            group_a,
+            group_b,
+            persona_baseline=base,
+            family=family,
+            weight_col=weight_col if weight_col in hum.columns else None,
+            n_boot=n_boot,
+            seed=seed,
+            persona_unit_col="persona_id",
+        )
+    out = {"item": item, "population": pop, "structure": structure, "group": group}
+    out["profiles"] = prof
+    if has_plain:
+        out["shifts"] = persona_shifts(prof, family)
+    return out
+
+
+def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
+    """Read and validate a persona answer CSV (the answer table of :func:`run_personas`).
+
+    Raises
+    ------
+    vp_stats.datasets.DataFormatError
+        (a ``ValueError``) naming file, data row and column: a missing file or
+        column, a non-integer item id, a rating outside 1..6.
+
+    Examples
+    --------
+    >>> import tempfile, os, pandas as pd
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.csv")
+    >>> pd.DataFrame({"persona_id": ["x"], "portrait_id": [1001], "option_id": [1],
+    ...               "rating": [7]}).to_csv(p, index=False)
+    >>> read_answer_file(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vp_stats.datasets.DataFormatError: ...a.csv: record data row 1 (line 2), field 'rating': rating 7.0 is outside 1..6
+    """
+    from pathlib import Path
+
+    from vp_stats.datasets import DataFormatError
+
+    file = Path(path)
+    if not file.is_file():
+        raise DataFormatError(file, None, None, "file not found")
+    try:
+        df = pd.read_csv(file)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataFormatError(file, None, None, f"not a readable CSV file: {exc}") from exc
+    missing = [c for c in ANSWER_FILE_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataFormatError(
+            file, None, missing[0],
+            f"missing column(s) {missing}; a persona answer file needs {list(ANSWER_FILE_COLUMNS)} "
+            "(the answer table written by run_personas)",
+        )  # fmt: skip
+    if df.empty:
+        raise DataFormatError(file, None, None, "no data rows")
+
+    def where(i):
+        return f"data row {i + 1} (line {i + 2})"
+
+    if df["persona_id"].isna().any():
+        i = int(np.flatnonzero(df["persona_id"].isna().to_numpy())[0])
+        raise DataFormatError(file, where(i), "persona_id", "missing persona id")
+    df["persona_id"] = df["persona_id"].astype(str)
+    for col in ("portrait_id", "option_id"):
+        x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(x) | (x != np.round(x))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataFormatError(
+                file, where(i), col, f"{df[col].iloc[i]!r} is not an integer item id"
+            )
+        df[col] = x.astype(int)
+    r = pd.to_numeric(df["rating"], errors="coerce")
+    nonnum = r.isna() & df["rating"].notna()
+    if nonnum.any():
+        i = int(np.flatnonzero(nonnum.to_numpy())[0])
+        raise DataFormatError(
+            file, where(i), "rating", f"rating {df['rating'].iloc[i]!r} is not a number"
+        )
+    out_of = r.notna() & ((r < schema.LIKERT_MIN) | (r > schema.LIKERT_MAX))
+    if out_of.any():
+        i = int(np.flatnonzero(out_of.to_numpy())[0])
+        raise DataFormatError(
+            file, where(i), "rating", f"rating {float(r.iloc[i])!r} is outside 1..6"
+        )
+    df["rating"] = r
+    if "parse_ok" in df.columns:
+        df["parse_ok"] = df["parse_ok"].astype(str).str.lower().isin(["true", "1", "yes"])
+        df.loc[df["rating"].isna(), "parse_ok"] = False
+    else:
+        df["parse_ok"] = df["rating"].notna()
+    return df
+
+
+def compare_file(
+    answers_path: str | os.PathLike,
+    *,
+    ess_path: str | os.PathLike | None = None,
+    group_col: str | None = None,
+    group_a: object | None = None,
+    group_b: object | None = None,
+    family: str = "pvq",
+    n_boot: int = 1000,
+    seed: int = 0,
+    data_dir: str | os.PathLike | None = None,
+) -> dict[str, pd.DataFrame]:
+    """``vp-stats personas compare``: a persona answer CSV -> the comparison tables.
+
+    Reads the answer file (:func:`read_answer_file`), the Value Portrait human
+    reference (:func:`value_portrait_reference`), and, when ``ess_path`` is
+    given, ESS microdata (:func:`vp_stats.ess.load_ess`) for the group level;
+    returns :func:`compare_personas`'s dict (``item``, ``population``,
+    ``structure``, ``group``, ``profiles``, ``shifts``).
+    """
+    from vp_stats import datasets
+
+    answers = read_answer_file(answers_path)
+    ess_scores = None
+    if ess_path is not None:
+        from vp_stats import ess
+
+        ess_scores = ess.load_ess(ess_path)
+        if group_col is None:
+            raise ValueError("an ESS file was given without group_col (e.g. 'gender')")
+        if group_col not in answers.columns:
+            raise ValueError(
+                f"{answers_path}: the answers have no persona attribute column {group_col!r} "
+                f"(columns: {list(answers.columns)})"
+            )
+    return compare_personas(
+        answers,
+        datasets.load_published_correlations(data_dir=data_dir),
+        human=value_portrait_reference(data_dir),
+        ess_scores=ess_scores,
+        group_col=group_col,
+        group_a=group_a,
+        group_b=group_b,
+        family=family,
+        n_boot=n_boot,
+        seed=seed,
+    )
+
+
+#: Persona grids of :func:`run_persona_study`.
+STUDY_GRIDS = ("notebook", "paper")
+
+
+def study_personas(grid: str = "notebook") -> pd.DataFrame:
+    """Persona table of a study grid.
+
+    ``"notebook"``: four of the paper's single-attribute personas, gender
+    (male, female) and the youngest and oldest age bands (18-29, 60 and
+    older), small enough for a laptop CPU; ``"paper"``: all 25
+    single-attribute personas (:func:`paper_personas`).
+
+    Examples
+    --------
+    >>> study_personas().system_prompt.tolist()[:2]
+    ['**Your Profile**: Your gender is male.', '**Your Profile**: Your gender is female.']
+    """
+    if grid == "paper":
+        return paper_personas()
+    if grid == "notebook":
+        t = paper_personas()
+        keep = t["level"].isin(["male", "female", "18-29", "60 and older"])
+        return t[keep & t["attribute"].isin(["gender", "age"])].reset_index(drop=True)
+    raise ValueError(f"grid must be one of {STUDY_GRIDS}, got {grid!r}")
+
+
+def _wide_attributes(tab: pd.DataFrame) -> pd.DataFrame:
+    """A paper_personas-style table (attribute, level) with one column per attribute."""
+    if {"attribute", "level"} <= set(tab.columns):
+        wide = tab.pivot(index="persona_id", columns="attribute", values="level").reset_index()
+        wide.columns.name = None
+        return tab[["persona_id", "system_prompt", "attribute", "level"]].merge(
+            wide, on="persona_id"
+        )
+    return tab
+
+
+def run_persona_study(
+    out_dir: str | os.PathLike = "data/processed/personas",
+    *,
+    grid: str = "paper",
+    n_per_value: int | None = None,
+    variants: Sequence[str] = ("v1",),
+    mode: str = "logprobs",
+    backend=None,
+    cache=None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Run a persona grid on an LLM and write the answers and comparison tables.
+
+    The make target for the full grid calls
+    ``run_persona_study("data/processed/personas", grid="paper")``: the paper's
+    25 single-attribute personas plus the plain model on all 520 items, prompt
+    variant ``v1``, logprobs mode, with the default local model
+    (SmolLM2-135M-Instruct). Notebook 03 runs ``grid="notebook",
+    n_per_value=2``. Answers are cached in ``out_dir/answers.sqlite``, so a
+    killed run resumes.
+
+    Writes ``answers.csv``, ``profiles.csv``, ``shifts.csv``,
+    ``item_comparison.csv``, ``population.csv`` and ``structure.csv`` to
+    ``out_dir``; returns the tables (``answers`` and those of
+    :func:`compare_personas`).
+    """
+    from pathlib import Path
+
+    from vp_stats import datasets
+    from vp_stats.llm import runner
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if backend is None:
+        backend = runner.LlamaCppBackend()
+    if cache is None:
+        cache = out / "answers.sqlite"
+    corr = datasets.load_published_correlations()
+    items = datasets.load_items()
+    if n_per_value is not None:
+        items = select_persona_items(items, corr, n_per_value)
+    tab = _wide_attributes(study_personas(grid))
+    ans = run_personas(
+        backend, tab.drop(columns=["attribute", "level"], errors="ignore"), items,
+        variants=variants, mode=mode, cache=cache, progress=progress,
+    )  # fmt: skip
+    ans.to_csv(out / "answers.csv", index=False)
+    res = compare_personas(ans, corr, n_boot=n_boot, seed=seed)
+    res["profiles"].to_csv(out / "profiles.csv", index=False)
+    if "shifts" in res:
+        res["shifts"].to_csv(out / "shifts.csv", index=False)
+    res["item"].to_csv(out / "item_comparison.csv", index=False)
+    res["population"].to_csv(out / "population.csv", index=False)
+    res["structure"].to_csv(out / "structure.csv", index=False)
+    return {"answers": ans, **res}

@@ -578,6 +578,11 @@ def run(
     todo = [p for p in prepared if p[4] not in cached]
     if limit_new is not None:
         todo = todo[:limit_new]
+    # Prompts sharing a prefix are sent one after the other (lexicographic order of the prompt
+    # text): the local backend keeps the previous prompt's KV cache and evaluates only the part
+    # after the common prefix (the same query with its 5 responses, a wording and its reversed
+    # answer order). Results do not depend on the order; the output keeps the job order.
+    todo.sort(key=lambda p: p[3])
 
     def answer(item):
         job, sp, msgs, ptxt, key = item
