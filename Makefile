@@ -50,5 +50,13 @@ local-model-full: setup
 	cp data/processed/local_model/answers.csv data/processed/local_model_answers.csv
 	$(VENV)/bin/vp-stats score --answers data/processed/local_model_answers.csv --out data/processed/local_model
 
+## the paper's 25 single-attribute personas + the plain model on all 520 items (v1, logprobs; resumable)
+personas-full: setup
+	$(VENV)/bin/vp-stats personas run --grid paper --out data/processed/personas
+
+## HVAE: 4 target SVOs x 10 seeded runs x with/without the goal step (grammar mode; resumable)
+hvae-full: setup
+	$(VENV)/bin/vp-stats svo run --runs 10 --out data/processed/hvae
+
 clean:
 	rm -rf data/processed/* reports/figures/*.png .pytest_cache

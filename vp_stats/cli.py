@@ -13,6 +13,7 @@ import typer
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="vp-stats: psychometric item validation and LLM value assessment "
     "(Value Portrait, HVAE/SVO, Value Compass).",
@@ -330,6 +331,105 @@ def questionnaire_score(
         typer.echo(f"wrote {out} ({len(scores)} rows)")
     else:
         _echo_table(scores)
+
+
+personas_app = typer.Typer(no_args_is_help=True, help="Demographic personas: run an LLM under personas and compare with human data.")
+app.add_typer(personas_app, name="personas")
+
+
+@personas_app.command("run")
+def personas_run(
+    out: Path = typer.Option(Path("data/processed/personas"), "--out", help="Output directory (answers, profiles, comparison tables, cache answers.sqlite)."),
+    grid: str = typer.Option("paper", help="paper (the paper's 25 single-attribute personas + the plain model) or notebook (a small grid)."),
+    n_per_value: int | None = typer.Option(None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."),
+    variants: str = typer.Option("v1", help="Comma-separated prompt variants."),
+    mode: str = typer.Option("logprobs", help="text, grammar or logprobs."),
+    model_path: Path | None = typer.Option(None, "--model-path", help="GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples of the comparisons."),
+    seed: int = typer.Option(0, help="Seed of the bootstraps."),
+) -> None:
+    """Run the local model under a persona grid (cached, resumable) and write the comparisons."""
+    from vp_stats import datasets, personas
+    from vp_stats.llm import runner
+
+    try:
+        be = runner.LlamaCppBackend(model_path=model_path)
+        res = personas.run_persona_study(out, grid=grid, n_per_value=n_per_value, variants=tuple(v.strip() for v in variants.split(",")),
+                                         mode=mode, backend=be, n_boot=n_boot, seed=seed)  # fmt: skip
+    except (datasets.DataError, runner.BackendError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{len(res['answers'])} answers; tables written to {out}")
+
+
+@personas_app.command("compare")
+def personas_compare(
+    answers: Path = typer.Argument(..., help="Answers CSV of a persona run (personas run writes OUT/answers.csv)."),
+    out: Path = typer.Option(Path("data/processed/personas"), "--out", help="Directory for the comparison tables."),
+    ess: Path | None = typer.Option(None, "--ess", help="ESS microdata CSV (downloaded by you) for group-level comparisons."),
+    group_col: str | None = typer.Option(None, "--group-col", help="Human group column, e.g. gndr."),
+    group_a: str | None = typer.Option(None, "--group-a", help="First group (value of --group-col)."),
+    group_b: str | None = typer.Option(None, "--group-b", help="Second group."),
+    n_boot: int = typer.Option(1000, "--n-boot"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Compare persona answers with the human raters: item, population and (with ESS data) group level."""
+    from vp_stats import datasets, personas
+
+    if not answers.exists():
+        _fail(f"answers file not found: {answers}")
+    try:
+        tables = personas.compare_file(answers, ess_path=ess, group_col=group_col, group_a=group_a, group_b=group_b,
+                                       n_boot=n_boot, seed=seed)  # fmt: skip
+    except (datasets.DataError, ValueError) as exc:
+        _fail(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        df.to_csv(out / f"compare_{name}.csv", index=False)
+        typer.echo(f"wrote {out / f'compare_{name}.csv'} ({len(df)} rows)" + (f"  note: {df.attrs['note']}" if df.attrs.get("note") else ""))
+
+
+compass_app = typer.Typer(no_args_is_help=True, help="Value Compass: composites of model value profiles weighted by a person's or group's priorities.")
+app.add_typer(compass_app, name="compass")
+
+
+@compass_app.command("match")
+def compass_match(
+    answers: Path = typer.Option(..., "--answers", help="Your PVQ-21 answers: CSV item,answer (21 rows) or one wide row."),
+    ess_coding: bool = typer.Option(False, "--ess-coding", help="Answers use the ESS coding (1 = very much like me)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
+) -> None:
+    """Which released model fits your values best: ranked by weighted composite, rank agreement, distance.
+
+    Caveat: Value Portrait scores are centred profiles (relative priorities), as are MRAT-centred PVQ scores.
+    """
+    from vp_stats import compass, datasets
+
+    try:
+        table = compass.match_file(answers, ess_coding=ess_coding)
+    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if out:
+        table.to_csv(out, index=False)
+    _echo_table(table.round(4))
+    if table.attrs.get("caveat"):
+        typer.echo(f"note: {table.attrs['caveat']}")
+
+
+@compass_app.command("score")
+def compass_score(
+    weights: Path = typer.Option(..., "--weights", help="CSV dimension,weight (a priority vector over the dimensions of one family)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
+) -> None:
+    """Rank the released models by the weighted composite sum_k w_k s_k / sum_k |w_k|."""
+    from vp_stats import compass, datasets
+
+    try:
+        table = compass.score_file(weights)
+    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if out:
+        table.to_csv(out, index=False)
+    _echo_table(table.round(4))
 
 
 def main() -> None:  # console-script entry point
