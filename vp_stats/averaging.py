@@ -168,6 +168,21 @@ def _item_ids(rec: dict, file, i) -> tuple[int, int]:
     return int(pid), int(oid)
 
 
+def _records(data: list, path, known):
+    """Yield (index, record, item) of a list of item records: objects, known items, no repeats."""
+    seen: dict[tuple[int, int], int] = {}
+    for i, rec in enumerate(data):
+        if type(rec) is not dict:
+            raise DataFormatError(path, i, None, f"expected an object, got {type(rec).__name__}")
+        item = _item_ids(rec, path, i)
+        if item in seen:
+            raise DataFormatError(path, i, "portrait_id/option_id", f"item {item} already in record {seen[item]}")
+        if known is not None and item not in known:
+            raise DataFormatError(path, i, "portrait_id/option_id", f"unknown item {item}: not a Value Portrait item")
+        seen[item] = i
+        yield i, rec, item
+
+
 def _tagged(rec: dict) -> bool:
     return any(isinstance(rec.get(k), list) and len(rec[k]) > 0 for k in TAG_FIELDS)
 
@@ -416,20 +431,9 @@ def _read_raw_file(path: Path, model, provider, variant, known, cols) -> set:
         )
     if not data:
         raise DataFormatError(path, None, None, "the file holds no records")
-    seen: dict[tuple[int, int], int] = {}
-    for i, rec in enumerate(data):
-        if not isinstance(rec, dict):
-            raise DataFormatError(path, i, None, f"expected an object, got {type(rec).__name__}")
-        item = _item_ids(rec, path, i)
-        if item in seen:
-            raise DataFormatError(
-                path, i, "portrait_id/option_id", f"item {item} already in record {seen[item]}"
-            )
-        if known is not None and item not in known:
-            raise DataFormatError(
-                path, i, "portrait_id/option_id", f"unknown item {item}: not a Value Portrait item"
-            )
-        seen[item] = i
+    seen: set[tuple[int, int]] = set()
+    for i, rec, item in _records(data, path, known):
+        seen.add(item)
         raw = rec.get("raw_response")
         err = rec.get("error")
         if err is not None:
@@ -676,20 +680,9 @@ def _averaged_frames_cached(path_str: str, _mtime: int, _size: int, model: str, 
     # pass 1: validate records, collect the variants this model was run on
     recs = []
     run: set[str] = set()
-    seen: dict[tuple[int, int], int] = {}
-    for i, rec in enumerate(data):
-        if type(rec) is not dict:
-            raise DataFormatError(path, i, None, f"expected an object, got {type(rec).__name__}")
-        item = _item_ids(rec, path, i)
-        if item in seen:
-            raise DataFormatError(
-                path, i, "portrait_id/option_id", f"item {item} already in record {seen[item]}"
-            )
-        if known is not None and item not in known:
-            raise DataFormatError(
-                path, i, "portrait_id/option_id", f"unknown item {item}: not a Value Portrait item"
-            )
-        seen[item] = i
+    seen: set[tuple[int, int]] = set()
+    for i, rec, item in _records(data, path, known):
+        seen.add(item)
         responses = rec.get("version_responses")
         if type(responses) is not dict:
             raise DataFormatError(
