@@ -336,3 +336,22 @@ def test_backoff_is_bounded_exponential_with_jitter():
         runner.with_retries(always, retries=4, base=1.0, cap=3.0, retryable=(TimeoutError,), sleep=waits.append)
     assert len(waits) == 4
     assert all(0 <= w <= min(3.0, 2**i) for i, w in enumerate(waits))
+
+
+def test_answers_do_not_depend_on_what_was_evaluated_before(backend, jobs):
+    """Prefix reuse is exact: the same prompt gives bit-identical distributions and sampled text
+    after a fresh start, after a prompt sharing a long prefix, and right after itself."""
+    m = [runner.make_messages(p) for p in jobs.prompt[:3]]
+    backend.llm.reset()
+    fresh = backend.score_phrases(m[1]).distribution
+    backend.score_phrases(m[0])
+    after_other = backend.score_phrases(m[1]).distribution
+    again = backend.score_phrases(m[1]).distribution
+    assert fresh == after_other == again
+    dec = runner.Decoding(temperature=0.8, max_tokens=6, seed=7)
+    backend.llm.reset()
+    a = backend.generate(m[2], dec).raw_text
+    b = backend.generate(m[2], dec).raw_text
+    backend.generate(m[0], dec)
+    c = backend.generate(m[2], dec).raw_text
+    assert a == b == c

@@ -229,8 +229,10 @@ class LlamaCppBackend:
 
                 self._grammar = LlamaGrammar.from_string(answer_grammar(), verbose=False)
             kwargs["grammar"] = self._grammar
+        tokens = self._tokens(prompt)
+        self._keep_prefix(tokens)
         out = self.llm.create_completion(
-            prompt=self._tokens(prompt), max_tokens=decoding.max_tokens, temperature=decoding.temperature,
+            prompt=tokens, max_tokens=decoding.max_tokens, temperature=decoding.temperature,
             top_p=decoding.top_p, seed=decoding.seed, **kwargs,
         )  # fmt: skip
         usage = out.get("usage", {})
@@ -267,16 +269,26 @@ class LlamaCppBackend:
             conts.append(toks)
         return prompt_tokens, conts
 
-    def _eval_prefix(self, tokens: list[int]) -> np.ndarray:
-        """Evaluate tokens reusing the longest common prefix already in the KV cache; last logits."""
+    def _keep_prefix(self, tokens: list[int]) -> int:
+        """Truncate the KV cache to the longest prefix shared with ``tokens``, leaving >= 2 tokens to evaluate.
+
+        llama.cpp computes the logits of a batch of one token with other kernels than
+        a batch of several (measured here: up to 0.46 in a logit), while any split of
+        a prompt into batches of two or more tokens gives bit-identical logits. Keeping
+        at least two tokens to evaluate makes every answer independent of what the
+        model evaluated before (prefix reuse is exact).
+        """
         llm = self.llm
-        n_keep = 0
-        limit = min(llm.n_tokens, len(tokens) - 1)
-        ids = llm.input_ids
+        n_keep, limit, ids = 0, min(llm.n_tokens, len(tokens) - 2), llm.input_ids
         while n_keep < limit and ids[n_keep] == tokens[n_keep]:
             n_keep += 1
-        llm.n_tokens = n_keep
-        llm.eval(tokens[n_keep:])
+        llm.n_tokens = max(n_keep, 0)
+        return llm.n_tokens
+
+    def _eval_prefix(self, tokens: list[int]) -> np.ndarray:
+        """Evaluate tokens reusing the longest common prefix already in the KV cache; last logits."""
+        n_keep = self._keep_prefix(tokens)
+        self.llm.eval(tokens[n_keep:])
         return self._last_logits(1)[-1]
 
     def _last_logits(self, rows: int) -> np.ndarray:
