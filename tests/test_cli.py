@@ -114,3 +114,15 @@ def test_run_llm_rejects_bad_arguments(bad, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = runner.invoke(app, bad)
     assert res.exit_code == 2 and "error:" in res.output
+
+
+def test_svo_score_command(tmp_path):
+    rows = [("a", i, "A") for i in range(1, 7)] + [("b", i, "E") for i in range(1, 7)]
+    pd.DataFrame(rows, columns=["respondent", "item", "choice"]).to_csv(tmp_path / "s.csv", index=False)
+    _ok(["svo", "score", str(tmp_path / "s.csv"), "--out", str(tmp_path / "o.csv")])
+    o = pd.read_csv(tmp_path / "o.csv").set_index("respondent")
+    assert round(o.loc["a", "svo_angle"], 2) == 30.47 and not o.loc["a", "transitive"]
+    assert round(o.loc["b", "svo_angle"], 2) == 22.93 and o.loc["b", "transitive"]
+    pd.DataFrame([("a", 1, "J")], columns=["respondent", "item", "choice"]).to_csv(tmp_path / "bad.csv", index=False)
+    res = runner.invoke(app, ["svo", "score", str(tmp_path / "bad.csv")])
+    assert res.exit_code == 2 and "row 1" in res.output and "respondent 'a'" in res.output and "'J'" in res.output
