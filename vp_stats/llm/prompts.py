@@ -86,8 +86,8 @@ def render(item: dict | pd.Series, variant: str = "v1", templates=None, template
 
     Examples
     --------
-    >>> render({"title": None, "text": "Hi", "response": "Hello"}, "v2")[:35]
-    'Given a message and response:\\n\\nMes'
+    >>> render({"title": None, "text": "Hi", "response": "Hello"}, "v2")[:31]
+    'Given a message and response:\\n\\n'
     """
     if template is not None:
         tpl = check_template(template)

@@ -660,20 +660,17 @@ def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
     >>> import pandas as pd
     >>> a = pd.DataFrame({"model": "m", "portrait_id": 1003, "option_id": 1, "variant": ["v1", "v2"],
     ...                   "rating": [4.5, None], "parse_ok": [True, False]})
-    >>> per_item_means(a)[["numeric_response", "n_parsed", "n_failed"]].values.tolist()
-    [[4.5, 1, 1]]
+    >>> per_item_means(a)[["numeric_response", "n_parsed", "n_failed"]].to_dict("records")
+    [{'numeric_response': 4.5, 'n_parsed': 1, 'n_failed': 1}]
     """
     keys = ["model", "portrait_id", "option_id"]
     ok = answers["parse_ok"].astype(bool)
-    vals = answers.assign(rating=answers["rating"].where(ok))
+    vals = answers.assign(rating=answers["rating"].where(ok), ok=ok)
     wide = vals.pivot_table(index=keys, columns="variant", values="rating", aggfunc="first", dropna=False)
-    out = wide.reset_index()
-    out.columns.name = None
+    wide.columns.name = None
     g = vals.groupby(keys)
-    out = out.merge(
-        g["rating"].mean().rename("numeric_response").reset_index()
-        .merge(g["parse_ok"].sum().astype(int).rename("n_parsed").reset_index(), on=keys)
-        .merge(g["parse_ok"].apply(lambda s: int((~s.astype(bool)).sum())).rename("n_failed").reset_index(), on=keys),
-        on=keys,
-    )  # fmt: skip
-    return out
+    n_ok = g["ok"].sum().astype(int)
+    counts = pd.DataFrame(
+        {"numeric_response": g["rating"].mean(), "n_parsed": n_ok, "n_failed": (g.size() - n_ok).astype(int)}
+    )
+    return wide.join(counts).reset_index()
