@@ -172,6 +172,33 @@ BFI10_KEY = MappingProxyType(
 )
 BFI_MIN, BFI_MAX = 1, 5
 
+#: BFI-10 answer labels, rating 1..5 (Rammstedt & John 2007).
+BFI_LABELS = MappingProxyType(
+    {
+        1: "disagree strongly",
+        2: "disagree a little",
+        3: "neither agree nor disagree",
+        4: "agree a little",
+        5: "agree strongly",
+    }
+)
+
+#: BFI-10 item stems, completing "I see myself as someone who ..." (Rammstedt & John 2007).
+BFI10_ITEMS = MappingProxyType(
+    {
+        1: "is reserved",
+        2: "is generally trusting",
+        3: "tends to be lazy",
+        4: "is relaxed, handles stress well",
+        5: "has few artistic interests",
+        6: "is outgoing, sociable",
+        7: "tends to find fault with others",
+        8: "does a thorough job",
+        9: "gets nervous easily",
+        10: "has an active imagination",
+    }
+)
+
 #: Prompt variants of the Value Portrait LLM evaluation (3 wordings x original
 #: / reversed option order).
 VARIANTS: tuple[str, ...] = (

@@ -194,7 +194,7 @@ class LlamaCppBackend:
         if not self._template:
             raise BackendError(f"model file {path} has no chat template (tokenizer.chat_template)")
         self._env = None
-        self._grammar = None
+        self._grammars: dict[tuple[str, ...], object] = {}
 
     def identity(self) -> dict:
         """Non-secret description of the model, part of every cache key."""
@@ -219,16 +219,17 @@ class LlamaCppBackend:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
     # generation ---------------------------------------------------------------------
-    def generate(self, messages: list[dict], decoding: Decoding, grammar: bool = False) -> GenResult:
+    def generate(self, messages: list[dict], decoding: Decoding, grammar: bool = False, phrases=PHRASES) -> GenResult:
         """Generate an answer (free, or constrained to the answer phrases)."""
         prompt = self.render(messages)
         kwargs = {}
         if grammar:
-            if self._grammar is None:
+            key = tuple(phrases)
+            if key not in self._grammars:
                 from llama_cpp import LlamaGrammar
 
-                self._grammar = LlamaGrammar.from_string(answer_grammar(), verbose=False)
-            kwargs["grammar"] = self._grammar
+                self._grammars[key] = LlamaGrammar.from_string(answer_grammar(key[::-1]), verbose=False)
+            kwargs["grammar"] = self._grammars[key]
         tokens = self._tokens(prompt)
         self._keep_prefix(tokens)
         out = self.llm.create_completion(
@@ -433,11 +434,11 @@ class OpenAIBackend:
         """Canonical JSON of the messages (what the server receives)."""
         return json.dumps(messages, sort_keys=True, ensure_ascii=False)
 
-    def generate(self, messages: list[dict], decoding: Decoding, grammar: bool = False) -> GenResult:
+    def generate(self, messages: list[dict], decoding: Decoding, grammar: bool = False, phrases=PHRASES) -> GenResult:
         """One chat completion, with retries."""
         import openai
 
-        extra = {"grammar": answer_grammar()} if grammar else None
+        extra = {"grammar": answer_grammar(tuple(phrases)[::-1])} if grammar else None
 
         def call():
             return self.client.chat.completions.create(
@@ -475,6 +476,32 @@ class OpenAIBackend:
 # --------------------------------------------------------------------------- the run
 
 
+def parse_scale_answer(text: object, scale: tuple[str, ...]) -> parse.ParsedAnswer:
+    """Parse an answer against any answer scale (phrases in rating order 1..k).
+
+    Case, whitespace and punctuation insensitive; whole words; when several
+    phrases occur, the longest wins (so ``disagree strongly`` is never read as
+    ``disagree``). No phrase: a recorded failure (rating None).
+
+    Examples
+    --------
+    >>> bfi = ("disagree strongly", "disagree a little", "neither agree nor disagree", "agree a little", "agree strongly")
+    >>> parse_scale_answer("I would say: Agree a little.", bfi).rating
+    4
+    >>> parse_scale_answer("No idea", bfi).reason
+    'no_phrase'
+    """
+    if not isinstance(text, str):
+        return parse.ParsedAnswer(None, None, None, "not_text")
+    norm = " " + " ".join(parse.normalize_text(text).split()) + " "
+    found = [(len(p), r, p) for r, p in enumerate(scale, start=1) if f" {' '.join(parse.normalize_text(p).split())} " in norm]
+    if not found:
+        return parse.ParsedAnswer(None, None, None, "no_phrase")
+    _, rating, phrase = max(found)
+    reason = "exact" if norm.strip() == " ".join(parse.normalize_text(phrase).split()) else "longest"
+    return parse.ParsedAnswer(rating, phrase, phrase, reason)
+
+
 def make_messages(prompt: str, system_prompt: str | None = None) -> list[dict]:
     """Chat messages for one prompt, with an optional system prompt (personas use it).
 
@@ -494,7 +521,7 @@ ANSWER_COLUMNS = [
 ]  # fmt: skip
 
 
-def _record(backend, key, job, mode, params, prompt_text, system_prompt, res: GenResult, latency: float) -> dict:
+def _record(backend, key, job, mode, params, prompt_text, system_prompt, res: GenResult, latency: float, scale=None) -> dict:
     rec = {
         "key": key, **{k: v for k, v in backend.identity().items() if k in ("backend", "model", "model_id")},
         "params": params, "mode": mode, "prompt_hash": sha256_text(prompt_text), "system_prompt": system_prompt,
@@ -505,13 +532,13 @@ def _record(backend, key, job, mode, params, prompt_text, system_prompt, res: Ge
     if res.distribution is not None:
         p = np.asarray(res.distribution)
         rec["distribution"] = [float(x) for x in p]
-        rec["expected_rating"] = float(p @ np.arange(1, 7))
+        rec["expected_rating"] = float(p @ np.arange(1, len(p) + 1))
         nz = p[p > 0]
         rec["entropy"] = float(-(nz * np.log2(nz)).sum())
         rec["answer_mass"] = res.answer_mass
         rec["rating"] = rec["expected_rating"]
     elif res.error is None:
-        parsed = parse.parse_answer(res.raw_text)
+        parsed = parse.parse_answer(res.raw_text) if scale is None else parse_scale_answer(res.raw_text, scale)
         rec["rating"] = None if parsed.rating is None else float(parsed.rating)
         if parsed.rating is None:
             rec["error"] = f"unparseable answer ({parsed.reason})"
@@ -526,7 +553,7 @@ def _row(rec: dict, job: dict, from_cache: bool) -> dict:
     out.update(portrait_id=job.get("portrait_id"), option_id=job.get("option_id"), variant=job.get("variant"),
                persona_id=job.get("persona_id"), from_cache=from_cache)  # fmt: skip
     for i, c in enumerate(PROB_COLUMNS):
-        out[c] = dist[i] if dist else np.nan
+        out[c] = dist[i] if dist and i < len(dist) else np.nan
     out["parse_ok"] = rec.get("rating") is not None and not rec.get("error")
     return out
 
@@ -540,6 +567,7 @@ def run(
     system_prompt: str | None = None,
     progress: bool = True,
     limit_new: int | None = None,
+    scale: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """Answer every job, reading finished answers from the cache and writing new ones at once.
 
@@ -560,6 +588,11 @@ def run(
         Show a tqdm bar with rate and ETA.
     limit_new : int, optional
         Stop after this many new (uncached) answers (for smoke tests).
+    scale : tuple of str, optional
+        The answer phrases in rating order 1..k (k <= 6) of another instrument, e.g.
+        the BFI's five agreement phrases; default: the six Value Portrait / PVQ
+        phrases. Grammar and logprobs modes use it; text mode parses with
+        :func:`parse_scale_answer`. Part of every cache key.
 
     Returns
     -------
@@ -577,7 +610,13 @@ def run(
         cache = AnswerCache(cache if cache is not None else ":memory:")
     secret = getattr(backend, "secret", None)
     cache.add_secret(secret)
+    if scale is not None:
+        scale = tuple(scale)
+        if not 2 <= len(scale) <= len(PROB_COLUMNS) or len(set(scale)) != len(scale):
+            raise ValueError(f"scale must hold 2-{len(PROB_COLUMNS)} distinct phrases, got {scale!r}")
     params = {"mode": mode} if mode == "logprobs" else {"mode": mode, **asdict(decoding)}
+    if scale is not None:
+        params["scale"] = list(scale)
     identity = backend.identity()
     job_dicts = jobs.to_dict("records")
     prepared = []
@@ -602,14 +641,14 @@ def run(
         t0 = time.perf_counter()
         try:
             if mode == "logprobs":
-                res = backend.score_phrases(msgs)
+                res = backend.score_phrases(msgs, phrases=scale or PHRASES)
             else:
-                res = backend.generate(msgs, decoding, grammar=(mode == "grammar"))
+                res = backend.generate(msgs, decoding, grammar=(mode == "grammar"), phrases=scale or PHRASES)
         except BackendError:
             raise
         except Exception as exc:  # a failed call is recorded, not fatal
             res = GenResult(error=f"{type(exc).__name__}: {str(exc)[:300]}")
-        rec = _record(backend, key, job, mode, params, ptxt, sp, res, time.perf_counter() - t0)
+        rec = _record(backend, key, job, mode, params, ptxt, sp, res, time.perf_counter() - t0, scale)
         if secret and any(isinstance(v, str) and secret in v for v in rec.values()):
             rec = {k: (v.replace(secret, "[REDACTED]") if isinstance(v, str) else v) for k, v in rec.items()}
         cache.put(rec)
