@@ -205,10 +205,17 @@ def shift_heatmap(
     >>> len(shift_heatmap(s).axes)
     2
     """
-    lab = label_col if label_col in shifts.columns else "persona_id"
-    s = shifts.assign(
-        _lab=shifts[lab].astype(str).str.replace("**Your Profile**: ", "", regex=False)
-    )
+    if label_col in shifts.columns:
+        labels = shifts[label_col].astype(str).str.replace("**Your Profile**: ", "", regex=False)
+    else:  # name personas by their attributes (columns that are not part of a profile)
+        known = {"persona_id", "model", "family", "dimension", "centered_mean", "original_mean", "std_dev",
+                 "n", "ci_low", "ci_high", "centre", "n_failed", "plain", "shift", "system_prompt"}  # fmt: skip
+        attrs = [c for c in shifts.columns if c not in known]
+        labels = shifts["persona_id"].astype(str)
+        if attrs:
+            parts = shifts[attrs].apply(lambda r: ", ".join(f"{k}={v}" for k, v in r.items() if pd.notna(v)), axis=1)
+            labels = parts.where(parts != "", labels)
+    s = shifts.assign(_lab=labels)
     m = s.pivot_table(index="_lab", columns="dimension", values="shift", aggfunc="mean", sort=False)
     m = m.reindex(columns=[d for d in schema.PVQ_VALUES if d in m.columns] or list(m.columns))
     fig = Figure(figsize=(9, 0.45 * len(m) + 2), layout="constrained")
