@@ -195,7 +195,7 @@ class Fake:
     backend = "fake"; model = "fake"; model_id = "fake-1"; concurrency = 1
     def identity(self): return {"backend": "fake", "model": "fake", "model_id": "fake-1"}
     def prompt_text(self, m): return m[-1]["content"]
-    def generate(self, m, d, grammar=False):
+    def generate(self, m, d, grammar=False, phrases=None):
         time.sleep(0.002)
         return runner.GenResult(raw_text="like me")
 jobs = pd.DataFrame({"prompt": [f"p{i}" for i in range(int(sys.argv[2]), int(sys.argv[3]))]})
@@ -355,3 +355,54 @@ def test_answers_do_not_depend_on_what_was_evaluated_before(backend, jobs):
     backend.generate(m[0], dec)
     c = backend.generate(m[2], dec).raw_text
     assert a == b == c
+
+
+class _Always500(BaseHTTPRequestHandler):
+    calls = 0
+
+    def do_POST(self):  # noqa: N802
+        _Always500.calls += 1
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"error": {"message": "boom"}}')
+
+    def log_message(self, *args):
+        pass
+
+
+def test_failed_calls_are_reported_not_cached_and_retried_on_rerun(tmp_path):
+    srv = HTTPServer(("127.0.0.1", 0), _Always500)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        be = runner.OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0)
+        jobs = pd.DataFrame({"prompt": ["a", "b"]})
+        out = runner.run(jobs, be, mode="text", cache=tmp_path / "c.sqlite", progress=False)
+        assert out.error.str.startswith(runner.CALL_FAILED).all() and not out.parse_ok.any()
+        assert AnswerCache(tmp_path / "c.sqlite").count() == 0
+        again = runner.run(jobs, be, mode="text", cache=tmp_path / "c.sqlite", progress=False)
+        assert again.attrs["n_new"] == 2 and _Always500.calls == 4  # asked again
+    finally:
+        srv.shutdown()
+
+
+def test_a_fatal_backend_error_stops_a_concurrent_run():
+    class Down:
+        backend, model, model_id, concurrency = "fake", "m", "m", 4
+        calls = 0
+
+        def identity(self):
+            return {"backend": "fake", "model": "m", "model_id": "m"}
+
+        def prompt_text(self, m):
+            return m[-1]["content"]
+
+        def generate(self, m, d, grammar=False, phrases=None):
+            Down.calls += 1
+            time.sleep(0.01)
+            raise runner.BackendError("cannot reach the endpoint")
+
+    with pytest.raises(runner.BackendError):
+        runner.run(pd.DataFrame({"prompt": [f"p{i}" for i in range(200)]}), Down(), mode="text", progress=False)
+    assert Down.calls < 20

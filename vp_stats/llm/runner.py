@@ -56,6 +56,8 @@ MODES = ("text", "grammar", "logprobs")
 #: Answer phrases in rating order 1..6.
 PHRASES: tuple[str, ...] = tuple(schema.LIKERT_LABELS[r] for r in range(1, 7))
 PROB_COLUMNS = [f"p_{r}" for r in range(1, 7)]
+#: Prefix of the ``error`` of a request that failed (timeout, HTTP error): never cached.
+CALL_FAILED = "call failed: "
 
 
 class BackendError(RuntimeError):
@@ -261,6 +263,8 @@ class LlamaCppBackend:
             if not full.startswith(prompt):
                 raise BackendError("the chat template does not render the answer as a continuation of the prompt")
             rest = full[len(prompt) :]
+            if ph not in rest:
+                raise BackendError(f"the chat template does not render the answer {ph!r} verbatim; cannot score it")
             end = rest.find(ph) + len(ph)
             tail = rest[end:]
             marker = tail.split("\n", 1)[0] if tail.strip() else ""
@@ -448,6 +452,8 @@ class OpenAIBackend:
 
         try:
             resp = with_retries(call, retries=self.retries, base=self.backoff_base)
+        except openai.APITimeoutError:
+            raise  # one request timed out after its retries: recorded as a failed call, retried on rerun
         except openai.APIConnectionError as exc:
             raise BackendError(f"cannot reach the endpoint {self.base_url or '(SDK default)'}: {exc}") from exc
         except openai.NotFoundError as exc:
@@ -640,30 +646,36 @@ def run(
         job, sp, msgs, ptxt, key = item
         t0 = time.perf_counter()
         try:
+            extra = {"phrases": scale} if scale else {}  # backends without scales need not take it
             if mode == "logprobs":
-                res = backend.score_phrases(msgs, phrases=scale or PHRASES)
+                res = backend.score_phrases(msgs, **extra)
             else:
-                res = backend.generate(msgs, decoding, grammar=(mode == "grammar"), phrases=scale or PHRASES)
+                res = backend.generate(msgs, decoding, grammar=(mode == "grammar"), **extra)
         except BackendError:
             raise
-        except Exception as exc:  # a failed call is recorded, not fatal
-            res = GenResult(error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        except Exception as exc:  # a failed call is recorded in the table, not fatal, and not cached
+            msg = str(exc).replace(secret, "[REDACTED]") if secret else str(exc)
+            res = GenResult(error=f"{CALL_FAILED}{type(exc).__name__}: {msg[:300]}")
         rec = _record(backend, key, job, mode, params, ptxt, sp, res, time.perf_counter() - t0, scale)
         if secret and any(isinstance(v, str) and secret in v for v in rec.values()):
             rec = {k: (v.replace(secret, "[REDACTED]") if isinstance(v, str) else v) for k, v in rec.items()}
-        cache.put(rec)
+        if not (rec.get("error") or "").startswith(CALL_FAILED):  # a rerun retries failed calls
+            cache.put(rec)
         return key, rec
 
     new: dict[str, dict] = {}
     bar = tqdm(total=len(todo), disable=not progress or not todo, unit="prompt", desc=f"{identity['model']} [{mode}]")
     try:
         if getattr(backend, "concurrency", 1) > 1 and len(todo) > 1:
-            with ThreadPoolExecutor(max_workers=backend.concurrency) as pool:
+            pool = ThreadPoolExecutor(max_workers=backend.concurrency)
+            try:
                 futures = [pool.submit(answer, it) for it in todo]
                 for fut in as_completed(futures):
                     key, rec = fut.result()
                     new[key] = rec
                     bar.update(1)
+            finally:  # a fatal error (e.g. an unreachable endpoint) stops the jobs not yet started
+                pool.shutdown(wait=True, cancel_futures=True)
         else:
             for it in todo:
                 key, rec = answer(it)
@@ -705,7 +717,8 @@ def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
     keys = ["model", "portrait_id", "option_id"]
     ok = answers["parse_ok"].astype(bool)
     vals = answers.assign(rating=answers["rating"].where(ok), ok=ok)
-    wide = vals.pivot_table(index=keys, columns="variant", values="rating", aggfunc="first", dropna=False)
+    wide = vals.pivot_table(index=keys, columns="variant", values="rating", aggfunc="first", dropna=False, observed=True)
+    wide = wide.reindex(pd.MultiIndex.from_frame(vals[keys].drop_duplicates()))  # only items that were asked
     wide.columns.name = None
     g = vals.groupby(keys)
     n_ok = g["ok"].sum().astype(int)
