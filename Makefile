@@ -23,7 +23,7 @@ setup: $(VENV)/.installed
 
 ## main job: validation, LLM value scores and the figures of the notebooks
 reproduce: setup
-	$(VENV)/bin/vp-stats reproduce --out data/processed --figures reports/figures
+	$(VENV)/bin/vp-stats reproduce --out data/processed
 
 ## R psych is the independent reference of the reliability tests (Debian packages, seconds)
 r-deps:

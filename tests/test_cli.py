@@ -126,3 +126,21 @@ def test_svo_score_command(tmp_path):
     pd.DataFrame([("a", 1, "J")], columns=["respondent", "item", "choice"]).to_csv(tmp_path / "bad.csv", index=False)
     res = runner.invoke(app, ["svo", "score", str(tmp_path / "bad.csv")])
     assert res.exit_code == 2 and "row 1" in res.output and "respondent 'a'" in res.output and "'J'" in res.output
+
+
+def test_data_dir_option_is_used_for_everything(tmp_path, monkeypatch):
+    from vp_stats import datasets
+
+    mirror = str(datasets.data_dir())
+    monkeypatch.delenv("VP_DATA_DIR", raising=False)
+    _ok(["score", "--data-dir", mirror, "--out", str(tmp_path), "--n-boot", "0"])
+    assert pd.read_csv(tmp_path / "llm_value_scores.csv").model.nunique() == 34
+    res = runner.invoke(app, ["score", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "is not a directory" in res.output
+
+
+def test_run_llm_items_file_names_the_bad_rows(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"portrait_id": [1003, 1003, 1003], "option_id": [1, 1, 7]}).to_csv("it.csv", index=False)
+    res = runner.invoke(app, ["run-llm", "--items", "it.csv", "--out", "x"])
+    assert res.exit_code == 2 and "1 row(s) name items that do not exist: row 3 (1003, 7)" in res.output

@@ -191,3 +191,11 @@ def test_unregistered_file_is_refused():
 def test_env_var_sets_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("VP_DATA_DIR", str(tmp_path))
     assert datasets.data_dir() == tmp_path
+
+
+def test_duplicate_json_keys_are_an_error(tmp_path):
+    raw = json.loads(datasets.fetch(datasets.VALUES).read_text())
+    rec = json.dumps(raw["P321"])
+    (tmp_path / "v.json").write_text('{"P321": ' + rec + ', "P321": ' + rec + "}")
+    with pytest.raises(DataFormatError, match=r"v.json: record P321, field 'P321': duplicate key"):
+        datasets.load_participant_scores(path=tmp_path / "v.json")

@@ -208,3 +208,13 @@ def test_download_failure_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "BASE_URL", "http://127.0.0.1:9/")
     with pytest.raises(datasets.DataError, match=r"'LICENSE' is not in the data directory .* could not be downloaded"):
         datasets.fetch("LICENSE", data_dir=tmp_path)
+
+
+def test_bootstrap_and_engine_refuse_raters_without_scores_and_duplicate_scores():
+    syn = datasets.synthetic(n_participants=40, n_items=5, seed=3)
+    scores = syn["scores"][syn["scores"].participant != "S0003"]
+    with pytest.raises(ValueError, match=r"rater\(s\) have no scores"):
+        validation.bootstrap_ci(syn["ratings"], scores, ["pvq"], n_boot=10)
+    dup = pd.concat([syn["scores"], syn["scores"][syn["scores"].participant == "S0001"].assign(score=99.0)])
+    with pytest.raises(ValueError, match="S0001 has more than one pvq score"):
+        validation.item_correlations(syn["ratings"], dup, ["pvq"])

@@ -27,6 +27,16 @@ DATA_DIR_OPT = typer.Option(
 )
 
 
+def _use_data_dir(data_dir) -> None:
+    """Make --data-dir the data directory of everything this command loads (as $VP_DATA_DIR)."""
+    import os
+
+    if data_dir is not None:
+        if not Path(data_dir).is_dir():
+            _fail(f"--data-dir {data_dir} is not a directory")
+        os.environ["VP_DATA_DIR"] = str(Path(data_dir).resolve())
+
+
 def _echo_table(df, title: str | None = None) -> None:
     if title:
         typer.echo(title)
@@ -62,6 +72,7 @@ def validate(
     """
     from vp_stats import datasets, validation
 
+    _use_data_dir(data_dir)
     try:
         table = validation.validate_data(
             data_dir=data_dir, threshold=threshold, mode=mode, n_boot=n_boot, ci=ci, seed=seed,
@@ -142,11 +153,12 @@ def score(
     from vp_stats import averaging, datasets, scoring
     from vp_stats.llm import runner
 
+    _use_data_dir(data_dir)
     try:
         corr = _load_corr(correlations, data_dir)
         exclusions = None if no_exclusions else scoring.upstream_exclusions()
         if answers is None:
-            wide = averaging.load_average_outputs(directory=data_dir)
+            wide = averaging.load_average_outputs()
         else:
             if not answers.exists():
                 _fail(f"answers file not found: {answers}")
@@ -170,8 +182,7 @@ def score(
 def reproduce(
     data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(Path("data/processed"), "--out", help="Directory for the tables."),
-    figures: Path = typer.Option(Path("reports/figures"), "--figures", help="Directory for the figures."),
-    notebooks: bool = typer.Option(True, "--notebooks/--no-notebooks", help="Execute notebooks 01 and 02 headless (their figures go to --figures; executed copies to reports/notebooks/)."),
+    notebooks: bool = typer.Option(True, "--notebooks/--no-notebooks", help="Execute notebooks 01 and 02 headless (in a source checkout: figures to reports/figures/, executed copies to reports/notebooks/)."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples (item CIs and profile CIs)."),
     seed: int = typer.Option(0, help="Seed of every bootstrap."),
 ) -> None:
@@ -179,13 +190,15 @@ def reproduce(
 
     Writes OUT/item_correlations.csv (recomputed from the released files), OUT/
     item_correlations_upstream.csv (upstream's procedure: equals the published tables),
-    OUT/llm_value_scores.csv (the released models scored with the published tables), and the
-    figures of notebooks 01 and 02.
+    OUT/llm_value_scores.csv (the released models scored with the published tables), and, in a
+    source checkout, the figures of notebooks 01 and 02 (reports/figures/; the notebooks use their
+    own defaults: 1,000 resamples, seed 0).
     """
     import time
 
     from vp_stats import datasets, scoring, validation
 
+    _use_data_dir(data_dir)
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -201,12 +214,16 @@ def reproduce(
     _echo_table(validation.validated_summary(table).query("family == 'pvq'"), "validated items per value (rho > 0.3):")
     _echo_table(scoring.mean_profile(prof).round(3), f"across-model mean PVQ profile ({prof.model.nunique()} models):")
     if notebooks:
-        from vp_stats.notebooks import execute_notebooks
+        from vp_stats.notebooks import execute_notebooks, repo_root
 
-        figures.mkdir(parents=True, exist_ok=True)
-        for nb, secs in execute_notebooks(["01-item-validation", "02-llm-value-profiles"]):
+        try:
+            root = repo_root()
+        except FileNotFoundError:
+            typer.echo("notebooks skipped: they are part of the source checkout (run from inside it for the figures)")
+            return
+        for nb, secs in execute_notebooks(["01-item-validation", "02-llm-value-profiles"], root=root):
             typer.echo(f"executed {nb} in {secs:.1f} s")
-        typer.echo(f"figures in {figures}")
+        typer.echo(f"figures in {root / 'reports' / 'figures'}")
 
 
 def _select_items(items_arg: str, items, seed: int):
@@ -225,10 +242,13 @@ def _select_items(items_arg: str, items, seed: int):
     chosen = pd.read_csv(path)
     if {"portrait_id", "option_id"} - set(chosen.columns):
         _fail(f"{path}: needs columns portrait_id and option_id")
-    merged = items.merge(chosen[["portrait_id", "option_id"]].drop_duplicates(), how="inner")
-    if len(merged) < len(chosen.drop_duplicates(["portrait_id", "option_id"])):
-        _fail(f"{path}: {len(chosen) - len(merged)} row(s) name items that do not exist")
-    return merged
+    keys = chosen[["portrait_id", "option_id"]]
+    known = keys.merge(items[["portrait_id", "option_id"]], how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    if not known.all():
+        bad = keys[~known]
+        rows = ", ".join(f"row {i + 1} ({p}, {o})" for i, (p, o) in zip(bad.index[:5], bad.itertuples(index=False), strict=True))
+        _fail(f"{path}: {int((~known).sum())} row(s) name items that do not exist: {rows}")
+    return items.merge(keys.drop_duplicates(), how="inner")
 
 
 @app.command("run-llm")

@@ -233,8 +233,16 @@ def read_json(path: str | os.PathLike) -> object:
         raise DataFormatError(path, None, None, f"not UTF-8 text ({exc})") from exc
     if not text.strip():
         raise DataFormatError(path, None, None, "file is empty, expected JSON")
+    def no_duplicate_keys(pairs):
+        obj = {}
+        for k, v in pairs:
+            if k in obj:
+                raise DataFormatError(path, k, k, "duplicate key: the JSON object holds it twice (the parser would keep only the last)")
+            obj[k] = v
+        return obj
+
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise DataFormatError(
             path, None, None, f"invalid or truncated JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"

@@ -420,5 +420,10 @@ def score_released_models(
 
     if corr is None:
         corr = datasets.load_published_correlations(data_dir=data_dir)
-    wide = averaging.load_average_outputs(directory=None if data_dir is None else data_dir)
+    directory = None
+    if data_dir is not None:  # verify every registered file there, then read that folder
+        for rel in datasets.registered(datasets.AVERAGE_OUTPUTS_DIR + "/"):
+            datasets.fetch(rel, data_dir)
+        directory = datasets.data_dir(data_dir) / datasets.AVERAGE_OUTPUTS_DIR
+    wide = averaging.load_average_outputs(directory=directory)
     return value_profiles(wide, corr, upstream_parity=upstream_parity, **kwargs)

@@ -82,6 +82,10 @@ def spearman_pvalue(rho: np.ndarray, n: np.ndarray) -> np.ndarray:
 def _value_matrix(scores: pd.DataFrame, families) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     cols = [(f, d) for f in families for d in schema.FAMILIES[f]]
     sub = scores[scores["family"].isin(families)]
+    dup = sub.duplicated(["participant", "family", "dimension"])
+    if dup.any():
+        row = sub[dup].iloc[0]
+        raise ValueError(f"participant {row.participant} has more than one {row.family} score for {row.dimension}")
     wide = sub.pivot_table(index="participant", columns=["family", "dimension"], values="score", aggfunc="first")
     missing = [c for c in cols if c not in wide.columns]
     if missing:
@@ -266,6 +270,9 @@ def bootstrap_ci(
     families = list(families)
     values, cols = _value_matrix(scores, families)
     wide, mat, patterns, inverse = _rater_sets(ratings)
+    missing = wide.index.difference(values.index)
+    if len(missing):
+        raise ValueError(f"{len(missing)} rater(s) have no scores, e.g. {missing[0]!r}")
     vals = values.reindex(wide.index).to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
     lo_q, hi_q = 100 * (1 - ci) / 2, 100 * (1 + ci) / 2
