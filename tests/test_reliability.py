@@ -10,31 +10,12 @@ rules differ between R's optim (L-BFGS-B, default factr) and scipy.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+import r_reference  # noqa: E402  (tests/ is on sys.path via tests/conftest.py)
 
 from vp_stats import datasets, reliability, validation
-
-
-def _load_r_reference():
-    """Import tests/r_reference.py once per session (its install attempt is cached there)."""
-    name = "vp_tests_r_reference"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("r_reference.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-r_reference = _load_r_reference()
 
 CLOSED = 1e-10  # closed-form statistics
 ITERATIVE = 1e-5  # one-factor fits (omega, loadings)
