@@ -683,6 +683,8 @@ def run(
                 bar.update(1)
     finally:
         bar.close()
+    # another run sharing the cache may have stored a key first (INSERT OR IGNORE): report what is stored
+    new.update(cache.get_many(list(new)))
     rows = []
     for job, _sp, _msgs, _ptxt, key in prepared:
         if key in cached:
@@ -694,6 +696,8 @@ def run(
         if c not in out.columns:
             out[c] = np.nan
     out = out[ANSWER_COLUMNS]
+    numeric = ["rating", *PROB_COLUMNS, "expected_rating", "entropy", "answer_mass", "latency_s"]
+    out[numeric] = out[numeric].apply(pd.to_numeric, errors="coerce")  # SQL NULL -> NaN
     out.attrs["n_cached"] = int(out["from_cache"].sum()) if len(out) else 0
     out.attrs["n_new"] = len(new)
     return out
