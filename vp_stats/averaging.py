@@ -168,6 +168,16 @@ def _item_ids(rec: dict, file, i) -> tuple[int, int]:
     return int(pid), int(oid)
 
 
+def _read_record_list(path: Path) -> list:
+    """A result file's JSON: a non-empty list of records."""
+    data = datasets.read_json(path)
+    if not isinstance(data, list):
+        raise DataFormatError(path, None, None, f"expected a JSON list of records, got {type(data).__name__}")
+    if not data:
+        raise DataFormatError(path, None, None, "the file holds no records")
+    return data
+
+
 def _records(data: list, path, known):
     """Yield (index, record, item) of a list of item records: objects, known items, no repeats."""
     seen: dict[tuple[int, int], int] = {}
@@ -424,13 +434,7 @@ def read_raw_outputs(
 
 
 def _read_raw_file(path: Path, model, provider, variant, known, cols) -> set:
-    data = datasets.read_json(path)
-    if not isinstance(data, list):
-        raise DataFormatError(
-            path, None, None, f"expected a JSON list of records, got {type(data).__name__}"
-        )
-    if not data:
-        raise DataFormatError(path, None, None, "the file holds no records")
+    data = _read_record_list(path)
     seen: set[tuple[int, int]] = set()
     for i, rec, item in _records(data, path, known):
         seen.add(item)
@@ -670,13 +674,7 @@ def _averaged_frames(
 @lru_cache(maxsize=64)
 def _averaged_frames_cached(path_str: str, _mtime: int, _size: int, model: str, known):
     path = Path(path_str)
-    data = datasets.read_json(path)
-    if not isinstance(data, list):
-        raise DataFormatError(
-            path, None, None, f"expected a JSON list of records, got {type(data).__name__}"
-        )
-    if not data:
-        raise DataFormatError(path, None, None, "the file holds no records")
+    data = _read_record_list(path)
     # pass 1: validate records, collect the variants this model was run on
     recs = []
     run: set[str] = set()

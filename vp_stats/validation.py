@@ -108,28 +108,32 @@ def _rater_sets(ratings: pd.DataFrame):
     return wide, mat, patterns, inverse.ravel()
 
 
-def _assemble(wide_items, cols, rho_blocks, n_blocks, order) -> pd.DataFrame:
-    rho = np.concatenate(rho_blocks, axis=0)[np.argsort(order)]
-    n = np.concatenate(n_blocks)[np.argsort(order)]
-    k, d = rho.shape
-    idx = wide_items.columns
-    out = pd.DataFrame(
-        {
-            "portrait_id": np.repeat(idx.get_level_values(0).to_numpy(), d),
-            "option_id": np.repeat(idx.get_level_values(1).to_numpy(), d),
-            "family": np.tile([c[0] for c in cols], k),
-            "dimension": np.tile([c[1] for c in cols], k),
-            "rho": rho.ravel(),
-            "n": np.repeat(n, d),
-        }
-    )
-    out["p_value"] = spearman_pvalue(out["rho"].to_numpy(), out["n"].to_numpy())
-    fam_order = {f: i for i, f in enumerate(schema.FAMILY_NAMES)}
-    out = out.sort_values(
-        ["family", "portrait_id", "option_id"], key=lambda s: s.map(fam_order) if s.name == "family" else s,
-        kind="stable", ignore_index=True,
-    )  # fmt: skip
-    return out[["portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n"]]
+def _prepare(ratings: pd.DataFrame, scores: pd.DataFrame, families):
+    """Ratings matrix, raters' scores and the blocks of items sharing one set of raters."""
+    values, cols = _value_matrix(scores, list(families))
+    wide, mat, patterns, inverse = _rater_sets(ratings)
+    missing = wide.index.difference(values.index)
+    if len(missing):
+        raise ValueError(f"{len(missing)} rater(s) have no scores, e.g. {missing[0]!r}")
+    vals = values.reindex(wide.index).to_numpy(dtype=float)
+    blocks = [(rows, np.flatnonzero(inverse == p)) for p, rows in enumerate(patterns)]
+    return wide, cols, mat, vals, blocks
+
+
+def _long_frame(wide: pd.DataFrame, cols, blocks, **parts) -> pd.DataFrame:
+    """One row per item x dimension from per-block (items x dimensions) arrays, in item order."""
+    back = np.argsort(np.concatenate([items for _, items in blocks]))
+    k, d = len(back), len(cols)
+    idx = wide.columns
+    data = {
+        "portrait_id": np.repeat(idx.get_level_values(0).to_numpy(), d),
+        "option_id": np.repeat(idx.get_level_values(1).to_numpy(), d),
+        "family": np.tile([c[0] for c in cols], k),
+        "dimension": np.tile([c[1] for c in cols], k),
+    }
+    for name, arrays in parts.items():
+        data[name] = np.concatenate(arrays, axis=0)[back].ravel()
+    return pd.DataFrame(data)
 
 
 def item_correlations(
@@ -176,22 +180,19 @@ def item_correlations(
     >>> item_correlations(r, s, families=["bfi"]).rho.round(3).tolist()
     [0.9, 0.9, 0.9, 0.9, 0.9]
     """
-    families = list(families)
-    values, cols = _value_matrix(scores, families)
-    wide, mat, patterns, inverse = _rater_sets(ratings)
-    missing = wide.index.difference(values.index)
-    if len(missing):
-        raise ValueError(f"{len(missing)} rater(s) have no scores, e.g. {missing[0]!r}")
-    vals = values.reindex(wide.index).to_numpy(dtype=float)
-    rho_blocks, n_blocks, order = [], [], []
-    for p, rows in enumerate(patterns):
-        items = np.flatnonzero(inverse == p)
-        r = _rank_columns(mat[np.ix_(rows, items)])
-        v = _rank_columns(vals[rows])
-        rho_blocks.append(_pearson_columns(r, v))
-        n_blocks.append(np.full(len(items), rows.sum()))
-        order.append(items)
-    return _assemble(wide, cols, rho_blocks, n_blocks, np.concatenate(order))
+    wide, cols, mat, vals, blocks = _prepare(ratings, scores, families)
+    rho_blocks, n_blocks = [], []
+    for rows, items in blocks:
+        rho_blocks.append(_pearson_columns(_rank_columns(mat[np.ix_(rows, items)]), _rank_columns(vals[rows])))
+        n_blocks.append(np.full((len(items), len(cols)), rows.sum()))
+    out = _long_frame(wide, cols, blocks, rho=rho_blocks, n=n_blocks)
+    out["p_value"] = spearman_pvalue(out["rho"].to_numpy(), out["n"].to_numpy())
+    fam_order = {f: i for i, f in enumerate(schema.FAMILY_NAMES)}
+    out = out.sort_values(
+        ["family", "portrait_id", "option_id"], key=lambda s: s.map(fam_order) if s.name == "family" else s,
+        kind="stable", ignore_index=True,
+    )  # fmt: skip
+    return out[["portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n"]]
 
 
 # --------------------------------------------------------------------------- FDR
@@ -267,51 +268,25 @@ def bootstrap_ci(
         raise ValueError(f"ci must be in (0, 1), got {ci}")
     if n_boot < 1:
         raise ValueError(f"n_boot must be positive, got {n_boot}")
-    families = list(families)
-    values, cols = _value_matrix(scores, families)
-    wide, mat, patterns, inverse = _rater_sets(ratings)
-    missing = wide.index.difference(values.index)
-    if len(missing):
-        raise ValueError(f"{len(missing)} rater(s) have no scores, e.g. {missing[0]!r}")
-    vals = values.reindex(wide.index).to_numpy(dtype=float)
+    wide, cols, mat, vals, blocks = _prepare(ratings, scores, families)
     rng = np.random.default_rng(seed)
-    lo_q, hi_q = 100 * (1 - ci) / 2, 100 * (1 + ci) / 2
-    lo_blocks, hi_blocks, valid_blocks, order = [], [], [], []
-    for p, rows in enumerate(patterns):
-        items = np.flatnonzero(inverse == p)
+    qs = ((1 - ci) / 2, (1 + ci) / 2)
+    lo_blocks, hi_blocks, valid_blocks = [], [], []
+    for rows, items in blocks:
         r0 = mat[np.ix_(rows, items)]
-        v0 = vals[rows]
         n = r0.shape[0]
         idx = rng.integers(0, n, size=(n_boot, n))
         boots = np.empty((n_boot, len(items), len(cols)))
-        mr, mv = _tie_matrices(r0), _tie_matrices(v0)  # (n, k*n) and (n, d*n)
+        mr, mv = _tie_matrices(r0), _tie_matrices(vals[rows])  # (n, k*n) and (n, d*n)
         for start in range(0, n_boot, batch):
             w = _multiplicities(idx[start : start + batch], n)
             boots[start : start + batch] = _weighted_rank_corr(w, mr, mv)
         valid = (~np.isnan(boots)).sum(axis=0)
-        lo, hi = _nan_quantiles(boots, (lo_q / 100, hi_q / 100), valid)
+        lo, hi = _nan_quantiles(boots, qs, valid)
         lo_blocks.append(lo)
         hi_blocks.append(hi)
         valid_blocks.append(valid)
-        order.append(items)
-    order_all = np.argsort(np.concatenate(order))
-    lo = np.concatenate(lo_blocks)[order_all]
-    hi = np.concatenate(hi_blocks)[order_all]
-    valid = np.concatenate(valid_blocks)[order_all]
-    k, d = lo.shape
-    idx = wide.columns
-    out = pd.DataFrame(
-        {
-            "portrait_id": np.repeat(idx.get_level_values(0).to_numpy(), d),
-            "option_id": np.repeat(idx.get_level_values(1).to_numpy(), d),
-            "family": np.tile([c[0] for c in cols], k),
-            "dimension": np.tile([c[1] for c in cols], k),
-            "ci_low": lo.ravel(),
-            "ci_high": hi.ravel(),
-            "n_boot_valid": valid.ravel(),
-        }
-    )
-    return out
+    return _long_frame(wide, cols, blocks, ci_low=lo_blocks, ci_high=hi_blocks, n_boot_valid=valid_blocks)
 
 
 def _tie_matrices(x: np.ndarray) -> np.ndarray:

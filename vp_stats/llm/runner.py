@@ -76,20 +76,6 @@ def answer_grammar(phrases=PHRASES[::-1]) -> str:
     return f"root ::= {alts}\n"
 
 
-def schema_rating(phrase: str) -> int:
-    """Rating 1-6 of an exact answer phrase.
-
-    Examples
-    --------
-    >>> schema_rating("somewhat like me")
-    4
-    """
-    for r, p in schema.LIKERT_LABELS.items():
-        if p == phrase:
-            return r
-    raise KeyError(phrase)
-
-
 @dataclass(frozen=True)
 class Decoding:
     """Decoding parameters (part of every cache key)."""
