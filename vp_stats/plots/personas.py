@@ -33,14 +33,11 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from vp_stats import schema
+from vp_stats.plots._common import label as _label
 
 _SOURCE_COLORS = dict(
     zip(schema.SOURCES, ["#1b9e77", "#d95f02", "#7570b3", "#e7298a"], strict=True)
 )
-
-
-def _label(d: str) -> str:
-    return str(d).replace("_", " ")
 
 
 def item_level_plot(item_comparison: pd.DataFrame, title: str | None = None) -> Figure:

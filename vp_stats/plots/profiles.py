@@ -39,6 +39,8 @@ from matplotlib.patches import Rectangle
 from scipy import stats
 
 from vp_stats import schema
+from vp_stats.plots._common import check_family as _check_family
+from vp_stats.plots._common import label as _label
 
 FAMILY_TITLES = {
     "pvq": "Basic values (PVQ)",
@@ -54,14 +56,6 @@ def _require(df: pd.DataFrame, cols, what: str) -> None:
         raise ValueError(f"{what} lacks column(s) {missing}; has {list(df.columns)}")
 
 
-def _check_family(family: str) -> tuple[str, ...]:
-    if family not in schema.FAMILIES:
-        raise ValueError(f"unknown family {family!r}; known: {list(schema.FAMILY_NAMES)}")
-    return schema.FAMILIES[family]
-
-
-def _label(dim: str) -> str:
-    return dim.replace("_", " ")
 
 
 def _family_matrix(profiles: pd.DataFrame, family: str, value: str) -> pd.DataFrame:

@@ -38,6 +38,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 from vp_stats import schema
+from vp_stats.plots._common import check_family as _check_family
+from vp_stats.plots._common import label as _label
 
 ITEM_KEYS = ["portrait_id", "option_id"]
 KEYS = [*ITEM_KEYS, "family", "dimension"]
@@ -66,14 +68,6 @@ def _families(df: pd.DataFrame, families) -> list[str]:
     return families
 
 
-def _check_family(family: str) -> tuple[str, ...]:
-    if family not in schema.FAMILIES:
-        raise ValueError(f"unknown family {family!r}; known: {list(schema.FAMILY_NAMES)}")
-    return schema.FAMILIES[family]
-
-
-def _label(dim: str) -> str:
-    return dim.replace("_", " ")
 
 
 def _item_label(pid, oid) -> str:
