@@ -101,6 +101,7 @@ __all__ = [
     "enumerate_primary_patterns",
     "item_table",
     "presentation_order",
+    "score_answers",
     "score_svo",
     "score_svo_long",
     "secondary_scores",
@@ -1056,3 +1057,54 @@ def enumerate_primary_patterns() -> pd.DataFrame:
         df[f"category_{conv}"] = _categorical(core["angle"], conv)
     df["transitive"] = core["transitive"]
     return df
+
+
+def score_answers(data: pd.DataFrame) -> pd.DataFrame:
+    """Score tidy human SVO answers, with the category under both boundary conventions.
+
+    :func:`score_svo_long` (``convention="murphy"``) with its ``svo_category``
+    renamed ``svo_category_murphy`` and followed by ``svo_category_hvae``
+    (:data:`CONVENTIONS`). This is the table of ``vp-stats svo score FILE``;
+    :func:`vp_stats.io.svo.score_file` reads the file and calls this.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per (respondent, item) answer: ``respondent``, ``item``
+        (canonical item id 1-15) and ``choice`` (option number 1-9 or letter
+        A-I). Unanswered items are absent rows; a block with a missing item
+        gets no scores (never partial).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per respondent in order of first appearance: the columns of
+        :func:`score_svo` with ``svo_category_murphy`` and
+        ``svo_category_hvae`` in place of ``svo_category`` (when the primary
+        items are present).
+
+    Raises
+    ------
+    ValueError
+        Invalid answers (see :func:`score_svo_long`).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"respondent": ["r1"] * 6, "item": range(1, 7), "choice": [1, 9, 1, 1, 9, 9]})
+    >>> score_answers(df)[["svo_angle", "svo_category_murphy", "svo_category_hvae"]].round(2)
+       svo_angle svo_category_murphy svo_category_hvae
+    0      61.39          altruistic        altruistic
+    """
+    out = score_svo_long(data, convention="murphy")
+    if "svo_angle" in out.columns:
+        pos = out.columns.get_loc("svo_category")
+        out = out.rename(columns={"svo_category": "svo_category_murphy"})
+        out.insert(
+            pos + 1,
+            "svo_category_hvae",
+            pd.Categorical(
+                svo_category(out["svo_angle"].to_numpy(dtype=float), "hvae"),
+                categories=list(CATEGORIES),
+            ),
+        )
+    return out

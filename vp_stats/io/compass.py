@@ -1,0 +1,246 @@
+"""Value Compass file formats (the file layer): a person's PVQ-21 answers and weight files.
+
+Readers check the files and return DataFrames for :mod:`vp_stats.compass`;
+errors are :class:`vp_stats.datasets.DataFormatError` naming file, data row and
+field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from vp_stats import schema
+
+__all__ = ["read_pvq_answers_file", "read_weights_file"]
+
+
+def _read_csv(path) -> tuple[object, pd.DataFrame]:
+    from pathlib import Path
+
+    from vp_stats.datasets import DataFormatError
+
+    file = Path(path)
+    if not file.is_file():
+        raise DataFormatError(file, None, None, "file not found")
+    try:
+        df = pd.read_csv(file, dtype=str, skipinitialspace=True, comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataFormatError(file, None, None, f"not a readable CSV file: {exc}") from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    if df.empty:
+        raise DataFormatError(file, None, None, "no data rows")
+    return file, df
+
+
+def _where(i: int) -> str:
+    return f"data row {i + 1} (line {i + 2})"
+
+
+def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
+    """Read one person's PVQ-21 answers from a CSV file, checked, as a long table.
+
+    Two layouts: long, columns ``item,answer`` (one row per item 1..21, an
+    optional ``respondent`` column with one value), or wide, one data row with
+    21 item columns (``1..21``, ``item1..item21``, ``q1..`` or the ESS variable
+    names ``ipcrtiv .. impfun``; an optional ``respondent`` column). Answers
+    are integers 1..6 (1 = not like me at all ... 6 = very much like me; with
+    ``ess_coding=True`` the ESS order, 1 = very much like me, reversed later
+    by the scorer). All 21 answers are required: a missing one is an error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``respondent, item, answer`` (21 rows, items 1..21).
+
+    Raises
+    ------
+    vp_stats.datasets.DataFormatError
+        (a ``ValueError``) naming file, data row and field.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "me.csv")
+    >>> with open(p, "w") as fh:
+    ...     _ = fh.write("item,answer\\n" + "".join(f"{i},{3 + (i == 1)}\\n" for i in range(1, 22)))
+    >>> read_pvq_answers_file(p).head(2)
+      respondent  item  answer
+    0         me     1       4
+    1         me     2       3
+    """
+    from vp_stats.datasets import DataFormatError
+    from vp_stats.instruments.pvq import _label_to_item
+
+    file, df = _read_csv(path)
+    n = schema.PVQ21_N_ITEMS
+    aliases = {v.lower(): i + 1 for i, v in enumerate(schema.ESS_HVS_VARIABLES)}
+    lower = {c.lower(): c for c in df.columns}
+    resp_col = lower.get("respondent")
+    if "item" in lower and "answer" in lower:
+        extra = set(df.columns) - {lower["item"], lower["answer"]} - ({resp_col} - {None})
+        if extra:
+            raise DataFormatError(
+                file, None, sorted(extra)[0],
+                f"unexpected column(s) {sorted(extra)}; a long PVQ-21 file has columns item,answer "
+                "(and optionally respondent)",
+            )  # fmt: skip
+        if resp_col is not None and df[resp_col].nunique(dropna=False) > 1:
+            raise DataFormatError(
+                file, None, resp_col,
+                f"the file holds several respondents {list(pd.unique(df[resp_col]))[:5]}; "
+                "give one person's answers",
+            )  # fmt: skip
+        items, answers = [], []
+        for i, (it, ans) in enumerate(zip(df[lower["item"]], df[lower["answer"]], strict=True)):
+            k = _label_to_item(it, n, aliases) if isinstance(it, str) else None
+            if k is None:
+                raise DataFormatError(
+                    file, _where(i), "item", f"unknown item {it!r} (items are 1..{n})"
+                )
+            items.append(k)
+            answers.append((i, "answer", ans))
+        seen: dict[int, int] = {}
+        for i, k in enumerate(items):
+            if k in seen:
+                raise DataFormatError(
+                    file, _where(i), "item", f"item {k} given twice (also in {_where(seen[k])})"
+                )
+            seen[k] = i
+        missing = sorted(set(range(1, n + 1)) - set(items))
+        if missing:
+            raise DataFormatError(
+                file, None, "item", f"missing answers for item(s) {missing}: all 21 are needed"
+            )
+        who = str(df[resp_col].iloc[0]) if resp_col is not None else "me"
+    else:
+        if len(df) != 1:
+            raise DataFormatError(
+                file, None, None,
+                f"{len(df)} data rows: a wide PVQ-21 file holds one person's answers in one row "
+                "(or use the long layout with columns item,answer)",
+            )  # fmt: skip
+        cols = [c for c in df.columns if c != resp_col]
+        mapped = {}
+        for c in cols:
+            k = _label_to_item(c, n, aliases)
+            if k is None:
+                raise DataFormatError(
+                    file, None, c,
+                    f"unknown column {c!r}: expected item columns 1..{n} (or item1.., or the ESS "
+                    "names), or a long file with columns item,answer",
+                )  # fmt: skip
+            if k in mapped.values():
+                raise DataFormatError(file, None, c, f"item {k} appears in two columns")
+            mapped[c] = k
+        missing = sorted(set(range(1, n + 1)) - set(mapped.values()))
+        if missing:
+            raise DataFormatError(
+                file, None, None, f"missing item column(s) {missing}: all 21 answers are needed"
+            )
+        items = [mapped[c] for c in cols]
+        answers = [(0, c, df[c].iloc[0]) for c in cols]
+        who = str(df[resp_col].iloc[0]) if resp_col is not None else "me"
+    vals = []
+    for row, field, raw in answers:
+        txt = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
+        try:
+            x = float(txt)
+        except ValueError:
+            x = np.nan
+        if not txt or not np.isfinite(x) or x != round(x) or not 1 <= x <= 6:
+            raise DataFormatError(
+                file, _where(row), field,
+                f"answer {txt!r} is not an integer 1..6" + (" (missing)" if not txt else ""),
+            )  # fmt: skip
+        vals.append(int(x))
+    out = pd.DataFrame({"respondent": who, "item": items, "answer": vals})
+    out = out.sort_values("item").reset_index(drop=True)
+    out.attrs["ess_coding"] = ess_coding
+    return out
+
+
+def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a ``dimension,weight`` CSV (one row per dimension), checked.
+
+    Dimension names are matched to ``dimensions`` (default: every vp-stats
+    dimension) case-insensitively, with spaces or hyphens for underscores
+    (``self-direction`` -> ``Self_Direction``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dimension, weight, weights_source`` (source: the file name).
+
+    Raises
+    ------
+    vp_stats.datasets.DataFormatError
+        Missing file or column, unknown or duplicate dimension, a non-numeric
+        or non-finite weight (naming file, data row and field), all weights 0.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "w.csv")
+    >>> with open(p, "w") as fh:
+    ...     _ = fh.write("dimension,weight\\nself-direction,2\\nPower,-1\\n")
+    >>> read_weights_file(p)[["dimension", "weight"]]
+            dimension  weight
+    0  Self_Direction     2.0
+    1           Power    -1.0
+    """
+    from vp_stats.datasets import DataFormatError
+
+    file, df = _read_csv(path)
+    lower = {c.lower(): c for c in df.columns}
+    for need in ("dimension", "weight"):
+        if need not in lower:
+            raise DataFormatError(
+                file, None, need,
+                f"missing column {need!r}; a weights file has columns dimension,weight "
+                f"(found {list(df.columns)})",
+            )  # fmt: skip
+    known = (
+        list(dimensions)
+        if dimensions is not None
+        else [d for dims in schema.FAMILIES.values() for d in dims]
+    )
+    norm = {d.lower().replace("-", "_").replace(" ", "_"): d for d in known}
+    dims, ws, rows = [], [], {}
+    for i, (d, w) in enumerate(zip(df[lower["dimension"]], df[lower["weight"]], strict=True)):
+        key = (
+            "" if not isinstance(d, str) else d.strip().lower().replace("-", "_").replace(" ", "_")
+        )
+        if key not in norm:
+            raise DataFormatError(
+                file, _where(i), "dimension", f"unknown dimension {d!r}; known: {', '.join(known)}"
+            )
+        name = norm[key]
+        if name in rows:
+            raise DataFormatError(
+                file, _where(i), "dimension", f"{name} given twice (also in {_where(rows[name])})"
+            )
+        rows[name] = i
+        try:
+            x = float(str(w).strip())
+        except ValueError:
+            x = np.nan
+        if not np.isfinite(x):
+            raise DataFormatError(
+                file, _where(i), "weight", f"weight {w!r} for {name} is not a finite number"
+            )
+        dims.append(name)
+        ws.append(x)
+    if not any(ws):
+        raise DataFormatError(file, None, "weight", "all weights are zero: no priorities")
+    fams = {schema.family_of(d) for d in dims}
+    if len(fams) > 1:
+        raise DataFormatError(
+            file, None, "dimension",
+            f"dimensions from several families {sorted(fams)}: weight one family at a time",
+        )  # fmt: skip
+    return pd.DataFrame(
+        {"dimension": dims, "weight": ws, "weights_source": f"weights file {file.name}"}
+    )

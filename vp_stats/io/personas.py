@@ -1,0 +1,179 @@
+"""File formats of persona runs: the answer file reader and the study folder writer.
+
+The file layer of :mod:`vp_stats.personas`: every read or write of a persona
+run's files goes through here (the statistics in :mod:`vp_stats.personas.compare`
+and :mod:`vp_stats.personas.gaps` never see a path). :func:`read_answer_file`
+validates the answer CSV of a persona run (``vp-stats personas compare``);
+:func:`write_study_tables` writes the folder of
+:func:`vp_stats.personas.run_persona_study`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from vp_stats import schema
+from vp_stats.datasets import DataFormatError
+
+__all__ = [
+    "ANSWER_FILE_COLUMNS", "read_answer_file", "STUDY_FILES", "STUDY_CACHE", "study_dir",
+    "write_study_tables",
+]  # fmt: skip
+
+#: Required columns of a persona answer file (:func:`vp_stats.personas.compare_file`).
+ANSWER_FILE_COLUMNS = ("persona_id", "portrait_id", "option_id", "rating")
+
+
+def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
+    """Read and validate a persona answer CSV (the answer table of a persona run).
+
+    The file is the answer table of :func:`~vp_stats.personas.run_personas`
+    written to CSV (``answers.csv`` of a study folder); ``parse_ok`` is derived
+    from ``rating`` when the file has no such column.
+
+    Raises
+    ------
+    vp_stats.datasets.DataFormatError
+        (a ``ValueError``) naming file, data row and column: a missing file or
+        column, a non-integer item id, a rating outside 1..6.
+
+    Examples
+    --------
+    >>> import tempfile, os, pandas as pd
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.csv")
+    >>> pd.DataFrame({"persona_id": ["x"], "portrait_id": [1001], "option_id": [1],
+    ...               "rating": [7]}).to_csv(p, index=False)
+    >>> read_answer_file(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vp_stats...DataFormatError: ...a.csv: record data row 1 (line 2), field 'rating': rating 7.0 is outside 1..6
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise DataFormatError(file, None, None, "file not found")
+    try:
+        df = pd.read_csv(file)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataFormatError(file, None, None, f"not a readable CSV file: {exc}") from exc
+    missing = [c for c in ANSWER_FILE_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataFormatError(
+            file, None, missing[0],
+            f"missing column(s) {missing}; a persona answer file needs {list(ANSWER_FILE_COLUMNS)} "
+            "(the answer table written by run_personas)",
+        )  # fmt: skip
+    if df.empty:
+        raise DataFormatError(file, None, None, "no data rows")
+
+    def where(i):
+        return f"data row {i + 1} (line {i + 2})"
+
+    if df["persona_id"].isna().any():
+        i = int(np.flatnonzero(df["persona_id"].isna().to_numpy())[0])
+        raise DataFormatError(file, where(i), "persona_id", "missing persona id")
+    df["persona_id"] = df["persona_id"].astype(str)
+    for col in ("portrait_id", "option_id"):
+        x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(x) | (x != np.round(x))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataFormatError(
+                file, where(i), col, f"{df[col].iloc[i]!r} is not an integer item id"
+            )
+        df[col] = x.astype(int)
+    r = pd.to_numeric(df["rating"], errors="coerce")
+    nonnum = r.isna() & df["rating"].notna()
+    if nonnum.any():
+        i = int(np.flatnonzero(nonnum.to_numpy())[0])
+        raise DataFormatError(
+            file, where(i), "rating", f"rating {df['rating'].iloc[i]!r} is not a number"
+        )
+    out_of = r.notna() & ((r < schema.LIKERT_MIN) | (r > schema.LIKERT_MAX))
+    if out_of.any():
+        i = int(np.flatnonzero(out_of.to_numpy())[0])
+        raise DataFormatError(
+            file, where(i), "rating", f"rating {float(r.iloc[i])!r} is outside 1..6"
+        )
+    df["rating"] = r
+    if "parse_ok" in df.columns:
+        df["parse_ok"] = df["parse_ok"].astype(str).str.lower().isin(["true", "1", "yes"])
+        df.loc[df["rating"].isna(), "parse_ok"] = False
+    else:
+        df["parse_ok"] = df["rating"].notna()
+    return df
+
+
+#: Files of a persona study folder (:func:`vp_stats.personas.run_persona_study`):
+#: table name -> file name, in the order they are written.
+STUDY_FILES = MappingProxyType(
+    {
+        "answers": "answers.csv",
+        "profiles": "profiles.csv",
+        "shifts": "shifts.csv",
+        "item": "item_comparison.csv",
+        "population": "population.csv",
+        "structure": "structure.csv",
+    }
+)
+
+#: SQLite answer cache of a persona study folder (:class:`vp_stats.llm.cache.AnswerCache`).
+STUDY_CACHE = "answers.sqlite"
+
+
+def study_dir(out_dir: str | os.PathLike) -> Path:
+    """Create a persona study folder (and its parents) if needed and return it as a Path.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = study_dir(os.path.join(tempfile.mkdtemp(), "a", "b"))
+    >>> d.is_dir()
+    True
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def write_study_tables(
+    out_dir: str | os.PathLike, tables: Mapping[str, pd.DataFrame]
+) -> list[Path]:
+    """Write the tables of a persona study to its folder as CSV files (no index).
+
+    Parameters
+    ----------
+    out_dir : path
+        Study folder (must exist; see :func:`study_dir`).
+    tables : mapping
+        Table name -> DataFrame. The tables named in :data:`STUDY_FILES` that
+        are present are written, in that order, to their file names
+        (``answers`` -> ``answers.csv``, ``item`` -> ``item_comparison.csv``
+        ...); other tables (e.g. ``group``) are not written.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> d = tempfile.mkdtemp()
+    >>> [p.name for p in write_study_tables(d, {"item": pd.DataFrame({"x": [1]}),
+    ...                                         "group": pd.DataFrame()})]
+    ['item_comparison.csv']
+    """
+    out = Path(out_dir)
+    written = []
+    for name, file_name in STUDY_FILES.items():
+        if name in tables:
+            path = out / file_name
+            tables[name].to_csv(path, index=False)
+            written.append(path)
+    return written
