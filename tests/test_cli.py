@@ -26,7 +26,7 @@ def test_help_lists_every_command():
 def test_validate_writes_the_table(tmp_path):
     out = _ok(["validate", "--out", str(tmp_path), "--n-boot", "0"])
     t = pd.read_csv(tmp_path / "item_correlations.csv")
-    assert list(t.columns) == ["portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n", "p_fdr",
+    assert list(t.columns) == ["item", "portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n", "p_fdr",
                                "ci_low", "ci_high", "selected"]  # fmt: skip
     assert len(t) == 9880 and "Self_Direction" in out and "Self_Transcendence" in set(t.dimension)
 

@@ -439,6 +439,6 @@ def test_value_reliability_rejects_out_of_range_rating():
         validation.item_correlations(syn["ratings"], syn["scores"], families=["pvq"])
     )
     with pytest.raises(
-        ValueError, match=r"participant 'S\d+', portrait \d+ option \d: rating 9 outside 1-6"
+        ValueError, match=r"row 5, field 'rating': 9 is outside the rating scale 1-6"
     ):
         reliability.value_reliability(r, sel)

@@ -191,7 +191,7 @@ def test_validate_data_table_columns_and_determinism():
     a = validation.validate_data(n_boot=20, seed=4)
     b = validation.validate_data(n_boot=20, seed=4)
     pd.testing.assert_frame_equal(a, b)
-    assert list(a.columns) == ["portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n",
+    assert list(a.columns) == ["item", "portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n",
                                "p_fdr", "ci_low", "ci_high", "selected"]  # fmt: skip
     assert set(a.dimension) >= {"Self_Direction", "Self_Transcendence", "Openness"}
 

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from vp_stats import schema
+from vp_stats.errors import DataError, DataFormatError, DataIntegrityError
 
 #: Commit of the upstream repository the registry pins.
 UPSTREAM_COMMIT = "08e1fb7903c619592bd8b3267f00191e36957f9e"
@@ -54,23 +55,12 @@ RAW_OUTPUTS_DIR = "lm_evaluation/outputs/final"
 PROMPTS_DIR = "lm_evaluation/prompts"
 
 
-class DataError(Exception):
-    """Base class of the data layer's errors."""
-
-
-class DataIntegrityError(DataError):
-    """A cached file does not match the sha256 recorded in the registry."""
-
-
-class DataFormatError(DataError, ValueError):
-    """A file's content breaks its schema; the message names file, record and field."""
-
-    def __init__(self, file: str | os.PathLike, record: object, field: str | None, problem: str):
-        self.file, self.record, self.field, self.problem = str(file), record, field, problem
-        where = f"record {record}" if record is not None else "file level"
-        if field is not None:
-            where += f", field {field!r}"
-        super().__init__(f"{file}: {where}: {problem}")
+# The errors live in vp_stats.errors; they are re-exported here, where they were first defined.
+__all__ = [
+    "DataError", "DataIntegrityError", "DataFormatError", "UPSTREAM_COMMIT", "registry", "data_dir",
+    "fetch", "fetch_all", "registered", "read_json", "source_of", "load_participant_scores",
+    "participant_matrix", "load_ratings", "load_items", "load_published_correlations", "synthetic",
+]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- registry
@@ -136,7 +126,10 @@ def _verify(path: Path, relpath: str, expected: str) -> None:
     if got != want:
         raise DataIntegrityError(
             f"{path}: sha256 mismatch for upstream file {relpath!r}: expected {want}, got {got}. "
-            "The file was left untouched; delete it to download a fresh copy."
+            "The file was left untouched. This folder holds the pinned upstream release only: to "
+            "restore it, delete the file and it is downloaded again; to analyse your own study, "
+            "pass your files to the command (e.g. vp-stats validate --ratings R.csv --scores S.csv) "
+            "instead of placing them here."
         )
     _VERIFIED[key] = True
 

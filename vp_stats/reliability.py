@@ -671,13 +671,13 @@ def split_half(
 # --------------------------------------------------------------------------- Value Portrait
 
 
-def reverse_key(rating, low: int = schema.LIKERT_MIN, high: int = schema.LIKERT_MAX):
-    """Reverse a rating on the ``low..high`` scale (``low + high - x``; 7 - x for 1-6).
+def reverse_key(rating, low: float = schema.LIKERT_MIN, high: float = schema.LIKERT_MAX):
+    """Reverse a rating on the ``low..high`` scale: ``low + high - x`` (7 - x for 1-6, 6 - x for 1-5).
 
     Examples
     --------
-    >>> reverse_key(2)
-    5
+    >>> reverse_key(2), reverse_key(2, 1, 5), reverse_key(3, 0, 10)
+    (5, 4, 7)
     """
     return low + high - rating
 
@@ -697,31 +697,45 @@ def value_reliability(
     min_items_alpha: int = 2,
     min_items_omega: int = 3,
     min_raters: int = 3,
+    *,
+    scale=None,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
 ) -> pd.DataFrame:
     """Alpha and omega of each dimension's validated item set within each participant group.
 
-    Items of one value are spread over participant groups whose raters differ,
-    so the participants x items matrix of a value only exists within a group.
-    For every dimension with selected items and every group that rated at least
-    one of them, the group's raters x selected items matrix is formed (items
-    with ``sign == -1`` reversed as ``7 - x``), respondents with a missing
-    rating are dropped (listwise, counted in ``n_incomplete``) and alpha
+    Items of one value may be spread over participant groups whose raters
+    differ (Value Portrait: 12 groups), so the participants x items matrix of a
+    value only exists within a group. For every dimension with selected items and
+    every group that rated at least one of them, the group's raters x selected
+    items matrix is formed (items with ``sign == -1`` reversed as ``low + high -
+    x`` on the rating scale: 7 - x on 1-6), respondents with a missing rating are
+    dropped (listwise, counted in ``n_incomplete``) and alpha
     (:func:`cronbach_alpha`) and omega total (:func:`omega_total`) computed.
+    Ratings without a ``group`` column form one group, ``"all"``.
 
     Parameters
     ----------
     ratings : DataFrame
-        ``group, participant, portrait_id, option_id, rating`` (as
-        :func:`vp_stats.datasets.load_ratings`).
+        Ratings (contract :class:`vp_stats.tables.Ratings`): ``participant, item,
+        rating`` and optionally ``group``; Value Portrait's ``portrait_id,
+        option_id`` are accepted for ``item`` (as :func:`vp_stats.datasets.load_ratings`).
     selected : DataFrame
-        ``portrait_id, option_id, family, dimension, selected`` and optionally
-        ``sign`` (as :func:`vp_stats.validation.select_items`).
+        ``item`` (or ``portrait_id, option_id``), ``family, dimension, selected``
+        and optionally ``sign`` (as :func:`vp_stats.validation.select_items`).
     method : {"minres", "ml"}
         One-factor estimator of omega.
     ci : float
         Coverage of alpha's Feldt interval.
     min_items_alpha, min_items_omega, min_raters : int
         Below these, the statistic is NaN and ``reason`` says why.
+    scale : Scale or "LOW-HIGH", optional
+        Rating scale for reverse keying (ratings outside it are errors); default:
+        1-6 for Value Portrait items (``portrait_id, option_id``), otherwise
+        inferred from the ratings (``attrs["scale"]`` of the result says which).
+    participant, item, rating : str
+        Column names where yours differ.
 
     Returns
     -------
@@ -745,76 +759,68 @@ def value_reliability(
     >>> bool((vr.alpha > 0.6).all())
     True
     """
-    need = {"portrait_id", "option_id", "family", "dimension", "selected"}
-    if not need <= set(selected.columns):
-        raise ValueError(f"selected lacks column(s) {sorted(need - set(selected.columns))}")
-    need_r = {"group", "participant", "portrait_id", "option_id", "rating"}
-    if not need_r <= set(ratings.columns):
-        raise ValueError(f"ratings lack column(s) {sorted(need_r - set(ratings.columns))}")
-    bad = (
-        ~ratings["rating"].between(schema.LIKERT_MIN, schema.LIKERT_MAX) & ratings["rating"].notna()
-    )
-    if bad.any():
-        row = ratings[bad].iloc[0]
-        raise ValueError(
-            f"participant {row.participant!r}, portrait {row.portrait_id} option {row.option_id}: "
-            f"rating {row.rating} outside {schema.LIKERT_MIN}-{schema.LIKERT_MAX}"
-        )
-    sel = selected[selected["selected"].astype(bool)]
+    from vp_stats import tables
+
+    sel_in = tables.with_item_column(selected)
+    need = {"item", "family", "dimension", "selected"}
+    if not need <= set(sel_in.columns):
+        raise ValueError(f"selected lacks column(s) {sorted(need - set(sel_in.columns))}")
+    if scale is None and {"portrait_id", "option_id"} <= set(ratings.columns):
+        scale = tables.VP_SCALE  # Value Portrait items are rated 1-6
+    r = tables.ratings_table(ratings, participant=participant, item=item, rating=rating, scale=scale)
+    sc = r.attrs["scale"]
+    if "group" not in r.columns:
+        r = r.assign(group="all")
+    sel = sel_in[sel_in["selected"].astype(bool)]
     sign = sel["sign"] if "sign" in sel.columns else pd.Series(1, index=sel.index)
-    sel = sel.assign(sign=np.where(sign.to_numpy() < 0, -1, 1))
-    item_groups = ratings[["group", *ITEM_KEYS]].drop_duplicates()
-    dup = ratings.duplicated(["group", "participant", *ITEM_KEYS])
-    if dup.any():
-        row = ratings[dup].iloc[0]
-        raise ValueError(
-            f"participant {row.participant!r} rated portrait {row.portrait_id} option {row.option_id} "
-            f"more than once in group {row.group}"
-        )
+    sel = sel.assign(sign=np.where(pd.to_numeric(sign).to_numpy() < 0, -1, 1))
+    item_groups = r[["group", "item"]].drop_duplicates()
     wide_by_group: dict = {}
-    fam_order = [f for f in schema.FAMILY_NAMES if f in set(selected["family"])]
+    families = list(dict.fromkeys(sel_in["family"]))
+    fam_order = [f for f in schema.FAMILY_NAMES if f in families] + [f for f in families if f not in schema.FAMILIES]
     rows = []
     for fam in fam_order:
-        for dim in schema.FAMILIES[fam]:
-            if not (selected["dimension"] == dim).any():
+        dims = schema.FAMILIES.get(fam) or tuple(dict.fromkeys(sel_in.loc[sel_in["family"] == fam, "dimension"]))
+        for dim in dims:
+            if not ((sel_in["dimension"] == dim) & (sel_in["family"] == fam)).any():
                 continue
             s = sel[(sel["family"] == fam) & (sel["dimension"] == dim)]
             if s.empty:
                 rows.append({"family": fam, "dimension": dim, "group": pd.NA, "n_items": 0,
                              "n_reversed": 0, "reason": "no selected items"})  # fmt: skip
                 continue
-            with_group = s.merge(item_groups, on=list(ITEM_KEYS), how="left")
+            with_group = s.merge(item_groups, on="item", how="left")
             unrated = with_group["group"].isna()
             if unrated.any():
                 r0 = with_group[unrated].iloc[0]
-                raise ValueError(
-                    f"{dim}: selected item portrait {r0.portrait_id} option {r0.option_id} has no ratings"
-                )
+                vp = tables.split_vp_item(r0["item"])
+                what = f"portrait {vp[0]} option {vp[1]}" if vp else f"{r0['item']!r}"
+                raise ValueError(f"{dim}: selected item {what} has no ratings")
             for g, items in with_group.groupby("group", sort=True):
                 if g not in wide_by_group:
-                    rg = ratings[ratings["group"] == g]
-                    wide_by_group[g] = rg.pivot(
-                        index="participant", columns=list(ITEM_KEYS), values="rating"
-                    ).astype(float)
+                    rg = r[r["group"] == g]
+                    wide_by_group[g] = tables.to_wide(rg, "participant", "item", "rating", source="ratings")
                 rows.append(_group_reliability(wide_by_group[g], fam, dim, g, items, method, ci,
-                                               min_items_alpha, min_items_omega, min_raters))  # fmt: skip
+                                               min_items_alpha, min_items_omega, min_raters, sc))  # fmt: skip
     out = pd.DataFrame(rows).reindex(columns=VALUE_RELIABILITY_COLUMNS)
-    out["group"] = out["group"].astype("Int64")
+    groups = pd.to_numeric(out["group"], errors="coerce")
+    if (groups.notna() == out["group"].notna()).all():
+        out["group"] = groups.astype("Int64")
     for c in ("n_items", "n_reversed", "n_raters", "n_incomplete"):
         out[c] = out[c].astype("Int64")
     out["omega_heywood"] = out["omega_heywood"].astype("boolean")
     out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), None)
+    out.attrs["scale"] = sc
     return out
 
 
 def _group_reliability(
-    group_wide, fam, dim, g, items, method, ci, min_alpha, min_omega, min_raters
+    group_wide, fam, dim, g, items, method, ci, min_alpha, min_omega, min_raters, scale
 ) -> dict:
-    keys = pd.MultiIndex.from_frame(items[list(ITEM_KEYS)])
-    wide = group_wide.reindex(columns=keys)
+    wide = group_wide.reindex(columns=pd.Index(items["item"]))
     rev = items["sign"].to_numpy() < 0
     if rev.any():
-        wide.iloc[:, rev] = reverse_key(wide.iloc[:, rev])
+        wide.iloc[:, rev] = scale.reverse(wide.iloc[:, rev])
     x, _, _, n_incomplete = item_matrix(wide)
     n, k = x.shape
     row = {"family": fam, "dimension": dim, "group": g, "n_items": k,

@@ -6,7 +6,7 @@ centred by the mean of its answers over all items valid for any value of the
 same family. Formally, for model m, family F, dimension d with validated item
 set I_d (``rho > threshold``) and I_F = union of I_d over d in F::
 
-    original_mean(m, d) = mean_{i in I_d} a_{m,i}'       (a' = 7 - a on negatively keyed items)
+    original_mean(m, d) = mean_{i in I_d} a_{m,i}'       (a' = low + high - a on negatively keyed items: 7 - a on 1-6)
     centre(m, F)        = mean_{i in I_F} a_{m,i}        (raw answers)
     centered_mean(m, d) = original_mean(m, d) - centre(m, F)
 
@@ -42,7 +42,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.validation import select_items, upstream_exclusions
 
 PROFILE_COLUMNS = [
@@ -68,26 +68,31 @@ def _nanmean_rows(a: np.ndarray) -> np.ndarray:
     return np.where(n > 0, np.nansum(a, axis=1) / np.maximum(n, 1), np.nan)
 
 
-def _answer_matrix(answers: pd.DataFrame, value: str) -> pd.DataFrame:
-    need = {"model", "portrait_id", "option_id", value}
-    missing = need - set(answers.columns)
-    if missing:
-        raise ValueError(f"answer table lacks column(s) {sorted(missing)}; has {list(answers.columns)}")
-    dup = answers.duplicated(["model", "portrait_id", "option_id"])
+def _where_item(model, item) -> str:
+    vp = tables.split_vp_item(item)
+    return f"model {model!r}, " + (f"portrait {vp[0]}, option {vp[1]}" if vp else f"item {item!r}")
+
+
+def _answer_matrix(answers: pd.DataFrame, value: str, scale) -> pd.DataFrame:
+    """Models x items matrix of answers, through the Answers contract (any string item ids)."""
+    if value not in answers.columns:
+        raise ValueError(f"answer table lacks column {value!r}; has {list(answers.columns)}")
+    base = answers.drop(columns=["rating"], errors="ignore") if value != "rating" else answers
+    base = tables.with_item_column(base)
+    vals = pd.to_numeric(base[value], errors="coerce")
+    out_of = vals.notna() & ~vals.between(scale.low, scale.high)
+    if out_of.any() and {"model", "item"} <= set(base.columns):
+        row = base[out_of].iloc[0]
+        raise ValueError(f"answer {row[value]} outside {scale} for {_where_item(row['model'], row['item'])}")
+    checked = tables.answers_table(base, rating=value, scale=scale, source="answers")
+    dup = checked.duplicated(["model", "item"])
     if dup.any():
-        row = answers[dup].iloc[0]
+        row = checked[dup].iloc[0]
         raise ValueError(
-            f"answer table has more than one row for model {row.model!r}, portrait {row.portrait_id}, "
-            f"option {row.option_id}; average the variants first (vp_stats.averaging)"
+            f"answer table has more than one row for {_where_item(row['model'], row['item'])}; "
+            "average the variants first (vp_stats.averaging)"
         )
-    vals = pd.to_numeric(answers[value], errors="coerce")
-    bad = vals.notna() & ~vals.between(1, 6)
-    if bad.any():
-        row = answers[bad].iloc[0]
-        raise ValueError(
-            f"answer {row[value]} outside 1-6 for model {row.model!r}, portrait {row.portrait_id}, option {row.option_id}"
-        )
-    return answers.assign(**{value: vals}).pivot(index="model", columns=["portrait_id", "option_id"], values=value)
+    return tables.to_wide(checked, "model", "item", "rating", source="answers")
 
 
 def value_profiles(
@@ -102,6 +107,7 @@ def value_profiles(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
+    scale=None,
 ) -> pd.DataFrame:
     """Value profiles of one or more models.
 
@@ -127,6 +133,9 @@ def value_profiles(
     n_boot, ci, seed :
         Percentile bootstrap over the dimension's items (centre held fixed);
         ``n_boot=0`` gives NaN CIs.
+    scale : Scale or "LOW-HIGH", optional
+        The answers' scale (default: the Value Portrait items' 1-6); answers outside
+        it are errors, and negatively keyed items are reversed as ``low + high - x``.
 
     Returns
     -------
@@ -141,11 +150,12 @@ def value_profiles(
         families = [f for f in schema.FAMILY_NAMES if f in set(corr["family"])]
     sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions)
     sel = sel[sel["selected"] & sel["family"].isin(families)]
-    mat = _answer_matrix(answers, value)
+    sc = tables.parse_scale(scale) or tables.VP_SCALE
+    mat = _answer_matrix(answers, value, sc)
     if upstream_parity:
         if "upstream_tagged" not in answers.columns:
             raise ValueError("upstream_parity needs the column 'upstream_tagged' (vp_stats.averaging.load_average_outputs)")
-        tagged = answers.pivot(index="model", columns=["portrait_id", "option_id"], values="upstream_tagged")
+        tagged = tables.to_wide(tables.with_item_column(answers), "model", "item", "upstream_tagged")
         mat = mat.where(tagged.reindex_like(mat).fillna(False).astype(bool))
     models = mat.index.to_numpy()
     rng = np.random.default_rng(seed)
@@ -153,16 +163,16 @@ def value_profiles(
     lo_q, hi_q = (1 - ci) / 2, (1 + ci) / 2
     for fam in families:
         fsel = sel[sel["family"] == fam]
-        fam_items = pd.MultiIndex.from_frame(fsel[["portrait_id", "option_id"]].drop_duplicates())
+        fam_items = pd.Index(fsel["item"].drop_duplicates())
         missing = fam_items.difference(mat.columns)
         if len(missing):  # items never put to the model (e.g. a partial run): no answer, counted in n_failed
             mat = mat.reindex(columns=mat.columns.append(missing))
         centre = _nanmean_rows(mat[fam_items].to_numpy(dtype=float))
         for dim in schema.FAMILIES[fam]:
             dsel = fsel[fsel["dimension"] == dim]
-            a = mat[pd.MultiIndex.from_frame(dsel[["portrait_id", "option_id"]])].to_numpy(dtype=float)
+            a = mat[pd.Index(dsel["item"])].to_numpy(dtype=float)
             sign = dsel["sign"].to_numpy()
-            a = np.where(sign < 0, 7 - a, a)
+            a = np.where(sign < 0, sc.reverse(a), a)
             n = (~np.isnan(a)).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 orig = np.where(n > 0, np.nansum(a, axis=1) / np.maximum(n, 1), np.nan)

@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from vp_stats import schema
+from vp_stats import schema, tables
+from vp_stats.errors import TableError
 
-ITEM_KEYS = ["portrait_id", "option_id"]
+ITEM_KEYS = ["portrait_id", "option_id"]  # Value Portrait's item-id convention (see vp_stats.tables)
 
 
 # --------------------------------------------------------------------------- core engine
@@ -79,58 +80,79 @@ def spearman_pvalue(rho: np.ndarray, n: np.ndarray) -> np.ndarray:
     return 2 * stats.t.sf(np.abs(t), dof)
 
 
-def _value_matrix(scores: pd.DataFrame, families) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    cols = [(f, d) for f in families for d in schema.FAMILIES[f]]
+def _value_matrix(scores: pd.DataFrame, families, dims) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    cols = [(f, d) for f in families for d in dims[f]]
     sub = scores[scores["family"].isin(families)]
-    dup = sub.duplicated(["participant", "family", "dimension"])
-    if dup.any():
-        row = sub[dup].iloc[0]
-        raise ValueError(f"participant {row.participant} has more than one {row.family} score for {row.dimension}")
-    wide = sub.pivot_table(index="participant", columns=["family", "dimension"], values="score", aggfunc="first")
-    missing = [c for c in cols if c not in wide.columns]
-    if missing:
-        raise ValueError(f"participant scores lack dimensions {missing}")
-    return wide[cols], cols
+    wide = sub.pivot(index="participant", columns=["family", "dimension"], values="score")
+    return wide.reindex(columns=pd.MultiIndex.from_tuples(cols, names=["family", "dimension"])), cols
 
 
 def _rater_sets(ratings: pd.DataFrame):
     """Pivot ratings to participants x items and group items by identical rater sets."""
-    dup = ratings.duplicated(["participant", *ITEM_KEYS])
-    if dup.any():
-        row = ratings[dup].iloc[0]
-        raise ValueError(
-            f"participant {row.participant} rated portrait {row.portrait_id} option {row.option_id} more than once"
-        )
-    wide = ratings.pivot(index="participant", columns=ITEM_KEYS, values="rating")
+    wide = tables.to_wide(ratings, "participant", "item", "rating", source="ratings")
     mat = wide.to_numpy(dtype=float)
     mask = ~np.isnan(mat)
     patterns, inverse = np.unique(mask.T, axis=0, return_inverse=True)
     return wide, mat, patterns, inverse.ravel()
 
 
-def _prepare(ratings: pd.DataFrame, scores: pd.DataFrame, families):
+def _inputs(ratings, scores, families, participant, item, rating, scale, dimensions):
+    """Both tables through their contracts (pingouin-style column names), and the families used."""
+    r = tables.ratings_table(ratings, participant=participant, item=item, rating=rating, scale=scale)
+    s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
+    dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
+    present = s.attrs["families"]
+    if families is None:
+        families = present
+    families = list(families)
+    unknown = [f for f in families if f not in dims]
+    if unknown:
+        raise ValueError(f"unknown famil{'ies' if len(unknown) > 1 else 'y'} {unknown}; known: {list(dims)}")
+    absent = [f for f in families if f not in present]
+    if absent:
+        raise ValueError(
+            f"the scores hold no {', '.join(absent)} scores (present: {', '.join(present) or 'none'})"
+            + ("; derive higher-order values from the basic values with derive_higher=True (CLI --derive-higher)"
+               if "higher_pvq" in absent and "pvq" in present else "")
+        )  # fmt: skip
+    unknown_raters = ~r["participant"].isin(set(s["participant"]))
+    if unknown_raters.any():
+        at = int(np.flatnonzero(unknown_raters.to_numpy())[0])
+        raise TableError(
+            "ratings", r.index[at], "participant",
+            f"rater {r['participant'].iloc[at]!r} has no scores; {int(r.loc[unknown_raters, 'participant'].nunique())} "
+            "rater(s) have no scores in all", from_file=False,
+        )  # fmt: skip
+    return r, s, families, dims
+
+
+def _prepare(ratings: pd.DataFrame, scores: pd.DataFrame, families, dims):
     """Ratings matrix, raters' scores and the blocks of items sharing one set of raters."""
-    values, cols = _value_matrix(scores, list(families))
+    values, cols = _value_matrix(scores, list(families), dims)
     wide, mat, patterns, inverse = _rater_sets(ratings)
-    missing = wide.index.difference(values.index)
-    if len(missing):
-        raise ValueError(f"{len(missing)} rater(s) have no scores, e.g. {missing[0]!r}")
     vals = values.reindex(wide.index).to_numpy(dtype=float)
     blocks = [(rows, np.flatnonzero(inverse == p)) for p, rows in enumerate(patterns)]
     return wide, cols, mat, vals, blocks
 
 
-def _long_frame(wide: pd.DataFrame, cols, blocks, **parts) -> pd.DataFrame:
+def _item_keys(ratings: pd.DataFrame) -> list[str]:
+    """The item key columns of the output: ``item`` and, for Value Portrait items, portrait/option ids."""
+    return ["item", *(c for c in ("portrait_id", "option_id") if c in ratings.columns)]
+
+
+def _long_frame(wide: pd.DataFrame, cols, blocks, ratings: pd.DataFrame, **parts) -> pd.DataFrame:
     """One row per item x dimension from per-block (items x dimensions) arrays, in item order."""
     back = np.argsort(np.concatenate([items for _, items in blocks]))
     k, d = len(back), len(cols)
-    idx = wide.columns
-    data = {
-        "portrait_id": np.repeat(idx.get_level_values(0).to_numpy(), d),
-        "option_id": np.repeat(idx.get_level_values(1).to_numpy(), d),
-        "family": np.tile([c[0] for c in cols], k),
-        "dimension": np.tile([c[1] for c in cols], k),
-    }
+    items = wide.columns.to_numpy()
+    data = {"item": np.repeat(items, d)}
+    extra = [c for c in ("portrait_id", "option_id") if c in ratings.columns]
+    if extra:
+        ids = ratings.drop_duplicates("item").set_index("item")[extra].reindex(items)
+        for c in extra:
+            data[c] = np.repeat(ids[c].to_numpy(), d)
+    data["family"] = np.tile([c[0] for c in cols], k)
+    data["dimension"] = np.tile([c[1] for c in cols], k)
     for name, arrays in parts.items():
         data[name] = np.concatenate(arrays, axis=0)[back].ravel()
     return pd.DataFrame(data)
@@ -139,27 +161,42 @@ def _long_frame(wide: pd.DataFrame, cols, blocks, **parts) -> pd.DataFrame:
 def item_correlations(
     ratings: pd.DataFrame,
     scores: pd.DataFrame,
-    families: tuple[str, ...] | list[str] = schema.FAMILY_NAMES,
+    families: tuple[str, ...] | list[str] | None = None,
+    *,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    scale=None,
+    dimensions=None,
 ) -> pd.DataFrame:
     """Spearman correlation of every item's ratings with its raters' dimension scores.
 
     Parameters
     ----------
     ratings : DataFrame
-        Tidy ratings with columns ``participant``, ``portrait_id``, ``option_id``,
-        ``rating`` (e.g. :func:`vp_stats.datasets.load_ratings`).
+        Tidy ratings (contract :class:`vp_stats.tables.Ratings`): one row per
+        participant and item, columns ``participant``, ``item`` (any string id)
+        and ``rating``. Value Portrait tables with ``portrait_id, option_id``
+        instead of ``item`` are accepted (e.g. :func:`vp_stats.datasets.load_ratings`).
     scores : DataFrame
-        Tidy participant scores with columns ``participant``, ``family``,
-        ``dimension``, ``score`` (e.g. :func:`vp_stats.datasets.load_participant_scores`).
-    families : sequence of str
-        Families to correlate with (``pvq``, ``higher_pvq``, ``bfi``).
+        Participant scores (contract :class:`vp_stats.tables.Scores`), long
+        (``participant, family, dimension, score``) or wide (one column per dimension).
+    families : sequence of str, optional
+        Families to correlate with (``pvq``, ``higher_pvq``, ``bfi``); default:
+        every family present in ``scores``.
+    participant, item, rating : str
+        Column names where yours differ (pingouin style).
+    scale : Scale, "LOW-HIGH" or (low, high), optional
+        Rating scale; ratings outside it are errors. Default: inferred (min..max).
+    dimensions : mapping family -> dimensions, optional
+        Your own families of dimensions; default :data:`vp_stats.schema.FAMILIES`.
 
     Returns
     -------
     DataFrame
-        ``portrait_id, option_id, family, dimension, rho, p_value, n``; one row
-        per item and dimension, ordered by family, item, dimension (schema order).
-        ``rho`` is NaN where an item's ratings are constant.
+        ``item, [portrait_id, option_id,] family, dimension, rho, p_value, n``;
+        one row per item and dimension, ordered by family, item, dimension
+        (schema order). ``rho`` is NaN where an item's ratings are constant.
 
     Notes
     -----
@@ -170,29 +207,27 @@ def item_correlations(
     Examples
     --------
     >>> import pandas as pd
-    >>> r = pd.DataFrame({"participant": list("abcde"), "portrait_id": 1001,
-    ...                   "option_id": 1, "rating": [1, 2, 3, 4, 6]})
-    >>> s = pd.DataFrame({"participant": list("abcde"), "family": "bfi",
-    ...                   "dimension": "Openness", "score": [1.0, 2.5, 2.0, 4.0, 5.0]})
-    >>> s = pd.concat([s.assign(dimension=d, score=s.score * (i + 1))
-    ...                for i, d in enumerate(["Extraversion", "Agreeableness",
-    ...                "Conscientiousness", "Neuroticism", "Openness"])])
-    >>> item_correlations(r, s, families=["bfi"]).rho.round(3).tolist()
+    >>> r = pd.DataFrame({"participant": list("abcde"), "item": "abby_Ach_likely",
+    ...                   "rating": [1, 2, 3, 4, 5]})
+    >>> s = pd.DataFrame({"participant": list("abcde"), "Extraversion": [1.0, 2.5, 2.0, 4.0, 5.0]})
+    >>> s = s.assign(Agreeableness=s.Extraversion, Conscientiousness=s.Extraversion,
+    ...              Neuroticism=s.Extraversion, Openness=s.Extraversion)
+    >>> item_correlations(r, s).rho.round(3).tolist()
     [0.9, 0.9, 0.9, 0.9, 0.9]
     """
-    wide, cols, mat, vals, blocks = _prepare(ratings, scores, families)
+    r, s, families, dims = _inputs(ratings, scores, families, participant, item, rating, scale, dimensions)
+    wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
     rho_blocks, n_blocks = [], []
     for rows, items in blocks:
         rho_blocks.append(_pearson_columns(_rank_columns(mat[np.ix_(rows, items)]), _rank_columns(vals[rows])))
         n_blocks.append(np.full((len(items), len(cols)), rows.sum()))
-    out = _long_frame(wide, cols, blocks, rho=rho_blocks, n=n_blocks)
+    out = _long_frame(wide, cols, blocks, r, rho=rho_blocks, n=n_blocks)
     out["p_value"] = spearman_pvalue(out["rho"].to_numpy(), out["n"].to_numpy())
-    fam_order = {f: i for i, f in enumerate(schema.FAMILY_NAMES)}
-    out = out.sort_values(
-        ["family", "portrait_id", "option_id"], key=lambda s: s.map(fam_order) if s.name == "family" else s,
-        kind="stable", ignore_index=True,
-    )  # fmt: skip
-    return out[["portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n"]]
+    fam_order = {f: i for i, f in enumerate(families)}
+    out = out.sort_values("family", key=lambda c: c.map(fam_order), kind="stable", ignore_index=True)
+    out = out[[*_item_keys(r), "family", "dimension", "rho", "p_value", "n"]]
+    out.attrs["scale"] = r.attrs["scale"]
+    return out
 
 
 # --------------------------------------------------------------------------- FDR
@@ -226,11 +261,17 @@ def add_fdr(corr: pd.DataFrame, by: str | list[str] = "family") -> pd.DataFrame:
 def bootstrap_ci(
     ratings: pd.DataFrame,
     scores: pd.DataFrame,
-    families: tuple[str, ...] | list[str] = schema.FAMILY_NAMES,
+    families: tuple[str, ...] | list[str] | None = None,
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
     batch: int = 100,
+    *,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    scale=None,
+    dimensions=None,
 ) -> pd.DataFrame:
     """Percentile bootstrap confidence intervals of every item x dimension rho.
 
@@ -254,7 +295,7 @@ def bootstrap_ci(
     Returns
     -------
     DataFrame
-        ``portrait_id, option_id, family, dimension, ci_low, ci_high, n_boot_valid``.
+        ``item, [portrait_id, option_id,] family, dimension, ci_low, ci_high, n_boot_valid``.
 
     Examples
     --------
@@ -268,7 +309,8 @@ def bootstrap_ci(
         raise ValueError(f"ci must be in (0, 1), got {ci}")
     if n_boot < 1:
         raise ValueError(f"n_boot must be positive, got {n_boot}")
-    wide, cols, mat, vals, blocks = _prepare(ratings, scores, families)
+    r, s, families, dims = _inputs(ratings, scores, families, participant, item, rating, scale, dimensions)
+    wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
     rng = np.random.default_rng(seed)
     qs = ((1 - ci) / 2, (1 + ci) / 2)
     lo_blocks, hi_blocks, valid_blocks = [], [], []
@@ -286,7 +328,7 @@ def bootstrap_ci(
         lo_blocks.append(lo)
         hi_blocks.append(hi)
         valid_blocks.append(valid)
-    return _long_frame(wide, cols, blocks, ci_low=lo_blocks, ci_high=hi_blocks, n_boot_valid=valid_blocks)
+    return _long_frame(wide, cols, blocks, r, ci_low=lo_blocks, ci_high=hi_blocks, n_boot_valid=valid_blocks)
 
 
 def _tie_matrices(x: np.ndarray) -> np.ndarray:
@@ -368,6 +410,47 @@ def upstream_exclusions() -> pd.DataFrame:
     return df
 
 
+def selection_rule(
+    threshold: float = 0.3,
+    mode: str = "pos",
+    max_p: float | None = None,
+    max_fdr: float | None = None,
+    min_ci_low: float | None = None,
+) -> str:
+    """The selection rule in words, as recorded beside the outputs.
+
+    Examples
+    --------
+    >>> selection_rule(0.3, "pos", max_fdr=0.05)
+    'rho > 0.3 and p_fdr < 0.05'
+    >>> selection_rule(0.2, "abs", min_ci_low=0)
+    '|rho| > 0.2 and the CI excludes 0 on the side of rho (ci_low > 0 or ci_high < -0)'
+    """
+    rule = {"pos": f"rho > {threshold:g}", "neg": f"rho < -{threshold:g}", "abs": f"|rho| > {threshold:g}"}[mode]
+    if max_p is not None:
+        rule += f" and p_value < {max_p:g}"
+    if max_fdr is not None:
+        rule += f" and p_fdr < {max_fdr:g}"
+    if min_ci_low is not None:
+        rule += {"pos": f" and ci_low > {min_ci_low:g}", "neg": f" and ci_high < -{min_ci_low:g}",
+                 "abs": f" and the CI excludes {min_ci_low:g} on the side of rho (ci_low > {min_ci_low:g} "
+                        f"or ci_high < -{min_ci_low:g})"}[mode]  # fmt: skip
+    return rule
+
+
+def _check_rule(threshold, mode, max_p, max_fdr, min_ci_low) -> None:
+    """The selection options, checked in one place."""
+    if mode not in schema.SELECTION_MODES:
+        raise ValueError(f"mode must be one of {schema.SELECTION_MODES}, got {mode!r}")
+    if not (isinstance(threshold, (int, float, np.number)) and np.isfinite(threshold) and 0 <= threshold < 1):
+        raise ValueError(f"threshold must be a number in [0, 1), got {threshold!r}")
+    for name, v in (("max_p", max_p), ("max_fdr", max_fdr)):
+        if v is not None and not (np.isfinite(v) and 0 < v <= 1):
+            raise ValueError(f"{name} must be in (0, 1], got {v!r}")
+    if min_ci_low is not None and not (np.isfinite(min_ci_low) and -1 <= min_ci_low < 1):
+        raise ValueError(f"min_ci_low must be in [-1, 1), got {min_ci_low!r}")
+
+
 def select_items(
     corr: pd.DataFrame,
     threshold: float = 0.3,
@@ -375,57 +458,88 @@ def select_items(
     exclusions: pd.DataFrame | None = None,
     alpha: float | None = None,
     p_column: str = "p_value",
+    *,
+    max_p: float | None = None,
+    max_fdr: float | None = None,
+    min_ci_low: float | None = None,
 ) -> pd.DataFrame:
     """Mark the items that measure each dimension.
 
     Parameters
     ----------
     corr : DataFrame
-        Output of :func:`item_correlations` (or the published table).
+        Output of :func:`item_correlations` (or the published table): ``item``
+        (or ``portrait_id, option_id``), ``dimension``, ``rho`` and the columns
+        the rule uses.
     threshold : float
         Strict threshold on rho (published scoring: ``rho > 0.3``).
     mode : {"pos", "abs", "neg"}
         ``pos``: rho > threshold; ``neg``: rho < -threshold; ``abs``: |rho| > threshold.
     exclusions : DataFrame, optional
-        (portrait_id, option_id, dimension) pairs never selected, e.g.
-        :func:`upstream_exclusions`.
-    alpha : float, optional
-        Also require ``p_column < alpha`` (the paper's text states p < 0.05).
-    p_column : str
-        ``p_value`` or ``p_fdr``.
+        (item, dimension) pairs never selected, e.g. :func:`upstream_exclusions`;
+        ``item`` or ``portrait_id, option_id``.
+    alpha, p_column :
+        Also require ``p_column < alpha`` (older spelling of ``max_p`` / ``max_fdr``).
+    max_p, max_fdr : float, optional
+        Also require ``p_value < max_p`` / ``p_fdr < max_fdr`` (Benjamini-Hochberg).
+    min_ci_low : float, optional
+        Also require the bootstrap CI to clear this bound on the side of the
+        correlation: ``ci_low > min_ci_low`` for a positive rho, ``ci_high <
+        -min_ci_low`` for a negative one (``0``: the CI excludes zero).
 
     Returns
     -------
     DataFrame
-        ``corr`` with boolean ``selected``, ``sign`` (+1/-1 for the direction of
-        the correlation, 0 where not selected) and ``excluded`` columns.
+        ``corr`` with ``item`` (if it was absent) and boolean ``selected``,
+        ``sign`` (+1/-1 for the direction of the correlation, 0 where not
+        selected) and ``excluded`` columns; ``attrs["rule"]`` says the rule.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> c = pd.DataFrame({"portrait_id": [1, 1, 2], "option_id": 1,
-    ...                   "dimension": "Power", "rho": [0.5, -0.4, 0.3]})
+    >>> c = pd.DataFrame({"item": ["a", "b", "c"], "dimension": "Power", "rho": [0.5, -0.4, 0.3],
+    ...                   "ci_low": [0.1, -0.7, 0.0], "ci_high": [0.8, -0.1, 0.6]})
     >>> select_items(c).selected.tolist(), select_items(c, mode="abs").sign.tolist()
     ([True, False, False], [1, -1, 0])
+    >>> select_items(c, mode="abs", min_ci_low=0.2).selected.tolist()
+    [False, False, False]
     """
-    if mode not in schema.SELECTION_MODES:
-        raise ValueError(f"mode must be one of {schema.SELECTION_MODES}, got {mode!r}")
-    out = corr.copy()
-    rho = out["rho"].to_numpy(dtype=float)
+    _check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
+    out = tables.with_item_column(corr.copy())
+    if "item" not in out.columns:
+        raise ValueError("the correlation table needs an 'item' column (or portrait_id and option_id)")
+    rho = pd.to_numeric(out["rho"], errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         pos, neg = rho > threshold, rho < -threshold
     sel = {"pos": pos, "neg": neg, "abs": pos | neg}[mode]
-    if alpha is not None:
-        sel = sel & (out[p_column].to_numpy(dtype=float) < alpha)
+
+    def need(col):
+        if col not in out.columns:
+            raise ValueError(f"the selection rule uses {col!r}, which the correlation table lacks")
+        return pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
+
+    with np.errstate(invalid="ignore"):
+        if alpha is not None:
+            sel = sel & (need(p_column) < alpha)
+        if max_p is not None:
+            sel = sel & (need("p_value") < max_p)
+        if max_fdr is not None:
+            sel = sel & (need("p_fdr") < max_fdr)
+        if min_ci_low is not None:
+            lo, hi = need("ci_low"), need("ci_high")
+            sel = sel & np.where(rho > 0, lo > min_ci_low, hi < -min_ci_low)
     excluded = np.zeros(len(out), dtype=bool)
     if exclusions is not None and len(exclusions):
-        key = pd.MultiIndex.from_frame(out[["portrait_id", "option_id", "dimension"]].astype({"portrait_id": int, "option_id": int}))
-        ex = pd.MultiIndex.from_frame(exclusions[["portrait_id", "option_id", "dimension"]].astype({"portrait_id": int, "option_id": int}))
-        excluded = key.isin(ex)
+        ex = tables.with_item_column(exclusions)
+        if "item" not in ex.columns or "dimension" not in ex.columns:
+            raise ValueError("exclusions need columns item (or portrait_id, option_id) and dimension")
+        key = pd.MultiIndex.from_arrays([out["item"].astype(str), out["dimension"].astype(str)])
+        excluded = key.isin(pd.MultiIndex.from_arrays([ex["item"].astype(str), ex["dimension"].astype(str)]))
     sel = sel & ~excluded
     out["selected"] = sel
     out["sign"] = np.where(sel, np.where(rho > 0, 1, -1), 0)
     out["excluded"] = excluded
+    out.attrs["rule"] = selection_rule(threshold, mode, max_p, max_fdr, min_ci_low)
     return out
 
 
@@ -456,39 +570,60 @@ def validated_summary(selected: pd.DataFrame) -> pd.DataFrame:
 def validate_items(
     ratings: pd.DataFrame,
     scores: pd.DataFrame,
-    families: tuple[str, ...] | list[str] = schema.FAMILY_NAMES,
+    families: tuple[str, ...] | list[str] | None = None,
     threshold: float = 0.3,
     mode: str = "pos",
     exclusions: pd.DataFrame | None = None,
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
+    *,
+    max_p: float | None = None,
+    max_fdr: float | None = None,
+    min_ci_low: float | None = None,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    scale=None,
+    dimensions=None,
 ) -> pd.DataFrame:
     """Correlations, FDR, bootstrap CIs and selection in one table.
 
-    Returns the columns of ``item_correlations.csv``: ``portrait_id, option_id,
-    family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high, selected``.
-    ``n_boot=0`` skips the bootstrap (CI columns NaN).
+    Returns the columns of ``item_correlations.csv``: ``item, [portrait_id,
+    option_id,] family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high,
+    selected`` (the Value Portrait ids only for tables that carry them).
+    ``n_boot=0`` skips the bootstrap (CI columns NaN). ``attrs`` holds the
+    ``rule`` (:func:`selection_rule`) and the rating ``scale``. Other parameters
+    as :func:`item_correlations` and :func:`select_items`.
 
     Examples
     --------
     >>> from vp_stats import datasets
     >>> syn = datasets.synthetic(n_participants=80, n_items=6, seed=2)
     >>> t = validate_items(syn["ratings"], syn["scores"], families=["pvq"], n_boot=50)
-    >>> list(t.columns)[-4:]
-    ['p_fdr', 'ci_low', 'ci_high', 'selected']
+    >>> list(t.columns)[-4:], t.attrs["rule"]
+    (['p_fdr', 'ci_low', 'ci_high', 'selected'], 'rho > 0.3')
     """
-    corr = add_fdr(item_correlations(ratings, scores, families))
-    keys = ["portrait_id", "option_id", "family", "dimension"]
+    _check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
+    if min_ci_low is not None and not n_boot:
+        raise ValueError("min_ci_low needs the bootstrap CIs: set n_boot > 0")
+    kw = dict(participant=participant, item=item, rating=rating, scale=scale, dimensions=dimensions)
+    corr = item_correlations(ratings, scores, families, **kw)
+    scale_used = corr.attrs.get("scale")
+    corr = add_fdr(corr)
+    keys = [c for c in corr.columns if c in ("item", "portrait_id", "option_id", "family", "dimension")]
     if n_boot:
-        cis = bootstrap_ci(ratings, scores, families, n_boot=n_boot, ci=ci, seed=seed)
+        cis = bootstrap_ci(ratings, scores, families, n_boot=n_boot, ci=ci, seed=seed, **kw)
         corr = corr.merge(cis[[*keys, "ci_low", "ci_high"]], on=keys, how="left", validate="one_to_one")
     else:
         corr["ci_low"] = np.nan
         corr["ci_high"] = np.nan
-    sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions)
-    cols = ["portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n", "p_fdr", "ci_low", "ci_high", "selected"]
-    return sel[cols]
+    sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions,
+                       max_p=max_p, max_fdr=max_fdr, min_ci_low=min_ci_low)  # fmt: skip
+    cols = [*keys, "rho", "p_value", "n", "p_fdr", "ci_low", "ci_high", "selected"]
+    out = sel[cols]
+    out.attrs = {"rule": sel.attrs["rule"], "scale": scale_used}
+    return out
 
 
 # --------------------------------------------------------------------------- upstream procedure
@@ -560,8 +695,11 @@ def validate_data(
     ci: float = 0.95,
     seed: int = 0,
     procedure: str = "correct",
+    **rule,
 ) -> pd.DataFrame:
     """Load the released ratings and scores and run :func:`validate_items` on them.
+
+    ``rule`` passes ``max_p``, ``max_fdr``, ``min_ci_low`` to :func:`validate_items`.
 
     Examples
     --------
@@ -574,4 +712,5 @@ def validate_data(
     scores = datasets.load_participant_scores(data_dir)
     ratings = datasets.load_ratings(data_dir, participants=scores)
     ratings, scores = apply_procedure(ratings, scores, procedure)
-    return validate_items(ratings, scores, families, threshold, mode, exclusions, n_boot, ci, seed)
+    return validate_items(ratings, scores, families, threshold, mode, exclusions, n_boot, ci, seed,
+                          scale=tables.VP_SCALE, **rule)  # fmt: skip

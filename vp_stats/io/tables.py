@@ -1,0 +1,226 @@
+"""Reading a user's tables through the column contracts, and writing outputs atomically.
+
+Readers take a path and return a validated, canonical DataFrame (see
+:mod:`vp_stats.tables`); every problem is one :class:`~vp_stats.errors.TableError`
+(or :class:`~vp_stats.errors.DataFormatError`) naming the file, the row (with its
+line in the file) and the field. A user's files never pass through the upstream
+hash registry.
+
+Writers never leave a half-written file: a table is written to a temporary file
+in the target folder and renamed into place (:func:`write_csv`), so an earlier
+output survives any failure, including a full disk. :func:`prepare_out_dir`
+checks an output folder before any computation.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "r.csv").write_text("participant,item,rating\\na,q1,3\\nb,q1,x\\n")
+>>> try:
+...     read_ratings(d / "r.csv")
+... except TableError as exc:
+...     print(str(exc).replace(str(d), "DIR"))
+DIR/r.csv: row 2 (line 3), field 'rating': cannot read 'x' as a number
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from vp_stats import tables
+from vp_stats.errors import DataFormatError, TableError
+
+__all__ = [
+    "read_csv", "read_ratings", "read_scores", "read_correlations", "read_selected_items",
+    "read_questionnaire_answers", "write_csv", "write_json", "prepare_out_dir", "TableError",
+]  # fmt: skip
+
+
+def read_csv(path: str | os.PathLike, *, as_text: bool = True) -> pd.DataFrame:
+    """Read a CSV file; file-level problems become :class:`DataFormatError` naming the file.
+
+    With ``as_text`` every cell is read as text (empty cells as missing) and the
+    contracts convert and check the types, so a bad cell is reported where it is.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text("a,b\\n1,\\n")
+    >>> read_csv(p).to_dict("records")
+    [{'a': '1', 'b': nan}]
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataFormatError(p, None, None, "file not found")
+    if p.is_dir():
+        raise DataFormatError(p, None, None, "is a folder, expected a CSV file")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError as exc:
+        raise DataFormatError(p, None, None, f"cannot be read ({exc.strerror})") from exc
+    if not head.strip():
+        raise DataFormatError(p, None, None, "file is empty, expected a CSV table with a header line")
+    kw = dict(dtype=str, keep_default_na=False, na_values=[""]) if as_text else {}
+    try:
+        df = pd.read_csv(p, encoding="utf-8", **kw)
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(p, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataFormatError(p, None, None, "file is empty, expected a CSV table with a header line") from exc
+    except (pd.errors.ParserError, csv.Error) as exc:
+        raise DataFormatError(p, None, None, f"not a valid CSV table: {exc}".strip()) from exc
+    unnamed = [c for c in df.columns if str(c).startswith("Unnamed: ")]
+    if unnamed:
+        raise DataFormatError(p, None, None, f"the header has an empty column name (column {df.columns.get_loc(unnamed[0]) + 1})")
+    dup = [c for c in df.columns if "." in str(c) and str(c).rsplit(".", 1)[0] in df.columns and str(c).rsplit(".", 1)[1].isdigit()]
+    if dup:
+        raise DataFormatError(p, None, dup[0].rsplit(".", 1)[0], "the header names this column twice")
+    return df.reset_index(drop=True)
+
+
+def read_ratings(
+    path: str | os.PathLike,
+    *,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    group: str = "group",
+    scale=None,
+) -> pd.DataFrame:
+    """Read a ratings CSV (``participant,item,rating`` [``,group``]) through the Ratings contract.
+
+    ``item`` is any non-empty string id; a Value Portrait file with
+    ``portrait_id,option_id`` columns instead gets ``item = "<portrait_id>_<option_id>"``.
+    ``scale`` ("1-5" ...) bounds the ratings; default inferred and kept in
+    ``attrs["scale"]``.
+    """
+    df = read_csv(path)
+    return tables.ratings_table(df, participant=participant, item=item, rating=rating, group=group,
+                                scale=scale, source=str(path), from_file=True)  # fmt: skip
+
+
+def read_scores(path: str | os.PathLike, *, participant: str = "participant", dimensions=None) -> pd.DataFrame:
+    """Read participant scores: long (``participant,family,dimension,score``) or wide.
+
+    A wide file holds ``participant`` and one column per known dimension
+    (``Self_Direction`` ... ``Universalism``, ``Openness_to_Change`` ...,
+    ``Extraversion`` ... ``Openness``); the family follows from the name.
+    """
+    df = read_csv(path)
+    return tables.scores_table(df, participant=participant, dimensions=dimensions, source=str(path), from_file=True)
+
+
+def read_correlations(path: str | os.PathLike, *, dimensions=None) -> pd.DataFrame:
+    """Read an item x dimension correlation table (e.g. an ``item_correlations.csv``)."""
+    df = read_csv(path)
+    return tables.correlations_table(df, dimensions=dimensions, source=str(path), from_file=True)
+
+
+def read_selected_items(path: str | os.PathLike, *, dimensions=None) -> pd.DataFrame:
+    """Read the items whose reliability to compute: ``item, family, dimension`` [``, selected, sign``].
+
+    An ``item_correlations.csv`` written by ``vp-stats validate`` is such a file
+    (its ``selected`` column marks the items; ``sign`` defaults to the sign of rho).
+    A plain list of items (no ``selected`` column) selects every row.
+    """
+    df = read_csv(path)
+    src = str(path)
+    had_rho = "rho" in df.columns
+    out = tables.correlations_table(df if had_rho else df.assign(rho=float("nan")), dimensions=dimensions,
+                                    source=src, from_file=True)  # fmt: skip
+    if not had_rho:
+        out = out.drop(columns="rho")
+    if "selected" not in out.columns:
+        out["selected"] = True
+    if "sign" in out.columns:
+        sign = pd.to_numeric(out["sign"], errors="coerce")
+        bad = ~sign.isin([-1, 0, 1])
+        if bad.any():
+            at = int(bad.to_numpy().nonzero()[0][0])
+            raise TableError(src, at + 1, "sign", f"expected -1, 0 or 1, got {out['sign'].iloc[at]!r}")
+        out["sign"] = sign.astype(int)
+    elif "rho" in out.columns:
+        out["sign"] = (out["rho"].fillna(0) < 0).map({True: -1, False: 1})
+    else:
+        out["sign"] = 1
+    return out
+
+
+def read_questionnaire_answers(path: str | os.PathLike) -> pd.DataFrame:
+    """Read raw questionnaire answers (PVQ-21, BFI-10) with numbers parsed; the scorers check them."""
+    return read_csv(path, as_text=False)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def prepare_out_dir(path: str | os.PathLike) -> Path:
+    """Check an output folder before any work: create it if needed, refuse a file or a read-only folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "new" / "out"
+    >>> prepare_out_dir(d).is_dir()
+    True
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise DataFormatError(p, None, None, "--out names a file, expected a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataFormatError(p, None, None, f"cannot create the output folder ({exc.strerror})") from exc
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".vp-write-check-", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DataFormatError(p, None, None, f"the output folder is not writable ({exc.strerror})") from exc
+    return p
+
+
+def _atomic_write(path: Path, write) -> Path:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table atomically (temporary file in the same folder, then rename).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = write_csv(pd.DataFrame({"a": [1]}), p)
+    >>> p.read_text()
+    'a\\n1\\n'
+    """
+    return _atomic_write(Path(path), lambda fh: df.to_csv(fh, index=False))
+
+
+def write_json(obj: Mapping, path: str | os.PathLike) -> Path:
+    """Write a JSON document atomically (sorted keys, UTF-8)."""
+    return _atomic_write(Path(path), lambda fh: json.dump(obj, fh, indent=2, sort_keys=True, default=str))

@@ -1,0 +1,838 @@
+"""The column contracts: the tables every stage of vp-stats exchanges, declared once.
+
+Each table that crosses a module boundary is a :mod:`pandera` DataFrameModel
+here, and every reader and every command validates through these models, so a
+bad cell gives one :class:`~vp_stats.errors.TableError` naming the file, the
+row (with its line) and the field, whatever the entry point.
+
+==============  =============================================================
+contract        columns (key columns first)
+==============  =============================================================
+``Ratings``     ``participant, item, rating`` (+ optional ``group``; Value
+                Portrait items also carry ``portrait_id, option_id``)
+``Scores``      ``participant, family, dimension, score``
+``Correlations`` ``item, family, dimension, rho`` (+ ``p_value, n, p_fdr,
+                ci_low, ci_high, selected, sign`` when computed)
+``Answers``     ``model, item, rating`` (+ ``variant``): an LLM's answers,
+                one row per model, item (and prompt variant)
+``Profiles``    ``model, family, dimension, centered_mean``: LLM value
+                profiles (``centered_mean`` is the profile's score)
+==============  =============================================================
+
+Naming convention. The unit of a human table is ``participant``; of an LLM
+table ``model``; an item is ``item`` (any non-empty string); a dimension score is
+``score``. Functions follow pingouin: they take ``data=`` and the names of the
+columns where a user's differ (``participant="rater"``, ``item="question"``).
+Value Portrait's ``(portrait_id, option_id)`` is one item-id convention:
+``item = "<portrait_id>_<option_id>"`` (:func:`vp_item_id`), derived wherever a
+table has the two columns and no ``item``.
+
+Scales are data (:class:`Scale`): a rating scale is ``low..high`` (1-5, 1-6,
+1-7, 0-10 ...), given or inferred from the data and reported, and a reversed
+rating is ``low + high - x`` everywhere.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from vp_stats import tables
+>>> r = pd.DataFrame({"participant": ["a", "b"], "item": ["q1", "q1"], "rating": [1, 5]})
+>>> tables.ratings_table(r, scale="1-5").dtypes.rating
+dtype('float64')
+>>> bad = r.assign(rating=["1", "x"])
+>>> try:
+...     tables.ratings_table(bad, source="my_ratings.csv", from_file=True)
+... except tables.TableError as exc:
+...     print(exc)
+my_ratings.csv: row 2 (line 3), field 'rating': cannot read 'x' as a number
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from vp_stats import schema
+from vp_stats.errors import TableError
+
+__all__ = [
+    "Scale", "parse_scale", "infer_scale", "vp_item_id", "split_vp_item", "with_item_column",
+    "Ratings", "Scores", "Correlations", "Answers", "Profiles", "TableError",
+    "check", "ratings_table", "scores_table", "correlations_table", "answers_table",
+    "profiles_table", "derive_higher_order", "to_wide", "HIGHER_ORDER_RULE",
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- scales
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A rating scale ``low..high`` (integers, ``low < high``).
+
+    Examples
+    --------
+    >>> s = Scale(1, 5)
+    >>> s.reverse(2), str(s), s.n_points
+    (4, '1-5', 5)
+    >>> Scale(0, 10).reverse(3)
+    7
+    """
+
+    low: float
+    high: float
+    inferred: bool = False
+
+    def __post_init__(self):
+        for v in (self.low, self.high):
+            if not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+                raise ValueError(f"scale bounds must be finite numbers, got {self.low!r}..{self.high!r}")
+        if not self.low < self.high:
+            raise ValueError(f"scale low must be below high, got {self.low}-{self.high}")
+
+    def reverse(self, x):
+        """Reverse-score ``x``: ``low + high - x`` (7 - x on a 1-6 scale, 6 - x on 1-5)."""
+        return self.low + self.high - x
+
+    @property
+    def n_points(self) -> int:
+        return int(self.high - self.low + 1)
+
+    def __str__(self) -> str:
+        def f(v):
+            return str(int(v)) if float(v).is_integer() else str(v)
+
+        return f"{f(self.low)}-{f(self.high)}"
+
+
+#: The Value Portrait items' scale (1 = not like me at all ... 6 = very much like me).
+VP_SCALE = Scale(schema.LIKERT_MIN, schema.LIKERT_MAX)
+
+
+def parse_scale(spec: str | Sequence[float] | Scale | None) -> Scale | None:
+    """Read a scale from ``"1-5"``, ``"0..10"``, ``(1, 7)`` or a :class:`Scale`; None stays None.
+
+    Examples
+    --------
+    >>> parse_scale("1-5"), parse_scale("0..10"), parse_scale((1, 7))
+    (Scale(low=1, high=5, inferred=False), Scale(low=0, high=10, inferred=False), Scale(low=1, high=7, inferred=False))
+    """
+    if spec is None or isinstance(spec, Scale):
+        return spec
+    if isinstance(spec, str):
+        m = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(?:-|\.\.|:|,)\s*(-?\d+(?:\.\d+)?)\s*", spec)
+        if not m:
+            raise ValueError(f"scale {spec!r}: expected LOW-HIGH, e.g. 1-5, 1-6, 0-10")
+        lo, hi = (float(g) for g in m.groups())
+    else:
+        try:
+            lo, hi = (float(v) for v in spec)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"scale {spec!r}: expected (low, high)") from exc
+    lo_, hi_ = (int(v) if v.is_integer() else v for v in (lo, hi))
+    return Scale(lo_, hi_)
+
+
+def infer_scale(values) -> Scale:
+    """The scale spanned by the observed ratings (``inferred=True``): min..max of the data.
+
+    An inferred scale is only as wide as the answers given: if nobody used a
+    scale's end points, pass the scale instead (reverse scoring depends on it).
+
+    Examples
+    --------
+    >>> infer_scale([2, 1, 5, 4])
+    Scale(low=1, high=5, inferred=True)
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        raise ValueError("cannot infer a rating scale from no ratings")
+    lo, hi = float(x.min()), float(x.max())
+    if lo == hi:
+        raise ValueError(f"cannot infer a rating scale: every rating is {lo:g}; pass the scale")
+    lo_, hi_ = (int(v) if v.is_integer() else v for v in (lo, hi))
+    return Scale(lo_, hi_, inferred=True)
+
+
+# --------------------------------------------------------------------------- item ids
+
+_VP_ITEM = re.compile(r"^(\d{4})_(\d)$")
+
+
+def vp_item_id(portrait_id, option_id):
+    """Value Portrait's item id: ``"<portrait_id>_<option_id>"`` (scalars or arrays).
+
+    Examples
+    --------
+    >>> vp_item_id(1001, 3)
+    '1001_3'
+    >>> vp_item_id(pd.Series([1001, 4999]), pd.Series([1, 5])).tolist()
+    ['1001_1', '4999_5']
+    """
+    if isinstance(portrait_id, (pd.Series, np.ndarray, list)):
+        p = pd.Series(np.asarray(portrait_id)).astype("int64").astype(str)
+        o = pd.Series(np.asarray(option_id)).astype("int64").astype(str)
+        out = p + "_" + o
+        if isinstance(portrait_id, pd.Series):
+            out.index = portrait_id.index
+        return out
+    return f"{int(portrait_id)}_{int(option_id)}"
+
+
+def split_vp_item(item: str) -> tuple[int, int] | None:
+    """``(portrait_id, option_id)`` of a Value Portrait item id, None for any other id.
+
+    Examples
+    --------
+    >>> split_vp_item("2034_5"), split_vp_item("abby_Ach_likely")
+    ((2034, 5), None)
+    """
+    m = _VP_ITEM.match(str(item))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def with_item_column(df: pd.DataFrame, item: str = "item") -> pd.DataFrame:
+    """Add ``item`` from ``portrait_id, option_id`` when the table has those and no ``item``.
+
+    Examples
+    --------
+    >>> with_item_column(pd.DataFrame({"portrait_id": [1001], "option_id": [2]})).item.tolist()
+    ['1001_2']
+    """
+    if item in df.columns or not {"portrait_id", "option_id"} <= set(df.columns):
+        return df
+    p = pd.to_numeric(df["portrait_id"], errors="coerce")
+    o = pd.to_numeric(df["option_id"], errors="coerce")
+    ids = pd.Series(pd.NA, index=df.index, dtype=object)
+    ok = p.notna() & o.notna() & (p == p.round()) & (o == o.round())
+    if ok.any():
+        ids[ok] = vp_item_id(p[ok].astype("int64"), o[ok].astype("int64"))
+    # ids that are not integer pairs are kept verbatim, so that the contract names the cell
+    ids[~ok] = df.loc[~ok, "portrait_id"].astype(str) + "_" + df.loc[~ok, "option_id"].astype(str)
+    bad = ~ok & (df["portrait_id"].notna() | df["option_id"].notna())
+    out = df.copy()
+    out.insert(0, item, ids)
+    if bad.any():
+        out.attrs["bad_item_rows"] = np.flatnonzero(bad.to_numpy()).tolist()
+    return out
+
+
+# --------------------------------------------------------------------------- the contracts
+
+_ID = {"str_length": {"min_value": 1}}
+
+
+class Ratings(pa.DataFrameModel):
+    """Human ratings of items: one row per participant and item.
+
+    ``rating`` is a finite number inside the rating scale (checked against the
+    :class:`Scale` given or inferred). ``group`` (optional) is the block of items a
+    participant was given (Value Portrait: the participant group of ``survey.json``).
+    """
+
+    participant: Series[str] = pa.Field(**_ID)
+    item: Series[str] = pa.Field(**_ID)
+    rating: Series[float] = pa.Field()
+    group: Series[str] | None = pa.Field(nullable=True)
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["participant", "item"]
+
+
+class Scores(pa.DataFrameModel):
+    """Dimension scores of participants: one row per participant, family and dimension.
+
+    ``family`` is one of ``pvq`` (10 basic values), ``higher_pvq`` (4 higher-order
+    values), ``bfi`` (Big Five) or a family the caller declares; ``dimension`` must
+    belong to its family.
+    """
+
+    participant: Series[str] = pa.Field(**_ID)
+    family: Series[str] = pa.Field(**_ID)
+    dimension: Series[str] = pa.Field(**_ID)
+    score: Series[float] = pa.Field()
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["participant", "family", "dimension"]
+
+
+class Correlations(pa.DataFrameModel):
+    """Item x dimension validity correlations (the table ``vp-stats validate`` writes).
+
+    ``rho`` is in [-1, 1] or missing (an item with constant ratings), ``p_value``
+    and ``p_fdr`` in [0, 1], ``n`` a non-negative count.
+    """
+
+    item: Series[str] = pa.Field(**_ID)
+    family: Series[str] = pa.Field(**_ID)
+    dimension: Series[str] = pa.Field(**_ID)
+    rho: Series[float] = pa.Field(nullable=True, in_range={"min_value": -1, "max_value": 1})
+    p_value: Series[float] | None = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 1})
+    p_fdr: Series[float] | None = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 1})
+    n: Series[float] | None = pa.Field(nullable=True, ge=0)
+    ci_low: Series[float] | None = pa.Field(nullable=True, in_range={"min_value": -1, "max_value": 1})
+    ci_high: Series[float] | None = pa.Field(nullable=True, in_range={"min_value": -1, "max_value": 1})
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["item", "family", "dimension"]
+
+
+class Answers(pa.DataFrameModel):
+    """An LLM's answers to items: one row per model, item (and ``variant``).
+
+    ``rating`` is the answer on the item's scale, missing for a failed call or an
+    unparsed answer (never dropped: failures are counted downstream).
+    """
+
+    model: Series[str] = pa.Field(**_ID)
+    item: Series[str] = pa.Field(**_ID)
+    rating: Series[float] = pa.Field(nullable=True)
+    variant: Series[str] | None = pa.Field(nullable=True)
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+class Profiles(pa.DataFrameModel):
+    """LLM value profiles: one row per model, family and dimension.
+
+    ``centered_mean`` is the profile's score: the mean answer on the dimension's
+    validated items minus the model's mean over the family's validated items.
+    """
+
+    model: Series[str] = pa.Field(**_ID)
+    family: Series[str] = pa.Field(**_ID)
+    dimension: Series[str] = pa.Field(**_ID)
+    centered_mean: Series[float] = pa.Field(nullable=True)
+    n: Series[float] | None = pa.Field(nullable=True, ge=0)
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["model", "family", "dimension"]
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return repr(int(v)) if abs(v) < 1e15 else repr(v)
+    return repr(v)
+
+
+def _problem(check: str, value, column: str, key: Sequence[str] | None) -> str:
+    """A user-facing sentence for one pandera failure case."""
+    if check.startswith("coerce_dtype"):
+        kind = "a number" if ("float" in check or "int" in check) else "text"
+        return f"cannot read {_fmt(value)} as {kind}"
+    if check == "not_nullable":
+        return "empty cell (a value is required)"
+    if check.startswith("str_length"):
+        return "empty id"
+    nums = re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", check)
+    if check.startswith("in_range") and len(nums) == 2:
+        lo, hi = (n[:-2] if n.endswith(".0") else n for n in nums)
+        if column == "rating":
+            return f"{_fmt(value)} is outside the rating scale {lo}-{hi}"
+        return f"{_fmt(value)} is outside [{lo}, {hi}]"
+    if check.startswith("greater_than") and nums:
+        return f"{_fmt(value)} is below {nums[0]}"
+    if check.startswith("less_than") and nums:
+        return f"{_fmt(value)} is above {nums[0]}"
+    if check in ("multiple_fields_uniqueness", "field_uniqueness"):
+        return f"duplicate {'/'.join(key or [column])}: the same key appears in an earlier row"
+    if check.startswith("isin"):
+        return f"{_fmt(value)} is not one of the allowed values"
+    if check.startswith("finite"):
+        return f"{_fmt(value)} is not a finite number"
+    return f"{_fmt(value)} fails {check}"
+
+
+def _row_label(df: pd.DataFrame, at: int, from_file: bool):
+    """Row ``at`` (0-based position) as errors name it: 1-based for files, the index label otherwise."""
+    if from_file:
+        return at + 1
+    lab = df.index[at]
+    return lab.item() if isinstance(lab, np.generic) else lab
+
+
+def _duplicate_problem(row: pd.Series, key: Sequence[str]) -> str:
+    vals = {k: row[k] for k in key}
+    if list(key) == ["participant", "family", "dimension"]:
+        return (f"participant {vals['participant']} has more than one {vals['family']} score for "
+                f"{vals['dimension']} (an earlier row holds the same key)")  # fmt: skip
+    if list(key) == ["participant", "item"]:
+        return f"participant {vals['participant']} rated item {vals['item']} more than once (see an earlier row)"
+    return "duplicate " + ", ".join(f"{k} {v!r}" for k, v in vals.items()) + " (an earlier row holds the same key)"
+
+
+def _finite(s: pd.Series) -> pd.Series:
+    x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return pd.Series(~np.isinf(x), index=s.index)
+
+
+def _raise_first(exc: pa.errors.SchemaErrors, df: pd.DataFrame, source: str, from_file: bool,
+                 key: Sequence[str] | None) -> None:  # fmt: skip
+    fc = exc.failure_cases.copy()
+    missing = fc[fc["check"].astype(str) == "column_in_dataframe"]
+    if len(missing):
+        col = str(missing.iloc[0]["failure_case"])
+        raise TableError(source, None, col, f"missing column {col!r} (columns are: {', '.join(map(str, df.columns))})",
+                         from_file=from_file)  # fmt: skip
+    rows = fc[fc["index"].notna()].copy()
+    if rows.empty:  # a table-level failure pandera could not place
+        first = fc.iloc[0]
+        raise TableError(source, None, first.get("column"), _problem(str(first["check"]), first["failure_case"],
+                                                                     str(first.get("column")), key), from_file=from_file)  # fmt: skip
+    pos = {lab: i for i, lab in enumerate(df.index)}
+    rows["_pos"] = rows["index"].map(pos)
+    colpos = {c: i for i, c in enumerate(df.columns)}
+    rows["_col"] = rows["column"].map(colpos).fillna(len(colpos))
+    # a failed conversion is the cause of a failed dtype check on the same cell: report it
+    rows["_kind"] = (~rows["check"].astype(str).str.startswith("coerce_dtype")).astype(int)
+    first = rows.sort_values(["_pos", "_col", "_kind"], kind="stable").iloc[0]
+    at = int(first["_pos"])
+    row = _row_label(df, at, from_file)
+    col = str(first["column"])
+    check_name = str(first["check"])
+    if check_name in ("multiple_fields_uniqueness", "field_uniqueness") and key:
+        problem = _duplicate_problem(df.iloc[at], key)
+    else:
+        problem = _problem(check_name, first["failure_case"], col, key)
+    raise TableError(source, row, col, problem, from_file=from_file)
+
+
+def check(
+    df: pd.DataFrame,
+    contract: type[pa.DataFrameModel] | pa.DataFrameSchema,
+    *,
+    source: str = "table",
+    from_file: bool = False,
+    extra_checks: Mapping[str, Sequence[pa.Check]] | None = None,
+) -> pd.DataFrame:
+    """Validate ``df`` against a contract; the first offending cell raises :class:`TableError`.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table. For a table read from a file, its index must be the default
+        RangeIndex (row ``i`` of the data is line ``i + 2`` of the file).
+    contract : DataFrameModel class or DataFrameSchema
+    source : str
+        The file name (or the table's name) that errors mention.
+    from_file : bool
+        Rows are numbered 1.. with their file line; otherwise by index label.
+    extra_checks : mapping, optional
+        More checks per column (e.g. the rating scale), added to the contract's own.
+
+    Returns
+    -------
+    DataFrame
+        The validated table with the contract's dtypes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"participant": ["a", "a"], "family": "bfi",
+    ...                   "dimension": "Openness", "score": [3.0, 4.0]})
+    >>> try:
+    ...     check(s, Scores, source="scores.csv", from_file=True)
+    ... except TableError as exc:
+    ...     print(exc)
+    scores.csv: row 2 (line 3), field 'participant': participant a has more than one bfi score for Openness (an earlier row holds the same key)
+    """
+    if df.shape[1] == 0:
+        raise TableError(source, None, None, "the table has no columns (is the file empty?)", from_file=from_file)
+    if len(df) == 0:
+        raise TableError(source, None, None, "the table has a header but no data rows", from_file=from_file)
+    schema_ = copy.copy(contract.to_schema() if isinstance(contract, type) else contract)
+    schema_.report_duplicates = "exclude_first"  # name the repeated row, not the first one
+    key = schema_.unique if isinstance(schema_.unique, list) else None
+    finite = [c for c, col in schema_.columns.items() if str(col.dtype).startswith(("float", "int")) and c in df.columns]
+    updates = {c: [*schema_.columns[c].checks, pa.Check(_finite, name="finite", error="finite")] for c in finite}
+    for c, chks in (extra_checks or {}).items():
+        updates[c] = [*updates.get(c, schema_.columns[c].checks), *chks]
+    if updates:
+        schema_ = schema_.update_columns({c: {"checks": v} for c, v in updates.items()})
+    try:
+        return schema_.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        _raise_first(exc, df, source, from_file, key)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _rename(data: pd.DataFrame, names: Mapping[str, str], what: str, source: str, from_file: bool) -> pd.DataFrame:
+    """Rename the user's column names to the contract's (pingouin-style column parameters)."""
+    ren = {user: canon for canon, user in names.items() if user is not None and user != canon}
+    for user, canon in ren.items():
+        if user not in data.columns:
+            raise TableError(source, None, user, f"{what}: no column {user!r} (columns are: {', '.join(map(str, data.columns))})",
+                             from_file=from_file)  # fmt: skip
+        if canon in data.columns:
+            raise TableError(source, None, canon, f"{what}: both {user!r} and {canon!r} present; rename one",
+                             from_file=from_file)  # fmt: skip
+    return data.rename(columns=ren)
+
+
+def _known_check(df: pd.DataFrame, column: str, allowed, source, from_file, what: str) -> None:
+    bad = ~df[column].isin(list(allowed))
+    if bad.any():
+        at = int(np.flatnonzero(bad.to_numpy())[0])
+        row = _row_label(df, at, from_file)
+        shown = ", ".join(map(str, list(allowed)[:20]))
+        raise TableError(source, row, column, f"unknown {what} {df[column].iloc[at]!r} (known: {shown})", from_file=from_file)
+
+
+def ratings_table(
+    data: pd.DataFrame,
+    *,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    group: str | None = "group",
+    scale: Scale | str | Sequence[float] | None = None,
+    source: str = "ratings",
+    from_file: bool = False,
+) -> pd.DataFrame:
+    """Validate ratings against the :class:`Ratings` contract and return them canonical.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per participant and item. Value Portrait tables with
+        ``portrait_id, option_id`` and no item column get ``item`` derived.
+    participant, item, rating, group : str
+        The user's column names (``group`` is optional).
+    scale : Scale, "LOW-HIGH" or (low, high), optional
+        Ratings outside it are errors; default: inferred from the data (min..max),
+        reported in ``attrs["scale"]``.
+    source : str
+        File name (or table name) for errors.
+    from_file : bool
+        Number rows as file lines.
+
+    Returns
+    -------
+    DataFrame
+        ``participant, item, rating`` (float) and ``group``, ``portrait_id``,
+        ``option_id`` when present; ``attrs["scale"]`` holds the :class:`Scale`.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"rater": ["a", "b", "c"], "question": "q7", "answer": [1, 3, 4]})
+    >>> out = ratings_table(r, participant="rater", item="question", rating="answer")
+    >>> out.columns.tolist(), str(out.attrs["scale"]), out.attrs["scale"].inferred
+    (['participant', 'item', 'rating'], '1-4', True)
+    """
+    df = _rename(data, {"participant": participant, "item": item, "rating": rating,
+                        "group": group if group in data.columns else None}, "ratings", source, from_file)  # fmt: skip
+    if "item" not in df.columns:
+        df = with_item_column(df)
+    sc = parse_scale(scale)
+    extra = {}
+    if sc is not None:
+        extra["rating"] = [pa.Check.in_range(sc.low, sc.high)]
+    if "group" in df.columns:
+        df = df.assign(group=df["group"].astype(object).where(df["group"].notna(), None))
+        df["group"] = df["group"].map(lambda g: None if g is None else (str(int(g)) if isinstance(g, float) and g.is_integer() else str(g)))
+    out = check(df, Ratings, source=source, from_file=from_file, extra_checks=extra)
+    if "group" in out.columns:  # keep Value Portrait's integer groups as integers
+        as_int = pd.to_numeric(out["group"], errors="coerce")
+        if as_int.notna().all() and (as_int == as_int.round()).all():
+            out["group"] = as_int.astype("int64")
+    if sc is None:
+        sc = infer_scale(out["rating"])
+    cols = [c for c in ("group", "participant", "item", "portrait_id", "option_id", "rating") if c in out.columns]
+    out = out[cols]
+    out.attrs["scale"] = sc
+    return out
+
+
+def _wide_scores(df: pd.DataFrame, dims: Mapping[str, Sequence[str]], source, from_file) -> pd.DataFrame:
+    family_of = {d: f for f, ds in dims.items() for d in ds}
+    cols = [c for c in df.columns if c != "participant"]
+    unknown = [c for c in cols if c not in family_of]
+    if unknown:
+        raise TableError(source, None, unknown[0],
+                         f"unknown column {unknown[0]!r}: a wide score table holds 'participant' and one column per "
+                         f"known dimension ({', '.join(family_of)}); a long one has participant,family,dimension,score",
+                         from_file=from_file)  # fmt: skip
+    if not cols:
+        raise TableError(source, None, None, "no dimension columns", from_file=from_file)
+    wide_schema = pa.DataFrameSchema(
+        {"participant": pa.Column(str, pa.Check.str_length(min_value=1)),
+         **{c: pa.Column(float, pa.Check(_finite, name="finite")) for c in cols}},
+        coerce=True, unique=["participant"], report_duplicates="exclude_first",
+    )  # fmt: skip
+    wide = check(df, wide_schema, source=source, from_file=from_file)
+    long = wide.melt(id_vars="participant", value_vars=cols, var_name="dimension", value_name="score")
+    long.insert(1, "family", long["dimension"].map(family_of))
+    return long
+
+
+def scores_table(
+    data: pd.DataFrame,
+    *,
+    participant: str = "participant",
+    family: str = "family",
+    dimension: str = "dimension",
+    score: str = "score",
+    dimensions: Mapping[str, Sequence[str]] | None = None,
+    source: str = "scores",
+    from_file: bool = False,
+) -> pd.DataFrame:
+    """Validate dimension scores (long or wide) against :class:`Scores`; return them long.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long (``participant, family, dimension, score``) or wide (``participant``
+        plus one column per known dimension, e.g. ``Power``, ``Openness``; the
+        family follows from the dimension).
+    dimensions : mapping family -> dimensions, optional
+        The families and dimensions allowed; default :data:`vp_stats.schema.FAMILIES`.
+    source, from_file :
+        As :func:`ratings_table`.
+
+    Returns
+    -------
+    DataFrame
+        ``participant, family, dimension, score``; ``attrs["families"]`` lists the
+        families present (each complete: every participant scored on each of its
+        dimensions).
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"participant": ["a", "b"], "Extraversion": [3.5, 2.0],
+    ...     "Agreeableness": [4.0, 3.0], "Conscientiousness": [2.5, 4.5],
+    ...     "Neuroticism": [3.0, 1.5], "Openness": [3.5, 4.0]})
+    >>> long = scores_table(w)
+    >>> long.attrs["families"], len(long)
+    (['bfi'], 10)
+    """
+    dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
+    df = _rename(data, {"participant": participant, "family": family if family in data.columns else None,
+                        "dimension": dimension if dimension in data.columns else None,
+                        "score": score if score in data.columns else None}, "scores", source, from_file)  # fmt: skip
+    if {"family", "dimension", "score"} <= set(df.columns):
+        out = check(df, Scores, source=source, from_file=from_file)
+        _known_check(out, "family", dims, source, from_file, "family")
+        ok = [d in dims.get(f, ()) for f, d in zip(out["family"], out["dimension"], strict=True)]
+        bad = ~np.asarray(ok)
+        if bad.any():
+            at = int(np.flatnonzero(bad)[0])
+            row = _row_label(out, at, from_file)
+            f = out["family"].iloc[at]
+            raise TableError(source, row, "dimension",
+                             f"unknown dimension {out['dimension'].iloc[at]!r} for family {f!r} (known: {', '.join(dims[f])})",
+                             from_file=from_file)  # fmt: skip
+        out = out[["participant", "family", "dimension", "score"]]
+    elif {"family", "dimension", "score"} & set(df.columns):
+        missing = sorted({"family", "dimension", "score"} - set(df.columns))
+        raise TableError(source, None, missing[0], f"missing column {missing[0]!r}: a long score table has "
+                         "participant,family,dimension,score", from_file=from_file)  # fmt: skip
+    else:
+        out = _wide_scores(df, dims, source, from_file)
+    fams = [f for f in dims if f in set(out["family"])]
+    # each family present must be complete: every participant has every one of its dimensions
+    for f in fams:
+        sub = out[out["family"] == f]
+        have = sub.groupby("participant", sort=False)["dimension"].nunique()
+        short = have[have < len(dims[f])]
+        if len(short):
+            p = short.index[0]
+            lacking = sorted(set(dims[f]) - set(sub.loc[sub["participant"] == p, "dimension"]))
+            raise TableError(source, None, "dimension",
+                             f"participant {p!r} has no {f} score for {', '.join(lacking)} (a family present must be "
+                             f"complete; {len(short)} participant(s) are incomplete)", from_file=from_file)  # fmt: skip
+    out = out.reset_index(drop=True)
+    out.attrs["families"] = fams
+    return out
+
+
+#: How :func:`derive_higher_order` forms the higher-order values (checked on the released data).
+HIGHER_ORDER_RULE = (
+    "higher-order value = mean of its basic values weighted by their PVQ-21 item counts "
+    "(the mean of the constituent items' answers; Hedonism belongs to none): "
+    "Openness_to_Change = (2 SD + 2 ST)/4, Self_Enhancement = (2 AC + 2 PO)/4, "
+    "Conservation = (2 SE + 2 CO + 2 TR)/6, Self_Transcendence = (2 BE + 3 UN)/5; "
+    "reproduces the released value.json to 4e-16"
+)
+
+
+def derive_higher_order(scores: pd.DataFrame) -> pd.DataFrame:
+    """Add the four higher-order values (family ``higher_pvq``) derived from the basic values.
+
+    Rule: :data:`HIGHER_ORDER_RULE`. A table that already holds ``higher_pvq``
+    scores is an error (they are never overwritten silently).
+
+    Examples
+    --------
+    >>> from vp_stats import datasets
+    >>> released = datasets.load_participant_scores()
+    >>> derived = derive_higher_order(released[released.family != "higher_pvq"])
+    >>> a = derived[derived.family == "higher_pvq"].set_index(["participant", "dimension"]).score
+    >>> b = released[released.family == "higher_pvq"].set_index(["participant", "dimension"]).score
+    >>> bool((a - b.reindex(a.index)).abs().max() < 1e-12)
+    True
+    """
+    if (scores["family"] == "higher_pvq").any():
+        raise ValueError("the scores already hold higher-order (higher_pvq) values; derive them only when absent")
+    pvq = scores[scores["family"] == "pvq"]
+    if pvq.empty:
+        raise ValueError("deriving higher-order values needs the 10 basic values (family pvq)")
+    wide = to_wide(pvq, index="participant", columns="dimension", values="score")
+    missing = [v for v in schema.PVQ_VALUES if v not in wide.columns]
+    if missing:
+        raise ValueError(f"deriving higher-order values needs every basic value; missing {missing}")
+    rows = []
+    for h, members in schema.HIGHER_ORDER_MAP.items():
+        w = np.array([len(schema.PVQ21_KEY[m]) for m in members], dtype=float)
+        val = wide[list(members)].to_numpy(dtype=float) @ w / w.sum()
+        rows.append(pd.DataFrame({"participant": wide.index, "family": "higher_pvq", "dimension": h, "score": val}))
+    out = pd.concat([scores, *rows], ignore_index=True)
+    out.attrs = dict(scores.attrs)
+    out.attrs["families"] = [f for f in schema.FAMILY_NAMES if f in set(out["family"])]
+    out.attrs["derived_higher"] = HIGHER_ORDER_RULE
+    return out
+
+
+def correlations_table(
+    data: pd.DataFrame,
+    *,
+    dimensions: Mapping[str, Sequence[str]] | None = None,
+    source: str = "correlations",
+    from_file: bool = False,
+) -> pd.DataFrame:
+    """Validate an item x dimension correlation table against :class:`Correlations`.
+
+    Accepts ``item`` or Value Portrait's ``portrait_id, option_id``; families and
+    dimensions must be known (default :data:`vp_stats.schema.FAMILIES`).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"item": ["q1"], "family": "pvq", "dimension": "Power", "rho": [5.0]})
+    >>> try:
+    ...     correlations_table(c, source="corr.csv", from_file=True)
+    ... except TableError as exc:
+    ...     print(exc)
+    corr.csv: row 1 (line 2), field 'rho': 5 is outside [-1, 1]
+    """
+    dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
+    df = with_item_column(data)
+    out = check(df, Correlations, source=source, from_file=from_file)
+    _known_check(out, "family", dims, source, from_file, "family")
+    ok = np.asarray([d in dims.get(f, ()) for f, d in zip(out["family"], out["dimension"], strict=True)])
+    if not ok.all():
+        at = int(np.flatnonzero(~ok)[0])
+        row = _row_label(out, at, from_file)
+        raise TableError(source, row, "dimension", f"unknown dimension {out['dimension'].iloc[at]!r} for family "
+                         f"{out['family'].iloc[at]!r}", from_file=from_file)  # fmt: skip
+    if "selected" in out.columns:
+        sel = out["selected"]
+        if sel.dtype != bool:
+            m = sel.astype(str).str.strip().str.lower().map({"true": True, "false": False, "1": True, "0": False})
+            if m.isna().any():
+                at = int(np.flatnonzero(m.isna().to_numpy())[0])
+                row = _row_label(out, at, from_file)
+                raise TableError(source, row, "selected", f"expected True or False, got {sel.iloc[at]!r}", from_file=from_file)
+            out["selected"] = m.astype(bool)
+    return out
+
+
+def answers_table(
+    data: pd.DataFrame,
+    *,
+    model: str = "model",
+    item: str = "item",
+    rating: str = "rating",
+    scale: Scale | str | Sequence[float] | None = VP_SCALE,
+    source: str = "answers",
+    from_file: bool = False,
+) -> pd.DataFrame:
+    """Validate LLM answers against :class:`Answers` (ratings inside ``scale`` or missing).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"model": "m", "portrait_id": [1001, 1001], "option_id": [1, 2],
+    ...                   "rating": [5, None]})
+    >>> answers_table(a).item.tolist()
+    ['1001_1', '1001_2']
+    """
+    df = _rename(data, {"model": model, "item": item, "rating": rating}, "answers", source, from_file)
+    if "item" not in df.columns:
+        df = with_item_column(df)
+    sc = parse_scale(scale)
+    extra = {"rating": [pa.Check.in_range(sc.low, sc.high, ignore_na=True)]} if sc is not None else None
+    out = check(df, Answers, source=source, from_file=from_file, extra_checks=extra)
+    out.attrs["scale"] = sc
+    return out
+
+
+def profiles_table(data: pd.DataFrame, *, source: str = "profiles", from_file: bool = False) -> pd.DataFrame:
+    """Validate LLM value profiles against :class:`Profiles`.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"model": ["m"], "family": "pvq", "dimension": "Power", "centered_mean": [0.2]})
+    >>> len(profiles_table(p))
+    1
+    """
+    return check(data, Profiles, source=source, from_file=from_file)
+
+
+# --------------------------------------------------------------------------- tidy -> wide
+
+
+def to_wide(
+    data: pd.DataFrame,
+    index: str | Sequence[str],
+    columns: str | Sequence[str],
+    values: str,
+    *,
+    source: str = "table",
+    column_order: Sequence | None = None,
+) -> pd.DataFrame:
+    """Turn a tidy table wide: one row per ``index``, one column per ``columns`` value.
+
+    The one tidy-to-wide converter of the package: a duplicated (index, columns)
+    pair is an error naming it (never silently aggregated), missing cells are NaN.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"participant": ["a", "a", "b"], "item": ["x", "y", "x"], "rating": [1, 2, 3]})
+    >>> to_wide(t, "participant", "item", "rating").to_dict()
+    {'x': {'a': 1.0, 'b': 3.0}, 'y': {'a': 2.0, 'b': nan}}
+    """
+    idx = [index] if isinstance(index, str) else list(index)
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    absent = [c for c in (*idx, *cols, values) if c not in data.columns]
+    if absent:
+        raise TableError(source, None, absent[0], f"missing column {absent[0]!r}", from_file=False)
+    dup = data.duplicated([*idx, *cols])
+    if dup.any():
+        at = int(np.flatnonzero(dup.to_numpy())[0])
+        key = ", ".join(f"{c}={data[c].iloc[at]!r}" for c in (*idx, *cols))
+        raise TableError(source, data.index[at], None, f"more than one {values!r} for {key}", from_file=False)
+    wide = data.pivot(index=idx[0] if len(idx) == 1 else idx, columns=cols[0] if len(cols) == 1 else cols, values=values)
+    wide = wide.astype(float) if pd.api.types.is_numeric_dtype(data[values]) else wide
+    if column_order is not None:
+        wide = wide.reindex(columns=list(column_order))
+    wide.columns.name = None if len(cols) == 1 else wide.columns.names
+    return wide
