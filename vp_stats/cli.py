@@ -7,6 +7,7 @@ script and the shell give the same tables.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -48,12 +49,51 @@ def _fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+@contextmanager
+def _user_errors():
+    """Bad input and OS conditions become one line on stderr and exit code 2, never a traceback."""
+    from vp_stats.errors import DataError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyError as exc:
+        _fail(str(exc.args[0]) if exc.args else repr(exc))
+    except (DataError, ValueError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _fail(f"{where}{exc.strerror or exc}")
+
+
+COLUMN_OPTS = {
+    "participant": typer.Option("participant", "--participant-col", help="Name of the participant column in your files."),
+    "item": typer.Option("item", "--item-col", help="Name of the item column in your ratings file."),
+    "rating": typer.Option("rating", "--rating-col", help="Name of the rating column in your ratings file."),
+}
+
+
 @app.command()
 def validate(
+    ratings: Path | None = typer.Option(None, "--ratings", help="Your ratings CSV: participant,item,rating[,group] (any string item id). Default: the released Value Portrait ratings."),
+    scores: Path | None = typer.Option(None, "--scores", help="Your raters' scores CSV: long participant,family,dimension,score or wide participant,<dimension>,... (families pvq, higher_pvq, bfi)."),
+    pvq21_answers: Path | None = typer.Option(None, "--pvq21-answers", help="Raw PVQ-21 answers (respondent or participant column + items 1..21, or long respondent,item,answer), scored first."),
+    bfi10_answers: Path | None = typer.Option(None, "--bfi10-answers", help="Raw BFI-10 answers (items 1..10, 1-5), scored first."),
+    ess_coding: bool = typer.Option(False, "--ess-coding", help="PVQ-21 answers use the ESS coding (1 = very much like me): reversed before scoring."),
+    derive_higher: bool = typer.Option(False, "--derive-higher", help="Derive the 4 higher-order values from the 10 basic values (item-count weighted means; see vp_stats.tables.HIGHER_ORDER_RULE)."),
+    scale: str | None = typer.Option(None, "--scale", help="Rating scale LOW-HIGH, e.g. 1-5 (ratings outside are errors). Default: 1-6 for Value Portrait, else inferred and reported."),
+    families: str | None = typer.Option(None, "--families", help="Comma-separated families to correlate with (default: every family present in the scores)."),
+    participant_col: str = COLUMN_OPTS["participant"],
+    item_col: str = COLUMN_OPTS["item"],
+    rating_col: str = COLUMN_OPTS["rating"],
     data_dir: Path | None = DATA_DIR_OPT,
-    out: Path = typer.Option(Path("data/processed"), "--out", help="Output directory for item_correlations.csv."),
+    out: Path = typer.Option(Path("data/processed"), "--out", help="Output directory for item_correlations.csv and provenance.json."),
     threshold: float = typer.Option(0.3, help="Selection threshold on rho (strict: rho > threshold)."),
     mode: str = typer.Option("pos", help="Selection mode: pos (rho > t), neg (rho < -t) or abs (|rho| > t)."),
+    max_p: float | None = typer.Option(None, "--max-p", help="Also require p_value < MAX_P."),
+    max_fdr: float | None = typer.Option(None, "--max-fdr", help="Also require the Benjamini-Hochberg adjusted p (within each family) < MAX_FDR."),
+    min_ci_low: float | None = typer.Option(None, "--min-ci-low", help="Also require the bootstrap CI to clear this bound on the side of rho (0: the CI excludes zero)."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples of raters for the CIs (0: none)."),
     ci: float = typer.Option(0.95, help="Coverage of the bootstrap confidence intervals."),
     seed: int = typer.Option(0, help="Seed of the bootstrap; equal seeds give identical tables."),
@@ -61,47 +101,78 @@ def validate(
         "correct",
         help="'correct' (each item's own raters; the default) or 'upstream' (reproduces the "
         "published tables, including upstream's treatment of participant group 0; see "
-        "vp_stats.validation.UPSTREAM_PROCEDURE_NOTE).",
+        "vp_stats.validation.UPSTREAM_PROCEDURE_NOTE). Value Portrait data only.",
     ),
 ) -> None:
     """Correlate every item's ratings with its raters' value and trait scores and select items.
 
-    Writes OUT/item_correlations.csv with columns portrait_id, option_id, family, dimension, rho,
-    p_value, n, p_fdr, ci_low, ci_high, selected, and prints the number of selected items per
-    dimension.
+    Without --ratings: the released Value Portrait study. With --ratings and --scores (or raw
+    questionnaire answers): your own study. Writes OUT/item_correlations.csv with columns item,
+    [portrait_id, option_id,] family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high, selected,
+    and OUT/provenance.json (selection rule, scale, seed, inputs), and prints the number of selected
+    items per dimension.
     """
-    from vp_stats import datasets, validation
+    from vp_stats import study, validation
 
     _use_data_dir(data_dir)
-    try:
-        table = validation.validate_data(
-            data_dir=data_dir, threshold=threshold, mode=mode, n_boot=n_boot, ci=ci, seed=seed,
-            procedure=procedure,
+    fams = [f.strip() for f in families.split(",") if f.strip()] if families else None
+    with _user_errors():
+        table, info = study.validate_study(
+            ratings, scores, out=out, pvq21_answers=pvq21_answers, bfi10_answers=bfi10_answers,
+            ess_coding=ess_coding, derive_higher=derive_higher, scale=scale, families=fams,
+            participant=participant_col, item=item_col, rating=rating_col, threshold=threshold, mode=mode,
+            max_p=max_p, max_fdr=max_fdr, min_ci_low=min_ci_low, n_boot=n_boot, ci=ci, seed=seed,
+            procedure=procedure, data_dir=data_dir,
         )  # fmt: skip
-    except (datasets.DataError, ValueError, KeyError) as exc:
-        _fail(str(exc))
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "item_correlations.csv"
-    table.to_csv(path, index=False)
+    n_items = table["item"].nunique()
+    typer.echo(f"{n_items} items x {table['dimension'].nunique()} dimensions ({', '.join(info['families'])}); "
+               f"rating scale {info['scale']}")  # fmt: skip
+    if info.get("derived_higher"):
+        typer.echo(f"higher-order values derived: {info['derived_higher']}")
     summary = validation.validated_summary(table)
-    _echo_table(summary, f"selected items per dimension ({mode}, threshold {threshold}):")
-    typer.echo(f"wrote {path} ({len(table)} rows)")
+    _echo_table(summary, f"selected items per dimension ({info['rule']}):")
+    typer.echo(f"wrote {out / 'item_correlations.csv'} ({len(table)} rows) and {out / 'provenance.json'}")
+
+
+@app.command("reliability")
+def reliability_cmd(
+    items: Path = typer.Option(..., "--items", help="Selected items: an item_correlations.csv from `vp-stats validate` (its selected rows) or a CSV item,family,dimension[,sign]."),
+    ratings: Path | None = typer.Option(None, "--ratings", help="Ratings CSV participant,item,rating[,group] (default: the released Value Portrait ratings)."),
+    scale: str | None = typer.Option(None, "--scale", help="Rating scale LOW-HIGH for reverse keying (low + high - x). Default: 1-6 for Value Portrait, else inferred and reported."),
+    participant_col: str = COLUMN_OPTS["participant"],
+    item_col: str = COLUMN_OPTS["item"],
+    rating_col: str = COLUMN_OPTS["rating"],
+    method: str = typer.Option("minres", help="One-factor estimator of omega: minres or ml."),
+    ci: float = typer.Option(0.95, help="Coverage of alpha's Feldt interval."),
+    data_dir: Path | None = DATA_DIR_OPT,
+    out: Path = typer.Option(..., "--out", help="Output directory for reliability.csv and provenance.json."),
+) -> None:
+    """Reliability of each selected item set: Cronbach's alpha (Feldt CI) and omega, per participant group.
+
+    Writes OUT/reliability.csv (family, dimension, group, n_items, n_reversed, n_raters,
+    n_incomplete, alpha, alpha_ci_low, alpha_ci_high, std_alpha, average_r, omega, omega_observed,
+    omega_heywood, reason). Negatively keyed items (rho < 0) are reversed as low + high - x.
+    """
+    from vp_stats import study
+
+    _use_data_dir(data_dir)
+    with _user_errors():
+        table, info = study.reliability_study(ratings, items, out=out, scale=scale, participant=participant_col,
+                                              item=item_col, rating=rating_col, method=method, ci=ci,
+                                              data_dir=data_dir)  # fmt: skip
+    typer.echo(f"rating scale {info['scale']}")
+    show = table[["family", "dimension", "group", "n_items", "n_raters", "alpha", "omega"]].round(3)
+    _echo_table(show, "reliability of the selected item sets:")
+    typer.echo(f"wrote {out / 'reliability.csv'} ({len(table)} rows)")
 
 
 def _load_corr(correlations: Path | None, data_dir):
     from vp_stats import datasets
+    from vp_stats.io import tables as tio
 
     if correlations is None or str(correlations) == "published":
         return datasets.load_published_correlations(data_dir=data_dir)
-    import pandas as pd
-
-    if not correlations.exists():
-        _fail(f"correlation table not found: {correlations}")
-    corr = pd.read_csv(correlations)
-    need = {"portrait_id", "option_id", "family", "dimension", "rho"}
-    if need - set(corr.columns):
-        _fail(f"{correlations}: missing column(s) {sorted(need - set(corr.columns))}")
-    return corr
+    return tio.read_correlations(correlations)
 
 
 @app.command()
@@ -148,29 +219,32 @@ def score(
     Writes OUT/llm_value_scores.csv with columns model, family, dimension, centered_mean,
     original_mean, std_dev, n, ci_low, ci_high, centre, n_failed.
     """
-    import pandas as pd
 
-    from vp_stats import averaging, datasets, scoring
+    from vp_stats import averaging, scoring, tables
+    from vp_stats.errors import TableError
     from vp_stats.llm import runner
 
     _use_data_dir(data_dir)
-    try:
+    from vp_stats.io import tables as tio
+
+    with _user_errors():
+        out = tio.prepare_out_dir(out)
         corr = _load_corr(correlations, data_dir)
         exclusions = None if no_exclusions else scoring.upstream_exclusions()
         if answers is None:
             wide = averaging.load_average_outputs()
         else:
-            if not answers.exists():
-                _fail(f"answers file not found: {answers}")
-            table = pd.read_csv(answers)
-            wide = runner.per_item_means(table) if "variant" in table.columns else table
+            table = tio.read_answers(answers)
+            unknown = ~table["item"].isin(set(corr["item"] if "item" in corr.columns else
+                                              tables.with_item_column(corr)["item"]))  # fmt: skip
+            if unknown.any():
+                at = int(unknown.to_numpy().nonzero()[0][0])
+                raise TableError(str(answers), at + 1, "item", f"unknown item {table['item'].iloc[at]!r}: not in the "
+                                 f"correlation table ({int(table.loc[unknown, 'item'].nunique())} unknown item(s))")  # fmt: skip
+            wide = runner.per_item_means(table) if table.attrs["per_variant"] else table
         prof = scoring.value_profiles(wide, corr, threshold=threshold, mode=mode, exclusions=exclusions,
                                       upstream_parity=upstream_parity, n_boot=n_boot, seed=seed)  # fmt: skip
-    except (datasets.DataError, ValueError, KeyError) as exc:
-        _fail(str(exc))
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "llm_value_scores.csv"
-    prof.to_csv(path, index=False)
+    path = tio.write_csv(prof, out / "llm_value_scores.csv")
     if prof.model.nunique() > 1:
         _echo_table(scoring.mean_profile(prof).round(3), f"across-model mean PVQ profile ({prof.model.nunique()} models):")
     else:

@@ -60,6 +60,7 @@ __all__ = [
     "DataError", "DataIntegrityError", "DataFormatError", "UPSTREAM_COMMIT", "registry", "data_dir",
     "fetch", "fetch_all", "registered", "read_json", "source_of", "load_participant_scores",
     "participant_matrix", "load_ratings", "load_items", "load_published_correlations", "synthetic",
+    "synthetic_study",
 ]  # fmt: skip
 
 
@@ -639,3 +640,73 @@ def synthetic(
     ratings = pd.concat(rows, ignore_index=True)
     truth_df = pd.DataFrame(truth, columns=["portrait_id", "option_id", "dimension", "loading"])
     return {"ratings": ratings, "scores": scores, "truth": truth_df}
+
+
+def synthetic_study(
+    n_participants: int = 80,
+    n_items: int = 60,
+    scale: tuple[int, int] = (1, 5),
+    loadings: tuple[float, ...] = (0.0, 0.3, 0.6),
+    seed: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """A synthetic study in the format of a user's own files, with known ground truth.
+
+    For tests and demonstrations only (clearly not data). Every participant
+    rates every item on the integer ``scale``; item ids are strings such as
+    ``"abby_Power_likely_07"`` (target value, a wording and a number). Item ``i``
+    targets value ``PVQ_VALUES[i % 10]`` with the true loading
+    ``loadings[(i // 10) % len(loadings)]`` (0: an invalid item) and is worded
+    ``likely`` or ``similar`` in alternate blocks of ten items. Scores are the basic values (MRAT-centred,
+    family ``pvq``) and the Big Five (1-5, family ``bfi``), with no higher-order
+    values, as a study that administered PVQ-21 and BFI-10 would have them.
+
+    Returns
+    -------
+    dict of DataFrame
+        ``ratings`` (participant, item, rating), ``scores`` (participant, family,
+        dimension, score) and ``truth`` (item, dimension, loading, wording).
+
+    Examples
+    --------
+    >>> st = synthetic_study(n_participants=30, n_items=20, seed=1)
+    >>> st["ratings"].columns.tolist(), int(st["ratings"].rating.max())
+    (['participant', 'item', 'rating'], 5)
+    >>> st["truth"].iloc[12].to_dict()
+    {'item': 'abby_Hedonism_similar_12', 'dimension': 'Hedonism', 'loading': 0.3, 'wording': 'similar'}
+    >>> synthetic_study(seed=2)["ratings"].equals(synthetic_study(seed=2)["ratings"])
+    True
+    """
+    lo, hi = int(scale[0]), int(scale[1])
+    if not lo < hi:
+        raise ValueError(f"scale must be (low, high) with low < high, got {scale}")
+    if any(not 0 <= a < 1 for a in loadings):
+        raise ValueError(f"loadings must be in [0, 1), got {loadings}")
+    rng = np.random.default_rng(seed)
+    pids = [f"P{i:03d}" for i in range(n_participants)]
+    k = len(schema.PVQ_VALUES)
+    raw = rng.normal(0.0, 0.8, size=(n_participants, k))
+    w = np.array([len(schema.PVQ21_KEY[v]) for v in schema.PVQ_VALUES], dtype=float)
+    pvq_scores = raw - (raw * w).sum(axis=1, keepdims=True) / w.sum()
+    bfi_scores = np.clip(np.round(rng.normal(3.0, 0.7, size=(n_participants, 5)) * 2) / 2, 1, 5)
+    z = (pvq_scores - pvq_scores.mean(axis=0)) / pvq_scores.std(axis=0)
+    n_cat = hi - lo + 1
+    cuts = np.quantile(rng.normal(size=20000), np.linspace(0, 1, n_cat + 1)[1:-1])
+    rows, truth = [], []
+    for i in range(n_items):
+        j = i % k
+        a = float(loadings[(i // k) % len(loadings)])
+        wording = ("likely", "similar")[(i // k) % 2]
+        item = f"abby_{schema.PVQ_VALUES[j]}_{wording}_{i:02d}"
+        latent = a * z[:, j] + np.sqrt(1 - a**2) * rng.normal(size=n_participants)
+        rows.append(pd.DataFrame({"participant": pids, "item": item,
+                                  "rating": (lo + np.searchsorted(cuts, latent)).astype(np.int64)}))  # fmt: skip
+        truth.append((item, schema.PVQ_VALUES[j], a, wording))
+    score_rows = [pd.DataFrame({"participant": pids, "family": "pvq", "dimension": v, "score": pvq_scores[:, j]})
+                  for j, v in enumerate(schema.PVQ_VALUES)]  # fmt: skip
+    score_rows += [pd.DataFrame({"participant": pids, "family": "bfi", "dimension": t, "score": bfi_scores[:, j]})
+                   for j, t in enumerate(schema.BFI_TRAITS)]  # fmt: skip
+    return {
+        "ratings": pd.concat(rows, ignore_index=True),
+        "scores": pd.concat(score_rows, ignore_index=True),
+        "truth": pd.DataFrame(truth, columns=["item", "dimension", "loading", "wording"]),
+    }

@@ -225,6 +225,22 @@ def with_item_column(df: pd.DataFrame, item: str = "item") -> pd.DataFrame:
     return out
 
 
+def _derive_items(df: pd.DataFrame, source: str, from_file: bool) -> pd.DataFrame:
+    """``with_item_column``, with a portrait/option id that is not an integer named as an error."""
+    had = "item" in df.columns
+    out = with_item_column(df)
+    bad = out.attrs.pop("bad_item_rows", None)
+    if not had and bad:
+        at = bad[0]
+        row = at + 1 if from_file else df.index[at]
+        for col in ("portrait_id", "option_id"):
+            v = pd.to_numeric(pd.Series([df[col].iloc[at]]), errors="coerce").iloc[0]
+            if pd.isna(v) or v != round(v):
+                raise TableError(source, row, col, f"expected an integer {col}, got {df[col].iloc[at]!r}",
+                                 from_file=from_file)  # fmt: skip
+    return out
+
+
 # --------------------------------------------------------------------------- the contracts
 
 _ID = {"str_length": {"min_value": 1}}
@@ -331,6 +347,8 @@ class Profiles(pa.DataFrameModel):
 
 
 def _fmt(v) -> str:
+    if isinstance(v, np.generic):
+        v = v.item()
     if isinstance(v, float) and v.is_integer():
         return repr(int(v)) if abs(v) < 1e15 else repr(v)
     return repr(v)
@@ -543,7 +561,7 @@ def ratings_table(
     df = _rename(data, {"participant": participant, "item": item, "rating": rating,
                         "group": group if group in data.columns else None}, "ratings", source, from_file)  # fmt: skip
     if "item" not in df.columns:
-        df = with_item_column(df)
+        df = _derive_items(df, source, from_file)
     sc = parse_scale(scale)
     extra = {}
     if sc is not None:
@@ -735,7 +753,7 @@ def correlations_table(
     corr.csv: row 1 (line 2), field 'rho': 5 is outside [-1, 1]
     """
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
-    df = with_item_column(data)
+    df = _derive_items(data, source, from_file)
     out = check(df, Correlations, source=source, from_file=from_file)
     _known_check(out, "family", dims, source, from_file, "family")
     ok = np.asarray([d in dims.get(f, ()) for f, d in zip(out["family"], out["dimension"], strict=True)])
@@ -777,7 +795,7 @@ def answers_table(
     """
     df = _rename(data, {"model": model, "item": item, "rating": rating}, "answers", source, from_file)
     if "item" not in df.columns:
-        df = with_item_column(df)
+        df = _derive_items(df, source, from_file)
     sc = parse_scale(scale)
     extra = {"rating": [pa.Check.in_range(sc.low, sc.high, ignore_na=True)]} if sc is not None else None
     out = check(df, Answers, source=source, from_file=from_file, extra_checks=extra)

@@ -39,11 +39,11 @@ from vp_stats.errors import DataFormatError, TableError
 
 __all__ = [
     "read_csv", "read_ratings", "read_scores", "read_correlations", "read_selected_items",
-    "read_questionnaire_answers", "write_csv", "write_json", "prepare_out_dir", "TableError",
+    "read_answers", "read_questionnaire_answers", "write_csv", "write_json", "prepare_out_dir", "TableError",
 ]  # fmt: skip
 
 
-def read_csv(path: str | os.PathLike, *, as_text: bool = True) -> pd.DataFrame:
+def read_csv(path: str | os.PathLike, *, as_text: bool = True, what: str = "file") -> pd.DataFrame:
     """Read a CSV file; file-level problems become :class:`DataFormatError` naming the file.
 
     With ``as_text`` every cell is read as text (empty cells as missing) and the
@@ -59,7 +59,7 @@ def read_csv(path: str | os.PathLike, *, as_text: bool = True) -> pd.DataFrame:
     """
     p = Path(path)
     if not p.exists():
-        raise DataFormatError(p, None, None, "file not found")
+        raise DataFormatError(p, None, None, f"{what} not found")
     if p.is_dir():
         raise DataFormatError(p, None, None, "is a folder, expected a CSV file")
     try:
@@ -103,7 +103,7 @@ def read_ratings(
     ``scale`` ("1-5" ...) bounds the ratings; default inferred and kept in
     ``attrs["scale"]``.
     """
-    df = read_csv(path)
+    df = read_csv(path, what="ratings file")
     return tables.ratings_table(df, participant=participant, item=item, rating=rating, group=group,
                                 scale=scale, source=str(path), from_file=True)  # fmt: skip
 
@@ -115,13 +115,13 @@ def read_scores(path: str | os.PathLike, *, participant: str = "participant", di
     (``Self_Direction`` ... ``Universalism``, ``Openness_to_Change`` ...,
     ``Extraversion`` ... ``Openness``); the family follows from the name.
     """
-    df = read_csv(path)
+    df = read_csv(path, what="scores file")
     return tables.scores_table(df, participant=participant, dimensions=dimensions, source=str(path), from_file=True)
 
 
 def read_correlations(path: str | os.PathLike, *, dimensions=None) -> pd.DataFrame:
     """Read an item x dimension correlation table (e.g. an ``item_correlations.csv``)."""
-    df = read_csv(path)
+    df = read_csv(path, what="correlation table")
     return tables.correlations_table(df, dimensions=dimensions, source=str(path), from_file=True)
 
 
@@ -132,7 +132,7 @@ def read_selected_items(path: str | os.PathLike, *, dimensions=None) -> pd.DataF
     (its ``selected`` column marks the items; ``sign`` defaults to the sign of rho).
     A plain list of items (no ``selected`` column) selects every row.
     """
-    df = read_csv(path)
+    df = read_csv(path, what="items file")
     src = str(path)
     had_rho = "rho" in df.columns
     out = tables.correlations_table(df if had_rho else df.assign(rho=float("nan")), dimensions=dimensions,
@@ -155,9 +155,50 @@ def read_selected_items(path: str | os.PathLike, *, dimensions=None) -> pd.DataF
     return out
 
 
+def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
+    """Read LLM answers: a runner ``answers.csv`` (one row per variant, ``rating``) or a
+    per-item table (``numeric_response``), checked by the Answers contract.
+
+    Returns the table with its numbers parsed and an ``item`` column;
+    ``attrs["per_variant"]`` says which kind it is.
+    """
+    df = read_csv(path, what="answers file")
+    per_variant = "variant" in df.columns
+    value = "rating" if per_variant else "numeric_response"
+    if value not in df.columns:
+        raise TableError(str(path), None, value, f"missing column {value!r}: an answers file is a runner answers.csv "
+                         "(model, item or portrait_id/option_id, variant, rating, parse_ok) or a per-item table "
+                         "(model, item or portrait_id/option_id, numeric_response)")  # fmt: skip
+    base = df.drop(columns=["rating"]) if not per_variant and "rating" in df.columns else df
+    checked = tables.answers_table(base, rating=value, scale=scale if scale is not None else tables.VP_SCALE,
+                                   source=str(path), from_file=True)  # fmt: skip
+    out = read_csv(path, as_text=False)
+    if "item" in out.columns:
+        out["item"] = checked["item"].to_numpy()
+    else:
+        out.insert(0, "item", checked["item"].to_numpy())
+    out["model"] = checked["model"].to_numpy()
+    if per_variant:
+        if "parse_ok" not in out.columns:
+            out["parse_ok"] = out["rating"].notna()
+        dup = out.duplicated(["model", "item", "variant"])
+        if dup.any():
+            at = int(dup.to_numpy().nonzero()[0][0])
+            raise TableError(str(path), at + 1, "variant", f"duplicate answer: model {out['model'].iloc[at]!r}, item "
+                             f"{out['item'].iloc[at]!r}, variant {out['variant'].iloc[at]!r} appears in an earlier row")  # fmt: skip
+    else:
+        dup = out.duplicated(["model", "item"])
+        if dup.any():
+            at = int(dup.to_numpy().nonzero()[0][0])
+            raise TableError(str(path), at + 1, "item", f"duplicate answer: model {out['model'].iloc[at]!r}, item "
+                             f"{out['item'].iloc[at]!r} appears in an earlier row")  # fmt: skip
+    out.attrs["per_variant"] = per_variant
+    return out
+
+
 def read_questionnaire_answers(path: str | os.PathLike) -> pd.DataFrame:
     """Read raw questionnaire answers (PVQ-21, BFI-10) with numbers parsed; the scorers check them."""
-    return read_csv(path, as_text=False)
+    return read_csv(path, as_text=False, what="answers file")
 
 
 # --------------------------------------------------------------------------- writing

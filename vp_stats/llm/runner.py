@@ -692,7 +692,7 @@ def run(
 def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
     """Per-item mean over variants of an answer table, ready for :func:`vp_stats.scoring.value_profiles`.
 
-    Columns: ``model, portrait_id, option_id``, one column per variant present,
+    Columns: ``model, [portrait_id, option_id,] item``, one column per variant present,
     ``numeric_response`` (mean over the variants that gave a rating), ``n_parsed``,
     ``n_failed``. In ``logprobs`` mode ratings are expected ratings (fractional).
 
@@ -704,7 +704,10 @@ def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
     >>> per_item_means(a)[["numeric_response", "n_parsed", "n_failed"]].to_dict("records")
     [{'numeric_response': 4.5, 'n_parsed': 1, 'n_failed': 1}]
     """
-    keys = ["model", "portrait_id", "option_id"]
+    from vp_stats.tables import with_item_column
+
+    answers = with_item_column(answers)
+    keys = ["model", *(c for c in ("portrait_id", "option_id") if c in answers.columns), "item"]
     ok = answers["parse_ok"].astype(bool)
     vals = answers.assign(rating=answers["rating"].where(ok), ok=ok)
     wide = vals.pivot_table(index=keys, columns="variant", values="rating", aggfunc="first", dropna=False, observed=True)
