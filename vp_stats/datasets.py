@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.errors import DataError, DataFormatError, DataIntegrityError
 
 #: Commit of the upstream repository the registry pins.
@@ -354,7 +354,7 @@ def participant_matrix(scores: pd.DataFrame, family: str) -> pd.DataFrame:
     (569, 10)
     """
     sub = scores[scores["family"] == family]
-    wide = sub.pivot(index="participant", columns="dimension", values="score")
+    wide = tables.to_wide(sub, "participant", "dimension", "score", source="scores", name_columns=True)
     return wide.reindex(columns=list(schema.FAMILIES[family]))
 
 

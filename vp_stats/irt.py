@@ -41,6 +41,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from vp_stats import tables
+
 __all__ = [
     "fit_2pl",
     "estimate_ability",
@@ -78,7 +80,7 @@ def _as_binary(
             raise ValueError(
                 f"duplicate responses for model {_py(r[model_col])!r}, item {_py(r[item_col])!r}"
             )
-        wide = responses.pivot(index=model_col, columns=item_col, values=response_col)
+        wide = tables.to_wide(responses, model_col, item_col, response_col, source="responses", as_float=False)
         wide = wide.reindex(
             index=pd.unique(responses[model_col]), columns=pd.unique(responses[item_col])
         )
@@ -362,7 +364,7 @@ def binary_matrix_from_answers(
             "response": np.where(score.isna(), np.nan, (score >= threshold).astype(float)),
         }
     )
-    wide = tidy.pivot(index="model", columns="item", values="response")
+    wide = tables.to_wide(tidy, "model", "item", "response", source="answers")
     wide = wide.reindex(
         index=pd.unique(tidy["model"]),
         columns=pd.unique(keys[list(item_cols)].astype(str).agg("/".join, axis=1)),

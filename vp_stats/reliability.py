@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from vp_stats import schema
+from vp_stats import schema, tables
 
 ITEM_KEYS = ("portrait_id", "option_id")
 PSI_BOUNDS = (0.005, 1.0)  # uniqueness bounds of factanal / psych::fa
@@ -135,7 +135,9 @@ def item_matrix(
                 f"respondent {row[respondent]!r}, item {tuple(row[k] for k in keys)}: "
                 f"non-numeric rating {row[value]!r}"
             )
-        wide = data.assign(**{value: vals}).pivot(index=respondent, columns=keys, values=value)
+        wide = tables.to_wide(
+            data.assign(**{value: vals}), respondent, keys, value, source="ratings", name_columns=True
+        )
         items = wide.columns.to_frame(index=False)
     elif isinstance(data, pd.DataFrame):
         wide = data
@@ -759,8 +761,6 @@ def value_reliability(
     >>> bool((vr.alpha > 0.6).all())
     True
     """
-    from vp_stats import tables
-
     sel_in = tables.with_item_column(selected)
     need = {"item", "family", "dimension", "selected"}
     if not need <= set(sel_in.columns):

@@ -309,7 +309,7 @@ def variant_agreement(vprof: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
     rows = []
     sub = vprof[vprof["family"] == family]
     for model, g in sub.groupby("model", sort=True):
-        mat = g.pivot(index="dimension", columns="variant", values="centered_mean").dropna(axis=1, how="any")
+        mat = tables.to_wide(g, "dimension", "variant", "centered_mean", source="profiles").dropna(axis=1, how="any")
         k = mat.shape[1]
         if k < 2:
             rows.append((model, family, k, np.nan, np.nan))
@@ -372,10 +372,10 @@ def threshold_sensitivity(
 
     kwargs.setdefault("n_boot", 0)
     profs = {t: value_profiles(answers, corr, families=[family], threshold=t, **kwargs) for t in sorted({*thresholds, reference})}
-    ref = profs[reference].pivot(index="model", columns="dimension", values="centered_mean")
+    ref = tables.to_wide(profs[reference], "model", "dimension", "centered_mean", source="profiles")
     rows = []
     for t in thresholds:
-        p = profs[t].pivot(index="model", columns="dimension", values="centered_mean").reindex(columns=ref.columns)
+        p = tables.to_wide(profs[t], "model", "dimension", "centered_mean", source="profiles").reindex(columns=ref.columns)
         nmin = int(profs[t].groupby("dimension")["n"].max().min())
         for m in p.index:
             rows.append((t, m, spearmanr(p.loc[m], ref.loc[m], nan_policy="omit").statistic, nmin))
@@ -396,7 +396,7 @@ def cluster_models(profiles: pd.DataFrame, family: str = "pvq", n_clusters: int 
     from scipy.cluster import hierarchy
     from scipy.spatial.distance import pdist
 
-    mat = profiles[profiles["family"] == family].pivot(index="model", columns="dimension", values="centered_mean")
+    mat = tables.to_wide(profiles[profiles["family"] == family], "model", "dimension", "centered_mean", source="profiles")
     mat = mat.dropna(axis=0, how="any")
     link = hierarchy.linkage(pdist(mat.to_numpy(), metric="correlation"), method="average")
     cl = hierarchy.fcluster(link, t=n_clusters, criterion="maxclust")

@@ -826,17 +826,29 @@ def to_wide(
     *,
     source: str = "table",
     column_order: Sequence | None = None,
+    as_float: bool = True,
+    name_columns: bool = False,
 ) -> pd.DataFrame:
     """Turn a tidy table wide: one row per ``index``, one column per ``columns`` value.
 
     The one tidy-to-wide converter of the package: a duplicated (index, columns)
     pair is an error naming it (never silently aggregated), missing cells are NaN.
 
+    Numeric values become float; ``as_float=False`` keeps the values' dtype (as
+    :meth:`DataFrame.pivot` gives it: e.g. integers or booleans, for callers that
+    check raw answers cell by cell). The columns axis of a single ``columns`` key
+    is unnamed; ``name_columns=True`` names it after ``columns`` (as
+    :meth:`DataFrame.pivot` does). Rows and columns come sorted; pass
+    ``column_order`` (or reindex) for another order.
+
     Examples
     --------
     >>> t = pd.DataFrame({"participant": ["a", "a", "b"], "item": ["x", "y", "x"], "rating": [1, 2, 3]})
     >>> to_wide(t, "participant", "item", "rating").to_dict()
     {'x': {'a': 1.0, 'b': 3.0}, 'y': {'a': 2.0, 'b': nan}}
+    >>> w = to_wide(t[t.item == "x"], "participant", "item", "rating", as_float=False, name_columns=True)
+    >>> w.columns.name, w["x"].dtype
+    ('item', dtype('int64'))
     """
     idx = [index] if isinstance(index, str) else list(index)
     cols = [columns] if isinstance(columns, str) else list(columns)
@@ -846,11 +858,15 @@ def to_wide(
     dup = data.duplicated([*idx, *cols])
     if dup.any():
         at = int(np.flatnonzero(dup.to_numpy())[0])
-        key = ", ".join(f"{c}={data[c].iloc[at]!r}" for c in (*idx, *cols))
-        raise TableError(source, data.index[at], None, f"more than one {values!r} for {key}", from_file=False)
+        def py(v):  # numpy scalars as plain Python values, for a readable message
+            return v.item() if isinstance(v, np.generic) else v
+
+        key = ", ".join(f"{c}={py(data[c].iloc[at])!r}" for c in (*idx, *cols))
+        raise TableError(source, py(data.index[at]), None, f"more than one {values!r} for {key}", from_file=False)
     wide = data.pivot(index=idx[0] if len(idx) == 1 else idx, columns=cols[0] if len(cols) == 1 else cols, values=values)
-    wide = wide.astype(float) if pd.api.types.is_numeric_dtype(data[values]) else wide
+    wide = wide.astype(float) if as_float and pd.api.types.is_numeric_dtype(data[values]) else wide
     if column_order is not None:
         wide = wide.reindex(columns=list(column_order))
-    wide.columns.name = None if len(cols) == 1 else wide.columns.names
+    if not name_columns:
+        wide.columns.name = None if len(cols) == 1 else wide.columns.names
     return wide

@@ -83,7 +83,7 @@ def spearman_pvalue(rho: np.ndarray, n: np.ndarray) -> np.ndarray:
 def _value_matrix(scores: pd.DataFrame, families, dims) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     cols = [(f, d) for f in families for d in dims[f]]
     sub = scores[scores["family"].isin(families)]
-    wide = sub.pivot(index="participant", columns=["family", "dimension"], values="score")
+    wide = tables.to_wide(sub, "participant", ["family", "dimension"], "score", source="scores")
     return wide.reindex(columns=pd.MultiIndex.from_tuples(cols, names=["family", "dimension"])), cols
 
 

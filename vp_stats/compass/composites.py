@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from vp_stats import tables
 from vp_stats.compass.weights import as_weights, weights_from_pvq_answers
 
 __all__ = [
@@ -94,7 +95,7 @@ def score_matrix(
                 f"duplicate scores for model {_py(r[model_col])!r}, dimension {_py(r[dimension_col])!r}; "
                 "filter the table to one family / one score per model and dimension"
             )
-        mat = scores.pivot(index=model_col, columns=dimension_col, values=score_col)
+        mat = tables.to_wide(scores, model_col, dimension_col, score_col, source="scores")
         mat = mat.reindex(
             index=pd.unique(scores[model_col]), columns=pd.unique(scores[dimension_col])
         )

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.compass.composites import (
     CENTRED_PROFILE_CAVEAT,
     _align,
@@ -105,8 +105,8 @@ def match_file(
     long = match_models(
         ans, prof, family=family, threshold=threshold, scale=scale, ess_coding=ess_coding
     )
-    wide = long.pivot(index="model", columns="composite", values="value")
-    ranks = long.pivot(index="model", columns="composite", values="rank")
+    wide = tables.to_wide(long, "model", "composite", "value", source="matches")
+    ranks = tables.to_wide(long, "model", "composite", "rank", source="matches")
     out = pd.DataFrame({"model": wide.index})
     for c in ("weighted", "rank_agreement", "distance"):
         out[c] = wide[c].to_numpy()

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 
 __all__ = [
     "as_weights",
@@ -378,7 +378,7 @@ def participant_groups(
     ['Q1', 'Q1', 'Q2', 'Q2']
     """
     sub = scores[scores["family"] == family] if "family" in scores.columns else scores
-    wide = sub.pivot(index="participant", columns="dimension", values="score")
+    wide = tables.to_wide(sub, "participant", "dimension", "score", source="scores")
     if method == "quantile":
         if dimension not in wide.columns:
             raise ValueError(f"quantile groups need dimension= one of {list(wide.columns)}")

@@ -63,7 +63,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 
 __all__ = ["score_pvq21", "answers_matrix", "PVQ_ITEM_WEIGHTS"]
 
@@ -178,7 +178,7 @@ def answers_matrix(
                 f"({int(dup.sum())} duplicated rows in total)"
             )
         order = pd.unique(df["respondent"])
-        wide = df.pivot(index="respondent", columns="item", values="answer")
+        wide = tables.to_wide(df, "respondent", "item", "answer", source="answers", as_float=False)
         wide = wide.reindex(index=order, columns=range(1, n_items + 1))
     else:
         cols = [c for c in answers.columns if c != respondent_col]

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.datasets import source_of
 from vp_stats.personas.define import PLAIN_PERSONA_ID
 
@@ -521,7 +521,7 @@ def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame
             raise ValueError(f"duplicate answers for persona {r['persona_id']!r}, item {r['item']}")
         W = (
             pd.DataFrame({"p": a["persona_id"], "i": a["item"].astype(int), "x": x})
-            .pivot(index="p", columns="i", values="x")
+            .pipe(tables.to_wide, "p", "i", "x", source="answers")
             .reindex(index=pd.unique(a["persona_id"]), columns=range(1, 22))
         )
         X = W.to_numpy(dtype=float)
@@ -604,7 +604,7 @@ def score_matrix(
         raise ValueError(
             f"more than one score for {unit} {r[unit]!r}, dimension {r['dimension']!r}"
         )
-    wide = sub.pivot(index=unit, columns="dimension", values=score)
+    wide = tables.to_wide(sub, unit, "dimension", score, source="scores", name_columns=True)
     return wide.reindex(columns=list(schema.FAMILIES[family])).astype(float)
 
 
@@ -833,9 +833,8 @@ def value_correlation_matrix(
     if family == "pvq" and len(present) == len(schema.PVQ_VALUES):
         return structure.correlation_matrix(tidy, family, method)
     # families with dimensions never scored: correlate what is there
-    W = tidy.pivot(index="participant", columns="dimension", values="score").reindex(
-        columns=present
-    )
+    W = tables.to_wide(tidy, "participant", "dimension", "score", source="scores", name_columns=True)
+    W = W.reindex(columns=present)
     if method == "spearman":
         W = W.rank()
     return W.corr().reindex(

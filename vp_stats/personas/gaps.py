@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.personas.compare import _SCORE_COLS, _detect, _nanquantile
 
 __all__ = ["group_gap_comparison"]
@@ -208,7 +208,7 @@ def group_gap_comparison(
         else human_scores
     )
     hscore = _detect(hsub, None, ("score", "centered_mean"), "score")
-    hwide = hsub.pivot(index=hunit, columns="dimension", values=hscore).reindex(columns=dims)
+    hwide = tables.to_wide(hsub, hunit, "dimension", hscore, source="human_scores").reindex(columns=dims)
     first = hsub.drop_duplicates(hunit).set_index(hunit).reindex(hwide.index)
     hlabels = first[group_col].to_numpy(dtype=object)
     if weight_col is None:

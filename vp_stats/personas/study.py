@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.datasets import load_participant_scores, load_ratings
 from vp_stats.io import personas as pio
 from vp_stats.personas.compare import (
@@ -580,7 +580,8 @@ def compare_file(
 def _wide_attributes(tab: pd.DataFrame) -> pd.DataFrame:
     """A paper_personas-style table (attribute, level) with one column per attribute."""
     if {"attribute", "level"} <= set(tab.columns):
-        wide = tab.pivot(index="persona_id", columns="attribute", values="level").reset_index()
+        wide = tables.to_wide(tab, "persona_id", "attribute", "level", source="personas", as_float=False)
+        wide = wide.reset_index()
         wide.columns.name = None
         return tab[["persona_id", "system_prompt", "attribute", "level"]].merge(
             wide, on="persona_id"

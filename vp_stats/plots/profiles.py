@@ -38,7 +38,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from scipy import stats
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.plots._common import check_family as _check_family
 from vp_stats.plots._common import label as _label
 
@@ -70,7 +70,7 @@ def _family_matrix(profiles: pd.DataFrame, family: str, value: str) -> pd.DataFr
         raise ValueError(
             f"model {r['model']!r}, dimension {r['dimension']!r}: more than one row (filter by variant?)"
         )
-    mat = sub.pivot(index="model", columns="dimension", values=value)
+    mat = tables.to_wide(sub, "model", "dimension", value, source="profiles", name_columns=True)
     return mat.reindex(columns=[d for d in dims if d in mat.columns])
 
 
@@ -336,9 +336,7 @@ def variant_profile_lines(
     variants = [v for v in schema.VARIANTS if v in set(sub["variant"])]
     variants += sorted(set(sub["variant"]) - set(variants))
     for ax, m in zip(axes, models, strict=False):
-        g = sub[sub["model"] == m].pivot(
-            index="dimension", columns="variant", values="centered_mean"
-        )
+        g = tables.to_wide(sub[sub["model"] == m], "dimension", "variant", "centered_mean", source="vprof")
         g = g.reindex(index=[d for d in dims if d in g.index])
         x = np.arange(len(g))
         for k, v in enumerate(variants):
@@ -508,9 +506,7 @@ def threshold_plot(
     4
     """
     _require(sens, ["threshold", "model", "spearman_vs_reference", "n_items_min"], "sens")
-    wide = sens.pivot(
-        index="threshold", columns="model", values="spearman_vs_reference"
-    ).sort_index()
+    wide = tables.to_wide(sens, "threshold", "model", "spearman_vs_reference", source="sens").sort_index()
     hl = (
         set()
         if highlight is None
