@@ -144,3 +144,14 @@ def test_run_llm_items_file_names_the_bad_rows(tmp_path, monkeypatch):
     pd.DataFrame({"portrait_id": [1003, 1003, 1003], "option_id": [1, 1, 7]}).to_csv("it.csv", index=False)
     res = runner.invoke(app, ["run-llm", "--items", "it.csv", "--out", "x"])
     assert res.exit_code == 2 and "1 row(s) name items that do not exist: row 3 (1003, 7)" in res.output
+
+
+def test_version_and_python_m():
+    import subprocess
+    import sys
+
+    from vp_stats import __version__
+
+    assert _ok(["--version"]).strip() == f"vp-stats {__version__}"
+    res = subprocess.run([sys.executable, "-m", "vp_stats", "--help"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "validate" in res.stdout and "reliability" in res.stdout

@@ -1,77 +1,20 @@
-"""Command line interface: ``vp-stats <command>``; ``vp-stats --help`` lists them.
-
-Every command is a thin wrapper over package functions, so a notebook, a
-script and the shell give the same tables.
-"""
+"""Value Portrait core commands: validate, average, score, reproduce, run-llm, questionnaire."""
 
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    no_args_is_help=True,
-    help="vp-stats: psychometric item validation and LLM value assessment "
-    "(Value Portrait, HVAE/SVO, Value Compass).",
+from vp_stats.cli._common import (  # noqa: F401
+    COLUMN_OPTS,
+    DATA_DIR_OPT,
+    _echo_table,
+    _fail,
+    _use_data_dir,
+    _user_errors,
+    app,
 )
-
-DATA_DIR_OPT = typer.Option(
-    None,
-    "--data-dir",
-    help="Directory holding the upstream Value Portrait files (default: $VP_DATA_DIR, else the "
-    "download cache; files are fetched at the pinned commit and verified by sha256).",
-)
-
-
-def _use_data_dir(data_dir) -> None:
-    """Make --data-dir the data directory of everything this command loads (as $VP_DATA_DIR)."""
-    import os
-
-    if data_dir is not None:
-        if not Path(data_dir).is_dir():
-            _fail(f"--data-dir {data_dir} is not a directory")
-        os.environ["VP_DATA_DIR"] = str(Path(data_dir).resolve())
-
-
-def _echo_table(df, title: str | None = None) -> None:
-    if title:
-        typer.echo(title)
-    typer.echo(df.to_string(index=False))
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    typer.secho(f"error: {msg}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _user_errors():
-    """Bad input and OS conditions become one line on stderr and exit code 2, never a traceback."""
-    from vp_stats.errors import DataError
-
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except KeyError as exc:
-        _fail(str(exc.args[0]) if exc.args else repr(exc))
-    except (DataError, ValueError) as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        _fail(f"{where}{exc.strerror or exc}")
-
-
-COLUMN_OPTS = {
-    "participant": typer.Option("participant", "--participant-col", help="Name of the participant column in your files."),
-    "item": typer.Option("item", "--item-col", help="Name of the item column in your ratings file."),
-    "rating": typer.Option("rating", "--rating-col", help="Name of the rating column in your ratings file."),
-}
 
 
 @app.command()
@@ -132,38 +75,6 @@ def validate(
     summary = validation.validated_summary(table)
     _echo_table(summary, f"selected items per dimension ({info['rule']}):")
     typer.echo(f"wrote {out / 'item_correlations.csv'} ({len(table)} rows) and {out / 'provenance.json'}")
-
-
-@app.command("reliability")
-def reliability_cmd(
-    items: Path = typer.Option(..., "--items", help="Selected items: an item_correlations.csv from `vp-stats validate` (its selected rows) or a CSV item,family,dimension[,sign]."),
-    ratings: Path | None = typer.Option(None, "--ratings", help="Ratings CSV participant,item,rating[,group] (default: the released Value Portrait ratings)."),
-    scale: str | None = typer.Option(None, "--scale", help="Rating scale LOW-HIGH for reverse keying (low + high - x). Default: 1-6 for Value Portrait, else inferred and reported."),
-    participant_col: str = COLUMN_OPTS["participant"],
-    item_col: str = COLUMN_OPTS["item"],
-    rating_col: str = COLUMN_OPTS["rating"],
-    method: str = typer.Option("minres", help="One-factor estimator of omega: minres or ml."),
-    ci: float = typer.Option(0.95, help="Coverage of alpha's Feldt interval."),
-    data_dir: Path | None = DATA_DIR_OPT,
-    out: Path = typer.Option(..., "--out", help="Output directory for reliability.csv and provenance.json."),
-) -> None:
-    """Reliability of each selected item set: Cronbach's alpha (Feldt CI) and omega, per participant group.
-
-    Writes OUT/reliability.csv (family, dimension, group, n_items, n_reversed, n_raters,
-    n_incomplete, alpha, alpha_ci_low, alpha_ci_high, std_alpha, average_r, omega, omega_observed,
-    omega_heywood, reason). Negatively keyed items (rho < 0) are reversed as low + high - x.
-    """
-    from vp_stats import study
-
-    _use_data_dir(data_dir)
-    with _user_errors():
-        table, info = study.reliability_study(ratings, items, out=out, scale=scale, participant=participant_col,
-                                              item=item_col, rating=rating_col, method=method, ci=ci,
-                                              data_dir=data_dir)  # fmt: skip
-    typer.echo(f"rating scale {info['scale']}")
-    show = table[["family", "dimension", "group", "n_items", "n_raters", "alpha", "omega"]].round(3)
-    _echo_table(show, "reliability of the selected item sets:")
-    typer.echo(f"wrote {out / 'reliability.csv'} ({len(table)} rows)")
 
 
 def _load_corr(correlations: Path | None, data_dir):
@@ -427,167 +338,3 @@ def questionnaire_score(
         _echo_table(scores)
 
 
-personas_app = typer.Typer(no_args_is_help=True, help="Demographic personas: run an LLM under personas and compare with human data.")
-app.add_typer(personas_app, name="personas")
-
-
-@personas_app.command("run")
-def personas_run(
-    out: Path = typer.Option(Path("data/processed/personas"), "--out", help="Output directory (answers, profiles, comparison tables, cache answers.sqlite)."),
-    grid: str = typer.Option("paper", help="paper (the paper's 25 single-attribute personas + the plain model) or notebook (a small grid)."),
-    n_per_value: int | None = typer.Option(None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."),
-    variants: str = typer.Option("v1", help="Comma-separated prompt variants."),
-    mode: str = typer.Option("logprobs", help="text, grammar or logprobs."),
-    model_path: Path | None = typer.Option(None, "--model-path", help="GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
-    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples of the comparisons."),
-    seed: int = typer.Option(0, help="Seed of the bootstraps."),
-) -> None:
-    """Run the local model under a persona grid (cached, resumable) and write the comparisons."""
-    from vp_stats import datasets, personas
-    from vp_stats.llm import runner
-
-    try:
-        be = runner.LlamaCppBackend(model_path=model_path)
-        res = personas.run_persona_study(out, grid=grid, n_per_value=n_per_value, variants=tuple(v.strip() for v in variants.split(",")),
-                                         mode=mode, backend=be, n_boot=n_boot, seed=seed)  # fmt: skip
-    except (datasets.DataError, runner.BackendError, ValueError) as exc:
-        _fail(str(exc))
-    typer.echo(f"{len(res['answers'])} answers; tables written to {out}")
-
-
-@personas_app.command("compare")
-def personas_compare(
-    answers: Path = typer.Argument(..., help="Answers CSV of a persona run (personas run writes OUT/answers.csv)."),
-    out: Path = typer.Option(Path("data/processed/personas"), "--out", help="Directory for the comparison tables."),
-    ess: Path | None = typer.Option(None, "--ess", help="ESS microdata CSV (downloaded by you) for group-level comparisons."),
-    group_col: str | None = typer.Option(None, "--group-col", help="Human group column, e.g. gndr."),
-    group_a: str | None = typer.Option(None, "--group-a", help="First group (value of --group-col)."),
-    group_b: str | None = typer.Option(None, "--group-b", help="Second group."),
-    n_boot: int = typer.Option(1000, "--n-boot"),
-    seed: int = typer.Option(0),
-) -> None:
-    """Compare persona answers with the human raters: item, population and (with ESS data) group level."""
-    from vp_stats import datasets, personas
-
-    if not answers.exists():
-        _fail(f"answers file not found: {answers}")
-    try:
-        tables = personas.compare_file(answers, ess_path=ess, group_col=group_col, group_a=group_a, group_b=group_b,
-                                       n_boot=n_boot, seed=seed)  # fmt: skip
-    except (datasets.DataError, ValueError) as exc:
-        _fail(str(exc))
-    out.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        df.to_csv(out / f"compare_{name}.csv", index=False)
-        typer.echo(f"wrote {out / f'compare_{name}.csv'} ({len(df)} rows)" + (f"  note: {df.attrs['note']}" if df.attrs.get("note") else ""))
-
-
-compass_app = typer.Typer(no_args_is_help=True, help="Value Compass: composites of model value profiles weighted by a person's or group's priorities.")
-app.add_typer(compass_app, name="compass")
-
-
-@compass_app.command("match")
-def compass_match(
-    answers: Path = typer.Option(..., "--answers", help="Your PVQ-21 answers: CSV item,answer (21 rows) or one wide row."),
-    ess_coding: bool = typer.Option(False, "--ess-coding", help="Answers use the ESS coding (1 = very much like me)."),
-    out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
-) -> None:
-    """Which released model fits your values best: ranked by weighted composite, rank agreement, distance.
-
-    Caveat: Value Portrait scores are centred profiles (relative priorities), as are MRAT-centred PVQ scores.
-    """
-    from vp_stats import compass, datasets
-
-    try:
-        table = compass.match_file(answers, ess_coding=ess_coding)
-    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    if out:
-        table.to_csv(out, index=False)
-    _echo_table(table.round(4))
-    if table.attrs.get("caveat"):
-        typer.echo(f"note: {table.attrs['caveat']}")
-
-
-@compass_app.command("score")
-def compass_score(
-    weights: Path = typer.Option(..., "--weights", help="CSV dimension,weight (a priority vector over the dimensions of one family)."),
-    out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
-) -> None:
-    """Rank the released models by the weighted composite sum_k w_k s_k / sum_k |w_k|."""
-    from vp_stats import compass, datasets
-
-    try:
-        table = compass.score_file(weights)
-    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    if out:
-        table.to_csv(out, index=False)
-    _echo_table(table.round(4))
-
-
-svo_app = typer.Typer(no_args_is_help=True, help="Social Value Orientation: score the slider measure; HVAE value-rationality runs.")
-app.add_typer(svo_app, name="svo")
-
-
-@svo_app.command("score")
-def svo_score(
-    file: Path = typer.Argument(..., help="CSV: respondent, item (1-15), and choice (1-9 or A-I) or payoff_self,payoff_other."),
-    out: Path | None = typer.Option(None, "--out", help="Write the scores to this CSV (default: print)."),
-) -> None:
-    """SVO angle, category (Murphy et al. and HVAE boundary conventions), transitivity, secondary index."""
-    from vp_stats import datasets, hvae
-
-    try:
-        scores = hvae.score_file(file)
-    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    if out:
-        scores.to_csv(out, index=False)
-        typer.echo(f"wrote {out} ({len(scores)} rows)")
-    else:
-        _echo_table(scores)
-
-
-@svo_app.command("run")
-def svo_run(
-    out: Path = typer.Option(Path("data/processed/hvae"), "--out", help="Output directory (runs.csv, summary.csv, transcript.csv, cache.sqlite)."),
-    runs: int = typer.Option(2, "--runs", help="Seeded runs per target and goal condition (run r uses seed + r)."),
-    seed: int = typer.Option(0, help="First seed."),
-    targets: str = typer.Option("altruistic,prosocial,individualistic,competitive", help="Comma-separated target SVO categories."),
-    goal: str = typer.Option("both", help="with, without or both: the optional goal step."),
-    mode: str = typer.Option("grammar", help="grammar (a bare letter A-I, constrained) or text (parsed strictly)."),
-    model_path: Path | None = typer.Option(None, "--model-path", help="GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
-    temperature: float | None = typer.Option(None, help="Sampling temperature (default: the protocol's)."),
-) -> None:
-    """Induce target SVOs in the local model (HVAE protocol) and score its value rationality."""
-    from vp_stats import hvae
-    from vp_stats.llm import runner
-
-    goals = {"with": (True,), "without": (False,), "both": (False, True)}.get(goal)
-    if goals is None:
-        _fail("--goal must be with, without or both")
-    try:
-        be = runner.LlamaCppBackend(model_path=model_path)
-        out.mkdir(parents=True, exist_ok=True)
-        grid = hvae.run_grid(be, targets=tuple(t.strip() for t in targets.split(",")), n_runs=runs, seed=seed,
-                             with_goal=goals, cache=out / "cache.sqlite", mode=mode, temperature=temperature,
-                             progress=True)  # fmt: skip
-    except (runner.BackendError, ValueError) as exc:
-        _fail(str(exc))
-    grid.runs.to_csv(out / "runs.csv", index=False)
-    grid.summary.to_csv(out / "summary.csv", index=False)
-    grid.transcript.to_csv(out / "transcript.csv", index=False)
-    _echo_table(grid.summary.round(3), "value rationality per target:")
-
-
-def main() -> None:  # console-script entry point
-    """Run the CLI."""
-    try:
-        app()
-    except BrokenPipeError:  # e.g. `vp-stats ... | head`
-        sys.exit(0)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,86 @@
+"""The shared Typer app, options and error handling of the command line."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="vp-stats: psychometric item validation and LLM value assessment "
+    "(Value Portrait, HVAE/SVO, Value Compass).",
+)
+
+def _version(value: bool) -> None:
+    if value:
+        from vp_stats import __version__
+
+        typer.echo(f"vp-stats {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """vp-stats: psychometric item validation and LLM value assessment (Value Portrait, HVAE/SVO, Value Compass)."""
+
+
+DATA_DIR_OPT = typer.Option(
+    None,
+    "--data-dir",
+    help="Directory holding the upstream Value Portrait files (default: $VP_DATA_DIR, else the "
+    "download cache; files are fetched at the pinned commit and verified by sha256).",
+)
+
+
+def _use_data_dir(data_dir) -> None:
+    """Make --data-dir the data directory of everything this command loads (as $VP_DATA_DIR)."""
+    import os
+
+    if data_dir is not None:
+        if not Path(data_dir).is_dir():
+            _fail(f"--data-dir {data_dir} is not a directory")
+        os.environ["VP_DATA_DIR"] = str(Path(data_dir).resolve())
+
+
+def _echo_table(df, title: str | None = None) -> None:
+    if title:
+        typer.echo(title)
+    typer.echo(df.to_string(index=False))
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    typer.secho(f"error: {msg}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _user_errors():
+    """Bad input and OS conditions become one line on stderr and exit code 2, never a traceback."""
+    from vp_stats.errors import DataError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyError as exc:
+        _fail(str(exc.args[0]) if exc.args else repr(exc))
+    except (DataError, ValueError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _fail(f"{where}{exc.strerror or exc}")
+
+
+COLUMN_OPTS = {
+    "participant": typer.Option("participant", "--participant-col", help="Name of the participant column in your files."),
+    "item": typer.Option("item", "--item-col", help="Name of the item column in your ratings file."),
+    "rating": typer.Option("rating", "--rating-col", help="Name of the rating column in your ratings file."),
+}
+
+

@@ -1,0 +1,62 @@
+"""``vp-stats compass``: Value Compass composites and matching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from vp_stats.cli._common import (  # noqa: F401
+    COLUMN_OPTS,
+    DATA_DIR_OPT,
+    _echo_table,
+    _fail,
+    _use_data_dir,
+    _user_errors,
+    app,
+)
+
+compass_app = typer.Typer(no_args_is_help=True, help="Value Compass: composites of model value profiles weighted by a person's or group's priorities.")
+app.add_typer(compass_app, name="compass")
+
+
+@compass_app.command("match")
+def compass_match(
+    answers: Path = typer.Option(..., "--answers", help="Your PVQ-21 answers: CSV item,answer (21 rows) or one wide row."),
+    ess_coding: bool = typer.Option(False, "--ess-coding", help="Answers use the ESS coding (1 = very much like me)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
+) -> None:
+    """Which released model fits your values best: ranked by weighted composite, rank agreement, distance.
+
+    Caveat: Value Portrait scores are centred profiles (relative priorities), as are MRAT-centred PVQ scores.
+    """
+    from vp_stats import compass, datasets
+
+    try:
+        table = compass.match_file(answers, ess_coding=ess_coding)
+    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if out:
+        table.to_csv(out, index=False)
+    _echo_table(table.round(4))
+    if table.attrs.get("caveat"):
+        typer.echo(f"note: {table.attrs['caveat']}")
+
+
+@compass_app.command("score")
+def compass_score(
+    weights: Path = typer.Option(..., "--weights", help="CSV dimension,weight (a priority vector over the dimensions of one family)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
+) -> None:
+    """Rank the released models by the weighted composite sum_k w_k s_k / sum_k |w_k|."""
+    from vp_stats import compass, datasets
+
+    try:
+        table = compass.score_file(weights)
+    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if out:
+        table.to_csv(out, index=False)
+    _echo_table(table.round(4))
+
+
