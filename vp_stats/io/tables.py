@@ -39,7 +39,7 @@ from vp_stats.errors import DataFormatError, TableError
 
 __all__ = [
     "read_csv", "read_ratings", "read_scores", "read_correlations", "read_selected_items",
-    "read_answers", "read_questionnaire_answers", "write_csv", "write_json", "prepare_out_dir", "TableError",
+    "read_answers", "read_item_matrix", "read_questionnaire_answers", "write_csv", "write_json", "prepare_out_dir", "TableError",
 ]  # fmt: skip
 
 
@@ -193,6 +193,55 @@ def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
             raise TableError(str(path), at + 1, "item", f"duplicate answer: model {out['model'].iloc[at]!r}, item "
                              f"{out['item'].iloc[at]!r} appears in an earlier row")  # fmt: skip
     out.attrs["per_variant"] = per_variant
+    return out
+
+
+def read_item_matrix(path: str | os.PathLike, *, participant: str = "participant", scale=None) -> pd.DataFrame:
+    """Read a respondents x items file: one row per respondent, one column per item.
+
+    An optional ``participant`` column names the rows (else they are numbered
+    1..n as in the file); every other column is an item. Cells are numbers or
+    empty (missing); anything else is an error naming row and item. ``scale``
+    ("1-5" ...) bounds the values; default inferred (``attrs["scale"]``).
+
+    Returns
+    -------
+    DataFrame
+        float values, index ``participant``, one column per item (file order).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "items.csv"
+    >>> _ = p.write_text("participant,A1,A2\\na,1,5\\nb,,4\\n")
+    >>> m = read_item_matrix(p)
+    >>> m.shape, str(m.attrs["scale"]), m.index.tolist()
+    ((2, 2), '1-5', ['a', 'b'])
+    """
+    import pandera.pandas as pa
+
+    df = read_csv(path, what="items file")
+    src = str(path)
+    items = [c for c in df.columns if c != participant]
+    if not items:
+        raise TableError(src, None, None, "no item columns (one column per item, and optionally a participant column)")
+    sc = tables.parse_scale(scale)
+    checks = [pa.Check(tables._finite, name="finite")]
+    if sc is not None:
+        checks.append(pa.Check.in_range(sc.low, sc.high, ignore_na=True))
+    cols = {c: pa.Column(float, checks, nullable=True) for c in items}
+    if participant in df.columns:
+        cols[participant] = pa.Column(str, pa.Check.str_length(min_value=1))
+    schema_ = pa.DataFrameSchema(cols, coerce=True, unique=[participant] if participant in df.columns else None)
+    checked = tables.check(df, schema_, source=src, from_file=True)
+    if participant in checked.columns:
+        checked = checked.set_index(participant)
+    else:
+        checked.index = pd.RangeIndex(1, len(checked) + 1, name=participant)
+    out = checked[items].astype(float)
+    if sc is None:
+        sc = tables.infer_scale(out.to_numpy().ravel())
+    out.attrs["scale"] = sc
     return out
 
 
