@@ -55,7 +55,10 @@ def _echo_table(df, title: str | None = None) -> None:
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    typer.secho(f"error: {msg}", err=True, fg=typer.colors.RED)
+    """One line on stderr (secrets redacted) and exit ``code`` (2: usage or input, 1: a failed run)."""
+    from vp_stats.redact import redact
+
+    typer.secho(f"error: {redact(msg)}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 

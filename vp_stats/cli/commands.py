@@ -97,16 +97,17 @@ def average(
     numeric_response is the mean over the parsed variants; n_parsed counts them. Records with an
     'error' field and no answer are failed calls: counted (n_failed), never parsed.
     """
-    from vp_stats import averaging, datasets
+    from vp_stats import averaging
+    from vp_stats.io import tables as tio
 
     if not raw_dir.is_dir():
         _fail(f"--raw-dir {raw_dir} is not a directory")
-    try:
+    with _user_errors():
+        tio.prepare_out_file(out)
         wide = averaging.average_raw_outputs(raw_dir, rule=rule)
-    except (datasets.DataError, ValueError) as exc:
-        _fail(str(exc))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wide.to_csv(out, index=False)
+        if wide.empty:
+            _fail(f"--raw-dir {raw_dir}: no raw result files (<model>_<variant>_results.json) found")
+        tio.write_csv(wide, out)
     per_model = wide.groupby("model").agg(items=("option_id", "size"), parsed=("n_parsed", "sum"), failed=("n_failed", "sum"))
     _echo_table(per_model.reset_index(), "answers per model:")
     typer.echo(f"wrote {out} ({len(wide)} rows)")
@@ -181,20 +182,20 @@ def reproduce(
     """
     import time
 
-    from vp_stats import datasets, scoring, validation
+    from vp_stats import datasets, scoring, study, validation
+    from vp_stats.io import tables as tio
 
     _use_data_dir(data_dir)
     t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    try:
+    with _user_errors(), tio.locked_out_dir(out):
         table = validation.validate_data(data_dir=data_dir, n_boot=n_boot, seed=seed)
-        table.to_csv(out / "item_correlations.csv", index=False)
         up = validation.validate_data(data_dir=data_dir, n_boot=0, procedure="upstream")
-        up.to_csv(out / "item_correlations_upstream.csv", index=False)
         prof = scoring.score_released_models(data_dir=data_dir, n_boot=n_boot, seed=seed)
-        prof.to_csv(out / "llm_value_scores.csv", index=False)
-    except (datasets.DataError, ValueError, KeyError) as exc:
-        _fail(str(exc))
+        tio.write_csv(table, out / "item_correlations.csv")
+        tio.write_csv(up, out / "item_correlations_upstream.csv")
+        tio.write_csv(prof, out / "llm_value_scores.csv")
+        tio.write_json(study.provenance("reproduce", {"n_boot": n_boot, "seed": seed}, {},
+                                        data_commit=datasets.UPSTREAM_COMMIT), out / "provenance.json")  # fmt: skip
     typer.echo(f"tables written to {out} in {time.perf_counter() - t0:.1f} s")
     _echo_table(validation.validated_summary(table).query("family == 'pvq'"), "validated items per value (rho > 0.3):")
     _echo_table(scoring.mean_profile(prof).round(3), f"across-model mean PVQ profile ({prof.model.nunique()} models):")
@@ -273,7 +274,16 @@ def run_llm(
         _fail(f"unknown variant(s) {bad}; choose from {', '.join(schema.VARIANTS)}")
     if mode not in runner.MODES:
         _fail(f"--mode must be one of {', '.join(runner.MODES)}")
-    try:
+    from vp_stats.io import tables as tio
+
+    if not (temperature >= 0):
+        _fail(f"--temperature must be >= 0, got {temperature}")
+    if max_tokens < 1:
+        _fail(f"--max-tokens must be >= 1, got {max_tokens}")
+    if concurrency < 1 or retries < 0 or not (timeout > 0):
+        _fail("--concurrency must be >= 1, --retries >= 0 and --timeout > 0")
+    with _user_errors():
+        tio.prepare_out_dir(out)
         item_table = _select_items(items, datasets.load_items(), seed)
         tpl = template.read_text(encoding="utf-8") if template is not None else None
         jobs = prompts.item_prompts(item_table, variants=chosen_variants, template=tpl)
@@ -286,19 +296,27 @@ def run_llm(
                                       retries=retries, concurrency=concurrency)  # fmt: skip
         else:
             _fail(f"--backend must be local or openai, got {backend!r}")
-        out.mkdir(parents=True, exist_ok=True)
         dec = runner.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
-        answers = runner.run(jobs, be, mode=mode, cache=cache or out / "cache.sqlite", decoding=dec,
-                             system_prompt=system_prompt, progress=progress)  # fmt: skip
-    except (datasets.DataError, runner.BackendError, ValueError) as exc:
-        _fail(str(exc))
-    answers.drop(columns=["key"]).to_csv(out / "answers.csv", index=False)
-    runner.per_item_means(answers).to_csv(out / "per_item.csv", index=False)
+        with tio.locked_out_dir(out):
+            try:
+                answers = runner.run(jobs, be, mode=mode, cache=cache or out / "cache.sqlite", decoding=dec,
+                                     system_prompt=system_prompt, progress=progress)  # fmt: skip
+            except runner.BackendError as exc:
+                _fail(str(exc), code=1)
+            tio.write_csv(answers.drop(columns=["key"]), out / "answers.csv")
+            tio.write_csv(runner.per_item_means(answers), out / "per_item.csv")
     n_ok = int(answers.parse_ok.sum())
+    n_failed = int(answers["error"].notna().sum()) if "error" in answers.columns else 0
     typer.echo(
         f"{len(answers)} answers ({answers.attrs['n_cached']} from cache, {answers.attrs['n_new']} new); "
-        f"{n_ok} parsed, {len(answers) - n_ok} failed; wrote {out / 'answers.csv'}"
+        f"{n_ok} parsed, {len(answers) - n_ok} not parsed ({n_failed} failed calls); wrote {out / 'answers.csv'}"
     )
+    if len(answers) and n_ok == 0:
+        _fail(f"no answer could be used: {n_failed} of {len(answers)} calls failed and the rest did not parse; "
+              "check the backend and rerun the same command (failed calls are retried, finished ones come from the cache)",
+              code=1)  # fmt: skip
+    if n_failed:
+        typer.echo(f"warning: {n_failed} call(s) failed and are not cached; rerun the same command to retry them", err=True)
 
 
 questionnaire_app = typer.Typer(no_args_is_help=True, help="Score questionnaires (PVQ-21 / ESS Human Values Scale, BFI-10) from raw answers.")
@@ -314,14 +332,16 @@ def questionnaire_score(
     out: Path | None = typer.Option(None, "--out", help="Write the scores to this CSV (default: print)."),
 ) -> None:
     """Score raw questionnaire answers; tidy out: respondent, family, dimension, score, n_items, status."""
-    import pandas as pd
-
     from vp_stats.instruments import bfi, pvq
+    from vp_stats.io import tables as tio
 
-    if not file.exists():
-        _fail(f"answers file not found: {file}")
+    if instrument not in ("pvq21", "bfi10"):
+        _fail(f"--instrument must be pvq21 or bfi10, got {instrument!r}")
+    with _user_errors():
+        if out:
+            tio.prepare_out_file(out)
+        answers = tio.read_questionnaire_answers(file)
     try:
-        answers = pd.read_csv(file)
         if instrument == "pvq21":
             scores = pvq.score_pvq21(answers, ess_coding=ess_coding, centre=not raw)
         elif instrument == "bfi10":
@@ -331,8 +351,8 @@ def questionnaire_score(
     except ValueError as exc:
         _fail(f"{file}: {exc}")
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        scores.to_csv(out, index=False)
+        with _user_errors():
+            tio.write_csv(scores, out)
         typer.echo(f"wrote {out} ({len(scores)} rows)")
     else:
         _echo_table(scores)

@@ -30,14 +30,15 @@ def compass_match(
 
     Caveat: Value Portrait scores are centred profiles (relative priorities), as are MRAT-centred PVQ scores.
     """
-    from vp_stats import compass, datasets
+    from vp_stats import compass
+    from vp_stats.io import tables as tio
 
-    try:
+    with _user_errors():
+        if out:
+            tio.prepare_out_file(out)
         table = compass.match_file(answers, ess_coding=ess_coding)
-    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    if out:
-        table.to_csv(out, index=False)
+        if out:
+            tio.write_csv(table, out)
     _echo_table(table.round(4))
     if table.attrs.get("caveat"):
         typer.echo(f"note: {table.attrs['caveat']}")
@@ -49,14 +50,15 @@ def compass_score(
     out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
 ) -> None:
     """Rank the released models by the weighted composite sum_k w_k s_k / sum_k |w_k|."""
-    from vp_stats import compass, datasets
+    from vp_stats import compass
+    from vp_stats.io import tables as tio
 
-    try:
+    with _user_errors():
+        if out:
+            tio.prepare_out_file(out)
         table = compass.score_file(weights)
-    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    if out:
-        table.to_csv(out, index=False)
+        if out:
+            tio.write_csv(table, out)
     _echo_table(table.round(4))
 
 

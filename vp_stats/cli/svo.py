@@ -26,14 +26,16 @@ def svo_score(
     out: Path | None = typer.Option(None, "--out", help="Write the scores to this CSV (default: print)."),
 ) -> None:
     """SVO angle, category (Murphy et al. and HVAE boundary conventions), transitivity, secondary index."""
-    from vp_stats import datasets, hvae
+    from vp_stats import hvae
+    from vp_stats.io import tables as tio
 
-    try:
+    with _user_errors():
+        if out:
+            tio.prepare_out_file(out)
         scores = hvae.score_file(file)
-    except (datasets.DataError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
+        if out:
+            tio.write_csv(scores, out)
     if out:
-        scores.to_csv(out, index=False)
         typer.echo(f"wrote {out} ({len(scores)} rows)")
     else:
         _echo_table(scores)
@@ -57,17 +59,23 @@ def svo_run(
     goals = {"with": (True,), "without": (False,), "both": (False, True)}.get(goal)
     if goals is None:
         _fail("--goal must be with, without or both")
-    try:
+    from vp_stats.io import tables as tio
+
+    if runs < 1:
+        _fail(f"--runs must be >= 1, got {runs}")
+    if temperature is not None and not (temperature >= 0):
+        _fail(f"--temperature must be >= 0, got {temperature}")
+    with _user_errors(), tio.locked_out_dir(out):
         be = runner.LlamaCppBackend(model_path=model_path)
-        out.mkdir(parents=True, exist_ok=True)
-        grid = hvae.run_grid(be, targets=tuple(t.strip() for t in targets.split(",")), n_runs=runs, seed=seed,
-                             with_goal=goals, cache=out / "cache.sqlite", mode=mode, temperature=temperature,
-                             progress=True)  # fmt: skip
-    except (runner.BackendError, ValueError) as exc:
-        _fail(str(exc))
-    grid.runs.to_csv(out / "runs.csv", index=False)
-    grid.summary.to_csv(out / "summary.csv", index=False)
-    grid.transcript.to_csv(out / "transcript.csv", index=False)
+        try:
+            grid = hvae.run_grid(be, targets=tuple(t.strip() for t in targets.split(",")), n_runs=runs, seed=seed,
+                                 with_goal=goals, cache=out / "cache.sqlite", mode=mode, temperature=temperature,
+                                 progress=True)  # fmt: skip
+        except runner.BackendError as exc:
+            _fail(str(exc), code=1)
+        tio.write_csv(grid.runs, out / "runs.csv")
+        tio.write_csv(grid.summary, out / "summary.csv")
+        tio.write_csv(grid.transcript, out / "transcript.csv")
     _echo_table(grid.summary.round(3), "value rationality per target:")
 
 

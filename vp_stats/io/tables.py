@@ -30,6 +30,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -39,7 +40,7 @@ from vp_stats.errors import DataFormatError, TableError
 
 __all__ = [
     "read_csv", "read_ratings", "read_scores", "read_correlations", "read_selected_items",
-    "read_answers", "read_item_matrix", "read_questionnaire_answers", "write_csv", "write_json", "prepare_out_dir", "TableError",
+    "read_answers", "read_item_matrix", "read_questionnaire_answers", "write_csv", "write_json", "write_text", "prepare_out_dir", "prepare_out_file", "locked_out_dir", "TableError",
 ]  # fmt: skip
 
 
@@ -279,6 +280,63 @@ def prepare_out_dir(path: str | os.PathLike) -> Path:
     return p
 
 
+@contextmanager
+def locked_out_dir(path: str | os.PathLike):
+    """Check an output folder (:func:`prepare_out_dir`) and hold its lock while a run writes to it.
+
+    A second run on the same folder is refused at once with a clear error
+    (never interleaved); the lock is released when the run ends, also on a
+    crash (an advisory ``flock`` on ``.vp-stats.lock``, dropped by the kernel
+    when the process dies).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with locked_out_dir(d) as out:
+    ...     try:
+    ...         with locked_out_dir(d):
+    ...             pass
+    ...     except DataFormatError as exc:
+    ...         print("refused:", "another vp-stats run" in str(exc))
+    refused: True
+    """
+    import fcntl
+
+    p = prepare_out_dir(path)
+    lock_path = p / ".vp-stats.lock"
+    fh = open(lock_path, "a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise DataFormatError(p, None, None, "another vp-stats run is writing to this folder right now; "
+                                  "wait for it to finish or choose another --out") from exc  # fmt: skip
+        try:
+            yield p
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    finally:
+        fh.close()
+
+
+def prepare_out_file(path: str | os.PathLike) -> Path:
+    """Check an output file's place before any work: its folder exists or is made, is writable,
+    and the path is not a folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> prepare_out_file(pathlib.Path(tempfile.mkdtemp()) / "sub" / "t.csv").name
+    't.csv'
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise DataFormatError(p, None, None, "--out names a folder, expected a file name (e.g. results.csv)")
+    prepare_out_dir(p.parent if str(p.parent) else ".")
+    return p
+
+
 def _atomic_write(path: Path, write) -> Path:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -314,3 +372,8 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 def write_json(obj: Mapping, path: str | os.PathLike) -> Path:
     """Write a JSON document atomically (sorted keys, UTF-8)."""
     return _atomic_write(Path(path), lambda fh: json.dump(obj, fh, indent=2, sort_keys=True, default=str))
+
+
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write a text file atomically."""
+    return _atomic_write(Path(path), lambda fh: fh.write(text))
