@@ -36,6 +36,13 @@ def jobs():
     return prompts.item_prompts(items, variants=["v1", "v2_reversed"])
 
 
+#: ``python -m llama_cpp.server`` with the weights in plain CPU buffers (see runner.plain_cpu_weights).
+_SERVE = (
+    "import runpy\nfrom vp_stats.llm.runner import plain_cpu_weights\n"
+    "with plain_cpu_weights():\n    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+)
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,7 +84,8 @@ def test_logprobs_equal_an_independent_incremental_evaluation(backend, jobs):
     """
     from llama_cpp import Llama
 
-    ref = Llama(model_path=str(backend.model_path), n_ctx=2048, n_threads=1, logits_all=True, verbose=False)
+    with runner.plain_cpu_weights():  # the same kernels as the backend's
+        ref = Llama(model_path=str(backend.model_path), n_ctx=2048, n_threads=1, logits_all=True, verbose=False)
     msgs = runner.make_messages(jobs.prompt.iloc[0])
     prompt_tokens, conts = backend.continuations(msgs)
     res = backend.score_phrases(msgs)
@@ -223,7 +231,7 @@ def server(backend):
     secret = "sk-test-" + "7f3a9c1e5b2d4680" * 2
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama_server_{port}.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(backend.model_path), "--host", "127.0.0.1",
+        [sys.executable, "-c", _SERVE, "--model", str(backend.model_path), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1", "--api_key", secret],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip

@@ -39,8 +39,10 @@ import json
 import math
 import os
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -137,6 +139,44 @@ def file_sha256(path: str | os.PathLike) -> str:
     return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
 
 
+_LOAD_LOCK = threading.Lock()
+
+
+@contextmanager
+def plain_cpu_weights():
+    """While the block runs, ``llama_cpp.Llama`` loads the weights into plain CPU buffers.
+
+    This sets ``llama_model_params.use_extra_bufts = False``, so llama.cpp does not repack the
+    weights for its "extra" CPU kernels (AMX, CPU_REPACK). On Intel CPUs with AMX (Sapphire
+    Rapids and later; ``AMX_INT8 = 1`` in llama.cpp's system info), a llama-cpp-python built
+    from source with ``-march=native`` runs Q4_1/Q4_0/Q8_0 matrix products through ggml's AMX
+    kernels. Built with GCC 12, llama-cpp-python >= 0.3.17 segfaults in
+    ``ggml_backend_amx_mul_mat`` (``ldtilecfg`` on a half-initialised tile configuration: GCC
+    12's ``_tile_loadconfig`` declares that it reads 8 bytes, so the other stores are removed).
+    0.3.16 does not crash, but its logits then depend on how a prompt is split into batches,
+    which breaks exact prefix reuse. llama-cpp-python has no keyword for the flag, so its
+    default model parameters are replaced while the block runs (under a lock).
+    """
+    import llama_cpp.llama_cpp as lc
+
+    original = lc.llama_model_default_params
+    if "use_extra_bufts" not in dict(original()._fields_):  # pragma: no cover - older llama.cpp
+        yield
+        return
+
+    def params():
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    with _LOAD_LOCK:
+        lc.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            lc.llama_model_default_params = original
+
+
 class LlamaCppBackend:
     """A local GGUF model through llama-cpp-python.
 
@@ -173,9 +213,10 @@ class LlamaCppBackend:
         self.model_id = f"sha256:{file_sha256(path)}"
         try:
             threads = n_threads or int(os.environ.get("VP_LLAMA_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
-            self.llm = Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False, seed=0
-            )
+            with plain_cpu_weights():
+                self.llm = Llama(
+                    model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False, seed=0
+                )
         except Exception as exc:  # llama.cpp raises ValueError for an unreadable file
             raise BackendError(f"could not load model file {path}: {exc}") from exc
         self._template = self.llm.metadata.get("tokenizer.chat_template")
