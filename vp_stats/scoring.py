@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from vp_stats import schema, tables
+from vp_stats.resampling import Resampler, check_boot_options, percentile_ci
 from vp_stats.validation import select_items, upstream_exclusions
 
 PROFILE_COLUMNS = [
@@ -131,8 +132,10 @@ def value_profiles(
         Drop, per model, the items whose upstream averaged record carried no
         correlation tags (a quirk of upstream's scorer; reproduces the published numbers).
     n_boot, ci, seed :
-        Percentile bootstrap over the dimension's items (centre held fixed);
-        ``n_boot=0`` gives NaN CIs.
+        Percentile bootstrap over the dimension's items (centre held fixed;
+        :mod:`vp_stats.resampling`); ``n_boot=0`` gives NaN CIs. The items are
+        taken as validated: for the uncertainty of the selection itself see
+        :func:`vp_stats.uncertainty.selection_uncertainty`.
     scale : Scale or "LOW-HIGH", optional
         The answers' scale (default: the Value Portrait items' 1-6); answers outside
         it are errors, and negatively keyed items are reversed as ``low + high - x``.
@@ -158,9 +161,10 @@ def value_profiles(
         tagged = tables.to_wide(tables.with_item_column(answers), "model", "item", "upstream_tagged")
         mat = mat.where(tagged.reindex_like(mat).fillna(False).astype(bool))
     models = mat.index.to_numpy()
-    rng = np.random.default_rng(seed)
+    if n_boot:
+        check_boot_options(n_boot, ci, allow_zero=True)
+    resampler = Resampler(seed)
     rows = []
-    lo_q, hi_q = (1 - ci) / 2, (1 + ci) / 2
     for fam in families:
         fsel = sel[sel["family"] == fam]
         fam_items = pd.Index(fsel["item"].drop_duplicates())
@@ -179,11 +183,12 @@ def value_profiles(
                 sd = np.sqrt(np.where(n > 0, np.nansum((a - orig[:, None]) ** 2, axis=1) / np.maximum(n, 1), np.nan))
             lo = hi = np.full(len(models), np.nan)
             if n_boot and a.shape[1]:
-                idx = rng.integers(0, a.shape[1], size=(n_boot, a.shape[1]))
+                idx = resampler.indices(a.shape[1], n_boot)
                 with np.errstate(invalid="ignore"), warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)  # models without answers: NaN
                     boot = np.nanmean(a[:, idx], axis=2)  # models x n_boot
-                    lo, hi = np.nanquantile(boot, [lo_q, hi_q], axis=1) - centre
+                lo, hi, _ = percentile_ci(boot, ci, axis=1)
+                lo, hi = lo - centre, hi - centre
             for k, m in enumerate(models):
                 rows.append((m, fam, dim, orig[k] - centre[k], orig[k], sd[k], int(n[k]), lo[k], hi[k], centre[k],
                              int(a.shape[1] - n[k])))  # fmt: skip

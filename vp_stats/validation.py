@@ -33,6 +33,7 @@ from scipy import stats
 
 from vp_stats import schema, tables
 from vp_stats.errors import TableError
+from vp_stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
 ITEM_KEYS = ["portrait_id", "option_id"]  # Value Portrait's item-id convention (see vp_stats.tables)
 
@@ -305,26 +306,21 @@ def bootstrap_ci(
     >>> bool((ci.ci_low <= ci.ci_high).all())
     True
     """
-    if not 0 < ci < 1:
-        raise ValueError(f"ci must be in (0, 1), got {ci}")
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be positive, got {n_boot}")
+    check_boot_options(n_boot, ci)
     r, s, families, dims = _inputs(ratings, scores, families, participant, item, rating, scale, dimensions)
     wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
-    rng = np.random.default_rng(seed)
-    qs = ((1 - ci) / 2, (1 + ci) / 2)
+    resampler = Resampler(seed)
     lo_blocks, hi_blocks, valid_blocks = [], [], []
     for rows, items in blocks:
         r0 = mat[np.ix_(rows, items)]
         n = r0.shape[0]
-        idx = rng.integers(0, n, size=(n_boot, n))
+        idx = resampler.indices(n, n_boot)
         boots = np.empty((n_boot, len(items), len(cols)))
         mr, mv = _tie_matrices(r0), _tie_matrices(vals[rows])  # (n, k*n) and (n, d*n)
         for start in range(0, n_boot, batch):
-            w = _multiplicities(idx[start : start + batch], n)
+            w = multiplicities(idx[start : start + batch], n)
             boots[start : start + batch] = _weighted_rank_corr(w, mr, mv)
-        valid = (~np.isnan(boots)).sum(axis=0)
-        lo, hi = _nan_quantiles(boots, qs, valid)
+        lo, hi, valid = percentile_ci(boots, ci)
         lo_blocks.append(lo)
         hi_blocks.append(hi)
         valid_blocks.append(valid)
@@ -342,11 +338,7 @@ def _tie_matrices(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(m.reshape(-1, x.shape[0]).T)
 
 
-def _multiplicities(idx: np.ndarray, n: int) -> np.ndarray:
-    """Resample indices (B, n) -> how often each observation was drawn (B, n)."""
-    b = idx.shape[0]
-    flat = (idx + n * np.arange(b)[:, None]).ravel()
-    return np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+_multiplicities = multiplicities  # the engine's, under the name the tests of the rank trick use
 
 
 def _weighted_rank_corr(w: np.ndarray, lr: np.ndarray, lv: np.ndarray) -> np.ndarray:
@@ -355,11 +347,16 @@ def _weighted_rank_corr(w: np.ndarray, lr: np.ndarray, lv: np.ndarray) -> np.nda
     A resample that draws observation j w_j times gives observation i the
     average rank sum_j w_j [x_j < x_i] + (sum_j w_j [x_j == x_i] + 1) / 2, and
     Pearson's r of those ranks with weights w equals Spearman's rho of the
-    expanded resample exactly. Ranks of a sample of size n average (n + 1) / 2,
-    so they are centred analytically.
+    expanded resample exactly. Ranks of a resample of size W = sum_j w_j average
+    (W + 1) / 2, so they are centred analytically. W is n when the resample
+    draws n of these n observations (:func:`bootstrap_ci`); it varies when the
+    observations are the raters of one item set within a resample of all
+    raters (:mod:`vp_stats.uncertainty`, :mod:`vp_stats.versions`). Resamples
+    with a constant variable (or W < 2) give NaN.
     """
     b, n = w.shape
-    centre = (n + 1) / 2
+    size = w.sum(axis=1)[:, None, None]  # W, exact: sums of integer counts
+    centre = (size + 1) / 2
     rr = (w @ lr).reshape(b, -1, n) + (0.5 - centre)
     rv = (w @ lv).reshape(b, -1, n) + (0.5 - centre)
     cov = (rr * w[:, None, :]) @ np.swapaxes(rv, 1, 2)
@@ -367,25 +364,9 @@ def _weighted_rank_corr(w: np.ndarray, lr: np.ndarray, lv: np.ndarray) -> np.nda
     var_v = np.einsum("bdi,bi->bd", rv * rv, w)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov / np.sqrt(var_r[:, :, None] * var_v[:, None, :])
-    tiny = 1e-9 * n**3
+    tiny = 1e-9 * size**3
     r[(var_r[:, :, None] < tiny) | (var_v[:, None, :] < tiny)] = np.nan
     return np.clip(r, -1.0, 1.0)
-
-
-def _nan_quantiles(x: np.ndarray, qs, valid: np.ndarray) -> list[np.ndarray]:
-    """Quantiles along axis 0 ignoring NaN (linear interpolation, as np.nanpercentile)."""
-    srt = np.sort(x, axis=0)  # NaN sort last
-    out = []
-    for q in qs:
-        pos = q * (valid - 1)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, np.maximum(valid - 1, 0))
-        lo = np.maximum(lo, 0)
-        a = np.take_along_axis(srt, lo[None], axis=0)[0]
-        b = np.take_along_axis(srt, hi[None], axis=0)[0]
-        val = a + (b - a) * (pos - np.floor(pos))
-        out.append(np.where(valid > 0, val, np.nan))
-    return out
 
 
 # --------------------------------------------------------------------------- selection

@@ -23,6 +23,7 @@ from scipy.spatial.distance import jensenshannon
 from vp_stats import schema, tables
 from vp_stats.datasets import source_of
 from vp_stats.personas.define import PLAIN_PERSONA_ID
+from vp_stats.resampling import Resampler, check_boot_options, percentile_ci
 
 __all__ = [
     "item_distributions", "human_reference", "ITEM_COMPARISON_COLUMNS",
@@ -624,7 +625,8 @@ def variance_ratio(
     ``variance_ratio = var(persona scores) / var(human scores)`` (ddof 1, NaN
     scores left out); below 1 the persona population is less diverse than
     people (flattening), above 1 more. CIs: percentile bootstrap resampling
-    personas and humans independently (seeded).
+    personas and humans independently (seeded; :mod:`vp_stats.resampling`),
+    resamples with an undefined ratio (zero human variance) left out.
 
     Returns
     -------
@@ -648,13 +650,13 @@ def variance_ratio(
         ratio = vp / vh
     lo = hi = np.full(len(ratio), np.nan)
     if n_boot:
-        rng = np.random.default_rng(seed)
-        bp = _boot_var(P, n_boot, rng)
-        bh = _boot_var(H, n_boot, rng)
+        check_boot_options(n_boot, ci)
+        resampler = Resampler(seed)
+        bp = _boot_var(P, n_boot, resampler)
+        bh = _boot_var(H, n_boot, resampler)
         with np.errstate(invalid="ignore", divide="ignore"):
             br = bp / bh
-        a = (1 - ci) / 2
-        lo, hi = _nanquantile(br, [a, 1 - a])
+        lo, hi, _ = percentile_ci(br, ci)
     dims = list(schema.FAMILIES[family])
     return pd.DataFrame(
         {
@@ -682,15 +684,12 @@ def _var(X: np.ndarray) -> np.ndarray:
     return np.where(n >= 2, v, np.nan)
 
 
-def _nanquantile(x: np.ndarray, qs) -> list[np.ndarray]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        x = np.where(np.isfinite(x), x, np.nan)
-        return list(np.nanquantile(x, qs, axis=0))
+def _boot_var(X: np.ndarray, n_boot: int, resampler: Resampler) -> np.ndarray:
+    """Bootstrap variances (ddof 1, NaN-aware) of the columns of X: (n_boot, k).
 
-
-def _boot_var(X: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap variances (ddof 1, NaN-aware) of the columns of X: (n_boot, k)."""
+    Rows are resampled as multinomial counts (:meth:`Resampler.counts`, in
+    chunks of about 2 million cells; the counts do not depend on the chunking).
+    """
     n = len(X)
     ok = ~np.isnan(X)
     X0 = np.where(ok, X, 0.0)
@@ -698,7 +697,7 @@ def _boot_var(X: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarra
     chunk = max(1, int(2_000_000 // max(n, 1)))
     for s in range(0, n_boot, chunk):
         b = min(chunk, n_boot - s)
-        M = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(float)  # b x n
+        M = resampler.counts(n, b)  # b x n
         cnt, s1, s2 = M @ ok, M @ X0, M @ (X0 * X0)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[s : s + b] = (s2 - s1 * s1 / cnt) / (cnt - 1)

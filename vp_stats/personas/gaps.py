@@ -15,13 +15,18 @@ import numpy as np
 import pandas as pd
 
 from vp_stats import schema, tables
-from vp_stats.personas.compare import _SCORE_COLS, _detect, _nanquantile
+from vp_stats.personas.compare import _SCORE_COLS, _detect
+from vp_stats.resampling import Resampler, check_boot_options, percentile_ci
 
 __all__ = ["group_gap_comparison"]
 
 
-def _stratum_sums(X: np.ndarray, w: np.ndarray, n_boot: int, rng: np.random.Generator):
-    """Weighted sums of one stratum: point (2, k) and bootstrap (n_boot, 2, k) of (sum w x, sum w)."""
+def _stratum_sums(X: np.ndarray, w: np.ndarray, n_boot: int, resampler: Resampler):
+    """Weighted sums of one stratum: point (2, k) and bootstrap (n_boot, 2, k) of (sum w x, sum w).
+
+    The stratum's rows are resampled as multinomial counts (:meth:`Resampler.counts`);
+    a stratum of one row is thereby held fixed.
+    """
     ok = ~np.isnan(X)
     W = w[:, None] * ok
     WX = W * np.where(ok, X, 0.0)
@@ -31,20 +36,20 @@ def _stratum_sums(X: np.ndarray, w: np.ndarray, n_boot: int, rng: np.random.Gene
     chunk = max(1, int(2_000_000 // max(n, 1)))
     for s in range(0, n_boot, chunk):
         b = min(chunk, n_boot - s)
-        M = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(float)
+        M = resampler.counts(n, b)
         boot[s : s + b, 0] = M @ WX
         boot[s : s + b, 1] = M @ W
     return point, boot
 
 
-def _group_means(wide: pd.DataFrame, labels: np.ndarray, w: np.ndarray, wanted, n_boot, rng):
+def _group_means(wide: pd.DataFrame, labels: np.ndarray, w: np.ndarray, wanted, n_boot, resampler):
     """Point and bootstrap weighted means per wanted label (and 'overall'), resampling within strata."""
     X = wide.to_numpy(dtype=float)
     keys = pd.Series(labels).astype(object).where(pd.notna(labels), "__missing__").to_numpy()
     sums = {}
     for lab in pd.unique(keys):
         m = keys == lab
-        sums[lab] = _stratum_sums(X[m], w[m], n_boot, rng)
+        sums[lab] = _stratum_sums(X[m], w[m], n_boot, resampler)
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         for lab in wanted:
@@ -96,7 +101,9 @@ def group_gap_comparison(
     ratio is unstable when the human gap is near 0 (its CI is then very wide);
     ``gap_difference = llm_gap - human_gap`` is the robust companion.
 
-    CIs: percentile bootstrap (seeded). Humans are resampled within each group
+    CIs: percentile bootstrap (seeded; :mod:`vp_stats.resampling`; resamples
+    with an undefined statistic, e.g. a ratio over a zero gap, left out).
+    Humans are resampled within each group
     (stratified by ``group_col``, missing group its own stratum) with their
     survey weights carried along; persona runs are resampled within group (a
     group with a single run is held fixed), the baseline runs likewise;
@@ -143,7 +150,9 @@ def group_gap_comparison(
                 f"{name} has no group column {group_col!r} (columns: {list(t.columns)})"
             )
     dims = list(schema.FAMILIES[family])
-    rng = np.random.default_rng(seed)
+    if n_boot:
+        check_boot_options(n_boot, ci)
+    resampler = Resampler(seed)
 
     # persona runs: wide runs x dims, with their group
     if persona_unit_col is None:
@@ -167,7 +176,7 @@ def group_gap_comparison(
     pwide = pwide.reindex(columns=dims)
     plabels = pwide.index.get_level_values(group_col).to_numpy()
     wanted_p = [group_a, group_b] if group_b is not None else [group_a]
-    pm = _group_means(pwide, plabels, np.ones(len(pwide)), wanted_p, n_boot, rng)
+    pm = _group_means(pwide, plabels, np.ones(len(pwide)), wanted_p, n_boot, resampler)
     la, lab_a_boot, n_la = pm[group_a]
     if group_b is not None:
         lb, lab_b_boot, n_lb = pm[group_b]
@@ -195,7 +204,7 @@ def group_gap_comparison(
             np.ones(len(bwide)),
             ["base"],
             n_boot,
-            rng,
+            resampler,
         )
         lb, lab_b_boot, n_lb = bm["base"]
     llm_gap, llm_boot = la - lb, lab_a_boot - lab_b_boot
@@ -223,7 +232,7 @@ def group_gap_comparison(
                 f"weight {hw[r]!r} of respondent {hwide.index[r]!r} is missing or negative"
             )
     wanted_h = [group_a, group_b if group_b is not None else "__overall__"]
-    hm = _group_means(hwide, hlabels, hw, wanted_h, n_boot, rng)
+    hm = _group_means(hwide, hlabels, hw, wanted_h, n_boot, resampler)
     ha, ha_boot, n_ha = hm[group_a]
     hb, hb_boot, n_hb = hm[wanted_h[1]]
     human_gap, human_boot = ha - hb, ha_boot - hb_boot
@@ -231,11 +240,10 @@ def group_gap_comparison(
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = llm_gap / human_gap
         ratio_boot = llm_boot / human_boot
-    q = [(1 - ci) / 2, (1 + ci) / 2]
     if n_boot:
-        (l_lo, l_hi), (h_lo, h_hi) = _nanquantile(llm_boot, q), _nanquantile(human_boot, q)
-        d_lo, d_hi = _nanquantile(llm_boot - human_boot, q)
-        r_lo, r_hi = _nanquantile(ratio_boot, q)
+        (l_lo, l_hi, _), (h_lo, h_hi, _) = percentile_ci(llm_boot, ci), percentile_ci(human_boot, ci)
+        d_lo, d_hi, _ = percentile_ci(llm_boot - human_boot, ci)
+        r_lo, r_hi, _ = percentile_ci(ratio_boot, ci)
     else:
         l_lo = l_hi = h_lo = h_hi = d_lo = d_hi = r_lo = r_hi = np.full(len(dims), np.nan)
     return pd.DataFrame(
