@@ -236,3 +236,135 @@ def test_synthetic_seeded_and_stata_roundtrip(tmp_path):
     assert g.loc[("female", "Tradition"), "mean"] == pytest.approx(
         np.average(sub.score, weights=sub.weight), abs=1e-12
     )
+
+
+# --------------------------------------------------------------------------- persona attributes, round 11
+# SYNTHETIC ESS-format data: variable names and codes from the ESS codebooks (gndr, agea, lrscale,
+# eisced, rlgblg, rlgdnm, hinctnta, anweight / pspwght / pweight; round 11 HVS names with an 'a'
+# suffix); the rows are made up for the tests and are NOT ESS data.
+
+HVS11 = [v + "a" for v in HVS]
+
+#: (gndr, agea, lrscale, eisced, rlgblg, rlgdnm, hinctnta) -> expected
+#: (gender, age_band, political_orientation, education, religion, income)
+DEMO_CASES = [
+    ((1, 25, 2, 2, 2, 66, 2), ("male", "18-29", "left", "less than high school", "none", "low")),
+    ((2, 40, 5, 4, 1, 1, 5), ("female", "30-44", "centre", "high school", "Christian", "middle")),
+    ((1, 50, 8, 6, 1, 6, 9), ("male", "45-59", "right", "bachelor's degree", "Muslim", "high")),
+    ((2, 70, 10, 7, 1, 7, 10), ("female", "60 and older", "right", "graduate degree", "Eastern religions", "high")),
+    ((9, 999, 77, 55, 7, 66, 88), (None, None, None, None, None, None)),
+    ((1, 16, 88, 0, 1, 77, 99), ("male", None, None, None, None, None)),
+    ((2, 18, 0, 1, 1, 5, 3), ("female", "18-29", "left", "less than high school", "Jewish", "low")),
+    ((1, 29, 3, 3, 1, 2, 4), ("male", "18-29", "left", "high school", "Christian", "middle")),
+    ((2, 30, 4, 5, 1, 3, 7), ("female", "30-44", "centre", "high school", "Christian", "middle")),
+    ((1, 59, 6, 88, 1, 4, 8), ("male", "45-59", "centre", None, "Christian", "high")),
+    ((2, 60, 7, 99, 1, 8, 77), ("female", "60 and older", "right", None, "other", None)),
+    ((1, 45, 99, 77, 8, 99, 1), ("male", "45-59", None, None, None, "low")),
+]  # fmt: skip
+DEMO_VARS = ["gndr", "agea", "lrscale", "eisced", "rlgblg", "rlgdnm", "hinctnta"]
+ATTR_COLS = ["gender", "age_band", "political_orientation", "education", "religion", "income"]
+
+
+def _ess11_frame(seed=0, names=HVS11, round_=11):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, (codes, _) in enumerate(DEMO_CASES):
+        rec = {"idno": 500 + k, "cntry": "DE" if k % 2 else "FR", "essround": round_}
+        rec.update(dict(zip(DEMO_VARS, codes, strict=True)))
+        items = rng.integers(1, 7, size=21)
+        items[rng.random(21) < 0.05] = 8
+        rec.update(dict(zip(names, items.tolist(), strict=True)))
+        rec.update(dweight=1.0, pspwght=round(0.5 + 0.1 * k, 2), pweight=2.0)
+        rec["anweight"] = rec["pspwght"] * rec["pweight"]
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def test_round11_file_recodes_every_persona_attribute(tmp_path):
+    df = _ess11_frame()
+    p = tmp_path / "SYNTHETIC_ess11.csv"
+    df.to_csv(p, index=False)
+    s = ess.load_ess(p)
+    assert s.participant.nunique() == len(DEMO_CASES)
+    per = s.drop_duplicates("participant").reset_index(drop=True)
+    for i, (_, want) in enumerate(DEMO_CASES):
+        got = tuple(None if pd.isna(v) else v for v in per.loc[i, ATTR_COLS])
+        assert got == want, (i, got, want)
+    assert set(ess.PERSONA_COLUMNS) <= set(s.columns) and "race" not in s.columns
+    assert "race" in ess.ESS_UNAVAILABLE
+    # the persona levels are the paper's (religion adds what the ESS cannot split)
+    from vp_stats.personas import PAPER_PERSONA_LEVELS
+
+    for col in ("political_orientation", "education", "income"):
+        assert set(per[col].dropna()) <= set(PAPER_PERSONA_LEVELS[col])
+    assert set(per["age_band"].dropna()) == set(PAPER_PERSONA_LEVELS["age"])
+    # round 11 names score exactly like the round 1-10 names
+    p10 = tmp_path / "same_items_round10_names.csv"
+    df.rename(columns=dict(zip(HVS11, HVS, strict=True))).to_csv(p10, index=False)
+    s10 = ess.load_ess(p10)
+    np.testing.assert_array_equal(s.score.to_numpy(), s10.score.to_numpy())
+    # the recoded groups work with the weighted means
+    g = ess.weighted_group_means(s, "political_orientation", families=["pvq"])
+    assert set(g.political_orientation) == {"left", "centre", "right"}
+
+
+def test_recode_bands_are_configurable():
+    raw = pd.DataFrame({"lrscale": [4, 5, 6], "hinctnta": [2, 5, 9]})
+    r = ess.recode_persona_attributes(
+        raw, lrscale_bands={"left": (0, 4), "centre": (5, 5), "right": (6, 10)},
+        income_bands={"low": (1, 2), "middle": (3, 8), "high": (9, 10)},
+    )  # fmt: skip
+    assert r.political_orientation.tolist() == ["left", "centre", "right"]
+    assert r.income.tolist() == ["low", "middle", "high"]
+    assert r.religion.isna().all() and r.education.isna().all()  # variables absent from the file
+
+
+def test_cumulative_file_mixes_names_and_weights(tmp_path):
+    old = _ess11_frame(seed=1, names=HVS, round_=8).drop(columns="anweight")
+    new = _ess11_frame(seed=2)
+    both = pd.concat([old, new], ignore_index=True)  # both spellings present, blanks elsewhere
+    assert both[HVS[0]].isna().sum() == len(new) and both[HVS11[0]].isna().sum() == len(old)
+    p = tmp_path / "cumulative.csv"
+    both.to_csv(p, index=False)
+    s = ess.load_ess(p).drop_duplicates("participant").set_index("participant")
+    assert len(s) == 2 * len(DEMO_CASES)
+    r8 = s[s.essround.astype(str) == "8"]
+    r11 = s[s.essround.astype(str) == "11"]
+    assert (r8.weight_variable == "pspwght*pweight").all() and (r11.weight_variable == "anweight").all()
+    np.testing.assert_allclose(r8.weight.to_numpy(), (old.pspwght * old.pweight).to_numpy())
+    np.testing.assert_allclose(r11.weight.to_numpy(), new.anweight.to_numpy())
+    # scores per round equal those of the single-round files
+    for part, frame in (("old", old), ("new", new)):
+        q = tmp_path / f"{part}.csv"
+        frame.to_csv(q, index=False)
+        alone = ess.load_ess(q)
+        sub = ess.load_ess(p)
+        sub = sub[sub.participant.isin(set(alone.participant))]
+        np.testing.assert_array_equal(sub.score.to_numpy(), alone.score.to_numpy())
+    # the same item answered under both names with different answers: an error naming row and field
+    clash = both.copy()
+    clash.loc[0, HVS11[0]] = 1 if clash.loc[0, HVS[0]] != 1 else 2
+    q = tmp_path / "clash.csv"
+    clash.to_csv(q, index=False)
+    with pytest.raises(DataFormatError, match=r"clash.csv: record data row 1 \(idno 500\), field 'ipcrtiva'"):
+        ess.load_ess(q)
+    # neither spelling: the error names the round 1-10 name and the round 11 rule
+    q2 = tmp_path / "noitem.csv"
+    new.drop(columns="impfuna").to_csv(q2, index=False)
+    with pytest.raises(DataFormatError, match=r"field 'impfun': .*'a' suffix"):
+        ess.load_ess(q2)
+
+
+@pytest.mark.parametrize(
+    "column,value",
+    [("lrscale", 11), ("lrscale", -1), ("eisced", 8), ("rlgblg", 3), ("rlgdnm", 9), ("hinctnta", 0),
+     ("hinctnta", 11)],
+)  # fmt: skip
+def test_bad_persona_codes_name_file_row_field(tmp_path, column, value):
+    df = _ess11_frame()
+    df.loc[4, column] = value
+    p = tmp_path / "bad_codes.csv"
+    df.to_csv(p, index=False)
+    with pytest.raises(DataFormatError, match=rf"bad_codes.csv: record data row 5 \(idno 504\), field '{column}': "
+                       rf"value {value} is not a valid code"):  # fmt: skip
+        ess.load_ess(p)

@@ -7,30 +7,71 @@ of use and download the microdata themselves. This module reads such a file
 (CSV; Stata ``.dta`` through :func:`pandas.read_stata`; SPSS ``.sav`` only when
 the optional ``pyreadstat`` package is installed) and returns a tidy,
 participant-level table of MRAT-centred value scores scored by
-:func:`vp_stats.instruments.pvq.score_pvq21` with ``ess_coding=True``.
+:func:`vp_stats.instruments.pvq.score_pvq21` with ``ess_coding=True``, with the
+respondents' demographics recoded to the levels of the paper's personas
+(:data:`vp_stats.personas.PAPER_PERSONA_LEVELS`).
 
-ESS variables used (ESS codebooks, rounds 1-11):
+ESS variables used (ESS codebooks, rounds 1-11; codes as in the ESS data files):
 
 =====================  ====================================================
 ``ipcrtiv`` ... ``impfun``  the 21 HVS items (:data:`vp_stats.schema.ESS_HVS_VARIABLES`),
                        1 = very much like me ... 6 = not like me at all;
-                       7 refusal, 8 don't know, 9 no answer -> missing
+                       7 refusal, 8 don't know, 9 no answer -> missing.
+                       Round 11 names them with an ``a`` suffix (``ipcrtiva``
+                       ... ``impfuna``, :data:`ESS11_HVS_VARIABLES`); either
+                       spelling is read, and a cumulative file with both is
+                       merged row by row
 ``idno``               respondent id (unique within country and round)
 ``cntry``              ISO 3166 country code (optional; part of the id)
 ``essround``           round (optional; part of the id when present)
 ``gndr``               1 male, 2 female; 7 / 8 / 9 -> missing
-``agea``               age in years; 999 (and 777 / 888) -> missing
+``agea``               age in years; 999 (and 777 / 888) -> missing;
+                       ``age_band``: the paper's 4 bands (15-17 -> missing)
+``lrscale``            left-right self-placement 0 (left) ... 10 (right);
+                       77 / 88 / 99 -> missing; ``political_orientation``:
+                       0-3 left, 4-6 centre, 7-10 right (:data:`LRSCALE_BANDS`)
+``eisced``             ES-ISCED education 1-7; 0 (not harmonisable), 55
+                       (other), 77 / 88 / 99 -> missing; ``education``: 1-2
+                       less than high school (ES-ISCED I, II), 3-5 high school
+                       (IIIb, IIIa, IV advanced vocational, sub-degree), 6
+                       bachelor's degree (V1), 7 graduate degree (V2, MA or
+                       higher) (:data:`EISCED_LEVELS`)
+``rlgblg``             belongs to a religion or denomination: 1 yes, 2 no
+                       (-> ``religion`` "none"); 7 / 8 / 9 -> missing
+``rlgdnm``             which one (asked if ``rlgblg`` = 1): 1 Roman Catholic,
+                       2 Protestant, 3 Eastern Orthodox, 4 other Christian
+                       -> "Christian"; 5 Jewish -> "Jewish"; 6 Islamic ->
+                       "Muslim"; 7 Eastern religions -> "Eastern religions";
+                       8 other non-Christian -> "other"; 66 not applicable,
+                       77 / 88 / 99 -> missing (:data:`RLGDNM_LEVELS`)
+``hinctnta``           household net income decile 1-10 (rounds 4+); 77 /
+                       88 / 99 -> missing; ``income``: 1-3 low, 4-7 middle,
+                       8-10 high (:data:`INCOME_BANDS`)
 ``anweight``           analysis weight = ``pspwght`` x ``pweight`` (rounds 9+)
 ``pspwght``            post-stratification weight (includes the design weight)
 ``pweight``            population size weight (cross-country analyses)
 ``dweight``            design weight
 =====================  ====================================================
 
+What the ESS cannot give (:data:`ESS_UNAVAILABLE`): race (the ESS asks
+no race question; ``blgetmg``, belonging to an ethnic minority group in the
+country, is not a race), and Buddhist vs Hindu separately (both are in
+``rlgdnm`` 7, "Eastern religions"), so the paper's race personas and its
+Buddhist and Hindu personas have no ESS group. The bands of
+``lrscale`` and ``hinctnta`` are vp-stats' choices (the paper does not give
+its cut points); pass your own to :func:`load_ess`. Round 1-3 income
+(``hinctnt``, 12 bands) is not recoded.
+
 Weights. The ESS recommends ``anweight`` for all analyses from round 9 on
-(ESS, "Weighting European Social Survey Data", 2014; updated guidance 2020).
+(ESS, "Weighting European Social Survey Data", 2014; updated guidance 2020:
+``anweight`` = ``pspwght`` x ``pweight``, and for rounds before 9, which lack
+``anweight``, the same product computed by the user). This is from the ESS
+weighting documentation as we know it; check the guide of your round.
 ``weight="auto"`` therefore picks, in order: ``anweight``; ``pspwght *
 pweight`` when both are present; ``pspwght``; ``dweight``; and 1 for every
-respondent (with a :class:`UserWarning`) when the file has none of them. Within
+respondent (with a :class:`UserWarning`) when the file has none of them. In a
+cumulative file whose older rounds have no ``anweight`` value, those rows get
+``pspwght * pweight`` (``weight_variable`` says which, row by row). Within
 one country ``pweight`` is constant, so ``anweight`` and ``pspwght`` give the
 same within-country means.
 
@@ -60,7 +101,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +120,36 @@ GENDER_MISSING: tuple[int, ...] = (7, 8, 9)
 AGE_MISSING: tuple[int, ...] = (777, 888, 999)
 #: Weight variables in order of preference for ``weight="auto"``.
 WEIGHT_VARIABLES: tuple[str, ...] = ("anweight", "pspwght", "pweight", "dweight")
+#: Round 11 names of the HVS items (``ipcrtiva`` ...): the round 1-10 names with an ``a`` suffix.
+ESS11_HVS_VARIABLES: tuple[str, ...] = tuple(v + "a" for v in schema.ESS_HVS_VARIABLES)
+#: Missing codes of two-digit ESS variables (refusal, don't know, no answer).
+MISSING_2DIGIT: tuple[int, ...] = (77, 88, 99)
+#: ``lrscale`` (0 left ... 10 right) bands -> political orientation (vp-stats' cut points).
+LRSCALE_BANDS = {"left": (0, 3), "centre": (4, 6), "right": (7, 10)}
+#: ``eisced`` codes -> the paper's four education levels (0 and 55 -> missing).
+EISCED_LEVELS = {
+    1: "less than high school", 2: "less than high school", 3: "high school", 4: "high school",
+    5: "high school", 6: "bachelor's degree", 7: "graduate degree",
+}  # fmt: skip
+#: ``eisced`` codes that are valid but give no level.
+EISCED_NO_LEVEL: tuple[int, ...] = (0, 55)
+#: ``rlgblg`` codes: 1 belongs to a religion, 2 does not; 7 / 8 / 9 missing.
+RLGBLG_CODES: tuple[int, ...] = (1, 2)
+#: ``rlgdnm`` codes -> religion labels (Buddhist and Hindu are not separated by the ESS).
+RLGDNM_LEVELS = {
+    1: "Christian", 2: "Christian", 3: "Christian", 4: "Christian", 5: "Jewish", 6: "Muslim",
+    7: "Eastern religions", 8: "other",
+}  # fmt: skip
+#: ``hinctnta`` deciles -> income level (vp-stats' cut points).
+INCOME_BANDS = {"low": (1, 3), "middle": (4, 7), "high": (8, 10)}
+#: Persona attributes of the paper that ESS data cannot give, and why.
+ESS_UNAVAILABLE = {
+    "race": "the ESS has no race question (blgetmg, 'belong to minority ethnic group in "
+            "country', is not a race)",
+    "religion: Buddhist / Hindu": "rlgdnm code 7 'Eastern religions' holds both",
+}  # fmt: skip
+#: Columns of the recoded persona attributes in :func:`load_ess`'s output.
+PERSONA_COLUMNS = ["age_band", "political_orientation", "education", "religion", "income"]
 
 OUTPUT_COLUMNS = [
     "participant",
@@ -89,6 +160,7 @@ OUTPUT_COLUMNS = [
     "age",
     "weight",
     "weight_variable",
+    *PERSONA_COLUMNS,
     "family",
     "dimension",
     "score",
@@ -179,6 +251,14 @@ def _choose_weight(df: pd.DataFrame, weight: str | None, file, ids) -> tuple[np.
     if weight == "auto":
         present = [w for w in WEIGHT_VARIABLES if w in df.columns]
         if "anweight" in present:
+            a = _numeric(df, "anweight", file, ids)
+            gap = np.isnan(a)
+            if gap.any() and "pspwght" in present and "pweight" in present:
+                # cumulative file: rounds before 9 have no anweight -> pspwght * pweight there
+                fb, _ = _product_weight(df, ["pspwght", "pweight"], file, ids, gap)
+                w, _ = _product_weight(df, ["anweight"], file, ids, ~gap)
+                w = np.where(gap, fb, w)
+                return w, np.where(gap, "pspwght*pweight", "anweight").astype(object)
             weight = "anweight"
         elif "pspwght" in present and "pweight" in present:
             weight = "pspwght*pweight"
@@ -192,7 +272,12 @@ def _choose_weight(df: pd.DataFrame, weight: str | None, file, ids) -> tuple[np.
                 stacklevel=3,
             )
             return np.ones(n), "none"
-    parts = weight.split("*")
+    return _product_weight(df, weight.split("*"), file, ids, np.ones(n, dtype=bool))[0], weight
+
+
+def _product_weight(df, parts, file, ids, rows: np.ndarray) -> tuple[np.ndarray, str]:
+    """Product of weight variables, checked (present, non-negative) on ``rows``; 1 elsewhere."""
+    n = len(df)
     w = np.ones(n)
     for p in parts:
         if p not in df.columns:
@@ -203,14 +288,14 @@ def _choose_weight(df: pd.DataFrame, weight: str | None, file, ids) -> tuple[np.
                 f"weight variable {p!r} is not in the file (columns: {list(df.columns)})",
             )
         x = _numeric(df, p, file, ids)
-        bad = ~np.isfinite(x) | (x < 0)
+        bad = (~np.isfinite(x) | (x < 0)) & rows
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
             raise DataFormatError(
                 file, _row(r, ids), p, f"weight {df[p].iloc[r]!r} is missing or negative"
             )
-        w = w * x
-    return w, weight
+        w = w * np.where(rows, x, 1.0)
+    return w, "*".join(parts)
 
 
 def load_ess(
@@ -221,6 +306,8 @@ def load_ess(
     min_total: int = 16,
     keep: Sequence[str] = (),
     higher_order: bool = True,
+    lrscale_bands: Mapping[str, tuple[int, int]] | None = None,
+    income_bands: Mapping[str, tuple[int, int]] | None = None,
 ) -> pd.DataFrame:
     """Load ESS microdata and score the Human Values Scale, tidy and participant level.
 
@@ -239,9 +326,13 @@ def load_ess(
         at most 5 missing, ESS EduNet guideline).
     keep : sequence of str
         Further ESS variables to carry into the output unchanged (raw codes,
-        e.g. ``lrscale``, ``eisced``, ``rlgdgr``; their missing codes are not recoded).
+        e.g. ``lrscale``, ``eisced``, ``rlgdgr``; their missing codes are not
+        recoded; the recoded levels are in the persona columns).
     higher_order : bool
         Also score the four higher-order values.
+    lrscale_bands, income_bands : mapping, optional
+        Level -> (lowest, highest) code of ``lrscale`` (default
+        :data:`LRSCALE_BANDS`) and ``hinctnta`` (default :data:`INCOME_BANDS`).
 
     Returns
     -------
@@ -249,16 +340,21 @@ def load_ess(
         One row per respondent and dimension: ``participant`` (``cntry`` /
         ``essround`` / ``idno`` joined by ``_``), ``idno``, ``cntry``, ``essround``,
         ``gender`` (``"male"``, ``"female"`` or missing), ``age`` (float, NaN if
-        missing), ``weight``, ``weight_variable``, ``family``, ``dimension``,
-        ``score`` (MRAT-centred, 6 = very much like me after reversing the ESS
-        coding), ``n_items``, ``status``, then the ``keep`` columns.
+        missing), ``weight``, ``weight_variable``, the persona attributes
+        (:data:`PERSONA_COLUMNS`: ``age_band``, ``political_orientation``,
+        ``education``, ``religion``, ``income``; missing where the ESS
+        variable is absent from the file or holds a missing code), ``family``,
+        ``dimension``, ``score`` (MRAT-centred, 6 = very much like me after
+        reversing the ESS coding), ``n_items``, ``status``, then the ``keep`` columns.
 
     Raises
     ------
     vp_stats.datasets.DataFormatError
         (a ``ValueError``) naming file, data row (with ``idno``) and variable for
-        a missing column, an item value outside 1-6 / 7-9, an unknown ``gndr``
-        code, an impossible age, a missing or negative weight, or duplicate ids.
+        a missing column, an item value outside 1-6 / 7-9, an unknown ``gndr``,
+        ``lrscale``, ``eisced``, ``rlgblg``, ``rlgdnm`` or ``hinctnta`` code, an
+        impossible age, a missing or negative weight, duplicate ids, or a
+        round 10 and a round 11 item name answered differently in one row.
 
     Examples
     --------
@@ -273,12 +369,12 @@ def load_ess(
     df = read_ess_file(file)
     hvs = list(schema.ESS_HVS_VARIABLES)
     required = ["idno", *hvs]
-    missing = [c for c in required if c not in df.columns]
+    missing = [c for c in required if c not in df.columns and not (c in hvs and c + "a" in df.columns)]
     if missing:
         raise DataFormatError(
             file, None, missing[0],
             f"missing required column(s) {missing}; an ESS file needs idno and the 21 HVS "
-            f"variables {hvs}",
+            f"variables {hvs} (round 11: with an 'a' suffix, e.g. ipcrtiva)",
         )  # fmt: skip
     ids = df["idno"].astype(str).to_numpy()
     if df["idno"].isna().any():
@@ -310,10 +406,26 @@ def load_ess(
 
     # items: integers 1..6, or 7/8/9 / empty -> missing
     items = np.empty((len(df), len(hvs)))
-    for j, col in enumerate(hvs):
-        x = _numeric(df, col, file, ids)
-        ok = (x == np.round(x)) & (((x >= 1) & (x <= 6)) | np.isin(x, HVS_MISSING_CODES))
-        _check_codes(x, ok, file, ids, col, "1-6 answers, 7 refusal, 8 don't know, 9 no answer")
+    for j, base in enumerate(hvs):
+        x = None
+        for col in (base, base + "a"):  # round 1-10 name, round 11 name
+            if col not in df.columns:
+                continue
+            y = _numeric(df, col, file, ids)
+            ok = (y == np.round(y)) & (((y >= 1) & (y <= 6)) | np.isin(y, HVS_MISSING_CODES))
+            _check_codes(y, ok, file, ids, col, "1-6 answers, 7 refusal, 8 don't know, 9 no answer")
+            if x is None:
+                x = y
+                continue
+            clash = ~np.isnan(x) & ~np.isnan(y) & (x != y)
+            if clash.any():
+                r = int(np.flatnonzero(clash)[0])
+                raise DataFormatError(
+                    file, _row(r, ids), col,
+                    f"answer {int(y[r])} differs from {base} = {int(x[r])} in the same row "
+                    "(round 11 and round 1-10 names of one item)",
+                )  # fmt: skip
+            x = np.where(np.isnan(x), y, x)
         items[:, j] = np.where(np.isin(x, HVS_MISSING_CODES), np.nan, x)
 
     # demographics
@@ -333,6 +445,9 @@ def load_ess(
     else:
         age = np.full(n, np.nan)
     w, wname = _choose_weight(df, weight, file, ids)
+    attrs = recode_persona_attributes(
+        df, file=file, ids=ids, age=age, lrscale_bands=lrscale_bands, income_bands=income_bands
+    )
 
     answers = pd.DataFrame(items, columns=hvs)
     answers.insert(0, "respondent", participant.to_numpy())
@@ -356,6 +471,7 @@ def load_ess(
             "age": age,
             "weight": w,
             "weight_variable": wname,
+            **{c: attrs[c].to_numpy() for c in PERSONA_COLUMNS},
         }
     )
     for c in keep:
@@ -366,6 +482,101 @@ def load_ess(
         axis=1,
     )
     return out[OUTPUT_COLUMNS + [c.lower() for c in keep]]
+
+
+# --------------------------------------------------------------------------- persona attributes
+
+
+def _bands(x: np.ndarray, bands: Mapping[str, tuple[int, int]]) -> np.ndarray:
+    out = np.full(x.shape, None, dtype=object)
+    for label, (lo, hi) in bands.items():
+        out[(x >= lo) & (x <= hi)] = label
+    return out
+
+
+def recode_persona_attributes(
+    df: pd.DataFrame,
+    *,
+    file: str | os.PathLike = "ESS data",
+    ids: np.ndarray | None = None,
+    age: np.ndarray | None = None,
+    lrscale_bands: Mapping[str, tuple[int, int]] | None = None,
+    income_bands: Mapping[str, tuple[int, int]] | None = None,
+) -> pd.DataFrame:
+    """Recode ESS demographics to the levels of the paper's personas (see the module notes).
+
+    Parameters
+    ----------
+    df : DataFrame
+        ESS microdata (lower-case names, raw codes), e.g. :func:`read_ess_file`.
+        Absent variables give missing levels.
+    file, ids
+        Named in errors (file, ``idno`` of the row).
+    age : array, optional
+        Ages in years with missing codes already removed (default: from ``agea``).
+
+    Returns
+    -------
+    DataFrame
+        One row per ESS row: ``age_band``, ``political_orientation``,
+        ``education``, ``religion``, ``income`` (labels or None).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"agea": [17, 30, 999], "lrscale": [0, 5, 88], "eisced": [2, 6, 55],
+    ...                     "rlgblg": [2, 1, 1], "rlgdnm": [66, 6, 7], "hinctnta": [1, 10, 77]})
+    >>> recode_persona_attributes(raw).values.tolist()
+    [[None, 'left', 'less than high school', 'none', 'low'], ['30-44', 'centre', "bachelor's degree", 'Muslim', 'high'], [None, None, None, 'Eastern religions', None]]
+    """
+    from vp_stats.personas.define import age_band
+
+    n = len(df)
+    ids = df["idno"].astype(str).to_numpy() if ids is None and "idno" in df.columns else ids
+    if ids is None:
+        ids = np.arange(1, n + 1).astype(str)
+    miss2 = list(MISSING_2DIGIT)
+
+    def codes(col, valid, expected):
+        if col not in df.columns:
+            return None
+        x = _numeric(df, col, file, ids)
+        _check_codes(x, np.isin(x, list(valid)), file, ids, col, expected)
+        return x
+
+    out = pd.DataFrame(index=range(n))
+    if age is None:
+        if "agea" in df.columns:
+            a = _numeric(df, "agea", file, ids)
+            age = np.where(np.isin(a, AGE_MISSING), np.nan, a)
+        else:
+            age = np.full(n, np.nan)
+    out["age_band"] = age_band(age)
+    lr = codes("lrscale", [*range(11), *miss2], "0 left ... 10 right, 77/88/99 missing")
+    out["political_orientation"] = (
+        _bands(lr, lrscale_bands or LRSCALE_BANDS) if lr is not None else None
+    )
+    ed = codes("eisced", [*EISCED_LEVELS, *EISCED_NO_LEVEL, *miss2],
+               "ES-ISCED 1-7, 0 not harmonisable, 55 other, 77/88/99 missing")  # fmt: skip
+    out["education"] = (
+        pd.Series(ed).map(EISCED_LEVELS).astype(object).where(lambda s: s.notna(), None).to_numpy()
+        if ed is not None else None
+    )  # fmt: skip
+    blg = codes("rlgblg", [*RLGBLG_CODES, *GENDER_MISSING], "1 yes, 2 no, 7/8/9 missing")
+    dnm = codes("rlgdnm", [*RLGDNM_LEVELS, 66, *miss2],
+                "1-8 denominations, 66 not applicable, 77/88/99 missing")  # fmt: skip
+    # a denomination when rlgdnm names one, else "none" when rlgblg = 2, else missing
+    rel = np.full(n, None, dtype=object)
+    if blg is not None:
+        rel[blg == 2] = "none"
+    if dnm is not None:
+        lab = pd.Series(dnm).map(RLGDNM_LEVELS).astype(object).to_numpy()
+        has = pd.notna(lab)
+        rel[has] = lab[has]
+    out["religion"] = rel
+    inc = codes("hinctnta", [*range(1, 11), *miss2], "deciles 1-10, 77/88/99 missing")
+    out["income"] = _bands(inc, income_bands or INCOME_BANDS) if inc is not None else None
+    return out.astype(object).where(out.notna(), None)
 
 
 # --------------------------------------------------------------------------- analysis helpers

@@ -54,10 +54,24 @@ def personas_compare(
     group_b: str | None = typer.Option(None, "--group-b", help="Second group."),
     n_boot: int = typer.Option(1000, "--n-boot"),
     seed: int = typer.Option(0),
+    human: str | None = typer.Option(None, "--human", help="Compare the run's BFI-10 answers with real human group gaps instead: sapa-bfi or sapa-spi (R's psychTools, read where R installed it)."),
+    psychtools: Path | None = typer.Option(None, "--psychtools", help="With --human: the psychTools folder (default: $VP_PSYCHTOOLS, else found through R)."),
+    sd_reference: str = typer.Option("value-portrait", "--sd-reference", help="With --human: standardise persona gaps by the SD of the Value Portrait participants' BFI-10 scores (value-portrait) or by the spread between persona runs (personas)."),
+    data_dir: Path | None = DATA_DIR_OPT,
 ) -> None:
-    """Compare persona answers with the human raters: item, population and (with ESS data) group level."""
+    """Compare persona answers with the human raters: item, population and (with ESS data) group level.
+
+    With --human, compare the group gaps of a persona run's BFI-10 answers with a SAPA sample's
+    (Cohen's d on both sides: the BFI-10 and the IPIP items are different instruments for the same
+    traits) and write persona_vs_human.csv, human_group_gaps.csv, persona_bfi10_scores.csv and
+    provenance.json to --out.
+    """
     from vp_stats import datasets, personas
 
+    _use_data_dir(data_dir)
+    if human is not None:
+        _compare_humans(answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed)
+        return
     if not answers.exists():
         _fail(f"answers file not found: {answers}")
     try:
@@ -71,3 +85,60 @@ def personas_compare(
         typer.echo(f"wrote {out / f'compare_{name}.csv'} ({len(df)} rows)" + (f"  note: {df.attrs['note']}" if df.attrs.get("note") else ""))
 
 
+
+
+def _compare_humans(answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed) -> None:
+    from vp_stats.io import personas as pio
+    from vp_stats.io import tables as tio
+    from vp_stats.personas import humans
+    from vp_stats.study import provenance
+
+    with _user_errors():
+        if human not in humans.HUMAN_SOURCES:
+            raise ValueError(f"--human must be one of {list(humans.HUMAN_SOURCES)}, got {human!r}")
+        if sd_reference not in ("value-portrait", "personas"):
+            raise ValueError(f"--sd-reference must be value-portrait or personas, got {sd_reference!r}")
+        out_dir = tio.prepare_out_dir(out)
+        ans = pio.read_answer_file(answers)
+        group = group_col or "gender"
+        res = humans.compare_with_humans(ans, human, group, group_a, group_b, path=psychtools,
+                                         sd_reference=None if sd_reference == "personas" else sd_reference,
+                                         n_boot=n_boot, seed=seed)  # fmt: skip
+        table = res["persona_vs_human"]
+        prov = provenance(
+            "personas compare --human",
+            {"human": human, "group_col": group, "group_a": group_a, "group_b": group_b,
+             "sd_reference": sd_reference, "n_boot": n_boot, "seed": seed},
+            {"answers": answers, **humans._psychtools_inputs(psychtools)},
+            note=table.attrs.get("note"), effect_size=res["human_gaps"].attrs.get("effect_size"),
+            psychtools_version=humans._psychtools_version(psychtools),
+        )  # fmt: skip
+        for name, df in (("persona_vs_human", table), ("human_group_gaps", res["human_gaps"]),
+                         ("persona_bfi10_scores", res["persona_scores"])):  # fmt: skip
+            tio.write_csv(df, out_dir / f"{name}.csv")
+        tio.write_json(prov, out_dir / "provenance.json")
+    cols = ["trait", "group_a", "group_b", "persona_d", "human_d", "ratio", "ratio_ci_low", "ratio_ci_high", "sign_agree"]
+    _echo_table(table[cols].round(3), f"persona vs {human} ({table.attrs.get('note')})")
+    typer.echo(f"wrote {out_dir / 'persona_vs_human.csv'}, human_group_gaps.csv, persona_bfi10_scores.csv, provenance.json")
+
+
+@personas_app.command("humans")
+def personas_humans(
+    source: str = typer.Option("sapa-bfi", "--source", help="sapa-bfi (psychTools bfi, 2,800 SAPA respondents) or sapa-spi (psychTools spi, 4,000)."),
+    group: str = typer.Option("gender", "--group", help="gender, age (the paper's 4 age bands) or education (the paper's 4 levels)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: human_group_gaps.csv and provenance.json."),
+    group_a: str | None = typer.Option(None, "--group-a", help="First group (default: every pair of levels)."),
+    group_b: str | None = typer.Option(None, "--group-b", help="Second group."),
+    psychtools: Path | None = typer.Option(None, "--psychtools", help="The psychTools folder (default: $VP_PSYCHTOOLS, else found through R)."),
+    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap resamples (within groups) for the CIs of d."),
+    ci: float = typer.Option(0.95, "--ci"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Real human group gaps (mean difference, Cohen's d with pooled SD, bootstrap CIs) of a SAPA sample."""
+    from vp_stats.personas import humans
+
+    with _user_errors():
+        table = humans.human_gaps_study(source, group, out, path=psychtools, group_a=group_a, group_b=group_b,
+                                        n_boot=n_boot, ci=ci, seed=seed)  # fmt: skip
+    _echo_table(table[humans.HUMAN_GAP_COLUMNS].round(3), f"{source}: {table.attrs['effect_size']}")
+    typer.echo(f"wrote {Path(out) / 'human_group_gaps.csv'} and provenance.json")

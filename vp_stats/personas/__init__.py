@@ -88,6 +88,20 @@ from vp_stats.personas.define import (
     sample_personas,
 )
 from vp_stats.personas.gaps import group_gap_comparison
+from vp_stats.personas.humans import (
+    HUMAN_GAP_COLUMNS,
+    HUMAN_GROUPS,
+    HUMAN_SOURCES,
+    beside_paper,
+    compare_with_humans,
+    human_gaps_study,
+    human_group_gaps,
+    paper_persona_reference,
+    persona_bfi10_scores,
+    persona_vs_human,
+    sapa_scores,
+    score_keyed,
+)
 from vp_stats.personas.study import (
     PVQ21_PARAPHRASES,
     PVQ21_TEMPLATE,
@@ -116,6 +130,10 @@ __all__ = [
     "value_correlation_matrix", "value_structure",
     # gaps
     "group_gap_comparison",
+    # humans
+    "HUMAN_SOURCES", "HUMAN_GROUPS", "HUMAN_GAP_COLUMNS", "score_keyed", "sapa_scores",
+    "human_group_gaps", "persona_bfi10_scores", "persona_vs_human", "paper_persona_reference",
+    "beside_paper", "human_gaps_study", "compare_with_humans",
     # study
     "STUDY_GRIDS", "study_personas", "select_persona_items", "run_personas", "PVQ21_PARAPHRASES",
     "PVQ21_TEMPLATE", "pvq21_prompts", "run_pvq21", "value_portrait_reference",
