@@ -1,0 +1,301 @@
+"""CFA (semopy) against lavaan::cfa(estimator = "ML"), the model parser, and the command line.
+
+References come from R (lavaan, psychTools) in one Rscript run: the five-factor
+model of psych's ``bfi`` (read from psychTools by R; lavaan's listwise
+deletion = complete cases, n = 2,436) and two models of a Value Portrait item
+set (participant group 0, complete cases), one with equality labels, a
+residual covariance and a fixed factor covariance. The R tests skip when
+Rscript or a package is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import r_reference  # tests/ is on sys.path via tests/conftest.py
+from typer.testing import CliRunner
+
+from vp_stats import cfa
+from vp_stats.errors import DataFormatError, TableError
+
+R_PACKAGES = ("lavaan", "psychTools")
+FIT_TOL = 1e-4  # brief: 1e-3; measured <= 1e-6 (bfi), ~1e-6 (Value Portrait)
+CHI2_TOL = 1e-3
+EST_TOL = 1e-3  # unstandardised estimates (optimiser tolerance: ~3e-5 on bfi)
+
+BFI_MODEL = """\
+Agree =~ A1 + A2 + A3 + A4 + A5
+Consc =~ C1 + C2 + C3 + C4 + C5
+Extra =~ E1 + E2 + E3 + E4 + E5
+Neuro =~ N1 + N2 + N3 + N4 + N5
+Open  =~ O1 + O2 + O3 + O4 + O5
+"""
+VP_MODELS = {
+    "vp1": "F1 =~ i4044_2 + i3030_5 + i3030_1 + i4001_3\nF2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2",
+    "vp2": "F1 =~ i4044_2 + a*i3030_5 + a*i3030_1 + i4001_3\nF2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2\n"
+           "i3030_5 ~~ i3030_1\nF1 ~~ 0*F2",
+}  # fmt: skip
+FIT_NAMES = {"chi2": "chisq", "df": "df", "p_value": "pvalue", "cfi": "cfi", "tli": "tli", "rmsea": "rmsea",
+             "rmsea_ci_low": "rmsea.ci.lower", "rmsea_ci_high": "rmsea.ci.upper", "rmsea_p_close": "rmsea.pvalue",
+             "srmr": "srmr", "baseline_chi2": "baseline.chisq", "baseline_df": "baseline.df", "n_obs": "ntotal"}  # fmt: skip
+
+
+def need_r() -> str:
+    rscript, reason = r_reference.available()
+    if rscript is None:
+        pytest.skip(reason)
+    probe = "q(status = as.integer(!all(sapply(c({}), requireNamespace, quietly = TRUE))))".format(
+        ", ".join(f'"{p}"' for p in R_PACKAGES))
+    if subprocess.run([rscript, "-e", probe], capture_output=True, timeout=120).returncode != 0:
+        pytest.skip(f"R packages {', '.join(R_PACKAGES)} are not all installed")
+    return rscript
+
+
+@pytest.fixture(scope="module")
+def bfi() -> pd.DataFrame:
+    rscript = need_r()
+    with tempfile.TemporaryDirectory(prefix="vp_bfi_") as tmp:
+        path = Path(tmp) / "bfi.csv"
+        script = (f'suppressPackageStartupMessages(library(psychTools)); data(bfi); '
+                  f'write.csv(bfi[, 1:25], "{path.as_posix()}", row.names = FALSE, na = "")')  # fmt: skip
+        res = subprocess.run([rscript, "--vanilla", "-e", script], capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            pytest.skip(f"R could not write psychTools::bfi: {res.stderr[-500:]}")
+        return pd.read_csv(path)
+
+
+def _vp_items():
+    from vp_stats import datasets, tables
+
+    try:
+        r = datasets.load_ratings()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"Value Portrait ratings unavailable: {exc}")
+    g = r[r["group"] == 0]
+    g = g.assign(item="i" + g["portrait_id"].astype(str) + "_" + g["option_id"].astype(str))
+    return tables.to_wide(g, "participant", "item", "rating").dropna()
+
+
+@pytest.fixture(scope="module")
+def vp():
+    return _vp_items()
+
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages({library(lavaan); library(psychTools)})
+data(bfi)
+keep <- function(tag, f) {
+  out(paste0(tag, "_fit"), fitMeasures(f, c(FITNAMES)))
+  pe <- parameterEstimates(f, standardized = TRUE); lv <- lavNames(f, "lv"); l <- pe[pe$op == "=~", ]
+  out(paste0(tag, "_est"), l$est); out(paste0(tag, "_se"), l$se); out(paste0(tag, "_std"), l$std.all)
+  fc <- pe[pe$op == "~~" & pe$lhs %in% lv & pe$rhs %in% lv & pe$lhs != pe$rhs, ]
+  out(paste0(tag, "_fcov"), fc$est); out(paste0(tag, "_fcor"), fc$std.all)
+}
+keep("bfi", cfa(BFIMODEL, data = bfi[, 1:25], estimator = "ML"))
+VPBLOCK
+"""
+
+
+@pytest.fixture(scope="module")
+def ref():
+    need_r()
+    script = R_SCRIPT.replace("FITNAMES", ", ".join(f'"{v}"' for v in FIT_NAMES.values()))
+    script = script.replace("BFIMODEL", json.dumps(BFI_MODEL))
+    data = {}
+    try:
+        v = _vp_items()
+    except pytest.skip.Exception:
+        block = ""
+    else:
+        data["V"] = v
+        names = ", ".join(f'"{c}"' for c in v.columns)
+        block = f"V <- as.data.frame(V); colnames(V) <- c({names})\n" + "\n".join(
+            f'keep("{tag}", cfa({json.dumps(m)}, data = V, estimator = "ML"))' for tag, m in VP_MODELS.items())
+    return r_reference.run(script.replace("VPBLOCK", block), data, timeout=600)
+
+
+def _check_against_lavaan(res: cfa.CFAResult, ref, tag: str) -> dict:
+    fit = res.fit.iloc[0]
+    lav = dict(zip(FIT_NAMES, ref[f"{tag}_fit"], strict=True))
+    diffs = {k: abs(float(fit[k]) - lav[k]) for k in FIT_NAMES}
+    assert diffs["chi2"] < CHI2_TOL and diffs["df"] == 0 and diffs["n_obs"] == 0, diffs
+    for k in ("p_value", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "rmsea_p_close", "srmr"):
+        assert diffs[k] < FIT_TOL, (tag, k, diffs[k])
+    assert abs(fit["baseline_chi2"] - lav["baseline_chi2"]) < CHI2_TOL
+    assert bool(fit["converged"])
+    L = res.loadings  # lavaan lists the =~ rows in model order, as we do
+    diffs["std_all"] = np.abs(L.std_all.to_numpy() - ref[f"{tag}_std"]).max()
+    diffs["estimate"] = np.abs(L.estimate.to_numpy() - ref[f"{tag}_est"]).max()
+    se = ref[f"{tag}_se"]
+    free = se > 0
+    assert L.se.isna().to_numpy()[~free].all()  # the fixed first loadings
+    diffs["se"] = np.abs(L.se.to_numpy()[free] - se[free]).max()
+    assert diffs["std_all"] < FIT_TOL and diffs["estimate"] < EST_TOL and diffs["se"] < EST_TOL, diffs
+    fc = res.factor_correlations
+    assert np.abs(fc.r.to_numpy() - ref[f"{tag}_fcor"]).max() < FIT_TOL
+    assert np.abs(fc.covariance.to_numpy() - ref[f"{tag}_fcov"]).max() < EST_TOL
+    return diffs
+
+
+@pytest.mark.r
+def test_bfi_five_factor_model_equals_lavaan(bfi, ref):
+    res = cfa.cfa(bfi, BFI_MODEL)  # incomplete respondents dropped, as lavaan's listwise default
+    assert res.fit.n_obs.item() == 2436 == len(bfi.dropna())
+    assert list(res.loadings.columns) == ["factor", "item", "estimate", "se", "z", "p_value", "std_all"]
+    assert list(res.loadings.item) == list(bfi.columns) and len(res.factor_correlations) == 10
+    _check_against_lavaan(res, ref, "bfi")
+
+
+@pytest.mark.r
+@pytest.mark.parametrize("tag", list(VP_MODELS))
+def test_value_portrait_models_equal_lavaan(vp, ref, tag):
+    res = cfa.cfa(vp, VP_MODELS[tag])
+    assert res.fit.n_obs.item() == 46
+    _check_against_lavaan(res, ref, tag)
+    if tag == "vp2":  # equality labels hold, the fixed covariance stays 0
+        a = res.loadings.set_index("item").estimate
+        assert a["i3030_5"] == pytest.approx(a["i3030_1"], abs=1e-12)
+        assert res.factor_correlations.r.abs().max() < 1e-12
+
+
+@pytest.mark.r
+def test_semopy_calc_stats_differs_from_lavaan_only_in_rmsea(bfi, ref):
+    """Why the fit indices are computed here: semopy's RMSEA divides by N - 1 (lavaan: N), no CI, no SRMR."""
+    from semopy import stats as sst  # calc_stats itself takes ~7 s here
+
+    res = cfa.cfa(bfi, BFI_MODEL)
+    lav = dict(zip(FIT_NAMES, ref["bfi_fit"], strict=True))
+    chi2, df, n = sst.calc_chi2(res.model)[0], sst.calc_dof(res.model), 2436
+    assert abs(chi2 - lav["chi2"]) < CHI2_TOL and df == lav["df"]
+    assert abs(sst.calc_cfi(res.model) - lav["cfi"]) < FIT_TOL and abs(sst.calc_tli(res.model) - lav["tli"]) < FIT_TOL
+    rmsea = sst.calc_rmsea(res.model)
+    assert rmsea == pytest.approx(np.sqrt((chi2 / df - 1) / (n - 1)), rel=1e-12)
+    assert abs(rmsea - lav["rmsea"]) > 1e-5  # N - 1 instead of N: 0.077747 vs lavaan's 0.077731
+    assert not [f for f in dir(sst) if "srmr" in f.lower()]  # and no SRMR
+
+
+def test_fit_indices_formulas():
+    """Hand-computed: one covariance of 0.3, independence model, N = 101."""
+    s = np.array([[1.0, 0.3], [0.3, 1.0]])
+    f = cfa.fit_indices(s, np.eye(2), n=101, n_parameters=2)
+    chi2 = -101 * np.log(1 - 0.09)
+    assert f["chi2"] == pytest.approx(chi2) and f["df"] == 1 and f["baseline_chi2"] == pytest.approx(chi2)
+    assert f["rmsea"] == pytest.approx(np.sqrt((chi2 - 1) / 101)) and f["cfi"] == pytest.approx(0.0)
+    assert f["srmr"] == pytest.approx(np.sqrt(0.09 / 3))
+    perfect = cfa.fit_indices(s, s, n=50, n_parameters=2)
+    assert perfect["chi2"] == pytest.approx(0, abs=1e-12) and perfect["cfi"] == 1 and perfect["rmsea"] == 0
+    assert perfect["rmsea_ci_low"] == 0 and perfect["srmr"] == pytest.approx(0, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- the parser and bad input
+
+
+def _congeneric(n=300, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    f = rng.standard_normal((n, 2))
+    x = np.column_stack([f[:, 0]] * 3 + [f[:, 1]] * 3) * .8 + rng.standard_normal((n, 6)) * .6
+    return pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
+
+
+def test_parser_accepts_lavaan_layout():
+    spec = cfa.parse_model("# two factors\nA =~ a1 + a2 +\n  a3   ! lavaan comment\nB =~ b1 + b2; B =~ b3\nA ~~ B")
+    assert spec.factors == {"A": ["a1", "a2", "a3"], "B": ["b1", "b2", "b3"]}
+    assert spec.observed == ["a1", "a2", "a3", "b1", "b2", "b3"] and spec.lines["b3"] == 4
+    one = cfa.cfa(_congeneric(), "A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3")
+    other = cfa.cfa(_congeneric(), "A =~ a1 + a2\n + a3; B =~ b1 + b2 + b3  # same model")
+    pd.testing.assert_frame_equal(one.fit, other.fit)
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    ("", "the model is empty"),
+    ("A =~ a1 + a2 +", "line 1: cannot parse 'A =~ a1 + a2 +'"),
+    ("A =~ a1 + a2 + a3\nB => b1 + b2", "line 2: cannot parse 'B => b1 + b2'"),
+    ("A =~ a1 + a2 + a3\nA ~ 1", "line 2: 'A ~ 1': intercepts"),
+    ("A =~ NA*a1 + a2 + a3", "modifier 'NA'* is not supported"),
+    ("A =~ a1 + a2 + a3\nx := a*b", "defined parameters"),
+    ("a1 ~~ a2", "defines no factor"),
+    ("A =~ a1 + a2 + a3\nB =~ b1 + b2 + XX9", "line 2, field 'XX9': 'XX9' is neither a factor"),
+    ("a1 =~ a2 + a3 + b1", "the factor 'a1' has the name of an item"),
+])  # fmt: skip
+def test_bad_models_are_one_clear_error(model, message):
+    with pytest.raises(DataFormatError, match=None) as exc:
+        cfa.cfa(_congeneric(), model, source="model.txt")
+    assert message in str(exc.value) and str(exc.value).startswith("model.txt: ")
+
+
+def test_bad_data_are_one_clear_error():
+    x = _congeneric().astype(object)
+    x.iloc[4, 1] = "n/a?"
+    with pytest.raises(TableError, match=r"row 4, field 'a2': cannot read 'n/a\?' as a number"):
+        cfa.cfa(x, "A =~ a1 + a2 + a3")
+    with pytest.raises(ValueError, match="not identified"):
+        cfa.cfa(_congeneric(), "A =~ a1 + a2")
+    with pytest.raises(ValueError, match="item 'a3' has no variance"):
+        cfa.cfa(_congeneric().assign(a3=1.0), "A =~ a1 + a2 + a3")
+    with pytest.raises(ValueError, match="singular"):
+        cfa.cfa(_congeneric().assign(a3=lambda d: d.a1 + d.a2), "A =~ a1 + a2 + a3")
+
+
+# --------------------------------------------------------------------------- command line
+
+runner = CliRunner()
+
+
+def _cli(args):
+    from vp_stats.cli import app
+
+    return runner.invoke(app, args)
+
+
+def test_cli_cfa_writes_the_tables(tmp_path):
+    x = _congeneric()
+    x.insert(0, "participant", [f"p{i}" for i in range(len(x))])
+    x.to_csv(tmp_path / "items.csv", index=False)
+    model = "A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3\n"
+    (tmp_path / "model.txt").write_text(model)
+    out = tmp_path / "out"
+    res = _cli(["structure", "cfa", "--data", str(tmp_path / "items.csv"), "--model", str(tmp_path / "model.txt"),
+                "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "CFI" in res.output and "RMSEA" in res.output
+    fit = pd.read_csv(out / "cfa_fit.csv")
+    assert list(fit.columns) == ["n_obs", "chi2", "df", "p_value", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high",
+                                 "rmsea_p_close", "srmr", "baseline_chi2", "baseline_df", "converged"]  # fmt: skip
+    load = pd.read_csv(out / "cfa_loadings.csv")
+    assert list(load.columns) == ["factor", "item", "estimate", "se", "z", "p_value", "std_all"] and len(load) == 6
+    direct = cfa.cfa(x.drop(columns="participant"), model)
+    np.testing.assert_allclose(fit[["chi2", "cfi", "rmsea", "srmr"]].to_numpy(),
+                               direct.fit[["chi2", "cfi", "rmsea", "srmr"]].to_numpy(), rtol=1e-10)  # fmt: skip
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["command"] == "structure cfa" and set(prov["inputs"]) == {"data", "model"}
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("unknown_item", "'zz' is neither a factor"),
+    ("unparseable", "line 2: cannot parse 'B =~'"),
+    ("bad_cell", "row 3 (line 4), field 'b1': cannot read 'x' as a number"),
+    ("no_model", "model file not found"),
+    ("empty_model", "the model is empty"),
+])  # fmt: skip
+def test_cli_cfa_bad_input_exit_2_without_traceback(tmp_path, case, message):
+    x = _congeneric(n=80)
+    if case == "bad_cell":
+        x = x.astype(object)
+        x.iloc[2, 3] = "x"
+    x.to_csv(tmp_path / "items.csv", index=False)
+    model = {"unknown_item": "A =~ a1 + a2 + zz\n", "unparseable": "A =~ a1 + a2 + a3\nB =~\n",
+             "empty_model": "# nothing yet\n"}.get(case, "A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3\n")  # fmt: skip
+    path = tmp_path / "model.txt"
+    if case != "no_model":
+        path.write_text(model)
+    res = _cli(["structure", "cfa", "--data", str(tmp_path / "items.csv"), "--model", str(path), "--out",
+                str(tmp_path / "out")])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert res.output.count("error:") == 1
