@@ -253,6 +253,7 @@ def reliability_study(
     ratings: str | os.PathLike | None = None,
     items: str | os.PathLike | None = None,
     *,
+    data: str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
     scale=None,
     participant: str = "participant",
@@ -260,15 +261,35 @@ def reliability_study(
     rating: str = "rating",
     method: str = "minres",
     ci: float = 0.95,
+    n_factors: int = 3,
+    reverse=None,
+    missing: str = "listwise",
     data_dir=None,
 ) -> tuple[pd.DataFrame, dict]:
-    """Reliability (alpha, omega) of each selected item set, written to ``out/reliability.csv``.
+    """Reliability of one scale (``data``) or of each selected item set (``items``), written to ``out``.
 
-    ``items`` is an ``item_correlations.csv`` from :func:`validate_study` (its
-    ``selected`` rows, reversed where ``rho < 0``) or a list ``item, family,
-    dimension[, sign]``. Without ``ratings`` the released Value Portrait ratings
-    are used. The scale is the one given, else 1-6 for Value Portrait items,
-    else inferred and reported.
+    Two modes:
+
+    - ``data``: an item matrix ITEMS.csv (one row per respondent, one column
+      per item, optional ``participant`` column; read by
+      :func:`vp_stats.io.tables.read_item_matrix`). Items in ``reverse`` are
+      reversed as ``low + high - x`` on ``scale`` (default: inferred from the
+      values, reported). Writes ``out/reliability.csv`` (one row:
+      :func:`vp_stats.reliability.scale_reliability`: alpha with its Feldt CI,
+      psych's omega total and omega hierarchical of an ``n_factors``
+      Schmid-Leiman solution ...), ``out/item_statistics.csv`` (item-rest r,
+      alpha if dropped, ...) and ``out/provenance.json``; ``info["item_statistics"]``
+      holds the item table.
+    - ``items``: an ``item_correlations.csv`` from :func:`validate_study` (its
+      ``selected`` rows, reversed where ``rho < 0``) or a list ``item, family,
+      dimension[, sign]``, with ``ratings`` (default: the released Value
+      Portrait ratings): :func:`vp_stats.reliability.value_reliability` per
+      dimension and participant group, written to ``out/reliability.csv``. The
+      scale is the one given, else 1-6 for Value Portrait items, else inferred
+      and reported.
+
+    ``missing`` is ``"listwise"`` (default) or ``"pairwise"`` (psych's
+    default; see :mod:`vp_stats.reliability`).
     """
     from vp_stats import reliability
 
@@ -276,8 +297,35 @@ def reliability_study(
         raise ValueError(f"--method must be minres or ml, got {method!r}")
     if not (0 < ci < 1):
         raise ValueError(f"--ci must be in (0, 1), got {ci}")
+    if missing not in ("listwise", "pairwise"):
+        raise ValueError(f"--missing must be pairwise or listwise, got {missing!r}")
+    if isinstance(n_factors, bool) or not isinstance(n_factors, int) or n_factors < 1:
+        raise ValueError(f"--n-factors must be a positive integer, got {n_factors!r}")
+    if isinstance(reverse, str):
+        reverse = [r.strip() for r in reverse.split(",") if r.strip()]
+    if data is not None:
+        if ratings is not None or items is not None:
+            raise ValueError("--data (an item matrix) cannot be combined with --ratings / --items (selected item sets)")
+        out_dir = tio.prepare_out_dir(out) if out is not None else None
+        mat = tio.read_item_matrix(data, participant=participant, scale=scale)
+        try:
+            summary, item_stats = reliability.scale_reliability(mat, n_factors=n_factors, reverse=reverse or (),
+                                                                missing=missing, ci=ci)  # fmt: skip
+        except ValueError as exc:
+            raise ValueError(f"{data}: {exc}") from exc
+        info = {"scale": str(summary["scale"].iloc[0]), "n_sets": 1, "item_statistics": item_stats}
+        if out_dir is not None:
+            params = {"n_factors": n_factors, "reverse": list(reverse or ()), "missing": missing, "ci": ci}
+            prov = provenance("reliability", params, {"data": data}, scale=info["scale"], mode="item matrix")
+            tio.write_csv(summary, out_dir / "reliability.csv")
+            tio.write_csv(item_stats, out_dir / "item_statistics.csv")
+            tio.write_json(prov, out_dir / "provenance.json")
+        return summary, info
+    if reverse:
+        raise ValueError("--reverse applies to --data; with --items the selected items' sign says which to reverse")
     if items is None:
-        raise ValueError("--items is required: an item_correlations.csv (vp-stats validate) or a list item,family,dimension")
+        raise ValueError("give --data ITEMS.csv (one scale: respondents x items) or --items SELECTED.csv "
+                         "(item_correlations.csv of vp-stats validate, or a list item,family,dimension)")  # fmt: skip
     out_dir = tio.prepare_out_dir(out) if out is not None else None
     sel = tio.read_selected_items(items)
     if ratings is None:
@@ -292,10 +340,11 @@ def reliability_study(
     if unknown.any():
         at = int(sel.index[sel["selected"]][unknown.to_numpy()][0])
         raise TableError(items, at + 1, "item", f"unknown item {sel['item'].iloc[at]!r}: nobody rated it in the ratings")
-    table = reliability.value_reliability(r, sel, method=method, ci=ci, scale=sc)
+    table = reliability.value_reliability(r, sel, method=method, ci=ci, scale=sc, n_factors=n_factors, missing=missing)
     info = {"scale": f"{sc} (inferred from the ratings)" if sc.inferred else str(sc), "n_sets": int(table["n_items"].gt(0).sum())}
     if out_dir is not None:
-        prov = provenance("reliability", {"method": method, "ci": ci}, {"ratings": ratings, "items": items}, scale=info["scale"])
+        params = {"method": method, "ci": ci, "n_factors": n_factors, "missing": missing}
+        prov = provenance("reliability", params, {"ratings": ratings, "items": items}, scale=info["scale"])
         tio.write_csv(table, out_dir / "reliability.csv")
         tio.write_json(prov, out_dir / "provenance.json")
     return table, info

@@ -1,4 +1,4 @@
-"""``vp-stats reliability``: reliability of selected item sets."""
+"""``vp-stats reliability``: reliability of one scale (``--data``) or of selected item sets (``--items``)."""
 
 from __future__ import annotations
 
@@ -19,33 +19,68 @@ from vp_stats.cli._common import (  # noqa: F401
 
 @app.command("reliability")
 def reliability_cmd(
-    items: Path = typer.Option(..., "--items", help="Selected items: an item_correlations.csv from `vp-stats validate` (its selected rows) or a CSV item,family,dimension[,sign]."),
-    ratings: Path | None = typer.Option(None, "--ratings", help="Ratings CSV participant,item,rating[,group] (default: the released Value Portrait ratings)."),
-    scale: str | None = typer.Option(None, "--scale", help="Rating scale LOW-HIGH for reverse keying (low + high - x). Default: 1-6 for Value Portrait, else inferred and reported."),
+    data: Path | None = typer.Option(None, "--data", help="One scale: ITEMS.csv with one row per respondent, one column per item (optional participant column); empty cells are missing."),
+    items: Path | None = typer.Option(None, "--items", help="Selected items: an item_correlations.csv from `vp-stats validate` (its selected rows) or a CSV item,family,dimension[,sign]."),
+    ratings: Path | None = typer.Option(None, "--ratings", help="With --items: ratings CSV participant,item,rating[,group] (default: the released Value Portrait ratings)."),
+    n_factors: int = typer.Option(3, "--n-factors", help="Group factors of the Schmid-Leiman solution for omega hierarchical (psych::omega's nfactors, default 3)."),
+    reverse: str | None = typer.Option(None, "--reverse", help="With --data: items to reverse-score (low + high - x), comma-separated: ITEM,ITEM."),
+    scale: str | None = typer.Option(None, "--scale", help="Rating scale LOW-HIGH, e.g. 1-5 (values outside are errors; reverse keying uses it). Default: 1-6 for Value Portrait, else inferred and reported."),
+    missing: str = typer.Option("listwise", "--missing", help="Missing ratings: listwise (drop incomplete respondents; default) or pairwise (psych's default: each covariance from the respondents who rated both items)."),
     participant_col: str = COLUMN_OPTS["participant"],
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
-    method: str = typer.Option("minres", help="One-factor estimator of omega: minres or ml."),
+    method: str = typer.Option("minres", help="With --items: one-factor estimator of the one-factor omega: minres or ml."),
     ci: float = typer.Option(0.95, help="Coverage of alpha's Feldt interval."),
     data_dir: Path | None = DATA_DIR_OPT,
-    out: Path = typer.Option(..., "--out", help="Output directory for reliability.csv and provenance.json."),
+    out: Path = typer.Option(..., "--out", help="Output directory (reliability.csv, item_statistics.csv with --data, provenance.json)."),
 ) -> None:
-    """Reliability of each selected item set: Cronbach's alpha (Feldt CI) and omega, per participant group.
+    """Reliability: Cronbach's alpha (Feldt CI), omega total and omega hierarchical (Schmid-Leiman).
 
-    Writes OUT/reliability.csv (family, dimension, group, n_items, n_reversed, n_raters,
-    n_incomplete, alpha, alpha_ci_low, alpha_ci_high, std_alpha, average_r, omega, omega_observed,
-    omega_heywood, reason). Negatively keyed items (rho < 0) are reversed as low + high - x.
+    --data ITEMS.csv: one scale. Writes OUT/reliability.csv (one row: n_respondents, n_incomplete,
+    n_items, n_reversed, missing, scale, alpha, alpha_ci_low, alpha_ci_high, std_alpha, average_r,
+    omega_total, omega_hierarchical, omega_limit, ecv, n_factors, n_flipped, model_dof, omega_h_note),
+    OUT/item_statistics.csv (item, reversed, n, mean, sd, r_item_total, r_item_rest, alpha_if_dropped,
+    std_alpha_if_dropped, g_loading, h2) and OUT/provenance.json. omega_total and omega_hierarchical
+    are psych::omega(x, nfactors)'s omega.tot and omega_h.
+
+    --items SELECTED.csv [--ratings RATINGS.csv]: each selected item set per participant group. Writes
+    OUT/reliability.csv (family, dimension, group, n_items, n_reversed, n_raters, n_incomplete, alpha,
+    alpha_ci_low, alpha_ci_high, std_alpha, average_r, omega, omega_observed, omega_h_one_factor,
+    omega_heywood, omega_total, omega_hierarchical, n_factors, omega_h_note, reason). Negatively keyed
+    items (rho < 0) are reversed as low + high - x.
     """
     from vp_stats import study
 
+    if data is not None and (items is not None or ratings is not None):
+        _fail("--data (one scale) cannot be combined with --items / --ratings (selected item sets)")
+    if data is None and items is None:
+        _fail("give --data ITEMS.csv (respondents x items) or --items SELECTED.csv (with --ratings)")
+    if missing not in ("listwise", "pairwise"):
+        _fail(f"--missing must be pairwise or listwise, got {missing!r}")
+    if n_factors < 1:
+        _fail(f"--n-factors must be at least 1, got {n_factors}")
+    if data is not None:
+        _use_data_dir(data_dir)
+        with _user_errors():
+            table, info = study.reliability_study(data=data, out=out, scale=scale, participant=participant_col,
+                                                  ci=ci, n_factors=n_factors, reverse=reverse, missing=missing)  # fmt: skip
+        row = table.iloc[0]
+        typer.echo(f"rating scale {info['scale']}; {row.n_respondents} respondents ({row.n_incomplete} incomplete, "
+                   f"{missing}), {row.n_items} items ({row.n_reversed} reversed)")  # fmt: skip
+        show = table[["alpha", "alpha_ci_low", "alpha_ci_high", "omega_total", "omega_hierarchical", "n_factors"]]
+        _echo_table(show.round(3), "reliability of the scale:")
+        if isinstance(row.omega_h_note, str):
+            typer.echo(f"note: {row.omega_h_note}")
+        typer.echo(f"wrote {out / 'reliability.csv'} and {out / 'item_statistics.csv'}")
+        return
+    if reverse:
+        _fail("--reverse applies to --data; with --items the sign of each selected item says which to reverse")
     _use_data_dir(data_dir)
     with _user_errors():
         table, info = study.reliability_study(ratings, items, out=out, scale=scale, participant=participant_col,
                                               item=item_col, rating=rating_col, method=method, ci=ci,
-                                              data_dir=data_dir)  # fmt: skip
+                                              n_factors=n_factors, missing=missing, data_dir=data_dir)  # fmt: skip
     typer.echo(f"rating scale {info['scale']}")
-    show = table[["family", "dimension", "group", "n_items", "n_raters", "alpha", "omega"]].round(3)
-    _echo_table(show, "reliability of the selected item sets:")
+    show = table[["family", "dimension", "group", "n_items", "n_raters", "alpha", "omega_total", "omega_hierarchical"]]
+    _echo_table(show.round(3), "reliability of the selected item sets:")
     typer.echo(f"wrote {out / 'reliability.csv'} ({len(table)} rows)")
-
-

@@ -134,6 +134,7 @@ def read_selected_items(path: str | os.PathLike, *, dimensions=None) -> pd.DataF
     A plain list of items (no ``selected`` column) selects every row.
     """
     df = read_csv(path, what="items file")
+    df = df.mask(df.isin(["NA", "NaN", "nan"]))  # R's write.csv writes missing cells as NA
     src = str(path)
     had_rho = "rho" in df.columns
     out = tables.correlations_table(df if had_rho else df.assign(rho=float("nan")), dimensions=dimensions,
@@ -202,7 +203,7 @@ def read_item_matrix(path: str | os.PathLike, *, participant: str = "participant
 
     An optional ``participant`` column names the rows (else they are numbered
     1..n as in the file); every other column is an item. Cells are numbers or
-    empty (missing); anything else is an error naming row and item. ``scale``
+    missing (empty, or ``NA`` as R writes it); anything else is an error naming row and item. ``scale``
     ("1-5" ...) bounds the values; default inferred (``attrs["scale"]``).
 
     Returns
@@ -222,6 +223,7 @@ def read_item_matrix(path: str | os.PathLike, *, participant: str = "participant
     import pandera.pandas as pa
 
     df = read_csv(path, what="items file")
+    df = df.mask(df.isin(["NA", "NaN", "nan"]))  # R's write.csv writes missing cells as NA
     src = str(path)
     items = [c for c in df.columns if c != participant]
     if not items:
