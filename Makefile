@@ -10,7 +10,7 @@ export VP_DATA_DIR ?= $(if $(wildcard $(SHARED_MIRROR)/SHA256SUMS),$(SHARED_MIRR
 export MPLBACKEND := Agg
 PYTEST_ARGS ?=
 
-.PHONY: setup reproduce test lint lab r-deps local-model-full personas-full hvae-full bench clean
+.PHONY: setup reproduce test lint lab docs r-deps local-model-full personas-full hvae-full bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,15 +37,24 @@ r-deps:
 	  else echo "r-deps: $$missing not installed (needs root and apt); the R reference tests that need them will be skipped"; fi; \
 	fi
 
-## the whole test suite (unit, reference, bad-input, CLI, notebooks, real local model)
-test: setup r-deps
+## the whole test suite (unit, reference, bad-input, CLI, notebooks, real local model) and the docs build
+test: setup r-deps docs
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check vp_stats tests benchmarks
 
+## JupyterLab on notebooks/; its kernels get matplotlib's inline backend (not the Agg exported above)
 lab: setup
-	$(VENV)/bin/jupyter lab --allow-root notebooks
+	env -u MPLBACKEND $(VENV)/bin/jupyter lab --allow-root notebooks
+
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $@
+
+## API reference and reproduction map (Sphinx + numpydoc) in docs/_build/html; a warning is an error
+docs: $(VENV)/.docs-installed
+	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
 
 bench: setup
 	$(PY) benchmarks/run_all.py

@@ -13,45 +13,45 @@ respondents' demographics recoded to the levels of the paper's personas
 
 ESS variables used (ESS codebooks, rounds 1-11; codes as in the ESS data files):
 
-=====================  ====================================================
-``ipcrtiv`` ... ``impfun``  the 21 HVS items (:data:`vp_stats.schema.ESS_HVS_VARIABLES`),
-                       1 = very much like me ... 6 = not like me at all;
-                       7 refusal, 8 don't know, 9 no answer -> missing.
-                       Round 11 names them with an ``a`` suffix (``ipcrtiva``
-                       ... ``impfuna``, :data:`ESS11_HVS_VARIABLES`); either
-                       spelling is read, and a cumulative file with both is
-                       merged row by row
-``idno``               respondent id (unique within country and round)
-``cntry``              ISO 3166 country code (optional; part of the id)
-``essround``           round (optional; part of the id when present)
-``gndr``               1 male, 2 female; 7 / 8 / 9 -> missing
-``agea``               age in years; 999 (and 777 / 888) -> missing;
-                       ``age_band``: the paper's 4 bands (15-17 -> missing)
-``lrscale``            left-right self-placement 0 (left) ... 10 (right);
-                       77 / 88 / 99 -> missing; ``political_orientation``:
-                       0-3 left, 4-6 centre, 7-10 right (:data:`LRSCALE_BANDS`)
-``eisced``             ES-ISCED education 1-7; 0 (not harmonisable), 55
-                       (other), 77 / 88 / 99 -> missing; ``education``: 1-2
-                       less than high school (ES-ISCED I, II), 3-5 high school
-                       (IIIb, IIIa, IV advanced vocational, sub-degree), 6
-                       bachelor's degree (V1), 7 graduate degree (V2, MA or
-                       higher) (:data:`EISCED_LEVELS`)
-``rlgblg``             belongs to a religion or denomination: 1 yes, 2 no
-                       (-> ``religion`` "none"); 7 / 8 / 9 -> missing
-``rlgdnm``             which one (asked if ``rlgblg`` = 1): 1 Roman Catholic,
-                       2 Protestant, 3 Eastern Orthodox, 4 other Christian
-                       -> "Christian"; 5 Jewish -> "Jewish"; 6 Islamic ->
-                       "Muslim"; 7 Eastern religions -> "Eastern religions";
-                       8 other non-Christian -> "other"; 66 not applicable,
-                       77 / 88 / 99 -> missing (:data:`RLGDNM_LEVELS`)
-``hinctnta``           household net income decile 1-10 (rounds 4+); 77 /
-                       88 / 99 -> missing; ``income``: 1-3 low, 4-7 middle,
-                       8-10 high (:data:`INCOME_BANDS`)
-``anweight``           analysis weight = ``pspwght`` x ``pweight`` (rounds 9+)
-``pspwght``            post-stratification weight (includes the design weight)
-``pweight``            population size weight (cross-country analyses)
-``dweight``            design weight
-=====================  ====================================================
+============================  ====================================================
+``ipcrtiv`` ... ``impfun``    the 21 HVS items (:data:`vp_stats.schema.ESS_HVS_VARIABLES`),
+                              1 = very much like me ... 6 = not like me at all;
+                              7 refusal, 8 don't know, 9 no answer -> missing.
+                              Round 11 names them with an ``a`` suffix (``ipcrtiva``
+                              ... ``impfuna``, :data:`ESS11_HVS_VARIABLES`); either
+                              spelling is read, and a cumulative file with both is
+                              merged row by row
+``idno``                      respondent id (unique within country and round)
+``cntry``                     ISO 3166 country code (optional; part of the id)
+``essround``                  round (optional; part of the id when present)
+``gndr``                      1 male, 2 female; 7 / 8 / 9 -> missing
+``agea``                      age in years; 999 (and 777 / 888) -> missing;
+                              ``age_band``: the paper's 4 bands (15-17 -> missing)
+``lrscale``                   left-right self-placement 0 (left) ... 10 (right);
+                              77 / 88 / 99 -> missing; ``political_orientation``:
+                              0-3 left, 4-6 centre, 7-10 right (:data:`LRSCALE_BANDS`)
+``eisced``                    ES-ISCED education 1-7; 0 (not harmonisable), 55
+                              (other), 77 / 88 / 99 -> missing; ``education``: 1-2
+                              less than high school (ES-ISCED I, II), 3-5 high school
+                              (IIIb, IIIa, IV advanced vocational, sub-degree), 6
+                              bachelor's degree (V1), 7 graduate degree (V2, MA or
+                              higher) (:data:`EISCED_LEVELS`)
+``rlgblg``                    belongs to a religion or denomination: 1 yes, 2 no
+                              (-> ``religion`` "none"); 7 / 8 / 9 -> missing
+``rlgdnm``                    which one (asked if ``rlgblg`` = 1): 1 Roman Catholic,
+                              2 Protestant, 3 Eastern Orthodox, 4 other Christian
+                              -> "Christian"; 5 Jewish -> "Jewish"; 6 Islamic ->
+                              "Muslim"; 7 Eastern religions -> "Eastern religions";
+                              8 other non-Christian -> "other"; 66 not applicable,
+                              77 / 88 / 99 -> missing (:data:`RLGDNM_LEVELS`)
+``hinctnta``                  household net income decile 1-10 (rounds 4+); 77 /
+                              88 / 99 -> missing; ``income``: 1-3 low, 4-7 middle,
+                              8-10 high (:data:`INCOME_BANDS`)
+``anweight``                  analysis weight = ``pspwght`` x ``pweight`` (rounds 9+)
+``pspwght``                   post-stratification weight (includes the design weight)
+``pweight``                   population size weight (cross-country analyses)
+``dweight``                   design weight
+============================  ====================================================
 
 What the ESS cannot give (:data:`ESS_UNAVAILABLE`): race (the ESS asks
 no race question; ``blgetmg``, belonging to an ethnic minority group in the

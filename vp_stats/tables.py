@@ -5,19 +5,19 @@ here, and every reader and every command validates through these models, so a
 bad cell gives one :class:`~vp_stats.errors.TableError` naming the file, the
 row (with its line) and the field, whatever the entry point.
 
-==============  =============================================================
-contract        columns (key columns first)
-==============  =============================================================
-``Ratings``     ``participant, item, rating`` (+ optional ``group``; Value
-                Portrait items also carry ``portrait_id, option_id``)
-``Scores``      ``participant, family, dimension, score``
-``Correlations`` ``item, family, dimension, rho`` (+ ``p_value, n, p_fdr,
-                ci_low, ci_high, selected, sign`` when computed)
-``Answers``     ``model, item, rating`` (+ ``variant``): an LLM's answers,
-                one row per model, item (and prompt variant)
-``Profiles``    ``model, family, dimension, centered_mean``: LLM value
-                profiles (``centered_mean`` is the profile's score)
-==============  =============================================================
+================  =============================================================
+contract          columns (key columns first)
+================  =============================================================
+``Ratings``       ``participant, item, rating`` (+ optional ``group``; Value
+                  Portrait items also carry ``portrait_id, option_id``)
+``Scores``        ``participant, family, dimension, score``
+``Correlations``  ``item, family, dimension, rho`` (+ ``p_value, n, p_fdr,
+                  ci_low, ci_high, selected, sign`` when computed)
+``Answers``       ``model, item, rating`` (+ ``variant``): an LLM's answers,
+                  one row per model, item (and prompt variant)
+``Profiles``      ``model, family, dimension, centered_mean``: LLM value
+                  profiles (``centered_mean`` is the profile's score)
+================  =============================================================
 
 Naming convention. The unit of a human table is ``participant``; of an LLM
 table ``model``; an item is ``item`` (any non-empty string); a dimension score is

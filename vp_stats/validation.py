@@ -455,7 +455,7 @@ def select_items(
     threshold : float
         Strict threshold on rho (published scoring: ``rho > 0.3``).
     mode : {"pos", "abs", "neg"}
-        ``pos``: rho > threshold; ``neg``: rho < -threshold; ``abs``: |rho| > threshold.
+        ``pos``: rho > threshold; ``neg``: rho < -threshold; ``abs``: ``|rho|`` > threshold.
     exclusions : DataFrame, optional
         (item, dimension) pairs never selected, e.g. :func:`upstream_exclusions`;
         ``item`` or ``portrait_id, option_id``.

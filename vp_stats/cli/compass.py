@@ -49,7 +49,7 @@ def compass_score(
     weights: Path = typer.Option(..., "--weights", help="CSV dimension,weight (a priority vector over the dimensions of one family)."),
     out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
 ) -> None:
-    """Rank the released models by the weighted composite sum_k w_k s_k / sum_k |w_k|."""
+    """Rank the released models by the weighted composite sum_k w_k s_k / sum_k abs(w_k)."""
     from vp_stats import compass
     from vp_stats.io import tables as tio
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from vp_stats import schema
+
+FAMILY_TITLES = {
+    "pvq": "Basic values (PVQ)",
+    "higher_pvq": "Higher-order values",
+    "bfi": "Big Five (BFI-10)",
+}
+HIGHLIGHT = "tab:red"
 
 
 def check_family(family: str) -> tuple[str, ...]:
@@ -15,3 +24,33 @@ def check_family(family: str) -> tuple[str, ...]:
 def label(dim: str) -> str:
     """A dimension name as an axis label (``Self_Direction`` -> ``Self Direction``)."""
     return str(dim).replace("_", " ")
+
+
+def require(df: pd.DataFrame, cols, what: str) -> None:
+    """A clear error naming the missing columns of an input table."""
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; has {list(df.columns)}")
+
+
+def families(df: pd.DataFrame, families) -> list[str]:
+    """The families to draw: all present (schema order) or the ones asked for, checked."""
+    present = set(df["family"])
+    if families is None:
+        return [f for f in schema.FAMILY_NAMES if f in present]
+    families = [families] if isinstance(families, str) else list(families)
+    unknown = [f for f in families if f not in schema.FAMILIES]
+    if unknown:
+        raise ValueError(f"unknown family {unknown[0]!r}; known: {list(schema.FAMILY_NAMES)}")
+    return families
+
+
+def color_ticks(ticks, highlight, color: str = HIGHLIGHT) -> None:
+    """Bold, coloured tick labels for the names in ``highlight``."""
+    if highlight is None:
+        return
+    highlight = {highlight} if isinstance(highlight, str) else set(highlight)
+    for t in ticks:
+        if t.get_text() in highlight:
+            t.set_color(color)
+            t.set_fontweight("bold")

@@ -1,19 +1,24 @@
 """Figures of demographic-persona runs compared with human data (notebook 03).
 
-Each function takes the tidy tables of :mod:`vp_stats.personas` and returns a
-new :class:`matplotlib.figure.Figure` (built without :mod:`matplotlib.pyplot`:
-no global state, nothing shown; save it with ``fig.savefig``). The three
-levels of comparison follow the Value Portrait paper's persona analysis (Han
-et al., ACL 2025) and Rozen et al. (ICLR 2025) for value structure.
+Each function takes the tidy tables of :mod:`vp_stats.personas`. Axes-level functions take
+``ax=`` and return the :class:`~matplotlib.axes.Axes`; figure-level ones (several panels)
+return the :class:`~matplotlib.figure.Figure`; without ``ax`` a new pyplot figure is opened, so
+a notebook shows it inline. The three levels of comparison follow the Value Portrait paper's
+persona analysis (Han et al., ACL 2025) and Rozen et al. (ICLR 2025) for value structure.
 
-Functions
----------
-item_level_plot      per item: persona vs human mean and SD, JS distance by source
-variance_ratio_plot  per value: var(personas) / var(humans) with bootstrap CI (log scale)
-hierarchy_plot       value hierarchy: mean centred score of personas vs humans
-structure_plot       value correlation matrices of personas and humans side by side
-shift_heatmap        personas x values: shift from the plain model
-group_gap_plot       per value: LLM group gap vs human group gap with CIs
+===========================  ======  ====================================================================
+function                     level   draws
+===========================  ======  ====================================================================
+:func:`item_scatter`         axes    per item: persona vs human mean (or SD), by item source
+:func:`js_distance_box`      axes    per item source: Jensen-Shannon distance of the rating distributions
+:func:`item_level_plot`      figure  item_scatter of the means and the SDs, js_distance_box
+:func:`variance_ratio_plot`  axes    per value: var(personas) / var(humans) with bootstrap CI (log scale)
+:func:`hierarchy_plot`       axes    value hierarchy: mean centred score of personas vs humans
+:func:`correlation_heatmap`  axes    one value correlation matrix
+:func:`structure_plot`       figure  correlation_heatmap of personas and humans side by side
+:func:`shift_heatmap`        axes    personas x values: shift from the plain model
+:func:`group_gap_plot`       axes    per value: LLM group gap vs human group gap with CIs
+===========================  ======  ====================================================================
 
 Examples
 --------
@@ -21,7 +26,7 @@ Examples
 >>> from vp_stats.plots import personas as pp
 >>> pop = pd.DataFrame({"dimension": ["Power", "Security"], "variance_ratio": [0.1, 2.0],
 ...                     "ci_low": [0.05, 1.0], "ci_high": [0.2, 3.0]})
->>> len(pp.variance_ratio_plot(pop).axes)
+>>> len(pp.variance_ratio_plot(pop).figure.axes)
 1
 """
 
@@ -29,28 +34,148 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import TwoSlopeNorm
+import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from vp_stats import schema
 from vp_stats.plots._common import label as _label
+from vp_stats.plots._common import require as _require
+from vp_stats.plots.base import heatmap, new_axes, new_figure
 
+__all__ = [
+    "correlation_heatmap",
+    "group_gap_plot",
+    "hierarchy_plot",
+    "item_level_plot",
+    "item_scatter",
+    "js_distance_box",
+    "shift_heatmap",
+    "structure_plot",
+    "variance_ratio_plot",
+]
+
+_BLUE, _RED = "#4c72b0", "#c44e52"
 _SOURCE_COLORS = dict(
     zip(schema.SOURCES, ["#1b9e77", "#d95f02", "#7570b3", "#e7298a"], strict=True)
 )
 
 
-def item_level_plot(item_comparison: pd.DataFrame, title: str | None = None) -> Figure:
-    """Item level: persona population vs human raters, one point per item.
+def item_scatter(
+    item_comparison: pd.DataFrame,
+    statistic: str = "mean",
+    ax: Axes | None = None,
+    legend: bool = True,
+) -> Axes:
+    """Item level: one point per item, persona statistic against the human one, by item source.
 
-    Panels: mean rating (persona vs human, identity line), SD (persona vs
-    human; below the line the personas are less diverse than the raters),
-    Jensen-Shannon distance per item source (box plot).
+    Drawn with :func:`seaborn.scatterplot` (one colour per source) and the identity line:
+    for ``statistic="sd"``, points below the line mean the personas disagree with one another
+    less than the raters do.
+
+    Parameters
+    ----------
+    item_comparison : DataFrame
+        :func:`vp_stats.personas.compare_item_distributions` (``source``, ``<statistic>_persona``,
+        ``<statistic>_human``).
+    statistic : {"mean", "sd"}
+        Mean rating or its standard deviation.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+    legend : bool
+        Draw the legend of the sources.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"source": ["Reddit", "LMSYS"], "mean_persona": [4.0, 5.0],
+    ...                   "mean_human": [3.5, 4.0], "sd_persona": [0.2, 0.3], "sd_human": [1.2, 1.4]})
+    >>> ax = item_scatter(c, "sd")
+    >>> ax.get_xlabel(), len(ax.collections[0].get_offsets())
+    ('human SD', 2)
+    """
+    if statistic not in ("mean", "sd"):
+        raise ValueError(f"statistic must be 'mean' or 'sd', got {statistic!r}")
+    x, y = f"{statistic}_human", f"{statistic}_persona"
+    _require(item_comparison, ["source", x, y], "item_comparison")
+    ax = new_axes(ax, (4.4, 4.2))
+    srcs = [s for s in schema.SOURCES if (item_comparison["source"] == s).any()]
+    sns.scatterplot(data=item_comparison, x=x, y=y, hue="source", hue_order=srcs,
+                    palette=_SOURCE_COLORS, s=26, alpha=0.8, legend=legend, ax=ax)  # fmt: skip
+    if statistic == "mean":
+        ax.plot([1, 6], [1, 6], color="grey", lw=1, ls="--")
+        ax.set(xlim=(1, 6), ylim=(1, 6), xlabel="human mean rating", ylabel="persona mean rating")
+        ax.set_title("mean per item", fontsize=10)
+    else:
+        top = float(np.nanmax([item_comparison[x].max(), item_comparison[y].max(), 1]))
+        ax.plot([0, top], [0, top], color="grey", lw=1, ls="--")
+        ax.set(xlabel="human SD", ylabel="persona SD (across personas)")
+        ax.set_title("spread per item", fontsize=10)
+    if legend and ax.get_legend() is not None:
+        ax.legend(fontsize=8, frameon=False, title=None)
+    return ax
+
+
+def js_distance_box(item_comparison: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Item level: Jensen-Shannon distance (base 2) of persona vs human ratings, per item source.
+
+    Parameters
+    ----------
+    item_comparison : DataFrame
+        ``source, js_distance`` (:func:`vp_stats.personas.compare_item_distributions`).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One box per source present (schema order).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"source": ["Reddit", "LMSYS", "LMSYS"], "js_distance": [0.4, 0.5, 0.3]})
+    >>> [t.get_text() for t in js_distance_box(c).get_xticklabels()]
+    ['Reddit', 'LMSYS']
+    """
+    _require(item_comparison, ["source", "js_distance"], "item_comparison")
+    ax = new_axes(ax, (4.0, 4.2))
+    srcs = [s for s in schema.SOURCES if (item_comparison["source"] == s).any()]
+    data = [
+        item_comparison.loc[item_comparison["source"] == s, "js_distance"].dropna() for s in srcs
+    ]
+    if data:
+        bp = ax.boxplot(data, tick_labels=srcs, patch_artist=True, medianprops={"color": "k"})
+        for patch, s in zip(bp["boxes"], srcs, strict=True):
+            patch.set_facecolor(_SOURCE_COLORS[s])
+            patch.set_alpha(0.6)
+    ax.set(ylabel="Jensen-Shannon distance (base 2)", ylim=(0, 1))
+    ax.set_title("distribution distance by source", fontsize=10)
+    return ax
+
+
+def item_level_plot(item_comparison: pd.DataFrame, title: str | None = None) -> Figure:
+    """Figure-level: item level, persona population vs human raters, one point per item.
+
+    Panels: mean rating (:func:`item_scatter`, identity line), SD (:func:`item_scatter`; below
+    the line the personas are less diverse than the raters), Jensen-Shannon distance per item
+    source (:func:`js_distance_box`).
 
     Parameters
     ----------
     item_comparison : DataFrame
         :func:`vp_stats.personas.compare_item_distributions`.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three axes.
 
     Examples
     --------
@@ -61,89 +186,97 @@ def item_level_plot(item_comparison: pd.DataFrame, title: str | None = None) -> 
     >>> len(item_level_plot(c).axes)
     3
     """
-    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    fig = new_figure((13.0, 4.4))
     ax1, ax2, ax3 = fig.subplots(1, 3)
-    for src in schema.SOURCES:
-        d = item_comparison[item_comparison["source"] == src]
-        if d.empty:
-            continue
-        kw = {"color": _SOURCE_COLORS[src], "label": src, "alpha": 0.8, "s": 22}
-        ax1.scatter(d["mean_human"], d["mean_persona"], **kw)
-        ax2.scatter(d["sd_human"], d["sd_persona"], **kw)
-    ax1.plot([1, 6], [1, 6], color="grey", lw=1, ls="--")
-    ax1.set(xlim=(1, 6), ylim=(1, 6), xlabel="human mean rating", ylabel="persona mean rating")
-    ax1.set_title("mean per item")
-    top = float(
-        np.nanmax([item_comparison["sd_human"].max(), item_comparison["sd_persona"].max(), 1])
-    )
-    ax2.plot([0, top], [0, top], color="grey", lw=1, ls="--")
-    ax2.set(xlabel="human SD", ylabel="persona SD (across personas)")
-    ax2.set_title("spread per item")
-    ax1.legend(fontsize=8, frameon=False)
-    srcs = [s for s in schema.SOURCES if (item_comparison["source"] == s).any()]
-    data = [
-        item_comparison.loc[item_comparison["source"] == s, "js_distance"].dropna() for s in srcs
-    ]
-    ax3.boxplot(data, tick_labels=srcs) if data else None
-    ax3.set(ylabel="Jensen-Shannon distance (base 2)", ylim=(0, 1))
-    ax3.set_title("distribution distance by source")
+    item_scatter(item_comparison, "mean", ax=ax1)
+    item_scatter(item_comparison, "sd", ax=ax2, legend=False)
+    js_distance_box(item_comparison, ax=ax3)
     if title:
         fig.suptitle(title)
     return fig
 
 
-def variance_ratio_plot(population: pd.DataFrame, title: str | None = None) -> Figure:
+def variance_ratio_plot(
+    population: pd.DataFrame, title: str | None = None, ax: Axes | None = None
+) -> Axes:
     """Population level: variance across personas / variance across humans, per value.
 
-    Log scale; the dashed line at 1 is equal diversity, below it the personas
-    flatten human diversity.
+    Bars (:func:`seaborn.barplot`) with the bootstrap intervals of the table on a log scale;
+    the dashed line at 1 is equal diversity, below it the personas flatten human diversity.
 
     Parameters
     ----------
     population : DataFrame
         ``dimension, variance_ratio`` and optional ``ci_low, ci_high``
         (:func:`vp_stats.personas.variance_ratio`).
+    title : str, optional
+        Axes title.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar per value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pop = pd.DataFrame({"dimension": ["Power", "Security"], "variance_ratio": [0.1, 2.0]})
+    >>> [float(p.get_height()) for p in variance_ratio_plot(pop).patches]
+    [0.1, 2.0]
     """
-    fig = Figure(figsize=(7, 4), layout="constrained")
-    ax = fig.subplots()
+    _require(population, ["dimension", "variance_ratio"], "population")
     d = population.reset_index(drop=True)
+    ax = new_axes(ax, (7.0, 4.2))
     x = np.arange(len(d))
     r = d["variance_ratio"].to_numpy(dtype=float)
-    ax.bar(x, r, color="#4c72b0")
+    sns.barplot(x=x, y=r, color=_BLUE, errorbar=None, native_scale=True, ax=ax)
     if {"ci_low", "ci_high"} <= set(d.columns):
         lo, hi = d["ci_low"].to_numpy(dtype=float), d["ci_high"].to_numpy(dtype=float)
         ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
-        ax.errorbar(
-            x[ok], r[ok], yerr=[r[ok] - lo[ok], hi[ok] - r[ok]], fmt="none", color="black", lw=1
-        )
+        ax.errorbar(x[ok], r[ok], yerr=[r[ok] - lo[ok], hi[ok] - r[ok]], fmt="none",
+                    color="black", lw=1, capsize=2)  # fmt: skip
     ax.axhline(1, color="grey", ls="--", lw=1)
     ax.set_yscale("log")
-    ax.set_xticks(x, [_label(v) for v in d["dimension"]], rotation=45, ha="right")
+    ax.set_xticks(x, [_label(v) for v in d["dimension"]], rotation=45, ha="right",
+                  rotation_mode="anchor")  # fmt: skip
     ax.set_ylabel("variance ratio (personas / humans)")
-    ax.set_title(title or "Do personas reproduce human diversity?")
-    return fig
+    ax.set_title(title or "Do personas reproduce human diversity?", fontsize=10)
+    return ax
 
 
-def hierarchy_plot(population: pd.DataFrame, title: str | None = None) -> Figure:
+def hierarchy_plot(
+    population: pd.DataFrame, title: str | None = None, ax: Axes | None = None
+) -> Axes:
     """Population level: value hierarchy, mean centred score of personas against humans.
 
     Parameters
     ----------
     population : DataFrame
         ``dimension, mean_persona, mean_human`` (:func:`vp_stats.personas.value_hierarchy`).
+    title : str, optional
+        Axes title.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One labelled point per value, the identity line.
 
     Examples
     --------
     >>> import pandas as pd
     >>> h = pd.DataFrame({"dimension": ["Power", "Security"], "mean_persona": [0.1, 0.2],
     ...                   "mean_human": [-0.5, 0.3]})
-    >>> len(hierarchy_plot(h).axes)
-    1
+    >>> len(hierarchy_plot(h).texts)
+    2
     """
-    fig = Figure(figsize=(5.5, 5), layout="constrained")
-    ax = fig.subplots()
+    _require(population, ["dimension", "mean_persona", "mean_human"], "population")
+    ax = new_axes(ax, (5.5, 5.2))
     x, y = population["mean_human"].to_numpy(float), population["mean_persona"].to_numpy(float)
-    ax.scatter(x, y, color="#4c72b0")
+    ax.scatter(x, y, color=_BLUE)
     for xi, yi, d in zip(x, y, population["dimension"], strict=True):
         ax.annotate(_label(d), (xi, yi), fontsize=8, xytext=(3, 3), textcoords="offset points")
     lim = float(np.nanmax(np.abs(np.r_[x, y, 0.1]))) * 1.15
@@ -152,39 +285,88 @@ def hierarchy_plot(population: pd.DataFrame, title: str | None = None) -> Figure
     ax.axvline(0, color="lightgrey", lw=0.8)
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="humans: mean centred score",
            ylabel="personas: mean centred score")  # fmt: skip
-    ax.set_title(title or "Value hierarchy")
-    return fig
+    ax.set_aspect("equal")
+    ax.set_title(title or "Value hierarchy", fontsize=10)
+    return ax
+
+
+def correlation_heatmap(
+    corr: pd.DataFrame, title: str | None = None, cbar: bool = True, ax: Axes | None = None
+) -> Axes:
+    """One value correlation matrix on the fixed -1..1 scale, values abbreviated (SD, ST, ...).
+
+    Parameters
+    ----------
+    corr : DataFrame
+        Square correlation matrix (:func:`vp_stats.personas.value_correlation_matrix`).
+    title : str, optional
+        Axes title.
+    cbar : bool
+        Draw the colour bar.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame([[1.0, -0.3], [-0.3, 1.0]], index=["Power", "Security"],
+    ...                  columns=["Power", "Security"])
+    >>> [t.get_text() for t in correlation_heatmap(m).get_xticklabels()]
+    ['PO', 'SE']
+    """
+    labs = [schema.PVQ_ABBREV.get(c, _label(c)) for c in corr.columns]
+    ax = heatmap(corr, ax=ax, vlim=1.0, cbar=cbar, cbar_label="correlation", xticklabels=labs,
+                 yticklabels=labs, xrotation=0, fontsize=8, square=True, figsize=(5.4, 4.6))  # fmt: skip
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
 
 
 def structure_plot(
     persona_corr: pd.DataFrame, human_corr: pd.DataFrame, title: str | None = None
 ) -> Figure:
-    """Population level: value correlation matrices (personas | humans).
+    """Figure-level: value correlation matrices (personas | humans), :func:`correlation_heatmap` each.
 
     Parameters
     ----------
     persona_corr, human_corr : DataFrame
         Square correlation matrices (:func:`vp_stats.personas.value_correlation_matrix`).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two heatmap axes and one colour bar.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame([[1.0, -0.3], [-0.3, 1.0]], index=["Power", "Security"],
+    ...                  columns=["Power", "Security"])
+    >>> len(structure_plot(m, m).axes)
+    3
     """
-    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    fig = new_figure((11.0, 5.0))
     axes = fig.subplots(1, 2)
-    norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
-    im = None
-    for ax, m, name in zip(axes, (persona_corr, human_corr), ("personas", "humans"), strict=True):
-        im = ax.imshow(m.to_numpy(dtype=float), cmap="RdBu_r", norm=norm)
-        labs = [schema.PVQ_ABBREV.get(c, _label(c)) for c in m.columns]
-        ax.set_xticks(range(len(labs)), labs, fontsize=8)
-        ax.set_yticks(range(len(labs)), labs, fontsize=8)
-        ax.set_title(name)
-    fig.colorbar(im, ax=axes, shrink=0.8, label="correlation")
+    correlation_heatmap(persona_corr, "personas", cbar=False, ax=axes[0])
+    correlation_heatmap(human_corr, "humans", cbar=False, ax=axes[1])
+    fig.colorbar(axes[1].collections[0], ax=axes, shrink=0.8, label="correlation")
     if title:
         fig.suptitle(title)
     return fig
 
 
 def shift_heatmap(
-    shifts: pd.DataFrame, label_col: str = "system_prompt", title: str | None = None
-) -> Figure:
+    shifts: pd.DataFrame,
+    label_col: str = "system_prompt",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """Group level (LLM side): each persona's shift from the plain model, per value.
 
     Parameters
@@ -192,86 +374,110 @@ def shift_heatmap(
     shifts : DataFrame
         ``persona_id, dimension, shift`` and ``label_col`` (:func:`vp_stats.personas.persona_shifts`).
     label_col : str
-        Column naming the personas on the y axis (falls back to ``persona_id``).
+        Column naming the personas on the y axis (falls back to the persona's attribute
+        columns, then ``persona_id``).
+    title : str, optional
+        Axes title.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The annotated heatmap (values signed, two decimals).
 
     Examples
     --------
     >>> import pandas as pd
     >>> s = pd.DataFrame({"persona_id": ["a", "a"], "dimension": ["Power", "Security"],
     ...                   "shift": [0.2, -0.1]})
-    >>> len(shift_heatmap(s).axes)
-    2
+    >>> ax = shift_heatmap(s)
+    >>> len(ax.figure.axes), [t.get_text() for t in ax.texts]
+    (2, ['+0.20', '-0.10'])
     """
+    _require(shifts, ["persona_id", "dimension", "shift"], "shifts")
     if label_col in shifts.columns:
         labels = shifts[label_col].astype(str).str.replace("**Your Profile**: ", "", regex=False)
     else:  # name personas by their attributes (columns that are not part of a profile)
         known = {"persona_id", "model", "family", "dimension", "centered_mean", "original_mean", "std_dev",
-                 "n", "ci_low", "ci_high", "centre", "n_failed", "plain", "shift", "system_prompt"}  # fmt: skip
+                 "n", "ci_low", "ci_high", "centre", "n_failed", "plain", "shift", "system_prompt", "llm"}  # fmt: skip
         attrs = [c for c in shifts.columns if c not in known]
         labels = shifts["persona_id"].astype(str)
         if attrs:
-            parts = shifts[attrs].apply(lambda r: ", ".join(f"{k}={v}" for k, v in r.items() if pd.notna(v)), axis=1)
+            parts = shifts[attrs].apply(
+                lambda r: ", ".join(f"{k}={v}" for k, v in r.items() if pd.notna(v)), axis=1
+            )
             labels = parts.where(parts != "", labels)
     s = shifts.assign(_lab=labels)
     m = s.pivot_table(index="_lab", columns="dimension", values="shift", aggfunc="mean", sort=False)
     m = m.reindex(columns=[d for d in schema.PVQ_VALUES if d in m.columns] or list(m.columns))
-    fig = Figure(figsize=(9, 0.45 * len(m) + 2), layout="constrained")
-    ax = fig.subplots()
-    v = float(np.nanmax(np.abs(m.to_numpy(dtype=float)))) or 1.0
-    im = ax.imshow(
-        m.to_numpy(dtype=float), cmap="PuOr_r", norm=TwoSlopeNorm(0, -v, v), aspect="auto"
-    )
-    ax.set_xticks(range(m.shape[1]), [_label(c) for c in m.columns], rotation=45, ha="right")
-    ax.set_yticks(range(m.shape[0]), m.index, fontsize=8)
-    for i in range(m.shape[0]):
-        for j in range(m.shape[1]):
-            x = m.iat[i, j]
-            if np.isfinite(x):
-                ax.text(j, i, f"{x:+.2f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(im, ax=ax, label="persona minus plain model")
-    ax.set_title(title or "Persona shifts from the plain model")
-    return fig
+    ax = heatmap(m, ax=ax, cmap="PuOr_r", annot=True, fmt="+.2f", cbar_label="persona minus plain model",
+                 fontsize=8, figsize=(9.0, 0.45 * len(m) + 2.2))  # fmt: skip
+    ax.set_title(title or "Persona shifts from the plain model", fontsize=10)
+    return ax
 
 
 def group_gap_plot(
-    group: pd.DataFrame, title: str | None = None, human_label: str = "humans"
-) -> Figure:
+    group: pd.DataFrame,
+    title: str | None = None,
+    human_label: str = "humans",
+    ax: Axes | None = None,
+) -> Axes:
     """Group level: LLM gap against human gap per value, with bootstrap CIs.
+
+    Paired bars (:func:`seaborn.barplot`, one hue per side) with the table's own intervals.
 
     Parameters
     ----------
     group : DataFrame
-        :func:`vp_stats.personas.group_gap_comparison`.
+        :func:`vp_stats.personas.group_gap_comparison` (``dimension, llm_gap, human_gap,
+        group_a, group_b``; optional ``llm_ci_low`` ... ``human_ci_high``).
+    title : str, optional
+        Axes title.
     human_label : str
         Legend label of the reference bars (say "SYNTHETIC" for demonstration data).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Two bars per value.
 
     Examples
     --------
     >>> import pandas as pd
     >>> g = pd.DataFrame({"dimension": ["Power"], "llm_gap": [0.5], "human_gap": [0.1],
     ...                   "group_a": ["male"], "group_b": ["female"]})
-    >>> len(group_gap_plot(g).axes)
-    1
+    >>> ax = group_gap_plot(g)
+    >>> [float(bar.get_height()) for bars in ax.containers for bar in bars], ax.get_ylabel()
+    ([0.5, 0.1], 'gap: male minus female')
     """
-    fig = Figure(figsize=(8, 4.2), layout="constrained")
-    ax = fig.subplots()
+    _require(group, ["dimension", "llm_gap", "human_gap", "group_a", "group_b"], "group")
     d = group.reset_index(drop=True)
-    x = np.arange(len(d))
-    for off, col, name, color in (
-        (-0.18, "llm", "LLM personas", "#c44e52"),
-        (0.18, "human", human_label, "#4c72b0"),
-    ):
-        y = d[f"{col}_gap"].to_numpy(dtype=float)
-        ax.bar(x + off, y, width=0.36, color=color, label=name)
+    sides = (("llm", "LLM personas", _RED), ("human", human_label, _BLUE))
+    long = pd.concat(
+        [pd.DataFrame({"dimension": d["dimension"], "gap": d[f"{c}_gap"].astype(float), "side": name})
+         for c, name, _ in sides], ignore_index=True,
+    )  # fmt: skip
+    ax = new_axes(ax, (8.0, 4.4))
+    sns.barplot(data=long, x="dimension", y="gap", hue="side", hue_order=[s[1] for s in sides],
+                palette={name: col for _, name, col in sides}, order=list(d["dimension"]),
+                errorbar=None, ax=ax)  # fmt: skip
+    for (col, _, _), bars in zip(sides, list(ax.containers), strict=True):
         if {f"{col}_ci_low", f"{col}_ci_high"} <= set(d.columns):
+            y = d[f"{col}_gap"].to_numpy(dtype=float)
             lo, hi = d[f"{col}_ci_low"].to_numpy(float), d[f"{col}_ci_high"].to_numpy(float)
+            xc = np.array([b.get_x() + b.get_width() / 2 for b in bars])
             ok = np.isfinite(lo) & np.isfinite(hi)
-            ax.errorbar(x[ok] + off, y[ok], yerr=[y[ok] - lo[ok], hi[ok] - y[ok]], fmt="none",
-                        color="black", lw=1)  # fmt: skip
+            ax.errorbar(xc[ok], y[ok], yerr=[y[ok] - lo[ok], hi[ok] - y[ok]], fmt="none",
+                        color="black", lw=1, capsize=2)  # fmt: skip
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xticks(x, [_label(v) for v in d["dimension"]], rotation=45, ha="right")
+    ax.set_xticks(range(len(d)), [_label(v) for v in d["dimension"]], rotation=45, ha="right",
+                  rotation_mode="anchor")  # fmt: skip
+    ax.set_xlabel("")
     a, b = d["group_a"].iloc[0], d["group_b"].iloc[0]
     ax.set_ylabel(f"gap: {a} minus {b}")
-    ax.legend(frameon=False)
-    ax.set_title(title or f"Group gap {a} - {b}")
-    return fig
+    ax.legend(frameon=False, title=None)
+    ax.set_title(title or f"Group gap {a} - {b}", fontsize=10)
+    return ax

@@ -1,18 +1,23 @@
 """Figures of LLM value profiles (Value Portrait, Han et al., 2025, section 4 and figures).
 
-Each function takes the tidy tables of :mod:`vp_stats.scoring` and returns a
-new :class:`matplotlib.figure.Figure` (built without :mod:`matplotlib.pyplot`:
-no global state, nothing shown; save it with ``fig.savefig``).
+Each function takes the tidy tables of :mod:`vp_stats.scoring`. Axes-level functions take
+``ax=`` and return the :class:`~matplotlib.axes.Axes`; figure-level ones (one panel per model
+or per statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new pyplot
+figure is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`).
 
-Functions
----------
-profile_heatmap          models x dimensions heatmap of centred scores (pvq, higher_pvq, bfi)
-value_ranking            across-model mean of each dimension with SD or CI, sorted
-variant_profile_lines    per-variant profile lines for a few models
-variant_agreement_plot   ICC(2,1) / pairwise Spearman of the variants, per model
-reversal_plot            option-order reversal effect per model and wording
-threshold_plot           Spearman of each model's value order with the reference threshold's
-overlay_model            one extra model (e.g. run locally) next to the released ones
+==============================  ======  ====================================================================
+function                        level   draws
+==============================  ======  ====================================================================
+:func:`profile_heatmap`         axes    models x dimensions heatmap of centred scores (pvq, higher_pvq, bfi)
+:func:`value_ranking`           axes    across-model mean of each dimension with SD or CI, sorted
+:func:`variant_lines`           axes    one model's profile computed from each prompt variant alone
+:func:`variant_profile_lines`   figure  variant_lines for a few models
+:func:`variant_agreement_plot`  axes    ICC(2,1) / pairwise Spearman of the variants, per model
+:func:`reversal_points`         axes    option-order reversal: one statistic per model and wording
+:func:`reversal_plot`           figure  reversal_points for the mean shift and the share changed
+:func:`threshold_plot`          axes    Spearman of each model's value order with the reference threshold's
+:func:`overlay_model`           axes    one extra model (e.g. run locally) next to the released ones
+==============================  ======  ====================================================================
 
 Examples
 --------
@@ -22,8 +27,8 @@ Examples
 >>> p = pd.DataFrame([(m, "bfi", d, s * (i - 2)) for m, s in (("a", 0.1), ("b", 0.2))
 ...                   for i, d in enumerate(schema.BFI_TRAITS)],
 ...                  columns=["model", "family", "dimension", "centered_mean"])
->>> fig = pplot.profile_heatmap(p, family="bfi")
->>> len(fig.axes)
+>>> ax = pplot.profile_heatmap(p, family="bfi")
+>>> len(ax.figure.axes)
 2
 """
 
@@ -33,29 +38,32 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import TwoSlopeNorm
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from scipy import stats
 
 from vp_stats import schema, tables
+from vp_stats.plots._common import FAMILY_TITLES, HIGHLIGHT
 from vp_stats.plots._common import check_family as _check_family
+from vp_stats.plots._common import color_ticks as _color_ticks
 from vp_stats.plots._common import label as _label
+from vp_stats.plots._common import require as _require
+from vp_stats.plots.base import heatmap, new_axes, new_figure
 
-FAMILY_TITLES = {
-    "pvq": "Basic values (PVQ)",
-    "higher_pvq": "Higher-order values",
-    "bfi": "Big Five (BFI-10)",
-}
-HIGHLIGHT = "tab:red"
-
-
-def _require(df: pd.DataFrame, cols, what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {missing}; has {list(df.columns)}")
-
-
+__all__ = [
+    "FAMILY_TITLES",
+    "HIGHLIGHT",
+    "overlay_model",
+    "profile_heatmap",
+    "reversal_plot",
+    "reversal_points",
+    "threshold_plot",
+    "value_ranking",
+    "variant_agreement_plot",
+    "variant_lines",
+    "variant_profile_lines",
+]
 
 
 def _family_matrix(profiles: pd.DataFrame, family: str, value: str) -> pd.DataFrame:
@@ -105,8 +113,12 @@ def profile_heatmap(
     highlight: Sequence[str] | str | None = None,
     annotate: bool = False,
     vlim: float | None = None,
-) -> Figure:
+    ax: Axes | None = None,
+) -> Axes:
     """Models x dimensions heatmap of value scores for one family.
+
+    Drawn with :func:`vp_stats.plots.base.heatmap` (row ``i`` spans ``i .. i + 1`` from the
+    top).
 
     Parameters
     ----------
@@ -116,8 +128,8 @@ def profile_heatmap(
         Dimension family; columns follow the schema (circumplex) order.
     order : sequence of str or DataFrame, optional
         Row order: model names, or the table of :func:`vp_stats.scoring.cluster_models`
-        (rows in dendrogram leaf order, clusters separated by lines and numbered
-        on the right). Default: alphabetical.
+        (rows in dendrogram leaf order, clusters separated by lines and numbered on the
+        right). Default: alphabetical.
     value : str
         Column drawn (``centered_mean`` by default; a diverging scale centred at 0).
     highlight : str or sequence of str, optional
@@ -126,11 +138,13 @@ def profile_heatmap(
         Write each value in its cell.
     vlim : float, optional
         Colour limit (symmetric); default the largest absolute value.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure sized for the models.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        The heatmap axes and its colour bar.
+    matplotlib.axes.Axes
+        The heatmap axes (its figure also holds the colour bar).
 
     Examples
     --------
@@ -138,52 +152,38 @@ def profile_heatmap(
     >>> p = pd.DataFrame({"model": ["a", "a", "b", "b"], "family": "bfi",
     ...                   "dimension": ["Openness", "Neuroticism"] * 2,
     ...                   "centered_mean": [0.2, -0.2, 0.4, -0.4]})
-    >>> fig = profile_heatmap(p, family="bfi", order=["b", "a"], highlight="a")
-    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()], len(fig.axes[0].patches)
+    >>> ax = profile_heatmap(p, family="bfi", order=["b", "a"], highlight="a")
+    >>> [t.get_text() for t in ax.get_yticklabels()], len(ax.patches)
     (['b', 'a'], 1)
     """
     mat = _family_matrix(profiles, family, value)
     names, clusters = _model_order(list(mat.index), order)
     mat = mat.loc[names]
-    vals = mat.to_numpy(dtype=float)
-    n_rows, n_cols = vals.shape
-    fig = Figure(figsize=(2.6 + 0.6 * n_cols, 1.2 + 0.24 * n_rows), layout="constrained")
-    ax = fig.add_subplot()
-    if vlim is None:
-        vlim = float(np.nanmax(np.abs(vals))) if np.isfinite(vals).any() else 1.0
-        vlim = vlim or 1.0
-    im = ax.imshow(
-        vals,
-        aspect="auto",
-        cmap="RdBu_r",
-        norm=TwoSlopeNorm(0.0, -vlim, vlim),
-        interpolation="nearest",
+    n_rows, n_cols = mat.shape
+    ax = heatmap(
+        mat,
+        ax=ax,
+        vlim=vlim,
+        annot=annotate,
+        annot_fontsize=6,
+        cbar_label=value.replace("_", " "),
+        cbar_kws={
+            "shrink": 0.5 if n_rows > 12 else 0.9,
+            "pad": 0.08 if clusters is not None else 0.03,
+        },
+        fontsize=7 if n_rows > 20 else 8,
+        figsize=(3.0 + 0.62 * n_cols, 1.5 + 0.24 * n_rows),
     )
-    ax.set_xticks(
-        range(n_cols), [_label(d) for d in mat.columns], rotation=45, ha="right", fontsize=8
-    )
-    ax.set_yticks(range(n_rows), list(mat.index), fontsize=7)
-    if annotate:
-        for (i, j), v in np.ndenumerate(vals):
-            if np.isfinite(v):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=5.5,
-                        color="white" if abs(v) > 0.6 * vlim else "k")  # fmt: skip
     if clusters is not None:
-        cuts = np.flatnonzero(np.diff(clusters) != 0)
+        cuts = np.flatnonzero(np.diff(clusters) != 0) + 1
         for c in cuts:
-            ax.axhline(c + 0.5, color="k", linewidth=1.2)
-        starts = np.concatenate([[0], cuts + 1])
-        ends = np.concatenate([cuts + 1, [n_rows]])
+            ax.axhline(c, color="k", linewidth=1.2)
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [n_rows]])
         for s, e in zip(starts, ends, strict=True):
             if clusters[s] >= 0:
-                ax.text(
-                    n_cols - 0.4,
-                    (s + e - 1) / 2,
-                    f"C{clusters[s]}",
-                    ha="left",
-                    va="center",
-                    fontsize=8,
-                )
+                ax.text(n_cols + 0.15, (s + e) / 2, f"C{clusters[s]}", ha="left", va="center",
+                        fontsize=8, clip_on=False)  # fmt: skip
     if highlight is not None:
         highlight = [highlight] if isinstance(highlight, str) else list(highlight)
         for m in highlight:
@@ -191,17 +191,16 @@ def profile_heatmap(
                 raise ValueError(f"highlight: no profile for model {m!r}")
             i = list(mat.index).index(m)
             ax.add_patch(
-                Rectangle((-0.5, i - 0.5), n_cols, 1, fill=False, edgecolor=HIGHLIGHT, linewidth=2)
+                Rectangle(
+                    (0, i), n_cols, 1, fill=False, edgecolor=HIGHLIGHT, linewidth=2, clip_on=False
+                )
             )
-            tick = ax.get_yticklabels()[i]
-            tick.set_color(HIGHLIGHT)
-            tick.set_fontweight("bold")
+        _color_ticks(ax.get_yticklabels(), highlight)
     ax.set_title(
         f"{FAMILY_TITLES.get(family, family)}: {value.replace('_', ' ')} of {n_rows} models",
         fontsize=10,
     )
-    fig.colorbar(im, ax=ax, shrink=0.5, label=value.replace("_", " "))
-    return fig
+    return ax
 
 
 # --------------------------------------------------------------------------- ranking
@@ -213,8 +212,12 @@ def value_ranking(
     error: str = "sd",
     ci: float = 0.95,
     show_models: bool = True,
-) -> Figure:
+    ax: Axes | None = None,
+) -> Axes:
     """Across-model mean of each dimension's centred score, sorted, with SD or CI.
+
+    The t interval is not one of seaborn's error bars (which bootstrap), so the bars and their
+    intervals are computed here and drawn with :meth:`~matplotlib.axes.Axes.barh`.
 
     Parameters
     ----------
@@ -223,17 +226,19 @@ def value_ranking(
     family : str
         Dimension family.
     error : {"sd", "ci"}
-        Error bar: across-model standard deviation (ddof 1) or the t confidence
-        interval of the mean, ``mean +- t_{(1+ci)/2, n-1} sd / sqrt(n)``.
+        Error bar: across-model standard deviation (ddof 1) or the t confidence interval of
+        the mean, ``mean +- t_{(1+ci)/2, n-1} sd / sqrt(n)``.
     ci : float
         Coverage when ``error="ci"``.
     show_models : bool
         Also draw each model's score as a small grey point.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        One axes, one horizontal bar per dimension (highest on top).
+    matplotlib.axes.Axes
+        One horizontal bar per dimension (highest on top).
 
     Examples
     --------
@@ -241,8 +246,8 @@ def value_ranking(
     >>> p = pd.DataFrame({"model": ["a", "a", "b", "b"], "family": "bfi",
     ...                   "dimension": ["Openness", "Neuroticism"] * 2,
     ...                   "centered_mean": [0.2, -0.2, 0.4, -0.4]})
-    >>> fig = value_ranking(p, family="bfi")
-    >>> [round(float(b.get_width()), 2) for b in fig.axes[0].patches]
+    >>> ax = value_ranking(p, family="bfi")
+    >>> [round(float(b.get_width()), 2) for b in ax.patches]
     [0.3, -0.3]
     """
     if error not in ("sd", "ci"):
@@ -258,8 +263,7 @@ def value_ranking(
         half = stats.t.ppf((1 + ci) / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
         err_label = f"{ci:.0%} CI of the mean"
     order = mean.sort_values(ascending=False).index
-    fig = Figure(figsize=(5.6, 0.9 + 0.32 * len(order)), layout="constrained")
-    ax = fig.add_subplot()
+    ax = new_axes(ax, (5.8, 1.1 + 0.34 * len(order)))
     y = np.arange(len(order))
     colors = ["tab:blue" if v >= 0 else "tab:orange" for v in mean[order]]
     ax.barh(y, mean[order].to_numpy(), xerr=half[order].to_numpy(), color=colors, alpha=0.8,
@@ -267,22 +271,90 @@ def value_ranking(
     if show_models:
         for i, d in enumerate(order):
             v = mat[d].dropna().to_numpy()
-            ax.plot(
-                v,
-                np.full(len(v), i) + np.linspace(-0.25, 0.25, len(v)),
-                ".",
-                color="0.3",
-                markersize=2.5,
-            )
+            ax.plot(v, np.full(len(v), i) + np.linspace(-0.25, 0.25, len(v)), ".",
+                    color="0.3", markersize=2.5)  # fmt: skip
     ax.set_yticks(y, [_label(d) for d in order], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="k", linewidth=0.8)
-    ax.set_xlabel(f"centred score, mean over {int(n.max())} models (bars: {err_label})")
+    ax.set_xlabel(
+        f"centred score, mean over {int(n.max())} models\n(bars: {err_label}; dots: models)"
+    )
     ax.set_title(f"{FAMILY_TITLES.get(family, family)}: value ranking", fontsize=10)
-    return fig
+    return ax
 
 
 # --------------------------------------------------------------------------- prompt variants
+
+
+def _variant_order(vprof: pd.DataFrame) -> list[str]:
+    variants = [v for v in schema.VARIANTS if v in set(vprof["variant"])]
+    return variants + sorted(set(vprof["variant"]) - set(variants))
+
+
+def variant_lines(
+    vprof: pd.DataFrame,
+    model: str,
+    family: str = "pvq",
+    ax: Axes | None = None,
+    legend: bool = True,
+) -> Axes:
+    """One model's centred profile computed from each prompt variant alone, a line per variant.
+
+    Parameters
+    ----------
+    vprof : DataFrame
+        ``model, family, dimension, centered_mean, variant``
+        (:func:`vp_stats.scoring.variant_profiles`).
+    model : str
+        Model to draw.
+    family : str
+        Dimension family.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+    legend : bool
+        Draw the legend of the variants.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per variant (a wording's two option orders share a colour; reversed orders
+        dashed).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"model": "a", "family": "bfi", "dimension": ["Openness", "Neuroticism"] * 2,
+    ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2", "v2"]})
+    >>> ax = variant_lines(v, "a", family="bfi")
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['v1', 'v2']
+    """
+    _require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
+    dims = _check_family(family)
+    sub = vprof[vprof["family"] == family]
+    if model not in set(sub["model"]):
+        raise ValueError(f"vprof has no {family} profile for model(s) {[model]}")
+    variants = _variant_order(sub)
+    g = tables.to_wide(
+        sub[sub["model"] == model], "dimension", "variant", "centered_mean", source="vprof"
+    )
+    g = g.reindex(index=[d for d in dims if d in g.index])
+    ax = new_axes(ax, (4.8, 3.2))
+    x = np.arange(len(g))
+    for k, v in enumerate(variants):
+        if v not in g.columns or g[v].isna().all():
+            continue
+        ax.plot(x, g[v].to_numpy(dtype=float), marker="o", markersize=3, linewidth=1,
+                color=f"C{k // 2 if v in schema.VARIANTS else k}",
+                linestyle="--" if v.endswith("_reversed") else "-", label=v)  # fmt: skip
+    ax.axhline(0, color="0.6", linewidth=0.6)
+    ax.set_xticks(x, [schema.PVQ_ABBREV.get(d, _label(d)) for d in g.index], fontsize=7,
+                  rotation=0 if family == "pvq" else 30)  # fmt: skip
+    ax.set_title(model, fontsize=9)
+    ax.set_ylabel("centred score")
+    if legend:
+        ax.legend(fontsize=7, frameon=False, ncols=2)
+    return ax
 
 
 def variant_profile_lines(
@@ -291,7 +363,7 @@ def variant_profile_lines(
     family: str = "pvq",
     ncols: int = 2,
 ) -> Figure:
-    """One panel per model: its centred profile computed from each prompt variant alone.
+    """Figure-level: :func:`variant_lines` for each model, on a grid with a shared y axis.
 
     Parameters
     ----------
@@ -308,8 +380,8 @@ def variant_profile_lines(
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per model (unused grid cells removed), one line per variant;
-        reversed-order variants dashed.
+        One axes per model (unused grid cells removed), one line per variant; reversed-order
+        variants dashed.
 
     Examples
     --------
@@ -321,7 +393,7 @@ def variant_profile_lines(
     (1, ['v1', 'v2'])
     """
     _require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
-    dims = _check_family(family)
+    _check_family(family)
     models = [models] if isinstance(models, str) else list(models)
     sub = vprof[vprof["family"] == family]
     missing = [m for m in models if m not in set(sub["model"])]
@@ -329,34 +401,22 @@ def variant_profile_lines(
         raise ValueError(f"vprof has no {family} profile for model(s) {missing}")
     ncols = max(1, min(ncols, len(models)))
     nrows = int(np.ceil(len(models) / ncols))
-    fig = Figure(figsize=(4.6 * ncols, 3.0 * nrows), layout="constrained")
+    fig = new_figure((4.6 * ncols, 3.0 * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
     for ax in axes[len(models) :]:
         fig.delaxes(ax)
-    variants = [v for v in schema.VARIANTS if v in set(sub["variant"])]
-    variants += sorted(set(sub["variant"]) - set(variants))
-    for ax, m in zip(axes, models, strict=False):
-        g = tables.to_wide(sub[sub["model"] == m], "dimension", "variant", "centered_mean", source="vprof")
-        g = g.reindex(index=[d for d in dims if d in g.index])
-        x = np.arange(len(g))
-        for k, v in enumerate(variants):
-            if v not in g.columns or g[v].isna().all():
-                continue
-            ax.plot(x, g[v].to_numpy(dtype=float), marker="o", markersize=3, linewidth=1,
-                    color=f"C{k // 2 if v in schema.VARIANTS else k}",
-                    linestyle="--" if v.endswith("_reversed") else "-", label=v)  # fmt: skip
-        ax.axhline(0, color="0.6", linewidth=0.6)
-        ax.set_xticks(x, [schema.PVQ_ABBREV.get(d, _label(d)) for d in g.index], fontsize=7,
-                      rotation=0 if family == "pvq" else 30)  # fmt: skip
-        ax.set_title(m, fontsize=9)
-    axes[0].set_ylabel("centred score")
-    axes[0].legend(fontsize=7, frameon=False, ncols=2)
+    for i, (ax, m) in enumerate(zip(axes, models, strict=False)):
+        variant_lines(sub, m, family, ax=ax, legend=i == 0)
+        if i % ncols:
+            ax.set_ylabel("")
     return fig
 
 
 def variant_agreement_plot(
-    agreement: pd.DataFrame, highlight: Sequence[str] | str | None = None
-) -> Figure:
+    agreement: pd.DataFrame,
+    highlight: Sequence[str] | str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """ICC(2,1) and mean pairwise Spearman of each model's per-variant profiles, sorted.
 
     Parameters
@@ -365,61 +425,116 @@ def variant_agreement_plot(
         ``model, icc_2_1, mean_pairwise_spearman`` (:func:`vp_stats.scoring.variant_agreement`).
     highlight : str or sequence of str, optional
         Models whose labels are drawn in colour.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        One axes, two point series (ICC and Spearman), models sorted by ICC.
+    matplotlib.axes.Axes
+        Two point series (ICC and Spearman), models sorted by ICC.
 
     Examples
     --------
     >>> import pandas as pd
     >>> a = pd.DataFrame({"model": ["a", "b"], "icc_2_1": [0.9, 0.5], "mean_pairwise_spearman": [0.8, 0.4]})
-    >>> fig = variant_agreement_plot(a)
-    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    >>> ax = variant_agreement_plot(a)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
     ['a', 'b']
     """
     _require(agreement, ["model", "icc_2_1", "mean_pairwise_spearman"], "agreement")
     a = agreement.sort_values("icc_2_1", ascending=False, na_position="last")
     y = np.arange(len(a))
-    fig = Figure(figsize=(5.6, 1.0 + 0.24 * len(a)), layout="constrained")
-    ax = fig.add_subplot()
-    ax.plot(
-        a["icc_2_1"].to_numpy(dtype=float), y, "o", color="tab:blue", markersize=4, label="ICC(2,1)"
-    )
+    ax = new_axes(ax, (5.8, 1.3 + 0.24 * len(a)))
+    ax.plot(a["icc_2_1"].to_numpy(dtype=float), y, "o", color="tab:blue", markersize=4,
+            label="ICC(2,1)")  # fmt: skip
     ax.plot(a["mean_pairwise_spearman"].to_numpy(dtype=float), y, "s", color="tab:orange", markersize=3,
             alpha=0.8, label="mean pairwise Spearman")  # fmt: skip
     ax.set_yticks(y, list(a["model"]), fontsize=7)
     _color_ticks(ax.get_yticklabels(), highlight)
     ax.invert_yaxis()
     ax.axvline(0, color="0.6", linewidth=0.6)
-    ax.set_xlim(
-        min(
-            -0.1,
-            float(np.nanmin(a[["icc_2_1", "mean_pairwise_spearman"]].to_numpy(dtype=float))) - 0.05,
-        ),
-        1.0,
-    )
+    lo = np.nanmin(a[["icc_2_1", "mean_pairwise_spearman"]].to_numpy(dtype=float))
+    ax.set_xlim(min(-0.1, float(lo) - 0.05), 1.0)
     ax.set_xlabel("agreement of the value profile across the prompt variants")
+    ax.grid(axis="x", color="0.92")
     ax.legend(fontsize=8, frameon=False, loc="lower left")
-    return fig
-
-
-def _color_ticks(ticks, highlight) -> None:
-    if highlight is None:
-        return
-    highlight = {highlight} if isinstance(highlight, str) else set(highlight)
-    for t in ticks:
-        if t.get_text() in highlight:
-            t.set_color(HIGHLIGHT)
-            t.set_fontweight("bold")
+    return ax
 
 
 # --------------------------------------------------------------------------- reversal
 
+_REVERSAL_LABELS = {
+    "mean_shift": "mean shift (reversed minus original order)",
+    "share_changed": "share of items whose answer changed",
+}
+
+
+def _reversal_order(reversal: pd.DataFrame) -> list[str]:
+    return (
+        reversal.groupby("model")["mean_shift"].mean().sort_values(ascending=False).index.tolist()
+    )
+
+
+def reversal_points(
+    reversal: pd.DataFrame,
+    statistic: str = "mean_shift",
+    order: Sequence[str] | None = None,
+    highlight: Sequence[str] | str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """One option-order reversal statistic per model, a point series per wording.
+
+    Parameters
+    ----------
+    reversal : DataFrame
+        ``model, wording, mean_shift, share_changed`` (:func:`vp_stats.scoring.reversal_effect`).
+    statistic : {"mean_shift", "share_changed"}
+        Column drawn.
+    order : sequence of str, optional
+        Model order, top to bottom; default by the mean shift over wordings, largest first.
+    highlight : str or sequence of str, optional
+        Models whose labels are drawn in colour.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One ``o`` line per wording.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"model": ["a", "a", "b"], "wording": ["v1", "v2", "v1"],
+    ...                   "mean_shift": [0.5, 0.1, -0.2], "share_changed": [0.5, 0.2, 0.1]})
+    >>> ax = reversal_points(r, "share_changed")
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xlim() == (0, 1)
+    (['a', 'b'], True)
+    """
+    _require(reversal, ["model", "wording", statistic], "reversal")
+    order = _reversal_order(reversal) if order is None else list(order)
+    ypos = {m: i for i, m in enumerate(order)}
+    ax = new_axes(ax, (4.4, 1.2 + 0.24 * len(order)))
+    wordings = sorted(reversal["wording"].unique())
+    for k, w in enumerate(wordings):
+        g = reversal[reversal["wording"] == w]
+        y = g["model"].map(ypos).to_numpy(dtype=float) + (k - (len(wordings) - 1) / 2) * 0.15
+        ax.plot(g[statistic].to_numpy(dtype=float), y, "o", markersize=3.5, color=f"C{k}", label=w)
+    ax.set_yticks(range(len(order)), order, fontsize=7)
+    _color_ticks(ax.get_yticklabels(), highlight)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    if statistic == "share_changed":
+        ax.set_xlim(0, 1)
+    else:
+        ax.axvline(0, color="k", linewidth=0.8)
+    ax.grid(axis="x", color="0.92")
+    ax.set_xlabel(_REVERSAL_LABELS.get(statistic, statistic.replace("_", " ")))
+    ax.legend(title="wording", fontsize=7, title_fontsize=7, frameon=False)
+    return ax
+
 
 def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None = None) -> Figure:
-    """Option-order reversal effect: mean answer shift and share of changed answers per model.
+    """Figure-level: :func:`reversal_points` of the mean answer shift and of the share changed.
 
     Parameters
     ----------
@@ -431,8 +546,8 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
     Returns
     -------
     matplotlib.figure.Figure
-        Two axes (mean shift; share changed), one point series per wording;
-        models sorted by their mean shift over wordings.
+        Two axes (mean shift; share changed) sharing the model axis, one point series per
+        wording; models sorted by their mean shift over wordings.
 
     Examples
     --------
@@ -444,30 +559,12 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
     (2, ['v1', 'v2'])
     """
     _require(reversal, ["model", "wording", "mean_shift", "share_changed"], "reversal")
-    order = (
-        reversal.groupby("model")["mean_shift"].mean().sort_values(ascending=False).index.tolist()
-    )
-    ypos = {m: i for i, m in enumerate(order)}
-    fig = Figure(figsize=(8.0, 1.0 + 0.24 * len(order)), layout="constrained")
+    order = _reversal_order(reversal)
+    fig = new_figure((8.4, 1.3 + 0.24 * len(order)))
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
-    wordings = sorted(reversal["wording"].unique())
-    for k, w in enumerate(wordings):
-        g = reversal[reversal["wording"] == w]
-        y = g["model"].map(ypos).to_numpy(dtype=float) + (k - (len(wordings) - 1) / 2) * 0.15
-        ax1.plot(
-            g["mean_shift"].to_numpy(dtype=float), y, "o", markersize=3.5, color=f"C{k}", label=w
-        )
-        ax2.plot(
-            g["share_changed"].to_numpy(dtype=float), y, "o", markersize=3.5, color=f"C{k}", label=w
-        )
-    ax1.set_yticks(range(len(order)), order, fontsize=7)
-    _color_ticks(ax1.get_yticklabels(), highlight)
-    ax1.invert_yaxis()
-    ax1.axvline(0, color="k", linewidth=0.8)
-    ax1.set_xlabel("mean shift (reversed minus original order)")
-    ax2.set_xlabel("share of items whose answer changed")
-    ax2.set_xlim(0, 1)
-    ax1.legend(title="wording", fontsize=7, title_fontsize=7, frameon=False)
+    reversal_points(reversal, "mean_shift", order=order, highlight=highlight, ax=ax1)
+    reversal_points(reversal, "share_changed", order=order, ax=ax2)
+    ax2.get_legend().remove()
     fig.suptitle("Effect of reversing the order of the answer options", fontsize=10)
     return fig
 
@@ -476,8 +573,11 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
 
 
 def threshold_plot(
-    sens: pd.DataFrame, reference: float = 0.3, highlight: Sequence[str] | str | None = None
-) -> Figure:
+    sens: pd.DataFrame,
+    reference: float = 0.3,
+    highlight: Sequence[str] | str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """Spearman correlation of each model's value order with its order at the reference threshold.
 
     Parameters
@@ -489,52 +589,44 @@ def threshold_plot(
         Reference threshold (marked).
     highlight : str or sequence of str, optional
         Models drawn as coloured lines.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        One axes: a grey line per model, the median over models in black, the
-        fewest items of any dimension written above each threshold.
+    matplotlib.axes.Axes
+        A grey line per model, the median over models in black, the fewest items of any
+        dimension written above each threshold (secondary x axis).
 
     Examples
     --------
     >>> import pandas as pd
     >>> s = pd.DataFrame({"threshold": [0.2, 0.2, 0.3, 0.3], "model": ["a", "b"] * 2,
     ...                   "spearman_vs_reference": [0.8, 0.9, 1.0, 1.0], "n_items_min": [30, 30, 12, 12]})
-    >>> fig = threshold_plot(s)
-    >>> len(fig.axes[0].lines)
+    >>> ax = threshold_plot(s)
+    >>> len(ax.lines)
     4
     """
     _require(sens, ["threshold", "model", "spearman_vs_reference", "n_items_min"], "sens")
-    wide = tables.to_wide(sens, "threshold", "model", "spearman_vs_reference", source="sens").sort_index()
+    wide = tables.to_wide(
+        sens, "threshold", "model", "spearman_vs_reference", source="sens"
+    ).sort_index()
     hl = (
         set()
         if highlight is None
         else ({highlight} if isinstance(highlight, str) else set(highlight))
     )
-    fig = Figure(figsize=(5.4, 3.6), layout="constrained")
-    ax = fig.add_subplot()
+    ax = new_axes(ax, (5.6, 3.8))
     x = wide.index.to_numpy(dtype=float)
     for m in wide.columns:
         if m in hl:
             continue
         ax.plot(x, wide[m].to_numpy(dtype=float), color="0.7", linewidth=0.8)
-    ax.plot(
-        x,
-        wide.median(axis=1).to_numpy(),
-        color="k",
-        linewidth=2,
-        marker="o",
-        label="median over models",
-    )
+    ax.plot(x, wide.median(axis=1).to_numpy(), color="k", linewidth=2, marker="o",
+            label="median over models")  # fmt: skip
     for k, m in enumerate(sorted(hl & set(wide.columns))):
-        ax.plot(
-            x,
-            wide[m].to_numpy(dtype=float),
-            color=HIGHLIGHT if k == 0 else f"C{k}",
-            linewidth=2,
-            label=m,
-        )
+        ax.plot(x, wide[m].to_numpy(dtype=float), color=HIGHLIGHT if k == 0 else f"C{k}",
+                linewidth=2, label=m)  # fmt: skip
     ax.axvline(reference, color="tab:red", linestyle="--", linewidth=0.8)
     nmin = sens.groupby("threshold")["n_items_min"].first()
     top = ax.secondary_xaxis("top")
@@ -546,7 +638,7 @@ def threshold_plot(
     ax.set_xlabel("selection threshold (rho >)")
     ax.set_ylabel(f"Spearman with the order at {reference:g}")
     ax.legend(fontsize=8, frameon=False, loc="lower left")
-    return fig
+    return ax
 
 
 # --------------------------------------------------------------------------- overlay
@@ -559,7 +651,8 @@ def overlay_model(
     kind: str = "lines",
     order: Sequence[str] | pd.DataFrame | None = None,
     label: str | None = None,
-) -> Figure:
+    ax: Axes | None = None,
+) -> Axes:
     """Show one extra model (e.g. a locally run one) next to the released models.
 
     Parameters
@@ -571,18 +664,20 @@ def overlay_model(
     family : str
         Dimension family.
     kind : {"lines", "heatmap"}
-        ``lines``: each released model's profile as a thin grey line, their mean
-        dashed, the extra model in red (with its bootstrap CI if ``ci_low`` and
-        ``ci_high`` are given). ``heatmap``: :func:`profile_heatmap` of all
-        models with the extra model's row highlighted (placed last).
+        ``lines``: each released model's profile as a thin grey line, their mean dashed, the
+        extra model in red (with its bootstrap CI if ``ci_low`` and ``ci_high`` are given).
+        ``heatmap``: :func:`profile_heatmap` of all models with the extra model's row
+        highlighted (placed last).
     order : sequence of str or DataFrame, optional
         Row order of the released models in the heatmap (see :func:`profile_heatmap`).
     label : str, optional
         Legend name of the extra model; default its ``model`` value.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    matplotlib.axes.Axes
 
     Examples
     --------
@@ -592,11 +687,11 @@ def overlay_model(
     ...                   "centered_mean": [0.2, -0.2, 0.4, -0.4]})
     >>> x = pd.DataFrame({"model": "local", "family": "bfi", "dimension": ["Openness", "Neuroticism"],
     ...                   "centered_mean": [-0.1, 0.1]})
-    >>> fig = overlay_model(p, x, family="bfi")
-    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    >>> ax = overlay_model(p, x, family="bfi")
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['mean of 2 released models', 'local']
-    >>> fig = overlay_model(p, x, family="bfi", kind="heatmap")
-    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    >>> ax = overlay_model(p, x, family="bfi", kind="heatmap")
+    >>> [t.get_text() for t in ax.get_yticklabels()]
     ['a', 'b', 'local']
     """
     if kind not in ("lines", "heatmap"):
@@ -616,46 +711,32 @@ def overlay_model(
         base, _ = _model_order(list(mat.index), order)
         cl = order if isinstance(order, pd.DataFrame) else None
         if cl is not None:
-            cl = pd.concat(
-                [
-                    cl,
-                    pd.DataFrame(
-                        {
-                            "model": [name],
-                            "cluster": [-1],
-                            "leaf_order": [cl["leaf_order"].max() + 1],
-                        }
-                    ),
-                ]
+            extra_row = pd.DataFrame(
+                {"model": [name], "cluster": [-1], "leaf_order": [cl["leaf_order"].max() + 1]}
             )
+            cl = pd.concat([cl, extra_row])
         both = pd.concat([profiles[profiles["family"] == family], ex], ignore_index=True)
         return profile_heatmap(
-            both, family, order=cl if cl is not None else [*base, name], highlight=name
+            both, family, order=cl if cl is not None else [*base, name], highlight=name, ax=ax
         )
     e = ex.set_index("dimension").reindex(mat.columns)
     x = np.arange(mat.shape[1])
-    fig = Figure(figsize=(1.8 + 0.6 * mat.shape[1], 3.8), layout="constrained")
-    ax = fig.add_subplot()
+    ax = new_axes(ax, (2.0 + 0.6 * mat.shape[1], 4.0))
     for m in mat.index:
         ax.plot(x, mat.loc[m].to_numpy(dtype=float), color="0.75", linewidth=0.7)
     ax.plot(x, mat.mean(axis=0).to_numpy(), color="k", linewidth=1.8, linestyle="--",
             label=f"mean of {len(mat)} released models")  # fmt: skip
     y = e["centered_mean"].to_numpy(dtype=float)
     if {"ci_low", "ci_high"} <= set(e.columns) and e[["ci_low", "ci_high"]].notna().any().any():
-        ax.fill_between(
-            x,
-            e["ci_low"].to_numpy(dtype=float),
-            e["ci_high"].to_numpy(dtype=float),
-            color=HIGHLIGHT,
-            alpha=0.15,
-            linewidth=0,
-        )
+        ax.fill_between(x, e["ci_low"].to_numpy(dtype=float), e["ci_high"].to_numpy(dtype=float),
+                        color=HIGHLIGHT, alpha=0.15, linewidth=0)  # fmt: skip
     ax.plot(x, y, color=HIGHLIGHT, linewidth=2.2, marker="o", markersize=4, label=label or name)
     ax.axhline(0, color="0.5", linewidth=0.6)
-    ax.set_xticks(x, [_label(d) for d in mat.columns], rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(x, [_label(d) for d in mat.columns], rotation=45, ha="right",
+                  rotation_mode="anchor", fontsize=8)  # fmt: skip
     ax.set_ylabel("centred score")
     ax.set_title(
         f"{FAMILY_TITLES.get(family, family)}: {label or name} vs released models", fontsize=10
     )
     ax.legend(fontsize=8, frameon=False)
-    return fig
+    return ax

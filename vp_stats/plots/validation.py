@@ -1,20 +1,27 @@
 """Figures of the item validation stage (Value Portrait, Han et al., 2025, section 3).
 
 Each function takes the tidy tables of :mod:`vp_stats.validation`,
-:mod:`vp_stats.reliability` and :mod:`vp_stats.structure` and returns a new
-:class:`matplotlib.figure.Figure` (built without :mod:`matplotlib.pyplot`, so no
-global figure state is touched and nothing is shown; save it with
-``fig.savefig``).
+:mod:`vp_stats.reliability` and :mod:`vp_stats.structure`. Axes-level functions take ``ax=``
+and return the :class:`~matplotlib.axes.Axes`; figure-level ones (one panel per family or per
+statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new pyplot figure
+is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`; save with
+:func:`vp_stats.plots.base.save_figure` or :func:`vp_stats.notebooks.save`).
 
-Functions
----------
-rho_distribution          histogram of item x dimension rho per family, with the threshold
-rho_heatmap               selected items x dimensions rho (one family)
-validated_counts          bar chart of validated items per dimension (:func:`validated_summary`)
-strongest_items_forest    forest plot of the strongest items per value with bootstrap CIs
-reliability_plot          alpha and omega of each value's item set per participant group
-circumplex_plot           MDS map of the values with Schwartz's circular order as a polygon
-published_vs_recomputed   published vs recomputed rho, one participant group highlighted
+===============================  ======  ==========================================================
+function                         level   draws
+===============================  ======  ==========================================================
+:func:`rho_histogram`            axes    histogram of item x dimension rho of one family, threshold
+:func:`rho_distribution`         figure  :func:`rho_histogram` for each family
+:func:`rho_heatmap`              axes    items x dimensions rho of one family, blocks by value
+:func:`validated_bars`           axes    validated items per dimension of one family
+:func:`validated_counts`         figure  :func:`validated_bars` for each family
+:func:`strongest_items_forest`   axes    the strongest items per value with bootstrap CIs
+:func:`reliability_strip`        axes    alpha or omega of each value's item set per group
+:func:`reliability_plot`         figure  :func:`reliability_strip` for alpha and omega
+:func:`circumplex_plot`          axes    MDS map of the values with Schwartz's circular order
+:func:`published_vs_recomputed`  axes    published vs recomputed rho, one group highlighted
+:func:`rho_by_loading`           axes    observed rho against a known (simulated) loading
+===============================  ======  ==========================================================
 
 Examples
 --------
@@ -25,6 +32,9 @@ Examples
 >>> fig = vplot.rho_distribution(corr)
 >>> len(fig.axes)
 3
+>>> ax = vplot.rho_histogram(corr, family="bfi")
+>>> ax.get_xlabel()
+"Spearman rho (item rating vs rater's score)"
 """
 
 from __future__ import annotations
@@ -33,41 +43,40 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import TwoSlopeNorm
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 from vp_stats import schema
+from vp_stats.plots._common import FAMILY_TITLES
 from vp_stats.plots._common import check_family as _check_family
+from vp_stats.plots._common import families as _families
 from vp_stats.plots._common import label as _label
+from vp_stats.plots._common import require as _require
+from vp_stats.plots.base import heatmap, new_axes, new_figure
+
+__all__ = [
+    "FAMILY_TITLES",
+    "circumplex_plot",
+    "published_vs_recomputed",
+    "reliability_plot",
+    "reliability_strip",
+    "rho_by_loading",
+    "rho_distribution",
+    "rho_heatmap",
+    "rho_histogram",
+    "strongest_items_forest",
+    "validated_bars",
+    "validated_counts",
+]
 
 ITEM_KEYS = ["portrait_id", "option_id"]
 KEYS = [*ITEM_KEYS, "family", "dimension"]
 
-FAMILY_TITLES = {
-    "pvq": "Basic values (PVQ)",
-    "higher_pvq": "Higher-order values",
-    "bfi": "Big Five (BFI-10)",
-}
-
-
-def _require(df: pd.DataFrame, cols, what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {missing}; has {list(df.columns)}")
-
-
-def _families(df: pd.DataFrame, families) -> list[str]:
-    present = set(df["family"])
-    if families is None:
-        return [f for f in schema.FAMILY_NAMES if f in present]
-    families = [families] if isinstance(families, str) else list(families)
-    unknown = [f for f in families if f not in schema.FAMILIES]
-    if unknown:
-        raise ValueError(f"unknown family {unknown[0]!r}; known: {list(schema.FAMILY_NAMES)}")
-    return families
-
-
+#: Above this many rows :func:`rho_heatmap` labels the value blocks instead of every item.
+MAX_LABELLED_ROWS = 80
 
 
 def _item_label(pid, oid) -> str:
@@ -77,17 +86,71 @@ def _item_label(pid, oid) -> str:
 # --------------------------------------------------------------------------- distribution
 
 
+def rho_histogram(
+    corr: pd.DataFrame,
+    family: str = "pvq",
+    threshold: float = 0.3,
+    bins: int | Sequence[float] = 40,
+    ax: Axes | None = None,
+) -> Axes:
+    """Histogram of one family's item x dimension Spearman correlations (:func:`seaborn.histplot`).
+
+    The selection threshold (published scoring: rho > 0.3) is drawn as a vertical line and the
+    number of pairs above it is written in the title; the mirrored line at ``-threshold`` marks
+    negatively keyed candidates.
+
+    Parameters
+    ----------
+    corr : DataFrame
+        ``family, dimension, rho`` (e.g. :func:`vp_stats.validation.item_correlations`).
+    family : str
+        Family to draw.
+    threshold : float
+        Selection threshold.
+    bins : int or sequence of float
+        Histogram bins.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar per bin (heights: numbers of pairs), the two threshold lines.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"family": "pvq", "dimension": "Power", "rho": [-0.2, 0.1, 0.35, 0.5]})
+    >>> ax = rho_histogram(c)
+    >>> ax.get_title()
+    'Basic values (PVQ)\\n2 of 4 pairs with rho > 0.3'
+    """
+    _require(corr, ["family", "dimension", "rho"], "corr")
+    _check_family(family)
+    rho = corr.loc[corr["family"] == family, "rho"].to_numpy(dtype=float)
+    rho = rho[np.isfinite(rho)]
+    above = int((rho > threshold).sum())
+    ax = new_axes(ax, (4.4, 3.4))
+    sns.histplot(x=rho, bins=bins, color="0.6", edgecolor="white", linewidth=0.4, alpha=1, ax=ax)
+    ax.axvline(threshold, color="tab:red", linewidth=1.5, label=f"rho = {threshold:g}")
+    ax.axvline(-threshold, color="tab:red", linewidth=1, linestyle=":")
+    ax.set_title(
+        f"{FAMILY_TITLES.get(family, family)}\n{above} of {len(rho)} pairs with rho > {threshold:g}",
+        fontsize=9,
+    )
+    ax.set_xlabel("Spearman rho (item rating vs rater's score)")
+    ax.set_ylabel("item x dimension pairs")
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    return ax
+
+
 def rho_distribution(
     corr: pd.DataFrame,
     threshold: float = 0.3,
     families: Sequence[str] | str | None = None,
     bins: int | Sequence[float] = 40,
 ) -> Figure:
-    """Histogram of the item x dimension Spearman correlations, one panel per family.
-
-    The selection threshold (published scoring: rho > 0.3) is drawn as a
-    vertical line and the number of pairs above it is written in the panel; the
-    mirrored line at ``-threshold`` marks negatively keyed candidates.
+    """Figure-level: :func:`rho_histogram` for each family, side by side on a shared x axis.
 
     Parameters
     ----------
@@ -111,26 +174,17 @@ def rho_distribution(
     >>> c = pd.DataFrame({"family": "pvq", "dimension": "Power", "rho": [-0.2, 0.1, 0.35, 0.5]})
     >>> fig = rho_distribution(c)
     >>> len(fig.axes), fig.axes[0].get_title()
-    (1, 'Basic values (PVQ): 2 of 4 pairs with rho > 0.3')
+    (1, 'Basic values (PVQ)\\n2 of 4 pairs with rho > 0.3')
     """
     _require(corr, ["family", "dimension", "rho"], "corr")
     fams = _families(corr, families)
-    fig = Figure(figsize=(4.2 * len(fams), 3.4), layout="constrained")
+    fig = new_figure((4.2 * len(fams), 3.5))
     axes = fig.subplots(1, len(fams), sharex=True, squeeze=False)[0]
-    for ax, fam in zip(axes, fams, strict=True):
-        rho = corr.loc[corr["family"] == fam, "rho"].to_numpy(dtype=float)
-        rho = rho[np.isfinite(rho)]
-        above = int((rho > threshold).sum())
-        ax.hist(rho, bins=bins, color="0.6", edgecolor="white", linewidth=0.4)
-        ax.axvline(threshold, color="tab:red", linewidth=1.5, label=f"rho = {threshold:g}")
-        ax.axvline(-threshold, color="tab:red", linewidth=1, linestyle=":")
-        ax.set_title(
-            f"{FAMILY_TITLES.get(fam, fam)}: {above} of {len(rho)} pairs with rho > {threshold:g}",
-            fontsize=9,
-        )
-        ax.set_xlabel("Spearman rho (item rating vs rater's score)")
-    axes[0].set_ylabel("item x dimension pairs")
-    axes[0].legend(fontsize=8, frameon=False, loc="upper left")
+    for i, (ax, fam) in enumerate(zip(axes, fams, strict=True)):
+        rho_histogram(corr, fam, threshold=threshold, bins=bins, ax=ax)
+        if i:
+            ax.set_ylabel("")
+            ax.get_legend().remove()
     return fig
 
 
@@ -143,14 +197,22 @@ def rho_heatmap(
     threshold: float = 0.3,
     selected_only: bool = True,
     max_items: int | None = None,
-) -> Figure:
-    """Items x dimensions heatmap of rho for one family.
+    top_n: int | None = None,
+    item_labels: bool | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Items x dimensions heatmap of rho for one family, items in blocks by their strongest value.
 
-    Rows are the items selected (``rho > threshold``) for at least one
-    dimension of the family (or all items), grouped by the dimension on which
-    they correlate most and, within that block, sorted by that rho, so the
-    validated item sets appear as blocks along the diagonal. Columns follow the
-    schema (circumplex) order. Cells of selected pairs are outlined.
+    Rows are the items selected (``rho > threshold``) for at least one dimension of the family
+    (or all items), grouped by the dimension on which they correlate most and, within that
+    block, sorted by that rho, so the validated item sets appear as blocks along the diagonal
+    (separated by lines). Columns follow the schema (circumplex) order; a dot marks each
+    selected pair. Drawn with :func:`vp_stats.plots.base.heatmap`.
+
+    For a readable figure of a large item set, keep the ``top_n`` strongest items of each block
+    (and show the full table beside it, e.g. as a DataFrame). Above
+    :data:`MAX_LABELLED_ROWS` rows the items are not labelled one by one: the y axis names the
+    blocks (value and number of items) instead.
 
     Parameters
     ----------
@@ -163,20 +225,27 @@ def rho_heatmap(
     selected_only : bool
         Only rows of items selected for some dimension.
     max_items : int, optional
-        Keep at most this many rows (the strongest items).
+        Keep at most this many rows (the strongest items overall).
+    top_n : int, optional
+        Keep at most this many rows per block (the strongest items of each value).
+    item_labels : bool, optional
+        Label every row with its item (``portrait/option``); default when there are at most
+        :data:`MAX_LABELLED_ROWS` rows.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure sized for the rows.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        The heatmap axes and its colour bar.
+    matplotlib.axes.Axes
+        The heatmap axes (its figure also holds the colour bar).
 
     Examples
     --------
     >>> import pandas as pd
     >>> c = pd.DataFrame({"portrait_id": [1, 1, 2, 2], "option_id": 1, "family": "bfi",
     ...                   "dimension": ["Openness", "Neuroticism"] * 2, "rho": [0.5, 0.1, 0.0, 0.4]})
-    >>> fig = rho_heatmap(c, family="bfi")
-    >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    >>> ax = rho_heatmap(c, family="bfi")
+    >>> len(ax.figure.axes), [t.get_text() for t in ax.get_yticklabels()]
     (2, ['2/1', '1/1'])
     """
     _require(corr, [*ITEM_KEYS, "family", "dimension", "rho"], "corr")
@@ -184,6 +253,8 @@ def rho_heatmap(
     sub = corr[corr["family"] == family]
     if sub.empty:
         raise ValueError(f"corr has no rows of family {family!r}")
+    if top_n is not None and top_n < 1:
+        raise ValueError(f"top_n must be >= 1, got {top_n}")
     mat = sub.pivot_table(
         index=ITEM_KEYS, columns="dimension", values="rho", aggfunc="first", dropna=False
     )
@@ -197,41 +268,119 @@ def rho_heatmap(
         raise ValueError(f"no item of family {family!r} has rho > {threshold}")
     order = np.lexsort((-best_rho, best))
     order = order[keep[order]]
+    if top_n is not None:
+        rank_in_block = pd.Series(best[order]).groupby(best[order]).cumcount().to_numpy()
+        order = order[rank_in_block < top_n]
     if max_items is not None and len(order) > max_items:
         strongest = np.sort(np.argsort(-best_rho[order], kind="stable")[:max_items])
         order = order[strongest]
     mat = mat.iloc[order]
+    blocks = best[order]
     vals = mat.to_numpy(dtype=float)
     n_rows, n_cols = vals.shape
-    height = min(2.0 + 0.12 * n_rows, 40.0)
-    fig = Figure(figsize=(1.6 + 0.55 * n_cols, height), layout="constrained")
-    ax = fig.add_subplot()
+    show_items = n_rows <= MAX_LABELLED_ROWS if item_labels is None else bool(item_labels)
+    height = min(1.9 + 0.17 * n_rows, 14.0) if show_items else 9.0
     lim = max(float(np.nanmax(np.abs(vals))), threshold) if np.isfinite(vals).any() else 1.0
-    im = ax.imshow(
-        vals,
-        aspect="auto",
-        cmap="RdBu_r",
-        norm=TwoSlopeNorm(0.0, -lim, lim),
-        interpolation="nearest",
+    data = pd.DataFrame(vals, columns=[_label(d) for d in mat.columns])
+    ax = heatmap(
+        data,
+        ax=ax,
+        vlim=lim,
+        cbar_label="Spearman rho",
+        cbar_kws={"shrink": 0.5 if n_rows > 20 else 0.8, "aspect": 30},
+        yticklabels=[_item_label(p, o) for p, o in mat.index] if show_items else False,
+        fontsize=7 if n_rows > 40 else 8,
+        figsize=(3.6 + 0.5 * n_cols, height),
     )
     rr, cc = np.nonzero(vals > threshold)
-    ax.scatter(cc, rr, s=6, marker="s", facecolors="none", edgecolors="k", linewidths=0.3)
-    ax.set_xticks(
-        range(n_cols), [_label(d) for d in mat.columns], rotation=60, ha="right", fontsize=8
+    dot = 12 if n_rows <= 40 else 7 if show_items else 2.5
+    ax.scatter(cc + 0.5, rr + 0.5, s=dot, marker="o", color="k", linewidths=0)
+    cuts = np.flatnonzero(np.diff(blocks) != 0) + 1
+    for c in cuts:
+        ax.axhline(c, color="k", linewidth=0.8)
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [n_rows]])
+    block_names = [_label(mat.columns[blocks[s]]) for s in starts]
+    centres = (starts + ends) / 2
+    if show_items:
+        ax.set_ylabel("item (portrait / option)")
+        sec = ax.secondary_yaxis("right")
+        sec.set_yticks(centres, [schema.PVQ_ABBREV.get(mat.columns[blocks[s]], n) for s, n in
+                                 zip(starts, block_names, strict=True)])  # fmt: skip
+        sec.tick_params(length=0, labelsize=7, colors="0.3")
+        for spine in sec.spines.values():
+            spine.set_visible(False)
+    else:
+        ax.set_yticks(
+            centres,
+            [f"{n} ({e - s})" for n, s, e in zip(block_names, starts, ends, strict=True)],
+            fontsize=8,
+        )
+        ax.set_ylabel("items, grouped by the value they correlate with most")
+    what = f"top {top_n} per value" if top_n is not None else "selected" if selected_only else "all"
+    ax.set_title(
+        f"{FAMILY_TITLES.get(family, family)}: rho of {n_rows} items ({what})\n"
+        f"dots: rho > {threshold:g}",
+        fontsize=10,
     )
-    fs = 8 if n_rows <= 60 else max(3, int(480 / n_rows))
-    ax.set_yticks(range(n_rows), [_item_label(p, o) for p, o in mat.index], fontsize=fs)
-    ax.set_ylabel("item (portrait / option)")
-    ax.set_title(f"{FAMILY_TITLES.get(family, family)}: rho of {n_rows} items", fontsize=10)
-    fig.colorbar(im, ax=ax, shrink=0.6, label="Spearman rho")
-    return fig
+    return ax
 
 
 # --------------------------------------------------------------------------- counts
 
 
+def validated_bars(summary: pd.DataFrame, family: str = "pvq", ax: Axes | None = None) -> Axes:
+    """Bar chart of the number of validated items per dimension of one family (:func:`seaborn.barplot`).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``family, dimension, n_selected`` (:func:`vp_stats.validation.validated_summary`).
+    family : str
+        Family to draw.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar per dimension (schema order), labelled with its count.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Neuroticism"], "n_selected": [12, 3]})
+    >>> ax = validated_bars(s, family="bfi")
+    >>> [float(p.get_height()) for p in ax.patches]  # schema order: Neuroticism first
+    [3.0, 12.0]
+    """
+    _require(summary, ["family", "dimension", "n_selected"], "summary")
+    dims = _check_family(family)
+    sub = summary[summary["family"] == family]
+    order = [d for d in dims if d in set(sub["dimension"])]
+    if not order:
+        raise ValueError(f"summary has no rows of family {family!r}")
+    sub = sub.set_index("dimension").loc[order]
+    ax = new_axes(ax, (1.4 + 0.45 * len(order), 3.6))
+    sns.barplot(
+        x=[_label(d) for d in order],
+        y=sub["n_selected"].to_numpy(dtype=float),
+        color="tab:blue",
+        errorbar=None,
+        ax=ax,
+    )
+    ax.bar_label(ax.containers[0], fontsize=7, padding=1)
+    ax.tick_params(axis="x", labelrotation=60, labelsize=8)
+    for t in ax.get_xticklabels():
+        t.set_horizontalalignment("right")
+        t.set_rotation_mode("anchor")
+    ax.set_title(FAMILY_TITLES.get(family, family), fontsize=9)
+    ax.set_ylabel("validated items")
+    return ax
+
+
 def validated_counts(summary: pd.DataFrame, families: Sequence[str] | str | None = None) -> Figure:
-    """Bar chart of the number of validated items per dimension, one panel per family.
+    """Figure-level: :func:`validated_bars` for each family, panel widths by number of dimensions.
 
     Parameters
     ----------
@@ -256,21 +405,14 @@ def validated_counts(summary: pd.DataFrame, families: Sequence[str] | str | None
     _require(summary, ["family", "dimension", "n_selected"], "summary")
     fams = _families(summary, families)
     widths = [max(len(summary[summary["family"] == f]), 1) for f in fams]
-    fig = Figure(figsize=(1.2 + 0.45 * sum(widths) + 0.5 * len(fams), 3.6), layout="constrained")
+    fig = new_figure((1.2 + 0.45 * sum(widths) + 0.5 * len(fams), 3.6))
     axes = fig.subplots(
         1, len(fams), squeeze=False, gridspec_kw={"width_ratios": widths}, sharey=True
     )[0]
-    for ax, fam in zip(axes, fams, strict=True):
-        sub = summary[summary["family"] == fam]
-        order = [d for d in schema.FAMILIES[fam] if d in set(sub["dimension"])]
-        sub = sub.set_index("dimension").loc[order]
-        bars = ax.bar(range(len(sub)), sub["n_selected"].to_numpy(dtype=float), color="tab:blue")
-        ax.bar_label(bars, fontsize=7, padding=1)
-        ax.set_xticks(
-            range(len(sub)), [_label(d) for d in sub.index], rotation=60, ha="right", fontsize=8
-        )
-        ax.set_title(FAMILY_TITLES.get(fam, fam), fontsize=9)
-    axes[0].set_ylabel("validated items")
+    for i, (ax, fam) in enumerate(zip(axes, fams, strict=True)):
+        validated_bars(summary, fam, ax=ax)
+        if i:
+            ax.set_ylabel("")
     return fig
 
 
@@ -282,8 +424,11 @@ def strongest_items_forest(
     family: str = "pvq",
     k: int = 3,
     threshold: float | None = 0.3,
-) -> Figure:
+    ax: Axes | None = None,
+) -> Axes:
     """Forest plot of the ``k`` strongest items of each dimension with their bootstrap CIs.
+
+    The intervals are the table's own (percentile bootstrap over raters), drawn as given.
 
     Parameters
     ----------
@@ -296,11 +441,13 @@ def strongest_items_forest(
         Items per dimension (highest rho first).
     threshold : float, optional
         Drawn as a vertical reference line.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        One axes; one error bar (point and interval) per dimension, ``k`` items each.
+    matplotlib.axes.Axes
+        One error bar (point and interval) per dimension, ``k`` items each.
 
     Examples
     --------
@@ -308,8 +455,8 @@ def strongest_items_forest(
     >>> t = pd.DataFrame({"portrait_id": [1, 2, 3], "option_id": 1, "family": "bfi",
     ...                   "dimension": ["Openness", "Openness", "Neuroticism"],
     ...                   "rho": [0.5, 0.4, 0.3], "ci_low": [0.3, 0.2, 0.1], "ci_high": [0.7, 0.6, 0.5]})
-    >>> fig = strongest_items_forest(t, family="bfi", k=1)
-    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    >>> ax = strongest_items_forest(t, family="bfi", k=1)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
     ['Neuroticism  3/1', 'Openness  1/1']
     """
     _require(table, [*KEYS, "rho", "ci_low", "ci_high"], "table")
@@ -325,9 +472,8 @@ def strongest_items_forest(
     rows = [top[top["dimension"] == d] for d in dims if (top["dimension"] == d).any()]
     if not rows:
         raise ValueError(f"table has no rho of family {family!r}")
-    fig = Figure(figsize=(6.0, 1.0 + 0.22 * sum(len(r) for r in rows)), layout="constrained")
-    ax = fig.add_subplot()
-    colors = [f"C{i % 10}" for i in range(len(rows))]
+    ax = new_axes(ax, (6.0, 1.2 + 0.22 * sum(len(r) for r in rows)))
+    colors = sns.color_palette(n_colors=len(rows))
     labels, y = [], 0
     for color, r in zip(colors, rows, strict=True):
         ys = np.arange(y, y + len(r))
@@ -350,10 +496,92 @@ def strongest_items_forest(
     ax.set_title(
         f"{FAMILY_TITLES.get(family, family)}: {k} strongest item(s) per dimension", fontsize=10
     )
-    return fig
+    return ax
 
 
 # --------------------------------------------------------------------------- reliability
+
+
+def reliability_strip(
+    rel: pd.DataFrame,
+    family: str = "pvq",
+    statistic: str = "alpha",
+    ax: Axes | None = None,
+    seed: int = 0,
+) -> Axes:
+    """One statistic (alpha or omega) of each dimension's validated item set, a point per group.
+
+    Items of a value are spread over participant groups with different raters, so reliability
+    exists per (dimension, group) (see :func:`vp_stats.reliability.value_reliability`). Each
+    group is a point (size proportional to the number of items, jittered sideways), the median
+    over groups a black bar, the dashed line 0.7; groups where the statistic could not be
+    computed are left out and counted at the bottom of the panel ("2 n/a").
+
+    Parameters
+    ----------
+    rel : DataFrame
+        ``family, dimension, group, n_items`` and the ``statistic`` column.
+    family : str
+        Family to draw.
+    statistic : str
+        Column to draw.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+    seed : int
+        Seed of the horizontal jitter.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One point collection (all groups), the median bars.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Openness", "Neuroticism"],
+    ...                   "group": [0, 1, 0], "n_items": [3, 4, 2], "alpha": [0.7, 0.8, 0.5]})
+    >>> ax = reliability_strip(r, family="bfi")
+    >>> ax.collections[0].get_offsets().shape[0], ax.get_ylabel()
+    (3, 'alpha')
+    """
+    _require(rel, ["family", "dimension", "group", "n_items", statistic], "rel")
+    dims = _check_family(family)
+    sub = rel[rel["family"] == family]
+    dims = [d for d in dims if (sub["dimension"] == d).any()]
+    if not dims:
+        raise ValueError(f"rel has no rows of family {family!r}")
+    ax = new_axes(ax, (1.6 + 0.55 * len(dims), 3.0))
+    rng = np.random.default_rng(seed)  # horizontal jitter only
+    xs, ys, sizes, medians, missing = [], [], [], [], []
+    for i, d in enumerate(dims):
+        g = sub[sub["dimension"] == d]
+        v = pd.to_numeric(g[statistic], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(v)
+        xs.append(i + rng.uniform(-0.15, 0.15, ok.sum()))
+        ys.append(v[ok])
+        n_items = pd.to_numeric(g["n_items"], errors="coerce").fillna(1).to_numpy(dtype=float)
+        sizes.append(8.0 * n_items[ok])
+        medians.append(np.median(v[ok]) if ok.any() else np.nan)
+        missing.append(int((~ok).sum()))
+    ax.scatter(np.concatenate(xs), np.concatenate(ys), s=np.concatenate(sizes),
+               color="tab:blue", alpha=0.6, edgecolors="none")  # fmt: skip
+    pos = np.arange(len(dims))
+    ax.hlines(medians, pos - 0.3, pos + 0.3, color="k", linewidth=1.5)
+    ax.axhline(0.7, color="tab:red", linewidth=0.8, linestyle="--")
+    ax.set_ylabel(statistic)
+    ymin = min(-0.1, float(np.nanmin(np.concatenate([*ys, [0.0]])) - 0.12))
+    ax.set_ylim(ymin, 1.0)
+    for i, m in enumerate(missing):
+        if m:
+            ax.text(i, ymin + 0.02, f"{m} n/a", ha="center", va="bottom", fontsize=6.5, color="0.4")
+    ax.set_xticks(
+        pos, [_label(d) for d in dims], rotation=60, ha="right", rotation_mode="anchor", fontsize=8
+    )
+    ax.set_title(
+        f"{FAMILY_TITLES.get(family, family)}: {statistic} of the validated items per group",
+        fontsize=10,
+    )
+    return ax
 
 
 def reliability_plot(
@@ -361,14 +589,7 @@ def reliability_plot(
     family: str = "pvq",
     statistics: Sequence[str] = ("alpha", "omega"),
 ) -> Figure:
-    """Alpha and omega of each dimension's validated item set, one point per participant group.
-
-    Items of a value are spread over participant groups with different raters,
-    so reliability exists per (dimension, group) (see
-    :func:`vp_stats.reliability.value_reliability`). Each group is a point (size
-    proportional to the number of items), the median over groups a black bar;
-    groups where the statistic could not be computed are left out and counted
-    in the tick label.
+    """Figure-level: :func:`reliability_strip` for each statistic, stacked on a shared x axis.
 
     Parameters
     ----------
@@ -397,51 +618,13 @@ def reliability_plot(
     statistics = list(statistics)
     _require(rel, ["family", "dimension", "group", "n_items", *statistics], "rel")
     dims = _check_family(family)
-    sub = rel[rel["family"] == family]
-    dims = [d for d in dims if (sub["dimension"] == d).any()]
-    if not dims:
-        raise ValueError(f"rel has no rows of family {family!r}")
-    fig = Figure(figsize=(1.5 + 0.55 * len(dims), 2.6 * len(statistics)), layout="constrained")
+    n_dims = max(1, sum((rel.loc[rel["family"] == family, "dimension"] == d).any() for d in dims))
+    fig = new_figure((1.6 + 0.55 * n_dims, 2.7 * len(statistics) + 0.6))
     axes = fig.subplots(len(statistics), 1, sharex=True, squeeze=False)[:, 0]
-    rng = np.random.default_rng(0)  # horizontal jitter only
-    for ax, stat in zip(axes, statistics, strict=True):
-        xs, ys, sizes, medians, missing = [], [], [], [], []
-        for i, d in enumerate(dims):
-            g = sub[sub["dimension"] == d]
-            v = pd.to_numeric(g[stat], errors="coerce").to_numpy(dtype=float)
-            ok = np.isfinite(v)
-            xs.append(i + rng.uniform(-0.15, 0.15, ok.sum()))
-            ys.append(v[ok])
-            sizes.append(
-                8.0
-                * pd.to_numeric(g["n_items"], errors="coerce").fillna(1).to_numpy(dtype=float)[ok]
-            )
-            medians.append(np.median(v[ok]) if ok.any() else np.nan)
-            missing.append(int((~ok).sum()))
-        ax.scatter(
-            np.concatenate(xs),
-            np.concatenate(ys),
-            s=np.concatenate(sizes),
-            color="tab:blue",
-            alpha=0.6,
-            edgecolors="none",
-        )
-        ax.hlines(
-            medians,
-            np.arange(len(dims)) - 0.3,
-            np.arange(len(dims)) + 0.3,
-            color="k",
-            linewidth=1.5,
-        )
-        ax.axhline(0.7, color="tab:red", linewidth=0.8, linestyle="--")
-        ax.set_ylabel(stat)
-        ax.set_ylim(min(-0.1, float(np.nanmin(np.concatenate([*ys, [0.0]])) - 0.05)), 1.0)
-        ax.set_xticks(
-            range(len(dims)),
-            [f"{_label(d)}" + (f"\n({m} n/a)" if m else "") for d, m in zip(dims, missing, strict=True)],
-            rotation=60, ha="right", fontsize=8,
-        )  # fmt: skip
-    axes[0].set_title(
+    for i, (ax, stat) in enumerate(zip(axes, statistics, strict=True)):
+        reliability_strip(rel, family, stat, ax=ax, seed=i)
+        ax.set_title("")
+    fig.suptitle(
         f"{FAMILY_TITLES.get(family, family)}: reliability of the validated items per group",
         fontsize=10,
     )
@@ -455,11 +638,12 @@ def circumplex_plot(
     positions: pd.DataFrame,
     order: Sequence[str] | None = None,
     check: pd.DataFrame | None = None,
-) -> Figure:
+    ax: Axes | None = None,
+) -> Axes:
     """MDS map of the values with the theoretical circular order drawn as a closed polygon.
 
-    If the recovered structure followed Schwartz's circumplex, the polygon
-    through the values in theoretical order would not cross itself.
+    If the recovered structure followed Schwartz's circumplex, the polygon through the values
+    in theoretical order would not cross itself.
 
     Parameters
     ----------
@@ -469,11 +653,13 @@ def circumplex_plot(
         Theoretical circular order; default :data:`vp_stats.schema.PVQ_VALUES`.
     check : DataFrame, optional
         :func:`vp_stats.structure.circumplex_check` output, summarised in the title.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        One axes holding the polygon patch, the points and one label per value.
+    matplotlib.axes.Axes
+        The polygon patch, the points and one label per value.
 
     Examples
     --------
@@ -481,8 +667,8 @@ def circumplex_plot(
     >>> from vp_stats import schema
     >>> a = np.linspace(0, 2 * np.pi, 10, endpoint=False)
     >>> pos = pd.DataFrame({"dimension": schema.PVQ_VALUES, "x": np.cos(a), "y": np.sin(a)})
-    >>> fig = circumplex_plot(pos)
-    >>> len(fig.axes[0].patches), len(fig.axes[0].texts)
+    >>> ax = circumplex_plot(pos)
+    >>> len(ax.patches), len(ax.texts)
     (1, 10)
     """
     _require(positions, ["dimension", "x", "y"], "positions")
@@ -492,15 +678,14 @@ def circumplex_plot(
     if missing:
         raise ValueError(f"positions lack dimension(s) {missing}")
     xy = pos.loc[order, ["x", "y"]].to_numpy(dtype=float)
-    fig = Figure(figsize=(5.2, 5.2), layout="constrained")
-    ax = fig.add_subplot()
-    ax.add_patch(Polygon(xy, closed=True, fill=True, facecolor="tab:blue", alpha=0.08,
-                         edgecolor="tab:blue", linewidth=1.2, linestyle="--"))  # fmt: skip
+    ax = new_axes(ax, (5.2, 5.4))
+    ax.add_patch(Polygon(xy, closed=True, facecolor=to_rgba("tab:blue", 0.08), edgecolor="tab:blue",
+                         linewidth=1.2, linestyle="--"))  # fmt: skip
     ax.scatter(xy[:, 0], xy[:, 1], s=30, color="k", zorder=3)
     span = float(np.abs(xy).max()) or 1.0
     for (x, y), d in zip(xy, order, strict=True):
         r = np.hypot(x, y) or 1.0
-        ax.text(x + 0.06 * span * x / r, y + 0.06 * span * y / r, schema.PVQ_ABBREV.get(d, _label(d)),
+        ax.text(x + 0.08 * span * x / r, y + 0.08 * span * y / r, schema.PVQ_ABBREV.get(d, _label(d)),
                 ha="center", va="center", fontsize=9)  # fmt: skip
     ax.axhline(0, color="0.85", linewidth=0.6)
     ax.axvline(0, color="0.85", linewidth=0.6)
@@ -514,7 +699,7 @@ def circumplex_plot(
         c = check.iloc[0]
         title += f"\nrecovered {c['recovered_order']}; {int(c['adjacent_pairs_preserved'])}/{int(c['n_adjacent_pairs'])} neighbours kept"
     ax.set_title(title, fontsize=9)
-    return fig
+    return ax
 
 
 # --------------------------------------------------------------------------- published vs recomputed
@@ -526,7 +711,8 @@ def published_vs_recomputed(
     item_groups: pd.DataFrame | None = None,
     highlight_group: int = 0,
     tol: float = 1e-9,
-) -> Figure:
+    ax: Axes | None = None,
+) -> Axes:
     """Scatter of published against recomputed rho, highlighting one participant group's items.
 
     Parameters
@@ -536,27 +722,29 @@ def published_vs_recomputed(
         :func:`vp_stats.datasets.load_published_correlations` and
         :func:`vp_stats.validation.item_correlations`), joined on those keys.
     item_groups : DataFrame, optional
-        ``portrait_id, option_id, group`` (the group that rated the item, e.g.
-        the distinct rows of :func:`vp_stats.datasets.load_ratings`). Without it
-        the rows that differ are highlighted instead.
+        ``portrait_id, option_id, group`` (the group that rated the item, e.g. the distinct
+        rows of :func:`vp_stats.datasets.load_ratings`). Without it the rows that differ are
+        highlighted instead.
     highlight_group : int
         Group drawn in colour.
     tol : float
         Rows with ``|published - recomputed| > tol`` are counted as different.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        One axes: grey points for the other rows, coloured points for the
-        highlighted ones, the identity line.
+    matplotlib.axes.Axes
+        Grey points for the other rows, coloured points for the highlighted ones, the identity
+        line.
 
     Examples
     --------
     >>> import pandas as pd
     >>> k = {"portrait_id": [1, 2], "option_id": 1, "family": "bfi", "dimension": "Openness"}
     >>> pub, rec = pd.DataFrame({**k, "rho": [0.3, 0.5]}), pd.DataFrame({**k, "rho": [0.3, 0.4]})
-    >>> fig = published_vs_recomputed(pub, rec, pd.DataFrame({"portrait_id": [1, 2], "option_id": 1, "group": [5, 0]}))
-    >>> fig.axes[0].get_title()
+    >>> ax = published_vs_recomputed(pub, rec, pd.DataFrame({"portrait_id": [1, 2], "option_id": 1, "group": [5, 0]}))
+    >>> ax.get_title()
     '1 of 2 rows differ; 1 of them in group 0'
     """
     for df, what in ((published, "published"), (recomputed, "recomputed")):
@@ -583,21 +771,92 @@ def published_vs_recomputed(
         hi = differ
         label = "differing rows"
         title = f"{int(differ.sum())} of {len(m)} rows differ"
-    fig = Figure(figsize=(5.0, 5.0), layout="constrained")
-    ax = fig.add_subplot()
+    ax = new_axes(ax, (5.0, 5.0))
     ax.scatter(a[~hi], b[~hi], s=4, color="0.6", alpha=0.5, edgecolors="none", label="other rows")
     ax.scatter(a[hi], b[hi], s=8, color="tab:red", alpha=0.7, edgecolors="none", label=label)
-    lim = (
-        np.nanmax(np.abs(np.concatenate([a, b]))) * 1.05
-        if np.isfinite(np.concatenate([a, b])).any()
-        else 1.0
-    )
+    both = np.concatenate([a, b])
+    lim = np.nanmax(np.abs(both)) * 1.05 if np.isfinite(both).any() else 1.0
     ax.plot([-lim, lim], [-lim, lim], color="k", linewidth=0.8)
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     ax.set_xlabel("published rho")
     ax.set_ylabel("recomputed rho")
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    ax.legend(fontsize=8, frameon=False, loc="upper left", markerscale=2)
     ax.set_title(title, fontsize=9)
-    return fig
+    return ax
+
+
+# --------------------------------------------------------------------------- known loadings
+
+
+def rho_by_loading(
+    table: pd.DataFrame,
+    loading: str = "loading",
+    threshold: float | None = 0.3,
+    selected: str | None = "selected",
+    ax: Axes | None = None,
+    seed: int = 0,
+) -> Axes:
+    """Observed rho of each item against its known (simulated) loading: box plot and points.
+
+    For synthetic studies with a ground truth (:func:`vp_stats.datasets.synthetic_study`): one
+    box (no fliers) per true loading, every item as a jittered point,
+    coloured by whether it was selected, and the threshold as a dashed line.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per item on its target dimension: ``rho``, the ``loading`` column and,
+        optionally, the boolean ``selected`` column.
+    loading : str
+        Column of the true loadings (the boxes, in increasing order).
+    threshold : float, optional
+        Drawn as a horizontal line.
+    selected : str, optional
+        Boolean column colouring the points (selected in blue, others grey); None: all blue.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+    seed : int
+        Seed of the horizontal jitter.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One box per loading; one point collection per selection state.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"loading": [0, 0, 0.6, 0.6], "rho": [0.05, -0.1, 0.5, 0.62],
+    ...                   "selected": [False, False, True, True]})
+    >>> ax = rho_by_loading(t)
+    >>> [t.get_text() for t in ax.get_xticklabels()], len(ax.collections)
+    (['0', '0.6'], 2)
+    """
+    _require(table, ["rho", loading, *([selected] if selected else [])], "table")
+    levels = sorted(pd.unique(table[loading].dropna()))
+    if not levels:
+        raise ValueError(f"table has no {loading!r} values")
+    pos = {a: i for i, a in enumerate(levels)}
+    ax = new_axes(ax, (1.8 + 1.4 * len(levels), 4.4))
+    ax.boxplot([table.loc[table[loading] == a, "rho"].dropna() for a in levels], positions=range(len(levels)),
+               widths=0.5, showfliers=False, medianprops={"color": "0.35"})  # fmt: skip
+    rng = np.random.default_rng(seed)
+    groups = [(True, "tab:blue", f"selected (rho > {threshold:g})" if threshold is not None else "selected"),
+              (False, "0.6", "not selected")] if selected else [(None, "tab:blue", "items")]  # fmt: skip
+    for flag, colour, label in groups:
+        pts = table if flag is None else table[table[selected].astype(bool) == flag]
+        if pts.empty:
+            continue
+        x = pts[loading].map(pos).to_numpy(dtype=float) + rng.uniform(-0.15, 0.15, len(pts))
+        ax.scatter(x, pts["rho"], s=22, color=colour, label=label, zorder=3)
+    if threshold is not None:
+        ax.axhline(
+            threshold, color="tab:red", ls="--", lw=1, label=f"threshold rho = {threshold:g}"
+        )
+    ax.set_xticks(range(len(levels)), [f"{a:g}" for a in levels])
+    ax.set_xlabel("true loading of the item on its target value")
+    ax.set_ylabel("Spearman rho with the target value")
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    return ax
