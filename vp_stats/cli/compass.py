@@ -6,12 +6,8 @@ from pathlib import Path
 
 import typer
 
-from vp_stats.cli._common import (  # noqa: F401
-    COLUMN_OPTS,
-    DATA_DIR_OPT,
+from vp_stats.cli._common import (
     _echo_table,
-    _fail,
-    _use_data_dir,
     _user_errors,
     app,
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from vp_stats.cli._common import (  # noqa: F401
+from vp_stats.cli._common import (
     COLUMN_OPTS,
     DATA_DIR_OPT,
     _echo_table,
@@ -15,6 +15,7 @@ from vp_stats.cli._common import (  # noqa: F401
     _user_errors,
     app,
 )
+from vp_stats.io import tables as tio
 
 
 @app.command("reliability")
@@ -61,7 +62,7 @@ def reliability_cmd(
         _fail(f"--n-factors must be at least 1, got {n_factors}")
     if data is not None:
         _use_data_dir(data_dir)
-        with _user_errors():
+        with _user_errors(), tio.locked_out_dir(out):
             table, info = study.reliability_study(data=data, out=out, scale=scale, participant=participant_col,
                                                   ci=ci, n_factors=n_factors, reverse=reverse, missing=missing)  # fmt: skip
         row = table.iloc[0]
@@ -76,7 +77,7 @@ def reliability_cmd(
     if reverse:
         _fail("--reverse applies to --data; with --items the sign of each selected item says which to reverse")
     _use_data_dir(data_dir)
-    with _user_errors():
+    with _user_errors(), tio.locked_out_dir(out):
         table, info = study.reliability_study(ratings, items, out=out, scale=scale, participant=participant_col,
                                               item=item_col, rating=rating_col, method=method, ci=ci,
                                               n_factors=n_factors, missing=missing, data_dir=data_dir)  # fmt: skip
