@@ -136,3 +136,21 @@ def test_unexpected_errors_are_one_line_exit_1(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert exc.value.code == 1 and "internal error (RuntimeError" in err and "[REDACTED]" in err
     assert "sk-vp-test-secret" not in err and "Traceback" not in err
+
+
+def test_questionnaire_error_names_the_offending_cell(tmp_path):
+    p = tmp_path / "q.csv"
+    p.write_text("respondent,1,2,3,4,5,6,7,8,9,10\nr1,1,2,3,4,5,1,2,3,4,5\nr2,1,2,3,4,abc,1,2,3,4,5\n")
+    res = _run(["questionnaire", "score", "--instrument", "bfi10", p])
+    assert res.exit_code == 2 and "respondent 'r2', item 5: answer 'abc'" in res.output, res.output
+
+
+def test_validate_and_reliability_refuse_a_busy_out(own):
+    with tio.locked_out_dir(own / "busy"):
+        res = _run(["validate", "--ratings", own / "r.csv", "--scores", own / "s.csv", "--out", own / "busy", "--n-boot", "0"])
+        assert res.exit_code == 2 and "another vp-stats run" in res.output
+        items = own / "items.csv"
+        items.write_text("item,family,dimension\nabby_Power_likely_04,pvq,Power\n")
+        res = _run(["reliability", "--ratings", own / "r.csv", "--items", items, "--out", own / "busy"])
+        assert res.exit_code == 2 and "another vp-stats run" in res.output
+    assert not (own / "busy" / "item_correlations.csv").exists()

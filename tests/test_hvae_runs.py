@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -70,21 +69,13 @@ class IdealFake:
         text = self.item_text.format(letter) if self.item_text and not grammar else letter
         return runner.GenResult(raw_text=text)
 
-    def generate(self, messages, decoding, grammar=False):
-        assert grammar is False  # the answer-phrase grammar must never be used here
-        return self._answer(messages, decoding, None)
-
-    def generate_gbnf(self, messages, decoding, grammar):
+    def generate(self, messages, decoding, grammar=None):
+        assert grammar in (None, hvae.ITEM_GRAMMAR)  # the answer-phrase grammar must never be used here
         return self._answer(messages, decoding, grammar)
 
 
 class TextOnlyFake(IdealFake):
-    generate_gbnf = None  # type: ignore[assignment]
-
-    def __getattribute__(self, name):
-        if name == "generate_gbnf":
-            raise AttributeError(name)
-        return super().__getattribute__(name)
+    supports_grammar = False  # the backend protocol's flag: no constrained generation
 
 
 # ---------------------------------------------------------------------------
@@ -172,21 +163,43 @@ def test_cache_key_covers_seed_decoding_messages_and_mode():
     assert text_chat.stats == {"n_calls": 0, "n_cached": 1}
 
 
-def test_openai_route_sends_grammar_in_extra_body():
+def test_openai_route_sends_grammar_in_the_request_body():
+    """A real HTTP endpoint on 127.0.0.1 records what the OpenAI backend sends."""
+    import http.server
+    import threading
+
     sent = []
 
-    def create(**kw):
-        sent.append(kw)
-        msg = SimpleNamespace(content="D")
-        return SimpleNamespace(choices=[SimpleNamespace(message=msg)], usage=None)
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            sent.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                               "choices": [{"index": 0, "finish_reason": "stop",
+                                            "message": {"role": "assistant", "content": "D"}}]}).encode()  # fmt: skip
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-    client = SimpleNamespace(chat=SimpleNamespace(completions=SimpleNamespace(create=create)))
-    be = SimpleNamespace(model="m", client=client, retries=0, backoff_base=0.0)
-    dec = runner.Decoding(temperature=0.5, max_tokens=2, top_p=1.0, seed=4)
-    res = hvae.generate_text(be, [{"role": "user", "content": "q"}], dec, hvae.ITEM_GRAMMAR)
-    assert res.raw_text == "D"
-    assert sent[0]["extra_body"] == {"grammar": "root ::= [A-I]\n"}
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        be = runner.OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0, timeout=10)
+        dec = runner.Decoding(temperature=0.5, max_tokens=2, top_p=1.0, seed=4)
+        res = hvae.generate_text(be, [{"role": "user", "content": "q"}], dec, hvae.ITEM_GRAMMAR)
+        chat = hvae.make_chat_fn(be, mode="grammar")
+        reply = chat(hvae.build_messages("prosocial", ["free text"]), 3)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert res.raw_text == "D" and reply == "D"
+    assert sent[0]["grammar"] == "root ::= [A-I]\n" and sent[1]["grammar"] == "root ::= [A-I]\n"
     assert (sent[0]["seed"], sent[0]["max_tokens"], sent[0]["temperature"]) == (4, 2, 0.5)
+    assert (sent[1]["seed"], sent[1]["max_tokens"]) == (3, 2)
 
 
 # ---------------------------------------------------------------------------
@@ -239,8 +252,8 @@ def test_run_grid_parse_failures_and_parsers():
 
 def test_run_grid_position_bias_flag_all_a():
     class AllA(IdealFake):
-        def generate_gbnf(self, messages, decoding, grammar):
-            return runner.GenResult(raw_text="A")
+        def generate(self, messages, decoding, grammar=None):
+            return runner.GenResult(raw_text="A" if grammar else "free text")
 
     g = hvae.run_grid(AllA(), targets=["competitive"], n_runs=1, with_goal=False)
     r = g.runs.iloc[0]
@@ -428,3 +441,13 @@ def test_chance_baseline_matches_enumeration_of_all_patterns():
     # published reachable range: nothing random lies outside -16.26..61.39
     assert angles.min() == pytest.approx(-16.26, abs=0.005)
     assert angles.max() == pytest.approx(61.39, abs=0.005)
+
+
+def test_run_grid_in_parallel_equals_sequential():
+    class Parallel(IdealFake):
+        concurrency = 3
+
+    kw = dict(targets=["prosocial", "competitive"], n_runs=2, seed=4, with_goal=(False, True))
+    seq, par = hvae.run_grid(IdealFake(), **kw), hvae.run_grid(Parallel(), **kw)
+    pd.testing.assert_frame_equal(seq.runs, par.runs)
+    pd.testing.assert_frame_equal(seq.transcript, par.transcript)

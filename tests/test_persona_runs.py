@@ -16,7 +16,7 @@ import pytest
 from vp_stats import datasets, ess, schema
 from vp_stats import personas as P
 from vp_stats.instruments.pvq import score_pvq21
-from vp_stats.llm.runner import PHRASES, GenResult
+from vp_stats.llm.runner import PHRASES, GenResult, Scores
 
 os.environ.setdefault("VP_LLAMA_THREADS", "1")
 
@@ -37,16 +37,13 @@ class FakeBackend:
     def prompt_text(self, messages):
         return json.dumps(messages, sort_keys=True)
 
-    def score_phrases(self, messages, phrases=PHRASES, share_prefix=True):
+    def score(self, messages, continuations=PHRASES):
         self.calls += 1
         h = hashlib.sha256(self.prompt_text(messages).encode()).digest()
-        w = np.frombuffer(h[:6], dtype=np.uint8).astype(float) + 1.0
-        p = w / w.sum()
-        return GenResult(
-            raw_text=phrases[int(np.argmax(p))], distribution=p.tolist(), answer_mass=0.5
-        )
+        w = np.frombuffer(h[: len(continuations)], dtype=np.uint8).astype(float) + 1.0
+        return Scores(np.log(0.5 * w / w.sum()).tolist())
 
-    def generate(self, messages, decoding, grammar=False):
+    def generate(self, messages, decoding, grammar=None):
         self.calls += 1
         return GenResult(raw_text="like me")
 

@@ -112,7 +112,7 @@ def test_logprobs_equal_an_independent_incremental_evaluation(backend, jobs):
 
 def test_continuations_end_with_the_end_of_turn_marker(backend):
     _, conts = backend.continuations(runner.make_messages("x"))
-    texts = [backend.llm.detokenize(c, special=True).decode() for c in conts]
+    texts = [backend.detokenize(c) for c in conts]
     assert texts[0] == "not like me at all<|im_end|>" and texts[1] == "not like me<|im_end|>"
 
 
@@ -203,7 +203,7 @@ class Fake:
     backend = "fake"; model = "fake"; model_id = "fake-1"; concurrency = 1
     def identity(self): return {"backend": "fake", "model": "fake", "model_id": "fake-1"}
     def prompt_text(self, m): return m[-1]["content"]
-    def generate(self, m, d, grammar=False, phrases=None):
+    def generate(self, m, d, grammar=None):
         time.sleep(0.002)
         return runner.GenResult(raw_text="like me")
 jobs = pd.DataFrame({"prompt": [f"p{i}" for i in range(int(sys.argv[2]), int(sys.argv[3]))]})
@@ -350,14 +350,14 @@ def test_answers_do_not_depend_on_what_was_evaluated_before(backend, jobs):
     """Prefix reuse is exact: the same prompt gives bit-identical distributions and sampled text
     after a fresh start, after a prompt sharing a long prefix, and right after itself."""
     m = [runner.make_messages(p) for p in jobs.prompt[:3]]
-    backend.llm.reset()
+    backend.reset()
     fresh = backend.score_phrases(m[1]).distribution
     backend.score_phrases(m[0])
     after_other = backend.score_phrases(m[1]).distribution
     again = backend.score_phrases(m[1]).distribution
     assert fresh == after_other == again
     dec = runner.Decoding(temperature=0.8, max_tokens=6, seed=7)
-    backend.llm.reset()
+    backend.reset()
     a = backend.generate(m[2], dec).raw_text
     b = backend.generate(m[2], dec).raw_text
     backend.generate(m[0], dec)
@@ -406,7 +406,7 @@ def test_a_fatal_backend_error_stops_a_concurrent_run():
         def prompt_text(self, m):
             return m[-1]["content"]
 
-        def generate(self, m, d, grammar=False, phrases=None):
+        def generate(self, m, d, grammar=None):
             Down.calls += 1
             time.sleep(0.01)
             raise runner.BackendError("cannot reach the endpoint")

@@ -59,7 +59,9 @@ def validate(
 
     _use_data_dir(data_dir)
     fams = [f.strip() for f in families.split(",") if f.strip()] if families else None
-    with _user_errors():
+    from vp_stats.io import tables as tio
+
+    with _user_errors(), tio.locked_out_dir(out):
         table, info = study.validate_study(
             ratings, scores, out=out, pvq21_answers=pvq21_answers, bfi10_answers=bfi10_answers,
             ess_coding=ess_coding, derive_higher=derive_higher, scale=scale, families=fams,
@@ -244,7 +246,7 @@ def run_llm(
     model_path: Path | None = typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
     base_url: str | None = typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI)."),
     api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (the key is never written anywhere)."),
-    mode: str = typer.Option("logprobs", help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; local only)."),
+    mode: str = typer.Option("logprobs", help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; local backend)."),
     variants: str = typer.Option(",".join(("v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed")), help="Comma-separated prompt variants."),
     items: str = typer.Option("all", help="all, a number N (seeded sample of N items) or a CSV file with portrait_id,option_id."),
     template: Path | None = typer.Option(None, "--template", help="Your own prompt template file with {title}, {text}, {content} (replaces the variants)."),
@@ -255,19 +257,23 @@ def run_llm(
     max_tokens: int = typer.Option(32, "--max-tokens", help="Maximum answer length (text and grammar modes)."),
     seed: int = typer.Option(0, help="Seed for sampling and for --items N."),
     concurrency: int = typer.Option(4, help="openai: parallel requests."),
-    timeout: float = typer.Option(60.0, help="openai: per-request timeout in seconds."),
-    retries: int = typer.Option(5, help="openai: retries on 429/5xx/timeouts (exponential backoff with jitter)."),
+    timeout: float = typer.Option(60.0, help="openai: wall-clock deadline of one request in seconds (connecting, reading and all its retries)."),
+    retries: int = typer.Option(5, help="openai: retries on 429/5xx/timeouts (the server's Retry-After, capped at 60 s, else exponential backoff with per-request jitter)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Put the Value Portrait items to a model; answers are cached and a rerun resumes.
 
     Writes OUT/answers.csv (tidy: model, portrait_id, option_id, variant, raw_text, rating,
     parse_ok, mode, p_1..p_6, expected_rating, entropy, ...) and OUT/per_item.csv (mean over
-    variants), which `vp-stats score --answers OUT/answers.csv` scores.
+    variants), which `vp-stats score --answers OUT/answers.csv` scores. Exit 1 when any call
+    failed (timeouts, HTTP errors, empty answers: never cached; rerun to retry them), 2 on bad
+    input (including an unusable --cache file).
     """
     from vp_stats import datasets, schema
-    from vp_stats.llm import prompts, runner
+    from vp_stats.llm import backends, prompts, runner
 
+    if backend not in backends.BACKENDS:
+        _fail(f"--backend must be local or openai, got {backend!r}")
     chosen_variants = [v.strip() for v in variants.split(",") if v.strip()]
     bad = [v for v in chosen_variants if v not in schema.VARIANTS]
     if bad:
@@ -287,15 +293,12 @@ def run_llm(
         item_table = _select_items(items, datasets.load_items(), seed)
         tpl = template.read_text(encoding="utf-8") if template is not None else None
         jobs = prompts.item_prompts(item_table, variants=chosen_variants, template=tpl)
-        if backend == "local":
-            be = runner.LlamaCppBackend(model_path=model_path, name=model)
-        elif backend == "openai":
-            if not model:
-                _fail("--backend openai needs --model (the model name at the endpoint)")
-            be = runner.OpenAIBackend(model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
-                                      retries=retries, concurrency=concurrency)  # fmt: skip
-        else:
-            _fail(f"--backend must be local or openai, got {backend!r}")
+        try:
+            be = backends.make_backend(backend, model=model, model_path=model_path, base_url=base_url,
+                                       api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
+                                       retries=retries)  # fmt: skip
+        except runner.BackendError as exc:
+            _fail(str(exc))
         dec = runner.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
         with tio.locked_out_dir(out):
             try:
@@ -306,7 +309,8 @@ def run_llm(
             tio.write_csv(answers.drop(columns=["key"]), out / "answers.csv")
             tio.write_csv(runner.per_item_means(answers), out / "per_item.csv")
     n_ok = int(answers.parse_ok.sum())
-    n_failed = int(answers["error"].notna().sum()) if "error" in answers.columns else 0
+    errors = answers["error"].dropna().astype(str) if "error" in answers.columns else answers.iloc[:0, 0]
+    n_failed = int((~errors.str.startswith("unparseable answer")).sum())
     typer.echo(
         f"{len(answers)} answers ({answers.attrs['n_cached']} from cache, {answers.attrs['n_new']} new); "
         f"{n_ok} parsed, {len(answers) - n_ok} not parsed ({n_failed} failed calls); wrote {out / 'answers.csv'}"
@@ -316,7 +320,8 @@ def run_llm(
               "check the backend and rerun the same command (failed calls are retried, finished ones come from the cache)",
               code=1)  # fmt: skip
     if n_failed:
-        typer.echo(f"warning: {n_failed} call(s) failed and are not cached; rerun the same command to retry them", err=True)
+        _fail(f"{n_failed} call(s) failed and are not cached (see the error column of {out / 'answers.csv'}); "
+              "rerun the same command to retry them (finished answers come from the cache)", code=1)  # fmt: skip
 
 
 questionnaire_app = typer.Typer(no_args_is_help=True, help="Score questionnaires (PVQ-21 / ESS Human Values Scale, BFI-10) from raw answers.")

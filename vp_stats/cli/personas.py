@@ -26,22 +26,41 @@ def personas_run(
     grid: str = typer.Option("paper", help="paper (the paper's 25 single-attribute personas + the plain model) or notebook (a small grid)."),
     n_per_value: int | None = typer.Option(None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."),
     variants: str = typer.Option("v1", help="Comma-separated prompt variants."),
-    mode: str = typer.Option("logprobs", help="text, grammar or logprobs."),
-    model_path: Path | None = typer.Option(None, "--model-path", help="GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
+    mode: str = typer.Option("logprobs", help="text, grammar or logprobs (logprobs: local backend)."),
+    backend: str = typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint)."),
+    model: str | None = typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
+    model_path: Path | None = typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
+    base_url: str | None = typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (never written anywhere)."),
+    concurrency: int = typer.Option(4, help="openai: parallel requests."),
+    timeout: float = typer.Option(60.0, help="openai: wall-clock deadline of one request in seconds (including its retries)."),
+    retries: int = typer.Option(5, help="openai: retries on 429/5xx/timeouts."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples of the comparisons."),
     seed: int = typer.Option(0, help="Seed of the bootstraps."),
 ) -> None:
-    """Run the local model under a persona grid (cached, resumable) and write the comparisons."""
+    """Run a model under a persona grid (cached, resumable) and write the comparisons."""
     from vp_stats import datasets, personas
-    from vp_stats.llm import runner
+    from vp_stats.llm import backends, runner
 
+    if mode not in runner.MODES:
+        _fail(f"--mode must be one of {', '.join(runner.MODES)}")
     try:
-        be = runner.LlamaCppBackend(model_path=model_path)
+        be = backends.make_backend(backend, model=model, model_path=model_path, base_url=base_url,
+                                   api_key_env=api_key_env, concurrency=concurrency, timeout=timeout, retries=retries)  # fmt: skip
+    except (runner.BackendError, ValueError) as exc:
+        _fail(str(exc))
+    try:
         res = personas.run_persona_study(out, grid=grid, n_per_value=n_per_value, variants=tuple(v.strip() for v in variants.split(",")),
                                          mode=mode, backend=be, n_boot=n_boot, seed=seed)  # fmt: skip
-    except (datasets.DataError, runner.BackendError, ValueError) as exc:
+    except runner.BackendError as exc:
+        _fail(str(exc), code=1)
+    except (datasets.DataError, ValueError) as exc:
         _fail(str(exc))
+    errors = res["answers"]["error"].dropna().astype(str)
+    n_failed = int((~errors.str.startswith("unparseable answer")).sum())
     typer.echo(f"{len(res['answers'])} answers; tables written to {out}")
+    if n_failed:
+        _fail(f"{n_failed} call(s) failed and are not cached; rerun the same command to retry them", code=1)
 
 
 @personas_app.command("compare")

@@ -49,12 +49,19 @@ def svo_run(
     targets: str = typer.Option("altruistic,prosocial,individualistic,competitive", help="Comma-separated target SVO categories."),
     goal: str = typer.Option("both", help="with, without or both: the optional goal step."),
     mode: str = typer.Option("grammar", help="grammar (a bare letter A-I, constrained) or text (parsed strictly)."),
-    model_path: Path | None = typer.Option(None, "--model-path", help="GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
+    backend: str = typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint; grammar mode sends the llama.cpp server's grammar field)."),
+    model: str | None = typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
+    model_path: Path | None = typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
+    base_url: str | None = typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (never written anywhere)."),
+    concurrency: int = typer.Option(4, help="openai: conversations run in parallel (the steps of one conversation are sequential)."),
+    timeout: float = typer.Option(60.0, help="openai: wall-clock deadline of one request in seconds (including its retries)."),
+    retries: int = typer.Option(5, help="openai: retries on 429/5xx/timeouts."),
     temperature: float | None = typer.Option(None, help="Sampling temperature (default: the protocol's)."),
 ) -> None:
-    """Induce target SVOs in the local model (HVAE protocol) and score its value rationality."""
+    """Induce target SVOs in a model (HVAE protocol) and score its value rationality; cached, resumable."""
     from vp_stats import hvae
-    from vp_stats.llm import runner
+    from vp_stats.llm import backends, runner
 
     goals = {"with": (True,), "without": (False,), "both": (False, True)}.get(goal)
     if goals is None:
@@ -65,8 +72,15 @@ def svo_run(
         _fail(f"--runs must be >= 1, got {runs}")
     if temperature is not None and not (temperature >= 0):
         _fail(f"--temperature must be >= 0, got {temperature}")
+    if backend not in backends.BACKENDS:
+        _fail(f"--backend must be local or openai, got {backend!r}")
     with _user_errors(), tio.locked_out_dir(out):
-        be = runner.LlamaCppBackend(model_path=model_path)
+        try:
+            be = backends.make_backend(backend, model=model, model_path=model_path, base_url=base_url,
+                                       api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
+                                       retries=retries)  # fmt: skip
+        except runner.BackendError as exc:
+            _fail(str(exc))
         try:
             grid = hvae.run_grid(be, targets=tuple(t.strip() for t in targets.split(",")), n_runs=runs, seed=seed,
                                  with_goal=goals, cache=out / "cache.sqlite", mode=mode, temperature=temperature,
@@ -77,5 +91,3 @@ def svo_run(
         tio.write_csv(grid.summary, out / "summary.csv")
         tio.write_csv(grid.transcript, out / "transcript.csv")
     _echo_table(grid.summary.round(3), "value rationality per target:")
-
-

@@ -23,6 +23,7 @@ from vp_stats.hvae.metrics import score_runs, summarise_runs
 from vp_stats.hvae.protocol import PARSERS, TARGETS, _check_target, build_messages, steps
 from vp_stats.instruments import svo
 from vp_stats.llm import runner
+from vp_stats.llm.backends import capabilities
 from vp_stats.llm.cache import AnswerCache
 from vp_stats.llm.chat import DEFAULT_DECODING, make_chat_fn
 
@@ -233,9 +234,7 @@ def run_grid(
     ...         return {"backend": "fake", "model": "always-e"}
     ...     def prompt_text(self, messages):
     ...         return repr(messages)
-    ...     def generate(self, messages, decoding, grammar=False):
-    ...         return runner.GenResult(raw_text="E")
-    ...     def generate_gbnf(self, messages, decoding, grammar):
+    ...     def generate(self, messages, decoding, grammar=None):
     ...         return runner.GenResult(raw_text="E")
     >>> g = run_grid(Fake(), targets=["prosocial"], n_runs=2, with_goal=False)
     >>> g.runs[["target", "run", "seed", "answers", "svo_category", "position_bias"]]
@@ -283,18 +282,11 @@ def run_grid(
 
     transcripts, runs, summaries = [], [], []
     model = str(backend.identity().get("model"))
+    concurrency = capabilities(backend).concurrency
     try:
         for w in conditions:
-            tr = run_hvae(
-                counted,
-                targets,
-                n_runs,
-                seed,
-                w,
-                parser=parser,
-                item_order=item_order,
-                system_prompt=system_prompt,
-            )
+            tr = _run_conditions(counted, targets, n_runs, seed, w, concurrency,
+                                 parser=parser, item_order=item_order, system_prompt=system_prompt)  # fmt: skip
             sc = score_runs(tr, convention=convention, target_angles=target_angles)
             sc.insert(0, "with_goal", w)
             texts = _run_texts(tr)
@@ -325,6 +317,25 @@ def run_grid(
     transcript.attrs["n_calls"] = chat.stats["n_calls"]  # type: ignore[attr-defined]
     transcript.attrs["n_cached"] = chat.stats["n_cached"]  # type: ignore[attr-defined]
     return HVAEGrid(runs_df, summary, transcript)
+
+
+def _run_conditions(chat, targets, n_runs, seed, with_goal, concurrency, **kw) -> pd.DataFrame:
+    """:func:`run_hvae` over ``targets``; with ``concurrency > 1`` (HTTP backends) the conversations of
+    different (target, run) pairs run in parallel threads (each conversation's steps stay sequential);
+    the transcript is the same table in the same order."""
+    pairs = [(t, r) for t in targets for r in range(int(n_runs))]
+    if concurrency <= 1 or len(pairs) <= 1:
+        return run_hvae(chat, targets, n_runs, seed, with_goal, **kw)
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(pair):
+        t, r = pair
+        tr = run_hvae(chat, [t], 1, int(seed) + r, with_goal, **kw)
+        return tr.assign(run=r)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        parts = list(pool.map(one, pairs))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _run_texts(tr: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,15 @@ Rows are inserted with ``INSERT OR IGNORE``: when two runs share a cache the
 first answer for a key wins and neither corrupts the file (SQLite's locking,
 with a busy timeout).
 
+Every row carries a ``checksum`` (sha256 of its stored fields, computed from the row
+as read back inside the inserting transaction). :meth:`AnswerCache.get_many` drops a
+row whose checksum does not match (a corrupted or hand-edited row) and lists it in
+:attr:`AnswerCache.bad_keys`; callers recompute it (:mod:`vp_stats.llm.calls` says so
+and replaces the row). Rows written before checksums existed (no ``checksum``) are
+read as they are; opening an older cache adds the column (nothing else changes, keys
+are the same). A file that is not an SQLite database, a corrupted one, or another
+program's database raises :class:`CacheError` naming the file and what to do.
+
 Secrets never enter the cache: the request key and stored parameters are built
 from non-secret fields only, and :meth:`AnswerCache.put` refuses (raises) a row
 in which any registered secret value occurs.
@@ -63,7 +72,10 @@ COLUMNS = {
     "completion_tokens": "INTEGER",
     "error": "TEXT",
     "created_at": "REAL",
+    "checksum": "TEXT",
 }
+#: Columns every answer cache has had since the first version (a table without them is foreign).
+REQUIRED = ("key", "backend", "model", "params", "mode", "raw_text", "error")
 
 
 def _canonical(obj) -> str:
@@ -101,6 +113,15 @@ class SecretLeakError(RuntimeError):
     """A value about to be cached contains a registered secret."""
 
 
+class CacheError(ValueError):
+    """The cache file cannot be used (not SQLite, corrupted, or another program's database)."""
+
+
+def row_checksum(row: dict) -> str:
+    """sha256 over a stored row's fields (every column but ``checksum``), in column order."""
+    return sha256_text(_canonical([[k, row.get(k)] for k in COLUMNS if k != "checksum"]))
+
+
 class AnswerCache:
     """A SQLite file of answers (see the module docstring).
 
@@ -116,14 +137,64 @@ class AnswerCache:
 
     def __init__(self, path: str | os.PathLike, secrets=(), timeout: float = 60.0):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._secrets = [s for s in secrets if s]
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
-        self._conn.execute(f"CREATE TABLE IF NOT EXISTS answers ({cols})")
+        #: Keys whose stored row failed its checksum (see :meth:`get_many`).
+        self.bad_keys: set[str] = set()
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_dir():
+                raise CacheError(f"cache {self.path} is a folder; pass a file (e.g. {self.path / 'cache.sqlite'})")
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            tables = [r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            if "answers" not in tables and tables:
+                raise CacheError(
+                    f"cache {self.path} is an SQLite database of something else (tables: {', '.join(sorted(tables)[:5])}), "
+                    "not a vp-stats answer cache; pass another --cache file or move this one away"
+                )
+            cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
+            self._conn.execute(f"CREATE TABLE IF NOT EXISTS answers ({cols})")
+            have = [r[1] for r in self._conn.execute("PRAGMA table_info(answers)")]
+            lacking = [c for c in REQUIRED if c not in have]
+            if lacking:
+                raise CacheError(
+                    f"cache {self.path} has an 'answers' table without the column(s) {', '.join(lacking)}: it is not a "
+                    "vp-stats answer cache; pass another --cache file or move this one away"
+                )
+            for name, decl in COLUMNS.items():  # migration: older caches lack newer columns (e.g. checksum)
+                if name not in have:
+                    try:
+                        self._conn.execute(f"ALTER TABLE answers ADD COLUMN {name} {decl.replace('PRIMARY KEY', '')}")
+                    except sqlite3.OperationalError as exc:  # another run added it first
+                        if "duplicate column" not in str(exc):
+                            raise
+            self._conn.execute("SELECT COUNT(*) FROM answers").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._close_quietly()
+            raise self._error(exc) from None
+        except CacheError:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self):
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:  # pragma: no cover
+                pass
+
+    def _error(self, exc: sqlite3.DatabaseError) -> CacheError:
+        msg = str(exc)
+        if "locked" in msg or "busy" in msg:
+            return CacheError(f"cache {self.path} is locked by another run ({msg}); wait for it or pass another --cache")
+        return CacheError(
+            f"cache {self.path} is not a usable SQLite answer cache ({msg}): it is corrupted or not a cache file; "
+            "move it away (its answers are lost and will be recomputed) or pass another --cache file"
+        )
 
     def add_secret(self, value: str | None) -> None:
         """Register one more value that must never be stored."""
@@ -146,21 +217,37 @@ class AnswerCache:
         return got.get(key)
 
     def get_many(self, keys) -> dict[str, dict]:
-        """Stored rows of many keys: ``{key: row}`` (absent keys omitted)."""
+        """Stored rows of many keys: ``{key: row}`` (absent keys omitted).
+
+        A row whose checksum does not match its fields is left out and its key added
+        to :attr:`bad_keys` (rows without a checksum, from older versions, are kept).
+        """
         keys = list(keys)
         out: dict[str, dict] = {}
         names = list(COLUMNS)
-        with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                q = f"SELECT {', '.join(names)} FROM answers WHERE key IN ({', '.join('?' * len(chunk))})"
-                for row in self._conn.execute(q, chunk):
-                    out[row[0]] = dict(zip(names, row, strict=True))
+        try:
+            with self._lock:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    q = f"SELECT {', '.join(names)} FROM answers WHERE key IN ({', '.join('?' * len(chunk))})"
+                    for row in self._conn.execute(q, chunk):
+                        rec = dict(zip(names, row, strict=True))
+                        if rec["checksum"] is not None and rec["checksum"] != row_checksum(rec):
+                            self.bad_keys.add(rec["key"])
+                            continue
+                        out[rec["key"]] = rec
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
         return out
 
-    def put(self, row: dict) -> bool:
-        """Insert one answer in its own transaction; False if the key was already there."""
+    def put(self, row: dict, replace: bool = False) -> bool:
+        """Insert one answer in its own transaction; False if the key was already there.
+
+        ``replace`` overwrites a stored row (used for rows that failed their checksum).
+        The checksum is computed from the row as stored, in the same transaction.
+        """
         row = dict(row)
+        row.pop("checksum", None)
         row.setdefault("created_at", time.time())
         for k in ("params", "distribution"):
             if k in row and not isinstance(row[k], (str, type(None))):
@@ -172,10 +259,28 @@ class AnswerCache:
             if isinstance(value, str) and any(s in value for s in self._secrets):
                 raise SecretLeakError(f"refusing to cache field {name!r}: it contains a secret value")
         names = list(row)
-        q = f"INSERT OR IGNORE INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        with self._lock:
-            cur = self._conn.execute(q, [row[n] for n in names])
-        return cur.rowcount == 1
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        q = f"{verb} INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        cols = [c for c in COLUMNS]
+        try:
+            with self._lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    cur = self._conn.execute(q, [row[n] for n in names])
+                    inserted = cur.rowcount == 1
+                    if inserted:
+                        stored = self._conn.execute(f"SELECT {', '.join(cols)} FROM answers WHERE key = ?", [row["key"]])
+                        rec = dict(zip(cols, stored.fetchone(), strict=True))
+                        self._conn.execute("UPDATE answers SET checksum = ? WHERE key = ?", [row_checksum(rec), row["key"]])
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
+        if inserted:
+            self.bad_keys.discard(row["key"])
+        return inserted
 
     def count(self) -> int:
         """Number of stored answers."""

@@ -1,27 +1,28 @@
 """LLM layer: the cached chat function and grammar-constrained generation of HVAE runs.
 
 The plumbing between a multi-turn protocol (:mod:`vp_stats.hvae`) and the
-backends of :mod:`vp_stats.llm.runner`: recognising the turns that ask for one
+backends of :mod:`vp_stats.llm.backends`: recognising the turns that ask for one
 letter (:func:`is_item_turn`, by :data:`ITEM_INSTRUCTION`, the last line of
-every item prompt), generating with any GBNF grammar on a local llama.cpp
-model or an OpenAI-compatible endpoint (:func:`generate_text`, which reaches
-into ``backend.llm`` / ``backend.client``), and a cached, resumable
-``chat_fn(messages, seed) -> str`` (:func:`make_chat_fn`). The protocol layers
-above see only ``chat_fn``. This module never imports :mod:`vp_stats.hvae`
+every item prompt), generating with any GBNF grammar through the backend
+protocol (:func:`generate_text`: ``backend.generate(messages, decoding, grammar)``),
+and a cached, resumable ``chat_fn(messages, seed) -> str`` (:func:`make_chat_fn`),
+whose every call goes through the one cached call path
+(:class:`vp_stats.llm.calls.CachedBackend`). The protocol layers above see only
+``chat_fn``. This module never imports :mod:`vp_stats.hvae`
 (its doctests do).
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
-from functools import lru_cache
 from typing import Any
 
 from vp_stats.llm import runner
-from vp_stats.llm.cache import AnswerCache, request_key, sha256_text
+from vp_stats.llm.backends import capabilities
+from vp_stats.llm.cache import AnswerCache
+from vp_stats.llm.calls import CALL_FAILED, CachedBackend
 
 __all__ = [
     "CHAT_MODES",
@@ -70,109 +71,35 @@ def is_item_turn(messages: Sequence[Mapping[str, str]]) -> bool:
     )
 
 
-@lru_cache(maxsize=16)
-def _llama_grammar(text: str):
-    from llama_cpp import LlamaGrammar
-
-    return LlamaGrammar.from_string(text, verbose=False)
-
-
 def generate_text(
     backend: Any,
     messages: list[dict[str, str]],
     decoding: runner.Decoding,
     grammar: str | None = None,
 ) -> runner.GenResult:
-    """One generation from a runner backend, optionally constrained by any GBNF grammar.
+    """One generation from a backend, optionally constrained by any GBNF grammar (uncached).
 
-    Parameters
-    ----------
-    backend : LlamaCppBackend, OpenAIBackend or compatible
-        ``grammar=None``: ``backend.generate(messages, decoding)``.
-        With a grammar: a backend's own ``generate_gbnf(messages, decoding,
-        grammar)`` if it has one; the local backend renders the chat template
-        (``backend.render``) and calls ``backend.llm.create_completion`` with
-        ``LlamaGrammar.from_string(grammar)``; an OpenAI-compatible backend sends
-        the grammar in the request body (``extra_body={"grammar": ...}``, the
-        llama.cpp server's field, as :mod:`vp_stats.llm.runner` does). Endpoints
-        that ignore the field answer unconstrained, so replies are always parsed.
-    messages : list of dict
-        Chat messages.
-    decoding : vp_stats.llm.runner.Decoding
-        Temperature, max_tokens, top_p, seed.
-    grammar : str, optional
-        GBNF text (e.g. :data:`ITEM_GRAMMAR`).
-
-    Returns
-    -------
-    vp_stats.llm.runner.GenResult
+    ``backend.generate(messages, decoding, grammar)`` of the backend protocol
+    (:class:`vp_stats.llm.backends.Backend`): the local backend compiles the
+    grammar for llama.cpp; an OpenAI-compatible backend sends it in the request
+    body (``grammar``, the llama.cpp server's field). Endpoints that ignore the
+    field answer unconstrained, so replies are always parsed.
 
     Examples
     --------
-    >>> class Echo:
-    ...     def generate(self, messages, decoding, grammar=False):
+    >>> from vp_stats.llm.backends import BaseBackend
+    >>> class Echo(BaseBackend):
+    ...     def generate(self, messages, decoding, grammar=None):
     ...         return runner.GenResult(raw_text=messages[-1]["content"].upper())
     >>> generate_text(Echo(), [{"role": "user", "content": "hi"}], DEFAULT_DECODING).raw_text
     'HI'
     """
-    if grammar is None:
-        return backend.generate(messages, decoding, grammar=False)
-    if hasattr(backend, "generate_gbnf"):
-        return backend.generate_gbnf(messages, decoding, grammar)
-    if hasattr(backend, "llm") and hasattr(backend, "render"):
-        llm = backend.llm
-        prompt = llm.tokenize(backend.render(messages).encode("utf-8"), add_bos=False, special=True)
-        out = llm.create_completion(
-            prompt=prompt,
-            max_tokens=decoding.max_tokens,
-            temperature=decoding.temperature,
-            top_p=decoding.top_p,
-            seed=decoding.seed,
-            grammar=_llama_grammar(grammar),
+    if grammar is not None and not capabilities(backend).supports_grammar:
+        raise ValueError(
+            f"backend {type(backend).__name__} cannot constrain generation with a grammar; "
+            "use mode='text' (free generation, then the strict parser)"
         )
-        usage = out.get("usage", {})
-        return runner.GenResult(
-            raw_text=out["choices"][0]["text"],
-            prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"),
-        )
-    if hasattr(backend, "client"):
-        return _openai_generate(backend, messages, decoding, grammar)
-    raise ValueError(
-        f"backend {type(backend).__name__} cannot constrain generation with a grammar; "
-        "use mode='text' (free generation, then the strict parser)"
-    )
-
-
-def _openai_generate(backend, messages, decoding, grammar: str) -> runner.GenResult:
-    """Chat completion with ``extra_body={"grammar": ...}`` and the runner's retries."""
-
-    def call():
-        return backend.client.chat.completions.create(
-            model=backend.model,
-            messages=messages,
-            temperature=decoding.temperature,
-            max_tokens=decoding.max_tokens,
-            top_p=decoding.top_p,
-            seed=decoding.seed,
-            extra_body={"grammar": grammar},
-        )
-
-    resp = runner.with_retries(
-        call,
-        retries=getattr(backend, "retries", 5),
-        base=getattr(backend, "backoff_base", 0.5),
-    )
-    if not resp.choices:
-        return runner.GenResult(error="the model returned no choices")
-    text = resp.choices[0].message.content
-    usage = getattr(resp, "usage", None)
-    return runner.GenResult(
-        raw_text=text or "",
-        prompt_tokens=getattr(usage, "prompt_tokens", None),
-        completion_tokens=getattr(usage, "completion_tokens", None),
-        error=None if text else "the model returned an empty answer",
-    )
+    return backend.generate(messages, decoding, grammar)
 
 
 def make_chat_fn(
@@ -198,9 +125,10 @@ def make_chat_fn(
     Parameters
     ----------
     backend : LlamaCppBackend, OpenAIBackend or compatible
-        Needs ``identity()``, ``prompt_text(messages)`` and
-        ``generate(messages, decoding, grammar=False)``; grammar mode also
-        needs a grammar route (see :func:`generate_text`).
+        The backend protocol (:class:`vp_stats.llm.backends.Backend`): needs
+        ``identity()``, ``prompt_text(messages)`` and
+        ``generate(messages, decoding, grammar=None)``; grammar mode needs
+        ``supports_grammar`` (default True).
     mode : {"grammar", "text"}
         ``"grammar"``: item replies are constrained to one letter A-I
         (:data:`ITEM_GRAMMAR`); ``"text"``: free generation (the parser of
@@ -231,7 +159,10 @@ def make_chat_fn(
     callable
         ``chat_fn(messages, seed) -> str`` with attributes ``stats``
         (``{"n_calls": new LLM calls, "n_cached": answers read from the
-        cache}``), ``cache``, ``mode`` and ``decoding``.
+        cache}``), ``cache``, ``mode`` and ``decoding``. A failed call
+        (timeout, HTTP error after its retries) raises
+        :class:`~vp_stats.llm.backends.BackendError` (nothing is cached; a
+        rerun resumes).
 
     Examples
     --------
@@ -240,7 +171,7 @@ def make_chat_fn(
     ...         return {"backend": "fake", "model": "letters"}
     ...     def prompt_text(self, messages):
     ...         return repr(messages)
-    ...     def generate(self, messages, decoding, grammar=False):
+    ...     def generate(self, messages, decoding, grammar=None):
     ...         return runner.GenResult(raw_text="B")
     >>> from vp_stats.hvae import build_messages
     >>> chat = make_chat_fn(Fake(), mode="text")
@@ -257,12 +188,7 @@ def make_chat_fn(
         raise ValueError(f"item_max_tokens must be >= 1; got {item_max_tokens!r}")
     if reset_kv not in ("run", "call", "never"):
         raise ValueError(f"reset_kv must be 'run', 'call' or 'never'; got {reset_kv!r}")
-    if not isinstance(cache, AnswerCache):
-        cache = AnswerCache(cache if cache is not None else ":memory:")
-    cache.add_secret(getattr(backend, "secret", None))
-    identity = backend.identity()
-    llm = getattr(backend, "llm", None)
-    can_reset = reset_kv != "never" and hasattr(llm, "reset")
+    cb = CachedBackend(backend, cache)
     stats = {"n_calls": 0, "n_cached": 0}
 
     def chat_fn(messages: list[dict[str, str]], seed: int) -> str:
@@ -274,39 +200,23 @@ def make_chat_fn(
         )
         gram = ITEM_GRAMMAR if (item and mode == "grammar") else None
         label = f"hvae-item-{mode}" if item else "hvae-free"
-        params = {"task": "hvae", "grammar": gram, **asdict(dec)}
-        ptxt = backend.prompt_text(messages)
-        key = request_key(identity, params, label, ptxt)
-        hit = cache.get(key)
+        req = cb.prepare(messages, label, {"task": "hvae", "grammar": gram, **asdict(dec)})
+        hit = cb.lookup([req]).get(req.key)
         if hit is not None:
             stats["n_cached"] += 1
             return hit["raw_text"] or ""
         first_step = not any(m.get("role") == "assistant" for m in messages)
-        if can_reset and (reset_kv == "call" or first_step):
-            llm.reset()
-        t0 = time.perf_counter()
-        res = generate_text(backend, messages, dec, gram)
-        system = next((m["content"] for m in messages if m.get("role") == "system"), None)
-        cache.put(
-            {
-                "key": key,
-                **{k: identity.get(k) for k in ("backend", "model", "model_id")},
-                "params": params,
-                "mode": label,
-                "prompt_hash": sha256_text(ptxt),
-                "system_prompt": system,
-                "raw_text": res.raw_text,
-                "latency_s": time.perf_counter() - t0,
-                "prompt_tokens": res.prompt_tokens,
-                "completion_tokens": res.completion_tokens,
-                "error": res.error,
-            }
-        )
+        if reset_kv == "call" or (reset_kv == "run" and first_step):
+            cb.reset()
+        rec = cb.answer(req, decoding=dec, grammar=gram)
         stats["n_calls"] += 1
-        return res.raw_text or ""
+        if rec.get("error") and str(rec["error"]).startswith(CALL_FAILED):
+            # a failed call (timeout, HTTP error) must not become a reply: the run stops, nothing is cached
+            raise runner.BackendError(f"{label} step failed: {rec['error']}")
+        return rec.get("raw_text") or ""
 
     chat_fn.stats = stats  # type: ignore[attr-defined]
-    chat_fn.cache = cache  # type: ignore[attr-defined]
+    chat_fn.cache = cb.cache  # type: ignore[attr-defined]
     chat_fn.mode = mode  # type: ignore[attr-defined]
     chat_fn.decoding = decoding  # type: ignore[attr-defined]
     return chat_fn

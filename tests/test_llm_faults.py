@@ -1,0 +1,402 @@
+"""Faults of LLM calls, injected by a real HTTP server on 127.0.0.1, through `vp-stats run-llm --backend openai`.
+
+The server (http.server in a thread) answers a few requests by a script (429 with Retry-After,
+500/503, a hang, a slow drip, malformed JSON, empty choices, a 404 echoing the API key), then
+stops itself. Every run checks the exit code, the request counts, what the cache holds, and that
+the test key appears in no message, output file or cache byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vp_stats.llm import runner
+from vp_stats.llm.cache import AnswerCache, CacheError
+
+pytest.importorskip("openai")
+
+KEY = "sk-fault-" + "5e1f0a9b3c7d2468" * 2
+ENV = {**os.environ, "VP_FAULT_KEY": KEY, "VP_LLAMA_THREADS": "1"}
+
+
+def _ok_body(content="like me", choices=True):
+    ch = [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}] if choices else []
+    return json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": ch,
+                       "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}).encode()  # fmt: skip
+
+
+class FaultServer:
+    """A scripted chat-completions endpoint: ``script(n, handler)`` answers request number ``n`` (0-based).
+
+    Bounded: it serves at most ``max_requests`` requests and at most ``max_seconds``, then stops itself;
+    a hanging or dripping handler ends when the server stops.
+    """
+
+    def __init__(self, script, max_requests=20, max_seconds=60.0):
+        self.script, self.max_requests, self.max_seconds = script, max_requests, max_seconds
+        self.times: list[float] = []
+        self.bodies: list[dict] = []
+        self.stop = threading.Event()
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    n = len(outer.times)
+                    outer.times.append(time.monotonic())
+                    outer.bodies.append(json.loads(body or b"{}"))
+                if n >= outer.max_requests:
+                    outer.stop.set()
+                    self.send(500, b'{"error": {"message": "fault server: request budget used up"}}')
+                    return
+                outer.script(n, self)
+
+            def send(self, status, body, headers=()):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def echo_key(self, status, headers=()):
+                auth = self.headers.get("Authorization", "")
+                self.send(status, json.dumps({"error": {"message": f"refused for {auth}", "type": "x"}}).encode(), headers)
+
+            def hang(self):
+                outer.stop.wait(outer.max_seconds)
+
+            def drip(self, body, every=0.4):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for i in range(len(body)):
+                    if outer.stop.wait(every):
+                        return
+                    try:
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+
+            def log_message(self, *a):
+                pass
+
+        lock = threading.Lock()
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        self.srv.timeout = 0.2
+        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        t_end = time.monotonic() + self.max_seconds
+        while not self.stop.is_set() and time.monotonic() < t_end:
+            self.srv.handle_request()
+        self.stop.set()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.srv.server_close()
+
+    @property
+    def n(self):
+        return len(self.times)
+
+
+def run_llm(url, out, *extra, items=1, timeout=20):
+    cmd = [sys.executable, "-m", "vp_stats.cli", "run-llm", "--backend", "openai", "--model", "m", "--base-url", url,
+           "--api-key-env", "VP_FAULT_KEY", "--mode", "text", "--items", str(items), "--variants", "v1",
+           "--no-progress", "--out", str(out), *map(str, extra)]  # fmt: skip
+    t0 = time.monotonic()
+    done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
+    done.elapsed = time.monotonic() - t0
+    return done
+
+
+def assert_no_key(done, out: Path):
+    assert KEY not in done.stdout and KEY not in done.stderr
+    for f in out.iterdir() if out.exists() else []:
+        assert KEY.encode() not in f.read_bytes(), f
+
+
+def cache_rows(out: Path) -> int:
+    path = out / "cache.sqlite"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as con:
+        return con.execute("select count(*) from answers").fetchone()[0]
+
+
+# ----------------------------------------------------------------------------- faults
+
+
+def test_429_with_retry_after_is_honoured_then_answered(tmp_path):
+    def script(n, h):
+        if n < 2:
+            h.echo_key(429, [("Retry-After", "1")])
+        else:
+            h.send(200, _ok_body())
+
+    with FaultServer(script) as srv:
+        done = run_llm(srv.url, tmp_path / "o", "--retries", "3")
+    assert done.returncode == 0, done.stderr
+    assert srv.n == 3
+    gaps = [b - a for a, b in zip(srv.times, srv.times[1:], strict=False)]
+    assert all(g >= 0.95 for g in gaps), gaps  # waited the server's Retry-After, not a short jittered backoff
+    assert cache_rows(tmp_path / "o") == 1 and "1 parsed" in done.stdout
+    assert_no_key(done, tmp_path / "o")
+
+
+def test_500_and_503_exhaust_retries_exit_1_and_cache_nothing(tmp_path):
+    def script(n, h):
+        h.echo_key(500 if n % 2 == 0 else 503, [("Retry-After", "0")])
+
+    with FaultServer(script) as srv:
+        done = run_llm(srv.url, tmp_path / "o", "--retries", "2", items=2)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert srv.n == 2 * 3  # each of the 2 prompts: 1 call + 2 retries
+    assert "2 failed calls" in done.stdout and "rerun the same command" in done.stderr
+    answers = pd.read_csv(tmp_path / "o" / "answers.csv")
+    assert answers.error.str.startswith(runner.CALL_FAILED).all() and answers.rating.isna().all()
+    assert answers.error.str.contains("[REDACTED]", regex=False).all()  # the echoed key, masked
+    assert cache_rows(tmp_path / "o") == 0
+    assert_no_key(done, tmp_path / "o")
+
+
+def test_a_hanging_server_is_cut_at_the_request_deadline(tmp_path):
+    with FaultServer(lambda n, h: h.hang(), max_seconds=40) as srv:
+        done = run_llm(srv.url, tmp_path / "o", "--timeout", "2", "--retries", "5")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert srv.n == 1  # the deadline covers the retries too: no second attempt fits
+    answers = pd.read_csv(tmp_path / "o" / "answers.csv")
+    assert "deadline" in answers.error.iloc[0] or "within 2 s" in answers.error.iloc[0]
+    assert done.elapsed < 30  # the server would have held the request for 40 s
+    assert cache_rows(tmp_path / "o") == 0
+    assert_no_key(done, tmp_path / "o")
+
+
+def test_a_slow_drip_is_cut_at_the_wall_clock_deadline(tmp_path):
+    body = _ok_body("like me " + "x" * 200)  # ~450 bytes at one byte per 0.4 s: about 3 minutes
+
+    with FaultServer(lambda n, h: h.drip(body), max_seconds=60) as srv:
+        done = run_llm(srv.url, tmp_path / "o", "--timeout", "2", "--retries", "3")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert srv.n == 1
+    assert done.elapsed < 30  # every read finished within its 2 s read timeout: only a wall-clock deadline stops it
+    answers = pd.read_csv(tmp_path / "o" / "answers.csv")
+    assert answers.error.iloc[0].startswith(runner.CALL_FAILED)
+    assert cache_rows(tmp_path / "o") == 0
+
+
+def test_malformed_json_is_a_failed_call_not_cached(tmp_path):
+    with FaultServer(lambda n, h: h.send(200, b'{"id": "x", "choices": [')) as srv:
+        done = run_llm(srv.url, tmp_path / "o", "--retries", "0")
+    assert done.returncode == 1, done.stdout + done.stderr
+    answers = pd.read_csv(tmp_path / "o" / "answers.csv")
+    assert answers.error.iloc[0].startswith(runner.CALL_FAILED) and "malformed" in answers.error.iloc[0]
+    assert cache_rows(tmp_path / "o") == 0 and srv.n == 1
+
+
+def test_empty_choices_and_empty_answers_are_never_cached_and_asked_again(tmp_path):
+    def script(n, h):
+        h.send(200, _ok_body(choices=False) if n == 0 else _ok_body(content="" if n == 1 else "like me"))
+
+    with FaultServer(script) as srv:
+        first = run_llm(srv.url, tmp_path / "o", "--retries", "0")
+        assert first.returncode == 1 and cache_rows(tmp_path / "o") == 0
+        assert pd.read_csv(tmp_path / "o" / "answers.csv").error.iloc[0] == "the model returned no choices"
+        second = run_llm(srv.url, tmp_path / "o", "--retries", "0")
+        assert second.returncode == 1 and cache_rows(tmp_path / "o") == 0
+        assert pd.read_csv(tmp_path / "o" / "answers.csv").error.iloc[0] == "the model returned an empty answer"
+        third = run_llm(srv.url, tmp_path / "o", "--retries", "0")
+    assert third.returncode == 0, third.stderr
+    assert srv.n == 3 and cache_rows(tmp_path / "o") == 1
+    assert "(0 from cache, 1 new)" in third.stdout
+
+
+def test_a_404_echoing_the_key_is_fatal_and_redacted(tmp_path):
+    with FaultServer(lambda n, h: h.echo_key(404)) as srv:
+        done = run_llm(srv.url, tmp_path / "o", "--retries", "3", "--concurrency", "1", items=3)
+    assert done.returncode == 1
+    assert "no such route or model" in done.stderr and "[REDACTED]" in done.stderr
+    assert srv.n == 1  # not retried; the run stopped
+    assert_no_key(done, tmp_path / "o")
+
+
+def test_concurrent_retries_draw_their_own_jitter():
+    """Two prompts fail once at the same moment; their retries must not come in lock step."""
+    first_seen: dict[str, list[float]] = {}
+
+    def script(n, h):
+        h.send(500 if n < 2 else 200, b'{"error": {"message": "boom"}}' if n < 2 else _ok_body())
+
+    with FaultServer(script) as srv:
+        be = runner.OpenAIBackend(model="m", base_url=srv.url, retries=2, concurrency=2, backoff_base=2.0, timeout=20)
+        jobs = pd.DataFrame({"prompt": ["first prompt", "second prompt"]})
+        out = runner.run(jobs, be, mode="text", progress=False)
+    for t, b in zip(srv.times, srv.bodies, strict=True):
+        first_seen.setdefault(b["messages"][-1]["content"], []).append(t)
+    assert out.parse_ok.all() and srv.n == 4
+    (a0, a1), (b0, b1) = first_seen["first prompt"], first_seen["second prompt"]
+    assert abs((a1 - a0) - (b1 - b0)) > 0.05  # per-request generators: different waits
+
+
+# ----------------------------------------------------------------------------- the cache file
+
+
+def _ok_server():
+    return FaultServer(lambda n, h: h.send(200, _ok_body()))
+
+
+def test_a_corrupted_or_foreign_cache_is_a_clear_error(tmp_path):
+    garbage = tmp_path / "g" / "cache.sqlite"
+    garbage.parent.mkdir()
+    garbage.write_bytes(b"this is not a database " * 100)
+    foreign = tmp_path / "f" / "cache.sqlite"
+    foreign.parent.mkdir()
+    with sqlite3.connect(foreign) as con:
+        con.execute("create table users (name text)")
+    with _ok_server() as srv:
+        for path, msg in [(garbage, "is not a usable SQLite answer cache"), (foreign, "is an SQLite database of something else")]:
+            done = run_llm(srv.url, path.parent)
+            assert done.returncode == 2, done.stderr
+            assert str(path) in done.stderr and msg in done.stderr and "--cache" in done.stderr
+            assert "Traceback" not in done.stderr
+        assert srv.n == 0  # refused before any request
+    with pytest.raises(CacheError, match="something else"):
+        AnswerCache(foreign)
+
+
+def test_a_tampered_row_is_detected_recomputed_and_said(tmp_path):
+    out = tmp_path / "o"
+    with _ok_server() as srv:
+        assert run_llm(srv.url, out, items=2).returncode == 0
+        with sqlite3.connect(out / "cache.sqlite") as con:
+            con.execute("update answers set raw_text = 'not like me at all', rating = 1.0 where rowid = 1")
+        done = run_llm(srv.url, out, items=2)
+    assert done.returncode == 0, done.stderr
+    assert "failed their checksum or do not match" in done.stderr and str(out / "cache.sqlite") in done.stderr
+    assert "(1 from cache, 1 new)" in done.stdout and srv.n == 3
+    answers = pd.read_csv(out / "answers.csv")
+    assert (answers.raw_text == "like me").all()
+    with AnswerCache(out / "cache.sqlite") as c:  # the row was replaced with a valid one
+        rows = c.get_many([k for (k,) in sqlite3.connect(out / "cache.sqlite").execute("select key from answers")])
+        assert len(rows) == 2 and not c.bad_keys
+
+
+def test_a_cache_from_before_checksums_still_answers(tmp_path):
+    out = tmp_path / "o"
+    with _ok_server() as srv:
+        assert run_llm(srv.url, out, items=2).returncode == 0
+        with sqlite3.connect(out / "cache.sqlite") as con:
+            con.execute("alter table answers drop column checksum")
+        done = run_llm(srv.url, out, items=2)
+    assert done.returncode == 0, done.stderr
+    assert "(2 from cache, 0 new)" in done.stdout and srv.n == 2
+    assert "checksum" not in done.stderr
+
+
+# ----------------------------------------------------------------------------- the other commands over HTTP
+
+
+def test_svo_and_personas_run_over_http(tmp_path):
+    def script(n, h):
+        body = srv.bodies[n]
+        content = body["messages"][-1]["content"]
+        if "Reply with one letter" in content:
+            text = "E" if body.get("grammar") == "root ::= [A-I]\n" else "no grammar sent"
+        elif "like me" in content:  # a persona item: a phrase that depends on the whole request
+            pick = int(hashlib.sha256(json.dumps(body["messages"]).encode()).hexdigest(), 16) % 6
+            text = runner.PHRASES[pick] if "grammar" in body else "no grammar sent"
+        else:
+            text = "A person who shares."
+        h.send(200, _ok_body(text))
+
+    common = ["--backend", "openai", "--model", "m", "--api-key-env", "VP_FAULT_KEY", "--concurrency", "2"]
+    with FaultServer(script, max_requests=200) as srv:
+        svo = subprocess.run([sys.executable, "-m", "vp_stats.cli", "svo", "run", "--base-url", srv.url, *common,
+                              "--runs", "2", "--targets", "prosocial", "--goal", "without", "--out", str(tmp_path / "svo")],
+                             env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
+        n_svo = srv.n
+        per = subprocess.run([sys.executable, "-m", "vp_stats.cli", "personas", "run", "--base-url", srv.url, *common,
+                              "--grid", "notebook", "--n-per-value", "1", "--mode", "grammar", "--n-boot", "0",
+                              "--out", str(tmp_path / "per")], env=ENV, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert svo.returncode == 0, svo.stderr
+    assert n_svo == 2 * 7  # 2 runs x (value step + 6 items)
+    runs = pd.read_csv(tmp_path / "svo" / "runs.csv")
+    assert (runs.answers == "EEEEEE").all() and runs.seed.tolist() == [0, 1]
+    assert per.returncode == 0, per.stderr
+    ans = pd.read_csv(tmp_path / "per" / "answers.csv")
+    assert ans.raw_text.isin(runner.PHRASES).all() and ans.parse_ok.all() and srv.n == n_svo + len(ans)
+    assert set(ans.model) == {"m"} and ans.persona_id.nunique() == 5  # 4 personas + the plain model
+    for d, p in ((tmp_path / "svo", svo), (tmp_path / "per", per)):
+        assert_no_key(p, d)
+
+
+# ----------------------------------------------------------------------------- retry arithmetic
+
+
+def test_retry_after_seconds_http_date_cap_and_deadline():
+    from email.utils import formatdate
+
+    from vp_stats.llm import backends
+
+    class E(Exception):
+        def __init__(self, status, headers):
+            self.status_code = status
+            self.response = type("R", (), {"headers": headers})()
+
+    now = 1_000_000.0
+    assert backends.retry_after(E(429, {"retry-after": "3"})) == 3.0
+    assert backends.retry_after(E(503, {"retry-after": formatdate(now + 10, usegmt=True)}), now=now) == pytest.approx(10, abs=1)
+    assert backends.retry_after(E(429, {"retry-after": "3600"})) == backends.RETRY_AFTER_CAP
+    assert backends.retry_after(E(500, {"retry-after": "3"})) is None  # only 429/503 carry it
+    assert backends.retry_after(E(429, {"retry-after": "soon"})) is None
+
+    waits, clock = [], [0.0]
+
+    def fail():
+        raise E(429, {"retry-after": "5"})
+
+    def sleep(s):
+        waits.append(s)
+        clock[0] += s
+
+    with pytest.raises(backends.DeadlineExceeded, match="deadline"):
+        backends.with_retries(fail, retries=10, retryable=(E,), sleep=sleep, clock=lambda: clock[0], deadline=12.0)
+    assert waits == [5.0, 5.0]  # a third wait would end past the deadline: given up at once instead
+
+
+def test_backend_errors_are_redacted_at_the_source():
+    from vp_stats import redact
+    from vp_stats.llm import backends
+
+    redact.register(KEY)
+    assert KEY not in str(backends.BackendError(f"server said {KEY}"))
+    with pytest.raises(ValueError, match="--backend must be local or openai"):
+        backends.make_backend("cloud")
+    with pytest.raises(ValueError, match="needs --model"):
+        backends.make_backend("openai")
