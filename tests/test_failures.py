@@ -154,3 +154,18 @@ def test_validate_and_reliability_refuse_a_busy_out(own):
         res = _run(["reliability", "--ratings", own / "r.csv", "--items", items, "--out", own / "busy"])
         assert res.exit_code == 2 and "another vp-stats run" in res.output
     assert not (own / "busy" / "item_correlations.csv").exists()
+
+
+def test_every_command_writes_provenance(own, tmp_path):
+    import json
+
+    from vp_stats import __version__
+
+    (own / "w.csv").write_text("dimension,weight\nBenevolence,1\nPower,-1\n")
+    res = _run(["compass", "score", "--weights", own / "w.csv", "--out", own / "c" / "ranked.csv"])
+    assert res.exit_code == 0, res.output
+    prov = json.loads((own / "c" / "ranked.csv.provenance.json").read_text())
+    assert prov["command"] == "compass score" and prov["vp_stats_version"] == __version__
+    assert prov["inputs"]["weights"]["sha256"]
+    res = _run(["validate", "--ratings", own / "r.csv", "--scores", own / "s.csv", "--out", own / "v", "--n-boot", "0"])
+    assert json.loads((own / "v" / "provenance.json").read_text())["command"] == "validate"

@@ -80,6 +80,19 @@ def _user_errors():
         _fail(f"{where}{exc.strerror or exc}")
 
 
+def _provenance(out, command: str, params: dict, inputs: dict | None = None, **extra) -> None:
+    """Write ``provenance.json`` beside a command's outputs: in an output folder, or
+    ``<file>.provenance.json`` beside an output file (package version, command line, parameters,
+    seeds, input and model hashes; :func:`vp_stats.study.provenance`)."""
+    from vp_stats import study
+    from vp_stats.io import tables as tio
+
+    out = Path(out)
+    dest = out / "provenance.json" if out.is_dir() else out.with_name(out.name + ".provenance.json")
+    inputs = {k: v for k, v in (inputs or {}).items() if v is not None and Path(v).is_file()}
+    tio.write_json(study.provenance(command, params, inputs, **extra), dest)
+
+
 COLUMN_OPTS = {
     "participant": typer.Option("participant", "--participant-col", help="Name of the participant column in your files."),
     "item": typer.Option("item", "--item-col", help="Name of the item column in your ratings file."),

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import typer
 
-from vp_stats.cli._common import (  # noqa: F401
+from vp_stats.cli._common import (
     COLUMN_OPTS,
     DATA_DIR_OPT,
     _echo_table,
     _fail,
+    _provenance,
     _use_data_dir,
     _user_errors,
     app,
@@ -110,6 +111,7 @@ def average(
         if wide.empty:
             _fail(f"--raw-dir {raw_dir}: no raw result files (<model>_<variant>_results.json) found")
         tio.write_csv(wide, out)
+        _provenance(out, "average", {"rule": rule, "raw_dir": str(raw_dir)}, {})
     per_model = wide.groupby("model").agg(items=("option_id", "size"), parsed=("n_parsed", "sum"), failed=("n_failed", "sum"))
     _echo_table(per_model.reset_index(), "answers per model:")
     typer.echo(f"wrote {out} ({len(wide)} rows)")
@@ -159,6 +161,10 @@ def score(
         prof = scoring.value_profiles(wide, corr, threshold=threshold, mode=mode, exclusions=exclusions,
                                       upstream_parity=upstream_parity, n_boot=n_boot, seed=seed)  # fmt: skip
     path = tio.write_csv(prof, out / "llm_value_scores.csv")
+    with _user_errors():
+        _provenance(out, "score", {"threshold": threshold, "mode": mode, "no_exclusions": no_exclusions,
+                                   "upstream_parity": upstream_parity, "n_boot": n_boot, "seed": seed},
+                    {"answers": answers, "correlations": correlations if correlations and str(correlations) != "published" else None})  # fmt: skip
     if prof.model.nunique() > 1:
         _echo_table(scoring.mean_profile(prof).round(3), f"across-model mean PVQ profile ({prof.model.nunique()} models):")
     else:
@@ -308,6 +314,10 @@ def run_llm(
                 _fail(str(exc), code=1)
             tio.write_csv(answers.drop(columns=["key"]), out / "answers.csv")
             tio.write_csv(runner.per_item_means(answers), out / "per_item.csv")
+            ident = {k: v for k, v in be.identity().items() if k in ("backend", "model", "model_id", "base_url")}
+            _provenance(out, "run-llm", {"mode": mode, "variants": chosen_variants, "items": items, "temperature": temperature,
+                                         "max_tokens": max_tokens, "seed": seed, "system_prompt": system_prompt},
+                        {"template": template}, model=ident)  # fmt: skip
     n_ok = int(answers.parse_ok.sum())
     errors = answers["error"].dropna().astype(str) if "error" in answers.columns else answers.iloc[:0, 0]
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
@@ -358,6 +368,8 @@ def questionnaire_score(
     if out:
         with _user_errors():
             tio.write_csv(scores, out)
+            _provenance(out, "questionnaire score", {"instrument": instrument, "ess_coding": ess_coding, "raw": raw},
+                        {"answers": file})  # fmt: skip
         typer.echo(f"wrote {out} ({len(scores)} rows)")
     else:
         _echo_table(scores)

@@ -8,6 +8,7 @@ import typer
 
 from vp_stats.cli._common import (
     _echo_table,
+    _provenance,
     _user_errors,
     app,
 )
@@ -35,6 +36,7 @@ def compass_match(
         table = compass.match_file(answers, ess_coding=ess_coding)
         if out:
             tio.write_csv(table, out)
+            _provenance(out, "compass match", {"ess_coding": ess_coding}, {"answers": answers})
     _echo_table(table.round(4))
     if table.attrs.get("caveat"):
         typer.echo(f"note: {table.attrs['caveat']}")
@@ -55,6 +57,7 @@ def compass_score(
         table = compass.score_file(weights)
         if out:
             tio.write_csv(table, out)
+            _provenance(out, "compass score", {}, {"weights": weights})
     _echo_table(table.round(4))
 
 

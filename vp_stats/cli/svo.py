@@ -6,12 +6,10 @@ from pathlib import Path
 
 import typer
 
-from vp_stats.cli._common import (  # noqa: F401
-    COLUMN_OPTS,
-    DATA_DIR_OPT,
+from vp_stats.cli._common import (
     _echo_table,
     _fail,
-    _use_data_dir,
+    _provenance,  # noqa: F401
     _user_errors,
     app,
 )
@@ -35,6 +33,7 @@ def svo_score(
         scores = hvae.score_file(file)
         if out:
             tio.write_csv(scores, out)
+            _provenance(out, "svo score", {}, {"answers": file})
     if out:
         typer.echo(f"wrote {out} ({len(scores)} rows)")
     else:
@@ -90,4 +89,7 @@ def svo_run(
         tio.write_csv(grid.runs, out / "runs.csv")
         tio.write_csv(grid.summary, out / "summary.csv")
         tio.write_csv(grid.transcript, out / "transcript.csv")
+        ident = {k: v for k, v in be.identity().items() if k in ("backend", "model", "model_id", "base_url")}
+        _provenance(out, "svo run", {"runs": runs, "seed": seed, "targets": targets, "goal": goal, "mode": mode,
+                                     "temperature": temperature}, {}, model=ident)  # fmt: skip
     _echo_table(grid.summary.round(3), "value rationality per target:")
