@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from vp_stats.cli import commands, compass, personas, reliability, structure, svo, versions  # noqa: F401  (register the commands)
+from vp_stats.cli import commands, compass, personas, reliability, runs, structure, svo, versions  # noqa: F401  (register the commands)
 from vp_stats.cli._common import app
 
 __all__ = ["app", "main"]

@@ -291,3 +291,186 @@ class AnswerCache:
         """SQLite's own integrity check."""
         with self._lock:
             return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# --------------------------------------------------------------------------- merging caches
+
+#: Columns that describe how an answer was obtained, not what it is: ignored when two rows are compared.
+NON_PAYLOAD = ("created_at", "latency_s", "checksum")
+
+
+class MergeReport(dict):
+    """What :func:`merge_caches` did with one source: a dict of counts plus ``conflicts``.
+
+    Keys: ``source``, ``n_rows``, ``n_added``, ``n_identical``, ``n_conflicts`` (destination's
+    row kept), ``n_repaired`` (the destination's row failed its checksum and was replaced),
+    ``n_bad_checksum`` (source rows skipped) and ``conflicts``: up to 20
+    ``(key, [differing fields])`` pairs.
+    """
+
+
+def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]]:
+    """A read-only connection to a source cache and its answer columns (CacheError naming the file)."""
+    p = Path(path)
+    if not p.is_file():
+        raise CacheError(f"cache {p}: no such file" if not p.exists() else f"cache {p} is not a file")
+    try:
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=60.0)
+    except sqlite3.Error as exc:
+        raise CacheError(f"cache {p} cannot be opened ({exc})") from None
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if "answers" not in tables:
+            what = f"an SQLite database of something else (tables: {', '.join(sorted(tables)[:5])})" if tables else "an empty SQLite database"
+            raise CacheError(f"cache {p} is {what}, not a vp-stats answer cache; nothing was merged")
+        have = [r[1] for r in conn.execute("PRAGMA table_info(answers)")]
+        lacking = [c for c in REQUIRED if c not in have]
+        if lacking:
+            raise CacheError(f"cache {p} has an 'answers' table without the column(s) {', '.join(lacking)}: it is not a "
+                             "vp-stats answer cache; nothing was merged")  # fmt: skip
+        if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise CacheError(f"cache {p} is corrupted (SQLite quick_check failed); nothing was merged")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise CacheError(f"cache {p} is not a usable SQLite answer cache ({exc}): it is corrupted or not a cache "
+                         "file; nothing was merged") from None  # fmt: skip
+    except CacheError:
+        conn.close()
+        raise
+    return conn, [c for c in COLUMNS if c in have]
+
+
+def _differing(a: dict, b: dict) -> list[str]:
+    return [c for c in COLUMNS if c not in NON_PAYLOAD and a.get(c) != b.get(c)]
+
+
+def _merge_into(dest: AnswerCache, sources) -> list[MergeReport]:
+    """Merge every source into an open cache in one transaction (rolled back on any error)."""
+    conns = [(Path(s), *_open_source(s)) for s in sources]  # every source is checked before anything is written
+    names = list(COLUMNS)
+    reports: list[MergeReport] = []
+    insert = f"INSERT OR REPLACE INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    try:
+        with dest._lock:
+            dest._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for path, conn, cols in conns:
+                    rep = MergeReport(source=str(path), n_rows=0, n_added=0, n_identical=0, n_conflicts=0,
+                                      n_repaired=0, n_bad_checksum=0, conflicts=[])  # fmt: skip
+                    try:
+                        rows = conn.execute(f"SELECT {', '.join(cols)} FROM answers ORDER BY key")
+                        for values in rows:
+                            rec = {c: None for c in names} | dict(zip(cols, values, strict=True))
+                            rep["n_rows"] += 1
+                            if rec["checksum"] is not None and rec["checksum"] != row_checksum(rec):
+                                rep["n_bad_checksum"] += 1
+                                continue
+                            rec["checksum"] = row_checksum(rec)  # rows from before checksums get one
+                            stored = dest._conn.execute(f"SELECT {', '.join(names)} FROM answers WHERE key = ?", [rec["key"]]).fetchone()
+                            if stored is None:
+                                rep["n_added"] += 1
+                            else:
+                                old = dict(zip(names, stored, strict=True))
+                                if old["checksum"] is not None and old["checksum"] != row_checksum(old):
+                                    rep["n_repaired"] += 1
+                                else:
+                                    diff = _differing(old, rec)
+                                    if diff:
+                                        rep["n_conflicts"] += 1
+                                        if len(rep["conflicts"]) < 20:
+                                            rep["conflicts"].append((rec["key"], diff))
+                                    else:
+                                        rep["n_identical"] += 1
+                                    continue
+                            dest._conn.execute(insert, [rec[n] for n in names])
+                    except sqlite3.DatabaseError as exc:
+                        raise CacheError(f"cache {path} could not be read to the end ({exc}): it is corrupted; "
+                                         "nothing was merged") from None  # fmt: skip
+                    reports.append(rep)
+                dest._conn.execute("COMMIT")
+            except BaseException:
+                dest._conn.execute("ROLLBACK")
+                raise
+    except sqlite3.DatabaseError as exc:
+        raise dest._error(exc) from None
+    finally:
+        for _, conn, _ in conns:
+            conn.close()
+    return reports
+
+
+def merge_caches(sources, dest: str | os.PathLike) -> list[MergeReport]:
+    """Combine answer caches (from several machines or workers) into ``dest``, atomically.
+
+    Rows are matched by request key. A key new to ``dest`` is added; a row equal to
+    the stored one (every field but :data:`NON_PAYLOAD`, i.e. timing) is skipped
+    silently; a row that differs is a *conflict*: reported, and the destination's row
+    (the first one merged) is kept. A source row failing its checksum is skipped and
+    counted; a destination row failing its checksum is replaced by a valid source row
+    (``n_repaired``). Rows from before checksums are merged and get one.
+
+    Every source is opened read-only and checked first: a missing, foreign or
+    corrupted file raises :class:`CacheError` naming it, and nothing is written.
+    An existing ``dest`` is updated in one transaction (all or nothing; runs may keep
+    reading it); a new ``dest`` is built under a temporary name and renamed into place.
+
+    Parameters
+    ----------
+    sources : sequence of path-like
+        The caches to merge, in order (the first row seen for a key wins).
+    dest : path-like
+        The destination cache (created when absent).
+
+    Returns
+    -------
+    list of MergeReport
+        One per source, in order.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> for name, text in [("a", "like me"), ("b", "not like me")]:
+    ...     with AnswerCache(os.path.join(d, name + ".sqlite")) as c:
+    ...         _ = c.put({"key": "k1", "backend": "local", "model": "m", "raw_text": text})
+    ...         _ = c.put({"key": "k-" + name, "backend": "local", "model": "m", "raw_text": text})
+    >>> reps = merge_caches([os.path.join(d, "a.sqlite"), os.path.join(d, "b.sqlite")], os.path.join(d, "all.sqlite"))
+    >>> [(r["n_added"], r["n_conflicts"]) for r in reps], reps[1]["conflicts"]
+    ([(2, 0), (1, 1)], [('k1', ['raw_text'])])
+    >>> AnswerCache(os.path.join(d, "all.sqlite")).get("k1")["raw_text"]
+    'like me'
+    """
+    sources = [Path(s) for s in sources]
+    dest = Path(dest)
+    if not sources:
+        raise ValueError("merge needs at least one source cache")
+    for s in sources:
+        if s.exists() and dest.exists() and s.resolve() == dest.resolve():
+            raise CacheError(f"cache {s} is both a source and the destination; merge into another file")
+    for s in sources:  # fail on a bad source before the destination is touched or created
+        _open_source(s)[0].close()
+    if dest.exists():
+        with AnswerCache(dest) as cache:
+            return _merge_into(cache, sources)
+    import tempfile
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    os.unlink(tmp)  # SQLite creates it
+    try:
+        cache = AnswerCache(tmp)
+        try:
+            reports = _merge_into(cache, sources)
+            cache._conn.execute("PRAGMA journal_mode=DELETE")  # fold the WAL in: one self-contained file
+        finally:
+            cache.close()
+        os.replace(tmp, dest)
+    except BaseException:
+        for p in (tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"):
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+        raise
+    return reports
