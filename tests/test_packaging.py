@@ -47,3 +47,21 @@ def test_no_upstream_data_file_is_tracked():
         path = ROOT / name.decode()
         if path.is_file():
             assert hashlib.sha256(path.read_bytes()).hexdigest() not in upstream, f"{path} is an upstream data file"
+
+
+def test_flat_api_and_all_in_every_module():
+    import ast
+
+    import vp_stats as vp
+
+    for name in vp.__all__:
+        assert getattr(vp, name) is not None, name
+    missing = []
+    for path in (ROOT / "vp_stats").rglob("*.py"):
+        if path.name in ("__main__.py", "conftest.py") or path.name.startswith("_") and path.name != "__init__.py":
+            continue
+        tree = ast.parse(path.read_text())
+        if not any(isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in n.targets)
+                   for n in tree.body):  # fmt: skip
+            missing.append(str(path.relative_to(ROOT)))
+    assert not missing, f"modules without __all__: {missing}"

@@ -111,6 +111,8 @@ from vp_stats import schema
 from vp_stats.datasets import DataFormatError
 from vp_stats.instruments.pvq import score_pvq21
 
+__all__ = ['HVS_MISSING_CODES', 'GENDER_CODES', 'GENDER_MISSING', 'AGE_MISSING', 'WEIGHT_VARIABLES', 'ESS11_HVS_VARIABLES', 'MISSING_2DIGIT', 'LRSCALE_BANDS', 'EISCED_LEVELS', 'EISCED_NO_LEVEL', 'RLGBLG_CODES', 'RLGDNM_LEVELS', 'INCOME_BANDS', 'ESS_UNAVAILABLE', 'PERSONA_COLUMNS', 'OUTPUT_COLUMNS', 'read_ess_file', 'load_ess', 'recode_persona_attributes', 'weighted_group_means', 'synthetic_ess']  # fmt: skip
+
 #: Codes of the HVS items meaning refusal (7), don't know (8), no answer (9).
 HVS_MISSING_CODES: tuple[int, ...] = (7, 8, 9)
 #: ``gndr`` codes: 1 male, 2 female; 7, 8, 9 missing.

@@ -117,6 +117,8 @@ from scipy import optimize, stats
 
 from vp_stats import schema, tables
 
+__all__ = ['ITEM_KEYS', 'MISSING_RULES', 'PSI_BOUNDS', 'item_matrix', 'feldt_ci', 'cronbach_alpha', 'item_statistics', 'one_factor_loadings', 'omega_total', 'psych_minres', 'schmid_leiman_fit', 'omega_hierarchical', 'schmid_leiman', 'factor_loadings', 'split_half', 'reverse_key', 'VALUE_RELIABILITY_COLUMNS', 'value_reliability', 'SCALE_RELIABILITY_COLUMNS', 'scale_reliability']  # fmt: skip
+
 ITEM_KEYS = ("portrait_id", "option_id")
 MISSING_RULES = ("listwise", "pairwise", "raise")
 PSI_BOUNDS = (0.005, 1.0)  # uniqueness bounds of factanal / psych::fa

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+__all__ = ['PVQ_VALUES', 'PVQ_ABBREV', 'HIGHER_ORDER_MAP', 'HIGHER_ORDER_VALUES', 'BFI_TRAITS', 'FAMILIES', 'FAMILY_NAMES', 'family_of', 'LIKERT_LABELS', 'PVQ21_KEY', 'PVQ21_N_ITEMS', 'ESS_HVS_VARIABLES', 'BFI10_KEY', 'BFI_LABELS', 'BFI10_ITEMS', 'VARIANTS', 'SOURCES', 'SELECTION_MODES']  # fmt: skip
+
 #: Schwartz's ten basic values in circumplex order (adjacent values are
 #: compatible, opposite values conflict; Universalism is adjacent to
 #: Self_Direction, closing the circle).

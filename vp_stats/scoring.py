@@ -46,6 +46,8 @@ from vp_stats import schema, tables
 from vp_stats.resampling import Resampler, check_boot_options, percentile_ci
 from vp_stats.validation import select_items, upstream_exclusions
 
+__all__ = ['PROFILE_COLUMNS', 'value_profiles', 'rank_values', 'mean_profile', 'variant_profiles', 'icc_2_1', 'variant_agreement', 'reversal_effect', 'threshold_sensitivity', 'cluster_models', 'score_released_models']  # fmt: skip
+
 PROFILE_COLUMNS = [
     "model",
     "family",

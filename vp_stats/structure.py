@@ -39,6 +39,8 @@ import pandas as pd
 from vp_stats import schema
 from vp_stats.datasets import participant_matrix
 
+__all__ = ['METHODS', 'DISTANCES', 'correlation_matrix', 'value_correlations', 'correlation_distance', 'classical_mds', 'metric_mds', 'circumplex_positions', 'circumplex_check', 'synthetic_circumplex']  # fmt: skip
+
 METHODS = ("pearson", "spearman")
 DISTANCES = ("sqrt", "linear")
 

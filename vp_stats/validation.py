@@ -35,6 +35,8 @@ from vp_stats import schema, tables
 from vp_stats.errors import TableError
 from vp_stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
+__all__ = ['ITEM_KEYS', 'spearman_pvalue', 'item_correlations', 'add_fdr', 'bootstrap_ci', 'upstream_exclusions', 'selection_rule', 'select_items', 'validated_summary', 'validate_items', 'UPSTREAM_PROCEDURE_NOTE', 'upstream_p186_group0', 'apply_procedure', 'validate_data']  # fmt: skip
+
 ITEM_KEYS = ["portrait_id", "option_id"]  # Value Portrait's item-id convention (see vp_stats.tables)
 
 

@@ -17,6 +17,8 @@ from vp_stats.cli._common import (
     app,
 )
 
+__all__ = ['validate', 'average', 'score', 'reproduce', 'run_llm', 'questionnaire_app', 'questionnaire_score']  # fmt: skip
+
 
 @app.command()
 def validate(

@@ -13,6 +13,8 @@ from vp_stats.cli._common import (
     app,
 )
 
+__all__ = ['compass_app', 'compass_match', 'compass_score']  # fmt: skip
+
 compass_app = typer.Typer(no_args_is_help=True, help="Value Compass: composites of model value profiles weighted by a person's or group's priorities.")
 app.add_typer(compass_app, name="compass")
 

@@ -16,6 +16,8 @@ from vp_stats.cli._common import (  # noqa: F401
     app,
 )
 
+__all__ = ['personas_app', 'personas_run', 'personas_compare', 'personas_humans']  # fmt: skip
+
 personas_app = typer.Typer(no_args_is_help=True, help="Demographic personas: run an LLM under personas and compare with human data.")
 app.add_typer(personas_app, name="personas")
 

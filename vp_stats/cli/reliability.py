@@ -17,6 +17,8 @@ from vp_stats.cli._common import (
 )
 from vp_stats.io import tables as tio
 
+__all__ = ['reliability_cmd']  # fmt: skip
+
 
 @app.command("reliability")
 def reliability_cmd(

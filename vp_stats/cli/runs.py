@@ -8,6 +8,8 @@ import typer
 
 from vp_stats.cli._common import DATA_DIR_OPT, _echo_table, _fail, _use_data_dir, _user_errors, app
 
+__all__ = ['run_models', 'cache_app', 'cache_merge']  # fmt: skip
+
 
 @app.command("run-models")
 def run_models(

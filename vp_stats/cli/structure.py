@@ -15,6 +15,8 @@ import typer
 
 from vp_stats.cli._common import COLUMN_OPTS, _echo_table, _fail, _user_errors, app
 
+__all__ = ['structure_app', 'DATA_OPT', 'efa_cmd', 'cfa_cmd']  # fmt: skip
+
 structure_app = typer.Typer(no_args_is_help=True, help="Factor structure of an item set: exploratory (EFA) and confirmatory (CFA) factor analysis.")
 app.add_typer(structure_app, name="structure")
 

@@ -14,6 +14,8 @@ from vp_stats.cli._common import (
     app,
 )
 
+__all__ = ['svo_app', 'svo_score', 'svo_run']  # fmt: skip
+
 svo_app = typer.Typer(no_args_is_help=True, help="Social Value Orientation: score the slider measure; HVAE value-rationality runs.")
 app.add_typer(svo_app, name="svo")
 

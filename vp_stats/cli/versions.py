@@ -16,6 +16,8 @@ from vp_stats.cli._common import (
     app,
 )
 
+__all__ = ['compare_versions_cmd']  # fmt: skip
+
 
 @app.command("compare-versions")
 def compare_versions_cmd(

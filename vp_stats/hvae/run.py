@@ -271,7 +271,7 @@ def run_grid(
     )
 
     n_steps = sum(len(steps(w, item_order)) for w in conditions) * len(targets) * int(n_runs)
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     bar = tqdm(total=n_steps, disable=not progress, unit="step", desc="HVAE")
 

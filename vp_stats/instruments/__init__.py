@@ -1,0 +1,2 @@
+
+__all__ = ['bfi', 'pvq', 'svo']  # fmt: skip

@@ -14,3 +14,5 @@ writers. Submodules are split by domain:
 The upstream Value Portrait release (hash-pinned, downloaded with pooch) is read
 by :mod:`vp_stats.datasets`; a user's own files never pass through its registry.
 """
+
+__all__ = ['compass', 'personas', 'psychtools', 'svo', 'tables']  # fmt: skip

@@ -1,0 +1,2 @@
+
+__all__ = ['backends', 'cache', 'calls', 'chat', 'parse', 'prompts', 'questionnaires', 'runfile', 'runner']  # fmt: skip

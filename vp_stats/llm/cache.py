@@ -48,6 +48,8 @@ import threading
 import time
 from pathlib import Path
 
+__all__ = ['COLUMNS', 'REQUIRED', 'sha256_text', 'request_key', 'SecretLeakError', 'CacheError', 'row_checksum', 'AnswerCache', 'NON_PAYLOAD', 'MergeReport', 'merge_caches']  # fmt: skip
+
 COLUMNS = {
     "key": "TEXT PRIMARY KEY",
     "backend": "TEXT NOT NULL",

@@ -27,6 +27,8 @@ import pandas as pd
 
 from vp_stats import datasets, schema
 
+__all__ = ['PLACEHOLDERS', 'load_templates', 'check_template', 'render', 'item_prompts']  # fmt: skip
+
 PLACEHOLDERS = frozenset({"title", "text", "content"})
 
 

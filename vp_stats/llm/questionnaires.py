@@ -22,6 +22,8 @@ import pandas as pd
 
 from vp_stats import schema
 
+__all__ = ['BFI10_SCALE', 'BFI10_TEMPLATE', 'bfi10_prompts', 'run_bfi10', 'score_llm_bfi10']  # fmt: skip
+
 BFI10_SCALE: tuple[str, ...] = tuple(schema.BFI_LABELS[r] for r in range(1, 6))
 
 BFI10_TEMPLATE = (

@@ -72,6 +72,8 @@ from vp_stats.llm.backends import (  # noqa: F401 - the backends' names stay imp
 from vp_stats.llm.cache import AnswerCache, request_key, sha256_text  # noqa: F401
 from vp_stats.llm.calls import CALL_FAILED, CachedBackend  # noqa: F401 - CALL_FAILED re-exported
 
+__all__ = ['MODES', 'PROB_COLUMNS', 'parse_scale_answer', 'make_messages', 'ANSWER_COLUMNS', 'run', 'per_item_means']  # fmt: skip
+
 MODES = ("text", "grammar", "logprobs")
 PROB_COLUMNS = [f"p_{r}" for r in range(1, 7)]
 

@@ -11,3 +11,5 @@ Submodules by area: :mod:`~vp_stats.plots.validation` (item validation),
 :mod:`~vp_stats.plots.compass` (Value Compass), :mod:`~vp_stats.plots.personas` (personas).
 Import the submodule you need, e.g. ``from vp_stats.plots import profiles``.
 """
+
+__all__ = ['base', 'compass', 'personas', 'profiles', 'svo', 'validation']  # fmt: skip
