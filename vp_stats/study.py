@@ -33,26 +33,25 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 from vp_stats import schema, tables, validation
 from vp_stats.errors import TableError
 from vp_stats.io import tables as tio
+from vp_stats.resampling import check_boot_options
 
 __all__ = ["load_study", "validate_study", "reliability_study", "provenance", "file_sha256"]
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a file (provenance of a user's inputs)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """sha256 of a file (provenance of a user's inputs; the data layer's hasher)."""
+    from vp_stats.datasets import _sha256
+
+    return _sha256(Path(path))
 
 
 def provenance(command: str, params: dict, inputs: dict[str, str | os.PathLike | None], **extra) -> dict:
@@ -223,10 +222,7 @@ def validate_study(
         What :func:`load_study` reports plus the selection ``rule``.
     """
     validation._check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
-    if not (0 < ci < 1):
-        raise ValueError(f"--ci must be in (0, 1), got {ci}")
-    if n_boot < 0:
-        raise ValueError(f"--n-boot must be >= 0, got {n_boot}")
+    check_boot_options(n_boot, ci, allow_zero=True)
     if min_ci_low is not None and not n_boot:
         raise ValueError("--min-ci-low needs the bootstrap CIs: set --n-boot > 0")
     out_dir = tio.prepare_out_dir(out) if out is not None else None

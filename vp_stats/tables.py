@@ -202,6 +202,8 @@ def split_vp_item(item: str) -> tuple[int, int] | None:
 def with_item_column(df: pd.DataFrame, item: str = "item") -> pd.DataFrame:
     """Add ``item`` from ``portrait_id, option_id`` when the table has those and no ``item``.
 
+    Ids that are not integer pairs are joined as they are (``_derive_items`` names them as errors).
+
     Examples
     --------
     >>> with_item_column(pd.DataFrame({"portrait_id": [1001], "option_id": [2]})).item.tolist()
@@ -209,36 +211,36 @@ def with_item_column(df: pd.DataFrame, item: str = "item") -> pd.DataFrame:
     """
     if item in df.columns or not {"portrait_id", "option_id"} <= set(df.columns):
         return df
-    p = pd.to_numeric(df["portrait_id"], errors="coerce")
-    o = pd.to_numeric(df["option_id"], errors="coerce")
-    ids = pd.Series(pd.NA, index=df.index, dtype=object)
-    ok = p.notna() & o.notna() & (p == p.round()) & (o == o.round())
+    ok = _integer_ids(df)
+    ids = df["portrait_id"].astype(str) + "_" + df["option_id"].astype(str)
     if ok.any():
-        ids[ok] = vp_item_id(p[ok].astype("int64"), o[ok].astype("int64"))
-    # ids that are not integer pairs are kept verbatim, so that the contract names the cell
-    ids[~ok] = df.loc[~ok, "portrait_id"].astype(str) + "_" + df.loc[~ok, "option_id"].astype(str)
-    bad = ~ok & (df["portrait_id"].notna() | df["option_id"].notna())
+        ids[ok] = vp_item_id(df.loc[ok, "portrait_id"].astype(float).astype("int64"),
+                             df.loc[ok, "option_id"].astype(float).astype("int64"))  # fmt: skip
     out = df.copy()
     out.insert(0, item, ids)
-    if bad.any():
-        out.attrs["bad_item_rows"] = np.flatnonzero(bad.to_numpy()).tolist()
     return out
+
+
+def _integer_ids(df: pd.DataFrame) -> pd.Series:
+    """Rows whose portrait_id and option_id are both integers."""
+    p = pd.to_numeric(df["portrait_id"], errors="coerce")
+    o = pd.to_numeric(df["option_id"], errors="coerce")
+    return p.notna() & o.notna() & (p == p.round()) & (o == o.round())
 
 
 def _derive_items(df: pd.DataFrame, source: str, from_file: bool) -> pd.DataFrame:
     """``with_item_column``, with a portrait/option id that is not an integer named as an error."""
-    had = "item" in df.columns
-    out = with_item_column(df)
-    bad = out.attrs.pop("bad_item_rows", None)
-    if not had and bad:
-        at = bad[0]
-        row = at + 1 if from_file else df.index[at]
-        for col in ("portrait_id", "option_id"):
-            v = pd.to_numeric(pd.Series([df[col].iloc[at]]), errors="coerce").iloc[0]
-            if pd.isna(v) or v != round(v):
-                raise TableError(source, row, col, f"expected an integer {col}, got {df[col].iloc[at]!r}",
-                                 from_file=from_file)  # fmt: skip
-    return out
+    if "item" not in df.columns and {"portrait_id", "option_id"} <= set(df.columns):
+        bad = ~_integer_ids(df) & (df["portrait_id"].notna() | df["option_id"].notna())
+        if bad.any():
+            at = int(np.flatnonzero(bad.to_numpy())[0])
+            row = _row_label(df, at, from_file)
+            for col in ("portrait_id", "option_id"):
+                v = pd.to_numeric(pd.Series([df[col].iloc[at]]), errors="coerce").iloc[0]
+                if pd.isna(v) or v != round(v):
+                    raise TableError(source, row, col, f"expected an integer {col}, got {df[col].iloc[at]!r}",
+                                     from_file=from_file)  # fmt: skip
+    return with_item_column(df)
 
 
 # --------------------------------------------------------------------------- the contracts

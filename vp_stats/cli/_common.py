@@ -93,6 +93,17 @@ def _provenance(out, command: str, params: dict, inputs: dict | None = None, **e
     tio.write_json(study.provenance(command, params, inputs, **extra), dest)
 
 
+#: The backend options every command that puts questions to a model takes (run-llm, personas run, svo run).
+BACKEND_OPTS = {
+    "backend": typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint)."),
+    "model": typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
+    "model_path": typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
+    "base_url": typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI)."),
+    "api_key_env": typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (the key is never written anywhere)."),
+    "timeout": typer.Option(60.0, help="openai: wall-clock deadline of one request in seconds (connecting, reading and all its retries)."),
+    "retries": typer.Option(5, help="openai: retries on 429/5xx/timeouts (the server's Retry-After, capped at 60 s, else exponential backoff with per-request jitter)."),
+}
+
 COLUMN_OPTS = {
     "participant": typer.Option("participant", "--participant-col", help="Name of the participant column in your files."),
     "item": typer.Option("item", "--item-col", help="Name of the item column in your ratings file."),

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from vp_stats.cli._common import (
+    BACKEND_OPTS,
     COLUMN_OPTS,
     DATA_DIR_OPT,
     _echo_table,
@@ -249,11 +250,11 @@ def _select_items(items_arg: str, items, seed: int):
 
 @app.command("run-llm")
 def run_llm(
-    backend: str = typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint)."),
-    model: str | None = typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
-    model_path: Path | None = typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
-    base_url: str | None = typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI)."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (the key is never written anywhere)."),
+    backend: str = BACKEND_OPTS["backend"],
+    model: str | None = BACKEND_OPTS["model"],
+    model_path: Path | None = BACKEND_OPTS["model_path"],
+    base_url: str | None = BACKEND_OPTS["base_url"],
+    api_key_env: str = BACKEND_OPTS["api_key_env"],
     mode: str = typer.Option("logprobs", help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; local backend)."),
     variants: str = typer.Option(",".join(("v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed")), help="Comma-separated prompt variants."),
     items: str = typer.Option("all", help="all, a number N (seeded sample of N items) or a CSV file with portrait_id,option_id."),
@@ -265,8 +266,8 @@ def run_llm(
     max_tokens: int = typer.Option(32, "--max-tokens", help="Maximum answer length (text and grammar modes)."),
     seed: int = typer.Option(0, help="Seed for sampling and for --items N."),
     concurrency: int = typer.Option(4, help="openai: parallel requests."),
-    timeout: float = typer.Option(60.0, help="openai: wall-clock deadline of one request in seconds (connecting, reading and all its retries)."),
-    retries: int = typer.Option(5, help="openai: retries on 429/5xx/timeouts (the server's Retry-After, capped at 60 s, else exponential backoff with per-request jitter)."),
+    timeout: float = BACKEND_OPTS["timeout"],
+    retries: int = BACKEND_OPTS["retries"],
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Put the Value Portrait items to a model; answers are cached and a rerun resumes.

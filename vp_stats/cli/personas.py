@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from vp_stats.cli._common import (  # noqa: F401
-    COLUMN_OPTS,
+from vp_stats.cli._common import (
+    BACKEND_OPTS,
     DATA_DIR_OPT,
     _echo_table,
     _fail,
@@ -29,14 +29,14 @@ def personas_run(
     n_per_value: int | None = typer.Option(None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."),
     variants: str = typer.Option("v1", help="Comma-separated prompt variants."),
     mode: str = typer.Option("logprobs", help="text, grammar or logprobs (logprobs: local backend)."),
-    backend: str = typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint)."),
-    model: str | None = typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
-    model_path: Path | None = typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
-    base_url: str | None = typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (never written anywhere)."),
+    backend: str = BACKEND_OPTS["backend"],
+    model: str | None = BACKEND_OPTS["model"],
+    model_path: Path | None = BACKEND_OPTS["model_path"],
+    base_url: str | None = BACKEND_OPTS["base_url"],
+    api_key_env: str = BACKEND_OPTS["api_key_env"],
     concurrency: int = typer.Option(4, help="openai: parallel requests."),
-    timeout: float = typer.Option(60.0, help="openai: wall-clock deadline of one request in seconds (including its retries)."),
-    retries: int = typer.Option(5, help="openai: retries on 429/5xx/timeouts."),
+    timeout: float = BACKEND_OPTS["timeout"],
+    retries: int = BACKEND_OPTS["retries"],
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples of the comparisons."),
     seed: int = typer.Option(0, help="Seed of the bootstraps."),
 ) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from vp_stats.cli._common import (
+    BACKEND_OPTS,
     _echo_table,
     _fail,
     _provenance,  # noqa: F401
@@ -51,13 +52,13 @@ def svo_run(
     goal: str = typer.Option("both", help="with, without or both: the optional goal step."),
     mode: str = typer.Option("grammar", help="grammar (a bare letter A-I, constrained) or text (parsed strictly)."),
     backend: str = typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint; grammar mode sends the llama.cpp server's grammar field)."),
-    model: str | None = typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
-    model_path: Path | None = typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
-    base_url: str | None = typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (never written anywhere)."),
+    model: str | None = BACKEND_OPTS["model"],
+    model_path: Path | None = BACKEND_OPTS["model_path"],
+    base_url: str | None = BACKEND_OPTS["base_url"],
+    api_key_env: str = BACKEND_OPTS["api_key_env"],
     concurrency: int = typer.Option(4, help="openai: conversations run in parallel (the steps of one conversation are sequential)."),
-    timeout: float = typer.Option(60.0, help="openai: wall-clock deadline of one request in seconds (including its retries)."),
-    retries: int = typer.Option(5, help="openai: retries on 429/5xx/timeouts."),
+    timeout: float = BACKEND_OPTS["timeout"],
+    retries: int = BACKEND_OPTS["retries"],
     temperature: float | None = typer.Option(None, help="Sampling temperature (default: the protocol's)."),
 ) -> None:
     """Induce target SVOs in a model (HVAE protocol) and score its value rationality; cached, resumable."""

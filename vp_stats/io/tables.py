@@ -164,17 +164,16 @@ def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
     Returns the table with its numbers parsed and an ``item`` column;
     ``attrs["per_variant"]`` says which kind it is.
     """
-    df = read_csv(path, what="answers file")
-    per_variant = "variant" in df.columns
+    out = read_csv(path, as_text=False, what="answers file")  # numbers parsed; the contract checks each cell
+    per_variant = "variant" in out.columns
     value = "rating" if per_variant else "numeric_response"
-    if value not in df.columns:
+    if value not in out.columns:
         raise TableError(str(path), None, value, f"missing column {value!r}: an answers file is a runner answers.csv "
                          "(model, item or portrait_id/option_id, variant, rating, parse_ok) or a per-item table "
                          "(model, item or portrait_id/option_id, numeric_response)")  # fmt: skip
-    base = df.drop(columns=["rating"]) if not per_variant and "rating" in df.columns else df
+    base = out.drop(columns=["rating"]) if not per_variant and "rating" in out.columns else out
     checked = tables.answers_table(base, rating=value, scale=scale if scale is not None else tables.VP_SCALE,
                                    source=str(path), from_file=True)  # fmt: skip
-    out = read_csv(path, as_text=False)
     if "item" in out.columns:
         out["item"] = checked["item"].to_numpy()
     else:
