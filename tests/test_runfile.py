@@ -138,7 +138,7 @@ BAD = {
     "duplicate": (BASE + '[[model]]\nname = "A"\n', "[[model]] 2 ('A'), key 'name': repeats the name of [[model]] 1"),
     "bad name": ('[[model]]\nname = "../up"\n', "[[model]] 1 ('../up'), key 'name': must be a folder name"),
     "bad mode": (BASE.replace('"text"', '"fast"'), "key 'mode': must be one of text, grammar, logprobs, got 'fast'"),
-    "logprobs over http": (BASE.replace('"text"', '"logprobs"'), "key 'mode': logprobs needs backend local"),
+    "chat template on local": ('[[model]]\nname = "a"\nchat_template = "t.jinja"\n', "key 'chat_template': only for backend openai"),
     "unknown variant": (BASE + 'variants = ["v9"]\n', "key 'variants': unknown variant(s) ['v9']"),
     "zero concurrency": (BASE + "concurrency = 0\n", "key 'concurrency': must be an integer >= 1, got 0"),
     "bool concurrency": (BASE + "concurrency = true\n", "key 'concurrency': must be an integer >= 1, got True"),

@@ -67,47 +67,69 @@ def test_logprobs_mode_gives_distributions(backend, jobs):
 
 def test_shared_prefix_equals_naive_rescoring(backend, jobs):
     msgs = runner.make_messages(jobs.prompt.iloc[3])
-    shared = backend.score_phrases(msgs)
-    naive = backend.score_phrases(msgs, share_prefix=False)
-    assert np.allclose(shared.distribution, naive.distribution, atol=1e-6)
-    assert abs(np.log(shared.answer_mass) - np.log(naive.answer_mass)) < 1e-4
+    backend.score_phrases(runner.make_messages(jobs.prompt.iloc[0]))  # another prompt's KV cache before
+    shared = backend.score(msgs)
+    naive = backend.score(msgs, share_prefix=False)
+    assert np.abs(np.subtract(shared.logprobs, naive.logprobs)).max() <= 1e-6  # measured: 0 (bit-identical)
 
 
-def test_logprobs_equal_an_independent_incremental_evaluation(backend, jobs):
-    """Reference: a second llama.cpp context (public API, logits kept for every position, no prefix
-    reuse) evaluates the prompt, then each answer token by token; the summed token log-probabilities
-    must equal the runner's to float precision.
+def _log_softmax(row):
+    row = np.asarray(row, dtype=np.float64)
+    return row - (row.max() + np.log(np.exp(row - row.max()).sum()))
 
-    Token-by-token decoding is the reference because it is how the model generates. llama.cpp's
-    batched evaluation of prompt + answer in one call differs from it by up to about 0.2 nats per
-    token on this quantised model (different kernels), which we measured and do not use.
-    """
+
+@pytest.fixture(scope="module")
+def reference_llama(backend):
+    """A second llama.cpp context through the public API, logits kept for every position."""
     from llama_cpp import Llama
 
     with runner.plain_cpu_weights():  # the same kernels as the backend's
-        ref = Llama(model_path=str(backend.model_path), n_ctx=2048, n_threads=1, logits_all=True, verbose=False)
+        return Llama(model_path=str(backend.model_path), n_ctx=2048, n_threads=1, logits_all=True, verbose=False)
+
+
+@pytest.mark.parametrize("scale", [None, ("yes", "no"), ("like me", "not like me")])
+def test_logprobs_equal_an_independent_whole_sequence_evaluation(backend, jobs, reference_llama, scale):
+    """Reference: a second llama.cpp context evaluates prompt + answer as one sequence from an empty
+    cache (``Llama.eval``), as a server does for an echoed prompt; the summed token log-probabilities
+    must equal the backend's to 1e-6 (measured: bit-identical), for answers of 2 to 6 tokens (a
+    2-token answer takes the backend's re-evaluation of the prompt's last token).
+
+    The reference is batched evaluation, not token-by-token decoding: llama.cpp evaluates a batch
+    of one token with other kernels, and on this quantised model the two differ by up to about
+    0.3 nats per answer (the test below measures it).
+    """
+    ref = reference_llama
     msgs = runner.make_messages(jobs.prompt.iloc[0])
-    prompt_tokens, conts = backend.continuations(msgs)
-    res = backend.score_phrases(msgs)
-
-    def log_softmax(row):
-        row = np.asarray(row, dtype=np.float64)
-        return row - (row.max() + np.log(np.exp(row - row.max()).sum()))
-
+    phrases = scale or runner.PHRASES
+    prompt_tokens, conts = backend.continuations(msgs, phrases)
+    assert min(len(c) for c in conts) == (2 if scale == ("yes", "no") else 3)
+    got = backend.score(msgs, phrases).logprobs
     logps = []
     for cont in conts:
         ref.reset()
+        ref.eval(prompt_tokens + cont)
+        logps.append(sum(_log_softmax(ref.scores[len(prompt_tokens) - 1 + j])[cont[j]] for j in range(len(cont))))
+    assert np.abs(np.subtract(got, logps)).max() <= 1e-6
+
+
+def test_token_by_token_decoding_differs_from_batched_scoring(backend, jobs, reference_llama):
+    """Why the earlier token-by-token scores are not reused (cache migration): one-token batches
+    give other log-probabilities, measured here, not assumed."""
+    ref = reference_llama
+    msgs = runner.make_messages(jobs.prompt.iloc[0])
+    prompt_tokens, conts = backend.continuations(msgs)
+    got = backend.score(msgs).logprobs
+    old = []
+    for cont in conts:
+        ref.reset()
         ref.eval(prompt_tokens)
-        lp = log_softmax(ref.scores[len(prompt_tokens) - 1])[cont[0]]
+        lp = _log_softmax(ref.scores[len(prompt_tokens) - 1])[cont[0]]
         for j in range(len(cont) - 1):
             ref.eval([cont[j]])
-            lp += log_softmax(ref.scores[len(prompt_tokens) + j])[cont[j + 1]]
-        logps.append(lp)
-    logps = np.array(logps)
-    dist = np.exp(logps - logps.max())
-    dist /= dist.sum()
-    assert np.allclose(dist, res.distribution, atol=1e-9)
-    assert abs(np.log(np.exp(logps).sum()) - np.log(res.answer_mass)) < 1e-9
+            lp += _log_softmax(ref.scores[len(prompt_tokens) + j])[cont[j + 1]]
+        old.append(lp)
+    diff = np.abs(np.subtract(got, old))
+    assert 1e-3 < diff.max() < 1.0
 
 
 def test_continuations_end_with_the_end_of_turn_marker(backend):
@@ -142,6 +164,30 @@ def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
     assert third.attrs["n_new"] == 1
     with sqlite3.connect(path) as con:
         assert con.execute("select count(*) from answers where system_prompt like '%gender is male%'").fetchone()[0] == 1
+
+
+def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp_path):
+    """Migration: a cache written before the scoring method entered the key (its logprobs rows were
+    scored token by token) still opens; its rows stay in the file, are not reused, and a warning
+    says how many and why."""
+    from vp_stats.llm.cache import request_key, sha256_text
+    from vp_stats.llm.calls import CacheWarning
+
+    path = tmp_path / "old.sqlite"
+    msgs = runner.make_messages(jobs.prompt.iloc[0])
+    ptxt = backend.prompt_text(msgs)
+    ident = backend.identity()
+    old = {"mode": "logprobs"}  # the parameters earlier versions keyed logprobs requests by
+    with AnswerCache(path) as c:
+        c.put({"key": request_key(ident, old, "logprobs", ptxt), **ident, "params": old, "mode": "logprobs",
+               "prompt_hash": sha256_text(ptxt), "raw_text": "like me", "distribution": [0.1, 0.1, 0.2, 0.2, 0.3, 0.1],
+               "rating": 3.8, "expected_rating": 3.8})  # fmt: skip
+    with pytest.warns(CacheWarning, match=r"1 logprobs answer\(s\) of .* scored token by token"):
+        out = runner.run(jobs.head(1), backend, mode="logprobs", cache=path, progress=False)
+    assert out.attrs["n_new"] == 1 and out.expected_rating.iloc[0] != 3.8
+    with sqlite3.connect(path) as con:
+        assert con.execute("select count(*) from answers").fetchone()[0] == 2
+        assert con.execute("select count(*) from answers where params like '%batched%'").fetchone()[0] == 1
 
 
 def test_missing_and_bad_model_files(tmp_path):
@@ -262,8 +308,59 @@ def test_openai_backend_against_a_real_server(server, jobs, monkeypatch, tmp_pat
     assert g.raw_text.isin(runner.PHRASES).all() and g.parse_ok.all()
     t = runner.run(jobs.head(2), be, mode="text", decoding=runner.Decoding(max_tokens=8), cache=tmp_path / "h.sqlite", progress=False)
     assert len(t) == 2 and (t.prompt_tokens > 100).all()
-    with pytest.raises(runner.BackendError, match="logprobs mode needs the local backend"):
-        runner.run(jobs.head(1), be, mode="logprobs", progress=False)
+
+
+def _run_llm(*args, env=None):
+    done = subprocess.run([sys.executable, "-m", "vp_stats.cli", "run-llm", *args], env=env, capture_output=True,
+                          text=True, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
+    """Acceptance: ``run-llm --backend openai --mode logprobs`` against the real llama.cpp server (the
+    same GGUF, its chat template given with --chat-template) gives the same p_1..p_6 as
+    ``--backend local``: max |dp| <= 1e-3 (measured: about 1e-7, the server's float32 JSON)."""
+    env = {**os.environ, "VP_TEST_KEY": server["secret"]}
+    common = ["--mode", "logprobs", "--items", "3", "--variants", "v1,v2_reversed", "--seed", "4"]
+    _run_llm(*common, "--backend", "local", "--out", str(tmp_path / "local"), env=env)
+    _run_llm(*common, "--backend", "openai", "--model", "smollm2", "--base-url", server["url"], "--api-key-env",
+             "VP_TEST_KEY", "--chat-template", str(backend.model_path), "--concurrency", "2",
+             "--out", str(tmp_path / "http"), env=env)  # fmt: skip
+    key = ["portrait_id", "option_id", "variant"]
+    loc = pd.read_csv(tmp_path / "local" / "answers.csv").set_index(key).sort_index()
+    http = pd.read_csv(tmp_path / "http" / "answers.csv").set_index(key).sort_index()
+    assert len(loc) == len(http) == 6 and loc.index.equals(http.index)
+    dp = np.abs(loc[runner.PROB_COLUMNS].to_numpy() - http[runner.PROB_COLUMNS].to_numpy())
+    assert dp.max() <= 1e-3, dp.max()
+    assert np.allclose(np.log(loc.answer_mass), np.log(http.answer_mass), atol=1e-3)
+    prov = json.loads((tmp_path / "http" / "provenance.json").read_text())
+    assert json.dumps(prov).count('"echo:') >= 1 and server["secret"] not in json.dumps(prov)
+
+
+def test_first_token_approximation_over_chat_completions(server, backend, jobs, monkeypatch):
+    """Without a chat template, scoring over HTTP is the documented first-token approximation: the
+    top_logprobs of the server's first answer token, shared among the answers each begins. Reference:
+    the same rule applied to the local model's exact top-20 first tokens after the same prompt."""
+    from vp_stats.llm.backends import first_token_scores
+
+    monkeypatch.setenv("VP_TEST_KEY", server["secret"])
+    be = runner.OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY")
+    msgs = runner.make_messages(jobs.prompt.iloc[0])
+    got = be.score(msgs)
+    assert got.approximation == "first_token" and be.scoring == "first_token"
+    prompt_tokens, _ = backend.continuations(msgs)
+    backend.reset()
+    first = _log_softmax(backend._eval_prefix(prompt_tokens))
+    top = np.argsort(-first)[:20]
+    ref = first_token_scores([(backend.llm.detokenize([int(i)]).decode("utf-8", "ignore"), first[i]) for i in top],
+                             runner.PHRASES)  # fmt: skip
+    got_lp, ref_lp = np.array(got.logprobs), np.array(ref)
+    assert (np.isfinite(got_lp) == np.isfinite(ref_lp)).all() and np.isfinite(got_lp).any()
+    fin = np.isfinite(ref_lp)
+    assert np.abs(got_lp[fin] - ref_lp[fin]).max() <= 1e-3
+    res = runner.scores_to_result(runner.PHRASES, got)
+    assert res.error is None and 0 < res.answer_mass <= 1 and abs(sum(res.distribution) - 1) < 1e-12
 
 
 def test_api_key_never_reaches_cache_logs_or_outputs(server, tmp_path):

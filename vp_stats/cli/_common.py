@@ -101,6 +101,7 @@ BACKEND_OPTS = {
     "base_url": typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI)."),
     "api_key_env": typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (the key is never written anywhere)."),
     "timeout": typer.Option(60.0, help="openai: wall-clock deadline of one request in seconds (connecting, reading and all its retries)."),
+    "chat_template": typer.Option(None, "--chat-template", help="openai, logprobs mode: the served model's chat template (.gguf, tokenizer_config.json or a Jinja file); answers are then scored exactly through /v1/completions with echo, otherwise approximately from the first token's top_logprobs."),
     "retries": typer.Option(5, help="openai: retries on 429/5xx/timeouts (the server's Retry-After, capped at 60 s, else exponential backoff with per-request jitter)."),
 }
 

@@ -255,7 +255,7 @@ def run_llm(
     model_path: Path | None = BACKEND_OPTS["model_path"],
     base_url: str | None = BACKEND_OPTS["base_url"],
     api_key_env: str = BACKEND_OPTS["api_key_env"],
-    mode: str = typer.Option("logprobs", help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; local backend)."),
+    mode: str = typer.Option("logprobs", help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; openai: exact with --chat-template, else the first-token approximation)."),
     variants: str = typer.Option(",".join(("v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed")), help="Comma-separated prompt variants."),
     items: str = typer.Option("all", help="all, a number N (seeded sample of N items) or a CSV file with portrait_id,option_id."),
     template: Path | None = typer.Option(None, "--template", help="Your own prompt template file with {title}, {text}, {content} (replaces the variants)."),
@@ -268,6 +268,7 @@ def run_llm(
     concurrency: int = typer.Option(4, help="openai: parallel requests."),
     timeout: float = BACKEND_OPTS["timeout"],
     retries: int = BACKEND_OPTS["retries"],
+    chat_template: Path | None = BACKEND_OPTS["chat_template"],
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Put the Value Portrait items to a model; answers are cached and a rerun resumes.
@@ -305,7 +306,7 @@ def run_llm(
         try:
             be = backends.make_backend(backend, model=model, model_path=model_path, base_url=base_url,
                                        api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
-                                       retries=retries)  # fmt: skip
+                                       retries=retries, chat_template=chat_template)  # fmt: skip
         except runner.BackendError as exc:
             _fail(str(exc))
         dec = runner.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
@@ -318,7 +319,8 @@ def run_llm(
             tio.write_csv(answers.drop(columns=["key"]), out / "answers.csv")
             tio.write_csv(runner.per_item_means(answers), out / "per_item.csv")
             ident = {k: v for k, v in be.identity().items() if k in ("backend", "model", "model_id", "base_url")}
-            _provenance(out, "run-llm", {"mode": mode, "variants": chosen_variants, "items": items, "temperature": temperature,
+            _provenance(out, "run-llm", {"mode": mode, "scoring": getattr(be, "scoring", None) if mode == "logprobs" else None,
+                                         "variants": chosen_variants, "items": items, "temperature": temperature,
                                          "max_tokens": max_tokens, "seed": seed, "system_prompt": system_prompt},
                         {"template": template}, model=ident)  # fmt: skip
     n_ok = int(answers.parse_ok.sum())

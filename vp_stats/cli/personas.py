@@ -28,7 +28,7 @@ def personas_run(
     grid: str = typer.Option("paper", help="paper (the paper's 25 single-attribute personas + the plain model) or notebook (a small grid)."),
     n_per_value: int | None = typer.Option(None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."),
     variants: str = typer.Option("v1", help="Comma-separated prompt variants."),
-    mode: str = typer.Option("logprobs", help="text, grammar or logprobs (logprobs: local backend)."),
+    mode: str = typer.Option("logprobs", help="text, grammar or logprobs (openai: exact with --chat-template, else the first-token approximation)."),
     backend: str = BACKEND_OPTS["backend"],
     model: str | None = BACKEND_OPTS["model"],
     model_path: Path | None = BACKEND_OPTS["model_path"],
@@ -37,6 +37,7 @@ def personas_run(
     concurrency: int = typer.Option(4, help="openai: parallel requests."),
     timeout: float = BACKEND_OPTS["timeout"],
     retries: int = BACKEND_OPTS["retries"],
+    chat_template: Path | None = BACKEND_OPTS["chat_template"],
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples of the comparisons."),
     seed: int = typer.Option(0, help="Seed of the bootstraps."),
 ) -> None:
@@ -48,7 +49,7 @@ def personas_run(
         _fail(f"--mode must be one of {', '.join(runner.MODES)}")
     try:
         be = backends.make_backend(backend, model=model, model_path=model_path, base_url=base_url,
-                                   api_key_env=api_key_env, concurrency=concurrency, timeout=timeout, retries=retries)  # fmt: skip
+                                   api_key_env=api_key_env, concurrency=concurrency, timeout=timeout, retries=retries, chat_template=chat_template)  # fmt: skip
     except (runner.BackendError, ValueError) as exc:
         _fail(str(exc))
     try:

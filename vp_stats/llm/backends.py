@@ -55,9 +55,10 @@ import numpy as np
 from vp_stats import redact, schema
 
 __all__ = [
-    "PHRASES", "RETRY_AFTER_CAP", "Backend", "BackendError", "BaseBackend", "Decoding", "DeadlineExceeded",
-    "GenResult", "GrammarError", "LlamaCppBackend", "OpenAIBackend", "Scores", "answer_grammar", "capabilities",
-    "default_model_path", "file_sha256", "free_cores", "make_backend", "plain_cpu_weights", "scores_to_result", "with_retries",
+    "PHRASES", "RETRY_AFTER_CAP", "Backend", "BackendError", "BaseBackend", "ChatTemplate", "Decoding",
+    "DeadlineExceeded", "GenResult", "GrammarError", "LlamaCppBackend", "OpenAIBackend", "Scores", "answer_grammar",
+    "answer_turns", "capabilities", "default_model_path", "file_sha256", "first_token_scores", "free_cores",
+    "make_backend", "plain_cpu_weights", "scores_to_result", "with_retries",
 ]  # fmt: skip
 
 #: Answer phrases in rating order 1..6.
@@ -139,8 +140,9 @@ def scores_to_result(phrases: Sequence[str], scores: Scores) -> GenResult:
     if scores.error is not None:
         return GenResult(error=scores.error)
     logps = np.asarray(scores.logprobs, dtype=np.float64)
-    if logps.shape != (len(phrases),) or not np.isfinite(logps).all():
-        return GenResult(error=f"the backend returned {logps.size} usable scores for {len(phrases)} answers")
+    usable = np.isfinite(logps) | ((logps == -np.inf) & (scores.approximation is not None))
+    if logps.shape != (len(phrases),) or not usable.all() or not np.isfinite(logps).any():
+        return GenResult(error=f"the backend returned {int(np.isfinite(logps).sum())} usable scores for {len(phrases)} answers")
     mass = float(np.exp(logps).sum())
     dist = np.exp(logps - logps.max())
     dist /= dist.sum()
@@ -210,6 +212,8 @@ class Capabilities:
     secret: str | None
     supports_grammar: bool
     supports_scoring: bool
+    #: How ``score`` computes its answers' log-probabilities (part of scoring requests' keys), or None.
+    scoring: str | None = None
 
 
 def capabilities(backend) -> Capabilities:
@@ -226,6 +230,7 @@ def capabilities(backend) -> Capabilities:
         secret=getattr(backend, "secret", None),
         supports_grammar=bool(getattr(backend, "supports_grammar", True)),
         supports_scoring=callable(getattr(backend, "score", None)) and bool(getattr(backend, "supports_scoring", True)),
+        scoring=getattr(backend, "scoring", None),
     )
 
 
@@ -238,6 +243,116 @@ def _grammar_text(grammar, phrases) -> str | None:
     if not isinstance(grammar, str) or "root" not in grammar:
         raise GrammarError(f"grammar must be GBNF text with a root rule, got {str(grammar)[:60]!r}")
     return grammar
+
+
+# --------------------------------------------------------------------------- chat templates
+
+
+class ChatTemplate:
+    """A model's chat template (Jinja2, rendered sandboxed) with its BOS and EOS strings.
+
+    The local backend renders prompts with the template of its GGUF file; an
+    OpenAI-compatible backend needs one to score answers exactly (it sends the
+    rendered text to the completions endpoint). :meth:`load` reads it from a GGUF
+    file, a Hugging Face ``tokenizer_config.json`` or a Jinja file.
+
+    Examples
+    --------
+    >>> t = ChatTemplate("{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ eos_token }}{% endfor %}"
+    ...                  "{% if add_generation_prompt %}<assistant>{% endif %}", eos="</s>")
+    >>> t.render([{"role": "user", "content": "hi"}])
+    '<user>hi</s><assistant>'
+    >>> answer_turns(t.render, [{"role": "user", "content": "hi"}], ("yes", "no"))
+    [('yes</s>', True), ('no</s>', True)]
+    """
+
+    def __init__(self, source: str, bos: str = "", eos: str = "", origin: str = "(text)"):
+        if not isinstance(source, str) or not source.strip():
+            raise BackendError(f"{origin}: the chat template is empty")
+        from jinja2 import TemplateError
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        self.source, self.bos, self.eos, self.origin = source, bos, eos, origin
+        try:
+            self._tpl = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(source)
+        except TemplateError as exc:
+            raise BackendError(f"{origin}: not a valid Jinja chat template: {exc}") from None
+        self.sha256 = hashlib.sha256(f"{source}\0{bos}\0{eos}".encode()).hexdigest()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ChatTemplate:
+        """The template of a ``.gguf`` file, a ``tokenizer_config.json`` or a Jinja text file."""
+        path = Path(path)
+        if not path.is_file():
+            raise BackendError(f"chat template file not found: {path}")
+        if path.suffix == ".gguf":
+            try:
+                from llama_cpp import Llama
+
+                llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
+            except Exception as exc:
+                raise BackendError(f"{path}: cannot read the GGUF file: {exc}") from None
+            source = llm.metadata.get("tokenizer.chat_template")
+            if not source:
+                raise BackendError(f"{path}: the GGUF file has no chat template (tokenizer.chat_template)")
+
+            def text(tok):
+                return llm.detokenize([tok], special=True).decode("utf-8", "ignore") if tok >= 0 else ""
+
+            return cls(source, text(llm.token_bos()), text(llm.token_eos()), origin=str(path))
+        raw = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            try:
+                conf = json.loads(raw)
+            except ValueError as exc:
+                raise BackendError(f"{path}: not JSON: {exc}") from None
+            source = conf.get("chat_template") if isinstance(conf, dict) else None
+            if isinstance(source, list):  # several named templates: the default one
+                source = next((t.get("template") for t in source if t.get("name") == "default"), None)
+            if not isinstance(source, str):
+                raise BackendError(f"{path}: no 'chat_template' string in this tokenizer configuration")
+
+            def tok(name):
+                v = conf.get(name) or ""
+                return v.get("content", "") if isinstance(v, dict) else str(v)
+
+            return cls(source, tok("bos_token"), tok("eos_token"), origin=str(path))
+        return cls(raw, origin=str(path))
+
+    def render(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
+        """The prompt text of ``messages`` (with the assistant's generation prompt by default)."""
+        from jinja2 import TemplateError
+
+        try:
+            return self._tpl.render(messages=messages, add_generation_prompt=add_generation_prompt,
+                                    eos_token=self.eos, bos_token=self.bos)  # fmt: skip
+        except TemplateError as exc:
+            raise BackendError(f"{self.origin}: the chat template failed to render: {exc}") from None
+
+
+def answer_turns(render, messages: list[dict], phrases: Sequence[str]) -> list[tuple[str, bool]]:
+    """Per phrase, the text the chat template renders after the prompt for that answer, and whether
+    it ends with an end-of-turn marker.
+
+    The answer turn is what ``render`` gives after the generation prompt for an
+    assistant message holding the phrase, up to and including the end-of-turn
+    marker (e.g. ``like me<|im_end|>``), so that a phrase that is a prefix of
+    another (``not like me`` / ``not like me at all``) is scored as a complete answer.
+    """
+    prompt = render(messages)
+    turns = []
+    for ph in phrases:
+        full = render([*messages, {"role": "assistant", "content": ph}], add_generation_prompt=False)
+        if not full.startswith(prompt):
+            raise BackendError("the chat template does not render the answer as a continuation of the prompt")
+        rest = full[len(prompt) :]
+        if ph not in rest:
+            raise BackendError(f"the chat template does not render the answer {ph!r} verbatim; cannot score it")
+        end = rest.find(ph) + len(ph)
+        tail = rest[end:]
+        marker = tail.split("\n", 1)[0] if tail.strip() else ""
+        turns.append((rest[:end] + marker, bool(marker)))
+    return turns
 
 
 # --------------------------------------------------------------------------- local backend
@@ -375,6 +490,8 @@ class LlamaCppBackend(BaseBackend):
     supports_grammar = True
     supports_scoring = True
     secret = None
+    #: Scores come from llama.cpp batches of two or more tokens (see :meth:`score`).
+    scoring = "batched"
 
     def __init__(self, model_path=None, n_ctx: int = 4096, n_threads: int | None = None, name: str | None = None):
         try:
@@ -398,10 +515,12 @@ class LlamaCppBackend(BaseBackend):
                 )
         except Exception as exc:  # llama.cpp raises ValueError for an unreadable file
             raise BackendError(f"could not load model file {path}: {exc}") from exc
-        self._template = self.llm.metadata.get("tokenizer.chat_template")
-        if not self._template:
+        source = self.llm.metadata.get("tokenizer.chat_template")
+        if not source:
             raise BackendError(f"model file {path} has no chat template (tokenizer.chat_template)")
-        self._env = None
+        eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode("utf-8", "ignore")
+        bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode("utf-8", "ignore")
+        self.chat_template = ChatTemplate(source, bos, eos, origin=str(path))
         self._grammars: dict[str, object] = {}
 
     def identity(self) -> dict:
@@ -415,13 +534,7 @@ class LlamaCppBackend(BaseBackend):
     # chat template ------------------------------------------------------------------
     def render(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
         """Render chat messages with the model's own chat template (Jinja2, sandboxed)."""
-        if self._env is None:
-            from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-            self._env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(self._template)
-        eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode("utf-8", "ignore")
-        bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode("utf-8", "ignore")
-        return self._env.render(messages=messages, add_generation_prompt=add_generation_prompt, eos_token=eos, bos_token=bos)
+        return self.chat_template.render(messages, add_generation_prompt)
 
     def prompt_text(self, messages: list[dict]) -> str:
         """The exact text sent to the model (used for the cache key)."""
@@ -463,14 +576,7 @@ class LlamaCppBackend(BaseBackend):
 
     # scoring ------------------------------------------------------------------------
     def continuations(self, messages: list[dict], phrases=PHRASES) -> tuple[list[int], list[list[int]]]:
-        """Prompt tokens and, per phrase, the tokens of the complete answer turn.
-
-        The answer turn is what the chat template renders after the generation
-        prompt for an assistant message holding the phrase, up to and including
-        the end-of-turn marker (e.g. ``like me<|im_end|>``), so that a phrase
-        that is a prefix of another (``not like me`` / ``not like me at all``)
-        is scored as a complete answer.
-        """
+        """Prompt tokens and, per phrase, the tokens of the complete answer turn (:func:`answer_turns`)."""
         prompt_tokens = self._tokens(self.render(messages))
         conts = []
         for turn, marked in self._answer_turns(messages, phrases):
@@ -483,20 +589,7 @@ class LlamaCppBackend(BaseBackend):
         return [t for t, _ in self._answer_turns(messages, phrases)]
 
     def _answer_turns(self, messages, phrases) -> list[tuple[str, bool]]:
-        prompt = self.render(messages)
-        turns = []
-        for ph in phrases:
-            full = self.render([*messages, {"role": "assistant", "content": ph}], add_generation_prompt=False)
-            if not full.startswith(prompt):
-                raise BackendError("the chat template does not render the answer as a continuation of the prompt")
-            rest = full[len(prompt) :]
-            if ph not in rest:
-                raise BackendError(f"the chat template does not render the answer {ph!r} verbatim; cannot score it")
-            end = rest.find(ph) + len(ph)
-            tail = rest[end:]
-            marker = tail.split("\n", 1)[0] if tail.strip() else ""
-            turns.append((rest[:end] + marker, bool(marker)))
-        return turns
+        return answer_turns(self.render, messages, phrases)
 
     def _keep_prefix(self, tokens: list[int]) -> int:
         """Truncate the KV cache to the longest prefix shared with ``tokens``, leaving >= 2 tokens to evaluate.
@@ -514,41 +607,84 @@ class LlamaCppBackend(BaseBackend):
         llm.n_tokens = max(n_keep, 0)
         return llm.n_tokens
 
+    def _decode(self, tokens: list[int], n_past: int, rows: int = 1) -> np.ndarray:
+        """Evaluate ``tokens`` at positions ``n_past...`` in batches of two or more; logits of the last ``rows``.
+
+        The KV cache is truncated to ``n_past`` first. Batches hold at most ``n_batch``
+        tokens, and a last batch of one token is avoided by moving a token into it
+        from the batch before (llama.cpp evaluates a batch of one token with other
+        kernels, see :meth:`_keep_prefix`). ``len(tokens)`` must be >= 2.
+        """
+        llm, n = self.llm, len(tokens)
+        if n < 2:
+            raise ValueError("llama.cpp batches here hold two or more tokens")
+        ctx, batch, step = llm._ctx, llm._batch, max(2, llm.n_batch)
+        ctx.kv_cache_seq_rm(-1, n_past, -1)
+        starts = list(range(0, n, step))
+        if n - starts[-1] == 1:
+            starts[-1] -= 1
+        out = []
+        for i, start in enumerate(starts):
+            end = starts[i + 1] if i + 1 < len(starts) else n
+            chunk = tokens[start:end]
+            want = max(0, rows - (n - end))  # rows of the result that fall in this chunk
+            batch.set_batch(batch=chunk, n_past=n_past + start, logits_all=False)
+            for j in range(len(chunk) - want, len(chunk)):
+                batch.batch.logits[j] = True
+            ctx.decode(batch)
+            llm.input_ids[n_past + start : n_past + end] = chunk
+            llm.n_tokens = n_past + end
+            if want:
+                out.append(self._last_logits(want))
+        return np.concatenate(out)[-rows:]
+
     def _eval_prefix(self, tokens: list[int]) -> np.ndarray:
         """Evaluate tokens reusing the longest common prefix already in the KV cache; last logits."""
         n_keep = self._keep_prefix(tokens)
-        self.llm.eval(tokens[n_keep:])
-        return self._last_logits(1)[-1]
+        return self._decode(tokens[n_keep:], n_keep)[-1]
 
     def _last_logits(self, rows: int) -> np.ndarray:
         n_vocab = self.llm.n_vocab()
         return np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(rows * n_vocab,)).reshape(rows, n_vocab).copy()
 
     def _score_tokens(self, prompt_tokens: list[int], conts: list[list[int]], share_prefix: bool = True) -> list[float]:
-        logps = []
+        """Sum of log-probabilities of each continuation's tokens after the prompt (batched evaluations).
+
+        With ``share_prefix`` the prompt is evaluated once (reusing the KV prefix)
+        and each continuation is one batch after it: its tokens but the last (the
+        last one is only predicted), preceded by the prompt's last token when that
+        would leave a batch of one. Without it every continuation is evaluated
+        with its prompt from an empty cache, in one sequence: the reference both
+        must equal (and what a server computes for an echoed prompt).
+        """
+        p_len, logps = len(prompt_tokens), []
         first = self._eval_prefix(prompt_tokens) if share_prefix else None
-        p_len = len(prompt_tokens)
         for cont in conts:
             if not share_prefix:
                 self.llm.n_tokens = 0
-                self.llm.eval(prompt_tokens)
-                first = self._last_logits(1)[-1]
-            lp = _log_softmax(first)[cont[0]]
-            for j in range(len(cont) - 1):
-                self.llm.n_tokens = p_len + j
-                self.llm.eval([cont[j]])
-                lp += _log_softmax(self._last_logits(1)[-1])[cont[j + 1]]
-            logps.append(float(lp))
-        self.llm.n_tokens = p_len
+                rows = self._decode(prompt_tokens + cont[:-1], 0, rows=len(cont))
+            elif len(cont) == 1:
+                rows = first[None, :]
+            elif len(cont) == 2:  # one token after the prompt: re-evaluate the prompt's last one with it
+                rows = self._decode([prompt_tokens[-1], cont[0]], p_len - 1, rows=2)
+            else:
+                rows = np.concatenate([first[None, :], self._decode(cont[:-1], p_len, rows=len(cont) - 1)])
+            logps.append(float(sum(_log_softmax(rows[j])[cont[j]] for j in range(len(cont)))))
+        if share_prefix:
+            self.llm._ctx.kv_cache_seq_rm(-1, p_len, -1)
+            self.llm.n_tokens = p_len
+        else:
+            self.llm.reset()
         return logps
 
     def score(self, messages: list[dict], continuations: Sequence[str] = PHRASES, share_prefix: bool = True) -> Scores:
         """Log-probability of each complete answer (phrase + end-of-turn marker); the prompt is evaluated once.
 
-        With ``share_prefix`` (default) every continuation is decoded against the
-        prompt's KV cache (the cache is truncated back to the prompt between
-        continuations); without it the whole prompt is re-evaluated for each
-        continuation (the naive baseline of the benchmark).
+        Every evaluation is a llama.cpp batch of two or more tokens, so the scores
+        equal those of evaluating prompt and answer as one sequence from an empty
+        cache (``share_prefix=False``, the benchmark's naive baseline), bit for bit,
+        whatever was evaluated before. With ``share_prefix`` (default) the prompt's
+        KV cache is reused and each answer costs one batch of its own tokens.
         """
         prompt_tokens, conts = self.continuations(messages, tuple(continuations))
         logps = self._score_tokens(prompt_tokens, conts, share_prefix)
@@ -561,7 +697,7 @@ class LlamaCppBackend(BaseBackend):
         """
         tokens = self._tokens(self.render(messages))
         n_keep = self._keep_prefix(tokens)
-        self.llm.eval(tokens[n_keep:])
+        self._decode(tokens[n_keep:], n_keep)
         return len(tokens) - n_keep
 
     def score_phrases(self, messages: list[dict], phrases=PHRASES, share_prefix: bool = True) -> GenResult:
@@ -778,14 +914,41 @@ class OpenAIBackend(BaseBackend):
         exponential backoff with per-request jitter).
     concurrency : int
         Parallel requests.
+    chat_template : path-like or ChatTemplate, optional
+        The served model's chat template (a ``.gguf`` file, a ``tokenizer_config.json``
+        or a Jinja file, see :meth:`ChatTemplate.load`). With it, :meth:`score` is
+        exact on completions endpoints that echo prompt log-probabilities;
+        without it, :meth:`score` is the first-token approximation over chat completions.
+    top_logprobs : int
+        Alternatives per token the first-token approximation asks for (OpenAI allows up to 20).
+
+    Notes
+    -----
+    **Exact scoring** (``scoring = "echo:<template sha256>"``): for each answer, one request
+    to ``/v1/completions`` with the rendered prompt followed by the complete answer turn
+    (``echo=True, logprobs=1, max_tokens=1, temperature=0``), and one with the prompt
+    alone; the answer's log-probability is the sum of the echoed log-probabilities of the
+    tokens after the prompt's. The prompt's echoed tokens must be a prefix of each
+    answer's (an error says so otherwise). The llama.cpp server (``python -m
+    llama_cpp.server``) and vLLM (``echo`` on ``/v1/completions``) implement this;
+    OpenAI's own models no longer do.
+
+    **First-token approximation** (``scoring = "first_token"``): one chat completion with
+    ``logprobs=True, top_logprobs=k, max_tokens=1``. An answer's probability is the sum,
+    over the returned first tokens whose text (stripped, lower case) begins the answer,
+    of their probability, split equally among the answers the token begins (``not``
+    begins both ``not like me`` and ``not like me at all``). ``answer_mass`` reports the
+    probability the matched tokens cover; an answer no returned token begins gets
+    probability 0. It is an approximation: it ignores every token after the first.
     """
 
     backend = "openai"
     supports_grammar = True  # sent as the llama.cpp server's ``grammar`` field; other servers may ignore it
-    supports_scoring = False
+    supports_scoring = True
 
     def __init__(self, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
-                 timeout: float = 60.0, retries: int = 5, concurrency: int = 4, backoff_base: float = 0.5):  # fmt: skip
+                 timeout: float = 60.0, retries: int = 5, concurrency: int = 4, backoff_base: float = 0.5,
+                 chat_template=None, top_logprobs: int = 20):  # fmt: skip
         try:
             import openai
         except ModuleNotFoundError as exc:
@@ -802,6 +965,17 @@ class OpenAIBackend(BaseBackend):
         self.client = openai.OpenAI(base_url=base_url, api_key=self._api_key, timeout=self.timeout, max_retries=0,
                                     http_client=_http_client(self.timeout))  # fmt: skip
         self.model_id = model
+        if chat_template is not None and not isinstance(chat_template, ChatTemplate):
+            chat_template = ChatTemplate.load(chat_template)
+        self.chat_template = chat_template
+        if not 1 <= int(top_logprobs) <= 100:
+            raise ValueError(f"top_logprobs must be 1..100, got {top_logprobs!r}")
+        self.top_logprobs = int(top_logprobs)
+
+    @property
+    def scoring(self) -> str:
+        """``echo:<template sha256>`` (exact) or ``first_token`` (approximate): part of scoring requests' keys."""
+        return f"echo:{self.chat_template.sha256[:16]}" if self.chat_template is not None else "first_token"
 
     @property
     def secret(self) -> str | None:
@@ -867,15 +1041,93 @@ class OpenAIBackend(BaseBackend):
         )
 
     def score(self, messages, continuations=PHRASES) -> Scores:
-        """Not available over chat completions: scores of given continuations are not exposed."""
-        raise BackendError(
-            "logprobs mode needs the local backend: OpenAI-compatible chat endpoints do not score given "
-            "continuations; use --mode text or grammar here"
-        )
+        """Log-probabilities of complete answers: exact with a chat template, else the first-token
+        approximation (see the class notes)."""
+        phrases = tuple(continuations)
+        if self.chat_template is not None:
+            return self._score_echo(messages, phrases)
+        return self._score_first_token(messages, phrases)
+
+    def _echo(self, text: str) -> tuple[list[str], list]:
+        """Echoed tokens and log-probabilities of ``text`` (the one generated token left out)."""
+
+        def call():
+            return self.client.completions.create(model=self.model, prompt=text, max_tokens=1, temperature=0,
+                                                  echo=True, logprobs=1)  # fmt: skip
+
+        resp = self._request(call, json.dumps(["echo", text]))
+        choices = getattr(resp, "choices", None)
+        lp = getattr(choices[0], "logprobs", None) if choices else None
+        tokens, values = getattr(lp, "tokens", None), getattr(lp, "token_logprobs", None)
+        if not tokens or values is None or len(tokens) != len(values):
+            raise RuntimeError(f"{self.base_url or '(SDK default)'} returned no echoed prompt log-probabilities "
+                               "(its completions endpoint does not support echo with logprobs)")  # fmt: skip
+        if getattr(choices[0], "finish_reason", None) == "length":  # the generated token is the last entry
+            tokens, values = tokens[:-1], values[:-1]
+        return list(tokens), list(values)
+
+    def _score_echo(self, messages, phrases) -> Scores:
+        tpl = self.chat_template
+        prompt = tpl.render(messages)
+        turns = answer_turns(tpl.render, messages, phrases)
+        answers = [self._echo(prompt + turn) for turn, _ in turns]  # answers first, the prompt alone last:
+        p_tokens, _ = self._echo(prompt)  # a server reusing its KV cache then evaluates each answer in one batch
+        n = len(p_tokens)
+        logps, n_cont = [], 0
+        for (turn, _), (toks, vals) in zip(turns, answers, strict=True):
+            if toks[:n] != p_tokens or len(toks) <= n:
+                raise RuntimeError(f"the server tokenizes the prompt differently when the answer {turn!r} follows it; "
+                                   "cannot separate the answer's log-probability")  # fmt: skip
+            tail = vals[n:]
+            if any(v is None for v in tail):
+                raise RuntimeError(f"the server returned no log-probability for a token of the answer {turn!r}")
+            logps.append(float(sum(tail)))
+            n_cont += len(tail)
+        return Scores(logps, prompt_tokens=n, completion_tokens=n_cont)
+
+    def _score_first_token(self, messages, phrases) -> Scores:
+        def call():
+            return self.client.chat.completions.create(model=self.model, messages=messages, max_tokens=1, temperature=0,
+                                                       logprobs=True, top_logprobs=self.top_logprobs)  # fmt: skip
+
+        resp = self._request(call, json.dumps(["first_token", messages, self.top_logprobs], sort_keys=True))
+        choices = getattr(resp, "choices", None)
+        content = getattr(getattr(choices[0], "logprobs", None), "content", None) if choices else None
+        top = getattr(content[0], "top_logprobs", None) if content else None
+        if not top:
+            raise RuntimeError(f"{self.base_url or '(SDK default)'} returned no top_logprobs "
+                               "(the endpoint does not report token log-probabilities)")  # fmt: skip
+        logps = first_token_scores([(t.token, t.logprob) for t in top], phrases)
+        return Scores(logps, prompt_tokens=getattr(getattr(resp, "usage", None), "prompt_tokens", None),
+                      completion_tokens=1, approximation="first_token")  # fmt: skip
 
     def score_phrases(self, messages, phrases=PHRASES, share_prefix=True) -> GenResult:
-        """See :meth:`score`."""
+        """:meth:`score` turned into the answer distribution over ``phrases`` (:func:`scores_to_result`)."""
         return scores_to_result(tuple(phrases), self.score(messages, phrases))
+
+
+def first_token_scores(top: Sequence[tuple[str, float]], phrases: Sequence[str]) -> list[float]:
+    """The first-token approximation of answers' log-probabilities from a chat API's ``top_logprobs``.
+
+    Each returned token whose text (stripped, lower case) is non-empty and begins an
+    answer gives its probability to the answers it begins, in equal shares; an
+    answer no token begins gets ``-inf``. See :class:`OpenAIBackend` (Notes).
+
+    Examples
+    --------
+    >>> import math
+    >>> top = [("not", math.log(0.5)), (" like", math.log(0.3)), ("Very", math.log(0.1)), ("I", math.log(0.05))]
+    >>> [round(math.exp(v), 3) for v in first_token_scores(top, ("not like me at all", "not like me", "like me", "very much like me"))]
+    [0.25, 0.25, 0.3, 0.1]
+    """
+    mass = [0.0] * len(phrases)
+    low = [ph.lower() for ph in phrases]
+    for token, logprob in top:
+        key = (token or "").strip().lower()
+        hits = [k for k, ph in enumerate(low) if key and ph.startswith(key)]
+        for k in hits:
+            mass[k] += math.exp(logprob) / len(hits)
+    return [math.log(m) if m > 0 else -math.inf for m in mass]
 
 
 # --------------------------------------------------------------------------- construction from command-line options
@@ -885,7 +1137,7 @@ BACKENDS = ("local", "openai")
 
 def make_backend(kind: str = "local", *, model: str | None = None, model_path=None, base_url: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", concurrency: int = 4, timeout: float = 60.0,
-                 retries: int = 5):  # fmt: skip
+                 retries: int = 5, chat_template=None):  # fmt: skip
     """The backend the command line's ``--backend`` options describe (``ValueError`` on bad options).
 
     Examples
@@ -902,10 +1154,12 @@ def make_backend(kind: str = "local", *, model: str | None = None, model_path=No
     if kind == "local":
         if base_url is not None:
             raise ValueError("--base-url needs --backend openai")
+        if chat_template is not None:
+            raise ValueError("--chat-template needs --backend openai (the local model uses its own)")
         return LlamaCppBackend(model_path=model_path, name=model)
     if not model:
         raise ValueError("--backend openai needs --model (the model name at the endpoint)")
     if model_path is not None:
         raise ValueError("--model-path needs --backend local")
     return OpenAIBackend(model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout, retries=retries,
-                         concurrency=concurrency)  # fmt: skip
+                         concurrency=concurrency, chat_template=chat_template)  # fmt: skip

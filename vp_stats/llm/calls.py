@@ -8,7 +8,14 @@ conversations (:func:`vp_stats.llm.chat.make_chat_fn`) all go through
 1. **key**: :func:`~vp_stats.llm.cache.request_key` of the backend identity, the
    caller's parameters (``params``), the answer mode label and the full prompt text
    (``backend.prompt_text(messages)``). The key format is the one of earlier
-   versions, so earlier caches still answer.
+   versions, so earlier caches still answer. A scoring request (``mode="logprobs"``)
+   adds the backend's scoring method to ``params`` (``"scoring"``: ``"batched"``
+   for the local model, ``"echo"`` or ``"first_token"`` over HTTP): answers scored
+   by another method are other answers. Local scores cached before the method
+   entered the key were computed token by token and differ from today's batched
+   scores by up to about 0.3 in log-probability (the kernels differ, see
+   :meth:`vp_stats.llm.backends.LlamaCppBackend.score`); they stay in the file, are
+   not reused, and a :class:`CacheWarning` says how many there are.
 2. **get**: a stored row is used only when its checksum holds and its stored
    backend, model, parameters, mode and prompt hash are those of the request;
    otherwise it is recomputed (and replaced), with a :class:`CacheWarning` saying
@@ -104,11 +111,14 @@ class CachedBackend:
         self.identity = backend.identity()
         self.stats = {"n_calls": 0, "n_cached": 0, "n_failed": 0, "n_bad_cache": 0}
         self._bad: set[str] = set()
+        self._legacy_checked = False
 
     # 1. key ---------------------------------------------------------------------------
     def prepare(self, messages: list[dict], mode: str, params: dict) -> Request:
         """The request's prompt text and cache key."""
         ptxt = self.backend.prompt_text(messages)
+        if mode == "logprobs" and self.caps.scoring is not None:
+            params = {**params, "scoring": self.caps.scoring}
         return Request(messages, ptxt, request_key(self.identity, params, mode, ptxt), mode, params)
 
     # 2. get ---------------------------------------------------------------------------
@@ -148,6 +158,18 @@ class CachedBackend:
             )
         self._bad |= bad
         self.stats["n_cached"] += len(out)
+        if len(out) < len(by_key) and not self._legacy_checked and any(r.mode == "logprobs" for r in requests):
+            self._legacy_checked = True
+            n_old = self.cache.count_unlabelled_scores(self.identity) if self.identity.get("backend") == "local" else 0
+            if n_old:
+                warnings.warn(
+                    f"cache {self.cache.path}: {n_old} logprobs answer(s) of {self.identity.get('model')} were scored "
+                    "token by token by an earlier vp-stats; scores now come from batched evaluation (equal to a "
+                    "server's echoed log-probabilities) and differ by up to about 0.3 in log-probability, so they "
+                    "are kept in the file but not reused",
+                    CacheWarning,
+                    stacklevel=3,
+                )
         return out
 
     # 3.-5. call, validate, put ----------------------------------------------------------

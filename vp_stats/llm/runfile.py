@@ -95,6 +95,7 @@ class RunSpec:
     model_path: str | None = None
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    chat_template: str | None = None
     mode: str = "logprobs"
     variants: tuple[str, ...] = schema.VARIANTS
     items: str | int = "all"
@@ -117,7 +118,8 @@ KEYS = {
     "model_path": "local: a GGUF file (default: the embedded SmolLM2-135M-Instruct)",
     "base_url": "openai: the endpoint, e.g. http://127.0.0.1:8000/v1",
     "api_key_env": "openai: the NAME of the environment variable holding the key",
-    "mode": "text, grammar or logprobs (logprobs: local backend only)",
+    "chat_template": "openai: the served model's chat template (.gguf, tokenizer_config.json or Jinja file) for exact logprobs",
+    "mode": "text, grammar or logprobs (openai: exact with chat_template, else the first-token approximation)",
     "variants": "a list of prompt variants",
     "items": "'all', a number N (seeded sample of N items) or a CSV file with portrait_id,option_id",
     "template": "a prompt template file with {title}, {text}, {content} (replaces the variants)",
@@ -162,7 +164,7 @@ def _check_model(table: dict, file: Path, index: int, defaults: dict, where_defa
     for key, value in spec.items():
         if key == "name" and not (isinstance(value, str) and _NAME.match(value)):
             bad(key, f"must be a folder name of letters, digits, '.', '_', '-' (at most 100), got {value!r}")
-        elif key in ("model", "model_path", "base_url", "template", "system_prompt") and not (isinstance(value, str) and value):
+        elif key in ("model", "model_path", "base_url", "template", "system_prompt", "chat_template") and not (isinstance(value, str) and value):
             bad(key, f"must be a non-empty string, got {value!r}")
         elif key == "backend" and value not in ("local", "openai"):
             bad(key, f"must be local or openai, got {value!r}")
@@ -198,13 +200,12 @@ def _check_model(table: dict, file: Path, index: int, defaults: dict, where_defa
             bad("model", "missing: backend openai needs the model name at the endpoint")
         if "model_path" in spec:
             bad("model_path", "only for backend local")
-        if spec.get("mode", RunSpec.mode) == "logprobs":
-            bad("mode", "logprobs needs backend local (chat endpoints do not score given answers); use text or grammar")
     else:
-        if "base_url" in spec:
-            bad("base_url", "only for backend openai")
+        for key in ("base_url", "chat_template"):
+            if key in spec:
+                bad(key, "only for backend openai")
     base = file.parent
-    for key in ("model_path", "template"):
+    for key in ("model_path", "template", "chat_template"):
         if key in spec:
             p = Path(spec[key]).expanduser()
             p = p if p.is_absolute() else base / p
@@ -397,7 +398,7 @@ def run_models(specs: list[RunSpec], out: str | os.PathLike, *, progress: bool =
                     be = backends.make_backend(spec.backend, model=spec.model, model_path=spec.model_path,
                                                base_url=spec.base_url, api_key_env=spec.api_key_env,
                                                concurrency=spec.concurrency, timeout=spec.timeout,
-                                               retries=spec.retries)  # fmt: skip
+                                               retries=spec.retries, chat_template=spec.chat_template)  # fmt: skip
                     dec = runner.Decoding(temperature=spec.temperature, max_tokens=spec.max_tokens, seed=spec.seed)
                     answers = runner.run(spec.jobs, be, mode=spec.mode, cache=mdir / "cache.sqlite", decoding=dec,
                                          system_prompt=spec.system_prompt, progress=progress)  # fmt: skip

@@ -17,11 +17,15 @@ Answer modes, recorded with every answer:
 * ``grammar``: generation constrained to the six answer phrases (GBNF; on HTTP
   backends sent as the llama.cpp server's ``grammar`` field);
 * ``logprobs``: the probability of each complete answer (phrase plus the chat
-  template's end-of-turn marker) given the prompt. The prompt is evaluated once
-  and the six continuations are scored against its KV cache; the result is the
+  template's end-of-turn marker) given the prompt. Locally the prompt is
+  evaluated once and each answer is one batch against its KV cache; over HTTP
+  the answers are scored exactly with a chat template (echoed log-probabilities
+  on ``/v1/completions``) or by the first-token approximation (``top_logprobs``);
+  see :meth:`LlamaCppBackend.score` and :class:`OpenAIBackend`. The result is the
   distribution renormalised over the six answers (``p_1`` ... ``p_6``), the
   expected rating (``rating`` in this mode), its entropy (bits) and
-  ``answer_mass``, the unnormalised total probability of the six answers.
+  ``answer_mass``, the unnormalised total probability of the six answers (under
+  the approximation: the probability the matched first tokens cover).
 
 Every request is keyed (backend, model, model file hash, decoding parameters,
 mode, full prompt) in a SQLite :class:`~vp_stats.llm.cache.AnswerCache`;
