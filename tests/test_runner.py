@@ -3,6 +3,7 @@ server on 127.0.0.1, a real SQLite cache, a run killed with SIGKILL and resumed.
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -322,7 +323,9 @@ def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
     same GGUF, its chat template given with --chat-template) gives the same p_1..p_6 as
     ``--backend local``: max |dp| <= 1e-3 (measured: about 1e-7, the server's float32 JSON)."""
     env = {**os.environ, "VP_TEST_KEY": server["secret"]}
-    common = ["--mode", "logprobs", "--items", "3", "--variants", "v1,v2_reversed", "--seed", "4"]
+    # two of the shortest items (llama_cpp.server sorts the whole vocabulary in Python for every echoed token)
+    (tmp_path / "items.csv").write_text("portrait_id,option_id\n4036,5\n4036,2\n")
+    common = ["--mode", "logprobs", "--items", str(tmp_path / "items.csv"), "--variants", "v1,v2_reversed"]
     _run_llm(*common, "--backend", "local", "--out", str(tmp_path / "local"), env=env)
     _run_llm(*common, "--backend", "openai", "--model", "smollm2", "--base-url", server["url"], "--api-key-env",
              "VP_TEST_KEY", "--chat-template", str(backend.model_path), "--concurrency", "2",
@@ -330,7 +333,7 @@ def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
     key = ["portrait_id", "option_id", "variant"]
     loc = pd.read_csv(tmp_path / "local" / "answers.csv").set_index(key).sort_index()
     http = pd.read_csv(tmp_path / "http" / "answers.csv").set_index(key).sort_index()
-    assert len(loc) == len(http) == 6 and loc.index.equals(http.index)
+    assert len(loc) == len(http) == 4 and loc.index.equals(http.index)
     dp = np.abs(loc[runner.PROB_COLUMNS].to_numpy() - http[runner.PROB_COLUMNS].to_numpy())
     assert dp.max() <= 1e-3, dp.max()
     assert np.allclose(np.log(loc.answer_mass), np.log(http.answer_mass), atol=1e-3)
@@ -511,3 +514,40 @@ def test_a_fatal_backend_error_stops_a_concurrent_run():
     with pytest.raises(runner.BackendError):
         runner.run(pd.DataFrame({"prompt": [f"p{i}" for i in range(200)]}), Down(), mode="text", progress=False)
     assert Down.calls < 20
+
+
+def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, backend, monkeypatch):
+    """Every instrument goes through the one protocol on the HTTP backend too: the BFI-10 and a
+    persona run in logprobs mode give the local backend's answers (exact scoring with the chat
+    template), and an HVAE conversation (multi-turn, grammar-constrained items) completes."""
+    from vp_stats import datasets, hvae
+    from vp_stats import personas as P
+    from vp_stats.llm import questionnaires
+    from vp_stats.llm.chat import is_item_turn
+
+    monkeypatch.setenv("VP_TEST_KEY", server["secret"])
+    http = runner.OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY", concurrency=1,
+                                chat_template=backend.model_path)  # fmt: skip
+    cols = runner.PROB_COLUMNS[:5]
+    b_http, b_loc = questionnaires.run_bfi10(http), questionnaires.run_bfi10(backend)
+    assert b_http.parse_ok.all() and np.abs(b_http[cols].to_numpy() - b_loc[cols].to_numpy()).max() <= 1e-3
+    s_http = questionnaires.score_llm_bfi10(b_http, rating="expected").score.to_numpy()
+    s_loc = questionnaires.score_llm_bfi10(b_loc, rating="expected").score.to_numpy()
+    assert np.abs(s_http - s_loc).max() <= 1e-2
+    items = datasets.load_items().query("portrait_id == 4036 and option_id == 5")  # a short item
+    grid = P.persona_grid({"gender": ["female"]})
+    p_http, p_loc = P.run_personas(http, grid, items), P.run_personas(backend, grid, items)
+    assert len(p_http) == 2 and set(p_http.persona_id) == set(p_loc.persona_id)
+    key = ["persona_id", "portrait_id", "option_id"]
+    a, b = p_http.set_index(key).sort_index(), p_loc.set_index(key).sort_index()
+    assert np.abs(a[runner.PROB_COLUMNS].to_numpy() - b[runner.PROB_COLUMNS].to_numpy()).max() <= 1e-3
+    # HVAE: a multi-turn conversation up to its first item, free steps then a grammar-constrained letter
+    chat = hvae.make_chat_fn(http, mode="grammar", decoding=runner.Decoding(max_tokens=12))
+    replies: list[str] = []
+    while True:
+        msgs = hvae.build_messages("altruistic", replies)
+        replies.append(chat(msgs, 3))
+        if is_item_turn(msgs):
+            break
+    assert len(replies) == 2 and replies[0].strip() and re.fullmatch("[A-I]", replies[-1])
+    assert chat.stats["n_calls"] == 2 and chat(msgs, 3) == replies[-1] and chat.stats["n_cached"] == 1

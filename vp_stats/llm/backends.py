@@ -650,32 +650,53 @@ class LlamaCppBackend(BaseBackend):
     def _score_tokens(self, prompt_tokens: list[int], conts: list[list[int]], share_prefix: bool = True) -> list[float]:
         """Sum of log-probabilities of each continuation's tokens after the prompt (batched evaluations).
 
-        With ``share_prefix`` the prompt is evaluated once (reusing the KV prefix)
-        and each continuation is one batch after it: its tokens but the last (the
+        With ``share_prefix`` the prompt is evaluated once (reusing the KV prefix),
+        together with the longest continuation, and each other continuation is one
+        batch after it: its tokens but the last (the
         last one is only predicted), preceded by the prompt's last token when that
-        would leave a batch of one. Without it every continuation is evaluated
-        with its prompt from an empty cache, in one sequence: the reference both
-        must equal (and what a server computes for an echoed prompt).
+        would leave a batch of one. A continuation whose tokens but the last begin
+        a longer one's reuses that one's rows (``not like me`` those of ``not like
+        me at all``): any batch of two or more tokens gives the same rows. Without
+        it every continuation is evaluated with its prompt from an empty cache, in
+        one sequence: the reference both must equal (and what a server computes
+        for an echoed prompt).
         """
-        p_len, logps = len(prompt_tokens), []
-        first = self._eval_prefix(prompt_tokens) if share_prefix else None
-        for cont in conts:
+        p_len = len(prompt_tokens)
+        done: list[tuple[list[int], np.ndarray]] = []  # (answer tokens evaluated after the prompt, their rows)
+        first = None
+        if share_prefix:  # the prompt and the longest answer in one evaluation: one batch fewer
+            longest = max(conts, key=len)[:-1] if conts else []
+            longest = longest if len(longest) >= 2 else []
+            n_keep = self._keep_prefix(prompt_tokens)
+            rows = self._decode(prompt_tokens[n_keep:] + longest, n_keep, rows=len(longest) + 1)
+            first = rows[0]
+            if longest:
+                done.append((longest, rows[1:]))
+        logps: dict[int, float] = {}
+        for i in sorted(range(len(conts)), key=lambda i: -len(conts[i])):  # longest first: shorter ones reuse rows
+            cont = conts[i]
             if not share_prefix:
                 self.llm.n_tokens = 0
                 rows = self._decode(prompt_tokens + cont[:-1], 0, rows=len(cont))
             elif len(cont) == 1:
                 rows = first[None, :]
-            elif len(cont) == 2:  # one token after the prompt: re-evaluate the prompt's last one with it
-                rows = self._decode([prompt_tokens[-1], cont[0]], p_len - 1, rows=2)
             else:
-                rows = np.concatenate([first[None, :], self._decode(cont[:-1], p_len, rows=len(cont) - 1)])
-            logps.append(float(sum(_log_softmax(rows[j])[cont[j]] for j in range(len(cont)))))
+                need = cont[:-1]  # the rows after these tokens predict the answer's next tokens
+                hit = next((r for toks, r in done if toks[: len(need)] == need), None)
+                if hit is None:
+                    if len(need) == 1:  # one token after the prompt: re-evaluate the prompt's last one with it
+                        hit = self._decode([prompt_tokens[-1], need[0]], p_len - 1, rows=1)
+                    else:
+                        hit = self._decode(need, p_len, rows=len(need))
+                    done.append((need, hit))
+                rows = np.concatenate([first[None, :], hit[: len(need)]])
+            logps[i] = float(sum(_log_softmax(rows[j])[cont[j]] for j in range(len(cont))))
         if share_prefix:
             self.llm._ctx.kv_cache_seq_rm(-1, p_len, -1)
             self.llm.n_tokens = p_len
         else:
             self.llm.reset()
-        return logps
+        return [logps[i] for i in range(len(conts))]
 
     def score(self, messages: list[dict], continuations: Sequence[str] = PHRASES, share_prefix: bool = True) -> Scores:
         """Log-probability of each complete answer (phrase + end-of-turn marker); the prompt is evaluated once.
@@ -685,6 +706,12 @@ class LlamaCppBackend(BaseBackend):
         cache (``share_prefix=False``, the benchmark's naive baseline), bit for bit,
         whatever was evaluated before. With ``share_prefix`` (default) the prompt's
         KV cache is reused and each answer costs one batch of its own tokens.
+
+        The earlier token-by-token decoding of the answers (each token a batch of
+        one) gave log-probabilities up to about 0.3 away from these on the quantised
+        SmolLM2: llama.cpp's one-token kernels round differently. Neither is the
+        unquantised model's value; batches are the reference because they do not
+        depend on how a sequence is split and are what servers echo.
         """
         prompt_tokens, conts = self.continuations(messages, tuple(continuations))
         logps = self._score_tokens(prompt_tokens, conts, share_prefix)
@@ -926,10 +953,12 @@ class OpenAIBackend(BaseBackend):
     -----
     **Exact scoring** (``scoring = "echo:<template sha256>"``): for each answer, one request
     to ``/v1/completions`` with the rendered prompt followed by the complete answer turn
-    (``echo=True, logprobs=1, max_tokens=1, temperature=0``), and one with the prompt
-    alone; the answer's log-probability is the sum of the echoed log-probabilities of the
-    tokens after the prompt's. The prompt's echoed tokens must be a prefix of each
-    answer's (an error says so otherwise). The llama.cpp server (``python -m
+    (``echo=True, logprobs=1, max_tokens=1, temperature=0``); the answer's log-probability
+    is the sum of the echoed log-probabilities of the tokens after the prompt's. Where the
+    prompt's tokens end is the longest run of tokens all answers' echoes share when the
+    answers begin with different characters (so with different tokens) and the tokens after
+    it spell each answer; otherwise the echo of one more request holding the prompt alone. The prompt's echoed tokens must be
+    a prefix of each answer's (an error says so otherwise). The llama.cpp server (``python -m
     llama_cpp.server``) and vLLM (``echo`` on ``/v1/completions``) implement this;
     OpenAI's own models no longer do.
 
@@ -1069,12 +1098,22 @@ class OpenAIBackend(BaseBackend):
     def _score_echo(self, messages, phrases) -> Scores:
         tpl = self.chat_template
         prompt = tpl.render(messages)
-        turns = answer_turns(tpl.render, messages, phrases)
-        answers = [self._echo(prompt + turn) for turn, _ in turns]  # answers first, the prompt alone last:
-        p_tokens, _ = self._echo(prompt)  # a server reusing its KV cache then evaluates each answer in one batch
+        turns = [turn for turn, _ in answer_turns(tpl.render, messages, phrases)]
+        answers = [self._echo(prompt + turn) for turn in turns]
+        p_tokens = None
+        if len({turn[:1] for turn in turns}) > 1:
+            # answers beginning with different characters begin with different tokens, so the prompt's
+            # tokens are the longest run all echoes share; kept if each answer's tokens spell its text
+            n = 0
+            while all(len(t) > n for t, _ in answers) and len({t[n] for t, _ in answers}) == 1:
+                n += 1
+            if all("".join(t[n:]) and turn.startswith("".join(t[n:])) for turn, (t, _) in zip(turns, answers, strict=True)):
+                p_tokens = answers[0][0][:n]
+        if p_tokens is None:  # the prompt alone (last: a server reusing its KV cache evaluated each answer in one batch)
+            p_tokens = self._echo(prompt)[0]
         n = len(p_tokens)
         logps, n_cont = [], 0
-        for (turn, _), (toks, vals) in zip(turns, answers, strict=True):
+        for turn, (toks, vals) in zip(turns, answers, strict=True):
             if toks[:n] != p_tokens or len(toks) <= n:
                 raise RuntimeError(f"the server tokenizes the prompt differently when the answer {turn!r} follows it; "
                                    "cannot separate the answer's log-probability")  # fmt: skip
