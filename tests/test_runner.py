@@ -113,6 +113,28 @@ def test_logprobs_equal_an_independent_whole_sequence_evaluation(backend, jobs, 
     assert np.abs(np.subtract(got, logps)).max() <= 1e-6
 
 
+def test_scores_are_exact_when_prompt_and_answers_cross_a_batch_boundary(backend, reference_llama):
+    """Prompt and answers longer than one llama.cpp batch (n_batch = 512): the rows of one evaluation
+    come from two batches, and must still equal the whole-sequence reference."""
+    words = []
+    while True:
+        msgs = runner.make_messages("Rate this: " + " ".join(words))
+        prompt_tokens, conts = backend.continuations(msgs)
+        if len(prompt_tokens) >= 508:
+            break
+        words.append("value")
+    assert len(prompt_tokens) < backend.llm.n_batch < len(prompt_tokens) + max(map(len, conts)) - 1
+    backend.reset()
+    got = backend.score(msgs).logprobs
+    naive = backend.score(msgs, share_prefix=False).logprobs
+    ref = []
+    for cont in conts:
+        reference_llama.reset()
+        reference_llama.eval(prompt_tokens + cont)
+        ref.append(sum(_log_softmax(reference_llama.scores[len(prompt_tokens) - 1 + j])[cont[j]] for j in range(len(cont))))
+    assert np.abs(np.subtract(got, ref)).max() <= 1e-6 and np.abs(np.subtract(naive, ref)).max() <= 1e-6
+
+
 def test_token_by_token_decoding_differs_from_batched_scoring(backend, jobs, reference_llama):
     """Why the earlier token-by-token scores are not reused (cache migration): one-token batches
     give other log-probabilities, measured here, not assumed."""
@@ -351,7 +373,7 @@ def test_first_token_approximation_over_chat_completions(server, backend, jobs, 
     be = runner.OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY")
     msgs = runner.make_messages(jobs.prompt.iloc[0])
     got = be.score(msgs)
-    assert got.approximation == "first_token" and be.scoring == "first_token"
+    assert got.approximation == "first_token" and be.scoring == "first_token:k20"
     prompt_tokens, _ = backend.continuations(msgs)
     backend.reset()
     first = _log_softmax(backend._eval_prefix(prompt_tokens))

@@ -123,7 +123,8 @@ class Scores:
     logprobs: list[float] = field(default_factory=list)
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    #: None when exact; otherwise how the scores were approximated (e.g. first token only).
+    #: None when exact; otherwise how the scores were approximated (e.g. first token only). Only
+    #: approximate scores may hold ``-inf`` (an answer given probability 0), never all of them.
     approximation: str | None = None
     error: str | None = None
 
@@ -288,8 +289,10 @@ class ChatTemplate:
         if path.suffix == ".gguf":
             try:
                 from llama_cpp import Llama
+                from llama_cpp._utils import suppress_stdout_stderr
 
-                llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
+                with suppress_stdout_stderr(disable=False):  # llama.cpp prints context notes on stderr
+                    llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
             except Exception as exc:
                 raise BackendError(f"{path}: cannot read the GGUF file: {exc}") from None
             source = llm.metadata.get("tokenizer.chat_template")
@@ -300,7 +303,10 @@ class ChatTemplate:
                 return llm.detokenize([tok], special=True).decode("utf-8", "ignore") if tok >= 0 else ""
 
             return cls(source, text(llm.token_bos()), text(llm.token_eos()), origin=str(path))
-        raw = path.read_text(encoding="utf-8")
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BackendError(f"{path}: cannot read the chat template as UTF-8 text: {exc}") from None
         if path.suffix == ".json":
             try:
                 conf = json.loads(raw)
@@ -308,7 +314,7 @@ class ChatTemplate:
                 raise BackendError(f"{path}: not JSON: {exc}") from None
             source = conf.get("chat_template") if isinstance(conf, dict) else None
             if isinstance(source, list):  # several named templates: the default one
-                source = next((t.get("template") for t in source if t.get("name") == "default"), None)
+                source = next((t.get("template") for t in source if isinstance(t, dict) and t.get("name") == "default"), None)
             if not isinstance(source, str):
                 raise BackendError(f"{path}: no 'chat_template' string in this tokenizer configuration")
 
@@ -338,6 +344,33 @@ def answer_turns(render, messages: list[dict], phrases: Sequence[str]) -> list[t
     assistant message holding the phrase, up to and including the end-of-turn
     marker (e.g. ``like me<|im_end|>``), so that a phrase that is a prefix of
     another (``not like me`` / ``not like me at all``) is scored as a complete answer.
+
+    Parameters
+    ----------
+    render : callable
+        ``render(messages, add_generation_prompt=True) -> str``, e.g. :meth:`ChatTemplate.render`.
+    messages : list of dict
+        The conversation up to the answer.
+    phrases : sequence of str
+        The answers.
+
+    Returns
+    -------
+    list of (str, bool)
+        Per phrase, the answer turn's text and whether it ends with a marker.
+
+    Raises
+    ------
+    BackendError
+        If the template does not render the answer as a verbatim continuation of the prompt.
+
+    Examples
+    --------
+    >>> def render(messages, add_generation_prompt=True):
+    ...     text = "".join(f"[{m['role']}] {m['content']}</s>" for m in messages)
+    ...     return text + ("[assistant] " if add_generation_prompt else "")
+    >>> answer_turns(render, [{"role": "user", "content": "hi"}], ("yes",))
+    [('yes</s>', True)]
     """
     prompt = render(messages)
     turns = []
@@ -592,7 +625,9 @@ class LlamaCppBackend(BaseBackend):
         return answer_turns(self.render, messages, phrases)
 
     def _keep_prefix(self, tokens: list[int]) -> int:
-        """Truncate the KV cache to the longest prefix shared with ``tokens``, leaving >= 2 tokens to evaluate.
+        """Keep the longest prefix of the evaluated tokens shared with ``tokens``, leaving >= 2 to evaluate.
+
+        Only ``n_tokens`` is lowered here; the next evaluation removes the KV cells after it.
 
         llama.cpp computes the logits of a batch of one token with other kernels than
         a batch of several (measured here: up to 0.46 in a logit), while any split of
@@ -620,6 +655,7 @@ class LlamaCppBackend(BaseBackend):
             raise ValueError("llama.cpp batches here hold two or more tokens")
         ctx, batch, step = llm._ctx, llm._batch, max(2, llm.n_batch)
         ctx.kv_cache_seq_rm(-1, n_past, -1)
+        llm.n_tokens = min(llm.n_tokens, n_past)  # consistent with the cache even if a decode below fails
         starts = list(range(0, n, step))
         if n - starts[-1] == 1:
             starts[-1] -= 1
@@ -627,7 +663,7 @@ class LlamaCppBackend(BaseBackend):
         for i, start in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else n
             chunk = tokens[start:end]
-            want = max(0, rows - (n - end))  # rows of the result that fall in this chunk
+            want = min(len(chunk), max(0, rows - (n - end)))  # rows of the result that fall in this chunk
             batch.set_batch(batch=chunk, n_past=n_past + start, logits_all=False)
             for j in range(len(chunk) - want, len(chunk)):
                 batch.batch.logits[j] = True
@@ -951,18 +987,23 @@ class OpenAIBackend(BaseBackend):
 
     Notes
     -----
-    **Exact scoring** (``scoring = "echo:<template sha256>"``): for each answer, one request
+    **Exact scoring** (``scoring = "echo:<16 hex digits of the template's sha256>"``): for each answer, one request
     to ``/v1/completions`` with the rendered prompt followed by the complete answer turn
     (``echo=True, logprobs=1, max_tokens=1, temperature=0``); the answer's log-probability
     is the sum of the echoed log-probabilities of the tokens after the prompt's. Where the
     prompt's tokens end is the longest run of tokens all answers' echoes share when the
     answers begin with different characters (so with different tokens) and the tokens after
     it spell each answer; otherwise the echo of one more request holding the prompt alone. The prompt's echoed tokens must be
-    a prefix of each answer's (an error says so otherwise). The llama.cpp server (``python -m
+    a prefix of each answer's, and the tokens after them must spell the answer (with or
+    without its end-of-turn marker, which some servers show as empty text); an error says
+    so otherwise. The generated token at the end of an echo is left out by the response's
+    ``usage.completion_tokens``, or, without usage, when ``finish_reason`` is ``"length"``
+    (a server that echoes a generated end-of-sequence token and reports no usage cannot
+    be told apart). The llama.cpp server (``python -m
     llama_cpp.server``) and vLLM (``echo`` on ``/v1/completions``) implement this;
     OpenAI's own models no longer do.
 
-    **First-token approximation** (``scoring = "first_token"``): one chat completion with
+    **First-token approximation** (``scoring = "first_token:k<top_logprobs>"``): one chat completion with
     ``logprobs=True, top_logprobs=k, max_tokens=1``. An answer's probability is the sum,
     over the returned first tokens whose text (stripped, lower case) begins the answer,
     of their probability, split equally among the answers the token begins (``not``
@@ -1003,8 +1044,11 @@ class OpenAIBackend(BaseBackend):
 
     @property
     def scoring(self) -> str:
-        """``echo:<template sha256>`` (exact) or ``first_token`` (approximate): part of scoring requests' keys."""
-        return f"echo:{self.chat_template.sha256[:16]}" if self.chat_template is not None else "first_token"
+        """``echo:<first 16 hex digits of the template's sha256>`` (exact) or ``first_token:k<top_logprobs>``
+        (approximate): part of scoring requests' cache keys."""
+        if self.chat_template is not None:
+            return f"echo:{self.chat_template.sha256[:16]}"
+        return f"first_token:k{self.top_logprobs}"
 
     @property
     def secret(self) -> str | None:
@@ -1078,27 +1122,39 @@ class OpenAIBackend(BaseBackend):
         return self._score_first_token(messages, phrases)
 
     def _echo(self, text: str) -> tuple[list[str], list]:
-        """Echoed tokens and log-probabilities of ``text`` (the one generated token left out)."""
+        """Echoed tokens and log-probabilities of ``text`` (the generated token left out)."""
 
         def call():
             return self.client.completions.create(model=self.model, prompt=text, max_tokens=1, temperature=0,
                                                   echo=True, logprobs=1)  # fmt: skip
 
+        where = self.base_url or "(SDK default)"
         resp = self._request(call, json.dumps(["echo", text]))
         choices = getattr(resp, "choices", None)
         lp = getattr(choices[0], "logprobs", None) if choices else None
         tokens, values = getattr(lp, "tokens", None), getattr(lp, "token_logprobs", None)
         if not tokens or values is None or len(tokens) != len(values):
-            raise RuntimeError(f"{self.base_url or '(SDK default)'} returned no echoed prompt log-probabilities "
+            raise RuntimeError(f"{where} returned no echoed prompt log-probabilities "
                                "(its completions endpoint does not support echo with logprobs)")  # fmt: skip
-        if getattr(choices[0], "finish_reason", None) == "length":  # the generated token is the last entry
-            tokens, values = tokens[:-1], values[:-1]
+        if not all(isinstance(t, str) for t in tokens) or not all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 1e-4) for v in values
+        ):
+            raise RuntimeError(f"{where} sent a malformed echo (tokens must be text, log-probabilities numbers <= 0)")
+        # the generated token(s) at the end: as many as the usage reports, else one when generation hit max_tokens
+        n_gen = getattr(getattr(resp, "usage", None), "completion_tokens", None)
+        if not (isinstance(n_gen, int) and 0 <= n_gen <= 1):
+            n_gen = 1 if getattr(choices[0], "finish_reason", None) == "length" else 0
+        if n_gen:
+            tokens, values = tokens[:-n_gen], values[:-n_gen]
         return list(tokens), list(values)
 
     def _score_echo(self, messages, phrases) -> Scores:
         tpl = self.chat_template
         prompt = tpl.render(messages)
         turns = [turn for turn, _ in answer_turns(tpl.render, messages, phrases)]
+        # what each answer's echoed tokens must spell: the whole turn, or the turn without its end-of-turn
+        # marker (servers that show special tokens as empty text)
+        spelled = [{turn, turn[: turn.rfind(ph) + len(ph)]} for turn, ph in zip(turns, phrases, strict=True)]
         answers = [self._echo(prompt + turn) for turn in turns]
         p_tokens = None
         if len({turn[:1] for turn in turns}) > 1:
@@ -1107,15 +1163,16 @@ class OpenAIBackend(BaseBackend):
             n = 0
             while all(len(t) > n for t, _ in answers) and len({t[n] for t, _ in answers}) == 1:
                 n += 1
-            if all("".join(t[n:]) and turn.startswith("".join(t[n:])) for turn, (t, _) in zip(turns, answers, strict=True)):
+            if all("".join(t[n:]) in ok for ok, (t, _) in zip(spelled, answers, strict=True)):
                 p_tokens = answers[0][0][:n]
         if p_tokens is None:  # the prompt alone (last: a server reusing its KV cache evaluated each answer in one batch)
             p_tokens = self._echo(prompt)[0]
         n = len(p_tokens)
         logps, n_cont = [], 0
-        for turn, (toks, vals) in zip(turns, answers, strict=True):
-            if toks[:n] != p_tokens or len(toks) <= n:
-                raise RuntimeError(f"the server tokenizes the prompt differently when the answer {turn!r} follows it; "
+        for turn, ok, (toks, vals) in zip(turns, spelled, answers, strict=True):
+            if toks[:n] != p_tokens or "".join(toks[n:]) not in ok:
+                raise RuntimeError(f"the server's echoed tokens after the prompt do not spell the answer {turn!r} "
+                                   "(it tokenizes prompt and answer together differently, or drops tokens); "
                                    "cannot separate the answer's log-probability")  # fmt: skip
             tail = vals[n:]
             if any(v is None for v in tail):
@@ -1136,7 +1193,12 @@ class OpenAIBackend(BaseBackend):
         if not top:
             raise RuntimeError(f"{self.base_url or '(SDK default)'} returned no top_logprobs "
                                "(the endpoint does not report token log-probabilities)")  # fmt: skip
-        logps = first_token_scores([(t.token, t.logprob) for t in top], phrases)
+        pairs = [(getattr(t, "token", None), getattr(t, "logprob", None)) for t in top]
+        if not all(isinstance(tok, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and math.isfinite(v) and v <= 1e-4 for tok, v in pairs):  # fmt: skip
+            raise RuntimeError(f"{self.base_url or '(SDK default)'} sent malformed top_logprobs "
+                               "(tokens must be text, log-probabilities finite numbers <= 0)")  # fmt: skip
+        logps = first_token_scores(pairs, phrases)
         return Scores(logps, prompt_tokens=getattr(getattr(resp, "usage", None), "prompt_tokens", None),
                       completion_tokens=1, approximation="first_token")  # fmt: skip
 

@@ -10,7 +10,8 @@ conversations (:func:`vp_stats.llm.chat.make_chat_fn`) all go through
    (``backend.prompt_text(messages)``). The key format is the one of earlier
    versions, so earlier caches still answer. A scoring request (``mode="logprobs"``)
    adds the backend's scoring method to ``params`` (``"scoring"``: ``"batched"``
-   for the local model, ``"echo"`` or ``"first_token"`` over HTTP): answers scored
+   for the local model, ``"echo:<template hash>"`` or ``"first_token:k<top_logprobs>"``
+   over HTTP): answers scored
    by another method are other answers. Local scores cached before the method
    entered the key were computed token by token and differ from today's batched
    scores by up to about 0.3 in log-probability (the kernels differ, see
