@@ -79,6 +79,16 @@ def _log_softmax(row):
     return row - (row.max() + np.log(np.exp(row - row.max()).sum()))
 
 
+def _whole_sequence_logps(ref, prompt_tokens, conts):
+    """Each continuation's summed token log-probabilities, prompt + continuation evaluated from an empty cache."""
+    out = []
+    for cont in conts:
+        ref.reset()
+        ref.eval(prompt_tokens + cont)
+        out.append(sum(_log_softmax(ref.scores[len(prompt_tokens) - 1 + j])[cont[j]] for j in range(len(cont))))
+    return out
+
+
 @pytest.fixture(scope="module")
 def reference_llama(backend):
     """A second llama.cpp context through the public API, logits kept for every position."""
@@ -105,11 +115,7 @@ def test_logprobs_equal_an_independent_whole_sequence_evaluation(backend, jobs, 
     prompt_tokens, conts = backend.continuations(msgs, phrases)
     assert min(len(c) for c in conts) == (2 if scale == ("yes", "no") else 3)
     got = backend.score(msgs, phrases).logprobs
-    logps = []
-    for cont in conts:
-        ref.reset()
-        ref.eval(prompt_tokens + cont)
-        logps.append(sum(_log_softmax(ref.scores[len(prompt_tokens) - 1 + j])[cont[j]] for j in range(len(cont))))
+    logps = _whole_sequence_logps(ref, prompt_tokens, conts)
     assert np.abs(np.subtract(got, logps)).max() <= 1e-6
 
 
@@ -127,11 +133,7 @@ def test_scores_are_exact_when_prompt_and_answers_cross_a_batch_boundary(backend
     backend.reset()
     got = backend.score(msgs).logprobs
     naive = backend.score(msgs, share_prefix=False).logprobs
-    ref = []
-    for cont in conts:
-        reference_llama.reset()
-        reference_llama.eval(prompt_tokens + cont)
-        ref.append(sum(_log_softmax(reference_llama.scores[len(prompt_tokens) - 1 + j])[cont[j]] for j in range(len(cont))))
+    ref = _whole_sequence_logps(reference_llama, prompt_tokens, conts)
     assert np.abs(np.subtract(got, ref)).max() <= 1e-6 and np.abs(np.subtract(naive, ref)).max() <= 1e-6
 
 
@@ -363,10 +365,10 @@ def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
     assert json.dumps(prov).count('"echo:') >= 1 and server["secret"] not in json.dumps(prov)
 
 
-def test_first_token_approximation_over_chat_completions(server, backend, jobs, monkeypatch):
+def test_first_token_approximation_over_chat_completions(server, backend, jobs, reference_llama, monkeypatch):
     """Without a chat template, scoring over HTTP is the documented first-token approximation: the
     top_logprobs of the server's first answer token, shared among the answers each begins. Reference:
-    the same rule applied to the local model's exact top-20 first tokens after the same prompt."""
+    the same rule applied to the exact top-20 first tokens of an independent llama.cpp context."""
     from vp_stats.llm.backends import first_token_scores
 
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
@@ -375,10 +377,11 @@ def test_first_token_approximation_over_chat_completions(server, backend, jobs, 
     got = be.score(msgs)
     assert got.approximation == "first_token" and be.scoring == "first_token:k20"
     prompt_tokens, _ = backend.continuations(msgs)
-    backend.reset()
-    first = _log_softmax(backend._eval_prefix(prompt_tokens))
+    reference_llama.reset()
+    reference_llama.eval(prompt_tokens)
+    first = _log_softmax(reference_llama.scores[len(prompt_tokens) - 1])
     top = np.argsort(-first)[:20]
-    ref = first_token_scores([(backend.llm.detokenize([int(i)]).decode("utf-8", "ignore"), first[i]) for i in top],
+    ref = first_token_scores([(reference_llama.detokenize([int(i)]).decode("utf-8", "ignore"), first[i]) for i in top],
                              runner.PHRASES)  # fmt: skip
     got_lp, ref_lp = np.array(got.logprobs), np.array(ref)
     assert (np.isfinite(got_lp) == np.isfinite(ref_lp)).all() and np.isfinite(got_lp).any()

@@ -203,6 +203,11 @@ class BaseBackend:
     def score(self, messages, continuations) -> Scores:
         raise BackendError(f"{type(self).__name__} cannot score given answers; use mode text or grammar")
 
+    def score_phrases(self, messages: list[dict], phrases=PHRASES, **options) -> GenResult:
+        """:meth:`score` turned into the answer distribution over ``phrases`` (:func:`scores_to_result`);
+        ``options`` go to ``score`` (e.g. the local backend's ``share_prefix``)."""
+        return scores_to_result(tuple(phrases), self.score(messages, tuple(phrases), **options))
+
     def reset(self) -> None:
         return None
 
@@ -295,14 +300,7 @@ class ChatTemplate:
                     llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
             except Exception as exc:
                 raise BackendError(f"{path}: cannot read the GGUF file: {exc}") from None
-            source = llm.metadata.get("tokenizer.chat_template")
-            if not source:
-                raise BackendError(f"{path}: the GGUF file has no chat template (tokenizer.chat_template)")
-
-            def text(tok):
-                return llm.detokenize([tok], special=True).decode("utf-8", "ignore") if tok >= 0 else ""
-
-            return cls(source, text(llm.token_bos()), text(llm.token_eos()), origin=str(path))
+            return cls.from_llama(llm, str(path))
         try:
             raw = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -324,6 +322,18 @@ class ChatTemplate:
 
             return cls(source, tok("bos_token"), tok("eos_token"), origin=str(path))
         return cls(raw, origin=str(path))
+
+    @classmethod
+    def from_llama(cls, llm, origin: str) -> ChatTemplate:
+        """The template a loaded ``llama_cpp.Llama`` (or vocabulary) carries, with its BOS/EOS text."""
+        source = llm.metadata.get("tokenizer.chat_template")
+        if not source:
+            raise BackendError(f"{origin}: the GGUF file has no chat template (tokenizer.chat_template)")
+
+        def text(tok):
+            return llm.detokenize([tok], special=True).decode("utf-8", "ignore") if tok >= 0 else ""
+
+        return cls(source, text(llm.token_bos()), text(llm.token_eos()), origin=origin)
 
     def render(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
         """The prompt text of ``messages`` (with the assistant's generation prompt by default)."""
@@ -548,12 +558,7 @@ class LlamaCppBackend(BaseBackend):
                 )
         except Exception as exc:  # llama.cpp raises ValueError for an unreadable file
             raise BackendError(f"could not load model file {path}: {exc}") from exc
-        source = self.llm.metadata.get("tokenizer.chat_template")
-        if not source:
-            raise BackendError(f"model file {path} has no chat template (tokenizer.chat_template)")
-        eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode("utf-8", "ignore")
-        bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode("utf-8", "ignore")
-        self.chat_template = ChatTemplate(source, bos, eos, origin=str(path))
+        self.chat_template = ChatTemplate.from_llama(self.llm, str(path))
         self._grammars: dict[str, object] = {}
 
     def identity(self) -> dict:
@@ -612,17 +617,14 @@ class LlamaCppBackend(BaseBackend):
         """Prompt tokens and, per phrase, the tokens of the complete answer turn (:func:`answer_turns`)."""
         prompt_tokens = self._tokens(self.render(messages))
         conts = []
-        for turn, marked in self._answer_turns(messages, phrases):
+        for turn, marked in answer_turns(self.render, messages, phrases):
             toks = self._tokens(turn)
             conts.append(toks if marked else toks + [self.llm.token_eos()])
         return prompt_tokens, conts
 
     def answer_turns(self, messages: list[dict], phrases=PHRASES) -> list[str]:
         """Per phrase, the text of the complete answer turn after the prompt (phrase + end-of-turn marker)."""
-        return [t for t, _ in self._answer_turns(messages, phrases)]
-
-    def _answer_turns(self, messages, phrases) -> list[tuple[str, bool]]:
-        return answer_turns(self.render, messages, phrases)
+        return [t for t, _ in answer_turns(self.render, messages, phrases)]
 
     def _keep_prefix(self, tokens: list[int]) -> int:
         """Keep the longest prefix of the evaluated tokens shared with ``tokens``, leaving >= 2 to evaluate.
@@ -673,11 +675,6 @@ class LlamaCppBackend(BaseBackend):
             if want:
                 out.append(self._last_logits(want))
         return np.concatenate(out)[-rows:]
-
-    def _eval_prefix(self, tokens: list[int]) -> np.ndarray:
-        """Evaluate tokens reusing the longest common prefix already in the KV cache; last logits."""
-        n_keep = self._keep_prefix(tokens)
-        return self._decode(tokens[n_keep:], n_keep)[-1]
 
     def _last_logits(self, rows: int) -> np.ndarray:
         n_vocab = self.llm.n_vocab()
@@ -762,10 +759,6 @@ class LlamaCppBackend(BaseBackend):
         n_keep = self._keep_prefix(tokens)
         self._decode(tokens[n_keep:], n_keep)
         return len(tokens) - n_keep
-
-    def score_phrases(self, messages: list[dict], phrases=PHRASES, share_prefix: bool = True) -> GenResult:
-        """:meth:`score` turned into the answer distribution over ``phrases`` (:func:`scores_to_result`)."""
-        return scores_to_result(tuple(phrases), self.score(messages, phrases, share_prefix=share_prefix))
 
 
 # --------------------------------------------------------------------------- HTTP plumbing: retries, deadline
@@ -1201,10 +1194,6 @@ class OpenAIBackend(BaseBackend):
         logps = first_token_scores(pairs, phrases)
         return Scores(logps, prompt_tokens=getattr(getattr(resp, "usage", None), "prompt_tokens", None),
                       completion_tokens=1, approximation="first_token")  # fmt: skip
-
-    def score_phrases(self, messages, phrases=PHRASES, share_prefix=True) -> GenResult:
-        """:meth:`score` turned into the answer distribution over ``phrases`` (:func:`scores_to_result`)."""
-        return scores_to_result(tuple(phrases), self.score(messages, phrases))
 
 
 def first_token_scores(top: Sequence[tuple[str, float]], phrases: Sequence[str]) -> list[float]:
