@@ -38,11 +38,14 @@ r-deps:
 	fi
 
 ## the whole test suite (unit, reference, bad-input, CLI, notebooks, real local model) and the docs build
-test: setup r-deps docs
+test: setup r-deps lint docs
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
+## ruff (lint and format) and the layer rule (import-linter contracts in pyproject.toml)
 lint: setup
 	$(VENV)/bin/ruff check vp_stats tests benchmarks
+	$(VENV)/bin/ruff format --check --quiet vp_stats tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 ## JupyterLab on notebooks/; its kernels get matplotlib's inline backend (not the Agg exported above)
 lab: setup

@@ -24,7 +24,9 @@ def best_of(fn, repeat: int = 3) -> tuple[float, object]:
 
 def report(name: str, seconds: float, baseline: float | None = None, goal: str = "") -> None:
     """Print one line: time, and the ratio baseline / this when a baseline is given."""
-    ratio = f"   {baseline / seconds:8.1f}x faster than baseline ({baseline:.3f} s)" if baseline else ""
+    ratio = (
+        f"   {baseline / seconds:8.1f}x faster than baseline ({baseline:.3f} s)" if baseline else ""
+    )
     print(f"{name:<58s} {seconds:9.3f} s{ratio}   {goal}".rstrip())
 
 

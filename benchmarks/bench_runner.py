@@ -18,13 +18,15 @@ import time
 
 from _common import report
 
-from vp_stats import datasets
+from vp_stats.io import datasets
 from vp_stats.llm import prompts, runner
 
 
 def main(n: int = 12):
     items = datasets.load_items().sample(n=max(1, n // 2), random_state=0)
-    jobs = prompts.item_prompts(items, variants=["v1", "v3_reversed"]).head(n)
+    jobs = prompts.item_prompts(
+        items, variants=["v1", "v3_reversed"], templates=datasets.load_prompt_templates()
+    ).head(n)
     be = runner.LlamaCppBackend()
     msgs = [runner.make_messages(p) for p in jobs.prompt]
     be.score_phrases(msgs[0])  # warm-up
@@ -41,26 +43,43 @@ def main(n: int = 12):
     report("naive: prompt re-evaluated for each of 6 answers (per prompt)", t_naive)
     report("logprobs with prompt KV reuse (per prompt)", t_shared, t_naive)
     report("grammar-constrained generation, one answer (per prompt)", t_grammar)
-    print(f"prompts per second, logprobs with reuse: {1 / t_shared:.2f}; grammar: {1 / t_grammar:.2f}")
+    print(
+        f"prompts per second, logprobs with reuse: {1 / t_shared:.2f}; grammar: {1 / t_grammar:.2f}"
+    )
     # the full run's access pattern: every variant of whole queries, sent in prompt order so that a
     # query's 5 responses and a wording's reversed order reuse the evaluated prefix
     portraits = datasets.load_items().portrait_id.drop_duplicates().sample(n=2, random_state=1)  # noqa: F841 (used in query)
     full_items = datasets.load_items().query("portrait_id in @portraits")
-    full_jobs = prompts.item_prompts(full_items)
+    full_jobs = prompts.item_prompts(full_items, templates=datasets.load_prompt_templates())
     t0 = time.perf_counter()
     runner.run(full_jobs, be, mode="logprobs", progress=False)
     t_full = (time.perf_counter() - t0) / len(full_jobs)
-    report(f"full-run pattern: {len(full_jobs)} prompts of 2 whole queries (per prompt)", t_full, t_naive)
-    print(f"full benchmark (520 items x 6 variants, logprobs): about {3120 * t_full / 60:.1f} min   goal: < 20 min")
-    full_msgs = sorted((runner.make_messages(p) for p in full_jobs.prompt), key=be.prompt_text)  # the run's order
+    report(
+        f"full-run pattern: {len(full_jobs)} prompts of 2 whole queries (per prompt)",
+        t_full,
+        t_naive,
+    )
+    print(
+        f"full benchmark (520 items x 6 variants, logprobs): about {3120 * t_full / 60:.1f} min   goal: < 20 min"
+    )
+    full_msgs = sorted(
+        (runner.make_messages(p) for p in full_jobs.prompt), key=be.prompt_text
+    )  # the run's order
     be.reset()
     t0 = time.perf_counter()
     n_tok = sum(be.eval_prompt(m) for m in full_msgs)
     t_bound = (time.perf_counter() - t0) / len(full_msgs)
     report("prompt evaluation only, same prompts and order (per prompt)", t_bound)
     tps = n_tok / (t_bound * len(full_msgs))
-    print(f"batched prompt evaluation: {tps:.0f} tokens/s ({n_tok} tokens, {len(full_msgs)} prompts)")
-    all_prompts = sorted(be.prompt_text(runner.make_messages(p)) for p in prompts.item_prompts(datasets.load_items()).prompt)
+    print(
+        f"batched prompt evaluation: {tps:.0f} tokens/s ({n_tok} tokens, {len(full_msgs)} prompts)"
+    )
+    all_prompts = sorted(
+        be.prompt_text(runner.make_messages(p))
+        for p in prompts.item_prompts(
+            datasets.load_items(), templates=datasets.load_prompt_templates()
+        ).prompt
+    )
     total, prev = 0, []
     for text in all_prompts:
         toks = be._tokens(text)
@@ -69,8 +88,10 @@ def main(n: int = 12):
             k += 1
         total += len(toks) - k
         prev = toks
-    print(f"full run: {len(all_prompts)} prompts, {total} prompt tokens to evaluate with prefix reuse; "
-          f"bound {total / tps / 60:.1f} min, measured pattern {len(all_prompts) * t_full / 60:.1f} min")
+    print(
+        f"full run: {len(all_prompts)} prompts, {total} prompt tokens to evaluate with prefix reuse; "
+        f"bound {total / tps / 60:.1f} min, measured pattern {len(all_prompts) * t_full / 60:.1f} min"
+    )
     print(f"threads: {be.n_threads}")
     print(f"full run / prompt-eval bound: {t_full / t_bound:.2f}")
 

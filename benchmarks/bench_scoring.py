@@ -10,7 +10,9 @@ import json
 
 from _common import best_of, report
 
-from vp_stats import averaging, datasets, schema, scoring, validation
+from vp_stats import schema
+from vp_stats.io import averaging, datasets
+from vp_stats.studies import released
 
 
 def per_file_loop():
@@ -25,12 +27,18 @@ def per_file_loop():
         if not rel.endswith("_averaged_results.json"):
             continue
         model = rel.rsplit("/", 1)[1].removesuffix("_averaged_results.json")
-        answers = {(int(r["portrait_id"]), r["option_id"]): r["numeric_response"] for r in json.loads(datasets.fetch(rel).read_text())}
+        answers = {
+            (int(r["portrait_id"]), r["option_id"]): r["numeric_response"]
+            for r in json.loads(datasets.fetch(rel).read_text())
+        }
         for fam, recs in corr.items():
             chosen = {}
             for r in recs:
                 d = r[f"{fam}_dimension"]
-                if r["spearman_corr"] > 0.3 and (int(r["portrait_id"]), r["option_id"], d) not in ex:
+                if (
+                    r["spearman_corr"] > 0.3
+                    and (int(r["portrait_id"]), r["option_id"], d) not in ex
+                ):
                     chosen.setdefault(d, []).append((int(r["portrait_id"]), r["option_id"]))
             union = {i for v in chosen.values() for i in v}
             vals = [answers[i] for i in union if answers.get(i) is not None]
@@ -42,14 +50,16 @@ def per_file_loop():
 
 
 def vectorised():
-    averaging._averaged_frames_cached.cache_clear() if hasattr(averaging._averaged_frames_cached, "cache_clear") else None
-    return scoring.score_released_models(n_boot=0)
+    averaging._averaged_frames_cached.cache_clear() if hasattr(
+        averaging._averaged_frames_cached, "cache_clear"
+    ) else None
+    return released.score_released_models(n_boot=0)
 
 
 def reproduce_tables():
-    t = validation.validate_data(n_boot=1000, seed=0)
-    u = validation.validate_data(n_boot=0, procedure="upstream")
-    p = scoring.score_released_models(n_boot=1000, seed=0)
+    t = released.validate_data(n_boot=1000, seed=0)
+    u = released.validate_data(n_boot=0, procedure="upstream")
+    p = released.score_released_models(n_boot=1000, seed=0)
     return t, u, p
 
 
@@ -61,10 +71,12 @@ def main():
         assert abs(row.centered_mean.item() - v) < 1e-12
     report("per-file Python loop like upstream's scorer (baseline)", t_loop)
     report("vp_stats: load + score all models (cold)", t_vec, t_loop)
-    t_warm, _ = best_of(lambda: scoring.score_released_models(n_boot=0), repeat=3)
+    t_warm, _ = best_of(lambda: released.score_released_models(n_boot=0), repeat=3)
     report("vp_stats: score all models (files cached in process)", t_warm, t_loop)
     t_rep, _ = best_of(reproduce_tables, repeat=1)
-    report("reproduce tables (validate+CIs, upstream table, scores+CIs)", t_rep, None, "goal: < 3 s")
+    report(
+        "reproduce tables (validate+CIs, upstream table, scores+CIs)", t_rep, None, "goal: < 3 s"
+    )
 
 
 if __name__ == "__main__":

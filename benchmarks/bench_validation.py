@@ -10,11 +10,13 @@ import numpy as np
 from _common import best_of, report
 from scipy import stats
 
-from vp_stats import datasets, schema, validation
+from vp_stats import schema, tables
+from vp_stats.io import datasets
+from vp_stats.stats import validation
 
 
 def scipy_loop(ratings, scores):
-    wide = {f: datasets.participant_matrix(scores, f) for f in schema.FAMILY_NAMES}
+    wide = {f: tables.participant_matrix(scores, f) for f in schema.FAMILY_NAMES}
     out = []
     for (p, o), it in ratings.groupby(["portrait_id", "option_id"], sort=False):
         for fam, dims in schema.FAMILIES.items():
@@ -33,7 +35,9 @@ def main():
     assert len(ref) == len(corr) == 9880
     report("per-item scipy.stats.spearmanr loop (baseline)", t_loop)
     report("vectorised engine (ranks once per rater set)", t_eng, t_loop, "goal: >= 50x")
-    t_boot, ci = best_of(lambda: validation.bootstrap_ci(ratings, scores, n_boot=1000, seed=0), repeat=1)
+    t_boot, ci = best_of(
+        lambda: validation.bootstrap_ci(ratings, scores, n_boot=1000, seed=0), repeat=1
+    )
     report("bootstrap, 1,000 resamples x 9,880 correlations", t_boot, None, "goal: < 10 s")
     assert np.isfinite(ci.ci_low).all()
 

@@ -1,8 +1,8 @@
 """Run R (psych) as an independent reference for the tests: one Rscript call per batch.
 
-``available()`` finds Rscript with the psych package, installing them once with
-apt-get (Debian's r-base-core and r-cran-psych) when they are absent and the
-process runs as root with apt-get on the PATH. ``run(script, data)`` writes the
+``available()`` finds Rscript with the psych package; ``make r-deps`` (part of
+``make test``) installs them from Debian's packages, the tests never do. Without
+them the R comparisons skip with the printed reason. ``run(script, data)`` writes the
 matrices in ``data`` to CSV files, runs ``script`` in one Rscript process (the
 matrices are bound to R variables of the same names, and ``out(name, x)``
 records a numeric result) and returns the results as numpy arrays.
@@ -20,8 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-APT_PACKAGES = ["r-base-core", "r-cran-psych"]
-
 _PRELUDE = r"""
 suppressPackageStartupMessages(library(psych))
 .out_file <- file(Sys.getenv("VP_R_OUT"), open = "w")
@@ -37,8 +35,9 @@ def _has_psych(rscript: str) -> bool:
     try:
         res = subprocess.run(
             [rscript, "-e", "suppressPackageStartupMessages(library(psych))"],
-            capture_output=True, timeout=120,
-        )  # fmt: skip
+            capture_output=True,
+            timeout=120,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return res.returncode == 0
@@ -46,26 +45,13 @@ def _has_psych(rscript: str) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def available() -> tuple[str | None, str]:
-    """Return ``(path to Rscript, "")`` or ``(None, reason)``; installs R once if possible."""
+    """Return ``(path to Rscript, "")`` or ``(None, reason)``."""
     rscript = shutil.which("Rscript")
-    if rscript and _has_psych(rscript):
-        return rscript, ""
-    apt = shutil.which("apt-get")
-    if apt is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return None, "Rscript with psych not found and apt-get unusable (not root or no apt-get)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        subprocess.run([apt, "update"], capture_output=True, timeout=600, env=env, check=True)
-        subprocess.run(
-            [apt, "install", "-y", "--no-install-recommends", *APT_PACKAGES],
-            capture_output=True, timeout=900, env=env, check=True,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"installing {APT_PACKAGES} with apt-get failed: {exc}"
-    rscript = shutil.which("Rscript")
-    if rscript and _has_psych(rscript):
-        return rscript, ""
-    return None, f"apt-get installed {APT_PACKAGES} but Rscript with psych is still unusable"
+    if rscript is None:
+        return None, "Rscript not found (make r-deps installs R and psych from Debian's packages)"
+    if not _has_psych(rscript):
+        return None, "R has no psych package (make r-deps installs r-cran-psych)"
+    return rscript, ""
 
 
 def run(
@@ -99,8 +85,11 @@ def run(
         out = tmp / "out.txt"
         res = subprocess.run(
             [rscript, "--vanilla", str(tmp / "script.R")],
-            capture_output=True, text=True, timeout=timeout, env={**os.environ, "VP_R_OUT": str(out)},
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "VP_R_OUT": str(out)},
+        )
         if res.returncode != 0:
             raise RuntimeError(f"Rscript failed ({res.returncode}):\n{res.stderr[-3000:]}")
         results: dict[str, np.ndarray] = {}

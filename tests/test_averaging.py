@@ -1,4 +1,4 @@
-"""Tests of vp_stats.averaging: raw answers -> tidy table -> per-item means.
+"""Tests of vp_stats.io.averaging: raw answers -> tidy table -> per-item means.
 
 References: upstream's averaged files (``lm_evaluation/average_outputs``) and
 error metadata, per-item means recomputed here in plain Python from the raw
@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import averaging, datasets, schema
-from vp_stats.datasets import DataFormatError
+from vp_stats import schema
+from vp_stats.io import averaging, datasets
+from vp_stats.io.datasets import DataFormatError
 
 MIRRORED = ["gpt-4o-2024-11-20", "mistral-tiny"]
 QUIRK_ITEMS = {
@@ -319,33 +320,108 @@ def _bad_raw_cases():
         return {"m_v1_results.json": GOOD, name: recs}
 
     return [
-        ("non-JSON", variant_file('[{"portrait_id": 1003,'), "m_v2_results.json", "invalid or truncated JSON"),
+        (
+            "non-JSON",
+            variant_file('[{"portrait_id": 1003,'),
+            "m_v2_results.json",
+            "invalid or truncated JSON",
+        ),
         ("empty file", variant_file(""), "m_v2_results.json", "file is empty"),
-        ("not a list", variant_file({"portrait_id": 1003}), "m_v2_results.json", "expected a JSON list"),
+        (
+            "not a list",
+            variant_file({"portrait_id": 1003}),
+            "m_v2_results.json",
+            "expected a JSON list",
+        ),
         ("no records", variant_file([]), "m_v2_results.json", "holds no records"),
         ("record not object", variant_file([GOOD[0], "x"]), "record 1", "expected an object"),
-        ("missing portrait_id", variant_file([GOOD[0], {"option_id": 2, "raw_response": "Like me"}]),
-         "record 1, field 'portrait_id'", "expected an integer portrait id"),
-        ("portrait out of range", variant_file([_rec(5003, 1), GOOD[1]]), "record 0, field 'portrait_id'", "1000-4999"),
-        ("option 6", variant_file([GOOD[0], _rec(1003, 6)]), "record 1, field 'option_id'", "option id 1-5, got 6"),
-        ("option as text", variant_file([GOOD[0], _rec(1003, "2")]), "record 1, field 'option_id'", "got '2'"),
-        ("bool id", variant_file([GOOD[0], _rec(1003, True)]), "record 1, field 'option_id'", "got True"),
+        (
+            "missing portrait_id",
+            variant_file([GOOD[0], {"option_id": 2, "raw_response": "Like me"}]),
+            "record 1, field 'portrait_id'",
+            "expected an integer portrait id",
+        ),
+        (
+            "portrait out of range",
+            variant_file([_rec(5003, 1), GOOD[1]]),
+            "record 0, field 'portrait_id'",
+            "1000-4999",
+        ),
+        (
+            "option 6",
+            variant_file([GOOD[0], _rec(1003, 6)]),
+            "record 1, field 'option_id'",
+            "option id 1-5, got 6",
+        ),
+        (
+            "option as text",
+            variant_file([GOOD[0], _rec(1003, "2")]),
+            "record 1, field 'option_id'",
+            "got '2'",
+        ),
+        (
+            "bool id",
+            variant_file([GOOD[0], _rec(1003, True)]),
+            "record 1, field 'option_id'",
+            "got True",
+        ),
         ("duplicate item", variant_file([GOOD[0], GOOD[0]]), "record 1", "already in record 0"),
-        ("unknown item", variant_file([GOOD[0], _rec(1004, 2)]), "record 1", "unknown item (1004, 2)"),
-        ("no answer, no error", variant_file([GOOD[0], {"portrait_id": 1003, "option_id": 2}]),
-         "record 1, field 'raw_response'", "needs an answer"),
-        ("empty answer", variant_file([GOOD[0], _rec(1003, 2, "  ")]), "record 1, field 'raw_response'", "empty answer"),
-        ("answer not text", variant_file([GOOD[0], _rec(1003, 2, 5)]), "record 1, field 'raw_response'", "got 5"),
-        ("empty error", variant_file([GOOD[0], {"portrait_id": 1003, "option_id": 2, "error": ""}]),
-         "record 1, field 'error'", "empty error message"),
-        ("bad numeric_response", variant_file([GOOD[0], _rec(1003, 2, numeric_response="five")]),
-         "record 1, field 'numeric_response'", "expected a number"),
+        (
+            "unknown item",
+            variant_file([GOOD[0], _rec(1004, 2)]),
+            "record 1",
+            "unknown item (1004, 2)",
+        ),
+        (
+            "no answer, no error",
+            variant_file([GOOD[0], {"portrait_id": 1003, "option_id": 2}]),
+            "record 1, field 'raw_response'",
+            "needs an answer",
+        ),
+        (
+            "empty answer",
+            variant_file([GOOD[0], _rec(1003, 2, "  ")]),
+            "record 1, field 'raw_response'",
+            "empty answer",
+        ),
+        (
+            "answer not text",
+            variant_file([GOOD[0], _rec(1003, 2, 5)]),
+            "record 1, field 'raw_response'",
+            "got 5",
+        ),
+        (
+            "empty error",
+            variant_file([GOOD[0], {"portrait_id": 1003, "option_id": 2, "error": ""}]),
+            "record 1, field 'error'",
+            "empty error message",
+        ),
+        (
+            "bad numeric_response",
+            variant_file([GOOD[0], _rec(1003, 2, numeric_response="five")]),
+            "record 1, field 'numeric_response'",
+            "expected a number",
+        ),
         ("item missing in a variant", variant_file([GOOD[0]]), "m_v2_results.json", "(1003, 2)"),
-        ("missing variant file", {"m_v1_results.json": GOOD}, "model 'm'", "no file for variant(s) ['v2']"),
-        ("bad file name", {**variant_file(GOOD), "m_v7_results.json": GOOD}, "m_v7_results.json", "cannot tell model"),
-        ("duplicate model variant", {**variant_file(GOOD), "other/m_v1_results.json": GOOD},
-         "m_v1_results.json", "one file per model and variant"),
-    ]  # fmt: skip
+        (
+            "missing variant file",
+            {"m_v1_results.json": GOOD},
+            "model 'm'",
+            "no file for variant(s) ['v2']",
+        ),
+        (
+            "bad file name",
+            {**variant_file(GOOD), "m_v7_results.json": GOOD},
+            "m_v7_results.json",
+            "cannot tell model",
+        ),
+        (
+            "duplicate model variant",
+            {**variant_file(GOOD), "other/m_v1_results.json": GOOD},
+            "m_v1_results.json",
+            "one file per model and variant",
+        ),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -505,26 +581,81 @@ def _bad_avg_cases():
         ("not a list", {"a": 1}, None, "expected a JSON list"),
         ("no records", [], None, "holds no records"),
         ("bad option", [ok, _avg_rec(1003, 9)], "record 1, field 'option_id'", "got 9"),
-        ("unknown item", [ok, _avg_rec(1004, 1)], "record 1, field 'portrait_id/option_id'", "unknown item"),
+        (
+            "unknown item",
+            [ok, _avg_rec(1004, 1)],
+            "record 1, field 'portrait_id/option_id'",
+            "unknown item",
+        ),
         ("duplicate item", [ok, ok], "record 1", "already in record 0"),
         ("missing items", [ok], "field 'portrait_id/option_id'", "1 of the 2 known items missing"),
-        ("no version_responses", [ok, {"portrait_id": 1003, "option_id": 1}],
-         "record 1, field 'version_responses'", "expected an object"),
-        ("unknown variant", [ok, _avg_rec(responses={"v1": 4.0, "v2": 6.0, "v4": 5.0})],
-         "record 1, field 'version_responses'", "unknown variant 'v4'"),
-        ("missing variant", [ok, _avg_rec(responses={"v1": 4.0})],
-         "record 1, field 'version_responses'", "variant(s) ['v2'] missing"),
-        ("empty answers", [ok, _avg_rec(responses={})], "record 1, field 'version_responses'", "empty"),
-        ("rating 7", [ok, _avg_rec(responses={"v1": 7.0, "v2": 6.0})], "field 'version_responses.v1'", "got 7.0"),
-        ("rating 4.5", [ok, _avg_rec(responses={"v1": 4.5, "v2": 6.0})], "field 'version_responses.v1'", "got 4.5"),
-        ("rating text", [ok, _avg_rec(responses={"v1": "4", "v2": 6.0}, numeric_response=5.0)],
-         "field 'version_responses.v1'", "got '4'"),
-        ("wrong mean", [ok, _avg_rec(numeric_response=4.5)], "record 1, field 'numeric_response'", "is not the mean"),
-        ("mean without answers", [ok, _avg_rec(responses={}, errors={"v1": "x", "v2": "y"}, numeric_response=3.0)],
-         "record 1, field 'numeric_response'", "no variant has a rating"),
-        ("rating and error", [ok, _avg_rec(errors={"v1": "boom"})], "field 'version_errors.v1'", "both a rating and an error"),
-        ("empty error", [ok, _avg_rec(responses={"v1": 4.0}, errors={"v2": ""})], "field 'version_errors.v2'", "expected"),
-    ]  # fmt: skip
+        (
+            "no version_responses",
+            [ok, {"portrait_id": 1003, "option_id": 1}],
+            "record 1, field 'version_responses'",
+            "expected an object",
+        ),
+        (
+            "unknown variant",
+            [ok, _avg_rec(responses={"v1": 4.0, "v2": 6.0, "v4": 5.0})],
+            "record 1, field 'version_responses'",
+            "unknown variant 'v4'",
+        ),
+        (
+            "missing variant",
+            [ok, _avg_rec(responses={"v1": 4.0})],
+            "record 1, field 'version_responses'",
+            "variant(s) ['v2'] missing",
+        ),
+        (
+            "empty answers",
+            [ok, _avg_rec(responses={})],
+            "record 1, field 'version_responses'",
+            "empty",
+        ),
+        (
+            "rating 7",
+            [ok, _avg_rec(responses={"v1": 7.0, "v2": 6.0})],
+            "field 'version_responses.v1'",
+            "got 7.0",
+        ),
+        (
+            "rating 4.5",
+            [ok, _avg_rec(responses={"v1": 4.5, "v2": 6.0})],
+            "field 'version_responses.v1'",
+            "got 4.5",
+        ),
+        (
+            "rating text",
+            [ok, _avg_rec(responses={"v1": "4", "v2": 6.0}, numeric_response=5.0)],
+            "field 'version_responses.v1'",
+            "got '4'",
+        ),
+        (
+            "wrong mean",
+            [ok, _avg_rec(numeric_response=4.5)],
+            "record 1, field 'numeric_response'",
+            "is not the mean",
+        ),
+        (
+            "mean without answers",
+            [ok, _avg_rec(responses={}, errors={"v1": "x", "v2": "y"}, numeric_response=3.0)],
+            "record 1, field 'numeric_response'",
+            "no variant has a rating",
+        ),
+        (
+            "rating and error",
+            [ok, _avg_rec(errors={"v1": "boom"})],
+            "field 'version_errors.v1'",
+            "both a rating and an error",
+        ),
+        (
+            "empty error",
+            [ok, _avg_rec(responses={"v1": 4.0}, errors={"v2": ""})],
+            "field 'version_errors.v2'",
+            "expected",
+        ),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -36,8 +36,12 @@ class Endpoint:
         h.send(200, _ok_body(self.answers.get(prompt, "like me")))
 
     def run(self, prompts, cache):
-        be = runner.OpenAIBackend(model="m", base_url=self.srv.url, retries=0, concurrency=1, timeout=20)
-        return runner.run(pd.DataFrame({"prompt": prompts}), be, mode="text", cache=cache, progress=False)
+        be = runner.OpenAIBackend(
+            model="m", base_url=self.srv.url, retries=0, concurrency=1, timeout=20
+        )
+        return runner.run(
+            pd.DataFrame({"prompt": prompts}), be, mode="text", cache=cache, progress=False
+        )
 
 
 @pytest.fixture()
@@ -58,22 +62,36 @@ def merge_cli(*args):
 
 
 def test_disjoint_overlapping_conflicting_and_tampered_rows(endpoint, tmp_path):
-    a, b, dest = tmp_path / "a" / "cache.sqlite", tmp_path / "b" / "cache.sqlite", tmp_path / "all.sqlite"
+    a, b, dest = (
+        tmp_path / "a" / "cache.sqlite",
+        tmp_path / "b" / "cache.sqlite",
+        tmp_path / "all.sqlite",
+    )
     endpoint.run(PROMPTS[:3], a)  # worker A: prompts 0, 1, 2
     endpoint.answers["prompt 1"] = "not like me"  # worker B got another answer for prompt 1
     endpoint.run(PROMPTS[1:], b)  # worker B: prompts 1 (conflict), 2 (identical), 3, 4 (new)
     assert endpoint.srv.n == 7
     with sqlite3.connect(b) as con:  # tamper with B's row of prompt 4
-        con.execute("update answers set raw_text = 'very much like me' where raw_text = 'like me' and rowid = "
-                    "(select max(rowid) from answers)")  # fmt: skip
+        con.execute(
+            "update answers set raw_text = 'very much like me' where raw_text = 'like me' and rowid = "
+            "(select max(rowid) from answers)"
+        )
     ka, kb = keys(a), keys(b)
     assert len(ka) == 3 and len(kb) == 4 and len(set(ka) & set(kb)) == 2
 
     done = merge_cli(a, b, "--into", dest)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{a}: 3 rows: 3 added, 0 identical, 0 conflicting (destination's row kept), 0 failed" in done.stdout
-    assert f"{b}: 4 rows: 1 added, 1 identical, 1 conflicting (destination's row kept), 1 failed their checksum (skipped)" in done.stdout
-    assert "differs in raw_text, rating" in done.stdout and "kept the destination's row" in done.stdout
+    assert (
+        f"{a}: 3 rows: 3 added, 0 identical, 0 conflicting (destination's row kept), 0 failed"
+        in done.stdout
+    )
+    assert (
+        f"{b}: 4 rows: 1 added, 1 identical, 1 conflicting (destination's row kept), 1 failed their checksum (skipped)"
+        in done.stdout
+    )
+    assert (
+        "differs in raw_text, rating" in done.stdout and "kept the destination's row" in done.stdout
+    )
     assert f"wrote {dest} (4 rows)" in done.stdout
     merged = keys(dest)
     assert len(merged) == 4 and set(ka) <= set(merged)
@@ -88,7 +106,9 @@ def test_disjoint_overlapping_conflicting_and_tampered_rows(endpoint, tmp_path):
     assert (out.raw_text == "like me").all()  # prompt 1: worker A's answer, the first merged
 
 
-def test_merging_again_is_idempotent_and_updates_an_existing_destination_in_place(endpoint, tmp_path):
+def test_merging_again_is_idempotent_and_updates_an_existing_destination_in_place(
+    endpoint, tmp_path
+):
     a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
     endpoint.run(PROMPTS[:2], a)
     endpoint.run(PROMPTS[2:4], b)
@@ -97,11 +117,16 @@ def test_merging_again_is_idempotent_and_updates_an_existing_destination_in_plac
     first = merge_caches([a, b], dest)
     assert [(r["n_added"], r["n_identical"]) for r in first] == [(2, 0), (2, 0)]
     again = merge_caches([a, b], dest)
-    assert [(r["n_added"], r["n_identical"], r["n_conflicts"]) for r in again] == [(0, 2, 0), (0, 2, 0)]
+    assert [(r["n_added"], r["n_identical"], r["n_conflicts"]) for r in again] == [
+        (0, 2, 0),
+        (0, 2, 0),
+    ]
     assert len(keys(dest)) == 5
 
 
-def test_a_foreign_corrupted_or_missing_source_is_a_clear_error_and_nothing_is_written(endpoint, tmp_path):
+def test_a_foreign_corrupted_or_missing_source_is_a_clear_error_and_nothing_is_written(
+    endpoint, tmp_path
+):
     good, dest = tmp_path / "good.sqlite", tmp_path / "dest.sqlite"
     endpoint.run(PROMPTS[:2], good)
     endpoint.run(PROMPTS[2:3], dest)
@@ -111,8 +136,11 @@ def test_a_foreign_corrupted_or_missing_source_is_a_clear_error_and_nothing_is_w
         con.execute("create table users (name text)")
     garbage = tmp_path / "garbage.sqlite"
     garbage.write_bytes(b"this is not a database " * 100)
-    for bad, msg in [(foreign, "is an SQLite database of something else"), (garbage, "is not a usable SQLite answer cache"),
-                     (tmp_path / "nope.sqlite", "no such file")]:  # fmt: skip
+    for bad, msg in [
+        (foreign, "is an SQLite database of something else"),
+        (garbage, "is not a usable SQLite answer cache"),
+        (tmp_path / "nope.sqlite", "no such file"),
+    ]:
         for into in (dest, tmp_path / "new.sqlite"):
             done = merge_cli(good, bad, "--into", into)
             assert done.returncode == 2, done.stdout + done.stderr
@@ -137,10 +165,19 @@ def test_old_rows_get_a_checksum_and_a_bad_destination_row_is_repaired(endpoint,
     with sqlite3.connect(dest) as con:  # a corrupted destination row
         con.execute("update answers set raw_text = 'edited' where rowid = 1")
     (rep,) = merge_caches([old], dest)
-    assert (rep["n_rows"], rep["n_repaired"], rep["n_identical"], rep["n_bad_checksum"]) == (2, 1, 1, 0)
+    assert (rep["n_rows"], rep["n_repaired"], rep["n_identical"], rep["n_bad_checksum"]) == (
+        2,
+        1,
+        1,
+        0,
+    )
     with AnswerCache(dest) as c:
         rows = c.get_many(list(keys(dest)))
-        assert len(rows) == 2 and not c.bad_keys and {r["raw_text"] for r in rows.values()} == {"like me"}
+        assert (
+            len(rows) == 2
+            and not c.bad_keys
+            and {r["raw_text"] for r in rows.values()} == {"like me"}
+        )
 
 
 def test_merge_needs_sources_and_the_cli_names_its_arguments(tmp_path):

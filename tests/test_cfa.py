@@ -21,8 +21,8 @@ import pytest
 import r_reference  # tests/ is on sys.path via tests/conftest.py
 from typer.testing import CliRunner
 
-from vp_stats import cfa
 from vp_stats.errors import DataFormatError, TableError
+from vp_stats.stats import cfa
 
 R_PACKAGES = ("lavaan", "psychTools")
 FIT_TOL = 1e-4  # brief: 1e-3; measured <= 1e-6 (bfi), ~1e-6 (Value Portrait)
@@ -39,11 +39,23 @@ Open  =~ O1 + O2 + O3 + O4 + O5
 VP_MODELS = {
     "vp1": "F1 =~ i4044_2 + i3030_5 + i3030_1 + i4001_3\nF2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2",
     "vp2": "F1 =~ i4044_2 + a*i3030_5 + a*i3030_1 + i4001_3\nF2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2\n"
-           "i3030_5 ~~ i3030_1\nF1 ~~ 0*F2",
-}  # fmt: skip
-FIT_NAMES = {"chi2": "chisq", "df": "df", "p_value": "pvalue", "cfi": "cfi", "tli": "tli", "rmsea": "rmsea",
-             "rmsea_ci_low": "rmsea.ci.lower", "rmsea_ci_high": "rmsea.ci.upper", "rmsea_p_close": "rmsea.pvalue",
-             "srmr": "srmr", "baseline_chi2": "baseline.chisq", "baseline_df": "baseline.df", "n_obs": "ntotal"}  # fmt: skip
+    "i3030_5 ~~ i3030_1\nF1 ~~ 0*F2",
+}
+FIT_NAMES = {
+    "chi2": "chisq",
+    "df": "df",
+    "p_value": "pvalue",
+    "cfi": "cfi",
+    "tli": "tli",
+    "rmsea": "rmsea",
+    "rmsea_ci_low": "rmsea.ci.lower",
+    "rmsea_ci_high": "rmsea.ci.upper",
+    "rmsea_p_close": "rmsea.pvalue",
+    "srmr": "srmr",
+    "baseline_chi2": "baseline.chisq",
+    "baseline_df": "baseline.df",
+    "n_obs": "ntotal",
+}
 
 
 def need_r() -> str:
@@ -51,7 +63,8 @@ def need_r() -> str:
     if rscript is None:
         pytest.skip(reason)
     probe = "q(status = as.integer(!all(sapply(c({}), requireNamespace, quietly = TRUE))))".format(
-        ", ".join(f'"{p}"' for p in R_PACKAGES))
+        ", ".join(f'"{p}"' for p in R_PACKAGES)
+    )
     if subprocess.run([rscript, "-e", probe], capture_output=True, timeout=120).returncode != 0:
         pytest.skip(f"R packages {', '.join(R_PACKAGES)} are not all installed")
     return rscript
@@ -62,16 +75,21 @@ def bfi() -> pd.DataFrame:
     rscript = need_r()
     with tempfile.TemporaryDirectory(prefix="vp_bfi_") as tmp:
         path = Path(tmp) / "bfi.csv"
-        script = (f'suppressPackageStartupMessages(library(psychTools)); data(bfi); '
-                  f'write.csv(bfi[, 1:25], "{path.as_posix()}", row.names = FALSE, na = "")')  # fmt: skip
-        res = subprocess.run([rscript, "--vanilla", "-e", script], capture_output=True, text=True, timeout=120)
+        script = (
+            f"suppressPackageStartupMessages(library(psychTools)); data(bfi); "
+            f'write.csv(bfi[, 1:25], "{path.as_posix()}", row.names = FALSE, na = "")'
+        )
+        res = subprocess.run(
+            [rscript, "--vanilla", "-e", script], capture_output=True, text=True, timeout=120
+        )
         if res.returncode != 0:
             pytest.skip(f"R could not write psychTools::bfi: {res.stderr[-500:]}")
         return pd.read_csv(path)
 
 
 def _vp_items():
-    from vp_stats import datasets, tables
+    from vp_stats import tables
+    from vp_stats.io import datasets
 
     try:
         r = datasets.load_ratings()
@@ -116,7 +134,9 @@ def ref():
         data["V"] = v
         names = ", ".join(f'"{c}"' for c in v.columns)
         block = f"V <- as.data.frame(V); colnames(V) <- c({names})\n" + "\n".join(
-            f'keep("{tag}", cfa({json.dumps(m)}, data = V, estimator = "ML"))' for tag, m in VP_MODELS.items())
+            f'keep("{tag}", cfa({json.dumps(m)}, data = V, estimator = "ML"))'
+            for tag, m in VP_MODELS.items()
+        )
     return r_reference.run(script.replace("VPBLOCK", block), data, timeout=600)
 
 
@@ -125,7 +145,16 @@ def _check_against_lavaan(res: cfa.CFAResult, ref, tag: str) -> dict:
     lav = dict(zip(FIT_NAMES, ref[f"{tag}_fit"], strict=True))
     diffs = {k: abs(float(fit[k]) - lav[k]) for k in FIT_NAMES}
     assert diffs["chi2"] < CHI2_TOL and diffs["df"] == 0 and diffs["n_obs"] == 0, diffs
-    for k in ("p_value", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "rmsea_p_close", "srmr"):
+    for k in (
+        "p_value",
+        "cfi",
+        "tli",
+        "rmsea",
+        "rmsea_ci_low",
+        "rmsea_ci_high",
+        "rmsea_p_close",
+        "srmr",
+    ):
         assert diffs[k] < FIT_TOL, (tag, k, diffs[k])
     assert abs(fit["baseline_chi2"] - lav["baseline_chi2"]) < CHI2_TOL
     assert bool(fit["converged"])
@@ -136,7 +165,9 @@ def _check_against_lavaan(res: cfa.CFAResult, ref, tag: str) -> dict:
     free = se > 0
     assert L.se.isna().to_numpy()[~free].all()  # the fixed first loadings
     diffs["se"] = np.abs(L.se.to_numpy()[free] - se[free]).max()
-    assert diffs["std_all"] < FIT_TOL and diffs["estimate"] < EST_TOL and diffs["se"] < EST_TOL, diffs
+    assert diffs["std_all"] < FIT_TOL and diffs["estimate"] < EST_TOL and diffs["se"] < EST_TOL, (
+        diffs
+    )
     fc = res.factor_correlations
     assert np.abs(fc.r.to_numpy() - ref[f"{tag}_fcor"]).max() < FIT_TOL
     assert np.abs(fc.covariance.to_numpy() - ref[f"{tag}_fcov"]).max() < EST_TOL
@@ -147,7 +178,15 @@ def _check_against_lavaan(res: cfa.CFAResult, ref, tag: str) -> dict:
 def test_bfi_five_factor_model_equals_lavaan(bfi, ref):
     res = cfa.cfa(bfi, BFI_MODEL)  # incomplete respondents dropped, as lavaan's listwise default
     assert res.fit.n_obs.item() == 2436 == len(bfi.dropna())
-    assert list(res.loadings.columns) == ["factor", "item", "estimate", "se", "z", "p_value", "std_all"]
+    assert list(res.loadings.columns) == [
+        "factor",
+        "item",
+        "estimate",
+        "se",
+        "z",
+        "p_value",
+        "std_all",
+    ]
     assert list(res.loadings.item) == list(bfi.columns) and len(res.factor_correlations) == 10
     _check_against_lavaan(res, ref, "bfi")
 
@@ -173,7 +212,10 @@ def test_semopy_calc_stats_differs_from_lavaan_only_in_rmsea(bfi, ref):
     lav = dict(zip(FIT_NAMES, ref["bfi_fit"], strict=True))
     chi2, df, n = sst.calc_chi2(res.model)[0], sst.calc_dof(res.model), 2436
     assert abs(chi2 - lav["chi2"]) < CHI2_TOL and df == lav["df"]
-    assert abs(sst.calc_cfi(res.model) - lav["cfi"]) < FIT_TOL and abs(sst.calc_tli(res.model) - lav["tli"]) < FIT_TOL
+    assert (
+        abs(sst.calc_cfi(res.model) - lav["cfi"]) < FIT_TOL
+        and abs(sst.calc_tli(res.model) - lav["tli"]) < FIT_TOL
+    )
     rmsea = sst.calc_rmsea(res.model)
     assert rmsea == pytest.approx(np.sqrt((chi2 / df - 1) / (n - 1)), rel=1e-12)
     assert abs(rmsea - lav["rmsea"]) > 1e-5  # N - 1 instead of N: 0.077747 vs lavaan's 0.077731
@@ -185,11 +227,19 @@ def test_fit_indices_formulas():
     s = np.array([[1.0, 0.3], [0.3, 1.0]])
     f = cfa.fit_indices(s, np.eye(2), n=101, n_parameters=2)
     chi2 = -101 * np.log(1 - 0.09)
-    assert f["chi2"] == pytest.approx(chi2) and f["df"] == 1 and f["baseline_chi2"] == pytest.approx(chi2)
+    assert (
+        f["chi2"] == pytest.approx(chi2)
+        and f["df"] == 1
+        and f["baseline_chi2"] == pytest.approx(chi2)
+    )
     assert f["rmsea"] == pytest.approx(np.sqrt((chi2 - 1) / 101)) and f["cfi"] == pytest.approx(0.0)
     assert f["srmr"] == pytest.approx(np.sqrt(0.09 / 3))
     perfect = cfa.fit_indices(s, s, n=50, n_parameters=2)
-    assert perfect["chi2"] == pytest.approx(0, abs=1e-12) and perfect["cfi"] == 1 and perfect["rmsea"] == 0
+    assert (
+        perfect["chi2"] == pytest.approx(0, abs=1e-12)
+        and perfect["cfi"] == 1
+        and perfect["rmsea"] == 0
+    )
     assert perfect["rmsea_ci_low"] == 0 and perfect["srmr"] == pytest.approx(0, abs=1e-12)
 
 
@@ -199,12 +249,14 @@ def test_fit_indices_formulas():
 def _congeneric(n=300, seed=0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     f = rng.standard_normal((n, 2))
-    x = np.column_stack([f[:, 0]] * 3 + [f[:, 1]] * 3) * .8 + rng.standard_normal((n, 6)) * .6
+    x = np.column_stack([f[:, 0]] * 3 + [f[:, 1]] * 3) * 0.8 + rng.standard_normal((n, 6)) * 0.6
     return pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
 
 
 def test_parser_accepts_lavaan_layout():
-    spec = cfa.parse_model("# two factors\nA =~ a1 + a2 +\n  a3   ! lavaan comment\nB =~ b1 + b2; B =~ b3\nA ~~ B")
+    spec = cfa.parse_model(
+        "# two factors\nA =~ a1 + a2 +\n  a3   ! lavaan comment\nB =~ b1 + b2; B =~ b3\nA ~~ B"
+    )
     assert spec.factors == {"A": ["a1", "a2", "a3"], "B": ["b1", "b2", "b3"]}
     assert spec.observed == ["a1", "a2", "a3", "b1", "b2", "b3"] and spec.lines["b3"] == 4
     one = cfa.cfa(_congeneric(), "A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3")
@@ -212,17 +264,20 @@ def test_parser_accepts_lavaan_layout():
     pd.testing.assert_frame_equal(one.fit, other.fit)
 
 
-@pytest.mark.parametrize(("model", "message"), [
-    ("", "the model is empty"),
-    ("A =~ a1 + a2 +", "line 1: cannot parse 'A =~ a1 + a2 +'"),
-    ("A =~ a1 + a2 + a3\nB => b1 + b2", "line 2: cannot parse 'B => b1 + b2'"),
-    ("A =~ a1 + a2 + a3\nA ~ 1", "line 2: 'A ~ 1': intercepts"),
-    ("A =~ NA*a1 + a2 + a3", "modifier 'NA'* is not supported"),
-    ("A =~ a1 + a2 + a3\nx := a*b", "defined parameters"),
-    ("a1 ~~ a2", "defines no factor"),
-    ("A =~ a1 + a2 + a3\nB =~ b1 + b2 + XX9", "line 2, field 'XX9': 'XX9' is neither a factor"),
-    ("a1 =~ a2 + a3 + b1", "the factor 'a1' has the name of an item"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("", "the model is empty"),
+        ("A =~ a1 + a2 +", "line 1: cannot parse 'A =~ a1 + a2 +'"),
+        ("A =~ a1 + a2 + a3\nB => b1 + b2", "line 2: cannot parse 'B => b1 + b2'"),
+        ("A =~ a1 + a2 + a3\nA ~ 1", "line 2: 'A ~ 1': intercepts"),
+        ("A =~ NA*a1 + a2 + a3", "modifier 'NA'* is not supported"),
+        ("A =~ a1 + a2 + a3\nx := a*b", "defined parameters"),
+        ("a1 ~~ a2", "defines no factor"),
+        ("A =~ a1 + a2 + a3\nB =~ b1 + b2 + XX9", "line 2, field 'XX9': 'XX9' is neither a factor"),
+        ("a1 =~ a2 + a3 + b1", "the factor 'a1' has the name of an item"),
+    ],
+)
 def test_bad_models_are_one_clear_error(model, message):
     with pytest.raises(DataFormatError, match=None) as exc:
         cfa.cfa(_congeneric(), model, source="model.txt")
@@ -260,42 +315,88 @@ def test_cli_cfa_writes_the_tables(tmp_path):
     model = "A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3\n"
     (tmp_path / "model.txt").write_text(model)
     out = tmp_path / "out"
-    res = _cli(["structure", "cfa", "--data", str(tmp_path / "items.csv"), "--model", str(tmp_path / "model.txt"),
-                "--out", str(out)])  # fmt: skip
+    res = _cli(
+        [
+            "structure",
+            "cfa",
+            "--data",
+            str(tmp_path / "items.csv"),
+            "--model",
+            str(tmp_path / "model.txt"),
+            "--out",
+            str(out),
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert "CFI" in res.output and "RMSEA" in res.output
     fit = pd.read_csv(out / "cfa_fit.csv")
-    assert list(fit.columns) == ["n_obs", "chi2", "df", "p_value", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high",
-                                 "rmsea_p_close", "srmr", "baseline_chi2", "baseline_df", "converged"]  # fmt: skip
+    assert list(fit.columns) == [
+        "n_obs",
+        "chi2",
+        "df",
+        "p_value",
+        "cfi",
+        "tli",
+        "rmsea",
+        "rmsea_ci_low",
+        "rmsea_ci_high",
+        "rmsea_p_close",
+        "srmr",
+        "baseline_chi2",
+        "baseline_df",
+        "converged",
+    ]
     load = pd.read_csv(out / "cfa_loadings.csv")
-    assert list(load.columns) == ["factor", "item", "estimate", "se", "z", "p_value", "std_all"] and len(load) == 6
+    assert (
+        list(load.columns) == ["factor", "item", "estimate", "se", "z", "p_value", "std_all"]
+        and len(load) == 6
+    )
     direct = cfa.cfa(x.drop(columns="participant"), model)
-    np.testing.assert_allclose(fit[["chi2", "cfi", "rmsea", "srmr"]].to_numpy(),
-                               direct.fit[["chi2", "cfi", "rmsea", "srmr"]].to_numpy(), rtol=1e-10)  # fmt: skip
+    np.testing.assert_allclose(
+        fit[["chi2", "cfi", "rmsea", "srmr"]].to_numpy(),
+        direct.fit[["chi2", "cfi", "rmsea", "srmr"]].to_numpy(),
+        rtol=1e-10,
+    )
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["command"] == "structure cfa" and set(prov["inputs"]) == {"data", "model"}
 
 
-@pytest.mark.parametrize(("case", "message"), [
-    ("unknown_item", "'zz' is neither a factor"),
-    ("unparseable", "line 2: cannot parse 'B =~'"),
-    ("bad_cell", "row 3 (line 4), field 'b1': cannot read 'x' as a number"),
-    ("no_model", "model file not found"),
-    ("empty_model", "the model is empty"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("unknown_item", "'zz' is neither a factor"),
+        ("unparseable", "line 2: cannot parse 'B =~'"),
+        ("bad_cell", "row 3 (line 4), field 'b1': cannot read 'x' as a number"),
+        ("no_model", "model file not found"),
+        ("empty_model", "the model is empty"),
+    ],
+)
 def test_cli_cfa_bad_input_exit_2_without_traceback(tmp_path, case, message):
     x = _congeneric(n=80)
     if case == "bad_cell":
         x = x.astype(object)
         x.iloc[2, 3] = "x"
     x.to_csv(tmp_path / "items.csv", index=False)
-    model = {"unknown_item": "A =~ a1 + a2 + zz\n", "unparseable": "A =~ a1 + a2 + a3\nB =~\n",
-             "empty_model": "# nothing yet\n"}.get(case, "A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3\n")  # fmt: skip
+    model = {
+        "unknown_item": "A =~ a1 + a2 + zz\n",
+        "unparseable": "A =~ a1 + a2 + a3\nB =~\n",
+        "empty_model": "# nothing yet\n",
+    }.get(case, "A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3\n")
     path = tmp_path / "model.txt"
     if case != "no_model":
         path.write_text(model)
-    res = _cli(["structure", "cfa", "--data", str(tmp_path / "items.csv"), "--model", str(path), "--out",
-                str(tmp_path / "out")])  # fmt: skip
+    res = _cli(
+        [
+            "structure",
+            "cfa",
+            "--data",
+            str(tmp_path / "items.csv"),
+            "--model",
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert res.exit_code == 2, res.output
     assert message in res.output and "Traceback" not in res.output
     assert res.output.count("error:") == 1

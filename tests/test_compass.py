@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from vp_stats import compass, schema
+from vp_stats import schema
 from vp_stats.instruments.pvq import score_pvq21
+from vp_stats.stats import compass, compass_weights
 
 AB = ["SD", "ST", "HE", "AC", "PO", "SE", "TR", "CO", "BE", "UN"]
 FULL = {v: k for k, v in schema.PVQ_ABBREV.items()}
@@ -138,20 +139,24 @@ def test_refusals():
 
 
 def test_weights_from_ranks_orientation():
-    lo = compass.weights_from_ranks({"A": 1, "B": 2, "C": 3, "D": 3}, top="lowest", source="t")
+    lo = compass_weights.weights_from_ranks(
+        {"A": 1, "B": 2, "C": 3, "D": 3}, top="lowest", source="t"
+    )
     assert lo["weight"].tolist() == [3.0, 2.0, 1.0, 1.0]
-    hi = compass.weights_from_ranks({"A": 1, "B": 2, "C": 3}, top="highest", source="t")
+    hi = compass_weights.weights_from_ranks({"A": 1, "B": 2, "C": 3}, top="highest", source="t")
     assert hi["weight"].tolist() == [1.0, 2.0, 3.0]
     assert "largest number = top priority" in hi["weights_source"][0]
     # culture example: the published ranks (larger = more important) give rho 0.8788
-    w = compass.weights_from_ranks(_full(CULTURE), top="highest", source="Value Compass example")
+    w = compass_weights.weights_from_ranks(
+        _full(CULTURE), top="highest", source="Value Compass example"
+    )
     assert compass.rank_agreement(_tidy({"m": MODEL}), w)["rho"].item() == pytest.approx(
         0.8788, abs=5e-5
     )
     with pytest.raises(ValueError, match="top must be"):
-        compass.weights_from_ranks({"A": 1}, top="first", source="t")
+        compass_weights.weights_from_ranks({"A": 1}, top="first", source="t")
     with pytest.raises(ValueError, match="all weights are zero"):
-        compass.weights_from_ranks({"A": 0, "B": 0}, top="highest", source="t")
+        compass_weights.weights_from_ranks({"A": 0, "B": 0}, top="highest", source="t")
 
 
 def test_weights_from_participants_per_group():
@@ -161,7 +166,7 @@ def test_weights_from_participants_per_group():
     wide.insert(0, "respondent", [f"r{i}" for i in range(6)])
     sc = score_pvq21(wide)
     sc["country"] = sc["respondent"].map(lambda r: "A" if int(r[1:]) < 4 else "B")
-    w = compass.weights_from_participants(sc, "country", source="sim")
+    w = compass_weights.weights_from_participants(sc, "country", source="sim")
     basic = sc[sc.family == "pvq"].pivot(index="respondent", columns="dimension", values="score")
     ref_a = basic.loc[["r0", "r1", "r2", "r3"]].mean()
     got_a = w[w.group == "A"].set_index("dimension")["weight"]
@@ -174,7 +179,7 @@ def test_weights_from_participants_per_group():
     scores = _tidy({"m": MODEL})
     with pytest.raises(ValueError, match="pass group="):
         compass.weighted_composite(scores, w)
-    out = compass.weighted_composite(scores, compass.as_weights(w, group="A"))
+    out = compass.weighted_composite(scores, compass_weights.as_weights(w, group="A"))
     ref = sum(ref_a[FULL[k]] * MODEL[k] for k in AB) / ref_a.abs().sum()
     assert out["weighted_composite"].item() == pytest.approx(ref, abs=1e-10)
     assert out["weights_source"].item().startswith("mean centred pvq profile of 4 participant(s)")
@@ -186,7 +191,7 @@ def test_weights_from_pvq_answers_and_match_models():
     ans = pd.DataFrame({"respondent": "me", "item": range(1, 22), "answer": 3})
     ans.loc[ans.item.isin([3, 8, 19, 12, 18]), "answer"] = 6
     ans.loc[ans.item.isin([2, 17, 4, 13]), "answer"] = 1
-    w = compass.weights_from_pvq_answers(ans)
+    w = compass_weights.weights_from_pvq_answers(ans)
     pm = (5 * 6 + 4 * 1 + 12 * 3) / 21
     ww = w.set_index("dimension")["weight"]
     assert ww["Benevolence"] == pytest.approx(6 - pm, abs=1e-12)
@@ -230,4 +235,4 @@ def test_weights_from_pvq_answers_and_match_models():
     with pytest.raises(ValueError, match="lacks columns"):
         compass.match_models(ans, prof.rename(columns={"centered_mean": "score"}))
     with pytest.raises(ValueError, match="pass respondent="):
-        compass.weights_from_pvq_answers(pd.concat([ans, ans.assign(respondent="you")]))
+        compass_weights.weights_from_pvq_answers(pd.concat([ans, ans.assign(respondent="you")]))

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from vp_stats import compass, schema
+from vp_stats import schema
+from vp_stats.stats import compass_weights
+from vp_stats.studies import compass as compass_studies
 
 VALUES = list(schema.PVQ_VALUES)
 
@@ -50,15 +52,21 @@ def _by_hand(answers, profiles):
     t = w / np.abs(w).max()
     sm = S / np.abs(S).max(axis=1, keepdims=True)
     dist = (np.abs(t) * (np.abs(sm) > 0.3) * np.abs(sm - t)).sum(axis=1)
-    return pd.DataFrame({"model": mat.index, "weighted": weighted, "rank_agreement": (rho + 1) / 2,
-                         "distance": dist}).set_index("model")  # fmt: skip
+    return pd.DataFrame(
+        {
+            "model": mat.index,
+            "weighted": weighted,
+            "rank_agreement": (rho + 1) / 2,
+            "distance": dist,
+        }
+    ).set_index("model")
 
 
 # ----------------------------------------------------------------------------- match
 
 
 def test_match_file_long_by_hand(tmp_path, profiles, answers):
-    out = compass.match_file(_long_csv(tmp_path / "me.csv", answers), profiles)
+    out = compass_studies.match_file(_long_csv(tmp_path / "me.csv", answers), profiles)
     ref = _by_hand(answers, profiles)
     got = out.set_index("model")
     for c in ("weighted", "rank_agreement", "distance"):
@@ -81,14 +89,16 @@ def test_match_file_wide_layouts_agree(tmp_path, profiles, answers, style):
     order = np.random.default_rng(2).permutation(21)  # column order must not matter
     head = ",".join(["respondent"] + [names[i] for i in order])
     body = ",".join(["anna"] + [str(answers[i]) for i in order])
-    wide = compass.match_file(_write(tmp_path / "w.csv", head + "\n" + body + "\n"), profiles)
-    long = compass.match_file(_long_csv(tmp_path / "l.csv", answers), profiles)
+    wide = compass_studies.match_file(
+        _write(tmp_path / "w.csv", head + "\n" + body + "\n"), profiles
+    )
+    long = compass_studies.match_file(_long_csv(tmp_path / "l.csv", answers), profiles)
     pd.testing.assert_frame_equal(wide, long)
     assert "'anna'" in wide.attrs["weights_source"]
 
 
 def test_match_file_released_models(tmp_path, answers):
-    out = compass.match_file(_long_csv(tmp_path / "me.csv", answers))
+    out = compass_studies.match_file(_long_csv(tmp_path / "me.csv", answers))
     assert len(out) == 34 and out.model.is_unique
     assert sorted(out.weighted_rank) == sorted(
         out.weighted.rank(ascending=False, method="min").astype(int)
@@ -146,16 +156,16 @@ def test_match_file_released_models(tmp_path, answers):
 def test_match_file_bad_inputs(tmp_path, profiles, text, match):
     path = _write(tmp_path / "bad.csv", text)
     with pytest.raises(ValueError, match=match) as e:
-        compass.match_file(path, profiles)
+        compass_studies.match_file(path, profiles)
     assert str(path) in str(e.value)
 
 
 def test_match_file_missing_file_and_flat_person(tmp_path, profiles):
     with pytest.raises(ValueError, match="nope.csv: file level: file not found"):
-        compass.match_file(tmp_path / "nope.csv", profiles)
+        compass_studies.match_file(tmp_path / "nope.csv", profiles)
     flat = _long_csv(tmp_path / "flat.csv", [4] * 21)
     with pytest.raises(ValueError, match="all weights are zero"):
-        compass.match_file(flat, profiles)
+        compass_studies.match_file(flat, profiles)
 
 
 # ----------------------------------------------------------------------------- score
@@ -165,7 +175,7 @@ def test_score_file_by_hand_subset_and_names(tmp_path, profiles):
     path = _write(
         tmp_path / "w.csv", "dimension,weight\nbenevolence,3\nPower,-1\nself direction,0.5\n"
     )
-    out = compass.score_file(path, profiles)
+    out = compass_studies.score_file(path, profiles)
     mat = profiles.pivot(index="model", columns="dimension", values="centered_mean")
     w = pd.Series({"Benevolence": 3.0, "Power": -1.0, "Self_Direction": 0.5})
     ref = (mat[w.index] * w).sum(axis=1) / w.abs().sum()
@@ -182,9 +192,9 @@ def test_score_file_by_hand_subset_and_names(tmp_path, profiles):
 
 def test_score_file_released_models_higher_order(tmp_path):
     path = _write(tmp_path / "w.csv", "dimension,weight\nConservation,1\nOpenness_to_Change,-1\n")
-    out = compass.score_file(path)
+    out = compass_studies.score_file(path)
     assert len(out) == 34
-    prof = compass.released_profiles("higher_pvq").pivot(
+    prof = compass_studies.released_profiles("higher_pvq").pivot(
         index="model", columns="dimension", values="centered_mean"
     )
     ref = (prof["Conservation"] - prof["Openness_to_Change"]) / 2
@@ -213,24 +223,29 @@ def test_score_file_released_models_higher_order(tmp_path):
 def test_score_file_bad_inputs(tmp_path, profiles, text, match):
     path = _write(tmp_path / "bad_weights.csv", text)
     with pytest.raises(ValueError, match=match) as e:
-        compass.score_file(path, profiles)
+        compass_studies.score_file(path, profiles)
     assert "bad_weights.csv" in str(e.value)
 
 
 def test_score_file_profiles_without_family(tmp_path, profiles):
     path = _write(tmp_path / "w.csv", "dimension,weight\nConservation,1\n")
     with pytest.raises(ValueError, match="no 'higher_pvq' rows"):
-        compass.score_file(path, profiles)
+        compass_studies.score_file(path, profiles)
 
 
 # ----------------------------------------------------------------------------- study helpers
 
 
 def test_composite_table_and_sensitivity_by_hand(profiles):
-    w = pd.DataFrame({"group": ["g1"] * 10 + ["g2"] * 10, "dimension": VALUES * 2,
-                      "weight": list(np.linspace(-1, 1, 10)) + list(np.linspace(1, -1, 10)),
-                      "weights_source": "demo"})  # fmt: skip
-    t = compass.composite_table(profiles, w)
+    w = pd.DataFrame(
+        {
+            "group": ["g1"] * 10 + ["g2"] * 10,
+            "dimension": VALUES * 2,
+            "weight": list(np.linspace(-1, 1, 10)) + list(np.linspace(1, -1, 10)),
+            "weights_source": "demo",
+        }
+    )
+    t = compass_studies.composite_table(profiles, w)
     mat = profiles.pivot(index="model", columns="dimension", values="centered_mean")[VALUES]
     for g in ("g1", "g2"):
         wv = w[w.group == g].weight.to_numpy()
@@ -244,11 +259,11 @@ def test_composite_table_and_sensitivity_by_hand(profiles):
     r1 = t[t.group == "g1"].set_index("model").weighted_rank
     r2 = t[t.group == "g2"].set_index("model").weighted_rank
     assert ((r1 + r2) == 5).all()
-    s0 = compass.weight_sensitivity(
+    s0 = compass_studies.weight_sensitivity(
         profiles, w[w.group == "g1"].drop(columns="group"), noise=0.0, n_draws=20
     )
     assert (s0["rank"] == s0.rank_p05).all() and (s0["rank"] == s0.rank_p95).all()
-    s1 = compass.weight_sensitivity(
+    s1 = compass_studies.weight_sensitivity(
         profiles, w[w.group == "g1"].drop(columns="group"), noise=2.0, n_draws=400
     )
     assert (s1.rank_p95 - s1.rank_p05).max() > 0
@@ -260,14 +275,16 @@ def test_participant_groups():
     centres = np.array([[1.0] * 5 + [-1.0] * 5, [-1.0] * 5 + [1.0] * 5])
     lab = np.repeat([0, 1], [30, 10])
     X = centres[lab] + rng.normal(0, 0.1, (40, 10))
-    t = pd.DataFrame([(f"p{i}", "pvq", d, X[i, j]) for i in range(40) for j, d in enumerate(VALUES)],
-                     columns=["participant", "family", "dimension", "score"])  # fmt: skip
-    g = compass.participant_groups(t, "kmeans", 2, seed=1).set_index("participant").group
+    t = pd.DataFrame(
+        [(f"p{i}", "pvq", d, X[i, j]) for i in range(40) for j, d in enumerate(VALUES)],
+        columns=["participant", "family", "dimension", "score"],
+    )
+    g = compass_weights.participant_groups(t, "kmeans", 2, seed=1).set_index("participant").group
     truth = pd.Series(
         np.where(lab == 0, "cluster 1", "cluster 2"), index=[f"p{i}" for i in range(40)]
     )
     assert (g[truth.index] == truth).all()  # largest cluster is 'cluster 1'
-    q = compass.participant_groups(t, "quantile", 4, dimension="Power")
+    q = compass_weights.participant_groups(t, "quantile", 4, dimension="Power")
     assert q.group.value_counts().eq(10).all()
     with pytest.raises(ValueError, match="dimension="):
-        compass.participant_groups(t, "quantile", 4)
+        compass_weights.participant_groups(t, "quantile", 4)

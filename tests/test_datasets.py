@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import datasets, schema
-from vp_stats.datasets import DataFormatError, DataIntegrityError
+from vp_stats import schema, tables
+from vp_stats.io import datasets
+from vp_stats.io.datasets import DataFormatError, DataIntegrityError
 
 # ----------------------------------------------------------------------------- real data
 
@@ -48,7 +49,7 @@ def test_participant_scores_match_the_released_file():
     assert row.score.item() == raw["P321"]["pvq"]["Benevolence"]
     # MRAT centring: item-weighted sum of the centred basic values is zero
     w = np.array([len(schema.PVQ21_KEY[v]) for v in schema.PVQ_VALUES])
-    pvq = datasets.participant_matrix(s, "pvq").to_numpy()
+    pvq = tables.participant_matrix(s, "pvq").to_numpy()
     assert np.abs(pvq @ w).max() < 1e-9
 
 
@@ -104,7 +105,10 @@ def test_rating_out_of_scale(survey):
     path, small = survey
     first = next(iter(small[0]))
     small[0][first][0]["data"][3][0] = 7
-    with pytest.raises(DataFormatError, match=rf"survey.json: record group 0, portrait {first}, option 1, rating 3, field 'rating': rating 7 outside 1-6"):
+    with pytest.raises(
+        DataFormatError,
+        match=rf"survey.json: record group 0, portrait {first}, option 1, rating 3, field 'rating': rating 7 outside 1-6",
+    ):
         datasets.load_ratings(path=_write(path, small))
 
 
@@ -112,7 +116,10 @@ def test_rating_nan(survey):
     path, small = survey
     first = next(iter(small[0]))
     small[0][first][1]["data"][0][0] = float("nan")
-    with pytest.raises(DataFormatError, match=r"option 2, rating 0, field 'rating': expected an integer 1-6, got nan \(NaN\)"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"option 2, rating 0, field 'rating': expected an integer 1-6, got nan \(NaN\)",
+    ):
         datasets.load_ratings(path=_write(path, small))
 
 
@@ -137,7 +144,10 @@ def test_duplicate_rating(survey):
     first = next(iter(small[0]))
     data = small[0][first][0]["data"]
     data.append([3, data[0][1]])
-    with pytest.raises(DataFormatError, match=rf"duplicate rating: {data[0][1]} already rated portrait {first} option 1"):
+    with pytest.raises(
+        DataFormatError,
+        match=rf"duplicate rating: {data[0][1]} already rated portrait {first} option 1",
+    ):
         datasets.load_ratings(path=_write(path, small))
 
 
@@ -145,7 +155,10 @@ def test_truncated_json(survey):
     path, _ = survey
     text = path.read_text()
     path.write_text(text[: len(text) // 2])
-    with pytest.raises(DataFormatError, match=r"survey.json: file level: invalid or truncated JSON at line 1, column \d+"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"survey.json: file level: invalid or truncated JSON at line 1, column \d+",
+    ):
         datasets.load_ratings(path=path)
 
 
@@ -162,11 +175,15 @@ def test_participant_score_errors(tmp_path):
     pid = next(iter(small))
     bad = json.loads(json.dumps(small))
     bad[pid]["pvq"]["Power"] = None
-    with pytest.raises(DataFormatError, match=rf"record {pid}, field 'pvq.Power': expected a number, got None"):
+    with pytest.raises(
+        DataFormatError, match=rf"record {pid}, field 'pvq.Power': expected a number, got None"
+    ):
         datasets.load_participant_scores(path=_write(tmp_path / "v.json", bad))
     bad = json.loads(json.dumps(small))
     del bad[pid]["bfi"]["Openness"]
-    with pytest.raises(DataFormatError, match=rf"record {pid}, field 'bfi.Openness': missing score"):
+    with pytest.raises(
+        DataFormatError, match=rf"record {pid}, field 'bfi.Openness': missing score"
+    ):
         datasets.load_participant_scores(path=_write(tmp_path / "v.json", bad))
     bad = json.loads(json.dumps(small))
     bad[pid]["bfi"]["Openness"] = 9.0
@@ -178,7 +195,9 @@ def test_hash_mismatch_names_the_file_and_keeps_it(tmp_path):
     src = datasets.fetch("LICENSE")
     shutil.copy(src, tmp_path / "LICENSE")
     (tmp_path / "LICENSE").write_text(src.read_text() + "tampered\n")
-    with pytest.raises(DataIntegrityError, match=r"LICENSE: sha256 mismatch for upstream file 'LICENSE'"):
+    with pytest.raises(
+        DataIntegrityError, match=r"LICENSE: sha256 mismatch for upstream file 'LICENSE'"
+    ):
         datasets.fetch("LICENSE", data_dir=tmp_path)
     assert (tmp_path / "LICENSE").read_text().endswith("tampered\n")  # nothing overwritten
 

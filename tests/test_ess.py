@@ -1,4 +1,4 @@
-"""Tests of vp_stats.ess on small ESS-format files written by the tests (no ESS data)."""
+"""Tests of vp_stats.io.ess on small ESS-format files written by the tests (no ESS data)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import ess, schema
-from vp_stats.datasets import DataFormatError
+from vp_stats import schema
+from vp_stats.io import ess
+from vp_stats.io.datasets import DataFormatError
 
 HVS = list(schema.ESS_HVS_VARIABLES)
 
@@ -293,7 +294,7 @@ def test_round11_file_recodes_every_persona_attribute(tmp_path):
     assert set(ess.PERSONA_COLUMNS) <= set(s.columns) and "race" not in s.columns
     assert "race" in ess.ESS_UNAVAILABLE
     # the persona levels are the paper's (religion adds what the ESS cannot split)
-    from vp_stats.personas import PAPER_PERSONA_LEVELS
+    from vp_stats.instruments.personas import PAPER_PERSONA_LEVELS
 
     for col in ("political_orientation", "education", "income"):
         assert set(per[col].dropna()) <= set(PAPER_PERSONA_LEVELS[col])
@@ -311,9 +312,10 @@ def test_round11_file_recodes_every_persona_attribute(tmp_path):
 def test_recode_bands_are_configurable():
     raw = pd.DataFrame({"lrscale": [4, 5, 6], "hinctnta": [2, 5, 9]})
     r = ess.recode_persona_attributes(
-        raw, lrscale_bands={"left": (0, 4), "centre": (5, 5), "right": (6, 10)},
+        raw,
+        lrscale_bands={"left": (0, 4), "centre": (5, 5), "right": (6, 10)},
         income_bands={"low": (1, 2), "middle": (3, 8), "high": (9, 10)},
-    )  # fmt: skip
+    )
     assert r.political_orientation.tolist() == ["left", "centre", "right"]
     assert r.income.tolist() == ["low", "middle", "high"]
     assert r.religion.isna().all() and r.education.isna().all()  # variables absent from the file
@@ -330,7 +332,9 @@ def test_cumulative_file_mixes_names_and_weights(tmp_path):
     assert len(s) == 2 * len(DEMO_CASES)
     r8 = s[s.essround.astype(str) == "8"]
     r11 = s[s.essround.astype(str) == "11"]
-    assert (r8.weight_variable == "pspwght*pweight").all() and (r11.weight_variable == "anweight").all()
+    assert (r8.weight_variable == "pspwght*pweight").all() and (
+        r11.weight_variable == "anweight"
+    ).all()
     np.testing.assert_allclose(r8.weight.to_numpy(), (old.pspwght * old.pweight).to_numpy())
     np.testing.assert_allclose(r11.weight.to_numpy(), new.anweight.to_numpy())
     # scores per round equal those of the single-round files
@@ -346,7 +350,9 @@ def test_cumulative_file_mixes_names_and_weights(tmp_path):
     clash.loc[0, HVS11[0]] = 1 if clash.loc[0, HVS[0]] != 1 else 2
     q = tmp_path / "clash.csv"
     clash.to_csv(q, index=False)
-    with pytest.raises(DataFormatError, match=r"clash.csv: record data row 1 \(idno 500\), field 'ipcrtiva'"):
+    with pytest.raises(
+        DataFormatError, match=r"clash.csv: record data row 1 \(idno 500\), field 'ipcrtiva'"
+    ):
         ess.load_ess(q)
     # neither spelling: the error names the round 1-10 name and the round 11 rule
     q2 = tmp_path / "noitem.csv"
@@ -357,14 +363,24 @@ def test_cumulative_file_mixes_names_and_weights(tmp_path):
 
 @pytest.mark.parametrize(
     "column,value",
-    [("lrscale", 11), ("lrscale", -1), ("eisced", 8), ("rlgblg", 3), ("rlgdnm", 9), ("hinctnta", 0),
-     ("hinctnta", 11)],
-)  # fmt: skip
+    [
+        ("lrscale", 11),
+        ("lrscale", -1),
+        ("eisced", 8),
+        ("rlgblg", 3),
+        ("rlgdnm", 9),
+        ("hinctnta", 0),
+        ("hinctnta", 11),
+    ],
+)
 def test_bad_persona_codes_name_file_row_field(tmp_path, column, value):
     df = _ess11_frame()
     df.loc[4, column] = value
     p = tmp_path / "bad_codes.csv"
     df.to_csv(p, index=False)
-    with pytest.raises(DataFormatError, match=rf"bad_codes.csv: record data row 5 \(idno 504\), field '{column}': "
-                       rf"value {value} is not a valid code"):  # fmt: skip
+    with pytest.raises(
+        DataFormatError,
+        match=rf"bad_codes.csv: record data row 5 \(idno 504\), field '{column}': "
+        rf"value {value} is not a valid code",
+    ):
         ess.load_ess(p)

@@ -22,16 +22,25 @@ import r_reference  # tests/ is on sys.path via tests/conftest.py
 from scipy.optimize import linear_sum_assignment
 from typer.testing import CliRunner
 
-from vp_stats import factor
 from vp_stats.errors import TableError
+from vp_stats.stats import factor
 
 R_PACKAGES = ("psych", "GPArotation", "psychTools")
 LOAD_TOL = 1e-4  # brief: 1e-3; minres/ml agree to ~5e-6 (bfi), ~1e-4 (ml, Value Portrait, n = 46)
 EXACT_TOL = 1e-8  # deterministic algorithms (pa, KMO, Bartlett, polychoric at psych's tolerance)
-BFI_CONFIGS = [("minres", "oblimin"), ("ml", "varimax"), ("pa", "promax"), ("minres", "none"),
-               ("ml", "oblimin"), ("minres", "promax"), ("pa", "varimax")]  # fmt: skip
+BFI_CONFIGS = [
+    ("minres", "oblimin"),
+    ("ml", "varimax"),
+    ("pa", "promax"),
+    ("minres", "none"),
+    ("ml", "oblimin"),
+    ("minres", "promax"),
+    ("pa", "varimax"),
+]
 VP_CONFIGS = [("minres", "oblimin", 3), ("ml", "varimax", 2), ("pa", "promax", 3)]
-VP_POLY_ITEMS = 12  # psych::polychoric on all 40 items takes ~7 s; the first 12 items (66 pairs) suffice
+VP_POLY_ITEMS = (
+    12  # psych::polychoric on all 40 items takes ~7 s; the first 12 items (66 pairs) suffice
+)
 
 
 # --------------------------------------------------------------------------- data and R
@@ -43,7 +52,8 @@ def need_r(packages=R_PACKAGES) -> str:
     if rscript is None:
         pytest.skip(reason)
     probe = "q(status = as.integer(!all(sapply(c({}), requireNamespace, quietly = TRUE))))".format(
-        ", ".join(f'"{p}"' for p in packages))
+        ", ".join(f'"{p}"' for p in packages)
+    )
     if subprocess.run([rscript, "-e", probe], capture_output=True, timeout=120).returncode != 0:
         pytest.skip(f"R packages {', '.join(packages)} are not all installed")
     return rscript
@@ -54,9 +64,13 @@ def bfi_from_r() -> pd.DataFrame:
     rscript = need_r()
     with tempfile.TemporaryDirectory(prefix="vp_bfi_") as tmp:
         path = Path(tmp) / "bfi.csv"
-        script = (f'suppressPackageStartupMessages(library(psychTools)); data(bfi); '
-                  f'write.csv(bfi[, 1:25], "{path.as_posix()}", row.names = FALSE, na = "")')  # fmt: skip
-        res = subprocess.run([rscript, "--vanilla", "-e", script], capture_output=True, text=True, timeout=120)
+        script = (
+            f"suppressPackageStartupMessages(library(psychTools)); data(bfi); "
+            f'write.csv(bfi[, 1:25], "{path.as_posix()}", row.names = FALSE, na = "")'
+        )
+        res = subprocess.run(
+            [rscript, "--vanilla", "-e", script], capture_output=True, text=True, timeout=120
+        )
         if res.returncode != 0:
             pytest.skip(f"R could not write psychTools::bfi: {res.stderr[-500:]}")
         return pd.read_csv(path)
@@ -64,7 +78,8 @@ def bfi_from_r() -> pd.DataFrame:
 
 def vp_items() -> pd.DataFrame:
     """The 40 Value Portrait items rated by participant group 0, complete cases (items ``i<portrait>_<option>``)."""
-    from vp_stats import datasets, tables
+    from vp_stats import tables
+    from vp_stats.io import datasets
 
     try:
         r = datasets.load_ratings()
@@ -86,7 +101,9 @@ def vp():
 
 
 def _nonpd() -> np.ndarray:
-    r = np.array([[1, .9, .9, -.2], [.9, 1, .2, .1], [.9, .2, 1, .3], [-.2, .1, .3, 1.0]])
+    r = np.array(
+        [[1, 0.9, 0.9, -0.2], [0.9, 1, 0.2, 0.1], [0.9, 0.2, 1, 0.3], [-0.2, 0.1, 0.3, 1.0]]
+    )
     assert np.linalg.eigvalsh(r).min() < 0
     return r
 
@@ -126,8 +143,12 @@ def ref():
     try:
         data["V"] = vp_items()
     except pytest.skip.Exception:  # no Value Portrait data: the bfi references still run
-        script = "\n".join(line for line in script.splitlines() if "(V" not in line and "V[" not in line)
-    script = script.replace("VPCONFIGS", ", ".join(f'c("{m}", "{r}", "{k}")' for m, r, k in VP_CONFIGS))
+        script = "\n".join(
+            line for line in script.splitlines() if "(V" not in line and "V[" not in line
+        )
+    script = script.replace(
+        "VPCONFIGS", ", ".join(f'c("{m}", "{r}", "{k}")' for m, r, k in VP_CONFIGS)
+    )
     script = script.replace("CONFIGS", ", ".join(f'c("{m}", "{r}")' for m, r in BFI_CONFIGS))
     return r_reference.run(script.replace("NPOLY", str(VP_POLY_ITEMS)), data, timeout=600)
 
@@ -147,11 +168,13 @@ def _compare(res: factor.EFAResult, ref, tag: str, p: int, tol: float) -> dict:
     L = res.loading_matrix().to_numpy()
     LR = ref[f"{tag}_L"].reshape(L.shape[1], p).T
     perm, sign = _match(L, LR)
-    diffs = {"loadings": np.abs(L[:, perm] * sign - LR).max(),
-             "communality": np.abs(res.communalities.communality.to_numpy() - ref[f"{tag}_h2"]).max(),
-             "uniqueness": np.abs(res.communalities.uniqueness.to_numpy() - ref[f"{tag}_u2"]).max(),
-             "ss_loadings": np.abs(res.variance.ss_loadings.to_numpy()[perm] - ref[f"{tag}_ss"]).max(),
-             "proportion": np.abs(res.variance.proportion.to_numpy()[perm] - ref[f"{tag}_prop"]).max()}  # fmt: skip
+    diffs = {
+        "loadings": np.abs(L[:, perm] * sign - LR).max(),
+        "communality": np.abs(res.communalities.communality.to_numpy() - ref[f"{tag}_h2"]).max(),
+        "uniqueness": np.abs(res.communalities.uniqueness.to_numpy() - ref[f"{tag}_u2"]).max(),
+        "ss_loadings": np.abs(res.variance.ss_loadings.to_numpy()[perm] - ref[f"{tag}_ss"]).max(),
+        "proportion": np.abs(res.variance.proportion.to_numpy()[perm] - ref[f"{tag}_prop"]).max(),
+    }
     if res.oblique:
         phi = res.phi_matrix().to_numpy()[np.ix_(perm, perm)] * np.outer(sign, sign)
         diffs["phi"] = np.abs(phi - ref[f"{tag}_phi"].reshape(phi.shape)).max()
@@ -174,7 +197,9 @@ def test_efa_equals_psych_fa_on_bfi(bfi, ref, method, rotation):
     _compare(res, ref, f"bfi_{method}_{rotation}", 25, tol)
     # factor order and sign are psych's own (no permutation needed)
     L = res.loading_matrix().to_numpy()
-    assert np.abs(L - ref[f"bfi_{method}_{rotation}_L"].reshape(5, 25).T).max() < (EXACT_TOL if method == "pa" else LOAD_TOL)
+    assert np.abs(L - ref[f"bfi_{method}_{rotation}_L"].reshape(5, 25).T).max() < (
+        EXACT_TOL if method == "pa" else LOAD_TOL
+    )
     cum = res.variance.cumulative.to_numpy()
     assert np.abs(cum - ref[f"bfi_{method}_{rotation}_cum"]).max() < LOAD_TOL
 
@@ -199,7 +224,10 @@ def test_kmo_and_bartlett_equal_psych(bfi, ref):
     assert abs(val["bartlett_p"] - p) < EXACT_TOL and val["n_obs"] == 2436
     pw = factor.adequacy(bfi, missing="pairwise").set_index(["statistic"]).value
     assert abs(pw["kmo"].iloc[0] - ref["kmo_pw"][0]) < EXACT_TOL
-    assert abs(pw["bartlett_chi2"] - ref["bart_pw"][0]) < 1e-6 * ref["bart_pw"][0] and pw["n_obs"] == 2800
+    assert (
+        abs(pw["bartlett_chi2"] - ref["bart_pw"][0]) < 1e-6 * ref["bart_pw"][0]
+        and pw["n_obs"] == 2800
+    )
 
 
 @pytest.mark.r
@@ -209,7 +237,10 @@ def test_polychoric_equals_psych(bfi, ref):
     # the same likelihood and optimiser (Brent) as psych: equal to optimiser rounding
     assert np.abs(at_psych_tol.to_numpy() - ref["poly"].reshape(25, 25)).max() < EXACT_TOL
     assert at_psych_tol.attrs["global_thresholds"] and not at_psych_tol.attrs["smoothed"]
-    assert np.abs(at_psych_tol.attrs["thresholds"].to_numpy() - ref["tau"].reshape(5, 25).T).max() < 1e-12
+    assert (
+        np.abs(at_psych_tol.attrs["thresholds"].to_numpy() - ref["tau"].reshape(5, 25).T).max()
+        < 1e-12
+    )
     # the default (tighter) tolerance differs from psych by psych's optimiser tolerance, ~1e-4
     default = factor.polychoric_correlations(cc)
     assert np.abs(default.to_numpy() - ref["poly"].reshape(25, 25)).max() < 1e-4
@@ -234,7 +265,11 @@ def test_parallel_analysis_agrees_with_fa_parallel(bfi, ref):
     assert np.abs(pa.simulated_fa_mean.to_numpy() - ref["par_fasim"]).max() < 0.05
     assert np.abs(pa.simulated_pc_mean.to_numpy() - ref["par_pcsim"]).max() < 0.05
     # ... and the suggested numbers agree (psych: 6 factors, 5 components on bfi)
-    assert (pa.attrs["n_factors"], pa.attrs["n_components"]) == tuple(ref["par_n"].astype(int)) == (6, 5)
+    assert (
+        (pa.attrs["n_factors"], pa.attrs["n_components"])
+        == tuple(ref["par_n"].astype(int))
+        == (6, 5)
+    )
     again = factor.parallel_analysis(bfi, n_iter=20, seed=0)
     pd.testing.assert_frame_equal(pa, again)  # seeded
 
@@ -250,7 +285,10 @@ def test_value_portrait_item_set_equals_psych(vp, ref):
     assert np.abs(t["kmo"].iloc[1:].to_numpy() - ref["vp_kmo_i"]).max() < EXACT_TOL
     assert abs(t["bartlett_chi2"] - ref["vp_bart"][0]) < 1e-6 * ref["vp_bart"][0]
     poly = factor.polychoric_correlations(vp.iloc[:, :VP_POLY_ITEMS], tol=factor.PSYCH_OPTIMIZE_TOL)
-    assert np.abs(poly.to_numpy() - ref["vp_poly"].reshape(VP_POLY_ITEMS, VP_POLY_ITEMS)).max() < EXACT_TOL
+    assert (
+        np.abs(poly.to_numpy() - ref["vp_poly"].reshape(VP_POLY_ITEMS, VP_POLY_ITEMS)).max()
+        < EXACT_TOL
+    )
 
 
 @pytest.mark.r
@@ -279,18 +317,29 @@ def test_why_factor_analyzer_is_not_used_as_is(bfi, ref):
         perm, sign = _match(pc, LR)
         assert np.abs(pc[:, perm] * sign - LR).max() > 0.05
         # its phi_ is not reordered with the loadings: wrong even after matching the factors
-        fa = FactorAnalyzer(n_factors=5, rotation="oblimin", method="minres", is_corr_matrix=True).fit(r.copy())
+        fa = FactorAnalyzer(
+            n_factors=5, rotation="oblimin", method="minres", is_corr_matrix=True
+        ).fit(r.copy())
         LR = ref["bfi_minres_oblimin_L"].reshape(5, 25).T
         perm, sign = _match(fa.loadings_, LR)
         assert np.abs(fa.loadings_[:, perm] * sign - LR).max() < LOAD_TOL
         phi = fa.phi_[np.ix_(perm, perm)] * np.outer(sign, sign)
         assert np.abs(phi - ref["bfi_minres_oblimin_phi"].reshape(5, 5)).max() > 0.1
         # without Kaiser normalisation varimax and promax are not psych's
-        unrot = FactorAnalyzer(n_factors=5, rotation=None, method="minres", is_corr_matrix=True).fit(r.copy()).loadings_
+        unrot = (
+            FactorAnalyzer(n_factors=5, rotation=None, method="minres", is_corr_matrix=True)
+            .fit(r.copy())
+            .loadings_
+        )
         for rot in ("varimax", "promax"):
             tag = "bfi_minres_promax" if rot == "promax" else "bfi_ml_varimax"
-            base = unrot if rot == "promax" else FactorAnalyzer(
-                n_factors=5, rotation=None, method="ml", is_corr_matrix=True).fit(r.copy()).loadings_
+            base = (
+                unrot
+                if rot == "promax"
+                else FactorAnalyzer(n_factors=5, rotation=None, method="ml", is_corr_matrix=True)
+                .fit(r.copy())
+                .loadings_
+            )
             LR = ref[f"{tag}_L"].reshape(5, 25).T
             for normalize, ok in ((True, True), (False, False)):
                 L = Rotator(method=rot, normalize=normalize).fit_transform(base.copy())
@@ -303,9 +352,11 @@ def test_why_factor_analyzer_is_not_used_as_is(bfi, ref):
 
 def _two_factor(n=400, seed=0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    lam = np.array([[.8, 0], [.7, 0], [.6, 0], [0, .8], [0, .7], [0, .6]])
-    x = rng.standard_normal((n, 2)) @ lam.T + .6 * rng.standard_normal((n, 6))
-    return pd.DataFrame(np.clip(np.round(x * 1.2 + 3.5), 1, 6), columns=[f"q{j}" for j in range(1, 7)])
+    lam = np.array([[0.8, 0], [0.7, 0], [0.6, 0], [0, 0.8], [0, 0.7], [0, 0.6]])
+    x = rng.standard_normal((n, 2)) @ lam.T + 0.6 * rng.standard_normal((n, 6))
+    return pd.DataFrame(
+        np.clip(np.round(x * 1.2 + 3.5), 1, 6), columns=[f"q{j}" for j in range(1, 7)]
+    )
 
 
 def test_bivariate_normal_cdf_equals_scipy():
@@ -328,7 +379,10 @@ def test_tidy_outputs_and_options():
     assert list(res.loadings.columns) == ["item", "factor", "loading"] and len(res.loadings) == 12
     assert list(res.communalities.columns) == ["item", "communality", "uniqueness"]
     assert list(res.variance.columns) == ["factor", "ss_loadings", "proportion", "cumulative"]
-    assert list(res.factor_correlations.columns) == ["factor_1", "factor_2", "r"] and len(res.factor_correlations) == 1
+    assert (
+        list(res.factor_correlations.columns) == ["factor_1", "factor_2", "r"]
+        and len(res.factor_correlations) == 1
+    )
     np.testing.assert_allclose(res.communalities.communality + res.communalities.uniqueness, 1)
     # communalities are unchanged by rotation; orthogonal rotations have no factor correlations
     vm = factor.efa(x, 2, method="ml", rotation="varimax")
@@ -337,19 +391,29 @@ def test_tidy_outputs_and_options():
     one = factor.efa(x.iloc[:, :3], 1, rotation="oblimin")
     assert not one.oblique and one.factor_correlations.empty and (one.loadings.loading > 0).all()
     pa = factor.parallel_analysis(x, n_iter=5, seed=3)
-    assert list(pa.columns) == ["number", "observed_pc", "simulated_pc_mean", "simulated_pc_quantile",
-                                "observed_fa", "simulated_fa_mean", "simulated_fa_quantile"]  # fmt: skip
+    assert list(pa.columns) == [
+        "number",
+        "observed_pc",
+        "simulated_pc_mean",
+        "simulated_pc_quantile",
+        "observed_fa",
+        "simulated_fa_mean",
+        "simulated_fa_quantile",
+    ]
     assert pa.attrs["n_factors"] == 2
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"method": "uls"}, "method must be one of minres, ml, pa"),
-    ({"rotation": "quartimax"}, "rotation must be one of oblimin, promax, varimax, none"),
-    ({"missing": "drop"}, "missing must be one of listwise, pairwise"),
-    ({"n_factors": 6}, "n_factors must be between 1 and 5"),
-    ({"n_factors": 0}, "n_factors must be between 1 and 5"),
-    ({"n_factors": 2.5}, "n_factors must be a whole number"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "uls"}, "method must be one of minres, ml, pa"),
+        ({"rotation": "quartimax"}, "rotation must be one of oblimin, promax, varimax, none"),
+        ({"missing": "drop"}, "missing must be one of listwise, pairwise"),
+        ({"n_factors": 6}, "n_factors must be between 1 and 5"),
+        ({"n_factors": 0}, "n_factors must be between 1 and 5"),
+        ({"n_factors": 2.5}, "n_factors must be a whole number"),
+    ],
+)
 def test_bad_options_are_one_clear_error(kwargs, message):
     args = {"n_factors": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -390,22 +454,50 @@ def test_cli_efa_writes_the_tables(tmp_path):
     x.index = pd.Index([f"p{i}" for i in range(len(x))], name="participant")
     x.to_csv(tmp_path / "items.csv")
     out = tmp_path / "out"
-    res = _cli(["structure", "efa", "--data", str(tmp_path / "items.csv"), "--n-factors", "2", "--method", "minres",
-                "--rotation", "oblimin", "--parallel", "--n-iter", "5", "--out", str(out)])  # fmt: skip
+    res = _cli(
+        [
+            "structure",
+            "efa",
+            "--data",
+            str(tmp_path / "items.csv"),
+            "--n-factors",
+            "2",
+            "--method",
+            "minres",
+            "--rotation",
+            "oblimin",
+            "--parallel",
+            "--n-iter",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert "parallel analysis suggests 2 factor(s)" in res.output and "KMO" in res.output
-    expect = {"efa_loadings.csv": ["item", "factor", "loading"],
-              "efa_communalities.csv": ["item", "communality", "uniqueness"],
-              "efa_variance.csv": ["factor", "ss_loadings", "proportion", "cumulative"],
-              "efa_factor_correlations.csv": ["factor_1", "factor_2", "r"],
-              "efa_adequacy.csv": ["statistic", "item", "value"],
-              "efa_parallel.csv": ["number", "observed_pc", "simulated_pc_mean", "simulated_pc_quantile",
-                                   "observed_fa", "simulated_fa_mean", "simulated_fa_quantile"]}  # fmt: skip
+    expect = {
+        "efa_loadings.csv": ["item", "factor", "loading"],
+        "efa_communalities.csv": ["item", "communality", "uniqueness"],
+        "efa_variance.csv": ["factor", "ss_loadings", "proportion", "cumulative"],
+        "efa_factor_correlations.csv": ["factor_1", "factor_2", "r"],
+        "efa_adequacy.csv": ["statistic", "item", "value"],
+        "efa_parallel.csv": [
+            "number",
+            "observed_pc",
+            "simulated_pc_mean",
+            "simulated_pc_quantile",
+            "observed_fa",
+            "simulated_fa_mean",
+            "simulated_fa_quantile",
+        ],
+    }
     for name, cols in expect.items():
         assert list(pd.read_csv(out / name).columns) == cols, name
     # the files hold what the function computes
     ref = factor.efa(x, 2)
-    pd.testing.assert_frame_equal(pd.read_csv(out / "efa_loadings.csv"), ref.loadings, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(out / "efa_loadings.csv"), ref.loadings, check_exact=False, rtol=1e-12
+    )
     adeq = pd.read_csv(out / "efa_adequacy.csv")
     assert set(adeq.statistic) == {"kmo", "bartlett_chi2", "bartlett_df", "bartlett_p", "n_obs"}
     prov = json.loads((out / "provenance.json").read_text())
@@ -413,23 +505,39 @@ def test_cli_efa_writes_the_tables(tmp_path):
     assert prov["inputs"]["data"]["sha256"] and prov["parallel_n_factors"] == 2
     # varimax: no factor correlations file; --parallel alone chooses K
     out2 = tmp_path / "out2"
-    res = _cli(["structure", "efa", "--data", str(tmp_path / "items.csv"), "--parallel", "--rotation", "varimax",
-                "--n-iter", "5", "--out", str(out2)])  # fmt: skip
+    res = _cli(
+        [
+            "structure",
+            "efa",
+            "--data",
+            str(tmp_path / "items.csv"),
+            "--parallel",
+            "--rotation",
+            "varimax",
+            "--n-iter",
+            "5",
+            "--out",
+            str(out2),
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert not (out2 / "efa_factor_correlations.csv").exists()
     assert pd.read_csv(out2 / "efa_variance.csv").shape[0] == 2
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (["--method", "uls"], "method must be one of minres, ml, pa"),
-    (["--rotation", "geomin"], "rotation must be one of oblimin, promax, varimax, none"),
-    (["--n-factors", "9"], "n_factors must be between 1 and 5"),
-    (["--n-factors", "0"], "n_factors must be between 1 and 5"),
-    (["--missing", "mean"], "missing must be one of"),
-    (["--n-factors", None], "give the number of factors with --n-factors K"),
-    (["--bad-cell"], "row 4 (line 5), field 'q2': cannot read 'abc' as a number"),
-    (["--no-file"], "items file not found"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (["--method", "uls"], "method must be one of minres, ml, pa"),
+        (["--rotation", "geomin"], "rotation must be one of oblimin, promax, varimax, none"),
+        (["--n-factors", "9"], "n_factors must be between 1 and 5"),
+        (["--n-factors", "0"], "n_factors must be between 1 and 5"),
+        (["--missing", "mean"], "missing must be one of"),
+        (["--n-factors", None], "give the number of factors with --n-factors K"),
+        (["--bad-cell"], "row 4 (line 5), field 'q2': cannot read 'abc' as a number"),
+        (["--no-file"], "items file not found"),
+    ],
+)
 def test_cli_efa_bad_input_exit_2_without_traceback(tmp_path, change, message):
     x = _two_factor(n=60)
     if change == ["--bad-cell"]:

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from vp_stats import datasets
 from vp_stats.cli import app
+from vp_stats.io import datasets
 from vp_stats.io import tables as tio
 
 runner = CliRunner()
@@ -29,7 +29,17 @@ def own(tmp_path):
 
 
 def test_a_full_disk_leaves_the_previous_output_intact(own, monkeypatch):
-    args = ["validate", "--ratings", own / "r.csv", "--scores", own / "s.csv", "--out", own / "o", "--n-boot", "0"]
+    args = [
+        "validate",
+        "--ratings",
+        own / "r.csv",
+        "--scores",
+        own / "s.csv",
+        "--out",
+        own / "o",
+        "--n-boot",
+        "0",
+    ]
     assert _run(args).exit_code == 0
     before = (own / "o" / "item_correlations.csv").read_bytes()
 
@@ -40,7 +50,9 @@ def test_a_full_disk_leaves_the_previous_output_intact(own, monkeypatch):
     res = _run([*args, "--threshold", "0.2"])
     assert res.exit_code == 2 and "No space left on device" in res.output, res.output
     assert (own / "o" / "item_correlations.csv").read_bytes() == before
-    assert not [p for p in (own / "o").iterdir() if p.name.endswith(".tmp")]  # no temporary file left behind
+    assert not [
+        p for p in (own / "o").iterdir() if p.name.endswith(".tmp")
+    ]  # no temporary file left behind
 
 
 def test_a_second_run_on_the_same_out_is_refused(own):
@@ -51,8 +63,23 @@ def test_a_second_run_on_the_same_out_is_refused(own):
 
 def test_out_checked_before_any_work(own):
     (own / "afile").write_text("x")
-    for out, msg in [(own / "afile", "--out names a file"), (own / "afile" / "sub", "cannot create the output folder")]:
-        res = _run(["validate", "--ratings", own / "r.csv", "--scores", own / "s.csv", "--out", out, "--n-boot", "0"])
+    for out, msg in [
+        (own / "afile", "--out names a file"),
+        (own / "afile" / "sub", "cannot create the output folder"),
+    ]:
+        res = _run(
+            [
+                "validate",
+                "--ratings",
+                own / "r.csv",
+                "--scores",
+                own / "s.csv",
+                "--out",
+                out,
+                "--n-boot",
+                "0",
+            ]
+        )
         assert res.exit_code == 2 and msg in res.output, res.output
     res = _run(["average", "--raw-dir", own, "--out", own])
     assert res.exit_code == 2 and "--out names a folder" in res.output
@@ -94,9 +121,30 @@ def failing_server():
 
 def test_run_llm_whose_calls_all_fail_exits_1_with_the_counts(tmp_path, failing_server):
     pytest.importorskip("openai")
-    res = _run(["run-llm", "--backend", "openai", "--base-url", failing_server, "--model", "m",
-                "--mode", "text", "--items", "2", "--variants", "v1", "--retries", "0", "--timeout", "2",
-                "--no-progress", "--out", tmp_path / "run"])  # fmt: skip
+    res = _run(
+        [
+            "run-llm",
+            "--backend",
+            "openai",
+            "--base-url",
+            failing_server,
+            "--model",
+            "m",
+            "--mode",
+            "text",
+            "--items",
+            "2",
+            "--variants",
+            "v1",
+            "--retries",
+            "0",
+            "--timeout",
+            "2",
+            "--no-progress",
+            "--out",
+            tmp_path / "run",
+        ]
+    )
     assert res.exit_code == 1, res.output
     assert "2 failed calls" in res.output and "rerun the same command" in res.output
     answers = pd.read_csv(tmp_path / "run" / "answers.csv")
@@ -104,7 +152,10 @@ def test_run_llm_whose_calls_all_fail_exits_1_with_the_counts(tmp_path, failing_
 
 
 def test_run_llm_options_checked_before_any_work(tmp_path):
-    for extra, msg in [(["--temperature", "-1"], "--temperature must be >= 0"), (["--max-tokens", "0"], "--max-tokens must be >= 1")]:
+    for extra, msg in [
+        (["--temperature", "-1"], "--temperature must be >= 0"),
+        (["--max-tokens", "0"], "--max-tokens must be >= 1"),
+    ]:
         res = _run(["run-llm", "--out", tmp_path / "x", "--items", "1", *extra])
         assert res.exit_code == 2 and msg in res.output, res.output
     assert not (tmp_path / "x").exists()
@@ -140,18 +191,34 @@ def test_unexpected_errors_are_one_line_exit_1(monkeypatch, capsys):
 
 def test_questionnaire_error_names_the_offending_cell(tmp_path):
     p = tmp_path / "q.csv"
-    p.write_text("respondent,1,2,3,4,5,6,7,8,9,10\nr1,1,2,3,4,5,1,2,3,4,5\nr2,1,2,3,4,abc,1,2,3,4,5\n")
+    p.write_text(
+        "respondent,1,2,3,4,5,6,7,8,9,10\nr1,1,2,3,4,5,1,2,3,4,5\nr2,1,2,3,4,abc,1,2,3,4,5\n"
+    )
     res = _run(["questionnaire", "score", "--instrument", "bfi10", p])
     assert res.exit_code == 2 and "respondent 'r2', item 5: answer 'abc'" in res.output, res.output
 
 
 def test_validate_and_reliability_refuse_a_busy_out(own):
     with tio.locked_out_dir(own / "busy"):
-        res = _run(["validate", "--ratings", own / "r.csv", "--scores", own / "s.csv", "--out", own / "busy", "--n-boot", "0"])
+        res = _run(
+            [
+                "validate",
+                "--ratings",
+                own / "r.csv",
+                "--scores",
+                own / "s.csv",
+                "--out",
+                own / "busy",
+                "--n-boot",
+                "0",
+            ]
+        )
         assert res.exit_code == 2 and "another vp-stats run" in res.output
         items = own / "items.csv"
         items.write_text("item,family,dimension\nabby_Power_likely_04,pvq,Power\n")
-        res = _run(["reliability", "--ratings", own / "r.csv", "--items", items, "--out", own / "busy"])
+        res = _run(
+            ["reliability", "--ratings", own / "r.csv", "--items", items, "--out", own / "busy"]
+        )
         assert res.exit_code == 2 and "another vp-stats run" in res.output
     assert not (own / "busy" / "item_correlations.csv").exists()
 
@@ -167,5 +234,17 @@ def test_every_command_writes_provenance(own, tmp_path):
     prov = json.loads((own / "c" / "ranked.csv.provenance.json").read_text())
     assert prov["command"] == "compass score" and prov["vp_stats_version"] == __version__
     assert prov["inputs"]["weights"]["sha256"]
-    res = _run(["validate", "--ratings", own / "r.csv", "--scores", own / "s.csv", "--out", own / "v", "--n-boot", "0"])
+    res = _run(
+        [
+            "validate",
+            "--ratings",
+            own / "r.csv",
+            "--scores",
+            own / "s.csv",
+            "--out",
+            own / "v",
+            "--n-boot",
+            "0",
+        ]
+    )
     assert json.loads((own / "v" / "provenance.json").read_text())["command"] == "validate"

@@ -1,4 +1,4 @@
-"""Tests of the psychTools human reference (vp_stats.io.psychtools) and vp_stats.personas.humans.
+"""Tests of the psychTools human reference (vp_stats.io.psychtools) and vp_stats.stats.humans.
 
 With R's psychTools installed (Debian r-cran-psychtools), the SAPA group gaps are checked
 against an independent computation in R (psych::scoreItems on the data R loads itself,
@@ -18,8 +18,11 @@ from typer.testing import CliRunner
 
 from vp_stats import schema
 from vp_stats.cli import app
+from vp_stats.instruments import personas as define
 from vp_stats.io import psychtools as pt
-from vp_stats.personas import define, humans
+from vp_stats.llm import questionnaires
+from vp_stats.stats import humans
+from vp_stats.studies import humans as human_studies
 
 TRAITS = list(schema.BFI_TRAITS)
 INSTALL = ("apt-get install r-cran-psychtools", 'install.packages("psychTools")')
@@ -42,7 +45,7 @@ def pkg():
 
 @pytest.fixture(scope="module")
 def bfi_scores(pkg):
-    return humans.sapa_scores("sapa-bfi")
+    return pt.sapa_scores("sapa-bfi")
 
 
 @pytest.fixture(scope="module")
@@ -96,16 +99,27 @@ def test_spi_read(pkg):
     items = [c for c in raw.columns if c.startswith("q_")]
     assert len(raw) == 4000 and len(items) == 135
     assert raw.gender.value_counts().to_dict() == {"female": 2348, "male": 1598}
-    assert raw.education_code.value_counts().sort_index().tolist() == [394, 369, 1060, 260, 123, 567, 165, 392]
-    s = humans.sapa_scores("sapa-spi", scales="all")
+    assert raw.education_code.value_counts().sort_index().tolist() == [
+        394,
+        369,
+        1060,
+        260,
+        123,
+        567,
+        165,
+        392,
+    ]
+    s = pt.sapa_scores("sapa-spi", scales="all")
     assert set(s.family) == {"bfi", "spi27"} and s[s.family == "bfi"].dimension.nunique() == 5
 
 
 def test_unserialize_subset_and_errors():
     # R: serialize(c(a = 1L, b = 2L), NULL, version = 2)
-    b = bytes.fromhex("580a0000000200040202000203000000020d00000002000000010000000200000402"
-                      "0000000100040009000000056e616d65730000001000000002000400090000000161"
-                      "000400090000000162000000fe")  # fmt: skip
+    b = bytes.fromhex(
+        "580a0000000200040202000203000000020d00000002000000010000000200000402"
+        "0000000100040009000000056e616d65730000001000000002000400090000000161"
+        "000400090000000162000000fe"
+    )
     v = pt._unserialize(b)
     assert list(v) == [1, 2] and v.attrs["names"] == ["a", "b"]
     with pytest.raises(ValueError, match="XDR"):
@@ -144,7 +158,9 @@ g <- c("male", "female")[dat$sex]
 edu <- c("less than high school", "high school", "high school", "high school", "high school",
          "bachelor's degree", "bachelor's degree", "graduate degree")[dat$education]
 """
-    return load + r"""
+    return (
+        load
+        + r"""
 sc <- psych::scoreItems(keys, items, min = 1, max = 6, impute = "none")$scores
 # by hand: reverse 7 - x, mean of the answered items
 hand <- sapply(keys, function(k) {
@@ -172,6 +188,7 @@ for (i in 1:3) for (j in (i + 1):4) gap("age", band, bands[i], bands[j])
 lv <- c("less than high school", "high school", "bachelor's degree", "graduate degree")
 for (i in 1:3) for (j in (i + 1):4) gap("education", edu, lv[i], lv[j])
 """
+    )
 
 
 @pytest.mark.r
@@ -179,7 +196,7 @@ for (i in 1:3) for (j in (i + 1):4) gap("education", edu, lv[i], lv[j])
 def test_group_gaps_equal_r(pkg, r_ok, source):
     res = r_ok.run(_r_script(source))
     assert res["max_scoreitems_vs_hand"][0] < 1e-12
-    scores = humans.sapa_scores(f"sapa-{source}")
+    scores = pt.sapa_scores(f"sapa-{source}")
     wide = scores.pivot(index="participant", columns="dimension", values="score")
     order = scores.participant.drop_duplicates()
     py = wide.reindex(index=order, columns=TRAITS).to_numpy().T.ravel()
@@ -192,7 +209,13 @@ def test_group_gaps_equal_r(pkg, r_ok, source):
         for row in g.itertuples():
             na, nb, diff, d, ma, sa, sb = res[f"{group}|{row.group_a}|{row.group_b}|{row.trait}"]
             assert (row.n_a, row.n_b) == (na, nb)
-            for got, want in ((row.mean_diff, diff), (row.d, d), (row.mean_a, ma), (row.sd_a, sa), (row.sd_b, sb)):
+            for got, want in (
+                (row.mean_diff, diff),
+                (row.d, d),
+                (row.mean_a, ma),
+                (row.sd_a, sa),
+                (row.sd_b, sb),
+            ):
                 worst = max(worst, abs(got - want))
     assert worst < 1e-9, worst
     print(f"{source}: max |Python - R| = {worst:.3g}")
@@ -201,8 +224,13 @@ def test_group_gaps_equal_r(pkg, r_ok, source):
 def test_bfi_gender_gaps_as_documented(bfi_scores):
     g = humans.human_group_gaps(bfi_scores, "gender", n_boot=2000, seed=0).set_index("trait")
     assert (g.group_a == "male").all() and (g.group_b == "female").all()
-    expected = {"Agreeableness": -0.40, "Neuroticism": -0.32, "Extraversion": -0.24,
-                "Conscientiousness": -0.19, "Openness": 0.10}  # fmt: skip
+    expected = {
+        "Agreeableness": -0.40,
+        "Neuroticism": -0.32,
+        "Extraversion": -0.24,
+        "Conscientiousness": -0.19,
+        "Openness": 0.10,
+    }
     for t, v in expected.items():
         assert g.loc[t, "mean_diff"] == pytest.approx(v, abs=0.01)
         assert np.sign(g.loc[t, "d"]) == np.sign(v)
@@ -222,7 +250,9 @@ def _toy_humans(n=200, seed=0):
         for t in TRAITS:
             shift = {"Agreeableness": -0.5, "Openness": 0.2}.get(t, 0.0) if g == "male" else 0.0
             rows.append((f"h{i}", g, t, 3.5 + shift + rng.normal()))
-    return pd.DataFrame(rows, columns=["participant", "gender", "dimension", "score"]).assign(family="bfi")
+    return pd.DataFrame(rows, columns=["participant", "gender", "dimension", "score"]).assign(
+        family="bfi"
+    )
 
 
 def test_human_group_gaps_by_hand_and_seeded():
@@ -231,7 +261,9 @@ def test_human_group_gaps_by_hand_and_seeded():
     for row in g.itertuples():
         a = h[(h.gender == "male") & (h.dimension == row.trait)].score.to_numpy()
         b = h[(h.gender == "female") & (h.dimension == row.trait)].score.to_numpy()
-        sp = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
+        sp = np.sqrt(
+            ((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)
+        )
         assert row.d == pytest.approx((a.mean() - b.mean()) / sp, abs=1e-12)
         assert row.mean_diff == pytest.approx(a.mean() - b.mean(), abs=1e-12)
         assert row.ci_low < row.d < row.ci_high and row.n_boot_valid == 500
@@ -248,7 +280,9 @@ def test_human_group_gaps_by_hand_and_seeded():
 
 
 def test_score_keyed_by_hand():
-    x = pd.DataFrame({"participant": ["p", "q"], "A1": [2.0, np.nan], "A2": [5.0, np.nan], "A3": [4.0, 3.0]})
+    x = pd.DataFrame(
+        {"participant": ["p", "q"], "A1": [2.0, np.nan], "A2": [5.0, np.nan], "A3": [4.0, 3.0]}
+    )
     s = humans.score_keyed(x, {"Agreeableness": ["-A1", "A2", "A3"]})
     assert s.score.tolist() == pytest.approx([(5 + 5 + 4) / 3, 3.0])
     assert s.n_items.tolist() == [3, 1]
@@ -259,8 +293,22 @@ def test_score_keyed_by_hand():
 
 def _persona_answers(runs=1):
     """BFI-10 answers of a male and a female persona built by hand: trait scores are known."""
-    target = {"male": {"Extraversion": 3.0, "Agreeableness": 2.5, "Conscientiousness": 3.5, "Neuroticism": 2.0, "Openness": 3.0},
-              "female": {"Extraversion": 3.5, "Agreeableness": 4.0, "Conscientiousness": 4.0, "Neuroticism": 3.0, "Openness": 3.5}}  # fmt: skip
+    target = {
+        "male": {
+            "Extraversion": 3.0,
+            "Agreeableness": 2.5,
+            "Conscientiousness": 3.5,
+            "Neuroticism": 2.0,
+            "Openness": 3.0,
+        },
+        "female": {
+            "Extraversion": 3.5,
+            "Agreeableness": 4.0,
+            "Conscientiousness": 4.0,
+            "Neuroticism": 3.0,
+            "Openness": 3.5,
+        },
+    }
     rows = []
     for gender, traits in target.items():
         pid = define.persona_id({"gender": gender})
@@ -268,29 +316,41 @@ def _persona_answers(runs=1):
             jitter = 0.5 * run if gender == "male" else -0.25 * run
             for item, (trait, reverse) in schema.BFI10_KEY.items():
                 s = traits[trait] + jitter
-                rows.append({"model": "hand", "persona_id": pid, "gender": gender, "portrait_id": item,
-                             "option_id": 0, "variant": f"v{run + 1}", "item": item,
-                             "rating": 6 - s if reverse else s, "parse_ok": True})  # fmt: skip
+                rows.append(
+                    {
+                        "model": "hand",
+                        "persona_id": pid,
+                        "gender": gender,
+                        "portrait_id": item,
+                        "option_id": 0,
+                        "variant": f"v{run + 1}",
+                        "item": item,
+                        "rating": 6 - s if reverse else s,
+                        "parse_ok": True,
+                    }
+                )
     return pd.DataFrame(rows), target
 
 
 def test_persona_bfi10_scores_recover_targets():
     ans, target = _persona_answers()
-    s = humans.persona_bfi10_scores(ans)
+    s = questionnaires.persona_bfi10_scores(ans)
     for gender, traits in target.items():
         got = s[s.gender == gender].set_index("dimension").score
         for t, v in traits.items():
             assert got[t] == pytest.approx(v, abs=1e-12)
     with pytest.raises(ValueError, match="not a BFI-10 item"):
-        humans.persona_bfi10_scores(ans.assign(item=ans.item + 1000))
+        questionnaires.persona_bfi10_scores(ans.assign(item=ans.item + 1000))
 
 
 def test_persona_vs_human_by_hand():
     ans, target = _persona_answers()
-    ps = humans.persona_bfi10_scores(ans)
+    ps = questionnaires.persona_bfi10_scores(ans)
     h = _toy_humans()
     ref = _toy_humans(150, seed=7).assign(participant=lambda d: "vp" + d.participant)
-    r = humans.persona_vs_human(ps, h, "gender", "male", "female", sd_reference=ref, n_boot=400, seed=1)
+    r = humans.persona_vs_human(
+        ps, h, "gender", "male", "female", sd_reference=ref, n_boot=400, seed=1
+    )
     hg = humans.human_group_gaps(h, "gender", "male", "female", n_boot=0).set_index("trait")
     for row in r.itertuples():
         gap = target["male"][row.trait] - target["female"][row.trait]
@@ -305,15 +365,19 @@ def test_persona_vs_human_by_hand():
         assert row.persona_ci_low <= row.persona_d <= row.persona_ci_high
         assert 0 <= row.sign_agree_share <= 1
     a = r.set_index("trait")
-    assert a.loc["Agreeableness", "sign_agree"] and a.loc["Agreeableness", "ratio"] > 1  # -1.5 vs ~ -0.5
+    assert (
+        a.loc["Agreeableness", "sign_agree"] and a.loc["Agreeableness", "ratio"] > 1
+    )  # -1.5 vs ~ -0.5
     assert "different instruments" in r.attrs["note"]
     # without an SD reference: needs several runs per persona
     with pytest.raises(ValueError, match="fewer than 2 runs"):
         humans.persona_vs_human(ps, h, "gender", "male", "female", n_boot=0)
     ans3, _ = _persona_answers(runs=3)
-    ps3 = humans.persona_bfi10_scores(ans3)
+    ps3 = questionnaires.persona_bfi10_scores(ans3)
     assert ps3.run.nunique() == 6
-    r3 = humans.persona_vs_human(ps3, h, "gender", "male", "female", n_boot=200, seed=2).set_index("trait")
+    r3 = humans.persona_vs_human(ps3, h, "gender", "male", "female", n_boot=200, seed=2).set_index(
+        "trait"
+    )
     m = ps3[(ps3.gender == "male") & (ps3.dimension == "Openness")].score.to_numpy()
     f = ps3[(ps3.gender == "female") & (ps3.dimension == "Openness")].score.to_numpy()
     sp = np.sqrt((2 * m.var(ddof=1) + 2 * f.var(ddof=1)) / 4)
@@ -329,11 +393,23 @@ def test_paper_reference_and_beside_paper():
     ]
     assert (t.model == "GPT-4o").all() and t.source.str.contains("Han et al").all()
     assert set(t.dimension) <= set(schema.PVQ_VALUES)
-    mine = pd.DataFrame({"family": "pvq", "dimension": ["Tradition", "Hedonism"], "group_a": ["male", "right"],
-                         "group_b": ["female", "left"], "llm_gap": [0.3, -0.2], "human_gap": [0.1, 0.05]})  # fmt: skip
+    mine = pd.DataFrame(
+        {
+            "family": "pvq",
+            "dimension": ["Tradition", "Hedonism"],
+            "group_a": ["male", "right"],
+            "group_b": ["female", "left"],
+            "llm_gap": [0.3, -0.2],
+            "human_gap": [0.1, 0.05],
+        }
+    )
     b = humans.beside_paper(mine).set_index("dimension")
-    assert b.loc["Tradition", "your_llm_gap"] == 0.3 and b.loc["Tradition", "your_ratio"] == pytest.approx(3.0)
-    assert b.loc["Hedonism", "your_llm_gap"] == pytest.approx(0.2)  # right - left flipped to left - right
+    assert b.loc["Tradition", "your_llm_gap"] == 0.3 and b.loc[
+        "Tradition", "your_ratio"
+    ] == pytest.approx(3.0)
+    assert b.loc["Hedonism", "your_llm_gap"] == pytest.approx(
+        0.2
+    )  # right - left flipped to left - right
     assert np.isnan(b.loc["Conformity", "your_llm_gap"])
     assert b.loc["Tradition", "paper_ratio"] == pytest.approx(0.58 / -0.11)
 
@@ -345,15 +421,29 @@ def test_persona_vs_sapa_and_cli(pkg, bfi_scores, tmp_path):
     ans, _ = _persona_answers()
     path = tmp_path / "answers.csv"
     ans.to_csv(path, index=False)
-    res = humans.compare_with_humans(ans, "sapa-bfi", "gender", n_boot=300, seed=0)
+    res = human_studies.compare_with_humans(ans, "sapa-bfi", "gender", n_boot=300, seed=0)
     r = res["persona_vs_human"].set_index("trait")
     hg = humans.human_group_gaps(bfi_scores, "gender", n_boot=0).set_index("trait")
     np.testing.assert_allclose(r.human_d, hg.loc[r.index, "d"], atol=1e-12)
     # hand personas: A male < female as in people; O male < female, against people's +0.1
     assert r.loc["Agreeableness", "sign_agree"] and not r.loc["Openness", "sign_agree"]
     out = tmp_path / "cmp"
-    cli = CliRunner().invoke(app, ["personas", "compare", str(path), "--human", "sapa-bfi", "--group-col", "gender",
-                                   "--out", str(out), "--n-boot", "300"])  # fmt: skip
+    cli = CliRunner().invoke(
+        app,
+        [
+            "personas",
+            "compare",
+            str(path),
+            "--human",
+            "sapa-bfi",
+            "--group-col",
+            "gender",
+            "--out",
+            str(out),
+            "--n-boot",
+            "300",
+        ],
+    )
     assert cli.exit_code == 0, cli.output
     got = pd.read_csv(out / "persona_vs_human.csv").set_index("trait")
     np.testing.assert_allclose(got.persona_d, r.persona_d, atol=1e-12)
@@ -365,8 +455,21 @@ def test_persona_vs_sapa_and_cli(pkg, bfi_scores, tmp_path):
 
 def test_cli_humans_writes_table_and_provenance(pkg, bfi_scores, tmp_path):
     out = tmp_path / "h"
-    res = CliRunner().invoke(app, ["personas", "humans", "--source", "sapa-bfi", "--group", "gender", "--out", str(out),
-                                   "--n-boot", "500"])  # fmt: skip
+    res = CliRunner().invoke(
+        app,
+        [
+            "personas",
+            "humans",
+            "--source",
+            "sapa-bfi",
+            "--group",
+            "gender",
+            "--out",
+            str(out),
+            "--n-boot",
+            "500",
+        ],
+    )
     assert res.exit_code == 0, res.output
     t = pd.read_csv(out / "human_group_gaps.csv")
     assert list(t.columns[:9]) == humans.HUMAN_GAP_COLUMNS
@@ -376,7 +479,9 @@ def test_cli_humans_writes_table_and_provenance(pkg, bfi_scores, tmp_path):
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["command"] == "personas humans" and prov["parameters"]["group"] == "gender"
     assert any(k.endswith("Rdata.rdb") for k in prov["inputs"])
-    age = CliRunner().invoke(app, ["personas", "humans", "--group", "age", "--out", str(tmp_path / "a"), "--n-boot", "0"])
+    age = CliRunner().invoke(
+        app, ["personas", "humans", "--group", "age", "--out", str(tmp_path / "a"), "--n-boot", "0"]
+    )
     assert age.exit_code == 0, age.output
     a = pd.read_csv(tmp_path / "a" / "human_group_gaps.csv")
     assert a.group_a.unique().tolist() == ["18-29", "30-44", "45-59"]
@@ -398,10 +503,12 @@ def _says_install(msg: str):
         lambda p: pt.read_spi(p),
         lambda p: pt.spi_keys(p),
         lambda p: pt.bfi_keys(p),
-        lambda p: humans.sapa_scores("sapa-bfi", p),
-        lambda p: humans.sapa_scores("sapa-spi", p),
-        lambda p: humans.human_gaps_study("sapa-bfi", "gender", None, path=p),
-        lambda p: humans.compare_with_humans(_persona_answers()[0], "sapa-bfi", path=p, sd_reference=None),
+        lambda p: pt.sapa_scores("sapa-bfi", p),
+        lambda p: pt.sapa_scores("sapa-spi", p),
+        lambda p: human_studies.human_gaps_study("sapa-bfi", "gender", None, path=p),
+        lambda p: human_studies.compare_with_humans(
+            _persona_answers()[0], "sapa-bfi", path=p, sd_reference=None
+        ),
     ],
 )
 def test_wrong_path_says_what_to_install(tmp_path, call):
@@ -419,9 +526,11 @@ def test_env_var_and_auto_detection_failures(tmp_path, monkeypatch):
         pt.read_bfi()
     _says_install(str(exc.value))
     monkeypatch.delenv(pt.ENV_VAR)
-    monkeypatch.setattr(pt, "_auto_find", lambda: (None, ("Rscript (not on PATH)", "/usr/lib/R/site-library")))
+    monkeypatch.setattr(
+        pt, "_auto_find", lambda: (None, ("Rscript (not on PATH)", "/usr/lib/R/site-library"))
+    )
     with pytest.raises(pt.PsychToolsNotFoundError, match="R package not found") as exc:
-        humans.sapa_scores()
+        pt.sapa_scores()
     _says_install(str(exc.value))
     # a folder that is some other R package is not psychTools
     other = tmp_path / "lib" / "psych"
@@ -436,14 +545,29 @@ def test_cli_wrong_path_one_line(tmp_path):
     p = tmp_path / "a.csv"
     ans.to_csv(p, index=False)
     wrong = str(tmp_path / "nope")
-    for args in (["personas", "humans", "--out", str(tmp_path / "o"), "--psychtools", wrong],
-                 ["personas", "compare", str(p), "--human", "sapa-bfi", "--out", str(tmp_path / "o2"),
-                  "--psychtools", wrong, "--sd-reference", "personas"]):  # fmt: skip
+    for args in (
+        ["personas", "humans", "--out", str(tmp_path / "o"), "--psychtools", wrong],
+        [
+            "personas",
+            "compare",
+            str(p),
+            "--human",
+            "sapa-bfi",
+            "--out",
+            str(tmp_path / "o2"),
+            "--psychtools",
+            wrong,
+            "--sd-reference",
+            "personas",
+        ],
+    ):
         res = CliRunner().invoke(app, args)
         assert res.exit_code == 2, res.output
         _says_install(res.output)
         assert "Traceback" not in res.output
-    bad = CliRunner().invoke(app, ["personas", "humans", "--group", "race", "--out", str(tmp_path / "o3")])
+    bad = CliRunner().invoke(
+        app, ["personas", "humans", "--group", "race", "--out", str(tmp_path / "o3")]
+    )
     assert bad.exit_code == 2 and "--group must be one of" in bad.output
 
 
@@ -455,7 +579,11 @@ def test_copied_layout_with_rda_files(pkg, tmp_path):
     (lib / "data").mkdir(parents=True)
     (lib / "DESCRIPTION").write_text("Package: psychTools\nVersion: 0.0-test\n")
     rda = lib / "data" / "bfi.rda"
-    r = subprocess.run(["Rscript", "-e", f"bfi <- psychTools::bfi; save(bfi, file = '{rda}')"], capture_output=True, text=True)
+    r = subprocess.run(
+        ["Rscript", "-e", f"bfi <- psychTools::bfi; save(bfi, file = '{rda}')"],
+        capture_output=True,
+        text=True,
+    )
     if r.returncode != 0:
         pytest.skip(f"Rscript could not write an .rda: {r.stderr[-300:]}")
     a = pt.read_bfi(tmp_path / "lib")

@@ -1,4 +1,4 @@
-"""Tests for vp_stats.hvae (HVAE protocol, Zhang et al. 2023, arXiv 2305.17147).
+"""Tests for HVAE (the protocol, metrics and runs, Zhang et al. 2023, arXiv 2305.17147).
 
 References: hand-worked metric values; Murphy et al. (2011) ideal-type angles
 and reachable range; HVAE's acceptable answers (bare letter, optional full
@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import hvae
 from vp_stats.instruments import svo
+from vp_stats.llm import hvae as hvae_protocol
+from vp_stats.stats import hvae as hvae_metrics
+from vp_stats.studies import hvae as hvae_runs
 
 # ---------------------------------------------------------------------------
 # Parsers
@@ -73,26 +75,26 @@ LENIENT_CASES = [
 
 @pytest.mark.parametrize(("reply", "expected"), STRICT_CASES)
 def test_parse_strict(reply, expected):
-    assert hvae.parse_strict(reply) == expected
-    assert hvae.parse_reply(reply, "strict") == expected
+    assert hvae_protocol.parse_strict(reply) == expected
+    assert hvae_protocol.parse_reply(reply, "strict") == expected
 
 
 @pytest.mark.parametrize(("reply", "expected"), LENIENT_CASES)
 def test_parse_lenient(reply, expected):
-    assert hvae.parse_lenient(reply) == expected
-    assert hvae.parse_reply(reply, "lenient") == expected
+    assert hvae_protocol.parse_lenient(reply) == expected
+    assert hvae_protocol.parse_reply(reply, "lenient") == expected
 
 
 def test_lenient_accepts_everything_strict_accepts():
     for reply, expected in STRICT_CASES:
         if expected is not None:
-            assert hvae.parse_lenient(reply) == expected
+            assert hvae_protocol.parse_lenient(reply) == expected
 
 
 def test_parser_guards():
-    assert hvae.parse_strict(None) is None and hvae.parse_lenient(3) is None
+    assert hvae_protocol.parse_strict(None) is None and hvae_protocol.parse_lenient(3) is None
     with pytest.raises(ValueError, match="unknown parser"):
-        hvae.parse_reply("A", "fuzzy")
+        hvae_protocol.parse_reply("A", "fuzzy")
 
 
 # ---------------------------------------------------------------------------
@@ -108,21 +110,23 @@ def test_target_angles_are_murphy_ideal_types():
         "competitive": -16.26,
     }
     for t, a in expected.items():
-        assert hvae.TARGET_ANGLES[t] == pytest.approx(a, abs=0.005)
-        assert hvae.target_angle(t) == pytest.approx(a, abs=0.005)
-    assert hvae.target_angle("prosocial", {"prosocial": 37.48}) == 37.48
+        assert svo.TARGET_ANGLES[t] == pytest.approx(a, abs=0.005)
+        assert hvae_metrics.target_angle(t) == pytest.approx(a, abs=0.005)
+    assert hvae_metrics.target_angle("prosocial", {"prosocial": 37.48}) == 37.48
     # published two-decimal bounds are accepted
-    assert hvae.target_angle("altruistic", {"altruistic": 61.39}) == 61.39
-    assert hvae.target_angle("competitive", {"competitive": -16.26}) == -16.26
+    assert hvae_metrics.target_angle("altruistic", {"altruistic": 61.39}) == 61.39
+    assert hvae_metrics.target_angle("competitive", {"competitive": -16.26}) == -16.26
 
 
 def test_unreachable_target_angle():
     with pytest.raises(ValueError, match=r"outside the reachable SVO range -16.26..61.39"):
-        hvae.target_angle("altruistic", {"altruistic": 90.0})
+        hvae_metrics.target_angle("altruistic", {"altruistic": 90.0})
     with pytest.raises(ValueError, match="reachable"):
-        hvae.mean_abs_angular_distance([10.0], "competitive", target_angles={"competitive": -45.0})
+        hvae_metrics.mean_abs_angular_distance(
+            [10.0], "competitive", target_angles={"competitive": -45.0}
+        )
     with pytest.warns(UserWarning, match="outside the reachable"):
-        d = hvae.mean_abs_angular_distance(
+        d = hvae_metrics.mean_abs_angular_distance(
             [10.0, 20.0],
             "competitive",
             target_angles={"competitive": -45.0},
@@ -130,25 +134,30 @@ def test_unreachable_target_angle():
         )
     assert d == pytest.approx(60.0)
     with pytest.raises(ValueError, match="unknown targets"):
-        hvae.target_angle("prosocial", {"cooperative": 30.0})
+        hvae_metrics.target_angle("prosocial", {"cooperative": 30.0})
     with pytest.raises(ValueError, match="unknown HVAE target 'cooperative'"):
-        hvae.target_angle("cooperative")
+        hvae_metrics.target_angle("cooperative")
 
 
 def test_metrics_hand_worked():
     cats = ["prosocial", "individualistic", "prosocial", "prosocial", None]
-    assert hvae.categorical_hit_rate(cats, "prosocial") == pytest.approx(3 / 4)
-    assert hvae.categorical_hit_rate(pd.Series(cats, dtype="category"), "individualistic") == 0.25
-    assert np.isnan(hvae.categorical_hit_rate([None, None], "prosocial"))
+    assert hvae_metrics.categorical_hit_rate(cats, "prosocial") == pytest.approx(3 / 4)
+    assert (
+        hvae_metrics.categorical_hit_rate(pd.Series(cats, dtype="category"), "individualistic")
+        == 0.25
+    )
+    assert np.isnan(hvae_metrics.categorical_hit_rate([None, None], "prosocial"))
     # |30-45| + |45-45| + |50-45| = 20 -> mean 20/3; NaN ignored
     angles = [30.0, 45.0, 50.0, np.nan]
-    assert hvae.mean_abs_angular_distance(angles, "prosocial") == pytest.approx(20 / 3)
-    assert hvae.mean_abs_angular_distance(angles, "prosocial", normalise=True) == pytest.approx(
-        (20 / 3) / 77.6497, rel=1e-4
-    )
+    assert hvae_metrics.mean_abs_angular_distance(angles, "prosocial") == pytest.approx(20 / 3)
+    assert hvae_metrics.mean_abs_angular_distance(
+        angles, "prosocial", normalise=True
+    ) == pytest.approx((20 / 3) / 77.6497, rel=1e-4)
     # altruistic target 61.3895: |0 - 61.3895| = 61.3895
-    assert hvae.mean_abs_angular_distance([0.0], "altruistic") == pytest.approx(61.3895, abs=1e-4)
-    assert np.isnan(hvae.mean_abs_angular_distance([np.nan], "altruistic"))
+    assert hvae_metrics.mean_abs_angular_distance([0.0], "altruistic") == pytest.approx(
+        61.3895, abs=1e-4
+    )
+    assert np.isnan(hvae_metrics.mean_abs_angular_distance([np.nan], "altruistic"))
 
 
 # ---------------------------------------------------------------------------
@@ -158,66 +167,68 @@ def test_metrics_hand_worked():
 
 def test_item_prompts_list_all_payoffs():
     for item in svo.PRIMARY_ITEMS:
-        text = hvae.item_prompt(item, position=item)
+        text = hvae_protocol.item_prompt(item, position=item)
         lines = re.findall(r"^([A-I]): (\d+) coins for you, (\d+) coins for the other", text, re.M)
         assert [x[0] for x in lines] == list(svo.OPTION_LETTERS)
         got = np.array([[int(x[1]), int(x[2])] for x in lines])
         np.testing.assert_array_equal(got, svo.PAYOFFS[item - 1])
         assert f"question {item} of 6" in text
-        assert hvae.DEFAULT_GOAL in text
-    assert "'Share fairly.'" in hvae.item_prompt(2, 1, goal="Share\nfairly.")
+        assert hvae_protocol.DEFAULT_GOAL in text
+    assert "'Share fairly.'" in hvae_protocol.item_prompt(2, 1, goal="Share\nfairly.")
     with pytest.raises(ValueError, match="primary SVO items"):
-        hvae.item_prompt(7)
+        hvae_protocol.item_prompt(7)
 
 
 def test_value_prompts_name_the_target():
-    for t in hvae.TARGETS:
-        text = hvae.value_assignment_prompt(t)
-        assert f"{t} value orientation" in text and hvae.VALUE_DEFINITIONS[t] in text
-        for other in set(hvae.TARGETS) - {t}:
+    for t in svo.TARGETS:
+        text = hvae_protocol.value_assignment_prompt(t)
+        assert f"{t} value orientation" in text and hvae_protocol.VALUE_DEFINITIONS[t] in text
+        for other in set(svo.TARGETS) - {t}:
             assert other not in text
     with pytest.raises(ValueError, match="unknown HVAE target"):
-        hvae.value_assignment_prompt("selfish")
+        hvae_protocol.value_assignment_prompt("selfish")
 
 
 @pytest.mark.parametrize("with_goal", [False, True])
 def test_conversation_structure(with_goal):
-    names = hvae.steps(with_goal)
+    names = hvae_protocol.steps(with_goal)
     assert len(names) == (8 if with_goal else 7)
     replies = [f"reply {k}" for k in range(len(names))]
     for k in range(len(names)):
-        msgs = hvae.build_messages("competitive", replies[:k], with_goal=with_goal)
+        msgs = hvae_protocol.build_messages("competitive", replies[:k], with_goal=with_goal)
         assert [m["role"] for m in msgs] == ["user", "assistant"] * k + ["user"]
         assert [m["content"] for m in msgs[1::2]] == replies[:k]
-    full = hvae.build_messages("competitive", replies, with_goal=with_goal, system_prompt="sys")
+    full = hvae_protocol.build_messages(
+        "competitive", replies, with_goal=with_goal, system_prompt="sys"
+    )
     assert full[0] == {"role": "system", "content": "sys"}
     assert [m["role"] for m in full[1:]] == ["user", "assistant"] * len(names)
     users = [m["content"] for m in full if m["role"] == "user"]
-    assert users[0] == hvae.value_assignment_prompt("competitive")
-    lock = hvae.role_lock_prompt()
+    assert users[0] == hvae_protocol.value_assignment_prompt("competitive")
+    lock = hvae_protocol.role_lock_prompt()
     assert [lock in u for u in users] == [False, True] + [False] * (len(users) - 2)
     if with_goal:
-        assert users[1] == lock + "\n\n" + hvae.goal_prompt()
+        assert users[1] == lock + "\n\n" + hvae_protocol.goal_prompt()
         # item prompts quote the model's goal reply
         assert all("'reply 1'" in u for u in users[2:])
     else:
-        assert users[1] == lock + "\n\n" + hvae.item_prompt(1, 1)
-        assert all(hvae.DEFAULT_GOAL in u for u in users[1:])
+        assert users[1] == lock + "\n\n" + hvae_protocol.item_prompt(1, 1)
+        assert all(hvae_protocol.DEFAULT_GOAL in u for u in users[1:])
     with pytest.raises(ValueError, match="replies for a conversation"):
-        hvae.build_messages("competitive", replies + ["extra"], with_goal=with_goal)
+        hvae_protocol.build_messages("competitive", replies + ["extra"], with_goal=with_goal)
 
 
 def test_item_order_changes_presentation():
-    msgs = hvae.build_messages("prosocial", ["desc"], item_order=[6, 5, 4, 3, 2, 1])
-    assert msgs[-1]["content"].endswith(hvae.item_prompt(6, 1))
-    assert hvae.steps(item_order=[6, 5, 4, 3, 2, 1])[1] == "item_6"
+    msgs = hvae_protocol.build_messages("prosocial", ["desc"], item_order=[6, 5, 4, 3, 2, 1])
+    assert msgs[-1]["content"].endswith(hvae_protocol.item_prompt(6, 1))
+    assert hvae_protocol.steps(item_order=[6, 5, 4, 3, 2, 1])[1] == "item_6"
 
 
 # ---------------------------------------------------------------------------
 # Running with deterministic fake chat functions
 # ---------------------------------------------------------------------------
 
-IDEAL_FOR_TARGET = {t: svo.IDEAL_PATTERNS[hvae.TARGET_IDEAL_TYPES[t]] for t in hvae.TARGETS}
+IDEAL_FOR_TARGET = {t: svo.IDEAL_PATTERNS[svo.TARGET_IDEAL_TYPES[t]] for t in svo.TARGETS}
 
 
 def _target_of(messages):
@@ -251,7 +262,7 @@ def make_ideal_fake(log=None, fail=None):
 
 def test_run_hvae_ideal_fake_hits_every_target():
     log = []
-    tr = hvae.run_hvae(make_ideal_fake(log), n_runs=2, seed=10, with_goal=True)
+    tr = hvae_runs.run_hvae(make_ideal_fake(log), n_runs=2, seed=10, with_goal=True)
     assert len(tr) == 4 * 2 * 8
     assert tr.groupby(["target", "run"]).size().eq(8).all()
     # messages grow by two per step; seeds are seed + run
@@ -259,11 +270,11 @@ def test_run_hvae_ideal_fake_hits_every_target():
     assert sorted({s for _, s in log}) == [10, 11]
     assert tr.loc[tr.run == 1, "seed"].eq(11).all()
     assert tr.parse_ok.dropna().all()
-    runs = hvae.score_runs(tr)
+    runs = hvae_metrics.score_runs(tr)
     assert len(runs) == 8 and runs.complete.all() and runs.hit.all()
     np.testing.assert_allclose(runs.abs_angular_distance, 0.0, atol=1e-9)
-    summ = hvae.summarise_runs(runs)
-    assert summ.target.tolist() == list(hvae.TARGETS)
+    summ = hvae_metrics.summarise_runs(runs)
+    assert summ.target.tolist() == list(svo.TARGETS)
     assert summ.hit_rate.eq(1.0).all() and summ.hit_rate_all_runs.eq(1.0).all()
     np.testing.assert_allclose(summ.mean_abs_angular_distance, 0.0, atol=1e-9)
     assert (summ.share_constant_letter == 0).all()
@@ -271,15 +282,15 @@ def test_run_hvae_ideal_fake_hits_every_target():
 
 def test_run_hvae_records_failures_never_as_options():
     fake = make_ideal_fake(fail=("prosocial", 1, 3))
-    tr = hvae.run_hvae(fake, targets=["prosocial"], n_runs=2, seed=0)
+    tr = hvae_runs.run_hvae(fake, targets=["prosocial"], n_runs=2, seed=0)
     bad = tr[(tr.run == 1) & (tr.step == "item_3")].iloc[0]
     assert bad.reply == "I cannot decide." and pd.isna(bad.letter) and not bad.parse_ok
-    runs = hvae.score_runs(tr)
+    runs = hvae_metrics.score_runs(tr)
     r1 = runs.set_index("run").loc[1]
     assert r1.n_parse_failures == 1 and r1.n_items_parsed == 5 and not r1.complete
     assert np.isnan(r1.svo_angle) and pd.isna(r1.hit) and pd.isna(r1.transitive)
     assert r1.letters == "AI?AEI"
-    s = hvae.summarise_runs(runs).iloc[0]
+    s = hvae_metrics.summarise_runs(runs).iloc[0]
     assert s.n_runs == 2 and s.n_complete == 1 and s.n_parse_failures == 1
     assert s.hit_rate == 1.0 and s.hit_rate_all_runs == 0.5
 
@@ -288,10 +299,10 @@ def test_position_bias_constant_letter():
     def always_a(messages, seed):
         return "A"
 
-    runs = hvae.score_runs(hvae.run_hvae(always_a, targets=["competitive"], n_runs=3))
+    runs = hvae_metrics.score_runs(hvae_runs.run_hvae(always_a, targets=["competitive"], n_runs=3))
     assert runs.constant_letter.all() and (~runs.transitive.astype(bool)).all()
     np.testing.assert_allclose(runs.svo_angle, 30.4655, atol=1e-4)
-    s = hvae.summarise_runs(runs).iloc[0]
+    s = hvae_metrics.summarise_runs(runs).iloc[0]
     # competitive target, prosocial behaviour: hit rate 0, distance 30.4655 + 16.2602
     assert s.hit_rate == 0.0 and s.share_constant_letter == 1.0 and s.share_transitive == 0.0
     assert s.mean_abs_angular_distance == pytest.approx(46.7257, abs=1e-3)
@@ -303,8 +314,10 @@ def test_strict_and_lenient_parsing_in_runs():
     def verbose(messages, seed):
         return "I choose E." if _question(messages) else "description"
 
-    strict = hvae.score_runs(hvae.run_hvae(verbose, targets=["prosocial"]))
-    lenient = hvae.score_runs(hvae.run_hvae(verbose, targets=["prosocial"], parser="lenient"))
+    strict = hvae_metrics.score_runs(hvae_runs.run_hvae(verbose, targets=["prosocial"]))
+    lenient = hvae_metrics.score_runs(
+        hvae_runs.run_hvae(verbose, targets=["prosocial"], parser="lenient")
+    )
     assert strict.n_parse_failures.iloc[0] == 6 and not strict.complete.iloc[0]
     assert lenient.complete.iloc[0] and lenient.svo_angle.iloc[0] == pytest.approx(22.93, abs=0.01)
 
@@ -326,7 +339,7 @@ def test_summary_hand_worked():
             "n_parse_failures": [0, 0, 2],
         }
     )
-    s = hvae.summarise_runs(runs).iloc[0]
+    s = hvae_metrics.summarise_runs(runs).iloc[0]
     assert s.hit_rate == 0.5 and s.hit_rate_all_runs == pytest.approx(1 / 3)
     assert s.mean_abs_angular_distance == 15.0
     assert s.mean_angle == 30.0 and s.sd_angle == pytest.approx(np.std([40.0, 20.0], ddof=1))
@@ -336,18 +349,20 @@ def test_summary_hand_worked():
 
 def test_run_hvae_argument_checks():
     with pytest.raises(ValueError, match="unknown HVAE target"):
-        hvae.run_hvae(lambda m, s: "A", targets=["selfish"])
+        hvae_runs.run_hvae(lambda m, s: "A", targets=["selfish"])
     with pytest.raises(ValueError, match="n_runs"):
-        hvae.run_hvae(lambda m, s: "A", n_runs=0)
+        hvae_runs.run_hvae(lambda m, s: "A", n_runs=0)
     with pytest.raises(ValueError, match="unknown parser"):
-        hvae.run_hvae(lambda m, s: "A", parser="fuzzy")
+        hvae_runs.run_hvae(lambda m, s: "A", parser="fuzzy")
     with pytest.raises(TypeError, match="chat_fn returned NoneType for target 'altruistic', run 0"):
-        hvae.run_hvae(lambda m, s: None, targets=["altruistic"])
-    tr = hvae.run_hvae(lambda m, s: "E", targets=["altruistic"])
+        hvae_runs.run_hvae(lambda m, s: None, targets=["altruistic"])
+    tr = hvae_runs.run_hvae(lambda m, s: "E", targets=["altruistic"])
     with pytest.raises(ValueError, match="outside the reachable"):
-        hvae.score_runs(tr, target_angles={"altruistic": 75.0})
+        hvae_metrics.score_runs(tr, target_angles={"altruistic": 75.0})
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
-        runs = hvae.score_runs(tr, target_angles={"altruistic": 75.0}, allow_unreachable=True)
+        runs = hvae_metrics.score_runs(
+            tr, target_angles={"altruistic": 75.0}, allow_unreachable=True
+        )
     assert any("reachable" in str(x.message) for x in w)
     assert runs.abs_angular_distance.iloc[0] == pytest.approx(75.0 - 22.9321, abs=1e-3)

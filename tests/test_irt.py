@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import irt
+from vp_stats.stats import irt
 
 
 @pytest.fixture(scope="module")

@@ -32,9 +32,27 @@ ENV = {**os.environ, "VP_FAULT_KEY": KEY, "VP_LLAMA_THREADS": "1"}
 
 
 def _ok_body(content="like me", choices=True):
-    ch = [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}] if choices else []
-    return json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": ch,
-                       "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}).encode()  # fmt: skip
+    ch = (
+        [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content},
+            }
+        ]
+        if choices
+        else []
+    )
+    return json.dumps(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": ch,
+            "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+        }
+    ).encode()
 
 
 class FaultServer:
@@ -62,7 +80,9 @@ class FaultServer:
                     outer.bodies.append(json.loads(body or b"{}"))
                 if n >= outer.max_requests:
                     outer.stop.set()
-                    self.send(500, b'{"error": {"message": "fault server: request budget used up"}}')
+                    self.send(
+                        500, b'{"error": {"message": "fault server: request budget used up"}}'
+                    )
                     return
                 outer.script(n, self)
 
@@ -77,7 +97,11 @@ class FaultServer:
 
             def echo_key(self, status, headers=()):
                 auth = self.headers.get("Authorization", "")
-                self.send(status, json.dumps({"error": {"message": f"refused for {auth}", "type": "x"}}).encode(), headers)
+                self.send(
+                    status,
+                    json.dumps({"error": {"message": f"refused for {auth}", "type": "x"}}).encode(),
+                    headers,
+                )
 
             def hang(self):
                 outer.stop.wait(outer.max_seconds)
@@ -127,9 +151,30 @@ class FaultServer:
 
 
 def run_llm(url, out, *extra, items=1, timeout=20):
-    cmd = [sys.executable, "-m", "vp_stats.cli", "run-llm", "--backend", "openai", "--model", "m", "--base-url", url,
-           "--api-key-env", "VP_FAULT_KEY", "--mode", "text", "--items", str(items), "--variants", "v1",
-           "--no-progress", "--out", str(out), *map(str, extra)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "vp_stats.cli",
+        "run-llm",
+        "--backend",
+        "openai",
+        "--model",
+        "m",
+        "--base-url",
+        url,
+        "--api-key-env",
+        "VP_FAULT_KEY",
+        "--mode",
+        "text",
+        "--items",
+        str(items),
+        "--variants",
+        "v1",
+        "--no-progress",
+        "--out",
+        str(out),
+        *map(str, extra),
+    ]
     t0 = time.monotonic()
     done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
     done.elapsed = time.monotonic() - t0
@@ -165,7 +210,9 @@ def test_429_with_retry_after_is_honoured_then_answered(tmp_path):
     assert done.returncode == 0, done.stderr
     assert srv.n == 3
     gaps = [b - a for a, b in zip(srv.times, srv.times[1:], strict=False)]
-    assert all(g >= 0.95 for g in gaps), gaps  # waited the server's Retry-After, not a short jittered backoff
+    assert all(g >= 0.95 for g in gaps), (
+        gaps
+    )  # waited the server's Retry-After, not a short jittered backoff
     assert cache_rows(tmp_path / "o") == 1 and "1 parsed" in done.stdout
     assert_no_key(done, tmp_path / "o")
 
@@ -205,7 +252,9 @@ def test_a_slow_drip_is_cut_at_the_wall_clock_deadline(tmp_path):
         done = run_llm(srv.url, tmp_path / "o", "--timeout", "2", "--retries", "3")
     assert done.returncode == 1, done.stdout + done.stderr
     assert srv.n == 1
-    assert done.elapsed < 30  # every read finished within its 2 s read timeout: only a wall-clock deadline stops it
+    assert (
+        done.elapsed < 30
+    )  # every read finished within its 2 s read timeout: only a wall-clock deadline stops it
     answers = pd.read_csv(tmp_path / "o" / "answers.csv")
     assert answers.error.iloc[0].startswith(runner.CALL_FAILED)
     assert cache_rows(tmp_path / "o") == 0
@@ -216,21 +265,33 @@ def test_malformed_json_is_a_failed_call_not_cached(tmp_path):
         done = run_llm(srv.url, tmp_path / "o", "--retries", "0")
     assert done.returncode == 1, done.stdout + done.stderr
     answers = pd.read_csv(tmp_path / "o" / "answers.csv")
-    assert answers.error.iloc[0].startswith(runner.CALL_FAILED) and "malformed" in answers.error.iloc[0]
+    assert (
+        answers.error.iloc[0].startswith(runner.CALL_FAILED)
+        and "malformed" in answers.error.iloc[0]
+    )
     assert cache_rows(tmp_path / "o") == 0 and srv.n == 1
 
 
 def test_empty_choices_and_empty_answers_are_never_cached_and_asked_again(tmp_path):
     def script(n, h):
-        h.send(200, _ok_body(choices=False) if n == 0 else _ok_body(content="" if n == 1 else "like me"))
+        h.send(
+            200,
+            _ok_body(choices=False) if n == 0 else _ok_body(content="" if n == 1 else "like me"),
+        )
 
     with FaultServer(script) as srv:
         first = run_llm(srv.url, tmp_path / "o", "--retries", "0")
         assert first.returncode == 1 and cache_rows(tmp_path / "o") == 0
-        assert pd.read_csv(tmp_path / "o" / "answers.csv").error.iloc[0] == "the model returned no choices"
+        assert (
+            pd.read_csv(tmp_path / "o" / "answers.csv").error.iloc[0]
+            == "the model returned no choices"
+        )
         second = run_llm(srv.url, tmp_path / "o", "--retries", "0")
         assert second.returncode == 1 and cache_rows(tmp_path / "o") == 0
-        assert pd.read_csv(tmp_path / "o" / "answers.csv").error.iloc[0] == "the model returned an empty answer"
+        assert (
+            pd.read_csv(tmp_path / "o" / "answers.csv").error.iloc[0]
+            == "the model returned an empty answer"
+        )
         third = run_llm(srv.url, tmp_path / "o", "--retries", "0")
     assert third.returncode == 0, third.stderr
     assert srv.n == 3 and cache_rows(tmp_path / "o") == 1
@@ -254,7 +315,9 @@ def test_concurrent_retries_draw_their_own_jitter():
         h.send(500 if n < 2 else 200, b'{"error": {"message": "boom"}}' if n < 2 else _ok_body())
 
     with FaultServer(script) as srv:
-        be = runner.OpenAIBackend(model="m", base_url=srv.url, retries=2, concurrency=2, backoff_base=2.0, timeout=20)
+        be = runner.OpenAIBackend(
+            model="m", base_url=srv.url, retries=2, concurrency=2, backoff_base=2.0, timeout=20
+        )
         jobs = pd.DataFrame({"prompt": ["first prompt", "second prompt"]})
         out = runner.run(jobs, be, mode="text", progress=False)
     for t, b in zip(srv.times, srv.bodies, strict=True):
@@ -280,7 +343,10 @@ def test_a_corrupted_or_foreign_cache_is_a_clear_error(tmp_path):
     with sqlite3.connect(foreign) as con:
         con.execute("create table users (name text)")
     with _ok_server() as srv:
-        for path, msg in [(garbage, "is not a usable SQLite answer cache"), (foreign, "is an SQLite database of something else")]:
+        for path, msg in [
+            (garbage, "is not a usable SQLite answer cache"),
+            (foreign, "is an SQLite database of something else"),
+        ]:
             done = run_llm(srv.url, path.parent)
             assert done.returncode == 2, done.stderr
             assert str(path) in done.stderr and msg in done.stderr and "--cache" in done.stderr
@@ -295,15 +361,22 @@ def test_a_tampered_row_is_detected_recomputed_and_said(tmp_path):
     with _ok_server() as srv:
         assert run_llm(srv.url, out, items=2).returncode == 0
         with sqlite3.connect(out / "cache.sqlite") as con:
-            con.execute("update answers set raw_text = 'not like me at all', rating = 1.0 where rowid = 1")
+            con.execute(
+                "update answers set raw_text = 'not like me at all', rating = 1.0 where rowid = 1"
+            )
         done = run_llm(srv.url, out, items=2)
     assert done.returncode == 0, done.stderr
-    assert "failed their checksum or do not match" in done.stderr and str(out / "cache.sqlite") in done.stderr
+    assert (
+        "failed their checksum or do not match" in done.stderr
+        and str(out / "cache.sqlite") in done.stderr
+    )
     assert "(1 from cache, 1 new)" in done.stdout and srv.n == 3
     answers = pd.read_csv(out / "answers.csv")
     assert (answers.raw_text == "like me").all()
     with AnswerCache(out / "cache.sqlite") as c:  # the row was replaced with a valid one
-        rows = c.get_many([k for (k,) in sqlite3.connect(out / "cache.sqlite").execute("select key from answers")])
+        rows = c.get_many(
+            [k for (k,) in sqlite3.connect(out / "cache.sqlite").execute("select key from answers")]
+        )
         assert len(rows) == 2 and not c.bad_keys
 
 
@@ -335,22 +408,77 @@ def test_svo_and_personas_run_over_http(tmp_path):
             text = "A person who shares."
         h.send(200, _ok_body(text))
 
-    common = ["--backend", "openai", "--model", "m", "--api-key-env", "VP_FAULT_KEY", "--concurrency", "2"]
+    common = [
+        "--backend",
+        "openai",
+        "--model",
+        "m",
+        "--api-key-env",
+        "VP_FAULT_KEY",
+        "--concurrency",
+        "2",
+    ]
     with FaultServer(script, max_requests=200) as srv:
-        svo = subprocess.run([sys.executable, "-m", "vp_stats.cli", "svo", "run", "--base-url", srv.url, *common,
-                              "--runs", "2", "--targets", "prosocial", "--goal", "without", "--out", str(tmp_path / "svo")],
-                             env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
+        svo = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vp_stats.cli",
+                "svo",
+                "run",
+                "--base-url",
+                srv.url,
+                *common,
+                "--runs",
+                "2",
+                "--targets",
+                "prosocial",
+                "--goal",
+                "without",
+                "--out",
+                str(tmp_path / "svo"),
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         n_svo = srv.n
-        per = subprocess.run([sys.executable, "-m", "vp_stats.cli", "personas", "run", "--base-url", srv.url, *common,
-                              "--grid", "notebook", "--n-per-value", "1", "--mode", "grammar", "--n-boot", "0",
-                              "--out", str(tmp_path / "per")], env=ENV, capture_output=True, text=True, timeout=300)  # fmt: skip
+        per = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vp_stats.cli",
+                "personas",
+                "run",
+                "--base-url",
+                srv.url,
+                *common,
+                "--grid",
+                "notebook",
+                "--n-per-value",
+                "1",
+                "--mode",
+                "grammar",
+                "--n-boot",
+                "0",
+                "--out",
+                str(tmp_path / "per"),
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert svo.returncode == 0, svo.stderr
     assert n_svo == 2 * 7  # 2 runs x (value step + 6 items)
     runs = pd.read_csv(tmp_path / "svo" / "runs.csv")
     assert (runs.answers == "EEEEEE").all() and runs.seed.tolist() == [0, 1]
     assert per.returncode == 0, per.stderr
     ans = pd.read_csv(tmp_path / "per" / "answers.csv")
-    assert ans.raw_text.isin(runner.PHRASES).all() and ans.parse_ok.all() and srv.n == n_svo + len(ans)
+    assert (
+        ans.raw_text.isin(runner.PHRASES).all() and ans.parse_ok.all() and srv.n == n_svo + len(ans)
+    )
     assert set(ans.model) == {"m"} and ans.persona_id.nunique() == 5  # 4 personas + the plain model
     for d, p in ((tmp_path / "svo", svo), (tmp_path / "per", per)):
         assert_no_key(p, d)
@@ -371,7 +499,9 @@ def test_retry_after_seconds_http_date_cap_and_deadline():
 
     now = 1_000_000.0
     assert backends.retry_after(E(429, {"retry-after": "3"})) == 3.0
-    assert backends.retry_after(E(503, {"retry-after": formatdate(now + 10, usegmt=True)}), now=now) == pytest.approx(10, abs=1)
+    assert backends.retry_after(
+        E(503, {"retry-after": formatdate(now + 10, usegmt=True)}), now=now
+    ) == pytest.approx(10, abs=1)
     assert backends.retry_after(E(429, {"retry-after": "3600"})) == backends.RETRY_AFTER_CAP
     assert backends.retry_after(E(500, {"retry-after": "3"})) is None  # only 429/503 carry it
     assert backends.retry_after(E(429, {"retry-after": "soon"})) is None
@@ -386,7 +516,9 @@ def test_retry_after_seconds_http_date_cap_and_deadline():
         clock[0] += s
 
     with pytest.raises(backends.DeadlineExceeded, match="deadline"):
-        backends.with_retries(fail, retries=10, retryable=(E,), sleep=sleep, clock=lambda: clock[0], deadline=12.0)
+        backends.with_retries(
+            fail, retries=10, retryable=(E,), sleep=sleep, clock=lambda: clock[0], deadline=12.0
+        )
     assert waits == [5.0, 5.0]  # a third wait would end past the deadline: given up at once instead
 
 

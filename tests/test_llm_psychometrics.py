@@ -1,4 +1,4 @@
-"""Tests of vp_stats.llm_psychometrics: hand-worked tables, the released model answers, R.
+"""Tests of vp_stats.stats.llm_psychometrics: hand-worked tables, the released model answers, R.
 
 No LLM is run: the answer tables are made by hand or are the released, variant-averaged
 answers of the 34 models (upstream ``average_outputs``); the PVQ-21 self-reports of the
@@ -13,19 +13,16 @@ import pandas as pd
 import pytest
 import r_reference  # noqa: E402  (tests/ is on sys.path via tests/conftest.py)
 
-from vp_stats import (
-    averaging,
-    datasets,
-    llm_psychometrics,
-    reliability,
-    schema,
-    scoring,
-    validation,
-)
-from vp_stats.personas import score_llm_pvq21
+from vp_stats import schema
+from vp_stats.io import averaging, datasets
+from vp_stats.llm.questionnaires import score_llm_pvq21
+from vp_stats.stats import llm_psychometrics, reliability, validation
+from vp_stats.studies import released as released_study
 
 VALUES = list(schema.PVQ_VALUES)
-HAND = np.array([[1, 2, 1], [2, 2, 3], [3, 4, 3], [4, 4, 5]], dtype=float)  # alpha 14/15 (test_reliability)
+HAND = np.array(
+    [[1, 2, 1], [2, 2, 3], [3, 4, 3], [4, 4, 5]], dtype=float
+)  # alpha 14/15 (test_reliability)
 
 
 def _tidy(x, unit="persona_id", units=("p1", "p2", "p3", "p4"), items=("a", "b", "c")):
@@ -35,7 +32,9 @@ def _tidy(x, unit="persona_id", units=("p1", "p2", "p3", "p4"), items=("a", "b",
     )
 
 
-SEL = pd.DataFrame({"item": ["a", "b", "c"], "family": "pvq", "dimension": "Power", "selected": True})
+SEL = pd.DataFrame(
+    {"item": ["a", "b", "c"], "family": "pvq", "dimension": "Power", "selected": True}
+)
 
 
 # --------------------------------------------------------------------------- reliability, hand-worked
@@ -55,8 +54,12 @@ def test_answer_reliability_hand_worked_personas_as_respondents():
     rev = llm_psychometrics.answer_reliability(_tidy(flipped), sel, n_factors=1, scale="1-6")
     assert rev.alpha.item() == pytest.approx(14 / 15, abs=1e-14) and rev.n_reversed.item() == 1
     # too few units: NaN and a reason in the units' words
-    few = llm_psychometrics.answer_reliability(_tidy(HAND[:2], units=("p1", "p2")), SEL, n_factors=1)
-    assert np.isnan(few.alpha.item()) and few.reason.item().startswith("fewer than 3 complete units")
+    few = llm_psychometrics.answer_reliability(
+        _tidy(HAND[:2], units=("p1", "p2")), SEL, n_factors=1
+    )
+    assert np.isnan(few.alpha.item()) and few.reason.item().startswith(
+        "fewer than 3 complete units"
+    )
 
 
 def test_answer_reliability_units_missing_answers_and_variants():
@@ -73,11 +76,18 @@ def test_answer_reliability_units_missing_answers_and_variants():
     t5 = _tidy(holed, units=("p1", "p2", "p3", "p4", "p5"))
     lw = llm_psychometrics.answer_reliability(t5, SEL, n_factors=1)
     pw = llm_psychometrics.answer_reliability(t5, SEL, n_factors=1, missing="pairwise")
-    assert (lw.n_units.item(), lw.n_incomplete.item()) == (4, 1) and lw.alpha.item() == pytest.approx(14 / 15)
+    assert (lw.n_units.item(), lw.n_incomplete.item()) == (
+        4,
+        1,
+    ) and lw.alpha.item() == pytest.approx(14 / 15)
     assert (pw.n_units.item(), pw.n_incomplete.item()) == (5, 1)
-    assert pw.alpha.item() == pytest.approx(reliability.cronbach_alpha(holed, missing="pairwise").alpha.item(), abs=1e-14)
+    assert pw.alpha.item() == pytest.approx(
+        reliability.cronbach_alpha(holed, missing="pairwise").alpha.item(), abs=1e-14
+    )
     with pytest.raises(ValueError, match="non-numeric answer 'high'"):
-        llm_psychometrics.answer_reliability(t5.assign(rating=t5.rating.astype(object).where(t5.index != 2, "high")), SEL)
+        llm_psychometrics.answer_reliability(
+            t5.assign(rating=t5.rating.astype(object).where(t5.index != 2, "high")), SEL
+        )
     with pytest.raises(ValueError, match="none of the columns"):
         llm_psychometrics.answer_reliability(t5.rename(columns={"persona_id": "who"}), SEL)
 
@@ -89,7 +99,7 @@ def test_answer_reliability_units_missing_answers_and_variants():
 def released():
     answers = averaging.load_average_outputs()
     sel = validation.select_items(datasets.load_published_correlations())
-    profiles = scoring.score_released_models(n_boot=0)
+    profiles = released_study.score_released_models(n_boot=0)
     rel = llm_psychometrics.answer_reliability(answers, sel)
     return {"answers": answers, "sel": sel, "profiles": profiles, "rel": rel}
 
@@ -97,14 +107,20 @@ def released():
 def _value_matrix(released, dim, family="pvq"):
     sel = released["sel"]
     items = sel[sel.selected & (sel.family == family) & (sel.dimension == dim)]
-    a = released["answers"].merge(items[["portrait_id", "option_id", "sign"]], on=["portrait_id", "option_id"])
+    a = released["answers"].merge(
+        items[["portrait_id", "option_id", "sign"]], on=["portrait_id", "option_id"]
+    )
     a = a.assign(x=np.where(a["sign"] < 0, 7 - a["numeric_response"], a["numeric_response"]))
     return a.pivot(index="model", columns=["portrait_id", "option_id"], values="x")
 
 
 def test_answer_reliability_of_the_34_released_models(released):
     rel = released["rel"]
-    assert rel.attrs["n_units"] == 34 and (rel.n_units == 34).all() and str(rel.attrs["scale"]) == "1-6"
+    assert (
+        rel.attrs["n_units"] == 34
+        and (rel.n_units == 34).all()
+        and str(rel.attrs["scale"]) == "1-6"
+    )
     assert len(rel) == 19  # 10 values, 4 higher-order values, 5 traits
     for dim in ("Security", "Power", "Tradition"):
         x = _value_matrix(released, dim)
@@ -138,9 +154,13 @@ for (nm in c("m0", "m1", "m2")) {
     rel = released["rel"].query("family == 'pvq'")
     for i, d in enumerate(dims):
         row = rel[rel.dimension == d].iloc[0]
-        np.testing.assert_allclose([row.alpha, row.alpha_ci_low, row.alpha_ci_high], ref[f"m{i}.alpha"], atol=1e-10)
+        np.testing.assert_allclose(
+            [row.alpha, row.alpha_ci_low, row.alpha_ci_high], ref[f"m{i}.alpha"], atol=1e-10
+        )
         # 34 models, 13-23 items: measured 1e-13 (Security, Conformity), 3e-4 (Benevolence: a Heywood case)
-        np.testing.assert_allclose([row.omega_hierarchical, row.omega_total], ref[f"m{i}.omega"], atol=1e-3)
+        np.testing.assert_allclose(
+            [row.omega_hierarchical, row.omega_total], ref[f"m{i}.omega"], atol=1e-3
+        )
 
 
 # --------------------------------------------------------------------------- convergent validity, hand-worked
@@ -148,7 +168,11 @@ for (nm in c("m0", "m1", "m2")) {
 
 def _profiles(models, scores):
     return pd.DataFrame(
-        [(m, "pvq", v, s) for m, ss in zip(models, scores, strict=True) for v, s in zip(VALUES, ss, strict=True)],
+        [
+            (m, "pvq", v, s)
+            for m, ss in zip(models, scores, strict=True)
+            for v, s in zip(VALUES, ss, strict=True)
+        ],
         columns=["model", "family", "dimension", "centered_mean"],
     )
 
@@ -158,10 +182,14 @@ def test_convergent_validity_hand_worked():
     swapped = ranks.copy()
     swapped[[0, 1]] = swapped[[1, 0]]
     prof = _profiles(["a", "b"], [ranks, ranks])
-    self = _profiles(["a", "b"], [ranks * 2 - 3, swapped]).rename(columns={"model": "persona_id", "centered_mean": "score"})
+    self = _profiles(["a", "b"], [ranks * 2 - 3, swapped]).rename(
+        columns={"model": "persona_id", "centered_mean": "score"}
+    )
     cv = llm_psychometrics.convergent_validity(self, prof)
     bu = cv["by_unit"].set_index("unit")
-    assert bu.loc["a", "pearson_r"] == pytest.approx(1) and bu.loc["a", "spearman_rho"] == pytest.approx(1)
+    assert bu.loc["a", "pearson_r"] == pytest.approx(1) and bu.loc[
+        "a", "spearman_rho"
+    ] == pytest.approx(1)
     # b: one adjacent swap of ranks: rho = 1 - 6 * sum d^2 / (n (n^2 - 1)) = 1 - 12 / 990 (= Pearson of ranks)
     assert bu.loc["b", "spearman_rho"] == pytest.approx(1 - 12 / 990, abs=1e-14)
     assert bu.loc["b", "pearson_r"] == pytest.approx(1 - 12 / 990, abs=1e-14)
@@ -169,7 +197,9 @@ def test_convergent_validity_hand_worked():
     # across three models on one value: self (1, 2, 3) vs profile (1, 3, 2): r = rho = 1/2;
     # t = 0.5 / sqrt(0.75) with 1 df (Cauchy): p = 1 - (2 / pi) atan(1 / sqrt(3)) = 2/3
     p3 = _profiles(["a", "b", "c"], [np.full(10, v) for v in (1.0, 3.0, 2.0)])
-    s3 = _profiles(["a", "b", "c"], [np.full(10, v) for v in (1.0, 2.0, 3.0)]).rename(columns={"centered_mean": "score"})
+    s3 = _profiles(["a", "b", "c"], [np.full(10, v) for v in (1.0, 2.0, 3.0)]).rename(
+        columns={"centered_mean": "score"}
+    )
     bv = llm_psychometrics.convergent_validity(s3, p3)["by_value"].set_index("dimension")
     assert list(bv.index) == VALUES and (bv.n == 3).all()
     np.testing.assert_allclose(bv.pearson_r, 0.5, atol=1e-14)
@@ -207,7 +237,9 @@ def _constructed_pvq21(profiles, noise=0.0, seed=0):
     profile - (weighted mean of the profile over the 21 items), exactly.
     """
     rng = np.random.default_rng(seed)
-    cm = profiles[profiles.family == "pvq"].pivot(index="model", columns="dimension", values="centered_mean")
+    cm = profiles[profiles.family == "pvq"].pivot(
+        index="model", columns="dimension", values="centered_mean"
+    )
     rows = []
     for m in cm.index:
         for v, items in schema.PVQ21_KEY.items():
@@ -260,10 +292,32 @@ for (j in seq_len(ncol(s))) { out(paste0("v", j, ".p"), ct(s[, j], p[, j], "pear
     )
     bu = cv["by_unit"].set_index("unit").loc[units]
     for i, u in enumerate(units, start=1):
-        np.testing.assert_allclose(bu.loc[u, ["pearson_r", "pearson_p"]].to_numpy(float), ref[f"u{i}.p"], rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(bu.loc[u, ["spearman_rho", "spearman_p"]].to_numpy(float), ref[f"u{i}.s"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            bu.loc[u, ["pearson_r", "pearson_p"]].to_numpy(float),
+            ref[f"u{i}.p"],
+            rtol=1e-9,
+            atol=1e-12,
+        )
+        np.testing.assert_allclose(
+            bu.loc[u, ["spearman_rho", "spearman_p"]].to_numpy(float),
+            ref[f"u{i}.s"],
+            rtol=1e-9,
+            atol=1e-12,
+        )
     bv = cv["by_value"].set_index("dimension").loc[VALUES]
     for j, v in enumerate(VALUES, start=1):
-        np.testing.assert_allclose(bv.loc[v, ["pearson_r", "pearson_p"]].to_numpy(float), ref[f"v{j}.p"], rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(bv.loc[v, ["spearman_rho", "spearman_p"]].to_numpy(float), ref[f"v{j}.s"], rtol=1e-9, atol=1e-12)
-    assert (bu.pearson_r < 1).all() and bu.pearson_r.median() > 0.5  # the noise lowers, not destroys, agreement
+        np.testing.assert_allclose(
+            bv.loc[v, ["pearson_r", "pearson_p"]].to_numpy(float),
+            ref[f"v{j}.p"],
+            rtol=1e-9,
+            atol=1e-12,
+        )
+        np.testing.assert_allclose(
+            bv.loc[v, ["spearman_rho", "spearman_p"]].to_numpy(float),
+            ref[f"v{j}.s"],
+            rtol=1e-9,
+            atol=1e-12,
+        )
+    assert (
+        bu.pearson_r < 1
+    ).all() and bu.pearson_r.median() > 0.5  # the noise lowers, not destroys, agreement

@@ -3,12 +3,12 @@
 Notebooks are collected by globbing at import time, so notebooks added later are picked up
 automatically. Each runs with kernel ``python3``, a 600 s timeout per cell, cwd = notebooks/
 and the environment of the test process (VP_DATA_DIR is inherited) with three changes made by
-:func:`vp_stats.notebooks.kernel_env`: ``MPLBACKEND`` is matplotlib's inline backend (what a
+:func:`vp_stats.studies.notebooks.kernel_env`: ``MPLBACKEND`` is matplotlib's inline backend (what a
 notebook server gives a kernel; never Agg), and ``VP_FIGURES_DIR`` / ``VP_PROCESSED_DIR``
 point into pytest's temporary folder, so nothing is written into the checkout.
 
 A failing cell fails the test with the cell's error and traceback. Every figure cell
-(:func:`vp_stats.notebooks.figure_cells`: a cell calling a ``vp_stats.plots`` function or
+(:func:`vp_stats.studies.notebooks.figure_cells`: a cell calling a ``vp_stats.plots`` function or
 ``plt.``/``sns.``, or tagged ``figure``) must have stored at least one ``image/png`` (or SVG)
 output, and no output may be a figure's bare text repr (``<Figure size ...>``), which is what
 a notebook shows when no display backend is active. The executed notebook is written to the
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from vp_stats import notebooks as vnb
+from vp_stats.studies import notebooks as vnb
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -118,13 +118,15 @@ def test_execute_notebooks_uses_the_inline_backend_even_under_agg(tmp_path):
 
 
 def test_notebooks_use_the_shared_helpers():
-    """No notebook defines its own repo_root or save (vp_stats.notebooks has them)."""
+    """No notebook defines its own repo_root or save (vp_stats.studies.notebooks has them)."""
     nbformat = pytest.importorskip("nbformat")
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         assert not re.search(r"^def (repo_root|save)\(", code, re.M), path.name
-        assert "savefig(" not in code, f"{path.name}: save figures with vp_stats.notebooks.save"
+        assert "savefig(" not in code, (
+            f"{path.name}: save figures with vp_stats.studies.notebooks.save"
+        )
 
 
 def test_notebooks_are_committed_clean():

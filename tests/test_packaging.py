@@ -39,14 +39,22 @@ def test_environment_yml_matches_pyproject():
 def test_no_upstream_data_file_is_tracked():
     sums = ROOT.parent / "shared" / "data" / "valueportrait" / "SHA256SUMS"
     registry = ROOT / "vp_stats" / "data" / "registry.txt"
-    upstream = {line.split()[1].removeprefix("sha256:") for line in registry.read_text().splitlines() if line and not line.startswith("#")}
+    upstream = {
+        line.split()[1].removeprefix("sha256:")
+        for line in registry.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     if sums.exists():
         upstream |= {line.split()[0] for line in sums.read_text().splitlines() if line.strip()}
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.split(b"\0")
     for name in filter(None, tracked):
         path = ROOT / name.decode()
         if path.is_file():
-            assert hashlib.sha256(path.read_bytes()).hexdigest() not in upstream, f"{path} is an upstream data file"
+            assert hashlib.sha256(path.read_bytes()).hexdigest() not in upstream, (
+                f"{path} is an upstream data file"
+            )
 
 
 def test_flat_api_and_all_in_every_module():
@@ -58,10 +66,17 @@ def test_flat_api_and_all_in_every_module():
         assert getattr(vp, name) is not None, name
     missing = []
     for path in (ROOT / "vp_stats").rglob("*.py"):
-        if path.name in ("__main__.py", "conftest.py") or path.name.startswith("_") and path.name != "__init__.py":
+        if (
+            path.name in ("__main__.py", "conftest.py")
+            or path.name.startswith("_")
+            and path.name != "__init__.py"
+        ):
             continue
         tree = ast.parse(path.read_text())
-        if not any(isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in n.targets)
-                   for n in tree.body):  # fmt: skip
+        if not any(
+            isinstance(n, ast.Assign)
+            and any(getattr(t, "id", None) == "__all__" for t in n.targets)
+            for n in tree.body
+        ):
             missing.append(str(path.relative_to(ROOT)))
     assert not missing, f"modules without __all__: {missing}"

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import datasets, schema
+from vp_stats import schema
+from vp_stats.io import datasets
 from vp_stats.llm.parse import (
     FAILURE_REASONS,
     PHRASE_VARIANTS,
@@ -28,14 +29,20 @@ UNPARSEABLE = "Could not parse valid Likert response from: "
 
 @pytest.fixture(scope="module")
 def mirrored_answers() -> pd.DataFrame:
-    """Every raw answer of the mirror, read straight from the JSON (not via vp_stats.averaging)."""
+    """Every raw answer of the mirror, read straight from the JSON (not via vp_stats.io.averaging)."""
     rows = []
     for rel in datasets.registered(datasets.RAW_OUTPUTS_DIR + "/"):
         for rec in datasets.read_json(datasets.fetch(rel)):
             rows.append(
-                (rel.rsplit("/", 1)[1], rec["portrait_id"], rec["option_id"], rec["raw_response"],
-                 rec["parsed_response"], rec["numeric_response"])
-            )  # fmt: skip
+                (
+                    rel.rsplit("/", 1)[1],
+                    rec["portrait_id"],
+                    rec["option_id"],
+                    rec["raw_response"],
+                    rec["parsed_response"],
+                    rec["numeric_response"],
+                )
+            )
     return pd.DataFrame(
         rows, columns=["file", "portrait_id", "option_id", "raw", "parsed", "numeric"]
     )

@@ -13,10 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import datasets, ess, schema
-from vp_stats import personas as P
+from vp_stats import schema
+from vp_stats.instruments import personas
 from vp_stats.instruments.pvq import score_pvq21
+from vp_stats.io import datasets, ess
+from vp_stats.llm import questionnaires
 from vp_stats.llm.runner import PHRASES, GenResult, Scores
+from vp_stats.stats import personas as persona_stats
+from vp_stats.studies import personas as persona_studies
 
 os.environ.setdefault("VP_LLAMA_THREADS", "1")
 
@@ -55,7 +59,7 @@ def items():
 
 @pytest.fixture(scope="module")
 def grid():
-    return P.persona_grid({"gender": ["male", "female"], "age": ["18-29", "60 and older"]})
+    return personas.persona_grid({"gender": ["male", "female"], "age": ["18-29", "60 and older"]})
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +80,7 @@ def _cache_rows(path):
 def test_run_personas_jobs_attributes_and_cache(tmp_path, items, grid):
     be = FakeBackend()
     cache = tmp_path / "a.sqlite"
-    ans = P.run_personas(be, grid, items, variants=("v1", "v2"), cache=cache)
+    ans = persona_studies.run_personas(be, grid, items, variants=("v1", "v2"), cache=cache)
     # (4 personas + plain) x 5 items x 2 variants, every one answered once
     assert len(ans) == 5 * 5 * 2 and be.calls == 50
     assert ans.groupby("persona_id").size().eq(10).all()
@@ -92,20 +96,20 @@ def test_run_personas_jobs_attributes_and_cache(tmp_path, items, grid):
     assert len(rows) == 50
     for combo in grid.itertuples():
         attrs = {"gender": combo.gender, "age": combo.age}
-        got = rows[rows.persona_id == P.persona_id(attrs)]
+        got = rows[rows.persona_id == personas.persona_id(attrs)]
         assert len(got) == 10
-        assert set(got.system_prompt) == {P.render_persona(attrs)}
+        assert set(got.system_prompt) == {personas.render_persona(attrs)}
     assert rows.loc[rows.persona_id == "plain", "system_prompt"].isna().all()
     # deterministic: a rerun is served from the cache with identical answers
     be2 = FakeBackend()
-    again = P.run_personas(be2, grid, items, variants=("v1", "v2"), cache=cache)
+    again = persona_studies.run_personas(be2, grid, items, variants=("v1", "v2"), cache=cache)
     assert be2.calls == 0 and again.from_cache.all()
     assert np.array_equal(again.rating.to_numpy(), ans.rating.to_numpy())
 
 
 def test_persona_prompts_deterministic_and_distinct():
-    a = P.persona_grid({"gender": ["male", "female"], "age": ["18-29", "30-44", "45-59"]})
-    b = P.persona_grid({"age": ["18-29", "30-44", "45-59"], "gender": ["male", "female"]})
+    a = personas.persona_grid({"gender": ["male", "female"], "age": ["18-29", "30-44", "45-59"]})
+    b = personas.persona_grid({"age": ["18-29", "30-44", "45-59"], "gender": ["male", "female"]})
     assert a.persona_id.is_unique and a.system_prompt.is_unique
     key = ["gender", "age"]
     m = a.merge(b, on=key, suffixes=("_a", "_b"))
@@ -116,24 +120,33 @@ def test_persona_prompts_deterministic_and_distinct():
 def test_run_personas_refuses_bad_tables(items):
     be = FakeBackend()
     with pytest.raises(ValueError, match="reserved for the plain model"):
-        P.run_personas(be, pd.DataFrame({"persona_id": ["plain"], "system_prompt": ["x"]}), items)
+        persona_studies.run_personas(
+            be, pd.DataFrame({"persona_id": ["plain"], "system_prompt": ["x"]}), items
+        )
     with pytest.raises(ValueError, match="lacks column"):
-        P.run_personas(be, pd.DataFrame({"persona_id": ["a"]}), items)
+        persona_studies.run_personas(be, pd.DataFrame({"persona_id": ["a"]}), items)
     with pytest.raises(ValueError, match="several different system prompts"):
-        P.run_personas(
+        persona_studies.run_personas(
             be, pd.DataFrame({"persona_id": ["a", "a"], "system_prompt": ["x", "y"]}), items
         )
     with pytest.raises(ValueError, match="empty system prompt"):
-        P.run_personas(be, pd.DataFrame({"persona_id": ["a"], "system_prompt": [" "]}), items)
+        persona_studies.run_personas(
+            be, pd.DataFrame({"persona_id": ["a"], "system_prompt": [" "]}), items
+        )
     assert be.calls == 0
 
 
 def test_persona_value_profiles_by_hand():
     # two items per value family bfi; answers over two variants are averaged first
-    corr = pd.DataFrame({
-        "portrait_id": [1001, 1002, 1003], "option_id": 1, "family": "bfi",
-        "dimension": ["Openness", "Openness", "Neuroticism"], "rho": [0.5, 0.31, 0.4],
-    })  # fmt: skip
+    corr = pd.DataFrame(
+        {
+            "portrait_id": [1001, 1002, 1003],
+            "option_id": 1,
+            "family": "bfi",
+            "dimension": ["Openness", "Openness", "Neuroticism"],
+            "rho": [0.5, 0.31, 0.4],
+        }
+    )
     rows = []
     vals = {"plain": [5, 3, 2, 4, 1, 1], "p1": [6, 6, 1, 1, 4, 2]}
     for pid, v in vals.items():
@@ -144,7 +157,7 @@ def test_persona_value_profiles_by_hand():
     )
     a["model"] = "m"
     a["gender"] = np.where(a.persona_id == "p1", "female", None)
-    prof = P.persona_value_profiles(a, corr, exclusions=None)
+    prof = persona_stats.persona_value_profiles(a, corr, exclusions=None)
     for pid, v in vals.items():
         means = np.array(v, float).reshape(3, 2).mean(axis=1)  # per item over variants
         centre = means.mean()
@@ -156,14 +169,14 @@ def test_persona_value_profiles_by_hand():
     # failed answers are left out
     b = a.copy()
     b.loc[0, ["rating", "parse_ok"]] = [1.0, False]
-    got = P.persona_value_profiles(b, corr, exclusions=None)
+    got = persona_stats.persona_value_profiles(b, corr, exclusions=None)
     o = got[(got.model == "plain") & (got.dimension == "Openness")].original_mean.item()
     assert o == pytest.approx(np.mean([3, 2, 4]), abs=1e-12)
 
 
 def test_select_persona_items(corr):
     its = datasets.load_items()
-    sel = P.select_persona_items(its, corr, 3)
+    sel = persona_studies.select_persona_items(its, corr, 3)
     c = corr[(corr.family == "pvq") & (corr.rho > 0.3)]
     for r in sel.itertuples():
         for d in r.selected_for.split(";"):
@@ -176,16 +189,26 @@ def test_select_persona_items(corr):
 
 
 def test_age_band():
-    got = P.age_band([15, 18, 29.0, 30, 44, 45, 59, 60, 101, np.nan])
-    assert got.tolist() == [None, "18-29", "18-29", "30-44", "30-44", "45-59", "45-59",
-                            "60 and older", "60 and older", None]  # fmt: skip
+    got = personas.age_band([15, 18, 29.0, 30, 44, 45, 59, 60, 101, np.nan])
+    assert got.tolist() == [
+        None,
+        "18-29",
+        "18-29",
+        "30-44",
+        "30-44",
+        "45-59",
+        "45-59",
+        "60 and older",
+        "60 and older",
+        None,
+    ]
 
 
 # ----------------------------------------------------------------------------- PVQ-21 on an LLM
 
 
 def test_pvq21_prompts_keyed_like_schema():
-    j = P.pvq21_prompts()
+    j = persona_studies.pvq21_prompts()
     assert j["item"].tolist() == list(range(1, 22))
     for v, its in schema.PVQ21_KEY.items():
         assert j.loc[j["item"].isin(its), "value"].eq(v).all()
@@ -193,39 +216,49 @@ def test_pvq21_prompts_keyed_like_schema():
     for ph in PHRASES:
         assert ph in j.prompt.iloc[0]
     with pytest.raises(ValueError, match="21 portraits"):
-        P.pvq21_prompts(["x"] * 20)
+        persona_studies.pvq21_prompts(["x"] * 20)
 
 
 def test_score_llm_pvq21_expected_agrees_with_score_pvq21():
     rng = np.random.default_rng(3)
     x = rng.integers(1, 7, size=(3, 21)).astype(float)
     x[1, 4] = np.nan  # one failed answer
-    a = pd.DataFrame({
-        "persona_id": np.repeat(["plain", "a", "b"], 21), "item": np.tile(np.arange(1, 22), 3),
-        "rating": x.ravel(), "parse_ok": ~np.isnan(x.ravel()),
-    })  # fmt: skip
-    ref = score_pvq21(a.rename(columns={"persona_id": "respondent", "rating": "answer"})
-                      .drop(columns="parse_ok"))  # fmt: skip
-    got = P.score_llm_pvq21(a, "expected")
+    a = pd.DataFrame(
+        {
+            "persona_id": np.repeat(["plain", "a", "b"], 21),
+            "item": np.tile(np.arange(1, 22), 3),
+            "rating": x.ravel(),
+            "parse_ok": ~np.isnan(x.ravel()),
+        }
+    )
+    ref = score_pvq21(
+        a.rename(columns={"persona_id": "respondent", "rating": "answer"}).drop(columns="parse_ok")
+    )
+    got = questionnaires.score_llm_pvq21(a, "expected")
     m = ref.merge(got, on=["respondent", "family", "dimension"], suffixes=("_ref", ""))
     assert len(m) == 3 * 14
     assert np.allclose(m.score, m.score_ref, atol=1e-12) and (m.n_items == m.n_items_ref).all()
     # mode scoring of a logprobs table uses the most probable phrase
-    b = a.assign(raw_text=[schema.LIKERT_LABELS[int(v)] if v == v else None for v in x.ravel()],
-                 rating=x.ravel() + 0.3)  # fmt: skip
-    mode = P.score_llm_pvq21(b, "mode")
+    b = a.assign(
+        raw_text=[schema.LIKERT_LABELS[int(v)] if v == v else None for v in x.ravel()],
+        rating=x.ravel() + 0.3,
+    )
+    mode = questionnaires.score_llm_pvq21(b, "mode")
     assert np.allclose(mode.score, ref.score, atol=1e-12, equal_nan=True)
 
 
 def test_run_pvq21_fake(items):
     be = FakeBackend()
-    tab = P.persona_table([{"gender": "female"}])
-    ans = P.run_pvq21(be, tab)
-    assert len(ans) == 42 and set(ans.persona_id) == {"plain", P.persona_id({"gender": "female"})}
+    tab = personas.persona_table([{"gender": "female"}])
+    ans = persona_studies.run_pvq21(be, tab)
+    assert len(ans) == 42 and set(ans.persona_id) == {
+        "plain",
+        personas.persona_id({"gender": "female"}),
+    }
     assert (
         ans.groupby("persona_id")["item"].apply(sorted).map(lambda s: s == list(range(1, 22))).all()
     )
-    scores = P.score_llm_pvq21(ans, "expected")
+    scores = questionnaires.score_llm_pvq21(ans, "expected")
     # MRAT identity: item-weighted sum of centred basic scores is zero
     w = scores[scores.family == "pvq"].assign(
         k=lambda d: d.dimension.map(lambda v: len(schema.PVQ21_KEY[v]))
@@ -238,10 +271,10 @@ def test_run_pvq21_fake(items):
 
 def test_compare_personas_against_direct_computation(tmp_path, items, grid, corr):
     be = FakeBackend()
-    its = P.select_persona_items(datasets.load_items(), corr, 2)
-    ans = P.run_personas(be, grid, its)
-    ref = P.value_portrait_reference()
-    res = P.compare_personas(ans, corr, human=ref, n_boot=0)
+    its = persona_studies.select_persona_items(datasets.load_items(), corr, 2)
+    ans = persona_studies.run_personas(be, grid, its)
+    ref = persona_studies.value_portrait_reference()
+    res = persona_studies.compare_personas(ans, corr, human=ref, n_boot=0)
     assert res["group"].empty and "no demographic columns" in res["group"].attrs["note"]
     # item level: human means straight from the ratings, persona means over the 4 personas
     r = ref["ratings"].groupby(["portrait_id", "option_id"]).rating.mean()
@@ -274,13 +307,13 @@ def test_compare_personas_against_direct_computation(tmp_path, items, grid, corr
 def test_group_gap_on_synthetic_ess_by_hand(tmp_path, corr):
     """Group level on SYNTHETIC ESS-format data (random answers): checks arithmetic only."""
     be = FakeBackend()
-    its = P.select_persona_items(datasets.load_items(), corr, 2)
-    tab = P.persona_table([{"gender": "male"}, {"gender": "female"}])
-    ans = P.run_personas(be, tab, its)
+    its = persona_studies.select_persona_items(datasets.load_items(), corr, 2)
+    tab = personas.persona_table([{"gender": "male"}, {"gender": "female"}])
+    ans = persona_studies.run_personas(be, tab, its)
     path = tmp_path / "ess.csv"
     ess.synthetic_ess(300, seed=4).to_csv(path, index=False)
     hum = ess.load_ess(path)
-    res = P.compare_personas(
+    res = persona_studies.compare_personas(
         ans, corr, ess_scores=hum, group_col="gender", group_a="male", n_boot=0
     )
     g = res["group"].set_index("dimension")
@@ -288,7 +321,7 @@ def test_group_gap_on_synthetic_ess_by_hand(tmp_path, corr):
     pvq = prof[prof.family == "pvq"].pivot(
         index="persona_id", columns="dimension", values="centered_mean"
     )
-    male = P.persona_id({"gender": "male"})
+    male = personas.persona_id({"gender": "male"})
     h = hum[(hum.family == "pvq") & hum.score.notna()]
     for d in ("Power", "Tradition"):
         assert g.loc[d, "llm_gap"] == pytest.approx(
@@ -302,12 +335,12 @@ def test_group_gap_on_synthetic_ess_by_hand(tmp_path, corr):
 
 def test_compare_file_and_bad_answer_files(tmp_path, grid, corr):
     be = FakeBackend()
-    its = P.select_persona_items(datasets.load_items(), corr, 2)
-    ans = P.run_personas(be, grid, its)
+    its = persona_studies.select_persona_items(datasets.load_items(), corr, 2)
+    ans = persona_studies.run_personas(be, grid, its)
     path = tmp_path / "answers.csv"
     ans.to_csv(path, index=False)
-    res = P.compare_file(path, n_boot=0)
-    direct = P.compare_personas(ans, corr, n_boot=0)
+    res = persona_studies.compare_file(path, n_boot=0)
+    direct = persona_studies.compare_personas(ans, corr, n_boot=0)
     assert set(res) >= {"item", "population", "structure", "group"}
     pd.testing.assert_frame_equal(res["population"], direct["population"], check_dtype=False)
     bad = ans.copy()
@@ -316,17 +349,17 @@ def test_compare_file_and_bad_answer_files(tmp_path, grid, corr):
     with pytest.raises(
         ValueError, match=r"answers.csv: record data row 8 \(line 9\), field 'rating'"
     ):
-        P.compare_file(path)
+        persona_studies.compare_file(path)
     ans.drop(columns="portrait_id").to_csv(path, index=False)
     with pytest.raises(ValueError, match="field 'portrait_id'.*missing column"):
-        P.compare_file(path)
+        persona_studies.compare_file(path)
     bad = ans.copy().astype({"option_id": object})
     bad.loc[3, "option_id"] = "two"
     bad.to_csv(path, index=False)
     with pytest.raises(ValueError, match="data row 4.*'option_id'.*not an integer"):
-        P.compare_file(path)
+        persona_studies.compare_file(path)
     with pytest.raises(ValueError, match="file not found"):
-        P.compare_file(tmp_path / "nope.csv")
+        persona_studies.compare_file(tmp_path / "nope.csv")
 
 
 # ----------------------------------------------------------------------------- the real model
@@ -339,10 +372,12 @@ def test_real_model_tiny_persona_grid(tmp_path):
 
     be = runner.LlamaCppBackend(n_ctx=2048)
     corr = datasets.load_published_correlations()
-    its = P.select_persona_items(datasets.load_items(), corr, 1).head(5)
-    tab = P.persona_table([{"gender": "male"}, {"gender": "female"}])
+    its = persona_studies.select_persona_items(datasets.load_items(), corr, 1).head(5)
+    tab = personas.persona_table([{"gender": "male"}, {"gender": "female"}])
     cache = tmp_path / "real.sqlite"
-    ans = P.run_personas(be, tab, its, variants=("v1",), cache=cache, include_plain=False)
+    ans = persona_studies.run_personas(
+        be, tab, its, variants=("v1",), cache=cache, include_plain=False
+    )
     assert len(ans) == 10 and ans.parse_ok.all() and (ans["mode"] == "logprobs").all()
     p = ans[runner.PROB_COLUMNS].to_numpy()
     assert np.allclose(p.sum(axis=1), 1, atol=1e-9)
@@ -350,16 +385,18 @@ def test_real_model_tiny_persona_grid(tmp_path):
     rows = _cache_rows(cache)
     assert len(rows) == 10
     for g in ("male", "female"):
-        got = rows[rows.persona_id == P.persona_id({"gender": g})]
+        got = rows[rows.persona_id == personas.persona_id({"gender": g})]
         assert len(got) == 5 and set(got.system_prompt) == {
             f"**Your Profile**: Your gender is {g}."
         }
     # the two personas are answered from different prompts: some answer distribution differs
     wide = ans.pivot_table(index="portrait_id", columns="gender", values="rating")
     assert not np.allclose(wide["male"], wide["female"])
-    again = P.run_personas(be, tab, its, variants=("v1",), cache=cache, include_plain=False)
+    again = persona_studies.run_personas(
+        be, tab, its, variants=("v1",), cache=cache, include_plain=False
+    )
     assert again.attrs["n_new"] == 0 and np.array_equal(again.rating, ans.rating)
-    prof = P.persona_value_profiles(ans, corr)
+    prof = persona_stats.persona_value_profiles(ans, corr)
     assert set(prof.model) == set(tab.persona_id)
     pvq = prof[prof.family == "pvq"]
     assert pvq.centered_mean.notna().any() and pvq.groupby("model").size().eq(10).all()

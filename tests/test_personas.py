@@ -1,4 +1,4 @@
-"""Tests of vp_stats.personas on synthetic data with known answers (and the released reference)."""
+"""Tests of the persona statistics and definitions on synthetic data with known answers (and the released reference)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from vp_stats import personas as P
 from vp_stats import schema
+from vp_stats.instruments import personas
+from vp_stats.stats import persona_gaps
+from vp_stats.stats import personas as persona_stats
+from vp_stats.studies import personas as persona_studies
 
 VALUES = list(schema.PVQ_VALUES)
 
@@ -22,7 +25,7 @@ VALUES = list(schema.PVQ_VALUES)
 
 
 def test_render_paper_form_and_order():
-    assert P.render_persona({"gender": "male"}) == "**Your Profile**: Your gender is male."
+    assert personas.render_persona({"gender": "male"}) == "**Your Profile**: Your gender is male."
     a = {
         "political_orientation": "right",
         "education": "high school",
@@ -34,34 +37,37 @@ def test_render_paper_form_and_order():
         "**Your Profile**: Your gender is female. Your education is high school. "
         "Your political orientation is right. Your zodiac is Leo."
     )
-    assert P.render_persona(a) == P.render_persona(b) == expected
+    assert personas.render_persona(a) == personas.render_persona(b) == expected
     t = {"prefix": "You are a person. ", "sentence": "{attribute}: {value}.", "separator": "\n"}
     assert (
-        P.render_persona({"age": 40, "gender": "male"}, t)
+        personas.render_persona({"age": 40, "gender": "male"}, t)
         == "You are a person. gender: male.\nage: 40."
     )
-    assert P.render_persona({}) == ""
+    assert personas.render_persona({}) == ""
     with pytest.raises(ValueError, match="missing value"):
-        P.render_persona({"gender": None})
+        personas.render_persona({"gender": None})
     with pytest.raises(ValueError, match="empty value"):
-        P.render_persona({"gender": " "})
+        personas.render_persona({"gender": " "})
     with pytest.raises(ValueError, match="lacks key"):
-        P.render_persona({"gender": "male"}, {"prefix": ""})
+        personas.render_persona({"gender": "male"}, {"prefix": ""})
 
 
 def test_persona_id_is_sha256_of_canonical_json():
     attrs = {"gender": "male", "age": 30}
-    payload = {"attributes": {"age": "30", "gender": "male"}, "template": dict(P.DEFAULT_TEMPLATE)}
+    payload = {
+        "attributes": {"age": "30", "gender": "male"},
+        "template": dict(personas.DEFAULT_TEMPLATE),
+    }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    assert P.persona_id(attrs) == hashlib.sha256(text.encode()).hexdigest()[:12]
-    assert P.persona_id({"age": "30", "gender": "male"}) == P.persona_id(attrs)
-    assert P.persona_id({"gender": "female", "age": 30}) != P.persona_id(attrs)
-    t = dict(P.DEFAULT_TEMPLATE, prefix="Profile: ")
-    assert P.persona_id(attrs, t) != P.persona_id(attrs)
+    assert personas.persona_id(attrs) == hashlib.sha256(text.encode()).hexdigest()[:12]
+    assert personas.persona_id({"age": "30", "gender": "male"}) == personas.persona_id(attrs)
+    assert personas.persona_id({"gender": "female", "age": 30}) != personas.persona_id(attrs)
+    t = dict(personas.DEFAULT_TEMPLATE, prefix="Profile: ")
+    assert personas.persona_id(attrs, t) != personas.persona_id(attrs)
 
 
 def test_paper_personas():
-    t = P.paper_personas()
+    t = personas.paper_personas()
     assert len(t) == 25 and t.persona_id.is_unique and t.system_prompt.is_unique
     counts = t.attribute.value_counts().to_dict()
     assert counts["age"] == 4 and counts["political_orientation"] == 3 and counts["education"] == 4
@@ -88,7 +94,7 @@ def test_full_factorial_grid():
         "age": ["18-29", "30-44", "45-59"],
         "country": ["DE", "FR"],
     }
-    g = P.persona_grid(levels)
+    g = personas.persona_grid(levels)
     assert len(g) == 12 and g.persona_id.is_unique
     got = set(g[["gender", "age", "country"]].itertuples(index=False, name=None))
     assert got == {
@@ -96,14 +102,14 @@ def test_full_factorial_grid():
     }
     assert (g.n_attributes == 3).all()
     with pytest.raises(ValueError, match="duplicate levels"):
-        P.persona_grid({"gender": ["male", "male"]})
+        personas.persona_grid({"gender": ["male", "male"]})
 
 
 def test_sampling_from_margins_is_seeded_and_matches_margins():
     margins = {"gender": {"male": 0.3, "female": 0.7}, "age": {"young": 0.5, "old": 0.5}}
-    a = P.sample_personas(4000, margins=margins, seed=7)
-    pd.testing.assert_frame_equal(a, P.sample_personas(4000, margins=margins, seed=7))
-    assert not a.equals(P.sample_personas(4000, margins=margins, seed=8))
+    a = personas.sample_personas(4000, margins=margins, seed=7)
+    pd.testing.assert_frame_equal(a, personas.sample_personas(4000, margins=margins, seed=7))
+    assert not a.equals(personas.sample_personas(4000, margins=margins, seed=8))
     p_male = (a.gender == "male").mean()
     se = math.sqrt(0.3 * 0.7 / 4000)
     assert abs(p_male - 0.3) < 4 * se
@@ -111,7 +117,7 @@ def test_sampling_from_margins_is_seeded_and_matches_margins():
     p_joint = ((a.gender == "male") & (a.age == "old")).mean()
     assert abs(p_joint - 0.15) < 4 * math.sqrt(0.15 * 0.85 / 4000)
     with pytest.raises(ValueError, match="exactly one"):
-        P.sample_personas(3)
+        personas.sample_personas(3)
 
 
 def test_sampling_from_reference_keeps_joint_distribution():
@@ -123,7 +129,7 @@ def test_sampling_from_reference_keeps_joint_distribution():
             "w": [3.0, 0.5, 0.5, 9.0],
         }
     )
-    s = P.sample_personas(
+    s = personas.sample_personas(
         4000, reference=ref, attributes=["gender", "country"], weight_col="w", seed=1
     )
     assert set(s[["gender", "country"]].itertuples(index=False, name=None)) == {
@@ -148,7 +154,7 @@ def test_identical_distributions_give_zero_distances():
     rng = np.random.default_rng(0)
     h = pd.concat([_ratings(rng.integers(1, 7, 40), portrait=p) for p in (1001, 2001, 3001)])
     pers = h.assign(persona_id=np.arange(len(h)).astype(str))
-    c = P.compare_item_distributions(pers, h)
+    c = persona_stats.compare_item_distributions(pers, h)
     assert len(c) == 3
     np.testing.assert_allclose(c.js_distance, 0, atol=1e-7)
     np.testing.assert_allclose(c.wasserstein, 0, atol=1e-12)
@@ -160,7 +166,7 @@ def test_identical_distributions_give_zero_distances():
 def test_hand_worked_item_case():
     h = _ratings([1, 2, 2, 2])
     p = _ratings([1, 1, 2, 2], extra={"persona_id": list("abcd")})
-    c = P.compare_item_distributions(p, h).iloc[0]
+    c = persona_stats.compare_item_distributions(p, h).iloc[0]
     assert c.mean_diff == pytest.approx(1.5 - 1.75)
     assert c.sd_ratio == pytest.approx(0.5 / math.sqrt(3 / 16))
     assert c.wasserstein == pytest.approx(0.25)  # |F_p - F_h| = 0.25 on [1, 2]
@@ -177,7 +183,7 @@ def test_random_items_against_scipy_and_non_integer_answers():
     vals = rng.integers(1, 7, 30) + rng.choice([0, 0.5], 30)
     vals = np.minimum(vals, 6)
     p = _ratings(vals, extra={"persona_id": "x"})
-    c = P.compare_item_distributions(p, h).iloc[0]
+    c = persona_stats.compare_item_distributions(p, h).iloc[0]
     assert c.wasserstein == pytest.approx(stats.wasserstein_distance(vals, h.rating), abs=1e-12)
     assert c.mean_diff == pytest.approx(vals.mean() - h.rating.mean(), abs=1e-12)
     assert c.sd_ratio == pytest.approx(vals.std() / h.rating.std(ddof=0), abs=1e-12)
@@ -191,7 +197,7 @@ def test_random_items_against_scipy_and_non_integer_answers():
     ch = np.bincount(h.rating, minlength=7)[1:]
     assert c.js_distance == pytest.approx(jensenshannon(cp, ch, base=2), abs=1e-12)
     with pytest.raises(ValueError, match="outside 1-6"):
-        P.compare_item_distributions(_ratings([0, 3], extra={"persona_id": "x"}), h)
+        persona_stats.compare_item_distributions(_ratings([0, 3], extra={"persona_id": "x"}), h)
 
 
 def test_summaries_by_source_and_value():
@@ -206,7 +212,7 @@ def test_summaries_by_source_and_value():
             "wasserstein": [1.0, 0.5, 0.25, 2.0],
         }
     )
-    s = P.summarise_item_comparison(c).set_index("source")
+    s = persona_stats.summarise_item_comparison(c).set_index("source")
     assert s.index.tolist() == ["Reddit", "DearAbby", "LMSYS"]
     assert s.loc["Reddit", "mean_diff"] == pytest.approx(0.25)
     assert s.loc["Reddit", "abs_mean_diff"] == pytest.approx(0.75)
@@ -221,13 +227,13 @@ def test_summaries_by_source_and_value():
             "selected": [True, True, True, False],
         }
     )
-    v = P.summarise_item_comparison(c, "value", sel).set_index("dimension")
+    v = persona_stats.summarise_item_comparison(c, "value", sel).set_index("dimension")
     assert v.index.tolist() == ["Power", "Tradition"]
     assert v.loc["Power", "n_items"] == 2 and v.loc["Tradition", "n_items"] == 1
     assert v.loc["Power", "js_distance"] == pytest.approx(0.15)
     assert v.loc["Tradition", "wasserstein"] == pytest.approx(2.0)
     with pytest.raises(ValueError, match="needs selected"):
-        P.summarise_item_comparison(c, "value")
+        persona_stats.summarise_item_comparison(c, "value")
 
 
 # --------------------------------------------------------------------------- population level
@@ -247,17 +253,17 @@ def test_variance_ratio_half_sd_gives_quarter():
     H = rng.normal(size=(300, 10))
     Pm = 0.5 * H + 1.0  # exactly half the spread
     h, p = _tidy(H, "participant", "h"), _tidy(Pm, "persona_id", "p", "centered_mean")
-    v = P.variance_ratio(p, h, n_boot=500, seed=2)
+    v = persona_stats.variance_ratio(p, h, n_boot=500, seed=2)
     np.testing.assert_allclose(v.variance_ratio, 0.25, rtol=1e-12)
     np.testing.assert_allclose(v.var_human, np.var(H, axis=0, ddof=1), rtol=1e-12)
     assert ((v.ci_low < 0.25) & (v.ci_high > 0.25)).all()
     # an independently drawn population with half the SD: ratio near 0.25, inside its CI
     p2 = _tidy(rng.normal(scale=0.5, size=(3000, 10)), "persona_id", "q", "centered_mean")
     h2 = _tidy(rng.normal(size=(3000, 10)), "participant", "g")
-    v2 = P.variance_ratio(p2, h2, n_boot=400, seed=3)
+    v2 = persona_stats.variance_ratio(p2, h2, n_boot=400, seed=3)
     assert ((v2.ci_low < 0.25) & (v2.ci_high > 0.25)).sum() >= 8  # 95% CIs, 10 values
     np.testing.assert_allclose(v2.variance_ratio, 0.25, atol=0.04)
-    pd.testing.assert_frame_equal(v2, P.variance_ratio(p2, h2, n_boot=400, seed=3))
+    pd.testing.assert_frame_equal(v2, persona_stats.variance_ratio(p2, h2, n_boot=400, seed=3))
 
 
 def test_value_hierarchy_and_agreement():
@@ -266,16 +272,16 @@ def test_value_hierarchy_and_agreement():
     )  # Universalism highest ... Self_Direction lowest
     Pm = H[:, ::-1].copy()  # reversed hierarchy
     h, p = _tidy(H, "participant", "h"), _tidy(Pm, "persona_id", "p")
-    v = P.value_hierarchy(p, h).set_index("dimension")
+    v = persona_stats.value_hierarchy(p, h).set_index("dimension")
     assert (
         v.loc["Universalism", "mean_rank_human"] == 1
         and v.loc["Self_Direction", "mean_rank_human"] == 10
     )
     assert v.loc["Universalism", "mean_rank_persona"] == 10
     assert v.loc["Power", "mean_human"] == 4
-    assert P.hierarchy_agreement(v).spearman_rho.item() == pytest.approx(-1)
-    assert P.hierarchy_agreement(
-        P.value_hierarchy(h.rename(columns={"participant": "persona_id"}), h)
+    assert persona_stats.hierarchy_agreement(v).spearman_rho.item() == pytest.approx(-1)
+    assert persona_stats.hierarchy_agreement(
+        persona_stats.value_hierarchy(h.rename(columns={"participant": "persona_id"}), h)
     ).kendall_tau.item() == pytest.approx(1)
 
 
@@ -291,11 +297,21 @@ def _circumplex_scores(n, order, rng, noise=0.3):
 def test_value_structure_recovers_circle_and_matrix_correlation():
     rng = np.random.default_rng(4)
     H = _circumplex_scores(800, VALUES, rng)
-    scrambled = ["Power", "Benevolence", "Hedonism", "Tradition", "Self_Direction",
-                 "Security", "Universalism", "Stimulation", "Achievement", "Conformity"]  # fmt: skip
+    scrambled = [
+        "Power",
+        "Benevolence",
+        "Hedonism",
+        "Tradition",
+        "Self_Direction",
+        "Security",
+        "Universalism",
+        "Stimulation",
+        "Achievement",
+        "Conformity",
+    ]
     Pm = _circumplex_scores(800, scrambled, rng)
     h, p = _tidy(H, "participant", "h"), _tidy(Pm, "persona_id", "p", "centered_mean")
-    s = P.value_structure(p, h).iloc[0]
+    s = persona_stats.value_structure(p, h).iloc[0]
     assert s.exact_order_human and s.mean_displacement_human == 0 and s.adjacent_pairs_human == 10
     assert s.order_human == "SD-ST-HE-AC-PO-SE-CO-TR-BE-UN"
     assert not s.exact_order_persona and s.mean_displacement_persona > 0.4
@@ -308,14 +324,14 @@ def test_value_structure_recovers_circle_and_matrix_correlation():
     swapped = list(VALUES)
     swapped[6], swapped[7] = swapped[7], swapped[6]
     q = _tidy(_circumplex_scores(2000, swapped, rng, 0.1), "persona_id", "s", "centered_mean")
-    s2 = P.value_structure(q, h).iloc[0]
+    s2 = persona_stats.value_structure(q, h).iloc[0]
     assert s2.order_persona == "SD-ST-HE-AC-PO-SE-TR-CO-BE-UN"
     assert s2.mean_displacement_persona == pytest.approx(0.2) and s2.adjacent_pairs_persona == 8
     # persona units with a missing value are dropped (complete cases)
     q2 = q[~((q.persona_id == "s0") & (q.dimension == "Power"))]
-    assert P.value_structure(q2, h).n_persona.item() == 1999
+    assert persona_stats.value_structure(q2, h).n_persona.item() == 1999
     np.testing.assert_allclose(
-        P.value_correlation_matrix(q, unit_col="persona_id").to_numpy(),
+        persona_stats.value_correlation_matrix(q, unit_col="persona_id").to_numpy(),
         np.corrcoef(
             q.pivot(index="persona_id", columns="dimension", values="centered_mean")[VALUES].T
         ),
@@ -324,8 +340,8 @@ def test_value_structure_recovers_circle_and_matrix_correlation():
 
 
 def test_released_human_structure_is_near_circular():
-    ref = P.value_portrait_reference()
-    s = P.value_structure(ref["scores"], ref["scores"]).iloc[0]
+    ref = persona_studies.value_portrait_reference()
+    s = persona_stats.value_structure(ref["scores"], ref["scores"]).iloc[0]
     assert s.matrix_r == pytest.approx(1.0)
     # the Value Portrait raters: only Security, Conformity and Tradition out of order
     assert s.order_human == "SD-ST-HE-AC-PO-CO-TR-SE-BE-UN"
@@ -359,9 +375,9 @@ def test_exaggerated_gap_is_measured_as_twice_within_ci():
         t["gender"] = g
         runs.append(t)
     p = pd.concat(runs, ignore_index=True)
-    g = P.group_gap_comparison(p, h, "gender", "male", "female", n_boot=1000, seed=5).set_index(
-        "dimension"
-    )
+    g = persona_gaps.group_gap_comparison(
+        p, h, "gender", "male", "female", n_boot=1000, seed=5
+    ).set_index("dimension")
     row = g.loc["Conformity"]
     assert row.human_gap == pytest.approx(human_gap, abs=1e-12)
     assert row.llm_gap == pytest.approx(2 * human_gap, abs=1e-12)
@@ -371,7 +387,7 @@ def test_exaggerated_gap_is_measured_as_twice_within_ci():
     assert row.sign_agree and row.n_llm_a == 40 and row.n_human_b == 500
     assert row.human_ci_low < 0.5 < row.human_ci_high
     assert row.diff_ci_low < row.gap_difference < row.diff_ci_high
-    g2 = P.group_gap_comparison(p, h, "gender", "male", "female", n_boot=1000, seed=5)
+    g2 = persona_gaps.group_gap_comparison(p, h, "gender", "male", "female", n_boot=1000, seed=5)
     pd.testing.assert_frame_equal(g.reset_index()[g2.columns], g2)
 
 
@@ -393,9 +409,11 @@ def test_weighted_human_gap_and_baseline_form():
             "family": "pvq",
             "dimension": "Hedonism",
             "centered_mean": [0.9, -0.3],
-        }  # fmt: skip
+        }
     )
-    g = P.group_gap_comparison(p, h, "gender", "male", "female", weight_col="weight", n_boot=0)
+    g = persona_gaps.group_gap_comparison(
+        p, h, "gender", "male", "female", weight_col="weight", n_boot=0
+    )
     row = g.set_index("dimension").loc["Hedonism"]
     assert row.human_gap == pytest.approx(0.75 - 0.0)  # (3*1 + 0)/4 - 0
     assert row.llm_gap == pytest.approx(1.2)
@@ -404,7 +422,7 @@ def test_weighted_human_gap_and_baseline_form():
     base = pd.DataFrame(
         {"model": "plain", "family": "pvq", "dimension": "Hedonism", "centered_mean": [0.4]}
     )
-    gb = P.group_gap_comparison(
+    gb = persona_gaps.group_gap_comparison(
         p, h, "gender", "male", persona_baseline=base, weight_col="weight", n_boot=200
     )
     rb = gb.set_index("dimension").loc["Hedonism"]
@@ -416,7 +434,7 @@ def test_weighted_human_gap_and_baseline_form():
     )  # single runs: fixed
     assert rb.sign_agree == (np.sign(0.75 - overall) == 1)
     with pytest.raises(ValueError, match="persona_baseline"):
-        P.group_gap_comparison(p, h, "gender", "male")
+        persona_gaps.group_gap_comparison(p, h, "gender", "male")
 
 
 def test_flattened_and_reversed_gaps():
@@ -430,7 +448,9 @@ def test_flattened_and_reversed_gaps():
         t.loc[t.dimension == "Conformity", "centered_mean"] = val
         t["gender"] = g
         rows.append(t)
-    g = P.group_gap_comparison(pd.concat(rows), h, "gender", "male", "female", n_boot=300, seed=0)
+    g = persona_gaps.group_gap_comparison(
+        pd.concat(rows), h, "gender", "male", "female", n_boot=300, seed=0
+    )
     row = g.set_index("dimension").loc["Conformity"]
     assert row.ratio == pytest.approx(-0.5, abs=1e-9)
     assert not row.sign_agree
@@ -440,7 +460,7 @@ def test_flattened_and_reversed_gaps():
 
 
 def test_value_portrait_reference_counts():
-    ref = P.value_portrait_reference()
+    ref = persona_studies.value_portrait_reference()
     s, r, d = ref["scores"], ref["ratings"], ref["item_distributions"]
     assert s.participant.nunique() == 569
     assert s.groupby("participant").rater.first().sum() == 559
@@ -454,8 +474,8 @@ def test_value_portrait_reference_counts():
 
 
 def test_gap_against_ess_format_reference(tmp_path):
-    """Human gaps from an ESS-format file equal the weighted group means of vp_stats.ess."""
-    from vp_stats import ess
+    """Human gaps from an ESS-format file equal the weighted group means of vp_stats.io.ess."""
+    from vp_stats.io import ess
 
     path = tmp_path / "ess.csv"
     ess.synthetic_ess(400, seed=9).to_csv(path, index=False)
@@ -471,9 +491,11 @@ def test_gap_against_ess_format_reference(tmp_path):
             "family": "pvq",
             "dimension": np.repeat(VALUES, 2),
             "centered_mean": 0.1,
-        }  # fmt: skip
+        }
     )
-    g = P.group_gap_comparison(p, h, "gender", "male", "female", weight_col="weight", n_boot=200)
+    g = persona_gaps.group_gap_comparison(
+        p, h, "gender", "male", "female", weight_col="weight", n_boot=200
+    )
     g = g.set_index("dimension")
     for v in VALUES:
         assert g.loc[v, "human_gap"] == pytest.approx(
@@ -484,7 +506,7 @@ def test_gap_against_ess_format_reference(tmp_path):
     base = (
         p[p.persona_id == "m"].drop(columns="gender").assign(persona_id="plain", centered_mean=0.0)
     )
-    gb = P.group_gap_comparison(
+    gb = persona_gaps.group_gap_comparison(
         p, h, "gender", "male", persona_baseline=base, weight_col="weight", n_boot=0
     )
     gb = gb.set_index("dimension")

@@ -26,13 +26,16 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from vp_stats import datasets, schema, scoring, structure, validation
+from vp_stats import schema
+from vp_stats.io import datasets
 from vp_stats.plots import base
 from vp_stats.plots import compass as cplot
 from vp_stats.plots import personas as ppplot
 from vp_stats.plots import profiles as pplot
 from vp_stats.plots import svo as splot
 from vp_stats.plots import validation as vplot
+from vp_stats.stats import scoring, structure, validation
+from vp_stats.studies import released
 
 
 @pytest.fixture(autouse=True)
@@ -163,7 +166,7 @@ def test_strongest_items_forest(syn_table):
 
 
 def test_reliability_plot_points(syn, syn_corr):
-    from vp_stats import reliability
+    from vp_stats.stats import reliability
 
     rel = reliability.value_reliability(syn["ratings"], validation.select_items(syn_corr))
     fig = vplot.reliability_plot(rel, family="pvq")
@@ -247,7 +250,7 @@ def test_profile_heatmap_cluster_order_and_highlight():
 
 
 def test_profile_heatmap_real_cluster_order():
-    prof = scoring.score_released_models(n_boot=0)
+    prof = released.score_released_models(n_boot=0)
     cl = scoring.cluster_models(prof, n_clusters=4)
     ax = pplot.profile_heatmap(prof, family="pvq", order=cl)
     assert _tick_texts(ax.get_yticklabels()) == cl.model.tolist()
@@ -317,7 +320,7 @@ def test_variant_agreement_plot():
 
 
 def test_reversal_plot_real():
-    from vp_stats import averaging
+    from vp_stats.io import averaging
 
     wide = averaging.load_average_outputs(["mistral-tiny", "gemini-flash-1.5"])
     rev = scoring.reversal_effect(wide)
@@ -335,9 +338,13 @@ def test_reversal_plot_real():
 
 def test_threshold_plot():
     s = pd.DataFrame(
-        {"threshold": [0.2, 0.3, 0.4] * 3, "model": np.repeat(["a", "b", "c"], 3),
-         "spearman_vs_reference": [0.8, 1, 0.6, 0.9, 1, 0.7, 0.5, 1, 0.4], "n_items_min": [30, 12, 3] * 3}
-    )  # fmt: skip
+        {
+            "threshold": [0.2, 0.3, 0.4] * 3,
+            "model": np.repeat(["a", "b", "c"], 3),
+            "spearman_vs_reference": [0.8, 1, 0.6, 0.9, 1, 0.7, 0.5, 1, 0.4],
+            "n_items_min": [30, 12, 3] * 3,
+        }
+    )
     ax = pplot.threshold_plot(s, highlight="c")
     med = [ln for ln in ax.lines if ln.get_label() == "median over models"][0]
     np.testing.assert_allclose(med.get_ydata(), [0.8, 1.0, 0.6])
@@ -370,10 +377,17 @@ def test_overlay_model_rejects_known_or_several_models():
 
 MODULES = (vplot, pplot, cplot, ppplot, splot)
 FIGURE_LEVEL = {
-    "rho_distribution", "validated_counts", "reliability_plot", "variant_profile_lines",
-    "reversal_plot", "svo_ring", "rationality_bars", "consistency_bars", "item_level_plot",
+    "rho_distribution",
+    "validated_counts",
+    "reliability_plot",
+    "variant_profile_lines",
+    "reversal_plot",
+    "svo_ring",
+    "rationality_bars",
+    "consistency_bars",
+    "item_level_plot",
     "structure_plot",
-}  # fmt: skip
+}
 
 
 def _public_functions():
@@ -404,20 +418,53 @@ def test_every_plot_function_is_axes_or_figure_level():
 def _inputs(syn_corr, syn_table):
     """One small call per axes-level function: name -> callable(ax)."""
     summary = validation.validated_summary(validation.select_items(syn_corr))
-    rel = pd.DataFrame({"family": "pvq", "dimension": ["Power", "Power", "Security"],
-                        "group": [0, 1, 0], "n_items": [3, 2, 4], "alpha": [0.7, 0.5, 0.8]})  # fmt: skip
+    rel = pd.DataFrame(
+        {
+            "family": "pvq",
+            "dimension": ["Power", "Power", "Security"],
+            "group": [0, 1, 0],
+            "n_items": [3, 2, 4],
+            "alpha": [0.7, 0.5, 0.8],
+        }
+    )
     a = np.linspace(0, 2 * np.pi, 10, endpoint=False)
     pos = pd.DataFrame({"dimension": schema.PVQ_VALUES, "x": np.cos(a), "y": np.sin(a)})
     p = _profiles()
     vprof = pd.concat([_profiles(seed=i).assign(variant=v) for i, v in enumerate(schema.VARIANTS)])
-    rev = pd.DataFrame({"model": ["a", "a", "b"], "wording": ["v1", "v2", "v1"],
-                        "mean_shift": [0.5, 0.1, -0.2], "share_changed": [0.5, 0.2, 0.1]})  # fmt: skip
-    sens = pd.DataFrame({"threshold": [0.2, 0.3] * 2, "model": ["a", "a", "b", "b"],
-                         "spearman_vs_reference": [0.8, 1, 0.9, 1], "n_items_min": [30, 12] * 2})  # fmt: skip
-    comp = pd.DataFrame({"group": ["g", "g", "h", "h"], "model": ["a", "b"] * 2,
-                         "weighted_composite": [0.1, 0.2, 0.3, -0.1], "weighted_rank": [2, 1, 1, 2]})  # fmt: skip
-    item = pd.DataFrame({"source": ["Reddit", "LMSYS"], "mean_persona": [4.0, 5.0], "mean_human": [3.5, 4.0],
-                         "sd_persona": [0.2, 0.3], "sd_human": [1.2, 1.4], "js_distance": [0.4, 0.5]})  # fmt: skip
+    rev = pd.DataFrame(
+        {
+            "model": ["a", "a", "b"],
+            "wording": ["v1", "v2", "v1"],
+            "mean_shift": [0.5, 0.1, -0.2],
+            "share_changed": [0.5, 0.2, 0.1],
+        }
+    )
+    sens = pd.DataFrame(
+        {
+            "threshold": [0.2, 0.3] * 2,
+            "model": ["a", "a", "b", "b"],
+            "spearman_vs_reference": [0.8, 1, 0.9, 1],
+            "n_items_min": [30, 12] * 2,
+        }
+    )
+    comp = pd.DataFrame(
+        {
+            "group": ["g", "g", "h", "h"],
+            "model": ["a", "b"] * 2,
+            "weighted_composite": [0.1, 0.2, 0.3, -0.1],
+            "weighted_rank": [2, 1, 1, 2],
+        }
+    )
+    item = pd.DataFrame(
+        {
+            "source": ["Reddit", "LMSYS"],
+            "mean_persona": [4.0, 5.0],
+            "mean_human": [3.5, 4.0],
+            "sd_persona": [0.2, 0.3],
+            "sd_human": [1.2, 1.4],
+            "js_distance": [0.4, 0.5],
+        }
+    )
     corr_m = pd.DataFrame(
         np.eye(3), index=list(schema.PVQ_VALUES[:3]), columns=list(schema.PVQ_VALUES[:3])
     )
@@ -479,7 +526,7 @@ def _inputs(syn_corr, syn_table):
                 }
             ),
             ax=ax,
-        ),  # fmt: skip
+        ),
         "svo_angles": lambda ax: splot.svo_angles(runs, ax=ax),
         "target_bars": lambda ax: splot.target_bars(
             pd.DataFrame({"target": ["prosocial"], "x": [0.5]}), "x", ax=ax
@@ -622,8 +669,13 @@ def test_save_figure_vector_output_is_reproducible(tmp_path):
 
 
 def test_rho_by_loading_points_are_the_items():
-    t = pd.DataFrame({"loading": [0, 0, 0.3, 0.6, 0.6], "rho": [0.0, -0.1, 0.31, 0.5, 0.7],
-                      "selected": [False, False, True, True, True]})  # fmt: skip
+    t = pd.DataFrame(
+        {
+            "loading": [0, 0, 0.3, 0.6, 0.6],
+            "rho": [0.0, -0.1, 0.31, 0.5, 0.7],
+            "selected": [False, False, True, True, True],
+        }
+    )
     ax = vplot.rho_by_loading(t)
     sel, other = ax.collections
     np.testing.assert_allclose(np.sort(np.asarray(sel.get_offsets())[:, 1]), [0.31, 0.5, 0.7])
@@ -634,10 +686,19 @@ def test_rho_by_loading_points_are_the_items():
 def test_group_gap_plot_draws_the_tables_intervals_on_their_bars():
     from matplotlib.container import BarContainer, ErrorbarContainer
 
-    g = pd.DataFrame({"dimension": ["Power", "Security", "Tradition"], "llm_gap": [0.5, -0.2, 0.1],
-                      "human_gap": [0.1, 0.0, -0.3], "group_a": "male", "group_b": "female",
-                      "llm_ci_low": [0.3, -0.4, np.nan], "llm_ci_high": [0.7, 0.0, np.nan],
-                      "human_ci_low": [0.0, -0.1, -0.5], "human_ci_high": [0.2, 0.1, -0.1]})  # fmt: skip
+    g = pd.DataFrame(
+        {
+            "dimension": ["Power", "Security", "Tradition"],
+            "llm_gap": [0.5, -0.2, 0.1],
+            "human_gap": [0.1, 0.0, -0.3],
+            "group_a": "male",
+            "group_b": "female",
+            "llm_ci_low": [0.3, -0.4, np.nan],
+            "llm_ci_high": [0.7, 0.0, np.nan],
+            "human_ci_low": [0.0, -0.1, -0.5],
+            "human_ci_high": [0.2, 0.1, -0.1],
+        }
+    )
     ax = ppplot.group_gap_plot(g)
     bars = [c for c in ax.containers if isinstance(c, BarContainer)]
     errs = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]

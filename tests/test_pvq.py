@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import datasets, schema
+from vp_stats import schema
 from vp_stats.instruments.pvq import PVQ_ITEM_WEIGHTS, score_pvq21
+from vp_stats.io import datasets
 
 
 def _wide(rows: dict[str, list[float]]) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Tests of vp_stats.reliability against R psych, pingouin, hand-worked numbers and known truth.
+"""Tests of vp_stats.stats.reliability against R psych, pingouin, hand-worked numbers and known truth.
 
 R psych 2.2.9 (Debian r-cran-psych) is run once for the whole module
 (``psych::alpha``, ``psych::alpha.ci``, ``psych::fa`` with ``fm = "minres"``
@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 import r_reference  # noqa: E402  (tests/ is on sys.path via tests/conftest.py)
 
-from vp_stats import datasets, reliability, validation
+from vp_stats.io import datasets
+from vp_stats.stats import reliability, validation
 
 CLOSED = 1e-10  # closed-form statistics
 ITERATIVE = 1e-5  # one-factor fits (omega, loadings)
@@ -81,8 +82,12 @@ def data():
     syn_wide = sr.merge(ach_items[["portrait_id", "option_id"]]).pivot(
         index="participant", columns=["portrait_id", "option_id"], values="rating"
     )
-    sets = {"hand": HAND, **{k: v.to_numpy(float) for k, v in real.items()},
-            "syn": syn_wide.to_numpy(float), "cong": _congeneric()}  # fmt: skip
+    sets = {
+        "hand": HAND,
+        **{k: v.to_numpy(float) for k, v in real.items()},
+        "syn": syn_wide.to_numpy(float),
+        "cong": _congeneric(),
+    }
     return {"ratings": ratings, "scores": scores, "sel": sel, "real": real, "sets": sets}
 
 
@@ -457,8 +462,13 @@ def test_value_reliability_rejects_out_of_range_rating():
 # into a temporary CSV, never vendored. Tolerance 1e-3 (measured agreement: see each test).
 
 OMEGA_TOL = 1e-3
-BFI_KEYS = {"A": [-1, 1, 1, 1, 1], "C": [1, 1, 1, -1, -1], "E": [-1, -1, 1, 1, 1],
-            "N": [1, 1, 1, 1, 1], "O": [1, -1, 1, 1, -1]}  # fmt: skip  (psych's bfi.keys)
+BFI_KEYS = {
+    "A": [-1, 1, 1, 1, 1],
+    "C": [1, 1, 1, -1, -1],
+    "E": [-1, -1, 1, 1, 1],
+    "N": [1, 1, 1, 1, 1],
+    "O": [1, -1, 1, 1, -1],
+}  # fmt: skip  (psych's bfi.keys)
 
 
 def _real_item_sets(data, min_items=3):
@@ -486,8 +496,11 @@ def _r_has(*packages):
     import subprocess
 
     for p in packages:
-        res = subprocess.run([rscript, "-e", f"quit(status = !requireNamespace('{p}', quietly = TRUE))"],
-                             capture_output=True, timeout=120)  # fmt: skip
+        res = subprocess.run(
+            [rscript, "-e", f"quit(status = !requireNamespace('{p}', quietly = TRUE))"],
+            capture_output=True,
+            timeout=120,
+        )
         if res.returncode != 0:
             return f"R package {p} not installed"
     return None
@@ -604,7 +617,9 @@ def test_omega_hierarchical_matches_psych_omega_on_bfi(scale, nf, r_omega):
     got = [om.omega_hierarchical, om.omega_total, om.omega_limit, om.ecv]
     np.testing.assert_allclose(got, want, atol=OMEGA_TOL, rtol=0)
     sl = reliability.schmid_leiman(x, n_factors=nf, missing="pairwise")
-    np.testing.assert_allclose(np.abs(sl.g), np.abs(r_omega["ref"][f"bfi.{scale}.{nf}.g"]), atol=OMEGA_TOL)
+    np.testing.assert_allclose(
+        np.abs(sl.g), np.abs(r_omega["ref"][f"bfi.{scale}.{nf}.g"]), atol=OMEGA_TOL
+    )
     assert om.n_respondents == 2800 and om.model_dof == ((5 - nf) ** 2 - (5 + nf)) / 2
     if nf == 3:  # 3 factors of 5 items: more parameters than correlations, flagged
         assert om.model_dof < 0 and "under-identified" in om.note
@@ -616,8 +631,12 @@ def test_omega_hierarchical_all_25_bfi_items_flips_like_psych(nf, r_omega):
     # unkeyed items: psych reverses those with a negative general loading in 1'R1 (flip = TRUE)
     om = reliability.omega_hierarchical(r_omega["bfi"], n_factors=nf, missing="pairwise").iloc[0]
     want = r_omega["ref"][f"bfi.all.{nf}.omega"]
-    np.testing.assert_allclose([om.omega_hierarchical, om.omega_total, om.omega_limit, om.ecv], want,
-                               atol=OMEGA_TOL, rtol=0)  # fmt: skip
+    np.testing.assert_allclose(
+        [om.omega_hierarchical, om.omega_total, om.omega_limit, om.ecv],
+        want,
+        atol=OMEGA_TOL,
+        rtol=0,
+    )
     assert om.n_flipped == r_omega["ref"][f"bfi.all.{nf}.flipped"][0] > 0
     assert om.note is None and bool(om.converged) and not bool(om.heywood)
 
@@ -628,8 +647,12 @@ def test_omega_hierarchical_listwise_is_psych_on_complete_rows(scale, r_omega):
     x = _bfi_scale(r_omega["bfi"], scale)
     om = reliability.omega_hierarchical(x, n_factors=3).iloc[0]
     assert om.n_respondents == x.dropna().shape[0] and om.n_incomplete == x.isna().any(axis=1).sum()
-    np.testing.assert_allclose([om.omega_hierarchical, om.omega_total],
-                               r_omega["ref"][f"bfi.{scale}.listwise.omega"], atol=OMEGA_TOL, rtol=0)  # fmt: skip
+    np.testing.assert_allclose(
+        [om.omega_hierarchical, om.omega_total],
+        r_omega["ref"][f"bfi.{scale}.listwise.omega"],
+        atol=OMEGA_TOL,
+        rtol=0,
+    )
 
 
 @pytest.mark.r
@@ -658,8 +681,15 @@ def test_omega_hierarchical_matches_psych_on_value_portrait_item_sets(r_omega):
     hey = res[res.heywood]
     assert (hey["diff"] <= 0.02).all() and (hey["diff"] <= OMEGA_TOL).mean() >= 0.9
     # the finding of the issue: on the pilot sets omega_h is far below omega_total
-    three = [reliability.omega_hierarchical(x, n_factors=3).iloc[0] for x in r_omega["vp"].values() if x.shape[1] > 3]
-    assert np.median([o.omega_hierarchical for o in three]) < np.median([o.omega_total for o in three]) - 0.2
+    three = [
+        reliability.omega_hierarchical(x, n_factors=3).iloc[0]
+        for x in r_omega["vp"].values()
+        if x.shape[1] > 3
+    ]
+    assert (
+        np.median([o.omega_hierarchical for o in three])
+        < np.median([o.omega_total for o in three]) - 0.2
+    )
 
 
 @pytest.mark.r
@@ -669,7 +699,9 @@ def test_one_factor_omegas_named_for_what_they_are(name, data, r_omega):
     x = data["sets"][name]
     om = reliability.omega_total(x).iloc[0]
     omega_h1, omega_tot1 = r_omega["ref"][f"{name}.omega1"]
-    tol = 2e-3 if name == "ach9" else ITERATIVE  # ach9: Heywood case, see test_omega_matches_psych_fa
+    tol = (
+        2e-3 if name == "ach9" else ITERATIVE
+    )  # ach9: Heywood case, see test_omega_matches_psych_fa
     assert om.omega_h_one_factor == pytest.approx(omega_h1, abs=tol)
     assert om.omega_observed == pytest.approx(omega_h1, abs=tol)
     # and psych's omega.tot is another number: 1 - sum(1 - l^2) / 1'R1
@@ -677,7 +709,9 @@ def test_one_factor_omegas_named_for_what_they_are(name, data, r_omega):
     r = np.corrcoef(x, rowvar=False)
     assert 1 - (1 - lam**2).sum() / r.sum() == pytest.approx(omega_tot1, abs=tol)
     one = reliability.omega_hierarchical(x, n_factors=1).iloc[0]  # the psych-path one-factor fit
-    np.testing.assert_allclose([one.omega_hierarchical, one.omega_total], [omega_h1, omega_tot1], atol=tol)
+    np.testing.assert_allclose(
+        [one.omega_hierarchical, one.omega_total], [omega_h1, omega_tot1], atol=tol
+    )
 
 
 @pytest.mark.r
@@ -686,7 +720,9 @@ def test_psych_minres_reproduces_psych_fa_and_factor_analyzer_does_not(r_omega):
     bfi = r_omega["bfi"]
     ro = _bfi_scale(bfi, "O").corr().to_numpy()
     load, psi, _ = reliability.psych_minres(ro, 2)
-    np.testing.assert_allclose(1 - (load**2).sum(axis=1), r_omega["ref"]["fa.O.2.u2"], atol=1e-4)  # measured 5e-5
+    np.testing.assert_allclose(
+        1 - (load**2).sum(axis=1), r_omega["ref"]["fa.O.2.u2"], atol=1e-4
+    )  # measured 5e-5
     assert psi[1] == pytest.approx(0.005)  # psych's Heywood case: item O2 on the bound
     # factor_analyzer's "minres" (diagonal residuals in the objective, numerical gradient) puts the
     # Heywood case on O5 instead: uniquenesses off by 0.76, omega_h 0.43 instead of psych's 0.39
@@ -697,14 +733,18 @@ def test_psych_minres_reproduces_psych_fa_and_factor_analyzer_does_not(r_omega):
     # where the solution is interior both agree (25 items, 5 factors)
     r25 = bfi.corr().to_numpy()
     load25, _, ok = reliability.psych_minres(r25, 5)
-    np.testing.assert_allclose(1 - (load25**2).sum(axis=1), r_omega["ref"]["fa.all.5.u2"], atol=1e-6)
+    np.testing.assert_allclose(
+        1 - (load25**2).sum(axis=1), r_omega["ref"]["fa.all.5.u2"], atol=1e-6
+    )
     fa25 = fa_mod.FactorAnalyzer(n_factors=5, method="minres", rotation=None, is_corr_matrix=True)
     with _quiet():
         fa25.fit(r25.copy())
     np.testing.assert_allclose(fa25.get_uniquenesses(), r_omega["ref"]["fa.all.5.u2"], atol=1e-3)
     # FactorAnalyzer(rotation="oblimin") re-sorts the loadings by variance but not phi_:
     # its structure_ is not loadings_ @ phi_ (why the rotation is taken from Rotator directly)
-    fo = fa_mod.FactorAnalyzer(n_factors=5, method="minres", rotation="oblimin", is_corr_matrix=True)
+    fo = fa_mod.FactorAnalyzer(
+        n_factors=5, method="minres", rotation="oblimin", is_corr_matrix=True
+    )
     with _quiet():
         fo.fit(r25.copy())
     assert np.abs(fo.structure_ - fo.loadings_ @ fo.phi_).max() > 0.1
@@ -742,14 +782,27 @@ def test_alpha_and_item_statistics_pairwise_match_psych_alpha(scale, missing, r_
     p = f"bfi.{scale}.alpha.{missing}."
     ref = r_omega["ref"]
     a = reliability.cronbach_alpha(x, missing=missing).iloc[0]
-    np.testing.assert_allclose([a.alpha, a.std_alpha, a.average_r], ref[p + "total"], atol=CLOSED, rtol=0)
-    np.testing.assert_allclose([a.alpha_ci_low, a.alpha_ci_high], ref[p + "feldt"], atol=CLOSED, rtol=0)
+    np.testing.assert_allclose(
+        [a.alpha, a.std_alpha, a.average_r], ref[p + "total"], atol=CLOSED, rtol=0
+    )
+    np.testing.assert_allclose(
+        [a.alpha_ci_low, a.alpha_ci_high], ref[p + "feldt"], atol=CLOSED, rtol=0
+    )
     assert a.n_respondents == (2800 if missing == "pairwise" else x.dropna().shape[0])
     assert a.n_incomplete == x.isna().any(axis=1).sum()
     it = reliability.item_statistics(x, missing=missing)
-    for col, key in (("n", "n"), ("r_item_total", "raw_r"), ("r_item_rest", "r_drop"), ("mean", "mean"),
-                     ("sd", "sd"), ("alpha_if_dropped", "alpha_drop"), ("std_alpha_if_dropped", "std_alpha_drop")):  # fmt: skip
-        np.testing.assert_allclose(it[col].to_numpy(float), ref[p + key], atol=CLOSED, rtol=0, err_msg=col)
+    for col, key in (
+        ("n", "n"),
+        ("r_item_total", "raw_r"),
+        ("r_item_rest", "r_drop"),
+        ("mean", "mean"),
+        ("sd", "sd"),
+        ("alpha_if_dropped", "alpha_drop"),
+        ("std_alpha_if_dropped", "std_alpha_drop"),
+    ):
+        np.testing.assert_allclose(
+            it[col].to_numpy(float), ref[p + key], atol=CLOSED, rtol=0, err_msg=col
+        )
 
 
 # --------------------------------------------------------------------------- omega_h: known truth, no R
@@ -821,7 +874,10 @@ def test_pairwise_is_listwise_on_complete_data_and_hand_worked_with_a_hole():
     assert a.alpha == pytest.approx(want, abs=1e-14)
     assert a.n_respondents == 5 and a.n_incomplete == 1
     lo, hi = reliability.feldt_ci(want, 5, 3)  # psych: n = every respondent
-    assert (a.alpha_ci_low, a.alpha_ci_high) == (pytest.approx(lo, abs=1e-14), pytest.approx(hi, abs=1e-14))
+    assert (a.alpha_ci_low, a.alpha_ci_high) == (
+        pytest.approx(lo, abs=1e-14),
+        pytest.approx(hi, abs=1e-14),
+    )
     listwise = reliability.cronbach_alpha(holed).iloc[0]
     assert listwise.alpha == pytest.approx(14 / 15, abs=1e-14) and listwise.n_incomplete == 1
     it = reliability.item_statistics(holed, missing="pairwise")
@@ -848,7 +904,11 @@ def test_value_reliability_reports_omega_total_and_hierarchical(data):
     full = validation.select_items(validation.item_correlations(ratings, data["scores"]))
     vr = reliability.value_reliability(ratings, full)
     assert (vr.n_factors == 3).all() and list(vr.columns) == reliability.VALUE_RELIABILITY_COLUMNS
-    for name, dim, g in (("power1", "Power", 1), ("ach8", "Achievement", 8), ("hed0", "Hedonism", 0)):
+    for name, dim, g in (
+        ("power1", "Power", 1),
+        ("ach8", "Achievement", 8),
+        ("hed0", "Hedonism", 0),
+    ):
         row = vr[(vr.dimension == dim) & (vr.group == g)].iloc[0]
         oh = reliability.omega_hierarchical(data["real"][name], n_factors=3).iloc[0]
         assert row.omega_hierarchical == pytest.approx(oh.omega_hierarchical, abs=1e-12)
@@ -866,7 +926,9 @@ def test_value_reliability_reports_omega_total_and_hierarchical(data):
 def test_value_reliability_pairwise_keeps_incomplete_raters():
     syn = datasets.synthetic(n_participants=120, n_items=60, n_groups=2, seed=3)
     ratings = syn["ratings"]
-    sel = validation.select_items(validation.item_correlations(ratings, syn["scores"], families=["pvq"]))
+    sel = validation.select_items(
+        validation.item_correlations(ratings, syn["scores"], families=["pvq"])
+    )
     item = sel[sel.selected & (sel.dimension == "Power")].iloc[0]
     is_item = (ratings.portrait_id == item.portrait_id) & (ratings.option_id == item.option_id)
     g = int(ratings.loc[is_item, "group"].iloc[0])
@@ -878,9 +940,15 @@ def test_value_reliability_pairwise_keeps_incomplete_raters():
     row_b = base[(base.dimension == "Power") & (base.group == g)].iloc[0]
     assert row.n_raters == row_b.n_raters and row.n_incomplete == 1
     items = sel[sel.selected & (sel.dimension == "Power")]
-    wide = holed[holed.group == g].pivot(index="participant", columns=["portrait_id", "option_id"], values="rating")
-    wide = wide.reindex(columns=pd.MultiIndex.from_frame(items[["portrait_id", "option_id"]])).dropna(axis=1, how="all")
-    assert row.alpha == pytest.approx(reliability.cronbach_alpha(wide, missing="pairwise").alpha.item(), abs=1e-14)
+    wide = holed[holed.group == g].pivot(
+        index="participant", columns=["portrait_id", "option_id"], values="rating"
+    )
+    wide = wide.reindex(
+        columns=pd.MultiIndex.from_frame(items[["portrait_id", "option_id"]])
+    ).dropna(axis=1, how="all")
+    assert row.alpha == pytest.approx(
+        reliability.cronbach_alpha(wide, missing="pairwise").alpha.item(), abs=1e-14
+    )
     with pytest.raises(ValueError, match="missing must be 'listwise' or 'pairwise'"):
         reliability.value_reliability(ratings, sel, missing="raise")
 
@@ -905,20 +973,43 @@ def test_reliability_cli_data_mode_matches_psych(missing, r_omega, tmp_path):
 
     raw = r_omega["bfi"][[f"A{i}" for i in range(1, 6)]]  # unreversed: --reverse A1 does it
     path = _items_csv(tmp_path, raw)
-    res = CliRunner().invoke(app, ["reliability", "--data", str(path), "--out", str(tmp_path / "o"),
-                                   "--reverse", "A1", "--scale", "1-6", "--missing", missing])  # fmt: skip
+    res = CliRunner().invoke(
+        app,
+        [
+            "reliability",
+            "--data",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+            "--reverse",
+            "A1",
+            "--scale",
+            "1-6",
+            "--missing",
+            missing,
+        ],
+    )
     assert res.exit_code == 0, res.output
     rel = pd.read_csv(tmp_path / "o" / "reliability.csv")
     items = pd.read_csv(tmp_path / "o" / "item_statistics.csv")
     ref = r_omega["ref"]
     assert rel.n_items.item() == 5 and rel.n_reversed.item() == 1 and rel.n_factors.item() == 3
-    np.testing.assert_allclose(rel.alpha.item(), ref[f"bfi.A.alpha.{missing}.total"][0], atol=CLOSED)
-    np.testing.assert_allclose([rel.alpha_ci_low.item(), rel.alpha_ci_high.item()],
-                               ref[f"bfi.A.alpha.{missing}.feldt"], atol=CLOSED)  # fmt: skip
+    np.testing.assert_allclose(
+        rel.alpha.item(), ref[f"bfi.A.alpha.{missing}.total"][0], atol=CLOSED
+    )
+    np.testing.assert_allclose(
+        [rel.alpha_ci_low.item(), rel.alpha_ci_high.item()],
+        ref[f"bfi.A.alpha.{missing}.feldt"],
+        atol=CLOSED,
+    )
     want = ref["bfi.A.3.omega"] if missing == "pairwise" else ref["bfi.A.listwise.omega"]
-    np.testing.assert_allclose([rel.omega_hierarchical.item(), rel.omega_total.item()], want[:2], atol=OMEGA_TOL)
+    np.testing.assert_allclose(
+        [rel.omega_hierarchical.item(), rel.omega_total.item()], want[:2], atol=OMEGA_TOL
+    )
     np.testing.assert_allclose(items.r_item_rest, ref[f"bfi.A.alpha.{missing}.r_drop"], atol=CLOSED)
-    np.testing.assert_allclose(items.alpha_if_dropped, ref[f"bfi.A.alpha.{missing}.alpha_drop"], atol=CLOSED)
+    np.testing.assert_allclose(
+        items.alpha_if_dropped, ref[f"bfi.A.alpha.{missing}.alpha_drop"], atol=CLOSED
+    )
     assert items.reversed.tolist() == [True, False, False, False, False]
     prov = json.loads((tmp_path / "o" / "provenance.json").read_text())
     assert prov["parameters"] == {"n_factors": 3, "reverse": ["A1"], "missing": missing, "ci": 0.95}
@@ -926,18 +1017,26 @@ def test_reliability_cli_data_mode_matches_psych(missing, r_omega, tmp_path):
 
 
 def test_reliability_data_mode_api_equals_scale_reliability(tmp_path):
-    from vp_stats import study
     from vp_stats.io import tables as tio
+    from vp_stats.studies import validate as study
 
     x = np.clip(np.round(3 + _congeneric(n=150, seed=8) * 1.2), 1, 5)
     x[:, 2] = 6 - x[:, 2]
     x[3, 1] = np.nan
     path = _items_csv(tmp_path, pd.DataFrame(x, columns=[f"q{j}" for j in range(6)]))
-    table, info = study.reliability_study(data=path, out=tmp_path / "o", reverse="q2", scale="1-5", n_factors=2)
-    summary, items = reliability.scale_reliability(tio.read_item_matrix(path, scale="1-5"), reverse=["q2"], n_factors=2)
+    table, info = study.reliability_study(
+        data=path, out=tmp_path / "o", reverse="q2", scale="1-5", n_factors=2
+    )
+    summary, items = reliability.scale_reliability(
+        tio.read_item_matrix(path, scale="1-5"), reverse=["q2"], n_factors=2
+    )
     pd.testing.assert_frame_equal(table, summary)
     pd.testing.assert_frame_equal(info["item_statistics"], items)
-    assert table.n_respondents.item() == 149 and table.n_incomplete.item() == 1 and table.scale.item() == "1-5"
+    assert (
+        table.n_respondents.item() == 149
+        and table.n_incomplete.item() == 1
+        and table.scale.item() == "1-5"
+    )
     assert table.alpha.item() > 0.7 and items.g_loading.gt(0).all()
     written = pd.read_csv(tmp_path / "o" / "item_statistics.csv")
     np.testing.assert_allclose(written.r_item_rest, items.r_item_rest, atol=1e-12)
@@ -953,10 +1052,16 @@ def test_reliability_data_mode_api_equals_scale_reliability(tmp_path):
         (["--scale", "1-3"], None, r"is outside"),
         (["--items", "sel.csv"], None, r"--data \(one scale\) cannot be combined with --items"),
         ([], "participant,q0,q1\np1,1,x\n", r"field 'q1': cannot read 'x' as a number"),
-        (["--n-factors", "1"], "participant,q0,q1,q2\np1,1,2,3\np2,,2,3\np3,1,,\n",
-         r"need at least 2 complete respondents, got 1"),
-        (["--n-factors", "1", "--missing", "pairwise"], "participant,q0,q1,q2\np1,1,2,3\np2,,2,3\np3,1,,\n",
-         r"missing='pairwise': items 'q0' and 'q1' rated by 1 respondent\(s\) together"),
+        (
+            ["--n-factors", "1"],
+            "participant,q0,q1,q2\np1,1,2,3\np2,,2,3\np3,1,,\n",
+            r"need at least 2 complete respondents, got 1",
+        ),
+        (
+            ["--n-factors", "1", "--missing", "pairwise"],
+            "participant,q0,q1,q2\np1,1,2,3\np2,,2,3\np3,1,,\n",
+            r"missing='pairwise': items 'q0' and 'q1' rated by 1 respondent\(s\) together",
+        ),
     ],
 )
 def test_reliability_cli_bad_input_is_one_error_exit_2(extra, content, expected, tmp_path):
@@ -970,7 +1075,9 @@ def test_reliability_cli_bad_input_is_one_error_exit_2(extra, content, expected,
     else:
         path = tmp_path / "items.csv"
         path.write_text(content)
-    res = CliRunner().invoke(app, ["reliability", "--data", str(path), "--out", str(tmp_path / "o"), *extra])
+    res = CliRunner().invoke(
+        app, ["reliability", "--data", str(path), "--out", str(tmp_path / "o"), *extra]
+    )
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
     assert re.search(expected, res.output), res.output

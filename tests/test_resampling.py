@@ -14,15 +14,19 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from vp_stats import datasets, schema, scoring, validation
-from vp_stats import personas as P
-from vp_stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
+from vp_stats import schema
+from vp_stats.io import datasets
+from vp_stats.stats import persona_gaps, scoring, validation
+from vp_stats.stats import personas as persona_stats
+from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
 # --------------------------------------------------------------------------- the engine
 
 
 def test_resampler_is_numpy_default_rng_and_seeded():
-    np.testing.assert_array_equal(Resampler(11).indices(7, 5), np.random.default_rng(11).integers(0, 7, size=(5, 7)))
+    np.testing.assert_array_equal(
+        Resampler(11).indices(7, 5), np.random.default_rng(11).integers(0, 7, size=(5, 7))
+    )
     np.testing.assert_array_equal(Resampler(3).indices(9, 4), Resampler(3).indices(9, 4))
     assert not np.array_equal(Resampler(3).indices(9, 4), Resampler(4).indices(9, 4))
     g = np.random.default_rng(5)
@@ -35,7 +39,9 @@ def test_counts_are_multinomial_and_chunk_free():
     r = Resampler(2)
     c = np.vstack([r.counts(6, 3), r.counts(6, 4)])
     np.testing.assert_array_equal(c, Resampler(2).counts(6, 7))
-    np.testing.assert_array_equal(c, np.random.default_rng(2).multinomial(6, np.full(6, 1 / 6), size=7))
+    np.testing.assert_array_equal(
+        c, np.random.default_rng(2).multinomial(6, np.full(6, 1 / 6), size=7)
+    )
     assert (c.sum(axis=1) == 6).all()
     # same distribution as the multiplicities of index draws: mean 1, variance 1 - 1/n per unit
     big = Resampler(0).counts(5, 40000)
@@ -77,7 +83,9 @@ def test_percentile_ci_equals_numpy_nanquantile_bit_for_bit(ci):
 def test_percentile_ci_ignores_infinite_resamples_and_takes_an_axis():
     x = np.array([[1.0, 2.0, np.inf, 4.0, -np.inf, 3.0]])
     lo, hi, valid = percentile_ci(x, 0.5, axis=1)
-    np.testing.assert_array_equal([lo[0], hi[0], valid[0]], np.nanquantile([1.0, 2.0, 4.0, 3.0], [0.25, 0.75]).tolist() + [4])
+    np.testing.assert_array_equal(
+        [lo[0], hi[0], valid[0]], np.nanquantile([1.0, 2.0, 4.0, 3.0], [0.25, 0.75]).tolist() + [4]
+    )
     lo, hi, valid = percentile_ci(np.array([1.0, 3.0]), 0.5)  # one statistic: 0-d results
     assert (float(lo), float(hi), int(valid)) == (1.5, 2.5, 2)
 
@@ -101,17 +109,30 @@ def test_bootstrap_ci_equals_scipy_on_materialised_resamples():
     syn = datasets.synthetic(n_participants=40, n_items=3, seed=5)
     n_boot, seed = 40, 9
     got = validation.bootstrap_ci(syn["ratings"], syn["scores"], ["bfi"], n_boot=n_boot, seed=seed)
-    r = syn["ratings"].assign(item=syn["ratings"].portrait_id.astype(str) + "_" + syn["ratings"].option_id.astype(str))
+    r = syn["ratings"].assign(
+        item=syn["ratings"].portrait_id.astype(str) + "_" + syn["ratings"].option_id.astype(str)
+    )
     wide = r.pivot(index="participant", columns="item", values="rating")
-    vals = syn["scores"].query("family == 'bfi'").pivot(index="participant", columns="dimension", values="score")
+    vals = (
+        syn["scores"]
+        .query("family == 'bfi'")
+        .pivot(index="participant", columns="dimension", values="score")
+    )
     vals = vals.reindex(index=wide.index, columns=list(schema.BFI_TRAITS))
     assert wide.notna().all().all()  # one rater set: one block, one draw
     idx = np.random.default_rng(seed).integers(0, len(wide), size=(n_boot, len(wide)))
     x, y = wide.to_numpy(), vals.to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        boots = np.array([[[stats.spearmanr(x[i, k], y[i, d]).statistic for d in range(y.shape[1])]
-                           for k in range(x.shape[1])] for i in idx])  # fmt: skip
+        boots = np.array(
+            [
+                [
+                    [stats.spearmanr(x[i, k], y[i, d]).statistic for d in range(y.shape[1])]
+                    for k in range(x.shape[1])
+                ]
+                for i in idx
+            ]
+        )
     ref = np.nanquantile(boots, [0.025, 0.975], axis=0)
     g = got.set_index(["item", "dimension"])
     for k, it in enumerate(wide.columns):
@@ -150,10 +171,21 @@ def _old_value_profile_cis(answers, corr, n_boot, ci, seed):
 def test_value_profile_cis_are_the_pre_engine_numbers():
     rng = np.random.default_rng(3)
     items = [f"q{i}" for i in range(30)]
-    corr = pd.DataFrame({"item": items, "family": "bfi", "dimension": [schema.BFI_TRAITS[i % 5] for i in range(30)],
-                         "rho": rng.uniform(0.0, 0.7, 30)})  # fmt: skip
-    answers = pd.DataFrame({"model": np.repeat(["m1", "m2", "m3"], 30), "item": items * 3,
-                            "numeric_response": rng.integers(1, 7, 90).astype(float)})  # fmt: skip
+    corr = pd.DataFrame(
+        {
+            "item": items,
+            "family": "bfi",
+            "dimension": [schema.BFI_TRAITS[i % 5] for i in range(30)],
+            "rho": rng.uniform(0.0, 0.7, 30),
+        }
+    )
+    answers = pd.DataFrame(
+        {
+            "model": np.repeat(["m1", "m2", "m3"], 30),
+            "item": items * 3,
+            "numeric_response": rng.integers(1, 7, 90).astype(float),
+        }
+    )
     answers.loc[[4, 40, 41], "numeric_response"] = np.nan  # failed answers
     prof = scoring.value_profiles(answers, corr, exclusions=None, n_boot=300, ci=0.9, seed=8)
     ref = _old_value_profile_cis(answers, corr, 300, 0.9, 8)
@@ -169,12 +201,24 @@ def test_value_profile_cis_are_the_pre_engine_numbers():
 def _persona_inputs():
     rng = np.random.default_rng(7)
     dims = list(schema.FAMILIES["pvq"])
-    h = pd.DataFrame({"participant": np.repeat([f"h{i}" for i in range(40)], 10), "dimension": dims * 40,
-                      "score": np.round(rng.normal(size=400), 2), "family": "pvq"})  # fmt: skip
+    h = pd.DataFrame(
+        {
+            "participant": np.repeat([f"h{i}" for i in range(40)], 10),
+            "dimension": dims * 40,
+            "score": np.round(rng.normal(size=400), 2),
+            "family": "pvq",
+        }
+    )
     h["gender"] = np.repeat(np.where(np.arange(40) % 3 == 0, "f", "m"), 10)
     h["weight"] = np.repeat(1.0 + (np.arange(40) % 4) / 2, 10)
-    p = pd.DataFrame({"persona_id": np.repeat([f"p{i}" for i in range(12)], 10), "dimension": dims * 12,
-                      "centered_mean": np.round(rng.normal(scale=0.5, size=120), 2), "family": "pvq"})  # fmt: skip
+    p = pd.DataFrame(
+        {
+            "persona_id": np.repeat([f"p{i}" for i in range(12)], 10),
+            "dimension": dims * 12,
+            "centered_mean": np.round(rng.normal(scale=0.5, size=120), 2),
+            "family": "pvq",
+        }
+    )
     p["gender"] = np.repeat(np.where(np.arange(12) % 2 == 0, "f", "m"), 10)
     return h, p
 
@@ -182,17 +226,29 @@ def _persona_inputs():
 def test_group_gap_cis_are_the_pre_engine_numbers():
     """Printed by vp_stats/personas/gaps.py before the move (multinomial counts, numpy.nanquantile)."""
     h, p = _persona_inputs()
-    g = P.group_gap_comparison(p, h, "gender", "m", "f", weight_col="weight", n_boot=300, seed=4)
-    got = g[["llm_ci_low", "llm_ci_high", "human_ci_low", "human_ci_high", "ratio_ci_low"]].iloc[[0, 6]].values.tolist()
+    g = persona_gaps.group_gap_comparison(
+        p, h, "gender", "m", "f", weight_col="weight", n_boot=300, seed=4
+    )
+    got = (
+        g[["llm_ci_low", "llm_ci_high", "human_ci_low", "human_ci_high", "ratio_ci_low"]]
+        .iloc[[0, 6]]
+        .values.tolist()
+    )
     assert got == [
-        [-0.26666666666666666, 0.41366666666666635, -0.7421908690577247, 0.38272406417112265, -6.786742090981012],
+        [
+            -0.26666666666666666,
+            0.41366666666666635,
+            -0.7421908690577247,
+            0.38272406417112265,
+            -6.786742090981012,
+        ],
         [0.069125, 1.2485833333333332, -0.6532534343434342, 0.647572849893162, -76.14701661872233],
     ]
 
 
 def test_variance_ratio_cis_are_the_pre_engine_numbers():
     h, p = _persona_inputs()
-    v = P.variance_ratio(p, h, n_boot=300, seed=4)
+    v = persona_stats.variance_ratio(p, h, n_boot=300, seed=4)
     assert v[["ci_low", "ci_high"]].iloc[[0, 6]].values.tolist() == [
         [0.03214374910684177, 0.2728086223447194], [0.14020476718230565, 0.8022233625952194]]  # fmt: skip
 
@@ -200,8 +256,12 @@ def test_variance_ratio_cis_are_the_pre_engine_numbers():
 def test_variance_ratio_bootstrap_is_the_multinomial_reference():
     """Independently: variances of multinomially reweighted rows, persona draws first, then human draws."""
     h, p = _persona_inputs()
-    Pm = p.pivot(index="persona_id", columns="dimension", values="centered_mean")[list(schema.PVQ_VALUES)].to_numpy()
-    Hm = h.pivot(index="participant", columns="dimension", values="score")[list(schema.PVQ_VALUES)].to_numpy()
+    Pm = p.pivot(index="persona_id", columns="dimension", values="centered_mean")[
+        list(schema.PVQ_VALUES)
+    ].to_numpy()
+    Hm = h.pivot(index="participant", columns="dimension", values="score")[
+        list(schema.PVQ_VALUES)
+    ].to_numpy()
     rng = np.random.default_rng(4)
 
     def boot_var(X):
@@ -211,6 +271,6 @@ def test_variance_ratio_bootstrap_is_the_multinomial_reference():
 
     br = boot_var(Pm) / boot_var(Hm)
     ref = np.nanquantile(br, [0.025, 0.975], axis=0)
-    v = P.variance_ratio(p, h, n_boot=300, seed=4)
+    v = persona_stats.variance_ratio(p, h, n_boot=300, seed=4)
     np.testing.assert_allclose(v.ci_low, ref[0], rtol=1e-12)
     np.testing.assert_allclose(v.ci_high, ref[1], rtol=1e-12)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from test_llm_faults import ENV, KEY, FaultServer, _ok_body
 
-from vp_stats.llm.runfile import RunFileError, load_runfile
+from vp_stats.io.runfile import RunFileError, load_runfile
 
 pytest.importorskip("openai")
 
@@ -46,8 +46,10 @@ def serve(fail=(), max_requests=60):
 
 
 def write_runfile(path: Path, url: str, *models: tuple[str, str], extra: str = "") -> Path:
-    text = f'[defaults]\nbackend = "openai"\nbase_url = "{url}"\napi_key_env = "VP_FAULT_KEY"\nmode = "text"\n' \
-           f'variants = ["v1", "v2"]\nitems = 2\nretries = 0\nconcurrency = 2\n{extra}\n'  # fmt: skip
+    text = (
+        f'[defaults]\nbackend = "openai"\nbase_url = "{url}"\napi_key_env = "VP_FAULT_KEY"\nmode = "text"\n'
+        f'variants = ["v1", "v2"]\nitems = 2\nretries = 0\nconcurrency = 2\n{extra}\n'
+    )
     for name, model in models:
         text += f'[[model]]\nname = "{name}"\nmodel = "{model}"\n\n'
     path.write_text(text)
@@ -55,7 +57,17 @@ def write_runfile(path: Path, url: str, *models: tuple[str, str], extra: str = "
 
 
 def run_models(runfile, out, *extra):
-    cmd = [sys.executable, "-m", "vp_stats.cli", "run-models", str(runfile), "--out", str(out), "--no-progress", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vp_stats.cli",
+        "run-models",
+        str(runfile),
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
     t0 = time.monotonic()
     done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=180)
     done.elapsed = time.monotonic() - t0
@@ -72,7 +84,9 @@ def assert_no_key(done, out: Path):
 def test_two_models_one_command_one_cache_each_and_a_resume(tmp_path):
     out = tmp_path / "out"
     with serve() as srv:
-        rf = write_runfile(tmp_path / "runs.toml", srv.url, ("alpha", "m-alpha"), ("beta", "m-beta"))
+        rf = write_runfile(
+            tmp_path / "runs.toml", srv.url, ("alpha", "m-alpha"), ("beta", "m-beta")
+        )
         done = run_models(rf, out)
         assert done.returncode == 0, done.stdout + done.stderr
         assert srv.n == 2 * 2 * 2  # 2 models x 2 items x 2 variants
@@ -81,7 +95,11 @@ def test_two_models_one_command_one_cache_each_and_a_resume(tmp_path):
             d = out / name
             assert {"answers.csv", "per_item.csv", "cache.sqlite"} <= {p.name for p in d.iterdir()}
             answers = pd.read_csv(d / "answers.csv")
-            assert len(answers) == 4 and answers.parse_ok.all() and (answers.raw_text == ANSWER[model]).all()
+            assert (
+                len(answers) == 4
+                and answers.parse_ok.all()
+                and (answers.raw_text == ANSWER[model]).all()
+            )
             assert (answers.model == model).all()
             assert len(pd.read_csv(d / "per_item.csv")) == 2
         alpha, beta = (pd.read_csv(out / n / "answers.csv") for n in ("alpha", "beta"))
@@ -89,7 +107,11 @@ def test_two_models_one_command_one_cache_each_and_a_resume(tmp_path):
         summary = pd.read_csv(out / "run_summary.csv")
         assert list(summary.model) == ["alpha", "beta"] and (summary.status == "ok").all()
         assert summary[["n_answers", "n_parsed", "n_failed", "from_cache"]].to_dict("list") == {
-            "n_answers": [4, 4], "n_parsed": [4, 4], "n_failed": [0, 0], "from_cache": [0, 0]}  # fmt: skip
+            "n_answers": [4, 4],
+            "n_parsed": [4, 4],
+            "n_failed": [0, 0],
+            "from_cache": [0, 0],
+        }
 
         again = run_models(rf, out)  # resume: everything from the per-model caches
         assert again.returncode == 0, again.stderr
@@ -103,23 +125,38 @@ def test_two_models_one_command_one_cache_each_and_a_resume(tmp_path):
 def test_a_failing_model_does_not_stop_the_others_and_the_run_exits_1(tmp_path):
     out = tmp_path / "out"
     with serve(fail=("m-beta",)) as srv:
-        rf = write_runfile(tmp_path / "runs.toml", srv.url, ("gone", "no-such-model"), ("alpha", "m-alpha"),
-                           ("beta", "m-beta"))  # fmt: skip
+        rf = write_runfile(
+            tmp_path / "runs.toml",
+            srv.url,
+            ("gone", "no-such-model"),
+            ("alpha", "m-alpha"),
+            ("beta", "m-beta"),
+        )
         done = run_models(rf, out, "--only", "gone,alpha,beta")
     assert done.returncode == 1, done.stdout + done.stderr
     summary = pd.read_csv(out / "run_summary.csv").set_index("model")
-    assert summary.loc["gone", "status"] == "failed" and "no such route or model" in summary.loc["gone", "error"]
+    assert (
+        summary.loc["gone", "status"] == "failed"
+        and "no such route or model" in summary.loc["gone", "error"]
+    )
     assert "[REDACTED]" in summary.loc["gone", "error"]  # the server echoed the key
     assert summary.loc["alpha", "status"] == "ok" and summary.loc["alpha", "n_parsed"] == 4
-    assert summary.loc["beta", "status"] == "nothing_parsed" and summary.loc["beta", "n_failed"] == 4
-    assert "2 of 3 model(s) did not finish cleanly (1 failed, 4 failed calls in all: gone, beta)" in done.stderr
+    assert (
+        summary.loc["beta", "status"] == "nothing_parsed" and summary.loc["beta", "n_failed"] == 4
+    )
+    assert (
+        "2 of 3 model(s) did not finish cleanly (1 failed, 4 failed calls in all: gone, beta)"
+        in done.stderr
+    )
     assert not (out / "gone" / "answers.csv").exists() and (out / "beta" / "answers.csv").exists()
     assert_no_key(done, out)
 
 
 def test_only_selects_models_and_names_unknown_ones(tmp_path):
     with serve() as srv:
-        rf = write_runfile(tmp_path / "runs.toml", srv.url, ("alpha", "m-alpha"), ("beta", "m-beta"))
+        rf = write_runfile(
+            tmp_path / "runs.toml", srv.url, ("alpha", "m-alpha"), ("beta", "m-beta")
+        )
         done = run_models(rf, tmp_path / "out", "--only", "beta")
         assert done.returncode == 0, done.stderr
         assert list(pd.read_csv(tmp_path / "out" / "run_summary.csv").model) == ["beta"]
@@ -133,29 +170,83 @@ def test_only_selects_models_and_names_unknown_ones(tmp_path):
 BASE = '[[model]]\nname = "a"\nbackend = "openai"\nmodel = "m"\nbase_url = "http://127.0.0.1:9/v1"\nmode = "text"\n'
 
 BAD = {
-    "unknown key": (BASE + "temprature = 0.5\n", "[[model]] 1 ('a'), key 'temprature': unknown key"),
+    "unknown key": (
+        BASE + "temprature = 0.5\n",
+        "[[model]] 1 ('a'), key 'temprature': unknown key",
+    ),
     "missing name": (BASE + '[[model]]\nmodel = "m2"\n', "[[model]] 2, key 'name': missing"),
-    "duplicate": (BASE + '[[model]]\nname = "A"\n', "[[model]] 2 ('A'), key 'name': repeats the name of [[model]] 1"),
-    "bad name": ('[[model]]\nname = "../up"\n', "[[model]] 1 ('../up'), key 'name': must be a folder name"),
-    "bad mode": (BASE.replace('"text"', '"fast"'), "key 'mode': must be one of text, grammar, logprobs, got 'fast'"),
-    "chat template on local": ('[[model]]\nname = "a"\nchat_template = "t.jinja"\n', "key 'chat_template': only for backend openai"),
+    "duplicate": (
+        BASE + '[[model]]\nname = "A"\n',
+        "[[model]] 2 ('A'), key 'name': repeats the name of [[model]] 1",
+    ),
+    "bad name": (
+        '[[model]]\nname = "../up"\n',
+        "[[model]] 1 ('../up'), key 'name': must be a folder name",
+    ),
+    "bad mode": (
+        BASE.replace('"text"', '"fast"'),
+        "key 'mode': must be one of text, grammar, logprobs, got 'fast'",
+    ),
+    "chat template on local": (
+        '[[model]]\nname = "a"\nchat_template = "t.jinja"\n',
+        "key 'chat_template': only for backend openai",
+    ),
     "unknown variant": (BASE + 'variants = ["v9"]\n', "key 'variants': unknown variant(s) ['v9']"),
-    "zero concurrency": (BASE + "concurrency = 0\n", "key 'concurrency': must be an integer >= 1, got 0"),
-    "bool concurrency": (BASE + "concurrency = true\n", "key 'concurrency': must be an integer >= 1, got True"),
-    "negative temperature": (BASE + "temperature = -1\n", "key 'temperature': must be a number >= 0"),
-    "string max_tokens": (BASE + 'max_tokens = "32"\n', "key 'max_tokens': must be an integer >= 1, got '32'"),
-    "a key in the file": (BASE + 'api_key = "sk-secret-value"\n', "key 'api_key': never put a key in a run file"),
-    "a key as env name": (BASE + 'api_key_env = "sk-secret-value"\n', "key 'api_key_env': must be the name of an environment variable"),
-    "openai without model": ('[[model]]\nname = "a"\nbackend = "openai"\nmode = "text"\n', "key 'model': missing"),
-    "base_url on local": ('[[model]]\nname = "a"\nbase_url = "http://x/v1"\n', "key 'base_url': only for backend openai"),
-    "unknown backend": ('[[model]]\nname = "a"\nbackend = "cloud"\n', "key 'backend': must be local or openai"),
-    "no items file": (BASE + 'items = "nope.csv"\n', "key 'items': expected 'all', a number or a CSV file; no such file"),
-    "no model file": ('[[model]]\nname = "a"\nmodel_path = "nope.gguf"\n', "key 'model_path': no such file"),
+    "zero concurrency": (
+        BASE + "concurrency = 0\n",
+        "key 'concurrency': must be an integer >= 1, got 0",
+    ),
+    "bool concurrency": (
+        BASE + "concurrency = true\n",
+        "key 'concurrency': must be an integer >= 1, got True",
+    ),
+    "negative temperature": (
+        BASE + "temperature = -1\n",
+        "key 'temperature': must be a number >= 0",
+    ),
+    "string max_tokens": (
+        BASE + 'max_tokens = "32"\n',
+        "key 'max_tokens': must be an integer >= 1, got '32'",
+    ),
+    "a key in the file": (
+        BASE + 'api_key = "sk-secret-value"\n',
+        "key 'api_key': never put a key in a run file",
+    ),
+    "a key as env name": (
+        BASE + 'api_key_env = "sk-secret-value"\n',
+        "key 'api_key_env': must be the name of an environment variable",
+    ),
+    "openai without model": (
+        '[[model]]\nname = "a"\nbackend = "openai"\nmode = "text"\n',
+        "key 'model': missing",
+    ),
+    "base_url on local": (
+        '[[model]]\nname = "a"\nbase_url = "http://x/v1"\n',
+        "key 'base_url': only for backend openai",
+    ),
+    "unknown backend": (
+        '[[model]]\nname = "a"\nbackend = "cloud"\n',
+        "key 'backend': must be local or openai",
+    ),
+    "no items file": (
+        BASE + 'items = "nope.csv"\n',
+        "key 'items': expected 'all', a number or a CSV file; no such file",
+    ),
+    "no model file": (
+        '[[model]]\nname = "a"\nmodel_path = "nope.gguf"\n',
+        "key 'model_path': no such file",
+    ),
     "no models": ('[defaults]\nmode = "text"\n', "key 'model': no [[model]] tables"),
-    "unknown top level": (BASE + '[settings]\nx = 1\n', "key 'settings': unknown top-level key"),
+    "unknown top level": (BASE + "[settings]\nx = 1\n", "key 'settings': unknown top-level key"),
     "name in defaults": ('[defaults]\nname = "x"\n' + BASE, "key 'defaults.name': unknown key"),
-    "bad default": ('[defaults]\nretries = -1\n' + BASE, "key 'defaults.retries': must be an integer >= 0"),
-    "bad default in model": ('[defaults]\nseed = 1.5\n' + BASE, "key 'defaults.seed': must be an integer, got 1.5"),
+    "bad default": (
+        "[defaults]\nretries = -1\n" + BASE,
+        "key 'defaults.retries': must be an integer >= 0",
+    ),
+    "bad default in model": (
+        "[defaults]\nseed = 1.5\n" + BASE,
+        "key 'defaults.seed': must be an integer, got 1.5",
+    ),
     "invalid toml": ('[[model]]\nname = "a\n', "not valid TOML"),
 }
 
@@ -176,8 +267,11 @@ def test_items_csv_is_checked_against_the_item_table(tmp_path):
     rf = tmp_path / "runs.toml"
     rf.write_text(BASE + 'items = "items.csv"\n')  # relative to the run file
     assert load_runfile(rf)[0].items == str(tmp_path / "items.csv")
-    with pytest.raises(RunFileError, match=r"\[\[model\]\] 1 \('a'\), key 'items': .*row 2 \(line 3\) names an item "
-                       r"that does not exist \(999999, 1\)"):  # fmt: skip
+    with pytest.raises(
+        RunFileError,
+        match=r"\[\[model\]\] 1 \('a'\), key 'items': .*row 2 \(line 3\) names an item "
+        r"that does not exist \(999999, 1\)",
+    ):
         load_runfile(rf, prompts=True)
     rf.write_text(BASE + "items = 100000\n")
     with pytest.raises(RunFileError, match="key 'items': 100000 items asked for; there are 520"):
@@ -186,12 +280,16 @@ def test_items_csv_is_checked_against_the_item_table(tmp_path):
 
 def test_a_bad_run_file_exits_2_before_any_request(tmp_path):
     with serve() as srv:
-        rf = write_runfile(tmp_path / "runs.toml", srv.url, ("alpha", "m-alpha"), ("alpha", "m-beta"))
+        rf = write_runfile(
+            tmp_path / "runs.toml", srv.url, ("alpha", "m-alpha"), ("alpha", "m-beta")
+        )
         done = run_models(rf, tmp_path / "out")
         missing = run_models(tmp_path / "nope.toml", tmp_path / "out")
         assert srv.n == 0
     assert done.returncode == 2, done.stdout + done.stderr
-    assert f"{rf}: [[model]] 2 ('alpha'), key 'name': repeats the name of [[model]] 1" in done.stderr
+    assert (
+        f"{rf}: [[model]] 2 ('alpha'), key 'name': repeats the name of [[model]] 1" in done.stderr
+    )
     assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
     assert missing.returncode == 2 and "nope.toml: no such run file" in missing.stderr
 
@@ -203,7 +301,9 @@ def test_a_foreign_cache_in_a_model_folder_stops_the_run_before_it_starts(tmp_pa
     with sqlite3.connect(tmp_path / "out" / "beta" / "cache.sqlite") as con:
         con.execute("create table users (name text)")
     with serve() as srv:
-        rf = write_runfile(tmp_path / "runs.toml", srv.url, ("alpha", "m-alpha"), ("beta", "m-beta"))
+        rf = write_runfile(
+            tmp_path / "runs.toml", srv.url, ("alpha", "m-alpha"), ("beta", "m-beta")
+        )
         done = run_models(rf, tmp_path / "out")
         assert srv.n == 0
     assert done.returncode == 2 and "is an SQLite database of something else" in done.stderr

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import datasets
+from vp_stats.io import datasets
 from vp_stats.llm import prompts, runner
 from vp_stats.llm.cache import AnswerCache, SecretLeakError
 
@@ -34,7 +34,9 @@ def backend():
 @pytest.fixture(scope="module")
 def jobs():
     items = datasets.load_items().iloc[::53].head(5)  # 5 items spread over the sources
-    return prompts.item_prompts(items, variants=["v1", "v2_reversed"])
+    return prompts.item_prompts(
+        items, variants=["v1", "v2_reversed"], templates=datasets.load_prompt_templates()
+    )
 
 
 #: ``python -m llama_cpp.server`` with the weights in plain CPU buffers (see runner.plain_cpu_weights).
@@ -68,10 +70,14 @@ def test_logprobs_mode_gives_distributions(backend, jobs):
 
 def test_shared_prefix_equals_naive_rescoring(backend, jobs):
     msgs = runner.make_messages(jobs.prompt.iloc[3])
-    backend.score_phrases(runner.make_messages(jobs.prompt.iloc[0]))  # another prompt's KV cache before
+    backend.score_phrases(
+        runner.make_messages(jobs.prompt.iloc[0])
+    )  # another prompt's KV cache before
     shared = backend.score(msgs)
     naive = backend.score(msgs, share_prefix=False)
-    assert np.abs(np.subtract(shared.logprobs, naive.logprobs)).max() <= 1e-6  # measured: 0 (bit-identical)
+    assert (
+        np.abs(np.subtract(shared.logprobs, naive.logprobs)).max() <= 1e-6
+    )  # measured: 0 (bit-identical)
 
 
 def _log_softmax(row):
@@ -85,7 +91,12 @@ def _whole_sequence_logps(ref, prompt_tokens, conts):
     for cont in conts:
         ref.reset()
         ref.eval(prompt_tokens + cont)
-        out.append(sum(_log_softmax(ref.scores[len(prompt_tokens) - 1 + j])[cont[j]] for j in range(len(cont))))
+        out.append(
+            sum(
+                _log_softmax(ref.scores[len(prompt_tokens) - 1 + j])[cont[j]]
+                for j in range(len(cont))
+            )
+        )
     return out
 
 
@@ -95,11 +106,19 @@ def reference_llama(backend):
     from llama_cpp import Llama
 
     with runner.plain_cpu_weights():  # the same kernels as the backend's
-        return Llama(model_path=str(backend.model_path), n_ctx=2048, n_threads=1, logits_all=True, verbose=False)
+        return Llama(
+            model_path=str(backend.model_path),
+            n_ctx=2048,
+            n_threads=1,
+            logits_all=True,
+            verbose=False,
+        )
 
 
 @pytest.mark.parametrize("scale", [None, ("yes", "no"), ("like me", "not like me")])
-def test_logprobs_equal_an_independent_whole_sequence_evaluation(backend, jobs, reference_llama, scale):
+def test_logprobs_equal_an_independent_whole_sequence_evaluation(
+    backend, jobs, reference_llama, scale
+):
     """Reference: a second llama.cpp context evaluates prompt + answer as one sequence from an empty
     cache (``Llama.eval``), as a server does for an echoed prompt; the summed token log-probabilities
     must equal the backend's to 1e-6 (measured: bit-identical), for answers of 2 to 6 tokens (a
@@ -134,7 +153,10 @@ def test_scores_are_exact_when_prompt_and_answers_cross_a_batch_boundary(backend
     got = backend.score(msgs).logprobs
     naive = backend.score(msgs, share_prefix=False).logprobs
     ref = _whole_sequence_logps(reference_llama, prompt_tokens, conts)
-    assert np.abs(np.subtract(got, ref)).max() <= 1e-6 and np.abs(np.subtract(naive, ref)).max() <= 1e-6
+    assert (
+        np.abs(np.subtract(got, ref)).max() <= 1e-6
+        and np.abs(np.subtract(naive, ref)).max() <= 1e-6
+    )
 
 
 def test_token_by_token_decoding_differs_from_batched_scoring(backend, jobs, reference_llama):
@@ -167,7 +189,9 @@ def test_grammar_mode_answers_are_phrases_and_text_mode_failures_are_recorded(ba
     g = runner.run(jobs.head(4), backend, mode="grammar", progress=False)
     assert g.raw_text.isin(runner.PHRASES).all() and g.parse_ok.all()
     assert set(g.rating) <= {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}
-    t = runner.run(jobs.head(2), backend, mode="text", decoding=runner.Decoding(max_tokens=12), progress=False)
+    t = runner.run(
+        jobs.head(2), backend, mode="text", decoding=runner.Decoding(max_tokens=12), progress=False
+    )
     assert len(t) == 2
     failed = t[~t.parse_ok]
     assert failed.rating.isna().all()  # never a default rating
@@ -182,13 +206,26 @@ def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
     second = runner.run(jobs.head(6), backend, mode="logprobs", cache=path, progress=False)
     assert second.attrs["n_cached"] == 4 and second.attrs["n_new"] == 2
     pd.testing.assert_frame_equal(
-        first.drop(columns=["from_cache", "latency_s"]), second.head(4).drop(columns=["from_cache", "latency_s"])
+        first.drop(columns=["from_cache", "latency_s"]),
+        second.head(4).drop(columns=["from_cache", "latency_s"]),
     )
     # a system prompt is part of the request: a persona is a different request
-    third = runner.run(jobs.head(1), backend, mode="logprobs", cache=path, system_prompt="**Your Profile**: Your gender is male.", progress=False)
+    third = runner.run(
+        jobs.head(1),
+        backend,
+        mode="logprobs",
+        cache=path,
+        system_prompt="**Your Profile**: Your gender is male.",
+        progress=False,
+    )
     assert third.attrs["n_new"] == 1
     with sqlite3.connect(path) as con:
-        assert con.execute("select count(*) from answers where system_prompt like '%gender is male%'").fetchone()[0] == 1
+        assert (
+            con.execute(
+                "select count(*) from answers where system_prompt like '%gender is male%'"
+            ).fetchone()[0]
+            == 1
+        )
 
 
 def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp_path):
@@ -204,15 +241,28 @@ def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp
     ident = backend.identity()
     old = {"mode": "logprobs"}  # the parameters earlier versions keyed logprobs requests by
     with AnswerCache(path) as c:
-        c.put({"key": request_key(ident, old, "logprobs", ptxt), **ident, "params": old, "mode": "logprobs",
-               "prompt_hash": sha256_text(ptxt), "raw_text": "like me", "distribution": [0.1, 0.1, 0.2, 0.2, 0.3, 0.1],
-               "rating": 3.8, "expected_rating": 3.8})  # fmt: skip
+        c.put(
+            {
+                "key": request_key(ident, old, "logprobs", ptxt),
+                **ident,
+                "params": old,
+                "mode": "logprobs",
+                "prompt_hash": sha256_text(ptxt),
+                "raw_text": "like me",
+                "distribution": [0.1, 0.1, 0.2, 0.2, 0.3, 0.1],
+                "rating": 3.8,
+                "expected_rating": 3.8,
+            }
+        )
     with pytest.warns(CacheWarning, match=r"1 logprobs answer\(s\) of .* scored token by token"):
         out = runner.run(jobs.head(1), backend, mode="logprobs", cache=path, progress=False)
     assert out.attrs["n_new"] == 1 and out.expected_rating.iloc[0] != 3.8
     with sqlite3.connect(path) as con:
         assert con.execute("select count(*) from answers").fetchone()[0] == 2
-        assert con.execute("select count(*) from answers where params like '%batched%'").fetchone()[0] == 1
+        assert (
+            con.execute("select count(*) from answers where params like '%batched%'").fetchone()[0]
+            == 1
+        )
 
 
 def test_missing_and_bad_model_files(tmp_path):
@@ -232,17 +282,35 @@ def _cache_rows(path):
         return {}
     with sqlite3.connect(path, timeout=30) as con:
         try:
-            return {k: (t, c) for k, t, c in con.execute("select key, raw_text, created_at from answers")}
+            return {
+                k: (t, c)
+                for k, t, c in con.execute("select key, raw_text, created_at from answers")
+            }
         except sqlite3.OperationalError:
             return {}
 
 
 def test_kill_minus_nine_loses_no_finished_answer_and_repeats_none(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "vp_stats.cli", "run-llm", "--items", "8", "--variants", "v1", "--mode", "logprobs",
-           "--out", str(out), "--no-progress"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "vp_stats.cli",
+        "run-llm",
+        "--items",
+        "8",
+        "--variants",
+        "v1",
+        "--mode",
+        "logprobs",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     env = {**os.environ, "VP_LLAMA_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
     cache = out / "cache.sqlite"
     deadline = time.time() + 300
     while time.time() < deadline and len(_cache_rows(cache)) < 3:
@@ -289,7 +357,10 @@ def test_two_runs_on_one_cache_do_not_corrupt_it(tmp_path):
     assert a.wait(timeout=120) == 0 and b.wait(timeout=120) == 0
     with sqlite3.connect(path) as con:
         assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
-        assert con.execute("select count(*), count(distinct key) from answers").fetchone() == (450, 450)
+        assert con.execute("select count(*), count(distinct key) from answers").fetchone() == (
+            450,
+            450,
+        )
 
 
 # ----------------------------------------------------------------------------- HTTP backend
@@ -302,17 +373,38 @@ def server(backend):
     secret = "sk-test-" + "7f3a9c1e5b2d4680" * 2
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama_server_{port}.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, "--model", str(backend.model_path), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1", "--api_key", secret],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            _SERVE,
+            "--model",
+            str(backend.model_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "1",
+            "--n_threads_batch",
+            "1",
+            "--api_key",
+            secret,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     import urllib.request
 
     deadline = time.time() + 120
     while True:
         try:
-            req = urllib.request.Request(url + "/models", headers={"Authorization": f"Bearer {secret}"})
+            req = urllib.request.Request(
+                url + "/models", headers={"Authorization": f"Bearer {secret}"}
+            )
             urllib.request.urlopen(req, timeout=2)
             break
         except Exception:
@@ -328,16 +420,30 @@ def server(backend):
 
 def test_openai_backend_against_a_real_server(server, jobs, monkeypatch, tmp_path):
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
-    be = runner.OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY", concurrency=2)
+    be = runner.OpenAIBackend(
+        model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY", concurrency=2
+    )
     g = runner.run(jobs.head(3), be, mode="grammar", cache=tmp_path / "h.sqlite", progress=False)
     assert g.raw_text.isin(runner.PHRASES).all() and g.parse_ok.all()
-    t = runner.run(jobs.head(2), be, mode="text", decoding=runner.Decoding(max_tokens=8), cache=tmp_path / "h.sqlite", progress=False)
+    t = runner.run(
+        jobs.head(2),
+        be,
+        mode="text",
+        decoding=runner.Decoding(max_tokens=8),
+        cache=tmp_path / "h.sqlite",
+        progress=False,
+    )
     assert len(t) == 2 and (t.prompt_tokens > 100).all()
 
 
 def _run_llm(*args, env=None):
-    done = subprocess.run([sys.executable, "-m", "vp_stats.cli", "run-llm", *args], env=env, capture_output=True,
-                          text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "vp_stats.cli", "run-llm", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -349,11 +455,33 @@ def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
     env = {**os.environ, "VP_TEST_KEY": server["secret"]}
     # two of the shortest items (llama_cpp.server sorts the whole vocabulary in Python for every echoed token)
     (tmp_path / "items.csv").write_text("portrait_id,option_id\n4036,5\n4036,2\n")
-    common = ["--mode", "logprobs", "--items", str(tmp_path / "items.csv"), "--variants", "v1,v2_reversed"]
+    common = [
+        "--mode",
+        "logprobs",
+        "--items",
+        str(tmp_path / "items.csv"),
+        "--variants",
+        "v1,v2_reversed",
+    ]
     _run_llm(*common, "--backend", "local", "--out", str(tmp_path / "local"), env=env)
-    _run_llm(*common, "--backend", "openai", "--model", "smollm2", "--base-url", server["url"], "--api-key-env",
-             "VP_TEST_KEY", "--chat-template", str(backend.model_path), "--concurrency", "2",
-             "--out", str(tmp_path / "http"), env=env)  # fmt: skip
+    _run_llm(
+        *common,
+        "--backend",
+        "openai",
+        "--model",
+        "smollm2",
+        "--base-url",
+        server["url"],
+        "--api-key-env",
+        "VP_TEST_KEY",
+        "--chat-template",
+        str(backend.model_path),
+        "--concurrency",
+        "2",
+        "--out",
+        str(tmp_path / "http"),
+        env=env,
+    )
     key = ["portrait_id", "option_id", "variant"]
     loc = pd.read_csv(tmp_path / "local" / "answers.csv").set_index(key).sort_index()
     http = pd.read_csv(tmp_path / "http" / "answers.csv").set_index(key).sort_index()
@@ -365,7 +493,9 @@ def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
     assert json.dumps(prov).count('"echo:') >= 1 and server["secret"] not in json.dumps(prov)
 
 
-def test_first_token_approximation_over_chat_completions(server, backend, jobs, reference_llama, monkeypatch):
+def test_first_token_approximation_over_chat_completions(
+    server, backend, jobs, reference_llama, monkeypatch
+):
     """Without a chat template, scoring over HTTP is the documented first-token approximation: the
     top_logprobs of the server's first answer token, shared among the answers each begins. Reference:
     the same rule applied to the exact top-20 first tokens of an independent llama.cpp context."""
@@ -381,8 +511,10 @@ def test_first_token_approximation_over_chat_completions(server, backend, jobs, 
     reference_llama.eval(prompt_tokens)
     first = _log_softmax(reference_llama.scores[len(prompt_tokens) - 1])
     top = np.argsort(-first)[:20]
-    ref = first_token_scores([(reference_llama.detokenize([int(i)]).decode("utf-8", "ignore"), first[i]) for i in top],
-                             runner.PHRASES)  # fmt: skip
+    ref = first_token_scores(
+        [(reference_llama.detokenize([int(i)]).decode("utf-8", "ignore"), first[i]) for i in top],
+        runner.PHRASES,
+    )
     got_lp, ref_lp = np.array(got.logprobs), np.array(ref)
     assert (np.isfinite(got_lp) == np.isfinite(ref_lp)).all() and np.isfinite(got_lp).any()
     fin = np.isfinite(ref_lp)
@@ -395,11 +527,33 @@ def test_api_key_never_reaches_cache_logs_or_outputs(server, tmp_path):
     out = tmp_path / "http"
     env = {**os.environ, "VP_TEST_KEY": server["secret"]}
     done = subprocess.run(
-        [sys.executable, "-m", "vp_stats.cli", "run-llm", "--backend", "openai", "--model", "smollm2", "--base-url",
-         server["url"], "--api-key-env", "VP_TEST_KEY", "--mode", "grammar", "--items", "2", "--variants", "v1",
-         "--out", str(out)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "vp_stats.cli",
+            "run-llm",
+            "--backend",
+            "openai",
+            "--model",
+            "smollm2",
+            "--base-url",
+            server["url"],
+            "--api-key-env",
+            "VP_TEST_KEY",
+            "--mode",
+            "grammar",
+            "--items",
+            "2",
+            "--variants",
+            "v1",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     secret = server["secret"]
     assert secret not in done.stdout and secret not in done.stderr
@@ -412,9 +566,17 @@ def test_api_key_never_reaches_cache_logs_or_outputs(server, tmp_path):
 
 
 def test_wrong_base_url_is_a_clear_error():
-    be = runner.OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{_free_port()}/v1", retries=1, backoff_base=0.01, timeout=2)
+    be = runner.OpenAIBackend(
+        model="m",
+        base_url=f"http://127.0.0.1:{_free_port()}/v1",
+        retries=1,
+        backoff_base=0.01,
+        timeout=2,
+    )
     jobs = pd.DataFrame({"prompt": ["hello"]})
-    with pytest.raises(runner.BackendError, match=r"cannot reach the endpoint http://127.0.0.1:\d+/v1"):
+    with pytest.raises(
+        runner.BackendError, match=r"cannot reach the endpoint http://127.0.0.1:\d+/v1"
+    ):
         runner.run(jobs, be, mode="text", progress=False)
 
 
@@ -432,9 +594,20 @@ class _Stub(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b'{"error": {"message": "rate limited"}}')
             return
-        body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": ""}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 0, "total_tokens": 3}}  # fmt: skip
+        body = {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": ""},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 0, "total_tokens": 3},
+        }
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -450,7 +623,12 @@ def test_retries_on_429_then_records_an_empty_answer_as_an_error():
     srv = HTTPServer(("127.0.0.1", 0), _Stub)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        be = runner.OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=3, backoff_base=0.05)
+        be = runner.OpenAIBackend(
+            model="m",
+            base_url=f"http://127.0.0.1:{srv.server_port}/v1",
+            retries=3,
+            backoff_base=0.05,
+        )
         out = runner.run(pd.DataFrame({"prompt": ["hello"]}), be, mode="text", progress=False)
     finally:
         srv.shutdown()
@@ -466,7 +644,9 @@ def test_backoff_is_bounded_exponential_with_jitter():
         raise TimeoutError("x")
 
     with pytest.raises(TimeoutError):
-        runner.with_retries(always, retries=4, base=1.0, cap=3.0, retryable=(TimeoutError,), sleep=waits.append)
+        runner.with_retries(
+            always, retries=4, base=1.0, cap=3.0, retryable=(TimeoutError,), sleep=waits.append
+        )
     assert len(waits) == 4
     assert all(0 <= w <= min(3.0, 2**i) for i, w in enumerate(waits))
 
@@ -509,7 +689,9 @@ def test_failed_calls_are_reported_not_cached_and_retried_on_rerun(tmp_path):
     srv = HTTPServer(("127.0.0.1", 0), _Always500)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        be = runner.OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0)
+        be = runner.OpenAIBackend(
+            model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0
+        )
         jobs = pd.DataFrame({"prompt": ["a", "b"]})
         out = runner.run(jobs, be, mode="text", cache=tmp_path / "c.sqlite", progress=False)
         assert out.error.str.startswith(runner.CALL_FAILED).all() and not out.parse_ok.any()
@@ -537,7 +719,12 @@ def test_a_fatal_backend_error_stops_a_concurrent_run():
             raise runner.BackendError("cannot reach the endpoint")
 
     with pytest.raises(runner.BackendError):
-        runner.run(pd.DataFrame({"prompt": [f"p{i}" for i in range(200)]}), Down(), mode="text", progress=False)
+        runner.run(
+            pd.DataFrame({"prompt": [f"p{i}" for i in range(200)]}),
+            Down(),
+            mode="text",
+            progress=False,
+        )
     assert Down.calls < 20
 
 
@@ -545,34 +732,51 @@ def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, ba
     """Every instrument goes through the one protocol on the HTTP backend too: the BFI-10 and a
     persona run in logprobs mode give the local backend's answers (exact scoring with the chat
     template), and an HVAE conversation (multi-turn, grammar-constrained items) completes."""
-    from vp_stats import datasets, hvae
-    from vp_stats import personas as P
-    from vp_stats.llm import questionnaires
+    from vp_stats.instruments import personas
+    from vp_stats.io import datasets
+    from vp_stats.llm import chat, questionnaires
+    from vp_stats.llm import hvae as hvae_protocol
     from vp_stats.llm.chat import is_item_turn
+    from vp_stats.studies import personas as persona_studies
 
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
-    http = runner.OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY", concurrency=1,
-                                chat_template=backend.model_path)  # fmt: skip
+    http = runner.OpenAIBackend(
+        model="smollm2",
+        base_url=server["url"],
+        api_key_env="VP_TEST_KEY",
+        concurrency=1,
+        chat_template=backend.model_path,
+    )
     cols = runner.PROB_COLUMNS[:5]
     b_http, b_loc = questionnaires.run_bfi10(http), questionnaires.run_bfi10(backend)
-    assert b_http.parse_ok.all() and np.abs(b_http[cols].to_numpy() - b_loc[cols].to_numpy()).max() <= 1e-3
+    assert (
+        b_http.parse_ok.all()
+        and np.abs(b_http[cols].to_numpy() - b_loc[cols].to_numpy()).max() <= 1e-3
+    )
     s_http = questionnaires.score_llm_bfi10(b_http, rating="expected").score.to_numpy()
     s_loc = questionnaires.score_llm_bfi10(b_loc, rating="expected").score.to_numpy()
     assert np.abs(s_http - s_loc).max() <= 1e-2
     items = datasets.load_items().query("portrait_id == 4036 and option_id == 5")  # a short item
-    grid = P.persona_grid({"gender": ["female"]})
-    p_http, p_loc = P.run_personas(http, grid, items), P.run_personas(backend, grid, items)
+    grid = personas.persona_grid({"gender": ["female"]})
+    p_http, p_loc = (
+        persona_studies.run_personas(http, grid, items),
+        persona_studies.run_personas(backend, grid, items),
+    )
     assert len(p_http) == 2 and set(p_http.persona_id) == set(p_loc.persona_id)
     key = ["persona_id", "portrait_id", "option_id"]
     a, b = p_http.set_index(key).sort_index(), p_loc.set_index(key).sort_index()
-    assert np.abs(a[runner.PROB_COLUMNS].to_numpy() - b[runner.PROB_COLUMNS].to_numpy()).max() <= 1e-3
+    assert (
+        np.abs(a[runner.PROB_COLUMNS].to_numpy() - b[runner.PROB_COLUMNS].to_numpy()).max() <= 1e-3
+    )
     # HVAE: a multi-turn conversation up to its first item, free steps then a grammar-constrained letter
-    chat = hvae.make_chat_fn(http, mode="grammar", decoding=runner.Decoding(max_tokens=12))
+    chat = chat.make_chat_fn(http, mode="grammar", decoding=runner.Decoding(max_tokens=12))
     replies: list[str] = []
     while True:
-        msgs = hvae.build_messages("altruistic", replies)
+        msgs = hvae_protocol.build_messages("altruistic", replies)
         replies.append(chat(msgs, 3))
         if is_item_turn(msgs):
             break
     assert len(replies) == 2 and replies[0].strip() and re.fullmatch("[A-I]", replies[-1])
-    assert chat.stats["n_calls"] == 2 and chat(msgs, 3) == replies[-1] and chat.stats["n_cached"] == 1
+    assert (
+        chat.stats["n_calls"] == 2 and chat(msgs, 3) == replies[-1] and chat.stats["n_cached"] == 1
+    )

@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vp_stats import averaging, datasets, schema, scoring, validation
+from vp_stats import schema
+from vp_stats.io import averaging, datasets
+from vp_stats.stats import scoring, validation
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +26,15 @@ def profiles(wide, pub):
 
 def _loop_profile(wide, pub, model, exclusions=True):
     """Straightforward per-dimension loops over plain dicts, like upstream's scorer."""
-    answers = {(r.portrait_id, r.option_id): r.numeric_response for r in wide[wide.model == model].itertuples()}
-    ex = {(3902, 4, "Achievement"), (1901, 1, "Universalism"), (2901, 4, "Extraversion")} if exclusions else set()
+    answers = {
+        (r.portrait_id, r.option_id): r.numeric_response
+        for r in wide[wide.model == model].itertuples()
+    }
+    ex = (
+        {(3902, 4, "Achievement"), (1901, 1, "Universalism"), (2901, 4, "Extraversion")}
+        if exclusions
+        else set()
+    )
     out = {}
     for fam, dims in schema.FAMILIES.items():
         chosen = {d: [] for d in dims}
@@ -42,7 +51,16 @@ def _loop_profile(wide, pub, model, exclusions=True):
     return out
 
 
-@pytest.mark.parametrize("model", ["gpt-4o-2024-11-20", "claude-3.7-sonnet:thinking", "mistral-tiny", "gemini-flash-1.5", "llama-3.1-8b-instruct"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gpt-4o-2024-11-20",
+        "claude-3.7-sonnet:thinking",
+        "mistral-tiny",
+        "gemini-flash-1.5",
+        "llama-3.1-8b-instruct",
+    ],
+)
 def test_profiles_equal_an_independent_loop(profiles, wide, pub, model):
     ref = _loop_profile(wide, pub, model)
     got = profiles[profiles.model == model].set_index(["family", "dimension"])
@@ -59,20 +77,26 @@ def test_internal_consistency_for_all_models(profiles, wide, pub):
     sel = validation.select_items(pub, exclusions=validation.upstream_exclusions())
     sel = sel[sel.selected]
     answered = wide.set_index(["model", "portrait_id", "option_id"]).numeric_response.notna()
-    for (model, _fam, dim), row in profiles.set_index(["model", "family", "dimension"]).iloc[::37].iterrows():
+    for (model, _fam, dim), row in (
+        profiles.set_index(["model", "family", "dimension"]).iloc[::37].iterrows()
+    ):
         items = sel[sel.dimension == dim][["portrait_id", "option_id"]].itertuples(index=False)
         n = sum(bool(answered.loc[(model, p, o)]) for p, o in items)
         assert row.n == n and row.n + row.n_failed == (sel.dimension == dim).sum()
     # centre = mean of the model's answers over the union of the family's items
     fam_items = sel[sel.family == "higher_pvq"][["portrait_id", "option_id"]].drop_duplicates()
     m = wide[wide.model == "deepseek-r1"].merge(fam_items)
-    c = profiles[(profiles.model == "deepseek-r1") & (profiles.family == "higher_pvq")].centre.iloc[0]
+    c = profiles[(profiles.model == "deepseek-r1") & (profiles.family == "higher_pvq")].centre.iloc[
+        0
+    ]
     assert abs(m.numeric_response.mean() - c) < 1e-12
 
 
 def test_bootstrap_ci_contains_estimate_and_is_seeded(profiles, wide, pub):
     ok = profiles.dropna(subset=["ci_low"])
-    assert ((ok.ci_low <= ok.centered_mean + 1e-12) & (ok.centered_mean <= ok.ci_high + 1e-12)).mean() > 0.99
+    assert (
+        (ok.ci_low <= ok.centered_mean + 1e-12) & (ok.centered_mean <= ok.ci_high + 1e-12)
+    ).mean() > 0.99
     again = scoring.value_profiles(wide, pub, n_boot=200, seed=1)
     pd.testing.assert_frame_equal(profiles, again)
 
@@ -87,8 +111,15 @@ def test_mean_profile_reproduces_the_paper_finding(profiles):
     mp = scoring.mean_profile(profiles).set_index("dimension")["mean"]
     assert list(mp.index[:4]) == ["Benevolence", "Self_Direction", "Security", "Universalism"]
     assert set(mp.index[-3:]) == {"Tradition", "Achievement", "Power"}
-    stated = {"Benevolence": 0.47, "Self_Direction": 0.33, "Security": 0.30, "Universalism": 0.29,
-              "Tradition": -0.34, "Achievement": -0.28, "Power": -0.17}  # fmt: skip
+    stated = {
+        "Benevolence": 0.47,
+        "Self_Direction": 0.33,
+        "Security": 0.30,
+        "Universalism": 0.29,
+        "Tradition": -0.34,
+        "Achievement": -0.28,
+        "Power": -0.17,
+    }
     for d, v in stated.items():
         assert abs(mp[d] - v) < 0.015, d
 
@@ -99,7 +130,9 @@ def test_exclusions_change_only_their_dimensions(wide, pub):
     diff = a.merge(b, on=["model", "family", "dimension"])
     changed = diff[(diff.original_mean_x - diff.original_mean_y).abs() > 1e-12]
     assert set(changed.dimension) <= {"Achievement", "Universalism", "Extraversion"}
-    assert (diff.n_y - diff.n_x).groupby(diff.dimension).max()[["Achievement", "Universalism", "Extraversion"]].tolist() == [1, 1, 1]
+    assert (diff.n_y - diff.n_x).groupby(diff.dimension).max()[
+        ["Achievement", "Universalism", "Extraversion"]
+    ].tolist() == [1, 1, 1]
 
 
 def test_upstream_parity_drops_the_untagged_items(wide, pub):
@@ -111,10 +144,26 @@ def test_upstream_parity_drops_the_untagged_items(wide, pub):
 
 
 def test_abs_mode_reverses_negative_items():
-    ans = pd.DataFrame({"model": "m", "portrait_id": [1001, 1002, 1003], "option_id": 1, "numeric_response": [6.0, 2.0, 5.0]})
-    corr = pd.DataFrame({"portrait_id": [1001, 1002, 1003], "option_id": 1, "family": "bfi",
-                         "dimension": ["Openness", "Openness", "Neuroticism"], "rho": [0.5, -0.4, 0.35]})  # fmt: skip
-    p = scoring.value_profiles(ans, corr, exclusions=None, n_boot=0, mode="abs").set_index("dimension")
+    ans = pd.DataFrame(
+        {
+            "model": "m",
+            "portrait_id": [1001, 1002, 1003],
+            "option_id": 1,
+            "numeric_response": [6.0, 2.0, 5.0],
+        }
+    )
+    corr = pd.DataFrame(
+        {
+            "portrait_id": [1001, 1002, 1003],
+            "option_id": 1,
+            "family": "bfi",
+            "dimension": ["Openness", "Openness", "Neuroticism"],
+            "rho": [0.5, -0.4, 0.35],
+        }
+    )
+    p = scoring.value_profiles(ans, corr, exclusions=None, n_boot=0, mode="abs").set_index(
+        "dimension"
+    )
     assert p.loc["Openness", "original_mean"] == (6 + (7 - 2)) / 2
     assert abs(p.loc["Openness", "centre"] - 13 / 3) < 1e-12
     pos = scoring.value_profiles(ans, corr, exclusions=None, n_boot=0).set_index("dimension")
@@ -122,23 +171,51 @@ def test_abs_mode_reverses_negative_items():
 
 
 def test_bad_answer_tables():
-    corr = pd.DataFrame({"portrait_id": [1001], "option_id": 1, "family": "bfi", "dimension": "Openness", "rho": [0.5]})
-    dup = pd.DataFrame({"model": "m", "portrait_id": [1001, 1001], "option_id": 1, "numeric_response": [3.0, 4.0]})
-    with pytest.raises(ValueError, match="more than one row for model 'm', portrait 1001, option 1"):
+    corr = pd.DataFrame(
+        {
+            "portrait_id": [1001],
+            "option_id": 1,
+            "family": "bfi",
+            "dimension": "Openness",
+            "rho": [0.5],
+        }
+    )
+    dup = pd.DataFrame(
+        {"model": "m", "portrait_id": [1001, 1001], "option_id": 1, "numeric_response": [3.0, 4.0]}
+    )
+    with pytest.raises(
+        ValueError, match="more than one row for model 'm', portrait 1001, option 1"
+    ):
         scoring.value_profiles(dup, corr, exclusions=None, n_boot=0)
-    bad = pd.DataFrame({"model": "m", "portrait_id": [1001], "option_id": 1, "numeric_response": [7.0]})
-    with pytest.raises(ValueError, match="answer 7.0 outside 1-6 for model 'm', portrait 1001, option 1"):
+    bad = pd.DataFrame(
+        {"model": "m", "portrait_id": [1001], "option_id": 1, "numeric_response": [7.0]}
+    )
+    with pytest.raises(
+        ValueError, match="answer 7.0 outside 1-6 for model 'm', portrait 1001, option 1"
+    ):
         scoring.value_profiles(bad, corr, exclusions=None, n_boot=0)
     with pytest.raises(ValueError, match="lacks column"):
-        scoring.value_profiles(bad.drop(columns="numeric_response"), corr, exclusions=None, n_boot=0)
+        scoring.value_profiles(
+            bad.drop(columns="numeric_response"), corr, exclusions=None, n_boot=0
+        )
 
 
 def test_icc_matches_pingouin():
     pg = pytest.importorskip("pingouin")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(10, 6)) + rng.normal(size=(10, 1)) * 2
-    long = pd.DataFrame(x).stack().rename("score").reset_index().rename(columns={"level_0": "t", "level_1": "r"})
-    ref = pg.intraclass_corr(long, targets="t", raters="r", ratings="score").set_index("Type").loc["ICC(A,1)", "ICC"]  # ICC(2,1) = absolute agreement
+    long = (
+        pd.DataFrame(x)
+        .stack()
+        .rename("score")
+        .reset_index()
+        .rename(columns={"level_0": "t", "level_1": "r"})
+    )
+    ref = (
+        pg.intraclass_corr(long, targets="t", raters="r", ratings="score")
+        .set_index("Type")
+        .loc["ICC(A,1)", "ICC"]
+    )  # ICC(2,1) = absolute agreement
     assert abs(scoring.icc_2_1(x) - ref) < 1e-12
 
 
@@ -147,7 +224,9 @@ def test_robustness_tables(wide, pub, profiles):
     assert set(vp.variant) == set(schema.VARIANTS)
     ag = scoring.variant_agreement(vp)
     assert len(ag) == 34 and ag.icc_2_1.between(-1, 1).all()
-    assert ag.set_index("model").loc["gemini-flash-1.5", "n_variants"] == 2  # only v1 and v1_reversed were run
+    assert (
+        ag.set_index("model").loc["gemini-flash-1.5", "n_variants"] == 2
+    )  # only v1 and v1_reversed were run
     rev = scoring.reversal_effect(wide)
     assert set(rev.wording) == {"v1", "v2", "v3"}
     ts = scoring.threshold_sensitivity(wide, pub)

@@ -1,4 +1,4 @@
-"""Tests of vp_stats.structure: correlations and classical MDS against R, the circumplex check.
+"""Tests of vp_stats.stats.structure: correlations and classical MDS against R, the circumplex check.
 
 R (``cor``, ``cmdscale``) runs once for the module; classical MDS is closed
 form (an eigendecomposition), so coordinates must agree to 1e-10 up to the
@@ -14,7 +14,9 @@ import pytest
 import r_reference  # noqa: E402  (tests/ is on sys.path via tests/conftest.py)
 from scipy import stats
 
-from vp_stats import datasets, schema, structure
+from vp_stats import schema, tables
+from vp_stats.io import datasets
+from vp_stats.stats import structure
 
 TOL = 1e-10
 
@@ -32,8 +34,8 @@ def r_ref(real_scores):
         pytest.skip(reason)
     syn = structure.synthetic_circumplex(n_participants=300, seed=4)
     mats = {
-        "real": datasets.participant_matrix(real_scores, "pvq"),
-        "syn": datasets.participant_matrix(syn, "pvq"),
+        "real": tables.participant_matrix(real_scores, "pvq"),
+        "syn": tables.participant_matrix(syn, "pvq"),
     }
     script = r"""
 for (nm in c("real", "syn")) {
@@ -67,7 +69,7 @@ def test_correlation_matrix_matches_r(method, real_scores, r_ref):
 
 def test_value_correlations_tidy_matches_scipy(real_scores):
     t = structure.value_correlations(real_scores)
-    wide = datasets.participant_matrix(real_scores, "pvq")
+    wide = tables.participant_matrix(real_scores, "pvq")
     assert len(t) == 45 and (t.n == 569).all()
     for row in t.sample(8, random_state=0).itertuples():
         a, b = wide[row.dimension_a], wide[row.dimension_b]

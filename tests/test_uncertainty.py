@@ -8,15 +8,28 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from vp_stats import averaging, datasets, scoring, uncertainty, validation
-from vp_stats.resampling import Resampler, multiplicities
+from vp_stats.io import averaging, datasets
+from vp_stats.stats import scoring, uncertainty, validation
+from vp_stats.stats.resampling import Resampler, multiplicities
 
 
 def _answers(items, models=("m1", "m2", "m3"), seed=0, scale=(1, 5)):
     rng = np.random.default_rng(seed)
-    return pd.concat([pd.DataFrame({"model": m, "item": list(items),
-                                    "numeric_response": rng.integers(scale[0], scale[1] + 1, len(items)).astype(float)})
-                      for m in models], ignore_index=True)  # fmt: skip
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "model": m,
+                    "item": list(items),
+                    "numeric_response": rng.integers(scale[0], scale[1] + 1, len(items)).astype(
+                        float
+                    ),
+                }
+            )
+            for m in models
+        ],
+        ignore_index=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +49,31 @@ def test_resampled_rhos_equal_scipy_on_the_materialised_rater_resample():
             items = items + ["b1", "b2"]
         rows += [(p, it, int(rng.integers(1, 6))) for it in items]
     r = pd.DataFrame(rows, columns=["participant", "item", "rating"])
-    s = pd.DataFrame({"participant": raters, **{d: rng.normal(size=30).round(1)
-                                                for d in ["Extraversion", "Agreeableness", "Conscientiousness", "Neuroticism", "Openness"]}})  # fmt: skip
+    s = pd.DataFrame(
+        {
+            "participant": raters,
+            **{
+                d: rng.normal(size=30).round(1)
+                for d in [
+                    "Extraversion",
+                    "Agreeableness",
+                    "Conscientiousness",
+                    "Neuroticism",
+                    "Openness",
+                ]
+            },
+        }
+    )
     rr, ss, fams, dims = validation._inputs(r, s, None, "participant", "item", "rating", None, None)
     wide, cols, mat, vals, blocks = validation._prepare(rr, ss, fams, dims)
-    ties = [(validation._tie_matrices(mat[np.ix_(b, it)]), validation._tie_matrices(vals[b])) for b, it in blocks]
+    ties = [
+        (validation._tie_matrices(mat[np.ix_(b, it)]), validation._tie_matrices(vals[b]))
+        for b, it in blocks
+    ]
     idx = Resampler(3).indices(len(wide), 25)
-    rho, n = uncertainty._resample_rhos(multiplicities(idx, len(wide)), blocks, ties, mat.shape[1], len(cols))
+    rho, n = uncertainty._resample_rhos(
+        multiplicities(idx, len(wide)), blocks, ties, mat.shape[1], len(cols)
+    )
     for b, draw in enumerate(idx):
         for k in range(mat.shape[1]):
             x = mat[draw, k]
@@ -52,25 +83,43 @@ def test_resampled_rhos_equal_scipy_on_the_materialised_rater_resample():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     ref = stats.spearmanr(x[ok], vals[draw][ok, d]).statistic
-                assert rho[b, k, d] == pytest.approx(ref, abs=1e-12) or (np.isnan(ref) and np.isnan(rho[b, k, d]))
+                assert rho[b, k, d] == pytest.approx(ref, abs=1e-12) or (
+                    np.isnan(ref) and np.isnan(rho[b, k, d])
+                )
 
 
-@pytest.mark.parametrize("rule", [{}, {"mode": "abs"}, {"max_fdr": 0.05}, {"mode": "abs", "max_p": 0.01}])
+@pytest.mark.parametrize(
+    "rule", [{}, {"mode": "abs"}, {"max_fdr": 0.05}, {"mode": "abs", "max_p": 0.01}]
+)
 def test_the_data_itself_gives_select_items_and_value_profiles(study, rule):
     st, ans = study
-    res = uncertainty.selection_uncertainty(st["ratings"], st["scores"], ans, exclusions=None,
-                                            rater_indices=np.arange(150)[None], answer_scale="1-5", **rule)  # fmt: skip
+    res = uncertainty.selection_uncertainty(
+        st["ratings"],
+        st["scores"],
+        ans,
+        exclusions=None,
+        rater_indices=np.arange(150)[None],
+        answer_scale="1-5",
+        **rule,
+    )
     ref = validation.validate_items(st["ratings"], st["scores"], n_boot=0, **rule)
     sel = res["selection"]
-    assert sel["item"].tolist() == ref["item"].tolist() and sel["dimension"].tolist() == ref["dimension"].tolist()
+    assert (
+        sel["item"].tolist() == ref["item"].tolist()
+        and sel["dimension"].tolist() == ref["dimension"].tolist()
+    )
     np.testing.assert_array_equal(sel.freq_selected.to_numpy(), ref.selected.to_numpy(dtype=float))
     np.testing.assert_array_equal(sel.selected, ref.selected)
     corr = ref.assign(rho=ref.rho.where(ref.selected))
-    prof = scoring.value_profiles(ans, corr, exclusions=None, n_boot=0, mode=rule.get("mode", "pos"), scale="1-5")
+    prof = scoring.value_profiles(
+        ans, corr, exclusions=None, n_boot=0, mode=rule.get("mode", "pos"), scale="1-5"
+    )
     got = res["profiles"]
     assert got[["model", "dimension"]].equals(prof[["model", "dimension"]])
     np.testing.assert_allclose(got.centered_mean, prof.centered_mean, atol=1e-12)
-    np.testing.assert_allclose(got.sel_ci_low, prof.centered_mean, atol=1e-12)  # one resample: the data
+    np.testing.assert_allclose(
+        got.sel_ci_low, prof.centered_mean, atol=1e-12
+    )  # one resample: the data
     np.testing.assert_allclose(got.sel_ci_high, prof.centered_mean, atol=1e-12)
     assert res["profiles"].attrs["rule"] == ref.attrs["rule"]
 
@@ -85,19 +134,38 @@ def test_deterministic_per_seed_and_batch_free(study):
         pd.testing.assert_frame_equal(a[key], b[key])
     assert not a["profiles"].ci_low.equals(c["profiles"].ci_low)
     # the item-resampling CIs are value_profiles' own
-    prof = scoring.value_profiles(ans, a["selection"].assign(rho=a["selection"].rho.where(a["selection"].selected)),
-                                  families=["pvq"], exclusions=None, n_boot=60, seed=5, scale="1-5")  # fmt: skip
+    prof = scoring.value_profiles(
+        ans,
+        a["selection"].assign(rho=a["selection"].rho.where(a["selection"].selected)),
+        families=["pvq"],
+        exclusions=None,
+        n_boot=60,
+        seed=5,
+        scale="1-5",
+    )
     np.testing.assert_array_equal(a["profiles"].item_ci_low, prof.ci_low)
 
 
 def test_selection_frequency_follows_the_ground_truth(study):
     st, ans = study
-    res = uncertainty.selection_uncertainty(st["ratings"], st["scores"], ans, families=["pvq"], exclusions=None,
-                                            n_boot=100, seed=1, answer_scale="1-5")  # fmt: skip
-    own = res["selection"].merge(st["truth"], on=["item", "dimension"])  # each item on the value it targets
+    res = uncertainty.selection_uncertainty(
+        st["ratings"],
+        st["scores"],
+        ans,
+        families=["pvq"],
+        exclusions=None,
+        n_boot=100,
+        seed=1,
+        answer_scale="1-5",
+    )
+    own = res["selection"].merge(
+        st["truth"], on=["item", "dimension"]
+    )  # each item on the value it targets
     assert own.query("loading == 0.6").freq_selected.min() >= 0.95
     assert own.query("loading == 0.0").freq_selected.max() <= 0.05
-    others = res["selection"].merge(st["truth"][["item", "dimension"]], on="item", suffixes=("", "_target"))
+    others = res["selection"].merge(
+        st["truth"][["item", "dimension"]], on="item", suffixes=("", "_target")
+    )
     assert others.query("dimension != dimension_target").freq_selected.mean() < 0.01
 
 
@@ -105,19 +173,43 @@ def test_selection_frequency_follows_the_ground_truth(study):
 def test_intervals_contain_the_estimate_when_selection_is_clear(reselect):
     st = datasets.synthetic_study(n_participants=300, n_items=60, loadings=(0.0, 0.7), seed=4)
     ans = _answers(st["truth"]["item"], models=[f"m{i}" for i in range(6)], seed=3)
-    res = uncertainty.selection_uncertainty(st["ratings"], st["scores"], ans, families=["pvq"], exclusions=None,
-                                            n_boot=150, seed=2, answer_scale="1-5", reselect=reselect)  # fmt: skip
+    res = uncertainty.selection_uncertainty(
+        st["ratings"],
+        st["scores"],
+        ans,
+        families=["pvq"],
+        exclusions=None,
+        n_boot=150,
+        seed=2,
+        answer_scale="1-5",
+        reselect=reselect,
+    )
     p = res["profiles"].dropna(subset=["centered_mean"])
     assert len(p) == 60
-    for lo, hi in (("ci_low", "ci_high"), ("sel_ci_low", "sel_ci_high"), ("item_ci_low", "item_ci_high")):
-        assert ((p[lo] <= p.centered_mean + 1e-12) & (p.centered_mean <= p[hi] + 1e-12)).mean() >= 0.95
+    for lo, hi in (
+        ("ci_low", "ci_high"),
+        ("sel_ci_low", "sel_ci_high"),
+        ("item_ci_low", "item_ci_high"),
+    ):
+        assert (
+            (p[lo] <= p.centered_mean + 1e-12) & (p.centered_mean <= p[hi] + 1e-12)
+        ).mean() >= 0.95
     assert (p.ci_high - p.ci_low >= p.sel_ci_high - p.sel_ci_low - 1e-12).mean() >= 0.9
 
 
 def test_same_size_keeps_the_number_of_items(study):
     st, ans = study
-    res = uncertainty.selection_uncertainty(st["ratings"], st["scores"], ans, families=["pvq"], exclusions=None,
-                                            n_boot=40, seed=0, answer_scale="1-5", reselect="same_size")  # fmt: skip
+    res = uncertainty.selection_uncertainty(
+        st["ratings"],
+        st["scores"],
+        ans,
+        families=["pvq"],
+        exclusions=None,
+        n_boot=40,
+        seed=0,
+        answer_scale="1-5",
+        reselect="same_size",
+    )
     n_data = res["selection"].groupby("dimension", sort=False).selected.sum()
     per_dim = res["profiles"].groupby("dimension", sort=False).mean_n_selected.first()
     np.testing.assert_array_equal(per_dim.to_numpy(), n_data.reindex(per_dim.index).to_numpy())
@@ -126,15 +218,30 @@ def test_same_size_keeps_the_number_of_items(study):
 def test_strata_and_bad_options(study):
     st, ans = study
     r = st["ratings"].assign(group=np.where(st["ratings"].participant < "P075", "g1", "g2"))
-    a = uncertainty.selection_uncertainty(r, st["scores"], ans, families=["pvq"], exclusions=None, n_boot=20,
-                                          seed=0, answer_scale="1-5", strata="group")  # fmt: skip
+    a = uncertainty.selection_uncertainty(
+        r,
+        st["scores"],
+        ans,
+        families=["pvq"],
+        exclusions=None,
+        n_boot=20,
+        seed=0,
+        answer_scale="1-5",
+        strata="group",
+    )
     assert (a["profiles"].n_boot_valid <= 20).all()
     with pytest.raises(ValueError, match="strata='nope'"):
-        uncertainty.selection_uncertainty(r, st["scores"], ans, n_boot=5, strata="nope", answer_scale="1-5")
+        uncertainty.selection_uncertainty(
+            r, st["scores"], ans, n_boot=5, strata="nope", answer_scale="1-5"
+        )
     with pytest.raises(ValueError, match="reselect"):
-        uncertainty.selection_uncertainty(r, st["scores"], ans, n_boot=5, reselect="top", answer_scale="1-5")
+        uncertainty.selection_uncertainty(
+            r, st["scores"], ans, n_boot=5, reselect="top", answer_scale="1-5"
+        )
     with pytest.raises(ValueError, match="rater_indices"):
-        uncertainty.selection_uncertainty(r, st["scores"], ans, rater_indices=np.zeros((2, 3), int), answer_scale="1-5")
+        uncertainty.selection_uncertainty(
+            r, st["scores"], ans, rater_indices=np.zeros((2, 3), int), answer_scale="1-5"
+        )
     with pytest.raises(ValueError, match="n_boot"):
         uncertainty.selection_uncertainty(r, st["scores"], ans, n_boot=0, answer_scale="1-5")
 
@@ -150,7 +257,11 @@ def released():
 
 
 def _widths(p):
-    w = p.assign(two=p.ci_high - p.ci_low, item=p.item_ci_high - p.item_ci_low, sel=p.sel_ci_high - p.sel_ci_low)
+    w = p.assign(
+        two=p.ci_high - p.ci_low,
+        item=p.item_ci_high - p.item_ci_low,
+        sel=p.sel_ci_high - p.sel_ci_low,
+    )
     return w.groupby(["family", "dimension"], sort=False)[["two", "item", "sel"]].median()
 
 
@@ -170,11 +281,15 @@ def test_released_data_fast_and_two_stage_vs_item_widths(released):
     p = rule["profiles"]
     assert p.model.nunique() == 34 and len(p) == 34 * 19
     assert rule["selection"].selected.sum() == p.groupby("dimension").n.max().sum() > 0
-    per_dim = p.groupby(["family", "dimension"], sort=False).agg(n=("n", "max"), sel=("mean_n_selected", "first"))
+    per_dim = p.groupby(["family", "dimension"], sort=False).agg(
+        n=("n", "max"), sel=("mean_n_selected", "first")
+    )
     assert (per_dim.sel > per_dim.n).all()  # the size bias of rule reselection
     w = _widths(p)
     assert (w.sel < w.item).all()  # selection alone varies less than the items
-    same = uncertainty.selection_uncertainty(r, s, ans, n_boot=200, seed=0, scale="1-6", reselect="same_size")
+    same = uncertainty.selection_uncertainty(
+        r, s, ans, n_boot=200, seed=0, scale="1-6", reselect="same_size"
+    )
     w2 = _widths(same["profiles"])
     assert (w2.two >= w2.item).sum() >= 17  # 19 of 19 with seed 0
     p2 = same["profiles"]

@@ -5,7 +5,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from vp_stats import datasets, schema, validation
+from vp_stats import schema, tables
+from vp_stats.io import datasets
+from vp_stats.stats import validation
+from vp_stats.studies import released
 
 KEYS = ["portrait_id", "option_id", "family", "dimension"]
 
@@ -74,13 +77,17 @@ def test_engine_equals_scipy_item_by_item(real):
     corr = validation.item_correlations(ratings, scores)
     rng = np.random.default_rng(0)
     items = ratings[["portrait_id", "option_id"]].drop_duplicates().to_numpy()
-    wide = {f: datasets.participant_matrix(scores, f) for f in schema.FAMILY_NAMES}
+    wide = {f: tables.participant_matrix(scores, f) for f in schema.FAMILY_NAMES}
     for portrait, option in items[rng.choice(len(items), 25, replace=False)]:
         it = ratings[(ratings.portrait_id == portrait) & (ratings.option_id == option)]
         for fam, dims in schema.FAMILIES.items():
             for dim in dims:
                 ref = stats.spearmanr(it.rating, wide[fam].loc[it.participant, dim])
-                row = corr[(corr.portrait_id == portrait) & (corr.option_id == option) & (corr.dimension == dim)]
+                row = corr[
+                    (corr.portrait_id == portrait)
+                    & (corr.option_id == option)
+                    & (corr.dimension == dim)
+                ]
                 assert abs(row.rho.item() - ref.statistic) < 1e-13
                 assert abs(row.p_value.item() - ref.pvalue) < 1e-13
                 assert row.n.item() == len(it)
@@ -94,7 +101,7 @@ def test_engine_handles_different_rater_sets_and_constant_items():
     const = (r.portrait_id == 1004) & (r.option_id == 2)
     r.loc[const, "rating"] = 3
     corr = validation.item_correlations(r, syn["scores"], families=["pvq"])
-    wide = datasets.participant_matrix(syn["scores"], "pvq")
+    wide = tables.participant_matrix(syn["scores"], "pvq")
     for (p, o), it in r.groupby(["portrait_id", "option_id"]):
         for dim in ("Power", "Benevolence"):
             row = corr[(corr.portrait_id == p) & (corr.option_id == o) & (corr.dimension == dim)]
@@ -109,16 +116,24 @@ def test_engine_handles_different_rater_sets_and_constant_items():
 
 def test_synthetic_ground_truth_is_recovered():
     syn = datasets.synthetic(n_participants=400, n_items=30, loading=0.7, seed=11)
-    sel = validation.select_items(validation.item_correlations(syn["ratings"], syn["scores"], ["pvq"]))
+    sel = validation.select_items(
+        validation.item_correlations(syn["ratings"], syn["scores"], ["pvq"])
+    )
     truth = syn["truth"].assign(true=True)
-    m = sel.merge(truth[["portrait_id", "option_id", "dimension", "true"]], on=["portrait_id", "option_id", "dimension"], how="left")
+    m = sel.merge(
+        truth[["portrait_id", "option_id", "dimension", "true"]],
+        on=["portrait_id", "option_id", "dimension"],
+        how="left",
+    )
     m["true"] = m["true"].fillna(False).astype(bool)
     assert m.loc[m.true, "selected"].all()  # every true pair found
     assert m.loc[~m.true, "selected"].mean() < 0.02  # few false positives
 
 
 def test_fdr_matches_hand_worked_bh():
-    df = pd.DataFrame({"family": ["pvq"] * 5 + ["bfi"] * 2, "p_value": [0.01, 0.02, 0.03, 0.04, 0.5, 0.02, 0.04]})
+    df = pd.DataFrame(
+        {"family": ["pvq"] * 5 + ["bfi"] * 2, "p_value": [0.01, 0.02, 0.03, 0.04, 0.5, 0.02, 0.04]}
+    )
     out = validation.add_fdr(df)
     # BH: p_(i) * m / i, then the running minimum from the top; per family
     assert np.allclose(out.p_fdr[:5], [0.05, 0.05, 0.05, 0.05, 0.5])
@@ -147,7 +162,9 @@ def test_bootstrap_equals_naive_resampling():
         for k in range(4):
             for d in range(3):
                 ref = stats.spearmanr(x[idx[b], k], y[idx[b], d]).statistic
-                assert abs(fast[b, k, d] - ref) < 1e-12 or (np.isnan(ref) and np.isnan(fast[b, k, d]))
+                assert abs(fast[b, k, d] - ref) < 1e-12 or (
+                    np.isnan(ref) and np.isnan(fast[b, k, d])
+                )
 
 
 def test_bootstrap_is_seeded_and_covers_the_estimate():
@@ -169,9 +186,21 @@ def test_selection_modes_threshold_and_exclusions():
          "dimension": ["Power", "Power", "Power", "Power", "Achievement"], "rho": [0.31, -0.5, 0.3, 0.2, 0.6]}
     )  # fmt: skip
     assert validation.select_items(c).selected.tolist() == [True, False, False, False, True]
-    assert validation.select_items(c, mode="neg").selected.tolist() == [False, True, False, False, False]
+    assert validation.select_items(c, mode="neg").selected.tolist() == [
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert validation.select_items(c, mode="abs").sign.tolist() == [1, -1, 0, 0, 1]
-    assert validation.select_items(c, threshold=0.15).selected.tolist() == [True, False, True, True, True]
+    assert validation.select_items(c, threshold=0.15).selected.tolist() == [
+        True,
+        False,
+        True,
+        True,
+        True,
+    ]
     ex = validation.select_items(c, exclusions=validation.upstream_exclusions())
     assert ex.selected.tolist() == [True, False, False, False, False] and ex.excluded.tolist()[-1]
     with pytest.raises(ValueError, match="mode must be one of"):
@@ -188,11 +217,23 @@ def test_published_selection_counts(published):
 
 
 def test_validate_data_table_columns_and_determinism():
-    a = validation.validate_data(n_boot=20, seed=4)
-    b = validation.validate_data(n_boot=20, seed=4)
+    a = released.validate_data(n_boot=20, seed=4)
+    b = released.validate_data(n_boot=20, seed=4)
     pd.testing.assert_frame_equal(a, b)
-    assert list(a.columns) == ["item", "portrait_id", "option_id", "family", "dimension", "rho", "p_value", "n",
-                               "p_fdr", "ci_low", "ci_high", "selected"]  # fmt: skip
+    assert list(a.columns) == [
+        "item",
+        "portrait_id",
+        "option_id",
+        "family",
+        "dimension",
+        "rho",
+        "p_value",
+        "n",
+        "p_fdr",
+        "ci_low",
+        "ci_high",
+        "selected",
+    ]
     assert set(a.dimension) >= {"Self_Direction", "Self_Transcendence", "Openness"}
 
 
@@ -206,7 +247,10 @@ def test_unknown_procedure_and_missing_scores(real):
 
 def test_download_failure_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "BASE_URL", "http://127.0.0.1:9/")
-    with pytest.raises(datasets.DataError, match=r"'LICENSE' is not in the data directory .* could not be downloaded"):
+    with pytest.raises(
+        datasets.DataError,
+        match=r"'LICENSE' is not in the data directory .* could not be downloaded",
+    ):
         datasets.fetch("LICENSE", data_dir=tmp_path)
 
 
@@ -215,6 +259,8 @@ def test_bootstrap_and_engine_refuse_raters_without_scores_and_duplicate_scores(
     scores = syn["scores"][syn["scores"].participant != "S0003"]
     with pytest.raises(ValueError, match=r"rater\(s\) have no scores"):
         validation.bootstrap_ci(syn["ratings"], scores, ["pvq"], n_boot=10)
-    dup = pd.concat([syn["scores"], syn["scores"][syn["scores"].participant == "S0001"].assign(score=99.0)])
+    dup = pd.concat(
+        [syn["scores"], syn["scores"][syn["scores"].participant == "S0001"].assign(score=99.0)]
+    )
     with pytest.raises(ValueError, match="S0001 has more than one pvq score"):
         validation.item_correlations(syn["ratings"], dup, ["pvq"])

@@ -10,10 +10,11 @@ import r_reference  # noqa: E402  (tests/ is on sys.path via tests/conftest.py)
 from scipy import stats
 from typer.testing import CliRunner
 
-from vp_stats import datasets, versions
 from vp_stats.cli import app
-from vp_stats.resampling import Resampler, multiplicities
-from vp_stats.versions import dependent_correlations
+from vp_stats.io import datasets
+from vp_stats.stats import versions
+from vp_stats.stats.resampling import Resampler, multiplicities
+from vp_stats.stats.versions import dependent_correlations
 
 # --------------------------------------------------------------------------- the statistics, hand-worked cases
 
@@ -23,7 +24,9 @@ def test_zou_2007_example_2():
     d = dependent_correlations(0.396, 0.179, 0.088, 66).iloc[0]
     assert d["diff"] == pytest.approx(0.217, abs=1e-12)
     assert round(d.zou_low, 3) == -0.093 and round(d.zou_high, 3) == 0.517
-    assert d.zou_low == pytest.approx(-0.0929, abs=1e-4) and d.zou_high == pytest.approx(0.5168, abs=1e-4)
+    assert d.zou_low == pytest.approx(-0.0929, abs=1e-4) and d.zou_high == pytest.approx(
+        0.5168, abs=1e-4
+    )
 
 
 def test_steiger_1980_case_a():
@@ -54,7 +57,9 @@ def test_hand_worked_williams_and_symmetry():
     a = dependent_correlations(r1, r2, r12, n).iloc[0]
     b = dependent_correlations(r2, r1, r12, n).iloc[0]
     assert a.williams_t == pytest.approx(t, rel=1e-14) == pytest.approx(1.98166814, abs=1e-8)
-    assert b.williams_t == pytest.approx(-a.williams_t) and b.steiger_z == pytest.approx(-a.steiger_z)
+    assert b.williams_t == pytest.approx(-a.williams_t) and b.steiger_z == pytest.approx(
+        -a.steiger_z
+    )
     assert b.zou_low == pytest.approx(-a.zou_high) and b.zou_high == pytest.approx(-a.zou_low)
     e = dependent_correlations([0.4, 0.4], [0.4, 0.9], [0.6, 0.2], [80, 3])
     assert e.williams_t[0] == 0 and e.steiger_z[0] == 0 and e.zou_low[0] < 0 < e.zou_high[0]
@@ -106,7 +111,11 @@ def test_version_pairs_from_ids():
     st = datasets.synthetic_study(n_participants=10, n_items=60, seed=0)
     p = versions.version_pairs(st["truth"]["item"])
     assert len(p) == 30
-    assert p.iloc[0].tolist() == ["abby_Self_Direction_likely_00", "abby_Self_Direction_similar_10", "abby_Self_Direction"]
+    assert p.iloc[0].tolist() == [
+        "abby_Self_Direction_likely_00",
+        "abby_Self_Direction_similar_10",
+        "abby_Self_Direction",
+    ]
     assert (p.item_a.str.contains("_likely_") & p.item_b.str.contains("_similar_")).all()
     assert (p.item_a.str.split("_").str[1] == p.item_b.str.split("_").str[1]).all()
     with pytest.raises(ValueError, match="has 2 'likely' and 1 'similar'"):
@@ -123,8 +132,9 @@ def test_version_pairs_from_ids():
 @pytest.fixture(scope="module")
 def study():
     st = datasets.synthetic_study(n_participants=200, n_items=60, seed=3)
-    pairs = versions.version_pairs(st["truth"]["item"]).merge(st["truth"][["item", "dimension"]],
-                                                              left_on="item_a", right_on="item")  # fmt: skip
+    pairs = versions.version_pairs(st["truth"]["item"]).merge(
+        st["truth"][["item", "dimension"]], left_on="item_a", right_on="item"
+    )
     return st, pairs[["item_a", "item_b", "dimension"]]
 
 
@@ -134,11 +144,17 @@ def test_pair_correlations_equal_scipy(study, method):
     r = st["ratings"].copy()
     drop = (r.item == pairs.item_b[0]) & r.participant.isin([f"P{i:03d}" for i in range(0, 200, 7)])
     r = r[~drop]  # the second version not rated by everyone: n counts the raters of both
-    res = versions.compare_versions(r, st["scores"], pairs, families=["pvq"], method=method, n_boot=0)
+    res = versions.compare_versions(
+        r, st["scores"], pairs, families=["pvq"], method=method, n_boot=0
+    )
     comp = res["comparison"]
     assert list(comp.columns) == versions.COMPARISON_COLUMNS and len(comp) == 30
     wide = r.pivot(index="participant", columns="item", values="rating")
-    sc = st["scores"].query("family == 'pvq'").pivot(index="participant", columns="dimension", values="score")
+    sc = (
+        st["scores"]
+        .query("family == 'pvq'")
+        .pivot(index="participant", columns="dimension", values="score")
+    )
     f = stats.spearmanr if method == "spearman" else stats.pearsonr
     for _, row in comp.iterrows():
         both = wide[[row.item_a, row.item_b]].dropna()
@@ -149,12 +165,17 @@ def test_pair_correlations_equal_scipy(study, method):
         assert row.r_ab == pytest.approx(f(both[row.item_a], both[row.item_b]).statistic, abs=1e-12)
     assert comp.n[0] == 200 - len(range(0, 200, 7))
     ref = dependent_correlations(comp.rho_a, comp.rho_b, comp.r_ab, comp.n)
-    np.testing.assert_allclose(comp[["williams_t", "steiger_z", "zou_low", "zou_high"]], ref[["williams_t", "steiger_z", "zou_low", "zou_high"]])
+    np.testing.assert_allclose(
+        comp[["williams_t", "steiger_z", "zou_low", "zou_high"]],
+        ref[["williams_t", "steiger_z", "zou_low", "zou_high"]],
+    )
 
 
 def test_versions_follow_the_true_loadings(study):
     st, pairs = study
-    comp = versions.compare_versions(st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=0)["comparison"]
+    comp = versions.compare_versions(
+        st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=0
+    )["comparison"]
     tr = st["truth"].set_index("item").loading
     gap = comp.item_a.map(tr) - comp.item_b.map(tr)
     big = comp[gap.abs() >= 0.6]  # loading .6 against 0
@@ -167,7 +188,11 @@ def test_versions_follow_the_true_loadings(study):
 def test_weighted_resample_correlations_equal_the_materialised_resample(study, method):
     st, pairs = study
     wide = st["ratings"].pivot(index="participant", columns="item", values="rating")
-    sc = st["scores"].query("family == 'pvq'").pivot(index="participant", columns="dimension", values="score")
+    sc = (
+        st["scores"]
+        .query("family == 'pvq'")
+        .pivot(index="participant", columns="dimension", values="score")
+    )
     x = wide[[pairs.item_a[1], pairs.item_b[1]]].to_numpy()
     y = sc.to_numpy()
     idx = Resampler(0).indices(len(x), 20)
@@ -181,8 +206,12 @@ def test_weighted_resample_correlations_equal_the_materialised_resample(study, m
 
 def test_pooled_table_is_seeded_and_sensible(study):
     st, pairs = study
-    a = versions.compare_versions(st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=300, seed=2)
-    b = versions.compare_versions(st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=300, seed=2)
+    a = versions.compare_versions(
+        st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=300, seed=2
+    )
+    b = versions.compare_versions(
+        st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=300, seed=2
+    )
     pd.testing.assert_frame_equal(a["pooled"], b["pooled"])
     pooled = a["pooled"]
     assert list(pooled.columns) == versions.POOLED_COLUMNS
@@ -194,14 +223,21 @@ def test_pooled_table_is_seeded_and_sensible(study):
     # the pooled interval is narrower than any one pair's
     assert (pooled.ci_high - pooled.ci_low).iloc[-1] < (comp.zou_high - comp.zou_low).min()
     # without a dimension column: every pair on every dimension, no 'all' row
-    c = versions.compare_versions(st["ratings"], st["scores"], pairs[["item_a", "item_b"]], families=["pvq"], n_boot=0)
+    c = versions.compare_versions(
+        st["ratings"], st["scores"], pairs[["item_a", "item_b"]], families=["pvq"], n_boot=0
+    )
     assert len(c["comparison"]) == 300 and "all" not in set(c["pooled"].dimension)
     assert c["pooled"].ci_low.isna().all()
 
 
 def test_bad_pairs_are_named(study):
     st, pairs = study
-    run = lambda p, **kw: versions.compare_versions(st["ratings"], st["scores"], p, families=["pvq"], n_boot=0, **kw)  # noqa: E731
+
+    def run(p, **kw):
+        return versions.compare_versions(
+            st["ratings"], st["scores"], p, families=["pvq"], n_boot=0, **kw
+        )
+
     with pytest.raises(ValueError, match=r"row 2, field 'item_b': item 'nope' has no ratings"):
         run(pairs.assign(item_b=[pairs.item_b[0], "nope", *pairs.item_b[2:]]))
     with pytest.raises(ValueError, match="unknown dimension 'Openness'"):
@@ -225,8 +261,21 @@ def test_cli_compare_versions(tmp_path, study):
     st["scores"].to_csv(tmp_path / "s.csv", index=False)
     pairs.to_csv(tmp_path / "pairs.csv", index=False)
     runner = CliRunner()
-    args = ["compare-versions", "--ratings", str(tmp_path / "r.csv"), "--scores", str(tmp_path / "s.csv"),
-            "--pairs", str(tmp_path / "pairs.csv"), "--n-boot", "100", "--seed", "3", "--out", str(tmp_path / "out")]  # fmt: skip
+    args = [
+        "compare-versions",
+        "--ratings",
+        str(tmp_path / "r.csv"),
+        "--scores",
+        str(tmp_path / "s.csv"),
+        "--pairs",
+        str(tmp_path / "pairs.csv"),
+        "--n-boot",
+        "100",
+        "--seed",
+        "3",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     comp = pd.read_csv(tmp_path / "out" / "version_comparison.csv")
@@ -236,9 +285,16 @@ def test_cli_compare_versions(tmp_path, study):
     pooled = pd.read_csv(tmp_path / "out" / "version_comparison_pooled.csv")
     np.testing.assert_allclose(pooled.ci_low, api["pooled"].ci_low, rtol=1e-12)
     prov = json.loads((tmp_path / "out" / "provenance.json").read_text())
-    assert prov["command"] == "compare-versions" and prov["parameters"]["seed"] == 3 and "pairs" in prov["inputs"]
+    assert (
+        prov["command"] == "compare-versions"
+        and prov["parameters"]["seed"] == 3
+        and "pairs" in prov["inputs"]
+    )
     # pairs from the id rule
-    res = runner.invoke(app, [*args[:5], "--versions", "likely,similar", "--n-boot", "0", "--out", str(tmp_path / "o2")])
+    res = runner.invoke(
+        app,
+        [*args[:5], "--versions", "likely,similar", "--n-boot", "0", "--out", str(tmp_path / "o2")],
+    )
     assert res.exit_code == 0, res.output
     assert len(pd.read_csv(tmp_path / "o2" / "version_comparison.csv")) == 30 * 15
 
@@ -248,10 +304,21 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, study):
     st["ratings"].to_csv(tmp_path / "r.csv", index=False)
     st["scores"].to_csv(tmp_path / "s.csv", index=False)
     pairs.assign(dimension=["Power"] + ["Nonsense"] * 29).to_csv(tmp_path / "bad.csv", index=False)
-    base = ["compare-versions", "--ratings", str(tmp_path / "r.csv"), "--scores", str(tmp_path / "s.csv"), "--out", str(tmp_path / "o")]
+    base = [
+        "compare-versions",
+        "--ratings",
+        str(tmp_path / "r.csv"),
+        "--scores",
+        str(tmp_path / "s.csv"),
+        "--out",
+        str(tmp_path / "o"),
+    ]
     runner = CliRunner()
     cases = {
-        "bad.csv: row 2 (line 3), field 'dimension': unknown dimension 'Nonsense'": ["--pairs", str(tmp_path / "bad.csv")],
+        "bad.csv: row 2 (line 3), field 'dimension': unknown dimension 'Nonsense'": [
+            "--pairs",
+            str(tmp_path / "bad.csv"),
+        ],
         "pairs file not found": ["--pairs", str(tmp_path / "missing.csv")],
         "give the item pairs": [],
         "method must be": ["--pairs", str(tmp_path / "bad.csv"), "--method", "kendall"],

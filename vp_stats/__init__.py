@@ -13,7 +13,7 @@ so ``import vp_stats`` stays fast):
 >>> corr = vp.item_correlations(st["ratings"], st["scores"])
 >>> sorted(corr.family.unique())
 ['bfi', 'pvq']
->>> "item_correlations" in vp.__all__ and "personas" in vp.__all__
+>>> "item_correlations" in vp.__all__ and "stats" in vp.__all__
 True
 """
 
@@ -26,33 +26,99 @@ __version__ = "0.1.0"  # kept equal to pyproject.toml by tests/test_packaging.py
 #: flat name -> module that defines it
 _EXPORTS = {
     # data model and files
-    **dict.fromkeys(["Scale", "Ratings", "Scores", "Correlations", "Answers", "Profiles", "ratings_table",
-                     "scores_table", "correlations_table", "answers_table", "to_wide", "derive_higher_order",
-                     "parse_scale", "infer_scale"], "tables"),  # fmt: skip
+    **dict.fromkeys(
+        [
+            "Scale",
+            "Ratings",
+            "Scores",
+            "Correlations",
+            "Answers",
+            "Profiles",
+            "ratings_table",
+            "scores_table",
+            "correlations_table",
+            "answers_table",
+            "to_wide",
+            "derive_higher_order",
+            "parse_scale",
+            "infer_scale",
+        ],
+        "tables",
+    ),
     **dict.fromkeys(["TableError", "DataError", "DataFormatError"], "errors"),
-    **dict.fromkeys(["read_ratings", "read_scores", "read_correlations", "read_item_matrix", "read_answers",
-                     "write_csv"], "io.tables"),  # fmt: skip
-    **dict.fromkeys(["load_ratings", "load_participant_scores", "load_items", "load_published_correlations",
-                     "synthetic", "synthetic_study"], "datasets"),  # fmt: skip
+    **dict.fromkeys(
+        [
+            "read_ratings",
+            "read_scores",
+            "read_correlations",
+            "read_item_matrix",
+            "read_answers",
+            "write_csv",
+        ],
+        "io.tables",
+    ),
+    **dict.fromkeys(
+        [
+            "load_ratings",
+            "load_participant_scores",
+            "load_items",
+            "load_published_correlations",
+            "synthetic",
+            "synthetic_study",
+        ],
+        "io.datasets",
+    ),
     # item validation
-    **dict.fromkeys(["item_correlations", "validate_items", "select_items", "add_fdr", "bootstrap_ci",
-                     "selection_rule", "validated_summary", "validate_data"], "validation"),  # fmt: skip
-    **dict.fromkeys(["validate_study", "reliability_study", "load_study"], "study"),
+    **dict.fromkeys(
+        [
+            "item_correlations",
+            "validate_items",
+            "select_items",
+            "add_fdr",
+            "bootstrap_ci",
+            "selection_rule",
+            "validated_summary",
+        ],
+        "stats.validation",
+    ),
+    **dict.fromkeys(["validate_study", "reliability_study", "load_study"], "studies.validate"),
     # psychometrics
-    **dict.fromkeys(["cronbach_alpha", "omega_total", "omega_hierarchical", "scale_reliability", "item_statistics",
-                     "split_half", "value_reliability"], "reliability"),  # fmt: skip
-    **dict.fromkeys(["efa", "adequacy", "parallel_analysis", "polychoric_correlations"], "factor"),
-    "selection_uncertainty": "uncertainty",
-    "compare_versions": "versions",
-    "Resampler": "resampling",
+    **dict.fromkeys(
+        [
+            "cronbach_alpha",
+            "omega_total",
+            "omega_hierarchical",
+            "scale_reliability",
+            "item_statistics",
+            "split_half",
+            "value_reliability",
+        ],
+        "stats.reliability",
+    ),
+    **dict.fromkeys(
+        ["efa", "adequacy", "parallel_analysis", "polychoric_correlations"], "stats.factor"
+    ),
+    "selection_uncertainty": "stats.uncertainty",
+    "compare_versions": "stats.versions",
+    "Resampler": "stats.resampling",
     # LLM value profiles
-    **dict.fromkeys(["value_profiles", "score_released_models", "mean_profile"], "scoring"),
+    **dict.fromkeys(["value_profiles", "mean_profile"], "stats.scoring"),
+    **dict.fromkeys(["validate_data", "score_released_models"], "studies.released"),
 }
 _SUBMODULES = [
-    "schema", "tables", "errors", "io", "datasets", "study", "validation", "reliability", "factor", "cfa",
-    "structure", "resampling", "uncertainty", "versions", "scoring", "averaging", "irt", "llm_psychometrics",
-    "personas", "hvae", "compass", "ess", "instruments", "llm", "plots", "notebooks", "redact",
-]  # fmt: skip
+    # contracts, then the layers from the bottom up (README, "Architecture")
+    "schema",
+    "tables",
+    "errors",
+    "redact",
+    "instruments",
+    "stats",
+    "llm",
+    "plots",
+    "io",
+    "studies",
+    "cli",
+]
 
 __all__ = sorted({*_EXPORTS, *_SUBMODULES, "__version__"})
 

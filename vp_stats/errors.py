@@ -47,8 +47,15 @@ class TableError(DataFormatError):
     the table's name (e.g. ``"ratings"``) and ``row`` its index label.
     """
 
-    def __init__(self, file: str | os.PathLike, row: object, field: str | None, problem: str,
-                 *, from_file: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        file: str | os.PathLike,
+        row: object,
+        field: str | None,
+        problem: str,
+        *,
+        from_file: bool = True,
+    ):
         self.row = row
         if row is None:
             record = None

@@ -24,7 +24,9 @@ __all__ = ["register", "redact", "secrets", "MARK"]
 MARK = "[REDACTED]"
 _SECRETS: set[str] = set()
 _ENV = re.compile(r"(_API_KEY|_TOKEN|_SECRET)$")
-_MIN_LEN = 6  # shorter values (e.g. "no-key" placeholders, empty strings) are not secrets worth masking
+_MIN_LEN = (
+    6  # shorter values (e.g. "no-key" placeholders, empty strings) are not secrets worth masking
+)
 
 
 def register(value: str | None) -> None:

@@ -35,7 +35,29 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-__all__ = ['PVQ_VALUES', 'PVQ_ABBREV', 'HIGHER_ORDER_MAP', 'HIGHER_ORDER_VALUES', 'BFI_TRAITS', 'FAMILIES', 'FAMILY_NAMES', 'family_of', 'LIKERT_LABELS', 'PVQ21_KEY', 'PVQ21_N_ITEMS', 'ESS_HVS_VARIABLES', 'BFI10_KEY', 'BFI_LABELS', 'BFI10_ITEMS', 'VARIANTS', 'SOURCES', 'SELECTION_MODES']  # fmt: skip
+__all__ = [
+    "PVQ_VALUES",
+    "PVQ_ABBREV",
+    "HIGHER_ORDER_MAP",
+    "HIGHER_ORDER_VALUES",
+    "BFI_TRAITS",
+    "FAMILIES",
+    "FAMILY_NAMES",
+    "family_of",
+    "LIKERT_LABELS",
+    "PVQ21_KEY",
+    "PVQ21_N_ITEMS",
+    "ESS_HVS_VARIABLES",
+    "BFI10_KEY",
+    "BFI_LABELS",
+    "BFI10_ITEMS",
+    "VARIANTS",
+    "SOURCES",
+    "SELECTION_MODES",
+    "source_of",
+    "PROB_COLUMNS",
+    "ANSWER_COLUMNS",
+]
 
 #: Schwartz's ten basic values in circumplex order (adjacent values are
 #: compatible, opposite values conflict; Universalism is adjacent to
@@ -152,10 +174,28 @@ PVQ21_N_ITEMS = 21
 
 #: ESS variable names of the 21 Human Values Scale items, in item order.
 ESS_HVS_VARIABLES: tuple[str, ...] = (
-    "ipcrtiv", "imprich", "ipeqopt", "ipshabt", "impsafe", "impdiff", "ipfrule",
-    "ipudrst", "ipmodst", "ipgdtim", "impfree", "iphlppl", "ipsuces", "ipstrgv",
-    "ipadvnt", "ipbhprp", "iprspot", "iplylfr", "impenv", "imptrad", "impfun",
-)  # fmt: skip
+    "ipcrtiv",
+    "imprich",
+    "ipeqopt",
+    "ipshabt",
+    "impsafe",
+    "impdiff",
+    "ipfrule",
+    "ipudrst",
+    "ipmodst",
+    "ipgdtim",
+    "impfree",
+    "iphlppl",
+    "ipsuces",
+    "ipstrgv",
+    "ipadvnt",
+    "ipbhprp",
+    "iprspot",
+    "iplylfr",
+    "impenv",
+    "imptrad",
+    "impfun",
+)
 
 #: BFI-10 items: item number -> (trait, reverse keyed). 5-point scale.
 BFI10_KEY = MappingProxyType(
@@ -218,3 +258,44 @@ SOURCES: tuple[str, ...] = ("Reddit", "DearAbby", "ShareGPT", "LMSYS")
 
 #: Selection modes for validated items.
 SELECTION_MODES: tuple[str, ...] = ("pos", "abs", "neg")
+
+
+def source_of(portrait_id: int) -> str:
+    """Item source from the leading digit of the portrait id (1 Reddit ... 4 LMSYS).
+
+    Examples
+    --------
+    >>> source_of(2034)
+    'DearAbby'
+    """
+    return SOURCES[int(portrait_id) // 1000 - 1]
+
+
+#: Answer probabilities of a logprobs-mode LLM answer.
+PROB_COLUMNS = [f"p_{r}" for r in range(1, 7)]
+
+
+#: The LLM answer table of :func:`vp_stats.llm.runner.run`.
+ANSWER_COLUMNS = [
+    "model",
+    "portrait_id",
+    "option_id",
+    "variant",
+    "raw_text",
+    "rating",
+    "parse_ok",
+    "mode",
+    *PROB_COLUMNS,
+    "expected_rating",
+    "entropy",
+    "answer_mass",
+    "persona_id",
+    "latency_s",
+    "prompt_tokens",
+    "completion_tokens",
+    "error",
+    "backend",
+    "model_id",
+    "key",
+    "from_cache",
+]

@@ -51,8 +51,8 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -63,11 +63,31 @@ from vp_stats import schema
 from vp_stats.errors import TableError
 
 __all__ = [
-    "Scale", "parse_scale", "infer_scale", "vp_item_id", "split_vp_item", "with_item_column",
-    "Ratings", "Scores", "Correlations", "Answers", "Profiles", "TableError",
-    "check", "ratings_table", "scores_table", "correlations_table", "answers_table",
-    "profiles_table", "derive_higher_order", "to_wide", "HIGHER_ORDER_RULE",
-]  # fmt: skip
+    "Scale",
+    "parse_scale",
+    "infer_scale",
+    "vp_item_id",
+    "split_vp_item",
+    "with_item_column",
+    "Ratings",
+    "Scores",
+    "Correlations",
+    "Answers",
+    "Profiles",
+    "TableError",
+    "check",
+    "ratings_table",
+    "scores_table",
+    "correlations_table",
+    "answers_table",
+    "profiles_table",
+    "derive_higher_order",
+    "to_wide",
+    "participant_matrix",
+    "HIGHER_ORDER_RULE",
+    "require",
+    "Result",
+]
 
 
 # --------------------------------------------------------------------------- scales
@@ -93,7 +113,9 @@ class Scale:
     def __post_init__(self):
         for v in (self.low, self.high):
             if not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-                raise ValueError(f"scale bounds must be finite numbers, got {self.low!r}..{self.high!r}")
+                raise ValueError(
+                    f"scale bounds must be finite numbers, got {self.low!r}..{self.high!r}"
+                )
         if not self.low < self.high:
             raise ValueError(f"scale low must be below high, got {self.low}-{self.high}")
 
@@ -214,8 +236,10 @@ def with_item_column(df: pd.DataFrame, item: str = "item") -> pd.DataFrame:
     ok = _integer_ids(df)
     ids = df["portrait_id"].astype(str) + "_" + df["option_id"].astype(str)
     if ok.any():
-        ids[ok] = vp_item_id(df.loc[ok, "portrait_id"].astype(float).astype("int64"),
-                             df.loc[ok, "option_id"].astype(float).astype("int64"))  # fmt: skip
+        ids[ok] = vp_item_id(
+            df.loc[ok, "portrait_id"].astype(float).astype("int64"),
+            df.loc[ok, "option_id"].astype(float).astype("int64"),
+        )
     out = df.copy()
     out.insert(0, item, ids)
     return out
@@ -238,8 +262,13 @@ def _derive_items(df: pd.DataFrame, source: str, from_file: bool) -> pd.DataFram
             for col in ("portrait_id", "option_id"):
                 v = pd.to_numeric(pd.Series([df[col].iloc[at]]), errors="coerce").iloc[0]
                 if pd.isna(v) or v != round(v):
-                    raise TableError(source, row, col, f"expected an integer {col}, got {df[col].iloc[at]!r}",
-                                     from_file=from_file)  # fmt: skip
+                    raise TableError(
+                        source,
+                        row,
+                        col,
+                        f"expected an integer {col}, got {df[col].iloc[at]!r}",
+                        from_file=from_file,
+                    )
     return with_item_column(df)
 
 
@@ -297,11 +326,17 @@ class Correlations(pa.DataFrameModel):
     family: Series[str] = pa.Field(**_ID)
     dimension: Series[str] = pa.Field(**_ID)
     rho: Series[float] = pa.Field(nullable=True, in_range={"min_value": -1, "max_value": 1})
-    p_value: Series[float] | None = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 1})
+    p_value: Series[float] | None = pa.Field(
+        nullable=True, in_range={"min_value": 0, "max_value": 1}
+    )
     p_fdr: Series[float] | None = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 1})
     n: Series[float] | None = pa.Field(nullable=True, ge=0)
-    ci_low: Series[float] | None = pa.Field(nullable=True, in_range={"min_value": -1, "max_value": 1})
-    ci_high: Series[float] | None = pa.Field(nullable=True, in_range={"min_value": -1, "max_value": 1})
+    ci_low: Series[float] | None = pa.Field(
+        nullable=True, in_range={"min_value": -1, "max_value": 1}
+    )
+    ci_high: Series[float] | None = pa.Field(
+        nullable=True, in_range={"min_value": -1, "max_value": 1}
+    )
 
     class Config:
         coerce = True
@@ -395,11 +430,17 @@ def _row_label(df: pd.DataFrame, at: int, from_file: bool):
 def _duplicate_problem(row: pd.Series, key: Sequence[str]) -> str:
     vals = {k: row[k] for k in key}
     if list(key) == ["participant", "family", "dimension"]:
-        return (f"participant {vals['participant']} has more than one {vals['family']} score for "
-                f"{vals['dimension']} (an earlier row holds the same key)")  # fmt: skip
+        return (
+            f"participant {vals['participant']} has more than one {vals['family']} score for "
+            f"{vals['dimension']} (an earlier row holds the same key)"
+        )
     if list(key) == ["participant", "item"]:
         return f"participant {vals['participant']} rated item {vals['item']} more than once (see an earlier row)"
-    return "duplicate " + ", ".join(f"{k} {v!r}" for k, v in vals.items()) + " (an earlier row holds the same key)"
+    return (
+        "duplicate "
+        + ", ".join(f"{k} {v!r}" for k, v in vals.items())
+        + " (an earlier row holds the same key)"
+    )
 
 
 def _finite(s: pd.Series) -> pd.Series:
@@ -407,19 +448,34 @@ def _finite(s: pd.Series) -> pd.Series:
     return pd.Series(~np.isinf(x), index=s.index)
 
 
-def _raise_first(exc: pa.errors.SchemaErrors, df: pd.DataFrame, source: str, from_file: bool,
-                 key: Sequence[str] | None) -> None:  # fmt: skip
+def _raise_first(
+    exc: pa.errors.SchemaErrors,
+    df: pd.DataFrame,
+    source: str,
+    from_file: bool,
+    key: Sequence[str] | None,
+) -> None:
     fc = exc.failure_cases.copy()
     missing = fc[fc["check"].astype(str) == "column_in_dataframe"]
     if len(missing):
         col = str(missing.iloc[0]["failure_case"])
-        raise TableError(source, None, col, f"missing column {col!r} (columns are: {', '.join(map(str, df.columns))})",
-                         from_file=from_file)  # fmt: skip
+        raise TableError(
+            source,
+            None,
+            col,
+            f"missing column {col!r} (columns are: {', '.join(map(str, df.columns))})",
+            from_file=from_file,
+        )
     rows = fc[fc["index"].notna()].copy()
     if rows.empty:  # a table-level failure pandera could not place
         first = fc.iloc[0]
-        raise TableError(source, None, first.get("column"), _problem(str(first["check"]), first["failure_case"],
-                                                                     str(first.get("column")), key), from_file=from_file)  # fmt: skip
+        raise TableError(
+            source,
+            None,
+            first.get("column"),
+            _problem(str(first["check"]), first["failure_case"], str(first.get("column")), key),
+            from_file=from_file,
+        )
     pos = {lab: i for i, lab in enumerate(df.index)}
     rows["_pos"] = rows["index"].map(pos)
     colpos = {c: i for i, c in enumerate(df.columns)}
@@ -478,14 +534,25 @@ def check(
     scores.csv: row 2 (line 3), field 'participant': participant a has more than one bfi score for Openness (an earlier row holds the same key)
     """
     if df.shape[1] == 0:
-        raise TableError(source, None, None, "the table has no columns (is the file empty?)", from_file=from_file)
+        raise TableError(
+            source, None, None, "the table has no columns (is the file empty?)", from_file=from_file
+        )
     if len(df) == 0:
-        raise TableError(source, None, None, "the table has a header but no data rows", from_file=from_file)
+        raise TableError(
+            source, None, None, "the table has a header but no data rows", from_file=from_file
+        )
     schema_ = copy.copy(contract.to_schema() if isinstance(contract, type) else contract)
     schema_.report_duplicates = "exclude_first"  # name the repeated row, not the first one
     key = schema_.unique if isinstance(schema_.unique, list) else None
-    finite = [c for c, col in schema_.columns.items() if str(col.dtype).startswith(("float", "int")) and c in df.columns]
-    updates = {c: [*schema_.columns[c].checks, pa.Check(_finite, name="finite", error="finite")] for c in finite}
+    finite = [
+        c
+        for c, col in schema_.columns.items()
+        if str(col.dtype).startswith(("float", "int")) and c in df.columns
+    ]
+    updates = {
+        c: [*schema_.columns[c].checks, pa.Check(_finite, name="finite", error="finite")]
+        for c in finite
+    }
     for c, chks in (extra_checks or {}).items():
         updates[c] = [*updates.get(c, schema_.columns[c].checks), *chks]
     if updates:
@@ -497,16 +564,28 @@ def check(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _rename(data: pd.DataFrame, names: Mapping[str, str], what: str, source: str, from_file: bool) -> pd.DataFrame:
+def _rename(
+    data: pd.DataFrame, names: Mapping[str, str], what: str, source: str, from_file: bool
+) -> pd.DataFrame:
     """Rename the user's column names to the contract's (pingouin-style column parameters)."""
     ren = {user: canon for canon, user in names.items() if user is not None and user != canon}
     for user, canon in ren.items():
         if user not in data.columns:
-            raise TableError(source, None, user, f"{what}: no column {user!r} (columns are: {', '.join(map(str, data.columns))})",
-                             from_file=from_file)  # fmt: skip
+            raise TableError(
+                source,
+                None,
+                user,
+                f"{what}: no column {user!r} (columns are: {', '.join(map(str, data.columns))})",
+                from_file=from_file,
+            )
         if canon in data.columns:
-            raise TableError(source, None, canon, f"{what}: both {user!r} and {canon!r} present; rename one",
-                             from_file=from_file)  # fmt: skip
+            raise TableError(
+                source,
+                None,
+                canon,
+                f"{what}: both {user!r} and {canon!r} present; rename one",
+                from_file=from_file,
+            )
     return data.rename(columns=ren)
 
 
@@ -516,7 +595,13 @@ def _known_check(df: pd.DataFrame, column: str, allowed, source, from_file, what
         at = int(np.flatnonzero(bad.to_numpy())[0])
         row = _row_label(df, at, from_file)
         shown = ", ".join(map(str, list(allowed)[:20]))
-        raise TableError(source, row, column, f"unknown {what} {df[column].iloc[at]!r} (known: {shown})", from_file=from_file)
+        raise TableError(
+            source,
+            row,
+            column,
+            f"unknown {what} {df[column].iloc[at]!r} (known: {shown})",
+            from_file=from_file,
+        )
 
 
 def ratings_table(
@@ -560,8 +645,18 @@ def ratings_table(
     >>> out.columns.tolist(), str(out.attrs["scale"]), out.attrs["scale"].inferred
     (['participant', 'item', 'rating'], '1-4', True)
     """
-    df = _rename(data, {"participant": participant, "item": item, "rating": rating,
-                        "group": group if group in data.columns else None}, "ratings", source, from_file)  # fmt: skip
+    df = _rename(
+        data,
+        {
+            "participant": participant,
+            "item": item,
+            "rating": rating,
+            "group": group if group in data.columns else None,
+        },
+        "ratings",
+        source,
+        from_file,
+    )
     if "item" not in df.columns:
         df = _derive_items(df, source, from_file)
     sc = parse_scale(scale)
@@ -570,7 +665,13 @@ def ratings_table(
         extra["rating"] = [pa.Check.in_range(sc.low, sc.high)]
     if "group" in df.columns:
         df = df.assign(group=df["group"].astype(object).where(df["group"].notna(), None))
-        df["group"] = df["group"].map(lambda g: None if g is None else (str(int(g)) if isinstance(g, float) and g.is_integer() else str(g)))
+        df["group"] = df["group"].map(
+            lambda g: (
+                None
+                if g is None
+                else (str(int(g)) if isinstance(g, float) and g.is_integer() else str(g))
+            )
+        )
     out = check(df, Ratings, source=source, from_file=from_file, extra_checks=extra)
     if "group" in out.columns:  # keep Value Portrait's integer groups as integers
         as_int = pd.to_numeric(out["group"], errors="coerce")
@@ -578,30 +679,46 @@ def ratings_table(
             out["group"] = as_int.astype("int64")
     if sc is None:
         sc = infer_scale(out["rating"])
-    cols = [c for c in ("group", "participant", "item", "portrait_id", "option_id", "rating") if c in out.columns]
+    cols = [
+        c
+        for c in ("group", "participant", "item", "portrait_id", "option_id", "rating")
+        if c in out.columns
+    ]
     out = out[cols]
     out.attrs["scale"] = sc
     return out
 
 
-def _wide_scores(df: pd.DataFrame, dims: Mapping[str, Sequence[str]], source, from_file) -> pd.DataFrame:
+def _wide_scores(
+    df: pd.DataFrame, dims: Mapping[str, Sequence[str]], source, from_file
+) -> pd.DataFrame:
     family_of = {d: f for f, ds in dims.items() for d in ds}
     cols = [c for c in df.columns if c != "participant"]
     unknown = [c for c in cols if c not in family_of]
     if unknown:
-        raise TableError(source, None, unknown[0],
-                         f"unknown column {unknown[0]!r}: a wide score table holds 'participant' and one column per "
-                         f"known dimension ({', '.join(family_of)}); a long one has participant,family,dimension,score",
-                         from_file=from_file)  # fmt: skip
+        raise TableError(
+            source,
+            None,
+            unknown[0],
+            f"unknown column {unknown[0]!r}: a wide score table holds 'participant' and one column per "
+            f"known dimension ({', '.join(family_of)}); a long one has participant,family,dimension,score",
+            from_file=from_file,
+        )
     if not cols:
         raise TableError(source, None, None, "no dimension columns", from_file=from_file)
     wide_schema = pa.DataFrameSchema(
-        {"participant": pa.Column(str, pa.Check.str_length(min_value=1)),
-         **{c: pa.Column(float, pa.Check(_finite, name="finite")) for c in cols}},
-        coerce=True, unique=["participant"], report_duplicates="exclude_first",
-    )  # fmt: skip
+        {
+            "participant": pa.Column(str, pa.Check.str_length(min_value=1)),
+            **{c: pa.Column(float, pa.Check(_finite, name="finite")) for c in cols},
+        },
+        coerce=True,
+        unique=["participant"],
+        report_duplicates="exclude_first",
+    )
     wide = check(df, wide_schema, source=source, from_file=from_file)
-    long = wide.melt(id_vars="participant", value_vars=cols, var_name="dimension", value_name="score")
+    long = wide.melt(
+        id_vars="participant", value_vars=cols, var_name="dimension", value_name="score"
+    )
     long.insert(1, "family", long["dimension"].map(family_of))
     return long
 
@@ -647,9 +764,18 @@ def scores_table(
     (['bfi'], 10)
     """
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
-    df = _rename(data, {"participant": participant, "family": family if family in data.columns else None,
-                        "dimension": dimension if dimension in data.columns else None,
-                        "score": score if score in data.columns else None}, "scores", source, from_file)  # fmt: skip
+    df = _rename(
+        data,
+        {
+            "participant": participant,
+            "family": family if family in data.columns else None,
+            "dimension": dimension if dimension in data.columns else None,
+            "score": score if score in data.columns else None,
+        },
+        "scores",
+        source,
+        from_file,
+    )
     if {"family", "dimension", "score"} <= set(df.columns):
         out = check(df, Scores, source=source, from_file=from_file)
         _known_check(out, "family", dims, source, from_file, "family")
@@ -659,14 +785,24 @@ def scores_table(
             at = int(np.flatnonzero(bad)[0])
             row = _row_label(out, at, from_file)
             f = out["family"].iloc[at]
-            raise TableError(source, row, "dimension",
-                             f"unknown dimension {out['dimension'].iloc[at]!r} for family {f!r} (known: {', '.join(dims[f])})",
-                             from_file=from_file)  # fmt: skip
+            raise TableError(
+                source,
+                row,
+                "dimension",
+                f"unknown dimension {out['dimension'].iloc[at]!r} for family {f!r} (known: {', '.join(dims[f])})",
+                from_file=from_file,
+            )
         out = out[["participant", "family", "dimension", "score"]]
     elif {"family", "dimension", "score"} & set(df.columns):
         missing = sorted({"family", "dimension", "score"} - set(df.columns))
-        raise TableError(source, None, missing[0], f"missing column {missing[0]!r}: a long score table has "
-                         "participant,family,dimension,score", from_file=from_file)  # fmt: skip
+        raise TableError(
+            source,
+            None,
+            missing[0],
+            f"missing column {missing[0]!r}: a long score table has "
+            "participant,family,dimension,score",
+            from_file=from_file,
+        )
     else:
         out = _wide_scores(df, dims, source, from_file)
     fams = [f for f in dims if f in set(out["family"])]
@@ -678,9 +814,14 @@ def scores_table(
         if len(short):
             p = short.index[0]
             lacking = sorted(set(dims[f]) - set(sub.loc[sub["participant"] == p, "dimension"]))
-            raise TableError(source, None, "dimension",
-                             f"participant {p!r} has no {f} score for {', '.join(lacking)} (a family present must be "
-                             f"complete; {len(short)} participant(s) are incomplete)", from_file=from_file)  # fmt: skip
+            raise TableError(
+                source,
+                None,
+                "dimension",
+                f"participant {p!r} has no {f} score for {', '.join(lacking)} (a family present must be "
+                f"complete; {len(short)} participant(s) are incomplete)",
+                from_file=from_file,
+            )
     out = out.reset_index(drop=True)
     out.attrs["families"] = fams
     return out
@@ -704,7 +845,7 @@ def derive_higher_order(scores: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from vp_stats import datasets
+    >>> from vp_stats.io import datasets
     >>> released = datasets.load_participant_scores()
     >>> derived = derive_higher_order(released[released.family != "higher_pvq"])
     >>> a = derived[derived.family == "higher_pvq"].set_index(["participant", "dimension"]).score
@@ -713,7 +854,9 @@ def derive_higher_order(scores: pd.DataFrame) -> pd.DataFrame:
     True
     """
     if (scores["family"] == "higher_pvq").any():
-        raise ValueError("the scores already hold higher-order (higher_pvq) values; derive them only when absent")
+        raise ValueError(
+            "the scores already hold higher-order (higher_pvq) values; derive them only when absent"
+        )
     pvq = scores[scores["family"] == "pvq"]
     if pvq.empty:
         raise ValueError("deriving higher-order values needs the 10 basic values (family pvq)")
@@ -725,7 +868,11 @@ def derive_higher_order(scores: pd.DataFrame) -> pd.DataFrame:
     for h, members in schema.HIGHER_ORDER_MAP.items():
         w = np.array([len(schema.PVQ21_KEY[m]) for m in members], dtype=float)
         val = wide[list(members)].to_numpy(dtype=float) @ w / w.sum()
-        rows.append(pd.DataFrame({"participant": wide.index, "family": "higher_pvq", "dimension": h, "score": val}))
+        rows.append(
+            pd.DataFrame(
+                {"participant": wide.index, "family": "higher_pvq", "dimension": h, "score": val}
+            )
+        )
     out = pd.concat([scores, *rows], ignore_index=True)
     out.attrs = dict(scores.attrs)
     out.attrs["families"] = [f for f in schema.FAMILY_NAMES if f in set(out["family"])]
@@ -758,20 +905,39 @@ def correlations_table(
     df = _derive_items(data, source, from_file)
     out = check(df, Correlations, source=source, from_file=from_file)
     _known_check(out, "family", dims, source, from_file, "family")
-    ok = np.asarray([d in dims.get(f, ()) for f, d in zip(out["family"], out["dimension"], strict=True)])
+    ok = np.asarray(
+        [d in dims.get(f, ()) for f, d in zip(out["family"], out["dimension"], strict=True)]
+    )
     if not ok.all():
         at = int(np.flatnonzero(~ok)[0])
         row = _row_label(out, at, from_file)
-        raise TableError(source, row, "dimension", f"unknown dimension {out['dimension'].iloc[at]!r} for family "
-                         f"{out['family'].iloc[at]!r}", from_file=from_file)  # fmt: skip
+        raise TableError(
+            source,
+            row,
+            "dimension",
+            f"unknown dimension {out['dimension'].iloc[at]!r} for family "
+            f"{out['family'].iloc[at]!r}",
+            from_file=from_file,
+        )
     if "selected" in out.columns:
         sel = out["selected"]
         if sel.dtype != bool:
-            m = sel.astype(str).str.strip().str.lower().map({"true": True, "false": False, "1": True, "0": False})
+            m = (
+                sel.astype(str)
+                .str.strip()
+                .str.lower()
+                .map({"true": True, "false": False, "1": True, "0": False})
+            )
             if m.isna().any():
                 at = int(np.flatnonzero(m.isna().to_numpy())[0])
                 row = _row_label(out, at, from_file)
-                raise TableError(source, row, "selected", f"expected True or False, got {sel.iloc[at]!r}", from_file=from_file)
+                raise TableError(
+                    source,
+                    row,
+                    "selected",
+                    f"expected True or False, got {sel.iloc[at]!r}",
+                    from_file=from_file,
+                )
             out["selected"] = m.astype(bool)
     return out
 
@@ -795,17 +961,23 @@ def answers_table(
     >>> answers_table(a).item.tolist()
     ['1001_1', '1001_2']
     """
-    df = _rename(data, {"model": model, "item": item, "rating": rating}, "answers", source, from_file)
+    df = _rename(
+        data, {"model": model, "item": item, "rating": rating}, "answers", source, from_file
+    )
     if "item" not in df.columns:
         df = _derive_items(df, source, from_file)
     sc = parse_scale(scale)
-    extra = {"rating": [pa.Check.in_range(sc.low, sc.high, ignore_na=True)]} if sc is not None else None
+    extra = (
+        {"rating": [pa.Check.in_range(sc.low, sc.high, ignore_na=True)]} if sc is not None else None
+    )
     out = check(df, Answers, source=source, from_file=from_file, extra_checks=extra)
     out.attrs["scale"] = sc
     return out
 
 
-def profiles_table(data: pd.DataFrame, *, source: str = "profiles", from_file: bool = False) -> pd.DataFrame:
+def profiles_table(
+    data: pd.DataFrame, *, source: str = "profiles", from_file: bool = False
+) -> pd.DataFrame:
     """Validate LLM value profiles against :class:`Profiles`.
 
     Examples
@@ -860,15 +1032,132 @@ def to_wide(
     dup = data.duplicated([*idx, *cols])
     if dup.any():
         at = int(np.flatnonzero(dup.to_numpy())[0])
+
         def py(v):  # numpy scalars as plain Python values, for a readable message
             return v.item() if isinstance(v, np.generic) else v
 
         key = ", ".join(f"{c}={py(data[c].iloc[at])!r}" for c in (*idx, *cols))
-        raise TableError(source, py(data.index[at]), None, f"more than one {values!r} for {key}", from_file=False)
-    wide = data.pivot(index=idx[0] if len(idx) == 1 else idx, columns=cols[0] if len(cols) == 1 else cols, values=values)
+        raise TableError(
+            source, py(data.index[at]), None, f"more than one {values!r} for {key}", from_file=False
+        )
+    wide = data.pivot(
+        index=idx[0] if len(idx) == 1 else idx,
+        columns=cols[0] if len(cols) == 1 else cols,
+        values=values,
+    )
     wide = wide.astype(float) if as_float and pd.api.types.is_numeric_dtype(data[values]) else wide
     if column_order is not None:
         wide = wide.reindex(columns=list(column_order))
     if not name_columns:
         wide.columns.name = None if len(cols) == 1 else wide.columns.names
     return wide
+
+
+def participant_matrix(scores: pd.DataFrame, family: str) -> pd.DataFrame:
+    """Wide participants x dimensions matrix of one family (columns in schema order).
+
+    Examples
+    --------
+    >>> from vp_stats.io.datasets import load_participant_scores
+    >>> participant_matrix(load_participant_scores(), "pvq").shape
+    (569, 10)
+    """
+    sub = scores[scores["family"] == family]
+    wide = to_wide(sub, "participant", "dimension", "score", source="scores", name_columns=True)
+    return wide.reindex(columns=list(schema.FAMILIES[family]))
+
+
+def require(
+    data: pd.DataFrame,
+    columns: Iterable[str],
+    what: str = "table",
+    *,
+    numeric: Iterable[str] = (),
+) -> pd.DataFrame:
+    """The one column check of the statistics layer: a clear error for a missing or non-numeric column.
+
+    Statistics functions take DataFrames with named columns (pingouin-style ``data=`` plus the
+    column-name parameters); this checks them in one place instead of by hand in every function.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The input table.
+    columns : iterable of str
+        Columns that must be present.
+    what : str
+        The table's name in the error (e.g. ``"ratings"``, ``"answers"``).
+    numeric : iterable of str
+        Columns that must also hold numbers (missing values allowed).
+
+    Returns
+    -------
+    DataFrame
+        ``data`` itself, so that ``require`` can stand in a pipe.
+
+    Raises
+    ------
+    TableError
+        Naming the table and the first missing (or non-numeric) column, with the columns it has.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"participant": ["a"], "item": ["q1"], "rating": ["x"]})
+    >>> try:
+    ...     require(t, ["participant", "item", "rating", "dimension"], "ratings")
+    ... except TableError as exc:
+    ...     print(exc)
+    ratings: table, field 'dimension': missing column (columns are: participant, item, rating)
+    >>> try:
+    ...     require(t, ["rating"], "ratings", numeric=["rating"])
+    ... except TableError as exc:
+    ...     print(exc)
+    ratings: table, field 'rating': the column holds non-numbers (first: 'x')
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"{what} must be a DataFrame, got {type(data).__name__}")
+    have = list(data.columns)
+    for col in [*columns, *numeric]:
+        if col not in data.columns:
+            listed = ", ".join(map(str, have)) or "none"
+            raise TableError(
+                what, None, col, f"missing column (columns are: {listed})", from_file=False
+            )
+    for col in numeric:
+        values = data[col]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            continue
+        as_num = pd.to_numeric(values, errors="coerce")
+        bad = as_num.isna() & values.notna()
+        if bad.any():
+            first = values[bad].iloc[0]
+            raise TableError(
+                what, None, col, f"the column holds non-numbers (first: {first!r})", from_file=False
+            )
+    return data
+
+
+@dataclass(frozen=True)
+class Result:
+    """A table and the notes that belong to it, returned where a function has more to say.
+
+    Side results never travel in ``DataFrame.attrs`` (concat, merge and ``to_csv`` drop them):
+    a function that returns more than a table returns a subclass of this, in the manner of
+    statsmodels' results objects. ``table`` is the tidy table, ``notes`` what describes it
+    (rule, effect size, counts); :meth:`summary_frame` gives the table for printing or writing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = Result(pd.DataFrame({"dimension": ["Power"], "d": [0.2]}), {"effect_size": "Cohen's d"})
+    >>> r.summary_frame().columns.tolist(), r.notes["effect_size"]
+    (['dimension', 'd'], "Cohen's d")
+    """
+
+    table: pd.DataFrame
+    notes: Mapping[str, object] = field(default_factory=dict)
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The result's table (a copy), the form to print or write."""
+        return self.table.copy()

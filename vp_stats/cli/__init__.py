@@ -33,21 +33,28 @@ def main() -> None:  # console-script entry point
     except BrokenPipeError:  # e.g. `vp-stats ... | head`
         sys.exit(0)
     except KeyboardInterrupt:
-        print("error: interrupted; rerun the same command to resume (finished answers are cached)", file=sys.stderr)
+        print(
+            "error: interrupted; rerun the same command to resume (finished answers are cached)",
+            file=sys.stderr,
+        )
         sys.exit(130)
     except (DataError, OSError) as exc:
         where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
-        print(f"error: {where}{redact(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: {where}{redact(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)}",
+            file=sys.stderr,
+        )
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
         if os.environ.get("VP_STATS_DEBUG"):
             raise
-        print(f"error: internal error ({type(exc).__name__}: {redact(exc)}); this is a bug in vp-stats; "
-              "rerun with VP_STATS_DEBUG=1 to see the traceback", file=sys.stderr)  # fmt: skip
+        print(
+            f"error: internal error ({type(exc).__name__}: {redact(exc)}); this is a bug in vp-stats; "
+            "rerun with VP_STATS_DEBUG=1 to see the traceback",
+            file=sys.stderr,
+        )
         sys.exit(1)
 
 
 if __name__ == "__main__":
     main()
-

@@ -15,6 +15,7 @@ app = typer.Typer(
     "(Value Portrait, HVAE/SVO, Value Compass).",
 )
 
+
 def _version(value: bool) -> None:
     if value:
         from vp_stats import __version__
@@ -25,7 +26,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """vp-stats: psychometric item validation and LLM value assessment (Value Portrait, HVAE/SVO, Value Compass)."""
 
@@ -83,9 +86,9 @@ def _user_errors():
 def _provenance(out, command: str, params: dict, inputs: dict | None = None, **extra) -> None:
     """Write ``provenance.json`` beside a command's outputs: in an output folder, or
     ``<file>.provenance.json`` beside an output file (package version, command line, parameters,
-    seeds, input and model hashes; :func:`vp_stats.study.provenance`)."""
-    from vp_stats import study
+    seeds, input and model hashes; :func:`vp_stats.studies.validate.provenance`)."""
     from vp_stats.io import tables as tio
+    from vp_stats.studies import validate as study
 
     out = Path(out)
     dest = out / "provenance.json" if out.is_dir() else out.with_name(out.name + ".provenance.json")
@@ -95,20 +98,49 @@ def _provenance(out, command: str, params: dict, inputs: dict | None = None, **e
 
 #: The backend options every command that puts questions to a model takes (run-llm, personas run, svo run).
 BACKEND_OPTS = {
-    "backend": typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint)."),
-    "model": typer.Option(None, help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required)."),
-    "model_path": typer.Option(None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."),
-    "base_url": typer.Option(None, "--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI)."),
-    "api_key_env": typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable holding the API key (the key is never written anywhere)."),
-    "timeout": typer.Option(60.0, help="openai: wall-clock deadline of one request in seconds (connecting, reading and all its retries)."),
-    "chat_template": typer.Option(None, "--chat-template", help="openai, logprobs mode: the served model's chat template (.gguf, tokenizer_config.json or a Jinja file); answers are then scored exactly through /v1/completions with echo, otherwise approximately from the first token's top_logprobs."),
-    "retries": typer.Option(5, help="openai: retries on 429/5xx/timeouts (the server's Retry-After, capped at 60 s, else exponential backoff with per-request jitter)."),
+    "backend": typer.Option(
+        "local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint)."
+    ),
+    "model": typer.Option(
+        None,
+        help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required).",
+    ),
+    "model_path": typer.Option(
+        None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."
+    ),
+    "base_url": typer.Option(
+        None,
+        "--base-url",
+        help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI).",
+    ),
+    "api_key_env": typer.Option(
+        "OPENAI_API_KEY",
+        "--api-key-env",
+        help="openai: environment variable holding the API key (the key is never written anywhere).",
+    ),
+    "timeout": typer.Option(
+        60.0,
+        help="openai: wall-clock deadline of one request in seconds (connecting, reading and all its retries).",
+    ),
+    "chat_template": typer.Option(
+        None,
+        "--chat-template",
+        help="openai, logprobs mode: the served model's chat template (.gguf, tokenizer_config.json or a Jinja file); answers are then scored exactly through /v1/completions with echo, otherwise approximately from the first token's top_logprobs.",
+    ),
+    "retries": typer.Option(
+        5,
+        help="openai: retries on 429/5xx/timeouts (the server's Retry-After, capped at 60 s, else exponential backoff with per-request jitter).",
+    ),
 }
 
 COLUMN_OPTS = {
-    "participant": typer.Option("participant", "--participant-col", help="Name of the participant column in your files."),
-    "item": typer.Option("item", "--item-col", help="Name of the item column in your ratings file."),
-    "rating": typer.Option("rating", "--rating-col", help="Name of the rating column in your ratings file."),
+    "participant": typer.Option(
+        "participant", "--participant-col", help="Name of the participant column in your files."
+    ),
+    "item": typer.Option(
+        "item", "--item-col", help="Name of the item column in your ratings file."
+    ),
+    "rating": typer.Option(
+        "rating", "--rating-col", help="Name of the rating column in your ratings file."
+    ),
 }
-
-

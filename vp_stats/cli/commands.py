@@ -18,37 +18,93 @@ from vp_stats.cli._common import (
     app,
 )
 
-__all__ = ['validate', 'average', 'score', 'reproduce', 'run_llm', 'questionnaire_app', 'questionnaire_score']  # fmt: skip
+__all__ = [
+    "validate",
+    "average",
+    "score",
+    "reproduce",
+    "run_llm",
+    "questionnaire_app",
+    "questionnaire_score",
+]
 
 
 @app.command()
 def validate(
-    ratings: Path | None = typer.Option(None, "--ratings", help="Your ratings CSV: participant,item,rating[,group] (any string item id). Default: the released Value Portrait ratings."),
-    scores: Path | None = typer.Option(None, "--scores", help="Your raters' scores CSV: long participant,family,dimension,score or wide participant,<dimension>,... (families pvq, higher_pvq, bfi)."),
-    pvq21_answers: Path | None = typer.Option(None, "--pvq21-answers", help="Raw PVQ-21 answers (respondent or participant column + items 1..21, or long respondent,item,answer), scored first."),
-    bfi10_answers: Path | None = typer.Option(None, "--bfi10-answers", help="Raw BFI-10 answers (items 1..10, 1-5), scored first."),
-    ess_coding: bool = typer.Option(False, "--ess-coding", help="PVQ-21 answers use the ESS coding (1 = very much like me): reversed before scoring."),
-    derive_higher: bool = typer.Option(False, "--derive-higher", help="Derive the 4 higher-order values from the 10 basic values (item-count weighted means; see vp_stats.tables.HIGHER_ORDER_RULE)."),
-    scale: str | None = typer.Option(None, "--scale", help="Rating scale LOW-HIGH, e.g. 1-5 (ratings outside are errors). Default: 1-6 for Value Portrait, else inferred and reported."),
-    families: str | None = typer.Option(None, "--families", help="Comma-separated families to correlate with (default: every family present in the scores)."),
+    ratings: Path | None = typer.Option(
+        None,
+        "--ratings",
+        help="Your ratings CSV: participant,item,rating[,group] (any string item id). Default: the released Value Portrait ratings.",
+    ),
+    scores: Path | None = typer.Option(
+        None,
+        "--scores",
+        help="Your raters' scores CSV: long participant,family,dimension,score or wide participant,<dimension>,... (families pvq, higher_pvq, bfi).",
+    ),
+    pvq21_answers: Path | None = typer.Option(
+        None,
+        "--pvq21-answers",
+        help="Raw PVQ-21 answers (respondent or participant column + items 1..21, or long respondent,item,answer), scored first.",
+    ),
+    bfi10_answers: Path | None = typer.Option(
+        None, "--bfi10-answers", help="Raw BFI-10 answers (items 1..10, 1-5), scored first."
+    ),
+    ess_coding: bool = typer.Option(
+        False,
+        "--ess-coding",
+        help="PVQ-21 answers use the ESS coding (1 = very much like me): reversed before scoring.",
+    ),
+    derive_higher: bool = typer.Option(
+        False,
+        "--derive-higher",
+        help="Derive the 4 higher-order values from the 10 basic values (item-count weighted means; see vp_stats.tables.HIGHER_ORDER_RULE).",
+    ),
+    scale: str | None = typer.Option(
+        None,
+        "--scale",
+        help="Rating scale LOW-HIGH, e.g. 1-5 (ratings outside are errors). Default: 1-6 for Value Portrait, else inferred and reported.",
+    ),
+    families: str | None = typer.Option(
+        None,
+        "--families",
+        help="Comma-separated families to correlate with (default: every family present in the scores).",
+    ),
     participant_col: str = COLUMN_OPTS["participant"],
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
     data_dir: Path | None = DATA_DIR_OPT,
-    out: Path = typer.Option(Path("data/processed"), "--out", help="Output directory for item_correlations.csv and provenance.json."),
-    threshold: float = typer.Option(0.3, help="Selection threshold on rho (strict: rho > threshold)."),
-    mode: str = typer.Option("pos", help="Selection mode: pos (rho > t), neg (rho < -t) or abs (|rho| > t)."),
+    out: Path = typer.Option(
+        Path("data/processed"),
+        "--out",
+        help="Output directory for item_correlations.csv and provenance.json.",
+    ),
+    threshold: float = typer.Option(
+        0.3, help="Selection threshold on rho (strict: rho > threshold)."
+    ),
+    mode: str = typer.Option(
+        "pos", help="Selection mode: pos (rho > t), neg (rho < -t) or abs (|rho| > t)."
+    ),
     max_p: float | None = typer.Option(None, "--max-p", help="Also require p_value < MAX_P."),
-    max_fdr: float | None = typer.Option(None, "--max-fdr", help="Also require the Benjamini-Hochberg adjusted p (within each family) < MAX_FDR."),
-    min_ci_low: float | None = typer.Option(None, "--min-ci-low", help="Also require the bootstrap CI to clear this bound on the side of rho (0: the CI excludes zero)."),
-    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples of raters for the CIs (0: none)."),
+    max_fdr: float | None = typer.Option(
+        None,
+        "--max-fdr",
+        help="Also require the Benjamini-Hochberg adjusted p (within each family) < MAX_FDR.",
+    ),
+    min_ci_low: float | None = typer.Option(
+        None,
+        "--min-ci-low",
+        help="Also require the bootstrap CI to clear this bound on the side of rho (0: the CI excludes zero).",
+    ),
+    n_boot: int = typer.Option(
+        1000, "--n-boot", help="Bootstrap resamples of raters for the CIs (0: none)."
+    ),
     ci: float = typer.Option(0.95, help="Coverage of the bootstrap confidence intervals."),
     seed: int = typer.Option(0, help="Seed of the bootstrap; equal seeds give identical tables."),
     procedure: str = typer.Option(
         "correct",
         help="'correct' (each item's own raters; the default) or 'upstream' (reproduces the "
         "published tables, including upstream's treatment of participant group 0; see "
-        "vp_stats.validation.UPSTREAM_PROCEDURE_NOTE). Value Portrait data only.",
+        "vp_stats.stats.validation.UPSTREAM_PROCEDURE_NOTE). Value Portrait data only.",
     ),
 ) -> None:
     """Correlate every item's ratings with its raters' value and trait scores and select items.
@@ -59,7 +115,8 @@ def validate(
     and OUT/provenance.json (selection rule, scale, seed, inputs), and prints the number of selected
     items per dimension.
     """
-    from vp_stats import study, validation
+    from vp_stats.stats import validation
+    from vp_stats.studies import validate as study
 
     _use_data_dir(data_dir)
     fams = [f.strip() for f in families.split(",") if f.strip()] if families else None
@@ -67,24 +124,45 @@ def validate(
 
     with _user_errors(), tio.locked_out_dir(out):
         table, info = study.validate_study(
-            ratings, scores, out=out, pvq21_answers=pvq21_answers, bfi10_answers=bfi10_answers,
-            ess_coding=ess_coding, derive_higher=derive_higher, scale=scale, families=fams,
-            participant=participant_col, item=item_col, rating=rating_col, threshold=threshold, mode=mode,
-            max_p=max_p, max_fdr=max_fdr, min_ci_low=min_ci_low, n_boot=n_boot, ci=ci, seed=seed,
-            procedure=procedure, data_dir=data_dir,
-        )  # fmt: skip
+            ratings,
+            scores,
+            out=out,
+            pvq21_answers=pvq21_answers,
+            bfi10_answers=bfi10_answers,
+            ess_coding=ess_coding,
+            derive_higher=derive_higher,
+            scale=scale,
+            families=fams,
+            participant=participant_col,
+            item=item_col,
+            rating=rating_col,
+            threshold=threshold,
+            mode=mode,
+            max_p=max_p,
+            max_fdr=max_fdr,
+            min_ci_low=min_ci_low,
+            n_boot=n_boot,
+            ci=ci,
+            seed=seed,
+            procedure=procedure,
+            data_dir=data_dir,
+        )
     n_items = table["item"].nunique()
-    typer.echo(f"{n_items} items x {table['dimension'].nunique()} dimensions ({', '.join(info['families'])}); "
-               f"rating scale {info['scale']}")  # fmt: skip
+    typer.echo(
+        f"{n_items} items x {table['dimension'].nunique()} dimensions ({', '.join(info['families'])}); "
+        f"rating scale {info['scale']}"
+    )
     if info.get("derived_higher"):
         typer.echo(f"higher-order values derived: {info['derived_higher']}")
     summary = validation.validated_summary(table)
     _echo_table(summary, f"selected items per dimension ({info['rule']}):")
-    typer.echo(f"wrote {out / 'item_correlations.csv'} ({len(table)} rows) and {out / 'provenance.json'}")
+    typer.echo(
+        f"wrote {out / 'item_correlations.csv'} ({len(table)} rows) and {out / 'provenance.json'}"
+    )
 
 
 def _load_corr(correlations: Path | None, data_dir):
-    from vp_stats import datasets
+    from vp_stats.io import datasets
     from vp_stats.io import tables as tio
 
     if correlations is None or str(correlations) == "published":
@@ -94,16 +172,24 @@ def _load_corr(correlations: Path | None, data_dir):
 
 @app.command()
 def average(
-    raw_dir: Path = typer.Option(..., "--raw-dir", help="Folder of raw result files <model>_<variant>_results.json (searched recursively)."),
-    out: Path = typer.Option(Path("data/processed/average_outputs.csv"), "--out", help="CSV to write."),
-    rule: str = typer.Option("default", help="Answer parsing rule: 'default' or 'upstream' (upstream's substring rule)."),
+    raw_dir: Path = typer.Option(
+        ...,
+        "--raw-dir",
+        help="Folder of raw result files <model>_<variant>_results.json (searched recursively).",
+    ),
+    out: Path = typer.Option(
+        Path("data/processed/average_outputs.csv"), "--out", help="CSV to write."
+    ),
+    rule: str = typer.Option(
+        "default", help="Answer parsing rule: 'default' or 'upstream' (upstream's substring rule)."
+    ),
 ) -> None:
     """Average raw LLM answers: one row per model and item, one rating column per prompt variant.
 
     numeric_response is the mean over the parsed variants; n_parsed counts them. Records with an
     'error' field and no answer are failed calls: counted (n_failed), never parsed.
     """
-    from vp_stats import averaging
+    from vp_stats.io import averaging
     from vp_stats.io import tables as tio
 
     if not raw_dir.is_dir():
@@ -112,10 +198,14 @@ def average(
         tio.prepare_out_file(out)
         wide = averaging.average_raw_outputs(raw_dir, rule=rule)
         if wide.empty:
-            _fail(f"--raw-dir {raw_dir}: no raw result files (<model>_<variant>_results.json) found")
+            _fail(
+                f"--raw-dir {raw_dir}: no raw result files (<model>_<variant>_results.json) found"
+            )
         tio.write_csv(wide, out)
         _provenance(out, "average", {"rule": rule, "raw_dir": str(raw_dir)}, {})
-    per_model = wide.groupby("model").agg(items=("option_id", "size"), parsed=("n_parsed", "sum"), failed=("n_failed", "sum"))
+    per_model = wide.groupby("model").agg(
+        items=("option_id", "size"), parsed=("n_parsed", "sum"), failed=("n_failed", "sum")
+    )
     _echo_table(per_model.reset_index(), "answers per model:")
     typer.echo(f"wrote {out} ({len(wide)} rows)")
 
@@ -123,14 +213,37 @@ def average(
 @app.command()
 def score(
     data_dir: Path | None = DATA_DIR_OPT,
-    out: Path = typer.Option(Path("data/processed"), "--out", help="Output directory for llm_value_scores.csv."),
-    answers: Path | None = typer.Option(None, "--answers", help="Score these answers instead of the released models: a runner answers.csv (tidy, one row per variant) or an averaged CSV (numeric_response)."),
-    correlations: Path | None = typer.Option(None, "--correlations", help="Item correlation table (e.g. your item_correlations.csv); default: the published tables."),
+    out: Path = typer.Option(
+        Path("data/processed"), "--out", help="Output directory for llm_value_scores.csv."
+    ),
+    answers: Path | None = typer.Option(
+        None,
+        "--answers",
+        help="Score these answers instead of the released models: a runner answers.csv (tidy, one row per variant) or an averaged CSV (numeric_response).",
+    ),
+    correlations: Path | None = typer.Option(
+        None,
+        "--correlations",
+        help="Item correlation table (e.g. your item_correlations.csv); default: the published tables.",
+    ),
     threshold: float = typer.Option(0.3, help="Selection threshold on rho."),
-    mode: str = typer.Option("pos", help="Selection mode: pos, neg or abs (abs reverses answers on negatively keyed items as 7 - x)."),
-    no_exclusions: bool = typer.Option(False, "--no-exclusions", help="Do not apply upstream's three hand exclusions (vp_stats/data/upstream_exclusions.csv)."),
-    upstream_parity: bool = typer.Option(False, "--upstream-parity", help="Drop items whose upstream averaged record carries no correlation tags (reproduces the published scores exactly)."),
-    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples over items for the CIs (0: none)."),
+    mode: str = typer.Option(
+        "pos",
+        help="Selection mode: pos, neg or abs (abs reverses answers on negatively keyed items as 7 - x).",
+    ),
+    no_exclusions: bool = typer.Option(
+        False,
+        "--no-exclusions",
+        help="Do not apply upstream's three hand exclusions (vp_stats/data/upstream_exclusions.csv).",
+    ),
+    upstream_parity: bool = typer.Option(
+        False,
+        "--upstream-parity",
+        help="Drop items whose upstream averaged record carries no correlation tags (reproduces the published scores exactly).",
+    ),
+    n_boot: int = typer.Option(
+        1000, "--n-boot", help="Bootstrap resamples over items for the CIs (0: none)."
+    ),
     seed: int = typer.Option(0, help="Bootstrap seed."),
 ) -> None:
     """Score LLM value profiles: centred means over validated items, per model, family and dimension.
@@ -139,9 +252,11 @@ def score(
     original_mean, std_dev, n, ci_low, ci_high, centre, n_failed.
     """
 
-    from vp_stats import averaging, scoring, tables
+    from vp_stats import tables
     from vp_stats.errors import TableError
+    from vp_stats.io import averaging
     from vp_stats.llm import runner
+    from vp_stats.stats import scoring
 
     _use_data_dir(data_dir)
     from vp_stats.io import tables as tio
@@ -154,22 +269,58 @@ def score(
             wide = averaging.load_average_outputs()
         else:
             table = tio.read_answers(answers)
-            unknown = ~table["item"].isin(set(corr["item"] if "item" in corr.columns else
-                                              tables.with_item_column(corr)["item"]))  # fmt: skip
+            unknown = ~table["item"].isin(
+                set(
+                    corr["item"]
+                    if "item" in corr.columns
+                    else tables.with_item_column(corr)["item"]
+                )
+            )
             if unknown.any():
                 at = int(unknown.to_numpy().nonzero()[0][0])
-                raise TableError(str(answers), at + 1, "item", f"unknown item {table['item'].iloc[at]!r}: not in the "
-                                 f"correlation table ({int(table.loc[unknown, 'item'].nunique())} unknown item(s))")  # fmt: skip
+                raise TableError(
+                    str(answers),
+                    at + 1,
+                    "item",
+                    f"unknown item {table['item'].iloc[at]!r}: not in the "
+                    f"correlation table ({int(table.loc[unknown, 'item'].nunique())} unknown item(s))",
+                )
             wide = runner.per_item_means(table) if table.attrs["per_variant"] else table
-        prof = scoring.value_profiles(wide, corr, threshold=threshold, mode=mode, exclusions=exclusions,
-                                      upstream_parity=upstream_parity, n_boot=n_boot, seed=seed)  # fmt: skip
+        prof = scoring.value_profiles(
+            wide,
+            corr,
+            threshold=threshold,
+            mode=mode,
+            exclusions=exclusions,
+            upstream_parity=upstream_parity,
+            n_boot=n_boot,
+            seed=seed,
+        )
     path = tio.write_csv(prof, out / "llm_value_scores.csv")
     with _user_errors():
-        _provenance(out, "score", {"threshold": threshold, "mode": mode, "no_exclusions": no_exclusions,
-                                   "upstream_parity": upstream_parity, "n_boot": n_boot, "seed": seed},
-                    {"answers": answers, "correlations": correlations if correlations and str(correlations) != "published" else None})  # fmt: skip
+        _provenance(
+            out,
+            "score",
+            {
+                "threshold": threshold,
+                "mode": mode,
+                "no_exclusions": no_exclusions,
+                "upstream_parity": upstream_parity,
+                "n_boot": n_boot,
+                "seed": seed,
+            },
+            {
+                "answers": answers,
+                "correlations": correlations
+                if correlations and str(correlations) != "published"
+                else None,
+            },
+        )
     if prof.model.nunique() > 1:
-        _echo_table(scoring.mean_profile(prof).round(3), f"across-model mean PVQ profile ({prof.model.nunique()} models):")
+        _echo_table(
+            scoring.mean_profile(prof).round(3),
+            f"across-model mean PVQ profile ({prof.model.nunique()} models):",
+        )
     else:
         _echo_table(prof[["family", "dimension", "centered_mean", "n"]].round(3))
     typer.echo(f"wrote {path} ({len(prof)} rows)")
@@ -179,8 +330,14 @@ def score(
 def reproduce(
     data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(Path("data/processed"), "--out", help="Directory for the tables."),
-    notebooks: bool = typer.Option(True, "--notebooks/--no-notebooks", help="Execute notebooks 01 and 02 headless (in a source checkout: figures to reports/figures/, executed copies to reports/notebooks/)."),
-    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples (item CIs and profile CIs)."),
+    notebooks: bool = typer.Option(
+        True,
+        "--notebooks/--no-notebooks",
+        help="Execute notebooks 01 and 02 headless (in a source checkout: figures to reports/figures/, executed copies to reports/notebooks/).",
+    ),
+    n_boot: int = typer.Option(
+        1000, "--n-boot", help="Bootstrap resamples (item CIs and profile CIs)."
+    ),
     seed: int = typer.Option(0, help="Seed of every bootstrap."),
 ) -> None:
     """The paper in one go: item validation, LLM value scores and the figures.
@@ -193,32 +350,52 @@ def reproduce(
     """
     import time
 
-    from vp_stats import datasets, scoring, study, validation
+    from vp_stats.io import datasets
     from vp_stats.io import tables as tio
+    from vp_stats.stats import scoring, validation
+    from vp_stats.studies import released
+    from vp_stats.studies import validate as study
 
     _use_data_dir(data_dir)
     t0 = time.perf_counter()
     with _user_errors(), tio.locked_out_dir(out):
-        table = validation.validate_data(data_dir=data_dir, n_boot=n_boot, seed=seed)
-        up = validation.validate_data(data_dir=data_dir, n_boot=0, procedure="upstream")
-        prof = scoring.score_released_models(data_dir=data_dir, n_boot=n_boot, seed=seed)
+        table = released.validate_data(data_dir=data_dir, n_boot=n_boot, seed=seed)
+        up = released.validate_data(data_dir=data_dir, n_boot=0, procedure="upstream")
+        prof = released.score_released_models(data_dir=data_dir, n_boot=n_boot, seed=seed)
         tio.write_csv(table, out / "item_correlations.csv")
         tio.write_csv(up, out / "item_correlations_upstream.csv")
         tio.write_csv(prof, out / "llm_value_scores.csv")
-        tio.write_json(study.provenance("reproduce", {"n_boot": n_boot, "seed": seed}, {},
-                                        data_commit=datasets.UPSTREAM_COMMIT), out / "provenance.json")  # fmt: skip
+        tio.write_json(
+            study.provenance(
+                "reproduce",
+                {"n_boot": n_boot, "seed": seed},
+                {},
+                data_commit=datasets.UPSTREAM_COMMIT,
+            ),
+            out / "provenance.json",
+        )
     typer.echo(f"tables written to {out} in {time.perf_counter() - t0:.1f} s")
-    _echo_table(validation.validated_summary(table).query("family == 'pvq'"), "validated items per value (rho > 0.3):")
-    _echo_table(scoring.mean_profile(prof).round(3), f"across-model mean PVQ profile ({prof.model.nunique()} models):")
+    _echo_table(
+        validation.validated_summary(table).query("family == 'pvq'"),
+        "validated items per value (rho > 0.3):",
+    )
+    _echo_table(
+        scoring.mean_profile(prof).round(3),
+        f"across-model mean PVQ profile ({prof.model.nunique()} models):",
+    )
     if notebooks:
-        from vp_stats.notebooks import execute_notebooks, repo_root
+        from vp_stats.studies.notebooks import execute_notebooks, repo_root
 
         try:
             root = repo_root()
         except FileNotFoundError:
-            typer.echo("notebooks skipped: they are part of the source checkout (run from inside it for the figures)")
+            typer.echo(
+                "notebooks skipped: they are part of the source checkout (run from inside it for the figures)"
+            )
             return
-        for nb, secs in execute_notebooks(["01-item-validation", "02-llm-value-profiles"], root=root):
+        for nb, secs in execute_notebooks(
+            ["01-item-validation", "02-llm-value-profiles"], root=root
+        ):
             typer.echo(f"executed {nb} in {secs:.1f} s")
         typer.echo(f"figures in {root / 'reports' / 'figures'}")
 
@@ -232,18 +409,29 @@ def _select_items(items_arg: str, items, seed: int):
         n = int(items_arg)
         if not 1 <= n <= len(items):
             _fail(f"--items {n}: expected 1-{len(items)}")
-        return items.sample(n=n, random_state=seed).sort_values(["portrait_id", "option_id"], ignore_index=True)
+        return items.sample(n=n, random_state=seed).sort_values(
+            ["portrait_id", "option_id"], ignore_index=True
+        )
     path = Path(items_arg)
     if not path.exists():
-        _fail(f"--items: expected 'all', a number or a CSV file with portrait_id,option_id; {items_arg!r} is none of these")
+        _fail(
+            f"--items: expected 'all', a number or a CSV file with portrait_id,option_id; {items_arg!r} is none of these"
+        )
     chosen = pd.read_csv(path)
     if {"portrait_id", "option_id"} - set(chosen.columns):
         _fail(f"{path}: needs columns portrait_id and option_id")
     keys = chosen[["portrait_id", "option_id"]]
-    known = keys.merge(items[["portrait_id", "option_id"]], how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    known = (
+        keys.merge(items[["portrait_id", "option_id"]], how="left", indicator=True)["_merge"]
+        .eq("both")
+        .to_numpy()
+    )
     if not known.all():
         bad = keys[~known]
-        rows = ", ".join(f"row {i + 1} ({p}, {o})" for i, (p, o) in zip(bad.index[:5], bad.itertuples(index=False), strict=True))
+        rows = ", ".join(
+            f"row {i + 1} ({p}, {o})"
+            for i, (p, o) in zip(bad.index[:5], bad.itertuples(index=False), strict=True)
+        )
         _fail(f"{path}: {int((~known).sum())} row(s) name items that do not exist: {rows}")
     return items.merge(keys.drop_duplicates(), how="inner")
 
@@ -255,15 +443,40 @@ def run_llm(
     model_path: Path | None = BACKEND_OPTS["model_path"],
     base_url: str | None = BACKEND_OPTS["base_url"],
     api_key_env: str = BACKEND_OPTS["api_key_env"],
-    mode: str = typer.Option("logprobs", help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; openai: exact with --chat-template, else the first-token approximation)."),
-    variants: str = typer.Option(",".join(("v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed")), help="Comma-separated prompt variants."),
-    items: str = typer.Option("all", help="all, a number N (seeded sample of N items) or a CSV file with portrait_id,option_id."),
-    template: Path | None = typer.Option(None, "--template", help="Your own prompt template file with {title}, {text}, {content} (replaces the variants)."),
-    system_prompt: str | None = typer.Option(None, "--system-prompt", help="System prompt for every request (e.g. a persona)."),
-    out: Path = typer.Option(..., "--out", help="Output directory: answers.csv, per_item.csv and the cache (cache.sqlite)."),
-    cache: Path | None = typer.Option(None, "--cache", help="SQLite cache file (default: OUT/cache.sqlite). Rerun the same command to resume."),
+    mode: str = typer.Option(
+        "logprobs",
+        help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; openai: exact with --chat-template, else the first-token approximation).",
+    ),
+    variants: str = typer.Option(
+        ",".join(("v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed")),
+        help="Comma-separated prompt variants.",
+    ),
+    items: str = typer.Option(
+        "all",
+        help="all, a number N (seeded sample of N items) or a CSV file with portrait_id,option_id.",
+    ),
+    template: Path | None = typer.Option(
+        None,
+        "--template",
+        help="Your own prompt template file with {title}, {text}, {content} (replaces the variants).",
+    ),
+    system_prompt: str | None = typer.Option(
+        None, "--system-prompt", help="System prompt for every request (e.g. a persona)."
+    ),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Output directory: answers.csv, per_item.csv and the cache (cache.sqlite).",
+    ),
+    cache: Path | None = typer.Option(
+        None,
+        "--cache",
+        help="SQLite cache file (default: OUT/cache.sqlite). Rerun the same command to resume.",
+    ),
     temperature: float = typer.Option(0.0, help="Sampling temperature (text and grammar modes)."),
-    max_tokens: int = typer.Option(32, "--max-tokens", help="Maximum answer length (text and grammar modes)."),
+    max_tokens: int = typer.Option(
+        32, "--max-tokens", help="Maximum answer length (text and grammar modes)."
+    ),
     seed: int = typer.Option(0, help="Seed for sampling and for --items N."),
     concurrency: int = typer.Option(4, help="openai: parallel requests."),
     timeout: float = BACKEND_OPTS["timeout"],
@@ -279,7 +492,8 @@ def run_llm(
     failed (timeouts, HTTP errors, empty answers: never cached; rerun to retry them), 2 on bad
     input (including an unusable --cache file).
     """
-    from vp_stats import datasets, schema
+    from vp_stats import schema
+    from vp_stats.io import datasets
     from vp_stats.llm import backends, prompts, runner
 
     if backend not in backends.BACKENDS:
@@ -302,54 +516,111 @@ def run_llm(
         tio.prepare_out_dir(out)
         item_table = _select_items(items, datasets.load_items(), seed)
         tpl = template.read_text(encoding="utf-8") if template is not None else None
-        jobs = prompts.item_prompts(item_table, variants=chosen_variants, template=tpl)
+        jobs = prompts.item_prompts(
+            item_table,
+            variants=chosen_variants,
+            template=tpl,
+            templates=None if tpl is not None else datasets.load_prompt_templates(),
+        )
         try:
-            be = backends.make_backend(backend, model=model, model_path=model_path, base_url=base_url,
-                                       api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
-                                       retries=retries, chat_template=chat_template)  # fmt: skip
+            be = backends.make_backend(
+                backend,
+                model=model,
+                model_path=model_path,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                concurrency=concurrency,
+                timeout=timeout,
+                retries=retries,
+                chat_template=chat_template,
+            )
         except runner.BackendError as exc:
             _fail(str(exc))
         dec = runner.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
         with tio.locked_out_dir(out):
             try:
-                answers = runner.run(jobs, be, mode=mode, cache=cache or out / "cache.sqlite", decoding=dec,
-                                     system_prompt=system_prompt, progress=progress)  # fmt: skip
+                answers = runner.run(
+                    jobs,
+                    be,
+                    mode=mode,
+                    cache=cache or out / "cache.sqlite",
+                    decoding=dec,
+                    system_prompt=system_prompt,
+                    progress=progress,
+                )
             except runner.BackendError as exc:
                 _fail(str(exc), code=1)
             tio.write_csv(answers.drop(columns=["key"]), out / "answers.csv")
             tio.write_csv(runner.per_item_means(answers), out / "per_item.csv")
-            ident = {k: v for k, v in be.identity().items() if k in ("backend", "model", "model_id", "base_url")}
-            _provenance(out, "run-llm", {"mode": mode, "scoring": getattr(be, "scoring", None) if mode == "logprobs" else None,
-                                         "variants": chosen_variants, "items": items, "temperature": temperature,
-                                         "max_tokens": max_tokens, "seed": seed, "system_prompt": system_prompt},
-                        {"template": template}, model=ident)  # fmt: skip
+            ident = {
+                k: v
+                for k, v in be.identity().items()
+                if k in ("backend", "model", "model_id", "base_url")
+            }
+            _provenance(
+                out,
+                "run-llm",
+                {
+                    "mode": mode,
+                    "scoring": getattr(be, "scoring", None) if mode == "logprobs" else None,
+                    "variants": chosen_variants,
+                    "items": items,
+                    "temperature": temperature,
+                    "max_tokens": max_tokens,
+                    "seed": seed,
+                    "system_prompt": system_prompt,
+                },
+                {"template": template},
+                model=ident,
+            )
     n_ok = int(answers.parse_ok.sum())
-    errors = answers["error"].dropna().astype(str) if "error" in answers.columns else answers.iloc[:0, 0]
+    errors = (
+        answers["error"].dropna().astype(str) if "error" in answers.columns else answers.iloc[:0, 0]
+    )
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
     typer.echo(
         f"{len(answers)} answers ({answers.attrs['n_cached']} from cache, {answers.attrs['n_new']} new); "
         f"{n_ok} parsed, {len(answers) - n_ok} not parsed ({n_failed} failed calls); wrote {out / 'answers.csv'}"
     )
     if len(answers) and n_ok == 0:
-        _fail(f"no answer could be used: {n_failed} of {len(answers)} calls failed and the rest did not parse; "
-              "check the backend and rerun the same command (failed calls are retried, finished ones come from the cache)",
-              code=1)  # fmt: skip
+        _fail(
+            f"no answer could be used: {n_failed} of {len(answers)} calls failed and the rest did not parse; "
+            "check the backend and rerun the same command (failed calls are retried, finished ones come from the cache)",
+            code=1,
+        )
     if n_failed:
-        _fail(f"{n_failed} call(s) failed and are not cached (see the error column of {out / 'answers.csv'}); "
-              "rerun the same command to retry them (finished answers come from the cache)", code=1)  # fmt: skip
+        _fail(
+            f"{n_failed} call(s) failed and are not cached (see the error column of {out / 'answers.csv'}); "
+            "rerun the same command to retry them (finished answers come from the cache)",
+            code=1,
+        )
 
 
-questionnaire_app = typer.Typer(no_args_is_help=True, help="Score questionnaires (PVQ-21 / ESS Human Values Scale, BFI-10) from raw answers.")
+questionnaire_app = typer.Typer(
+    no_args_is_help=True,
+    help="Score questionnaires (PVQ-21 / ESS Human Values Scale, BFI-10) from raw answers.",
+)
 app.add_typer(questionnaire_app, name="questionnaire")
 
 
 @questionnaire_app.command("score")
 def questionnaire_score(
-    file: Path = typer.Argument(..., help="CSV of answers: long (respondent,item,answer) or wide (respondent + one column per item, 1..N or ESS variable names)."),
+    file: Path = typer.Argument(
+        ...,
+        help="CSV of answers: long (respondent,item,answer) or wide (respondent + one column per item, 1..N or ESS variable names).",
+    ),
     instrument: str = typer.Option("pvq21", "--instrument", help="pvq21 or bfi10."),
-    ess_coding: bool = typer.Option(False, "--ess-coding", help="PVQ answers use the ESS coding (1 = very much like me ... 6 = not like me at all): reverse before scoring."),
-    raw: bool = typer.Option(False, "--raw", help="PVQ: raw value means instead of MRAT-centred scores."),
-    out: Path | None = typer.Option(None, "--out", help="Write the scores to this CSV (default: print)."),
+    ess_coding: bool = typer.Option(
+        False,
+        "--ess-coding",
+        help="PVQ answers use the ESS coding (1 = very much like me ... 6 = not like me at all): reverse before scoring.",
+    ),
+    raw: bool = typer.Option(
+        False, "--raw", help="PVQ: raw value means instead of MRAT-centred scores."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the scores to this CSV (default: print)."
+    ),
 ) -> None:
     """Score raw questionnaire answers; tidy out: respondent, family, dimension, score, n_items, status."""
     from vp_stats.instruments import bfi, pvq
@@ -373,10 +644,12 @@ def questionnaire_score(
     if out:
         with _user_errors():
             tio.write_csv(scores, out)
-            _provenance(out, "questionnaire score", {"instrument": instrument, "ess_coding": ess_coding, "raw": raw},
-                        {"answers": file})  # fmt: skip
+            _provenance(
+                out,
+                "questionnaire score",
+                {"instrument": instrument, "ess_coding": ess_coding, "raw": raw},
+                {"answers": file},
+            )
         typer.echo(f"wrote {out} ({len(scores)} rows)")
     else:
         _echo_table(scores)
-
-

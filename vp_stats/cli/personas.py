@@ -16,19 +16,34 @@ from vp_stats.cli._common import (
     app,
 )
 
-__all__ = ['personas_app', 'personas_run', 'personas_compare', 'personas_humans']  # fmt: skip
+__all__ = ["personas_app", "personas_run", "personas_compare", "personas_humans"]
 
-personas_app = typer.Typer(no_args_is_help=True, help="Demographic personas: run an LLM under personas and compare with human data.")
+personas_app = typer.Typer(
+    no_args_is_help=True,
+    help="Demographic personas: run an LLM under personas and compare with human data.",
+)
 app.add_typer(personas_app, name="personas")
 
 
 @personas_app.command("run")
 def personas_run(
-    out: Path = typer.Option(Path("data/processed/personas"), "--out", help="Output directory (answers, profiles, comparison tables, cache answers.sqlite)."),
-    grid: str = typer.Option("paper", help="paper (the paper's 25 single-attribute personas + the plain model) or notebook (a small grid)."),
-    n_per_value: int | None = typer.Option(None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."),
+    out: Path = typer.Option(
+        Path("data/processed/personas"),
+        "--out",
+        help="Output directory (answers, profiles, comparison tables, cache answers.sqlite).",
+    ),
+    grid: str = typer.Option(
+        "paper",
+        help="paper (the paper's 25 single-attribute personas + the plain model) or notebook (a small grid).",
+    ),
+    n_per_value: int | None = typer.Option(
+        None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."
+    ),
     variants: str = typer.Option("v1", help="Comma-separated prompt variants."),
-    mode: str = typer.Option("logprobs", help="text, grammar or logprobs (openai: exact with --chat-template, else the first-token approximation)."),
+    mode: str = typer.Option(
+        "logprobs",
+        help="text, grammar or logprobs (openai: exact with --chat-template, else the first-token approximation).",
+    ),
     backend: str = BACKEND_OPTS["backend"],
     model: str | None = BACKEND_OPTS["model"],
     model_path: Path | None = BACKEND_OPTS["model_path"],
@@ -42,19 +57,37 @@ def personas_run(
     seed: int = typer.Option(0, help="Seed of the bootstraps."),
 ) -> None:
     """Run a model under a persona grid (cached, resumable) and write the comparisons."""
-    from vp_stats import datasets, personas
+    from vp_stats.io import datasets
     from vp_stats.llm import backends, runner
+    from vp_stats.studies import personas as persona_studies
 
     if mode not in runner.MODES:
         _fail(f"--mode must be one of {', '.join(runner.MODES)}")
     try:
-        be = backends.make_backend(backend, model=model, model_path=model_path, base_url=base_url,
-                                   api_key_env=api_key_env, concurrency=concurrency, timeout=timeout, retries=retries, chat_template=chat_template)  # fmt: skip
+        be = backends.make_backend(
+            backend,
+            model=model,
+            model_path=model_path,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout=timeout,
+            retries=retries,
+            chat_template=chat_template,
+        )
     except (runner.BackendError, ValueError) as exc:
         _fail(str(exc))
     try:
-        res = personas.run_persona_study(out, grid=grid, n_per_value=n_per_value, variants=tuple(v.strip() for v in variants.split(",")),
-                                         mode=mode, backend=be, n_boot=n_boot, seed=seed)  # fmt: skip
+        res = persona_studies.run_persona_study(
+            out,
+            grid=grid,
+            n_per_value=n_per_value,
+            variants=tuple(v.strip() for v in variants.split(",")),
+            mode=mode,
+            backend=be,
+            n_boot=n_boot,
+            seed=seed,
+        )
     except runner.BackendError as exc:
         _fail(str(exc), code=1)
     except (datasets.DataError, ValueError) as exc:
@@ -63,22 +96,47 @@ def personas_run(
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
     typer.echo(f"{len(res['answers'])} answers; tables written to {out}")
     if n_failed:
-        _fail(f"{n_failed} call(s) failed and are not cached; rerun the same command to retry them", code=1)
+        _fail(
+            f"{n_failed} call(s) failed and are not cached; rerun the same command to retry them",
+            code=1,
+        )
 
 
 @personas_app.command("compare")
 def personas_compare(
-    answers: Path = typer.Argument(..., help="Answers CSV of a persona run (personas run writes OUT/answers.csv)."),
-    out: Path = typer.Option(Path("data/processed/personas"), "--out", help="Directory for the comparison tables."),
-    ess: Path | None = typer.Option(None, "--ess", help="ESS microdata CSV (downloaded by you) for group-level comparisons."),
-    group_col: str | None = typer.Option(None, "--group-col", help="Human group column, e.g. gndr."),
-    group_a: str | None = typer.Option(None, "--group-a", help="First group (value of --group-col)."),
+    answers: Path = typer.Argument(
+        ..., help="Answers CSV of a persona run (personas run writes OUT/answers.csv)."
+    ),
+    out: Path = typer.Option(
+        Path("data/processed/personas"), "--out", help="Directory for the comparison tables."
+    ),
+    ess: Path | None = typer.Option(
+        None, "--ess", help="ESS microdata CSV (downloaded by you) for group-level comparisons."
+    ),
+    group_col: str | None = typer.Option(
+        None, "--group-col", help="Human group column, e.g. gndr."
+    ),
+    group_a: str | None = typer.Option(
+        None, "--group-a", help="First group (value of --group-col)."
+    ),
     group_b: str | None = typer.Option(None, "--group-b", help="Second group."),
     n_boot: int = typer.Option(1000, "--n-boot"),
     seed: int = typer.Option(0),
-    human: str | None = typer.Option(None, "--human", help="Compare the run's BFI-10 answers with real human group gaps instead: sapa-bfi or sapa-spi (R's psychTools, read where R installed it)."),
-    psychtools: Path | None = typer.Option(None, "--psychtools", help="With --human: the psychTools folder (default: $VP_PSYCHTOOLS, else found through R)."),
-    sd_reference: str = typer.Option("value-portrait", "--sd-reference", help="With --human: standardise persona gaps by the SD of the Value Portrait participants' BFI-10 scores (value-portrait) or by the spread between persona runs (personas)."),
+    human: str | None = typer.Option(
+        None,
+        "--human",
+        help="Compare the run's BFI-10 answers with real human group gaps instead: sapa-bfi or sapa-spi (R's psychTools, read where R installed it).",
+    ),
+    psychtools: Path | None = typer.Option(
+        None,
+        "--psychtools",
+        help="With --human: the psychTools folder (default: $VP_PSYCHTOOLS, else found through R).",
+    ),
+    sd_reference: str = typer.Option(
+        "value-portrait",
+        "--sd-reference",
+        help="With --human: standardise persona gaps by the SD of the Value Portrait participants' BFI-10 scores (value-portrait) or by the spread between persona runs (personas).",
+    ),
     data_dir: Path | None = DATA_DIR_OPT,
 ) -> None:
     """Compare persona answers with the human raters: item, population and (with ESS data) group level.
@@ -88,79 +146,154 @@ def personas_compare(
     traits) and write persona_vs_human.csv, human_group_gaps.csv, persona_bfi10_scores.csv and
     provenance.json to --out.
     """
-    from vp_stats import datasets, personas
+    from vp_stats.io import datasets
+    from vp_stats.studies import personas as persona_studies
 
     _use_data_dir(data_dir)
     if human is not None:
-        _compare_humans(answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed)
+        _compare_humans(
+            answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed
+        )
         return
     if not answers.exists():
         _fail(f"answers file not found: {answers}")
     try:
-        tables = personas.compare_file(answers, ess_path=ess, group_col=group_col, group_a=group_a, group_b=group_b,
-                                       n_boot=n_boot, seed=seed)  # fmt: skip
+        tables = persona_studies.compare_file(
+            answers,
+            ess_path=ess,
+            group_col=group_col,
+            group_a=group_a,
+            group_b=group_b,
+            n_boot=n_boot,
+            seed=seed,
+        )
     except (datasets.DataError, ValueError) as exc:
         _fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
         df.to_csv(out / f"compare_{name}.csv", index=False)
-        typer.echo(f"wrote {out / f'compare_{name}.csv'} ({len(df)} rows)" + (f"  note: {df.attrs['note']}" if df.attrs.get("note") else ""))
+        typer.echo(
+            f"wrote {out / f'compare_{name}.csv'} ({len(df)} rows)"
+            + (f"  note: {df.attrs['note']}" if df.attrs.get("note") else "")
+        )
 
 
-
-
-def _compare_humans(answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed) -> None:
+def _compare_humans(
+    answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed
+) -> None:
     from vp_stats.io import personas as pio
     from vp_stats.io import tables as tio
-    from vp_stats.personas import humans
-    from vp_stats.study import provenance
+    from vp_stats.stats import humans
+    from vp_stats.studies import humans as human_studies
+    from vp_stats.studies.validate import provenance
 
     with _user_errors():
         if human not in humans.HUMAN_SOURCES:
             raise ValueError(f"--human must be one of {list(humans.HUMAN_SOURCES)}, got {human!r}")
         if sd_reference not in ("value-portrait", "personas"):
-            raise ValueError(f"--sd-reference must be value-portrait or personas, got {sd_reference!r}")
+            raise ValueError(
+                f"--sd-reference must be value-portrait or personas, got {sd_reference!r}"
+            )
         out_dir = tio.prepare_out_dir(out)
         ans = pio.read_answer_file(answers)
         group = group_col or "gender"
-        res = humans.compare_with_humans(ans, human, group, group_a, group_b, path=psychtools,
-                                         sd_reference=None if sd_reference == "personas" else sd_reference,
-                                         n_boot=n_boot, seed=seed)  # fmt: skip
+        res = human_studies.compare_with_humans(
+            ans,
+            human,
+            group,
+            group_a,
+            group_b,
+            path=psychtools,
+            sd_reference=None if sd_reference == "personas" else sd_reference,
+            n_boot=n_boot,
+            seed=seed,
+        )
         table = res["persona_vs_human"]
         prov = provenance(
             "personas compare --human",
-            {"human": human, "group_col": group, "group_a": group_a, "group_b": group_b,
-             "sd_reference": sd_reference, "n_boot": n_boot, "seed": seed},
-            {"answers": answers, **humans._psychtools_inputs(psychtools)},
-            note=table.attrs.get("note"), effect_size=res["human_gaps"].attrs.get("effect_size"),
-            psychtools_version=humans._psychtools_version(psychtools),
-        )  # fmt: skip
-        for name, df in (("persona_vs_human", table), ("human_group_gaps", res["human_gaps"]),
-                         ("persona_bfi10_scores", res["persona_scores"])):  # fmt: skip
+            {
+                "human": human,
+                "group_col": group,
+                "group_a": group_a,
+                "group_b": group_b,
+                "sd_reference": sd_reference,
+                "n_boot": n_boot,
+                "seed": seed,
+            },
+            {"answers": answers, **human_studies._psychtools_inputs(psychtools)},
+            note=table.attrs.get("note"),
+            effect_size=res["human_gaps"].attrs.get("effect_size"),
+            psychtools_version=human_studies._psychtools_version(psychtools),
+        )
+        for name, df in (
+            ("persona_vs_human", table),
+            ("human_group_gaps", res["human_gaps"]),
+            ("persona_bfi10_scores", res["persona_scores"]),
+        ):
             tio.write_csv(df, out_dir / f"{name}.csv")
         tio.write_json(prov, out_dir / "provenance.json")
-    cols = ["trait", "group_a", "group_b", "persona_d", "human_d", "ratio", "ratio_ci_low", "ratio_ci_high", "sign_agree"]
+    cols = [
+        "trait",
+        "group_a",
+        "group_b",
+        "persona_d",
+        "human_d",
+        "ratio",
+        "ratio_ci_low",
+        "ratio_ci_high",
+        "sign_agree",
+    ]
     _echo_table(table[cols].round(3), f"persona vs {human} ({table.attrs.get('note')})")
-    typer.echo(f"wrote {out_dir / 'persona_vs_human.csv'}, human_group_gaps.csv, persona_bfi10_scores.csv, provenance.json")
+    typer.echo(
+        f"wrote {out_dir / 'persona_vs_human.csv'}, human_group_gaps.csv, persona_bfi10_scores.csv, provenance.json"
+    )
 
 
 @personas_app.command("humans")
 def personas_humans(
-    source: str = typer.Option("sapa-bfi", "--source", help="sapa-bfi (psychTools bfi, 2,800 SAPA respondents) or sapa-spi (psychTools spi, 4,000)."),
-    group: str = typer.Option("gender", "--group", help="gender, age (the paper's 4 age bands) or education (the paper's 4 levels)."),
-    out: Path = typer.Option(..., "--out", help="Output folder: human_group_gaps.csv and provenance.json."),
-    group_a: str | None = typer.Option(None, "--group-a", help="First group (default: every pair of levels)."),
+    source: str = typer.Option(
+        "sapa-bfi",
+        "--source",
+        help="sapa-bfi (psychTools bfi, 2,800 SAPA respondents) or sapa-spi (psychTools spi, 4,000).",
+    ),
+    group: str = typer.Option(
+        "gender",
+        "--group",
+        help="gender, age (the paper's 4 age bands) or education (the paper's 4 levels).",
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Output folder: human_group_gaps.csv and provenance.json."
+    ),
+    group_a: str | None = typer.Option(
+        None, "--group-a", help="First group (default: every pair of levels)."
+    ),
     group_b: str | None = typer.Option(None, "--group-b", help="Second group."),
-    psychtools: Path | None = typer.Option(None, "--psychtools", help="The psychTools folder (default: $VP_PSYCHTOOLS, else found through R)."),
-    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap resamples (within groups) for the CIs of d."),
+    psychtools: Path | None = typer.Option(
+        None,
+        "--psychtools",
+        help="The psychTools folder (default: $VP_PSYCHTOOLS, else found through R).",
+    ),
+    n_boot: int = typer.Option(
+        2000, "--n-boot", help="Bootstrap resamples (within groups) for the CIs of d."
+    ),
     ci: float = typer.Option(0.95, "--ci"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Real human group gaps (mean difference, Cohen's d with pooled SD, bootstrap CIs) of a SAPA sample."""
-    from vp_stats.personas import humans
+    from vp_stats.stats import humans
+    from vp_stats.studies import humans as human_studies
 
     with _user_errors():
-        table = humans.human_gaps_study(source, group, out, path=psychtools, group_a=group_a, group_b=group_b,
-                                        n_boot=n_boot, ci=ci, seed=seed)  # fmt: skip
+        table = human_studies.human_gaps_study(
+            source,
+            group,
+            out,
+            path=psychtools,
+            group_a=group_a,
+            group_b=group_b,
+            n_boot=n_boot,
+            ci=ci,
+            seed=seed,
+        )
     _echo_table(table[humans.HUMAN_GAP_COLUMNS].round(3), f"{source}: {table.attrs['effect_size']}")
     typer.echo(f"wrote {Path(out) / 'human_group_gaps.csv'} and provenance.json")

@@ -17,25 +17,59 @@ from vp_stats.cli._common import (
 )
 from vp_stats.io import tables as tio
 
-__all__ = ['reliability_cmd']  # fmt: skip
+__all__ = ["reliability_cmd"]
 
 
 @app.command("reliability")
 def reliability_cmd(
-    data: Path | None = typer.Option(None, "--data", help="One scale: ITEMS.csv with one row per respondent, one column per item (optional participant column); empty cells are missing."),
-    items: Path | None = typer.Option(None, "--items", help="Selected items: an item_correlations.csv from `vp-stats validate` (its selected rows) or a CSV item,family,dimension[,sign]."),
-    ratings: Path | None = typer.Option(None, "--ratings", help="With --items: ratings CSV participant,item,rating[,group] (default: the released Value Portrait ratings)."),
-    n_factors: int = typer.Option(3, "--n-factors", help="Group factors of the Schmid-Leiman solution for omega hierarchical (psych::omega's nfactors, default 3)."),
-    reverse: str | None = typer.Option(None, "--reverse", help="With --data: items to reverse-score (low + high - x), comma-separated: ITEM,ITEM."),
-    scale: str | None = typer.Option(None, "--scale", help="Rating scale LOW-HIGH, e.g. 1-5 (values outside are errors; reverse keying uses it). Default: 1-6 for Value Portrait, else inferred and reported."),
-    missing: str = typer.Option("listwise", "--missing", help="Missing ratings: listwise (drop incomplete respondents; default) or pairwise (psych's default: each covariance from the respondents who rated both items)."),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="One scale: ITEMS.csv with one row per respondent, one column per item (optional participant column); empty cells are missing.",
+    ),
+    items: Path | None = typer.Option(
+        None,
+        "--items",
+        help="Selected items: an item_correlations.csv from `vp-stats validate` (its selected rows) or a CSV item,family,dimension[,sign].",
+    ),
+    ratings: Path | None = typer.Option(
+        None,
+        "--ratings",
+        help="With --items: ratings CSV participant,item,rating[,group] (default: the released Value Portrait ratings).",
+    ),
+    n_factors: int = typer.Option(
+        3,
+        "--n-factors",
+        help="Group factors of the Schmid-Leiman solution for omega hierarchical (psych::omega's nfactors, default 3).",
+    ),
+    reverse: str | None = typer.Option(
+        None,
+        "--reverse",
+        help="With --data: items to reverse-score (low + high - x), comma-separated: ITEM,ITEM.",
+    ),
+    scale: str | None = typer.Option(
+        None,
+        "--scale",
+        help="Rating scale LOW-HIGH, e.g. 1-5 (values outside are errors; reverse keying uses it). Default: 1-6 for Value Portrait, else inferred and reported.",
+    ),
+    missing: str = typer.Option(
+        "listwise",
+        "--missing",
+        help="Missing ratings: listwise (drop incomplete respondents; default) or pairwise (psych's default: each covariance from the respondents who rated both items).",
+    ),
     participant_col: str = COLUMN_OPTS["participant"],
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
-    method: str = typer.Option("minres", help="With --items: one-factor estimator of the one-factor omega: minres or ml."),
+    method: str = typer.Option(
+        "minres", help="With --items: one-factor estimator of the one-factor omega: minres or ml."
+    ),
     ci: float = typer.Option(0.95, help="Coverage of alpha's Feldt interval."),
     data_dir: Path | None = DATA_DIR_OPT,
-    out: Path = typer.Option(..., "--out", help="Output directory (reliability.csv, item_statistics.csv with --data, provenance.json)."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Output directory (reliability.csv, item_statistics.csv with --data, provenance.json).",
+    ),
 ) -> None:
     """Reliability: Cronbach's alpha (Feldt CI), omega total and omega hierarchical (Schmid-Leiman).
 
@@ -52,12 +86,14 @@ def reliability_cmd(
     omega_heywood, omega_total, omega_hierarchical, n_factors, omega_h_note, reason). Negatively keyed
     items (rho < 0) are reversed as low + high - x.
     """
-    from vp_stats import study
+    from vp_stats.studies import validate as study
 
     if data is not None and (items is not None or ratings is not None):
         _fail("--data (one scale) cannot be combined with --items / --ratings (selected item sets)")
     if data is None and items is None:
-        _fail("give --data ITEMS.csv (respondents x items) or --items SELECTED.csv (with --ratings)")
+        _fail(
+            "give --data ITEMS.csv (respondents x items) or --items SELECTED.csv (with --ratings)"
+        )
     if missing not in ("listwise", "pairwise"):
         _fail(f"--missing must be pairwise or listwise, got {missing!r}")
     if n_factors < 1:
@@ -65,25 +101,68 @@ def reliability_cmd(
     if data is not None:
         _use_data_dir(data_dir)
         with _user_errors(), tio.locked_out_dir(out):
-            table, info = study.reliability_study(data=data, out=out, scale=scale, participant=participant_col,
-                                                  ci=ci, n_factors=n_factors, reverse=reverse, missing=missing)  # fmt: skip
+            table, info = study.reliability_study(
+                data=data,
+                out=out,
+                scale=scale,
+                participant=participant_col,
+                ci=ci,
+                n_factors=n_factors,
+                reverse=reverse,
+                missing=missing,
+            )
         row = table.iloc[0]
-        typer.echo(f"rating scale {info['scale']}; {row.n_respondents} respondents ({row.n_incomplete} incomplete, "
-                   f"{missing}), {row.n_items} items ({row.n_reversed} reversed)")  # fmt: skip
-        show = table[["alpha", "alpha_ci_low", "alpha_ci_high", "omega_total", "omega_hierarchical", "n_factors"]]
+        typer.echo(
+            f"rating scale {info['scale']}; {row.n_respondents} respondents ({row.n_incomplete} incomplete, "
+            f"{missing}), {row.n_items} items ({row.n_reversed} reversed)"
+        )
+        show = table[
+            [
+                "alpha",
+                "alpha_ci_low",
+                "alpha_ci_high",
+                "omega_total",
+                "omega_hierarchical",
+                "n_factors",
+            ]
+        ]
         _echo_table(show.round(3), "reliability of the scale:")
         if isinstance(row.omega_h_note, str):
             typer.echo(f"note: {row.omega_h_note}")
         typer.echo(f"wrote {out / 'reliability.csv'} and {out / 'item_statistics.csv'}")
         return
     if reverse:
-        _fail("--reverse applies to --data; with --items the sign of each selected item says which to reverse")
+        _fail(
+            "--reverse applies to --data; with --items the sign of each selected item says which to reverse"
+        )
     _use_data_dir(data_dir)
     with _user_errors(), tio.locked_out_dir(out):
-        table, info = study.reliability_study(ratings, items, out=out, scale=scale, participant=participant_col,
-                                              item=item_col, rating=rating_col, method=method, ci=ci,
-                                              n_factors=n_factors, missing=missing, data_dir=data_dir)  # fmt: skip
+        table, info = study.reliability_study(
+            ratings,
+            items,
+            out=out,
+            scale=scale,
+            participant=participant_col,
+            item=item_col,
+            rating=rating_col,
+            method=method,
+            ci=ci,
+            n_factors=n_factors,
+            missing=missing,
+            data_dir=data_dir,
+        )
     typer.echo(f"rating scale {info['scale']}")
-    show = table[["family", "dimension", "group", "n_items", "n_raters", "alpha", "omega_total", "omega_hierarchical"]]
+    show = table[
+        [
+            "family",
+            "dimension",
+            "group",
+            "n_items",
+            "n_raters",
+            "alpha",
+            "omega_total",
+            "omega_hierarchical",
+        ]
+    ]
     _echo_table(show.round(3), "reliability of the selected item sets:")
     typer.echo(f"wrote {out / 'reliability.csv'} ({len(table)} rows)")

@@ -8,14 +8,23 @@ import typer
 
 from vp_stats.cli._common import DATA_DIR_OPT, _echo_table, _fail, _use_data_dir, _user_errors, app
 
-__all__ = ['run_models', 'cache_app', 'cache_merge']  # fmt: skip
+__all__ = ["run_models", "cache_app", "cache_merge"]
 
 
 @app.command("run-models")
 def run_models(
-    runfile: Path = typer.Argument(..., help="TOML run file: [[model]] tables (name, backend, model, base_url, api_key_env, mode, variants, items, ...) and an optional [defaults] table."),
-    out: Path = typer.Option(..., "--out", help="Output folder: OUT/<name>/answers.csv, per_item.csv, cache.sqlite per model, and OUT/run_summary.csv."),
-    only: str | None = typer.Option(None, "--only", help="Comma-separated model names of the file to run (default: all)."),
+    runfile: Path = typer.Argument(
+        ...,
+        help="TOML run file: [[model]] tables (name, backend, model, base_url, api_key_env, mode, variants, items, ...) and an optional [defaults] table.",
+    ),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Output folder: OUT/<name>/answers.csv, per_item.csv, cache.sqlite per model, and OUT/run_summary.csv.",
+    ),
+    only: str | None = typer.Option(
+        None, "--only", help="Comma-separated model names of the file to run (default: all)."
+    ),
     data_dir: Path | None = DATA_DIR_OPT,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
@@ -25,8 +34,8 @@ def run_models(
     exit 2, naming the file, the [[model]] index and the key); then the models run one after
     the other. Exit 1 when any model failed or had failed calls (see OUT/run_summary.csv).
     """
+    from vp_stats.io import runfile as rf
     from vp_stats.io import tables as tio
-    from vp_stats.llm import runfile as rf
 
     _use_data_dir(data_dir)
     with _user_errors():
@@ -42,24 +51,36 @@ def run_models(
     typer.echo(f"{runfile}: {len(specs)} model(s), {n_prompts} prompts in all")
     with _user_errors():
         summary = rf.run_models(specs, out, progress=progress, data_dir=data_dir, echo=typer.echo)
-    _echo_table(summary[["model", "status", "n_answers", "n_parsed", "n_failed", "from_cache"]], "run summary:")
+    _echo_table(
+        summary[["model", "status", "n_answers", "n_parsed", "n_failed", "from_cache"]],
+        "run summary:",
+    )
     typer.echo(f"wrote {out / 'run_summary.csv'}")
     bad = summary[summary.status != "ok"]
     if len(bad):
         n_dead = int((bad.status == "failed").sum())
-        _fail(f"{len(bad)} of {len(summary)} model(s) did not finish cleanly ({n_dead} failed, "
-              f"{int(bad.n_failed.sum())} failed calls in all: {', '.join(bad.model)}); see {out / 'run_summary.csv'} "
-              "and rerun the same command (finished answers come from the caches)", code=1)  # fmt: skip
+        _fail(
+            f"{len(bad)} of {len(summary)} model(s) did not finish cleanly ({n_dead} failed, "
+            f"{int(bad.n_failed.sum())} failed calls in all: {', '.join(bad.model)}); see {out / 'run_summary.csv'} "
+            "and rerun the same command (finished answers come from the caches)",
+            code=1,
+        )
 
 
-cache_app = typer.Typer(no_args_is_help=True, help="Answer caches: merge the caches of several machines or workers.")
+cache_app = typer.Typer(
+    no_args_is_help=True, help="Answer caches: merge the caches of several machines or workers."
+)
 app.add_typer(cache_app, name="cache")
 
 
 @cache_app.command("merge")
 def cache_merge(
-    sources: list[Path] = typer.Argument(..., metavar="SOURCE", help="Source caches (cache.sqlite files), merged in this order."),
-    into: Path = typer.Option(..., "--into", help="Destination cache (created when absent; updated in one transaction)."),
+    sources: list[Path] = typer.Argument(
+        ..., metavar="SOURCE", help="Source caches (cache.sqlite files), merged in this order."
+    ),
+    into: Path = typer.Option(
+        ..., "--into", help="Destination cache (created when absent; updated in one transaction)."
+    ),
 ) -> None:
     """Combine answer caches into one, keyed by request key.
 
@@ -73,12 +94,20 @@ def cache_merge(
     with _user_errors():
         reports = merge_caches(sources, into)
     for r in reports:
-        typer.echo(f"{r['source']}: {r['n_rows']} rows: {r['n_added']} added, {r['n_identical']} identical, "
-                   f"{r['n_conflicts']} conflicting (destination's row kept), {r['n_bad_checksum']} failed their "
-                   f"checksum (skipped)" + (f", {r['n_repaired']} repaired a destination row that failed its "
-                                            "checksum" if r["n_repaired"] else ""))  # fmt: skip
+        typer.echo(
+            f"{r['source']}: {r['n_rows']} rows: {r['n_added']} added, {r['n_identical']} identical, "
+            f"{r['n_conflicts']} conflicting (destination's row kept), {r['n_bad_checksum']} failed their "
+            f"checksum (skipped)"
+            + (
+                f", {r['n_repaired']} repaired a destination row that failed its checksum"
+                if r["n_repaired"]
+                else ""
+            )
+        )
         for key, fields in r["conflicts"][:5]:
-            typer.echo(f"  conflict: key {key[:16]}... differs in {', '.join(fields)}; kept the destination's row")
+            typer.echo(
+                f"  conflict: key {key[:16]}... differs in {', '.join(fields)}; kept the destination's row"
+            )
         if len(r["conflicts"]) < r["n_conflicts"] or r["n_conflicts"] > 5:
             typer.echo(f"  ... {r['n_conflicts'] - min(5, len(r['conflicts']))} more conflict(s)")
     from vp_stats.llm.cache import AnswerCache

@@ -1,7 +1,7 @@
 """``vp-stats structure``: factor structure of an item set (EFA, CFA).
 
-Thin wrappers over :func:`vp_stats.factor.efa`, :func:`vp_stats.factor.adequacy`,
-:func:`vp_stats.factor.parallel_analysis` and :func:`vp_stats.cfa.cfa`: the
+Thin wrappers over :func:`vp_stats.stats.factor.efa`, :func:`vp_stats.stats.factor.adequacy`,
+:func:`vp_stats.stats.factor.parallel_analysis` and :func:`vp_stats.stats.cfa.cfa`: the
 items file is read by :func:`vp_stats.io.tables.read_item_matrix` (one row per
 respondent, one column per item, optional participant column), the tables are
 written atomically with a ``provenance.json`` beside them.
@@ -15,25 +15,54 @@ import typer
 
 from vp_stats.cli._common import COLUMN_OPTS, _echo_table, _fail, _user_errors, app
 
-__all__ = ['structure_app', 'DATA_OPT', 'efa_cmd', 'cfa_cmd']  # fmt: skip
+__all__ = ["structure_app", "DATA_OPT", "efa_cmd", "cfa_cmd"]
 
-structure_app = typer.Typer(no_args_is_help=True, help="Factor structure of an item set: exploratory (EFA) and confirmatory (CFA) factor analysis.")
+structure_app = typer.Typer(
+    no_args_is_help=True,
+    help="Factor structure of an item set: exploratory (EFA) and confirmatory (CFA) factor analysis.",
+)
 app.add_typer(structure_app, name="structure")
 
-DATA_OPT = typer.Option(..., "--data", help="Items CSV: one row per respondent, one column per item (numbers; empty = missing), optionally a participant column.")
+DATA_OPT = typer.Option(
+    ...,
+    "--data",
+    help="Items CSV: one row per respondent, one column per item (numbers; empty = missing), optionally a participant column.",
+)
 
 
 @structure_app.command("efa")
 def efa_cmd(
     data: Path = DATA_OPT,
-    n_factors: int | None = typer.Option(None, "--n-factors", help="Number of factors (1 .. items - 1). With --parallel and no --n-factors: the number parallel analysis suggests."),
-    method: str = typer.Option("minres", "--method", help="Extraction: minres, ml or pa (iterated principal axis), as psych::fa(fm)."),
-    rotation: str = typer.Option("oblimin", "--rotation", help="Rotation: oblimin, promax (oblique), varimax or none."),
-    polychoric: bool = typer.Option(False, "--polychoric", help="Factor polychoric correlations (ordinal items, at most 8 categories) instead of Pearson."),
-    parallel: bool = typer.Option(False, "--parallel", help="Run parallel analysis (psych::fa.parallel; writes efa_parallel.csv)."),
-    n_iter: int = typer.Option(20, "--n-iter", help="Simulated data sets of the parallel analysis."),
+    n_factors: int | None = typer.Option(
+        None,
+        "--n-factors",
+        help="Number of factors (1 .. items - 1). With --parallel and no --n-factors: the number parallel analysis suggests.",
+    ),
+    method: str = typer.Option(
+        "minres",
+        "--method",
+        help="Extraction: minres, ml or pa (iterated principal axis), as psych::fa(fm).",
+    ),
+    rotation: str = typer.Option(
+        "oblimin", "--rotation", help="Rotation: oblimin, promax (oblique), varimax or none."
+    ),
+    polychoric: bool = typer.Option(
+        False,
+        "--polychoric",
+        help="Factor polychoric correlations (ordinal items, at most 8 categories) instead of Pearson.",
+    ),
+    parallel: bool = typer.Option(
+        False,
+        "--parallel",
+        help="Run parallel analysis (psych::fa.parallel; writes efa_parallel.csv).",
+    ),
+    n_iter: int = typer.Option(
+        20, "--n-iter", help="Simulated data sets of the parallel analysis."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the parallel analysis."),
-    missing: str = typer.Option("listwise", "--missing", help="listwise (respondents who answered every item) or pairwise."),
+    missing: str = typer.Option(
+        "listwise", "--missing", help="listwise (respondents who answered every item) or pairwise."
+    ),
     participant_col: str = COLUMN_OPTS["participant"],
     out: Path = typer.Option(..., "--out", help="Output directory."),
 ) -> None:
@@ -45,56 +74,107 @@ def efa_cmd(
     OUT/efa_adequacy.csv (statistic, item, value: KMO overall and per item, Bartlett chi2/df/p),
     OUT/efa_parallel.csv (with --parallel) and OUT/provenance.json.
     """
-    from vp_stats import factor, study
     from vp_stats.io import tables as tio
+    from vp_stats.stats import factor
+    from vp_stats.studies import validate as study
 
     with _user_errors():
         factor._check_options(method=method, rotation=rotation, missing=missing, n_iter=n_iter)
         if n_factors is None and not parallel:
-            _fail("give the number of factors with --n-factors K, or --parallel to choose it by parallel analysis")
+            _fail(
+                "give the number of factors with --n-factors K, or --parallel to choose it by parallel analysis"
+            )
         with tio.locked_out_dir(out) as out_dir:
             x = tio.read_item_matrix(data, participant=participant_col)
             if n_factors is not None:
                 factor._check_options(n_factors=n_factors, n_items=x.shape[1])
             pa = None
             if parallel:
-                pa = factor.parallel_analysis(x, method=method, n_iter=n_iter, seed=seed, polychoric=polychoric,
-                                              missing=missing)  # fmt: skip
+                pa = factor.parallel_analysis(
+                    x,
+                    method=method,
+                    n_iter=n_iter,
+                    seed=seed,
+                    polychoric=polychoric,
+                    missing=missing,
+                )
                 if n_factors is None:
                     n_factors = pa.attrs["n_factors"]
                     if n_factors < 1:
-                        _fail("parallel analysis suggests no factor (no eigenvalue above the simulated ones); "
-                              "give --n-factors K to fit one anyway")  # fmt: skip
+                        _fail(
+                            "parallel analysis suggests no factor (no eigenvalue above the simulated ones); "
+                            "give --n-factors K to fit one anyway"
+                        )
                     factor._check_options(n_factors=n_factors, n_items=x.shape[1])
-            res = factor.efa(x, n_factors, method=method, rotation=rotation, polychoric=polychoric, missing=missing)
+            res = factor.efa(
+                x,
+                n_factors,
+                method=method,
+                rotation=rotation,
+                polychoric=polychoric,
+                missing=missing,
+            )
             adeq = factor.adequacy(x, polychoric=polychoric, missing=missing)
-            written = [tio.write_csv(res.loadings, out_dir / "efa_loadings.csv"),
-                       tio.write_csv(res.communalities, out_dir / "efa_communalities.csv"),
-                       tio.write_csv(res.variance, out_dir / "efa_variance.csv"),
-                       tio.write_csv(adeq, out_dir / "efa_adequacy.csv")]  # fmt: skip
+            written = [
+                tio.write_csv(res.loadings, out_dir / "efa_loadings.csv"),
+                tio.write_csv(res.communalities, out_dir / "efa_communalities.csv"),
+                tio.write_csv(res.variance, out_dir / "efa_variance.csv"),
+                tio.write_csv(adeq, out_dir / "efa_adequacy.csv"),
+            ]
             if res.oblique:
-                written.append(tio.write_csv(res.factor_correlations, out_dir / "efa_factor_correlations.csv"))
+                written.append(
+                    tio.write_csv(res.factor_correlations, out_dir / "efa_factor_correlations.csv")
+                )
             if pa is not None:
                 written.append(tio.write_csv(pa, out_dir / "efa_parallel.csv"))
-            params = {"n_factors": int(n_factors), "method": method, "rotation": rotation, "polychoric": polychoric,
-                      "parallel": parallel, "n_iter": n_iter, "seed": seed, "missing": missing,
-                      "participant_col": participant_col}  # fmt: skip
-            extra = {"n_obs": res.n_obs, "n_items": x.shape[1], "converged": res.converged, "heywood": res.heywood}
+            params = {
+                "n_factors": int(n_factors),
+                "method": method,
+                "rotation": rotation,
+                "polychoric": polychoric,
+                "parallel": parallel,
+                "n_iter": n_iter,
+                "seed": seed,
+                "missing": missing,
+                "participant_col": participant_col,
+            }
+            extra = {
+                "n_obs": res.n_obs,
+                "n_items": x.shape[1],
+                "converged": res.converged,
+                "heywood": res.heywood,
+            }
             if pa is not None:
-                extra.update(parallel_n_factors=pa.attrs["n_factors"], parallel_n_components=pa.attrs["n_components"])
-            written.append(tio.write_json(study.provenance("structure efa", params, {"data": data}, **extra),
-                                          out_dir / "provenance.json"))  # fmt: skip
+                extra.update(
+                    parallel_n_factors=pa.attrs["n_factors"],
+                    parallel_n_components=pa.attrs["n_components"],
+                )
+            written.append(
+                tio.write_json(
+                    study.provenance("structure efa", params, {"data": data}, **extra),
+                    out_dir / "provenance.json",
+                )
+            )
     if pa is not None:
-        typer.echo(f"parallel analysis suggests {pa.attrs['n_factors']} factor(s) and "
-                   f"{pa.attrs['n_components']} component(s)")  # fmt: skip
+        typer.echo(
+            f"parallel analysis suggests {pa.attrs['n_factors']} factor(s) and "
+            f"{pa.attrs['n_components']} component(s)"
+        )
     kmo = adeq[(adeq.statistic == "kmo") & adeq.item.isna()].value.item()
-    chi2, df, p = (adeq[adeq.statistic == s].value.item() for s in ("bartlett_chi2", "bartlett_df", "bartlett_p"))
-    typer.echo(f"{res.n_obs} respondents, {x.shape[1]} items; KMO {kmo:.3f}; Bartlett chi2 {chi2:.1f} on {df:.0f} df, p = {p:.3g}")
+    chi2, df, p = (
+        adeq[adeq.statistic == s].value.item()
+        for s in ("bartlett_chi2", "bartlett_df", "bartlett_p")
+    )
+    typer.echo(
+        f"{res.n_obs} respondents, {x.shape[1]} items; KMO {kmo:.3f}; Bartlett chi2 {chi2:.1f} on {df:.0f} df, p = {p:.3g}"
+    )
     if not res.converged:
         typer.echo("warning: the estimation did not converge; read the loadings with care")
     if res.heywood:
         typer.echo(f"warning: Heywood case (communality >= 1): {', '.join(map(str, res.heywood))}")
-    _echo_table(res.loading_matrix().round(3).reset_index(), f"{method} loadings, {rotation} rotation:")
+    _echo_table(
+        res.loading_matrix().round(3).reset_index(), f"{method} loadings, {rotation} rotation:"
+    )
     _echo_table(res.variance.round(3))
     typer.echo(f"wrote {len(written)} files to {out}")
 
@@ -102,7 +182,9 @@ def efa_cmd(
 @structure_app.command("cfa")
 def cfa_cmd(
     data: Path = DATA_OPT,
-    model: Path = typer.Option(..., "--model", help="Model file in lavaan syntax, e.g. lines 'Agree =~ A1 + A2 + A3'."),
+    model: Path = typer.Option(
+        ..., "--model", help="Model file in lavaan syntax, e.g. lines 'Agree =~ A1 + A2 + A3'."
+    ),
     participant_col: str = COLUMN_OPTS["participant"],
     out: Path = typer.Option(..., "--out", help="Output directory."),
 ) -> None:
@@ -113,29 +195,55 @@ def cfa_cmd(
     OUT/cfa_loadings.csv (factor, item, estimate, se, z, p_value, std_all) and OUT/provenance.json.
     Respondents with a missing answer to a model item are left out.
     """
-    from vp_stats import cfa, study
     from vp_stats.errors import DataFormatError
     from vp_stats.io import tables as tio
+    from vp_stats.stats import cfa
+    from vp_stats.studies import validate as study
 
     with _user_errors():
         if not model.is_file():
-            raise DataFormatError(model, None, None, "model file not found" if not model.exists() else "is a folder, expected a model file")
+            raise DataFormatError(
+                model,
+                None,
+                None,
+                "model file not found"
+                if not model.exists()
+                else "is a folder, expected a model file",
+            )
         try:
             text = model.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            raise DataFormatError(model, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+            raise DataFormatError(
+                model, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from exc
         cfa.parse_model(text, source=str(model))
         with tio.locked_out_dir(out) as out_dir:
             x = tio.read_item_matrix(data, participant=participant_col)
             res = cfa.cfa(x, text, source=str(model))
-            written = [tio.write_csv(res.fit, out_dir / "cfa_fit.csv"), tio.write_csv(res.loadings, out_dir / "cfa_loadings.csv")]
-            extra = {"n_obs": int(res.fit.n_obs.item()), "converged": bool(res.fit.converged.item())}
-            written.append(tio.write_json(study.provenance("structure cfa", {"participant_col": participant_col},
-                                                           {"data": data, "model": model}, **extra),
-                                          out_dir / "provenance.json"))  # fmt: skip
+            written = [
+                tio.write_csv(res.fit, out_dir / "cfa_fit.csv"),
+                tio.write_csv(res.loadings, out_dir / "cfa_loadings.csv"),
+            ]
+            extra = {
+                "n_obs": int(res.fit.n_obs.item()),
+                "converged": bool(res.fit.converged.item()),
+            }
+            written.append(
+                tio.write_json(
+                    study.provenance(
+                        "structure cfa",
+                        {"participant_col": participant_col},
+                        {"data": data, "model": model},
+                        **extra,
+                    ),
+                    out_dir / "provenance.json",
+                )
+            )
     f = res.fit.iloc[0]
-    typer.echo(f"{f.n_obs} respondents: chi2 {f.chi2:.2f} on {f.df} df (p = {f.p_value:.3g}); CFI {f.cfi:.3f}, "
-               f"TLI {f.tli:.3f}, RMSEA {f.rmsea:.3f} [{f.rmsea_ci_low:.3f}, {f.rmsea_ci_high:.3f}], SRMR {f.srmr:.3f}")  # fmt: skip
+    typer.echo(
+        f"{f.n_obs} respondents: chi2 {f.chi2:.2f} on {f.df} df (p = {f.p_value:.3g}); CFI {f.cfi:.3f}, "
+        f"TLI {f.tli:.3f}, RMSEA {f.rmsea:.3f} [{f.rmsea_ci_low:.3f}, {f.rmsea_ci_high:.3f}], SRMR {f.srmr:.3f}"
+    )
     if not f.converged:
         typer.echo("warning: the estimation did not converge; read the estimates with care")
     _echo_table(res.loadings.round(3), "loadings (std_all: standardised):")

@@ -15,25 +15,33 @@ from vp_stats.cli._common import (
     app,
 )
 
-__all__ = ['svo_app', 'svo_score', 'svo_run']  # fmt: skip
+__all__ = ["svo_app", "svo_score", "svo_run"]
 
-svo_app = typer.Typer(no_args_is_help=True, help="Social Value Orientation: score the slider measure; HVAE value-rationality runs.")
+svo_app = typer.Typer(
+    no_args_is_help=True,
+    help="Social Value Orientation: score the slider measure; HVAE value-rationality runs.",
+)
 app.add_typer(svo_app, name="svo")
 
 
 @svo_app.command("score")
 def svo_score(
-    file: Path = typer.Argument(..., help="CSV: respondent, item (1-15), and choice (1-9 or A-I) or payoff_self,payoff_other."),
-    out: Path | None = typer.Option(None, "--out", help="Write the scores to this CSV (default: print)."),
+    file: Path = typer.Argument(
+        ...,
+        help="CSV: respondent, item (1-15), and choice (1-9 or A-I) or payoff_self,payoff_other.",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the scores to this CSV (default: print)."
+    ),
 ) -> None:
     """SVO angle, category (Murphy et al. and HVAE boundary conventions), transitivity, secondary index."""
-    from vp_stats import hvae
+    from vp_stats.io import svo as svo_io
     from vp_stats.io import tables as tio
 
     with _user_errors():
         if out:
             tio.prepare_out_file(out)
-        scores = hvae.score_file(file)
+        scores = svo_io.score_file(file)
         if out:
             tio.write_csv(scores, out)
             _provenance(out, "svo score", {}, {"answers": file})
@@ -45,25 +53,44 @@ def svo_score(
 
 @svo_app.command("run")
 def svo_run(
-    out: Path = typer.Option(Path("data/processed/hvae"), "--out", help="Output directory (runs.csv, summary.csv, transcript.csv, cache.sqlite)."),
-    runs: int = typer.Option(2, "--runs", help="Seeded runs per target and goal condition (run r uses seed + r)."),
+    out: Path = typer.Option(
+        Path("data/processed/hvae"),
+        "--out",
+        help="Output directory (runs.csv, summary.csv, transcript.csv, cache.sqlite).",
+    ),
+    runs: int = typer.Option(
+        2, "--runs", help="Seeded runs per target and goal condition (run r uses seed + r)."
+    ),
     seed: int = typer.Option(0, help="First seed."),
-    targets: str = typer.Option("altruistic,prosocial,individualistic,competitive", help="Comma-separated target SVO categories."),
+    targets: str = typer.Option(
+        "altruistic,prosocial,individualistic,competitive",
+        help="Comma-separated target SVO categories.",
+    ),
     goal: str = typer.Option("both", help="with, without or both: the optional goal step."),
-    mode: str = typer.Option("grammar", help="grammar (a bare letter A-I, constrained) or text (parsed strictly)."),
-    backend: str = typer.Option("local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint; grammar mode sends the llama.cpp server's grammar field)."),
+    mode: str = typer.Option(
+        "grammar", help="grammar (a bare letter A-I, constrained) or text (parsed strictly)."
+    ),
+    backend: str = typer.Option(
+        "local",
+        help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint; grammar mode sends the llama.cpp server's grammar field).",
+    ),
     model: str | None = BACKEND_OPTS["model"],
     model_path: Path | None = BACKEND_OPTS["model_path"],
     base_url: str | None = BACKEND_OPTS["base_url"],
     api_key_env: str = BACKEND_OPTS["api_key_env"],
-    concurrency: int = typer.Option(4, help="openai: conversations run in parallel (the steps of one conversation are sequential)."),
+    concurrency: int = typer.Option(
+        4,
+        help="openai: conversations run in parallel (the steps of one conversation are sequential).",
+    ),
     timeout: float = BACKEND_OPTS["timeout"],
     retries: int = BACKEND_OPTS["retries"],
-    temperature: float | None = typer.Option(None, help="Sampling temperature (default: the protocol's)."),
+    temperature: float | None = typer.Option(
+        None, help="Sampling temperature (default: the protocol's)."
+    ),
 ) -> None:
     """Induce target SVOs in a model (HVAE protocol) and score its value rationality; cached, resumable."""
-    from vp_stats import hvae
     from vp_stats.llm import backends, runner
+    from vp_stats.studies import hvae as hvae_runs
 
     goals = {"with": (True,), "without": (False,), "both": (False, True)}.get(goal)
     if goals is None:
@@ -78,21 +105,52 @@ def svo_run(
         _fail(f"--backend must be local or openai, got {backend!r}")
     with _user_errors(), tio.locked_out_dir(out):
         try:
-            be = backends.make_backend(backend, model=model, model_path=model_path, base_url=base_url,
-                                       api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
-                                       retries=retries)  # fmt: skip
+            be = backends.make_backend(
+                backend,
+                model=model,
+                model_path=model_path,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                concurrency=concurrency,
+                timeout=timeout,
+                retries=retries,
+            )
         except runner.BackendError as exc:
             _fail(str(exc))
         try:
-            grid = hvae.run_grid(be, targets=tuple(t.strip() for t in targets.split(",")), n_runs=runs, seed=seed,
-                                 with_goal=goals, cache=out / "cache.sqlite", mode=mode, temperature=temperature,
-                                 progress=True)  # fmt: skip
+            grid = hvae_runs.run_grid(
+                be,
+                targets=tuple(t.strip() for t in targets.split(",")),
+                n_runs=runs,
+                seed=seed,
+                with_goal=goals,
+                cache=out / "cache.sqlite",
+                mode=mode,
+                temperature=temperature,
+                progress=True,
+            )
         except runner.BackendError as exc:
             _fail(str(exc), code=1)
         tio.write_csv(grid.runs, out / "runs.csv")
         tio.write_csv(grid.summary, out / "summary.csv")
         tio.write_csv(grid.transcript, out / "transcript.csv")
-        ident = {k: v for k, v in be.identity().items() if k in ("backend", "model", "model_id", "base_url")}
-        _provenance(out, "svo run", {"runs": runs, "seed": seed, "targets": targets, "goal": goal, "mode": mode,
-                                     "temperature": temperature}, {}, model=ident)  # fmt: skip
+        ident = {
+            k: v
+            for k, v in be.identity().items()
+            if k in ("backend", "model", "model_id", "base_url")
+        }
+        _provenance(
+            out,
+            "svo run",
+            {
+                "runs": runs,
+                "seed": seed,
+                "targets": targets,
+                "goal": goal,
+                "mode": mode,
+                "temperature": temperature,
+            },
+            {},
+            model=ident,
+        )
     _echo_table(grid.summary.round(3), "value rationality per target:")

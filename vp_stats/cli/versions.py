@@ -16,26 +16,62 @@ from vp_stats.cli._common import (
     app,
 )
 
-__all__ = ['compare_versions_cmd']  # fmt: skip
+__all__ = ["compare_versions_cmd"]
 
 
 @app.command("compare-versions")
 def compare_versions_cmd(
-    ratings: Path | None = typer.Option(None, "--ratings", help="Ratings CSV participant,item,rating[,group] holding both versions of each item (default: the released Value Portrait ratings)."),
-    scores: Path | None = typer.Option(None, "--scores", help="The raters' scores CSV: long participant,family,dimension,score or wide participant,<dimension>,..."),
-    pairs: Path | None = typer.Option(None, "--pairs", help="Pairs CSV item_a,item_b[,dimension]: the two versions of each item and, optionally, the value it measures (otherwise every scored dimension)."),
-    versions: str | None = typer.Option(None, "--versions", help="Instead of --pairs: derive the pairs from the item ids, e.g. likely,similar pairs abby_Power_likely_04 with abby_Power_similar_14 (vp_stats.versions.version_pairs), on every scored dimension."),
-    scale: str | None = typer.Option(None, "--scale", help="Rating scale LOW-HIGH (ratings outside are errors). Default: 1-6 for Value Portrait, else inferred."),
-    families: str | None = typer.Option(None, "--families", help="Comma-separated families of dimensions (default: every family in the scores)."),
-    method: str = typer.Option("spearman", help="Correlation: spearman (as item validation) or pearson."),
-    ci: float = typer.Option(0.95, help="Coverage of Zou's intervals and of the pooled bootstrap interval."),
-    n_boot: int = typer.Option(1000, "--n-boot", help="Rater resamples for the pooled interval (0: none)."),
-    seed: int = typer.Option(0, help="Seed of the rater bootstrap; equal seeds give identical tables."),
+    ratings: Path | None = typer.Option(
+        None,
+        "--ratings",
+        help="Ratings CSV participant,item,rating[,group] holding both versions of each item (default: the released Value Portrait ratings).",
+    ),
+    scores: Path | None = typer.Option(
+        None,
+        "--scores",
+        help="The raters' scores CSV: long participant,family,dimension,score or wide participant,<dimension>,...",
+    ),
+    pairs: Path | None = typer.Option(
+        None,
+        "--pairs",
+        help="Pairs CSV item_a,item_b[,dimension]: the two versions of each item and, optionally, the value it measures (otherwise every scored dimension).",
+    ),
+    versions: str | None = typer.Option(
+        None,
+        "--versions",
+        help="Instead of --pairs: derive the pairs from the item ids, e.g. likely,similar pairs abby_Power_likely_04 with abby_Power_similar_14 (vp_stats.stats.versions.version_pairs), on every scored dimension.",
+    ),
+    scale: str | None = typer.Option(
+        None,
+        "--scale",
+        help="Rating scale LOW-HIGH (ratings outside are errors). Default: 1-6 for Value Portrait, else inferred.",
+    ),
+    families: str | None = typer.Option(
+        None,
+        "--families",
+        help="Comma-separated families of dimensions (default: every family in the scores).",
+    ),
+    method: str = typer.Option(
+        "spearman", help="Correlation: spearman (as item validation) or pearson."
+    ),
+    ci: float = typer.Option(
+        0.95, help="Coverage of Zou's intervals and of the pooled bootstrap interval."
+    ),
+    n_boot: int = typer.Option(
+        1000, "--n-boot", help="Rater resamples for the pooled interval (0: none)."
+    ),
+    seed: int = typer.Option(
+        0, help="Seed of the rater bootstrap; equal seeds give identical tables."
+    ),
     participant_col: str = COLUMN_OPTS["participant"],
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
     data_dir: Path | None = DATA_DIR_OPT,
-    out: Path = typer.Option(..., "--out", help="Output directory for version_comparison.csv, version_comparison_pooled.csv and provenance.json."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Output directory for version_comparison.csv, version_comparison_pooled.csv and provenance.json.",
+    ),
 ) -> None:
     """Compare the validity of two versions of each item: rho_a vs rho_b with the same raters' value scores.
 
@@ -45,9 +81,9 @@ def compare_versions_cmd(
     OUT/version_comparison_pooled.csv (per dimension, and 'all' when the pairs name their
     dimensions: mean diff with a rater-bootstrap CI); OUT/provenance.json.
     """
-    from vp_stats import study
-    from vp_stats import versions as vs
     from vp_stats.io import tables as tio
+    from vp_stats.stats import versions as vs
+    from vp_stats.studies import validate as study
 
     _use_data_dir(data_dir)
     if (pairs is None) == (versions is None):
@@ -59,33 +95,82 @@ def compare_versions_cmd(
         if versions is not None:
             names = [v.strip() for v in versions.split(",") if v.strip()]
             if len(names) != 2 or names[0] == names[1]:
-                raise ValueError(f"--versions needs two different names separated by a comma, got {versions!r}")
+                raise ValueError(
+                    f"--versions needs two different names separated by a comma, got {versions!r}"
+                )
             rule = tuple(names)
         out_dir = tio.prepare_out_dir(out)
-        r, s, info = study.load_study(ratings, scores, scale=scale, participant=participant_col, item=item_col,
-                                      rating=rating_col, data_dir=data_dir)  # fmt: skip
+        r, s, info = study.load_study(
+            ratings,
+            scores,
+            scale=scale,
+            participant=participant_col,
+            item=item_col,
+            rating=rating_col,
+            data_dir=data_dir,
+        )
         if rule is not None:
             table = vs.version_pairs(r["item"].unique(), rule)[["item_a", "item_b"]]
         else:
             table = tio.read_csv(pairs, what="pairs file")
-        res = vs.compare_versions(r, s, table, fams, method=method, ci=ci, n_boot=n_boot, seed=seed,
-                                  scale=info["scale_obj"], pairs_source=str(pairs) if pairs is not None else None)  # fmt: skip
+        res = vs.compare_versions(
+            r,
+            s,
+            table,
+            fams,
+            method=method,
+            ci=ci,
+            n_boot=n_boot,
+            seed=seed,
+            scale=info["scale_obj"],
+            pairs_source=str(pairs) if pairs is not None else None,
+        )
         comp, pooled = res["comparison"], res["pooled"]
         inputs = {**info["inputs"], "pairs": pairs}
-        params = {"method": method, "ci": ci, "n_boot": n_boot, "seed": seed, "versions": list(rule) if rule else None,
-                  "families": list(dict.fromkeys(comp["family"]))}  # fmt: skip
-        prov = study.provenance("compare-versions", params, inputs, source=info["source"], scale=info["scale"],
-                                data_commit=info.get("data_commit"), n_pairs=int(len(comp[["item_a", "item_b"]].drop_duplicates())),
-                                tests={"williams_t": "Williams (1959), Steiger (1980) eq. 7, df = n - 3",
-                                       "steiger_z": "Steiger (1980) eq. 14: Fisher z, Dunn & Clark (1969) covariance at the mean r",
-                                       "zou": "Zou (2007) CI of rho_a - rho_b",
-                                       "pooled": "mean diff over pairs, percentile CI from a rater bootstrap"})  # fmt: skip
+        params = {
+            "method": method,
+            "ci": ci,
+            "n_boot": n_boot,
+            "seed": seed,
+            "versions": list(rule) if rule else None,
+            "families": list(dict.fromkeys(comp["family"])),
+        }
+        prov = study.provenance(
+            "compare-versions",
+            params,
+            inputs,
+            source=info["source"],
+            scale=info["scale"],
+            data_commit=info.get("data_commit"),
+            n_pairs=int(len(comp[["item_a", "item_b"]].drop_duplicates())),
+            tests={
+                "williams_t": "Williams (1959), Steiger (1980) eq. 7, df = n - 3",
+                "steiger_z": "Steiger (1980) eq. 14: Fisher z, Dunn & Clark (1969) covariance at the mean r",
+                "zou": "Zou (2007) CI of rho_a - rho_b",
+                "pooled": "mean diff over pairs, percentile CI from a rater bootstrap",
+            },
+        )
         tio.write_csv(comp, out_dir / "version_comparison.csv")
         tio.write_csv(pooled, out_dir / "version_comparison_pooled.csv")
         tio.write_json(prov, out_dir / "provenance.json")
-    typer.echo(f"{len(comp)} comparisons of {prov['n_pairs']} item pairs ({method}); rating scale {info['scale']}")
-    show = pooled[["dimension", "n_pairs", "mean_rho_a", "mean_rho_b", "mean_diff", "ci_low", "ci_high",
-                   "n_a_better", "n_b_better"]].round(3)  # fmt: skip
+    typer.echo(
+        f"{len(comp)} comparisons of {prov['n_pairs']} item pairs ({method}); rating scale {info['scale']}"
+    )
+    show = pooled[
+        [
+            "dimension",
+            "n_pairs",
+            "mean_rho_a",
+            "mean_rho_b",
+            "mean_diff",
+            "ci_low",
+            "ci_high",
+            "n_a_better",
+            "n_b_better",
+        ]
+    ].round(3)
     _echo_table(show, "pooled over pairs (diff = rho_a - rho_b):")
-    typer.echo(f"wrote {out_dir / 'version_comparison.csv'}, {out_dir / 'version_comparison_pooled.csv'} "
-               f"and {out_dir / 'provenance.json'}")  # fmt: skip
+    typer.echo(
+        f"wrote {out_dir / 'version_comparison.csv'}, {out_dir / 'version_comparison_pooled.csv'} "
+        f"and {out_dir / 'provenance.json'}"
+    )

@@ -232,7 +232,9 @@ def answers_matrix(
             for r, v in enumerate(vals):
                 if v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and np.isnan(v)):
                     continue
-                if isinstance(v, str):  # a CSV column with one bad cell is read as text: judge each cell
+                if isinstance(
+                    v, str
+                ):  # a CSV column with one bad cell is read as text: judge each cell
                     if not v.strip():
                         continue
                     try:

@@ -83,6 +83,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "TARGETS",
+    "TARGET_ANGLES",
+    "TARGET_IDEAL_TYPES",
+    "check_target",
     "ALL_ITEMS",
     "CATEGORIES",
     "CATEGORY_BOUNDARIES",
@@ -1108,3 +1112,31 @@ def score_answers(data: pd.DataFrame) -> pd.DataFrame:
             ),
         )
     return out
+
+
+#: The four target value orientations (the SVO categories).
+TARGETS: tuple[str, ...] = CATEGORIES
+
+
+#: Ideal type of Murphy et al. (2011) standing for each target. The prosocial
+#: target uses the joint-gain maximiser (45 degrees); the inequality averser
+#: (37.48) can be chosen through ``target_angles``.
+TARGET_IDEAL_TYPES = MappingProxyType(
+    {
+        "altruistic": "altruist",
+        "prosocial": "joint_gain_maximizer",
+        "individualistic": "individualist",
+        "competitive": "competitor",
+    }
+)
+
+
+#: Target ideal-type angles in degrees: altruistic 61.39, prosocial 45.00,
+#: individualistic 0.00, competitive -16.26.
+TARGET_ANGLES = MappingProxyType({t: IDEAL_TYPE_ANGLES[TARGET_IDEAL_TYPES[t]] for t in TARGETS})
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise ValueError(f"unknown HVAE target {target!r}; targets are {', '.join(TARGETS)}")
+    return target

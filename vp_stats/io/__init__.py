@@ -12,7 +12,17 @@ writers. Submodules are split by domain:
   human SVO answer files.
 
 The upstream Value Portrait release (hash-pinned, downloaded with pooch) is read
-by :mod:`vp_stats.datasets`; a user's own files never pass through its registry.
+by :mod:`vp_stats.io.datasets`; a user's own files never pass through its registry.
 """
 
-__all__ = ['compass', 'personas', 'psychtools', 'svo', 'tables']  # fmt: skip
+__all__ = [
+    "averaging",
+    "compass",
+    "datasets",
+    "ess",
+    "personas",
+    "psychtools",
+    "runfile",
+    "svo",
+    "tables",
+]

@@ -1,7 +1,7 @@
 """Value Compass file formats (the file layer): a person's PVQ-21 answers and weight files.
 
-Readers check the files and return DataFrames for :mod:`vp_stats.compass`;
-errors are :class:`vp_stats.datasets.DataFormatError` naming file, data row and
+Readers check the files and return DataFrames for :mod:`vp_stats.studies.compass`;
+errors are :class:`vp_stats.io.datasets.DataFormatError` naming file, data row and
 field.
 """
 
@@ -20,7 +20,7 @@ __all__ = ["read_pvq_answers_file", "read_weights_file"]
 def _read_csv(path) -> tuple[object, pd.DataFrame]:
     from pathlib import Path
 
-    from vp_stats.datasets import DataFormatError
+    from vp_stats.io.datasets import DataFormatError
 
     file = Path(path)
     if not file.is_file():
@@ -57,7 +57,7 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
 
     Raises
     ------
-    vp_stats.datasets.DataFormatError
+    vp_stats.io.datasets.DataFormatError
         (a ``ValueError``) naming file, data row and field.
 
     Examples
@@ -71,8 +71,8 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
     0         me     1       4
     1         me     2       3
     """
-    from vp_stats.datasets import DataFormatError
     from vp_stats.instruments.pvq import _label_to_item
+    from vp_stats.io.datasets import DataFormatError
 
     file, df = _read_csv(path)
     n = schema.PVQ21_N_ITEMS
@@ -83,16 +83,20 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
         extra = set(df.columns) - {lower["item"], lower["answer"]} - ({resp_col} - {None})
         if extra:
             raise DataFormatError(
-                file, None, sorted(extra)[0],
+                file,
+                None,
+                sorted(extra)[0],
                 f"unexpected column(s) {sorted(extra)}; a long PVQ-21 file has columns item,answer "
                 "(and optionally respondent)",
-            )  # fmt: skip
+            )
         if resp_col is not None and df[resp_col].nunique(dropna=False) > 1:
             raise DataFormatError(
-                file, None, resp_col,
+                file,
+                None,
+                resp_col,
                 f"the file holds several respondents {list(pd.unique(df[resp_col]))[:5]}; "
                 "give one person's answers",
-            )  # fmt: skip
+            )
         items, answers = [], []
         for i, (it, ans) in enumerate(zip(df[lower["item"]], df[lower["answer"]], strict=True)):
             k = _label_to_item(it, n, aliases) if isinstance(it, str) else None
@@ -118,20 +122,24 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
     else:
         if len(df) != 1:
             raise DataFormatError(
-                file, None, None,
+                file,
+                None,
+                None,
                 f"{len(df)} data rows: a wide PVQ-21 file holds one person's answers in one row "
                 "(or use the long layout with columns item,answer)",
-            )  # fmt: skip
+            )
         cols = [c for c in df.columns if c != resp_col]
         mapped = {}
         for c in cols:
             k = _label_to_item(c, n, aliases)
             if k is None:
                 raise DataFormatError(
-                    file, None, c,
+                    file,
+                    None,
+                    c,
                     f"unknown column {c!r}: expected item columns 1..{n} (or item1.., or the ESS "
                     "names), or a long file with columns item,answer",
-                )  # fmt: skip
+                )
             if k in mapped.values():
                 raise DataFormatError(file, None, c, f"item {k} appears in two columns")
             mapped[c] = k
@@ -152,9 +160,11 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
             x = np.nan
         if not txt or not np.isfinite(x) or x != round(x) or not 1 <= x <= 6:
             raise DataFormatError(
-                file, _where(row), field,
+                file,
+                _where(row),
+                field,
                 f"answer {txt!r} is not an integer 1..6" + (" (missing)" if not txt else ""),
-            )  # fmt: skip
+            )
         vals.append(int(x))
     out = pd.DataFrame({"respondent": who, "item": items, "answer": vals})
     out = out.sort_values("item").reset_index(drop=True)
@@ -176,7 +186,7 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
 
     Raises
     ------
-    vp_stats.datasets.DataFormatError
+    vp_stats.io.datasets.DataFormatError
         Missing file or column, unknown or duplicate dimension, a non-numeric
         or non-finite weight (naming file, data row and field), all weights 0.
 
@@ -191,17 +201,19 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
     0  Self_Direction     2.0
     1           Power    -1.0
     """
-    from vp_stats.datasets import DataFormatError
+    from vp_stats.io.datasets import DataFormatError
 
     file, df = _read_csv(path)
     lower = {c.lower(): c for c in df.columns}
     for need in ("dimension", "weight"):
         if need not in lower:
             raise DataFormatError(
-                file, None, need,
+                file,
+                None,
+                need,
                 f"missing column {need!r}; a weights file has columns dimension,weight "
                 f"(found {list(df.columns)})",
-            )  # fmt: skip
+            )
     known = (
         list(dimensions)
         if dimensions is not None
@@ -238,9 +250,11 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
     fams = {schema.family_of(d) for d in dims}
     if len(fams) > 1:
         raise DataFormatError(
-            file, None, "dimension",
+            file,
+            None,
+            "dimension",
             f"dimensions from several families {sorted(fams)}: weight one family at a time",
-        )  # fmt: skip
+        )
     return pd.DataFrame(
         {"dimension": dims, "weight": ws, "weights_source": f"weights file {file.name}"}
     )

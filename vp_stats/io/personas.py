@@ -1,11 +1,11 @@
 """File formats of persona runs: the answer file reader and the study folder writer.
 
-The file layer of :mod:`vp_stats.personas`: every read or write of a persona
-run's files goes through here (the statistics in :mod:`vp_stats.personas.compare`
-and :mod:`vp_stats.personas.gaps` never see a path). :func:`read_answer_file`
+Persona files: every read or write of a persona
+run's files goes through here (the statistics in :mod:`vp_stats.stats.personas`
+and :mod:`vp_stats.stats.persona_gaps` never see a path). :func:`read_answer_file`
 validates the answer CSV of a persona run (``vp-stats personas compare``);
 :func:`write_study_tables` writes the folder of
-:func:`vp_stats.personas.run_persona_study`.
+:func:`vp_stats.studies.personas.run_persona_study`.
 """
 
 from __future__ import annotations
@@ -19,27 +19,31 @@ import numpy as np
 import pandas as pd
 
 from vp_stats import schema
-from vp_stats.datasets import DataFormatError
+from vp_stats.io.datasets import DataFormatError
 
 __all__ = [
-    "ANSWER_FILE_COLUMNS", "read_answer_file", "STUDY_FILES", "STUDY_CACHE", "study_dir",
+    "ANSWER_FILE_COLUMNS",
+    "read_answer_file",
+    "STUDY_FILES",
+    "STUDY_CACHE",
+    "study_dir",
     "write_study_tables",
-]  # fmt: skip
+]
 
-#: Required columns of a persona answer file (:func:`vp_stats.personas.compare_file`).
+#: Required columns of a persona answer file (:func:`vp_stats.studies.personas.compare_file`).
 ANSWER_FILE_COLUMNS = ("persona_id", "portrait_id", "option_id", "rating")
 
 
 def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
     """Read and validate a persona answer CSV (the answer table of a persona run).
 
-    The file is the answer table of :func:`~vp_stats.personas.run_personas`
+    The file is the answer table of :func:`~vp_stats.studies.personas.run_personas`
     written to CSV (``answers.csv`` of a study folder); ``parse_ok`` is derived
     from ``rating`` when the file has no such column.
 
     Raises
     ------
-    vp_stats.datasets.DataFormatError
+    vp_stats.io.datasets.DataFormatError
         (a ``ValueError``) naming file, data row and column: a missing file or
         column, a non-integer item id, a rating outside 1..6.
 
@@ -64,10 +68,12 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
     missing = [c for c in ANSWER_FILE_COLUMNS if c not in df.columns]
     if missing:
         raise DataFormatError(
-            file, None, missing[0],
+            file,
+            None,
+            missing[0],
             f"missing column(s) {missing}; a persona answer file needs {list(ANSWER_FILE_COLUMNS)} "
             "(the answer table written by run_personas)",
-        )  # fmt: skip
+        )
     if df.empty:
         raise DataFormatError(file, None, None, "no data rows")
 
@@ -109,7 +115,7 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
-#: Files of a persona study folder (:func:`vp_stats.personas.run_persona_study`):
+#: Files of a persona study folder (:func:`vp_stats.studies.personas.run_persona_study`):
 #: table name -> file name, in the order they are written.
 STUDY_FILES = MappingProxyType(
     {

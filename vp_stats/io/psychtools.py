@@ -78,14 +78,32 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from vp_stats import schema
 from vp_stats.errors import DataFormatError
+from vp_stats.stats.humans import HUMAN_SOURCES, score_keyed
 
 __all__ = [
-    "ENV_VAR", "INSTALL_HINT", "PsychToolsNotFoundError", "find_psychtools", "read_psychtools",
-    "read_bfi", "read_spi", "bfi_keys", "spi_keys", "BFI_KEYS", "BFI_ITEMS", "BFI_GENDER",
-    "BFI_EDUCATION", "SPI_SEX", "SPI_EDUCATION", "SPI_BIG5_SCALES", "SCALE_RANGE",
-    "EDUCATION_TO_PERSONA", "psychtools_version",
-]  # fmt: skip
+    "ENV_VAR",
+    "INSTALL_HINT",
+    "PsychToolsNotFoundError",
+    "find_psychtools",
+    "read_psychtools",
+    "read_bfi",
+    "read_spi",
+    "bfi_keys",
+    "spi_keys",
+    "BFI_KEYS",
+    "BFI_ITEMS",
+    "BFI_GENDER",
+    "BFI_EDUCATION",
+    "SPI_SEX",
+    "SPI_EDUCATION",
+    "SPI_BIG5_SCALES",
+    "SCALE_RANGE",
+    "EDUCATION_TO_PERSONA",
+    "psychtools_version",
+    "sapa_scores",
+]
 
 #: Environment variable naming the psychTools folder (or an R library holding it).
 ENV_VAR = "VP_PSYCHTOOLS"
@@ -118,40 +136,77 @@ BFI_GENDER = MappingProxyType({1: "male", 2: "female"})
 #: ``bfi$education`` codes (``?bfi``: "1 = HS, 2 = finished HS, 3 = some college,
 #: 4 = college graduate 5 = graduate degree").
 BFI_EDUCATION = MappingProxyType(
-    {1: "in high school", 2: "finished high school", 3: "some college", 4: "college graduate",
-     5: "graduate degree"}
-)  # fmt: skip
+    {
+        1: "in high school",
+        2: "finished high school",
+        3: "some college",
+        4: "college graduate",
+        5: "graduate degree",
+    }
+)
 #: ``spi$sex`` codes.
 SPI_SEX = MappingProxyType({1: "male", 2: "female"})
 #: ``spi$education`` codes 1..8, labels in the order of ``?spi``.
 SPI_EDUCATION = MappingProxyType(
-    {1: "less than 12 years", 2: "high school graduate", 3: "currently in university",
-     4: "some university", 5: "associate degree", 6: "college degree",
-     7: "in graduate or professional school", 8: "graduate or professional degree"}
-)  # fmt: skip
+    {
+        1: "less than 12 years",
+        2: "high school graduate",
+        3: "currently in university",
+        4: "some university",
+        5: "associate degree",
+        6: "college degree",
+        7: "in graduate or professional school",
+        8: "graduate or professional degree",
+    }
+)
 #: The Big Five scales of ``spi.keys`` and the trait names of :data:`vp_stats.schema.BFI_TRAITS`.
 SPI_BIG5_SCALES = MappingProxyType(
-    {"Agree": "Agreeableness", "Consc": "Conscientiousness", "Extra": "Extraversion",
-     "Neuro": "Neuroticism", "Open": "Openness"}
-)  # fmt: skip
-_BFI_KEY_NAMES = {"agree": "Agreeableness", "conscientious": "Conscientiousness",
-                  "extraversion": "Extraversion", "neuroticism": "Neuroticism",
-                  "openness": "Openness"}  # fmt: skip
+    {
+        "Agree": "Agreeableness",
+        "Consc": "Conscientiousness",
+        "Extra": "Extraversion",
+        "Neuro": "Neuroticism",
+        "Open": "Openness",
+    }
+)
+_BFI_KEY_NAMES = {
+    "agree": "Agreeableness",
+    "conscientious": "Conscientiousness",
+    "extraversion": "Extraversion",
+    "neuroticism": "Neuroticism",
+    "openness": "Openness",
+}
 
 #: Education levels mapped to the paper's four persona levels
-#: (:data:`vp_stats.personas.PAPER_PERSONA_LEVELS`). A choice of vp-stats:
+#: (:data:`vp_stats.instruments.personas.PAPER_PERSONA_LEVELS`). A choice of vp-stats:
 #: no degree beyond secondary school is "high school" (bfi "some college",
 #: spi "currently in / some university", "associate degree"); a bachelor's
 #: degree holder still studying is "bachelor's degree".
 EDUCATION_TO_PERSONA = MappingProxyType(
     {
-        "bfi": MappingProxyType({1: "less than high school", 2: "high school", 3: "high school",
-                                 4: "bachelor's degree", 5: "graduate degree"}),
-        "spi": MappingProxyType({1: "less than high school", 2: "high school", 3: "high school",
-                                 4: "high school", 5: "high school", 6: "bachelor's degree",
-                                 7: "bachelor's degree", 8: "graduate degree"}),
+        "bfi": MappingProxyType(
+            {
+                1: "less than high school",
+                2: "high school",
+                3: "high school",
+                4: "bachelor's degree",
+                5: "graduate degree",
+            }
+        ),
+        "spi": MappingProxyType(
+            {
+                1: "less than high school",
+                2: "high school",
+                3: "high school",
+                4: "high school",
+                5: "high school",
+                6: "bachelor's degree",
+                7: "bachelor's degree",
+                8: "graduate degree",
+            }
+        ),
     }
-)  # fmt: skip
+)
 
 
 class PsychToolsNotFoundError(DataFormatError):
@@ -198,10 +253,18 @@ def _r_library_dirs() -> list[Path]:
                 dirs += [Path(home) / "library", Path(home) / "site-library"]
         except (OSError, subprocess.SubprocessError):
             pass
-    dirs += [Path(p) for p in ("/usr/lib/R/site-library", "/usr/local/lib/R/site-library",
-                               "/usr/lib/R/library", "/usr/local/lib/R/library",
-                               "/usr/lib64/R/library", "/opt/homebrew/lib/R/library",
-                               "/Library/Frameworks/R.framework/Resources/library")]  # fmt: skip
+    dirs += [
+        Path(p)
+        for p in (
+            "/usr/lib/R/site-library",
+            "/usr/local/lib/R/site-library",
+            "/usr/lib/R/library",
+            "/usr/local/lib/R/library",
+            "/usr/lib64/R/library",
+            "/opt/homebrew/lib/R/library",
+            "/Library/Frameworks/R.framework/Resources/library",
+        )
+    ]
     return dirs
 
 
@@ -214,9 +277,15 @@ def _auto_find() -> tuple[str | None, tuple[str, ...]]:
         searched.append("Rscript system.file(package='psychTools')")
         try:
             res = subprocess.run(
-                [rscript, "-e", 'cat("VPSTATS_PKG=", system.file(package="psychTools"), "\\n", sep="")'],
-                capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
+                [
+                    rscript,
+                    "-e",
+                    'cat("VPSTATS_PKG=", system.file(package="psychTools"), "\\n", sep="")',
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             for line in res.stdout.splitlines():
                 if line.startswith("VPSTATS_PKG=") and line[12:].strip():
                     found = _resolve(Path(line[12:].strip()))
@@ -269,14 +338,18 @@ def find_psychtools(path: str | os.PathLike | None = None) -> Path:
         p = Path(path).expanduser()
         found = _resolve(p)
         if found is None:
-            raise PsychToolsNotFoundError(p, None, None, f"no psychTools package at {p}; {INSTALL_HINT}")
+            raise PsychToolsNotFoundError(
+                p, None, None, f"no psychTools package at {p}; {INSTALL_HINT}"
+            )
         return found
     found, searched = _auto_find()
     if found is None:
         raise PsychToolsNotFoundError(
-            "psychTools", None, None,
+            "psychTools",
+            None,
+            None,
             f"R package not found (searched: {'; '.join(searched)}); {INSTALL_HINT}",
-        )  # fmt: skip
+        )
     return Path(found)
 
 
@@ -419,8 +492,12 @@ def _decompress(blob: bytes, compressed) -> bytes:
         out = zlib.decompress(blob[4:])
     elif kind in (2, 3):  # type byte then data: '0' none, '1' zlib, '2' bzip2, 'Z' xz
         typ, body = blob[4:5], blob[5:]
-        out = {b"0": lambda b: b, b"1": zlib.decompress, b"2": bz2.decompress,
-               b"Z": lzma.decompress}[typ](body)  # fmt: skip
+        out = {
+            b"0": lambda b: b,
+            b"1": zlib.decompress,
+            b"2": bz2.decompress,
+            b"Z": lzma.decompress,
+        }[typ](body)
     else:
         out = blob[4:]
     if len(out) != n:
@@ -435,9 +512,11 @@ def _lazyload(pkg: Path, name: str) -> bytes:
     variables = _named(idx["variables"])
     if name not in variables:
         raise PsychToolsNotFoundError(
-            data / "Rdata.rdx", None, name,
+            data / "Rdata.rdx",
+            None,
+            name,
             f"this psychTools has no data set {name!r} (has {len(variables)}); {INSTALL_HINT}",
-        )  # fmt: skip
+        )
     off, length = variables[name]
     with open(data / "Rdata.rdb", "rb") as fh:
         fh.seek(off)
@@ -475,8 +554,9 @@ def _read_cached(pkg: str, name: str, mtime: float):
         if cls is not None and "data.frame" in cls:
             df = _data_frame_from_rds_bytes(buf)
             rn = _row_names(obj)
-            df.index = pd.Index(rn if rn is not None else np.arange(1, len(df) + 1).astype(str),
-                                name="row")  # fmt: skip
+            df.index = pd.Index(
+                rn if rn is not None else np.arange(1, len(df) + 1).astype(str), name="row"
+            )
             return df
         return obj
     for ext in (".rda", ".RData", ".rdata", ".rds"):
@@ -487,7 +567,9 @@ def _read_cached(pkg: str, name: str, mtime: float):
             res = pyreadr.read_r(str(f))
             obj = res.get(name, next(iter(res.values())) if len(res) == 1 else None)
             if obj is None:
-                raise PsychToolsNotFoundError(f, None, name, f"no object {name!r} readable in the file")
+                raise PsychToolsNotFoundError(
+                    f, None, name, f"no object {name!r} readable in the file"
+                )
             if isinstance(obj.index, pd.RangeIndex):
                 obj.index = pd.Index(np.arange(1, len(obj) + 1).astype(str), name="row")
             return obj
@@ -514,13 +596,17 @@ def read_psychtools(name: str, path: str | os.PathLike | None = None):
     except (OSError, ValueError, zlib.error, lzma.LZMAError) as exc:
         if isinstance(exc, DataFormatError):
             raise
-        raise DataFormatError(pkg / "data", None, name, f"cannot read this data set ({exc})") from exc
+        raise DataFormatError(
+            pkg / "data", None, name, f"cannot read this data set ({exc})"
+        ) from exc
     if isinstance(obj, pd.DataFrame):
         return obj.copy()
     if isinstance(obj, _RList):
         names = obj.attrs.get("names")
         if names is not None:
-            return {k: list(v) if isinstance(v, list) else v for k, v in zip(names, obj, strict=True)}
+            return {
+                k: list(v) if isinstance(v, list) else v for k, v in zip(names, obj, strict=True)
+            }
         return list(obj)
     return obj
 
@@ -533,8 +619,12 @@ def _code_column(df: pd.DataFrame, col: str, codes: Mapping, file, source: str) 
     bad = ~np.isnan(x) & ~np.isin(x, list(codes))
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise DataFormatError(file, f"row {df.index[r]!r} of {source}", col,
-                              f"value {x[r]!r} is not one of the documented codes {dict(codes)}")  # fmt: skip
+        raise DataFormatError(
+            file,
+            f"row {df.index[r]!r} of {source}",
+            col,
+            f"value {x[r]!r} is not one of the documented codes {dict(codes)}",
+        )
     return x
 
 
@@ -545,13 +635,17 @@ def _items(df: pd.DataFrame, cols, file, source: str) -> pd.DataFrame:
     bad = ~np.isnan(v) & ((v < lo) | (v > hi) | (v != np.round(v)))
     if bad.any():
         r, c = (int(a[0]) for a in np.nonzero(bad))
-        raise DataFormatError(file, f"row {df.index[r]!r} of {source}", cols[c],
-                              f"answer {v[r, c]!r} outside the {lo}-{hi} scale")  # fmt: skip
+        raise DataFormatError(
+            file,
+            f"row {df.index[r]!r} of {source}",
+            cols[c],
+            f"answer {v[r, c]!r} outside the {lo}-{hi} scale",
+        )
     return X
 
 
 def _demographics(df, sex_col, sex_codes, edu_codes, edu_map, file, source):
-    from vp_stats.personas.define import age_band
+    from vp_stats.instruments.personas import age_band
 
     sex = _code_column(df, sex_col, sex_codes, file, source)
     edu = _code_column(df, "education", edu_codes, file, source)
@@ -580,7 +674,7 @@ def read_bfi(path: str | os.PathLike | None = None) -> pd.DataFrame:
     DataFrame
         ``participant`` (``"bfi:<SAPA row name>"``), ``gender`` (``"male"``
         / ``"female"``), ``age`` (years), ``age_band`` (the paper's persona
-        bands, :func:`vp_stats.personas.age_band`; under 18 missing),
+        bands, :func:`vp_stats.instruments.personas.age_band`; under 18 missing),
         ``education`` (the paper's four persona levels,
         :data:`EDUCATION_TO_PERSONA`), ``education_detail`` (the documented
         label), ``education_code`` (1-5), then ``A1`` ... ``O5`` (1-6, missing NaN).
@@ -598,7 +692,9 @@ def read_bfi(path: str | os.PathLike | None = None) -> pd.DataFrame:
     missing = [c for c in (*BFI_ITEMS, "gender", "education", "age") if c not in df.columns]
     if missing:
         raise DataFormatError(file, None, missing[0], f"bfi lacks column(s) {missing}")
-    demo = _demographics(df, "gender", BFI_GENDER, BFI_EDUCATION, EDUCATION_TO_PERSONA["bfi"], file, "bfi")
+    demo = _demographics(
+        df, "gender", BFI_GENDER, BFI_EDUCATION, EDUCATION_TO_PERSONA["bfi"], file, "bfi"
+    )
     items = _items(df, BFI_ITEMS, file, "bfi").reset_index(drop=True)
     return pd.concat([demo, items], axis=1)
 
@@ -643,9 +739,86 @@ def read_spi(path: str | os.PathLike | None = None) -> pd.DataFrame:
     for c in ("sex", "education", "age"):
         if c not in df.columns:
             raise DataFormatError(file, None, c, "spi lacks this column")
-    demo = _demographics(df, "sex", SPI_SEX, SPI_EDUCATION, EDUCATION_TO_PERSONA["spi"], file, "spi")
+    demo = _demographics(
+        df, "sex", SPI_SEX, SPI_EDUCATION, EDUCATION_TO_PERSONA["spi"], file, "spi"
+    )
     item_cols = [c for c in df.columns if str(c).startswith("q_")]
     other = [c for c in df.columns if c not in item_cols and c not in ("sex", "education", "age")]
     rest = df[other].apply(pd.to_numeric, errors="coerce").astype(float).reset_index(drop=True)
     items = _items(df, item_cols, file, "spi").reset_index(drop=True)
     return pd.concat([demo, rest, items], axis=1)
+
+
+def sapa_scores(
+    source: str = "sapa-bfi",
+    path: str | os.PathLike | None = None,
+    *,
+    scales: str = "big5",
+    min_items: int = 1,
+) -> pd.DataFrame:
+    """Scored SAPA respondents of psychTools, tidy, with their demographics.
+
+    Parameters
+    ----------
+    source : {"sapa-bfi", "sapa-spi"}
+        :data:`HUMAN_SOURCES`.
+    path : path-like, optional
+        The psychTools folder (default: found through R, see
+        :func:`vp_stats.io.psychtools.find_psychtools`).
+    scales : {"big5", "all"}
+        ``"all"`` (spi only) adds the 27 narrower SPI scales (family ``"spi27"``).
+
+    Returns
+    -------
+    DataFrame
+        ``participant, source, gender, age, age_band, education,
+        education_detail, family ("bfi"), dimension`` (trait names of
+        :data:`vp_stats.schema.BFI_TRAITS`), ``score`` (mean item answer,
+        1-6), ``n_items``. Keys: :data:`vp_stats.io.psychtools.BFI_KEYS` for
+        bfi, the shipped ``spi.keys`` for spi.
+
+    Raises
+    ------
+    vp_stats.io.psychtools.PsychToolsNotFoundError
+        psychTools is not installed (the message says how to install it).
+
+    Examples
+    --------
+    >>> try:
+    ...     sapa_scores("sapa-bfi", "/nonexistent")
+    ... except Exception as exc:
+    ...     "r-cran-psychtools" in str(exc)
+    True
+    """
+    if source not in HUMAN_SOURCES:
+        raise ValueError(f"unknown human source {source!r}; one of {list(HUMAN_SOURCES)}")
+    if scales not in ("big5", "all"):
+        raise ValueError(f"scales must be 'big5' or 'all', got {scales!r}")
+    if source == "sapa-bfi":
+        if scales != "big5":
+            raise ValueError("sapa-bfi has the Big Five scales only (scales='big5')")
+        raw = read_bfi(path)
+        keyed = {"bfi": dict(BFI_KEYS)}
+    else:
+        raw = read_spi(path)
+        keys = spi_keys(path)
+        keyed = {"bfi": {SPI_BIG5_SCALES[k]: keys[k] for k in SPI_BIG5_SCALES}}
+        if scales == "all":
+            keyed["spi27"] = {k: v for k, v in keys.items() if k not in SPI_BIG5_SCALES}
+    demo_cols = ["participant", "gender", "age", "age_band", "education", "education_detail"]
+    frames = []
+    for fam, k in keyed.items():
+        sc = score_keyed(raw, k, scale=SCALE_RANGE, min_items=min_items)
+        sc.insert(1, "family", fam)
+        frames.append(sc)
+    sc = pd.concat(frames, ignore_index=True)
+    out = sc.merge(raw[demo_cols], on="participant", how="left", validate="many_to_one")
+    out.insert(1, "source", source)
+    order = {t: i for i, t in enumerate(schema.BFI_TRAITS)}
+    out = out.assign(
+        _f=(out["family"] != "bfi").astype(int), _o=out["dimension"].map(order).fillna(99)
+    )
+    pid = {p: i for i, p in enumerate(raw["participant"])}
+    out = out.assign(_p=out["participant"].map(pid)).sort_values(["_f", "_p", "_o"], kind="stable")
+    cols = ["participant", "source", *demo_cols[1:], "family", "dimension", "score", "n_items"]
+    return out[cols].reset_index(drop=True)

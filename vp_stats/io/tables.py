@@ -39,9 +39,22 @@ from vp_stats import tables
 from vp_stats.errors import DataFormatError, TableError
 
 __all__ = [
-    "read_csv", "read_ratings", "read_scores", "read_correlations", "read_selected_items",
-    "read_answers", "read_item_matrix", "read_questionnaire_answers", "write_csv", "write_json", "write_text", "prepare_out_dir", "prepare_out_file", "locked_out_dir", "TableError",
-]  # fmt: skip
+    "read_csv",
+    "read_ratings",
+    "read_scores",
+    "read_correlations",
+    "read_selected_items",
+    "read_answers",
+    "read_item_matrix",
+    "read_questionnaire_answers",
+    "write_csv",
+    "write_json",
+    "write_text",
+    "prepare_out_dir",
+    "prepare_out_file",
+    "locked_out_dir",
+    "TableError",
+]
 
 
 def read_csv(path: str | os.PathLike, *, as_text: bool = True, what: str = "file") -> pd.DataFrame:
@@ -69,22 +82,41 @@ def read_csv(path: str | os.PathLike, *, as_text: bool = True, what: str = "file
     except OSError as exc:
         raise DataFormatError(p, None, None, f"cannot be read ({exc.strerror})") from exc
     if not head.strip():
-        raise DataFormatError(p, None, None, "file is empty, expected a CSV table with a header line")
+        raise DataFormatError(
+            p, None, None, "file is empty, expected a CSV table with a header line"
+        )
     kw = dict(dtype=str, keep_default_na=False, na_values=[""]) if as_text else {}
     try:
         df = pd.read_csv(p, encoding="utf-8", **kw)
     except UnicodeDecodeError as exc:
-        raise DataFormatError(p, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        raise DataFormatError(
+            p, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from exc
     except pd.errors.EmptyDataError as exc:
-        raise DataFormatError(p, None, None, "file is empty, expected a CSV table with a header line") from exc
+        raise DataFormatError(
+            p, None, None, "file is empty, expected a CSV table with a header line"
+        ) from exc
     except (pd.errors.ParserError, csv.Error) as exc:
         raise DataFormatError(p, None, None, f"not a valid CSV table: {exc}".strip()) from exc
     unnamed = [c for c in df.columns if str(c).startswith("Unnamed: ")]
     if unnamed:
-        raise DataFormatError(p, None, None, f"the header has an empty column name (column {df.columns.get_loc(unnamed[0]) + 1})")
-    dup = [c for c in df.columns if "." in str(c) and str(c).rsplit(".", 1)[0] in df.columns and str(c).rsplit(".", 1)[1].isdigit()]
+        raise DataFormatError(
+            p,
+            None,
+            None,
+            f"the header has an empty column name (column {df.columns.get_loc(unnamed[0]) + 1})",
+        )
+    dup = [
+        c
+        for c in df.columns
+        if "." in str(c)
+        and str(c).rsplit(".", 1)[0] in df.columns
+        and str(c).rsplit(".", 1)[1].isdigit()
+    ]
     if dup:
-        raise DataFormatError(p, None, dup[0].rsplit(".", 1)[0], "the header names this column twice")
+        raise DataFormatError(
+            p, None, dup[0].rsplit(".", 1)[0], "the header names this column twice"
+        )
     return df.reset_index(drop=True)
 
 
@@ -105,11 +137,21 @@ def read_ratings(
     ``attrs["scale"]``.
     """
     df = read_csv(path, what="ratings file")
-    return tables.ratings_table(df, participant=participant, item=item, rating=rating, group=group,
-                                scale=scale, source=str(path), from_file=True)  # fmt: skip
+    return tables.ratings_table(
+        df,
+        participant=participant,
+        item=item,
+        rating=rating,
+        group=group,
+        scale=scale,
+        source=str(path),
+        from_file=True,
+    )
 
 
-def read_scores(path: str | os.PathLike, *, participant: str = "participant", dimensions=None) -> pd.DataFrame:
+def read_scores(
+    path: str | os.PathLike, *, participant: str = "participant", dimensions=None
+) -> pd.DataFrame:
     """Read participant scores: long (``participant,family,dimension,score``) or wide.
 
     A wide file holds ``participant`` and one column per known dimension
@@ -117,7 +159,9 @@ def read_scores(path: str | os.PathLike, *, participant: str = "participant", di
     ``Extraversion`` ... ``Openness``); the family follows from the name.
     """
     df = read_csv(path, what="scores file")
-    return tables.scores_table(df, participant=participant, dimensions=dimensions, source=str(path), from_file=True)
+    return tables.scores_table(
+        df, participant=participant, dimensions=dimensions, source=str(path), from_file=True
+    )
 
 
 def read_correlations(path: str | os.PathLike, *, dimensions=None) -> pd.DataFrame:
@@ -137,8 +181,12 @@ def read_selected_items(path: str | os.PathLike, *, dimensions=None) -> pd.DataF
     df = df.mask(df.isin(["NA", "NaN", "nan"]))  # R's write.csv writes missing cells as NA
     src = str(path)
     had_rho = "rho" in df.columns
-    out = tables.correlations_table(df if had_rho else df.assign(rho=float("nan")), dimensions=dimensions,
-                                    source=src, from_file=True)  # fmt: skip
+    out = tables.correlations_table(
+        df if had_rho else df.assign(rho=float("nan")),
+        dimensions=dimensions,
+        source=src,
+        from_file=True,
+    )
     if not had_rho:
         out = out.drop(columns="rho")
     if "selected" not in out.columns:
@@ -148,7 +196,9 @@ def read_selected_items(path: str | os.PathLike, *, dimensions=None) -> pd.DataF
         bad = ~sign.isin([-1, 0, 1])
         if bad.any():
             at = int(bad.to_numpy().nonzero()[0][0])
-            raise TableError(src, at + 1, "sign", f"expected -1, 0 or 1, got {out['sign'].iloc[at]!r}")
+            raise TableError(
+                src, at + 1, "sign", f"expected -1, 0 or 1, got {out['sign'].iloc[at]!r}"
+            )
         out["sign"] = sign.astype(int)
     elif "rho" in out.columns:
         out["sign"] = (out["rho"].fillna(0) < 0).map({True: -1, False: 1})
@@ -164,16 +214,28 @@ def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
     Returns the table with its numbers parsed and an ``item`` column;
     ``attrs["per_variant"]`` says which kind it is.
     """
-    out = read_csv(path, as_text=False, what="answers file")  # numbers parsed; the contract checks each cell
+    out = read_csv(
+        path, as_text=False, what="answers file"
+    )  # numbers parsed; the contract checks each cell
     per_variant = "variant" in out.columns
     value = "rating" if per_variant else "numeric_response"
     if value not in out.columns:
-        raise TableError(str(path), None, value, f"missing column {value!r}: an answers file is a runner answers.csv "
-                         "(model, item or portrait_id/option_id, variant, rating, parse_ok) or a per-item table "
-                         "(model, item or portrait_id/option_id, numeric_response)")  # fmt: skip
+        raise TableError(
+            str(path),
+            None,
+            value,
+            f"missing column {value!r}: an answers file is a runner answers.csv "
+            "(model, item or portrait_id/option_id, variant, rating, parse_ok) or a per-item table "
+            "(model, item or portrait_id/option_id, numeric_response)",
+        )
     base = out.drop(columns=["rating"]) if not per_variant and "rating" in out.columns else out
-    checked = tables.answers_table(base, rating=value, scale=scale if scale is not None else tables.VP_SCALE,
-                                   source=str(path), from_file=True)  # fmt: skip
+    checked = tables.answers_table(
+        base,
+        rating=value,
+        scale=scale if scale is not None else tables.VP_SCALE,
+        source=str(path),
+        from_file=True,
+    )
     if "item" in out.columns:
         out["item"] = checked["item"].to_numpy()
     else:
@@ -185,19 +247,31 @@ def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
         dup = out.duplicated(["model", "item", "variant"])
         if dup.any():
             at = int(dup.to_numpy().nonzero()[0][0])
-            raise TableError(str(path), at + 1, "variant", f"duplicate answer: model {out['model'].iloc[at]!r}, item "
-                             f"{out['item'].iloc[at]!r}, variant {out['variant'].iloc[at]!r} appears in an earlier row")  # fmt: skip
+            raise TableError(
+                str(path),
+                at + 1,
+                "variant",
+                f"duplicate answer: model {out['model'].iloc[at]!r}, item "
+                f"{out['item'].iloc[at]!r}, variant {out['variant'].iloc[at]!r} appears in an earlier row",
+            )
     else:
         dup = out.duplicated(["model", "item"])
         if dup.any():
             at = int(dup.to_numpy().nonzero()[0][0])
-            raise TableError(str(path), at + 1, "item", f"duplicate answer: model {out['model'].iloc[at]!r}, item "
-                             f"{out['item'].iloc[at]!r} appears in an earlier row")  # fmt: skip
+            raise TableError(
+                str(path),
+                at + 1,
+                "item",
+                f"duplicate answer: model {out['model'].iloc[at]!r}, item "
+                f"{out['item'].iloc[at]!r} appears in an earlier row",
+            )
     out.attrs["per_variant"] = per_variant
     return out
 
 
-def read_item_matrix(path: str | os.PathLike, *, participant: str = "participant", scale=None) -> pd.DataFrame:
+def read_item_matrix(
+    path: str | os.PathLike, *, participant: str = "participant", scale=None
+) -> pd.DataFrame:
     """Read a respondents x items file: one row per respondent, one column per item.
 
     An optional ``participant`` column names the rows (else they are numbered
@@ -226,7 +300,12 @@ def read_item_matrix(path: str | os.PathLike, *, participant: str = "participant
     src = str(path)
     items = [c for c in df.columns if c != participant]
     if not items:
-        raise TableError(src, None, None, "no item columns (one column per item, and optionally a participant column)")
+        raise TableError(
+            src,
+            None,
+            None,
+            "no item columns (one column per item, and optionally a participant column)",
+        )
     sc = tables.parse_scale(scale)
     checks = [pa.Check(tables._finite, name="finite")]
     if sc is not None:
@@ -234,7 +313,9 @@ def read_item_matrix(path: str | os.PathLike, *, participant: str = "participant
     cols = {c: pa.Column(float, checks, nullable=True) for c in items}
     if participant in df.columns:
         cols[participant] = pa.Column(str, pa.Check.str_length(min_value=1))
-    schema_ = pa.DataFrameSchema(cols, coerce=True, unique=[participant] if participant in df.columns else None)
+    schema_ = pa.DataFrameSchema(
+        cols, coerce=True, unique=[participant] if participant in df.columns else None
+    )
     checked = tables.check(df, schema_, source=src, from_file=True)
     if participant in checked.columns:
         checked = checked.set_index(participant)
@@ -271,13 +352,17 @@ def prepare_out_dir(path: str | os.PathLike) -> Path:
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataFormatError(p, None, None, f"cannot create the output folder ({exc.strerror})") from exc
+        raise DataFormatError(
+            p, None, None, f"cannot create the output folder ({exc.strerror})"
+        ) from exc
     try:
         fd, probe = tempfile.mkstemp(prefix=".vp-write-check-", dir=p)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise DataFormatError(p, None, None, f"the output folder is not writable ({exc.strerror})") from exc
+        raise DataFormatError(
+            p, None, None, f"the output folder is not writable ({exc.strerror})"
+        ) from exc
     return p
 
 
@@ -311,8 +396,13 @@ def locked_out_dir(path: str | os.PathLike):
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            raise DataFormatError(p, None, None, "another vp-stats run is writing to this folder right now; "
-                                  "wait for it to finish or choose another --out") from exc  # fmt: skip
+            raise DataFormatError(
+                p,
+                None,
+                None,
+                "another vp-stats run is writing to this folder right now; "
+                "wait for it to finish or choose another --out",
+            ) from exc
         try:
             yield p
         finally:
@@ -333,7 +423,9 @@ def prepare_out_file(path: str | os.PathLike) -> Path:
     """
     p = Path(path)
     if p.is_dir():
-        raise DataFormatError(p, None, None, "--out names a folder, expected a file name (e.g. results.csv)")
+        raise DataFormatError(
+            p, None, None, "--out names a folder, expected a file name (e.g. results.csv)"
+        )
     prepare_out_dir(p.parent if str(p.parent) else ".")
     return p
 
@@ -372,7 +464,9 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 def write_json(obj: Mapping, path: str | os.PathLike) -> Path:
     """Write a JSON document atomically (sorted keys, UTF-8)."""
-    return _atomic_write(Path(path), lambda fh: json.dump(obj, fh, indent=2, sort_keys=True, default=str))
+    return _atomic_write(
+        Path(path), lambda fh: json.dump(obj, fh, indent=2, sort_keys=True, default=str)
+    )
 
 
 def write_text(text: str, path: str | os.PathLike) -> Path:

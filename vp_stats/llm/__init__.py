@@ -1,2 +1,19 @@
+"""The LLM layer: backends, the answer cache, prompts, parsing and the runner.
 
-__all__ = ['backends', 'cache', 'calls', 'chat', 'parse', 'prompts', 'questionnaires', 'runfile', 'runner']  # fmt: skip
+Putting prompts to a model (local llama.cpp or an OpenAI-compatible server), caching
+answers in SQLite and parsing them into the answer tables of :mod:`vp_stats.schema`.
+Imports the contracts, :mod:`vp_stats.instruments` and :mod:`vp_stats.stats`; never
+:mod:`vp_stats.io` or the studies.
+"""
+
+__all__ = [
+    "backends",
+    "cache",
+    "calls",
+    "chat",
+    "hvae",
+    "parse",
+    "prompts",
+    "questionnaires",
+    "runner",
+]

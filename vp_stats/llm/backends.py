@@ -55,11 +55,31 @@ import numpy as np
 from vp_stats import redact, schema
 
 __all__ = [
-    "PHRASES", "RETRY_AFTER_CAP", "Backend", "BackendError", "BaseBackend", "ChatTemplate", "Decoding",
-    "DeadlineExceeded", "GenResult", "GrammarError", "LlamaCppBackend", "OpenAIBackend", "Scores", "answer_grammar",
-    "answer_turns", "capabilities", "default_model_path", "file_sha256", "first_token_scores", "free_cores",
-    "make_backend", "plain_cpu_weights", "scores_to_result", "with_retries",
-]  # fmt: skip
+    "PHRASES",
+    "RETRY_AFTER_CAP",
+    "Backend",
+    "BackendError",
+    "BaseBackend",
+    "ChatTemplate",
+    "Decoding",
+    "DeadlineExceeded",
+    "GenResult",
+    "GrammarError",
+    "LlamaCppBackend",
+    "OpenAIBackend",
+    "Scores",
+    "answer_grammar",
+    "answer_turns",
+    "capabilities",
+    "default_model_path",
+    "file_sha256",
+    "first_token_scores",
+    "free_cores",
+    "make_backend",
+    "plain_cpu_weights",
+    "scores_to_result",
+    "with_retries",
+]
 
 #: Answer phrases in rating order 1..6.
 PHRASES: tuple[str, ...] = tuple(schema.LIKERT_LABELS[r] for r in range(1, 7))
@@ -143,14 +163,19 @@ def scores_to_result(phrases: Sequence[str], scores: Scores) -> GenResult:
     logps = np.asarray(scores.logprobs, dtype=np.float64)
     usable = np.isfinite(logps) | ((logps == -np.inf) & (scores.approximation is not None))
     if logps.shape != (len(phrases),) or not usable.all() or not np.isfinite(logps).any():
-        return GenResult(error=f"the backend returned {int(np.isfinite(logps).sum())} usable scores for {len(phrases)} answers")
+        return GenResult(
+            error=f"the backend returned {int(np.isfinite(logps).sum())} usable scores for {len(phrases)} answers"
+        )
     mass = float(np.exp(logps).sum())
     dist = np.exp(logps - logps.max())
     dist /= dist.sum()
     return GenResult(
-        raw_text=phrases[int(np.argmax(dist))], distribution=dist.tolist(), answer_mass=mass,
-        prompt_tokens=scores.prompt_tokens, completion_tokens=scores.completion_tokens,
-    )  # fmt: skip
+        raw_text=phrases[int(np.argmax(dist))],
+        distribution=dist.tolist(),
+        answer_mass=mass,
+        prompt_tokens=scores.prompt_tokens,
+        completion_tokens=scores.completion_tokens,
+    )
 
 
 @runtime_checkable
@@ -170,7 +195,9 @@ class Backend(Protocol):
 
     def prompt_text(self, messages: list[dict]) -> str: ...
 
-    def generate(self, messages: list[dict], decoding: Decoding, grammar: str | None = None) -> GenResult: ...
+    def generate(
+        self, messages: list[dict], decoding: Decoding, grammar: str | None = None
+    ) -> GenResult: ...
 
     def score(self, messages: list[dict], continuations: Sequence[str]) -> Scores: ...
 
@@ -201,7 +228,9 @@ class BaseBackend:
         raise BackendError(f"{type(self).__name__} does not generate")
 
     def score(self, messages, continuations) -> Scores:
-        raise BackendError(f"{type(self).__name__} cannot score given answers; use mode text or grammar")
+        raise BackendError(
+            f"{type(self).__name__} cannot score given answers; use mode text or grammar"
+        )
 
     def score_phrases(self, messages: list[dict], phrases=PHRASES, **options) -> GenResult:
         """:meth:`score` turned into the answer distribution over ``phrases`` (:func:`scores_to_result`);
@@ -227,15 +256,22 @@ def capabilities(backend) -> Capabilities:
 
     Raises ``TypeError`` naming what is missing when ``backend`` lacks a required method.
     """
-    missing = [m for m in ("identity", "prompt_text", "generate") if not callable(getattr(backend, m, None))]
+    missing = [
+        m
+        for m in ("identity", "prompt_text", "generate")
+        if not callable(getattr(backend, m, None))
+    ]
     if missing:
-        raise TypeError(f"{type(backend).__name__} is not an LLM backend: it lacks {', '.join(missing)} "
-                        "(see vp_stats.llm.backends.Backend)")  # fmt: skip
+        raise TypeError(
+            f"{type(backend).__name__} is not an LLM backend: it lacks {', '.join(missing)} "
+            "(see vp_stats.llm.backends.Backend)"
+        )
     return Capabilities(
         concurrency=max(1, int(getattr(backend, "concurrency", 1) or 1)),
         secret=getattr(backend, "secret", None),
         supports_grammar=bool(getattr(backend, "supports_grammar", True)),
-        supports_scoring=callable(getattr(backend, "score", None)) and bool(getattr(backend, "supports_scoring", True)),
+        supports_scoring=callable(getattr(backend, "score", None))
+        and bool(getattr(backend, "supports_scoring", True)),
         scoring=getattr(backend, "scoring", None),
     )
 
@@ -280,7 +316,9 @@ class ChatTemplate:
 
         self.source, self.bos, self.eos, self.origin = source, bos, eos, origin
         try:
-            self._tpl = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(source)
+            self._tpl = ImmutableSandboxedEnvironment(
+                trim_blocks=True, lstrip_blocks=True
+            ).from_string(source)
         except TemplateError as exc:
             raise BackendError(f"{origin}: not a valid Jinja chat template: {exc}") from None
         self.sha256 = hashlib.sha256(f"{source}\0{bos}\0{eos}".encode()).hexdigest()
@@ -296,7 +334,9 @@ class ChatTemplate:
                 from llama_cpp import Llama
                 from llama_cpp._utils import suppress_stdout_stderr
 
-                with suppress_stdout_stderr(disable=False):  # llama.cpp prints context notes on stderr
+                with suppress_stdout_stderr(
+                    disable=False
+                ):  # llama.cpp prints context notes on stderr
                     llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
             except Exception as exc:
                 raise BackendError(f"{path}: cannot read the GGUF file: {exc}") from None
@@ -304,7 +344,9 @@ class ChatTemplate:
         try:
             raw = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise BackendError(f"{path}: cannot read the chat template as UTF-8 text: {exc}") from None
+            raise BackendError(
+                f"{path}: cannot read the chat template as UTF-8 text: {exc}"
+            ) from None
         if path.suffix == ".json":
             try:
                 conf = json.loads(raw)
@@ -312,9 +354,18 @@ class ChatTemplate:
                 raise BackendError(f"{path}: not JSON: {exc}") from None
             source = conf.get("chat_template") if isinstance(conf, dict) else None
             if isinstance(source, list):  # several named templates: the default one
-                source = next((t.get("template") for t in source if isinstance(t, dict) and t.get("name") == "default"), None)
+                source = next(
+                    (
+                        t.get("template")
+                        for t in source
+                        if isinstance(t, dict) and t.get("name") == "default"
+                    ),
+                    None,
+                )
             if not isinstance(source, str):
-                raise BackendError(f"{path}: no 'chat_template' string in this tokenizer configuration")
+                raise BackendError(
+                    f"{path}: no 'chat_template' string in this tokenizer configuration"
+                )
 
             def tok(name):
                 v = conf.get(name) or ""
@@ -328,7 +379,9 @@ class ChatTemplate:
         """The template a loaded ``llama_cpp.Llama`` (or vocabulary) carries, with its BOS/EOS text."""
         source = llm.metadata.get("tokenizer.chat_template")
         if not source:
-            raise BackendError(f"{origin}: the GGUF file has no chat template (tokenizer.chat_template)")
+            raise BackendError(
+                f"{origin}: the GGUF file has no chat template (tokenizer.chat_template)"
+            )
 
         def text(tok):
             return llm.detokenize([tok], special=True).decode("utf-8", "ignore") if tok >= 0 else ""
@@ -340,10 +393,16 @@ class ChatTemplate:
         from jinja2 import TemplateError
 
         try:
-            return self._tpl.render(messages=messages, add_generation_prompt=add_generation_prompt,
-                                    eos_token=self.eos, bos_token=self.bos)  # fmt: skip
+            return self._tpl.render(
+                messages=messages,
+                add_generation_prompt=add_generation_prompt,
+                eos_token=self.eos,
+                bos_token=self.bos,
+            )
         except TemplateError as exc:
-            raise BackendError(f"{self.origin}: the chat template failed to render: {exc}") from None
+            raise BackendError(
+                f"{self.origin}: the chat template failed to render: {exc}"
+            ) from None
 
 
 def answer_turns(render, messages: list[dict], phrases: Sequence[str]) -> list[tuple[str, bool]]:
@@ -385,12 +444,18 @@ def answer_turns(render, messages: list[dict], phrases: Sequence[str]) -> list[t
     prompt = render(messages)
     turns = []
     for ph in phrases:
-        full = render([*messages, {"role": "assistant", "content": ph}], add_generation_prompt=False)
+        full = render(
+            [*messages, {"role": "assistant", "content": ph}], add_generation_prompt=False
+        )
         if not full.startswith(prompt):
-            raise BackendError("the chat template does not render the answer as a continuation of the prompt")
+            raise BackendError(
+                "the chat template does not render the answer as a continuation of the prompt"
+            )
         rest = full[len(prompt) :]
         if ph not in rest:
-            raise BackendError(f"the chat template does not render the answer {ph!r} verbatim; cannot score it")
+            raise BackendError(
+                f"the chat template does not render the answer {ph!r} verbatim; cannot score it"
+            )
         end = rest.find(ph) + len(ph)
         tail = rest[end:]
         marker = tail.split("\n", 1)[0] if tail.strip() else ""
@@ -536,11 +601,19 @@ class LlamaCppBackend(BaseBackend):
     #: Scores come from llama.cpp batches of two or more tokens (see :meth:`score`).
     scoring = "batched"
 
-    def __init__(self, model_path=None, n_ctx: int = 4096, n_threads: int | None = None, name: str | None = None):
+    def __init__(
+        self,
+        model_path=None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        name: str | None = None,
+    ):
         try:
             from llama_cpp import Llama
         except ModuleNotFoundError as exc:
-            raise BackendError("the local backend needs llama-cpp-python (pip install 'vp-stats[llm]')") from exc
+            raise BackendError(
+                "the local backend needs llama-cpp-python (pip install 'vp-stats[llm]')"
+            ) from exc
         path = Path(model_path) if model_path is not None else default_model_path()
         if not path.exists():
             raise BackendError(f"model file not found: {path}")
@@ -554,7 +627,12 @@ class LlamaCppBackend(BaseBackend):
             self.n_threads = threads
             with plain_cpu_weights():
                 self.llm = Llama(
-                    model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False, seed=0
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    verbose=False,
+                    seed=0,
                 )
         except Exception as exc:  # llama.cpp raises ValueError for an unreadable file
             raise BackendError(f"could not load model file {path}: {exc}") from exc
@@ -586,7 +664,9 @@ class LlamaCppBackend(BaseBackend):
         return self.llm.detokenize(tokens, special=True).decode("utf-8", "replace")
 
     # generation ---------------------------------------------------------------------
-    def generate(self, messages: list[dict], decoding: Decoding, grammar: str | None = None, phrases=PHRASES) -> GenResult:
+    def generate(
+        self, messages: list[dict], decoding: Decoding, grammar: str | None = None, phrases=PHRASES
+    ) -> GenResult:
         """Generate an answer, free or constrained by a GBNF grammar (``True``: the answer phrases)."""
         text = _grammar_text(grammar, phrases)
         kwargs = {}
@@ -602,9 +682,13 @@ class LlamaCppBackend(BaseBackend):
         tokens = self._tokens(self.render(messages))
         self._keep_prefix(tokens)
         out = self.llm.create_completion(
-            prompt=tokens, max_tokens=decoding.max_tokens, temperature=decoding.temperature,
-            top_p=decoding.top_p, seed=decoding.seed, **kwargs,
-        )  # fmt: skip
+            prompt=tokens,
+            max_tokens=decoding.max_tokens,
+            temperature=decoding.temperature,
+            top_p=decoding.top_p,
+            seed=decoding.seed,
+            **kwargs,
+        )
         usage = out.get("usage", {})
         return GenResult(
             raw_text=out["choices"][0]["text"],
@@ -613,7 +697,9 @@ class LlamaCppBackend(BaseBackend):
         )
 
     # scoring ------------------------------------------------------------------------
-    def continuations(self, messages: list[dict], phrases=PHRASES) -> tuple[list[int], list[list[int]]]:
+    def continuations(
+        self, messages: list[dict], phrases=PHRASES
+    ) -> tuple[list[int], list[list[int]]]:
         """Prompt tokens and, per phrase, the tokens of the complete answer turn (:func:`answer_turns`)."""
         prompt_tokens = self._tokens(self.render(messages))
         conts = []
@@ -657,7 +743,9 @@ class LlamaCppBackend(BaseBackend):
             raise ValueError("llama.cpp batches here hold two or more tokens")
         ctx, batch, step = llm._ctx, llm._batch, max(2, llm.n_batch)
         ctx.kv_cache_seq_rm(-1, n_past, -1)
-        llm.n_tokens = min(llm.n_tokens, n_past)  # consistent with the cache even if a decode below fails
+        llm.n_tokens = min(
+            llm.n_tokens, n_past
+        )  # consistent with the cache even if a decode below fails
         starts = list(range(0, n, step))
         if n - starts[-1] == 1:
             starts[-1] -= 1
@@ -665,7 +753,9 @@ class LlamaCppBackend(BaseBackend):
         for i, start in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else n
             chunk = tokens[start:end]
-            want = min(len(chunk), max(0, rows - (n - end)))  # rows of the result that fall in this chunk
+            want = min(
+                len(chunk), max(0, rows - (n - end))
+            )  # rows of the result that fall in this chunk
             batch.set_batch(batch=chunk, n_past=n_past + start, logits_all=False)
             for j in range(len(chunk) - want, len(chunk)):
                 batch.batch.logits[j] = True
@@ -678,9 +768,15 @@ class LlamaCppBackend(BaseBackend):
 
     def _last_logits(self, rows: int) -> np.ndarray:
         n_vocab = self.llm.n_vocab()
-        return np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(rows * n_vocab,)).reshape(rows, n_vocab).copy()
+        return (
+            np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(rows * n_vocab,))
+            .reshape(rows, n_vocab)
+            .copy()
+        )
 
-    def _score_tokens(self, prompt_tokens: list[int], conts: list[list[int]], share_prefix: bool = True) -> list[float]:
+    def _score_tokens(
+        self, prompt_tokens: list[int], conts: list[list[int]], share_prefix: bool = True
+    ) -> list[float]:
         """Sum of log-probabilities of each continuation's tokens after the prompt (batched evaluations).
 
         With ``share_prefix`` the prompt is evaluated once (reusing the KV prefix),
@@ -695,7 +791,9 @@ class LlamaCppBackend(BaseBackend):
         for an echoed prompt).
         """
         p_len = len(prompt_tokens)
-        done: list[tuple[list[int], np.ndarray]] = []  # (answer tokens evaluated after the prompt, their rows)
+        done: list[
+            tuple[list[int], np.ndarray]
+        ] = []  # (answer tokens evaluated after the prompt, their rows)
         first = None
         if share_prefix:  # the prompt and the longest answer in one evaluation: one batch fewer
             longest = max(conts, key=len)[:-1] if conts else []
@@ -706,7 +804,9 @@ class LlamaCppBackend(BaseBackend):
             if longest:
                 done.append((longest, rows[1:]))
         logps: dict[int, float] = {}
-        for i in sorted(range(len(conts)), key=lambda i: -len(conts[i])):  # longest first: shorter ones reuse rows
+        for i in sorted(
+            range(len(conts)), key=lambda i: -len(conts[i])
+        ):  # longest first: shorter ones reuse rows
             cont = conts[i]
             if not share_prefix:
                 self.llm.n_tokens = 0
@@ -717,7 +817,9 @@ class LlamaCppBackend(BaseBackend):
                 need = cont[:-1]  # the rows after these tokens predict the answer's next tokens
                 hit = next((r for toks, r in done if toks[: len(need)] == need), None)
                 if hit is None:
-                    if len(need) == 1:  # one token after the prompt: re-evaluate the prompt's last one with it
+                    if (
+                        len(need) == 1
+                    ):  # one token after the prompt: re-evaluate the prompt's last one with it
                         hit = self._decode([prompt_tokens[-1], need[0]], p_len - 1, rows=1)
                     else:
                         hit = self._decode(need, p_len, rows=len(need))
@@ -731,7 +833,12 @@ class LlamaCppBackend(BaseBackend):
             self.llm.reset()
         return [logps[i] for i in range(len(conts))]
 
-    def score(self, messages: list[dict], continuations: Sequence[str] = PHRASES, share_prefix: bool = True) -> Scores:
+    def score(
+        self,
+        messages: list[dict],
+        continuations: Sequence[str] = PHRASES,
+        share_prefix: bool = True,
+    ) -> Scores:
         """Log-probability of each complete answer (phrase + end-of-turn marker); the prompt is evaluated once.
 
         Every evaluation is a llama.cpp batch of two or more tokens, so the scores
@@ -748,7 +855,9 @@ class LlamaCppBackend(BaseBackend):
         """
         prompt_tokens, conts = self.continuations(messages, tuple(continuations))
         logps = self._score_tokens(prompt_tokens, conts, share_prefix)
-        return Scores(logps, prompt_tokens=len(prompt_tokens), completion_tokens=sum(len(c) for c in conts))
+        return Scores(
+            logps, prompt_tokens=len(prompt_tokens), completion_tokens=sum(len(c) for c in conts)
+        )
 
     def eval_prompt(self, messages: list[dict]) -> int:
         """Evaluate only the prompt (reusing the KV prefix, as :meth:`score` does); tokens evaluated.
@@ -776,13 +885,23 @@ def _is_retryable(exc: Exception) -> bool:
         import openai
     except ModuleNotFoundError:  # pragma: no cover
         return False
-    if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError)):
+    if isinstance(
+        exc,
+        (
+            openai.RateLimitError,
+            openai.APITimeoutError,
+            openai.APIConnectionError,
+            openai.InternalServerError,
+        ),
+    ):
         return True
     status = _status(exc)
     return status is not None and (status == 429 or status >= 500)
 
 
-def retry_after(exc: Exception, cap: float = RETRY_AFTER_CAP, now: float | None = None) -> float | None:
+def retry_after(
+    exc: Exception, cap: float = RETRY_AFTER_CAP, now: float | None = None
+) -> float | None:
     """Seconds to wait that a 429/503 response asks for (``Retry-After``: seconds or an HTTP date), capped.
 
     Examples
@@ -818,9 +937,18 @@ def retry_after(exc: Exception, cap: float = RETRY_AFTER_CAP, now: float | None 
     return float(min(max(value, 0.0), cap))
 
 
-def with_retries(fn, retries: int = 5, base: float = 0.5, cap: float = 20.0, rng=None, sleep=time.sleep,
-                 retryable=None, deadline: float | None = None, clock=time.monotonic,
-                 retry_after_cap: float = RETRY_AFTER_CAP):  # fmt: skip
+def with_retries(
+    fn,
+    retries: int = 5,
+    base: float = 0.5,
+    cap: float = 20.0,
+    rng=None,
+    sleep=time.sleep,
+    retryable=None,
+    deadline: float | None = None,
+    clock=time.monotonic,
+    retry_after_cap: float = RETRY_AFTER_CAP,
+):
     """Call ``fn()``; on a retryable error wait and retry, at most ``retries`` times.
 
     The wait is the server's ``Retry-After`` on 429/503 (capped at ``retry_after_cap``),
@@ -923,7 +1051,9 @@ def _deadline_backend(inner):
 
     class NetBackend(httpcore.NetworkBackend):
         def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-            return Stream(inner.connect_tcp(host, port, _bounded(timeout), local_address, socket_options))
+            return Stream(
+                inner.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
+            )
 
         def connect_unix_socket(self, path, timeout=None, socket_options=None):
             return Stream(inner.connect_unix_socket(path, _bounded(timeout), socket_options))
@@ -1006,16 +1136,29 @@ class OpenAIBackend(BaseBackend):
     """
 
     backend = "openai"
-    supports_grammar = True  # sent as the llama.cpp server's ``grammar`` field; other servers may ignore it
+    supports_grammar = (
+        True  # sent as the llama.cpp server's ``grammar`` field; other servers may ignore it
+    )
     supports_scoring = True
 
-    def __init__(self, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
-                 timeout: float = 60.0, retries: int = 5, concurrency: int = 4, backoff_base: float = 0.5,
-                 chat_template=None, top_logprobs: int = 20):  # fmt: skip
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout: float = 60.0,
+        retries: int = 5,
+        concurrency: int = 4,
+        backoff_base: float = 0.5,
+        chat_template=None,
+        top_logprobs: int = 20,
+    ):
         try:
             import openai
         except ModuleNotFoundError as exc:
-            raise BackendError("the openai backend needs the 'openai' package (pip install 'vp-stats[llm]')") from exc
+            raise BackendError(
+                "the openai backend needs the 'openai' package (pip install 'vp-stats[llm]')"
+            ) from exc
         if not (timeout > 0):
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
         self.model = model
@@ -1024,9 +1167,18 @@ class OpenAIBackend(BaseBackend):
         self._api_key = os.environ.get(api_key_env) or "no-key"
         redact.register(self.secret)
         self.timeout = float(timeout)
-        self.retries, self.concurrency, self.backoff_base = retries, max(1, int(concurrency)), backoff_base
-        self.client = openai.OpenAI(base_url=base_url, api_key=self._api_key, timeout=self.timeout, max_retries=0,
-                                    http_client=_http_client(self.timeout))  # fmt: skip
+        self.retries, self.concurrency, self.backoff_base = (
+            retries,
+            max(1, int(concurrency)),
+            backoff_base,
+        )
+        self.client = openai.OpenAI(
+            base_url=base_url,
+            api_key=self._api_key,
+            timeout=self.timeout,
+            max_retries=0,
+            http_client=_http_client(self.timeout),
+        )
         self.model_id = model
         if chat_template is not None and not isinstance(chat_template, ChatTemplate):
             chat_template = ChatTemplate.load(chat_template)
@@ -1050,7 +1202,12 @@ class OpenAIBackend(BaseBackend):
 
     def identity(self) -> dict:
         """Non-secret description (base URL and model name; never the key)."""
-        return {"backend": self.backend, "model": self.model, "model_id": self.model_id, "base_url": self.base_url}
+        return {
+            "backend": self.backend,
+            "model": self.model,
+            "model_id": self.model_id,
+            "base_url": self.base_url,
+        }
 
     def prompt_text(self, messages: list[dict]) -> str:
         """Canonical JSON of the messages (what the server receives)."""
@@ -1065,34 +1222,53 @@ class OpenAIBackend(BaseBackend):
         rng = random.Random(int(hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:16], 16))
         try:
             with request_deadline(deadline):
-                return with_retries(call, retries=self.retries, base=self.backoff_base, rng=rng, deadline=deadline)
+                return with_retries(
+                    call, retries=self.retries, base=self.backoff_base, rng=rng, deadline=deadline
+                )
         except DeadlineExceeded as exc:
-            raise DeadlineExceeded(f"{where}: {redact.redact(exc)} (deadline {self.timeout:g} s)") from None
+            raise DeadlineExceeded(
+                f"{where}: {redact.redact(exc)} (deadline {self.timeout:g} s)"
+            ) from None
         except openai.APITimeoutError:
             raise DeadlineExceeded(f"{where}: no answer within {self.timeout:g} s") from None
         except openai.APIConnectionError as exc:
             raise BackendError(f"cannot reach the endpoint {where}: {exc}") from None
         except openai.NotFoundError as exc:
-            raise BackendError(f"the endpoint {where} has no such route or model {self.model!r}: {exc}") from None
+            raise BackendError(
+                f"the endpoint {where} has no such route or model {self.model!r}: {exc}"
+            ) from None
         except openai.AuthenticationError as exc:
-            raise BackendError(f"authentication failed at {where} ({exc.status_code}); set ${self.api_key_env}") from None
+            raise BackendError(
+                f"authentication failed at {where} ({exc.status_code}); set ${self.api_key_env}"
+            ) from None
         except openai.APIStatusError as exc:
-            raise RuntimeError(redact.redact(f"{where} answered HTTP {exc.status_code}: {exc}")) from None
+            raise RuntimeError(
+                redact.redact(f"{where} answered HTTP {exc.status_code}: {exc}")
+            ) from None
         except (openai.APIResponseValidationError, json.JSONDecodeError, ValueError) as exc:
             raise RuntimeError(redact.redact(f"{where} sent a malformed response: {exc}")) from None
 
-    def generate(self, messages: list[dict], decoding: Decoding, grammar: str | None = None, phrases=PHRASES) -> GenResult:
+    def generate(
+        self, messages: list[dict], decoding: Decoding, grammar: str | None = None, phrases=PHRASES
+    ) -> GenResult:
         """One chat completion (``grammar`` sent as the llama.cpp server's field), with retries and a deadline."""
         text = _grammar_text(grammar, phrases)
         extra = {"grammar": text} if text is not None else None
 
         def call():
             return self.client.chat.completions.create(
-                model=self.model, messages=messages, temperature=decoding.temperature,
-                max_tokens=decoding.max_tokens, top_p=decoding.top_p, seed=decoding.seed, extra_body=extra,
-            )  # fmt: skip
+                model=self.model,
+                messages=messages,
+                temperature=decoding.temperature,
+                max_tokens=decoding.max_tokens,
+                top_p=decoding.top_p,
+                seed=decoding.seed,
+                extra_body=extra,
+            )
 
-        resp = self._request(call, json.dumps([messages, str(decoding), text], sort_keys=True, default=str))
+        resp = self._request(
+            call, json.dumps([messages, str(decoding), text], sort_keys=True, default=str)
+        )
         choices = getattr(resp, "choices", None)
         if not choices:
             return GenResult(error="the model returned no choices")
@@ -1103,7 +1279,9 @@ class OpenAIBackend(BaseBackend):
             raw_text=text_out if isinstance(text_out, str) else "",
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
-            error=None if isinstance(text_out, str) and text_out.strip() else "the model returned an empty answer",
+            error=None
+            if isinstance(text_out, str) and text_out.strip()
+            else "the model returned an empty answer",
         )
 
     def score(self, messages, continuations=PHRASES) -> Scores:
@@ -1118,8 +1296,9 @@ class OpenAIBackend(BaseBackend):
         """Echoed tokens and log-probabilities of ``text`` (the generated token left out)."""
 
         def call():
-            return self.client.completions.create(model=self.model, prompt=text, max_tokens=1, temperature=0,
-                                                  echo=True, logprobs=1)  # fmt: skip
+            return self.client.completions.create(
+                model=self.model, prompt=text, max_tokens=1, temperature=0, echo=True, logprobs=1
+            )
 
         where = self.base_url or "(SDK default)"
         resp = self._request(call, json.dumps(["echo", text]))
@@ -1127,12 +1306,17 @@ class OpenAIBackend(BaseBackend):
         lp = getattr(choices[0], "logprobs", None) if choices else None
         tokens, values = getattr(lp, "tokens", None), getattr(lp, "token_logprobs", None)
         if not tokens or values is None or len(tokens) != len(values):
-            raise RuntimeError(f"{where} returned no echoed prompt log-probabilities "
-                               "(its completions endpoint does not support echo with logprobs)")  # fmt: skip
+            raise RuntimeError(
+                f"{where} returned no echoed prompt log-probabilities "
+                "(its completions endpoint does not support echo with logprobs)"
+            )
         if not all(isinstance(t, str) for t in tokens) or not all(
-            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 1e-4) for v in values
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 1e-4)
+            for v in values
         ):
-            raise RuntimeError(f"{where} sent a malformed echo (tokens must be text, log-probabilities numbers <= 0)")
+            raise RuntimeError(
+                f"{where} sent a malformed echo (tokens must be text, log-probabilities numbers <= 0)"
+            )
         # the generated token(s) at the end: as many as the usage reports, else one when generation hit max_tokens
         n_gen = getattr(getattr(resp, "usage", None), "completion_tokens", None)
         if not (isinstance(n_gen, int) and 0 <= n_gen <= 1):
@@ -1147,7 +1331,10 @@ class OpenAIBackend(BaseBackend):
         turns = [turn for turn, _ in answer_turns(tpl.render, messages, phrases)]
         # what each answer's echoed tokens must spell: the whole turn, or the turn without its end-of-turn
         # marker (servers that show special tokens as empty text)
-        spelled = [{turn, turn[: turn.rfind(ph) + len(ph)]} for turn, ph in zip(turns, phrases, strict=True)]
+        spelled = [
+            {turn, turn[: turn.rfind(ph) + len(ph)]}
+            for turn, ph in zip(turns, phrases, strict=True)
+        ]
         answers = [self._echo(prompt + turn) for turn in turns]
         p_tokens = None
         if len({turn[:1] for turn in turns}) > 1:
@@ -1158,42 +1345,72 @@ class OpenAIBackend(BaseBackend):
                 n += 1
             if all("".join(t[n:]) in ok for ok, (t, _) in zip(spelled, answers, strict=True)):
                 p_tokens = answers[0][0][:n]
-        if p_tokens is None:  # the prompt alone (last: a server reusing its KV cache evaluated each answer in one batch)
+        if (
+            p_tokens is None
+        ):  # the prompt alone (last: a server reusing its KV cache evaluated each answer in one batch)
             p_tokens = self._echo(prompt)[0]
         n = len(p_tokens)
         logps, n_cont = [], 0
         for turn, ok, (toks, vals) in zip(turns, spelled, answers, strict=True):
             if toks[:n] != p_tokens or "".join(toks[n:]) not in ok:
-                raise RuntimeError(f"the server's echoed tokens after the prompt do not spell the answer {turn!r} "
-                                   "(it tokenizes prompt and answer together differently, or drops tokens); "
-                                   "cannot separate the answer's log-probability")  # fmt: skip
+                raise RuntimeError(
+                    f"the server's echoed tokens after the prompt do not spell the answer {turn!r} "
+                    "(it tokenizes prompt and answer together differently, or drops tokens); "
+                    "cannot separate the answer's log-probability"
+                )
             tail = vals[n:]
             if any(v is None for v in tail):
-                raise RuntimeError(f"the server returned no log-probability for a token of the answer {turn!r}")
+                raise RuntimeError(
+                    f"the server returned no log-probability for a token of the answer {turn!r}"
+                )
             logps.append(float(sum(tail)))
             n_cont += len(tail)
         return Scores(logps, prompt_tokens=n, completion_tokens=n_cont)
 
     def _score_first_token(self, messages, phrases) -> Scores:
         def call():
-            return self.client.chat.completions.create(model=self.model, messages=messages, max_tokens=1, temperature=0,
-                                                       logprobs=True, top_logprobs=self.top_logprobs)  # fmt: skip
+            return self.client.chat.completions.create(
+                model=self.model,
+                messages=messages,
+                max_tokens=1,
+                temperature=0,
+                logprobs=True,
+                top_logprobs=self.top_logprobs,
+            )
 
-        resp = self._request(call, json.dumps(["first_token", messages, self.top_logprobs], sort_keys=True))
+        resp = self._request(
+            call, json.dumps(["first_token", messages, self.top_logprobs], sort_keys=True)
+        )
         choices = getattr(resp, "choices", None)
-        content = getattr(getattr(choices[0], "logprobs", None), "content", None) if choices else None
+        content = (
+            getattr(getattr(choices[0], "logprobs", None), "content", None) if choices else None
+        )
         top = getattr(content[0], "top_logprobs", None) if content else None
         if not top:
-            raise RuntimeError(f"{self.base_url or '(SDK default)'} returned no top_logprobs "
-                               "(the endpoint does not report token log-probabilities)")  # fmt: skip
+            raise RuntimeError(
+                f"{self.base_url or '(SDK default)'} returned no top_logprobs "
+                "(the endpoint does not report token log-probabilities)"
+            )
         pairs = [(getattr(t, "token", None), getattr(t, "logprob", None)) for t in top]
-        if not all(isinstance(tok, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
-                   and math.isfinite(v) and v <= 1e-4 for tok, v in pairs):  # fmt: skip
-            raise RuntimeError(f"{self.base_url or '(SDK default)'} sent malformed top_logprobs "
-                               "(tokens must be text, log-probabilities finite numbers <= 0)")  # fmt: skip
+        if not all(
+            isinstance(tok, str)
+            and isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and math.isfinite(v)
+            and v <= 1e-4
+            for tok, v in pairs
+        ):
+            raise RuntimeError(
+                f"{self.base_url or '(SDK default)'} sent malformed top_logprobs "
+                "(tokens must be text, log-probabilities finite numbers <= 0)"
+            )
         logps = first_token_scores(pairs, phrases)
-        return Scores(logps, prompt_tokens=getattr(getattr(resp, "usage", None), "prompt_tokens", None),
-                      completion_tokens=1, approximation="first_token")  # fmt: skip
+        return Scores(
+            logps,
+            prompt_tokens=getattr(getattr(resp, "usage", None), "prompt_tokens", None),
+            completion_tokens=1,
+            approximation="first_token",
+        )
 
 
 def first_token_scores(top: Sequence[tuple[str, float]], phrases: Sequence[str]) -> list[float]:
@@ -1225,9 +1442,18 @@ def first_token_scores(top: Sequence[tuple[str, float]], phrases: Sequence[str])
 BACKENDS = ("local", "openai")
 
 
-def make_backend(kind: str = "local", *, model: str | None = None, model_path=None, base_url: str | None = None,
-                 api_key_env: str = "OPENAI_API_KEY", concurrency: int = 4, timeout: float = 60.0,
-                 retries: int = 5, chat_template=None):  # fmt: skip
+def make_backend(
+    kind: str = "local",
+    *,
+    model: str | None = None,
+    model_path=None,
+    base_url: str | None = None,
+    api_key_env: str = "OPENAI_API_KEY",
+    concurrency: int = 4,
+    timeout: float = 60.0,
+    retries: int = 5,
+    chat_template=None,
+):
     """The backend the command line's ``--backend`` options describe (``ValueError`` on bad options).
 
     Examples
@@ -1245,11 +1471,20 @@ def make_backend(kind: str = "local", *, model: str | None = None, model_path=No
         if base_url is not None:
             raise ValueError("--base-url needs --backend openai")
         if chat_template is not None:
-            raise ValueError("--chat-template needs --backend openai (the local model uses its own)")
+            raise ValueError(
+                "--chat-template needs --backend openai (the local model uses its own)"
+            )
         return LlamaCppBackend(model_path=model_path, name=model)
     if not model:
         raise ValueError("--backend openai needs --model (the model name at the endpoint)")
     if model_path is not None:
         raise ValueError("--model-path needs --backend local")
-    return OpenAIBackend(model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout, retries=retries,
-                         concurrency=concurrency, chat_template=chat_template)  # fmt: skip
+    return OpenAIBackend(
+        model=model,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        timeout=timeout,
+        retries=retries,
+        concurrency=concurrency,
+        chat_template=chat_template,
+    )

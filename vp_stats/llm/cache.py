@@ -48,7 +48,19 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ['COLUMNS', 'REQUIRED', 'sha256_text', 'request_key', 'SecretLeakError', 'CacheError', 'row_checksum', 'AnswerCache', 'NON_PAYLOAD', 'MergeReport', 'merge_caches']  # fmt: skip
+__all__ = [
+    "COLUMNS",
+    "REQUIRED",
+    "sha256_text",
+    "request_key",
+    "SecretLeakError",
+    "CacheError",
+    "row_checksum",
+    "AnswerCache",
+    "NON_PAYLOAD",
+    "MergeReport",
+    "merge_caches",
+]
 
 COLUMNS = {
     "key": "TEXT PRIMARY KEY",
@@ -108,7 +120,16 @@ def request_key(identity: dict, params: dict, mode: str, prompt: str) -> str:
     >>> a == request_key({"backend": "local"}, {"t": 0}, "text", "p"), a == request_key({"backend": "local"}, {"t": 1}, "text", "p")
     (True, False)
     """
-    return sha256_text(_canonical({"identity": identity, "params": params, "mode": mode, "prompt_sha256": sha256_text(prompt)}))
+    return sha256_text(
+        _canonical(
+            {
+                "identity": identity,
+                "params": params,
+                "mode": mode,
+                "prompt_sha256": sha256_text(prompt),
+            }
+        )
+    )
 
 
 class SecretLeakError(RuntimeError):
@@ -146,12 +167,19 @@ class AnswerCache:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.path.is_dir():
-                raise CacheError(f"cache {self.path} is a folder; pass a file (e.g. {self.path / 'cache.sqlite'})")
+                raise CacheError(
+                    f"cache {self.path} is a folder; pass a file (e.g. {self.path / 'cache.sqlite'})"
+                )
         try:
-            self._conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
+            self._conn = sqlite3.connect(
+                self.path, timeout=timeout, check_same_thread=False, isolation_level=None
+            )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            tables = [r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            tables = [
+                r[0]
+                for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
             if "answers" not in tables and tables:
                 raise CacheError(
                     f"cache {self.path} is an SQLite database of something else (tables: {', '.join(sorted(tables)[:5])}), "
@@ -166,10 +194,15 @@ class AnswerCache:
                     f"cache {self.path} has an 'answers' table without the column(s) {', '.join(lacking)}: it is not a "
                     "vp-stats answer cache; pass another --cache file or move this one away"
                 )
-            for name, decl in COLUMNS.items():  # migration: older caches lack newer columns (e.g. checksum)
+            for (
+                name,
+                decl,
+            ) in COLUMNS.items():  # migration: older caches lack newer columns (e.g. checksum)
                 if name not in have:
                     try:
-                        self._conn.execute(f"ALTER TABLE answers ADD COLUMN {name} {decl.replace('PRIMARY KEY', '')}")
+                        self._conn.execute(
+                            f"ALTER TABLE answers ADD COLUMN {name} {decl.replace('PRIMARY KEY', '')}"
+                        )
                     except sqlite3.OperationalError as exc:  # another run added it first
                         if "duplicate column" not in str(exc):
                             raise
@@ -192,7 +225,9 @@ class AnswerCache:
     def _error(self, exc: sqlite3.DatabaseError) -> CacheError:
         msg = str(exc)
         if "locked" in msg or "busy" in msg:
-            return CacheError(f"cache {self.path} is locked by another run ({msg}); wait for it or pass another --cache")
+            return CacheError(
+                f"cache {self.path} is locked by another run ({msg}); wait for it or pass another --cache"
+            )
         return CacheError(
             f"cache {self.path} is not a usable SQLite answer cache ({msg}): it is corrupted or not a cache file; "
             "move it away (its answers are lost and will be recomputed) or pass another --cache file"
@@ -259,7 +294,9 @@ class AnswerCache:
             raise ValueError(f"unknown cache column(s) {sorted(unknown)}")
         for name, value in row.items():
             if isinstance(value, str) and any(s in value for s in self._secrets):
-                raise SecretLeakError(f"refusing to cache field {name!r}: it contains a secret value")
+                raise SecretLeakError(
+                    f"refusing to cache field {name!r}: it contains a secret value"
+                )
         names = list(row)
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         q = f"{verb} INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
@@ -271,9 +308,14 @@ class AnswerCache:
                     cur = self._conn.execute(q, [row[n] for n in names])
                     inserted = cur.rowcount == 1
                     if inserted:
-                        stored = self._conn.execute(f"SELECT {', '.join(cols)} FROM answers WHERE key = ?", [row["key"]])
+                        stored = self._conn.execute(
+                            f"SELECT {', '.join(cols)} FROM answers WHERE key = ?", [row["key"]]
+                        )
                         rec = dict(zip(cols, stored.fetchone(), strict=True))
-                        self._conn.execute("UPDATE answers SET checksum = ? WHERE key = ?", [row_checksum(rec), row["key"]])
+                        self._conn.execute(
+                            "UPDATE answers SET checksum = ? WHERE key = ?",
+                            [row_checksum(rec), row["key"]],
+                        )
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
@@ -293,7 +335,9 @@ class AnswerCache:
         q = "SELECT COUNT(*) FROM answers WHERE mode = 'logprobs' AND backend = ? AND model = ? AND params NOT LIKE ?"
         try:
             with self._lock:
-                row = self._conn.execute(q, [identity.get("backend"), identity.get("model"), '%"scoring"%']).fetchone()
+                row = self._conn.execute(
+                    q, [identity.get("backend"), identity.get("model"), '%"scoring"%']
+                ).fetchone()
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
         return int(row[0])
@@ -329,7 +373,9 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
     """A read-only connection to a source cache and its answer columns (CacheError naming the file)."""
     p = Path(path)
     if not p.is_file():
-        raise CacheError(f"cache {p}: no such file" if not p.exists() else f"cache {p} is not a file")
+        raise CacheError(
+            f"cache {p}: no such file" if not p.exists() else f"cache {p} is not a file"
+        )
     try:
         conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=60.0)
     except sqlite3.Error as exc:
@@ -337,19 +383,31 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         if "answers" not in tables:
-            what = f"an SQLite database of something else (tables: {', '.join(sorted(tables)[:5])})" if tables else "an empty SQLite database"
-            raise CacheError(f"cache {p} is {what}, not a vp-stats answer cache; nothing was merged")
+            what = (
+                f"an SQLite database of something else (tables: {', '.join(sorted(tables)[:5])})"
+                if tables
+                else "an empty SQLite database"
+            )
+            raise CacheError(
+                f"cache {p} is {what}, not a vp-stats answer cache; nothing was merged"
+            )
         have = [r[1] for r in conn.execute("PRAGMA table_info(answers)")]
         lacking = [c for c in REQUIRED if c not in have]
         if lacking:
-            raise CacheError(f"cache {p} has an 'answers' table without the column(s) {', '.join(lacking)}: it is not a "
-                             "vp-stats answer cache; nothing was merged")  # fmt: skip
+            raise CacheError(
+                f"cache {p} has an 'answers' table without the column(s) {', '.join(lacking)}: it is not a "
+                "vp-stats answer cache; nothing was merged"
+            )
         if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-            raise CacheError(f"cache {p} is corrupted (SQLite quick_check failed); nothing was merged")
+            raise CacheError(
+                f"cache {p} is corrupted (SQLite quick_check failed); nothing was merged"
+            )
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise CacheError(f"cache {p} is not a usable SQLite answer cache ({exc}): it is corrupted or not a cache "
-                         "file; nothing was merged") from None  # fmt: skip
+        raise CacheError(
+            f"cache {p} is not a usable SQLite answer cache ({exc}): it is corrupted or not a cache "
+            "file; nothing was merged"
+        ) from None
     except CacheError:
         conn.close()
         raise
@@ -362,7 +420,9 @@ def _differing(a: dict, b: dict) -> list[str]:
 
 def _merge_into(dest: AnswerCache, sources) -> list[MergeReport]:
     """Merge every source into an open cache in one transaction (rolled back on any error)."""
-    conns = [(Path(s), *_open_source(s)) for s in sources]  # every source is checked before anything is written
+    conns = [
+        (Path(s), *_open_source(s)) for s in sources
+    ]  # every source is checked before anything is written
     names = list(COLUMNS)
     reports: list[MergeReport] = []
     insert = f"INSERT OR REPLACE INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
@@ -371,8 +431,16 @@ def _merge_into(dest: AnswerCache, sources) -> list[MergeReport]:
             dest._conn.execute("BEGIN IMMEDIATE")
             try:
                 for path, conn, cols in conns:
-                    rep = MergeReport(source=str(path), n_rows=0, n_added=0, n_identical=0, n_conflicts=0,
-                                      n_repaired=0, n_bad_checksum=0, conflicts=[])  # fmt: skip
+                    rep = MergeReport(
+                        source=str(path),
+                        n_rows=0,
+                        n_added=0,
+                        n_identical=0,
+                        n_conflicts=0,
+                        n_repaired=0,
+                        n_bad_checksum=0,
+                        conflicts=[],
+                    )
                     try:
                         rows = conn.execute(f"SELECT {', '.join(cols)} FROM answers ORDER BY key")
                         for values in rows:
@@ -381,13 +449,20 @@ def _merge_into(dest: AnswerCache, sources) -> list[MergeReport]:
                             if rec["checksum"] is not None and rec["checksum"] != row_checksum(rec):
                                 rep["n_bad_checksum"] += 1
                                 continue
-                            rec["checksum"] = row_checksum(rec)  # rows from before checksums get one
-                            stored = dest._conn.execute(f"SELECT {', '.join(names)} FROM answers WHERE key = ?", [rec["key"]]).fetchone()
+                            rec["checksum"] = row_checksum(
+                                rec
+                            )  # rows from before checksums get one
+                            stored = dest._conn.execute(
+                                f"SELECT {', '.join(names)} FROM answers WHERE key = ?",
+                                [rec["key"]],
+                            ).fetchone()
                             if stored is None:
                                 rep["n_added"] += 1
                             else:
                                 old = dict(zip(names, stored, strict=True))
-                                if old["checksum"] is not None and old["checksum"] != row_checksum(old):
+                                if old["checksum"] is not None and old["checksum"] != row_checksum(
+                                    old
+                                ):
                                     rep["n_repaired"] += 1
                                 else:
                                     diff = _differing(old, rec)
@@ -400,8 +475,10 @@ def _merge_into(dest: AnswerCache, sources) -> list[MergeReport]:
                                     continue
                             dest._conn.execute(insert, [rec[n] for n in names])
                     except sqlite3.DatabaseError as exc:
-                        raise CacheError(f"cache {path} could not be read to the end ({exc}): it is corrupted; "
-                                         "nothing was merged") from None  # fmt: skip
+                        raise CacheError(
+                            f"cache {path} could not be read to the end ({exc}): it is corrupted; "
+                            "nothing was merged"
+                        ) from None
                     reports.append(rep)
                 dest._conn.execute("COMMIT")
             except BaseException:
@@ -462,7 +539,9 @@ def merge_caches(sources, dest: str | os.PathLike) -> list[MergeReport]:
         raise ValueError("merge needs at least one source cache")
     for s in sources:
         if s.exists() and dest.exists() and s.resolve() == dest.resolve():
-            raise CacheError(f"cache {s} is both a source and the destination; merge into another file")
+            raise CacheError(
+                f"cache {s} is both a source and the destination; merge into another file"
+            )
     for s in sources:  # fail on a bad source before the destination is touched or created
         _open_source(s)[0].close()
     if dest.exists():
@@ -478,7 +557,9 @@ def merge_caches(sources, dest: str | os.PathLike) -> list[MergeReport]:
         cache = AnswerCache(tmp)
         try:
             reports = _merge_into(cache, sources)
-            cache._conn.execute("PRAGMA journal_mode=DELETE")  # fold the WAL in: one self-contained file
+            cache._conn.execute(
+                "PRAGMA journal_mode=DELETE"
+            )  # fold the WAL in: one self-contained file
         finally:
             cache.close()
         os.replace(tmp, dest)

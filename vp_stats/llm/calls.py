@@ -1,7 +1,7 @@
 """The one cached call path of every LLM request: key -> cache get -> backend call -> validate -> cache put.
 
 Value Portrait items and questionnaires (:func:`vp_stats.llm.runner.run`), persona
-runs (:mod:`vp_stats.personas.study`, through the runner) and multi-turn HVAE
+runs (:mod:`vp_stats.studies.personas`, through the runner) and multi-turn HVAE
 conversations (:func:`vp_stats.llm.chat.make_chat_fn`) all go through
 :class:`CachedBackend`:
 
@@ -106,7 +106,9 @@ class CachedBackend:
         self.caps = capabilities(backend)
         self.backend = backend
         self.own_cache = not isinstance(cache, AnswerCache)
-        self.cache = AnswerCache(cache if cache is not None else ":memory:") if self.own_cache else cache
+        self.cache = (
+            AnswerCache(cache if cache is not None else ":memory:") if self.own_cache else cache
+        )
         redact.register(self.caps.secret)
         self.cache.add_secret(self.caps.secret)
         self.identity = backend.identity()
@@ -125,15 +127,26 @@ class CachedBackend:
     # 2. get ---------------------------------------------------------------------------
     def _matches(self, row: dict, req: Request) -> bool:
         try:
-            params = _canonical(json.loads(row["params"])) if isinstance(row.get("params"), str) else None
+            params = (
+                _canonical(json.loads(row["params"]))
+                if isinstance(row.get("params"), str)
+                else None
+            )
         except ValueError:
             return False
         return (
             row.get("mode") == req.mode
             and row.get("prompt_hash") in (None, sha256_text(req.prompt_text))
             and params == _canonical(req.params)
-            and all(row.get(k) == self.identity.get(k) for k in ("backend", "model") if k in self.identity)
-            and (row.get("model_id") is None or row.get("model_id") == self.identity.get("model_id", row.get("model_id")))
+            and all(
+                row.get(k) == self.identity.get(k)
+                for k in ("backend", "model")
+                if k in self.identity
+            )
+            and (
+                row.get("model_id") is None
+                or row.get("model_id") == self.identity.get("model_id", row.get("model_id"))
+            )
         )
 
     def lookup(self, requests: Sequence[Request]) -> dict[str, dict]:
@@ -159,9 +172,17 @@ class CachedBackend:
             )
         self._bad |= bad
         self.stats["n_cached"] += len(out)
-        if len(out) < len(by_key) and not self._legacy_checked and any(r.mode == "logprobs" for r in requests):
+        if (
+            len(out) < len(by_key)
+            and not self._legacy_checked
+            and any(r.mode == "logprobs" for r in requests)
+        ):
             self._legacy_checked = True
-            n_old = self.cache.count_unlabelled_scores(self.identity) if self.identity.get("backend") == "local" else 0
+            n_old = (
+                self.cache.count_unlabelled_scores(self.identity)
+                if self.identity.get("backend") == "local"
+                else 0
+            )
             if n_old:
                 warnings.warn(
                     f"cache {self.cache.path}: {n_old} logprobs answer(s) of {self.identity.get('model')} were scored "
@@ -199,17 +220,27 @@ class CachedBackend:
         t0 = time.perf_counter()
         try:
             if continuations is not None:
-                score = getattr(self.backend, "score", None)  # a backend that cannot score raises its own reason
+                score = getattr(
+                    self.backend, "score", None
+                )  # a backend that cannot score raises its own reason
                 if score is None:
-                    raise BackendError(f"backend {type(self.backend).__name__} cannot score given answers; "
-                                       "use mode text or grammar")  # fmt: skip
-                res = scores_to_result(tuple(continuations), score(req.messages, tuple(continuations)))
+                    raise BackendError(
+                        f"backend {type(self.backend).__name__} cannot score given answers; "
+                        "use mode text or grammar"
+                    )
+                res = scores_to_result(
+                    tuple(continuations), score(req.messages, tuple(continuations))
+                )
             else:
-                res = self.backend.generate(req.messages, decoding if decoding is not None else Decoding(), grammar)
+                res = self.backend.generate(
+                    req.messages, decoding if decoding is not None else Decoding(), grammar
+                )
             if not isinstance(res, GenResult):
                 raise TypeError(f"the backend returned {type(res).__name__}, not a GenResult")
         except BackendError as exc:
-            raise BackendError(str(exc)) from None  # fatal (redacted again: the message may quote a server)
+            raise BackendError(
+                str(exc)
+            ) from None  # fatal (redacted again: the message may quote a server)
         except (GrammarError, TypeError):
             raise  # bad input or a backend not following the protocol: not a failed call
         except Exception as exc:  # a failed call is recorded, not fatal, and not cached
@@ -218,12 +249,19 @@ class CachedBackend:
             res.error = "the model returned an empty answer"
         system = next((m["content"] for m in req.messages if m.get("role") == "system"), None)
         rec = {
-            "key": req.key, **{k: self.identity.get(k) for k in ("backend", "model", "model_id")},
-            "params": req.params, "mode": req.mode, "prompt_hash": sha256_text(req.prompt_text),
-            "system_prompt": system, **(meta or {}), "raw_text": res.raw_text,
-            "latency_s": time.perf_counter() - t0, "prompt_tokens": res.prompt_tokens,
-            "completion_tokens": res.completion_tokens, "error": res.error,
-        }  # fmt: skip
+            "key": req.key,
+            **{k: self.identity.get(k) for k in ("backend", "model", "model_id")},
+            "params": req.params,
+            "mode": req.mode,
+            "prompt_hash": sha256_text(req.prompt_text),
+            "system_prompt": system,
+            **(meta or {}),
+            "raw_text": res.raw_text,
+            "latency_s": time.perf_counter() - t0,
+            "prompt_tokens": res.prompt_tokens,
+            "completion_tokens": res.completion_tokens,
+            "error": res.error,
+        }
         if res.distribution is not None:
             p = np.asarray(res.distribution)
             rec["distribution"] = [float(x) for x in p]
@@ -236,7 +274,9 @@ class CachedBackend:
             finish(rec, res)
         rec = _redacted(rec)
         self.stats["n_calls"] += 1
-        if res.error is None:  # failed, empty and choice-less answers are never stored: a rerun asks again
+        if (
+            res.error is None
+        ):  # failed, empty and choice-less answers are never stored: a rerun asks again
             self.cache.put(rec, replace=req.key in self._bad)
             self._bad.discard(req.key)
         else:

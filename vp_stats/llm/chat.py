@@ -1,6 +1,6 @@
 """LLM layer: the cached chat function and grammar-constrained generation of HVAE runs.
 
-The plumbing between a multi-turn protocol (:mod:`vp_stats.hvae`) and the
+The plumbing between a multi-turn protocol (:mod:`vp_stats.llm.hvae`) and the
 backends of :mod:`vp_stats.llm.backends`: recognising the turns that ask for one
 letter (:func:`is_item_turn`, by :data:`ITEM_INSTRUCTION`, the last line of
 every item prompt), generating with any GBNF grammar through the backend
@@ -8,7 +8,7 @@ protocol (:func:`generate_text`: ``backend.generate(messages, decoding, grammar)
 and a cached, resumable ``chat_fn(messages, seed) -> str`` (:func:`make_chat_fn`),
 whose every call goes through the one cached call path
 (:class:`vp_stats.llm.calls.CachedBackend`). The protocol layers above see only
-``chat_fn``. This module never imports :mod:`vp_stats.hvae`
+``chat_fn``. This module never imports :mod:`vp_stats.llm.hvae`
 (its doctests do).
 """
 
@@ -34,7 +34,7 @@ __all__ = [
     "make_chat_fn",
 ]
 
-#: Last line of every item prompt (:func:`vp_stats.hvae.item_prompt`);
+#: Last line of every item prompt (:func:`vp_stats.llm.hvae.item_prompt`);
 #: :func:`is_item_turn` recognises item steps by it.
 ITEM_INSTRUCTION = "Reply with one letter from A to I and nothing else."
 
@@ -53,11 +53,11 @@ DEFAULT_DECODING = runner.Decoding(temperature=0.7, max_tokens=64, top_p=0.95, s
 
 
 def is_item_turn(messages: Sequence[Mapping[str, str]]) -> bool:
-    """Whether a conversation ends with an item question (:func:`vp_stats.hvae.item_prompt`).
+    """Whether a conversation ends with an item question (:func:`vp_stats.llm.hvae.item_prompt`).
 
     Examples
     --------
-    >>> from vp_stats.hvae import build_messages
+    >>> from vp_stats.llm.hvae import build_messages
     >>> is_item_turn(build_messages("prosocial", ["..."]))
     True
     >>> is_item_turn(build_messages("prosocial"))
@@ -111,7 +111,7 @@ def make_chat_fn(
     item_max_tokens: int | None = None,
     reset_kv: str = "run",
 ) -> Callable[[list[dict[str, str]], int], str]:
-    """A cached ``chat_fn(messages, seed) -> str`` for :func:`vp_stats.hvae.run_hvae` on a runner backend.
+    """A cached ``chat_fn(messages, seed) -> str`` for :func:`vp_stats.studies.hvae.run_hvae` on a runner backend.
 
     Every call goes through the SQLite :class:`~vp_stats.llm.cache.AnswerCache`:
     the key (:func:`~vp_stats.llm.cache.request_key`) covers the backend
@@ -132,14 +132,14 @@ def make_chat_fn(
     mode : {"grammar", "text"}
         ``"grammar"``: item replies are constrained to one letter A-I
         (:data:`ITEM_GRAMMAR`); ``"text"``: free generation (the parser of
-        :func:`vp_stats.hvae.run_hvae` then decides). The free-text steps (value
+        :func:`vp_stats.studies.hvae.run_hvae` then decides). The free-text steps (value
         description, goal sentence) are ordinary generation in both modes and
         share cache entries across modes.
     cache : AnswerCache or path, optional
         Default: an in-memory cache (nothing persisted).
     decoding : vp_stats.llm.runner.Decoding, optional
         Default :data:`DEFAULT_DECODING`. ``max_tokens`` limits the free-text
-        steps; the seed is replaced by the seed :func:`vp_stats.hvae.run_hvae` passes.
+        steps; the seed is replaced by the seed :func:`vp_stats.studies.hvae.run_hvae` passes.
     item_max_tokens : int, optional
         Token limit of item replies (default 2 in grammar mode, 16 in text mode).
     reset_kv : {"run", "call", "never"}
@@ -173,7 +173,7 @@ def make_chat_fn(
     ...         return repr(messages)
     ...     def generate(self, messages, decoding, grammar=None):
     ...         return runner.GenResult(raw_text="B")
-    >>> from vp_stats.hvae import build_messages
+    >>> from vp_stats.llm.hvae import build_messages
     >>> chat = make_chat_fn(Fake(), mode="text")
     >>> msgs = build_messages("prosocial", ["A prosocial person ..."])
     >>> chat(msgs, 0), chat(msgs, 0), chat.stats

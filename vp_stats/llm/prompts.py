@@ -2,16 +2,17 @@
 
 The six upstream prompt variants (3 wordings x original / reversed answer
 order; ``lm_evaluation/prompts`` of the upstream repository) are loaded through
-the data layer. Items with a title (Reddit, Dear Abby) use the ``reddit``
+the data layer (:func:`vp_stats.io.datasets.load_prompt_templates`). Items with a title (Reddit, Dear Abby) use the ``reddit``
 template (``{title}``, ``{text}``, ``{content}``); items without one
 (ShareGPT, LMSYS) use the ``sharegpt`` template (``{text}``, ``{content}``),
 as upstream did. Users may pass their own template with the same placeholders.
 
 Examples
 --------
->>> from vp_stats import datasets
+>>> from vp_stats.io import datasets
 >>> from vp_stats.llm import prompts
->>> table = prompts.item_prompts(datasets.load_items().head(2), variants=["v1"])
+>>> templates = datasets.load_prompt_templates()
+>>> table = prompts.item_prompts(datasets.load_items().head(2), variants=["v1"], templates=templates)
 >>> table.columns.tolist()
 ['portrait_id', 'option_id', 'variant', 'prompt']
 >>> table.prompt.iloc[0].startswith("Now I will briefly describe a scenario and response.")
@@ -21,38 +22,14 @@ True
 from __future__ import annotations
 
 import string
-from functools import lru_cache
 
 import pandas as pd
 
-from vp_stats import datasets, schema
+from vp_stats import schema
 
-__all__ = ['PLACEHOLDERS', 'load_templates', 'check_template', 'render', 'item_prompts']  # fmt: skip
+__all__ = ["PLACEHOLDERS", "check_template", "render", "item_prompts"]
 
 PLACEHOLDERS = frozenset({"title", "text", "content"})
-
-
-@lru_cache(maxsize=4)
-def _templates_cached(root: str) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for variant in schema.VARIANTS:
-        out[variant] = {}
-        for kind in ("reddit", "sharegpt"):
-            rel = f"{datasets.PROMPTS_DIR}/{variant}/{kind}_prompt.txt"
-            out[variant][kind] = datasets.fetch(rel, root).read_text(encoding="utf-8")
-    return out
-
-
-def load_templates(data_dir=None) -> dict[str, dict[str, str]]:
-    """The upstream templates: ``{variant: {"reddit": str, "sharegpt": str}}``.
-
-    Examples
-    --------
-    >>> t = load_templates()
-    >>> sorted(t) == sorted(schema.VARIANTS), "{content}" in t["v2"]["sharegpt"]
-    (True, True)
-    """
-    return _templates_cached(str(datasets.data_dir(data_dir)))
 
 
 def check_template(template: str) -> str:
@@ -73,7 +50,9 @@ def check_template(template: str) -> str:
         raise ValueError(f"prompt template is not a valid format string: {exc}") from exc
     unknown = sorted(names - PLACEHOLDERS)
     if unknown:
-        raise ValueError(f"prompt template uses unknown placeholder(s) {unknown}; allowed: {', '.join(sorted(PLACEHOLDERS))}")
+        raise ValueError(
+            f"prompt template uses unknown placeholder(s) {unknown}; allowed: {', '.join(sorted(PLACEHOLDERS))}"
+        )
     if "content" not in names:
         raise ValueError("prompt template must contain {content} (the response to rate)")
     return template
@@ -83,12 +62,15 @@ def _has_title(title) -> bool:
     return isinstance(title, str) and title.strip() != ""
 
 
-def render(item: dict | pd.Series, variant: str = "v1", templates=None, template: str | None = None) -> str:
+def render(
+    item: dict | pd.Series, variant: str = "v1", templates=None, template: str | None = None
+) -> str:
     """Render one item's prompt for a variant (or with a user template).
 
     Examples
     --------
-    >>> render({"title": None, "text": "Hi", "response": "Hello"}, "v2")[:31]
+    >>> from vp_stats.io.datasets import load_prompt_templates
+    >>> render({"title": None, "text": "Hi", "response": "Hello"}, "v2", load_prompt_templates())[:31]
     'Given a message and response:\\n\\n'
     """
     if template is not None:
@@ -96,7 +78,10 @@ def render(item: dict | pd.Series, variant: str = "v1", templates=None, template
     else:
         if variant not in schema.VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; expected one of {schema.VARIANTS}")
-        templates = templates or load_templates()
+        if templates is None:
+            raise ValueError(
+                "an upstream variant needs templates= (vp_stats.io.datasets.load_prompt_templates())"
+            )
         tpl = templates[variant]["reddit" if _has_title(item["title"]) else "sharegpt"]
     return tpl.format(title=item["title"] or "", text=item["text"], content=item["response"])
 
@@ -105,29 +90,33 @@ def item_prompts(
     items: pd.DataFrame,
     variants: tuple[str, ...] | list[str] = schema.VARIANTS,
     template: str | None = None,
-    data_dir=None,
+    templates: dict[str, dict[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Prompts for every item x variant.
 
     Parameters
     ----------
     items : DataFrame
-        ``portrait_id, option_id, title, text, response`` (:func:`vp_stats.datasets.load_items`).
+        ``portrait_id, option_id, title, text, response`` (:func:`vp_stats.io.datasets.load_items`).
     variants : sequence of str
         Upstream variants; with ``template`` given, the variant label is ``"custom"``.
     template : str, optional
         A user template with ``{title}``, ``{text}``, ``{content}``.
+    templates : dict, optional
+        The upstream templates (:func:`vp_stats.io.datasets.load_prompt_templates`); needed
+        unless ``template`` is given.
 
     Returns
     -------
     DataFrame
         ``portrait_id, option_id, variant, prompt``.
     """
-    templates = None if template is not None else load_templates(data_dir)
     labels = ["custom"] if template is not None else list(variants)
     rows = []
     for it in items.itertuples(index=False):
         d = {"title": it.title, "text": it.text, "response": it.response}
         for v in labels:
-            rows.append((int(it.portrait_id), int(it.option_id), v, render(d, v, templates, template)))
+            rows.append(
+                (int(it.portrait_id), int(it.option_id), v, render(d, v, templates, template))
+            )
     return pd.DataFrame(rows, columns=["portrait_id", "option_id", "variant", "prompt"])

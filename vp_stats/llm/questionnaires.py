@@ -6,7 +6,7 @@ The runner's ``scale`` argument makes every answer mode use that scale: ``logpro
 gives the distribution over the five answers, ``grammar`` constrains the answer to
 them, ``text`` parses them. Answers are scored with the same scorer as human
 answers (:func:`vp_stats.instruments.bfi.score_bfi10`). The PVQ-21 counterpart is
-:func:`vp_stats.personas.run_pvq21` (its six labels are the runner's default scale).
+:func:`vp_stats.studies.personas.run_pvq21` (its six labels are the runner's default scale).
 
 Examples
 --------
@@ -17,12 +17,24 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
+from vp_stats.instruments.pvq import score_pvq21
 
-__all__ = ['BFI10_SCALE', 'BFI10_TEMPLATE', 'bfi10_prompts', 'run_bfi10', 'score_llm_bfi10']  # fmt: skip
+__all__ = [
+    "BFI10_SCALE",
+    "BFI10_TEMPLATE",
+    "bfi10_prompts",
+    "run_bfi10",
+    "score_llm_bfi10",
+    "score_llm_pvq21",
+    "persona_bfi10_scores",
+]
 
 BFI10_SCALE: tuple[str, ...] = tuple(schema.BFI_LABELS[r] for r in range(1, 6))
 
@@ -57,18 +69,34 @@ def bfi10_prompts(template: str = BFI10_TEMPLATE) -> pd.DataFrame:
     )
 
 
-def run_bfi10(backend, mode: str = "logprobs", cache=None, system_prompt: str | None = None, progress: bool = False) -> pd.DataFrame:
+def run_bfi10(
+    backend,
+    mode: str = "logprobs",
+    cache=None,
+    system_prompt: str | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
     """Administer the BFI-10; the runner's answer table with ``item`` and ``trait`` added."""
     from vp_stats.llm import runner
 
     jobs = bfi10_prompts()
-    ans = runner.run(jobs, backend, mode=mode, cache=cache, system_prompt=system_prompt, progress=progress, scale=BFI10_SCALE)
+    ans = runner.run(
+        jobs,
+        backend,
+        mode=mode,
+        cache=cache,
+        system_prompt=system_prompt,
+        progress=progress,
+        scale=BFI10_SCALE,
+    )
     ans.insert(2, "item", jobs["item"].to_numpy())
     ans.insert(3, "trait", jobs["trait"].to_numpy())
     return ans
 
 
-def score_llm_bfi10(answers: pd.DataFrame, rating: str = "mode", respondent: str = "model") -> pd.DataFrame:
+def score_llm_bfi10(
+    answers: pd.DataFrame, rating: str = "mode", respondent: str = "model"
+) -> pd.DataFrame:
     """Score an LLM's BFI-10 answers with the human scorer.
 
     ``rating="mode"`` scores the most probable (or generated) answer, an integer
@@ -85,14 +113,24 @@ def score_llm_bfi10(answers: pd.DataFrame, rating: str = "mode", respondent: str
     """
     from vp_stats.instruments.bfi import score_bfi10
 
-    ok = answers["parse_ok"].astype(bool) if "parse_ok" in answers.columns else pd.Series(True, index=answers.index)
+    ok = (
+        answers["parse_ok"].astype(bool)
+        if "parse_ok" in answers.columns
+        else pd.Series(True, index=answers.index)
+    )
     a = answers[ok]
     if rating == "mode":
         if {f"p_{r}" for r in range(1, 6)} <= set(a.columns) and a["p_1"].notna().all():
             vals = a[[f"p_{r}" for r in range(1, 6)]].to_numpy().argmax(axis=1) + 1
         else:
             vals = a["rating"].to_numpy()
-        long = pd.DataFrame({"respondent": a[respondent].to_numpy(), "item": a["item"].to_numpy(), "answer": vals.astype(int)})
+        long = pd.DataFrame(
+            {
+                "respondent": a[respondent].to_numpy(),
+                "item": a["item"].to_numpy(),
+                "answer": vals.astype(int),
+            }
+        )
         return score_bfi10(long)
     if rating != "expected":
         raise ValueError("rating must be 'mode' or 'expected'")
@@ -104,3 +142,220 @@ def score_llm_bfi10(answers: pd.DataFrame, rating: str = "mode", respondent: str
             vals = [6 - x[i] if schema.BFI10_KEY[i][1] else x[i] for i in items if i in x]
             rows.append((who, "bfi", trait, float(np.mean(vals)) if vals else np.nan, len(vals)))
     return pd.DataFrame(rows, columns=["respondent", "family", "dimension", "score", "n_items"])
+
+
+def persona_bfi10_scores(
+    answers: pd.DataFrame, *, unit_cols: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Trait scores of a persona run's BFI-10 answers, one row per persona run and trait.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        ``persona_id``, the item (``item`` 1..10, else ``portrait_id`` as
+        written by :func:`vp_stats.llm.questionnaires.bfi10_prompts`),
+        ``rating`` (1-5; fractional expected ratings allowed), optional
+        ``parse_ok`` and persona attribute columns (``gender``, ``age`` ...).
+    unit_cols : sequence of str, optional
+        Columns that tell runs apart (default: those of ``variant``, ``run``,
+        ``seed`` present besides ``persona_id``). Each run is one unit.
+
+    Returns
+    -------
+    DataFrame
+        ``persona_id, run`` (the unit key), ``family`` ("bfi"), ``dimension``,
+        ``score`` (BFI-10 trait mean after ``6 - x`` on reversed items, 1-5),
+        ``n_items``, then the persona attribute columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"persona_id": "p", "gender": "male", "item": range(1, 11),
+    ...                   "rating": [2.0, 4, 2, 2, 2, 4, 2, 4, 4, 4]})
+    >>> persona_bfi10_scores(a).set_index("dimension").score.to_dict()["Extraversion"]
+    4.0
+    """
+    item_col = "item" if "item" in answers.columns else "portrait_id"
+    need = {"persona_id", item_col, "rating"} - set(answers.columns)
+    if need:
+        raise ValueError(f"BFI-10 persona answers lack column(s) {sorted(need)}")
+    a = answers
+    if "parse_ok" in a.columns:
+        a = a[a["parse_ok"].astype(bool)]
+    a = a.assign(
+        item=pd.to_numeric(a[item_col], errors="coerce"),
+        rating=pd.to_numeric(a["rating"], errors="coerce"),
+    )
+    a = a[a["rating"].notna()]
+    bad = ~a["item"].isin(range(1, 11))
+    if bad.any():
+        raise ValueError(
+            f"item {a.loc[bad, item_col].iloc[0]!r} is not a BFI-10 item (1..10): "
+            "persona_vs_human needs the persona run's BFI-10 answers"
+        )
+    out_of = (a["rating"] < schema.BFI_MIN) | (a["rating"] > schema.BFI_MAX)
+    if out_of.any():
+        r = a[out_of].iloc[0]
+        raise ValueError(
+            f"persona {r['persona_id']!r}, item {int(r['item'])}: rating {r['rating']!r} outside 1..5"
+        )
+    units = (
+        list(unit_cols)
+        if unit_cols is not None
+        else [c for c in ("variant", "run", "seed") if c in a.columns]
+    )
+    key = a["persona_id"].astype(str)
+    for u in units:
+        key = key + "|" + a[u].astype(str)
+    a = a.assign(_unit=key.to_numpy())
+    dup = a.duplicated(["_unit", "item"])
+    if dup.any():
+        r = a[dup].iloc[0]
+        raise ValueError(
+            f"two answers of run {r['_unit']!r} to BFI-10 item {int(r['item'])}; "
+            "tell runs apart with unit_cols="
+        )
+    sc = score_llm_bfi10(a, "expected", respondent="_unit").rename(columns={"respondent": "run"})
+    info_cols = [
+        c
+        for c in answers.columns
+        if c
+        not in {
+            "item",
+            "portrait_id",
+            "option_id",
+            "rating",
+            "parse_ok",
+            "trait",
+            "prompt",
+            "system_prompt",
+            *units,
+            *_RUNNER_COLUMNS,
+        }
+    ]
+    info = a.drop_duplicates("_unit")[["_unit", *info_cols]].rename(columns={"_unit": "run"})
+    out = sc.merge(info, on="run", how="left")
+    first = ["persona_id", "run", "family", "dimension", "score", "n_items"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+_RUNNER_COLUMNS = (
+    "model",
+    "variant",
+    "raw_text",
+    "mode",
+    "expected_rating",
+    "entropy",
+    "answer_mass",
+    "latency_s",
+    "prompt_tokens",
+    "completion_tokens",
+    "error",
+    "backend",
+    "model_id",
+    "key",
+    "from_cache",
+    "p_1",
+    "p_2",
+    "p_3",
+    "p_4",
+    "p_5",
+    "p_6",
+)
+
+
+def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame:
+    """Score an LLM's PVQ-21 answers per persona (MRAT-centred values).
+
+    Parameters
+    ----------
+    answers : DataFrame
+        ``persona_id, item`` and, for ``rating="mode"``, ``raw_text`` or
+        ``rating``; for ``rating="expected"``, ``rating`` (logprobs expected
+        rating) -- as returned by :func:`~vp_stats.studies.personas.run_pvq21`.
+    rating : {"mode", "expected"}
+        ``"mode"``: the most probable answer phrase (an integer 1..6), scored
+        with :func:`vp_stats.instruments.pvq.score_pvq21`; ``"expected"``: the
+        expected rating ``sum_r r p_r`` of logprobs mode (fractional), scored
+        with the same formula (mean of a value's items minus the mean of all 21
+        answered items; Schwartz's MRAT centring), implemented here because
+        ``score_pvq21`` accepts integer answers only. The two agree on integer
+        answers (tested).
+
+    Returns
+    -------
+    DataFrame
+        ``score_pvq21`` layout with ``respondent`` = ``persona_id`` and a
+        ``persona_id`` column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"persona_id": "plain", "item": range(1, 22), "rating": [6.0] + [3.0] * 20})
+    >>> s = score_llm_pvq21(a, "expected")
+    >>> round(s.query("dimension == 'Self_Direction'").score.item(), 4)  # 4.5 - 66/21
+    1.3571
+    """
+
+    need = {"persona_id", "item"} - set(answers.columns)
+    if need:
+        raise ValueError(f"answers lack column(s) {sorted(need)}")
+    ok = answers["parse_ok"].astype(bool) if "parse_ok" in answers.columns else True
+    a = answers.assign(_ok=ok)
+    if rating == "mode":
+        if "raw_text" in a.columns and a["raw_text"].notna().any():
+            from vp_stats.llm import parse
+
+            def _mode(t):
+                return parse.parse_answer(t).rating if isinstance(t, str) else None
+
+            x = a["raw_text"].map(_mode)
+        else:
+            x = np.round(pd.to_numeric(a["rating"], errors="coerce"))
+        x = pd.to_numeric(x, errors="coerce").where(a["_ok"])
+        long = pd.DataFrame({"respondent": a["persona_id"], "item": a["item"], "answer": x})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            out = score_pvq21(long)
+    elif rating == "expected":
+        x = pd.to_numeric(a["rating"], errors="coerce").where(a["_ok"])
+        bad = x.notna() & ((x < 1) | (x > 6))
+        if bad.any():
+            r = a.loc[bad].iloc[0]
+            raise ValueError(
+                f"persona {r['persona_id']!r}, item {r['item']}: rating {r['rating']!r} outside 1..6"
+            )
+        dup = a.duplicated(["persona_id", "item"])
+        if dup.any():
+            r = a.loc[dup].iloc[0]
+            raise ValueError(f"duplicate answers for persona {r['persona_id']!r}, item {r['item']}")
+        W = (
+            pd.DataFrame({"p": a["persona_id"], "i": a["item"].astype(int), "x": x})
+            .pipe(tables.to_wide, "p", "i", "x", source="answers")
+            .reindex(index=pd.unique(a["persona_id"]), columns=range(1, 22))
+        )
+        X = W.to_numpy(dtype=float)
+        person = np.nanmean(X, axis=1)
+        rows = []
+        groups = [("pvq", v, schema.PVQ21_KEY[v]) for v in schema.PVQ_VALUES] + [
+            ("higher_pvq", h, tuple(i for v in vs for i in schema.PVQ21_KEY[v]))
+            for h, vs in schema.HIGHER_ORDER_MAP.items()
+        ]
+        for fam, dim, its in groups:
+            sub = X[:, [i - 1 for i in its]]
+            n = (~np.isnan(sub)).sum(axis=1)
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sc = np.nanmean(sub, axis=1) - person
+            for p, s, k in zip(W.index, sc, n, strict=True):
+                rows.append((p, fam, dim, s, int(k), "ok" if k else "too_few_items"))
+        out = pd.DataFrame(
+            rows, columns=["respondent", "family", "dimension", "score", "n_items", "status"]
+        )
+        order = {p: i for i, p in enumerate(W.index)}
+        out = out.sort_values("respondent", key=lambda s: s.map(order), kind="stable")
+        out = out.reset_index(drop=True)
+    else:
+        raise ValueError(f"rating must be 'mode' or 'expected', got {rating!r}")
+    out["persona_id"] = out["respondent"]
+    return out

@@ -75,13 +75,11 @@ from vp_stats.llm.backends import (  # noqa: F401 - the backends' names stay imp
 )
 from vp_stats.llm.cache import AnswerCache, request_key, sha256_text  # noqa: F401
 from vp_stats.llm.calls import CALL_FAILED, CachedBackend  # noqa: F401 - CALL_FAILED re-exported
+from vp_stats.schema import ANSWER_COLUMNS, PROB_COLUMNS
 
-__all__ = ['MODES', 'PROB_COLUMNS', 'parse_scale_answer', 'make_messages', 'ANSWER_COLUMNS', 'run', 'per_item_means']  # fmt: skip
+__all__ = ["MODES", "parse_scale_answer", "make_messages", "run", "per_item_means"]
 
 MODES = ("text", "grammar", "logprobs")
-PROB_COLUMNS = [f"p_{r}" for r in range(1, 7)]
-
-
 # --------------------------------------------------------------------------- the run
 
 
@@ -103,11 +101,17 @@ def parse_scale_answer(text: object, scale: tuple[str, ...]) -> parse.ParsedAnsw
     if not isinstance(text, str):
         return parse.ParsedAnswer(None, None, None, "not_text")
     norm = " " + " ".join(parse.normalize_text(text).split()) + " "
-    found = [(len(p), r, p) for r, p in enumerate(scale, start=1) if f" {' '.join(parse.normalize_text(p).split())} " in norm]
+    found = [
+        (len(p), r, p)
+        for r, p in enumerate(scale, start=1)
+        if f" {' '.join(parse.normalize_text(p).split())} " in norm
+    ]
     if not found:
         return parse.ParsedAnswer(None, None, None, "no_phrase")
     _, rating, phrase = max(found)
-    reason = "exact" if norm.strip() == " ".join(parse.normalize_text(phrase).split()) else "longest"
+    reason = (
+        "exact" if norm.strip() == " ".join(parse.normalize_text(phrase).split()) else "longest"
+    )
     return parse.ParsedAnswer(rating, phrase, phrase, reason)
 
 
@@ -123,18 +127,15 @@ def make_messages(prompt: str, system_prompt: str | None = None) -> list[dict]:
     return [*msgs, {"role": "user", "content": prompt}]
 
 
-ANSWER_COLUMNS = [
-    "model", "portrait_id", "option_id", "variant", "raw_text", "rating", "parse_ok", "mode",
-    *PROB_COLUMNS, "expected_rating", "entropy", "answer_mass", "persona_id", "latency_s",
-    "prompt_tokens", "completion_tokens", "error", "backend", "model_id", "key", "from_cache",
-]  # fmt: skip
-
-
 def _finish(scale):
     """Rating of a generated answer: the parsed phrase (an unparseable answer is a valid, cached answer)."""
 
     def finish(rec: dict, res: GenResult) -> None:
-        parsed = parse.parse_answer(res.raw_text) if scale is None else parse_scale_answer(res.raw_text, scale)
+        parsed = (
+            parse.parse_answer(res.raw_text)
+            if scale is None
+            else parse_scale_answer(res.raw_text, scale)
+        )
         rec["rating"] = None if parsed.rating is None else float(parsed.rating)
         if parsed.rating is None:
             rec["error"] = f"unparseable answer ({parsed.reason})"
@@ -147,8 +148,13 @@ def _row(rec: dict, job: dict, from_cache: bool) -> dict:
     if isinstance(dist, str):
         dist = json.loads(dist)
     out = {c: rec.get(c) for c in ANSWER_COLUMNS if c in rec}
-    out.update(portrait_id=job.get("portrait_id"), option_id=job.get("option_id"), variant=job.get("variant"),
-               persona_id=job.get("persona_id"), from_cache=from_cache)  # fmt: skip
+    out.update(
+        portrait_id=job.get("portrait_id"),
+        option_id=job.get("option_id"),
+        variant=job.get("variant"),
+        persona_id=job.get("persona_id"),
+        from_cache=from_cache,
+    )
     for i, c in enumerate(PROB_COLUMNS):
         out[c] = dist[i] if dist and i < len(dist) else np.nan
     out["parse_ok"] = rec.get("rating") is not None and not rec.get("error")
@@ -205,7 +211,9 @@ def run(
     if scale is not None:
         scale = tuple(scale)
         if not 2 <= len(scale) <= len(PROB_COLUMNS) or len(set(scale)) != len(scale):
-            raise ValueError(f"scale must hold 2-{len(PROB_COLUMNS)} distinct phrases, got {scale!r}")
+            raise ValueError(
+                f"scale must hold 2-{len(PROB_COLUMNS)} distinct phrases, got {scale!r}"
+            )
     cb = CachedBackend(backend, cache)
     cache = cb.cache
     params = {"mode": mode} if mode == "logprobs" else {"mode": mode, **asdict(decoding)}
@@ -235,12 +243,23 @@ def run(
     def answer(item):
         job, req = item
         meta = {k: job.get(k) for k in ("persona_id", "portrait_id", "option_id", "variant")}
-        rec = cb.answer(req, decoding=decoding, grammar=grammar, meta=meta, finish=finish,
-                        continuations=phrases if mode == "logprobs" else None)  # fmt: skip
+        rec = cb.answer(
+            req,
+            decoding=decoding,
+            grammar=grammar,
+            meta=meta,
+            finish=finish,
+            continuations=phrases if mode == "logprobs" else None,
+        )
         return req.key, rec
 
     new: dict[str, dict] = {}
-    bar = tqdm(total=len(todo), disable=not progress or not todo, unit="prompt", desc=f"{identity['model']} [{mode}]")
+    bar = tqdm(
+        total=len(todo),
+        disable=not progress or not todo,
+        unit="prompt",
+        desc=f"{identity['model']} [{mode}]",
+    )
     try:
         if cb.caps.concurrency > 1 and len(todo) > 1:
             pool = ThreadPoolExecutor(max_workers=cb.caps.concurrency)
@@ -285,7 +304,7 @@ def run(
 
 
 def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
-    """Per-item mean over variants of an answer table, ready for :func:`vp_stats.scoring.value_profiles`.
+    """Per-item mean over variants of an answer table, ready for :func:`vp_stats.stats.scoring.value_profiles`.
 
     Columns: ``model, [portrait_id, option_id,] item``, one column per variant present,
     ``numeric_response`` (mean over the variants that gave a rating), ``n_parsed``,
@@ -305,12 +324,20 @@ def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
     keys = ["model", *(c for c in ("portrait_id", "option_id") if c in answers.columns), "item"]
     ok = answers["parse_ok"].astype(bool)
     vals = answers.assign(rating=answers["rating"].where(ok), ok=ok)
-    wide = vals.pivot_table(index=keys, columns="variant", values="rating", aggfunc="first", dropna=False, observed=True)
-    wide = wide.reindex(pd.MultiIndex.from_frame(vals[keys].drop_duplicates()))  # only items that were asked
+    wide = vals.pivot_table(
+        index=keys, columns="variant", values="rating", aggfunc="first", dropna=False, observed=True
+    )
+    wide = wide.reindex(
+        pd.MultiIndex.from_frame(vals[keys].drop_duplicates())
+    )  # only items that were asked
     wide.columns.name = None
     g = vals.groupby(keys)
     n_ok = g["ok"].sum().astype(int)
     counts = pd.DataFrame(
-        {"numeric_response": g["rating"].mean(), "n_parsed": n_ok, "n_failed": (g.size() - n_ok).astype(int)}
+        {
+            "numeric_response": g["rating"].mean(),
+            "n_parsed": n_ok,
+            "n_failed": (g.size() - n_ok).astype(int),
+        }
     )
     return wide.join(counts).reset_index()

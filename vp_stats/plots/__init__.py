@@ -12,4 +12,4 @@ Submodules by area: :mod:`~vp_stats.plots.validation` (item validation),
 Import the submodule you need, e.g. ``from vp_stats.plots import profiles``.
 """
 
-__all__ = ['base', 'compass', 'personas', 'profiles', 'svo', 'validation']  # fmt: skip
+__all__ = ["base", "compass", "personas", "profiles", "svo", "validation"]

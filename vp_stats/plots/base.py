@@ -53,7 +53,7 @@ __all__ = [
 #: Resolution of every raster file written by :func:`save_figure` (dots per inch).
 DPI = 150
 
-#: Formats :func:`save_figure` and :func:`vp_stats.notebooks.save` write when asked for several.
+#: Formats :func:`save_figure` and :func:`vp_stats.studies.notebooks.save` write when asked for several.
 FIGURE_FORMATS = ("png", "svg")
 
 # reproducible vector files: no time stamps, stable SVG ids

@@ -1,6 +1,6 @@
 """Figures of Value Compass composites over the released model profiles (notebook 05).
 
-Each function takes the tidy tables of :mod:`vp_stats.compass`, accepts ``ax=`` and returns
+Each function takes the tidy tables of :mod:`vp_stats.stats.compass` and :mod:`vp_stats.studies.compass`, accepts ``ax=`` and returns
 the :class:`~matplotlib.axes.Axes` (without ``ax`` a new pyplot figure, shown inline in a
 notebook). Composites after Value Compass (Yao, Yi et al., arXiv 2501.07071).
 
@@ -55,7 +55,7 @@ def agreement_heatmap(
     Parameters
     ----------
     table : DataFrame
-        ``group, model`` and the ``value`` column (:func:`vp_stats.compass.composite_table`).
+        ``group, model`` and the ``value`` column (:func:`vp_stats.studies.compass.composite_table`).
     value : str
         Composite drawn.
     sort_by : str, optional
@@ -147,9 +147,17 @@ def ranking_plot(
     d = table.sort_values(value, ascending=not higher_is_better).reset_index(drop=True)
     ax = new_axes(ax, (7.0, 0.22 * len(d) + 1.5))
     palette = {m: (_RED if m in highlight else _BLUE) for m in d["model"]}
-    sns.barplot(x=d[value].to_numpy(dtype=float), y=d["model"].astype(str), hue=d["model"].astype(str),
-                palette=palette, order=list(d["model"].astype(str)), orient="h", legend=False,
-                errorbar=None, ax=ax)  # fmt: skip
+    sns.barplot(
+        x=d[value].to_numpy(dtype=float),
+        y=d["model"].astype(str),
+        hue=d["model"].astype(str),
+        palette=palette,
+        order=list(d["model"].astype(str)),
+        orient="h",
+        legend=False,
+        errorbar=None,
+        ax=ax,
+    )
     ax.tick_params(axis="y", labelsize=7)
     ax.set_ylabel("")
     ax.axvline(0, color="grey", lw=0.8)
@@ -216,13 +224,22 @@ def rank_change_plot(
             k += 1
             ax.plot(x, row.to_numpy(), marker="o", color=c, lw=1.8)
             for end, dx, ha in ((-1, 6, "left"), (0, -6, "right")):
-                ax.annotate(model, (x[end], row.iloc[end]), xytext=(dx, 0), textcoords="offset points",
-                            ha=ha, va="center", fontsize=6.5, color=c)  # fmt: skip
+                ax.annotate(
+                    model,
+                    (x[end], row.iloc[end]),
+                    xytext=(dx, 0),
+                    textcoords="offset points",
+                    ha=ha,
+                    va="center",
+                    fontsize=6.5,
+                    color=c,
+                )
         else:
             ax.plot(x, row.to_numpy(), color="lightgrey", lw=0.8, zorder=0)
     ax.invert_yaxis()
-    ax.set_xticks(x, [str(g) for g in m.columns], rotation=30, ha="right", rotation_mode="anchor",
-                  fontsize=8)  # fmt: skip
+    ax.set_xticks(
+        x, [str(g) for g in m.columns], rotation=30, ha="right", rotation_mode="anchor", fontsize=8
+    )
     ax.set_ylabel(f"{rank.replace('_', ' ')} (1 = best)")
     ax.set_xlim(-1.6, m.shape[1] - 1 + 1.6)
     ax.set_title(title or "How rankings change with the weights", fontsize=10)
@@ -237,7 +254,7 @@ def sensitivity_plot(
     Parameters
     ----------
     sensitivity : DataFrame
-        :func:`vp_stats.compass.weight_sensitivity` (``model, rank, rank_p05, rank_p95,
+        :func:`vp_stats.studies.compass.weight_sensitivity` (``model, rank, rank_p05, rank_p95,
         rank_median``; optional ``noise``).
     title : str, optional
         Axes title.

@@ -1,6 +1,6 @@
 """Figures of demographic-persona runs compared with human data (notebook 03).
 
-Each function takes the tidy tables of :mod:`vp_stats.personas`. Axes-level functions take
+Each function takes the tidy tables of :mod:`vp_stats.stats.personas`. Axes-level functions take
 ``ax=`` and return the :class:`~matplotlib.axes.Axes`; figure-level ones (several panels)
 return the :class:`~matplotlib.figure.Figure`; without ``ax`` a new pyplot figure is opened, so
 a notebook shows it inline. The three levels of comparison follow the Value Portrait paper's
@@ -76,7 +76,7 @@ def item_scatter(
     Parameters
     ----------
     item_comparison : DataFrame
-        :func:`vp_stats.personas.compare_item_distributions` (``source``, ``<statistic>_persona``,
+        :func:`vp_stats.stats.personas.compare_item_distributions` (``source``, ``<statistic>_persona``,
         ``<statistic>_human``).
     statistic : {"mean", "sd"}
         Mean rating or its standard deviation.
@@ -104,8 +104,18 @@ def item_scatter(
     _require(item_comparison, ["source", x, y], "item_comparison")
     ax = new_axes(ax, (4.4, 4.2))
     srcs = [s for s in schema.SOURCES if (item_comparison["source"] == s).any()]
-    sns.scatterplot(data=item_comparison, x=x, y=y, hue="source", hue_order=srcs,
-                    palette=_SOURCE_COLORS, s=26, alpha=0.8, legend=legend, ax=ax)  # fmt: skip
+    sns.scatterplot(
+        data=item_comparison,
+        x=x,
+        y=y,
+        hue="source",
+        hue_order=srcs,
+        palette=_SOURCE_COLORS,
+        s=26,
+        alpha=0.8,
+        legend=legend,
+        ax=ax,
+    )
     if statistic == "mean":
         ax.plot([1, 6], [1, 6], color="grey", lw=1, ls="--")
         ax.set(xlim=(1, 6), ylim=(1, 6), xlabel="human mean rating", ylabel="persona mean rating")
@@ -126,7 +136,7 @@ def js_distance_box(item_comparison: pd.DataFrame, ax: Axes | None = None) -> Ax
     Parameters
     ----------
     item_comparison : DataFrame
-        ``source, js_distance`` (:func:`vp_stats.personas.compare_item_distributions`).
+        ``source, js_distance`` (:func:`vp_stats.stats.personas.compare_item_distributions`).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
 
@@ -168,7 +178,7 @@ def item_level_plot(item_comparison: pd.DataFrame, title: str | None = None) -> 
     Parameters
     ----------
     item_comparison : DataFrame
-        :func:`vp_stats.personas.compare_item_distributions`.
+        :func:`vp_stats.stats.personas.compare_item_distributions`.
     title : str, optional
         Figure title.
 
@@ -208,7 +218,7 @@ def variance_ratio_plot(
     ----------
     population : DataFrame
         ``dimension, variance_ratio`` and optional ``ci_low, ci_high``
-        (:func:`vp_stats.personas.variance_ratio`).
+        (:func:`vp_stats.stats.personas.variance_ratio`).
     title : str, optional
         Axes title.
     ax : matplotlib.axes.Axes, optional
@@ -235,12 +245,20 @@ def variance_ratio_plot(
     if {"ci_low", "ci_high"} <= set(d.columns):
         lo, hi = d["ci_low"].to_numpy(dtype=float), d["ci_high"].to_numpy(dtype=float)
         ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
-        ax.errorbar(x[ok], r[ok], yerr=[r[ok] - lo[ok], hi[ok] - r[ok]], fmt="none",
-                    color="black", lw=1, capsize=2)  # fmt: skip
+        ax.errorbar(
+            x[ok],
+            r[ok],
+            yerr=[r[ok] - lo[ok], hi[ok] - r[ok]],
+            fmt="none",
+            color="black",
+            lw=1,
+            capsize=2,
+        )
     ax.axhline(1, color="grey", ls="--", lw=1)
     ax.set_yscale("log")
-    ax.set_xticks(x, [_label(v) for v in d["dimension"]], rotation=45, ha="right",
-                  rotation_mode="anchor")  # fmt: skip
+    ax.set_xticks(
+        x, [_label(v) for v in d["dimension"]], rotation=45, ha="right", rotation_mode="anchor"
+    )
     ax.set_ylabel("variance ratio (personas / humans)")
     ax.set_title(title or "Do personas reproduce human diversity?", fontsize=10)
     return ax
@@ -254,7 +272,7 @@ def hierarchy_plot(
     Parameters
     ----------
     population : DataFrame
-        ``dimension, mean_persona, mean_human`` (:func:`vp_stats.personas.value_hierarchy`).
+        ``dimension, mean_persona, mean_human`` (:func:`vp_stats.stats.personas.value_hierarchy`).
     title : str, optional
         Axes title.
     ax : matplotlib.axes.Axes, optional
@@ -283,8 +301,12 @@ def hierarchy_plot(
     ax.plot([-lim, lim], [-lim, lim], color="grey", ls="--", lw=1)
     ax.axhline(0, color="lightgrey", lw=0.8)
     ax.axvline(0, color="lightgrey", lw=0.8)
-    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="humans: mean centred score",
-           ylabel="personas: mean centred score")  # fmt: skip
+    ax.set(
+        xlim=(-lim, lim),
+        ylim=(-lim, lim),
+        xlabel="humans: mean centred score",
+        ylabel="personas: mean centred score",
+    )
     ax.set_aspect("equal")
     ax.set_title(title or "Value hierarchy", fontsize=10)
     return ax
@@ -298,7 +320,7 @@ def correlation_heatmap(
     Parameters
     ----------
     corr : DataFrame
-        Square correlation matrix (:func:`vp_stats.personas.value_correlation_matrix`).
+        Square correlation matrix (:func:`vp_stats.stats.personas.value_correlation_matrix`).
     title : str, optional
         Axes title.
     cbar : bool
@@ -319,8 +341,19 @@ def correlation_heatmap(
     ['PO', 'SE']
     """
     labs = [schema.PVQ_ABBREV.get(c, _label(c)) for c in corr.columns]
-    ax = heatmap(corr, ax=ax, vlim=1.0, cbar=cbar, cbar_label="correlation", xticklabels=labs,
-                 yticklabels=labs, xrotation=0, fontsize=8, square=True, figsize=(5.4, 4.6))  # fmt: skip
+    ax = heatmap(
+        corr,
+        ax=ax,
+        vlim=1.0,
+        cbar=cbar,
+        cbar_label="correlation",
+        xticklabels=labs,
+        yticklabels=labs,
+        xrotation=0,
+        fontsize=8,
+        square=True,
+        figsize=(5.4, 4.6),
+    )
     if title:
         ax.set_title(title, fontsize=10)
     return ax
@@ -334,7 +367,7 @@ def structure_plot(
     Parameters
     ----------
     persona_corr, human_corr : DataFrame
-        Square correlation matrices (:func:`vp_stats.personas.value_correlation_matrix`).
+        Square correlation matrices (:func:`vp_stats.stats.personas.value_correlation_matrix`).
     title : str, optional
         Figure title.
 
@@ -372,7 +405,7 @@ def shift_heatmap(
     Parameters
     ----------
     shifts : DataFrame
-        ``persona_id, dimension, shift`` and ``label_col`` (:func:`vp_stats.personas.persona_shifts`).
+        ``persona_id, dimension, shift`` and ``label_col`` (:func:`vp_stats.stats.personas.persona_shifts`).
     label_col : str
         Column naming the personas on the y axis (falls back to the persona's attribute
         columns, then ``persona_id``).
@@ -399,8 +432,24 @@ def shift_heatmap(
     if label_col in shifts.columns:
         labels = shifts[label_col].astype(str).str.replace("**Your Profile**: ", "", regex=False)
     else:  # name personas by their attributes (columns that are not part of a profile)
-        known = {"persona_id", "model", "family", "dimension", "centered_mean", "original_mean", "std_dev",
-                 "n", "ci_low", "ci_high", "centre", "n_failed", "plain", "shift", "system_prompt", "llm"}  # fmt: skip
+        known = {
+            "persona_id",
+            "model",
+            "family",
+            "dimension",
+            "centered_mean",
+            "original_mean",
+            "std_dev",
+            "n",
+            "ci_low",
+            "ci_high",
+            "centre",
+            "n_failed",
+            "plain",
+            "shift",
+            "system_prompt",
+            "llm",
+        }
         attrs = [c for c in shifts.columns if c not in known]
         labels = shifts["persona_id"].astype(str)
         if attrs:
@@ -411,8 +460,16 @@ def shift_heatmap(
     s = shifts.assign(_lab=labels)
     m = s.pivot_table(index="_lab", columns="dimension", values="shift", aggfunc="mean", sort=False)
     m = m.reindex(columns=[d for d in schema.PVQ_VALUES if d in m.columns] or list(m.columns))
-    ax = heatmap(m, ax=ax, cmap="PuOr_r", annot=True, fmt="+.2f", cbar_label="persona minus plain model",
-                 fontsize=8, figsize=(9.0, 0.45 * len(m) + 2.2))  # fmt: skip
+    ax = heatmap(
+        m,
+        ax=ax,
+        cmap="PuOr_r",
+        annot=True,
+        fmt="+.2f",
+        cbar_label="persona minus plain model",
+        fontsize=8,
+        figsize=(9.0, 0.45 * len(m) + 2.2),
+    )
     ax.set_title(title or "Persona shifts from the plain model", fontsize=10)
     return ax
 
@@ -430,7 +487,7 @@ def group_gap_plot(
     Parameters
     ----------
     group : DataFrame
-        :func:`vp_stats.personas.group_gap_comparison` (``dimension, llm_gap, human_gap,
+        :func:`vp_stats.stats.persona_gaps.group_gap_comparison` (``dimension, llm_gap, human_gap,
         group_a, group_b``; optional ``llm_ci_low`` ... ``human_ci_high``).
     title : str, optional
         Axes title.
@@ -457,24 +514,49 @@ def group_gap_plot(
     d = group.reset_index(drop=True)
     sides = (("llm", "LLM personas", _RED), ("human", human_label, _BLUE))
     long = pd.concat(
-        [pd.DataFrame({"dimension": d["dimension"], "gap": d[f"{c}_gap"].astype(float), "side": name})
-         for c, name, _ in sides], ignore_index=True,
-    )  # fmt: skip
+        [
+            pd.DataFrame(
+                {"dimension": d["dimension"], "gap": d[f"{c}_gap"].astype(float), "side": name}
+            )
+            for c, name, _ in sides
+        ],
+        ignore_index=True,
+    )
     ax = new_axes(ax, (8.0, 4.4))
-    sns.barplot(data=long, x="dimension", y="gap", hue="side", hue_order=[s[1] for s in sides],
-                palette={name: col for _, name, col in sides}, order=list(d["dimension"]),
-                errorbar=None, ax=ax)  # fmt: skip
+    sns.barplot(
+        data=long,
+        x="dimension",
+        y="gap",
+        hue="side",
+        hue_order=[s[1] for s in sides],
+        palette={name: col for _, name, col in sides},
+        order=list(d["dimension"]),
+        errorbar=None,
+        ax=ax,
+    )
     for (col, _, _), bars in zip(sides, list(ax.containers), strict=True):
         if {f"{col}_ci_low", f"{col}_ci_high"} <= set(d.columns):
             y = d[f"{col}_gap"].to_numpy(dtype=float)
             lo, hi = d[f"{col}_ci_low"].to_numpy(float), d[f"{col}_ci_high"].to_numpy(float)
             xc = np.array([b.get_x() + b.get_width() / 2 for b in bars])
             ok = np.isfinite(lo) & np.isfinite(hi)
-            ax.errorbar(xc[ok], y[ok], yerr=[y[ok] - lo[ok], hi[ok] - y[ok]], fmt="none",
-                        color="black", lw=1, capsize=2)  # fmt: skip
+            ax.errorbar(
+                xc[ok],
+                y[ok],
+                yerr=[y[ok] - lo[ok], hi[ok] - y[ok]],
+                fmt="none",
+                color="black",
+                lw=1,
+                capsize=2,
+            )
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xticks(range(len(d)), [_label(v) for v in d["dimension"]], rotation=45, ha="right",
-                  rotation_mode="anchor")  # fmt: skip
+    ax.set_xticks(
+        range(len(d)),
+        [_label(v) for v in d["dimension"]],
+        rotation=45,
+        ha="right",
+        rotation_mode="anchor",
+    )
     ax.set_xlabel("")
     a, b = d["group_a"].iloc[0], d["group_b"].iloc[0]
     ax.set_ylabel(f"gap: {a} minus {b}")

@@ -1,6 +1,6 @@
 """Figures of LLM value profiles (Value Portrait, Han et al., 2025, section 4 and figures).
 
-Each function takes the tidy tables of :mod:`vp_stats.scoring`. Axes-level functions take
+Each function takes the tidy tables of :mod:`vp_stats.stats.scoring`. Axes-level functions take
 ``ax=`` and return the :class:`~matplotlib.axes.Axes`; figure-level ones (one panel per model
 or per statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new pyplot
 figure is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`).
@@ -123,11 +123,11 @@ def profile_heatmap(
     Parameters
     ----------
     profiles : DataFrame
-        ``model, family, dimension`` and ``value`` (:func:`vp_stats.scoring.value_profiles`).
+        ``model, family, dimension`` and ``value`` (:func:`vp_stats.stats.scoring.value_profiles`).
     family : {"pvq", "higher_pvq", "bfi"}
         Dimension family; columns follow the schema (circumplex) order.
     order : sequence of str or DataFrame, optional
-        Row order: model names, or the table of :func:`vp_stats.scoring.cluster_models`
+        Row order: model names, or the table of :func:`vp_stats.stats.scoring.cluster_models`
         (rows in dendrogram leaf order, clusters separated by lines and numbered on the
         right). Default: alphabetical.
     value : str
@@ -182,8 +182,15 @@ def profile_heatmap(
         ends = np.concatenate([cuts, [n_rows]])
         for s, e in zip(starts, ends, strict=True):
             if clusters[s] >= 0:
-                ax.text(n_cols + 0.15, (s + e) / 2, f"C{clusters[s]}", ha="left", va="center",
-                        fontsize=8, clip_on=False)  # fmt: skip
+                ax.text(
+                    n_cols + 0.15,
+                    (s + e) / 2,
+                    f"C{clusters[s]}",
+                    ha="left",
+                    va="center",
+                    fontsize=8,
+                    clip_on=False,
+                )
     if highlight is not None:
         highlight = [highlight] if isinstance(highlight, str) else list(highlight)
         for m in highlight:
@@ -266,13 +273,24 @@ def value_ranking(
     ax = new_axes(ax, (5.8, 1.1 + 0.34 * len(order)))
     y = np.arange(len(order))
     colors = ["tab:blue" if v >= 0 else "tab:orange" for v in mean[order]]
-    ax.barh(y, mean[order].to_numpy(), xerr=half[order].to_numpy(), color=colors, alpha=0.8,
-            error_kw={"elinewidth": 1, "capsize": 2})  # fmt: skip
+    ax.barh(
+        y,
+        mean[order].to_numpy(),
+        xerr=half[order].to_numpy(),
+        color=colors,
+        alpha=0.8,
+        error_kw={"elinewidth": 1, "capsize": 2},
+    )
     if show_models:
         for i, d in enumerate(order):
             v = mat[d].dropna().to_numpy()
-            ax.plot(v, np.full(len(v), i) + np.linspace(-0.25, 0.25, len(v)), ".",
-                    color="0.3", markersize=2.5)  # fmt: skip
+            ax.plot(
+                v,
+                np.full(len(v), i) + np.linspace(-0.25, 0.25, len(v)),
+                ".",
+                color="0.3",
+                markersize=2.5,
+            )
     ax.set_yticks(y, [_label(d) for d in order], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="k", linewidth=0.8)
@@ -304,7 +322,7 @@ def variant_lines(
     ----------
     vprof : DataFrame
         ``model, family, dimension, centered_mean, variant``
-        (:func:`vp_stats.scoring.variant_profiles`).
+        (:func:`vp_stats.stats.scoring.variant_profiles`).
     model : str
         Model to draw.
     family : str
@@ -344,12 +362,23 @@ def variant_lines(
     for k, v in enumerate(variants):
         if v not in g.columns or g[v].isna().all():
             continue
-        ax.plot(x, g[v].to_numpy(dtype=float), marker="o", markersize=3, linewidth=1,
-                color=f"C{k // 2 if v in schema.VARIANTS else k}",
-                linestyle="--" if v.endswith("_reversed") else "-", label=v)  # fmt: skip
+        ax.plot(
+            x,
+            g[v].to_numpy(dtype=float),
+            marker="o",
+            markersize=3,
+            linewidth=1,
+            color=f"C{k // 2 if v in schema.VARIANTS else k}",
+            linestyle="--" if v.endswith("_reversed") else "-",
+            label=v,
+        )
     ax.axhline(0, color="0.6", linewidth=0.6)
-    ax.set_xticks(x, [schema.PVQ_ABBREV.get(d, _label(d)) for d in g.index], fontsize=7,
-                  rotation=0 if family == "pvq" else 30)  # fmt: skip
+    ax.set_xticks(
+        x,
+        [schema.PVQ_ABBREV.get(d, _label(d)) for d in g.index],
+        fontsize=7,
+        rotation=0 if family == "pvq" else 30,
+    )
     ax.set_title(model, fontsize=9)
     ax.set_ylabel("centred score")
     if legend:
@@ -369,7 +398,7 @@ def variant_profile_lines(
     ----------
     vprof : DataFrame
         ``model, family, dimension, centered_mean, variant``
-        (:func:`vp_stats.scoring.variant_profiles`).
+        (:func:`vp_stats.stats.scoring.variant_profiles`).
     models : sequence of str
         Models to draw.
     family : str
@@ -422,7 +451,7 @@ def variant_agreement_plot(
     Parameters
     ----------
     agreement : DataFrame
-        ``model, icc_2_1, mean_pairwise_spearman`` (:func:`vp_stats.scoring.variant_agreement`).
+        ``model, icc_2_1, mean_pairwise_spearman`` (:func:`vp_stats.stats.scoring.variant_agreement`).
     highlight : str or sequence of str, optional
         Models whose labels are drawn in colour.
     ax : matplotlib.axes.Axes, optional
@@ -445,10 +474,18 @@ def variant_agreement_plot(
     a = agreement.sort_values("icc_2_1", ascending=False, na_position="last")
     y = np.arange(len(a))
     ax = new_axes(ax, (5.8, 1.3 + 0.24 * len(a)))
-    ax.plot(a["icc_2_1"].to_numpy(dtype=float), y, "o", color="tab:blue", markersize=4,
-            label="ICC(2,1)")  # fmt: skip
-    ax.plot(a["mean_pairwise_spearman"].to_numpy(dtype=float), y, "s", color="tab:orange", markersize=3,
-            alpha=0.8, label="mean pairwise Spearman")  # fmt: skip
+    ax.plot(
+        a["icc_2_1"].to_numpy(dtype=float), y, "o", color="tab:blue", markersize=4, label="ICC(2,1)"
+    )
+    ax.plot(
+        a["mean_pairwise_spearman"].to_numpy(dtype=float),
+        y,
+        "s",
+        color="tab:orange",
+        markersize=3,
+        alpha=0.8,
+        label="mean pairwise Spearman",
+    )
     ax.set_yticks(y, list(a["model"]), fontsize=7)
     _color_ticks(ax.get_yticklabels(), highlight)
     ax.invert_yaxis()
@@ -487,7 +524,7 @@ def reversal_points(
     Parameters
     ----------
     reversal : DataFrame
-        ``model, wording, mean_shift, share_changed`` (:func:`vp_stats.scoring.reversal_effect`).
+        ``model, wording, mean_shift, share_changed`` (:func:`vp_stats.stats.scoring.reversal_effect`).
     statistic : {"mean_shift", "share_changed"}
         Column drawn.
     order : sequence of str, optional
@@ -539,7 +576,7 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
     Parameters
     ----------
     reversal : DataFrame
-        ``model, wording, mean_shift, share_changed`` (:func:`vp_stats.scoring.reversal_effect`).
+        ``model, wording, mean_shift, share_changed`` (:func:`vp_stats.stats.scoring.reversal_effect`).
     highlight : str or sequence of str, optional
         Models whose labels are drawn in colour.
 
@@ -584,7 +621,7 @@ def threshold_plot(
     ----------
     sens : DataFrame
         ``threshold, model, spearman_vs_reference, n_items_min``
-        (:func:`vp_stats.scoring.threshold_sensitivity`).
+        (:func:`vp_stats.stats.scoring.threshold_sensitivity`).
     reference : float
         Reference threshold (marked).
     highlight : str or sequence of str, optional
@@ -622,11 +659,22 @@ def threshold_plot(
         if m in hl:
             continue
         ax.plot(x, wide[m].to_numpy(dtype=float), color="0.7", linewidth=0.8)
-    ax.plot(x, wide.median(axis=1).to_numpy(), color="k", linewidth=2, marker="o",
-            label="median over models")  # fmt: skip
+    ax.plot(
+        x,
+        wide.median(axis=1).to_numpy(),
+        color="k",
+        linewidth=2,
+        marker="o",
+        label="median over models",
+    )
     for k, m in enumerate(sorted(hl & set(wide.columns))):
-        ax.plot(x, wide[m].to_numpy(dtype=float), color=HIGHLIGHT if k == 0 else f"C{k}",
-                linewidth=2, label=m)  # fmt: skip
+        ax.plot(
+            x,
+            wide[m].to_numpy(dtype=float),
+            color=HIGHLIGHT if k == 0 else f"C{k}",
+            linewidth=2,
+            label=m,
+        )
     ax.axvline(reference, color="tab:red", linestyle="--", linewidth=0.8)
     nmin = sens.groupby("threshold")["n_items_min"].first()
     top = ax.secondary_xaxis("top")
@@ -724,16 +772,34 @@ def overlay_model(
     ax = new_axes(ax, (2.0 + 0.6 * mat.shape[1], 4.0))
     for m in mat.index:
         ax.plot(x, mat.loc[m].to_numpy(dtype=float), color="0.75", linewidth=0.7)
-    ax.plot(x, mat.mean(axis=0).to_numpy(), color="k", linewidth=1.8, linestyle="--",
-            label=f"mean of {len(mat)} released models")  # fmt: skip
+    ax.plot(
+        x,
+        mat.mean(axis=0).to_numpy(),
+        color="k",
+        linewidth=1.8,
+        linestyle="--",
+        label=f"mean of {len(mat)} released models",
+    )
     y = e["centered_mean"].to_numpy(dtype=float)
     if {"ci_low", "ci_high"} <= set(e.columns) and e[["ci_low", "ci_high"]].notna().any().any():
-        ax.fill_between(x, e["ci_low"].to_numpy(dtype=float), e["ci_high"].to_numpy(dtype=float),
-                        color=HIGHLIGHT, alpha=0.15, linewidth=0)  # fmt: skip
+        ax.fill_between(
+            x,
+            e["ci_low"].to_numpy(dtype=float),
+            e["ci_high"].to_numpy(dtype=float),
+            color=HIGHLIGHT,
+            alpha=0.15,
+            linewidth=0,
+        )
     ax.plot(x, y, color=HIGHLIGHT, linewidth=2.2, marker="o", markersize=4, label=label or name)
     ax.axhline(0, color="0.5", linewidth=0.6)
-    ax.set_xticks(x, [_label(d) for d in mat.columns], rotation=45, ha="right",
-                  rotation_mode="anchor", fontsize=8)  # fmt: skip
+    ax.set_xticks(
+        x,
+        [_label(d) for d in mat.columns],
+        rotation=45,
+        ha="right",
+        rotation_mode="anchor",
+        fontsize=8,
+    )
     ax.set_ylabel("centred score")
     ax.set_title(
         f"{FAMILY_TITLES.get(family, family)}: {label or name} vs released models", fontsize=10

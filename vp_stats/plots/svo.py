@@ -1,7 +1,7 @@
 """Figures for the SVO slider measure and HVAE runs.
 
-Each function takes tidy DataFrames (the outputs of :func:`vp_stats.hvae.run_grid`,
-:func:`vp_stats.hvae.score_runs` and :func:`vp_stats.hvae.summarise_runs`). Axes-level
+Each function takes tidy DataFrames (the outputs of :func:`vp_stats.studies.hvae.run_grid`,
+:func:`vp_stats.stats.hvae.score_runs` and :func:`vp_stats.stats.hvae.summarise_runs`). Axes-level
 functions take ``ax=`` and return the :class:`~matplotlib.axes.Axes`; figure-level ones return
 the :class:`~matplotlib.figure.Figure` (pyplot-managed, so a notebook shows it inline).
 
@@ -31,7 +31,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from vp_stats import hvae
 from vp_stats.instruments import svo
 from vp_stats.plots.base import new_axes, new_figure
 
@@ -44,7 +43,7 @@ __all__ = [
     "target_bars",
 ]
 
-#: One colour per target, in :data:`vp_stats.hvae.TARGETS` order.
+#: One colour per target, in :data:`vp_stats.svo.TARGETS` order.
 TARGET_COLOURS = {
     "altruistic": "#1b9e77",
     "prosocial": "#7570b3",
@@ -70,7 +69,7 @@ def _check_cols(df: pd.DataFrame, cols: list[str], what: str) -> None:
 def _ring_handles(n_missing: int) -> list[Line2D]:
     handles = [
         Line2D([], [], color=TARGET_COLOURS[t], lw=2, label=f"target {t} (ring {i + 1})")
-        for i, t in enumerate(hvae.TARGETS)
+        for i, t in enumerate(svo.TARGETS)
     ] + [
         Line2D([], [], marker="o", ls="", color="0.3", label="run, no goal step"),
         Line2D([], [], marker="^", ls="", color="0.3", label="run, with goal step"),
@@ -137,7 +136,7 @@ def svo_angles(
     ax.set_thetamin(lo_t)
     ax.set_thetamax(hi_t)
     ax.set_rorigin(-1.2)
-    targets = list(hvae.TARGETS)
+    targets = list(svo.TARGETS)
     radius = {t: float(len(targets) - i) for i, t in enumerate(targets)}
     rim = len(targets) + 0.7
     ax.set_ylim(0.2, rim + 1.9)
@@ -145,22 +144,49 @@ def svo_angles(
     # category boundary rays and names (inside the innermost ring)
     for b in svo.CATEGORY_BOUNDARIES:
         ax.plot([np.radians(b)] * 2, [0.2, rim], color="0.45", lw=1, ls="--", zorder=1)
-        ax.text(np.radians(b), rim - 0.25, f"{b:.2f}°", fontsize=6.5, color="0.4",
-                ha="right", va="bottom", rotation=b, rotation_mode="anchor")  # fmt: skip
+        ax.text(
+            np.radians(b),
+            rim - 0.25,
+            f"{b:.2f}°",
+            fontsize=6.5,
+            color="0.4",
+            ha="right",
+            va="bottom",
+            rotation=b,
+            rotation_mode="anchor",
+        )
     edges = [hi_t, *svo.CATEGORY_BOUNDARIES, lo_t]
     for name, a, b in zip(svo.CATEGORIES, edges[:-1], edges[1:], strict=True):
         mid = (a + b) / 2
-        ax.text(np.radians(mid), 0.45, name, ha="center", va="center", fontsize=7.5,
-                color="0.3", rotation=mid, rotation_mode="anchor", style="italic")  # fmt: skip
+        ax.text(
+            np.radians(mid),
+            0.45,
+            name,
+            ha="center",
+            va="center",
+            fontsize=7.5,
+            color="0.3",
+            rotation=mid,
+            rotation_mode="anchor",
+            style="italic",
+        )
     # reachable arc and ideal types (outside the rim)
     lo, hi = svo.REACHABLE_RANGE
     th = np.radians(np.linspace(lo, hi, 200))
     ax.plot(th, np.full_like(th, rim), color="0.15", lw=3, solid_capstyle="butt", zorder=2)
     for key, ang in svo.IDEAL_TYPE_ANGLES.items():
         ax.plot(np.radians(ang), rim, marker="*", ms=11, color="gold", mec="0.2", zorder=4)
-        ax.text(np.radians(ang), rim + 0.2, f"{_IDEAL_LABELS.get(key, key)} {ang:.2f}°",
-                ha="left", va="center", fontsize=6.5, color="0.15", rotation=ang,
-                rotation_mode="anchor")  # fmt: skip
+        ax.text(
+            np.radians(ang),
+            rim + 0.2,
+            f"{_IDEAL_LABELS.get(key, key)} {ang:.2f}°",
+            ha="left",
+            va="center",
+            fontsize=6.5,
+            color="0.15",
+            rotation=ang,
+            rotation_mode="anchor",
+        )
     # target rings and ideal ticks
     tgt_angle = (
         runs.groupby("target")["target_angle"].first().to_dict()
@@ -170,7 +196,7 @@ def svo_angles(
     for t in targets:
         r = radius[t]
         ax.plot(th, np.full_like(th, r), color=TARGET_COLOURS[t], lw=0.8, alpha=0.5, zorder=1)
-        ta = np.radians(tgt_angle.get(t, hvae.TARGET_ANGLES[t]))
+        ta = np.radians(tgt_angle.get(t, svo.TARGET_ANGLES[t]))
         ax.plot([ta, ta], [r - 0.3, r + 0.3], color="k", lw=2.2, zorder=3)
     ax.set_yticks([])
 
@@ -208,8 +234,14 @@ def svo_angles(
     ax.set_xticks(np.radians([-30, -15, 0, 15, 30, 45, 60, 75]), [])
     ax.grid(alpha=0.25)
     if legend:
-        ax.legend(handles=_ring_handles(n_missing), loc="upper center", bbox_to_anchor=(0.5, 0.02),
-                  ncol=3, fontsize=7, frameon=False)  # fmt: skip
+        ax.legend(
+            handles=_ring_handles(n_missing),
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.02),
+            ncol=3,
+            fontsize=7,
+            frameon=False,
+        )
     return ax
 
 
@@ -244,8 +276,13 @@ def svo_ring(runs: pd.DataFrame, *, title: str | None = None, jitter: float = 0.
     ax = fig.add_subplot(projection="polar")
     svo_angles(runs, jitter=jitter, legend=False, ax=ax)
     n_missing = int(runs["svo_angle"].astype(float).isna().sum())
-    fig.legend(handles=_ring_handles(n_missing), loc="outside lower center", ncol=3, fontsize=7.5,
-               frameon=False)  # fmt: skip
+    fig.legend(
+        handles=_ring_handles(n_missing),
+        loc="outside lower center",
+        ncol=3,
+        fontsize=7.5,
+        frameon=False,
+    )
     fig.suptitle(title or "SVO angles of HVAE runs by target", fontsize=11)
     return fig
 
@@ -291,7 +328,7 @@ def target_bars(
     _check_cols(df, ["target", value], "df")
     ax = new_axes(ax, (4.6, 3.6))
     conds = _conditions(df)
-    targets = [t for t in hvae.TARGETS if t in set(df["target"])]
+    targets = [t for t in svo.TARGETS if t in set(df["target"])]
     x = np.arange(len(targets))
     width = 0.8 / len(conds)
     for k, c in enumerate(conds):
@@ -316,10 +353,15 @@ def target_bars(
     ax.set_ylabel(value.replace("_", " "))
     if conds != [None]:  # neutral swatches: the bar colours are the targets'
         handles = [
-            Patch(facecolor="0.55", edgecolor="0.2", alpha=0.55 if c else 0.95, hatch="//" if c else None,
-                  label="with goal step" if c else "no goal step")
+            Patch(
+                facecolor="0.55",
+                edgecolor="0.2",
+                alpha=0.55 if c else 0.95,
+                hatch="//" if c else None,
+                label="with goal step" if c else "no goal step",
+            )
             for c in conds
-        ]  # fmt: skip
+        ]
         ax.legend(handles=handles, fontsize=7, frameon=False)
     return ax
 
@@ -336,7 +378,7 @@ def rationality_bars(summary: pd.DataFrame, *, title: str | None = None) -> Figu
     Parameters
     ----------
     summary : DataFrame
-        :func:`vp_stats.hvae.summarise_runs` output (``target``, ``hit_rate``,
+        :func:`vp_stats.stats.hvae.summarise_runs` output (``target``, ``hit_rate``,
         ``mean_abs_angular_distance_normalised``; optional ``with_goal``).
     title : str, optional
         Figure title.
@@ -377,7 +419,7 @@ def consistency_bars(runs: pd.DataFrame, *, title: str | None = None) -> Figure:
     Parameters
     ----------
     runs : DataFrame
-        :func:`vp_stats.hvae.run_grid` ``runs`` (``target``, ``complete``, ``transitive``,
+        :func:`vp_stats.studies.hvae.run_grid` ``runs`` (``target``, ``complete``, ``transitive``,
         ``position_bias`` or ``constant_letter``, ``n_parse_failures``; optional
         ``with_goal``).
     title : str, optional

@@ -1,11 +1,11 @@
 """Figures of the item validation stage (Value Portrait, Han et al., 2025, section 3).
 
-Each function takes the tidy tables of :mod:`vp_stats.validation`,
-:mod:`vp_stats.reliability` and :mod:`vp_stats.structure`. Axes-level functions take ``ax=``
+Each function takes the tidy tables of :mod:`vp_stats.stats.validation`,
+:mod:`vp_stats.stats.reliability` and :mod:`vp_stats.stats.structure`. Axes-level functions take ``ax=``
 and return the :class:`~matplotlib.axes.Axes`; figure-level ones (one panel per family or per
 statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new pyplot figure
 is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`; save with
-:func:`vp_stats.plots.base.save_figure` or :func:`vp_stats.notebooks.save`).
+:func:`vp_stats.plots.base.save_figure` or :func:`vp_stats.studies.notebooks.save`).
 
 ===============================  ======  ==========================================================
 function                         level   draws
@@ -25,7 +25,8 @@ function                         level   draws
 
 Examples
 --------
->>> from vp_stats import datasets, validation
+>>> from vp_stats.io import datasets
+>>> from vp_stats.stats import validation
 >>> from vp_stats.plots import validation as vplot
 >>> syn = datasets.synthetic(n_participants=60, n_items=20, seed=0)
 >>> corr = validation.item_correlations(syn["ratings"], syn["scores"])
@@ -102,7 +103,7 @@ def rho_histogram(
     Parameters
     ----------
     corr : DataFrame
-        ``family, dimension, rho`` (e.g. :func:`vp_stats.validation.item_correlations`).
+        ``family, dimension, rho`` (e.g. :func:`vp_stats.stats.validation.item_correlations`).
     family : str
         Family to draw.
     threshold : float
@@ -155,7 +156,7 @@ def rho_distribution(
     Parameters
     ----------
     corr : DataFrame
-        ``family, dimension, rho`` (e.g. :func:`vp_stats.validation.item_correlations`).
+        ``family, dimension, rho`` (e.g. :func:`vp_stats.stats.validation.item_correlations`).
     threshold : float
         Selection threshold.
     families : str or sequence of str, optional
@@ -305,8 +306,13 @@ def rho_heatmap(
     if show_items:
         ax.set_ylabel("item (portrait / option)")
         sec = ax.secondary_yaxis("right")
-        sec.set_yticks(centres, [schema.PVQ_ABBREV.get(mat.columns[blocks[s]], n) for s, n in
-                                 zip(starts, block_names, strict=True)])  # fmt: skip
+        sec.set_yticks(
+            centres,
+            [
+                schema.PVQ_ABBREV.get(mat.columns[blocks[s]], n)
+                for s, n in zip(starts, block_names, strict=True)
+            ],
+        )
         sec.tick_params(length=0, labelsize=7, colors="0.3")
         for spine in sec.spines.values():
             spine.set_visible(False)
@@ -335,7 +341,7 @@ def validated_bars(summary: pd.DataFrame, family: str = "pvq", ax: Axes | None =
     Parameters
     ----------
     summary : DataFrame
-        ``family, dimension, n_selected`` (:func:`vp_stats.validation.validated_summary`).
+        ``family, dimension, n_selected`` (:func:`vp_stats.stats.validation.validated_summary`).
     family : str
         Family to draw.
     ax : matplotlib.axes.Axes, optional
@@ -385,7 +391,7 @@ def validated_counts(summary: pd.DataFrame, families: Sequence[str] | str | None
     Parameters
     ----------
     summary : DataFrame
-        ``family, dimension, n_selected`` (:func:`vp_stats.validation.validated_summary`).
+        ``family, dimension, n_selected`` (:func:`vp_stats.stats.validation.validated_summary`).
     families : str or sequence of str, optional
         Families to draw; default all present.
 
@@ -434,7 +440,7 @@ def strongest_items_forest(
     ----------
     table : DataFrame
         ``portrait_id, option_id, family, dimension, rho, ci_low, ci_high``
-        (:func:`vp_stats.validation.validate_items` with ``n_boot > 0``).
+        (:func:`vp_stats.stats.validation.validate_items` with ``n_boot > 0``).
     family : str
         Family to draw.
     k : int
@@ -512,7 +518,7 @@ def reliability_strip(
     """One statistic (alpha or omega) of each dimension's validated item set, a point per group.
 
     Items of a value are spread over participant groups with different raters, so reliability
-    exists per (dimension, group) (see :func:`vp_stats.reliability.value_reliability`). Each
+    exists per (dimension, group) (see :func:`vp_stats.stats.reliability.value_reliability`). Each
     group is a point (size proportional to the number of items, jittered sideways), the median
     over groups a black bar, the dashed line 0.7; groups where the statistic could not be
     computed are left out and counted at the bottom of the panel ("2 n/a").
@@ -563,8 +569,14 @@ def reliability_strip(
         sizes.append(8.0 * n_items[ok])
         medians.append(np.median(v[ok]) if ok.any() else np.nan)
         missing.append(int((~ok).sum()))
-    ax.scatter(np.concatenate(xs), np.concatenate(ys), s=np.concatenate(sizes),
-               color="tab:blue", alpha=0.6, edgecolors="none")  # fmt: skip
+    ax.scatter(
+        np.concatenate(xs),
+        np.concatenate(ys),
+        s=np.concatenate(sizes),
+        color="tab:blue",
+        alpha=0.6,
+        edgecolors="none",
+    )
     pos = np.arange(len(dims))
     ax.hlines(medians, pos - 0.3, pos + 0.3, color="k", linewidth=1.5)
     ax.axhline(0.7, color="tab:red", linewidth=0.8, linestyle="--")
@@ -648,11 +660,11 @@ def circumplex_plot(
     Parameters
     ----------
     positions : DataFrame
-        ``dimension, x, y`` (:func:`vp_stats.structure.circumplex_positions`).
+        ``dimension, x, y`` (:func:`vp_stats.stats.structure.circumplex_positions`).
     order : sequence of str, optional
         Theoretical circular order; default :data:`vp_stats.schema.PVQ_VALUES`.
     check : DataFrame, optional
-        :func:`vp_stats.structure.circumplex_check` output, summarised in the title.
+        :func:`vp_stats.stats.structure.circumplex_check` output, summarised in the title.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
 
@@ -679,14 +691,28 @@ def circumplex_plot(
         raise ValueError(f"positions lack dimension(s) {missing}")
     xy = pos.loc[order, ["x", "y"]].to_numpy(dtype=float)
     ax = new_axes(ax, (5.2, 5.4))
-    ax.add_patch(Polygon(xy, closed=True, facecolor=to_rgba("tab:blue", 0.08), edgecolor="tab:blue",
-                         linewidth=1.2, linestyle="--"))  # fmt: skip
+    ax.add_patch(
+        Polygon(
+            xy,
+            closed=True,
+            facecolor=to_rgba("tab:blue", 0.08),
+            edgecolor="tab:blue",
+            linewidth=1.2,
+            linestyle="--",
+        )
+    )
     ax.scatter(xy[:, 0], xy[:, 1], s=30, color="k", zorder=3)
     span = float(np.abs(xy).max()) or 1.0
     for (x, y), d in zip(xy, order, strict=True):
         r = np.hypot(x, y) or 1.0
-        ax.text(x + 0.08 * span * x / r, y + 0.08 * span * y / r, schema.PVQ_ABBREV.get(d, _label(d)),
-                ha="center", va="center", fontsize=9)  # fmt: skip
+        ax.text(
+            x + 0.08 * span * x / r,
+            y + 0.08 * span * y / r,
+            schema.PVQ_ABBREV.get(d, _label(d)),
+            ha="center",
+            va="center",
+            fontsize=9,
+        )
     ax.axhline(0, color="0.85", linewidth=0.6)
     ax.axvline(0, color="0.85", linewidth=0.6)
     ax.set_xlim(-1.25 * span, 1.25 * span)
@@ -719,11 +745,11 @@ def published_vs_recomputed(
     ----------
     published, recomputed : DataFrame
         ``portrait_id, option_id, family, dimension, rho`` (e.g.
-        :func:`vp_stats.datasets.load_published_correlations` and
-        :func:`vp_stats.validation.item_correlations`), joined on those keys.
+        :func:`vp_stats.io.datasets.load_published_correlations` and
+        :func:`vp_stats.stats.validation.item_correlations`), joined on those keys.
     item_groups : DataFrame, optional
         ``portrait_id, option_id, group`` (the group that rated the item, e.g. the distinct
-        rows of :func:`vp_stats.datasets.load_ratings`). Without it the rows that differ are
+        rows of :func:`vp_stats.io.datasets.load_ratings`). Without it the rows that differ are
         highlighted instead.
     highlight_group : int
         Group drawn in colour.
@@ -800,7 +826,7 @@ def rho_by_loading(
 ) -> Axes:
     """Observed rho of each item against its known (simulated) loading: box plot and points.
 
-    For synthetic studies with a ground truth (:func:`vp_stats.datasets.synthetic_study`): one
+    For synthetic studies with a ground truth (:func:`vp_stats.io.datasets.synthetic_study`): one
     box (no fliers) per true loading, every item as a jittered point,
     coloured by whether it was selected, and the threshold as a dashed line.
 
@@ -840,11 +866,26 @@ def rho_by_loading(
         raise ValueError(f"table has no {loading!r} values")
     pos = {a: i for i, a in enumerate(levels)}
     ax = new_axes(ax, (1.8 + 1.4 * len(levels), 4.4))
-    ax.boxplot([table.loc[table[loading] == a, "rho"].dropna() for a in levels], positions=range(len(levels)),
-               widths=0.5, showfliers=False, medianprops={"color": "0.35"})  # fmt: skip
+    ax.boxplot(
+        [table.loc[table[loading] == a, "rho"].dropna() for a in levels],
+        positions=range(len(levels)),
+        widths=0.5,
+        showfliers=False,
+        medianprops={"color": "0.35"},
+    )
     rng = np.random.default_rng(seed)
-    groups = [(True, "tab:blue", f"selected (rho > {threshold:g})" if threshold is not None else "selected"),
-              (False, "0.6", "not selected")] if selected else [(None, "tab:blue", "items")]  # fmt: skip
+    groups = (
+        [
+            (
+                True,
+                "tab:blue",
+                f"selected (rho > {threshold:g})" if threshold is not None else "selected",
+            ),
+            (False, "0.6", "not selected"),
+        ]
+        if selected
+        else [(None, "tab:blue", "items")]
+    )
     for flag, colour, label in groups:
         pts = table if flag is None else table[table[selected].astype(bool) == flag]
         if pts.empty:

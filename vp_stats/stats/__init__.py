@@ -1,0 +1,30 @@
+"""The statistics layer: DataFrames in, DataFrames (or small results objects) out, no files.
+
+One module per statistical family: item validation (:mod:`~vp_stats.stats.validation`),
+reliability, factor analysis and CFA, IRT, value structure, LLM value profiles
+(:mod:`~vp_stats.stats.scoring`), selection uncertainty, item-version comparisons, the one
+resampling engine, LLM-side psychometrics, persona and human-group statistics, the Value
+Compass composites and weights and the HVAE metrics. A module here imports only the
+contracts (:mod:`vp_stats.schema`, :mod:`vp_stats.tables`, :mod:`vp_stats.errors`),
+:mod:`vp_stats.instruments` and other statistics modules; no function takes a path.
+"""
+
+__all__ = [
+    "cfa",
+    "compass",
+    "compass_weights",
+    "factor",
+    "humans",
+    "hvae",
+    "irt",
+    "llm_psychometrics",
+    "persona_gaps",
+    "personas",
+    "reliability",
+    "resampling",
+    "scoring",
+    "structure",
+    "uncertainty",
+    "validation",
+    "versions",
+]

@@ -1,0 +1,405 @@
+"""HVAE statistics layer: value-rationality metrics and the scoring of run transcripts.
+
+Pure statistics: arrays and DataFrames in, floats and DataFrames out; no model
+calls, no paths, no file IO. :func:`target_angle`,
+:func:`categorical_hit_rate` and :func:`mean_abs_angular_distance` are the two
+named forms of value rationality; :func:`score_runs` turns a transcript of
+:func:`vp_stats.studies.hvae.run_hvae` into one row per run, :func:`summarise_runs`
+into one row per target, and :func:`chance_baseline` gives the exact values of
+uniformly random answering.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vp_stats.instruments import svo
+from vp_stats.instruments.svo import TARGET_ANGLES, TARGETS, check_target
+
+__all__ = [
+    "categorical_hit_rate",
+    "chance_baseline",
+    "mean_abs_angular_distance",
+    "score_runs",
+    "summarise_runs",
+    "target_angle",
+]
+
+#: Tolerance (degrees) when checking a target angle against the reachable
+#: range, so that the published two-decimal values (61.39, -16.26) pass.
+_REACH_TOL = 0.005
+
+
+# --------------------------------------------------------------------------
+# Value-rationality metrics
+# --------------------------------------------------------------------------
+
+
+def target_angle(
+    target: str,
+    target_angles: Mapping[str, float] | None = None,
+    *,
+    allow_unreachable: bool = False,
+) -> float:
+    """Ideal-type angle of a target, checked against the reachable range.
+
+    Parameters
+    ----------
+    target : str
+        One of :data:`TARGETS`.
+    target_angles : mapping, optional
+        Override of :data:`TARGET_ANGLES` (e.g. ``{"prosocial": 37.48}``);
+        targets not in the mapping keep their default.
+    allow_unreachable : bool
+        If False (default), an angle outside the reachable range
+        -16.26..61.39 (+-0.005) raises ValueError; if True it warns.
+
+    Examples
+    --------
+    >>> round(target_angle("altruistic"), 2)
+    61.39
+    >>> target_angle("altruistic", {"altruistic": 90.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: target angle 90.0 for 'altruistic' is outside the reachable SVO range -16.26..61.39 degrees; pass allow_unreachable=True to use it anyway
+    """
+    check_target(target)
+    angles = dict(TARGET_ANGLES)
+    if target_angles is not None:
+        unknown = set(target_angles) - set(TARGETS)
+        if unknown:
+            raise ValueError(f"target_angles has unknown targets {sorted(unknown)}")
+        angles.update(target_angles)
+    angle = float(angles[target])
+    lo, hi = svo.REACHABLE_RANGE
+    if not (lo - _REACH_TOL <= angle <= hi + _REACH_TOL):
+        msg = (
+            f"target angle {angle} for {target!r} is outside the reachable SVO range "
+            f"{lo:.2f}..{hi:.2f} degrees"
+        )
+        if not allow_unreachable:
+            raise ValueError(msg + "; pass allow_unreachable=True to use it anyway")
+        warnings.warn(msg + "; distances to it cannot reach 0", UserWarning, stacklevel=2)
+    return angle
+
+
+def categorical_hit_rate(categories: Any, target: str) -> float:
+    """Fraction of runs whose SVO category equals the target.
+
+    Missing categories (incomplete runs) are left out of the denominator;
+    NaN if no run is complete.
+
+    Examples
+    --------
+    >>> categorical_hit_rate(["prosocial", "individualistic", "prosocial", None], "prosocial")
+    0.6666666666666666
+    """
+    check_target(target)
+    s = pd.Series(list(categories) if not isinstance(categories, pd.Series) else categories)
+    s = s.astype(object).where(s.notna(), None).dropna()
+    if len(s) == 0:
+        return float("nan")
+    return float((s == target).mean())
+
+
+def mean_abs_angular_distance(
+    angles: Any,
+    target: str,
+    *,
+    normalise: bool = False,
+    target_angles: Mapping[str, float] | None = None,
+    allow_unreachable: bool = False,
+) -> float:
+    """Mean absolute difference (degrees) between SVO angles and the target angle.
+
+    Parameters
+    ----------
+    angles : array-like
+        SVO angles of the runs; NaN (incomplete runs) are left out.
+    target : str
+        One of :data:`TARGETS`; its angle comes from :func:`target_angle`.
+    normalise : bool
+        Divide by the reachable span (about 77.65 degrees), giving 0..1 for
+        reachable targets.
+    target_angles, allow_unreachable
+        See :func:`target_angle`.
+
+    Examples
+    --------
+    >>> mean_abs_angular_distance([40.0, 50.0, float("nan")], "prosocial")
+    5.0
+    >>> round(mean_abs_angular_distance([61.39], "competitive", normalise=True), 4)
+    1.0
+    """
+    ref = target_angle(target, target_angles, allow_unreachable=allow_unreachable)
+    a = np.asarray(angles, dtype=float)
+    a = a[~np.isnan(a)]
+    if a.size == 0:
+        return float("nan")
+    d = float(np.mean(np.abs(a - ref)))
+    return d / svo.REACHABLE_SPAN if normalise else d
+
+
+# --------------------------------------------------------------------------
+# Scoring runs
+# --------------------------------------------------------------------------
+
+
+def score_runs(
+    transcript: pd.DataFrame,
+    *,
+    convention: str = "murphy",
+    target_angles: Mapping[str, float] | None = None,
+    allow_unreachable: bool = False,
+) -> pd.DataFrame:
+    """Per-run SVO scores and value-rationality terms from a transcript.
+
+    Parameters
+    ----------
+    transcript : DataFrame
+        Output of :func:`vp_stats.studies.hvae.run_hvae` (columns ``target``, ``run``, ``seed``,
+        ``step``, ``item``, ``letter``; item rows with a missing letter are
+        parse failures).
+    convention : {"murphy", "hvae"}
+        Category boundaries (:func:`vp_stats.instruments.svo.svo_category`).
+    target_angles, allow_unreachable
+        See :func:`target_angle`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (target, run): ``target``, ``run``, ``seed``,
+        ``n_items_parsed``, ``n_parse_failures``, ``complete``, ``letters``
+        (the six letters in presentation order, ``?`` for failures),
+        ``svo_angle``, ``svo_category``, ``hit`` (category == target; missing
+        if incomplete), ``target_angle``, ``abs_angular_distance``,
+        ``transitive``, ``preference_ranking`` and ``constant_letter`` (all six
+        answers the same letter: a position-bias flag).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"target": "altruistic", "run": 0, "seed": 0,
+    ...                   "step": [f"item_{i}" for i in range(1, 7)],
+    ...                   "item": range(1, 7), "letter": list("AIAAII")})
+    >>> r = score_runs(t)
+    >>> print(round(r.loc[0, "svo_angle"], 2), r.loc[0, "hit"], r.loc[0, "abs_angular_distance"])
+    61.39 True 0.0
+    """
+    need = {"target", "run", "step", "item", "letter"}
+    if not need <= set(transcript.columns):
+        raise ValueError(f"transcript lacks columns {sorted(need - set(transcript.columns))}")
+    tr = transcript.copy()
+    if "seed" not in tr.columns:
+        tr["seed"] = pd.NA
+    out = tr[["target", "run", "seed"]].drop_duplicates(["target", "run"]).reset_index(drop=True)
+    for t in out["target"].unique():
+        check_target(t)
+    angles = {
+        t: target_angle(t, target_angles, allow_unreachable=allow_unreachable)
+        for t in out["target"].unique()
+    }
+    out["rid"] = np.arange(len(out))
+
+    items = tr[tr["step"].astype(str).str.startswith("item_")]
+    items = items.merge(out[["target", "run", "rid"]], on=["target", "run"])
+    if "position" not in items.columns or items["position"].isna().all():
+        items = items.assign(position=items.groupby("rid").cumcount() + 1)
+    items = items.sort_values(["rid", "position"], kind="stable")
+    dup = items.duplicated(["rid", "item"])
+    if dup.any():
+        r = items[dup].iloc[0]
+        raise ValueError(f"target {r['target']!r}, run {r['run']}: item {r['item']} answered twice")
+    ok = items["letter"].notna().to_numpy()
+
+    blank = pd.DataFrame(
+        {"primary_complete": False, "transitive": pd.NA, "preference_ranking": pd.NA},
+        index=out["rid"],
+    )
+    if ok.any():
+        scored = svo.score_svo_long(
+            pd.DataFrame(
+                {
+                    "respondent": items["rid"].to_numpy()[ok],
+                    "item": items["item"].to_numpy(dtype=int)[ok],
+                    "choice": items["letter"].to_numpy(dtype=object)[ok],
+                }
+            ),
+            convention=convention,
+        ).set_index("respondent")
+        scored = scored.reindex(out["rid"])
+    else:
+        scored = blank
+    n_ok = np.bincount(items["rid"].to_numpy()[ok], minlength=len(out))
+    n_fail = np.bincount(items["rid"].to_numpy()[~ok], minlength=len(out))
+    letters = (
+        items.assign(ch=items["letter"].astype(object).where(ok, "?"))
+        .groupby("rid")["ch"]
+        .agg("".join)
+        .reindex(out["rid"], fill_value="")
+    )
+    complete = scored["primary_complete"].fillna(False).to_numpy(dtype=bool) & (n_fail == 0)
+    angle = np.where(complete, scored.get("svo_angle", np.nan), np.nan).astype(float)
+    cat = svo.svo_category(angle, convention)
+    out["n_items_parsed"] = n_ok
+    out["n_parse_failures"] = n_fail
+    out["letters"] = pd.array(letters.to_numpy(), dtype="string")
+    out["complete"] = complete
+    out["svo_angle"] = angle
+    out["svo_category"] = pd.Categorical(cat, categories=list(TARGETS))
+    out["hit"] = pd.array(
+        [None if c is None else c == t for c, t in zip(cat, out["target"], strict=True)],
+        dtype="boolean",
+    )
+    out["target_angle"] = out["target"].map(angles).astype(float)
+    out["abs_angular_distance"] = np.abs(angle - out["target_angle"].to_numpy())
+    out["transitive"] = pd.array(
+        np.where(complete, scored["transitive"].astype(object), None), dtype="boolean"
+    )
+    out["preference_ranking"] = pd.array(
+        np.where(complete, scored["preference_ranking"].astype(object), None), dtype="string"
+    )
+    out["constant_letter"] = pd.array(
+        [len(x) == 6 and "?" not in x and len(set(x)) == 1 for x in letters.to_numpy()],
+        dtype="boolean",
+    )
+    return out.drop(columns="rid")
+
+
+def summarise_runs(runs: pd.DataFrame, *, normalise: bool = True) -> pd.DataFrame:
+    """Value rationality per target, with the raw-angle context beside it.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        Output of :func:`score_runs`.
+    normalise : bool
+        Also report the distance divided by the reachable span (77.65 deg).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target: ``target``, ``target_angle``, ``n_runs``,
+        ``n_complete``, ``n_parse_failures`` (failed replies), ``hit_rate``
+        (over complete runs), ``hit_rate_all_runs`` (incomplete runs count as
+        misses), ``mean_abs_angular_distance`` (degrees, complete runs),
+        ``mean_abs_angular_distance_normalised``, ``mean_angle``,
+        ``sd_angle`` (ddof=1), ``share_transitive`` and
+        ``share_constant_letter`` (over complete runs), and ``modal_category``
+        (ties broken in :data:`TARGETS` order).
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"target": ["prosocial"] * 3, "run": [0, 1, 2],
+    ...     "complete": [True, True, False], "svo_angle": [40.0, 20.0, np.nan],
+    ...     "svo_category": ["prosocial", "individualistic", None],
+    ...     "hit": pd.array([True, False, None], dtype="boolean"),
+    ...     "target_angle": 45.0, "abs_angular_distance": [5.0, 25.0, np.nan],
+    ...     "transitive": pd.array([True, True, None], dtype="boolean"),
+    ...     "constant_letter": pd.array([False, True, False], dtype="boolean"),
+    ...     "n_parse_failures": [0, 0, 1]})
+    >>> s = summarise_runs(runs)
+    >>> print(s.loc[0, "hit_rate"], round(s.loc[0, "hit_rate_all_runs"], 3),
+    ...       s.loc[0, "mean_abs_angular_distance"])
+    0.5 0.333 15.0
+    """
+    rows = []
+    for target, g in runs.groupby("target", sort=False):
+        comp = g[g["complete"].astype(bool)]
+        hits = comp["hit"].astype("boolean").fillna(False).astype(bool)
+        dist = comp["abs_angular_distance"].to_numpy(dtype=float)
+        ang = comp["svo_angle"].to_numpy(dtype=float)
+        cats = comp["svo_category"].astype(object)
+        row = {
+            "target": target,
+            "target_angle": float(g["target_angle"].iloc[0]),
+            "n_runs": len(g),
+            "n_complete": len(comp),
+            "n_parse_failures": int(g["n_parse_failures"].sum()) if "n_parse_failures" in g else 0,
+            "hit_rate": categorical_hit_rate(comp["svo_category"].astype(object), target),
+            "hit_rate_all_runs": float(hits.sum() / len(g)),
+            "mean_abs_angular_distance": float(dist.mean()) if len(comp) else np.nan,
+        }
+        if normalise:
+            row["mean_abs_angular_distance_normalised"] = (
+                row["mean_abs_angular_distance"] / svo.REACHABLE_SPAN
+            )
+        row["mean_angle"] = float(ang.mean()) if len(comp) else np.nan
+        row["sd_angle"] = float(ang.std(ddof=1)) if len(comp) > 1 else np.nan
+        row["share_transitive"] = (
+            float(comp["transitive"].astype(bool).mean()) if len(comp) else np.nan
+        )
+        row["share_constant_letter"] = (
+            float(comp["constant_letter"].astype(bool).mean()) if len(comp) else np.nan
+        )
+        counts = cats.value_counts()
+        row["modal_category"] = (
+            next(c for c in TARGETS if counts.get(c, 0) == counts.max()) if len(comp) else None
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def chance_baseline(
+    *,
+    convention: str = "murphy",
+    target_angles: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Value rationality of a respondent who answers every item uniformly at random.
+
+    Exact over all 9**6 = 531,441 equally likely primary answer patterns: the
+    categorical hit rate of each target (the share of patterns in its
+    category) and the mean absolute angular distance to its ideal-type angle.
+    Random answering lands almost only in the prosocial and individualistic
+    sectors (altruistic and competitive angles need nearly exact ideal
+    patterns), so a model that answers noisily "drifts to neutral" values by
+    construction: compare measured hit rates with this baseline.
+
+    Parameters
+    ----------
+    convention : {"murphy", "hvae"}
+        Category boundaries.
+    target_angles : mapping, optional
+        Override of :data:`TARGET_ANGLES`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target: ``target``, ``target_angle``, ``hit_rate``,
+        ``mean_abs_angular_distance``, ``mean_abs_angular_distance_normalised``.
+
+    Examples
+    --------
+    >>> b = chance_baseline()
+    >>> b[["target", "hit_rate"]].round(4)
+                target  hit_rate
+    0       altruistic    0.0005
+    1        prosocial    0.5068
+    2  individualistic    0.4923
+    3      competitive    0.0004
+    """
+    pay = svo.PAYOFFS[:6].astype(float)  # (6, 9, 2)
+    tot_s, tot_o = np.zeros(1), np.zeros(1)
+    for i in range(6):
+        tot_s = np.add.outer(tot_s, pay[i, :, 0]).ravel()
+        tot_o = np.add.outer(tot_o, pay[i, :, 1]).ravel()
+    angle = np.degrees(np.arctan2(tot_o / 6 - 50.0, tot_s / 6 - 50.0))
+    cats = pd.Series(svo.svo_category(angle, convention)).value_counts(normalize=True)
+    rows = []
+    for t in TARGETS:
+        ref = target_angle(t, target_angles)
+        d = float(np.abs(angle - ref).mean())
+        rows.append(
+            {
+                "target": t,
+                "target_angle": ref,
+                "hit_rate": float(cats.get(t, 0.0)),
+                "mean_abs_angular_distance": d,
+                "mean_abs_angular_distance_normalised": d / svo.REACHABLE_SPAN,
+            }
+        )
+    return pd.DataFrame(rows)

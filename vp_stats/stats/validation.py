@@ -1,0 +1,751 @@
+"""Item validation: item x dimension Spearman correlations, FDR, bootstrap CIs, selection.
+
+An item (a query-response pair) validly measures a value when the ratings its
+human raters gave it correlate with the raters' scores on that value
+(Han et al., 2025, Value Portrait, section 3). For every item and every
+dimension of the three families (10 basic values, 4 higher-order values,
+5 Big Five traits) this module computes Spearman's rho over the item's raters,
+its two-sided p-value (t approximation with n - 2 degrees of freedom, as
+:func:`scipy.stats.spearmanr`), Benjamini-Hochberg adjusted p-values within
+each family, and seeded percentile bootstrap confidence intervals that
+resample raters.
+
+The engine is vectorised: ratings are pivoted once into a participants x items
+matrix, items are grouped by their exact set of raters, and within each set the
+ratings and value scores are ranked once and correlated with one matrix
+product. No per-item scipy call is made.
+
+Examples
+--------
+>>> from vp_stats.io import datasets
+>>> from vp_stats.stats import validation
+>>> corr = validation.item_correlations(datasets.load_ratings(), datasets.load_participant_scores())
+>>> corr.groupby("family").size().to_dict()
+{'bfi': 2600, 'higher_pvq': 2080, 'pvq': 5200}
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from vp_stats import schema, tables
+from vp_stats.errors import TableError
+from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
+
+__all__ = [
+    "ITEM_KEYS",
+    "spearman_pvalue",
+    "item_correlations",
+    "add_fdr",
+    "bootstrap_ci",
+    "upstream_exclusions",
+    "selection_rule",
+    "select_items",
+    "validated_summary",
+    "validate_items",
+    "UPSTREAM_PROCEDURE_NOTE",
+    "upstream_p186_group0",
+    "apply_procedure",
+]
+
+ITEM_KEYS = [
+    "portrait_id",
+    "option_id",
+]  # Value Portrait's item-id convention (see vp_stats.tables)
+
+
+# --------------------------------------------------------------------------- core engine
+
+
+def _rank_columns(x: np.ndarray) -> np.ndarray:
+    """Average ranks along axis -2 (observations), ties averaged, as scipy.stats.rankdata."""
+    return stats.rankdata(x, axis=-2)
+
+
+def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every column of ``a`` with every column of ``b``.
+
+    ``a`` is (..., n, k), ``b`` is (..., n, d); returns (..., k, d). A constant
+    column gives NaN (as scipy, which warns and returns NaN).
+    """
+    a = a - a.mean(axis=-2, keepdims=True)
+    b = b - b.mean(axis=-2, keepdims=True)
+    na = np.sqrt((a * a).sum(axis=-2))
+    nb = np.sqrt((b * b).sum(axis=-2))
+    num = np.swapaxes(a, -1, -2) @ b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = num / (na[..., :, None] * nb[..., None, :])
+    r[(na[..., :, None] == 0) | (nb[..., None, :] == 0)] = np.nan
+    return np.clip(r, -1.0, 1.0)
+
+
+def spearman_pvalue(rho: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of Spearman's rho (t approximation, n - 2 dof), as scipy.
+
+    Examples
+    --------
+    >>> from scipy.stats import spearmanr
+    >>> x, y = [1, 2, 3, 4, 5, 6], [2, 1, 4, 3, 6, 5]
+    >>> res = spearmanr(x, y)
+    >>> bool(abs(spearman_pvalue(res.statistic, 6) - res.pvalue) < 1e-12)
+    True
+    """
+    rho = np.asarray(rho, dtype=float)
+    dof = np.asarray(n, dtype=float) - 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = rho * np.sqrt(dof / ((rho + 1.0) * (1.0 - rho)))
+    return 2 * stats.t.sf(np.abs(t), dof)
+
+
+def _value_matrix(
+    scores: pd.DataFrame, families, dims
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    cols = [(f, d) for f in families for d in dims[f]]
+    sub = scores[scores["family"].isin(families)]
+    wide = tables.to_wide(sub, "participant", ["family", "dimension"], "score", source="scores")
+    return wide.reindex(
+        columns=pd.MultiIndex.from_tuples(cols, names=["family", "dimension"])
+    ), cols
+
+
+def _rater_sets(ratings: pd.DataFrame):
+    """Pivot ratings to participants x items and group items by identical rater sets."""
+    wide = tables.to_wide(ratings, "participant", "item", "rating", source="ratings")
+    mat = wide.to_numpy(dtype=float)
+    mask = ~np.isnan(mat)
+    patterns, inverse = np.unique(mask.T, axis=0, return_inverse=True)
+    return wide, mat, patterns, inverse.ravel()
+
+
+def _inputs(ratings, scores, families, participant, item, rating, scale, dimensions):
+    """Both tables through their contracts (pingouin-style column names), and the families used."""
+    r = tables.ratings_table(
+        ratings, participant=participant, item=item, rating=rating, scale=scale
+    )
+    s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
+    dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
+    present = s.attrs["families"]
+    if families is None:
+        families = present
+    families = list(families)
+    unknown = [f for f in families if f not in dims]
+    if unknown:
+        raise ValueError(
+            f"unknown famil{'ies' if len(unknown) > 1 else 'y'} {unknown}; known: {list(dims)}"
+        )
+    absent = [f for f in families if f not in present]
+    if absent:
+        raise ValueError(
+            f"the scores hold no {', '.join(absent)} scores (present: {', '.join(present) or 'none'})"
+            + (
+                "; derive higher-order values from the basic values with derive_higher=True (CLI --derive-higher)"
+                if "higher_pvq" in absent and "pvq" in present
+                else ""
+            )
+        )
+    unknown_raters = ~r["participant"].isin(set(s["participant"]))
+    if unknown_raters.any():
+        at = int(np.flatnonzero(unknown_raters.to_numpy())[0])
+        raise TableError(
+            "ratings",
+            r.index[at],
+            "participant",
+            f"rater {r['participant'].iloc[at]!r} has no scores; {int(r.loc[unknown_raters, 'participant'].nunique())} "
+            "rater(s) have no scores in all",
+            from_file=False,
+        )
+    return r, s, families, dims
+
+
+def _prepare(ratings: pd.DataFrame, scores: pd.DataFrame, families, dims):
+    """Ratings matrix, raters' scores and the blocks of items sharing one set of raters."""
+    values, cols = _value_matrix(scores, list(families), dims)
+    wide, mat, patterns, inverse = _rater_sets(ratings)
+    vals = values.reindex(wide.index).to_numpy(dtype=float)
+    blocks = [(rows, np.flatnonzero(inverse == p)) for p, rows in enumerate(patterns)]
+    return wide, cols, mat, vals, blocks
+
+
+def _item_keys(ratings: pd.DataFrame) -> list[str]:
+    """The item key columns of the output: ``item`` and, for Value Portrait items, portrait/option ids."""
+    return ["item", *(c for c in ("portrait_id", "option_id") if c in ratings.columns)]
+
+
+def _long_frame(wide: pd.DataFrame, cols, blocks, ratings: pd.DataFrame, **parts) -> pd.DataFrame:
+    """One row per item x dimension from per-block (items x dimensions) arrays, in item order."""
+    back = np.argsort(np.concatenate([items for _, items in blocks]))
+    k, d = len(back), len(cols)
+    items = wide.columns.to_numpy()
+    data = {"item": np.repeat(items, d)}
+    extra = [c for c in ("portrait_id", "option_id") if c in ratings.columns]
+    if extra:
+        ids = ratings.drop_duplicates("item").set_index("item")[extra].reindex(items)
+        for c in extra:
+            data[c] = np.repeat(ids[c].to_numpy(), d)
+    data["family"] = np.tile([c[0] for c in cols], k)
+    data["dimension"] = np.tile([c[1] for c in cols], k)
+    for name, arrays in parts.items():
+        data[name] = np.concatenate(arrays, axis=0)[back].ravel()
+    return pd.DataFrame(data)
+
+
+def item_correlations(
+    ratings: pd.DataFrame,
+    scores: pd.DataFrame,
+    families: tuple[str, ...] | list[str] | None = None,
+    *,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    scale=None,
+    dimensions=None,
+) -> pd.DataFrame:
+    """Spearman correlation of every item's ratings with its raters' dimension scores.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        Tidy ratings (contract :class:`vp_stats.tables.Ratings`): one row per
+        participant and item, columns ``participant``, ``item`` (any string id)
+        and ``rating``. Value Portrait tables with ``portrait_id, option_id``
+        instead of ``item`` are accepted (e.g. :func:`vp_stats.io.datasets.load_ratings`).
+    scores : DataFrame
+        Participant scores (contract :class:`vp_stats.tables.Scores`), long
+        (``participant, family, dimension, score``) or wide (one column per dimension).
+    families : sequence of str, optional
+        Families to correlate with (``pvq``, ``higher_pvq``, ``bfi``); default:
+        every family present in ``scores``.
+    participant, item, rating : str
+        Column names where yours differ (pingouin style).
+    scale : Scale, "LOW-HIGH" or (low, high), optional
+        Rating scale; ratings outside it are errors. Default: inferred (min..max).
+    dimensions : mapping family -> dimensions, optional
+        Your own families of dimensions; default :data:`vp_stats.schema.FAMILIES`.
+
+    Returns
+    -------
+    DataFrame
+        ``item, [portrait_id, option_id,] family, dimension, rho, p_value, n``;
+        one row per item and dimension, ordered by family, item, dimension
+        (schema order). ``rho`` is NaN where an item's ratings are constant.
+
+    Notes
+    -----
+    rho is the Pearson correlation of average ranks (ties averaged); the
+    p-value uses t = rho sqrt((n-2)/(1-rho^2)) with n - 2 degrees of freedom,
+    exactly as :func:`scipy.stats.spearmanr`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"participant": list("abcde"), "item": "abby_Ach_likely",
+    ...                   "rating": [1, 2, 3, 4, 5]})
+    >>> s = pd.DataFrame({"participant": list("abcde"), "Extraversion": [1.0, 2.5, 2.0, 4.0, 5.0]})
+    >>> s = s.assign(Agreeableness=s.Extraversion, Conscientiousness=s.Extraversion,
+    ...              Neuroticism=s.Extraversion, Openness=s.Extraversion)
+    >>> item_correlations(r, s).rho.round(3).tolist()
+    [0.9, 0.9, 0.9, 0.9, 0.9]
+    """
+    r, s, families, dims = _inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions
+    )
+    wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
+    rho_blocks, n_blocks = [], []
+    for rows, items in blocks:
+        rho_blocks.append(
+            _pearson_columns(_rank_columns(mat[np.ix_(rows, items)]), _rank_columns(vals[rows]))
+        )
+        n_blocks.append(np.full((len(items), len(cols)), rows.sum()))
+    out = _long_frame(wide, cols, blocks, r, rho=rho_blocks, n=n_blocks)
+    out["p_value"] = spearman_pvalue(out["rho"].to_numpy(), out["n"].to_numpy())
+    fam_order = {f: i for i, f in enumerate(families)}
+    out = out.sort_values(
+        "family", key=lambda c: c.map(fam_order), kind="stable", ignore_index=True
+    )
+    out = out[[*_item_keys(r), "family", "dimension", "rho", "p_value", "n"]]
+    out.attrs["scale"] = r.attrs["scale"]
+    return out
+
+
+# --------------------------------------------------------------------------- FDR
+
+
+def add_fdr(corr: pd.DataFrame, by: str | list[str] = "family") -> pd.DataFrame:
+    """Add Benjamini-Hochberg adjusted p-values (``p_fdr``) within each family.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"family": "pvq", "p_value": [0.01, 0.04, 0.03, 0.2]})
+    >>> add_fdr(df).p_fdr.round(4).tolist()
+    [0.04, 0.0533, 0.0533, 0.2]
+    """
+    out = corr.copy()
+    out["p_fdr"] = np.nan
+    for _, idx in out.groupby(by, sort=False).groups.items():
+        p = out.loc[idx, "p_value"].to_numpy(dtype=float)
+        ok = ~np.isnan(p)
+        adj = np.full_like(p, np.nan)
+        if ok.any():
+            adj[ok] = stats.false_discovery_control(p[ok], method="bh")
+        out.loc[idx, "p_fdr"] = adj
+    return out
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def bootstrap_ci(
+    ratings: pd.DataFrame,
+    scores: pd.DataFrame,
+    families: tuple[str, ...] | list[str] | None = None,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+    batch: int = 100,
+    *,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    scale=None,
+    dimensions=None,
+) -> pd.DataFrame:
+    """Percentile bootstrap confidence intervals of every item x dimension rho.
+
+    Raters are resampled with replacement (pairs of rating and value score kept
+    together), independently for each set of items sharing the same raters;
+    each resample re-ranks both variables. Resamples in which an item's
+    ratings are constant give no rho and are left out of that item's interval
+    (counted in ``n_boot_valid``).
+
+    Parameters
+    ----------
+    n_boot : int
+        Number of resamples.
+    ci : float
+        Coverage of the interval.
+    seed : int
+        Seed of :class:`numpy.random.Generator`; equal seeds give equal tables.
+    batch : int
+        Resamples processed at once (memory knob; results do not depend on it).
+
+    Returns
+    -------
+    DataFrame
+        ``item, [portrait_id, option_id,] family, dimension, ci_low, ci_high, n_boot_valid``.
+
+    Examples
+    --------
+    >>> from vp_stats.io import datasets
+    >>> syn = datasets.synthetic(n_participants=60, n_items=4, seed=1)
+    >>> ci = bootstrap_ci(syn["ratings"], syn["scores"], families=["pvq"], n_boot=200, seed=3)
+    >>> bool((ci.ci_low <= ci.ci_high).all())
+    True
+    """
+    check_boot_options(n_boot, ci)
+    r, s, families, dims = _inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions
+    )
+    wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
+    resampler = Resampler(seed)
+    lo_blocks, hi_blocks, valid_blocks = [], [], []
+    for rows, items in blocks:
+        r0 = mat[np.ix_(rows, items)]
+        n = r0.shape[0]
+        idx = resampler.indices(n, n_boot)
+        boots = np.empty((n_boot, len(items), len(cols)))
+        mr, mv = _tie_matrices(r0), _tie_matrices(vals[rows])  # (n, k*n) and (n, d*n)
+        for start in range(0, n_boot, batch):
+            w = multiplicities(idx[start : start + batch], n)
+            boots[start : start + batch] = _weighted_rank_corr(w, mr, mv)
+        lo, hi, valid = percentile_ci(boots, ci)
+        lo_blocks.append(lo)
+        hi_blocks.append(hi)
+        valid_blocks.append(valid)
+    return _long_frame(
+        wide, cols, blocks, r, ci_low=lo_blocks, ci_high=hi_blocks, n_boot_valid=valid_blocks
+    )
+
+
+def _tie_matrices(x: np.ndarray) -> np.ndarray:
+    """Rank contributions of the columns of x (n, k) as an (n, k*n) matrix.
+
+    Entry [j, c*n + i] is [x_jc < x_ic] + [x_jc == x_ic] / 2, so that
+    ``w @ m`` gives, for multiplicities w, every observation's rank in the resample (minus 1/2).
+    """
+    xt = x.T
+    m = (xt[:, None, :] < xt[:, :, None]) + 0.5 * (xt[:, None, :] == xt[:, :, None])
+    return np.ascontiguousarray(m.reshape(-1, x.shape[0]).T)
+
+
+_multiplicities = multiplicities  # the engine's, under the name the tests of the rank trick use
+
+
+def _weighted_rank_corr(w: np.ndarray, lr: np.ndarray, lv: np.ndarray) -> np.ndarray:
+    """Spearman rho of every resample, computed from multiplicities without materialising it.
+
+    A resample that draws observation j w_j times gives observation i the
+    average rank sum_j w_j [x_j < x_i] + (sum_j w_j [x_j == x_i] + 1) / 2, and
+    Pearson's r of those ranks with weights w equals Spearman's rho of the
+    expanded resample exactly. Ranks of a resample of size W = sum_j w_j average
+    (W + 1) / 2, so they are centred analytically. W is n when the resample
+    draws n of these n observations (:func:`bootstrap_ci`); it varies when the
+    observations are the raters of one item set within a resample of all
+    raters (:mod:`vp_stats.stats.uncertainty`, :mod:`vp_stats.stats.versions`). Resamples
+    with a constant variable (or W < 2) give NaN.
+    """
+    b, n = w.shape
+    size = w.sum(axis=1)[:, None, None]  # W, exact: sums of integer counts
+    centre = (size + 1) / 2
+    rr = (w @ lr).reshape(b, -1, n) + (0.5 - centre)
+    rv = (w @ lv).reshape(b, -1, n) + (0.5 - centre)
+    cov = (rr * w[:, None, :]) @ np.swapaxes(rv, 1, 2)
+    var_r = np.einsum("bki,bi->bk", rr * rr, w)
+    var_v = np.einsum("bdi,bi->bd", rv * rv, w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cov / np.sqrt(var_r[:, :, None] * var_v[:, None, :])
+    tiny = 1e-9 * size**3
+    r[(var_r[:, :, None] < tiny) | (var_v[:, None, :] < tiny)] = np.nan
+    return np.clip(r, -1.0, 1.0)
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def upstream_exclusions() -> pd.DataFrame:
+    """The (item, dimension) pairs upstream's scoring script excludes by hand.
+
+    Read from the data file ``vp_stats/data/upstream_exclusions.csv`` (with a
+    note on what is known of each).
+
+    Examples
+    --------
+    >>> upstream_exclusions()[["portrait_id", "option_id", "dimension"]].values.tolist()
+    [[3902, 4, 'Achievement'], [1901, 1, 'Universalism'], [2901, 4, 'Extraversion']]
+    """
+    with (
+        resources.files("vp_stats")
+        .joinpath("data/upstream_exclusions.csv")
+        .open("r", encoding="utf-8") as fh
+    ):
+        df = pd.read_csv(fh, comment="#")
+    unknown = set(df["dimension"]) - {d for dims in schema.FAMILIES.values() for d in dims}
+    if unknown:
+        raise ValueError(f"upstream_exclusions.csv: unknown dimension(s) {sorted(unknown)}")
+    return df
+
+
+def selection_rule(
+    threshold: float = 0.3,
+    mode: str = "pos",
+    max_p: float | None = None,
+    max_fdr: float | None = None,
+    min_ci_low: float | None = None,
+) -> str:
+    """The selection rule in words, as recorded beside the outputs.
+
+    Examples
+    --------
+    >>> selection_rule(0.3, "pos", max_fdr=0.05)
+    'rho > 0.3 and p_fdr < 0.05'
+    >>> selection_rule(0.2, "abs", min_ci_low=0)
+    '|rho| > 0.2 and the CI excludes 0 on the side of rho (ci_low > 0 or ci_high < -0)'
+    """
+    rule = {
+        "pos": f"rho > {threshold:g}",
+        "neg": f"rho < -{threshold:g}",
+        "abs": f"|rho| > {threshold:g}",
+    }[mode]
+    if max_p is not None:
+        rule += f" and p_value < {max_p:g}"
+    if max_fdr is not None:
+        rule += f" and p_fdr < {max_fdr:g}"
+    if min_ci_low is not None:
+        rule += {
+            "pos": f" and ci_low > {min_ci_low:g}",
+            "neg": f" and ci_high < -{min_ci_low:g}",
+            "abs": f" and the CI excludes {min_ci_low:g} on the side of rho (ci_low > {min_ci_low:g} "
+            f"or ci_high < -{min_ci_low:g})",
+        }[mode]
+    return rule
+
+
+def _check_rule(threshold, mode, max_p, max_fdr, min_ci_low) -> None:
+    """The selection options, checked in one place."""
+    if mode not in schema.SELECTION_MODES:
+        raise ValueError(f"mode must be one of {schema.SELECTION_MODES}, got {mode!r}")
+    if not (
+        isinstance(threshold, (int, float, np.number))
+        and np.isfinite(threshold)
+        and 0 <= threshold < 1
+    ):
+        raise ValueError(f"threshold must be a number in [0, 1), got {threshold!r}")
+    for name, v in (("max_p", max_p), ("max_fdr", max_fdr)):
+        if v is not None and not (np.isfinite(v) and 0 < v <= 1):
+            raise ValueError(f"{name} must be in (0, 1], got {v!r}")
+    if min_ci_low is not None and not (np.isfinite(min_ci_low) and -1 <= min_ci_low < 1):
+        raise ValueError(f"min_ci_low must be in [-1, 1), got {min_ci_low!r}")
+
+
+def select_items(
+    corr: pd.DataFrame,
+    threshold: float = 0.3,
+    mode: str = "pos",
+    exclusions: pd.DataFrame | None = None,
+    alpha: float | None = None,
+    p_column: str = "p_value",
+    *,
+    max_p: float | None = None,
+    max_fdr: float | None = None,
+    min_ci_low: float | None = None,
+) -> pd.DataFrame:
+    """Mark the items that measure each dimension.
+
+    Parameters
+    ----------
+    corr : DataFrame
+        Output of :func:`item_correlations` (or the published table): ``item``
+        (or ``portrait_id, option_id``), ``dimension``, ``rho`` and the columns
+        the rule uses.
+    threshold : float
+        Strict threshold on rho (published scoring: ``rho > 0.3``).
+    mode : {"pos", "abs", "neg"}
+        ``pos``: rho > threshold; ``neg``: rho < -threshold; ``abs``: ``|rho|`` > threshold.
+    exclusions : DataFrame, optional
+        (item, dimension) pairs never selected, e.g. :func:`upstream_exclusions`;
+        ``item`` or ``portrait_id, option_id``.
+    alpha, p_column :
+        Also require ``p_column < alpha`` (older spelling of ``max_p`` / ``max_fdr``).
+    max_p, max_fdr : float, optional
+        Also require ``p_value < max_p`` / ``p_fdr < max_fdr`` (Benjamini-Hochberg).
+    min_ci_low : float, optional
+        Also require the bootstrap CI to clear this bound on the side of the
+        correlation: ``ci_low > min_ci_low`` for a positive rho, ``ci_high <
+        -min_ci_low`` for a negative one (``0``: the CI excludes zero).
+
+    Returns
+    -------
+    DataFrame
+        ``corr`` with ``item`` (if it was absent) and boolean ``selected``,
+        ``sign`` (+1/-1 for the direction of the correlation, 0 where not
+        selected) and ``excluded`` columns; ``attrs["rule"]`` says the rule.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"item": ["a", "b", "c"], "dimension": "Power", "rho": [0.5, -0.4, 0.3],
+    ...                   "ci_low": [0.1, -0.7, 0.0], "ci_high": [0.8, -0.1, 0.6]})
+    >>> select_items(c).selected.tolist(), select_items(c, mode="abs").sign.tolist()
+    ([True, False, False], [1, -1, 0])
+    >>> select_items(c, mode="abs", min_ci_low=0.2).selected.tolist()
+    [False, False, False]
+    """
+    _check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
+    out = tables.with_item_column(corr.copy())
+    if "item" not in out.columns:
+        raise ValueError(
+            "the correlation table needs an 'item' column (or portrait_id and option_id)"
+        )
+    rho = pd.to_numeric(out["rho"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        pos, neg = rho > threshold, rho < -threshold
+    sel = {"pos": pos, "neg": neg, "abs": pos | neg}[mode]
+
+    def need(col):
+        if col not in out.columns:
+            raise ValueError(f"the selection rule uses {col!r}, which the correlation table lacks")
+        return pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
+
+    with np.errstate(invalid="ignore"):
+        if alpha is not None:
+            sel = sel & (need(p_column) < alpha)
+        if max_p is not None:
+            sel = sel & (need("p_value") < max_p)
+        if max_fdr is not None:
+            sel = sel & (need("p_fdr") < max_fdr)
+        if min_ci_low is not None:
+            lo, hi = need("ci_low"), need("ci_high")
+            sel = sel & np.where(rho > 0, lo > min_ci_low, hi < -min_ci_low)
+    excluded = np.zeros(len(out), dtype=bool)
+    if exclusions is not None and len(exclusions):
+        ex = tables.with_item_column(exclusions)
+        if "item" not in ex.columns or "dimension" not in ex.columns:
+            raise ValueError(
+                "exclusions need columns item (or portrait_id, option_id) and dimension"
+            )
+        key = pd.MultiIndex.from_arrays([out["item"].astype(str), out["dimension"].astype(str)])
+        excluded = key.isin(
+            pd.MultiIndex.from_arrays([ex["item"].astype(str), ex["dimension"].astype(str)])
+        )
+    sel = sel & ~excluded
+    out["selected"] = sel
+    out["sign"] = np.where(sel, np.where(rho > 0, 1, -1), 0)
+    out["excluded"] = excluded
+    out.attrs["rule"] = selection_rule(threshold, mode, max_p, max_fdr, min_ci_low)
+    return out
+
+
+def validated_summary(selected: pd.DataFrame) -> pd.DataFrame:
+    """Count selected items per family and dimension (schema order).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"family": "pvq", "dimension": ["Power", "Power", "Hedonism"],
+    ...                   "selected": [True, True, False]})
+    >>> validated_summary(s).query("dimension == 'Power'").n_selected.item()
+    2
+    """
+    rows = []
+    for fam, dims in schema.FAMILIES.items():
+        sub = selected[selected["family"] == fam]
+        if sub.empty:
+            continue
+        for d in dims:
+            rows.append((fam, d, int(sub.loc[sub["dimension"] == d, "selected"].sum())))
+    return pd.DataFrame(rows, columns=["family", "dimension", "n_selected"])
+
+
+# --------------------------------------------------------------------------- all in one
+
+
+def validate_items(
+    ratings: pd.DataFrame,
+    scores: pd.DataFrame,
+    families: tuple[str, ...] | list[str] | None = None,
+    threshold: float = 0.3,
+    mode: str = "pos",
+    exclusions: pd.DataFrame | None = None,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+    *,
+    max_p: float | None = None,
+    max_fdr: float | None = None,
+    min_ci_low: float | None = None,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    scale=None,
+    dimensions=None,
+) -> pd.DataFrame:
+    """Correlations, FDR, bootstrap CIs and selection in one table.
+
+    Returns the columns of ``item_correlations.csv``: ``item, [portrait_id,
+    option_id,] family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high,
+    selected`` (the Value Portrait ids only for tables that carry them).
+    ``n_boot=0`` skips the bootstrap (CI columns NaN). ``attrs`` holds the
+    ``rule`` (:func:`selection_rule`) and the rating ``scale``. Other parameters
+    as :func:`item_correlations` and :func:`select_items`.
+
+    Examples
+    --------
+    >>> from vp_stats.io import datasets
+    >>> syn = datasets.synthetic(n_participants=80, n_items=6, seed=2)
+    >>> t = validate_items(syn["ratings"], syn["scores"], families=["pvq"], n_boot=50)
+    >>> list(t.columns)[-4:], t.attrs["rule"]
+    (['p_fdr', 'ci_low', 'ci_high', 'selected'], 'rho > 0.3')
+    """
+    _check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
+    if min_ci_low is not None and not n_boot:
+        raise ValueError("min_ci_low needs the bootstrap CIs: set n_boot > 0")
+    kw = dict(participant=participant, item=item, rating=rating, scale=scale, dimensions=dimensions)
+    corr = item_correlations(ratings, scores, families, **kw)
+    scale_used = corr.attrs.get("scale")
+    corr = add_fdr(corr)
+    keys = [
+        c for c in corr.columns if c in ("item", "portrait_id", "option_id", "family", "dimension")
+    ]
+    if n_boot:
+        cis = bootstrap_ci(ratings, scores, families, n_boot=n_boot, ci=ci, seed=seed, **kw)
+        corr = corr.merge(
+            cis[[*keys, "ci_low", "ci_high"]], on=keys, how="left", validate="one_to_one"
+        )
+    else:
+        corr["ci_low"] = np.nan
+        corr["ci_high"] = np.nan
+    sel = select_items(
+        corr,
+        threshold=threshold,
+        mode=mode,
+        exclusions=exclusions,
+        max_p=max_p,
+        max_fdr=max_fdr,
+        min_ci_low=min_ci_low,
+    )
+    cols = [*keys, "rho", "p_value", "n", "p_fdr", "ci_low", "ci_high", "selected"]
+    out = sel[cols]
+    out.attrs = {"rule": sel.attrs["rule"], "scale": scale_used}
+    return out
+
+
+# --------------------------------------------------------------------------- upstream procedure
+
+#: Why the published tables differ from a recomputation on the released files, in brief.
+UPSTREAM_PROCEDURE_NOTE = (
+    "Participant P186 rated groups 0 and 5 and answered the value questionnaires once per group. "
+    "The released value.json keeps only the group-5 record (the file was merged group by group and "
+    "the later record overwrote the earlier one; the key still sits at P186's group-0 position). The "
+    "published correlations used P186's group-0 record for the 40 group-0 items, so 598 of 9,880 "
+    "published rows (all in group 0) differ from a recomputation with the released scores. "
+    "procedure='upstream' substitutes that record, recovered from the published tables "
+    "(vp_stats/data/upstream_p186_group0.csv), and reproduces every published row exactly."
+)
+
+
+def upstream_p186_group0() -> pd.DataFrame:
+    """P186's group-0 value record that the published correlations used (recovered; see the file).
+
+    Examples
+    --------
+    >>> rec = upstream_p186_group0()
+    >>> rec.groupby("family").size().to_dict()
+    {'bfi': 5, 'higher_pvq': 4, 'pvq': 10}
+    """
+    with (
+        resources.files("vp_stats")
+        .joinpath("data/upstream_p186_group0.csv")
+        .open("r", encoding="utf-8") as fh
+    ):
+        return pd.read_csv(fh, comment="#")
+
+
+def apply_procedure(
+    ratings: pd.DataFrame, scores: pd.DataFrame, procedure: str = "correct"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the (ratings, scores) pair a correlation procedure works on.
+
+    ``"correct"`` leaves both unchanged: every rating is paired with the rater's
+    released scores. ``"upstream"`` pairs P186's group-0 ratings with the group-0
+    value record the published tables used (see :data:`UPSTREAM_PROCEDURE_NOTE`),
+    by giving those ratings the participant id ``P186@group0``.
+
+    Examples
+    --------
+    >>> from vp_stats.io import datasets
+    >>> r, s = apply_procedure(datasets.load_ratings(), datasets.load_participant_scores(), "upstream")
+    >>> int((r.participant == "P186@group0").sum()), int((s.participant == "P186@group0").sum())
+    (40, 19)
+    """
+    if procedure == "correct":
+        return ratings, scores
+    if procedure != "upstream":
+        raise ValueError(f"procedure must be 'correct' or 'upstream', got {procedure!r}")
+    rec = upstream_p186_group0()
+    alias = "P186@group0"
+    if "group" not in ratings.columns:
+        raise ValueError(
+            "procedure='upstream' needs the ratings' 'group' column (datasets.load_ratings)"
+        )
+    hit = (ratings["participant"] == "P186") & (ratings["group"] == 0)
+    ratings = ratings.copy()
+    ratings.loc[hit, "participant"] = alias
+    scores = pd.concat(
+        [scores, rec.assign(participant=alias)[["participant", "family", "dimension", "score"]]],
+        ignore_index=True,
+    )
+    return ratings, scores

@@ -1,0 +1,151 @@
+"""Real human groups against persona runs: the studies that read psychTools and write folders.
+
+The statistics are :mod:`vp_stats.stats.humans`; the SAPA samples are read by
+:mod:`vp_stats.io.psychtools`, a persona run's BFI-10 answers scored by
+:mod:`vp_stats.llm.questionnaires`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from vp_stats.io import psychtools as pt
+from vp_stats.io import tables as tio
+from vp_stats.io.datasets import load_participant_scores
+from vp_stats.io.psychtools import sapa_scores
+from vp_stats.llm.questionnaires import persona_bfi10_scores
+from vp_stats.stats.humans import (
+    HUMAN_GROUPS,
+    HUMAN_SOURCES,
+    human_group_gaps,
+    persona_vs_human,
+)
+from vp_stats.stats.resampling import check_boot_options
+from vp_stats.studies.validate import provenance
+
+__all__ = ["human_gaps_study", "compare_with_humans"]
+
+
+def _psychtools_version(path) -> str | None:
+    return pt.psychtools_version(path)
+
+
+def _psychtools_inputs(path) -> dict:
+    data = pt.find_psychtools(path) / "data"
+    files = (
+        [data / n for n in ("Rdata.rdb", "Rdata.rdx")]
+        if (data / "Rdata.rdx").is_file()
+        else sorted(data.glob("*.rda"))
+    )
+    return {f"psychTools/data/{f.name}": f for f in files}
+
+
+def human_gaps_study(
+    source: str = "sapa-bfi",
+    group: str = "gender",
+    out: str | os.PathLike | None = None,
+    *,
+    path: str | os.PathLike | None = None,
+    group_a: object | None = None,
+    group_b: object | None = None,
+    n_boot: int = 2000,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """``vp-stats personas humans``: human group gaps of a SAPA sample, written to ``out``.
+
+    Writes ``out/human_group_gaps.csv`` (:func:`~vp_stats.stats.humans.human_group_gaps` columns) and
+    ``out/provenance.json`` (parameters, the psychTools files with sha256).
+    ``group``: ``gender``, ``age`` (the paper's 4 age bands) or ``education``
+    (the paper's 4 levels; see :data:`vp_stats.io.psychtools.EDUCATION_TO_PERSONA`).
+    """
+    if group not in HUMAN_GROUPS:
+        raise ValueError(f"--group must be one of {list(HUMAN_GROUPS)}, got {group!r}")
+    check_boot_options(n_boot, ci, allow_zero=True)
+    out_dir = tio.prepare_out_dir(out) if out is not None else None
+    scores = sapa_scores(source, path)
+    table = human_group_gaps(
+        scores, HUMAN_GROUPS[group], group_a, group_b, n_boot=n_boot, ci=ci, seed=seed
+    )
+    if out_dir is not None:
+        prov = provenance(
+            "personas humans",
+            {
+                "source": source,
+                "group": group,
+                "group_column": HUMAN_GROUPS[group],
+                "group_a": group_a,
+                "group_b": group_b,
+                "n_boot": n_boot,
+                "ci": ci,
+                "seed": seed,
+            },
+            _psychtools_inputs(path),
+            human_source=HUMAN_SOURCES[source],
+            effect_size=table.attrs["effect_size"],
+            psychtools_version=_psychtools_version(path),
+        )
+        tio.write_csv(table, out_dir / "human_group_gaps.csv")
+        tio.write_json(prov, out_dir / "provenance.json")
+    return table
+
+
+def compare_with_humans(
+    answers: pd.DataFrame,
+    source: str = "sapa-bfi",
+    group_col: str = "gender",
+    group_a: object | None = None,
+    group_b: object | None = None,
+    *,
+    path: str | os.PathLike | None = None,
+    sd_reference: pd.DataFrame | str | None = "value-portrait",
+    n_boot: int = 2000,
+    ci: float = 0.95,
+    seed: int = 0,
+    data_dir: str | os.PathLike | None = None,
+) -> dict[str, pd.DataFrame]:
+    """A persona run's BFI-10 answers against a SAPA sample: persona and human gaps as d.
+
+    ``sd_reference="value-portrait"`` standardises the persona gaps by the SD
+    of the Value Portrait participants' released BFI-10 scores
+    (:func:`vp_stats.io.datasets.load_participant_scores`, 569 people); ``None``
+    by the spread between persona runs; or pass a tidy score table.
+
+    Returns
+    -------
+    dict
+        ``"persona_vs_human"`` (:func:`persona_vs_human`), ``"human_gaps"``
+        (:func:`human_group_gaps` of the same pairs), ``"persona_scores"``
+        (:func:`persona_bfi10_scores`).
+    """
+    pscores = persona_bfi10_scores(answers)
+    if isinstance(sd_reference, str):
+        if sd_reference != "value-portrait":
+            raise ValueError(
+                f"sd_reference must be 'value-portrait', None or a table, got {sd_reference!r}"
+            )
+        s = load_participant_scores(data_dir)
+        sd_reference = s[s["family"] == "bfi"]
+    human = sapa_scores(source, path)
+    res = persona_vs_human(
+        pscores,
+        human,
+        group_col,
+        group_a,
+        group_b,
+        sd_reference=sd_reference,
+        n_boot=n_boot,
+        ci=ci,
+        seed=seed,
+    )
+    pairs = res[["group_a", "group_b"]].drop_duplicates().itertuples(index=False, name=None)
+    hg = pd.concat(
+        [
+            human_group_gaps(human, group_col, a, b, n_boot=n_boot, ci=ci, seed=seed)
+            for a, b in pairs
+        ],
+        ignore_index=True,
+    )
+    return {"persona_vs_human": res, "human_gaps": hg, "persona_scores": pscores}

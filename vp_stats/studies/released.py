@@ -1,0 +1,83 @@
+"""The released Value Portrait study: validation and LLM value scores from the upstream files.
+
+The statistics are :mod:`vp_stats.stats.validation` and :mod:`vp_stats.stats.scoring`; this
+module reads the pinned upstream files (:mod:`vp_stats.io.datasets`) and hands the tables on.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from vp_stats import schema, tables
+from vp_stats.io import averaging, datasets
+from vp_stats.stats import scoring, validation
+
+__all__ = ["validate_data", "score_released_models"]
+
+
+def validate_data(
+    data_dir=None,
+    families: tuple[str, ...] | list[str] = schema.FAMILY_NAMES,
+    threshold: float = 0.3,
+    mode: str = "pos",
+    exclusions: pd.DataFrame | None = None,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+    procedure: str = "correct",
+    **rule,
+) -> pd.DataFrame:
+    """Load the released ratings and scores and run :func:`~vp_stats.stats.validation.validate_items` on them.
+
+    ``rule`` passes ``max_p``, ``max_fdr``, ``min_ci_low`` to :func:`~vp_stats.stats.validation.validate_items`.
+
+    Examples
+    --------
+    >>> t = validate_data(n_boot=0)
+    >>> len(t), int(t.selected.sum()) > 0
+    (9880, True)
+    """
+    scores = datasets.load_participant_scores(data_dir)
+    ratings = datasets.load_ratings(data_dir, participants=scores)
+    ratings, scores = validation.apply_procedure(ratings, scores, procedure)
+    return validation.validate_items(
+        ratings,
+        scores,
+        families,
+        threshold,
+        mode,
+        exclusions,
+        n_boot,
+        ci,
+        seed,
+        scale=tables.VP_SCALE,
+        **rule,
+    )
+
+
+def score_released_models(
+    corr: pd.DataFrame | None = None,
+    data_dir=None,
+    upstream_parity: bool = False,
+    **kwargs,
+) -> pd.DataFrame:
+    """Profiles of every model in upstream's ``average_outputs`` (34 files).
+
+    ``corr`` defaults to the published correlation tables (identical to
+    :func:`vp_stats.stats.validation.item_correlations` with ``procedure='upstream'``).
+
+    Examples
+    --------
+    >>> p = score_released_models(n_boot=0)
+    >>> p.model.nunique(), sorted(p.family.unique())
+    (34, ['bfi', 'higher_pvq', 'pvq'])
+    """
+    if corr is None:
+        corr = datasets.load_published_correlations(data_dir=data_dir)
+    directory = None
+    if data_dir is not None:  # verify every registered file there, then read that folder
+        for rel in datasets.registered(datasets.AVERAGE_OUTPUTS_DIR + "/"):
+            datasets.fetch(rel, data_dir)
+        directory = datasets.data_dir(data_dir) / datasets.AVERAGE_OUTPUTS_DIR
+    wide = averaging.load_average_outputs(directory=directory)
+    return scoring.value_profiles(wide, corr, upstream_parity=upstream_parity, **kwargs)

@@ -1,0 +1,462 @@
+"""Study orchestration for item validation: from a study's files to an output folder.
+
+This layer reads a study's files through :mod:`vp_stats.io`, runs the
+statistics of :mod:`vp_stats.stats.validation` and :mod:`vp_stats.stats.reliability` on the
+DataFrames, and writes the output folder atomically with a ``provenance.json``
+beside the tables. ``vp-stats validate`` and ``vp-stats reliability`` are thin
+wrappers over :func:`validate_study` and :func:`reliability_study`; a notebook
+can call the same functions, or the statistics directly on DataFrames.
+
+Your own study is two files (see the README, "File formats"):
+
+- ratings: ``participant,item,rating`` (any string item id, any integer scale;
+  optional ``group``);
+- scores: long ``participant,family,dimension,score`` or wide
+  ``participant,<dimension>,...``; or raw PVQ-21 / BFI-10 answers, scored first.
+
+Without a ratings file the released Value Portrait data are used (hash-pinned
+upstream files), as in the paper.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from vp_stats.io import datasets
+>>> from vp_stats.studies import validate as study
+>>> syn = datasets.synthetic(n_participants=60, n_items=10, seed=1)
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> r = syn["ratings"].assign(item="q" + syn["ratings"].portrait_id.astype(str) + syn["ratings"].option_id.astype(str))
+>>> r[["participant", "item", "rating"]].to_csv(d / "ratings.csv", index=False)
+>>> syn["scores"].query("family == 'pvq'").to_csv(d / "scores.csv", index=False)
+>>> table, info = study.validate_study(ratings=d / "ratings.csv", scores=d / "scores.csv", out=d / "out", n_boot=0)
+>>> info["families"], info["scale"], sorted(p.name for p in (d / "out").iterdir())
+(['pvq'], '1-6 (inferred from the ratings)', ['item_correlations.csv', 'provenance.json'])
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from vp_stats import schema, tables
+from vp_stats.errors import TableError
+from vp_stats.io import tables as tio
+from vp_stats.stats import validation
+from vp_stats.stats.resampling import check_boot_options
+
+__all__ = ["load_study", "validate_study", "reliability_study", "provenance", "file_sha256"]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file (provenance of a user's inputs; the data layer's hasher)."""
+    from vp_stats.io.datasets import _sha256
+
+    return _sha256(Path(path))
+
+
+def provenance(
+    command: str, params: dict, inputs: dict[str, str | os.PathLike | None], **extra
+) -> dict:
+    """What produced an output folder: package version, command line, parameters and input hashes.
+
+    Examples
+    --------
+    >>> p = provenance("validate", {"seed": 0}, {})
+    >>> sorted(p)
+    ['argv', 'command', 'inputs', 'parameters', 'python', 'vp_stats_version']
+    """
+    from vp_stats import __version__
+
+    rec = {
+        "command": command,
+        "vp_stats_version": __version__,
+        "python": sys.version.split()[0],
+        "argv": list(sys.argv),
+        "parameters": params,
+        "inputs": {
+            k: {"path": str(v), "sha256": file_sha256(v)}
+            for k, v in inputs.items()
+            if v is not None
+        },
+    }
+    rec.update(extra)
+    return rec
+
+
+def _score_questionnaires(
+    pvq21_answers, bfi10_answers, ess_coding: bool, derive_higher: bool
+) -> pd.DataFrame:
+    """Score raw PVQ-21 / BFI-10 answer files into the Scores contract (unit: participant)."""
+    from vp_stats.errors import DataFormatError
+    from vp_stats.instruments import bfi, pvq
+
+    frames = []
+    for path, kind in ((pvq21_answers, "pvq21"), (bfi10_answers, "bfi10")):
+        if path is None:
+            continue
+        ans = tio.read_questionnaire_answers(path)
+        unit = "respondent" if "respondent" in ans.columns else "participant"
+        try:
+            if kind == "pvq21":
+                sc = pvq.score_pvq21(
+                    ans, ess_coding=ess_coding, higher_order=derive_higher, respondent_col=unit
+                )
+            else:
+                sc = bfi.score_bfi10(ans, respondent_col=unit)
+        except ValueError as exc:
+            raise DataFormatError(path, None, None, str(exc)) from exc
+        unscored = sc[sc["score"].isna()]
+        if len(unscored):
+            row = unscored.iloc[0]
+            raise DataFormatError(
+                path,
+                f"respondent {row['respondent']!r}",
+                row["dimension"],
+                f"cannot be scored ({row['status']}); {unscored['respondent'].nunique()} "
+                "respondent(s) lack enough answers",
+            )
+        frames.append(
+            sc.rename(columns={"respondent": "participant"})[
+                ["participant", "family", "dimension", "score"]
+            ]
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["participant"] = out["participant"].astype(str)
+    return out
+
+
+def load_study(
+    ratings: str | os.PathLike | None = None,
+    scores: str | os.PathLike | None = None,
+    *,
+    pvq21_answers: str | os.PathLike | None = None,
+    bfi10_answers: str | os.PathLike | None = None,
+    ess_coding: bool = False,
+    derive_higher: bool = False,
+    scale: str | tables.Scale | None = None,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    procedure: str = "correct",
+    data_dir=None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Read a study's ratings and scores (or the released Value Portrait data) through the contracts.
+
+    Returns
+    -------
+    ratings, scores : DataFrame
+        Canonical :class:`~vp_stats.tables.Ratings` and :class:`~vp_stats.tables.Scores`.
+    info : dict
+        ``source`` ("value-portrait" or "own"), ``scale`` (as reported), ``families``,
+        ``derived_higher`` (the rule, or None) and the input paths.
+    """
+    own_scores = scores is not None or pvq21_answers is not None or bfi10_answers is not None
+    if ratings is None:
+        if own_scores:
+            raise ValueError(
+                "scores were given without --ratings: give the ratings of your items too"
+            )
+        from vp_stats.io import datasets
+
+        s = datasets.load_participant_scores(data_dir)
+        r = datasets.load_ratings(data_dir, participants=s)
+        r, s = validation.apply_procedure(r, s, procedure)
+        if derive_higher:
+            raise ValueError(
+                "--derive-higher: the released Value Portrait scores already hold the higher-order values"
+            )
+        sc = tables.parse_scale(scale) or tables.VP_SCALE
+        info = {
+            "source": "value-portrait",
+            "data_commit": datasets.UPSTREAM_COMMIT,
+            "scale": f"{sc} (Value Portrait)",
+            "scale_obj": sc,
+            "families": list(schema.FAMILY_NAMES),
+            "derived_higher": None,
+            "inputs": {},
+        }
+        return r, s, info
+    if procedure != "correct":
+        raise ValueError(
+            "--procedure upstream reproduces the published Value Portrait tables; it does not apply to your own ratings"
+        )
+    if not own_scores:
+        raise ValueError(
+            "--ratings needs the raters' scores: --scores FILE, or --pvq21-answers / --bfi10-answers"
+        )
+    if scores is not None and (pvq21_answers is not None or bfi10_answers is not None):
+        raise ValueError(
+            "give either --scores or raw questionnaire answers (--pvq21-answers / --bfi10-answers), not both"
+        )
+    r = tio.read_ratings(ratings, participant=participant, item=item, rating=rating, scale=scale)
+    if scores is not None:
+        s = tio.read_scores(scores, participant=participant)
+    else:
+        s = tables.scores_table(
+            _score_questionnaires(pvq21_answers, bfi10_answers, ess_coding, derive_higher)
+        )
+    derived = None
+    if derive_higher and scores is not None:
+        s = tables.derive_higher_order(s)
+        derived = tables.HIGHER_ORDER_RULE
+    elif derive_higher:
+        derived = "higher-order values scored from the PVQ-21 items (mean of the constituent items' answers, MRAT-centred)"
+    unknown = ~r["participant"].isin(set(s["participant"]))
+    if unknown.any():
+        at = int(unknown.to_numpy().nonzero()[0][0])
+        n = r.loc[unknown, "participant"].nunique()
+        raise TableError(
+            ratings,
+            at + 1,
+            "participant",
+            f"unknown participant {r['participant'].iloc[at]!r}: not in the scores "
+            f"({n} rater(s) have no scores)",
+        )
+    sc = r.attrs["scale"]
+    info = {
+        "source": "own",
+        "scale": f"{sc} (inferred from the ratings)" if sc.inferred else f"{sc}",
+        "scale_obj": sc,
+        "families": [f for f in schema.FAMILY_NAMES if f in set(s["family"])],
+        "derived_higher": derived,
+        "inputs": {
+            "ratings": ratings,
+            "scores": scores,
+            "pvq21_answers": pvq21_answers,
+            "bfi10_answers": bfi10_answers,
+        },
+    }
+    return r, s, info
+
+
+def validate_study(
+    ratings: str | os.PathLike | None = None,
+    scores: str | os.PathLike | None = None,
+    *,
+    out: str | os.PathLike | None = None,
+    pvq21_answers=None,
+    bfi10_answers=None,
+    ess_coding: bool = False,
+    derive_higher: bool = False,
+    scale=None,
+    families=None,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    threshold: float = 0.3,
+    mode: str = "pos",
+    max_p: float | None = None,
+    max_fdr: float | None = None,
+    min_ci_low: float | None = None,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+    procedure: str = "correct",
+    data_dir=None,
+) -> tuple[pd.DataFrame, dict]:
+    """Validate a study's items: correlations, FDR, bootstrap CIs and selection, written to ``out``.
+
+    Writes ``out/item_correlations.csv`` (``item, [portrait_id, option_id,]
+    family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high, selected``) and
+    ``out/provenance.json`` (rule, scale, seeds, inputs with sha256). The output
+    folder is checked before any computation; files are written atomically.
+
+    Returns
+    -------
+    table : DataFrame
+    info : dict
+        What :func:`load_study` reports plus the selection ``rule``.
+    """
+    validation._check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
+    check_boot_options(n_boot, ci, allow_zero=True)
+    if min_ci_low is not None and not n_boot:
+        raise ValueError("--min-ci-low needs the bootstrap CIs: set --n-boot > 0")
+    out_dir = tio.prepare_out_dir(out) if out is not None else None
+    r, s, info = load_study(
+        ratings,
+        scores,
+        pvq21_answers=pvq21_answers,
+        bfi10_answers=bfi10_answers,
+        ess_coding=ess_coding,
+        derive_higher=derive_higher,
+        scale=scale,
+        participant=participant,
+        item=item,
+        rating=rating,
+        procedure=procedure,
+        data_dir=data_dir,
+    )
+    fams = list(families) if families else None
+    table = validation.validate_items(
+        r,
+        s,
+        fams,
+        threshold=threshold,
+        mode=mode,
+        n_boot=n_boot,
+        ci=ci,
+        seed=seed,
+        max_p=max_p,
+        max_fdr=max_fdr,
+        min_ci_low=min_ci_low,
+        scale=info["scale_obj"],
+    )
+    info["rule"] = table.attrs["rule"]
+    info["families"] = list(dict.fromkeys(table["family"]))
+    if out_dir is not None:
+        params = {
+            "threshold": threshold,
+            "mode": mode,
+            "max_p": max_p,
+            "max_fdr": max_fdr,
+            "min_ci_low": min_ci_low,
+            "n_boot": n_boot,
+            "ci": ci,
+            "seed": seed,
+            "procedure": procedure,
+            "families": info["families"],
+        }
+        prov = provenance(
+            "validate",
+            params,
+            info["inputs"],
+            source=info["source"],
+            selection_rule=info["rule"],
+            scale=info["scale"],
+            derived_higher=info["derived_higher"],
+            data_commit=info.get("data_commit"),
+        )
+        tio.write_csv(table, out_dir / "item_correlations.csv")
+        tio.write_json(prov, out_dir / "provenance.json")
+    return table, info
+
+
+def reliability_study(
+    ratings: str | os.PathLike | None = None,
+    items: str | os.PathLike | None = None,
+    *,
+    data: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    scale=None,
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
+    method: str = "minres",
+    ci: float = 0.95,
+    n_factors: int = 3,
+    reverse=None,
+    missing: str = "listwise",
+    data_dir=None,
+) -> tuple[pd.DataFrame, dict]:
+    """Reliability of one scale (``data``) or of each selected item set (``items``), written to ``out``.
+
+    Two modes:
+
+    - ``data``: an item matrix ITEMS.csv (one row per respondent, one column
+      per item, optional ``participant`` column; read by
+      :func:`vp_stats.io.tables.read_item_matrix`). Items in ``reverse`` are
+      reversed as ``low + high - x`` on ``scale`` (default: inferred from the
+      values, reported). Writes ``out/reliability.csv`` (one row:
+      :func:`vp_stats.stats.reliability.scale_reliability`: alpha with its Feldt CI,
+      psych's omega total and omega hierarchical of an ``n_factors``
+      Schmid-Leiman solution ...), ``out/item_statistics.csv`` (item-rest r,
+      alpha if dropped, ...) and ``out/provenance.json``; ``info["item_statistics"]``
+      holds the item table.
+    - ``items``: an ``item_correlations.csv`` from :func:`validate_study` (its
+      ``selected`` rows, reversed where ``rho < 0``) or a list ``item, family,
+      dimension[, sign]``, with ``ratings`` (default: the released Value
+      Portrait ratings): :func:`vp_stats.stats.reliability.value_reliability` per
+      dimension and participant group, written to ``out/reliability.csv``. The
+      scale is the one given, else 1-6 for Value Portrait items, else inferred
+      and reported.
+
+    ``missing`` is ``"listwise"`` (default) or ``"pairwise"`` (psych's
+    default; see :mod:`vp_stats.stats.reliability`).
+    """
+    from vp_stats.stats import reliability
+
+    if method not in ("minres", "ml"):
+        raise ValueError(f"--method must be minres or ml, got {method!r}")
+    if not (0 < ci < 1):
+        raise ValueError(f"--ci must be in (0, 1), got {ci}")
+    if missing not in ("listwise", "pairwise"):
+        raise ValueError(f"--missing must be pairwise or listwise, got {missing!r}")
+    if isinstance(n_factors, bool) or not isinstance(n_factors, int) or n_factors < 1:
+        raise ValueError(f"--n-factors must be a positive integer, got {n_factors!r}")
+    if isinstance(reverse, str):
+        reverse = [r.strip() for r in reverse.split(",") if r.strip()]
+    if data is not None:
+        if ratings is not None or items is not None:
+            raise ValueError(
+                "--data (an item matrix) cannot be combined with --ratings / --items (selected item sets)"
+            )
+        out_dir = tio.prepare_out_dir(out) if out is not None else None
+        mat = tio.read_item_matrix(data, participant=participant, scale=scale)
+        try:
+            summary, item_stats = reliability.scale_reliability(
+                mat, n_factors=n_factors, reverse=reverse or (), missing=missing, ci=ci
+            )
+        except ValueError as exc:
+            raise ValueError(f"{data}: {exc}") from exc
+        info = {"scale": str(summary["scale"].iloc[0]), "n_sets": 1, "item_statistics": item_stats}
+        if out_dir is not None:
+            params = {
+                "n_factors": n_factors,
+                "reverse": list(reverse or ()),
+                "missing": missing,
+                "ci": ci,
+            }
+            prov = provenance(
+                "reliability", params, {"data": data}, scale=info["scale"], mode="item matrix"
+            )
+            tio.write_csv(summary, out_dir / "reliability.csv")
+            tio.write_csv(item_stats, out_dir / "item_statistics.csv")
+            tio.write_json(prov, out_dir / "provenance.json")
+        return summary, info
+    if reverse:
+        raise ValueError(
+            "--reverse applies to --data; with --items the selected items' sign says which to reverse"
+        )
+    if items is None:
+        raise ValueError(
+            "give --data ITEMS.csv (one scale: respondents x items) or --items SELECTED.csv "
+            "(item_correlations.csv of vp-stats validate, or a list item,family,dimension)"
+        )
+    out_dir = tio.prepare_out_dir(out) if out is not None else None
+    sel = tio.read_selected_items(items)
+    if ratings is None:
+        from vp_stats.io import datasets
+
+        r = datasets.load_ratings(data_dir)
+        sc = tables.parse_scale(scale) or tables.VP_SCALE
+    else:
+        r = tio.read_ratings(
+            ratings, participant=participant, item=item, rating=rating, scale=scale
+        )
+        sc = r.attrs["scale"]
+    unknown = ~sel.loc[sel["selected"], "item"].isin(set(tables.with_item_column(r)["item"]))
+    if unknown.any():
+        at = int(sel.index[sel["selected"]][unknown.to_numpy()][0])
+        raise TableError(
+            items,
+            at + 1,
+            "item",
+            f"unknown item {sel['item'].iloc[at]!r}: nobody rated it in the ratings",
+        )
+    table = reliability.value_reliability(
+        r, sel, method=method, ci=ci, scale=sc, n_factors=n_factors, missing=missing
+    )
+    info = {
+        "scale": f"{sc} (inferred from the ratings)" if sc.inferred else str(sc),
+        "n_sets": int(table["n_items"].gt(0).sum()),
+    }
+    if out_dir is not None:
+        params = {"method": method, "ci": ci, "n_factors": n_factors, "missing": missing}
+        prov = provenance(
+            "reliability", params, {"ratings": ratings, "items": items}, scale=info["scale"]
+        )
+        tio.write_csv(table, out_dir / "reliability.csv")
+        tio.write_json(prov, out_dir / "provenance.json")
+    return table, info
