@@ -42,13 +42,13 @@ def compass_match(
     with _user_errors():
         if out:
             tio.prepare_out_file(out)
-        table = compass_studies.match_file(answers, ess_coding=ess_coding)
+        ranking = compass_studies.match_file(answers, ess_coding=ess_coding)
         if out:
-            tio.write_csv(table, out)
+            tio.write_csv(ranking.table, out)
             _provenance(out, "compass match", {"ess_coding": ess_coding}, {"answers": answers})
-    _echo_table(table.round(4))
-    if table.attrs.get("caveat"):
-        typer.echo(f"note: {table.attrs['caveat']}")
+    _echo_table(ranking.table.round(4))
+    if ranking.caveat:
+        typer.echo(f"note: {ranking.caveat}")
 
 
 @compass_app.command("score")
@@ -67,8 +67,8 @@ def compass_score(
     with _user_errors():
         if out:
             tio.prepare_out_file(out)
-        table = compass_studies.score_file(weights)
+        ranking = compass_studies.score_file(weights)
         if out:
-            tio.write_csv(table, out)
+            tio.write_csv(ranking.table, out)
             _provenance(out, "compass score", {}, {"weights": weights})
-    _echo_table(table.round(4))
+    _echo_table(ranking.table.round(4))
