@@ -92,9 +92,9 @@ def personas_run(
         _fail(str(exc), code=1)
     except (datasets.DataError, ValueError) as exc:
         _fail(str(exc))
-    errors = res["answers"]["error"].dropna().astype(str)
+    errors = res.answers["error"].dropna().astype(str)
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
-    typer.echo(f"{len(res['answers'])} answers; tables written to {out}")
+    typer.echo(f"{len(res.answers)} answers; tables written to {out}")
     if n_failed:
         _fail(
             f"{n_failed} call(s) failed and are not cached; rerun the same command to retry them",
@@ -113,9 +113,7 @@ def personas_compare(
     ess: Path | None = typer.Option(
         None, "--ess", help="ESS microdata CSV (downloaded by you) for group-level comparisons."
     ),
-    group_col: str | None = typer.Option(
-        None, "--group-col", help="Human group column, e.g. gndr."
-    ),
+    group: str | None = typer.Option(None, "--group-col", help="Human group column, e.g. gndr."),
     group_a: str | None = typer.Option(
         None, "--group-a", help="First group (value of --group-col)."
     ),
@@ -152,16 +150,16 @@ def personas_compare(
     _use_data_dir(data_dir)
     if human is not None:
         _compare_humans(
-            answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed
+            answers, out, human, group, group_a, group_b, psychtools, sd_reference, n_boot, seed
         )
         return
     if not answers.exists():
         _fail(f"answers file not found: {answers}")
     try:
-        tables = persona_studies.compare_file(
+        res = persona_studies.compare_file(
             answers,
             ess_path=ess,
-            group_col=group_col,
+            group=group,
             group_a=group_a,
             group_b=group_b,
             n_boot=n_boot,
@@ -170,16 +168,16 @@ def personas_compare(
     except (datasets.DataError, ValueError) as exc:
         _fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
+    for name, df in res.named_tables().items():
         df.to_csv(out / f"compare_{name}.csv", index=False)
         typer.echo(
             f"wrote {out / f'compare_{name}.csv'} ({len(df)} rows)"
-            + (f"  note: {df.attrs['note']}" if df.attrs.get("note") else "")
+            + (f"  note: {res.notes[name]}" if res.notes.get(name) else "")
         )
 
 
 def _compare_humans(
-    answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed
+    answers, out, human, group, group_a, group_b, psychtools, sd_reference, n_boot, seed
 ) -> None:
     from vp_stats.io import personas as pio
     from vp_stats.io import tables as tio
@@ -196,7 +194,7 @@ def _compare_humans(
             )
         out_dir = tio.prepare_out_dir(out)
         ans = pio.read_answer_file(answers)
-        group = group_col or "gender"
+        group = group or "gender"
         res = human_studies.compare_with_humans(
             ans,
             human,
@@ -208,12 +206,12 @@ def _compare_humans(
             n_boot=n_boot,
             seed=seed,
         )
-        table = res["persona_vs_human"]
+        table = res.table
         prov = provenance(
             "personas compare --human",
             {
                 "human": human,
-                "group_col": group,
+                "group": group,
                 "group_a": group_a,
                 "group_b": group_b,
                 "sd_reference": sd_reference,
@@ -221,19 +219,19 @@ def _compare_humans(
                 "seed": seed,
             },
             {"answers": answers, **human_studies._psychtools_inputs(psychtools)},
-            note=table.attrs.get("note"),
-            effect_size=res["human_gaps"].attrs.get("effect_size"),
+            note=res.note,
+            effect_size=res.human_gaps.effect_size,
             psychtools_version=human_studies._psychtools_version(psychtools),
         )
         for name, df in (
             ("persona_vs_human", table),
-            ("human_group_gaps", res["human_gaps"]),
-            ("persona_bfi10_scores", res["persona_scores"]),
+            ("human_group_gaps", res.human_gaps.table),
+            ("persona_bfi10_scores", res.persona_scores),
         ):
             tio.write_csv(df, out_dir / f"{name}.csv")
         tio.write_json(prov, out_dir / "provenance.json")
     cols = [
-        "trait",
+        "dimension",
         "group_a",
         "group_b",
         "persona_d",
@@ -243,7 +241,7 @@ def _compare_humans(
         "ratio_ci_high",
         "sign_agree",
     ]
-    _echo_table(table[cols].round(3), f"persona vs {human} ({table.attrs.get('note')})")
+    _echo_table(table[cols].round(3), f"persona vs {human} ({res.note})")
     typer.echo(
         f"wrote {out_dir / 'persona_vs_human.csv'}, human_group_gaps.csv, persona_bfi10_scores.csv, provenance.json"
     )
@@ -284,7 +282,7 @@ def personas_humans(
     from vp_stats.studies import humans as human_studies
 
     with _user_errors():
-        table = human_studies.human_gaps_study(
+        gaps = human_studies.human_gaps_study(
             source,
             group,
             out,
@@ -295,5 +293,5 @@ def personas_humans(
             ci=ci,
             seed=seed,
         )
-    _echo_table(table[humans.HUMAN_GAP_COLUMNS].round(3), f"{source}: {table.attrs['effect_size']}")
+    _echo_table(gaps.table[humans.HUMAN_GAP_COLUMNS].round(3), f"{source}: {gaps.effect_size}")
     typer.echo(f"wrote {Path(out) / 'human_group_gaps.csv'} and provenance.json")
