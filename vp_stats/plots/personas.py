@@ -38,9 +38,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.plots._common import label as _label
-from vp_stats.plots._common import require as _require
 from vp_stats.plots.base import heatmap, new_axes, new_figure
 
 __all__ = [
@@ -101,7 +100,7 @@ def item_scatter(
     if statistic not in ("mean", "sd"):
         raise ValueError(f"statistic must be 'mean' or 'sd', got {statistic!r}")
     x, y = f"{statistic}_human", f"{statistic}_persona"
-    _require(item_comparison, ["source", x, y], "item_comparison")
+    tables.require(item_comparison, ["source", x, y], "item_comparison")
     ax = new_axes(ax, (4.4, 4.2))
     srcs = [s for s in schema.SOURCES if (item_comparison["source"] == s).any()]
     sns.scatterplot(
@@ -152,7 +151,7 @@ def js_distance_box(item_comparison: pd.DataFrame, ax: Axes | None = None) -> Ax
     >>> [t.get_text() for t in js_distance_box(c).get_xticklabels()]
     ['Reddit', 'LMSYS']
     """
-    _require(item_comparison, ["source", "js_distance"], "item_comparison")
+    tables.require(item_comparison, ["source", "js_distance"], "item_comparison")
     ax = new_axes(ax, (4.0, 4.2))
     srcs = [s for s in schema.SOURCES if (item_comparison["source"] == s).any()]
     data = [
@@ -236,7 +235,7 @@ def variance_ratio_plot(
     >>> [float(p.get_height()) for p in variance_ratio_plot(pop).patches]
     [0.1, 2.0]
     """
-    _require(population, ["dimension", "variance_ratio"], "population")
+    tables.require(population, ["dimension", "variance_ratio"], "population")
     d = population.reset_index(drop=True)
     ax = new_axes(ax, (7.0, 4.2))
     x = np.arange(len(d))
@@ -291,7 +290,7 @@ def hierarchy_plot(
     >>> len(hierarchy_plot(h).texts)
     2
     """
-    _require(population, ["dimension", "mean_persona", "mean_human"], "population")
+    tables.require(population, ["dimension", "mean_persona", "mean_human"], "population")
     ax = new_axes(ax, (5.5, 5.2))
     x, y = population["mean_human"].to_numpy(float), population["mean_persona"].to_numpy(float)
     ax.scatter(x, y, color=_BLUE)
@@ -428,7 +427,7 @@ def shift_heatmap(
     >>> len(ax.figure.axes), [t.get_text() for t in ax.texts]
     (2, ['+0.20', '-0.10'])
     """
-    _require(shifts, ["persona_id", "dimension", "shift"], "shifts")
+    tables.require(shifts, ["persona_id", "dimension", "shift"], "shifts")
     if label_col in shifts.columns:
         labels = shifts[label_col].astype(str).str.replace("**Your Profile**: ", "", regex=False)
     else:  # name personas by their attributes (columns that are not part of a profile)
@@ -510,7 +509,7 @@ def group_gap_plot(
     >>> [float(bar.get_height()) for bars in ax.containers for bar in bars], ax.get_ylabel()
     ([0.5, 0.1], 'gap: male minus female')
     """
-    _require(group, ["dimension", "llm_gap", "human_gap", "group_a", "group_b"], "group")
+    tables.require(group, ["dimension", "llm_gap", "human_gap", "group_a", "group_b"], "group")
     d = group.reset_index(drop=True)
     sides = (("llm", "LLM personas", _RED), ("human", human_label, _BLUE))
     long = pd.concat(

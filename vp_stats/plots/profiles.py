@@ -48,7 +48,6 @@ from vp_stats.plots._common import FAMILY_TITLES, HIGHLIGHT
 from vp_stats.plots._common import check_family as _check_family
 from vp_stats.plots._common import color_ticks as _color_ticks
 from vp_stats.plots._common import label as _label
-from vp_stats.plots._common import require as _require
 from vp_stats.plots.base import heatmap, new_axes, new_figure
 
 __all__ = [
@@ -67,7 +66,7 @@ __all__ = [
 
 
 def _family_matrix(profiles: pd.DataFrame, family: str, value: str) -> pd.DataFrame:
-    _require(profiles, ["model", "family", "dimension", value], "profiles")
+    tables.require(profiles, ["model", "family", "dimension", value], "profiles")
     dims = _check_family(family)
     sub = profiles[profiles["family"] == family]
     if sub.empty:
@@ -87,7 +86,7 @@ def _model_order(models: Sequence[str], order) -> tuple[list[str], np.ndarray | 
     if order is None:
         return sorted(models), None
     if isinstance(order, pd.DataFrame):
-        _require(order, ["model", "leaf_order"], "order")
+        tables.require(order, ["model", "leaf_order"], "order")
         o = order.sort_values("leaf_order")
         names = [m for m in o["model"] if m in set(models)]
         clusters = o.set_index("model").loc[names, "cluster"].to_numpy() if "cluster" in o else None
@@ -347,7 +346,7 @@ def variant_lines(
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['v1', 'v2']
     """
-    _require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
+    tables.require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
     dims = _check_family(family)
     sub = vprof[vprof["family"] == family]
     if model not in set(sub["model"]):
@@ -421,7 +420,7 @@ def variant_profile_lines(
     >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     (1, ['v1', 'v2'])
     """
-    _require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
+    tables.require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
     _check_family(family)
     models = [models] if isinstance(models, str) else list(models)
     sub = vprof[vprof["family"] == family]
@@ -470,7 +469,7 @@ def variant_agreement_plot(
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['a', 'b']
     """
-    _require(agreement, ["model", "icc_2_1", "mean_pairwise_spearman"], "agreement")
+    tables.require(agreement, ["model", "icc_2_1", "mean_pairwise_spearman"], "agreement")
     a = agreement.sort_values("icc_2_1", ascending=False, na_position="last")
     y = np.arange(len(a))
     ax = new_axes(ax, (5.8, 1.3 + 0.24 * len(a)))
@@ -548,7 +547,7 @@ def reversal_points(
     >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xlim() == (0, 1)
     (['a', 'b'], True)
     """
-    _require(reversal, ["model", "wording", statistic], "reversal")
+    tables.require(reversal, ["model", "wording", statistic], "reversal")
     order = _reversal_order(reversal) if order is None else list(order)
     ypos = {m: i for i, m in enumerate(order)}
     ax = new_axes(ax, (4.4, 1.2 + 0.24 * len(order)))
@@ -595,7 +594,7 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
     >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     (2, ['v1', 'v2'])
     """
-    _require(reversal, ["model", "wording", "mean_shift", "share_changed"], "reversal")
+    tables.require(reversal, ["model", "wording", "mean_shift", "share_changed"], "reversal")
     order = _reversal_order(reversal)
     fig = new_figure((8.4, 1.3 + 0.24 * len(order)))
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
@@ -644,7 +643,7 @@ def threshold_plot(
     >>> len(ax.lines)
     4
     """
-    _require(sens, ["threshold", "model", "spearman_vs_reference", "n_items_min"], "sens")
+    tables.require(sens, ["threshold", "model", "spearman_vs_reference", "n_items_min"], "sens")
     wide = tables.to_wide(
         sens, "threshold", "model", "spearman_vs_reference", source="sens"
     ).sort_index()
@@ -744,7 +743,7 @@ def overlay_model(
     """
     if kind not in ("lines", "heatmap"):
         raise ValueError(f"kind must be 'lines' or 'heatmap', got {kind!r}")
-    _require(extra, ["model", "family", "dimension", "centered_mean"], "extra")
+    tables.require(extra, ["model", "family", "dimension", "centered_mean"], "extra")
     ex = extra[extra["family"] == family]
     names = ex["model"].unique()
     if len(names) != 1:

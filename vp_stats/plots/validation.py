@@ -50,12 +50,11 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.plots._common import FAMILY_TITLES
 from vp_stats.plots._common import check_family as _check_family
 from vp_stats.plots._common import families as _families
 from vp_stats.plots._common import label as _label
-from vp_stats.plots._common import require as _require
 from vp_stats.plots.base import heatmap, new_axes, new_figure
 
 __all__ = [
@@ -126,7 +125,7 @@ def rho_histogram(
     >>> ax.get_title()
     'Basic values (PVQ)\\n2 of 4 pairs with rho > 0.3'
     """
-    _require(corr, ["family", "dimension", "rho"], "corr")
+    tables.require(corr, ["family", "dimension", "rho"], "corr")
     _check_family(family)
     rho = corr.loc[corr["family"] == family, "rho"].to_numpy(dtype=float)
     rho = rho[np.isfinite(rho)]
@@ -177,7 +176,7 @@ def rho_distribution(
     >>> len(fig.axes), fig.axes[0].get_title()
     (1, 'Basic values (PVQ)\\n2 of 4 pairs with rho > 0.3')
     """
-    _require(corr, ["family", "dimension", "rho"], "corr")
+    tables.require(corr, ["family", "dimension", "rho"], "corr")
     fams = _families(corr, families)
     fig = new_figure((4.2 * len(fams), 3.5))
     axes = fig.subplots(1, len(fams), sharex=True, squeeze=False)[0]
@@ -249,7 +248,7 @@ def rho_heatmap(
     >>> len(ax.figure.axes), [t.get_text() for t in ax.get_yticklabels()]
     (2, ['2/1', '1/1'])
     """
-    _require(corr, [*ITEM_KEYS, "family", "dimension", "rho"], "corr")
+    tables.require(corr, [*ITEM_KEYS, "family", "dimension", "rho"], "corr")
     dims = _check_family(family)
     sub = corr[corr["family"] == family]
     if sub.empty:
@@ -360,7 +359,7 @@ def validated_bars(summary: pd.DataFrame, family: str = "pvq", ax: Axes | None =
     >>> [float(p.get_height()) for p in ax.patches]  # schema order: Neuroticism first
     [3.0, 12.0]
     """
-    _require(summary, ["family", "dimension", "n_selected"], "summary")
+    tables.require(summary, ["family", "dimension", "n_selected"], "summary")
     dims = _check_family(family)
     sub = summary[summary["family"] == family]
     order = [d for d in dims if d in set(sub["dimension"])]
@@ -408,7 +407,7 @@ def validated_counts(summary: pd.DataFrame, families: Sequence[str] | str | None
     >>> [float(p.get_height()) for p in fig.axes[0].patches]  # schema order: Neuroticism first
     [3.0, 12.0]
     """
-    _require(summary, ["family", "dimension", "n_selected"], "summary")
+    tables.require(summary, ["family", "dimension", "n_selected"], "summary")
     fams = _families(summary, families)
     widths = [max(len(summary[summary["family"] == f]), 1) for f in fams]
     fig = new_figure((1.2 + 0.45 * sum(widths) + 0.5 * len(fams), 3.6))
@@ -465,7 +464,7 @@ def strongest_items_forest(
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['Neuroticism  3/1', 'Openness  1/1']
     """
-    _require(table, [*KEYS, "rho", "ci_low", "ci_high"], "table")
+    tables.require(table, [*KEYS, "rho", "ci_low", "ci_high"], "table")
     dims = _check_family(family)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -550,7 +549,7 @@ def reliability_strip(
     >>> ax.collections[0].get_offsets().shape[0], ax.get_ylabel()
     (3, 'alpha')
     """
-    _require(rel, ["family", "dimension", "group", "n_items", statistic], "rel")
+    tables.require(rel, ["family", "dimension", "group", "n_items", statistic], "rel")
     dims = _check_family(family)
     sub = rel[rel["family"] == family]
     dims = [d for d in dims if (sub["dimension"] == d).any()]
@@ -628,7 +627,7 @@ def reliability_plot(
     (2, 2)
     """
     statistics = list(statistics)
-    _require(rel, ["family", "dimension", "group", "n_items", *statistics], "rel")
+    tables.require(rel, ["family", "dimension", "group", "n_items", *statistics], "rel")
     dims = _check_family(family)
     n_dims = max(1, sum((rel.loc[rel["family"] == family, "dimension"] == d).any() for d in dims))
     fig = new_figure((1.6 + 0.55 * n_dims, 2.7 * len(statistics) + 0.6))
@@ -683,7 +682,7 @@ def circumplex_plot(
     >>> len(ax.patches), len(ax.texts)
     (1, 10)
     """
-    _require(positions, ["dimension", "x", "y"], "positions")
+    tables.require(positions, ["dimension", "x", "y"], "positions")
     order = list(schema.PVQ_VALUES if order is None else order)
     pos = positions.set_index("dimension")
     missing = [d for d in order if d not in pos.index]
@@ -774,7 +773,7 @@ def published_vs_recomputed(
     '1 of 2 rows differ; 1 of them in group 0'
     """
     for df, what in ((published, "published"), (recomputed, "recomputed")):
-        _require(df, [*KEYS, "rho"], what)
+        tables.require(df, [*KEYS, "rho"], what)
     m = published[[*KEYS, "rho"]].merge(
         recomputed[[*KEYS, "rho"]],
         on=KEYS,
@@ -786,7 +785,7 @@ def published_vs_recomputed(
     a, b = m["rho_published"].to_numpy(dtype=float), m["rho_recomputed"].to_numpy(dtype=float)
     differ = ~((np.abs(a - b) <= tol) | (np.isnan(a) & np.isnan(b)))
     if item_groups is not None:
-        _require(item_groups, [*ITEM_KEYS, "group"], "item_groups")
+        tables.require(item_groups, [*ITEM_KEYS, "group"], "item_groups")
         g = m[ITEM_KEYS].merge(
             item_groups[[*ITEM_KEYS, "group"]].drop_duplicates(ITEM_KEYS), on=ITEM_KEYS, how="left"
         )["group"]
@@ -860,7 +859,7 @@ def rho_by_loading(
     >>> [t.get_text() for t in ax.get_xticklabels()], len(ax.collections)
     (['0', '0.6'], 2)
     """
-    _require(table, ["rho", loading, *([selected] if selected else [])], "table")
+    tables.require(table, ["rho", loading, *([selected] if selected else [])], "table")
     levels = sorted(pd.unique(table[loading].dropna()))
     if not levels:
         raise ValueError(f"table has no {loading!r} values")
