@@ -18,6 +18,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from vp_stats import tables
+
 __all__ = [
     "ATTRIBUTE_ORDER",
     "DEFAULT_TEMPLATE",
@@ -347,9 +349,7 @@ def sample_personas(
             if attributes is not None
             else [c for c in reference.columns if c != weight]
         )
-        missing = set(attributes) - set(reference.columns)
-        if missing:
-            raise ValueError(f"reference lacks attribute column(s) {sorted(missing)}")
+        tables.require(reference, [*attributes, *([weight] if weight else [])], "reference")
         ref = reference.dropna(subset=attributes)
         if len(ref) == 0:
             raise ValueError("reference has no row with all attributes present")

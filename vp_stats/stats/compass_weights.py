@@ -78,11 +78,7 @@ def as_weights(
                 tab = tab[tab["group"] == group]
         elif group is not None:
             raise ValueError("group= given but the weights table has no 'group' column")
-        missing = {"dimension", "weight"} - set(tab.columns)
-        if missing:
-            raise ValueError(
-                f"a weights table needs columns 'dimension' and 'weight' (missing {sorted(missing)})"
-            )
+        tables.require(tab, ["dimension", "weight"], "weights table")
         if weights_source is None:
             srcs = pd.unique(tab["weights_source"]) if "weights_source" in tab.columns else []
             if len(srcs) != 1:

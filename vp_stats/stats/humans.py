@@ -157,9 +157,7 @@ def score_keyed(
     frames = []
     for name, its in keys.items():
         cols = [i.lstrip("-") for i in its]
-        missing = [c for c in cols if c not in items.columns]
-        if missing:
-            raise ValueError(f"scale {name!r}: item column(s) {missing} not in the data")
+        tables.require(items, cols, f"items of scale {name!r}")
         X = items[cols].to_numpy(dtype=float).copy()
         bad = ~np.isnan(X) & ((X < lo) | (X > hi))
         if bad.any():
@@ -692,11 +690,11 @@ def beside_paper(gaps: pd.DataFrame, reference: pd.DataFrame | None = None) -> p
     [[0.51, 0.2, 0.05]]
     """
     ref = paper_persona_reference() if reference is None else reference
-    need = {"dimension", "group_a", "group_b", "llm_gap", "human_gap"} - set(gaps.columns)
-    if need:
-        raise ValueError(
-            f"gaps lack column(s) {sorted(need)} (expected group_gap_comparison output)"
-        )
+    tables.require(
+        gaps,
+        ["dimension", "group_a", "group_b", "llm_gap", "human_gap"],
+        "gaps (group_gap_comparison output)",
+    )
     fwd = gaps.assign(_sign=1.0)
     rev = gaps.rename(columns={"group_a": "group_b", "group_b": "group_a"}).assign(_sign=-1.0)
     both = pd.concat([fwd, rev], ignore_index=True).drop_duplicates(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vp_stats import tables
 from vp_stats.instruments import svo
 from vp_stats.instruments.svo import TARGET_ANGLES, TARGETS, check_target
 
@@ -190,9 +191,7 @@ def score_runs(
     >>> print(round(r.loc[0, "svo_angle"], 2), r.loc[0, "hit"], r.loc[0, "abs_angular_distance"])
     61.39 True 0.0
     """
-    need = {"target", "run", "step", "item", "letter"}
-    if not need <= set(transcript.columns):
-        raise ValueError(f"transcript lacks columns {sorted(need - set(transcript.columns))}")
+    tables.require(transcript, ["target", "run", "step", "item", "letter"], "transcript")
     tr = transcript.copy()
     if "seed" not in tr.columns:
         tr["seed"] = pd.NA

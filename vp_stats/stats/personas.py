@@ -400,8 +400,7 @@ def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) 
     0  plain    NaN            1.0
     1      x   male            2.0
     """
-    if "persona_id" not in answers.columns:
-        raise ValueError("answers have no persona_id column (run them with run_personas)")
+    tables.require(answers, ["persona_id"], "answers (of run_personas)")
     a = answers
     if "parse_ok" in a.columns:
         a = a[a["parse_ok"].astype(bool)]
