@@ -133,8 +133,10 @@ def test_unserialize_subset_and_errors():
 
 def _r_script(source: str) -> str:
     keys = (
-        "keys <- list(Extraversion = c('-E1','-E2','E3','E4','E5'), Agreeableness = c('-A1','A2','A3','A4','A5'), "
-        "Conscientiousness = c('C1','C2','C3','-C4','-C5'), Neuroticism = c('N1','N2','N3','N4','N5'), "
+        "keys <- list(Extraversion = c('-E1','-E2','E3','E4','E5'), Agreeableness = "
+        "c('-A1','A2','A3','A4','A5'), "
+        "Conscientiousness = c('C1','C2','C3','-C4','-C5'), Neuroticism = "
+        "c('N1','N2','N3','N4','N5'), "
         "Openness = c('O1','-O2','O3','O4','-O5'))"
     )
     if source == "bfi":
@@ -144,7 +146,8 @@ dat <- psychTools::bfi
 {keys}
 items <- dat[, 1:25]
 g <- c("male", "female")[dat$gender]
-edu <- c("less than high school", "high school", "high school", "bachelor's degree", "graduate degree")[dat$education]
+edu <- c("less than high school", "high school", "high school", "bachelor's degree",
+         "graduate degree")[dat$education]
 """
     else:
         load = """
@@ -175,7 +178,9 @@ band <- ifelse(age >= 18 & age <= 29, "18-29", ifelse(age >= 30 & age <= 44, "30
         ifelse(age >= 45 & age <= 59, "45-59", ifelse(age >= 60, "60 and older", NA))))
 gap <- function(lab, grp, a, b) {
   for (t in names(keys)) {
-    x <- sc[, t]; xa <- x[!is.na(grp) & grp == a & !is.na(x)]; xb <- x[!is.na(grp) & grp == b & !is.na(x)]
+    x <- sc[, t]
+    xa <- x[!is.na(grp) & grp == a & !is.na(x)]
+    xb <- x[!is.na(grp) & grp == b & !is.na(x)]
     na <- length(xa); nb <- length(xb)
     sp <- sqrt(((na - 1) * var(xa) + (nb - 1) * var(xb)) / (na + nb - 2))
     out(paste(lab, a, b, t, sep = "|"), c(na, nb, mean(xa) - mean(xb), (mean(xa) - mean(xb)) / sp,
@@ -242,7 +247,7 @@ def test_bfi_gender_gaps_as_documented(bfi_scores):
     assert list(g.reset_index().columns[:9]) == humans.HUMAN_GAP_COLUMNS
 
 
-# --------------------------------------------------------------------------- statistics (no data needed)
+# ---------------------------------------------------------------------- statistics (no data needed)
 
 
 def _toy_humans(n=200, seed=0):
@@ -580,7 +585,7 @@ def test_cli_wrong_path_one_line(tmp_path):
 
 
 def test_copied_layout_with_rda_files(pkg, tmp_path):
-    """A psychTools folder whose data are .rda files (a source layout) is read by pyreadr directly."""
+    """A psychTools folder of .rda files (a source layout) is read by pyreadr directly."""
     import subprocess
 
     lib = tmp_path / "lib" / "psychTools"

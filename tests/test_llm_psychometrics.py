@@ -37,7 +37,7 @@ SEL = pd.DataFrame(
 )
 
 
-# --------------------------------------------------------------------------- reliability, hand-worked
+# ------------------------------------------------------------------------- reliability, hand-worked
 
 
 def test_answer_reliability_hand_worked_personas_as_respondents():
@@ -94,7 +94,7 @@ def test_answer_reliability_units_missing_answers_and_variants():
         llm_psychometrics.answer_reliability(t5.rename(columns={"persona_id": "who"}), SEL)
 
 
-# --------------------------------------------------------------------------- reliability, released answers
+# -------------------------------------------------------------------- reliability, released answers
 
 
 @pytest.fixture(scope="module")
@@ -156,13 +156,14 @@ for (nm in c("m0", "m1", "m2")) {
         np.testing.assert_allclose(
             [row.alpha, row.alpha_ci_low, row.alpha_ci_high], ref[f"m{i}.alpha"], atol=1e-10
         )
-        # 34 models, 13-23 items: measured 1e-13 (Security, Conformity), 3e-4 (Benevolence: a Heywood case)
+        # 34 models, 13-23 items: measured 1e-13 (Security, Conformity),
+        # 3e-4 (Benevolence: a Heywood case)
         np.testing.assert_allclose(
             [row.omega_hierarchical, row.omega_total], ref[f"m{i}.omega"], atol=1e-3
         )
 
 
-# --------------------------------------------------------------------------- convergent validity, hand-worked
+# ----------------------------------------------------------------- convergent validity, hand-worked
 
 
 def _profiles(models, scores):
@@ -189,7 +190,8 @@ def test_convergent_validity_hand_worked():
     assert bu.loc["a", "pearson_r"] == pytest.approx(1) and bu.loc[
         "a", "spearman_rho"
     ] == pytest.approx(1)
-    # b: one adjacent swap of ranks: rho = 1 - 6 * sum d^2 / (n (n^2 - 1)) = 1 - 12 / 990 (= Pearson of ranks)
+    # b: one adjacent swap of ranks: rho = 1 - 6 * sum d^2 / (n (n^2 - 1)) = 1 - 12 / 990
+    # (= Pearson of ranks)
     assert bu.loc["b", "spearman_rho"] == pytest.approx(1 - 12 / 990, abs=1e-14)
     assert bu.loc["b", "pearson_r"] == pytest.approx(1 - 12 / 990, abs=1e-14)
     assert (bu.n == 10).all()
@@ -226,7 +228,7 @@ def test_convergent_validity_missing_scores_and_units():
         llm_psychometrics.convergent_validity(self.assign(dimension="Openness"), prof)
 
 
-# --------------------------------------------------------------------------- convergent validity, released profiles
+# ----------------------------------------------------------- convergent validity, released profiles
 
 
 def _constructed_pvq21(profiles, noise=0.0, seed=0):
@@ -283,9 +285,18 @@ def test_convergent_validity_correlations_match_r_cor_test(released):
     p = pairs.pivot(index="model", columns="dimension", values="profile").loc[units, VALUES]
     ref = r_reference.run(
         r"""
-ct <- function(a, b, m) { if (m == "pearson") t <- cor.test(a, b) else t <- cor.test(a, b, method = m, exact = FALSE); c(t$estimate, t$p.value) }
-for (i in seq_len(nrow(s))) { out(paste0("u", i, ".p"), ct(s[i, ], p[i, ], "pearson")); out(paste0("u", i, ".s"), ct(s[i, ], p[i, ], "spearman")) }
-for (j in seq_len(ncol(s))) { out(paste0("v", j, ".p"), ct(s[, j], p[, j], "pearson")); out(paste0("v", j, ".s"), ct(s[, j], p[, j], "spearman")) }
+ct <- function(a, b, m) {
+  if (m == "pearson") t <- cor.test(a, b) else t <- cor.test(a, b, method = m, exact = FALSE)
+  c(t$estimate, t$p.value)
+}
+for (i in seq_len(nrow(s))) {
+  out(paste0("u", i, ".p"), ct(s[i, ], p[i, ], "pearson"))
+  out(paste0("u", i, ".s"), ct(s[i, ], p[i, ], "spearman"))
+}
+for (j in seq_len(ncol(s))) {
+  out(paste0("v", j, ".p"), ct(s[, j], p[, j], "pearson"))
+  out(paste0("v", j, ".s"), ct(s[, j], p[, j], "spearman"))
+}
 """,
         {"s": s, "p": p},
     )

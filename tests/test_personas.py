@@ -1,4 +1,7 @@
-"""Tests of the persona statistics and definitions on synthetic data with known answers (and the released reference)."""
+"""Tests of the persona statistics and definitions: synthetic data with known answers.
+
+Also the released reference.
+"""
 
 from __future__ import annotations
 

@@ -17,7 +17,10 @@ __all__ = ["compass_app", "compass_match", "compass_score"]
 
 compass_app = typer.Typer(
     no_args_is_help=True,
-    help="Value Compass: composites of model value profiles weighted by a person's or group's priorities.",
+    help=(
+        "Value Compass: composites of model value profiles weighted by a person's or group's "
+        "priorities."
+    ),
 )
 app.add_typer(compass_app, name="compass")
 
@@ -32,9 +35,10 @@ def compass_match(
     ),
     out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
 ) -> None:
-    """Which released model fits your values best: ranked by weighted composite, rank agreement, distance.
+    """Which released model fits your values best: by weighted composite, rank agreement, distance.
 
-    Caveat: Value Portrait scores are centred profiles (relative priorities), as are MRAT-centred PVQ scores.
+    Caveat: Value Portrait scores are centred profiles (relative priorities), as are MRAT-centred
+    PVQ scores.
     """
     from vp_stats.io import tables as tio
     from vp_stats.studies import compass as compass_studies

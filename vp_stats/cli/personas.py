@@ -34,7 +34,10 @@ def personas_run(
     ),
     grid: str = typer.Option(
         "paper",
-        help="paper (the paper's 25 single-attribute personas + the plain model) or notebook (a small grid).",
+        help=(
+            "paper (the paper's 25 single-attribute personas + the plain model) or notebook (a "
+            "small grid)."
+        ),
     ),
     n_per_value: int | None = typer.Option(
         None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."
@@ -42,7 +45,10 @@ def personas_run(
     variants: str = typer.Option("v1", help="Comma-separated prompt variants."),
     mode: str = typer.Option(
         "logprobs",
-        help="text, grammar or logprobs (openai: exact with --chat-template, else the first-token approximation).",
+        help=(
+            "text, grammar or logprobs (openai: exact with --chat-template, else the first-token "
+            "approximation)."
+        ),
     ),
     backend: str = BACKEND_OPTS["backend"],
     model: str | None = BACKEND_OPTS["model"],
@@ -123,7 +129,10 @@ def personas_compare(
     human: str | None = typer.Option(
         None,
         "--human",
-        help="Compare the run's BFI-10 answers with real human group gaps instead: sapa-bfi or sapa-spi (R's psychTools, read where R installed it).",
+        help=(
+            "Compare the run's BFI-10 answers with real human group gaps instead: sapa-bfi or "
+            "sapa-spi (R's psychTools, read where R installed it)."
+        ),
     ),
     psychtools: Path | None = typer.Option(
         None,
@@ -133,11 +142,14 @@ def personas_compare(
     sd_reference: str = typer.Option(
         "value-portrait",
         "--sd-reference",
-        help="With --human: standardise persona gaps by the SD of the Value Portrait participants' BFI-10 scores (value-portrait) or by the spread between persona runs (personas).",
+        help=(
+            "With --human: standardise persona gaps by the SD of the Value Portrait participants' "
+            "BFI-10 scores (value-portrait) or by the spread between persona runs (personas)."
+        ),
     ),
     data_dir: Path | None = DATA_DIR_OPT,
 ) -> None:
-    """Compare persona answers with the human raters: item, population and (with ESS data) group level.
+    """Compare persona answers with the human raters: item, population, (with ESS data) group level.
 
     With --human, compare the group gaps of a persona run's BFI-10 answers with a SAPA sample's
     (Cohen's d on both sides: the BFI-10 and the IPIP items are different instruments for the same
@@ -243,7 +255,8 @@ def _compare_humans(
     ]
     _echo_table(table[cols].round(3), f"persona vs {human} ({res.note})")
     typer.echo(
-        f"wrote {out_dir / 'persona_vs_human.csv'}, human_group_gaps.csv, persona_bfi10_scores.csv, provenance.json"
+        f"wrote {out_dir / 'persona_vs_human.csv'}, human_group_gaps.csv, "
+        "persona_bfi10_scores.csv, provenance.json"
     )
 
 
@@ -252,7 +265,9 @@ def personas_humans(
     source: str = typer.Option(
         "sapa-bfi",
         "--source",
-        help="sapa-bfi (psychTools bfi, 2,800 SAPA respondents) or sapa-spi (psychTools spi, 4,000).",
+        help=(
+            "sapa-bfi (psychTools bfi, 2,800 SAPA respondents) or sapa-spi (psychTools spi, 4,000)."
+        ),
     ),
     group: str = typer.Option(
         "gender",
@@ -277,7 +292,7 @@ def personas_humans(
     ci: float = typer.Option(0.95, "--ci"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
-    """Real human group gaps (mean difference, Cohen's d with pooled SD, bootstrap CIs) of a SAPA sample."""
+    """Real human group gaps of a SAPA sample: mean difference, Cohen's d (pooled SD), CIs."""
     from vp_stats.stats import humans
     from vp_stats.studies import humans as human_studies
 

@@ -338,7 +338,8 @@ def sample_personas(
             p = np.asarray([m[x] for x in lv], dtype=float)
             if len(lv) == 0 or np.any(~np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
                 raise ValueError(
-                    f"margins of {a!r} must be non-negative numbers with a positive sum, got {dict(m)!r}"
+                    f"margins of {a!r} must be non-negative numbers with a positive sum, got "
+                    f"{dict(m)!r}"
                 )
             idx = rng.choice(len(lv), size=n, p=p / p.sum())
             drawn[a] = np.asarray(lv, dtype=object)[idx]

@@ -1,7 +1,8 @@
 """Figures of Value Compass composites over the released model profiles (notebook 05).
 
-Each function takes the tidy tables of :mod:`vp_stats.stats.compass` and :mod:`vp_stats.studies.compass`, accepts ``ax=`` and returns
-the :class:`~matplotlib.axes.Axes` (without ``ax`` a new pyplot figure, shown inline in a
+Each function takes the tidy tables of :mod:`vp_stats.stats.compass` and
+:mod:`vp_stats.studies.compass`, accepts ``ax=`` and returns the
+:class:`~matplotlib.axes.Axes` (without ``ax`` a new pyplot figure, shown inline in a
 notebook). Composites after Value Compass (Yao, Yi et al., arXiv 2501.07071).
 
 =========================  ======  ============================================================
@@ -55,7 +56,8 @@ def agreement_heatmap(
     Parameters
     ----------
     table : DataFrame
-        ``group, model`` and the ``value`` column (:func:`vp_stats.studies.compass.composite_table`).
+        ``group, model`` and the ``value`` column
+        (:func:`vp_stats.studies.compass.composite_table`).
     value : str
         Composite drawn.
     sort_by : str, optional

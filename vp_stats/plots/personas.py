@@ -6,19 +6,19 @@ return the :class:`~matplotlib.figure.Figure`; without ``ax`` a new pyplot figur
 a notebook shows it inline. The three levels of comparison follow the Value Portrait paper's
 persona analysis (Han et al., ACL 2025) and Rozen et al. (ICLR 2025) for value structure.
 
-===========================  ======  ====================================================================
+===========================  ======  =============================================================
 function                     level   draws
-===========================  ======  ====================================================================
+===========================  ======  =============================================================
 :func:`item_scatter`         axes    per item: persona vs human mean (or SD), by item source
-:func:`js_distance_box`      axes    per item source: Jensen-Shannon distance of the rating distributions
+:func:`js_distance_box`      axes    per item source: Jensen-Shannon distance of the ratings
 :func:`item_level_plot`      figure  item_scatter of the means and the SDs, js_distance_box
-:func:`variance_ratio_plot`  axes    per value: var(personas) / var(humans) with bootstrap CI (log scale)
+:func:`variance_ratio_plot`  axes    per value: var(personas) / var(humans), bootstrap CI (log)
 :func:`hierarchy_plot`       axes    value hierarchy: mean centred score of personas vs humans
 :func:`correlation_heatmap`  axes    one value correlation matrix
 :func:`structure_plot`       figure  correlation_heatmap of personas and humans side by side
 :func:`shift_heatmap`        axes    personas x values: shift from the plain model
 :func:`group_gap_plot`       axes    per value: LLM group gap vs human group gap with CIs
-===========================  ======  ====================================================================
+===========================  ======  =============================================================
 
 Examples
 --------
@@ -75,8 +75,8 @@ def item_scatter(
     Parameters
     ----------
     item_comparison : DataFrame
-        :func:`vp_stats.stats.personas.compare_item_distributions` (``source``, ``<statistic>_persona``,
-        ``<statistic>_human``).
+        :func:`vp_stats.stats.personas.compare_item_distributions` (``source``,
+        ``<statistic>_persona``, ``<statistic>_human``).
     statistic : {"mean", "sd"}
         Mean rating or its standard deviation.
     ax : matplotlib.axes.Axes, optional
@@ -92,7 +92,8 @@ def item_scatter(
     --------
     >>> import pandas as pd
     >>> c = pd.DataFrame({"source": ["Reddit", "LMSYS"], "mean_persona": [4.0, 5.0],
-    ...                   "mean_human": [3.5, 4.0], "sd_persona": [0.2, 0.3], "sd_human": [1.2, 1.4]})
+    ...                   "mean_human": [3.5, 4.0], "sd_persona": [0.2, 0.3], "sd_human": [1.2,
+    ...                                                                                    1.4]})
     >>> ax = item_scatter(c, "sd")
     >>> ax.get_xlabel(), len(ax.collections[0].get_offsets())
     ('human SD', 2)
@@ -361,7 +362,7 @@ def correlation_heatmap(
 def structure_plot(
     persona_corr: pd.DataFrame, human_corr: pd.DataFrame, title: str | None = None
 ) -> Figure:
-    """Figure-level: value correlation matrices (personas | humans), :func:`correlation_heatmap` each.
+    """Figure-level: value correlation matrices (personas | humans), a correlation_heatmap each.
 
     Parameters
     ----------
@@ -404,7 +405,8 @@ def shift_heatmap(
     Parameters
     ----------
     shifts : DataFrame
-        ``persona_id, dimension, shift`` and ``label_col`` (:func:`vp_stats.stats.personas.persona_shifts`).
+        ``persona_id, dimension, shift`` and ``label_col``
+        (:func:`vp_stats.stats.personas.persona_shifts`).
     label_col : str
         Column naming the personas on the y axis (falls back to the persona's attribute
         columns, then ``persona_id``).

@@ -5,19 +5,19 @@ Each function takes the tidy tables of :mod:`vp_stats.stats.scoring`. Axes-level
 or per statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new pyplot
 figure is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`).
 
-==============================  ======  ====================================================================
+==============================  ======  ==========================================================
 function                        level   draws
-==============================  ======  ====================================================================
-:func:`profile_heatmap`         axes    models x dimensions heatmap of centred scores (pvq, higher_pvq, bfi)
+==============================  ======  ==========================================================
+:func:`profile_heatmap`         axes    models x dimensions heatmap of centred scores
 :func:`value_ranking`           axes    across-model mean of each dimension with SD or CI, sorted
-:func:`variant_lines`           axes    one model's profile computed from each prompt variant alone
+:func:`variant_lines`           axes    one model's profile from each prompt variant alone
 :func:`variant_profile_lines`   figure  variant_lines for a few models
 :func:`variant_agreement_plot`  axes    ICC(2,1) / pairwise Spearman of the variants, per model
 :func:`reversal_points`         axes    option-order reversal: one statistic per model and wording
 :func:`reversal_plot`           figure  reversal_points for the mean shift and the share changed
-:func:`threshold_plot`          axes    Spearman of each model's value order with the reference threshold's
-:func:`overlay_model`           axes    one extra model (e.g. run locally) next to the released ones
-==============================  ======  ====================================================================
+:func:`threshold_plot`          axes    Spearman of model value orders vs the reference threshold
+:func:`overlay_model`           axes    an extra model (e.g. run locally) beside the released ones
+==============================  ======  ==========================================================
 
 Examples
 --------
@@ -75,14 +75,15 @@ def _family_matrix(profiles: pd.DataFrame, family: str, value: str) -> pd.DataFr
     if dup.any():
         r = sub[dup].iloc[0]
         raise ValueError(
-            f"model {r['model']!r}, dimension {r['dimension']!r}: more than one row (filter by variant?)"
+            f"model {r['model']!r}, dimension {r['dimension']!r}: more than one row (filter by "
+            "variant?)"
         )
     mat = tables.to_wide(sub, "model", "dimension", value, source="profiles", name_columns=True)
     return mat.reindex(columns=[d for d in dims if d in mat.columns])
 
 
 def _model_order(models: Sequence[str], order) -> tuple[list[str], np.ndarray | None]:
-    """Resolve ``order`` (None, sequence of names, or a cluster_models table) to names (+ clusters)."""
+    """Resolve ``order`` (None, names, or a cluster_models table) to names (+ clusters)."""
     if order is None:
         return sorted(models), None
     if isinstance(order, pd.DataFrame):
@@ -340,8 +341,10 @@ def variant_lines(
     Examples
     --------
     >>> import pandas as pd
-    >>> v = pd.DataFrame({"model": "a", "family": "bfi", "dimension": ["Openness", "Neuroticism"] * 2,
-    ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2", "v2"]})
+    >>> v = pd.DataFrame({"model": "a", "family": "bfi", "dimension": ["Openness",
+    ...                                                                "Neuroticism"] * 2,
+    ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2",
+    ...                                                                        "v2"]})
     >>> ax = variant_lines(v, "a", family="bfi")
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['v1', 'v2']
@@ -414,8 +417,10 @@ def variant_profile_lines(
     Examples
     --------
     >>> import pandas as pd
-    >>> v = pd.DataFrame({"model": "a", "family": "bfi", "dimension": ["Openness", "Neuroticism"] * 2,
-    ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2", "v2"]})
+    >>> v = pd.DataFrame({"model": "a", "family": "bfi", "dimension": ["Openness",
+    ...                                                                "Neuroticism"] * 2,
+    ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2",
+    ...                                                                        "v2"]})
     >>> fig = variant_profile_lines(v, ["a"], family="bfi")
     >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     (1, ['v1', 'v2'])
@@ -450,7 +455,8 @@ def variant_agreement_plot(
     Parameters
     ----------
     agreement : DataFrame
-        ``model, icc_2_1, mean_pairwise_spearman`` (:func:`vp_stats.stats.scoring.variant_agreement`).
+        ``model, icc_2_1, mean_pairwise_spearman``
+        (:func:`vp_stats.stats.scoring.variant_agreement`).
     highlight : str or sequence of str, optional
         Models whose labels are drawn in colour.
     ax : matplotlib.axes.Axes, optional
@@ -464,7 +470,8 @@ def variant_agreement_plot(
     Examples
     --------
     >>> import pandas as pd
-    >>> a = pd.DataFrame({"model": ["a", "b"], "icc_2_1": [0.9, 0.5], "mean_pairwise_spearman": [0.8, 0.4]})
+    >>> a = pd.DataFrame({"model": ["a", "b"], "icc_2_1": [0.9, 0.5],
+    ...                   "mean_pairwise_spearman": [0.8, 0.4]})
     >>> ax = variant_agreement_plot(a)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['a', 'b']
@@ -523,7 +530,8 @@ def reversal_points(
     Parameters
     ----------
     reversal : DataFrame
-        ``model, wording, mean_shift, share_changed`` (:func:`vp_stats.stats.scoring.reversal_effect`).
+        ``model, wording, mean_shift, share_changed``
+        (:func:`vp_stats.stats.scoring.reversal_effect`).
     statistic : {"mean_shift", "share_changed"}
         Column drawn.
     order : sequence of str, optional
@@ -575,7 +583,8 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
     Parameters
     ----------
     reversal : DataFrame
-        ``model, wording, mean_shift, share_changed`` (:func:`vp_stats.stats.scoring.reversal_effect`).
+        ``model, wording, mean_shift, share_changed``
+        (:func:`vp_stats.stats.scoring.reversal_effect`).
     highlight : str or sequence of str, optional
         Models whose labels are drawn in colour.
 
@@ -638,7 +647,8 @@ def threshold_plot(
     --------
     >>> import pandas as pd
     >>> s = pd.DataFrame({"threshold": [0.2, 0.2, 0.3, 0.3], "model": ["a", "b"] * 2,
-    ...                   "spearman_vs_reference": [0.8, 0.9, 1.0, 1.0], "n_items_min": [30, 30, 12, 12]})
+    ...                   "spearman_vs_reference": [0.8, 0.9, 1.0, 1.0], "n_items_min": [30, 30,
+    ...                                                                                  12, 12]})
     >>> ax = threshold_plot(s)
     >>> len(ax.lines)
     4
@@ -732,7 +742,8 @@ def overlay_model(
     >>> p = pd.DataFrame({"model": ["a", "a", "b", "b"], "family": "bfi",
     ...                   "dimension": ["Openness", "Neuroticism"] * 2,
     ...                   "centered_mean": [0.2, -0.2, 0.4, -0.4]})
-    >>> x = pd.DataFrame({"model": "local", "family": "bfi", "dimension": ["Openness", "Neuroticism"],
+    >>> x = pd.DataFrame({"model": "local", "family": "bfi", "dimension": ["Openness",
+    ...                                                                    "Neuroticism"],
     ...                   "centered_mean": [-0.1, 0.1]})
     >>> ax = overlay_model(p, x, family="bfi")
     >>> [t.get_text() for t in ax.get_legend().get_texts()]

@@ -1,10 +1,10 @@
 """Figures of the item validation stage (Value Portrait, Han et al., 2025, section 3).
 
 Each function takes the tidy tables of :mod:`vp_stats.stats.validation`,
-:mod:`vp_stats.stats.reliability` and :mod:`vp_stats.stats.structure`. Axes-level functions take ``ax=``
-and return the :class:`~matplotlib.axes.Axes`; figure-level ones (one panel per family or per
-statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new pyplot figure
-is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`; save with
+:mod:`vp_stats.stats.reliability` and :mod:`vp_stats.stats.structure`. Axes-level functions
+take ``ax=`` and return the :class:`~matplotlib.axes.Axes`; figure-level ones (one panel per
+family or per statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new
+pyplot figure is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`; save with
 :func:`vp_stats.plots.base.save_figure` or :func:`vp_stats.studies.notebooks.save`).
 
 ===============================  ======  ==========================================================
@@ -135,7 +135,8 @@ def rho_histogram(
     ax.axvline(threshold, color="tab:red", linewidth=1.5, label=f"rho = {threshold:g}")
     ax.axvline(-threshold, color="tab:red", linewidth=1, linestyle=":")
     ax.set_title(
-        f"{FAMILY_TITLES.get(family, family)}\n{above} of {len(rho)} pairs with rho > {threshold:g}",
+        f"{FAMILY_TITLES.get(family, family)}\n{above} of {len(rho)} pairs with rho > "
+        f"{threshold:g}",
         fontsize=9,
     )
     ax.set_xlabel("Spearman rho (item rating vs rater's score)")
@@ -243,7 +244,8 @@ def rho_heatmap(
     --------
     >>> import pandas as pd
     >>> c = pd.DataFrame({"portrait_id": [1, 1, 2, 2], "option_id": 1, "family": "bfi",
-    ...                   "dimension": ["Openness", "Neuroticism"] * 2, "rho": [0.5, 0.1, 0.0, 0.4]})
+    ...                   "dimension": ["Openness", "Neuroticism"] * 2, "rho": [0.5, 0.1, 0.0,
+    ...                                                                         0.4]})
     >>> ax = rho_heatmap(c, family="bfi")
     >>> len(ax.figure.axes), [t.get_text() for t in ax.get_yticklabels()]
     (2, ['2/1', '1/1'])
@@ -335,7 +337,7 @@ def rho_heatmap(
 
 
 def validated_bars(summary: pd.DataFrame, family: str = "pvq", ax: Axes | None = None) -> Axes:
-    """Bar chart of the number of validated items per dimension of one family (:func:`seaborn.barplot`).
+    """Bar chart of the number of validated items per dimension of one family (seaborn barplot).
 
     Parameters
     ----------
@@ -354,7 +356,8 @@ def validated_bars(summary: pd.DataFrame, family: str = "pvq", ax: Axes | None =
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Neuroticism"], "n_selected": [12, 3]})
+    >>> s = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Neuroticism"],
+    ...                   "n_selected": [12, 3]})
     >>> ax = validated_bars(s, family="bfi")
     >>> [float(p.get_height()) for p in ax.patches]  # schema order: Neuroticism first
     [3.0, 12.0]
@@ -402,7 +405,8 @@ def validated_counts(summary: pd.DataFrame, families: Sequence[str] | str | None
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Neuroticism"], "n_selected": [12, 3]})
+    >>> s = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Neuroticism"],
+    ...                   "n_selected": [12, 3]})
     >>> fig = validated_counts(s)
     >>> [float(p.get_height()) for p in fig.axes[0].patches]  # schema order: Neuroticism first
     [3.0, 12.0]
@@ -459,7 +463,8 @@ def strongest_items_forest(
     >>> import pandas as pd
     >>> t = pd.DataFrame({"portrait_id": [1, 2, 3], "option_id": 1, "family": "bfi",
     ...                   "dimension": ["Openness", "Openness", "Neuroticism"],
-    ...                   "rho": [0.5, 0.4, 0.3], "ci_low": [0.3, 0.2, 0.1], "ci_high": [0.7, 0.6, 0.5]})
+    ...                   "rho": [0.5, 0.4, 0.3], "ci_low": [0.3, 0.2, 0.1], "ci_high": [0.7, 0.6,
+    ...                                                                                  0.5]})
     >>> ax = strongest_items_forest(t, family="bfi", k=1)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['Neuroticism  3/1', 'Openness  1/1']
@@ -722,12 +727,13 @@ def circumplex_plot(
     title = "Value map (polygon: theoretical circular order)"
     if check is not None and len(check):
         c = check.iloc[0]
-        title += f"\nrecovered {c['recovered_order']}; {int(c['adjacent_pairs_preserved'])}/{int(c['n_adjacent_pairs'])} neighbours kept"
+        kept = f"{int(c['adjacent_pairs_preserved'])}/{int(c['n_adjacent_pairs'])}"
+        title += f"\nrecovered {c['recovered_order']}; {kept} neighbours kept"
     ax.set_title(title, fontsize=9)
     return ax
 
 
-# --------------------------------------------------------------------------- published vs recomputed
+# -------------------------------------------------------------------------- published vs recomputed
 
 
 def published_vs_recomputed(
@@ -768,7 +774,8 @@ def published_vs_recomputed(
     >>> import pandas as pd
     >>> k = {"portrait_id": [1, 2], "option_id": 1, "family": "bfi", "dimension": "Openness"}
     >>> pub, rec = pd.DataFrame({**k, "rho": [0.3, 0.5]}), pd.DataFrame({**k, "rho": [0.3, 0.4]})
-    >>> ax = published_vs_recomputed(pub, rec, pd.DataFrame({"portrait_id": [1, 2], "option_id": 1, "group": [5, 0]}))
+    >>> ax = published_vs_recomputed(pub, rec, pd.DataFrame({"portrait_id": [1, 2], "option_id": 1,
+    ...                                                      "group": [5, 0]}))
     >>> ax.get_title()
     '1 of 2 rows differ; 1 of them in group 0'
     """
@@ -791,7 +798,10 @@ def published_vs_recomputed(
         )["group"]
         hi = (g == highlight_group).to_numpy()
         label = f"group {highlight_group} items"
-        title = f"{int(differ.sum())} of {len(m)} rows differ; {int((differ & hi).sum())} of them in group {highlight_group}"
+        title = (
+            f"{int(differ.sum())} of {len(m)} rows differ; {int((differ & hi).sum())} of them "
+            f"in group {highlight_group}"
+        )
     else:
         hi = differ
         label = "differing rows"

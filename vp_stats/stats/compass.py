@@ -205,8 +205,9 @@ def _align(
             raise ValueError(f"dimensions {absent} are not in the score table (dimensions: {have})")
         if set(dims) != set(dimensions):
             raise ValueError(
-                f"mismatched dimension sets: the {what} cover {sorted(set(dims) - set(dimensions))} "
-                f"beyond the selected dimensions and miss {sorted(set(dimensions) - set(dims))}"
+                f"mismatched dimension sets: the {what} cover "
+                f"{sorted(set(dims) - set(dimensions))} beyond the selected dimensions and miss "
+                f"{sorted(set(dimensions) - set(dims))}"
             )
         return dimensions
     if set(dims) != set(have):
@@ -283,7 +284,8 @@ def selected_mean(
     Examples
     --------
     >>> import pandas as pd
-    >>> wide = pd.DataFrame({"model": ["m"], "Power": [20.0], "Security": [60.0], "Hedonism": [10.0]})
+    >>> wide = pd.DataFrame({"model": ["m"], "Power": [20.0], "Security": [60.0],
+    ...                      "Hedonism": [10.0]})
     >>> selected_mean(wide, ["Power", "Security"]).table[["model", "selected_mean", "n_dimensions"]]
       model  selected_mean  n_dimensions
     0     m           40.0             2
@@ -341,7 +343,8 @@ def weighted_composite(
     --------
     >>> import pandas as pd
     >>> wide = pd.DataFrame({"model": ["m"], "Power": [20.0], "Security": [60.0]})
-    >>> weighted_composite(wide, {"Power": -1, "Security": 1}, "demo").table.weighted_composite.item()
+    >>> res = weighted_composite(wide, {"Power": -1, "Security": 1}, "demo")
+    >>> res.table.weighted_composite.item()
     20.0
     """
     mat, w, src = _prepare(scores, weights, weights_source, dimensions, score_kw)
@@ -486,8 +489,8 @@ def distance(
     if np.abs(s).max() > 1:
         r, c = np.unravel_index(np.argmax(np.abs(s)), s.shape)
         raise ValueError(
-            f"score of model {_py(mat.index[r])!r} on {mat.columns[c]!r} is {_py(s[r, c])!r}: distance needs "
-            "scores on the -1..1 scale (rescale 0-100 scores with s / 50 - 1)"
+            f"score of model {_py(mat.index[r])!r} on {mat.columns[c]!r} is {_py(s[r, c])!r}: "
+            "distance needs scores on the -1..1 scale (rescale 0-100 scores with s / 50 - 1)"
         )
     on = np.abs(s) > threshold
     dist = (np.abs(tv) * on * np.abs(s - tv)).sum(axis=1)
@@ -558,7 +561,8 @@ def match_models(
     >>> vals = list(schema.PVQ_VALUES)
     >>> prof = pd.DataFrame({"model": ["up"] * 10 + ["down"] * 10, "family": "pvq",
     ...                      "dimension": vals * 2,
-    ...                      "centered_mean": [i / 10 for i in range(10)] + [-i / 10 for i in range(10)]})
+    ...                      "centered_mean": [i / 10 for i in range(10)]
+    ...                                       + [-i / 10 for i in range(10)]})
     >>> ans = pd.DataFrame({"respondent": "me", "item": range(1, 22), "answer": 3})
     >>> ans.loc[ans.item.isin([3, 8, 19, 12, 18]), "answer"] = 6  # Universalism, Benevolence
     >>> match_models(ans, prof).groupby("composite")["model"].first().tolist()

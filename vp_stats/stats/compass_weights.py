@@ -316,7 +316,8 @@ def weights_from_ranks(
 
     Examples
     --------
-    >>> w = weights_from_ranks({"Power": 1, "Security": 2, "Hedonism": 3}, top="lowest", source="me")
+    >>> w = weights_from_ranks({"Power": 1, "Security": 2, "Hedonism": 3}, top="lowest",
+    ...                        source="me")
     >>> w[["dimension", "rank", "weight"]]
       dimension  rank  weight
     0     Power   1.0     3.0

@@ -92,7 +92,9 @@ __all__ = [
 #: Human reference samples: name -> description.
 HUMAN_SOURCES = {
     "sapa-bfi": "psychTools bfi: 2,800 SAPA respondents (2010), 25 IPIP Big Five items, 1-6",
-    "sapa-spi": "psychTools spi: 4,000 SAPA respondents, SPI Big Five scales (14 IPIP items each), 1-6",
+    "sapa-spi": (
+        "psychTools spi: 4,000 SAPA respondents, SPI Big Five scales (14 IPIP items each), 1-6"
+    ),
 }
 
 #: Group variables of :func:`human_gaps_study` -> column of :func:`sapa_scores`.
@@ -571,9 +573,10 @@ def persona_vs_human(
         else:
             if np.any(pna < 2) or np.any(pnb < 2):
                 raise ValueError(
-                    f"persona groups {a!r} / {b!r} have fewer than 2 runs each: a persona d needs an "
-                    "SD; pass sd_reference= (human scores on the persona's instrument, e.g. the Value "
-                    "Portrait participants' BFI-10 scores) or run each persona several times"
+                    f"persona groups {a!r} / {b!r} have fewer than 2 runs each: a persona d "
+                    "needs an SD; pass sd_reference= (human scores on the persona's instrument, "
+                    "e.g. the Value Portrait participants' BFI-10 scores) or run each persona "
+                    "several times"
                 )
             _, psd = _d(pna, pma, pva, pnb, pmb, pvb)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -637,7 +640,9 @@ def persona_vs_human(
 
 
 def paper_persona_reference() -> pd.DataFrame:
-    """The Value Portrait paper's reported persona group gaps (cited; ``vp_stats/data/paper_persona_gaps.csv``).
+    """The Value Portrait paper's reported persona group gaps (cited; the shipped CSV).
+
+    The numbers are in ``vp_stats/data/paper_persona_gaps.csv``.
 
     Only numbers quoted from the paper are stored: GPT-4o's male - female gaps
     in Conformity (+0.51) and Tradition (+0.58) against the ESS's (+0.02,
@@ -648,7 +653,9 @@ def paper_persona_reference() -> pd.DataFrame:
     --------
     >>> t = paper_persona_reference()
     >>> t[["group_a", "group_b", "dimension", "llm_gap", "human_gap"]].values.tolist()
-    [['male', 'female', 'Conformity', 0.51, 0.02], ['male', 'female', 'Tradition', 0.58, -0.11], ['left', 'right', 'Hedonism', 0.74, 0.03]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [['male', 'female', 'Conformity', 0.51, 0.02], ['male', 'female', 'Tradition', 0.58, -0.11],
+     ['left', 'right', 'Hedonism', 0.74, 0.03]]
     """
     with (
         resources.files("vp_stats")
@@ -683,10 +690,12 @@ def beside_paper(gaps: pd.DataFrame, reference: pd.DataFrame | None = None) -> p
     Examples
     --------
     >>> import pandas as pd
-    >>> mine = pd.DataFrame({"dimension": ["Conformity"], "group_a": ["female"], "group_b": ["male"],
+    >>> mine = pd.DataFrame({"dimension": ["Conformity"], "group_a": ["female"],
+    ...                      "group_b": ["male"],
     ...                      "llm_gap": [-0.2], "human_gap": [-0.05]})
     >>> b = beside_paper(mine)
-    >>> b.loc[b.dimension == "Conformity", ["paper_llm_gap", "your_llm_gap", "your_human_gap"]].values.tolist()
+    >>> b.loc[b.dimension == "Conformity", ["paper_llm_gap", "your_llm_gap",
+    ...                                     "your_human_gap"]].values.tolist()
     [[0.51, 0.2, 0.05]]
     """
     ref = paper_persona_reference() if reference is None else reference

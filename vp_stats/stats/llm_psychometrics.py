@@ -1,4 +1,4 @@
-"""Psychometrics of LLM answers: reliability across personas or prompt variants, convergent validity.
+"""Psychometrics of LLM answers: reliability across personas or variants, convergent validity.
 
 Two questions asked of an LLM's answers with the tools used for human raters:
 
@@ -154,7 +154,7 @@ def _pick(table: pd.DataFrame, given, options, what: str) -> str:
 
 
 def _model_labels(table: pd.DataFrame, model, what: str) -> tuple[pd.Series, str]:
-    """One label per row: the model column, or several joined with ' | ' (e.g. model and variant)."""
+    """One label per row: the model column, or several joined with ' | ' (model and variant)."""
     if isinstance(model, (list, tuple)):
         tables.require(table, list(model), what)
         cols = list(model)
@@ -226,7 +226,8 @@ def answer_reliability(
     >>> ans = pd.DataFrame({"persona_id": ["p1"] * 3 + ["p2"] * 3 + ["p3"] * 3 + ["p4"] * 3,
     ...                     "item": ["a", "b", "c"] * 4,
     ...                     "rating": [1, 2, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5]})
-    >>> sel = pd.DataFrame({"item": ["a", "b", "c"], "family": "pvq", "dimension": "Power", "selected": True})
+    >>> sel = pd.DataFrame({"item": ["a", "b", "c"], "family": "pvq", "dimension": "Power",
+    ...                     "selected": True})
     >>> rel = answer_reliability(ans, sel, n_factors=1)
     >>> rel.table[["dimension", "n_items", "n_units", "alpha"]].round(4).values.tolist()
     [['Power', 3, 4, 0.9333]]
@@ -235,7 +236,8 @@ def answer_reliability(
     base = tables.with_item_column(answers)
     if "item" not in base.columns:
         raise ValueError(
-            f"answers: no item column ('item' or 'portrait_id, option_id'); have {list(answers.columns)}"
+            "answers: no item column ('item' or 'portrait_id, option_id'); have "
+            f"{list(answers.columns)}"
         )
     rating = _pick(base, rating, RATING_COLUMNS, "answers")
     vals = pd.to_numeric(base[rating], errors="coerce")
@@ -334,8 +336,10 @@ def paired_scores(
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.DataFrame({"persona_id": "m", "family": "bfi", "dimension": ["Openness", "Neuroticism"], "score": [1.0, 2.0]})
-    >>> p = pd.DataFrame({"model": "m", "family": "bfi", "dimension": ["Openness", "Neuroticism"], "centered_mean": [0.5, -0.5]})
+    >>> s = pd.DataFrame({"persona_id": "m", "family": "bfi",
+    ...                   "dimension": ["Openness", "Neuroticism"], "score": [1.0, 2.0]})
+    >>> p = pd.DataFrame({"model": "m", "family": "bfi", "dimension": ["Openness", "Neuroticism"],
+    ...                   "centered_mean": [0.5, -0.5]})
     >>> paired_scores(s, p, "bfi").table.values.tolist()
     [['m', 'Neuroticism', 2.0, -0.5], ['m', 'Openness', 1.0, 0.5]]
     """
@@ -457,7 +461,8 @@ def convergent_validity(
     >>> prof = pd.DataFrame({"model": ["a"] * 10 + ["b"] * 10 + ["c"] * 10, "family": "pvq",
     ...                      "dimension": v * 3, "centered_mean": list(range(10)) * 3})
     >>> sign = [1] * 20 + [-1] * 10  # model c reports the reverse of its profile
-    >>> self = prof.rename(columns={"centered_mean": "score"}).assign(score=lambda d: d.score * sign)
+    >>> self = prof.rename(columns={"centered_mean": "score"})
+    >>> self = self.assign(score=lambda d: d.score * sign)
     >>> cv = convergent_validity(self, prof)
     >>> cv.by_model.set_index("model").pearson_r.round(6).to_dict()
     {'a': 1.0, 'b': 1.0, 'c': -1.0}

@@ -43,7 +43,7 @@ def _stratum_sums(X: np.ndarray, w: np.ndarray, n_boot: int, resampler: Resample
 
 
 def _group_means(wide: pd.DataFrame, labels: np.ndarray, w: np.ndarray, wanted, n_boot, resampler):
-    """Point and bootstrap weighted means per wanted label (and 'overall'), resampling within strata."""
+    """Point and bootstrap weighted means per wanted label (and 'overall'), resampled in strata."""
     X = wide.to_numpy(dtype=float)
     keys = pd.Series(labels).astype(object).where(pd.notna(labels), "__missing__").to_numpy()
     sums = {}

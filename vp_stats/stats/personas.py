@@ -329,7 +329,7 @@ def summarise_item_comparison(
 def persona_profiles(
     answers: pd.DataFrame, corr: pd.DataFrame, *, rating: str = "rating", **kwargs
 ) -> pd.DataFrame:
-    """Value profiles of every persona (Value Portrait scoring, :func:`vp_stats.stats.scoring.value_profiles`).
+    """Value profiles of every persona (Value Portrait scoring, ``stats.scoring.value_profiles``).
 
     Answers (``persona_id, portrait_id, option_id, rating``, several rows per
     item for prompt variants or runs) are averaged per persona and item, then
@@ -343,7 +343,8 @@ def persona_profiles(
     ...                   "rating": [6, 4, 2]})
     >>> corr = pd.DataFrame({"portrait_id": [1001, 1002], "option_id": 1, "family": "bfi",
     ...                      "dimension": ["Openness", "Neuroticism"], "rho": [0.5, 0.4]})
-    >>> persona_profiles(a, corr, exclusions=None).set_index("dimension").loc["Openness", "centered_mean"]
+    >>> prof = persona_profiles(a, corr, exclusions=None).set_index("dimension")
+    >>> prof.loc["Openness", "centered_mean"]
     np.float64(1.5)
     """
     from vp_stats.stats.scoring import value_profiles
@@ -368,8 +369,8 @@ def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) 
 
     Answers of a persona run (:func:`~vp_stats.studies.personas.run_personas`;
     failed answers, ``parse_ok`` False, are left out) are averaged per persona
-    and item over variants and scored with :func:`vp_stats.stats.scoring.value_profiles` (Value Portrait
-    scoring: mean answer on the items with ``rho > 0.3`` for a value, centred
+    and item over variants and scored with :func:`vp_stats.stats.scoring.value_profiles`
+    (Value Portrait scoring: mean answer on the items with ``rho > 0.3`` for a value, centred
     on the mean over all items valid for any value of the family). The
     ``model`` column holds the ``persona_id`` (the plain model is ``"plain"``);
     ``persona_id`` repeats it, ``llm`` names the model that answered, and the
@@ -395,7 +396,8 @@ def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) 
     >>> corr = pd.DataFrame({"portrait_id": [1001, 1002], "option_id": 1, "family": "bfi",
     ...                      "dimension": ["Openness", "Neuroticism"], "rho": [0.5, 0.4]})
     >>> p = persona_value_profiles(a, corr, exclusions=None)
-    >>> p.query("dimension == 'Openness'")[["model", "gender", "centered_mean"]].reset_index(drop=True)
+    >>> o = p.query("dimension == 'Openness'")
+    >>> o[["model", "gender", "centered_mean"]].reset_index(drop=True)
        model gender  centered_mean
     0  plain    NaN            1.0
     1      x   male            2.0
@@ -409,7 +411,8 @@ def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) 
         models = pd.unique(a["model"].dropna())
         if len(models) > 1:
             raise ValueError(
-                f"answers hold several models {list(models)}; score each model's personas separately"
+                f"answers hold several models {list(models)}; score each model's personas "
+                "separately"
             )
         llm = models[0] if len(models) else None
     cols = [c for c in ("persona_id", "portrait_id", "option_id", "rating") if c in a.columns]

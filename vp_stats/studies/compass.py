@@ -258,7 +258,8 @@ def weight_sensitivity(
     >>> prof = pd.DataFrame({"model": ["a"] * 3 + ["b"] * 3, "family": "pvq",
     ...                      "dimension": ["Power", "Security", "Hedonism"] * 2,
     ...                      "centered_mean": [1.0, 0.0, -1.0, -1.0, 0.0, 1.0]})
-    >>> s = weight_sensitivity(prof, {"Power": 1, "Security": 0, "Hedonism": -1}, "demo", n_draws=50)
+    >>> s = weight_sensitivity(prof, {"Power": 1, "Security": 0, "Hedonism": -1}, "demo",
+    ...                        n_draws=50)
     >>> s[["model", "rank", "rank_p95"]].values.tolist()
     [['a', 1, 1.0], ['b', 2, 2.0]]
     """

@@ -141,7 +141,7 @@ def select_persona_items(
     return out.sort_values(["portrait_id", "option_id"]).reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------- running personas on an LLM
+# ----------------------------------------------------------------------- running personas on an LLM
 
 #: Columns of a persona table that are not persona attributes.
 _PERSONA_META = ("persona_id", "system_prompt", "n_attributes", "draw", "attribute", "level")
@@ -275,25 +275,36 @@ def run_personas(
 #: items (Schwartz 2003), gender neutral ("this person"), not the official
 #: wording, which we could not verify against an ESS source questionnaire here.
 PVQ21_PARAPHRASES: tuple[str, ...] = (
-    "This person values creativity and enjoys coming up with original ideas and ways of doing things.",
+    "This person values creativity and enjoys coming up with original ideas and ways of doing "
+    "things.",
     "This person wants to be wealthy and to own money and costly possessions.",
-    "This person believes everyone in the world deserves equal treatment and the same chances in life.",
+    "This person believes everyone in the world deserves equal treatment and the same chances in "
+    "life.",
     "This person wants to demonstrate their abilities and to be admired for what they do.",
-    "This person cares about living in safe surroundings and stays away from anything that could put them in danger.",
-    "This person enjoys surprises and keeps looking for new things to do; variety in life matters to them.",
-    "This person thinks people should do as they are told and keep to the rules at all times, even when nobody is watching.",
-    "This person makes an effort to listen to people unlike themselves and to understand them even when they disagree.",
+    "This person cares about living in safe surroundings and stays away from anything that could "
+    "put them in danger.",
+    "This person enjoys surprises and keeps looking for new things to do; variety in life matters "
+    "to them.",
+    "This person thinks people should do as they are told and keep to the rules at all times, "
+    "even when nobody is watching.",
+    "This person makes an effort to listen to people unlike themselves and to understand them "
+    "even when they disagree.",
     "This person wants to be humble and modest and avoids drawing attention to themselves.",
     "Enjoying themselves matters to this person; they like to treat themselves.",
-    "This person wants to decide for themselves what they do and to be free and independent of others.",
-    "Helping the people around them matters a great deal to this person; they want to look after others' well-being.",
-    "Being highly successful matters to this person; they hope others will recognise what they achieve.",
-    "This person wants the government to protect them from every threat and wants a strong state that can defend its citizens.",
+    "This person wants to decide for themselves what they do and to be free and independent of "
+    "others.",
+    "Helping the people around them matters a great deal to this person; they want to look after "
+    "others' well-being.",
+    "Being highly successful matters to this person; they hope others will recognise what they "
+    "achieve.",
+    "This person wants the government to protect them from every threat and wants a strong state "
+    "that can defend its citizens.",
     "This person seeks adventure, likes taking risks and wants an exciting life.",
     "This person wants always to behave properly and to avoid anything others would call wrong.",
     "Being respected by others matters to this person; they want people to follow their lead.",
     "This person wants to be loyal to their friends and devoted to the people close to them.",
-    "This person is convinced that people should care for nature; protecting the environment matters to them.",
+    "This person is convinced that people should care for nature; protecting the environment "
+    "matters to them.",
     "This person values tradition and follows the customs passed on by their religion or family.",
     "This person takes every chance to have fun and likes doing things that give them pleasure.",
 )
@@ -400,7 +411,7 @@ def run_pvq21(
     return _join_attributes(ans, tab)
 
 
-# --------------------------------------------------------------------------- comparisons, files, study
+# ------------------------------------------------------------------------ comparisons, files, study
 
 
 def value_portrait_reference(data_dir: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
@@ -425,7 +436,8 @@ def value_portrait_reference(data_dir: str | os.PathLike | None = None) -> dict[
     Examples
     --------
     >>> ref = value_portrait_reference()
-    >>> ref["scores"].participant.nunique(), int(ref["scores"].groupby("participant").rater.first().sum())
+    >>> s = ref["scores"]
+    >>> s.participant.nunique(), int(s.groupby("participant").rater.first().sum())
     (569, 559)
     >>> len(ref["item_distributions"]), int(ref["item_distributions"].n.sum())
     (520, 24320)
