@@ -34,12 +34,12 @@ def _full(d: dict[str, float]) -> dict[str, float]:
 
 def test_published_rank_agreement_and_mean():
     scores = _tidy({"m": MODEL})
-    ra = compass.rank_agreement(scores, _full(CULTURE), "Value Compass example culture ranks")
+    ra = compass.rank_agreement(scores, _full(CULTURE), "Value Compass example culture ranks").table
     assert ra["rho"].item() == pytest.approx(0.8788, abs=5e-5)
-    ru = compass.rank_agreement(scores, _full(USER), "Value Compass example user answers")
+    ru = compass.rank_agreement(scores, _full(USER), "Value Compass example user answers").table
     assert ru["rho"].item() == pytest.approx(0.8712, abs=5e-5)
     assert ru["match"].item() == pytest.approx(0.9356, abs=5e-5)
-    sm = compass.selected_mean(scores)
+    sm = compass.selected_mean(scores).table
     assert sm["selected_mean"].item() == pytest.approx(45.10, abs=5e-3)
     assert sm["n_dimensions"].item() == 10
     assert sm["weights_source"].item() == "equal weights over 10 selected dimensions"
@@ -53,7 +53,7 @@ def test_spearman_matches_scipy_with_ties():
     wide = pd.DataFrame(rng.integers(0, 5, size=(30, 12)).astype(float), columns=dims)
     wide.insert(0, "model", [f"m{i}" for i in range(30)])
     pri = dict(zip(dims, rng.integers(1, 4, size=12).astype(float), strict=True))
-    got = compass.rank_agreement(wide, pri, "random ties")
+    got = compass.rank_agreement(wide, pri, "random ties").table
     for i, row in wide.iterrows():
         ref = spearmanr(row[dims].to_numpy(float), list(pri.values())).statistic
         if np.isnan(ref):
@@ -68,17 +68,18 @@ def test_weighted_composite_hand_worked_and_wide_input():
         {"model": ["a", "b"], "X": [10.0, 0.0], "Y": [20.0, 30.0], "Z": [40.0, 5.0]}
     )
     w = {"X": 2.0, "Y": -1.0, "Z": 1.0}
-    out = compass.weighted_composite(wide, w, "hand")
+    res = compass.weighted_composite(wide, w, "hand")
+    out = res.table
     # a: (20 - 20 + 40) / 4 = 10; b: (0 - 30 + 5) / 4 = -6.25
     assert out["weighted_composite"].tolist() == [10.0, -6.25]
-    assert out.attrs["weights"].to_dict() == w
+    assert res.weights.to_dict() == w and res.weights_source == "hand"
     assert (out["weights_source"] == "hand").all()
     # tidy input gives the same
     tidy = wide.melt(id_vars="model", var_name="dimension", value_name="score")
-    out2 = compass.weighted_composite(tidy, w, "hand")
+    out2 = compass.weighted_composite(tidy, w, "hand").table
     assert out2["weighted_composite"].tolist() == [10.0, -6.25]
     # equal positive weights reduce to the selected mean
-    eq = compass.weighted_composite(_tidy({"m": MODEL}), {FULL[k]: 3.0 for k in AB}, "eq")
+    eq = compass.weighted_composite(_tidy({"m": MODEL}), {FULL[k]: 3.0 for k in AB}, "eq").table
     assert eq["weighted_composite"].item() == pytest.approx(
         np.mean(list(MODEL.values())), abs=1e-12
     )
@@ -87,22 +88,22 @@ def test_weighted_composite_hand_worked_and_wide_input():
 def test_distance_hand_worked():
     wide = pd.DataFrame({"model": ["a"], "X": [0.8], "Y": [0.2], "Z": [-0.5], "W": [0.31]})
     t = {"X": 1.0, "Y": -1.0, "Z": 0.5, "W": 0.0}
-    out = compass.distance(wide, t, "hand")
+    out = compass.distance(wide, t, "hand").table
     # X: 1 * |0.8 - 1| = 0.2 ; Y not counted (|0.2| <= 0.3); Z: 0.5 * 1.0 = 0.5 ; W: weight 0
     assert out["distance"].item() == pytest.approx(0.7, abs=1e-12)
     assert out["n_counted"].item() == 3
-    out0 = compass.distance(wide, t, "hand", threshold=0.0)
+    out0 = compass.distance(wide, t, "hand", threshold=0.0).table
     assert out0["distance"].item() == pytest.approx(0.7 + 1.2, abs=1e-12)
-    assert compass.distance(wide, t, "hand", threshold=0.9)["distance"].item() == 0.0
+    assert compass.distance(wide, t, "hand", threshold=0.9).table["distance"].item() == 0.0
 
 
 def test_selected_subset_and_dimensions_argument():
     scores = _tidy({"m": MODEL, "n": {k: 50.0 for k in AB}})
-    sm = compass.selected_mean(scores, ["Benevolence", "Universalism"])
+    sm = compass.selected_mean(scores, ["Benevolence", "Universalism"]).table
     assert sm["selected_mean"].tolist() == pytest.approx([(57.5 + 67.9) / 2, 50.0])
     out = compass.weighted_composite(
         scores, {"Power": 1.0, "Security": 1.0}, "two values", dimensions=["Power", "Security"]
-    )
+    ).table
     assert out["weighted_composite"].tolist() == pytest.approx([(24.0 + 57.1) / 2, 50.0])
 
 
@@ -150,7 +151,7 @@ def test_weights_from_ranks_orientation():
     w = compass_weights.weights_from_ranks(
         _full(CULTURE), top="highest", source="Value Compass example"
     )
-    assert compass.rank_agreement(_tidy({"m": MODEL}), w)["rho"].item() == pytest.approx(
+    assert compass.rank_agreement(_tidy({"m": MODEL}), w).table["rho"].item() == pytest.approx(
         0.8788, abs=5e-5
     )
     with pytest.raises(ValueError, match="top must be"):
@@ -164,10 +165,10 @@ def test_weights_from_participants_per_group():
     ans = rng.integers(1, 7, size=(6, 21))
     wide = pd.DataFrame(ans, columns=range(1, 22))
     wide.insert(0, "respondent", [f"r{i}" for i in range(6)])
-    sc = score_pvq21(wide)
-    sc["country"] = sc["respondent"].map(lambda r: "A" if int(r[1:]) < 4 else "B")
+    sc = score_pvq21(wide).rename(columns={"respondent": "participant"})
+    sc["country"] = sc["participant"].map(lambda r: "A" if int(r[1:]) < 4 else "B")
     w = compass_weights.weights_from_participants(sc, "country", source="sim")
-    basic = sc[sc.family == "pvq"].pivot(index="respondent", columns="dimension", values="score")
+    basic = sc[sc.family == "pvq"].pivot(index="participant", columns="dimension", values="score")
     ref_a = basic.loc[["r0", "r1", "r2", "r3"]].mean()
     got_a = w[w.group == "A"].set_index("dimension")["weight"]
     for v in schema.PVQ_VALUES:
@@ -179,7 +180,7 @@ def test_weights_from_participants_per_group():
     scores = _tidy({"m": MODEL})
     with pytest.raises(ValueError, match="pass group="):
         compass.weighted_composite(scores, w)
-    out = compass.weighted_composite(scores, compass_weights.as_weights(w, group="A"))
+    out = compass.weighted_composite(scores, compass_weights.as_weights(w, group="A")).table
     ref = sum(ref_a[FULL[k]] * MODEL[k] for k in AB) / ref_a.abs().sum()
     assert out["weighted_composite"].item() == pytest.approx(ref, abs=1e-10)
     assert out["weights_source"].item().startswith("mean centred pvq profile of 4 participant(s)")
@@ -219,11 +220,11 @@ def test_weights_from_pvq_answers_and_match_models():
     assert worst["weighted"] == "power"
     assert (table["caveat"] == compass.CENTRED_PROFILE_CAVEAT).all()
     # values equal the standalone composites
-    wc = compass.weighted_composite(prof, w, score_col="centered_mean")
+    wc = compass.weighted_composite(prof, w, score="centered_mean").table
     got = table[table.composite == "weighted"].set_index("model")["value"]
     for m, v in zip(wc["model"], wc["weighted_composite"], strict=True):
         assert got[m] == pytest.approx(v, abs=1e-12)
-    ra = compass.rank_agreement(prof, w, score_col="centered_mean")
+    ra = compass.rank_agreement(prof, w, score="centered_mean").table
     ref = spearmanr(prof[prof.model == "power"]["centered_mean"], ww.reindex(vals)).statistic
     assert ra.set_index("model")["rho"]["power"] == pytest.approx(ref, abs=1e-12)
     # distance on max-abs scaled vectors, by hand for the caring model
@@ -232,7 +233,7 @@ def test_weights_from_pvq_answers_and_match_models():
     ref_d = (t.abs() * (s.abs() > 0.3) * (s - t).abs()).sum()
     dist = table[table.composite == "distance"].set_index("model")["value"]
     assert dist["caring"] == pytest.approx(ref_d, abs=1e-12)
-    with pytest.raises(ValueError, match="lacks columns"):
+    with pytest.raises(ValueError, match="field 'centered_mean': missing column"):
         compass.match_models(ans, prof.rename(columns={"centered_mean": "score"}))
-    with pytest.raises(ValueError, match="pass respondent="):
+    with pytest.raises(ValueError, match="pass participant="):
         compass_weights.weights_from_pvq_answers(pd.concat([ans, ans.assign(respondent="you")]))

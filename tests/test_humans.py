@@ -133,8 +133,10 @@ def test_unserialize_subset_and_errors():
 
 def _r_script(source: str) -> str:
     keys = (
-        "keys <- list(Extraversion = c('-E1','-E2','E3','E4','E5'), Agreeableness = c('-A1','A2','A3','A4','A5'), "
-        "Conscientiousness = c('C1','C2','C3','-C4','-C5'), Neuroticism = c('N1','N2','N3','N4','N5'), "
+        "keys <- list(Extraversion = c('-E1','-E2','E3','E4','E5'), Agreeableness = "
+        "c('-A1','A2','A3','A4','A5'), "
+        "Conscientiousness = c('C1','C2','C3','-C4','-C5'), Neuroticism = "
+        "c('N1','N2','N3','N4','N5'), "
         "Openness = c('O1','-O2','O3','O4','-O5'))"
     )
     if source == "bfi":
@@ -144,7 +146,8 @@ dat <- psychTools::bfi
 {keys}
 items <- dat[, 1:25]
 g <- c("male", "female")[dat$gender]
-edu <- c("less than high school", "high school", "high school", "bachelor's degree", "graduate degree")[dat$education]
+edu <- c("less than high school", "high school", "high school", "bachelor's degree",
+         "graduate degree")[dat$education]
 """
     else:
         load = """
@@ -175,7 +178,9 @@ band <- ifelse(age >= 18 & age <= 29, "18-29", ifelse(age >= 30 & age <= 44, "30
         ifelse(age >= 45 & age <= 59, "45-59", ifelse(age >= 60, "60 and older", NA))))
 gap <- function(lab, grp, a, b) {
   for (t in names(keys)) {
-    x <- sc[, t]; xa <- x[!is.na(grp) & grp == a & !is.na(x)]; xb <- x[!is.na(grp) & grp == b & !is.na(x)]
+    x <- sc[, t]
+    xa <- x[!is.na(grp) & grp == a & !is.na(x)]
+    xb <- x[!is.na(grp) & grp == b & !is.na(x)]
     na <- length(xa); nb <- length(xb)
     sp <- sqrt(((na - 1) * var(xa) + (nb - 1) * var(xb)) / (na + nb - 2))
     out(paste(lab, a, b, t, sep = "|"), c(na, nb, mean(xa) - mean(xb), (mean(xa) - mean(xb)) / sp,
@@ -204,10 +209,12 @@ def test_group_gaps_equal_r(pkg, r_ok, source):
     assert np.array_equal(np.isnan(py), np.isnan(r))
     worst = float(np.nanmax(np.abs(py - r)))
     for group, col in (("gender", "gender"), ("age", "age_band"), ("education", "education")):
-        g = humans.human_group_gaps(scores, col, n_boot=0)
+        g = humans.human_group_gaps(scores, col, n_boot=0).table
         assert len(g) == (5 if group == "gender" else 30)
         for row in g.itertuples():
-            na, nb, diff, d, ma, sa, sb = res[f"{group}|{row.group_a}|{row.group_b}|{row.trait}"]
+            na, nb, diff, d, ma, sa, sb = res[
+                f"{group}|{row.group_a}|{row.group_b}|{row.dimension}"
+            ]
             assert (row.n_a, row.n_b) == (na, nb)
             for got, want in (
                 (row.mean_diff, diff),
@@ -222,7 +229,8 @@ def test_group_gaps_equal_r(pkg, r_ok, source):
 
 
 def test_bfi_gender_gaps_as_documented(bfi_scores):
-    g = humans.human_group_gaps(bfi_scores, "gender", n_boot=2000, seed=0).set_index("trait")
+    g = humans.human_group_gaps(bfi_scores, "gender", n_boot=2000, seed=0).table
+    g = g.set_index("dimension")
     assert (g.group_a == "male").all() and (g.group_b == "female").all()
     expected = {
         "Agreeableness": -0.40,
@@ -239,7 +247,7 @@ def test_bfi_gender_gaps_as_documented(bfi_scores):
     assert list(g.reset_index().columns[:9]) == humans.HUMAN_GAP_COLUMNS
 
 
-# --------------------------------------------------------------------------- statistics (no data needed)
+# ---------------------------------------------------------------------- statistics (no data needed)
 
 
 def _toy_humans(n=200, seed=0):
@@ -257,22 +265,26 @@ def _toy_humans(n=200, seed=0):
 
 def test_human_group_gaps_by_hand_and_seeded():
     h = _toy_humans()
-    g = humans.human_group_gaps(h, "gender", "male", "female", n_boot=500, seed=3)
+    res = humans.human_group_gaps(h, "gender", "male", "female", n_boot=500, seed=3)
+    g = res.table
+    assert "Cohen's d" in res.effect_size and "500 resamples" in res.effect_size
     for row in g.itertuples():
-        a = h[(h.gender == "male") & (h.dimension == row.trait)].score.to_numpy()
-        b = h[(h.gender == "female") & (h.dimension == row.trait)].score.to_numpy()
+        a = h[(h.gender == "male") & (h.dimension == row.dimension)].score.to_numpy()
+        b = h[(h.gender == "female") & (h.dimension == row.dimension)].score.to_numpy()
         sp = np.sqrt(
             ((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)
         )
         assert row.d == pytest.approx((a.mean() - b.mean()) / sp, abs=1e-12)
         assert row.mean_diff == pytest.approx(a.mean() - b.mean(), abs=1e-12)
         assert row.ci_low < row.d < row.ci_high and row.n_boot_valid == 500
-    again = humans.human_group_gaps(h, "gender", "male", "female", n_boot=500, seed=3)
+    again = humans.human_group_gaps(h, "gender", "male", "female", n_boot=500, seed=3).table
     pd.testing.assert_frame_equal(g, again)
-    other = humans.human_group_gaps(h, "gender", "male", "female", n_boot=500, seed=4)
+    other = humans.human_group_gaps(h, "gender", "male", "female", n_boot=500, seed=4).table
     assert not np.allclose(g.ci_low, other.ci_low)
     # all pairs in the paper's order; errors
-    assert humans.human_group_gaps(h, "gender", n_boot=0).group_a.unique().tolist() == ["male"]
+    assert humans.human_group_gaps(h, "gender", n_boot=0).table.group_a.unique().tolist() == [
+        "male"
+    ]
     with pytest.raises(ValueError, match="both group_a and group_b"):
         humans.human_group_gaps(h, "gender", "male", n_boot=0)
     with pytest.raises(ValueError, match="no rows"):
@@ -348,36 +360,37 @@ def test_persona_vs_human_by_hand():
     ps = questionnaires.persona_bfi10_scores(ans)
     h = _toy_humans()
     ref = _toy_humans(150, seed=7).assign(participant=lambda d: "vp" + d.participant)
-    r = humans.persona_vs_human(
+    res = humans.persona_vs_human(
         ps, h, "gender", "male", "female", sd_reference=ref, n_boot=400, seed=1
     )
-    hg = humans.human_group_gaps(h, "gender", "male", "female", n_boot=0).set_index("trait")
+    r = res.table
+    hg = humans.human_group_gaps(h, "gender", "male", "female", n_boot=0).table
+    hg = hg.set_index("dimension")
     for row in r.itertuples():
-        gap = target["male"][row.trait] - target["female"][row.trait]
-        sd = ref[ref.dimension == row.trait].score.std(ddof=1)
+        gap = target["male"][row.dimension] - target["female"][row.dimension]
+        sd = ref[ref.dimension == row.dimension].score.std(ddof=1)
         assert row.persona_gap == pytest.approx(gap, abs=1e-12)
         assert row.persona_d == pytest.approx(gap / sd, abs=1e-12)
-        assert row.human_d == pytest.approx(hg.loc[row.trait, "d"], abs=1e-12)
+        assert row.human_d == pytest.approx(hg.loc[row.dimension, "d"], abs=1e-12)
         assert row.ratio == pytest.approx(row.persona_d / row.human_d, abs=1e-12)
         assert row.sign_agree == (np.sign(row.persona_d) == np.sign(row.human_d))
         assert row.human_ci_low < row.human_d < row.human_ci_high
         # one run per persona: the persona CI reflects only the SD reference's sampling
         assert row.persona_ci_low <= row.persona_d <= row.persona_ci_high
         assert 0 <= row.sign_agree_share <= 1
-    a = r.set_index("trait")
+    a = r.set_index("dimension")
     assert (
         a.loc["Agreeableness", "sign_agree"] and a.loc["Agreeableness", "ratio"] > 1
     )  # -1.5 vs ~ -0.5
-    assert "different instruments" in r.attrs["note"]
+    assert "different instruments" in res.note
     # without an SD reference: needs several runs per persona
     with pytest.raises(ValueError, match="fewer than 2 runs"):
         humans.persona_vs_human(ps, h, "gender", "male", "female", n_boot=0)
     ans3, _ = _persona_answers(runs=3)
     ps3 = questionnaires.persona_bfi10_scores(ans3)
     assert ps3.run.nunique() == 6
-    r3 = humans.persona_vs_human(ps3, h, "gender", "male", "female", n_boot=200, seed=2).set_index(
-        "trait"
-    )
+    r3 = humans.persona_vs_human(ps3, h, "gender", "male", "female", n_boot=200, seed=2)
+    r3 = r3.table.set_index("dimension")
     m = ps3[(ps3.gender == "male") & (ps3.dimension == "Openness")].score.to_numpy()
     f = ps3[(ps3.gender == "female") & (ps3.dimension == "Openness")].score.to_numpy()
     sp = np.sqrt((2 * m.var(ddof=1) + 2 * f.var(ddof=1)) / 4)
@@ -422,8 +435,8 @@ def test_persona_vs_sapa_and_cli(pkg, bfi_scores, tmp_path):
     path = tmp_path / "answers.csv"
     ans.to_csv(path, index=False)
     res = human_studies.compare_with_humans(ans, "sapa-bfi", "gender", n_boot=300, seed=0)
-    r = res["persona_vs_human"].set_index("trait")
-    hg = humans.human_group_gaps(bfi_scores, "gender", n_boot=0).set_index("trait")
+    r = res.table.set_index("dimension")
+    hg = humans.human_group_gaps(bfi_scores, "gender", n_boot=0).table.set_index("dimension")
     np.testing.assert_allclose(r.human_d, hg.loc[r.index, "d"], atol=1e-12)
     # hand personas: A male < female as in people; O male < female, against people's +0.1
     assert r.loc["Agreeableness", "sign_agree"] and not r.loc["Openness", "sign_agree"]
@@ -445,7 +458,7 @@ def test_persona_vs_sapa_and_cli(pkg, bfi_scores, tmp_path):
         ],
     )
     assert cli.exit_code == 0, cli.output
-    got = pd.read_csv(out / "persona_vs_human.csv").set_index("trait")
+    got = pd.read_csv(out / "persona_vs_human.csv").set_index("dimension")
     np.testing.assert_allclose(got.persona_d, r.persona_d, atol=1e-12)
     np.testing.assert_allclose(got.ratio_ci_low, r.ratio_ci_low, atol=1e-12)
     prov = json.loads((out / "provenance.json").read_text())
@@ -473,7 +486,7 @@ def test_cli_humans_writes_table_and_provenance(pkg, bfi_scores, tmp_path):
     assert res.exit_code == 0, res.output
     t = pd.read_csv(out / "human_group_gaps.csv")
     assert list(t.columns[:9]) == humans.HUMAN_GAP_COLUMNS
-    ref = humans.human_group_gaps(bfi_scores, "gender", n_boot=500, seed=0)
+    ref = humans.human_group_gaps(bfi_scores, "gender", n_boot=500, seed=0).table
     np.testing.assert_allclose(t.d, ref.d, atol=1e-12)
     np.testing.assert_allclose(t.ci_low, ref.ci_low, atol=1e-12)
     prov = json.loads((out / "provenance.json").read_text())
@@ -572,7 +585,7 @@ def test_cli_wrong_path_one_line(tmp_path):
 
 
 def test_copied_layout_with_rda_files(pkg, tmp_path):
-    """A psychTools folder whose data are .rda files (a source layout) is read by pyreadr directly."""
+    """A psychTools folder of .rda files (a source layout) is read by pyreadr directly."""
     import subprocess
 
     lib = tmp_path / "lib" / "psychTools"

@@ -324,7 +324,7 @@ def test_svo_figures_return_figures():
     # one scatter point per run with an angle
     pts = sum(len(c.get_offsets()) for c in figs[0].axes[0].collections)
     assert pts == len(g.runs)
-    with pytest.raises(ValueError, match="lacks columns"):
+    with pytest.raises(ValueError, match="missing column"):
         svo_plots.rationality_bars(g.runs)
 
 

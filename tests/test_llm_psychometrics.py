@@ -37,26 +37,27 @@ SEL = pd.DataFrame(
 )
 
 
-# --------------------------------------------------------------------------- reliability, hand-worked
+# ------------------------------------------------------------------------- reliability, hand-worked
 
 
 def test_answer_reliability_hand_worked_personas_as_respondents():
-    rel = llm_psychometrics.answer_reliability(_tidy(HAND), SEL, n_factors=1, scale="1-6")
+    res = llm_psychometrics.answer_reliability(_tidy(HAND), SEL, n_factors=1, scale="1-6")
+    rel = res.table
     row = rel.set_index("dimension").loc["Power"]
     assert row.n_units == 4 and row.n_items == 3 and row.n_incomplete == 0
     assert row.alpha == pytest.approx(14 / 15, abs=1e-14)
     assert list(rel.columns) == llm_psychometrics.ANSWER_RELIABILITY_COLUMNS
-    assert rel.attrs["unit"] == "persona_id" and rel.attrs["n_units"] == 4
+    assert res.model == "persona_id" and res.n_models == 4
     # a negatively keyed item, answered reversed on 1-6 (7 - x): the same alpha
     flipped = HAND.copy()
     flipped[:, 1] = 7 - flipped[:, 1]
     sel = SEL.assign(sign=[1, -1, 1])
-    rev = llm_psychometrics.answer_reliability(_tidy(flipped), sel, n_factors=1, scale="1-6")
+    rev = llm_psychometrics.answer_reliability(_tidy(flipped), sel, n_factors=1, scale="1-6").table
     assert rev.alpha.item() == pytest.approx(14 / 15, abs=1e-14) and rev.n_reversed.item() == 1
     # too few units: NaN and a reason in the units' words
     few = llm_psychometrics.answer_reliability(
         _tidy(HAND[:2], units=("p1", "p2")), SEL, n_factors=1
-    )
+    ).table
     assert np.isnan(few.alpha.item()) and few.reason.item().startswith(
         "fewer than 3 complete units"
     )
@@ -66,16 +67,17 @@ def test_answer_reliability_units_missing_answers_and_variants():
     # prompt variants as respondents: unit = model x variant
     t = _tidy(HAND, unit="model", units=("m", "m", "n", "n"))
     t["variant"] = np.repeat(["v1", "v2", "v1", "v2"], 3)
-    rel = llm_psychometrics.answer_reliability(t, SEL, unit=["model", "variant"], n_factors=1)
-    assert rel.n_units.item() == 4 and rel.attrs["unit"] == "model | variant"
+    res = llm_psychometrics.answer_reliability(t, SEL, model=["model", "variant"], n_factors=1)
+    rel = res.table
+    assert rel.n_units.item() == 4 and res.model == "model | variant"
     assert rel.alpha.item() == pytest.approx(14 / 15, abs=1e-14)
     with pytest.raises(ValueError, match="answered item 'a' more than once"):
-        llm_psychometrics.answer_reliability(t, SEL, unit="model", n_factors=1)
+        llm_psychometrics.answer_reliability(t, SEL, model="model", n_factors=1)
     # a failed parse (NaN) is a missing cell: listwise drops the unit, pairwise keeps it
     holed = np.vstack([HAND, [5, np.nan, 5]])
     t5 = _tidy(holed, units=("p1", "p2", "p3", "p4", "p5"))
-    lw = llm_psychometrics.answer_reliability(t5, SEL, n_factors=1)
-    pw = llm_psychometrics.answer_reliability(t5, SEL, n_factors=1, missing="pairwise")
+    lw = llm_psychometrics.answer_reliability(t5, SEL, n_factors=1).table
+    pw = llm_psychometrics.answer_reliability(t5, SEL, n_factors=1, missing="pairwise").table
     assert (lw.n_units.item(), lw.n_incomplete.item()) == (
         4,
         1,
@@ -92,7 +94,7 @@ def test_answer_reliability_units_missing_answers_and_variants():
         llm_psychometrics.answer_reliability(t5.rename(columns={"persona_id": "who"}), SEL)
 
 
-# --------------------------------------------------------------------------- reliability, released answers
+# -------------------------------------------------------------------- reliability, released answers
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +117,9 @@ def _value_matrix(released, dim, family="pvq"):
 
 
 def test_answer_reliability_of_the_34_released_models(released):
-    rel = released["rel"]
-    assert (
-        rel.attrs["n_units"] == 34
-        and (rel.n_units == 34).all()
-        and str(rel.attrs["scale"]) == "1-6"
-    )
+    res = released["rel"]
+    rel = res.table
+    assert res.n_models == 34 and (rel.n_units == 34).all() and str(res.scale) == "1-6"
     assert len(rel) == 19  # 10 values, 4 higher-order values, 5 traits
     for dim in ("Security", "Power", "Tradition"):
         x = _value_matrix(released, dim)
@@ -151,19 +150,20 @@ for (nm in c("m0", "m1", "m2")) {
 """,
         mats,
     )
-    rel = released["rel"].query("family == 'pvq'")
+    rel = released["rel"].table.query("family == 'pvq'")
     for i, d in enumerate(dims):
         row = rel[rel.dimension == d].iloc[0]
         np.testing.assert_allclose(
             [row.alpha, row.alpha_ci_low, row.alpha_ci_high], ref[f"m{i}.alpha"], atol=1e-10
         )
-        # 34 models, 13-23 items: measured 1e-13 (Security, Conformity), 3e-4 (Benevolence: a Heywood case)
+        # 34 models, 13-23 items: measured 1e-13 (Security, Conformity),
+        # 3e-4 (Benevolence: a Heywood case)
         np.testing.assert_allclose(
             [row.omega_hierarchical, row.omega_total], ref[f"m{i}.omega"], atol=1e-3
         )
 
 
-# --------------------------------------------------------------------------- convergent validity, hand-worked
+# ----------------------------------------------------------------- convergent validity, hand-worked
 
 
 def _profiles(models, scores):
@@ -186,11 +186,12 @@ def test_convergent_validity_hand_worked():
         columns={"model": "persona_id", "centered_mean": "score"}
     )
     cv = llm_psychometrics.convergent_validity(self, prof)
-    bu = cv["by_unit"].set_index("unit")
+    bu = cv.by_model.set_index("model")
     assert bu.loc["a", "pearson_r"] == pytest.approx(1) and bu.loc[
         "a", "spearman_rho"
     ] == pytest.approx(1)
-    # b: one adjacent swap of ranks: rho = 1 - 6 * sum d^2 / (n (n^2 - 1)) = 1 - 12 / 990 (= Pearson of ranks)
+    # b: one adjacent swap of ranks: rho = 1 - 6 * sum d^2 / (n (n^2 - 1)) = 1 - 12 / 990
+    # (= Pearson of ranks)
     assert bu.loc["b", "spearman_rho"] == pytest.approx(1 - 12 / 990, abs=1e-14)
     assert bu.loc["b", "pearson_r"] == pytest.approx(1 - 12 / 990, abs=1e-14)
     assert (bu.n == 10).all()
@@ -200,15 +201,15 @@ def test_convergent_validity_hand_worked():
     s3 = _profiles(["a", "b", "c"], [np.full(10, v) for v in (1.0, 2.0, 3.0)]).rename(
         columns={"centered_mean": "score"}
     )
-    bv = llm_psychometrics.convergent_validity(s3, p3)["by_value"].set_index("dimension")
+    bv = llm_psychometrics.convergent_validity(s3, p3).by_value.set_index("dimension")
     assert list(bv.index) == VALUES and (bv.n == 3).all()
     np.testing.assert_allclose(bv.pearson_r, 0.5, atol=1e-14)
     np.testing.assert_allclose(bv.spearman_rho, 0.5, atol=1e-14)
     np.testing.assert_allclose(bv.pearson_p, 2 / 3, atol=1e-12)
     np.testing.assert_allclose(bv.spearman_p, 2 / 3, atol=1e-12)
     # within each of those models every value has the same score: constant, NaN
-    assert cv["by_unit"].notna().all().all()
-    assert llm_psychometrics.convergent_validity(s3, p3)["by_unit"].pearson_r.isna().all()
+    assert cv.by_model.notna().all().all()
+    assert llm_psychometrics.convergent_validity(s3, p3).by_model.pearson_r.isna().all()
 
 
 def test_convergent_validity_missing_scores_and_units():
@@ -217,9 +218,9 @@ def test_convergent_validity_missing_scores_and_units():
     self = _profiles(["a", "c"], [ranks, ranks]).rename(columns={"centered_mean": "score"})
     self.loc[3, "score"] = np.nan  # a value the model's PVQ-21 answers could not score
     cv = llm_psychometrics.convergent_validity(self, prof)
-    assert cv["by_unit"].unit.tolist() == ["a"] and cv["by_unit"].n.item() == 9
-    assert cv["pairs"].attrs["unmatched"] == ["b", "c"]
-    with pytest.raises(ValueError, match="share no unit"):
+    assert cv.by_model.model.tolist() == ["a"] and cv.by_model.n.item() == 9
+    assert cv.pairs.unmatched == ["b", "c"]
+    with pytest.raises(ValueError, match="share no model"):
         llm_psychometrics.convergent_validity(self.assign(model=self.model + "_x"), prof)
     with pytest.raises(ValueError, match="more than one pvq score"):
         llm_psychometrics.convergent_validity(pd.concat([self, self.iloc[[0]]]), prof)
@@ -227,7 +228,7 @@ def test_convergent_validity_missing_scores_and_units():
         llm_psychometrics.convergent_validity(self.assign(dimension="Openness"), prof)
 
 
-# --------------------------------------------------------------------------- convergent validity, released profiles
+# ----------------------------------------------------------- convergent validity, released profiles
 
 
 def _constructed_pvq21(profiles, noise=0.0, seed=0):
@@ -255,14 +256,14 @@ def test_convergent_validity_constructed_from_the_released_profiles(released):
     ans, cm = _constructed_pvq21(profiles)
     self = score_llm_pvq21(ans, rating="expected")
     cv = llm_psychometrics.convergent_validity(self, profiles)
-    bu = cv["by_unit"]
+    bu = cv.by_model
     assert len(bu) == 34 and (bu.n == 10).all()
     np.testing.assert_allclose(bu.pearson_r, 1, atol=1e-12)  # self = profile - constant per model
     np.testing.assert_allclose(bu.spearman_rho, 1, atol=1e-12)
     # across models: corr(cm_v - c_m, cm_v) with c_m = sum_v n_v cm_v / 21
     n_v = pd.Series({v: len(i) for v, i in schema.PVQ21_KEY.items()})
     c = (cm[n_v.index] * n_v).sum(axis=1) / 21
-    bv = cv["by_value"].set_index("dimension")
+    bv = cv.by_value.set_index("dimension")
     for v in VALUES:
         want = np.corrcoef(cm[v] - c, cm[v])[0, 1]
         assert bv.loc[v, "pearson_r"] == pytest.approx(want, abs=1e-12)
@@ -278,19 +279,28 @@ def test_convergent_validity_correlations_match_r_cor_test(released):
     ans, _ = _constructed_pvq21(profiles, noise=0.6, seed=3)
     self = score_llm_pvq21(ans.assign(rating=ans.rating.clip(1, 6)), rating="expected")
     cv = llm_psychometrics.convergent_validity(self, profiles)
-    pairs = cv["pairs"]
-    units = list(dict.fromkeys(pairs.unit))
-    s = pairs.pivot(index="unit", columns="dimension", values="self_report").loc[units, VALUES]
-    p = pairs.pivot(index="unit", columns="dimension", values="profile").loc[units, VALUES]
+    pairs = cv.pairs.table
+    units = list(dict.fromkeys(pairs.model))
+    s = pairs.pivot(index="model", columns="dimension", values="self_report").loc[units, VALUES]
+    p = pairs.pivot(index="model", columns="dimension", values="profile").loc[units, VALUES]
     ref = r_reference.run(
         r"""
-ct <- function(a, b, m) { if (m == "pearson") t <- cor.test(a, b) else t <- cor.test(a, b, method = m, exact = FALSE); c(t$estimate, t$p.value) }
-for (i in seq_len(nrow(s))) { out(paste0("u", i, ".p"), ct(s[i, ], p[i, ], "pearson")); out(paste0("u", i, ".s"), ct(s[i, ], p[i, ], "spearman")) }
-for (j in seq_len(ncol(s))) { out(paste0("v", j, ".p"), ct(s[, j], p[, j], "pearson")); out(paste0("v", j, ".s"), ct(s[, j], p[, j], "spearman")) }
+ct <- function(a, b, m) {
+  if (m == "pearson") t <- cor.test(a, b) else t <- cor.test(a, b, method = m, exact = FALSE)
+  c(t$estimate, t$p.value)
+}
+for (i in seq_len(nrow(s))) {
+  out(paste0("u", i, ".p"), ct(s[i, ], p[i, ], "pearson"))
+  out(paste0("u", i, ".s"), ct(s[i, ], p[i, ], "spearman"))
+}
+for (j in seq_len(ncol(s))) {
+  out(paste0("v", j, ".p"), ct(s[, j], p[, j], "pearson"))
+  out(paste0("v", j, ".s"), ct(s[, j], p[, j], "spearman"))
+}
 """,
         {"s": s, "p": p},
     )
-    bu = cv["by_unit"].set_index("unit").loc[units]
+    bu = cv.by_model.set_index("model").loc[units]
     for i, u in enumerate(units, start=1):
         np.testing.assert_allclose(
             bu.loc[u, ["pearson_r", "pearson_p"]].to_numpy(float),
@@ -304,7 +314,7 @@ for (j in seq_len(ncol(s))) { out(paste0("v", j, ".p"), ct(s[, j], p[, j], "pear
             rtol=1e-9,
             atol=1e-12,
         )
-    bv = cv["by_value"].set_index("dimension").loc[VALUES]
+    bv = cv.by_value.set_index("dimension").loc[VALUES]
     for j, v in enumerate(VALUES, start=1):
         np.testing.assert_allclose(
             bv.loc[v, ["pearson_r", "pearson_p"]].to_numpy(float),

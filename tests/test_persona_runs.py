@@ -275,24 +275,24 @@ def test_compare_personas_against_direct_computation(tmp_path, items, grid, corr
     ans = persona_studies.run_personas(be, grid, its)
     ref = persona_studies.value_portrait_reference()
     res = persona_studies.compare_personas(ans, corr, human=ref, n_boot=0)
-    assert res["group"].empty and "no demographic columns" in res["group"].attrs["note"]
+    assert res.group.empty and "no demographic columns" in res.notes["group"]
     # item level: human means straight from the ratings, persona means over the 4 personas
     r = ref["ratings"].groupby(["portrait_id", "option_id"]).rating.mean()
     pm = ans[ans.persona_id != "plain"].groupby(["portrait_id", "option_id"]).rating.mean()
-    it = res["item"].set_index(["portrait_id", "option_id"])
+    it = res.item.set_index(["portrait_id", "option_id"])
     assert np.allclose(it.mean_human, r.reindex(it.index), atol=1e-12)
     assert np.allclose(it.mean_persona, pm.reindex(it.index), atol=1e-12)
     # population level: variance ratio by hand for one value
-    prof = res["profiles"]
+    prof = res.profiles
     pv = prof[(prof.persona_id != "plain") & (prof.family == "pvq") & (prof.dimension == "Power")]
     hs = ref["scores"]
     hv = hs[hs.rater & (hs.family == "pvq") & (hs.dimension == "Power")].score
-    row = res["population"].set_index("dimension").loc["Power"]
+    row = res.population.set_index("dimension").loc["Power"]
     assert row.variance_ratio == pytest.approx(
         np.var(pv.centered_mean, ddof=1) / np.var(hv, ddof=1), rel=1e-10
     )
     # shifts: persona minus plain
-    sh = res["shifts"].set_index(["persona_id", "dimension"])["shift"]
+    sh = res.shifts.set_index(["persona_id", "dimension"])["shift"]
     plain = (
         prof[(prof.persona_id == "plain") & (prof.family == "pvq")]
         .set_index("dimension")
@@ -314,10 +314,10 @@ def test_group_gap_on_synthetic_ess_by_hand(tmp_path, corr):
     ess.synthetic_ess(300, seed=4).to_csv(path, index=False)
     hum = ess.load_ess(path)
     res = persona_studies.compare_personas(
-        ans, corr, ess_scores=hum, group_col="gender", group_a="male", n_boot=0
+        ans, corr, ess_scores=hum, group="gender", group_a="male", n_boot=0
     )
-    g = res["group"].set_index("dimension")
-    prof = res["profiles"]
+    g = res.group.set_index("dimension")
+    prof = res.profiles
     pvq = prof[prof.family == "pvq"].pivot(
         index="persona_id", columns="dimension", values="centered_mean"
     )
@@ -341,8 +341,8 @@ def test_compare_file_and_bad_answer_files(tmp_path, grid, corr):
     ans.to_csv(path, index=False)
     res = persona_studies.compare_file(path, n_boot=0)
     direct = persona_studies.compare_personas(ans, corr, n_boot=0)
-    assert set(res) >= {"item", "population", "structure", "group"}
-    pd.testing.assert_frame_equal(res["population"], direct["population"], check_dtype=False)
+    assert set(res.named_tables()) >= {"item", "population", "structure", "group"}
+    pd.testing.assert_frame_equal(res.population, direct.population, check_dtype=False)
     bad = ans.copy()
     bad.loc[7, "rating"] = 6.5
     bad.to_csv(path, index=False)

@@ -1,4 +1,7 @@
-"""Tests of the persona statistics and definitions on synthetic data with known answers (and the released reference)."""
+"""Tests of the persona statistics and definitions: synthetic data with known answers.
+
+Also the released reference.
+"""
 
 from __future__ import annotations
 
@@ -130,7 +133,7 @@ def test_sampling_from_reference_keeps_joint_distribution():
         }
     )
     s = personas.sample_personas(
-        4000, reference=ref, attributes=["gender", "country"], weight_col="w", seed=1
+        4000, reference=ref, attributes=["gender", "country"], weight="w", seed=1
     )
     assert set(s[["gender", "country"]].itertuples(index=False, name=None)) == {
         ("male", "DE"),
@@ -331,7 +334,7 @@ def test_value_structure_recovers_circle_and_matrix_correlation():
     q2 = q[~((q.persona_id == "s0") & (q.dimension == "Power"))]
     assert persona_stats.value_structure(q2, h).n_persona.item() == 1999
     np.testing.assert_allclose(
-        persona_stats.value_correlation_matrix(q, unit_col="persona_id").to_numpy(),
+        persona_stats.value_correlation_matrix(q, persona="persona_id").to_numpy(),
         np.corrcoef(
             q.pivot(index="persona_id", columns="dimension", values="centered_mean")[VALUES].T
         ),
@@ -351,12 +354,12 @@ def test_released_human_structure_is_near_circular():
 # --------------------------------------------------------------------------- group level
 
 
-def _group_population(rng, n_a, n_b, gap, group_col="gender"):
+def _group_population(rng, n_a, n_b, gap, group="gender"):
     X = rng.normal(scale=0.8, size=(n_a + n_b, 10))
     X[:n_a, 6] += gap  # Conformity
     t = _tidy(X, "participant", "h")
     lab = np.array(["male"] * n_a + ["female"] * n_b)
-    t[group_col] = lab[t.participant.str[1:].astype(int)]
+    t[group] = lab[t.participant.str[1:].astype(int)]
     return t
 
 
@@ -412,7 +415,7 @@ def test_weighted_human_gap_and_baseline_form():
         }
     )
     g = persona_gaps.group_gap_comparison(
-        p, h, "gender", "male", "female", weight_col="weight", n_boot=0
+        p, h, "gender", "male", "female", weight="weight", n_boot=0
     )
     row = g.set_index("dimension").loc["Hedonism"]
     assert row.human_gap == pytest.approx(0.75 - 0.0)  # (3*1 + 0)/4 - 0
@@ -423,7 +426,7 @@ def test_weighted_human_gap_and_baseline_form():
         {"model": "plain", "family": "pvq", "dimension": "Hedonism", "centered_mean": [0.4]}
     )
     gb = persona_gaps.group_gap_comparison(
-        p, h, "gender", "male", persona_baseline=base, weight_col="weight", n_boot=200
+        p, h, "gender", "male", persona_baseline=base, weight="weight", n_boot=200
     )
     rb = gb.set_index("dimension").loc["Hedonism"]
     overall = (3 * 1 + 0 + 0.5 - 0.5 + 2 * 2) / 8
@@ -494,7 +497,7 @@ def test_gap_against_ess_format_reference(tmp_path):
         }
     )
     g = persona_gaps.group_gap_comparison(
-        p, h, "gender", "male", "female", weight_col="weight", n_boot=200
+        p, h, "gender", "male", "female", weight="weight", n_boot=200
     )
     g = g.set_index("dimension")
     for v in VALUES:
@@ -507,7 +510,7 @@ def test_gap_against_ess_format_reference(tmp_path):
         p[p.persona_id == "m"].drop(columns="gender").assign(persona_id="plain", centered_mean=0.0)
     )
     gb = persona_gaps.group_gap_comparison(
-        p, h, "gender", "male", persona_baseline=base, weight_col="weight", n_boot=0
+        p, h, "gender", "male", persona_baseline=base, weight="weight", n_boot=0
     )
     gb = gb.set_index("dimension")
     for v in VALUES:

@@ -373,7 +373,7 @@ def test_overlay_model_rejects_known_or_several_models():
         pplot.overlay_model(p, p[p.model.isin(["m1", "m2"])].assign(model=lambda d: d.model + "x"))
 
 
-# --------------------------------------------------------------------------- axes-level / figure-level
+# ------------------------------------------------------------------------ axes-level / figure-level
 
 MODULES = (vplot, pplot, cplot, ppplot, splot)
 FIGURE_LEVEL = {

@@ -227,7 +227,7 @@ def test_group_gap_cis_are_the_pre_engine_numbers():
     """Printed by vp_stats/personas/gaps.py before the move (multinomial counts, numpy.nanquantile)."""
     h, p = _persona_inputs()
     g = persona_gaps.group_gap_comparison(
-        p, h, "gender", "m", "f", weight_col="weight", n_boot=300, seed=4
+        p, h, "gender", "m", "f", weight="weight", n_boot=300, seed=4
     )
     got = (
         g[["llm_ci_low", "llm_ci_high", "human_ci_low", "human_ci_high", "ratio_ci_low"]]

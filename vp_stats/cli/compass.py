@@ -17,7 +17,10 @@ __all__ = ["compass_app", "compass_match", "compass_score"]
 
 compass_app = typer.Typer(
     no_args_is_help=True,
-    help="Value Compass: composites of model value profiles weighted by a person's or group's priorities.",
+    help=(
+        "Value Compass: composites of model value profiles weighted by a person's or group's "
+        "priorities."
+    ),
 )
 app.add_typer(compass_app, name="compass")
 
@@ -32,9 +35,10 @@ def compass_match(
     ),
     out: Path | None = typer.Option(None, "--out", help="Write the ranked table to this CSV."),
 ) -> None:
-    """Which released model fits your values best: ranked by weighted composite, rank agreement, distance.
+    """Which released model fits your values best: by weighted composite, rank agreement, distance.
 
-    Caveat: Value Portrait scores are centred profiles (relative priorities), as are MRAT-centred PVQ scores.
+    Caveat: Value Portrait scores are centred profiles (relative priorities), as are MRAT-centred
+    PVQ scores.
     """
     from vp_stats.io import tables as tio
     from vp_stats.studies import compass as compass_studies
@@ -42,13 +46,13 @@ def compass_match(
     with _user_errors():
         if out:
             tio.prepare_out_file(out)
-        table = compass_studies.match_file(answers, ess_coding=ess_coding)
+        ranking = compass_studies.match_file(answers, ess_coding=ess_coding)
         if out:
-            tio.write_csv(table, out)
+            tio.write_csv(ranking.table, out)
             _provenance(out, "compass match", {"ess_coding": ess_coding}, {"answers": answers})
-    _echo_table(table.round(4))
-    if table.attrs.get("caveat"):
-        typer.echo(f"note: {table.attrs['caveat']}")
+    _echo_table(ranking.table.round(4))
+    if ranking.caveat:
+        typer.echo(f"note: {ranking.caveat}")
 
 
 @compass_app.command("score")
@@ -67,8 +71,8 @@ def compass_score(
     with _user_errors():
         if out:
             tio.prepare_out_file(out)
-        table = compass_studies.score_file(weights)
+        ranking = compass_studies.score_file(weights)
         if out:
-            tio.write_csv(table, out)
+            tio.write_csv(ranking.table, out)
             _provenance(out, "compass score", {}, {"weights": weights})
-    _echo_table(table.round(4))
+    _echo_table(ranking.table.round(4))

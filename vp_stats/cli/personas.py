@@ -34,7 +34,10 @@ def personas_run(
     ),
     grid: str = typer.Option(
         "paper",
-        help="paper (the paper's 25 single-attribute personas + the plain model) or notebook (a small grid).",
+        help=(
+            "paper (the paper's 25 single-attribute personas + the plain model) or notebook (a "
+            "small grid)."
+        ),
     ),
     n_per_value: int | None = typer.Option(
         None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."
@@ -42,7 +45,10 @@ def personas_run(
     variants: str = typer.Option("v1", help="Comma-separated prompt variants."),
     mode: str = typer.Option(
         "logprobs",
-        help="text, grammar or logprobs (openai: exact with --chat-template, else the first-token approximation).",
+        help=(
+            "text, grammar or logprobs (openai: exact with --chat-template, else the first-token "
+            "approximation)."
+        ),
     ),
     backend: str = BACKEND_OPTS["backend"],
     model: str | None = BACKEND_OPTS["model"],
@@ -92,9 +98,9 @@ def personas_run(
         _fail(str(exc), code=1)
     except (datasets.DataError, ValueError) as exc:
         _fail(str(exc))
-    errors = res["answers"]["error"].dropna().astype(str)
+    errors = res.answers["error"].dropna().astype(str)
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
-    typer.echo(f"{len(res['answers'])} answers; tables written to {out}")
+    typer.echo(f"{len(res.answers)} answers; tables written to {out}")
     if n_failed:
         _fail(
             f"{n_failed} call(s) failed and are not cached; rerun the same command to retry them",
@@ -113,9 +119,7 @@ def personas_compare(
     ess: Path | None = typer.Option(
         None, "--ess", help="ESS microdata CSV (downloaded by you) for group-level comparisons."
     ),
-    group_col: str | None = typer.Option(
-        None, "--group-col", help="Human group column, e.g. gndr."
-    ),
+    group: str | None = typer.Option(None, "--group-col", help="Human group column, e.g. gndr."),
     group_a: str | None = typer.Option(
         None, "--group-a", help="First group (value of --group-col)."
     ),
@@ -125,7 +129,10 @@ def personas_compare(
     human: str | None = typer.Option(
         None,
         "--human",
-        help="Compare the run's BFI-10 answers with real human group gaps instead: sapa-bfi or sapa-spi (R's psychTools, read where R installed it).",
+        help=(
+            "Compare the run's BFI-10 answers with real human group gaps instead: sapa-bfi or "
+            "sapa-spi (R's psychTools, read where R installed it)."
+        ),
     ),
     psychtools: Path | None = typer.Option(
         None,
@@ -135,11 +142,14 @@ def personas_compare(
     sd_reference: str = typer.Option(
         "value-portrait",
         "--sd-reference",
-        help="With --human: standardise persona gaps by the SD of the Value Portrait participants' BFI-10 scores (value-portrait) or by the spread between persona runs (personas).",
+        help=(
+            "With --human: standardise persona gaps by the SD of the Value Portrait participants' "
+            "BFI-10 scores (value-portrait) or by the spread between persona runs (personas)."
+        ),
     ),
     data_dir: Path | None = DATA_DIR_OPT,
 ) -> None:
-    """Compare persona answers with the human raters: item, population and (with ESS data) group level.
+    """Compare persona answers with the human raters: item, population, (with ESS data) group level.
 
     With --human, compare the group gaps of a persona run's BFI-10 answers with a SAPA sample's
     (Cohen's d on both sides: the BFI-10 and the IPIP items are different instruments for the same
@@ -152,16 +162,16 @@ def personas_compare(
     _use_data_dir(data_dir)
     if human is not None:
         _compare_humans(
-            answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed
+            answers, out, human, group, group_a, group_b, psychtools, sd_reference, n_boot, seed
         )
         return
     if not answers.exists():
         _fail(f"answers file not found: {answers}")
     try:
-        tables = persona_studies.compare_file(
+        res = persona_studies.compare_file(
             answers,
             ess_path=ess,
-            group_col=group_col,
+            group=group,
             group_a=group_a,
             group_b=group_b,
             n_boot=n_boot,
@@ -170,16 +180,16 @@ def personas_compare(
     except (datasets.DataError, ValueError) as exc:
         _fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
+    for name, df in res.named_tables().items():
         df.to_csv(out / f"compare_{name}.csv", index=False)
         typer.echo(
             f"wrote {out / f'compare_{name}.csv'} ({len(df)} rows)"
-            + (f"  note: {df.attrs['note']}" if df.attrs.get("note") else "")
+            + (f"  note: {res.notes[name]}" if res.notes.get(name) else "")
         )
 
 
 def _compare_humans(
-    answers, out, human, group_col, group_a, group_b, psychtools, sd_reference, n_boot, seed
+    answers, out, human, group, group_a, group_b, psychtools, sd_reference, n_boot, seed
 ) -> None:
     from vp_stats.io import personas as pio
     from vp_stats.io import tables as tio
@@ -196,7 +206,7 @@ def _compare_humans(
             )
         out_dir = tio.prepare_out_dir(out)
         ans = pio.read_answer_file(answers)
-        group = group_col or "gender"
+        group = group or "gender"
         res = human_studies.compare_with_humans(
             ans,
             human,
@@ -208,12 +218,12 @@ def _compare_humans(
             n_boot=n_boot,
             seed=seed,
         )
-        table = res["persona_vs_human"]
+        table = res.table
         prov = provenance(
             "personas compare --human",
             {
                 "human": human,
-                "group_col": group,
+                "group": group,
                 "group_a": group_a,
                 "group_b": group_b,
                 "sd_reference": sd_reference,
@@ -221,19 +231,19 @@ def _compare_humans(
                 "seed": seed,
             },
             {"answers": answers, **human_studies._psychtools_inputs(psychtools)},
-            note=table.attrs.get("note"),
-            effect_size=res["human_gaps"].attrs.get("effect_size"),
+            note=res.note,
+            effect_size=res.human_gaps.effect_size,
             psychtools_version=human_studies._psychtools_version(psychtools),
         )
         for name, df in (
             ("persona_vs_human", table),
-            ("human_group_gaps", res["human_gaps"]),
-            ("persona_bfi10_scores", res["persona_scores"]),
+            ("human_group_gaps", res.human_gaps.table),
+            ("persona_bfi10_scores", res.persona_scores),
         ):
             tio.write_csv(df, out_dir / f"{name}.csv")
         tio.write_json(prov, out_dir / "provenance.json")
     cols = [
-        "trait",
+        "dimension",
         "group_a",
         "group_b",
         "persona_d",
@@ -243,9 +253,10 @@ def _compare_humans(
         "ratio_ci_high",
         "sign_agree",
     ]
-    _echo_table(table[cols].round(3), f"persona vs {human} ({table.attrs.get('note')})")
+    _echo_table(table[cols].round(3), f"persona vs {human} ({res.note})")
     typer.echo(
-        f"wrote {out_dir / 'persona_vs_human.csv'}, human_group_gaps.csv, persona_bfi10_scores.csv, provenance.json"
+        f"wrote {out_dir / 'persona_vs_human.csv'}, human_group_gaps.csv, "
+        "persona_bfi10_scores.csv, provenance.json"
     )
 
 
@@ -254,7 +265,9 @@ def personas_humans(
     source: str = typer.Option(
         "sapa-bfi",
         "--source",
-        help="sapa-bfi (psychTools bfi, 2,800 SAPA respondents) or sapa-spi (psychTools spi, 4,000).",
+        help=(
+            "sapa-bfi (psychTools bfi, 2,800 SAPA respondents) or sapa-spi (psychTools spi, 4,000)."
+        ),
     ),
     group: str = typer.Option(
         "gender",
@@ -279,12 +292,12 @@ def personas_humans(
     ci: float = typer.Option(0.95, "--ci"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
-    """Real human group gaps (mean difference, Cohen's d with pooled SD, bootstrap CIs) of a SAPA sample."""
+    """Real human group gaps of a SAPA sample: mean difference, Cohen's d (pooled SD), CIs."""
     from vp_stats.stats import humans
     from vp_stats.studies import humans as human_studies
 
     with _user_errors():
-        table = human_studies.human_gaps_study(
+        gaps = human_studies.human_gaps_study(
             source,
             group,
             out,
@@ -295,5 +308,5 @@ def personas_humans(
             ci=ci,
             seed=seed,
         )
-    _echo_table(table[humans.HUMAN_GAP_COLUMNS].round(3), f"{source}: {table.attrs['effect_size']}")
+    _echo_table(gaps.table[humans.HUMAN_GAP_COLUMNS].round(3), f"{source}: {gaps.effect_size}")
     typer.echo(f"wrote {Path(out) / 'human_group_gaps.csv'} and provenance.json")

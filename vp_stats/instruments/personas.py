@@ -18,6 +18,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from vp_stats import tables
+
 __all__ = [
     "ATTRIBUTE_ORDER",
     "DEFAULT_TEMPLATE",
@@ -295,7 +297,7 @@ def sample_personas(
     margins: Mapping[str, Mapping[object, float]] | None = None,
     reference: pd.DataFrame | None = None,
     attributes: Sequence[str] | None = None,
-    weight_col: str | None = None,
+    weight: str | None = None,
     seed: int = 0,
     template: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
@@ -306,7 +308,7 @@ def sample_personas(
     * ``margins``: ``{attribute: {level: probability}}``; attributes are drawn
       independently, so a combination has probability = product of its margins;
     * ``reference``: a table of real people (e.g. ESS respondents) with the
-      ``attributes`` columns and an optional ``weight_col`` (survey weights);
+      ``attributes`` columns and an optional ``weight`` column (survey weights);
       rows are drawn with probability proportional to weight, which reproduces
       the reference's joint distribution. Rows with a missing attribute are
       left out.
@@ -336,7 +338,8 @@ def sample_personas(
             p = np.asarray([m[x] for x in lv], dtype=float)
             if len(lv) == 0 or np.any(~np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
                 raise ValueError(
-                    f"margins of {a!r} must be non-negative numbers with a positive sum, got {dict(m)!r}"
+                    f"margins of {a!r} must be non-negative numbers with a positive sum, got "
+                    f"{dict(m)!r}"
                 )
             idx = rng.choice(len(lv), size=n, p=p / p.sum())
             drawn[a] = np.asarray(lv, dtype=object)[idx]
@@ -345,20 +348,16 @@ def sample_personas(
         attributes = (
             list(attributes)
             if attributes is not None
-            else [c for c in reference.columns if c != weight_col]
+            else [c for c in reference.columns if c != weight]
         )
-        missing = set(attributes) - set(reference.columns)
-        if missing:
-            raise ValueError(f"reference lacks attribute column(s) {sorted(missing)}")
+        tables.require(reference, [*attributes, *([weight] if weight else [])], "reference")
         ref = reference.dropna(subset=attributes)
         if len(ref) == 0:
             raise ValueError("reference has no row with all attributes present")
-        if weight_col is not None:
-            w = ref[weight_col].to_numpy(dtype=float)
+        if weight is not None:
+            w = ref[weight].to_numpy(dtype=float)
             if np.any(~np.isfinite(w) | (w < 0)) or w.sum() <= 0:
-                raise ValueError(
-                    f"weights in {weight_col!r} must be non-negative with a positive sum"
-                )
+                raise ValueError(f"weights in {weight!r} must be non-negative with a positive sum")
             p = w / w.sum()
         else:
             p = None

@@ -26,13 +26,6 @@ def label(dim: str) -> str:
     return str(dim).replace("_", " ")
 
 
-def require(df: pd.DataFrame, cols, what: str) -> None:
-    """A clear error naming the missing columns of an input table."""
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {missing}; has {list(df.columns)}")
-
-
 def families(df: pd.DataFrame, families) -> list[str]:
     """The families to draw: all present (schema order) or the ones asked for, checked."""
     present = set(df["family"])

@@ -53,7 +53,8 @@ __all__ = [
 #: Resolution of every raster file written by :func:`save_figure` (dots per inch).
 DPI = 150
 
-#: Formats :func:`save_figure` and :func:`vp_stats.studies.notebooks.save` write when asked for several.
+#: Formats :func:`save_figure` and :func:`vp_stats.studies.notebooks.save` write when asked
+#: for several.
 FIGURE_FORMATS = ("png", "svg")
 
 # reproducible vector files: no time stamps, stable SVG ids
@@ -295,7 +296,8 @@ def heatmap(
     Examples
     --------
     >>> import pandas as pd
-    >>> m = pd.DataFrame([[0.5, float("nan")], [-1.0, 0.25]], index=["r1", "r2"], columns=["c1", "c2"])
+    >>> m = pd.DataFrame([[0.5, float("nan")], [-1.0, 0.25]], index=["r1", "r2"], columns=["c1",
+    ...                                                                                    "c2"])
     >>> ax = heatmap(m, annot=True)
     >>> heatmap_cells(ax).shape, [t.get_text() for t in ax.texts]
     ((2, 2), ['0.50', '-1.00', '0.25'])

@@ -1,7 +1,8 @@
 """Figures of Value Compass composites over the released model profiles (notebook 05).
 
-Each function takes the tidy tables of :mod:`vp_stats.stats.compass` and :mod:`vp_stats.studies.compass`, accepts ``ax=`` and returns
-the :class:`~matplotlib.axes.Axes` (without ``ax`` a new pyplot figure, shown inline in a
+Each function takes the tidy tables of :mod:`vp_stats.stats.compass` and
+:mod:`vp_stats.studies.compass`, accepts ``ax=`` and returns the
+:class:`~matplotlib.axes.Axes` (without ``ax`` a new pyplot figure, shown inline in a
 notebook). Composites after Value Compass (Yao, Yi et al., arXiv 2501.07071).
 
 =========================  ======  ============================================================
@@ -30,7 +31,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
-from vp_stats.plots._common import require as _require
+from vp_stats import tables
 from vp_stats.plots.base import heatmap, new_axes
 
 __all__ = ["agreement_heatmap", "rank_change_plot", "ranking_plot", "sensitivity_plot"]
@@ -55,7 +56,8 @@ def agreement_heatmap(
     Parameters
     ----------
     table : DataFrame
-        ``group, model`` and the ``value`` column (:func:`vp_stats.studies.compass.composite_table`).
+        ``group, model`` and the ``value`` column
+        (:func:`vp_stats.studies.compass.composite_table`).
     value : str
         Composite drawn.
     sort_by : str, optional
@@ -80,7 +82,7 @@ def agreement_heatmap(
     >>> [t.get_text() for t in ax.get_yticklabels()]  # by the mean over groups
     ['a', 'b']
     """
-    _require(table, ["group", "model", value], "table")
+    tables.require(table, ["group", "model", value], "table")
     m = table.pivot_table(index="model", columns="group", values=value, sort=False)
     key = m[sort_by] if sort_by is not None else m.mean(axis=1)
     m = m.loc[key.sort_values(ascending=False).index]
@@ -143,7 +145,7 @@ def ranking_plot(
     >>> [t.get_text() for t in ax.get_yticklabels()], [float(p.get_width()) for p in ax.patches]
     (['b', 'a'], [0.2, 0.1])
     """
-    _require(table, ["model", value], "table")
+    tables.require(table, ["model", value], "table")
     d = table.sort_values(value, ascending=not higher_is_better).reset_index(drop=True)
     ax = new_axes(ax, (7.0, 0.22 * len(d) + 1.5))
     palette = {m: (_RED if m in highlight else _BLUE) for m in d["model"]}
@@ -208,7 +210,7 @@ def rank_change_plot(
     >>> len(rank_change_plot(t).lines)
     2
     """
-    _require(table, ["group", "model", rank], "table")
+    tables.require(table, ["group", "model", rank], "table")
     m = table.pivot_table(index="model", columns="group", values=rank, sort=False)
     if groups is not None:
         m = m[groups]
@@ -273,7 +275,9 @@ def sensitivity_plot(
     >>> len(sensitivity_plot(s).figure.axes)
     1
     """
-    _require(sensitivity, ["model", "rank", "rank_p05", "rank_p95", "rank_median"], "sensitivity")
+    tables.require(
+        sensitivity, ["model", "rank", "rank_p05", "rank_p95", "rank_median"], "sensitivity"
+    )
     d = sensitivity.sort_values("rank").reset_index(drop=True)
     ax = new_axes(ax, (7.0, 0.22 * len(d) + 1.5))
     y = np.arange(len(d))[::-1]

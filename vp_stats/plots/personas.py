@@ -6,19 +6,19 @@ return the :class:`~matplotlib.figure.Figure`; without ``ax`` a new pyplot figur
 a notebook shows it inline. The three levels of comparison follow the Value Portrait paper's
 persona analysis (Han et al., ACL 2025) and Rozen et al. (ICLR 2025) for value structure.
 
-===========================  ======  ====================================================================
+===========================  ======  =============================================================
 function                     level   draws
-===========================  ======  ====================================================================
+===========================  ======  =============================================================
 :func:`item_scatter`         axes    per item: persona vs human mean (or SD), by item source
-:func:`js_distance_box`      axes    per item source: Jensen-Shannon distance of the rating distributions
+:func:`js_distance_box`      axes    per item source: Jensen-Shannon distance of the ratings
 :func:`item_level_plot`      figure  item_scatter of the means and the SDs, js_distance_box
-:func:`variance_ratio_plot`  axes    per value: var(personas) / var(humans) with bootstrap CI (log scale)
+:func:`variance_ratio_plot`  axes    per value: var(personas) / var(humans), bootstrap CI (log)
 :func:`hierarchy_plot`       axes    value hierarchy: mean centred score of personas vs humans
 :func:`correlation_heatmap`  axes    one value correlation matrix
 :func:`structure_plot`       figure  correlation_heatmap of personas and humans side by side
 :func:`shift_heatmap`        axes    personas x values: shift from the plain model
 :func:`group_gap_plot`       axes    per value: LLM group gap vs human group gap with CIs
-===========================  ======  ====================================================================
+===========================  ======  =============================================================
 
 Examples
 --------
@@ -38,9 +38,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.plots._common import label as _label
-from vp_stats.plots._common import require as _require
 from vp_stats.plots.base import heatmap, new_axes, new_figure
 
 __all__ = [
@@ -76,8 +75,8 @@ def item_scatter(
     Parameters
     ----------
     item_comparison : DataFrame
-        :func:`vp_stats.stats.personas.compare_item_distributions` (``source``, ``<statistic>_persona``,
-        ``<statistic>_human``).
+        :func:`vp_stats.stats.personas.compare_item_distributions` (``source``,
+        ``<statistic>_persona``, ``<statistic>_human``).
     statistic : {"mean", "sd"}
         Mean rating or its standard deviation.
     ax : matplotlib.axes.Axes, optional
@@ -93,7 +92,8 @@ def item_scatter(
     --------
     >>> import pandas as pd
     >>> c = pd.DataFrame({"source": ["Reddit", "LMSYS"], "mean_persona": [4.0, 5.0],
-    ...                   "mean_human": [3.5, 4.0], "sd_persona": [0.2, 0.3], "sd_human": [1.2, 1.4]})
+    ...                   "mean_human": [3.5, 4.0], "sd_persona": [0.2, 0.3], "sd_human": [1.2,
+    ...                                                                                    1.4]})
     >>> ax = item_scatter(c, "sd")
     >>> ax.get_xlabel(), len(ax.collections[0].get_offsets())
     ('human SD', 2)
@@ -101,7 +101,7 @@ def item_scatter(
     if statistic not in ("mean", "sd"):
         raise ValueError(f"statistic must be 'mean' or 'sd', got {statistic!r}")
     x, y = f"{statistic}_human", f"{statistic}_persona"
-    _require(item_comparison, ["source", x, y], "item_comparison")
+    tables.require(item_comparison, ["source", x, y], "item_comparison")
     ax = new_axes(ax, (4.4, 4.2))
     srcs = [s for s in schema.SOURCES if (item_comparison["source"] == s).any()]
     sns.scatterplot(
@@ -152,7 +152,7 @@ def js_distance_box(item_comparison: pd.DataFrame, ax: Axes | None = None) -> Ax
     >>> [t.get_text() for t in js_distance_box(c).get_xticklabels()]
     ['Reddit', 'LMSYS']
     """
-    _require(item_comparison, ["source", "js_distance"], "item_comparison")
+    tables.require(item_comparison, ["source", "js_distance"], "item_comparison")
     ax = new_axes(ax, (4.0, 4.2))
     srcs = [s for s in schema.SOURCES if (item_comparison["source"] == s).any()]
     data = [
@@ -236,7 +236,7 @@ def variance_ratio_plot(
     >>> [float(p.get_height()) for p in variance_ratio_plot(pop).patches]
     [0.1, 2.0]
     """
-    _require(population, ["dimension", "variance_ratio"], "population")
+    tables.require(population, ["dimension", "variance_ratio"], "population")
     d = population.reset_index(drop=True)
     ax = new_axes(ax, (7.0, 4.2))
     x = np.arange(len(d))
@@ -291,7 +291,7 @@ def hierarchy_plot(
     >>> len(hierarchy_plot(h).texts)
     2
     """
-    _require(population, ["dimension", "mean_persona", "mean_human"], "population")
+    tables.require(population, ["dimension", "mean_persona", "mean_human"], "population")
     ax = new_axes(ax, (5.5, 5.2))
     x, y = population["mean_human"].to_numpy(float), population["mean_persona"].to_numpy(float)
     ax.scatter(x, y, color=_BLUE)
@@ -362,7 +362,7 @@ def correlation_heatmap(
 def structure_plot(
     persona_corr: pd.DataFrame, human_corr: pd.DataFrame, title: str | None = None
 ) -> Figure:
-    """Figure-level: value correlation matrices (personas | humans), :func:`correlation_heatmap` each.
+    """Figure-level: value correlation matrices (personas | humans), a correlation_heatmap each.
 
     Parameters
     ----------
@@ -405,7 +405,8 @@ def shift_heatmap(
     Parameters
     ----------
     shifts : DataFrame
-        ``persona_id, dimension, shift`` and ``label_col`` (:func:`vp_stats.stats.personas.persona_shifts`).
+        ``persona_id, dimension, shift`` and ``label_col``
+        (:func:`vp_stats.stats.personas.persona_shifts`).
     label_col : str
         Column naming the personas on the y axis (falls back to the persona's attribute
         columns, then ``persona_id``).
@@ -428,7 +429,7 @@ def shift_heatmap(
     >>> len(ax.figure.axes), [t.get_text() for t in ax.texts]
     (2, ['+0.20', '-0.10'])
     """
-    _require(shifts, ["persona_id", "dimension", "shift"], "shifts")
+    tables.require(shifts, ["persona_id", "dimension", "shift"], "shifts")
     if label_col in shifts.columns:
         labels = shifts[label_col].astype(str).str.replace("**Your Profile**: ", "", regex=False)
     else:  # name personas by their attributes (columns that are not part of a profile)
@@ -510,7 +511,7 @@ def group_gap_plot(
     >>> [float(bar.get_height()) for bars in ax.containers for bar in bars], ax.get_ylabel()
     ([0.5, 0.1], 'gap: male minus female')
     """
-    _require(group, ["dimension", "llm_gap", "human_gap", "group_a", "group_b"], "group")
+    tables.require(group, ["dimension", "llm_gap", "human_gap", "group_a", "group_b"], "group")
     d = group.reset_index(drop=True)
     sides = (("llm", "LLM personas", _RED), ("human", human_label, _BLUE))
     long = pd.concat(

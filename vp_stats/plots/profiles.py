@@ -5,19 +5,19 @@ Each function takes the tidy tables of :mod:`vp_stats.stats.scoring`. Axes-level
 or per statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new pyplot
 figure is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`).
 
-==============================  ======  ====================================================================
+==============================  ======  ==========================================================
 function                        level   draws
-==============================  ======  ====================================================================
-:func:`profile_heatmap`         axes    models x dimensions heatmap of centred scores (pvq, higher_pvq, bfi)
+==============================  ======  ==========================================================
+:func:`profile_heatmap`         axes    models x dimensions heatmap of centred scores
 :func:`value_ranking`           axes    across-model mean of each dimension with SD or CI, sorted
-:func:`variant_lines`           axes    one model's profile computed from each prompt variant alone
+:func:`variant_lines`           axes    one model's profile from each prompt variant alone
 :func:`variant_profile_lines`   figure  variant_lines for a few models
 :func:`variant_agreement_plot`  axes    ICC(2,1) / pairwise Spearman of the variants, per model
 :func:`reversal_points`         axes    option-order reversal: one statistic per model and wording
 :func:`reversal_plot`           figure  reversal_points for the mean shift and the share changed
-:func:`threshold_plot`          axes    Spearman of each model's value order with the reference threshold's
-:func:`overlay_model`           axes    one extra model (e.g. run locally) next to the released ones
-==============================  ======  ====================================================================
+:func:`threshold_plot`          axes    Spearman of model value orders vs the reference threshold
+:func:`overlay_model`           axes    an extra model (e.g. run locally) beside the released ones
+==============================  ======  ==========================================================
 
 Examples
 --------
@@ -48,7 +48,6 @@ from vp_stats.plots._common import FAMILY_TITLES, HIGHLIGHT
 from vp_stats.plots._common import check_family as _check_family
 from vp_stats.plots._common import color_ticks as _color_ticks
 from vp_stats.plots._common import label as _label
-from vp_stats.plots._common import require as _require
 from vp_stats.plots.base import heatmap, new_axes, new_figure
 
 __all__ = [
@@ -67,7 +66,7 @@ __all__ = [
 
 
 def _family_matrix(profiles: pd.DataFrame, family: str, value: str) -> pd.DataFrame:
-    _require(profiles, ["model", "family", "dimension", value], "profiles")
+    tables.require(profiles, ["model", "family", "dimension", value], "profiles")
     dims = _check_family(family)
     sub = profiles[profiles["family"] == family]
     if sub.empty:
@@ -76,18 +75,19 @@ def _family_matrix(profiles: pd.DataFrame, family: str, value: str) -> pd.DataFr
     if dup.any():
         r = sub[dup].iloc[0]
         raise ValueError(
-            f"model {r['model']!r}, dimension {r['dimension']!r}: more than one row (filter by variant?)"
+            f"model {r['model']!r}, dimension {r['dimension']!r}: more than one row (filter by "
+            "variant?)"
         )
     mat = tables.to_wide(sub, "model", "dimension", value, source="profiles", name_columns=True)
     return mat.reindex(columns=[d for d in dims if d in mat.columns])
 
 
 def _model_order(models: Sequence[str], order) -> tuple[list[str], np.ndarray | None]:
-    """Resolve ``order`` (None, sequence of names, or a cluster_models table) to names (+ clusters)."""
+    """Resolve ``order`` (None, names, or a cluster_models table) to names (+ clusters)."""
     if order is None:
         return sorted(models), None
     if isinstance(order, pd.DataFrame):
-        _require(order, ["model", "leaf_order"], "order")
+        tables.require(order, ["model", "leaf_order"], "order")
         o = order.sort_values("leaf_order")
         names = [m for m in o["model"] if m in set(models)]
         clusters = o.set_index("model").loc[names, "cluster"].to_numpy() if "cluster" in o else None
@@ -341,13 +341,15 @@ def variant_lines(
     Examples
     --------
     >>> import pandas as pd
-    >>> v = pd.DataFrame({"model": "a", "family": "bfi", "dimension": ["Openness", "Neuroticism"] * 2,
-    ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2", "v2"]})
+    >>> v = pd.DataFrame({"model": "a", "family": "bfi", "dimension": ["Openness",
+    ...                                                                "Neuroticism"] * 2,
+    ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2",
+    ...                                                                        "v2"]})
     >>> ax = variant_lines(v, "a", family="bfi")
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['v1', 'v2']
     """
-    _require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
+    tables.require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
     dims = _check_family(family)
     sub = vprof[vprof["family"] == family]
     if model not in set(sub["model"]):
@@ -415,13 +417,15 @@ def variant_profile_lines(
     Examples
     --------
     >>> import pandas as pd
-    >>> v = pd.DataFrame({"model": "a", "family": "bfi", "dimension": ["Openness", "Neuroticism"] * 2,
-    ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2", "v2"]})
+    >>> v = pd.DataFrame({"model": "a", "family": "bfi", "dimension": ["Openness",
+    ...                                                                "Neuroticism"] * 2,
+    ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2",
+    ...                                                                        "v2"]})
     >>> fig = variant_profile_lines(v, ["a"], family="bfi")
     >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     (1, ['v1', 'v2'])
     """
-    _require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
+    tables.require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
     _check_family(family)
     models = [models] if isinstance(models, str) else list(models)
     sub = vprof[vprof["family"] == family]
@@ -451,7 +455,8 @@ def variant_agreement_plot(
     Parameters
     ----------
     agreement : DataFrame
-        ``model, icc_2_1, mean_pairwise_spearman`` (:func:`vp_stats.stats.scoring.variant_agreement`).
+        ``model, icc_2_1, mean_pairwise_spearman``
+        (:func:`vp_stats.stats.scoring.variant_agreement`).
     highlight : str or sequence of str, optional
         Models whose labels are drawn in colour.
     ax : matplotlib.axes.Axes, optional
@@ -465,12 +470,13 @@ def variant_agreement_plot(
     Examples
     --------
     >>> import pandas as pd
-    >>> a = pd.DataFrame({"model": ["a", "b"], "icc_2_1": [0.9, 0.5], "mean_pairwise_spearman": [0.8, 0.4]})
+    >>> a = pd.DataFrame({"model": ["a", "b"], "icc_2_1": [0.9, 0.5],
+    ...                   "mean_pairwise_spearman": [0.8, 0.4]})
     >>> ax = variant_agreement_plot(a)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['a', 'b']
     """
-    _require(agreement, ["model", "icc_2_1", "mean_pairwise_spearman"], "agreement")
+    tables.require(agreement, ["model", "icc_2_1", "mean_pairwise_spearman"], "agreement")
     a = agreement.sort_values("icc_2_1", ascending=False, na_position="last")
     y = np.arange(len(a))
     ax = new_axes(ax, (5.8, 1.3 + 0.24 * len(a)))
@@ -524,7 +530,8 @@ def reversal_points(
     Parameters
     ----------
     reversal : DataFrame
-        ``model, wording, mean_shift, share_changed`` (:func:`vp_stats.stats.scoring.reversal_effect`).
+        ``model, wording, mean_shift, share_changed``
+        (:func:`vp_stats.stats.scoring.reversal_effect`).
     statistic : {"mean_shift", "share_changed"}
         Column drawn.
     order : sequence of str, optional
@@ -548,7 +555,7 @@ def reversal_points(
     >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xlim() == (0, 1)
     (['a', 'b'], True)
     """
-    _require(reversal, ["model", "wording", statistic], "reversal")
+    tables.require(reversal, ["model", "wording", statistic], "reversal")
     order = _reversal_order(reversal) if order is None else list(order)
     ypos = {m: i for i, m in enumerate(order)}
     ax = new_axes(ax, (4.4, 1.2 + 0.24 * len(order)))
@@ -576,7 +583,8 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
     Parameters
     ----------
     reversal : DataFrame
-        ``model, wording, mean_shift, share_changed`` (:func:`vp_stats.stats.scoring.reversal_effect`).
+        ``model, wording, mean_shift, share_changed``
+        (:func:`vp_stats.stats.scoring.reversal_effect`).
     highlight : str or sequence of str, optional
         Models whose labels are drawn in colour.
 
@@ -595,7 +603,7 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
     >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     (2, ['v1', 'v2'])
     """
-    _require(reversal, ["model", "wording", "mean_shift", "share_changed"], "reversal")
+    tables.require(reversal, ["model", "wording", "mean_shift", "share_changed"], "reversal")
     order = _reversal_order(reversal)
     fig = new_figure((8.4, 1.3 + 0.24 * len(order)))
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
@@ -639,12 +647,13 @@ def threshold_plot(
     --------
     >>> import pandas as pd
     >>> s = pd.DataFrame({"threshold": [0.2, 0.2, 0.3, 0.3], "model": ["a", "b"] * 2,
-    ...                   "spearman_vs_reference": [0.8, 0.9, 1.0, 1.0], "n_items_min": [30, 30, 12, 12]})
+    ...                   "spearman_vs_reference": [0.8, 0.9, 1.0, 1.0], "n_items_min": [30, 30,
+    ...                                                                                  12, 12]})
     >>> ax = threshold_plot(s)
     >>> len(ax.lines)
     4
     """
-    _require(sens, ["threshold", "model", "spearman_vs_reference", "n_items_min"], "sens")
+    tables.require(sens, ["threshold", "model", "spearman_vs_reference", "n_items_min"], "sens")
     wide = tables.to_wide(
         sens, "threshold", "model", "spearman_vs_reference", source="sens"
     ).sort_index()
@@ -733,7 +742,8 @@ def overlay_model(
     >>> p = pd.DataFrame({"model": ["a", "a", "b", "b"], "family": "bfi",
     ...                   "dimension": ["Openness", "Neuroticism"] * 2,
     ...                   "centered_mean": [0.2, -0.2, 0.4, -0.4]})
-    >>> x = pd.DataFrame({"model": "local", "family": "bfi", "dimension": ["Openness", "Neuroticism"],
+    >>> x = pd.DataFrame({"model": "local", "family": "bfi", "dimension": ["Openness",
+    ...                                                                    "Neuroticism"],
     ...                   "centered_mean": [-0.1, 0.1]})
     >>> ax = overlay_model(p, x, family="bfi")
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
@@ -744,7 +754,7 @@ def overlay_model(
     """
     if kind not in ("lines", "heatmap"):
         raise ValueError(f"kind must be 'lines' or 'heatmap', got {kind!r}")
-    _require(extra, ["model", "family", "dimension", "centered_mean"], "extra")
+    tables.require(extra, ["model", "family", "dimension", "centered_mean"], "extra")
     ex = extra[extra["family"] == family]
     names = ex["model"].unique()
     if len(names) != 1:

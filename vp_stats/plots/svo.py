@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from vp_stats import tables
 from vp_stats.instruments import svo
 from vp_stats.plots.base import new_axes, new_figure
 
@@ -58,12 +59,6 @@ _IDEAL_LABELS = {
     "individualist": "individualist",
     "competitor": "competitor",
 }
-
-
-def _check_cols(df: pd.DataFrame, cols: list[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} lacks columns {missing}; columns are {list(df.columns)}")
 
 
 def _ring_handles(n_missing: int) -> list[Line2D]:
@@ -126,7 +121,7 @@ def svo_angles(
     >>> ax.name, sum(len(c.get_offsets()) for c in ax.collections)
     ('polar', 1)
     """
-    _check_cols(runs, ["target", "svo_angle"], "runs")
+    tables.require(runs, ["target", "svo_angle"], "runs")
     ax = new_axes(ax, (7.5, 6.6), projection="polar")
     if ax.name != "polar":
         raise ValueError(
@@ -271,7 +266,7 @@ def svo_ring(runs: pd.DataFrame, *, title: str | None = None, jitter: float = 0.
     >>> fig.axes[0].name
     'polar'
     """
-    _check_cols(runs, ["target", "svo_angle"], "runs")
+    tables.require(runs, ["target", "svo_angle"], "runs")
     fig = new_figure((7.5, 7.0))
     ax = fig.add_subplot(projection="polar")
     svo_angles(runs, jitter=jitter, legend=False, ax=ax)
@@ -325,7 +320,7 @@ def target_bars(
     >>> [t.get_text() for t in ax.texts]
     ['1.00', 'n/a']
     """
-    _check_cols(df, ["target", value], "df")
+    tables.require(df, ["target", value], "df")
     ax = new_axes(ax, (4.6, 3.6))
     conds = _conditions(df)
     targets = [t for t in svo.TARGETS if t in set(df["target"])]
@@ -395,7 +390,9 @@ def rationality_bars(summary: pd.DataFrame, *, title: str | None = None) -> Figu
     >>> len(rationality_bars(s).axes)
     2
     """
-    _check_cols(summary, ["target", "hit_rate", "mean_abs_angular_distance_normalised"], "summary")
+    tables.require(
+        summary, ["target", "hit_rate", "mean_abs_angular_distance_normalised"], "summary"
+    )
     fig = new_figure((9.0, 3.9))
     ax1, ax2 = fig.subplots(1, 2)
     target_bars(summary, "hit_rate", ylim=(0, 1.12), ax=ax1)
@@ -439,7 +436,7 @@ def consistency_bars(runs: pd.DataFrame, *, title: str | None = None) -> Figure:
     3
     """
     runs = runs.rename(columns={"constant_letter": "position_bias"})
-    _check_cols(
+    tables.require(
         runs, ["target", "complete", "transitive", "position_bias", "n_parse_failures"], "runs"
     )
     keys = ["target"] + (["with_goal"] if "with_goal" in runs.columns else [])

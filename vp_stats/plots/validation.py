@@ -1,10 +1,10 @@
 """Figures of the item validation stage (Value Portrait, Han et al., 2025, section 3).
 
 Each function takes the tidy tables of :mod:`vp_stats.stats.validation`,
-:mod:`vp_stats.stats.reliability` and :mod:`vp_stats.stats.structure`. Axes-level functions take ``ax=``
-and return the :class:`~matplotlib.axes.Axes`; figure-level ones (one panel per family or per
-statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new pyplot figure
-is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`; save with
+:mod:`vp_stats.stats.reliability` and :mod:`vp_stats.stats.structure`. Axes-level functions
+take ``ax=`` and return the :class:`~matplotlib.axes.Axes`; figure-level ones (one panel per
+family or per statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new
+pyplot figure is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`; save with
 :func:`vp_stats.plots.base.save_figure` or :func:`vp_stats.studies.notebooks.save`).
 
 ===============================  ======  ==========================================================
@@ -50,12 +50,11 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.plots._common import FAMILY_TITLES
 from vp_stats.plots._common import check_family as _check_family
 from vp_stats.plots._common import families as _families
 from vp_stats.plots._common import label as _label
-from vp_stats.plots._common import require as _require
 from vp_stats.plots.base import heatmap, new_axes, new_figure
 
 __all__ = [
@@ -126,7 +125,7 @@ def rho_histogram(
     >>> ax.get_title()
     'Basic values (PVQ)\\n2 of 4 pairs with rho > 0.3'
     """
-    _require(corr, ["family", "dimension", "rho"], "corr")
+    tables.require(corr, ["family", "dimension", "rho"], "corr")
     _check_family(family)
     rho = corr.loc[corr["family"] == family, "rho"].to_numpy(dtype=float)
     rho = rho[np.isfinite(rho)]
@@ -136,7 +135,8 @@ def rho_histogram(
     ax.axvline(threshold, color="tab:red", linewidth=1.5, label=f"rho = {threshold:g}")
     ax.axvline(-threshold, color="tab:red", linewidth=1, linestyle=":")
     ax.set_title(
-        f"{FAMILY_TITLES.get(family, family)}\n{above} of {len(rho)} pairs with rho > {threshold:g}",
+        f"{FAMILY_TITLES.get(family, family)}\n{above} of {len(rho)} pairs with rho > "
+        f"{threshold:g}",
         fontsize=9,
     )
     ax.set_xlabel("Spearman rho (item rating vs rater's score)")
@@ -177,7 +177,7 @@ def rho_distribution(
     >>> len(fig.axes), fig.axes[0].get_title()
     (1, 'Basic values (PVQ)\\n2 of 4 pairs with rho > 0.3')
     """
-    _require(corr, ["family", "dimension", "rho"], "corr")
+    tables.require(corr, ["family", "dimension", "rho"], "corr")
     fams = _families(corr, families)
     fig = new_figure((4.2 * len(fams), 3.5))
     axes = fig.subplots(1, len(fams), sharex=True, squeeze=False)[0]
@@ -244,12 +244,13 @@ def rho_heatmap(
     --------
     >>> import pandas as pd
     >>> c = pd.DataFrame({"portrait_id": [1, 1, 2, 2], "option_id": 1, "family": "bfi",
-    ...                   "dimension": ["Openness", "Neuroticism"] * 2, "rho": [0.5, 0.1, 0.0, 0.4]})
+    ...                   "dimension": ["Openness", "Neuroticism"] * 2, "rho": [0.5, 0.1, 0.0,
+    ...                                                                         0.4]})
     >>> ax = rho_heatmap(c, family="bfi")
     >>> len(ax.figure.axes), [t.get_text() for t in ax.get_yticklabels()]
     (2, ['2/1', '1/1'])
     """
-    _require(corr, [*ITEM_KEYS, "family", "dimension", "rho"], "corr")
+    tables.require(corr, [*ITEM_KEYS, "family", "dimension", "rho"], "corr")
     dims = _check_family(family)
     sub = corr[corr["family"] == family]
     if sub.empty:
@@ -336,7 +337,7 @@ def rho_heatmap(
 
 
 def validated_bars(summary: pd.DataFrame, family: str = "pvq", ax: Axes | None = None) -> Axes:
-    """Bar chart of the number of validated items per dimension of one family (:func:`seaborn.barplot`).
+    """Bar chart of the number of validated items per dimension of one family (seaborn barplot).
 
     Parameters
     ----------
@@ -355,12 +356,13 @@ def validated_bars(summary: pd.DataFrame, family: str = "pvq", ax: Axes | None =
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Neuroticism"], "n_selected": [12, 3]})
+    >>> s = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Neuroticism"],
+    ...                   "n_selected": [12, 3]})
     >>> ax = validated_bars(s, family="bfi")
     >>> [float(p.get_height()) for p in ax.patches]  # schema order: Neuroticism first
     [3.0, 12.0]
     """
-    _require(summary, ["family", "dimension", "n_selected"], "summary")
+    tables.require(summary, ["family", "dimension", "n_selected"], "summary")
     dims = _check_family(family)
     sub = summary[summary["family"] == family]
     order = [d for d in dims if d in set(sub["dimension"])]
@@ -403,12 +405,13 @@ def validated_counts(summary: pd.DataFrame, families: Sequence[str] | str | None
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Neuroticism"], "n_selected": [12, 3]})
+    >>> s = pd.DataFrame({"family": "bfi", "dimension": ["Openness", "Neuroticism"],
+    ...                   "n_selected": [12, 3]})
     >>> fig = validated_counts(s)
     >>> [float(p.get_height()) for p in fig.axes[0].patches]  # schema order: Neuroticism first
     [3.0, 12.0]
     """
-    _require(summary, ["family", "dimension", "n_selected"], "summary")
+    tables.require(summary, ["family", "dimension", "n_selected"], "summary")
     fams = _families(summary, families)
     widths = [max(len(summary[summary["family"] == f]), 1) for f in fams]
     fig = new_figure((1.2 + 0.45 * sum(widths) + 0.5 * len(fams), 3.6))
@@ -460,12 +463,13 @@ def strongest_items_forest(
     >>> import pandas as pd
     >>> t = pd.DataFrame({"portrait_id": [1, 2, 3], "option_id": 1, "family": "bfi",
     ...                   "dimension": ["Openness", "Openness", "Neuroticism"],
-    ...                   "rho": [0.5, 0.4, 0.3], "ci_low": [0.3, 0.2, 0.1], "ci_high": [0.7, 0.6, 0.5]})
+    ...                   "rho": [0.5, 0.4, 0.3], "ci_low": [0.3, 0.2, 0.1], "ci_high": [0.7, 0.6,
+    ...                                                                                  0.5]})
     >>> ax = strongest_items_forest(t, family="bfi", k=1)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['Neuroticism  3/1', 'Openness  1/1']
     """
-    _require(table, [*KEYS, "rho", "ci_low", "ci_high"], "table")
+    tables.require(table, [*KEYS, "rho", "ci_low", "ci_high"], "table")
     dims = _check_family(family)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -550,7 +554,7 @@ def reliability_strip(
     >>> ax.collections[0].get_offsets().shape[0], ax.get_ylabel()
     (3, 'alpha')
     """
-    _require(rel, ["family", "dimension", "group", "n_items", statistic], "rel")
+    tables.require(rel, ["family", "dimension", "group", "n_items", statistic], "rel")
     dims = _check_family(family)
     sub = rel[rel["family"] == family]
     dims = [d for d in dims if (sub["dimension"] == d).any()]
@@ -628,7 +632,7 @@ def reliability_plot(
     (2, 2)
     """
     statistics = list(statistics)
-    _require(rel, ["family", "dimension", "group", "n_items", *statistics], "rel")
+    tables.require(rel, ["family", "dimension", "group", "n_items", *statistics], "rel")
     dims = _check_family(family)
     n_dims = max(1, sum((rel.loc[rel["family"] == family, "dimension"] == d).any() for d in dims))
     fig = new_figure((1.6 + 0.55 * n_dims, 2.7 * len(statistics) + 0.6))
@@ -683,7 +687,7 @@ def circumplex_plot(
     >>> len(ax.patches), len(ax.texts)
     (1, 10)
     """
-    _require(positions, ["dimension", "x", "y"], "positions")
+    tables.require(positions, ["dimension", "x", "y"], "positions")
     order = list(schema.PVQ_VALUES if order is None else order)
     pos = positions.set_index("dimension")
     missing = [d for d in order if d not in pos.index]
@@ -723,12 +727,13 @@ def circumplex_plot(
     title = "Value map (polygon: theoretical circular order)"
     if check is not None and len(check):
         c = check.iloc[0]
-        title += f"\nrecovered {c['recovered_order']}; {int(c['adjacent_pairs_preserved'])}/{int(c['n_adjacent_pairs'])} neighbours kept"
+        kept = f"{int(c['adjacent_pairs_preserved'])}/{int(c['n_adjacent_pairs'])}"
+        title += f"\nrecovered {c['recovered_order']}; {kept} neighbours kept"
     ax.set_title(title, fontsize=9)
     return ax
 
 
-# --------------------------------------------------------------------------- published vs recomputed
+# -------------------------------------------------------------------------- published vs recomputed
 
 
 def published_vs_recomputed(
@@ -769,12 +774,13 @@ def published_vs_recomputed(
     >>> import pandas as pd
     >>> k = {"portrait_id": [1, 2], "option_id": 1, "family": "bfi", "dimension": "Openness"}
     >>> pub, rec = pd.DataFrame({**k, "rho": [0.3, 0.5]}), pd.DataFrame({**k, "rho": [0.3, 0.4]})
-    >>> ax = published_vs_recomputed(pub, rec, pd.DataFrame({"portrait_id": [1, 2], "option_id": 1, "group": [5, 0]}))
+    >>> ax = published_vs_recomputed(pub, rec, pd.DataFrame({"portrait_id": [1, 2], "option_id": 1,
+    ...                                                      "group": [5, 0]}))
     >>> ax.get_title()
     '1 of 2 rows differ; 1 of them in group 0'
     """
     for df, what in ((published, "published"), (recomputed, "recomputed")):
-        _require(df, [*KEYS, "rho"], what)
+        tables.require(df, [*KEYS, "rho"], what)
     m = published[[*KEYS, "rho"]].merge(
         recomputed[[*KEYS, "rho"]],
         on=KEYS,
@@ -786,13 +792,16 @@ def published_vs_recomputed(
     a, b = m["rho_published"].to_numpy(dtype=float), m["rho_recomputed"].to_numpy(dtype=float)
     differ = ~((np.abs(a - b) <= tol) | (np.isnan(a) & np.isnan(b)))
     if item_groups is not None:
-        _require(item_groups, [*ITEM_KEYS, "group"], "item_groups")
+        tables.require(item_groups, [*ITEM_KEYS, "group"], "item_groups")
         g = m[ITEM_KEYS].merge(
             item_groups[[*ITEM_KEYS, "group"]].drop_duplicates(ITEM_KEYS), on=ITEM_KEYS, how="left"
         )["group"]
         hi = (g == highlight_group).to_numpy()
         label = f"group {highlight_group} items"
-        title = f"{int(differ.sum())} of {len(m)} rows differ; {int((differ & hi).sum())} of them in group {highlight_group}"
+        title = (
+            f"{int(differ.sum())} of {len(m)} rows differ; {int((differ & hi).sum())} of them "
+            f"in group {highlight_group}"
+        )
     else:
         hi = differ
         label = "differing rows"
@@ -860,7 +869,7 @@ def rho_by_loading(
     >>> [t.get_text() for t in ax.get_xticklabels()], len(ax.collections)
     (['0', '0.6'], 2)
     """
-    _require(table, ["rho", loading, *([selected] if selected else [])], "table")
+    tables.require(table, ["rho", loading, *([selected] if selected else [])], "table")
     levels = sorted(pd.unique(table[loading].dropna()))
     if not levels:
         raise ValueError(f"table has no {loading!r} values")

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from vp_stats import tables
+from vp_stats import schema, tables
 from vp_stats.stats.compass_weights import as_weights, weights_from_pvq_answers
 
 __all__ = [
     "CENTRED_PROFILE_CAVEAT",
+    "Composite",
+    "ROW_COLUMNS",
+    "SCORE_COLUMNS",
     "score_matrix",
     "selected_mean",
     "weighted_composite",
@@ -42,79 +46,141 @@ CENTRED_PROFILE_CAVEAT = (
 # --------------------------------------------------------------------------- inputs
 
 
+#: Columns that name a row of a score table, tried in this order when none is given.
+ROW_COLUMNS = ("persona_id", "model", "participant")
+#: Score columns, tried in this order when none is given (a profile's ``centered_mean`` first).
+SCORE_COLUMNS = ("centered_mean", "score")
+
+
+def _row_column(data: pd.DataFrame, model, persona, participant) -> str | None:
+    given = [c for c in (model, persona, participant) if c is not None]
+    if len(given) > 1:
+        raise ValueError(f"name one row column (model=, persona= or participant=), got {given}")
+    if given:
+        return given[0]
+    return next((c for c in ROW_COLUMNS if c in data.columns), None)
+
+
 def score_matrix(
-    scores: pd.DataFrame,
+    data: pd.DataFrame,
+    family: str | None = None,
     *,
-    model_col: str = "model",
-    dimension_col: str = "dimension",
-    score_col: str = "score",
+    model: str | None = None,
+    persona: str | None = None,
+    participant: str | None = None,
+    dimension: str = "dimension",
+    score: str | None = None,
+    complete: bool = False,
 ) -> pd.DataFrame:
-    """Validate a model x dimension score table and return it wide (models x dimensions).
+    """A score table as a wide matrix: one row per model, persona or participant, one column
+    per dimension.
+
+    The one tidy-scores-to-matrix step of the statistics layer (Value Compass composites,
+    persona population statistics).
 
     Parameters
     ----------
-    scores : pandas.DataFrame
-        Tidy (``model_col``, ``dimension_col``, ``score_col``; other columns are
-        ignored) or wide (``model_col`` or the index naming models, every other
-        column a dimension).
-    model_col, dimension_col, score_col : str
-        Column names.
+    data : pandas.DataFrame
+        Tidy (a row column, ``dimension``, ``score``; other columns are ignored) or
+        wide (the row column or the index naming the rows, every other column a
+        dimension).
+    family : str, optional
+        Keep this family's rows (when the table has a ``family`` column) and give its
+        dimensions as columns in schema order (dimensions without scores are NaN). Default:
+        every dimension of the table, in input order.
+    model, persona, participant : str, optional
+        The column naming the rows (give at most one); default the first of
+        ``persona_id, model, participant`` present.
+    dimension : str
+        Column of the dimension names (tidy tables).
+    score : str, optional
+        Column of the scores; default ``centered_mean`` or else ``score``.
+    complete : bool
+        Require every cell to be a finite score (the composites need every dimension).
 
     Returns
     -------
     pandas.DataFrame
-        Float matrix, index ``model``, columns the dimensions (input order).
+        Float matrix; the index is named after the row column (``model`` for a wide table
+        without one), the columns ``dimension``.
 
     Raises
     ------
     ValueError
-        Duplicate (model, dimension) pairs, missing or non-finite scores (naming
-        model and dimension), an empty table.
+        Duplicate (row, dimension) pairs, an unknown family, missing or non-finite scores
+        with ``complete=True`` (naming row and dimension), an empty table.
 
     Examples
     --------
     >>> import pandas as pd
     >>> wide = pd.DataFrame({"model": ["a", "b"], "Power": [1.0, 2.0], "Security": [3.0, 4.0]})
-    >>> score_matrix(wide)  # doctest: +NORMALIZE_WHITESPACE
+    >>> score_matrix(wide, complete=True)  # doctest: +NORMALIZE_WHITESPACE
     dimension  Power  Security
     model
     a            1.0       3.0
     b            2.0       4.0
+    >>> t = pd.DataFrame({"participant": ["a", "a"], "family": "bfi",
+    ...                   "dimension": ["Openness", "Neuroticism"], "score": [3.0, 2.0]})
+    >>> score_matrix(t, "bfi").loc["a"].tolist()
+    [nan, nan, nan, 2.0, 3.0]
     """
-    if not isinstance(scores, pd.DataFrame) or scores.empty:
+    if not isinstance(data, pd.DataFrame) or data.empty:
         raise ValueError("scores must be a non-empty pandas DataFrame")
-    if dimension_col in scores.columns and score_col in scores.columns:
-        if model_col not in scores.columns:
+    if family is not None and family not in schema.FAMILIES:
+        raise ValueError(f"unknown family {family!r}; one of {schema.FAMILY_NAMES}")
+    row = _row_column(data, model, persona, participant)
+    tidy = dimension in data.columns and (
+        score in data.columns if score else any(c in data.columns for c in SCORE_COLUMNS)
+    )
+    if tidy:
+        score = score or next(c for c in SCORE_COLUMNS if c in data.columns)
+        if row is None:
             raise ValueError(
-                f"tidy scores need a {model_col!r} column (columns: {list(scores.columns)})"
+                "tidy scores need a column naming the rows (one of "
+                f"{', '.join(ROW_COLUMNS)}, or model= / persona= / participant=; "
+                f"columns: {list(data.columns)})"
             )
-        dup = scores.duplicated([model_col, dimension_col], keep=False)
+        tables.require(data, [row, dimension], "scores", numeric=[score])
+        sub = data
+        if family is not None and "family" in data.columns:
+            sub = data[data["family"] == family]
+        dup = sub.duplicated([row, dimension], keep=False)
         if dup.any():
-            r = scores.loc[dup].iloc[0]
+            r = sub.loc[dup].iloc[0]
             raise ValueError(
-                f"duplicate scores for model {_py(r[model_col])!r}, dimension {_py(r[dimension_col])!r}; "
-                "filter the table to one family / one score per model and dimension"
+                f"duplicate scores for {row} {_py(r[row])!r}, dimension "
+                f"{_py(r[dimension])!r}; filter the table to one family / one score per "
+                f"{row} and dimension"
             )
-        mat = tables.to_wide(scores, model_col, dimension_col, score_col, source="scores")
-        mat = mat.reindex(
-            index=pd.unique(scores[model_col]), columns=pd.unique(scores[dimension_col])
-        )
+        mat = tables.to_wide(sub, row, dimension, score, source="scores")
+        mat = mat.reindex(index=pd.unique(sub[row]), columns=pd.unique(sub[dimension]))
     else:
-        mat = scores.set_index(model_col) if model_col in scores.columns else scores.copy()
-    mat.index.name, mat.columns.name = "model", "dimension"
+        if score is not None:
+            tables.require(data, [dimension, score], "scores")
+        mat = data.set_index(row) if row in data.columns else data.copy()
+    mat.index.name = row if row is not None else (mat.index.name or "model")
+    mat.columns.name = "dimension"
     if mat.index.duplicated().any():
-        raise ValueError(f"duplicate model rows: {list(mat.index[mat.index.duplicated()][:5])}")
+        raise ValueError(
+            f"duplicate {mat.index.name} rows: {list(mat.index[mat.index.duplicated()][:5])}"
+        )
     try:
         mat = mat.astype(float)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"scores must be numeric: {exc}") from exc
-    bad = ~np.isfinite(mat.to_numpy())
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise ValueError(
-            f"missing or non-finite score for model {_py(mat.index[r])!r}, dimension {_py(mat.columns[c])!r} "
-            f"({int(bad.sum())} in total); composites need every dimension scored"
-        )
+    if family is not None:
+        mat = mat.reindex(columns=list(schema.FAMILIES[family]))
+        if tidy:
+            mat = mat.sort_index()
+    if complete:
+        bad = ~np.isfinite(mat.to_numpy())
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise ValueError(
+                f"missing or non-finite score for {mat.index.name} {_py(mat.index[r])!r}, "
+                f"dimension {_py(mat.columns[c])!r} ({int(bad.sum())} in total); composites "
+                "need every dimension scored"
+            )
     return mat
 
 
@@ -139,8 +205,9 @@ def _align(
             raise ValueError(f"dimensions {absent} are not in the score table (dimensions: {have})")
         if set(dims) != set(dimensions):
             raise ValueError(
-                f"mismatched dimension sets: the {what} cover {sorted(set(dims) - set(dimensions))} "
-                f"beyond the selected dimensions and miss {sorted(set(dimensions) - set(dims))}"
+                f"mismatched dimension sets: the {what} cover "
+                f"{sorted(set(dims) - set(dimensions))} beyond the selected dimensions and miss "
+                f"{sorted(set(dimensions) - set(dims))}"
             )
         return dimensions
     if set(dims) != set(have):
@@ -152,17 +219,35 @@ def _align(
     return list(dims)
 
 
-def _result(models, cols: dict, w: pd.Series, source: str) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Composite(tables.Result):
+    """A composite of every model and the weights it was computed with.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per model: ``model``, the composite's column(s), ``n_dimensions, weights,
+        weights_source`` (``weights`` formatted as text).
+    weights : Series
+        The weights used, indexed by dimension (exact values).
+    weights_source : str
+        Where the weights come from.
+    """
+
+    weights: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    weights_source: str = ""
+
+
+def _result(models, cols: dict, w: pd.Series, source: str) -> Composite:
     out = pd.DataFrame({"model": list(models), **cols})
     out["n_dimensions"] = len(w)
     out["weights"] = _fmt_weights(w)
     out["weights_source"] = source
-    out.attrs["weights"] = w.copy()
-    return out
+    return Composite(out, {"weights_source": source}, w.copy(), source)
 
 
 def _prepare(scores, weights, weights_source, dimensions, score_kw, what="weights"):
-    mat = score_matrix(scores, **score_kw)
+    mat = score_matrix(scores, complete=True, **score_kw)
     wt = as_weights(weights, weights_source)
     dims = _align(mat, wt["dimension"].tolist(), dimensions, what)
     w = wt.set_index("dimension")["weight"].reindex(dims)
@@ -176,7 +261,7 @@ def selected_mean(
     scores: pd.DataFrame,
     dimensions: Sequence[str] | None = None,
     **score_kw,
-) -> pd.DataFrame:
+) -> Composite:
     """Equal-weight mean of each model's scores over a chosen set of dimensions.
 
     The Value Compass leaderboard score (Yao, Yi et al. 2025): ``mean_k s_k`` over
@@ -189,22 +274,23 @@ def selected_mean(
     dimensions : sequence of str, optional
         The dimensions to average; default all dimensions of the table.
     **score_kw
-        ``model_col``, ``dimension_col``, ``score_col`` for :func:`score_matrix`.
+        ``model``, ``dimension``, ``score`` (column names) for :func:`score_matrix`.
 
     Returns
     -------
-    pandas.DataFrame
-        ``model, selected_mean, n_dimensions, weights, weights_source``.
+    Composite
+        ``table``: ``model, selected_mean, n_dimensions, weights, weights_source``.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> wide = pd.DataFrame({"model": ["m"], "Power": [20.0], "Security": [60.0], "Hedonism": [10.0]})
-    >>> selected_mean(wide, ["Power", "Security"])[["model", "selected_mean", "n_dimensions"]]
+    >>> wide = pd.DataFrame({"model": ["m"], "Power": [20.0], "Security": [60.0],
+    ...                      "Hedonism": [10.0]})
+    >>> selected_mean(wide, ["Power", "Security"]).table[["model", "selected_mean", "n_dimensions"]]
       model  selected_mean  n_dimensions
     0     m           40.0             2
     """
-    mat = score_matrix(scores, **score_kw)
+    mat = score_matrix(scores, complete=True, **score_kw)
     dims = list(mat.columns) if dimensions is None else list(dimensions)
     if not dims:
         raise ValueError("no dimensions selected")
@@ -227,7 +313,7 @@ def weighted_composite(
     *,
     dimensions: Sequence[str] | None = None,
     **score_kw,
-) -> pd.DataFrame:
+) -> Composite:
     """Priority-weighted composite ``sum_k w_k s_k / sum_k |w_k|`` per model.
 
     Dividing by ``sum |w|`` keeps the composite on the score scale when all
@@ -250,14 +336,15 @@ def weighted_composite(
 
     Returns
     -------
-    pandas.DataFrame
-        ``model, weighted_composite, n_dimensions, weights, weights_source``.
+    Composite
+        ``table``: ``model, weighted_composite, n_dimensions, weights, weights_source``.
 
     Examples
     --------
     >>> import pandas as pd
     >>> wide = pd.DataFrame({"model": ["m"], "Power": [20.0], "Security": [60.0]})
-    >>> weighted_composite(wide, {"Power": -1, "Security": 1}, "demo")["weighted_composite"].item()
+    >>> res = weighted_composite(wide, {"Power": -1, "Security": 1}, "demo")
+    >>> res.table.weighted_composite.item()
     20.0
     """
     mat, w, src = _prepare(scores, weights, weights_source, dimensions, score_kw)
@@ -283,7 +370,7 @@ def rank_agreement(
     *,
     dimensions: Sequence[str] | None = None,
     **score_kw,
-) -> pd.DataFrame:
+) -> Composite:
     """Spearman rank agreement between each model's scores and a priority vector.
 
     ``rho`` is Spearman's correlation with ties given average ranks (the
@@ -306,8 +393,8 @@ def rank_agreement(
 
     Returns
     -------
-    pandas.DataFrame
-        ``model, rho, match, n_dimensions, weights, weights_source``. A model
+    Composite
+        ``table``: ``model, rho, match, n_dimensions, weights, weights_source``. A model
         whose scores are all equal gets NaN (with a warning).
 
     Raises
@@ -320,7 +407,7 @@ def rank_agreement(
     --------
     >>> import pandas as pd
     >>> wide = pd.DataFrame({"model": ["m"], "A": [1.0], "B": [2.0], "C": [3.0]})
-    >>> rank_agreement(wide, {"A": 3, "B": 2, "C": 1}, "demo")[["rho", "match"]]
+    >>> rank_agreement(wide, {"A": 3, "B": 2, "C": 1}, "demo").table[["rho", "match"]]
        rho  match
     0 -1.0    0.0
     """
@@ -347,7 +434,7 @@ def distance(
     threshold: float = 0.3,
     dimensions: Sequence[str] | None = None,
     **score_kw,
-) -> pd.DataFrame:
+) -> Composite:
     """Target distance ``sum_k |t_k| 1[|s_k| > threshold] |s_k - t_k|`` per model.
 
     Scores and target are on the -1..1 scale; a dimension counts only when the
@@ -373,8 +460,8 @@ def distance(
 
     Returns
     -------
-    pandas.DataFrame
-        ``model, distance, n_counted, n_dimensions, weights, weights_source``.
+    Composite
+        ``table``: ``model, distance, n_counted, n_dimensions, weights, weights_source``.
 
     Raises
     ------
@@ -386,7 +473,7 @@ def distance(
     --------
     >>> import pandas as pd
     >>> wide = pd.DataFrame({"model": ["m"], "A": [0.8], "B": [0.1], "C": [-0.5]})
-    >>> distance(wide, {"A": 1.0, "B": -1.0, "C": 0.5}, "demo")[["distance", "n_counted"]]
+    >>> distance(wide, {"A": 1.0, "B": -1.0, "C": 0.5}, "demo").table[["distance", "n_counted"]]
        distance  n_counted
     0       0.7          2
     """
@@ -402,8 +489,8 @@ def distance(
     if np.abs(s).max() > 1:
         r, c = np.unravel_index(np.argmax(np.abs(s)), s.shape)
         raise ValueError(
-            f"score of model {_py(mat.index[r])!r} on {mat.columns[c]!r} is {_py(s[r, c])!r}: distance needs "
-            "scores on the -1..1 scale (rescale 0-100 scores with s / 50 - 1)"
+            f"score of model {_py(mat.index[r])!r} on {mat.columns[c]!r} is {_py(s[r, c])!r}: "
+            "distance needs scores on the -1..1 scale (rescale 0-100 scores with s / 50 - 1)"
         )
     on = np.abs(s) > threshold
     dist = (np.abs(tv) * on * np.abs(s - tv)).sum(axis=1)
@@ -417,7 +504,7 @@ def match_models(
     person_answers: pd.DataFrame,
     model_profiles: pd.DataFrame,
     *,
-    respondent: object | None = None,
+    participant: object | None = None,
     family: str = "pvq",
     threshold: float = 0.3,
     scale: str = "maxabs",
@@ -446,11 +533,11 @@ def match_models(
     Parameters
     ----------
     person_answers : pandas.DataFrame
-        PVQ-21 answers (long or wide) of one person (or pick with ``respondent``).
+        PVQ-21 answers (long or wide) of one person (or pick with ``participant``).
     model_profiles : pandas.DataFrame
         Tidy ``model, family, dimension, centered_mean`` (vp-stats scoring output).
-    respondent : optional
-        Respondent to use if the answers hold several.
+    participant : optional
+        The participant to use if the answers hold several.
     family : {'pvq', 'higher_pvq'}
         Dimensions to compare on.
     threshold : float
@@ -474,7 +561,8 @@ def match_models(
     >>> vals = list(schema.PVQ_VALUES)
     >>> prof = pd.DataFrame({"model": ["up"] * 10 + ["down"] * 10, "family": "pvq",
     ...                      "dimension": vals * 2,
-    ...                      "centered_mean": [i / 10 for i in range(10)] + [-i / 10 for i in range(10)]})
+    ...                      "centered_mean": [i / 10 for i in range(10)]
+    ...                                       + [-i / 10 for i in range(10)]})
     >>> ans = pd.DataFrame({"respondent": "me", "item": range(1, 22), "answer": 3})
     >>> ans.loc[ans.item.isin([3, 8, 19, 12, 18]), "answer"] = 6  # Universalism, Benevolence
     >>> match_models(ans, prof).groupby("composite")["model"].first().tolist()
@@ -482,20 +570,20 @@ def match_models(
     """
     if scale not in ("maxabs", "range"):
         raise ValueError(f"scale must be 'maxabs' or 'range', got {scale!r}")
-    need = {"model", "family", "dimension", "centered_mean"}
-    missing = need - set(model_profiles.columns)
-    if missing:
-        raise ValueError(
-            f"model_profiles lacks columns {sorted(missing)} (expected {sorted(need)})"
-        )
+    tables.require(
+        model_profiles,
+        ["model", "family", "dimension"],
+        "model_profiles",
+        numeric=["centered_mean"],
+    )
     prof = model_profiles[model_profiles["family"] == family]
     if prof.empty:
         raise ValueError(f"model_profiles holds no {family!r} rows")
-    mat = score_matrix(prof, score_col="centered_mean")
-    w = weights_from_pvq_answers(person_answers, respondent, family=family, **pvq_kw)
+    mat = score_matrix(prof, model="model", score="centered_mean", complete=True)
+    w = weights_from_pvq_answers(person_answers, participant, family=family, **pvq_kw)
     src = w["weights_source"].iloc[0]
-    wc = weighted_composite(mat, w)
-    ra = rank_agreement(mat, w)
+    wc = weighted_composite(mat, w).table
+    ra = rank_agreement(mat, w).table
     tv = w.set_index("dimension")["weight"]
     if scale == "maxabs":
         if np.abs(tv).max() == 0:
@@ -505,7 +593,9 @@ def match_models(
         m_scaled = mat.div(denom, axis=0)
     else:
         t_scaled, m_scaled = tv / 5.0, mat / 5.0
-    di = distance(m_scaled, t_scaled, f"{src}; scaled to -1..1 by {scale}", threshold=threshold)
+    di = distance(
+        m_scaled, t_scaled, f"{src}; scaled to -1..1 by {scale}", threshold=threshold
+    ).table
     parts = [
         ("weighted", wc["model"], wc["weighted_composite"], True, src),
         ("rank_agreement", ra["model"], ra["match"], True, src),

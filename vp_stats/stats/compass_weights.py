@@ -78,11 +78,7 @@ def as_weights(
                 tab = tab[tab["group"] == group]
         elif group is not None:
             raise ValueError("group= given but the weights table has no 'group' column")
-        missing = {"dimension", "weight"} - set(tab.columns)
-        if missing:
-            raise ValueError(
-                f"a weights table needs columns 'dimension' and 'weight' (missing {sorted(missing)})"
-            )
+        tables.require(tab, ["dimension", "weight"], "weights table")
         if weights_source is None:
             srcs = pd.unique(tab["weights_source"]) if "weights_source" in tab.columns else []
             if len(srcs) != 1:
@@ -129,10 +125,10 @@ def as_weights(
 
 def weights_from_participants(
     scores: pd.DataFrame,
-    group_col: str | None = None,
+    group: str | None = None,
     *,
     family: str = "pvq",
-    participant_col: str | None = None,
+    participant: str = "participant",
     source: str = "participant table",
 ) -> pd.DataFrame:
     """Mean centred PVQ profile of a participant table, overall or per group.
@@ -140,16 +136,16 @@ def weights_from_participants(
     Parameters
     ----------
     scores : pandas.DataFrame
-        Tidy participant scores with columns ``participant`` (or
-        ``respondent``), ``family``, ``dimension``, ``score`` (the output of
+        Tidy participant scores with columns ``participant``, ``family``,
+        ``dimension``, ``score`` (the output of
         :func:`vp_stats.io.datasets.load_participant_scores` or
-        :func:`vp_stats.instruments.pvq.score_pvq21`), plus ``group_col``.
-    group_col : str, optional
+        :func:`vp_stats.instruments.pvq.score_pvq21`), plus ``group``.
+    group : str, optional
         Column defining the groups (e.g. country); one vector per group.
     family : str
         Family to average (``pvq`` or ``higher_pvq``).
-    participant_col : str, optional
-        Participant id column; default ``participant`` or ``respondent``.
+    participant : str
+        The participant id column.
     source : str
         Name of the data set, written into ``weights_source``.
 
@@ -177,18 +173,12 @@ def weights_from_participants(
     >>> w["weights_source"].iloc[-1]
     'mean centred pvq profile of 1 participant(s) (demo, country = Y)'
     """
-    if participant_col is None:
-        participant_col = next(
-            (c for c in ("participant", "respondent") if c in scores.columns), None
-        )
-        if participant_col is None:
-            raise ValueError(
-                "scores need a 'participant' or 'respondent' column (or pass participant_col=)"
-            )
-    need = {participant_col, "dimension", "score"} | ({group_col} if group_col else set())
-    missing = need - set(scores.columns)
-    if missing:
-        raise ValueError(f"participant scores lack columns {sorted(missing)}")
+    tables.require(
+        scores,
+        [participant, "dimension", *([group] if group else [])],
+        "participant scores",
+        numeric=["score"],
+    )
     if family not in schema.FAMILIES:
         raise ValueError(f"unknown family {family!r}; known: {list(schema.FAMILIES)}")
     sub = scores[scores["family"] == family] if "family" in scores.columns else scores
@@ -196,8 +186,8 @@ def weights_from_participants(
     if sub.empty:
         raise ValueError(f"no {family} scores in the participant table")
     sub = sub[sub["score"].notna()]
-    keys = [group_col] if group_col else []
-    if sub.duplicated([*keys, participant_col, "dimension"]).any():
+    keys = [group] if group else []
+    if sub.duplicated([*keys, participant, "dimension"]).any():
         raise ValueError("duplicate (participant, dimension) scores in the participant table")
     dims = list(schema.FAMILIES[family])
     frames = []
@@ -206,16 +196,16 @@ def weights_from_participants(
         mean = g.groupby("dimension")["score"].mean()
         lacking = [d for d in dims if d not in mean.index]
         if lacking:
-            where = f"group {group_col} = {key!r}: " if keys else ""
+            where = f"group {group} = {key!r}: " if keys else ""
             raise ValueError(f"{where}no scores for dimension(s) {lacking}")
-        n = g[participant_col].nunique()
+        n = g[participant].nunique()
         label = f"mean centred {family} profile of {n} participant(s) ({source}"
-        label += f", {group_col} = {key})" if keys else ")"
+        label += f", {group} = {key})" if keys else ")"
         frame = pd.DataFrame(
             {
                 "dimension": dims,
                 "weight": mean.reindex(dims).to_numpy(),
-                "n_participants": g.groupby("dimension")[participant_col]
+                "n_participants": g.groupby("dimension")[participant]
                 .nunique()
                 .reindex(dims)
                 .to_numpy(),
@@ -230,7 +220,7 @@ def weights_from_participants(
 
 def weights_from_pvq_answers(
     answers: pd.DataFrame,
-    respondent: object | None = None,
+    participant: object | None = None,
     *,
     family: str = "pvq",
     **pvq_kw,
@@ -245,8 +235,8 @@ def weights_from_pvq_answers(
     ----------
     answers : pandas.DataFrame
         Long or wide PVQ-21 answers (see :func:`~vp_stats.instruments.pvq.score_pvq21`).
-    respondent : optional
-        Which respondent to use when the table holds several.
+    participant : optional
+        Which participant to use when the table holds several.
     family : {'pvq', 'higher_pvq'}
         Basic or higher-order values.
     **pvq_kw
@@ -271,26 +261,30 @@ def weights_from_pvq_answers(
         raise ValueError(f"family must be 'pvq' or 'higher_pvq', got {family!r}")
     pvq_kw.pop("centre", None)
     out = score_pvq21(answers, centre=True, **pvq_kw)
-    people = pd.unique(out["respondent"])
-    if respondent is None:
+    # the scorer's id column (score_pvq21 names it ``respondent`` or, renamed, ``participant``)
+    who = "participant" if "participant" in out.columns else "respondent"
+    people = pd.unique(out[who])
+    if participant is None:
         if len(people) != 1:
             raise ValueError(
-                f"answers hold {len(people)} respondents; pass respondent= to choose one"
+                f"answers hold {len(people)} participants; pass participant= to choose one"
             )
-        respondent = people[0]
-    elif respondent not in set(people):
-        raise ValueError(f"respondent {respondent!r} not in the answers")
-    sub = out[(out["respondent"] == respondent) & (out["family"] == family)]
+        participant = people[0]
+    elif participant not in set(people):
+        raise ValueError(f"participant {participant!r} not in the answers")
+    sub = out[(out[who] == participant) & (out["family"] == family)]
     if sub["score"].isna().any():
         raise ValueError(
-            f"respondent {respondent!r} has unscored values "
+            f"participant {participant!r} has unscored values "
             f"{sub.loc[sub.score.isna(), 'dimension'].tolist()} (missing answers)"
         )
     return pd.DataFrame(
         {
             "dimension": sub["dimension"].to_numpy(),
             "weight": sub["score"].to_numpy(),
-            "weights_source": f"PVQ-21 answers of respondent {respondent!r}, MRAT-centred {family} scores",
+            "weights_source": (
+                f"PVQ-21 answers of participant {participant!r}, MRAT-centred {family} scores"
+            ),
         }
     )
 
@@ -322,7 +316,8 @@ def weights_from_ranks(
 
     Examples
     --------
-    >>> w = weights_from_ranks({"Power": 1, "Security": 2, "Hedonism": 3}, top="lowest", source="me")
+    >>> w = weights_from_ranks({"Power": 1, "Security": 2, "Hedonism": 3}, top="lowest",
+    ...                        source="me")
     >>> w[["dimension", "rank", "weight"]]
       dimension  rank  weight
     0     Power   1.0     3.0

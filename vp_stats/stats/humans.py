@@ -58,7 +58,7 @@ Examples
 ...                   "family": "bfi", "dimension": "Agreeableness",
 ...                   "score": [3.0, 4.0, 5.0, 4.0, 5.0, 6.0]})
 >>> g = human_group_gaps(h, "gender", "male", "female", n_boot=0)
->>> g[["trait", "group_a", "group_b", "n_a", "n_b", "mean_diff", "d"]].values.tolist()
+>>> g.table[["dimension", "group_a", "group_b", "n_a", "n_b", "mean_diff", "d"]].values.tolist()
 [['Agreeableness', 'male', 'female', 3, 3, -1.0, -1.0]]
 """
 
@@ -66,12 +66,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.instruments.personas import PAPER_PERSONA_LEVELS, PLAIN_PERSONA_ID
 from vp_stats.stats.resampling import Resampler, check_boot_options, percentile_ci
 
@@ -79,6 +80,8 @@ __all__ = [
     "HUMAN_SOURCES",
     "HUMAN_GROUPS",
     "HUMAN_GAP_COLUMNS",
+    "GroupGaps",
+    "PersonaHumanGaps",
     "score_keyed",
     "human_group_gaps",
     "persona_vs_human",
@@ -89,7 +92,9 @@ __all__ = [
 #: Human reference samples: name -> description.
 HUMAN_SOURCES = {
     "sapa-bfi": "psychTools bfi: 2,800 SAPA respondents (2010), 25 IPIP Big Five items, 1-6",
-    "sapa-spi": "psychTools spi: 4,000 SAPA respondents, SPI Big Five scales (14 IPIP items each), 1-6",
+    "sapa-spi": (
+        "psychTools spi: 4,000 SAPA respondents, SPI Big Five scales (14 IPIP items each), 1-6"
+    ),
 }
 
 #: Group variables of :func:`human_gaps_study` -> column of :func:`sapa_scores`.
@@ -97,7 +102,7 @@ HUMAN_GROUPS = {"gender": "gender", "age": "age_band", "education": "education"}
 
 #: Leading columns of :func:`human_group_gaps`.
 HUMAN_GAP_COLUMNS = [
-    "trait",
+    "dimension",
     "group_a",
     "group_b",
     "n_a",
@@ -118,14 +123,15 @@ def score_keyed(
     *,
     scale: tuple[float, float] = (1, 6),
     min_items: int = 1,
-    participant_col: str = "participant",
+    participant: str = "participant",
 ) -> pd.DataFrame:
     """Score keyed items: a scale's score is the mean of its answered items after reversing.
 
     Parameters
     ----------
     items : DataFrame
-        One row per respondent: ``participant_col`` and the item columns.
+        One row per participant: ``participant`` (the column named so) and the item
+        columns.
     keys : mapping
         Scale -> item names; ``"-X"`` marks item ``X`` as reverse keyed
         (recoded ``scale[0] + scale[1] - x``), the convention of psych's
@@ -149,20 +155,17 @@ def score_keyed(
     [5.0]
     """
     lo, hi = scale
-    if participant_col not in items.columns:
-        raise ValueError(f"items have no {participant_col!r} column")
+    tables.require(items, [participant], "items")
     frames = []
     for name, its in keys.items():
         cols = [i.lstrip("-") for i in its]
-        missing = [c for c in cols if c not in items.columns]
-        if missing:
-            raise ValueError(f"scale {name!r}: item column(s) {missing} not in the data")
+        tables.require(items, cols, f"items of scale {name!r}")
         X = items[cols].to_numpy(dtype=float).copy()
         bad = ~np.isnan(X) & ((X < lo) | (X > hi))
         if bad.any():
             r, c = (int(a[0]) for a in np.nonzero(bad))
             raise ValueError(
-                f"participant {items[participant_col].iloc[r]!r}, item {cols[c]!r}: "
+                f"participant {items[participant].iloc[r]!r}, item {cols[c]!r}: "
                 f"{X[r, c]!r} outside {lo}-{hi}"
             )
         rev = np.array([i.startswith("-") for i in its])
@@ -173,7 +176,7 @@ def score_keyed(
         frames.append(
             pd.DataFrame(
                 {
-                    "participant": items[participant_col].to_numpy(),
+                    "participant": items[participant].to_numpy(),
                     "dimension": name,
                     "score": s,
                     "n_items": n,
@@ -211,17 +214,17 @@ def _pairs(col, present, group_a, group_b):
     return [(lv[i], lv[j]) for i in range(len(lv)) for j in range(i + 1, len(lv))]
 
 
-def _wide(scores: pd.DataFrame, unit: str, group_col: str, family: str, score_col: str):
+def _wide(scores: pd.DataFrame, unit: str, group: str, family: str, score: str):
     sub = scores[scores["family"] == family] if "family" in scores.columns else scores
     if sub.duplicated([unit, "dimension"]).any():
         r = sub[sub.duplicated([unit, "dimension"])].iloc[0]
         raise ValueError(
             f"more than one score for {unit} {r[unit]!r}, dimension {r['dimension']!r}"
         )
-    W = sub.pivot(index=unit, columns="dimension", values=score_col)
+    W = sub.pivot(index=unit, columns="dimension", values=score)
     traits = [t for t in schema.FAMILIES.get(family, ()) if t in W.columns] or list(W.columns)
     W = W.reindex(columns=traits).astype(float)
-    grp = sub.drop_duplicates(unit).set_index(unit)[group_col].reindex(W.index)
+    grp = sub.drop_duplicates(unit).set_index(unit)[group].reindex(W.index)
     return W, grp.to_numpy(dtype=object), traits
 
 
@@ -279,71 +282,106 @@ def _group_stats(
     return out
 
 
-def _human_column(scores: pd.DataFrame, group_col: str) -> str:
+def _human_column(scores: pd.DataFrame, group: str) -> str:
     """``age`` in years -> the ``age_band`` column (the persona attribute holds bands)."""
     if (
-        group_col == "age"
+        group == "age"
         and "age_band" in scores.columns
         and pd.api.types.is_numeric_dtype(scores["age"])
     ):
         return "age_band"
-    return group_col
+    return group
+
+
+@dataclass(frozen=True)
+class GroupGaps(tables.Result):
+    """:func:`human_group_gaps`' result: the gap table and how its effect size was computed.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per dimension and pair of groups (:data:`HUMAN_GAP_COLUMNS` first).
+    effect_size : str
+        The effect size's definition and the bootstrap behind its CIs.
+    """
+
+    effect_size: str = ""
+
+
+@dataclass(frozen=True)
+class PersonaHumanGaps(tables.Result):
+    """:func:`persona_vs_human`'s result: the comparison table and how each side was standardised.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per dimension and pair of groups.
+    note : str
+        How the persona d and the human d were standardised.
+    """
+
+    note: str = ""
 
 
 def human_group_gaps(
-    scores: pd.DataFrame,
-    group_col: str,
+    data: pd.DataFrame,
+    group: str,
     group_a: object | None = None,
     group_b: object | None = None,
     *,
     family: str = "bfi",
-    unit_col: str = "participant",
-    score_col: str = "score",
+    participant: str = "participant",
+    score: str = "score",
     n_boot: int = 2000,
     ci: float = 0.95,
     seed: int = 0,
-) -> pd.DataFrame:
-    """Human group gaps per trait: mean difference and Cohen's d (pooled SD) with bootstrap CIs.
+) -> GroupGaps:
+    """Human group gaps per dimension: mean difference and Cohen's d (pooled SD), bootstrap CIs.
 
     Parameters
     ----------
-    scores : DataFrame
-        Tidy scores with ``unit_col``, ``group_col``, ``family``, ``dimension``,
-        ``score_col`` (e.g. :func:`sapa_scores`). ``group_col="age"`` with ages
+    data : DataFrame
+        Tidy scores with ``participant``, ``group``, ``family``, ``dimension``,
+        ``score`` (e.g. :func:`sapa_scores`). ``group="age"`` with ages
         in years uses the ``age_band`` column.
+    group : str
+        The column holding the groups (``"gender"``, ``"age"``, ``"education"``).
     group_a, group_b : optional
         The pair (A - B). Neither: every pair of levels, in the paper's persona
         order (:data:`vp_stats.instruments.personas.PAPER_PERSONA_LEVELS`), e.g. male -
-        female, 18-29 - 30-44 ...; respondents with a missing group are left out.
+        female, 18-29 - 30-44 ...; participants with a missing group are left out.
+    family : str
+        The family whose dimensions are compared.
+    participant, score : str
+        Column names.
     n_boot, ci, seed
-        Percentile bootstrap: respondents resampled with replacement within
+        Percentile bootstrap: participants resampled with replacement within
         each group (group sizes fixed); ``n_boot=0`` skips the CIs.
 
     Returns
     -------
-    DataFrame
-        :data:`HUMAN_GAP_COLUMNS` (``ci_low, ci_high`` are d's interval), then
+    GroupGaps
+        ``table``: :data:`HUMAN_GAP_COLUMNS` (``ci_low, ci_high`` are d's interval), then
         ``family, mean_a, mean_b, sd_a, sd_b, sd_pooled, diff_ci_low,
-        diff_ci_high, n_boot_valid``. Means in trait units (1-6 item scale for
-        SAPA); ``n`` counts respondents with a score on the trait.
+        diff_ci_high, n_boot_valid``. Means in score units (1-6 item scale for
+        SAPA); ``n`` counts participants with a score on the dimension. ``effect_size``
+        says how d and its CIs were computed.
 
     Examples
     --------
     >>> import pandas as pd
     >>> h = pd.DataFrame({"participant": range(6), "g": list("aaabbb"), "family": "bfi",
     ...                   "dimension": "Openness", "score": [1.0, 2, 3, 2, 3, 4]})
-    >>> r = human_group_gaps(h, "g", n_boot=200, seed=1)
+    >>> r = human_group_gaps(h, "g", n_boot=200, seed=1).table
     >>> r[["group_a", "group_b", "mean_diff", "d"]].values.tolist()
     [['a', 'b', -1.0, -1.0]]
     >>> bool(r.ci_low.item() < -1.0 < r.ci_high.item())
     True
     """
     check_boot_options(n_boot, ci, allow_zero=True)
-    col = _human_column(scores, group_col)
-    for c in (unit_col, col, "dimension", score_col):
-        if c not in scores.columns:
-            raise ValueError(f"scores have no column {c!r} (columns: {list(scores.columns)})")
-    W, labels, traits = _wide(scores, unit_col, col, family, score_col)
+    col = _human_column(data, group)
+    tables.require(data, [participant, col, "dimension"], "scores", numeric=[score])
+    W, labels, traits = _wide(data, participant, col, family, score)
     present = [g for g in pd.unique(labels) if pd.notna(g)]
     pairs = _pairs(col, present, group_a, group_b)
     groups = list(dict.fromkeys(g for p in pairs for g in p))
@@ -364,7 +402,7 @@ def human_group_gaps(
         for k, t in enumerate(traits):
             rows.append(
                 {
-                    "trait": t,
+                    "dimension": t,
                     "group_a": a,
                     "group_b": b,
                     "n_a": int(na[k]),
@@ -384,12 +422,11 @@ def human_group_gaps(
                     "n_boot_valid": int(nv[k]),
                 }
             )
-    out = pd.DataFrame(rows)
-    out.attrs["effect_size"] = (
+    effect_size = (
         "Cohen's d = (mean_a - mean_b) / pooled SD, SD with ddof 1, no Hedges correction; "
         f"CIs: percentile bootstrap ({n_boot} resamples within groups, seed {seed}, {ci:.0%})"
     )
-    return out
+    return GroupGaps(pd.DataFrame(rows), {"effect_size": effect_size}, effect_size)
 
 
 # --------------------------------------------------------------------------- persona side
@@ -403,17 +440,18 @@ def _ratio_ci(x, ci):
 def persona_vs_human(
     persona_scores: pd.DataFrame,
     human_scores: pd.DataFrame,
-    group_col: str,
+    group: str,
     group_a: object | None = None,
     group_b: object | None = None,
     *,
     sd_reference: pd.DataFrame | None = None,
     family: str = "bfi",
-    persona_unit_col: str | None = None,
+    persona: str | None = None,
+    participant: str = "participant",
     n_boot: int = 2000,
     ci: float = 0.95,
     seed: int = 0,
-) -> pd.DataFrame:
+) -> PersonaHumanGaps:
     """A persona run's group gaps against the human group gaps, both standardised (d).
 
     The persona gap of a pair (A, B) is ``mean(persona A runs) - mean(persona
@@ -428,29 +466,36 @@ def persona_vs_human(
 
     CIs: percentile bootstrap; humans resampled within groups, persona runs
     within groups (a group with one run held fixed), ``sd_reference``
-    respondents resampled; persona and human replicates paired by index.
+    participants resampled; persona and human replicates paired by index.
     ``sign_agree_share`` is the share of replicates whose signs agree.
 
     Parameters
     ----------
     persona_scores : DataFrame
         Tidy persona trait scores (:func:`persona_bfi10_scores`, or any table
-        with a unit column, ``group_col``, ``dimension`` and ``score`` /
+        with a persona column, ``group``, ``dimension`` and ``score`` /
         ``centered_mean``); plain-model rows (no group) are ignored.
     human_scores : DataFrame
-        Tidy human scores with ``group_col`` (:func:`sapa_scores`).
+        Tidy human scores with ``participant`` and ``group`` (:func:`sapa_scores`).
+    group : str
+        The attribute column the groups are read from (``"gender"``, ``"age"`` ...).
     sd_reference : DataFrame, optional
         Tidy human scores on the persona's instrument (``participant,
         family, dimension, score``).
+    persona : str, optional
+        The column naming a persona run; default the first of ``run, persona_id, model``
+        present.
+    participant : str
+        The column naming a participant in ``human_scores`` and ``sd_reference``.
 
     Returns
     -------
-    DataFrame
-        ``trait, group_a, group_b, persona_gap, persona_sd, persona_d,
+    PersonaHumanGaps
+        ``table``: ``dimension, group_a, group_b, persona_gap, persona_sd, persona_d,
         persona_ci_low, persona_ci_high, human_mean_diff, human_d,
         human_ci_low, human_ci_high, ratio, ratio_ci_low, ratio_ci_high,
         sign_agree, sign_agree_share, n_persona_a, n_persona_b, n_human_a,
-        n_human_b``; ``attrs["note"]`` says how each side was standardised.
+        n_human_b``; ``note`` says how each side was standardised.
 
     Examples
     --------
@@ -461,59 +506,50 @@ def persona_vs_human(
     ...                   "dimension": "Agreeableness", "score": [2.0, 4.0]})
     >>> ref = pd.DataFrame({"participant": range(3), "family": "bfi", "dimension": "Agreeableness",
     ...                     "score": [1.0, 2.0, 3.0]})
-    >>> r = persona_vs_human(p, h, "gender", "male", "female", sd_reference=ref, n_boot=0)
+    >>> r = persona_vs_human(p, h, "gender", "male", "female", sd_reference=ref, n_boot=0).table
     >>> r[["persona_d", "human_d", "ratio", "sign_agree"]].values.tolist()  # -2/1, -1/0.7071
     [[-2.0, -1.414213562373095, 1.4142135623730951, True]]
     """
     check_boot_options(n_boot, ci, allow_zero=True)
-    if group_col not in persona_scores.columns:
-        raise ValueError(
-            f"persona scores have no attribute column {group_col!r} "
-            f"(columns: {list(persona_scores.columns)})"
-        )
+    tables.require(persona_scores, [group, "dimension"], "persona scores")
+    tables.require(human_scores, [participant, "dimension"], "human scores", numeric=["score"])
     pscore = next((c for c in ("score", "centered_mean") if c in persona_scores.columns), None)
     if pscore is None:
         raise ValueError("persona scores need a 'score' or 'centered_mean' column")
-    punit = persona_unit_col or next(
+    punit = persona or next(
         (c for c in ("run", "persona_id", "model") if c in persona_scores.columns), None
     )
     if punit is None:
-        raise ValueError(
-            "persona scores need a unit column (run or persona_id) or persona_unit_col="
-        )
+        raise ValueError("persona scores need a persona column (run or persona_id) or persona=")
+    tables.require(persona_scores, [punit], "persona scores")
     ps = persona_scores
     if "persona_id" in ps.columns:
         ps = ps[ps["persona_id"] != PLAIN_PERSONA_ID]
-    ps = ps[ps[group_col].notna()]
-    Wp, plab, ptraits = _wide(ps, punit, group_col, family, pscore)
-    hcol = _human_column(human_scores, group_col)
-    Wh, hlab, htraits = _wide(
-        human_scores,
-        "participant" if "participant" in human_scores.columns else "respondent",
-        hcol,
-        family,
-        "score",
-    )
+    ps = ps[ps[group].notna()]
+    Wp, plab, ptraits = _wide(ps, punit, group, family, pscore)
+    hcol = _human_column(human_scores, group)
+    tables.require(human_scores, [hcol], "human scores")
+    Wh, hlab, htraits = _wide(human_scores, participant, hcol, family, "score")
     traits = [t for t in htraits if t in ptraits]
     if not traits:
-        raise ValueError(f"no trait in common: personas {ptraits}, humans {htraits}")
+        raise ValueError(f"no dimension in common: personas {ptraits}, humans {htraits}")
     Wp, Wh = Wp.reindex(columns=traits).to_numpy(), Wh.reindex(columns=traits).to_numpy()
     common = [g for g in pd.unique(plab) if pd.notna(g) and g in set(hlab)]
-    pairs = _pairs(group_col, common, group_a, group_b)
+    pairs = _pairs(group, common, group_a, group_b)
     for g in {x for p in pairs for x in p}:
         if g not in set(plab):
-            raise ValueError(f"no persona with {group_col} = {g!r}")
+            raise ValueError(f"no persona with {group} = {g!r}")
     groups = list(dict.fromkeys(g for p in pairs for g in p))
     hstats = _group_stats(Wh, hlab, groups, n_boot, seed)
     pstats = _group_stats(Wp, plab, groups, n_boot, seed + 1, fixed_single=True)
     if sd_reference is not None:
-        runit = "participant" if "participant" in sd_reference.columns else "respondent"
+        tables.require(sd_reference, [participant, "dimension"], "sd_reference", numeric=["score"])
         ref = (
             sd_reference[sd_reference["family"] == family]
             if "family" in sd_reference.columns
             else sd_reference
         )
-        R = ref.pivot_table(index=runit, columns="dimension", values="score", aggfunc="first")
+        R = ref.pivot_table(index=participant, columns="dimension", values="score", aggfunc="first")
         missing = [t for t in traits if t not in R.columns]
         if missing:
             raise ValueError(f"sd_reference has no scores for {missing}")
@@ -521,7 +557,7 @@ def persona_vs_human(
         _, _, rv = _moments(R)
         rsd = np.sqrt(rv)
         rsd_boot = np.sqrt(_boot_moments(R, n_boot, Resampler(seed + 2))[2]) if n_boot else None
-        how = f"persona gap / SD of the sd_reference scores ({len(R)} respondents, ddof 1)"
+        how = f"persona gap / SD of the sd_reference scores ({len(R)} participants, ddof 1)"
     else:
         how = "persona gap / pooled SD between persona runs within the two groups (ddof 1)"
     rows = []
@@ -537,9 +573,10 @@ def persona_vs_human(
         else:
             if np.any(pna < 2) or np.any(pnb < 2):
                 raise ValueError(
-                    f"persona groups {a!r} / {b!r} have fewer than 2 runs each: a persona d needs an "
-                    "SD; pass sd_reference= (human scores on the persona's instrument, e.g. the Value "
-                    "Portrait participants' BFI-10 scores) or run each persona several times"
+                    f"persona groups {a!r} / {b!r} have fewer than 2 runs each: a persona d "
+                    "needs an SD; pass sd_reference= (human scores on the persona's instrument, "
+                    "e.g. the Value Portrait participants' BFI-10 scores) or run each persona "
+                    "several times"
                 )
             _, psd = _d(pna, pma, pva, pnb, pmb, pvb)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -568,7 +605,7 @@ def persona_vs_human(
         for k, t in enumerate(traits):
             rows.append(
                 {
-                    "trait": t,
+                    "dimension": t,
                     "group_a": a,
                     "group_b": b,
                     "persona_gap": gap[k],
@@ -591,20 +628,21 @@ def persona_vs_human(
                     "n_human_b": int(hnb[k]),
                 }
             )
-    out = pd.DataFrame(rows)
-    out.attrs["note"] = (
+    note = (
         f"persona d: {how}; human d: mean difference / pooled within-group SD (ddof 1). The "
         "two sides use different instruments measuring the same traits (e.g. BFI-10 vs IPIP), so "
         "they are compared as standardised mean differences only."
     )
-    return out
+    return PersonaHumanGaps(pd.DataFrame(rows), {"note": note}, note)
 
 
 # --------------------------------------------------------------------------- the paper's numbers
 
 
 def paper_persona_reference() -> pd.DataFrame:
-    """The Value Portrait paper's reported persona group gaps (cited; ``vp_stats/data/paper_persona_gaps.csv``).
+    """The Value Portrait paper's reported persona group gaps (cited; the shipped CSV).
+
+    The numbers are in ``vp_stats/data/paper_persona_gaps.csv``.
 
     Only numbers quoted from the paper are stored: GPT-4o's male - female gaps
     in Conformity (+0.51) and Tradition (+0.58) against the ESS's (+0.02,
@@ -615,7 +653,9 @@ def paper_persona_reference() -> pd.DataFrame:
     --------
     >>> t = paper_persona_reference()
     >>> t[["group_a", "group_b", "dimension", "llm_gap", "human_gap"]].values.tolist()
-    [['male', 'female', 'Conformity', 0.51, 0.02], ['male', 'female', 'Tradition', 0.58, -0.11], ['left', 'right', 'Hedonism', 0.74, 0.03]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [['male', 'female', 'Conformity', 0.51, 0.02], ['male', 'female', 'Tradition', 0.58, -0.11],
+     ['left', 'right', 'Hedonism', 0.74, 0.03]]
     """
     with (
         resources.files("vp_stats")
@@ -650,18 +690,20 @@ def beside_paper(gaps: pd.DataFrame, reference: pd.DataFrame | None = None) -> p
     Examples
     --------
     >>> import pandas as pd
-    >>> mine = pd.DataFrame({"dimension": ["Conformity"], "group_a": ["female"], "group_b": ["male"],
+    >>> mine = pd.DataFrame({"dimension": ["Conformity"], "group_a": ["female"],
+    ...                      "group_b": ["male"],
     ...                      "llm_gap": [-0.2], "human_gap": [-0.05]})
     >>> b = beside_paper(mine)
-    >>> b.loc[b.dimension == "Conformity", ["paper_llm_gap", "your_llm_gap", "your_human_gap"]].values.tolist()
+    >>> b.loc[b.dimension == "Conformity", ["paper_llm_gap", "your_llm_gap",
+    ...                                     "your_human_gap"]].values.tolist()
     [[0.51, 0.2, 0.05]]
     """
     ref = paper_persona_reference() if reference is None else reference
-    need = {"dimension", "group_a", "group_b", "llm_gap", "human_gap"} - set(gaps.columns)
-    if need:
-        raise ValueError(
-            f"gaps lack column(s) {sorted(need)} (expected group_gap_comparison output)"
-        )
+    tables.require(
+        gaps,
+        ["dimension", "group_a", "group_b", "llm_gap", "human_gap"],
+        "gaps (group_gap_comparison output)",
+    )
     fwd = gaps.assign(_sign=1.0)
     rev = gaps.rename(columns={"group_a": "group_b", "group_b": "group_a"}).assign(_sign=-1.0)
     both = pd.concat([fwd, rev], ignore_index=True).drop_duplicates(

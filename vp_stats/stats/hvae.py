@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vp_stats import tables
 from vp_stats.instruments import svo
 from vp_stats.instruments.svo import TARGET_ANGLES, TARGETS, check_target
 
@@ -63,10 +64,10 @@ def target_angle(
     --------
     >>> round(target_angle("altruistic"), 2)
     61.39
-    >>> target_angle("altruistic", {"altruistic": 90.0})
+    >>> target_angle("altruistic", {"altruistic": 90.0})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: target angle 90.0 for 'altruistic' is outside the reachable SVO range -16.26..61.39 degrees; pass allow_unreachable=True to use it anyway
+    ValueError: target angle 90.0 for 'altruistic' is outside the reachable SVO range ...
     """
     check_target(target)
     angles = dict(TARGET_ANGLES)
@@ -190,9 +191,7 @@ def score_runs(
     >>> print(round(r.loc[0, "svo_angle"], 2), r.loc[0, "hit"], r.loc[0, "abs_angular_distance"])
     61.39 True 0.0
     """
-    need = {"target", "run", "step", "item", "letter"}
-    if not need <= set(transcript.columns):
-        raise ValueError(f"transcript lacks columns {sorted(need - set(transcript.columns))}")
+    tables.require(transcript, ["target", "run", "step", "item", "letter"], "transcript")
     tr = transcript.copy()
     if "seed" not in tr.columns:
         tr["seed"] = pd.NA

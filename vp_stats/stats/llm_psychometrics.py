@@ -1,4 +1,4 @@
-"""Psychometrics of LLM answers: reliability across personas or prompt variants, convergent validity.
+"""Psychometrics of LLM answers: reliability across personas or variants, convergent validity.
 
 Two questions asked of an LLM's answers with the tools used for human raters:
 
@@ -8,7 +8,8 @@ Two questions asked of an LLM's answers with the tools used for human raters:
    is :func:`vp_stats.stats.reliability.value_reliability` (Cronbach's alpha with its
    Feldt interval, psych's omega total and omega hierarchical of a
    Schmid-Leiman solution, the one-factor omegas) on a tidy answer table
-   ``unit, item, rating``. With personas of one model as units it measures how
+   ``model, item, rating`` (the model column may name personas or prompt variants).
+   With personas of one model as units it measures how
    consistently the value's items register the persona's shift; with models
    as units, how consistently they separate models. Few units (the 34
    released models) give wide Feldt intervals: read them.
@@ -39,13 +40,15 @@ Examples
 ...                      "centered_mean": [float(i) for i in range(10)]})
 >>> self = prof.rename(columns={"centered_mean": "score"}).assign(score=lambda d: d.score ** 2)
 >>> cv = convergent_validity(self, prof)
->>> cv["by_unit"][["unit", "n", "spearman_rho"]].round(12).values.tolist()  # monotone: rho = 1
+>>> cv.by_model[["model", "n", "spearman_rho"]].round(12).values.tolist()  # monotone: rho = 1
 [['m', 10, 1.0]]
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -54,10 +57,18 @@ from scipy import stats
 from vp_stats import schema, tables
 from vp_stats.stats import reliability
 
-__all__ = ["answer_reliability", "paired_scores", "convergent_validity", "UNIT_COLUMNS"]
+__all__ = [
+    "answer_reliability",
+    "paired_scores",
+    "convergent_validity",
+    "AnswerReliability",
+    "PairedScores",
+    "ConvergentValidity",
+    "MODEL_COLUMNS",
+]
 
-#: Columns recognised as the unit (respondent) of an answer or score table, in order of preference.
-UNIT_COLUMNS = ("model", "persona_id", "respondent", "participant")
+#: Columns recognised as naming who answered (a model, persona ...), in order of preference.
+MODEL_COLUMNS = ("model", "persona_id", "participant")
 #: Columns recognised as the answer of an answer table, in order of preference.
 RATING_COLUMNS = ("rating", "numeric_response", "answer")
 SELF_SCORE_COLUMNS = ("score", "centered_mean")
@@ -71,10 +82,68 @@ ANSWER_RELIABILITY_COLUMNS = [
 CORRELATION_COLUMNS = ["n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p"]
 
 
+@dataclass(frozen=True)
+class AnswerReliability(tables.Result):
+    """:func:`answer_reliability`'s result: the reliability table and what it was computed over.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per (family, dimension) (:data:`ANSWER_RELIABILITY_COLUMNS`).
+    model : str
+        The column (or columns, joined with ``" | "``) naming who answered.
+    n_models : int
+        How many models (personas, variants ...) answered.
+    scale : Scale or None
+        The answer scale used for reverse keying.
+    """
+
+    model: str = ""
+    n_models: int = 0
+    scale: object = None
+
+
+@dataclass(frozen=True)
+class PairedScores(tables.Result):
+    """:func:`paired_scores`' result: the paired table and the models only one side has.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``model, dimension, self_report, profile``.
+    unmatched : list
+        Models of either table missing from the other.
+    """
+
+    unmatched: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConvergentValidity(tables.Result):
+    """:func:`convergent_validity`'s result: correlations per model, per value, and the pairs.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Per model (``by_model``): ``model`` and :data:`CORRELATION_COLUMNS`.
+    by_value : DataFrame
+        Per dimension: ``dimension`` and :data:`CORRELATION_COLUMNS`.
+    pairs : PairedScores
+        The paired scores the correlations were computed from.
+    """
+
+    by_value: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pairs: PairedScores | None = None
+
+    @property
+    def by_model(self) -> pd.DataFrame:
+        """The per-model correlations (the result's table)."""
+        return self.table
+
+
 def _pick(table: pd.DataFrame, given, options, what: str) -> str:
     if given is not None:
-        if given not in table.columns:
-            raise ValueError(f"{what}: no column {given!r}; have {list(table.columns)}")
+        tables.require(table, [given], what)
         return given
     for c in options:
         if c in table.columns:
@@ -84,14 +153,15 @@ def _pick(table: pd.DataFrame, given, options, what: str) -> str:
     )
 
 
-def _unit_labels(table: pd.DataFrame, unit, what: str) -> tuple[pd.Series, str]:
-    """One label per row: the unit column, or several columns joined with ' | ' (e.g. model and variant)."""
-    if isinstance(unit, (list, tuple)):
-        cols = [_pick(table, u, (), what) for u in unit]
+def _model_labels(table: pd.DataFrame, model, what: str) -> tuple[pd.Series, str]:
+    """One label per row: the model column, or several joined with ' | ' (model and variant)."""
+    if isinstance(model, (list, tuple)):
+        tables.require(table, list(model), what)
+        cols = list(model)
         if len(cols) == 1:
             return table[cols[0]].astype(str), cols[0]
         return table[cols].astype(str).agg(" | ".join, axis=1), " | ".join(cols)
-    col = _pick(table, unit, UNIT_COLUMNS, what)
+    col = _pick(table, model, MODEL_COLUMNS, what)
     return table[col].astype(str), col
 
 
@@ -102,7 +172,7 @@ def answer_reliability(
     answers: pd.DataFrame,
     selected: pd.DataFrame,
     *,
-    unit=None,
+    model: str | Sequence[str] | None = None,
     rating: str | None = None,
     n_factors: int = 3,
     missing: str = "listwise",
@@ -110,14 +180,14 @@ def answer_reliability(
     ci: float = 0.95,
     scale=None,
     min_units: int = 3,
-) -> pd.DataFrame:
-    """Reliability of each validated item set over LLM units (models, personas, prompt variants).
+) -> AnswerReliability:
+    """Reliability of each validated item set over LLM answerers (models, personas, variants).
 
     Parameters
     ----------
     answers : DataFrame
-        Tidy answers, one row per unit and item: a unit column (``model``,
-        ``persona_id``, ... or ``unit``), the item (``item``, or Value
+        Tidy answers, one row per model and item: the column naming who answered
+        (``model``, ``persona_id``, ... or ``model=``), the item (``item``, or Value
         Portrait's ``portrait_id, option_id``) and the answer (``rating``,
         ``numeric_response`` or ``rating=``). Rows with a missing answer (a
         failed parse) are missing cells.
@@ -126,10 +196,11 @@ def answer_reliability(
         ``family, dimension, selected`` and optionally ``sign`` (e.g.
         :func:`vp_stats.stats.validation.select_items`); items with ``sign < 0`` are
         reversed as ``low + high - x``.
-    unit : str or list of str, optional
-        Unit column(s); several columns make one unit per combination (e.g.
-        ``["model", "variant"]``: every prompt variant of every model is a
-        respondent). Default: the first of :data:`UNIT_COLUMNS` present.
+    model : str or list of str, optional
+        The column(s) naming who answered; several columns make one answerer per
+        combination (e.g. ``["model", "variant"]``: every prompt variant of every model
+        counts as a rater; ``"persona_id"``: every persona). Default: the first of
+        :data:`MODEL_COLUMNS` present.
     rating : str, optional
         Answer column; default the first of :data:`RATING_COLUMNS` present.
     n_factors, missing, method, ci :
@@ -143,11 +214,11 @@ def answer_reliability(
 
     Returns
     -------
-    DataFrame
-        One row per (family, dimension): the columns of
+    AnswerReliability
+        ``table``: one row per (family, dimension): the columns of
         :func:`~vp_stats.stats.reliability.value_reliability` without ``group`` and
-        with ``n_units`` for ``n_raters`` (:data:`ANSWER_RELIABILITY_COLUMNS`).
-        ``attrs``: ``unit`` (the unit column or columns), ``n_units``, ``scale``.
+        with ``n_units`` for ``n_raters`` (:data:`ANSWER_RELIABILITY_COLUMNS`);
+        ``model`` (the column or columns naming who answered), ``n_models``, ``scale``.
 
     Examples
     --------
@@ -155,16 +226,18 @@ def answer_reliability(
     >>> ans = pd.DataFrame({"persona_id": ["p1"] * 3 + ["p2"] * 3 + ["p3"] * 3 + ["p4"] * 3,
     ...                     "item": ["a", "b", "c"] * 4,
     ...                     "rating": [1, 2, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5]})
-    >>> sel = pd.DataFrame({"item": ["a", "b", "c"], "family": "pvq", "dimension": "Power", "selected": True})
+    >>> sel = pd.DataFrame({"item": ["a", "b", "c"], "family": "pvq", "dimension": "Power",
+    ...                     "selected": True})
     >>> rel = answer_reliability(ans, sel, n_factors=1)
-    >>> rel[["dimension", "n_items", "n_units", "alpha"]].round(4).values.tolist()
+    >>> rel.table[["dimension", "n_items", "n_units", "alpha"]].round(4).values.tolist()
     [['Power', 3, 4, 0.9333]]
     """
-    labels, unit_name = _unit_labels(answers, unit, "answers")
+    labels, model_name = _model_labels(answers, model, "answers")
     base = tables.with_item_column(answers)
     if "item" not in base.columns:
         raise ValueError(
-            f"answers: no item column ('item' or 'portrait_id, option_id'); have {list(answers.columns)}"
+            "answers: no item column ('item' or 'portrait_id, option_id'); have "
+            f"{list(answers.columns)}"
         )
     rating = _pick(base, rating, RATING_COLUMNS, "answers")
     vals = pd.to_numeric(base[rating], errors="coerce")
@@ -172,7 +245,7 @@ def answer_reliability(
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValueError(
-            f"answers: unit {labels.iloc[i]!r}, item {base['item'].iloc[i]!r}: "
+            f"answers: model {labels.iloc[i]!r}, item {base['item'].iloc[i]!r}: "
             f"non-numeric answer {base[rating].iloc[i]!r}"
         )
     long = pd.DataFrame(
@@ -186,8 +259,8 @@ def answer_reliability(
     if dup.any():
         r = long[dup].iloc[0]
         raise ValueError(
-            f"answers: unit {r['participant']!r} answered item {r['item']!r} more than once; "
-            "average the prompt variants first (vp_stats.io.averaging) or add the variant to unit"
+            f"answers: model {r['participant']!r} answered item {r['item']!r} more than once; "
+            "average the prompt variants first (vp_stats.io.averaging) or add the variant to model="
         )
     long = long[long["rating"].notna()]
     if long.empty:
@@ -209,10 +282,15 @@ def answer_reliability(
         lambda t: t.replace("complete raters", "complete units") if isinstance(t, str) else t
     )
     out = out.reindex(columns=ANSWER_RELIABILITY_COLUMNS)
-    out.attrs.update(
-        unit=unit_name, n_units=int(long["participant"].nunique()), scale=rel.attrs["scale"]
+    n_models = int(long["participant"].nunique())
+    scale_used = rel.attrs["scale"]
+    return AnswerReliability(
+        out,
+        {"model": model_name, "n_models": n_models, "scale": scale_used},
+        model_name,
+        n_models,
+        scale_used,
     )
-    return out
 
 
 # --------------------------------------------------------------------------- convergent validity
@@ -223,60 +301,62 @@ def paired_scores(
     profiles: pd.DataFrame,
     family: str = "pvq",
     *,
-    self_unit: str | None = None,
-    profile_unit: str | None = None,
+    model: str | None = None,
     self_score: str | None = None,
     profile_score: str | None = None,
-) -> pd.DataFrame:
-    """Self-report and profile score of every (unit, dimension) of a family, side by side.
+) -> PairedScores:
+    """Self-report and profile score of every (model, dimension) of a family, side by side.
 
     Parameters
     ----------
     self_report : DataFrame
-        Tidy questionnaire scores: unit, ``family``, ``dimension`` and the
+        Tidy questionnaire scores: model, ``family``, ``dimension`` and the
         score (``score``; as :func:`vp_stats.llm.questionnaires.score_llm_pvq21`, whose
-        ``persona_id`` is the unit, or :func:`vp_stats.instruments.pvq.score_pvq21`).
+        ``persona_id`` names the model, or :func:`vp_stats.instruments.pvq.score_pvq21`).
     profiles : DataFrame
-        Tidy item-profile scores: unit, ``family``, ``dimension`` and the score
-        (``centered_mean``; as :func:`vp_stats.stats.scoring.value_profiles`, unit ``model``).
+        Tidy item-profile scores: ``model``, ``family``, ``dimension`` and the score
+        (``centered_mean``; as :func:`vp_stats.stats.scoring.value_profiles`).
     family : str
         Family compared (``pvq``: the 10 basic values; ``higher_pvq``; ``bfi``).
-    self_unit, profile_unit, self_score, profile_score : str, optional
-        Column names; default the first of :data:`UNIT_COLUMNS` (units) and of
-        ``score, centered_mean`` / ``centered_mean, score`` present.
+    model : str, optional
+        The column naming the model in both tables; default, per table, the first of
+        :data:`MODEL_COLUMNS` present.
+    self_score, profile_score : str, optional
+        Score columns; default the first of ``score, centered_mean`` /
+        ``centered_mean, score`` present.
 
     Returns
     -------
-    DataFrame
-        ``unit, dimension, self_report, profile`` for the units in both tables
-        (in the profiles' order) and the family's dimensions scored in either
-        table (schema order; NaN where one side lacks the score);
-        ``attrs["unmatched"]``: units of either table missing from the other.
+    PairedScores
+        ``table``: ``model, dimension, self_report, profile`` for the models in both
+        tables (in the profiles' order) and the family's dimensions scored in either
+        table (schema order; NaN where one side lacks the score); ``unmatched``: models
+        of either table missing from the other.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.DataFrame({"persona_id": "m", "family": "bfi", "dimension": ["Openness", "Neuroticism"], "score": [1.0, 2.0]})
-    >>> p = pd.DataFrame({"model": "m", "family": "bfi", "dimension": ["Openness", "Neuroticism"], "centered_mean": [0.5, -0.5]})
-    >>> paired_scores(s, p, "bfi").values.tolist()
+    >>> s = pd.DataFrame({"persona_id": "m", "family": "bfi",
+    ...                   "dimension": ["Openness", "Neuroticism"], "score": [1.0, 2.0]})
+    >>> p = pd.DataFrame({"model": "m", "family": "bfi", "dimension": ["Openness", "Neuroticism"],
+    ...                   "centered_mean": [0.5, -0.5]})
+    >>> paired_scores(s, p, "bfi").table.values.tolist()
     [['m', 'Neuroticism', 2.0, -0.5], ['m', 'Openness', 1.0, 0.5]]
     """
     if family not in schema.FAMILIES:
         raise ValueError(f"family must be one of {list(schema.FAMILIES)}, got {family!r}")
     dims = list(schema.FAMILIES[family])
     sides = []
-    for table, unit, score, options, what in (
-        (self_report, self_unit, self_score, SELF_SCORE_COLUMNS, "self_report"),
-        (profiles, profile_unit, profile_score, PROFILE_SCORE_COLUMNS, "profiles"),
+    for table, score, options, what in (
+        (self_report, self_score, SELF_SCORE_COLUMNS, "self_report"),
+        (profiles, profile_score, PROFILE_SCORE_COLUMNS, "profiles"),
     ):
-        for c in ("family", "dimension"):
-            if c not in table.columns:
-                raise ValueError(f"{what}: no column {c!r}; have {list(table.columns)}")
-        labels, _ = _unit_labels(table, unit, what)
+        tables.require(table, ["family", "dimension"], what)
+        labels, _ = _model_labels(table, model, what)
         col = _pick(table, score, options, what)
         t = pd.DataFrame(
             {
-                "unit": labels.to_numpy(),
+                "model": labels.to_numpy(),
                 "family": table["family"].to_numpy(),
                 "dimension": table["dimension"].to_numpy(),
                 "score": pd.to_numeric(table[col], errors="coerce").to_numpy(),
@@ -288,30 +368,31 @@ def paired_scores(
         unknown = sorted(set(t["dimension"]) - set(dims))
         if unknown:
             raise ValueError(f"{what}: dimension(s) {unknown} are not {family} dimensions {dims}")
-        dup = t.duplicated(["unit", "dimension"])
+        dup = t.duplicated(["model", "dimension"])
         if dup.any():
             r = t[dup].iloc[0]
             raise ValueError(
-                f"{what}: unit {r['unit']!r} has more than one {family} score for {r['dimension']}"
+                f"{what}: model {r['model']!r} has more than one {family} score for "
+                f"{r['dimension']}"
             )
         sides.append(t)
     s, p = sides
-    units = [u for u in pd.unique(p["unit"]) if u in set(s["unit"])]
-    if not units:
+    models = [u for u in pd.unique(p["model"]) if u in set(s["model"])]
+    if not models:
         raise ValueError(
-            f"self_report and profiles share no unit: self-report units {sorted(set(s['unit']))[:5]}, "
-            f"profile units {sorted(set(p['unit']))[:5]}"
+            "self_report and profiles share no model: self-report models "
+            f"{sorted(set(s['model']))[:5]}, profile models {sorted(set(p['model']))[:5]}"
         )
     present = set(s["dimension"]) | set(p["dimension"])
     dims = [d for d in dims if d in present]
-    grid = pd.MultiIndex.from_product([units, dims], names=["unit", "dimension"]).to_frame(
+    grid = pd.MultiIndex.from_product([models, dims], names=["model", "dimension"]).to_frame(
         index=False
     )
     out = grid.merge(
-        s[["unit", "dimension", "score"]].rename(columns={"score": "self_report"}), how="left"
-    ).merge(p[["unit", "dimension", "score"]].rename(columns={"score": "profile"}), how="left")
-    out.attrs["unmatched"] = sorted(set(s["unit"]) ^ set(p["unit"]))
-    return out
+        s[["model", "dimension", "score"]].rename(columns={"score": "self_report"}), how="left"
+    ).merge(p[["model", "dimension", "score"]].rename(columns={"score": "profile"}), how="left")
+    unmatched = sorted(set(s["model"]) ^ set(p["model"]))
+    return PairedScores(out, {"unmatched": unmatched}, unmatched)
 
 
 def _correlate(a: np.ndarray, b: np.ndarray) -> dict:
@@ -344,32 +425,31 @@ def convergent_validity(
     profiles: pd.DataFrame,
     family: str = "pvq",
     **columns,
-) -> dict[str, pd.DataFrame]:
-    """Agreement of questionnaire self-reports with item profiles, per unit and per value.
+) -> ConvergentValidity:
+    """Agreement of questionnaire self-reports with item profiles, per model and per value.
 
     Parameters
     ----------
     self_report, profiles, family, **columns :
-        As :func:`paired_scores` (``self_unit``, ``profile_unit``,
-        ``self_score``, ``profile_score``).
+        As :func:`paired_scores` (``model``, ``self_score``, ``profile_score``).
 
     Returns
     -------
-    dict
-        ``"by_unit"``: one row per unit (model / persona): ``unit`` and
+    ConvergentValidity
+        ``by_model`` (the ``table``): one row per model (or persona): ``model`` and
         :data:`CORRELATION_COLUMNS` across the family's dimensions (``n`` = values
-        scored on both sides; the within-unit profile correlation).
-        ``"by_value"``: one row per dimension: ``dimension`` and the same
-        columns across units (``n`` = units). ``"pairs"``: the table of
-        :func:`paired_scores`.
+        scored on both sides; the within-model profile correlation).
+        ``by_value``: one row per dimension: ``dimension`` and the same
+        columns across models (``n`` = models). ``pairs``: :func:`paired_scores`'
+        result.
 
     Notes
     -----
     Both PVQ-21 scores (MRAT) and Value Portrait profiles are centred within
-    the unit, so ``by_unit`` compares value hierarchies (rank orders of the
+    the model, so ``by_model`` compares value hierarchies (rank orders of the
     values within a model) and is blind to a model's overall acquiescence;
-    ``by_value`` compares the units' relative positions on one value. With 10
-    values a per-unit correlation has 8 df: a Pearson r of 0.63 is the 5 %
+    ``by_value`` compares the models' relative positions on one value. With 10
+    values a per-model correlation has 8 df: a Pearson r of 0.63 is the 5 %
     two-sided critical value. Campbell & Fiske (1959), Psychological Bulletin
     56, 81-105 (convergent validity).
 
@@ -381,15 +461,17 @@ def convergent_validity(
     >>> prof = pd.DataFrame({"model": ["a"] * 10 + ["b"] * 10 + ["c"] * 10, "family": "pvq",
     ...                      "dimension": v * 3, "centered_mean": list(range(10)) * 3})
     >>> sign = [1] * 20 + [-1] * 10  # model c reports the reverse of its profile
-    >>> self = prof.rename(columns={"centered_mean": "score"}).assign(score=lambda d: d.score * sign)
+    >>> self = prof.rename(columns={"centered_mean": "score"})
+    >>> self = self.assign(score=lambda d: d.score * sign)
     >>> cv = convergent_validity(self, prof)
-    >>> cv["by_unit"].set_index("unit").pearson_r.round(6).to_dict()
+    >>> cv.by_model.set_index("model").pearson_r.round(6).to_dict()
     {'a': 1.0, 'b': 1.0, 'c': -1.0}
     """
-    pairs = paired_scores(self_report, profiles, family, **columns)
-    by_unit = [
-        {"unit": u, **_correlate(g["self_report"].to_numpy(float), g["profile"].to_numpy(float))}
-        for u, g in pairs.groupby("unit", sort=False)
+    paired = paired_scores(self_report, profiles, family, **columns)
+    pairs = paired.table
+    by_model = [
+        {"model": u, **_correlate(g["self_report"].to_numpy(float), g["profile"].to_numpy(float))}
+        for u, g in pairs.groupby("model", sort=False)
     ]
     by_value = [
         {
@@ -398,8 +480,9 @@ def convergent_validity(
         }
         for d, g in pairs.groupby("dimension", sort=False)
     ]
-    return {
-        "by_unit": pd.DataFrame(by_unit, columns=["unit", *CORRELATION_COLUMNS]),
-        "by_value": pd.DataFrame(by_value, columns=["dimension", *CORRELATION_COLUMNS]),
-        "pairs": pairs,
-    }
+    return ConvergentValidity(
+        pd.DataFrame(by_model, columns=["model", *CORRELATION_COLUMNS]),
+        {"unmatched": paired.unmatched},
+        pd.DataFrame(by_value, columns=["dimension", *CORRELATION_COLUMNS]),
+        paired,
+    )

@@ -43,7 +43,7 @@ def _stratum_sums(X: np.ndarray, w: np.ndarray, n_boot: int, resampler: Resample
 
 
 def _group_means(wide: pd.DataFrame, labels: np.ndarray, w: np.ndarray, wanted, n_boot, resampler):
-    """Point and bootstrap weighted means per wanted label (and 'overall'), resampling within strata."""
+    """Point and bootstrap weighted means per wanted label (and 'overall'), resampled in strata."""
     X = wide.to_numpy(dtype=float)
     keys = pd.Series(labels).astype(object).where(pd.notna(labels), "__missing__").to_numpy()
     sums = {}
@@ -73,18 +73,18 @@ def _group_means(wide: pd.DataFrame, labels: np.ndarray, w: np.ndarray, wanted, 
 def group_gap_comparison(
     persona_scores: pd.DataFrame,
     human_scores: pd.DataFrame,
-    group_col: str,
+    group: str,
     group_a: object,
     group_b: object | None = None,
     *,
     persona_baseline: pd.DataFrame | None = None,
     family: str = "pvq",
-    weight_col: str | None = None,
+    weight: str | None = None,
     n_boot: int = 2000,
     ci: float = 0.95,
     seed: int = 0,
-    persona_unit_col: str | Sequence[str] | None = None,
-    human_unit_col: str | None = None,
+    persona: str | Sequence[str] | None = None,
+    participant: str = "participant",
 ) -> pd.DataFrame:
     """Compare an LLM's demographic group gap with the real human gap, per value.
 
@@ -94,7 +94,7 @@ def group_gap_comparison(
       human gap = (weighted) mean of group A minus group B;
     * ``group_b=None`` (the Value Portrait paper's form): LLM shift = persona
       A minus the plain model (``persona_baseline``); human shift = group A
-      mean minus the overall mean (all respondents, weighted).
+      mean minus the overall mean (all participants, weighted).
 
     ``ratio = llm_gap / human_gap``: above 1 the LLM exaggerates the gap, in
     (0, 1) it flattens it, below 0 the sign is wrong (``sign_agree`` False). The
@@ -104,7 +104,7 @@ def group_gap_comparison(
     CIs: percentile bootstrap (seeded; :mod:`vp_stats.stats.resampling`; resamples
     with an undefined statistic, e.g. a ratio over a zero gap, left out).
     Humans are resampled within each group
-    (stratified by ``group_col``, missing group its own stratum) with their
+    (stratified by ``group``, missing group its own stratum) with their
     survey weights carried along; persona runs are resampled within group (a
     group with a single run is held fixed), the baseline runs likewise;
     LLM and human replicates are paired by index, independent by construction.
@@ -112,16 +112,30 @@ def group_gap_comparison(
     Parameters
     ----------
     persona_scores : DataFrame
-        Tidy persona scores with ``group_col``, ``family``, ``dimension``, a
-        score column (``centered_mean`` or ``score``) and unit column(s)
-        identifying a run (default: those of ``model, persona_id, run``
-        present). Several rows per group and dimension are several runs.
+        Tidy persona scores with ``group``, ``family``, ``dimension``, a
+        score column (``centered_mean`` or ``score``) and the column(s) ``persona``
+        identifying a run. Several rows per group and dimension are several runs.
     human_scores : DataFrame
         Tidy human scores (e.g. :func:`vp_stats.io.ess.load_ess`): ``participant``,
-        ``group_col``, ``family``, ``dimension``, ``score`` and ``weight_col``.
+        ``group``, ``family``, ``dimension``, ``score`` and ``weight``.
+    group : str
+        The column holding the groups, in both tables.
+    group_a, group_b : object
+        The pair of groups compared (A - B); ``group_b=None``: A against the plain model.
     persona_baseline : DataFrame, optional
-        Plain-model scores (same layout without ``group_col``); needed when
+        Plain-model scores (same layout without ``group``); needed when
         ``group_b`` is None.
+    family : str
+        The family whose dimensions are compared.
+    weight : str, optional
+        The column of the humans' survey weights (none: equal weights).
+    n_boot, ci, seed
+        Bootstrap replicates (0: no CIs), CI level and seed.
+    persona : str or sequence of str, optional
+        The column(s) identifying a persona run; default those of ``model, persona_id,
+        run`` present.
+    participant : str
+        The column naming a participant in ``human_scores``.
 
     Returns
     -------
@@ -144,24 +158,24 @@ def group_gap_comparison(
     """
     if group_b is None and persona_baseline is None:
         raise ValueError("group_b=None compares against the plain model: pass persona_baseline=")
-    for name, t in (("persona_scores", persona_scores), ("human_scores", human_scores)):
-        if group_col not in t.columns:
-            raise ValueError(
-                f"{name} has no group column {group_col!r} (columns: {list(t.columns)})"
-            )
+    tables.require(persona_scores, [group, "dimension"], "persona_scores")
+    tables.require(human_scores, [group, participant, "dimension"], "human_scores")
+    if weight is not None:
+        tables.require(human_scores, [weight], "human_scores", numeric=[weight])
     dims = list(schema.FAMILIES[family])
     if n_boot:
         check_boot_options(n_boot, ci)
     resampler = Resampler(seed)
 
     # persona runs: wide runs x dims, with their group
-    if persona_unit_col is None:
+    if persona is None:
         units = [c for c in ("model", "persona_id", "run") if c in persona_scores.columns]
     else:
-        units = [persona_unit_col] if isinstance(persona_unit_col, str) else list(persona_unit_col)
+        units = [persona] if isinstance(persona, str) else list(persona)
+        tables.require(persona_scores, units, "persona_scores")
     if not units:
         raise ValueError(
-            "persona_scores need a unit column (persona_id, model or run) or persona_unit_col="
+            "persona_scores need a column naming a run (persona_id, model or run) or persona="
         )
     pscore = _detect(persona_scores, None, _SCORE_COLS, "score")
     psub = (
@@ -171,10 +185,10 @@ def group_gap_comparison(
     )
     key = psub[units].astype(str).agg("|".join, axis=1)
     pwide = psub.assign(_unit=key).pivot_table(
-        index=["_unit", group_col], columns="dimension", values=pscore, aggfunc="mean"
+        index=["_unit", group], columns="dimension", values=pscore, aggfunc="mean"
     )
     pwide = pwide.reindex(columns=dims)
-    plabels = pwide.index.get_level_values(group_col).to_numpy()
+    plabels = pwide.index.get_level_values(group).to_numpy()
     wanted_p = [group_a, group_b] if group_b is not None else [group_a]
     pm = _group_means(pwide, plabels, np.ones(len(pwide)), wanted_p, n_boot, resampler)
     la, lab_a_boot, n_la = pm[group_a]
@@ -210,7 +224,7 @@ def group_gap_comparison(
     llm_gap, llm_boot = la - lb, lab_a_boot - lab_b_boot
 
     # humans
-    hunit = _detect(human_scores, human_unit_col, ("participant", "respondent"), "unit")
+    hunit = participant
     hsub = (
         human_scores[human_scores["family"] == family]
         if "family" in human_scores.columns
@@ -221,17 +235,15 @@ def group_gap_comparison(
         columns=dims
     )
     first = hsub.drop_duplicates(hunit).set_index(hunit).reindex(hwide.index)
-    hlabels = first[group_col].to_numpy(dtype=object)
-    if weight_col is None:
+    hlabels = first[group].to_numpy(dtype=object)
+    if weight is None:
         hw = np.ones(len(hwide))
     else:
-        if weight_col not in first.columns:
-            raise ValueError(f"human_scores have no weight column {weight_col!r}")
-        hw = first[weight_col].to_numpy(dtype=float)
+        hw = first[weight].to_numpy(dtype=float)
         if np.any(~np.isfinite(hw) | (hw < 0)):
             r = int(np.flatnonzero(~np.isfinite(hw) | (hw < 0))[0])
             raise ValueError(
-                f"weight {hw[r]!r} of respondent {hwide.index[r]!r} is missing or negative"
+                f"weight {hw[r]!r} of participant {hwide.index[r]!r} is missing or negative"
             )
     wanted_h = [group_a, group_b if group_b is not None else "__overall__"]
     hm = _group_means(hwide, hlabels, hw, wanted_h, n_boot, resampler)

@@ -22,6 +22,7 @@ from scipy.spatial.distance import jensenshannon
 
 from vp_stats import schema, tables
 from vp_stats.instruments.personas import PLAIN_PERSONA_ID
+from vp_stats.stats.compass import SCORE_COLUMNS, score_matrix
 from vp_stats.stats.resampling import Resampler, check_boot_options, percentile_ci
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "persona_profiles",
     "persona_value_profiles",
     "persona_shifts",
-    "score_matrix",
     "variance_ratio",
     "value_hierarchy",
     "hierarchy_agreement",
@@ -46,7 +46,7 @@ __all__ = [
 
 
 def item_distributions(
-    ratings: pd.DataFrame, rating_col: str = "rating", by: Sequence[str] = ()
+    ratings: pd.DataFrame, rating: str = "rating", by: Sequence[str] = ()
 ) -> pd.DataFrame:
     """Per item: counts of ratings 1..6, ``n``, ``mean`` and population ``sd`` (ddof 0).
 
@@ -63,18 +63,13 @@ def item_distributions(
     [[1.0, 2.0, 0.5, 0.5, 4.0, 2.375]]
     """
     keys = [*by, "portrait_id", "option_id"]
-    missing = set(keys) | {rating_col}
-    missing -= set(ratings.columns)
-    if missing:
-        raise ValueError(
-            f"rating table lacks column(s) {sorted(missing)}; has {list(ratings.columns)}"
-        )
-    x = pd.to_numeric(ratings[rating_col], errors="coerce").to_numpy(dtype=float)
+    tables.require(ratings, [*keys, rating], "ratings")
+    x = pd.to_numeric(ratings[rating], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isnan(x) & ((x < schema.LIKERT_MIN) | (x > schema.LIKERT_MAX))
     if bad.any():
         row = ratings.iloc[int(np.flatnonzero(bad)[0])]
         raise ValueError(
-            f"rating {row[rating_col]!r} outside {schema.LIKERT_MIN}-{schema.LIKERT_MAX} for item "
+            f"rating {row[rating]!r} outside {schema.LIKERT_MIN}-{schema.LIKERT_MAX} for item "
             f"({row['portrait_id']}, {row['option_id']})"
         )
     ok = ~np.isnan(x)
@@ -167,7 +162,7 @@ def compare_item_distributions(
     answers: pd.DataFrame,
     human_ratings: pd.DataFrame,
     *,
-    rating_col: str = "rating",
+    rating: str = "rating",
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Per item: persona population's rating distribution against the human raters'.
@@ -205,9 +200,9 @@ def compare_item_distributions(
     [[-0.25, 0.25]]
     """
     by = list(by)
-    pd_ = item_distributions(answers, rating_col, by)
+    pd_ = item_distributions(answers, rating, by)
     hd = item_distributions(
-        human_ratings, "rating" if "rating" in human_ratings.columns else rating_col
+        human_ratings, "rating" if "rating" in human_ratings.columns else rating
     )
     merged = pd_.merge(hd, on=["portrait_id", "option_id"], suffixes=("_p", "_h"), how="inner")
     lost = len(pd_[["portrait_id", "option_id"]].drop_duplicates()) - len(
@@ -224,9 +219,7 @@ def compare_item_distributions(
     ch = merged[[f"count_{c}_h" for c in range(1, 7)]].to_numpy()
     js = np.array([jensenshannon(a, b, base=2) for a, b in zip(cp, ch, strict=True)])
     # Wasserstein on raw persona values (exact for non-integer answers) vs human category counts
-    raw = answers.assign(_x=pd.to_numeric(answers[rating_col], errors="coerce")).dropna(
-        subset=["_x"]
-    )
+    raw = answers.assign(_x=pd.to_numeric(answers[rating], errors="coerce")).dropna(subset=["_x"])
     groups = {
         k: g["_x"].to_numpy(dtype=float)
         for k, g in raw.groupby([*by, "portrait_id", "option_id"], sort=False)
@@ -309,11 +302,9 @@ def summarise_item_comparison(
             raise ValueError(
                 'by="value" needs selected= (portrait_id, option_id, family, dimension, selected)'
             )
-        need = {"portrait_id", "option_id", "family", "dimension", "selected"} - set(
-            selected.columns
+        tables.require(
+            selected, ["portrait_id", "option_id", "family", "dimension", "selected"], "selected"
         )
-        if need:
-            raise ValueError(f"selected lacks column(s) {sorted(need)}")
         sel = selected.loc[
             selected["selected"].astype(bool), ["portrait_id", "option_id", "family", "dimension"]
         ]
@@ -336,9 +327,9 @@ def summarise_item_comparison(
 
 
 def persona_profiles(
-    answers: pd.DataFrame, corr: pd.DataFrame, *, rating_col: str = "rating", **kwargs
+    answers: pd.DataFrame, corr: pd.DataFrame, *, rating: str = "rating", **kwargs
 ) -> pd.DataFrame:
-    """Value profiles of every persona (Value Portrait scoring, :func:`vp_stats.stats.scoring.value_profiles`).
+    """Value profiles of every persona (Value Portrait scoring, ``stats.scoring.value_profiles``).
 
     Answers (``persona_id, portrait_id, option_id, rating``, several rows per
     item for prompt variants or runs) are averaged per persona and item, then
@@ -352,18 +343,17 @@ def persona_profiles(
     ...                   "rating": [6, 4, 2]})
     >>> corr = pd.DataFrame({"portrait_id": [1001, 1002], "option_id": 1, "family": "bfi",
     ...                      "dimension": ["Openness", "Neuroticism"], "rho": [0.5, 0.4]})
-    >>> persona_profiles(a, corr, exclusions=None).set_index("dimension").loc["Openness", "centered_mean"]
+    >>> prof = persona_profiles(a, corr, exclusions=None).set_index("dimension")
+    >>> prof.loc["Openness", "centered_mean"]
     np.float64(1.5)
     """
     from vp_stats.stats.scoring import value_profiles
 
-    need = {"persona_id", "portrait_id", "option_id", rating_col} - set(answers.columns)
-    if need:
-        raise ValueError(f"answers lack column(s) {sorted(need)}; have {list(answers.columns)}")
+    tables.require(answers, ["persona_id", "portrait_id", "option_id", rating], "answers")
     if "model" in answers.columns and answers["model"].nunique() > 1:
         raise ValueError("answers hold several models; score each model's personas separately")
     avg = (
-        answers.assign(numeric_response=pd.to_numeric(answers[rating_col], errors="coerce"))
+        answers.assign(numeric_response=pd.to_numeric(answers[rating], errors="coerce"))
         .groupby(["persona_id", "portrait_id", "option_id"], sort=False)["numeric_response"]
         .mean()
         .reset_index()
@@ -379,8 +369,8 @@ def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) 
 
     Answers of a persona run (:func:`~vp_stats.studies.personas.run_personas`;
     failed answers, ``parse_ok`` False, are left out) are averaged per persona
-    and item over variants and scored with :func:`vp_stats.stats.scoring.value_profiles` (Value Portrait
-    scoring: mean answer on the items with ``rho > 0.3`` for a value, centred
+    and item over variants and scored with :func:`vp_stats.stats.scoring.value_profiles`
+    (Value Portrait scoring: mean answer on the items with ``rho > 0.3`` for a value, centred
     on the mean over all items valid for any value of the family). The
     ``model`` column holds the ``persona_id`` (the plain model is ``"plain"``);
     ``persona_id`` repeats it, ``llm`` names the model that answered, and the
@@ -406,13 +396,13 @@ def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) 
     >>> corr = pd.DataFrame({"portrait_id": [1001, 1002], "option_id": 1, "family": "bfi",
     ...                      "dimension": ["Openness", "Neuroticism"], "rho": [0.5, 0.4]})
     >>> p = persona_value_profiles(a, corr, exclusions=None)
-    >>> p.query("dimension == 'Openness'")[["model", "gender", "centered_mean"]].reset_index(drop=True)
+    >>> o = p.query("dimension == 'Openness'")
+    >>> o[["model", "gender", "centered_mean"]].reset_index(drop=True)
        model gender  centered_mean
     0  plain    NaN            1.0
     1      x   male            2.0
     """
-    if "persona_id" not in answers.columns:
-        raise ValueError("answers have no persona_id column (run them with run_personas)")
+    tables.require(answers, ["persona_id"], "answers (of run_personas)")
     a = answers
     if "parse_ok" in a.columns:
         a = a[a["parse_ok"].astype(bool)]
@@ -421,7 +411,8 @@ def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) 
         models = pd.unique(a["model"].dropna())
         if len(models) > 1:
             raise ValueError(
-                f"answers hold several models {list(models)}; score each model's personas separately"
+                f"answers hold several models {list(models)}; score each model's personas "
+                "separately"
             )
         llm = models[0] if len(models) else None
     cols = [c for c in ("persona_id", "portrait_id", "option_id", "rating") if c in a.columns]
@@ -469,18 +460,12 @@ def persona_shifts(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- population level
 
-_UNIT_COLS = ("persona_id", "model", "participant", "respondent")
-
-
-_SCORE_COLS = ("centered_mean", "score")
+_SCORE_COLS = SCORE_COLUMNS
 
 
 def _detect(table: pd.DataFrame, given: str | None, options: Sequence[str], what: str) -> str:
     if given is not None:
-        if given not in table.columns:
-            raise ValueError(
-                f"{what} column {given!r} not in table (columns: {list(table.columns)})"
-            )
+        tables.require(table, [given], "scores")
         return given
     for c in options:
         if c in table.columns:
@@ -488,40 +473,6 @@ def _detect(table: pd.DataFrame, given: str | None, options: Sequence[str], what
     raise ValueError(
         f"no {what} column: expected one of {list(options)}; columns are {list(table.columns)}"
     )
-
-
-def score_matrix(
-    table: pd.DataFrame,
-    family: str = "pvq",
-    *,
-    unit_col: str | None = None,
-    score_col: str | None = None,
-) -> pd.DataFrame:
-    """Wide units x dimensions matrix of one family from a tidy score or profile table.
-
-    The unit column defaults to the first of ``persona_id, model, participant,
-    respondent`` present, the score column to ``centered_mean`` or ``score``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"participant": ["a", "a"], "family": "bfi",
-    ...                   "dimension": ["Openness", "Neuroticism"], "score": [3.0, 2.0]})
-    >>> score_matrix(t, "bfi").loc["a"].tolist()
-    [nan, nan, nan, 2.0, 3.0]
-    """
-    if family not in schema.FAMILIES:
-        raise ValueError(f"unknown family {family!r}; one of {schema.FAMILY_NAMES}")
-    unit = _detect(table, unit_col, _UNIT_COLS, "unit")
-    score = _detect(table, score_col, _SCORE_COLS, "score")
-    sub = table[table["family"] == family] if "family" in table.columns else table
-    if sub.duplicated([unit, "dimension"]).any():
-        r = sub[sub.duplicated([unit, "dimension"])].iloc[0]
-        raise ValueError(
-            f"more than one score for {unit} {r[unit]!r}, dimension {r['dimension']!r}"
-        )
-    wide = tables.to_wide(sub, unit, "dimension", score, source="scores", name_columns=True)
-    return wide.reindex(columns=list(schema.FAMILIES[family])).astype(float)
 
 
 def variance_ratio(
@@ -532,8 +483,8 @@ def variance_ratio(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
-    persona_unit_col: str | None = None,
-    human_unit_col: str | None = None,
+    persona: str | None = None,
+    participant: str | None = None,
 ) -> pd.DataFrame:
     """Variance of each value across personas divided by its variance across humans.
 
@@ -558,8 +509,8 @@ def variance_ratio(
     >>> variance_ratio(p, h, "bfi", n_boot=0).dropna(subset=["var_human"]).variance_ratio.tolist()
     [0.25]
     """
-    P = score_matrix(persona_scores, family, unit_col=persona_unit_col).to_numpy()
-    H = score_matrix(human_scores, family, unit_col=human_unit_col).to_numpy()
+    P = score_matrix(persona_scores, family, persona=persona).to_numpy()
+    H = score_matrix(human_scores, family, participant=participant).to_numpy()
     vp, vh = _var(P), _var(H)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = vp / vh
@@ -624,8 +575,8 @@ def value_hierarchy(
     human_scores: pd.DataFrame,
     family: str = "pvq",
     *,
-    persona_unit_col: str | None = None,
-    human_unit_col: str | None = None,
+    persona: str | None = None,
+    participant: str | None = None,
 ) -> pd.DataFrame:
     """Value hierarchy of the persona population against the human one.
 
@@ -649,8 +600,8 @@ def value_hierarchy(
     >>> v.dropna()[["dimension", "mean_rank_human"]].values.tolist()
     [['Neuroticism', 2.0], ['Openness', 1.0]]
     """
-    P = score_matrix(persona_scores, family, unit_col=persona_unit_col)
-    H = score_matrix(human_scores, family, unit_col=human_unit_col)
+    P = score_matrix(persona_scores, family, persona=persona)
+    H = score_matrix(human_scores, family, participant=participant)
     rp = P.rank(axis=1, ascending=False, method="average")
     rh = H.rank(axis=1, ascending=False, method="average")
     mp, mh = P.mean(), H.mean()
@@ -693,7 +644,12 @@ def hierarchy_agreement(hierarchy: pd.DataFrame) -> pd.DataFrame:
 
 
 def complete_scores(
-    table: pd.DataFrame, family: str = "pvq", *, unit_col: str | None = None
+    data: pd.DataFrame,
+    family: str = "pvq",
+    *,
+    model: str | None = None,
+    persona: str | None = None,
+    participant: str | None = None,
 ) -> pd.DataFrame:
     """Tidy ``participant, family, dimension, score`` of the units scored on every value.
 
@@ -711,7 +667,8 @@ def complete_scores(
     >>> complete_scores(t, "bfi").participant.unique().tolist()
     ['a']
     """
-    W = score_matrix(table, family, unit_col=unit_col).dropna(axis=1, how="all").dropna()
+    W = score_matrix(data, family, model=model, persona=persona, participant=participant)
+    W = W.dropna(axis=1, how="all").dropna()
     W.index = W.index.astype(str).rename("participant")
     W.columns.name = "dimension"
     out = W.stack().rename("score").reset_index()
@@ -720,10 +677,12 @@ def complete_scores(
 
 
 def value_correlation_matrix(
-    table: pd.DataFrame,
+    data: pd.DataFrame,
     family: str = "pvq",
     *,
-    unit_col: str | None = None,
+    model: str | None = None,
+    persona: str | None = None,
+    participant: str | None = None,
     method: str = "pearson",
 ) -> pd.DataFrame:
     """Correlations among a family's values across units (complete cases).
@@ -742,7 +701,7 @@ def value_correlation_matrix(
     """
     from vp_stats.stats import structure
 
-    tidy = complete_scores(table, family, unit_col=unit_col)
+    tidy = complete_scores(data, family, model=model, persona=persona, participant=participant)
     present = [d for d in schema.FAMILIES[family] if d in set(tidy["dimension"])]
     if family == "pvq" and len(present) == len(schema.PVQ_VALUES):
         return structure.correlation_matrix(tidy, family, method)
@@ -763,8 +722,8 @@ def value_structure(
     human_scores: pd.DataFrame,
     family: str = "pvq",
     *,
-    persona_unit_col: str | None = None,
-    human_unit_col: str | None = None,
+    persona: str | None = None,
+    participant: str | None = None,
 ) -> pd.DataFrame:
     """Compare the value structure (correlations among values) of personas and humans.
 
@@ -798,13 +757,13 @@ def value_structure(
     """
     from vp_stats.stats import structure
 
-    Cp = value_correlation_matrix(persona_scores, family, unit_col=persona_unit_col)
-    Ch = value_correlation_matrix(human_scores, family, unit_col=human_unit_col)
+    Cp = value_correlation_matrix(persona_scores, family, persona=persona)
+    Ch = value_correlation_matrix(human_scores, family, participant=participant)
     il = np.tril_indices(len(Cp), -1)
     a, b = Cp.to_numpy()[il], Ch.to_numpy()[il]
     ok = ~(np.isnan(a) | np.isnan(b))
-    tp = complete_scores(persona_scores, family, unit_col=persona_unit_col)
-    th = complete_scores(human_scores, family, unit_col=human_unit_col)
+    tp = complete_scores(persona_scores, family, persona=persona)
+    th = complete_scores(human_scores, family, participant=participant)
     row = {
         "family": family,
         "n_persona": tp["participant"].nunique(),

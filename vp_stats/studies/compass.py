@@ -10,6 +10,8 @@ profiles default to the 34 released models when ``profiles`` is None.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
@@ -27,12 +29,31 @@ from vp_stats.stats.compass import (
 from vp_stats.stats.compass_weights import as_weights
 
 __all__ = [
+    "CompassRanking",
     "released_profiles",
     "match_file",
     "score_file",
     "composite_table",
     "weight_sensitivity",
 ]
+
+
+@dataclass(frozen=True)
+class CompassRanking(tables.Result):
+    """Models ranked for ``vp-stats compass match|score``, with what the ranking rests on.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per model, best first.
+    weights_source : str
+        Where the weights (priorities) come from.
+    caveat : str
+        :data:`~vp_stats.stats.compass.CENTRED_PROFILE_CAVEAT`.
+    """
+
+    weights_source: str = ""
+    caveat: str = CENTRED_PROFILE_CAVEAT
 
 
 def released_profiles(family: str = "pvq", data_dir=None) -> pd.DataFrame:
@@ -56,9 +77,9 @@ def released_profiles(family: str = "pvq", data_dir=None) -> pd.DataFrame:
 def _profiles_for(profiles: pd.DataFrame | None, family: str) -> pd.DataFrame:
     if profiles is None:
         return released_profiles(family)
-    need = {"model", "family", "dimension", "centered_mean"} - set(profiles.columns)
-    if need:
-        raise ValueError(f"profiles lack columns {sorted(need)} (expected vp-stats scoring output)")
+    tables.require(
+        profiles, ["model", "family", "dimension"], "profiles", numeric=["centered_mean"]
+    )
     out = profiles[profiles["family"] == family]
     if out.empty:
         raise ValueError(f"profiles hold no {family!r} rows")
@@ -73,7 +94,7 @@ def match_file(
     threshold: float = 0.3,
     scale: str = "maxabs",
     ess_coding: bool = False,
-) -> pd.DataFrame:
+) -> CompassRanking:
     """``vp-stats compass match``: rank models for the person whose PVQ-21 answers are in a file.
 
     Reads the answers (:func:`~vp_stats.io.compass.read_pvq_answers_file`), scores
@@ -94,11 +115,11 @@ def match_file(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per model, sorted by ``weighted_rank``: ``model, weighted,
+    CompassRanking
+        ``table``: one row per model, sorted by ``weighted_rank``: ``model, weighted,
         weighted_rank, rank_agreement, rank_agreement_rank, distance,
-        distance_rank`` (rank 1 = best match; for distance lower is better).
-        ``attrs`` hold ``weights_source`` and ``caveat`` (centred profiles).
+        distance_rank`` (rank 1 = best match; for distance lower is better);
+        ``weights_source`` and ``caveat`` (centred profiles).
     """
     ans = read_pvq_answers_file(answers_path, ess_coding=ess_coding)
     prof = _profiles_for(profiles, family)
@@ -112,12 +133,13 @@ def match_file(
         out[c] = wide[c].to_numpy()
         out[f"{c}_rank"] = ranks[c].to_numpy().astype(int)
     out = out.sort_values(["weighted_rank", "model"], kind="stable").reset_index(drop=True)
-    out.attrs["weights_source"] = long.loc[long.composite == "weighted", "weights_source"].iloc[0]
-    out.attrs["caveat"] = CENTRED_PROFILE_CAVEAT
-    return out
+    src = long.loc[long.composite == "weighted", "weights_source"].iloc[0]
+    return CompassRanking(
+        out, {"weights_source": src, "caveat": CENTRED_PROFILE_CAVEAT}, src, CENTRED_PROFILE_CAVEAT
+    )
 
 
-def score_file(weights_path, profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+def score_file(weights_path, profiles: pd.DataFrame | None = None) -> CompassRanking:
     """``vp-stats compass score``: rank models by a weighted composite with weights from a file.
 
     The file (:func:`~vp_stats.io.compass.read_weights_file`) gives
@@ -128,19 +150,25 @@ def score_file(weights_path, profiles: pd.DataFrame | None = None) -> pd.DataFra
 
     Returns
     -------
-    pandas.DataFrame
-        ``rank, model, weighted_composite, n_dimensions, weights,
-        weights_source``, best first (ties share the best rank); ``attrs["caveat"]``.
+    CompassRanking
+        ``table``: ``rank, model, weighted_composite, n_dimensions, weights,
+        weights_source``, best first (ties share the best rank); ``weights_source``,
+        ``caveat``.
     """
     w = read_weights_file(weights_path)
     family = schema.family_of(w["dimension"].iloc[0])
     prof = _profiles_for(profiles, family)
-    mat = score_matrix(prof, score_col="centered_mean")
-    out = weighted_composite(mat, w, dimensions=list(w["dimension"]))
+    mat = score_matrix(prof, model="model", score="centered_mean", complete=True)
+    res = weighted_composite(mat, w, dimensions=list(w["dimension"]))
+    out = res.table
     out.insert(0, "rank", out["weighted_composite"].rank(ascending=False, method="min").astype(int))
     out = out.sort_values(["rank", "model"], kind="stable").reset_index(drop=True)
-    out.attrs["caveat"] = CENTRED_PROFILE_CAVEAT
-    return out
+    return CompassRanking(
+        out,
+        {"weights_source": res.weights_source, "caveat": CENTRED_PROFILE_CAVEAT},
+        res.weights_source,
+        CENTRED_PROFILE_CAVEAT,
+    )
 
 
 def composite_table(
@@ -155,7 +183,7 @@ def composite_table(
     weights : DataFrame
         Weights table with a ``group`` column (several priority vectors, e.g.
         :func:`~vp_stats.stats.compass_weights.weights_from_participants` with
-        ``group_col``), or one vector.
+        ``group``), or one vector.
 
     Returns
     -------
@@ -177,13 +205,13 @@ def composite_table(
     1     b                -0.8              2    0.0
     """
     prof = _profiles_for(profiles, family)
-    mat = score_matrix(prof, score_col="centered_mean")
+    mat = score_matrix(prof, model="model", score="centered_mean", complete=True)
     tab = weights if "group" in weights.columns else weights.assign(group="all")
     frames = []
     for g in pd.unique(tab["group"]):
         wt = as_weights(tab, group=g)
-        wc = weighted_composite(mat, wt)
-        ra = rank_agreement(mat, wt)
+        wc = weighted_composite(mat, wt).table
+        ra = rank_agreement(mat, wt).table
         f = pd.DataFrame(
             {
                 "group": g,
@@ -230,12 +258,13 @@ def weight_sensitivity(
     >>> prof = pd.DataFrame({"model": ["a"] * 3 + ["b"] * 3, "family": "pvq",
     ...                      "dimension": ["Power", "Security", "Hedonism"] * 2,
     ...                      "centered_mean": [1.0, 0.0, -1.0, -1.0, 0.0, 1.0]})
-    >>> s = weight_sensitivity(prof, {"Power": 1, "Security": 0, "Hedonism": -1}, "demo", n_draws=50)
+    >>> s = weight_sensitivity(prof, {"Power": 1, "Security": 0, "Hedonism": -1}, "demo",
+    ...                        n_draws=50)
     >>> s[["model", "rank", "rank_p95"]].values.tolist()
     [['a', 1, 1.0], ['b', 2, 2.0]]
     """
     prof = _profiles_for(profiles, family)
-    mat = score_matrix(prof, score_col="centered_mean")
+    mat = score_matrix(prof, model="model", score="centered_mean", complete=True)
     wt = as_weights(weights, weights_source)
     dims = _align(mat, wt["dimension"].tolist(), list(wt["dimension"]), "weights")
     w = wt.set_index("dimension")["weight"].reindex(dims).to_numpy()

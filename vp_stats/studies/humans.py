@@ -8,9 +8,11 @@ The statistics are :mod:`vp_stats.stats.humans`; the SAPA samples are read by
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from vp_stats import tables
 from vp_stats.io import psychtools as pt
 from vp_stats.io import tables as tio
 from vp_stats.io.datasets import load_participant_scores
@@ -19,13 +21,35 @@ from vp_stats.llm.questionnaires import persona_bfi10_scores
 from vp_stats.stats.humans import (
     HUMAN_GROUPS,
     HUMAN_SOURCES,
+    GroupGaps,
     human_group_gaps,
     persona_vs_human,
 )
 from vp_stats.stats.resampling import check_boot_options
 from vp_stats.studies.validate import provenance
 
-__all__ = ["human_gaps_study", "compare_with_humans"]
+__all__ = ["human_gaps_study", "compare_with_humans", "HumanComparison"]
+
+
+@dataclass(frozen=True)
+class HumanComparison(tables.Result):
+    """:func:`compare_with_humans`' result: persona against human gaps, and what went into them.
+
+    Attributes
+    ----------
+    table : DataFrame
+        :func:`~vp_stats.stats.humans.persona_vs_human`'s table.
+    note : str
+        How the persona and the human d were standardised.
+    human_gaps : GroupGaps
+        :func:`~vp_stats.stats.humans.human_group_gaps` of the same pairs.
+    persona_scores : DataFrame
+        The persona runs' BFI-10 scores (:func:`persona_bfi10_scores`).
+    """
+
+    note: str = ""
+    human_gaps: GroupGaps | None = None
+    persona_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _psychtools_version(path) -> str | None:
@@ -53,11 +77,13 @@ def human_gaps_study(
     n_boot: int = 2000,
     ci: float = 0.95,
     seed: int = 0,
-) -> pd.DataFrame:
+) -> GroupGaps:
     """``vp-stats personas humans``: human group gaps of a SAPA sample, written to ``out``.
 
-    Writes ``out/human_group_gaps.csv`` (:func:`~vp_stats.stats.humans.human_group_gaps` columns) and
-    ``out/provenance.json`` (parameters, the psychTools files with sha256).
+    Writes ``out/human_group_gaps.csv`` (the table of
+    :func:`~vp_stats.stats.humans.human_group_gaps`) and ``out/provenance.json`` (parameters,
+    the psychTools files with sha256, the effect size). Returns the
+    :class:`~vp_stats.stats.humans.GroupGaps`.
     ``group``: ``gender``, ``age`` (the paper's 4 age bands) or ``education``
     (the paper's 4 levels; see :data:`vp_stats.io.psychtools.EDUCATION_TO_PERSONA`).
     """
@@ -66,7 +92,7 @@ def human_gaps_study(
     check_boot_options(n_boot, ci, allow_zero=True)
     out_dir = tio.prepare_out_dir(out) if out is not None else None
     scores = sapa_scores(source, path)
-    table = human_group_gaps(
+    gaps = human_group_gaps(
         scores, HUMAN_GROUPS[group], group_a, group_b, n_boot=n_boot, ci=ci, seed=seed
     )
     if out_dir is not None:
@@ -84,18 +110,18 @@ def human_gaps_study(
             },
             _psychtools_inputs(path),
             human_source=HUMAN_SOURCES[source],
-            effect_size=table.attrs["effect_size"],
+            effect_size=gaps.effect_size,
             psychtools_version=_psychtools_version(path),
         )
-        tio.write_csv(table, out_dir / "human_group_gaps.csv")
+        tio.write_csv(gaps.table, out_dir / "human_group_gaps.csv")
         tio.write_json(prov, out_dir / "provenance.json")
-    return table
+    return gaps
 
 
 def compare_with_humans(
     answers: pd.DataFrame,
     source: str = "sapa-bfi",
-    group_col: str = "gender",
+    group: str = "gender",
     group_a: object | None = None,
     group_b: object | None = None,
     *,
@@ -105,7 +131,7 @@ def compare_with_humans(
     ci: float = 0.95,
     seed: int = 0,
     data_dir: str | os.PathLike | None = None,
-) -> dict[str, pd.DataFrame]:
+) -> HumanComparison:
     """A persona run's BFI-10 answers against a SAPA sample: persona and human gaps as d.
 
     ``sd_reference="value-portrait"`` standardises the persona gaps by the SD
@@ -115,9 +141,9 @@ def compare_with_humans(
 
     Returns
     -------
-    dict
-        ``"persona_vs_human"`` (:func:`persona_vs_human`), ``"human_gaps"``
-        (:func:`human_group_gaps` of the same pairs), ``"persona_scores"``
+    HumanComparison
+        ``table``: :func:`persona_vs_human`'s table, with its ``note``; ``human_gaps``
+        (:func:`human_group_gaps` of the same pairs); ``persona_scores``
         (:func:`persona_bfi10_scores`).
     """
     pscores = persona_bfi10_scores(answers)
@@ -132,7 +158,7 @@ def compare_with_humans(
     res = persona_vs_human(
         pscores,
         human,
-        group_col,
+        group,
         group_a,
         group_b,
         sd_reference=sd_reference,
@@ -140,12 +166,20 @@ def compare_with_humans(
         ci=ci,
         seed=seed,
     )
-    pairs = res[["group_a", "group_b"]].drop_duplicates().itertuples(index=False, name=None)
-    hg = pd.concat(
-        [
-            human_group_gaps(human, group_col, a, b, n_boot=n_boot, ci=ci, seed=seed)
-            for a, b in pairs
-        ],
-        ignore_index=True,
+    pairs = res.table[["group_a", "group_b"]].drop_duplicates()
+    each = [
+        human_group_gaps(human, group, a, b, n_boot=n_boot, ci=ci, seed=seed)
+        for a, b in pairs.itertuples(index=False, name=None)
+    ]
+    hg = GroupGaps(
+        pd.concat([g.table for g in each], ignore_index=True),
+        dict(each[0].notes),
+        each[0].effect_size,
     )
-    return {"persona_vs_human": res, "human_gaps": hg, "persona_scores": pscores}
+    return HumanComparison(
+        res.table,
+        {"note": res.note, "effect_size": hg.effect_size},
+        res.note,
+        hg,
+        pscores,
+    )

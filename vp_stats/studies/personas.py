@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ __all__ = [
     "pvq21_prompts",
     "run_pvq21",
     "value_portrait_reference",
+    "PersonaComparison",
     "compare_personas",
     "compare_file",
     "run_persona_study",
@@ -139,7 +141,7 @@ def select_persona_items(
     return out.sort_values(["portrait_id", "option_id"]).reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------- running personas on an LLM
+# ----------------------------------------------------------------------- running personas on an LLM
 
 #: Columns of a persona table that are not persona attributes.
 _PERSONA_META = ("persona_id", "system_prompt", "n_attributes", "draw", "attribute", "level")
@@ -273,25 +275,36 @@ def run_personas(
 #: items (Schwartz 2003), gender neutral ("this person"), not the official
 #: wording, which we could not verify against an ESS source questionnaire here.
 PVQ21_PARAPHRASES: tuple[str, ...] = (
-    "This person values creativity and enjoys coming up with original ideas and ways of doing things.",
+    "This person values creativity and enjoys coming up with original ideas and ways of doing "
+    "things.",
     "This person wants to be wealthy and to own money and costly possessions.",
-    "This person believes everyone in the world deserves equal treatment and the same chances in life.",
+    "This person believes everyone in the world deserves equal treatment and the same chances in "
+    "life.",
     "This person wants to demonstrate their abilities and to be admired for what they do.",
-    "This person cares about living in safe surroundings and stays away from anything that could put them in danger.",
-    "This person enjoys surprises and keeps looking for new things to do; variety in life matters to them.",
-    "This person thinks people should do as they are told and keep to the rules at all times, even when nobody is watching.",
-    "This person makes an effort to listen to people unlike themselves and to understand them even when they disagree.",
+    "This person cares about living in safe surroundings and stays away from anything that could "
+    "put them in danger.",
+    "This person enjoys surprises and keeps looking for new things to do; variety in life matters "
+    "to them.",
+    "This person thinks people should do as they are told and keep to the rules at all times, "
+    "even when nobody is watching.",
+    "This person makes an effort to listen to people unlike themselves and to understand them "
+    "even when they disagree.",
     "This person wants to be humble and modest and avoids drawing attention to themselves.",
     "Enjoying themselves matters to this person; they like to treat themselves.",
-    "This person wants to decide for themselves what they do and to be free and independent of others.",
-    "Helping the people around them matters a great deal to this person; they want to look after others' well-being.",
-    "Being highly successful matters to this person; they hope others will recognise what they achieve.",
-    "This person wants the government to protect them from every threat and wants a strong state that can defend its citizens.",
+    "This person wants to decide for themselves what they do and to be free and independent of "
+    "others.",
+    "Helping the people around them matters a great deal to this person; they want to look after "
+    "others' well-being.",
+    "Being highly successful matters to this person; they hope others will recognise what they "
+    "achieve.",
+    "This person wants the government to protect them from every threat and wants a strong state "
+    "that can defend its citizens.",
     "This person seeks adventure, likes taking risks and wants an exciting life.",
     "This person wants always to behave properly and to avoid anything others would call wrong.",
     "Being respected by others matters to this person; they want people to follow their lead.",
     "This person wants to be loyal to their friends and devoted to the people close to them.",
-    "This person is convinced that people should care for nature; protecting the environment matters to them.",
+    "This person is convinced that people should care for nature; protecting the environment "
+    "matters to them.",
     "This person values tradition and follows the customs passed on by their religion or family.",
     "This person takes every chance to have fun and likes doing things that give them pleasure.",
 )
@@ -398,7 +411,7 @@ def run_pvq21(
     return _join_attributes(ans, tab)
 
 
-# --------------------------------------------------------------------------- comparisons, files, study
+# ------------------------------------------------------------------------ comparisons, files, study
 
 
 def value_portrait_reference(data_dir: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
@@ -423,7 +436,8 @@ def value_portrait_reference(data_dir: str | os.PathLike | None = None) -> dict[
     Examples
     --------
     >>> ref = value_portrait_reference()
-    >>> ref["scores"].participant.nunique(), int(ref["scores"].groupby("participant").rater.first().sum())
+    >>> s = ref["scores"]
+    >>> s.participant.nunique(), int(s.groupby("participant").rater.first().sum())
     (569, 559)
     >>> len(ref["item_distributions"]), int(ref["item_distributions"].n.sum())
     (520, 24320)
@@ -433,40 +447,86 @@ def value_portrait_reference(data_dir: str | os.PathLike | None = None) -> dict[
     return human_reference(scores, ratings)
 
 
+@dataclass(frozen=True)
+class PersonaComparison(tables.Result):
+    """The comparisons of a persona run with human data (:func:`compare_personas`).
+
+    Attributes
+    ----------
+    table : DataFrame
+        The population level (``population``): variance ratio and value hierarchy per value.
+    notes : mapping
+        Why a level is empty: ``"structure"``, ``"group"`` (absent when computed).
+    item, structure, group, profiles : DataFrame
+        Item level, value structure, group level, persona value profiles.
+    shifts : DataFrame or None
+        Persona minus plain model (None when the plain model was not run).
+    answers : DataFrame or None
+        The run's answers (:func:`run_persona_study`; None from :func:`compare_personas`).
+    """
+
+    item: pd.DataFrame = field(default_factory=pd.DataFrame)
+    structure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    group: pd.DataFrame = field(default_factory=pd.DataFrame)
+    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shifts: pd.DataFrame | None = None
+    answers: pd.DataFrame | None = None
+
+    @property
+    def population(self) -> pd.DataFrame:
+        """The population-level table (the result's table)."""
+        return self.table
+
+    def named_tables(self) -> dict[str, pd.DataFrame]:
+        """Table name -> DataFrame, the tables present (for
+        :func:`vp_stats.io.personas.write_study_tables`)."""
+        named = {
+            "answers": self.answers,
+            "item": self.item,
+            "population": self.table,
+            "structure": self.structure,
+            "group": self.group,
+            "profiles": self.profiles,
+            "shifts": self.shifts,
+        }
+        return {k: v for k, v in named.items() if v is not None}
+
+
 def compare_personas(
     answers: pd.DataFrame,
     corr: pd.DataFrame | None = None,
     *,
     human: Mapping[str, pd.DataFrame] | None = None,
     ess_scores: pd.DataFrame | None = None,
-    group_col: str | None = None,
+    group: str | None = None,
     group_a: object | None = None,
     group_b: object | None = None,
     family: str = "pvq",
     n_boot: int = 1000,
     seed: int = 0,
-    weight_col: str | None = "weight",
-) -> dict[str, pd.DataFrame]:
-    """The three comparisons of a persona run with human data, as tables.
+    weight: str | None = "weight",
+) -> PersonaComparison:
+    """The three comparisons of a persona run with human data, as a :class:`PersonaComparison`.
 
-    * ``"item"``: per item, the persona population's answers (plain model
+    * ``item``: per item, the persona population's answers (plain model
       left out) against the Value Portrait raters' distribution
       (:func:`~vp_stats.stats.personas.compare_item_distributions`);
-    * ``"population"``: per value, :func:`~vp_stats.stats.personas.variance_ratio`
+    * ``population`` (the ``table``): per value, :func:`~vp_stats.stats.personas.variance_ratio`
       and :func:`~vp_stats.stats.personas.value_hierarchy` of the persona
       profiles against the Value Portrait participants' MRAT-centred scores
       (merged on family, dimension);
-    * ``"structure"``: :func:`~vp_stats.stats.personas.value_structure` (one
-      row; empty with a note in ``attrs["note"]`` when fewer than 3 personas
+    * ``structure``: :func:`~vp_stats.stats.personas.value_structure` (one
+      row; empty with ``notes["structure"]`` when fewer than 3 personas
       have complete profiles);
-    * ``"group"``: :func:`~vp_stats.stats.persona_gaps.group_gap_comparison` against ``ess_scores``
-      (:func:`vp_stats.io.ess.load_ess`); the Value Portrait release has no
-      demographic columns, so without ``ess_scores`` this table is empty and
-      ``attrs["note"]`` says why. ``group_col="age"`` maps ESS ages to the
-      persona age bands (:func:`~vp_stats.instruments.personas.age_band`).
+    * ``group``: :func:`~vp_stats.stats.persona_gaps.group_gap_comparison` of the column
+      ``group`` against ``ess_scores`` (:func:`vp_stats.io.ess.load_ess`, survey weights in
+      the column ``weight`` when present); the Value Portrait release has no demographic
+      columns, so without ``ess_scores`` this table is empty and ``notes["group"]`` says
+      why. ``group="age"`` maps ESS ages to the persona age bands
+      (:func:`~vp_stats.instruments.personas.age_band`).
 
-    Also ``"profiles"`` (:func:`~vp_stats.stats.personas.persona_value_profiles`)
-    and ``"shifts"`` (:func:`~vp_stats.stats.personas.persona_shifts`, when
+    Also ``profiles`` (:func:`~vp_stats.stats.personas.persona_value_profiles`)
+    and ``shifts`` (:func:`~vp_stats.stats.personas.persona_shifts`, when
     the plain model was run).
 
     When ``corr`` or ``human`` is not given it is loaded: the published item
@@ -497,68 +557,72 @@ def compare_personas(
         value_hierarchy(pop_units, hs, family), on=["family", "dimension"]
     )
     n_complete = complete_scores(pop_units, family)["participant"].nunique()
+    notes = {}
     if n_complete >= 3:
         structure = value_structure(pop_units, hs, family)
     else:
         structure = pd.DataFrame()
-        structure.attrs["note"] = (
+        notes["structure"] = (
             f"only {n_complete} persona(s) with a complete {family} profile: value structure "
             "needs at least 3"
         )
-    if ess_scores is None or group_col is None:
-        group = pd.DataFrame()
-        group.attrs["note"] = (
+    if ess_scores is None or group is None:
+        gaps = pd.DataFrame()
+        notes["group"] = (
             "group level not computed: the released Value Portrait data have no demographic "
-            "columns; supply ESS microdata (vp_stats.io.ess.load_ess) and group_col / group_a"
+            "columns; supply ESS microdata (vp_stats.io.ess.load_ess) and group / group_a"
         )
     else:
         hum = ess_scores
-        if group_col == "age" and pd.api.types.is_numeric_dtype(hum["age"]):
+        if group == "age" and pd.api.types.is_numeric_dtype(hum["age"]):
             hum = hum.assign(age=age_band(hum["age"].to_numpy()))
         if group_a is None:
             raise ValueError("group_a is required for the group-level comparison")
         base = prof[prof["persona_id"] == PLAIN_PERSONA_ID] if group_b is None else None
         if group_b is None and not has_plain:
             raise ValueError("group_b=None compares with the plain model, which was not run")
-        group = group_gap_comparison(
+        gaps = group_gap_comparison(
             personas_only,
             hum,
-            group_col,
+            group,
             group_a,
             group_b,
             persona_baseline=base,
             family=family,
-            weight_col=weight_col if weight_col in hum.columns else None,
+            weight=weight if weight in hum.columns else None,
             n_boot=n_boot,
             seed=seed,
-            persona_unit_col="persona_id",
+            persona="persona_id",
         )
-    out = {"item": item, "population": pop, "structure": structure, "group": group}
-    out["profiles"] = prof
-    if has_plain:
-        out["shifts"] = persona_shifts(prof, family)
-    return out
+    return PersonaComparison(
+        pop,
+        notes,
+        item=item,
+        structure=structure,
+        group=gaps,
+        profiles=prof,
+        shifts=persona_shifts(prof, family) if has_plain else None,
+    )
 
 
 def compare_file(
     answers_path: str | os.PathLike,
     *,
     ess_path: str | os.PathLike | None = None,
-    group_col: str | None = None,
+    group: str | None = None,
     group_a: object | None = None,
     group_b: object | None = None,
     family: str = "pvq",
     n_boot: int = 1000,
     seed: int = 0,
     data_dir: str | os.PathLike | None = None,
-) -> dict[str, pd.DataFrame]:
+) -> PersonaComparison:
     """``vp-stats personas compare``: a persona answer CSV -> the comparison tables.
 
     Reads the answer file (:func:`~vp_stats.io.personas.read_answer_file`), the
     Value Portrait human reference (:func:`value_portrait_reference`), and, when ``ess_path`` is
     given, ESS microdata (:func:`vp_stats.io.ess.load_ess`) for the group level;
-    returns :func:`compare_personas`'s dict (``item``, ``population``,
-    ``structure``, ``group``, ``profiles``, ``shifts``).
+    returns :func:`compare_personas`'s :class:`PersonaComparison`.
     """
     from vp_stats.io import datasets
 
@@ -568,11 +632,11 @@ def compare_file(
         from vp_stats.io import ess
 
         ess_scores = ess.load_ess(ess_path)
-        if group_col is None:
-            raise ValueError("an ESS file was given without group_col (e.g. 'gender')")
-        if group_col not in answers.columns:
+        if group is None:
+            raise ValueError("an ESS file was given without group (e.g. 'gender')")
+        if group not in answers.columns:
             raise ValueError(
-                f"{answers_path}: the answers have no persona attribute column {group_col!r} "
+                f"{answers_path}: the answers have no persona attribute column {group!r} "
                 f"(columns: {list(answers.columns)})"
             )
     return compare_personas(
@@ -580,7 +644,7 @@ def compare_file(
         datasets.load_published_correlations(data_dir=data_dir),
         human=value_portrait_reference(data_dir),
         ess_scores=ess_scores,
-        group_col=group_col,
+        group=group,
         group_a=group_a,
         group_b=group_b,
         family=family,
@@ -615,7 +679,7 @@ def run_persona_study(
     n_boot: int = 1000,
     seed: int = 0,
     progress: bool = True,
-) -> dict[str, pd.DataFrame]:
+) -> PersonaComparison:
     """Run a persona grid on an LLM and write the answers and comparison tables.
 
     The make target for the full grid calls
@@ -629,7 +693,7 @@ def run_persona_study(
     Writes ``answers.csv``, ``profiles.csv``, ``shifts.csv``,
     ``item_comparison.csv``, ``population.csv`` and ``structure.csv`` to
     ``out_dir`` (:func:`~vp_stats.io.personas.write_study_tables`); returns
-    the tables (``answers`` and those of :func:`compare_personas`).
+    :func:`compare_personas`'s :class:`PersonaComparison` with the ``answers``.
     """
     from vp_stats.io import datasets
     from vp_stats.llm import runner
@@ -655,5 +719,5 @@ def run_persona_study(
     )
     pio.write_study_tables(out, {"answers": ans})
     res = compare_personas(ans, corr, n_boot=n_boot, seed=seed)
-    pio.write_study_tables(out, res)
-    return {"answers": ans, **res}
+    pio.write_study_tables(out, res.named_tables())
+    return replace(res, answers=ans)
