@@ -17,7 +17,7 @@ import pytest
 
 from vp_stats import schema
 from vp_stats.io import averaging, datasets
-from vp_stats.io.datasets import DataFormatError
+from vp_stats.errors import DataFormatError
 
 MIRRORED = ["gpt-4o-2024-11-20", "mistral-tiny"]
 QUIRK_ITEMS = {

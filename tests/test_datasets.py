@@ -9,7 +9,7 @@ import pytest
 
 from vp_stats import schema, tables
 from vp_stats.io import datasets
-from vp_stats.io.datasets import DataFormatError, DataIntegrityError
+from vp_stats.errors import DataFormatError, DataIntegrityError
 
 # ----------------------------------------------------------------------------- real data
 

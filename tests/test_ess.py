@@ -8,7 +8,7 @@ import pytest
 
 from vp_stats import schema
 from vp_stats.io import ess
-from vp_stats.io.datasets import DataFormatError
+from vp_stats.errors import DataFormatError
 
 HVS = list(schema.ESS_HVS_VARIABLES)
 

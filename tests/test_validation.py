@@ -6,6 +6,7 @@ import pytest
 from scipy import stats
 
 from vp_stats import schema, tables
+from vp_stats.errors import DataError
 from vp_stats.io import datasets
 from vp_stats.stats import validation
 from vp_stats.studies import released
@@ -248,7 +249,7 @@ def test_unknown_procedure_and_missing_scores(real):
 def test_download_failure_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "BASE_URL", "http://127.0.0.1:9/")
     with pytest.raises(
-        datasets.DataError,
+        DataError,
         match=r"'LICENSE' is not in the data directory .* could not be downloaded",
     ):
         datasets.fetch("LICENSE", data_dir=tmp_path)

@@ -79,7 +79,7 @@ import pandas as pd
 
 from vp_stats import schema
 from vp_stats.io import datasets
-from vp_stats.io.datasets import DataFormatError
+from vp_stats.errors import DataFormatError
 from vp_stats.llm.parse import RULES, parse_answers
 
 __all__ = [

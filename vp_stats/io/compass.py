@@ -1,7 +1,7 @@
 """Value Compass file formats (the file layer): a person's PVQ-21 answers and weight files.
 
 Readers check the files and return DataFrames for :mod:`vp_stats.studies.compass`;
-errors are :class:`vp_stats.io.datasets.DataFormatError` naming file, data row and
+errors are :class:`vp_stats.errors.DataFormatError` naming file, data row and
 field.
 """
 
@@ -20,7 +20,7 @@ __all__ = ["read_pvq_answers_file", "read_weights_file"]
 def _read_csv(path) -> tuple[object, pd.DataFrame]:
     from pathlib import Path
 
-    from vp_stats.io.datasets import DataFormatError
+    from vp_stats.errors import DataFormatError
 
     file = Path(path)
     if not file.is_file():
@@ -57,7 +57,7 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
 
     Raises
     ------
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ``ValueError``) naming file, data row and field.
 
     Examples
@@ -72,7 +72,7 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
     1         me     2       3
     """
     from vp_stats.instruments.pvq import _label_to_item
-    from vp_stats.io.datasets import DataFormatError
+    from vp_stats.errors import DataFormatError
 
     file, df = _read_csv(path)
     n = schema.PVQ21_N_ITEMS
@@ -186,7 +186,7 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
 
     Raises
     ------
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         Missing file or column, unknown or duplicate dimension, a non-numeric
         or non-finite weight (naming file, data row and field), all weights 0.
 
@@ -201,7 +201,7 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
     0  Self_Direction     2.0
     1           Power    -1.0
     """
-    from vp_stats.io.datasets import DataFormatError
+    from vp_stats.errors import DataFormatError
 
     file, df = _read_csv(path)
     lower = {c.lower(): c for c in df.columns}

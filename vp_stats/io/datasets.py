@@ -55,11 +55,7 @@ RAW_OUTPUTS_DIR = "lm_evaluation/outputs/final"
 PROMPTS_DIR = "lm_evaluation/prompts"
 
 
-# The errors live in vp_stats.errors; they are re-exported here, where they were first defined.
 __all__ = [
-    "DataError",
-    "DataIntegrityError",
-    "DataFormatError",
     "UPSTREAM_COMMIT",
     "registry",
     "data_dir",

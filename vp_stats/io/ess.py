@@ -109,7 +109,7 @@ import pandas as pd
 
 from vp_stats import schema
 from vp_stats.instruments.pvq import score_pvq21
-from vp_stats.io.datasets import DataFormatError
+from vp_stats.errors import DataFormatError
 
 __all__ = [
     "HVS_MISSING_CODES",
@@ -387,7 +387,7 @@ def load_ess(
 
     Raises
     ------
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ``ValueError``) naming file, data row (with ``idno``) and variable for
         a missing column, an item value outside 1-6 / 7-9, an unknown ``gndr``,
         ``lrscale``, ``eisced``, ``rlgblg``, ``rlgdnm`` or ``hinctnta`` code, an

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from vp_stats import schema
-from vp_stats.io.datasets import DataFormatError
+from vp_stats.errors import DataFormatError
 
 __all__ = [
     "ANSWER_FILE_COLUMNS",
@@ -43,7 +43,7 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises
     ------
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ``ValueError``) naming file, data row and column: a missing file or
         column, a non-integer item id, a rating outside 1..6.
 

@@ -49,7 +49,7 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
     ------
     FileNotFoundError
         No such file.
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ValueError) naming the file, the data row (1-based, with its CSV
         line) and the field of the first bad values.
 
@@ -63,7 +63,7 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
     0         r1     1       1
     1         r1     2       5
     """
-    from vp_stats.io.datasets import DataFormatError
+    from vp_stats.errors import DataFormatError
 
     path = Path(path)
     if not path.exists():
@@ -225,7 +225,7 @@ def score_file(path: str | os.PathLike) -> pd.DataFrame:
     ------
     FileNotFoundError
         No such file.
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ValueError) naming the file, the data row (1-based, with its CSV
         line) and the field of the first bad values.
 
@@ -241,7 +241,7 @@ def score_file(path: str | os.PathLike) -> pd.DataFrame:
     0         r1      30.47           prosocial       False
     1         r2      61.39          altruistic        True
     """
-    from vp_stats.io.datasets import DataFormatError
+    from vp_stats.errors import DataFormatError
 
     data = read_answers(path)
     try:
