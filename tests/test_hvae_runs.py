@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from vp_stats.errors import DataFormatError
 from vp_stats.instruments import svo
 from vp_stats.io import svo as svo_io
-from vp_stats.errors import DataFormatError
 from vp_stats.llm import chat as hvae_chat
 from vp_stats.llm import hvae as hvae_protocol
 from vp_stats.llm import runner

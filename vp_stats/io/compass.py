@@ -71,8 +71,8 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
     0         me     1       4
     1         me     2       3
     """
-    from vp_stats.instruments.pvq import _label_to_item
     from vp_stats.errors import DataFormatError
+    from vp_stats.instruments.pvq import _label_to_item
 
     file, df = _read_csv(path)
     n = schema.PVQ21_N_ITEMS
