@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from vp_stats import schema, tables
-from vp_stats.io import datasets
 from vp_stats.errors import DataFormatError, DataIntegrityError
+from vp_stats.io import datasets
+from vp_stats.stats import simulate
 
 # ----------------------------------------------------------------------------- real data
 
@@ -70,10 +71,10 @@ def test_published_correlations():
 
 
 def test_synthetic_is_deterministic_and_has_truth():
-    a, b = datasets.synthetic(seed=7), datasets.synthetic(seed=7)
+    a, b = simulate.synthetic(seed=7), simulate.synthetic(seed=7)
     for k in a:
         pd.testing.assert_frame_equal(a[k], b[k])
-    assert not datasets.synthetic(seed=8)["ratings"].equals(a["ratings"])
+    assert not simulate.synthetic(seed=8)["ratings"].equals(a["ratings"])
     assert len(a["truth"]) == 40
 
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from vp_stats.cli import app
-from vp_stats.io import datasets
 from vp_stats.io import tables as tio
+from vp_stats.stats import simulate
 
 runner = CliRunner()
 
@@ -22,7 +22,7 @@ def _run(args):
 
 @pytest.fixture()
 def own(tmp_path):
-    st = datasets.synthetic_study(n_participants=40, n_items=20, seed=2)
+    st = simulate.synthetic_study(n_participants=40, n_items=20, seed=2)
     st["ratings"].to_csv(tmp_path / "r.csv", index=False)
     st["scores"].to_csv(tmp_path / "s.csv", index=False)
     return tmp_path

@@ -1360,9 +1360,9 @@ def value_reliability(
 
     Examples
     --------
-    >>> from vp_stats.io import datasets
+    >>> from vp_stats.stats import simulate
     >>> from vp_stats.stats import validation
-    >>> syn = datasets.synthetic(n_participants=120, n_items=60, n_groups=2, seed=3)
+    >>> syn = simulate.synthetic(n_participants=120, n_items=60, n_groups=2, seed=3)
     >>> sel = validation.select_items(validation.item_correlations(
     ...     syn["ratings"], syn["scores"], families=["pvq"]))
     >>> vr = value_reliability(syn["ratings"], sel)

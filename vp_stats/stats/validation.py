@@ -340,8 +340,8 @@ def bootstrap_ci(
 
     Examples
     --------
-    >>> from vp_stats.io import datasets
-    >>> syn = datasets.synthetic(n_participants=60, n_items=4, seed=1)
+    >>> from vp_stats.stats import simulate
+    >>> syn = simulate.synthetic(n_participants=60, n_items=4, seed=1)
     >>> ci = bootstrap_ci(syn["ratings"], syn["scores"], families=["pvq"], n_boot=200, seed=3)
     >>> bool((ci.ci_low <= ci.ci_high).all())
     True
@@ -644,8 +644,8 @@ def validate_items(
 
     Examples
     --------
-    >>> from vp_stats.io import datasets
-    >>> syn = datasets.synthetic(n_participants=80, n_items=6, seed=2)
+    >>> from vp_stats.stats import simulate
+    >>> syn = simulate.synthetic(n_participants=80, n_items=6, seed=2)
     >>> t = validate_items(syn["ratings"], syn["scores"], families=["pvq"], n_boot=50)
     >>> list(t.columns)[-4:], t.attrs["rule"]
     (['p_fdr', 'ci_low', 'ci_high', 'selected'], 'rho > 0.3')

@@ -20,9 +20,9 @@ upstream files), as in the paper.
 Examples
 --------
 >>> import tempfile, pathlib
->>> from vp_stats.io import datasets
+>>> from vp_stats.stats import simulate
 >>> from vp_stats.studies import validate as study
->>> syn = datasets.synthetic(n_participants=60, n_items=10, seed=1)
+>>> syn = simulate.synthetic(n_participants=60, n_items=10, seed=1)
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> r = syn["ratings"].assign(item="q" + syn["ratings"].portrait_id.astype(str) + syn["ratings"].option_id.astype(str))
 >>> r[["participant", "item", "rating"]].to_csv(d / "ratings.csv", index=False)
