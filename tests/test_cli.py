@@ -153,7 +153,7 @@ def test_questionnaire_score(tmp_path):
         tmp_path / "b.csv", index=False
     )
     res = runner.invoke(app, ["questionnaire", "score", str(tmp_path / "b.csv")])
-    assert res.exit_code == 2 and "respondent 'r2', item 1: answer 9" in res.output
+    assert res.exit_code == 2 and "participant 'r2', item 1: answer 9" in res.output
 
 
 def test_compass_commands(tmp_path):

@@ -195,7 +195,7 @@ def test_questionnaire_error_names_the_offending_cell(tmp_path):
         "respondent,1,2,3,4,5,6,7,8,9,10\nr1,1,2,3,4,5,1,2,3,4,5\nr2,1,2,3,4,abc,1,2,3,4,5\n"
     )
     res = _run(["questionnaire", "score", "--instrument", "bfi10", p])
-    assert res.exit_code == 2 and "respondent 'r2', item 5: answer 'abc'" in res.output, res.output
+    assert res.exit_code == 2 and "participant 'r2', item 5: answer 'abc'" in res.output, res.output
 
 
 def test_validate_and_reliability_refuse_a_busy_out(own):

@@ -254,10 +254,10 @@ def test_raw_questionnaire_answers_are_scored_first(tmp_path, study):
 
     sc = pd.concat(
         [
-            pvq.score_pvq21(pvq_ans, respondent_col="participant"),
-            bfi.score_bfi10(bfi_ans, respondent_col="participant"),
+            pvq.score_pvq21(pvq_ans),
+            bfi.score_bfi10(bfi_ans),
         ]
-    ).rename(columns={"respondent": "participant"})
+    )
     ref = validation.item_correlations(
         study["ratings"], sc[["participant", "family", "dimension", "score"]]
     )

@@ -232,8 +232,8 @@ def test_score_llm_pvq21_expected_agrees_with_score_pvq21():
         }
     )
     ref = score_pvq21(
-        a.rename(columns={"persona_id": "respondent", "rating": "answer"}).drop(columns="parse_ok")
-    )
+        a.rename(columns={"persona_id": "participant"}).drop(columns="parse_ok")
+    ).rename(columns={"participant": "respondent"})
     got = questionnaires.score_llm_pvq21(a, "expected")
     m = ref.merge(got, on=["respondent", "family", "dimension"], suffixes=("_ref", ""))
     assert len(m) == 3 * 14

@@ -622,7 +622,7 @@ def questionnaire_score(
         None, "--out", help="Write the scores to this CSV (default: print)."
     ),
 ) -> None:
-    """Score raw questionnaire answers; tidy out: respondent, family, dimension, score, n_items, status."""
+    """Score raw questionnaire answers; tidy out: participant, family, dimension, score, n_items, status."""
     from vp_stats.instruments import bfi, pvq
     from vp_stats.io import tables as tio
 

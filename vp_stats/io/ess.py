@@ -499,7 +499,7 @@ def load_ess(
     )
 
     answers = pd.DataFrame(items, columns=hvs)
-    answers.insert(0, "respondent", participant.to_numpy())
+    answers.insert(0, "participant", participant.to_numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # NaN scores are reported via 'status'
         scored = score_pvq21(

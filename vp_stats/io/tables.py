@@ -328,9 +328,32 @@ def read_item_matrix(
     return out
 
 
+#: The answer-sheet file format's header words and the table's column names (vocabulary).
+ANSWER_SHEET_HEADERS = {"respondent": "participant", "answer": "rating"}
+
+
 def read_questionnaire_answers(path: str | os.PathLike) -> pd.DataFrame:
-    """Read raw questionnaire answers (PVQ-21, BFI-10) with numbers parsed; the scorers check them."""
-    return read_csv(path, as_text=False, what="answers file")
+    """Read raw questionnaire answers (PVQ-21, BFI-10) with numbers parsed; the scorers check them.
+
+    The file is long (``participant,item,rating``) or wide (``participant`` plus one column per
+    item); the file format also names the columns ``respondent`` and ``answer``
+    (:data:`ANSWER_SHEET_HEADERS`), which become ``participant`` and ``rating``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = p.write_text("respondent,item,answer\\nr1,1,4\\n")
+    >>> read_questionnaire_answers(p).columns.tolist()
+    ['participant', 'item', 'rating']
+    """
+    df = read_csv(path, as_text=False, what="answers file")
+    for old, new in ANSWER_SHEET_HEADERS.items():
+        if old in df.columns and new in df.columns:
+            raise DataFormatError(
+                Path(path), None, old, f"the file has both {old!r} and {new!r}: give one"
+            )
+    return df.rename(columns=ANSWER_SHEET_HEADERS)
 
 
 # --------------------------------------------------------------------------- writing

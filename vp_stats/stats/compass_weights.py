@@ -260,7 +260,7 @@ def weights_from_pvq_answers(
     Examples
     --------
     >>> import pandas as pd
-    >>> long = pd.DataFrame({"respondent": "me", "item": range(1, 22), "answer": [6] + [3] * 20})
+    >>> long = pd.DataFrame({"participant": "me", "item": range(1, 22), "rating": [6] + [3] * 20})
     >>> w = weights_from_pvq_answers(long)
     >>> round(w.loc[w.dimension == "Self_Direction", "weight"].item(), 4)  # 4.5 - 66/21
     1.3571
@@ -271,7 +271,7 @@ def weights_from_pvq_answers(
         raise ValueError(f"family must be 'pvq' or 'higher_pvq', got {family!r}")
     pvq_kw.pop("centre", None)
     out = score_pvq21(answers, centre=True, **pvq_kw)
-    people = pd.unique(out["respondent"])
+    people = pd.unique(out["participant"])
     if respondent is None:
         if len(people) != 1:
             raise ValueError(
@@ -280,7 +280,7 @@ def weights_from_pvq_answers(
         respondent = people[0]
     elif respondent not in set(people):
         raise ValueError(f"respondent {respondent!r} not in the answers")
-    sub = out[(out["respondent"] == respondent) & (out["family"] == family)]
+    sub = out[(out["participant"] == respondent) & (out["family"] == family)]
     if sub["score"].isna().any():
         raise ValueError(
             f"respondent {respondent!r} has unscored values "

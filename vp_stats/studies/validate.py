@@ -97,14 +97,11 @@ def _score_questionnaires(
         if path is None:
             continue
         ans = tio.read_questionnaire_answers(path)
-        unit = "respondent" if "respondent" in ans.columns else "participant"
         try:
             if kind == "pvq21":
-                sc = pvq.score_pvq21(
-                    ans, ess_coding=ess_coding, higher_order=derive_higher, respondent_col=unit
-                )
+                sc = pvq.score_pvq21(ans, ess_coding=ess_coding, higher_order=derive_higher)
             else:
-                sc = bfi.score_bfi10(ans, respondent_col=unit)
+                sc = bfi.score_bfi10(ans)
         except ValueError as exc:
             raise DataFormatError(path, None, None, str(exc)) from exc
         unscored = sc[sc["score"].isna()]
@@ -112,16 +109,12 @@ def _score_questionnaires(
             row = unscored.iloc[0]
             raise DataFormatError(
                 path,
-                f"respondent {row['respondent']!r}",
+                f"participant {row['participant']!r}",
                 row["dimension"],
-                f"cannot be scored ({row['status']}); {unscored['respondent'].nunique()} "
-                "respondent(s) lack enough answers",
+                f"cannot be scored ({row['status']}); {unscored['participant'].nunique()} "
+                "participant(s) lack enough answers",
             )
-        frames.append(
-            sc.rename(columns={"respondent": "participant"})[
-                ["participant", "family", "dimension", "score"]
-            ]
-        )
+        frames.append(sc[["participant", "family", "dimension", "score"]])
     out = pd.concat(frames, ignore_index=True)
     out["participant"] = out["participant"].astype(str)
     return out
