@@ -203,7 +203,7 @@ def test_svo_score_command(tmp_path):
         tmp_path / "s.csv", index=False
     )
     _ok(["svo", "score", str(tmp_path / "s.csv"), "--out", str(tmp_path / "o.csv")])
-    o = pd.read_csv(tmp_path / "o.csv").set_index("respondent")
+    o = pd.read_csv(tmp_path / "o.csv").set_index("participant")
     assert round(o.loc["a", "svo_angle"], 2) == 30.47 and not o.loc["a", "transitive"]
     assert round(o.loc["b", "svo_angle"], 2) == 22.93 and o.loc["b", "transitive"]
     pd.DataFrame([("a", 1, "J")], columns=["respondent", "item", "choice"]).to_csv(
