@@ -36,7 +36,7 @@ Examples
 >>> import pandas as pd
 >>> from vp_stats import tables
 >>> r = pd.DataFrame({"participant": ["a", "b"], "item": ["q1", "q1"], "rating": [1, 5]})
->>> tables.ratings_table(r, scale="1-5").dtypes.rating
+>>> tables.ratings_table(r, scale="1-5").table.dtypes.rating
 dtype('float64')
 >>> bad = r.assign(rating=["1", "x"])
 >>> try:
@@ -87,6 +87,7 @@ __all__ = [
     "HIGHER_ORDER_RULE",
     "require",
     "Result",
+    "CheckedRatings",
 ]
 
 
@@ -614,7 +615,7 @@ def ratings_table(
     scale: Scale | str | Sequence[float] | None = None,
     source: str = "ratings",
     from_file: bool = False,
-) -> pd.DataFrame:
+) -> CheckedRatings:
     """Validate ratings against the :class:`Ratings` contract and return them canonical.
 
     Parameters
@@ -626,7 +627,7 @@ def ratings_table(
         The user's column names (``group`` is optional).
     scale : Scale, "LOW-HIGH" or (low, high), optional
         Ratings outside it are errors; default: inferred from the data (min..max),
-        reported in ``attrs["scale"]``.
+        reported as the result's ``scale``.
     source : str
         File name (or table name) for errors.
     from_file : bool
@@ -634,15 +635,15 @@ def ratings_table(
 
     Returns
     -------
-    DataFrame
-        ``participant, item, rating`` (float) and ``group``, ``portrait_id``,
-        ``option_id`` when present; ``attrs["scale"]`` holds the :class:`Scale`.
+    CheckedRatings
+        ``table``: ``participant, item, rating`` (float) and ``group``, ``portrait_id``,
+        ``option_id`` when present; ``scale``: the :class:`Scale` given or inferred.
 
     Examples
     --------
     >>> r = pd.DataFrame({"rater": ["a", "b", "c"], "question": "q7", "answer": [1, 3, 4]})
     >>> out = ratings_table(r, participant="rater", item="question", rating="answer")
-    >>> out.columns.tolist(), str(out.attrs["scale"]), out.attrs["scale"].inferred
+    >>> out.table.columns.tolist(), str(out.scale), out.scale.inferred
     (['participant', 'item', 'rating'], '1-4', True)
     """
     df = _rename(
@@ -684,9 +685,7 @@ def ratings_table(
         for c in ("group", "participant", "item", "portrait_id", "option_id", "rating")
         if c in out.columns
     ]
-    out = out[cols]
-    out.attrs["scale"] = sc
-    return out
+    return CheckedRatings(out[cols], {"scale": str(sc)}, scale=sc)
 
 
 def _wide_scores(
@@ -750,9 +749,8 @@ def scores_table(
     Returns
     -------
     DataFrame
-        ``participant, family, dimension, score``; ``attrs["families"]`` lists the
-        families present (each complete: every participant scored on each of its
-        dimensions).
+        ``participant, family, dimension, score``; each family present is complete (every
+        participant scored on each of its dimensions).
 
     Examples
     --------
@@ -760,7 +758,7 @@ def scores_table(
     ...     "Agreeableness": [4.0, 3.0], "Conscientiousness": [2.5, 4.5],
     ...     "Neuroticism": [3.0, 1.5], "Openness": [3.5, 4.0]})
     >>> long = scores_table(w)
-    >>> long.attrs["families"], len(long)
+    >>> long.family.unique().tolist(), len(long)
     (['bfi'], 10)
     """
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
@@ -822,9 +820,7 @@ def scores_table(
                 f"complete; {len(short)} participant(s) are incomplete)",
                 from_file=from_file,
             )
-    out = out.reset_index(drop=True)
-    out.attrs["families"] = fams
-    return out
+    return out.reset_index(drop=True)
 
 
 #: How :func:`derive_higher_order` forms the higher-order values (checked on the released data).
@@ -873,11 +869,7 @@ def derive_higher_order(scores: pd.DataFrame) -> pd.DataFrame:
                 {"participant": wide.index, "family": "higher_pvq", "dimension": h, "score": val}
             )
         )
-    out = pd.concat([scores, *rows], ignore_index=True)
-    out.attrs = dict(scores.attrs)
-    out.attrs["families"] = [f for f in schema.FAMILY_NAMES if f in set(out["family"])]
-    out.attrs["derived_higher"] = HIGHER_ORDER_RULE
-    return out
+    return pd.concat([scores, *rows], ignore_index=True)
 
 
 def correlations_table(
@@ -970,9 +962,7 @@ def answers_table(
     extra = (
         {"rating": [pa.Check.in_range(sc.low, sc.high, ignore_na=True)]} if sc is not None else None
     )
-    out = check(df, Answers, source=source, from_file=from_file, extra_checks=extra)
-    out.attrs["scale"] = sc
-    return out
+    return check(df, Answers, source=source, from_file=from_file, extra_checks=extra)
 
 
 def profiles_table(
@@ -1161,3 +1151,21 @@ class Result:
     def summary_frame(self) -> pd.DataFrame:
         """The result's table (a copy), the form to print or write."""
         return self.table.copy()
+
+
+@dataclass(frozen=True)
+class CheckedRatings(Result):
+    """Ratings that passed the :class:`Ratings` contract, with the rating scale they were checked on.
+
+    ``table`` is the canonical ratings table, ``scale`` the :class:`Scale` given or inferred
+    from the data (``scale.inferred`` says which); returned by :func:`ratings_table` and
+    :func:`vp_stats.io.tables.read_ratings`.
+
+    Examples
+    --------
+    >>> r = ratings_table(pd.DataFrame({"participant": ["a", "b"], "item": "q", "rating": [2, 6]}))
+    >>> str(r.scale), len(r.summary_frame())
+    ('2-6', 2)
+    """
+
+    scale: Scale | None = None

@@ -285,7 +285,7 @@ def score(
                     f"unknown item {table['item'].iloc[at]!r}: not in the "
                     f"correlation table ({int(table.loc[unknown, 'item'].nunique())} unknown item(s))",
                 )
-            wide = runner.per_item_means(table) if table.attrs["per_variant"] else table
+            wide = runner.per_item_means(table) if "variant" in table.columns else table
         prof = scoring.value_profiles(
             wide,
             corr,

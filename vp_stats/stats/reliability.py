@@ -1381,10 +1381,10 @@ def value_reliability(
         raise ValueError(f"selected lacks column(s) {sorted(need - set(sel_in.columns))}")
     if scale is None and {"portrait_id", "option_id"} <= set(ratings.columns):
         scale = tables.VP_SCALE  # Value Portrait items are rated 1-6
-    r = tables.ratings_table(
+    checked = tables.ratings_table(
         ratings, participant=participant, item=item, rating=rating, scale=scale
     )
-    sc = r.attrs["scale"]
+    r, sc = checked.table, checked.scale
     if "group" not in r.columns:
         r = r.assign(group="all")
     sel = sel_in[sel_in["selected"].astype(bool)]

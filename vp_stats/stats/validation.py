@@ -123,12 +123,14 @@ def _rater_sets(ratings: pd.DataFrame):
 
 def _inputs(ratings, scores, families, participant, item, rating, scale, dimensions):
     """Both tables through their contracts (pingouin-style column names), and the families used."""
-    r = tables.ratings_table(
+    checked = tables.ratings_table(
         ratings, participant=participant, item=item, rating=rating, scale=scale
     )
+    r = checked.table
+    r.attrs["scale"] = checked.scale  # this module's own use of attrs (tables no longer sets it)
     s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
-    present = s.attrs["families"]
+    present = [f for f in dims if f in set(s["family"])]
     if families is None:
         families = present
     families = list(families)

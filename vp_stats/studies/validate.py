@@ -183,7 +183,10 @@ def load_study(
         raise ValueError(
             "give either --scores or raw questionnaire answers (--pvq21-answers / --bfi10-answers), not both"
         )
-    r = tio.read_ratings(ratings, participant=participant, item=item, rating=rating, scale=scale)
+    checked = tio.read_ratings(
+        ratings, participant=participant, item=item, rating=rating, scale=scale
+    )
+    r, sc = checked.table, checked.scale
     if scores is not None:
         s = tio.read_scores(scores, participant=participant)
     else:
@@ -207,7 +210,6 @@ def load_study(
             f"unknown participant {r['participant'].iloc[at]!r}: not in the scores "
             f"({n} rater(s) have no scores)",
         )
-    sc = r.attrs["scale"]
     info = {
         "source": "own",
         "scale": f"{sc} (inferred from the ratings)" if sc.inferred else f"{sc}",
@@ -389,7 +391,12 @@ def reliability_study(
         mat = tio.read_item_matrix(data, participant=participant, scale=scale)
         try:
             summary, item_stats = reliability.scale_reliability(
-                mat, n_factors=n_factors, reverse=reverse or (), missing=missing, ci=ci
+                mat.table,
+                n_factors=n_factors,
+                reverse=reverse or (),
+                scale=mat.scale,
+                missing=missing,
+                ci=ci,
             )
         except ValueError as exc:
             raise ValueError(f"{data}: {exc}") from exc
@@ -425,10 +432,10 @@ def reliability_study(
         r = datasets.load_ratings(data_dir)
         sc = tables.parse_scale(scale) or tables.VP_SCALE
     else:
-        r = tio.read_ratings(
+        checked = tio.read_ratings(
             ratings, participant=participant, item=item, rating=rating, scale=scale
         )
-        sc = r.attrs["scale"]
+        r, sc = checked.table, checked.scale
     unknown = ~sel.loc[sel["selected"], "item"].isin(set(tables.with_item_column(r)["item"]))
     if unknown.any():
         at = int(sel.index[sel["selected"]][unknown.to_numpy()][0])
