@@ -5,19 +5,31 @@ here, and every reader and every command validates through these models, so a
 bad cell gives one :class:`~vp_stats.errors.TableError` naming the file, the
 row (with its line) and the field, whatever the entry point.
 
-================  =============================================================
-contract          columns (key columns first)
-================  =============================================================
-``Ratings``       ``participant, item, rating`` (+ optional ``group``; Value
-                  Portrait items also carry ``portrait_id, option_id``)
-``Scores``        ``participant, family, dimension, score``
-``Correlations``  ``item, family, dimension, rho`` (+ ``p_value, n, p_fdr,
-                  ci_low, ci_high, selected, sign`` when computed)
-``Answers``       ``model, item, rating`` (+ ``variant``): an LLM's answers,
-                  one row per model, item (and prompt variant)
-``Profiles``      ``model, family, dimension, centered_mean``: LLM value
-                  profiles (``centered_mean`` is the profile's score)
-================  =============================================================
+====================  =============================================================
+contract              columns (key columns first)
+====================  =============================================================
+``Ratings``           ``participant, item, rating`` (+ optional ``group``; Value
+                      Portrait items also carry ``portrait_id, option_id``)
+``Scores``            ``participant, family, dimension, score``
+``Correlations``      ``item, family, dimension, rho`` (+ ``p_value, n, p_fdr,
+                      ci_low, ci_high, selected, sign`` when computed)
+``Answers``           ``model, item, rating`` (+ ``variant``): an LLM's answers,
+                      one row per model, item (and prompt variant)
+``Profiles``          ``model, family, dimension, centered_mean``: LLM value
+                      profiles (``centered_mean`` is the profile's score)
+``SvoAnswers``        ``participant, item, rating``: SVO slider answers (item
+                      1-15, rating = chosen option 1-9)
+``AnswerSheet``       ``participant, item, rating``: PVQ-21 / BFI-10 answers
+``PersonaAnswers``    ``persona_id, portrait_id, option_id, rating``: an LLM's
+                      answers under personas
+``EssScores``         ``participant, weight, ..., family, dimension, score``: ESS
+                      microdata after recoding and scoring
+``CompassWeights``    ``dimension, weight, weights_source``: Value Compass weights
+``RawOutputs``        ``model, portrait_id, option_id, variant, rating, parse_ok,
+                      status``: parsed raw LLM outputs
+``AveragedOutputs``   ``model, portrait_id, option_id, numeric_response,
+                      n_parsed, n_failed``: per-item means over the variants
+====================  =============================================================
 
 Naming convention. The unit of a human table is ``participant``; of an LLM
 table ``model``; an item is ``item`` (any non-empty string); a dimension score is
@@ -74,6 +86,13 @@ __all__ = [
     "Correlations",
     "Answers",
     "Profiles",
+    "SvoAnswers",
+    "AnswerSheet",
+    "PersonaAnswers",
+    "EssScores",
+    "CompassWeights",
+    "RawOutputs",
+    "AveragedOutputs",
     "TableError",
     "check",
     "ratings_table",
@@ -381,6 +400,147 @@ class Profiles(pa.DataFrameModel):
         unique = ["model", "family", "dimension"]
 
 
+# --------------------------------------------------------------------------- file tables
+# The tables the readers of vp_stats.io return: each reader reads its file, puts the table
+# through its contract with check() (types, ranges, keys: errors name file, row and field) and
+# then checks what a contract cannot say (transitivity, key coverage, cross-file agreement).
+
+_VARIANTS = list(schema.VARIANTS)
+
+
+class SvoAnswers(pa.DataFrameModel):
+    """SVO slider answers of people: one row per participant and item.
+
+    ``item`` is the canonical SVO item id (1-6 primary, 7-15 secondary), ``rating``
+    the chosen option (1-9, from an option number, a letter A-I or a payoff pair).
+    """
+
+    participant: Series[str] = pa.Field(**_ID)
+    item: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 15})
+    rating: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 9})
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["participant", "item"]
+
+
+class AnswerSheet(pa.DataFrameModel):
+    """Questionnaire answers of people in long form (PVQ-21, BFI-10): participant, item, rating.
+
+    ``item`` is the item's number or label (``7``, ``"item7"``, an ESS variable name) and
+    ``rating`` the answer (missing allowed); the instrument's scorer checks items and the
+    answer scale (:func:`vp_stats.instruments.pvq.answers_matrix`).
+    """
+
+    participant: Series[str] = pa.Field(**_ID)
+    item: Series[str] = pa.Field(**_ID)
+    rating: Series[float] = pa.Field(nullable=True)
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+class PersonaAnswers(pa.DataFrameModel):
+    """An LLM's answers under personas: one row per persona, Value Portrait item (and variant).
+
+    ``rating`` is 1-6 or missing (a failed or unparsed answer, counted downstream).
+    """
+
+    persona_id: Series[str] = pa.Field(**_ID)
+    portrait_id: Series[int] = pa.Field(in_range={"min_value": 1000, "max_value": 4999})
+    option_id: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 5})
+    rating: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": schema.LIKERT_MIN, "max_value": schema.LIKERT_MAX}
+    )
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+class EssScores(pa.DataFrameModel):
+    """ESS microdata after recoding and PVQ-21 scoring: one row per participant and dimension.
+
+    ``weight`` is the survey weight (``weight_variable`` says which ESS variable), the persona
+    columns the recoded demographics (missing where the ESS answer is), ``score`` the
+    MRAT-centred value (missing when ``status`` is not ``ok``).
+    """
+
+    participant: Series[str] = pa.Field(**_ID)
+    weight: Series[float] = pa.Field(ge=0)
+    weight_variable: Series[str] = pa.Field(**_ID)
+    family: Series[str] = pa.Field(isin=["pvq", "higher_pvq"])
+    dimension: Series[str] = pa.Field(isin=[*schema.PVQ_VALUES, *schema.HIGHER_ORDER_VALUES])
+    score: Series[float] = pa.Field(nullable=True)
+    n_items: Series[int] = pa.Field(ge=0)
+    status: Series[str] = pa.Field(isin=["ok", "too_few_items", "too_few_total"])
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["participant", "family", "dimension"]
+
+
+class CompassWeights(pa.DataFrameModel):
+    """Value Compass weights: one finite weight per dimension, and where the weights come from."""
+
+    dimension: Series[str] = pa.Field(**_ID)
+    weight: Series[float] = pa.Field()
+    weights_source: Series[str] = pa.Field(**_ID)
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["dimension"]
+
+
+class RawOutputs(pa.DataFrameModel):
+    """Parsed raw LLM outputs: one row per model, Value Portrait item and prompt variant.
+
+    ``rating`` is the parsed answer (1-6, missing unless ``parse_ok``); ``status`` is
+    ``parsed``, ``unparseable`` or ``call_failed``.
+    """
+
+    model: Series[str] = pa.Field(**_ID)
+    portrait_id: Series[int] = pa.Field(in_range={"min_value": 1000, "max_value": 4999})
+    option_id: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 5})
+    variant: Series[str] = pa.Field(isin=_VARIANTS)
+    rating: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": schema.LIKERT_MIN, "max_value": schema.LIKERT_MAX}
+    )
+    parse_ok: Series[bool] = pa.Field()
+    status: Series[str] = pa.Field(isin=["parsed", "unparseable", "call_failed"])
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["model", "portrait_id", "option_id", "variant"]
+
+
+class AveragedOutputs(pa.DataFrameModel):
+    """Per-item means of an LLM's answers over the prompt variants: one row per model and item.
+
+    ``numeric_response`` is the mean over the variants that parsed (1-6, missing if none did);
+    ``n_parsed`` and ``n_failed`` count the variants.
+    """
+
+    model: Series[str] = pa.Field(**_ID)
+    portrait_id: Series[int] = pa.Field(in_range={"min_value": 1000, "max_value": 4999})
+    option_id: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 5})
+    numeric_response: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": schema.LIKERT_MIN, "max_value": schema.LIKERT_MAX}
+    )
+    n_parsed: Series[int] = pa.Field(ge=0)
+    n_failed: Series[int] = pa.Field(ge=0)
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["model", "portrait_id", "option_id"]
+
+
 # --------------------------------------------------------------------------- checking
 
 
@@ -395,7 +555,9 @@ def _fmt(v) -> str:
 def _problem(check: str, value, column: str, key: Sequence[str] | None) -> str:
     """A user-facing sentence for one pandera failure case."""
     if check.startswith("coerce_dtype"):
-        kind = "a number" if ("float" in check or "int" in check) else "text"
+        if "int" in check:
+            return f"{_fmt(value)} is not an integer"
+        kind = "a number" if "float" in check else "text"
         return f"cannot read {_fmt(value)} as {kind}"
     if check == "not_nullable":
         return "empty cell (a value is required)"
@@ -544,6 +706,19 @@ def check(
         )
     schema_ = copy.copy(contract.to_schema() if isinstance(contract, type) else contract)
     schema_.report_duplicates = "exclude_first"  # name the repeated row, not the first one
+    for c, col in schema_.columns.items():  # coercing 2.5 to an integer would truncate it
+        if c in df.columns and str(col.dtype).startswith("int"):
+            x = pd.to_numeric(df[c], errors="coerce")
+            frac = (x.notna() & (x != x.round())).to_numpy()
+            if frac.any():
+                at = int(np.flatnonzero(frac)[0])
+                raise TableError(
+                    source,
+                    _row_label(df, at, from_file),
+                    c,
+                    f"{_fmt(df[c].iloc[at])} is not an integer",
+                    from_file=from_file,
+                )
     key = schema_.unique if isinstance(schema_.unique, list) else None
     finite = [
         c
