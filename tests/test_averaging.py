@@ -124,11 +124,14 @@ def test_error_counts_agree_with_upstream_metadata_for_mirrored_models(raw_upstr
     assert ref.n_errors.sum() == 0  # upstream's metadata: total_errors 0 for both
 
 
-# --------------------------------------------------------------------------- raw files rebuilt from upstream
+# ------------------------------------------------------------------ raw files rebuilt from upstream
 
 
 def _rebuild_raw(tmp: Path, model: str, seed: int = 0) -> list[str]:
-    """Write upstream-style raw files for ``model`` from its averaged records; return its variants."""
+    """Write upstream-style raw files for ``model`` from its averaged records.
+
+    Returns the variants written.
+    """
     rng = np.random.default_rng(seed)
     recs = _averaged_json(model)
     run = [
@@ -455,7 +458,7 @@ def test_valueportrait_items_are_the_default_check(tmp_path):
     assert len(averaging.read_raw_outputs(tmp_path, variants=["v1", "v2"])) == 4
 
 
-# --------------------------------------------------------------------------- upstream averaged files
+# -------------------------------------------------------------------------- upstream averaged files
 
 
 def test_all_upstream_models_load(all_wide):
@@ -561,7 +564,7 @@ def test_repeated_loads_are_cached_and_independent(all_wide):
     pd.testing.assert_frame_equal(third, all_wide)
 
 
-# --------------------------------------------------------------------------- malformed averaged files
+# ------------------------------------------------------------------------- malformed averaged files
 
 
 def _avg_rec(pid=1003, oid=1, responses=None, errors=None, **extra):
@@ -695,7 +698,7 @@ def test_user_averaged_directory_with_errors_and_metadata(tmp_path):
         averaging.load_average_outputs(directory=tmp_path, known_items=None)
 
 
-# --------------------------------------------------------------------------- average_ratings input checks
+# --------------------------------------------------------------------- average_ratings input checks
 
 
 def test_average_ratings_rejects_bad_tidy_tables():

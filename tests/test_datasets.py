@@ -1,4 +1,4 @@
-"""Data layer: registry, hashes, loaders against the real files, and one test per bad-input class."""
+"""Data layer: registry, hashes, loaders against the real files, one test per bad-input class."""
 
 import json
 import shutil
@@ -108,7 +108,8 @@ def test_rating_out_of_scale(survey):
     small[0][first][0]["data"][3][0] = 7
     with pytest.raises(
         DataFormatError,
-        match=rf"survey.json: record group 0, portrait {first}, option 1, rating 3, field 'rating': rating 7 outside 1-6",
+        match=rf"survey.json: record group 0, portrait {first}, option 1, rating 3, "
+        r"field 'rating': rating 7 outside 1-6",
     ):
         datasets.load_ratings(path=_write(path, small))
 

@@ -244,7 +244,7 @@ def test_synthetic_seeded_and_stata_roundtrip(tmp_path):
     )
 
 
-# --------------------------------------------------------------------------- persona attributes, round 11
+# --------------------------------------------------------------------- persona attributes, round 11
 # SYNTHETIC ESS-format data: variable names and codes from the ESS codebooks (gndr, agea, lrscale,
 # eisced, rlgblg, rlgdnm, hinctnta, anweight / pspwght / pweight; round 11 HVS names with an 'a'
 # suffix); the rows are made up for the tests and are NOT ESS data.
@@ -257,7 +257,10 @@ DEMO_CASES = [
     ((1, 25, 2, 2, 2, 66, 2), ("male", "18-29", "left", "less than high school", "none", "low")),
     ((2, 40, 5, 4, 1, 1, 5), ("female", "30-44", "centre", "high school", "Christian", "middle")),
     ((1, 50, 8, 6, 1, 6, 9), ("male", "45-59", "right", "bachelor's degree", "Muslim", "high")),
-    ((2, 70, 10, 7, 1, 7, 10), ("female", "60 and older", "right", "graduate degree", "Eastern religions", "high")),
+    (
+        (2, 70, 10, 7, 1, 7, 10),
+        ("female", "60 and older", "right", "graduate degree", "Eastern religions", "high"),
+    ),
     ((9, 999, 77, 55, 7, 66, 88), (None, None, None, None, None, None)),
     ((1, 16, 88, 0, 1, 77, 99), ("male", None, None, None, None, None)),
     ((2, 18, 0, 1, 1, 5, 3), ("female", "18-29", "left", "less than high school", "Jewish", "low")),

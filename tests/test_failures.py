@@ -1,4 +1,7 @@
-"""Nothing lost, nothing silent: failed runs exit non-zero, outputs are atomic, runs on one --out never interleave."""
+"""Nothing lost, nothing silent.
+
+Failed runs exit non-zero, outputs are atomic, runs on one --out never interleave.
+"""
 
 from __future__ import annotations
 
@@ -94,7 +97,7 @@ def test_average_of_an_empty_folder_is_an_error(own):
 
 @pytest.fixture()
 def failing_server():
-    """An HTTP server on 127.0.0.1 that answers every request with 500 (bounded: stopped after the test)."""
+    """An HTTP server on 127.0.0.1 that answers every request with 500 (stopped after the test)."""
     import http.server
     import threading
 

@@ -163,8 +163,10 @@ def parse_scale(spec: str | Sequence[float] | Scale | None) -> Scale | None:
 
     Examples
     --------
-    >>> parse_scale("1-5"), parse_scale("0..10"), parse_scale((1, 7))
-    (Scale(low=1, high=5, inferred=False), Scale(low=0, high=10, inferred=False), Scale(low=1, high=7, inferred=False))
+    >>> parse_scale("1-5"), parse_scale("0..10")
+    (Scale(low=1, high=5, inferred=False), Scale(low=0, high=10, inferred=False))
+    >>> parse_scale((1, 7))
+    Scale(low=1, high=7, inferred=False)
     """
     if spec is None or isinstance(spec, Scale):
         return spec
@@ -583,7 +585,7 @@ def _problem(check: str, value, column: str, key: Sequence[str] | None) -> str:
 
 
 def _row_label(df: pd.DataFrame, at: int, from_file: bool):
-    """Row ``at`` (0-based position) as errors name it: 1-based for files, the index label otherwise."""
+    """Row ``at`` (0-based position) as errors name it: 1-based for files, else the index label."""
     if from_file:
         return at + 1
     lab = df.index[at]
@@ -598,7 +600,10 @@ def _duplicate_problem(row: pd.Series, key: Sequence[str]) -> str:
             f"{vals['dimension']} (an earlier row holds the same key)"
         )
     if list(key) == ["participant", "item"]:
-        return f"participant {vals['participant']} rated item {vals['item']} more than once (see an earlier row)"
+        return (
+            f"participant {vals['participant']} rated item {vals['item']} more than once "
+            "(see an earlier row)"
+        )
     return (
         "duplicate "
         + ", ".join(f"{k} {v!r}" for k, v in vals.items())
@@ -694,7 +699,7 @@ def check(
     ...     check(s, Scores, source="scores.csv", from_file=True)
     ... except TableError as exc:
     ...     print(exc)
-    scores.csv: row 2 (line 3), field 'participant': participant a has more than one bfi score for Openness (an earlier row holds the same key)
+    scores.csv: row 2 (line 3), field 'participant': participant a has more than one bfi score ...
     """
     if df.shape[1] == 0:
         raise TableError(
@@ -874,8 +879,10 @@ def _wide_scores(
             source,
             None,
             unknown[0],
-            f"unknown column {unknown[0]!r}: a wide score table holds 'participant' and one column per "
-            f"known dimension ({', '.join(family_of)}); a long one has participant,family,dimension,score",
+            f"unknown column {unknown[0]!r}: a wide score table holds 'participant' and one column "
+            "per "
+            f"known dimension ({', '.join(family_of)}); a long one has "
+            "participant,family,dimension,score",
             from_file=from_file,
         )
     if not cols:
@@ -962,7 +969,8 @@ def scores_table(
                 source,
                 row,
                 "dimension",
-                f"unknown dimension {out['dimension'].iloc[at]!r} for family {f!r} (known: {', '.join(dims[f])})",
+                f"unknown dimension {out['dimension'].iloc[at]!r} for family {f!r} (known: "
+                f"{', '.join(dims[f])})",
                 from_file=from_file,
             )
         out = out[["participant", "family", "dimension", "score"]]
@@ -991,7 +999,8 @@ def scores_table(
                 source,
                 None,
                 "dimension",
-                f"participant {p!r} has no {f} score for {', '.join(lacking)} (a family present must be "
+                f"participant {p!r} has no {f} score for {', '.join(lacking)} (a family present "
+                "must be "
                 f"complete; {len(short)} participant(s) are incomplete)",
                 from_file=from_file,
             )
@@ -1147,7 +1156,8 @@ def profiles_table(
 
     Examples
     --------
-    >>> p = pd.DataFrame({"model": ["m"], "family": "pvq", "dimension": "Power", "centered_mean": [0.2]})
+    >>> p = pd.DataFrame({"model": ["m"], "family": "pvq", "dimension": "Power",
+    ...                   "centered_mean": [0.2]})
     >>> len(profiles_table(p))
     1
     """
@@ -1182,10 +1192,12 @@ def to_wide(
 
     Examples
     --------
-    >>> t = pd.DataFrame({"participant": ["a", "a", "b"], "item": ["x", "y", "x"], "rating": [1, 2, 3]})
+    >>> t = pd.DataFrame({"participant": ["a", "a", "b"], "item": ["x", "y", "x"],
+    ...                   "rating": [1, 2, 3]})
     >>> to_wide(t, "participant", "item", "rating").to_dict()
     {'x': {'a': 1.0, 'b': 3.0}, 'y': {'a': 2.0, 'b': nan}}
-    >>> w = to_wide(t[t.item == "x"], "participant", "item", "rating", as_float=False, name_columns=True)
+    >>> w = to_wide(t[t.item == "x"], "participant", "item", "rating", as_float=False,
+    ...             name_columns=True)
     >>> w.columns.name, w["x"].dtype
     ('item', dtype('int64'))
     """
@@ -1239,7 +1251,7 @@ def require(
     *,
     numeric: Iterable[str] = (),
 ) -> pd.DataFrame:
-    """The one column check of the statistics layer: a clear error for a missing or non-numeric column.
+    """The one column check of the statistics layer: an error for a missing or non-numeric column.
 
     Statistics functions take DataFrames with named columns (pingouin-style ``data=`` plus the
     column-name parameters); this checks them in one place instead of by hand in every function.
@@ -1330,7 +1342,7 @@ class Result:
 
 @dataclass(frozen=True)
 class CheckedRatings(Result):
-    """Ratings that passed the :class:`Ratings` contract, with the rating scale they were checked on.
+    """Ratings that passed the :class:`Ratings` contract, with the scale they were checked on.
 
     ``table`` is the canonical ratings table, ``scale`` the :class:`Scale` given or inferred
     from the data (``scale.inferred`` says which); returned by :func:`ratings_table` and

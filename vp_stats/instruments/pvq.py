@@ -152,7 +152,8 @@ def answers_matrix(
         extra = set(answers.columns) - {participant, item, rating}
         if extra:
             raise ValueError(
-                f"{instrument}: long answer table has unexpected columns {sorted(map(str, extra))}; "
+                f"{instrument}: long answer table has unexpected columns "
+                f"{sorted(map(str, extra))}; "
                 f"expected only {participant!r}, {item!r}, {rating!r}"
             )
         items = [_label_to_item(x, n_items, alias_map) for x in answers[item]]
@@ -160,7 +161,8 @@ def answers_matrix(
         if bad:
             row = answers.iloc[bad[0]]
             raise ValueError(
-                f"{instrument}: unknown item {_py(row[item])!r} for participant {_py(row[participant])!r} "
+                f"{instrument}: unknown item {_py(row[item])!r} for participant "
+                f"{_py(row[participant])!r} "
                 f"(valid items are 1..{n_items})"
             )
         df = pd.DataFrame(
@@ -174,7 +176,8 @@ def answers_matrix(
         if dup.any():
             r = df.loc[dup].iloc[0]
             raise ValueError(
-                f"{instrument}: duplicate answers for participant {_py(r['participant'])!r}, item {int(r['item'])} "
+                f"{instrument}: duplicate answers for participant {_py(r['participant'])!r}, item "
+                f"{int(r['item'])} "
                 f"({int(dup.sum())} duplicated rows in total)"
             )
         order = pd.unique(df["participant"])
@@ -202,7 +205,8 @@ def answers_matrix(
             missing = sorted(set(range(1, n_items + 1)) - set(seen))
             raise ValueError(
                 f"{instrument}: wrong item count: {len(cols)} item columns, expected {n_items} "
-                f"(missing items {missing}); record missing answers as NaN instead of dropping columns"
+                f"(missing items {missing}); record missing answers as NaN instead of dropping "
+                "columns"
             )
         if answers[participant].duplicated().any():
             r = answers[participant][answers[participant].duplicated()].iloc[0]
@@ -267,7 +271,8 @@ def _check_complete(mat: pd.DataFrame, instrument: str) -> None:
         r = miss.any(axis=1).idxmax()
         items = [int(c) for c in mat.columns[miss.loc[r].to_numpy()]]
         raise ValueError(
-            f"{instrument}: wrong item count for participant {_py(r)!r}: {len(mat.columns) - len(items)} "
+            f"{instrument}: wrong item count for participant {_py(r)!r}: "
+            f"{len(mat.columns) - len(items)} "
             f"answered items, expected {len(mat.columns)} (missing items {items}; "
             f"{int(miss.any(axis=1).sum())} participants incomplete)"
         )
@@ -360,7 +365,8 @@ def score_pvq21(
     >>> long = pd.DataFrame({"participant": "p1", "item": range(1, 22),
     ...                      "rating": [6, 1] + [3] * 19})
     >>> out = score_pvq21(long)  # person mean 64/21; Self_Direction (6 + 3)/2 - 64/21
-    >>> out.set_index("dimension").loc[["Self_Direction", "Power", "Openness_to_Change"], "score"].round(4)
+    >>> dims = ["Self_Direction", "Power", "Openness_to_Change"]
+    >>> out.set_index("dimension").loc[dims, "score"].round(4)
     dimension
     Self_Direction        1.4524
     Power                -1.0476

@@ -981,7 +981,8 @@ def score_svo_long(
             if unknown.any():
                 j = np.flatnonzero(unknown)[0]
                 raise ValueError(
-                    f"participant {_show(resp_flat[j])}: unknown SVO version {_show(vcol[j])}; known versions: A, B"
+                    f"participant {_show(resp_flat[j])}: unknown SVO version {_show(vcol[j])}; "
+                    "known versions: A, B"
                 )
             lut = np.array([ITEM_ORDERS[v] for v in ITEM_ORDERS])  # (n_versions, 15)
             vidx = pd.Series(vcol).map({v: i for i, v in enumerate(ITEM_ORDERS)}).to_numpy(int)
@@ -1094,7 +1095,8 @@ def score_answers(data: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> df = pd.DataFrame({"participant": ["r1"] * 6, "item": range(1, 7), "rating": [1, 9, 1, 1, 9, 9]})
+    >>> df = pd.DataFrame({"participant": ["r1"] * 6, "item": range(1, 7),
+    ...                    "rating": [1, 9, 1, 1, 9, 9]})
     >>> score_answers(df)[["svo_angle", "svo_category_murphy", "svo_category_hvae"]].round(2)
        svo_angle svo_category_murphy svo_category_hvae
     0      61.39          altruistic        altruistic

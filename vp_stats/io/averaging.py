@@ -77,7 +77,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.errors import DataFormatError
 from vp_stats.io import datasets
 from vp_stats.llm.parse import RULES, parse_answers
@@ -226,7 +226,8 @@ def _known_item_set(known_items) -> frozenset[tuple[int, int]] | None:
     if isinstance(known_items, str):
         if known_items != "valueportrait":
             raise ValueError(
-                f"known_items must be 'valueportrait', None or a table of items, got {known_items!r}"
+                "known_items must be 'valueportrait', None or a table of items, got "
+                f"{known_items!r}"
             )
         return _valueportrait_items(str(datasets.data_dir()))
     if isinstance(known_items, pd.DataFrame):
@@ -250,7 +251,8 @@ def _check_item_set(
             file,
             None,
             "portrait_id/option_id",
-            f"{len(missing)} of the {len(known)} known items missing from {what}, e.g. {missing[:3]}",
+            f"{len(missing)} of the {len(known)} known items missing from {what}, e.g. "
+            f"{missing[:3]}",
         )
 
 
@@ -326,7 +328,8 @@ def _find_result_files(root: Path) -> dict[str, dict[str, tuple[Path, str | None
                     path,
                     None,
                     None,
-                    f"model {model!r} variant {variant!r} is also in {other[0]}: one file per model and variant",
+                    f"model {model!r} variant {variant!r} is also in {other[0]}: one file per "
+                    "model and variant",
                 )
             found[model][variant] = (path, provider)
     return found
@@ -419,7 +422,8 @@ def read_raw_outputs(
                 root,
                 None,
                 None,
-                f"model {model!r}: no file for variant(s) {absent} (expected {model}_<variant>_results.json); "
+                f"model {model!r}: no file for variant(s) {absent} (expected "
+                f"{model}_<variant>_results.json); "
                 "pass variants=... to read a subset",
             )
         item_sets: dict[str, set] = {}
@@ -434,7 +438,8 @@ def read_raw_outputs(
                     files[variant][0],
                     None,
                     "portrait_id/option_id",
-                    f"{len(lacking)} item(s) answered in other variants of model {model!r} are missing, "
+                    f"{len(lacking)} item(s) answered in other variants of model {model!r} are "
+                    "missing, "
                     f"e.g. (portrait_id, option_id) = {lacking[0]}",
                 )
 
@@ -455,7 +460,7 @@ def read_raw_outputs(
         s if s is not None else ("parsed" if k else "unparseable")
         for s, k in zip(cols["status"], ok, strict=True)
     ]
-    return _tidy_frame(cols)
+    return tables.check(_tidy_frame(cols), tables.RawOutputs, source=str(directory))
 
 
 def _read_raw_file(path: Path, model, provider, variant, known, cols) -> set:
@@ -538,7 +543,8 @@ def load_raw_outputs(
 
 
 def average_raw_outputs(directory: str | os.PathLike, **kwargs) -> pd.DataFrame:
-    """:func:`read_raw_outputs` then :func:`vp_stats.stats.averaging.average_ratings`: the wide table of a folder.
+    """The wide table of a folder: :func:`read_raw_outputs`, then
+    :func:`vp_stats.stats.averaging.average_ratings`.
 
     Examples
     --------
@@ -554,7 +560,7 @@ def average_raw_outputs(directory: str | os.PathLike, **kwargs) -> pd.DataFrame:
     return average_ratings(read_raw_outputs(directory, **kwargs))
 
 
-# --------------------------------------------------------------------------- upstream averaged files
+# -------------------------------------------------------------------------- upstream averaged files
 
 
 def _averaged_files(models, directory) -> dict[str, tuple[Path, Path | None]]:
@@ -572,7 +578,8 @@ def _averaged_files(models, directory) -> dict[str, tuple[Path, Path | None]]:
         missing = [m for m in chosen if m not in available]
         if missing:
             raise ValueError(
-                f"no upstream averaged outputs for model(s) {missing}; available: {sorted(available)}"
+                f"no upstream averaged outputs for model(s) {missing}; available: "
+                f"{sorted(available)}"
             )
         for m in chosen:
             meta_rel = f"{prefix}{m}{_METADATA_SUFFIX}"
@@ -693,7 +700,8 @@ def _averaged_frames_cached(path_str: str, _mtime: int, _size: int, model: str, 
                 path,
                 i,
                 "version_responses",
-                f"variant(s) {lacking} missing: neither a rating nor a recorded error (the file has {run_variants})",
+                f"variant(s) {lacking} missing: neither a rating nor a recorded error (the file "
+                f"has {run_variants})",
             )
         ids[k] = item
         stated = rec.get("numeric_response")
@@ -863,9 +871,11 @@ def load_average_outputs(
         _check_metadata(meta, n_err)
         frames.append(tidy if form == "tidy" else wide)
     out = pd.concat(frames, ignore_index=True)  # a copy: the cached frames stay untouched
+    where = str(directory) if directory is not None else datasets.AVERAGE_OUTPUTS_DIR
     if form == "tidy":
-        return _sort_tidy(out)
-    return out.sort_values(_KEYS, ignore_index=True)
+        return tables.check(_sort_tidy(out), tables.RawOutputs, source=where)
+    out = out.sort_values(_KEYS, ignore_index=True)
+    return tables.check(out, tables.AveragedOutputs, source=where)
 
 
 def load_error_metadata(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 
 __all__ = ["read_pvq_answers_file", "read_weights_file"]
 
@@ -254,6 +254,7 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
             "dimension",
             f"dimensions from several families {sorted(fams)}: weight one family at a time",
         )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"dimension": dims, "weight": ws, "weights_source": f"weights file {file.name}"}
     )
+    return tables.check(out, tables.CompassWeights, source=str(file), from_file=True)

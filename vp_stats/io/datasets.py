@@ -136,7 +136,8 @@ def _verify(path: Path, relpath: str, expected: str) -> None:
             f"{path}: sha256 mismatch for upstream file {relpath!r}: expected {want}, got {got}. "
             "The file was left untouched. This folder holds the pinned upstream release only: to "
             "restore it, delete the file and it is downloaded again; to analyse your own study, "
-            "pass your files to the command (e.g. vp-stats validate --ratings R.csv --scores S.csv) "
+            "pass your files to the command (e.g. vp-stats validate --ratings R.csv --scores "
+            "S.csv) "
             "instead of placing them here."
         )
     _VERIFIED[key] = True
@@ -196,7 +197,8 @@ def fetch(relpath: str, data_dir: str | os.PathLike | None = None) -> Path:
         raise DataError(
             f"{relpath!r} is not in the data directory {root} and could not be downloaded from "
             f"{BASE_URL + relpath} ({type(exc).__name__}: {str(exc)[:200]}). Set ${ENV_VAR} to a "
-            "directory holding the upstream files (e.g. a mirror of the repository at the pinned commit)."
+            "directory holding the upstream files (e.g. a mirror of the repository at the pinned "
+            "commit)."
         ) from exc
     return Path(fetched)
 
@@ -235,7 +237,9 @@ def _prompt_templates_cached(root: str) -> dict[str, dict[str, str]]:
 
 
 def load_prompt_templates(data_dir: str | os.PathLike | None = None) -> dict[str, dict[str, str]]:
-    """The upstream prompt templates (``lm_evaluation/prompts``): ``{variant: {"reddit": str, "sharegpt": str}}``.
+    """The upstream prompt templates (``lm_evaluation/prompts``).
+
+    Returns ``{variant: {"reddit": str, "sharegpt": str}}``.
 
     Examples
     --------
@@ -273,7 +277,8 @@ def read_json(path: str | os.PathLike) -> object:
                     path,
                     k,
                     k,
-                    "duplicate key: the JSON object holds it twice (the parser would keep only the last)",
+                    "duplicate key: the JSON object holds it twice (the parser would keep only the "
+                    "last)",
                 )
             obj[k] = v
         return obj
@@ -537,7 +542,8 @@ def load_ratings(
                             file,
                             f"{rec_r} (participant {pid})",
                             "participant",
-                            f"duplicate rating: {pid} already rated portrait {portrait} option {option} ({seen[key]})",
+                            f"duplicate rating: {pid} already rated portrait {portrait} option "
+                            f"{option} ({seen[key]})",
                         )
                     seen[key] = rec_r
                     groups.append(g)

@@ -107,7 +107,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 from vp_stats.errors import DataFormatError
 from vp_stats.instruments.pvq import score_pvq21
 
@@ -230,7 +230,8 @@ def read_ess_file(path: str | os.PathLike) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(
             f"{path}: ESS file not found. vp-stats does not ship ESS data; download the "
-            "microdata from the ESS Data Portal (https://ess.sikt.no) under the ESS conditions of use."
+            "microdata from the ESS Data Portal (https://ess.sikt.no) under the ESS conditions of "
+            "use."
         )
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
@@ -530,7 +531,8 @@ def load_ess(
         [rep, scored[["family", "dimension", "score", "n_items", "status"]].reset_index(drop=True)],
         axis=1,
     )
-    return out[OUTPUT_COLUMNS + [c.lower() for c in keep]]
+    out = out[OUTPUT_COLUMNS + [c.lower() for c in keep]]
+    return tables.check(out, tables.EssScores, source=f"{file} (scored)")
 
 
 # --------------------------------------------------------------------------- persona attributes
@@ -575,8 +577,10 @@ def recode_persona_attributes(
     >>> import pandas as pd
     >>> raw = pd.DataFrame({"agea": [17, 30, 999], "lrscale": [0, 5, 88], "eisced": [2, 6, 55],
     ...                     "rlgblg": [2, 1, 1], "rlgdnm": [66, 6, 7], "hinctnta": [1, 10, 77]})
-    >>> recode_persona_attributes(raw).values.tolist()
-    [[None, 'left', 'less than high school', 'none', 'low'], ['30-44', 'centre', "bachelor's degree", 'Muslim', 'high'], [None, None, None, 'Eastern religions', None]]
+    >>> recode_persona_attributes(raw).values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [[None, 'left', 'less than high school', 'none', 'low'],
+     ['30-44', 'centre', "bachelor's degree", 'Muslim', 'high'],
+     [None, None, None, 'Eastern religions', None]]
     """
     from vp_stats.instruments.personas import age_band
 

@@ -57,7 +57,7 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
     >>> read_answer_file(p)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    vp_stats...TableError: ...a.csv: row 1 (line 2), field 'rating': 7 is outside the rating scale 1-6
+    vp_stats...TableError: ...a.csv: row 1 (line 2), field 'rating': 7 is outside the rating ...
     """
     file = Path(path)
     if not file.is_file():

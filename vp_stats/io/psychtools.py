@@ -210,7 +210,7 @@ EDUCATION_TO_PERSONA = MappingProxyType(
 
 
 class PsychToolsNotFoundError(DataFormatError):
-    """psychTools (or one of its data sets) is not where it was looked for; says how to install it."""
+    """psychTools (or one of its data sets) is not where it was looked for; says how to get it."""
 
 
 # --------------------------------------------------------------------------- finding the package

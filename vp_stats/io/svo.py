@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vp_stats import tables
 from vp_stats.instruments import svo
 
 __all__ = [
@@ -58,7 +59,8 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
     --------
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "svo.csv")
-    >>> _ = open(p, "w").write("respondent,item,payoff_self,payoff_other\\nr1,1,85,85\\nr1,2,93,33\\n")
+    >>> text = "respondent,item,payoff_self,payoff_other\\nr1,1,85,85\\nr1,2,93,33\\n"
+    >>> _ = open(p, "w").write(text)
     >>> read_answers(p)
       participant  item  rating
     0          r1     1       1
@@ -189,7 +191,7 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
 
             fail(bad, f"{pay[0]}/{pay[1]}", pair_msg)
         data["rating"] = np.argmax(match, axis=1) + 1
-    return data
+    return tables.check(data, tables.SvoAnswers, source=str(path), from_file=True)
 
 
 def score_file(path: str | os.PathLike) -> pd.DataFrame:

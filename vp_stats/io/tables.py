@@ -173,7 +173,7 @@ def read_correlations(path: str | os.PathLike, *, dimensions=None) -> pd.DataFra
 
 
 def read_selected_items(path: str | os.PathLike, *, dimensions=None) -> pd.DataFrame:
-    """Read the items whose reliability to compute: ``item, family, dimension`` [``, selected, sign``].
+    """Read the items whose reliability to compute: ``item, family, dimension`` (+ selection).
 
     An ``item_correlations.csv`` written by ``vp-stats validate`` is such a file
     (its ``selected`` column marks the items; ``sign`` defaults to the sign of rho).
@@ -254,7 +254,8 @@ def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
                 at + 1,
                 "variant",
                 f"duplicate answer: model {out['model'].iloc[at]!r}, item "
-                f"{out['item'].iloc[at]!r}, variant {out['variant'].iloc[at]!r} appears in an earlier row",
+                f"{out['item'].iloc[at]!r}, variant {out['variant'].iloc[at]!r} appears in an "
+                "earlier row",
             )
     else:
         dup = out.duplicated(["model", "item"])
@@ -288,7 +289,8 @@ def read_item_matrix(
 
     An optional ``participant`` column names the rows (else they are numbered
     1..n as in the file); every other column is an item. Cells are numbers or
-    missing (empty, or ``NA`` as R writes it); anything else is an error naming row and item. ``scale``
+    missing (empty, or ``NA`` as R writes it); anything else is an error naming row and item.
+    ``scale``
     ("1-5" ...) bounds the values; default inferred from them.
 
     Returns
@@ -372,7 +374,7 @@ def read_questionnaire_answers(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def prepare_out_dir(path: str | os.PathLike) -> Path:
-    """Check an output folder before any work: create it if needed, refuse a file or a read-only folder.
+    """Check an output folder before any work: create it if needed, refuse a file or read-only one.
 
     Examples
     --------

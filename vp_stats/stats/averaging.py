@@ -57,7 +57,8 @@ def average_ratings(tidy: pd.DataFrame) -> pd.DataFrame:
     if bad.any():
         row = tidy.index[bad.to_numpy()][0]
         raise ValueError(
-            f"row {row}: unknown variant {tidy.loc[row, 'variant']!r}; expected one of {schema.VARIANTS}"
+            f"row {row}: unknown variant {tidy.loc[row, 'variant']!r}; expected one of "
+            f"{schema.VARIANTS}"
         )
     dup = tidy.duplicated(_KEYS + ["variant"])
     if dup.any():
@@ -114,7 +115,8 @@ def error_counts(tidy: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> tidy = pd.DataFrame({"model": ["m", "m"], "variant": ["v1", "v2"], "parse_ok": [True, False]})
+    >>> tidy = pd.DataFrame({"model": ["m", "m"], "variant": ["v1", "v2"],
+    ...                      "parse_ok": [True, False]})
     >>> error_counts(tidy).query("n_errors > 0")
       model variant  n_errors
     2     m      v2         1

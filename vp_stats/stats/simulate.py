@@ -137,7 +137,8 @@ def synthetic_study(
     ``"abby_Power_likely_07"`` (target value, a wording and a number). Item ``i``
     targets value ``PVQ_VALUES[i % 10]`` with the true loading
     ``loadings[(i // 10) % len(loadings)]`` (0: an invalid item) and is worded
-    ``likely`` or ``similar`` in alternate blocks of ten items. Scores are the basic values (MRAT-centred,
+    ``likely`` or ``similar`` in alternate blocks of ten items. Scores are the basic values
+    (MRAT-centred,
     family ``pvq``) and the Big Five (1-5, family ``bfi``), with no higher-order
     values, as a study that administered PVQ-21 and BFI-10 would have them.
 
@@ -152,8 +153,9 @@ def synthetic_study(
     >>> st = synthetic_study(n_participants=30, n_items=20, seed=1)
     >>> st["ratings"].columns.tolist(), int(st["ratings"].rating.max())
     (['participant', 'item', 'rating'], 5)
-    >>> st["truth"].iloc[12].to_dict()
-    {'item': 'abby_Hedonism_similar_12', 'dimension': 'Hedonism', 'loading': 0.3, 'wording': 'similar'}
+    >>> st["truth"].iloc[12].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'item': 'abby_Hedonism_similar_12', 'dimension': 'Hedonism', 'loading': 0.3,
+     'wording': 'similar'}
     >>> synthetic_study(seed=2)["ratings"].equals(synthetic_study(seed=2)["ratings"])
     True
     """
