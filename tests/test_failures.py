@@ -251,3 +251,35 @@ def test_every_command_writes_provenance(own, tmp_path):
         ]
     )
     assert json.loads((own / "v" / "provenance.json").read_text())["command"] == "validate"
+
+
+# --------------------------------------------------------------------- file tables through contracts
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "field"),
+    [
+        ("respondent,item,answer\nr1,1,4\nr1,1,5\n", "row 2 (line 3)", "participant"),
+        ("respondent,item,answer\n,1,4\n", "row 1 (line 2)", "participant"),
+        ("participant,item,rating\nr1,1,4\nr1,2,x\n", "row 2 (line 3)", "rating"),
+    ],
+)
+def test_answer_sheet_contract_names_file_row_field(tmp_path, text, where, field):
+    path = tmp_path / "sheet.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError) as exc:
+        tio.read_questionnaire_answers(path)
+    msg = str(exc.value)
+    assert "sheet.csv" in msg and where in msg and f"field {field!r}" in msg, msg
+
+
+def test_persona_answer_file_contract_names_file_row_field(tmp_path):
+    from vp_stats.io import personas as pio
+
+    path = tmp_path / "answers.csv"
+    path.write_text("persona_id,portrait_id,option_id,rating\np,1001,1,4\np,1001,2.5,4\n")
+    with pytest.raises(ValueError, match=r"answers.csv: row 2 \(line 3\), field 'option_id'"):
+        pio.read_answer_file(path)
+    path.write_text("persona_id,portrait_id,option_id,rating\np,999,1,4\n")
+    with pytest.raises(ValueError, match=r"row 1 \(line 2\), field 'portrait_id'"):
+        pio.read_answer_file(path)

@@ -442,6 +442,7 @@ class AnswerSheet(pa.DataFrameModel):
     class Config:
         coerce = True
         strict = False
+        unique = ["participant", "item"]
 
 
 class PersonaAnswers(pa.DataFrameModel):

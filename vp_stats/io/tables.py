@@ -351,7 +351,10 @@ def read_questionnaire_answers(path: str | os.PathLike) -> pd.DataFrame:
 
     The file is long (``participant,item,rating``) or wide (``participant`` plus one column per
     item); the file format also names the columns ``respondent`` and ``answer``
-    (:data:`ANSWER_SHEET_HEADERS`), which become ``participant`` and ``rating``.
+    (:data:`ANSWER_SHEET_HEADERS`), which become ``participant`` and ``rating``. A long file
+    goes through the :class:`~vp_stats.tables.AnswerSheet` contract (participant ids, numeric
+    answers, one answer per participant and item); the instrument's scorer checks the items
+    and the answer scale.
 
     Examples
     --------
@@ -367,7 +370,11 @@ def read_questionnaire_answers(path: str | os.PathLike) -> pd.DataFrame:
             raise DataFormatError(
                 Path(path), None, old, f"the file has both {old!r} and {new!r}: give one"
             )
-    return df.rename(columns=ANSWER_SHEET_HEADERS)
+    df = df.rename(columns=ANSWER_SHEET_HEADERS)
+    if {"participant", "item", "rating"} <= set(df.columns):  # the long layout
+        checked = tables.check(df, tables.AnswerSheet, source=str(path), from_file=True)
+        df = df.assign(participant=checked["participant"], rating=checked["rating"])
+    return df
 
 
 # --------------------------------------------------------------------------- writing
