@@ -253,7 +253,7 @@ def test_every_command_writes_provenance(own, tmp_path):
     assert json.loads((own / "v" / "provenance.json").read_text())["command"] == "validate"
 
 
-# --------------------------------------------------------------------- file tables through contracts
+# -------------------------------------------------------------------- file tables through contracts
 
 
 @pytest.mark.parametrize(
