@@ -280,6 +280,6 @@ def test_persona_answer_file_contract_names_file_row_field(tmp_path):
     path.write_text("persona_id,portrait_id,option_id,rating\np,1001,1,4\np,1001,2.5,4\n")
     with pytest.raises(ValueError, match=r"answers.csv: row 2 \(line 3\), field 'option_id'"):
         pio.read_answer_file(path)
-    path.write_text("persona_id,portrait_id,option_id,rating\np,999,1,4\n")
-    with pytest.raises(ValueError, match=r"row 1 \(line 2\), field 'portrait_id'"):
+    path.write_text("persona_id,portrait_id,option_id,rating\np,1001,1,7\n")
+    with pytest.raises(ValueError, match=r"row 1 \(line 2\), field 'rating'"):
         pio.read_answer_file(path)

@@ -446,14 +446,14 @@ class AnswerSheet(pa.DataFrameModel):
 
 
 class PersonaAnswers(pa.DataFrameModel):
-    """An LLM's answers under personas: one row per persona, Value Portrait item (and variant).
+    """An LLM's answers under personas: one row per persona, item (and variant).
 
     ``rating`` is 1-6 or missing (a failed or unparsed answer, counted downstream).
     """
 
     persona_id: Series[str] = pa.Field(**_ID)
-    portrait_id: Series[int] = pa.Field(in_range={"min_value": 1000, "max_value": 4999})
-    option_id: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 5})
+    portrait_id: Series[int] = pa.Field()  # integer ids (questionnaire runs number their items)
+    option_id: Series[int] = pa.Field()
     rating: Series[float] = pa.Field(
         nullable=True, in_range={"min_value": schema.LIKERT_MIN, "max_value": schema.LIKERT_MAX}
     )
