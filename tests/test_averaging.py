@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 from vp_stats import schema
+from vp_stats.errors import DataFormatError
 from vp_stats.io import averaging, datasets
-from vp_stats.io.datasets import DataFormatError
+from vp_stats.stats import averaging as stats_averaging
 
 MIRRORED = ["gpt-4o-2024-11-20", "mistral-tiny"]
 QUIRK_ITEMS = {
@@ -76,7 +77,7 @@ def test_raw_tidy_table_shape(raw_upstream):
 
 
 def test_mirrored_models_equal_upstream_average_outputs(raw_upstream):
-    ours = averaging.average_ratings(raw_upstream)
+    ours = stats_averaging.average_ratings(raw_upstream)
     ref = averaging.load_average_outputs(MIRRORED)
     _assert_wide_equal(ours, ref, tol=1e-12)
     assert (ours.n_parsed == 6).all() and (ours.n_failed == 0).all()
@@ -104,7 +105,7 @@ def test_mirrored_means_against_plain_python(all_wide):
 
 def test_default_rule_moves_three_mistral_items_by_one_third(raw_default):
     # the three upstream misreads of tests/test_parse.py: 6 -> 4 in one variant each
-    ours = averaging.average_ratings(raw_default)
+    ours = stats_averaging.average_ratings(raw_default)
     ref = averaging.load_average_outputs(MIRRORED)
     diff = ours.numeric_response.to_numpy() - ref.numeric_response.to_numpy()
     moved = ours.loc[np.abs(diff) > 1e-12, ["model", "portrait_id", "option_id"]]
@@ -117,17 +118,20 @@ def test_default_rule_moves_three_mistral_items_by_one_third(raw_default):
 
 
 def test_error_counts_agree_with_upstream_metadata_for_mirrored_models(raw_upstream):
-    ours = averaging.error_counts(raw_upstream)
+    ours = stats_averaging.error_counts(raw_upstream)
     ref = averaging.load_error_metadata(MIRRORED)
     pd.testing.assert_frame_equal(ours, ref)
     assert ref.n_errors.sum() == 0  # upstream's metadata: total_errors 0 for both
 
 
-# --------------------------------------------------------------------------- raw files rebuilt from upstream
+# ------------------------------------------------------------------ raw files rebuilt from upstream
 
 
 def _rebuild_raw(tmp: Path, model: str, seed: int = 0) -> list[str]:
-    """Write upstream-style raw files for ``model`` from its averaged records; return its variants."""
+    """Write upstream-style raw files for ``model`` from its averaged records.
+
+    Returns the variants written.
+    """
     rng = np.random.default_rng(seed)
     recs = _averaged_json(model)
     run = [
@@ -171,11 +175,11 @@ def _rebuild_raw(tmp: Path, model: str, seed: int = 0) -> list[str]:
 def test_rebuilt_raw_files_reproduce_upstream_averages_and_errors(tmp_path, model):
     run = _rebuild_raw(tmp_path, model)
     tidy = averaging.read_raw_outputs(tmp_path, variants=run)
-    ours = averaging.average_ratings(tidy)
+    ours = stats_averaging.average_ratings(tidy)
     ref = averaging.load_average_outputs([model])
     _assert_wide_equal(ours, ref, tol=1e-12)
     pd.testing.assert_frame_equal(
-        averaging.error_counts(tidy), averaging.load_error_metadata([model])
+        stats_averaging.error_counts(tidy), averaging.load_error_metadata([model])
     )
     # failed records are counted, not parsed, even when the quoted text holds a phrase
     failed = tidy[~tidy.parse_ok]
@@ -194,7 +198,7 @@ def test_failed_record_with_a_phrase_is_not_parsed(tmp_path):
     assert tidy.status.tolist() == ["parsed", "unparseable"]
     assert tidy.raw_text.tolist() == ["Somewhat like me", "Like me"]
     assert np.isnan(tidy.rating[1]) and tidy.error[1] == msg
-    wide = averaging.average_ratings(tidy)
+    wide = stats_averaging.average_ratings(tidy)
     assert (wide.numeric_response[0], wide.n_parsed[0], wide.n_failed[0]) == (4.0, 1, 1)
 
 
@@ -233,7 +237,7 @@ def test_user_directory_parse_failures_are_counted_and_averaged_on_what_parsed(t
         "unparseable",
     ]
     assert tidy.error.tolist()[4:] == ["unparseable answer (no_phrase)"] * 2
-    wide = averaging.average_ratings(tidy)
+    wide = stats_averaging.average_ratings(tidy)
     # item 1: (6 + 4 + 3) / 3; item 2: only v1 parsed
     assert wide.numeric_response.tolist() == [13 / 3, 5.0]
     assert wide.n_parsed.tolist() == [3, 1] and wide.n_failed.tolist() == [0, 2]
@@ -454,7 +458,7 @@ def test_valueportrait_items_are_the_default_check(tmp_path):
     assert len(averaging.read_raw_outputs(tmp_path, variants=["v1", "v2"])) == 4
 
 
-# --------------------------------------------------------------------------- upstream averaged files
+# -------------------------------------------------------------------------- upstream averaged files
 
 
 def test_all_upstream_models_load(all_wide):
@@ -526,16 +530,16 @@ def test_tidy_form_of_averaged_files():
     bad = tidy[tidy.status == "unparseable"]
     assert bad.raw_text.notna().all() and bad.rating.isna().all()
     assert bad.error.str.startswith("Could not parse valid Likert response from: ").all()
-    assert averaging.error_counts(tidy).n_errors.sum() == 55
+    assert stats_averaging.error_counts(tidy).n_errors.sum() == 55
     pd.testing.assert_frame_equal(
-        averaging.average_ratings(tidy),
+        stats_averaging.average_ratings(tidy),
         averaging.load_average_outputs(["gemini-flash-1.5", "llama-3.1-8b-instruct"]),
     )
 
 
 def test_error_counts_match_metadata_for_all_models():
     tidy = averaging.load_average_outputs(form="tidy")
-    ours = averaging.error_counts(tidy)
+    ours = stats_averaging.error_counts(tidy)
     ref = averaging.load_error_metadata()
     pd.testing.assert_frame_equal(ours, ref)
     assert ref.n_errors.sum() == 208
@@ -560,7 +564,7 @@ def test_repeated_loads_are_cached_and_independent(all_wide):
     pd.testing.assert_frame_equal(third, all_wide)
 
 
-# --------------------------------------------------------------------------- malformed averaged files
+# ------------------------------------------------------------------------- malformed averaged files
 
 
 def _avg_rec(pid=1003, oid=1, responses=None, errors=None, **extra):
@@ -694,7 +698,7 @@ def test_user_averaged_directory_with_errors_and_metadata(tmp_path):
         averaging.load_average_outputs(directory=tmp_path, known_items=None)
 
 
-# --------------------------------------------------------------------------- average_ratings input checks
+# --------------------------------------------------------------------- average_ratings input checks
 
 
 def test_average_ratings_rejects_bad_tidy_tables():
@@ -709,13 +713,13 @@ def test_average_ratings_rejects_bad_tidy_tables():
         }
     )
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['rating'\]"):
-        averaging.average_ratings(base.drop(columns="rating"))
+        stats_averaging.average_ratings(base.drop(columns="rating"))
     with pytest.raises(ValueError, match="row 1: unknown variant 'v9'"):
-        averaging.average_ratings(base.assign(variant=["v1", "v9"]))
+        stats_averaging.average_ratings(base.assign(variant=["v1", "v9"]))
     with pytest.raises(ValueError, match="row 1: duplicate answer"):
-        averaging.average_ratings(base.assign(variant=["v1", "v1"]))
+        stats_averaging.average_ratings(base.assign(variant=["v1", "v1"]))
     with pytest.raises(ValueError, match="row 1: parsed rating 7.0 is not an integer 1-6"):
-        averaging.average_ratings(base.assign(rating=[4.0, 7.0]))
+        stats_averaging.average_ratings(base.assign(rating=[4.0, 7.0]))
     # a failed answer's rating is ignored whatever it holds
-    out = averaging.average_ratings(base.assign(rating=[4.0, 99.0], parse_ok=[True, False]))
+    out = stats_averaging.average_ratings(base.assign(rating=[4.0, 99.0], parse_ok=[True, False]))
     assert out.numeric_response.item() == 4.0 and np.isnan(out.v2.item())

@@ -11,7 +11,7 @@ from vp_stats.instruments.bfi import score_bfi10
 
 
 def _wide(rows: dict[str, list[object]]) -> pd.DataFrame:
-    return pd.DataFrame([[r, *a] for r, a in rows.items()], columns=["respondent", *range(1, 11)])
+    return pd.DataFrame([[r, *a] for r, a in rows.items()], columns=["participant", *range(1, 11)])
 
 
 def test_hand_worked():
@@ -33,7 +33,7 @@ def test_long_equals_wide_and_random_reference():
     rng = np.random.default_rng(0)
     ans = rng.integers(1, 6, size=(30, 10))
     wide = _wide({f"r{i}": list(a) for i, a in enumerate(ans)})
-    long = wide.melt(id_vars="respondent", var_name="item", value_name="answer")
+    long = wide.melt(id_vars="participant", var_name="item", value_name="rating")
     a = score_bfi10(wide)
     b = score_bfi10(long)
     np.testing.assert_array_equal(a["score"], b["score"])
@@ -45,7 +45,7 @@ def test_long_equals_wide_and_random_reference():
                 for k, (t, rev) in schema.BFI10_KEY.items()
                 if t == trait
             ]
-            got = a[(a.respondent == f"r{i}") & (a.dimension == trait)]["score"].item()
+            got = a[(a.participant == f"r{i}") & (a.dimension == trait)]["score"].item()
             assert got == sum(vals) / 2
 
 
@@ -59,7 +59,7 @@ def test_missing_items():
     assert out1.loc["Openness", "score"] == 3.0  # 6 - 3 alone
     assert out1.loc["Openness", "n_items"] == 1
     with pytest.raises(
-        ValueError, match=r"wrong item count for respondent 'p'.*missing items \[10\]"
+        ValueError, match=r"wrong item count for participant 'p'.*missing items \[10\]"
     ):
         score_bfi10(_wide({"p": answers}), require_complete=True)
 
@@ -69,7 +69,7 @@ def test_bad_answers(bad):
     answers: list[object] = [3] * 10
     answers[6] = bad
     with pytest.raises(
-        ValueError, match=r"respondent 'p', item 7: answer .* outside the integers 1..5"
+        ValueError, match=r"participant 'p', item 7: answer .* outside the integers 1..5"
     ):
         score_bfi10(_wide({"p": answers}))
 
@@ -80,12 +80,12 @@ def test_structural_errors():
         score_bfi10(wide.drop(columns=[10]))
     with pytest.raises(ValueError, match="unknown item column"):
         score_bfi10(wide.assign(**{"11": 3}))
-    long = pd.DataFrame({"respondent": "p", "item": range(1, 11), "answer": 3})
+    long = pd.DataFrame({"participant": "p", "item": range(1, 11), "rating": 3})
     with pytest.raises(ValueError, match="unknown item 11"):
         score_bfi10(
-            pd.concat([long, pd.DataFrame({"respondent": ["p"], "item": [11], "answer": [3]})])
+            pd.concat([long, pd.DataFrame({"participant": ["p"], "item": [11], "rating": [3]})])
         )
-    with pytest.raises(ValueError, match="duplicate answers for respondent 'p', item 2"):
+    with pytest.raises(ValueError, match="duplicate answers for participant 'p', item 2"):
         score_bfi10(pd.concat([long, long.iloc[[1]]]))
     with pytest.raises(ValueError, match="min_items"):
         score_bfi10(wide, min_items=3)

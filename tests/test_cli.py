@@ -153,7 +153,7 @@ def test_questionnaire_score(tmp_path):
         tmp_path / "b.csv", index=False
     )
     res = runner.invoke(app, ["questionnaire", "score", str(tmp_path / "b.csv")])
-    assert res.exit_code == 2 and "respondent 'r2', item 1: answer 9" in res.output
+    assert res.exit_code == 2 and "participant 'r2', item 1: answer 9" in res.output
 
 
 def test_compass_commands(tmp_path):
@@ -203,7 +203,7 @@ def test_svo_score_command(tmp_path):
         tmp_path / "s.csv", index=False
     )
     _ok(["svo", "score", str(tmp_path / "s.csv"), "--out", str(tmp_path / "o.csv")])
-    o = pd.read_csv(tmp_path / "o.csv").set_index("respondent")
+    o = pd.read_csv(tmp_path / "o.csv").set_index("participant")
     assert round(o.loc["a", "svo_angle"], 2) == 30.47 and not o.loc["a", "transitive"]
     assert round(o.loc["b", "svo_angle"], 2) == 22.93 and o.loc["b", "transitive"]
     pd.DataFrame([("a", 1, "J")], columns=["respondent", "item", "choice"]).to_csv(

@@ -164,8 +164,8 @@ def test_weights_from_participants_per_group():
     rng = np.random.default_rng(2)
     ans = rng.integers(1, 7, size=(6, 21))
     wide = pd.DataFrame(ans, columns=range(1, 22))
-    wide.insert(0, "respondent", [f"r{i}" for i in range(6)])
-    sc = score_pvq21(wide).rename(columns={"respondent": "participant"})
+    wide.insert(0, "participant", [f"r{i}" for i in range(6)])
+    sc = score_pvq21(wide)
     sc["country"] = sc["participant"].map(lambda r: "A" if int(r[1:]) < 4 else "B")
     w = compass_weights.weights_from_participants(sc, "country", source="sim")
     basic = sc[sc.family == "pvq"].pivot(index="participant", columns="dimension", values="score")
@@ -189,9 +189,9 @@ def test_weights_from_participants_per_group():
 def test_weights_from_pvq_answers_and_match_models():
     vals = list(schema.PVQ_VALUES)
     # person: Benevolence and Universalism 6, Power and Achievement 1, rest 3
-    ans = pd.DataFrame({"respondent": "me", "item": range(1, 22), "answer": 3})
-    ans.loc[ans.item.isin([3, 8, 19, 12, 18]), "answer"] = 6
-    ans.loc[ans.item.isin([2, 17, 4, 13]), "answer"] = 1
+    ans = pd.DataFrame({"participant": "me", "item": range(1, 22), "rating": 3})
+    ans.loc[ans.item.isin([3, 8, 19, 12, 18]), "rating"] = 6
+    ans.loc[ans.item.isin([2, 17, 4, 13]), "rating"] = 1
     w = compass_weights.weights_from_pvq_answers(ans)
     pm = (5 * 6 + 4 * 1 + 12 * 3) / 21
     ww = w.set_index("dimension")["weight"]
@@ -236,4 +236,4 @@ def test_weights_from_pvq_answers_and_match_models():
     with pytest.raises(ValueError, match="field 'centered_mean': missing column"):
         compass.match_models(ans, prof.rename(columns={"centered_mean": "score"}))
     with pytest.raises(ValueError, match="pass participant="):
-        compass_weights.weights_from_pvq_answers(pd.concat([ans, ans.assign(respondent="you")]))
+        compass_weights.weights_from_pvq_answers(pd.concat([ans, ans.assign(participant="you")]))

@@ -1,4 +1,4 @@
-"""Data layer: registry, hashes, loaders against the real files, and one test per bad-input class."""
+"""Data layer: registry, hashes, loaders against the real files, one test per bad-input class."""
 
 import json
 import shutil
@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from vp_stats import schema, tables
+from vp_stats.errors import DataFormatError, DataIntegrityError
 from vp_stats.io import datasets
-from vp_stats.io.datasets import DataFormatError, DataIntegrityError
+from vp_stats.stats import simulate
 
 # ----------------------------------------------------------------------------- real data
 
@@ -70,10 +71,10 @@ def test_published_correlations():
 
 
 def test_synthetic_is_deterministic_and_has_truth():
-    a, b = datasets.synthetic(seed=7), datasets.synthetic(seed=7)
+    a, b = simulate.synthetic(seed=7), simulate.synthetic(seed=7)
     for k in a:
         pd.testing.assert_frame_equal(a[k], b[k])
-    assert not datasets.synthetic(seed=8)["ratings"].equals(a["ratings"])
+    assert not simulate.synthetic(seed=8)["ratings"].equals(a["ratings"])
     assert len(a["truth"]) == 40
 
 
@@ -107,7 +108,8 @@ def test_rating_out_of_scale(survey):
     small[0][first][0]["data"][3][0] = 7
     with pytest.raises(
         DataFormatError,
-        match=rf"survey.json: record group 0, portrait {first}, option 1, rating 3, field 'rating': rating 7 outside 1-6",
+        match=rf"survey.json: record group 0, portrait {first}, option 1, rating 3, "
+        r"field 'rating': rating 7 outside 1-6",
     ):
         datasets.load_ratings(path=_write(path, small))
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from vp_stats import schema
+from vp_stats.errors import DataFormatError
 from vp_stats.io import ess
-from vp_stats.io.datasets import DataFormatError
+from vp_stats.stats import survey
 
 HVS = list(schema.ESS_HVS_VARIABLES)
 
@@ -120,7 +121,9 @@ def test_weight_choice(small, tmp_path):
 def test_weighted_group_means_hand_checked(small):
     path, df = small
     s = ess.load_ess(path)
-    g = ess.weighted_group_means(s, "gender", families=["pvq"]).set_index(["gender", "dimension"])
+    g = survey.weighted_group_means(s, "gender", families=["pvq"]).set_index(
+        ["gender", "dimension"]
+    )
     # males: DE_101 (w 2) and FR_103 (w 0.5); FR_103 answers all 4 -> every value 0
     sd1 = _hand_score(df.loc[0, HVS].to_numpy(float), "Self_Direction")
     assert g.loc[("male", "Self_Direction"), "mean"] == pytest.approx(
@@ -139,7 +142,7 @@ def test_weighted_group_means_hand_checked(small):
     # gender missing (FR_104) is left out of the groups
     assert set(g.index.get_level_values(0)) == {"male", "female"}
     # overall weighted mean over all four
-    o = ess.weighted_group_means(s, families=["pvq"]).set_index("dimension")
+    o = survey.weighted_group_means(s, families=["pvq"]).set_index("dimension")
     scores = [_hand_score(df.loc[i, HVS].to_numpy(float), "Power") for i in range(4)]
     w = np.array([2.0, 1.0, 0.5, 1.5])
     assert o.loc["Power", "mean"] == pytest.approx(np.dot(w, scores) / w.sum(), abs=1e-12)
@@ -232,14 +235,16 @@ def test_synthetic_seeded_and_stata_roundtrip(tmp_path):
     np.testing.assert_allclose(sc.score.to_numpy(), sd.score.to_numpy(), equal_nan=True)
     np.testing.assert_allclose(sc.weight.to_numpy(), sd.weight.to_numpy())
     # weighted means by gender equal numpy's weighted average, respondent by respondent
-    g = ess.weighted_group_means(sc, "gender", families=["pvq"]).set_index(["gender", "dimension"])
+    g = survey.weighted_group_means(sc, "gender", families=["pvq"]).set_index(
+        ["gender", "dimension"]
+    )
     sub = sc[(sc.gender == "female") & (sc.dimension == "Tradition")].dropna(subset=["score"])
     assert g.loc[("female", "Tradition"), "mean"] == pytest.approx(
         np.average(sub.score, weights=sub.weight), abs=1e-12
     )
 
 
-# --------------------------------------------------------------------------- persona attributes, round 11
+# --------------------------------------------------------------------- persona attributes, round 11
 # SYNTHETIC ESS-format data: variable names and codes from the ESS codebooks (gndr, agea, lrscale,
 # eisced, rlgblg, rlgdnm, hinctnta, anweight / pspwght / pweight; round 11 HVS names with an 'a'
 # suffix); the rows are made up for the tests and are NOT ESS data.
@@ -252,7 +257,10 @@ DEMO_CASES = [
     ((1, 25, 2, 2, 2, 66, 2), ("male", "18-29", "left", "less than high school", "none", "low")),
     ((2, 40, 5, 4, 1, 1, 5), ("female", "30-44", "centre", "high school", "Christian", "middle")),
     ((1, 50, 8, 6, 1, 6, 9), ("male", "45-59", "right", "bachelor's degree", "Muslim", "high")),
-    ((2, 70, 10, 7, 1, 7, 10), ("female", "60 and older", "right", "graduate degree", "Eastern religions", "high")),
+    (
+        (2, 70, 10, 7, 1, 7, 10),
+        ("female", "60 and older", "right", "graduate degree", "Eastern religions", "high"),
+    ),
     ((9, 999, 77, 55, 7, 66, 88), (None, None, None, None, None, None)),
     ((1, 16, 88, 0, 1, 77, 99), ("male", None, None, None, None, None)),
     ((2, 18, 0, 1, 1, 5, 3), ("female", "18-29", "left", "less than high school", "Jewish", "low")),
@@ -305,7 +313,7 @@ def test_round11_file_recodes_every_persona_attribute(tmp_path):
     s10 = ess.load_ess(p10)
     np.testing.assert_array_equal(s.score.to_numpy(), s10.score.to_numpy())
     # the recoded groups work with the weighted means
-    g = ess.weighted_group_means(s, "political_orientation", families=["pvq"])
+    g = survey.weighted_group_means(s, "political_orientation", families=["pvq"])
     assert set(g.political_orientation) == {"left", "centre", "right"}
 
 

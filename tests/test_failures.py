@@ -1,4 +1,7 @@
-"""Nothing lost, nothing silent: failed runs exit non-zero, outputs are atomic, runs on one --out never interleave."""
+"""Nothing lost, nothing silent.
+
+Failed runs exit non-zero, outputs are atomic, runs on one --out never interleave.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from vp_stats.cli import app
-from vp_stats.io import datasets
 from vp_stats.io import tables as tio
+from vp_stats.stats import simulate
 
 runner = CliRunner()
 
@@ -22,7 +25,7 @@ def _run(args):
 
 @pytest.fixture()
 def own(tmp_path):
-    st = datasets.synthetic_study(n_participants=40, n_items=20, seed=2)
+    st = simulate.synthetic_study(n_participants=40, n_items=20, seed=2)
     st["ratings"].to_csv(tmp_path / "r.csv", index=False)
     st["scores"].to_csv(tmp_path / "s.csv", index=False)
     return tmp_path
@@ -94,7 +97,7 @@ def test_average_of_an_empty_folder_is_an_error(own):
 
 @pytest.fixture()
 def failing_server():
-    """An HTTP server on 127.0.0.1 that answers every request with 500 (bounded: stopped after the test)."""
+    """An HTTP server on 127.0.0.1 that answers every request with 500 (stopped after the test)."""
     import http.server
     import threading
 
@@ -195,7 +198,7 @@ def test_questionnaire_error_names_the_offending_cell(tmp_path):
         "respondent,1,2,3,4,5,6,7,8,9,10\nr1,1,2,3,4,5,1,2,3,4,5\nr2,1,2,3,4,abc,1,2,3,4,5\n"
     )
     res = _run(["questionnaire", "score", "--instrument", "bfi10", p])
-    assert res.exit_code == 2 and "respondent 'r2', item 5: answer 'abc'" in res.output, res.output
+    assert res.exit_code == 2 and "participant 'r2', item 5: answer 'abc'" in res.output, res.output
 
 
 def test_validate_and_reliability_refuse_a_busy_out(own):
@@ -248,3 +251,35 @@ def test_every_command_writes_provenance(own, tmp_path):
         ]
     )
     assert json.loads((own / "v" / "provenance.json").read_text())["command"] == "validate"
+
+
+# -------------------------------------------------------------------- file tables through contracts
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "field"),
+    [
+        ("respondent,item,answer\nr1,1,4\nr1,1,5\n", "row 2 (line 3)", "participant"),
+        ("respondent,item,answer\n,1,4\n", "row 1 (line 2)", "participant"),
+        ("participant,item,rating\nr1,1,4\nr1,2,x\n", "row 2 (line 3)", "rating"),
+    ],
+)
+def test_answer_sheet_contract_names_file_row_field(tmp_path, text, where, field):
+    path = tmp_path / "sheet.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError) as exc:
+        tio.read_questionnaire_answers(path)
+    msg = str(exc.value)
+    assert "sheet.csv" in msg and where in msg and f"field {field!r}" in msg, msg
+
+
+def test_persona_answer_file_contract_names_file_row_field(tmp_path):
+    from vp_stats.io import personas as pio
+
+    path = tmp_path / "answers.csv"
+    path.write_text("persona_id,portrait_id,option_id,rating\np,1001,1,4\np,1001,2.5,4\n")
+    with pytest.raises(ValueError, match=r"answers.csv: row 2 \(line 3\), field 'option_id'"):
+        pio.read_answer_file(path)
+    path.write_text("persona_id,portrait_id,option_id,rating\np,1001,1,7\n")
+    with pytest.raises(ValueError, match=r"row 1 \(line 2\), field 'rating'"):
+        pio.read_answer_file(path)

@@ -121,7 +121,7 @@ def test_unserialize_subset_and_errors():
         "000400090000000162000000fe"
     )
     v = pt._unserialize(b)
-    assert list(v) == [1, 2] and v.attrs["names"] == ["a", "b"]
+    assert list(v) == [1, 2] and v.r_attributes["names"] == ["a", "b"]
     with pytest.raises(ValueError, match="XDR"):
         pt._unserialize(b"RDX3\n")
     with pytest.raises(ValueError, match="unsupported R object"):

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from vp_stats.errors import DataFormatError
 from vp_stats.instruments import svo
 from vp_stats.io import svo as svo_io
-from vp_stats.io.datasets import DataFormatError
 from vp_stats.llm import chat as hvae_chat
 from vp_stats.llm import hvae as hvae_protocol
 from vp_stats.llm import runner
@@ -345,8 +345,8 @@ def test_score_file_choices_letters_and_numbers(tmp_path):
     for name, pat in svo.IDEAL_PATTERNS.items():
         rows += [f"{name},{i},{o}," for i, o in zip(range(1, 7), pat, strict=True)]
     out = svo_io.score_file(_write(tmp_path, "\n".join(rows) + "\n"))
-    assert list(out["respondent"]) == ["r1", *svo.IDEAL_PATTERNS]
-    a = out.set_index("respondent")["svo_angle"]
+    assert list(out["participant"]) == ["r1", *svo.IDEAL_PATTERNS]
+    a = out.set_index("participant")["svo_angle"]
     assert a["r1"] == pytest.approx(30.47, abs=0.005)
     for name, ang in {
         "altruist": 61.39,
@@ -357,7 +357,7 @@ def test_score_file_choices_letters_and_numbers(tmp_path):
         assert a[name] == pytest.approx(ang, abs=0.005)
     assert out.loc[0, "transitive"] == False  # noqa: E712
     assert list(out["svo_category_murphy"]) == list(out["svo_category_hvae"])
-    assert out.set_index("respondent").loc["competitor", "svo_category_murphy"] == "competitive"
+    assert out.set_index("participant").loc["competitor", "svo_category_murphy"] == "competitive"
     assert "inequality_aversion_index" not in out.columns
 
 

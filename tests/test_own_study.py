@@ -19,7 +19,7 @@ from vp_stats import schema, tables
 from vp_stats.cli import app
 from vp_stats.errors import TableError
 from vp_stats.io import datasets
-from vp_stats.stats import reliability, scoring, validation
+from vp_stats.stats import reliability, scoring, simulate, validation
 
 runner = CliRunner()
 
@@ -37,7 +37,7 @@ def _ok(args):
 @pytest.fixture(scope="module")
 def study():
     """80 raters, 170 items with ids like 'abby_Power_likely_07', 1-5 scale, ~15% of ratings missing."""
-    st = datasets.synthetic_study(n_participants=80, n_items=170, scale=(1, 5), seed=11)
+    st = simulate.synthetic_study(n_participants=80, n_items=170, scale=(1, 5), seed=11)
     rng = np.random.default_rng(3)
     keep = rng.random(len(st["ratings"])) > 0.15
     st["ratings"] = st["ratings"][keep].reset_index(drop=True)
@@ -254,10 +254,10 @@ def test_raw_questionnaire_answers_are_scored_first(tmp_path, study):
 
     sc = pd.concat(
         [
-            pvq.score_pvq21(pvq_ans, respondent_col="participant"),
-            bfi.score_bfi10(bfi_ans, respondent_col="participant"),
+            pvq.score_pvq21(pvq_ans),
+            bfi.score_bfi10(bfi_ans),
         ]
-    ).rename(columns={"respondent": "participant"})
+    )
     ref = validation.item_correlations(
         study["ratings"], sc[["participant", "family", "dimension", "score"]]
     )
@@ -337,7 +337,7 @@ def test_reliability_reverses_on_the_study_scale(tmp_path, study):
             "sign": [1, 1, 1, -1],
         }
     )
-    full = datasets.synthetic_study(n_participants=80, n_items=170, scale=(1, 5), seed=11)[
+    full = simulate.synthetic_study(n_participants=80, n_items=170, scale=(1, 5), seed=11)[
         "ratings"
     ]
     out = reliability.value_reliability(full, sel)

@@ -232,8 +232,8 @@ def test_score_llm_pvq21_expected_agrees_with_score_pvq21():
         }
     )
     ref = score_pvq21(
-        a.rename(columns={"persona_id": "respondent", "rating": "answer"}).drop(columns="parse_ok")
-    )
+        a.rename(columns={"persona_id": "participant"}).drop(columns="parse_ok")
+    ).rename(columns={"participant": "respondent"})
     got = questionnaires.score_llm_pvq21(a, "expected")
     m = ref.merge(got, on=["respondent", "family", "dimension"], suffixes=("_ref", ""))
     assert len(m) == 3 * 14
@@ -346,9 +346,7 @@ def test_compare_file_and_bad_answer_files(tmp_path, grid, corr):
     bad = ans.copy()
     bad.loc[7, "rating"] = 6.5
     bad.to_csv(path, index=False)
-    with pytest.raises(
-        ValueError, match=r"answers.csv: record data row 8 \(line 9\), field 'rating'"
-    ):
+    with pytest.raises(ValueError, match=r"answers.csv: row 8 \(line 9\), field 'rating'"):
         persona_studies.compare_file(path)
     ans.drop(columns="portrait_id").to_csv(path, index=False)
     with pytest.raises(ValueError, match="field 'portrait_id'.*missing column"):
@@ -356,7 +354,7 @@ def test_compare_file_and_bad_answer_files(tmp_path, grid, corr):
     bad = ans.copy().astype({"option_id": object})
     bad.loc[3, "option_id"] = "two"
     bad.to_csv(path, index=False)
-    with pytest.raises(ValueError, match="data row 4.*'option_id'.*not an integer"):
+    with pytest.raises(ValueError, match="row 4.*'option_id'.*not an integer"):
         persona_studies.compare_file(path)
     with pytest.raises(ValueError, match="file not found"):
         persona_studies.compare_file(tmp_path / "nope.csv")

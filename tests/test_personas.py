@@ -477,16 +477,17 @@ def test_value_portrait_reference_counts():
 
 
 def test_gap_against_ess_format_reference(tmp_path):
-    """Human gaps from an ESS-format file equal the weighted group means of vp_stats.io.ess."""
+    """Human gaps from an ESS-format file equal the weighted group means of vp_stats.stats.survey."""
     from vp_stats.io import ess
+    from vp_stats.stats import survey
 
     path = tmp_path / "ess.csv"
     ess.synthetic_ess(400, seed=9).to_csv(path, index=False)
     h = ess.load_ess(path)
-    means = ess.weighted_group_means(h, "gender", families=["pvq"]).set_index(
+    means = survey.weighted_group_means(h, "gender", families=["pvq"]).set_index(
         ["gender", "dimension"]
     )["mean"]
-    over = ess.weighted_group_means(h, families=["pvq"]).set_index("dimension")["mean"]
+    over = survey.weighted_group_means(h, families=["pvq"]).set_index("dimension")["mean"]
     p = pd.DataFrame(
         {
             "persona_id": ["m", "f"] * 10,

@@ -34,7 +34,7 @@ from vp_stats.plots import personas as ppplot
 from vp_stats.plots import profiles as pplot
 from vp_stats.plots import svo as splot
 from vp_stats.plots import validation as vplot
-from vp_stats.stats import scoring, structure, validation
+from vp_stats.stats import scoring, simulate, structure, validation
 from vp_stats.studies import released
 
 
@@ -49,7 +49,7 @@ def _close_figures():
 
 @pytest.fixture(scope="module")
 def syn():
-    return datasets.synthetic(n_participants=80, n_items=30, n_groups=2, seed=4)
+    return simulate.synthetic(n_participants=80, n_items=30, n_groups=2, seed=4)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from vp_stats.io import datasets
 
 
 def _wide(rows: dict[str, list[float]]) -> pd.DataFrame:
-    return pd.DataFrame([[r, *a] for r, a in rows.items()], columns=["respondent", *range(1, 22)])
+    return pd.DataFrame([[r, *a] for r, a in rows.items()], columns=["participant", *range(1, 22)])
 
 
 def _reference(answers: list[float]) -> dict[str, float]:
@@ -49,7 +49,7 @@ def test_hand_worked_respondent():
     assert out.loc["Self_Transcendence", "n_items"] == 5
     assert out.loc["Conservation", "n_items"] == 6
     assert out.loc["Universalism", "n_items"] == 3
-    assert list(out.columns) == ["respondent", "family", "score", "n_items", "status"]
+    assert list(out.columns) == ["participant", "family", "score", "n_items", "status"]
     assert (out["status"] == "ok").all()
     assert out.loc["Conservation", "family"] == "higher_pvq"
     assert out.loc["Hedonism", "family"] == "pvq"
@@ -74,13 +74,13 @@ def test_matches_plain_reference_on_random_answers():
         out = score_pvq21(_wide(rows))
     for r, a in rows.items():
         ref = _reference(a)
-        got = out[out.respondent == r].set_index("dimension")["score"]
+        got = out[out.participant == r].set_index("dimension")["score"]
         for dim, val in ref.items():
             if np.isnan(val):
                 assert np.isnan(got[dim]), (r, dim)
                 continue
             assert got[dim] == pytest.approx(val, abs=1e-12), (r, dim)
-    r0 = out[out.respondent == "r0"].set_index("dimension")
+    r0 = out[out.participant == "r0"].set_index("dimension")
     assert np.isnan(r0.loc["Self_Direction", "score"])
     assert r0.loc["Self_Direction", "status"] == "too_few_items"
     assert r0.loc["Self_Direction", "n_items"] == 0
@@ -91,13 +91,13 @@ def test_centring_identity():
     rng = np.random.default_rng(1)
     ans = rng.integers(1, 7, size=(200, 21))
     out = score_pvq21(_wide({f"r{i}": list(a) for i, a in enumerate(ans)}))
-    basic = out[out.family == "pvq"].pivot(index="respondent", columns="dimension", values="score")
+    basic = out[out.family == "pvq"].pivot(index="participant", columns="dimension", values="score")
     w = pd.Series(PVQ_ITEM_WEIGHTS)
     assert w.sum() == 21
     assert np.abs((basic[w.index] * w).sum(axis=1)).max() < 1e-12
     # higher-order = item-weighted mean of the centred basic scores
     higher = out[out.family == "higher_pvq"].pivot(
-        index="respondent", columns="dimension", values="score"
+        index="participant", columns="dimension", values="score"
     )
     for h, vals in schema.HIGHER_ORDER_MAP.items():
         comb = sum(basic[v] * w[v] for v in vals) / sum(w[v] for v in vals)
@@ -108,19 +108,19 @@ def test_long_wide_and_ess_names_agree():
     rng = np.random.default_rng(3)
     ans = rng.integers(1, 7, size=(5, 21))
     wide = _wide({f"r{i}": list(a) for i, a in enumerate(ans)})
-    long = wide.melt(id_vars="respondent", var_name="item", value_name="answer").sample(
+    long = wide.melt(id_vars="participant", var_name="item", value_name="rating").sample(
         frac=1, random_state=0
     )
     long = long.reset_index(drop=True)
     ess = wide.rename(columns=dict(zip(range(1, 22), schema.ESS_HVS_VARIABLES, strict=True)))
-    ess = ess.rename(columns={"respondent": "idno"})
+    ess = ess.rename(columns={"participant": "idno"})
     a = score_pvq21(wide)
     b = (
         score_pvq21(long)
-        .set_index(["respondent", "dimension"])
-        .loc[a.set_index(["respondent", "dimension"]).index]
+        .set_index(["participant", "dimension"])
+        .loc[a.set_index(["participant", "dimension"]).index]
     )
-    c = score_pvq21(ess, respondent_col="idno")
+    c = score_pvq21(ess, participant="idno")
     np.testing.assert_allclose(a["score"], b["score"].to_numpy(), atol=1e-12)
     np.testing.assert_allclose(a["score"], c["score"], atol=1e-12)
 
@@ -138,7 +138,7 @@ def test_ess_coding_reverses():
 def test_missing_codes_and_policies():
     a = [3.0] * 21
     a[0] = 8  # ESS "don't know"
-    with pytest.raises(ValueError, match=r"respondent 'p', item 1: answer 8"):
+    with pytest.raises(ValueError, match=r"participant 'p', item 1: answer 8"):
         score_pvq21(_wide({"p": a}))
     out = score_pvq21(_wide({"p": a}), missing_codes=(7, 8, 9)).set_index("dimension")
     assert out.loc["Self_Direction", "n_items"] == 1
@@ -153,13 +153,13 @@ def test_missing_codes_and_policies():
         out3 = score_pvq21(_wide({"p": a}), missing_codes=(8,), min_total=21)
     assert (out3["status"] == "too_few_total").all()
     with pytest.raises(
-        ValueError, match=r"wrong item count for respondent 'p'.*missing items \[1\]"
+        ValueError, match=r"wrong item count for participant 'p'.*missing items \[1\]"
     ):
         score_pvq21(_wide({"p": a}), missing_codes=(8,), require_complete=True)
 
 
 def test_long_missing_rows_are_missing_answers():
-    long = pd.DataFrame({"respondent": "p", "item": range(1, 21), "answer": 4})
+    long = pd.DataFrame({"participant": "p", "item": range(1, 21), "rating": 4})
     out = score_pvq21(long).set_index("dimension")
     assert out.loc["Hedonism", "n_items"] == 1  # item 21 absent
     assert out.loc["Hedonism", "score"] == 0.0
@@ -172,7 +172,7 @@ def test_answers_outside_scale(bad):
     a: list[object] = [3] * 21
     a[4] = bad
     with pytest.raises(
-        ValueError, match=r"respondent 'p', item 5: answer .* outside the integers 1..6"
+        ValueError, match=r"participant 'p', item 5: answer .* outside the integers 1..6"
     ):
         score_pvq21(_wide({"p": a}))
 
@@ -185,16 +185,16 @@ def test_structural_errors():
         score_pvq21(wide.assign(country="DE"))
     with pytest.raises(ValueError, match="duplicate item 3"):
         score_pvq21(wide.drop(columns=[21]).assign(item3=3))
-    with pytest.raises(ValueError, match="no respondent column"):
-        score_pvq21(wide.drop(columns="respondent"))
-    long = pd.DataFrame({"respondent": "p", "item": range(1, 22), "answer": 3})
-    with pytest.raises(ValueError, match=r"unknown item 22 for respondent 'p'"):
+    with pytest.raises(ValueError, match="no participant column"):
+        score_pvq21(wide.drop(columns="participant"))
+    long = pd.DataFrame({"participant": "p", "item": range(1, 22), "rating": 3})
+    with pytest.raises(ValueError, match=r"unknown item 22 for participant 'p'"):
         score_pvq21(
-            pd.concat([long, pd.DataFrame({"respondent": ["p"], "item": [22], "answer": [3]})])
+            pd.concat([long, pd.DataFrame({"participant": ["p"], "item": [22], "rating": [3]})])
         )
-    with pytest.raises(ValueError, match=r"duplicate answers for respondent 'p', item 4"):
+    with pytest.raises(ValueError, match=r"duplicate answers for participant 'p', item 4"):
         score_pvq21(pd.concat([long, long.iloc[[3]]]))
-    with pytest.raises(ValueError, match="duplicate rows for respondent"):
+    with pytest.raises(ValueError, match="duplicate rows for participant"):
         score_pvq21(pd.concat([wide, wide]))
     with pytest.raises(ValueError, match="min_items"):
         score_pvq21(wide, min_items=0)

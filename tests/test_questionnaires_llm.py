@@ -38,7 +38,9 @@ def test_bfi10_through_the_local_model(tmp_path):
     assert np.allclose(p.sum(axis=1), 1) and ans.p_6.isna().all()  # five answers, not six
     assert ans.rating.between(1, 5).all() and ans.raw_text.isin(q.BFI10_SCALE).all()
     mode = q.score_llm_bfi10(ans, "mode").set_index("dimension").score
-    long = ans.assign(respondent="m", answer=p.argmax(axis=1) + 1)[["respondent", "item", "answer"]]
+    long = ans.assign(participant="m", rating=p.argmax(axis=1) + 1)[
+        ["participant", "item", "rating"]
+    ]
     assert mode.to_dict() == score_bfi10(long).set_index("dimension").score.to_dict()
     exp = q.score_llm_bfi10(ans, "expected").set_index("dimension").score
     x = dict(zip(ans.item, ans.rating, strict=True))

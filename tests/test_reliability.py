@@ -21,7 +21,7 @@ import pytest
 import r_reference  # noqa: E402  (tests/ is on sys.path via tests/conftest.py)
 
 from vp_stats.io import datasets
-from vp_stats.stats import reliability, validation
+from vp_stats.stats import reliability, simulate, validation
 
 CLOSED = 1e-10  # closed-form statistics
 ITERATIVE = 1e-5  # one-factor fits (omega, loadings)
@@ -76,7 +76,7 @@ def _congeneric(n=400, loadings=(0.8, 0.7, 0.6, 0.5, 0.4, 0.7), seed=11):
 @pytest.fixture(scope="session")
 def data():
     ratings, scores, sel, real = _real_sets()
-    syn = datasets.synthetic(n_participants=300, n_items=80, seed=5)
+    syn = simulate.synthetic(n_participants=300, n_items=80, seed=5)
     sr = syn["ratings"]
     ach_items = syn["truth"].query("dimension == 'Achievement'")
     syn_wide = sr.merge(ach_items[["portrait_id", "option_id"]]).pivot(
@@ -387,7 +387,7 @@ def test_value_reliability_real_data_rows_and_values(data):
 
 
 def test_value_reliability_reverses_negative_items_and_reports_missing():
-    syn = datasets.synthetic(n_participants=120, n_items=60, n_groups=2, seed=3)
+    syn = simulate.synthetic(n_participants=120, n_items=60, n_groups=2, seed=3)
     ratings = syn["ratings"]
     sel = validation.select_items(
         validation.item_correlations(ratings, syn["scores"], families=["pvq"])
@@ -429,7 +429,7 @@ def test_value_reliability_reverses_negative_items_and_reports_missing():
 
 
 def test_value_reliability_dimension_without_items_is_reported():
-    syn = datasets.synthetic(n_participants=60, n_items=20, seed=1)
+    syn = simulate.synthetic(n_participants=60, n_items=20, seed=1)
     sel = validation.select_items(
         validation.item_correlations(syn["ratings"], syn["scores"], families=["pvq"])
     )
@@ -442,7 +442,7 @@ def test_value_reliability_dimension_without_items_is_reported():
 
 
 def test_value_reliability_rejects_out_of_range_rating():
-    syn = datasets.synthetic(n_participants=30, n_items=10, seed=1)
+    syn = simulate.synthetic(n_participants=30, n_items=10, seed=1)
     r = syn["ratings"].copy()
     r.loc[5, "rating"] = 9
     sel = validation.select_items(
@@ -924,7 +924,7 @@ def test_value_reliability_reports_omega_total_and_hierarchical(data):
 
 
 def test_value_reliability_pairwise_keeps_incomplete_raters():
-    syn = datasets.synthetic(n_participants=120, n_items=60, n_groups=2, seed=3)
+    syn = simulate.synthetic(n_participants=120, n_items=60, n_groups=2, seed=3)
     ratings = syn["ratings"]
     sel = validation.select_items(
         validation.item_correlations(ratings, syn["scores"], families=["pvq"])
@@ -1028,7 +1028,7 @@ def test_reliability_data_mode_api_equals_scale_reliability(tmp_path):
         data=path, out=tmp_path / "o", reverse="q2", scale="1-5", n_factors=2
     )
     summary, items = reliability.scale_reliability(
-        tio.read_item_matrix(path, scale="1-5"), reverse=["q2"], n_factors=2
+        tio.read_item_matrix(path, scale="1-5").table, reverse=["q2"], n_factors=2, scale="1-5"
     )
     pd.testing.assert_frame_equal(table, summary)
     pd.testing.assert_frame_equal(info["item_statistics"], items)

@@ -15,8 +15,7 @@ import pytest
 from scipy import stats
 
 from vp_stats import schema
-from vp_stats.io import datasets
-from vp_stats.stats import persona_gaps, scoring, validation
+from vp_stats.stats import persona_gaps, scoring, simulate, validation
 from vp_stats.stats import personas as persona_stats
 from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
@@ -106,7 +105,7 @@ def test_check_boot_options():
 
 def test_bootstrap_ci_equals_scipy_on_materialised_resamples():
     """Same random numbers as before the engine (default_rng(seed).integers per rater set), same rho as scipy."""
-    syn = datasets.synthetic(n_participants=40, n_items=3, seed=5)
+    syn = simulate.synthetic(n_participants=40, n_items=3, seed=5)
     n_boot, seed = 40, 9
     got = validation.bootstrap_ci(syn["ratings"], syn["scores"], ["bfi"], n_boot=n_boot, seed=seed)
     r = syn["ratings"].assign(

@@ -404,12 +404,12 @@ def test_long_batch_matches_enumeration(patterns):
     opts = rng.integers(1, 10, size=(n, 6))
     long = pd.DataFrame(
         {
-            "respondent": np.repeat([f"p{i}" for i in range(n)], 6),
+            "participant": np.repeat([f"p{i}" for i in range(n)], 6),
             "item": np.tile(np.arange(1, 7), n),
-            "choice": opts.ravel(),
+            "rating": opts.ravel(),
         }
     ).sample(frac=1.0, random_state=1)  # row order must not matter
-    res = svo.score_svo_long(long).set_index("respondent").loc[[f"p{i}" for i in range(n)]]
+    res = svo.score_svo_long(long).set_index("participant").loc[[f"p{i}" for i in range(n)]]
     idx = ((opts - 1) * 9 ** np.arange(5, -1, -1)).sum(axis=1)
     ref = patterns.iloc[idx]
     np.testing.assert_allclose(res.svo_angle.to_numpy(), ref.svo_angle.to_numpy())
@@ -424,10 +424,10 @@ def test_long_positions_versions_and_payoffs():
     pairs = [tuple(svo.PAYOFFS[i - 1, 0]) for i in a_items]  # all A
     df = pd.DataFrame(
         {
-            "respondent": ["a"] * 6 + ["b"] * 6,
+            "participant": ["a"] * 6 + ["b"] * 6,
             "position": list(range(1, 7)) * 2,
             "version": ["A"] * 6 + ["B"] * 6,
-            "choice": ["A"] * 12,
+            "rating": ["A"] * 12,
             "ps": [p[0] for p in pairs] + [p[0] for p in pairs[::-1]],
             "po": [p[1] for p in pairs] + [p[1] for p in pairs[::-1]],
         }
@@ -437,7 +437,7 @@ def test_long_positions_versions_and_payoffs():
     r = svo.score_svo_long(
         df,
         item=None,
-        choice=None,
+        rating=None,
         payoffs=("ps", "po"),
         position="position",
         version_column="version",
@@ -446,7 +446,7 @@ def test_long_positions_versions_and_payoffs():
 
 
 def test_missing_primary_item_gives_undefined_angle():
-    df = pd.DataFrame({"respondent": [1] * 5, "item": [1, 2, 3, 4, 5], "choice": [1] * 5})
+    df = pd.DataFrame({"participant": [1] * 5, "item": [1, 2, 3, 4, 5], "rating": [1] * 5})
     r = svo.score_svo_long(df).iloc[0]
     assert not r.primary_complete and r.n_primary_answered == 5
     assert np.isnan(r.svo_angle) and pd.isna(r.svo_category) and pd.isna(r.transitive)
@@ -465,14 +465,14 @@ def test_wrong_item_counts():
         svo.score_svo([[1, 2, 3, 4, 5]])
     with pytest.raises(ValueError, match="wrong item count: got 7"):
         svo.score_svo([[1] * 7])
-    df = pd.DataFrame({"respondent": ["r1"] * 7, "item": [1, 2, 3, 4, 5, 6, 6], "choice": [1] * 7})
+    df = pd.DataFrame({"participant": ["r1"] * 7, "item": [1, 2, 3, 4, 5, 6, 6], "rating": [1] * 7})
     with pytest.raises(
         ValueError,
-        match=r"wrong item count: duplicated answers: respondent 'r1', item 6 \(2 rows\)",
+        match=r"wrong item count: duplicated answers: participant 'r1', item 6 \(2 rows\)",
     ):
         svo.score_svo_long(df)
-    df = pd.DataFrame({"respondent": ["r1"] * 6, "item": [1, 2, 3, 4, 5, 16], "choice": [1] * 6})
-    with pytest.raises(ValueError, match="respondent 'r1': item id 16"):
+    df = pd.DataFrame({"participant": ["r1"] * 6, "item": [1, 2, 3, 4, 5, 16], "rating": [1] * 6})
+    with pytest.raises(ValueError, match="participant 'r1': item id 16"):
         svo.score_svo_long(df)
 
 
@@ -480,23 +480,23 @@ def test_wrong_item_counts():
     ("bad", "shown"), [(0, "0"), (10, "10"), ("J", "'J'"), (2.5, "2.5"), (True, "True")]
 )
 def test_invalid_options_name_respondent_item_value(bad, shown):
-    with pytest.raises(ValueError, match=re.escape(f"respondent 'r2', item 4: got {shown}")):
-        svo.score_svo([[1] * 6, [1, 1, 1, bad, 1, 1]], respondents=["r1", "r2"])
+    with pytest.raises(ValueError, match=re.escape(f"participant 'r2', item 4: got {shown}")):
+        svo.score_svo([[1] * 6, [1, 1, 1, bad, 1, 1]], participants=["r1", "r2"])
     df = pd.DataFrame(
-        {"respondent": ["x"] * 6, "item": [1, 2, 3, 4, 5, 6], "choice": [1, 1, 1, bad, 1, 1]}
+        {"participant": ["x"] * 6, "item": [1, 2, 3, 4, 5, 6], "rating": [1, 1, 1, bad, 1, 1]}
     )
-    df["choice"] = df["choice"].astype(object)
-    with pytest.raises(ValueError, match=re.escape(f"respondent 'x', item 4: got {shown}")):
+    df["rating"] = df["rating"].astype(object)
+    with pytest.raises(ValueError, match=re.escape(f"participant 'x', item 4: got {shown}")):
         svo.score_svo_long(df)
 
 
 def test_nan_choice_is_an_error_unless_allowed():
     df = pd.DataFrame(
-        {"respondent": ["x"] * 6, "item": range(1, 7), "choice": [1, 1, np.nan, 1, 1, 1]}
+        {"participant": ["x"] * 6, "item": range(1, 7), "rating": [1, 1, np.nan, 1, 1, 1]}
     )
-    with pytest.raises(ValueError, match=r"missing SVO choice: respondent 'x', item 3: got nan"):
+    with pytest.raises(ValueError, match=r"missing SVO choice: participant 'x', item 3: got nan"):
         svo.score_svo_long(df)
-    with pytest.raises(ValueError, match=r"respondent 0, item 3: got nan"):
+    with pytest.raises(ValueError, match=r"participant 0, item 3: got nan"):
         svo.score_svo([1, 1, np.nan, 1, 1, 1])
     assert np.isnan(svo.score_svo_long(df, allow_missing=True).svo_angle.iloc[0])
 
@@ -511,26 +511,26 @@ def test_version_mixups():
     # version-B payoff pairs scored as version A: reported, with the fix
     pairs_b = [tuple(svo.PAYOFFS[i - 1, 0]) for i in (6, 5, 4, 3, 2, 1)]
     with pytest.raises(
-        ValueError, match=r"respondent 0, item 1: got \(self, other\) = \(100, 50\).*version='B'"
+        ValueError, match=r"participant 0, item 1: got \(self, other\) = \(100, 50\).*version='B'"
     ):
         svo.score_svo(pairs_b)
     # position and item columns that disagree under the given version
     df = pd.DataFrame(
         {
-            "respondent": ["r"] * 6,
+            "participant": ["r"] * 6,
             "position": range(1, 7),
             "item": [6, 5, 4, 3, 2, 1],
-            "choice": [1] * 6,
+            "rating": [1] * 6,
         }
     )
-    with pytest.raises(ValueError, match="version mix-up: respondent 'r', position 1 is item 1"):
+    with pytest.raises(ValueError, match="version mix-up: participant 'r', position 1 is item 1"):
         svo.score_svo_long(df, position="position", version="A")
     assert svo.score_svo_long(df, position="position", version="B").svo_angle.round(2).tolist() == [
         30.47
     ]
     df["v"] = ["A", "B", "B", "B", "B", "B"]
     with pytest.raises(
-        ValueError, match=r"version mix-up: respondent 'r' has several versions \['A', 'B'\]"
+        ValueError, match=r"version mix-up: participant 'r' has several versions \['A', 'B'\]"
     ):
         svo.score_svo_long(df, item=None, position="position", version_column="v")
     with pytest.raises(ValueError, match="only apply with a position column"):
@@ -541,19 +541,19 @@ def test_payoffs_off_the_item_are_never_snapped():
     pairs = [tuple(svo.PAYOFFS[i, 0]) for i in range(6)]
     pairs[2] = (51, 100)  # one unit from item 3 option A
     with pytest.raises(
-        ValueError, match=r"respondent 0, item 3: got \(self, other\) = \(51, 100\)"
+        ValueError, match=r"participant 0, item 3: got \(self, other\) = \(51, 100\)"
     ):
         svo.score_svo(pairs)
     df = pd.DataFrame(
         {
-            "respondent": "r",
+            "participant": "r",
             "item": range(1, 7),
             "s": [p[0] for p in pairs],
             "o": [p[1] for p in pairs],
         }
     )
     with pytest.raises(ValueError, match="never snapped"):
-        svo.score_svo_long(df, choice=None, payoffs=("s", "o"))
+        svo.score_svo_long(df, rating=None, payoffs=("s", "o"))
     pairs[2] = (50, np.nan)
-    with pytest.raises(ValueError, match="incomplete SVO payoff pair: respondent 0, item 3"):
+    with pytest.raises(ValueError, match="incomplete SVO payoff pair: participant 0, item 3"):
         svo.score_svo(pairs)

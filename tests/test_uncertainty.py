@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from vp_stats.io import averaging, datasets
-from vp_stats.stats import scoring, uncertainty, validation
+from vp_stats.stats import scoring, simulate, uncertainty, validation
 from vp_stats.stats.resampling import Resampler, multiplicities
 
 
@@ -34,7 +34,7 @@ def _answers(items, models=("m1", "m2", "m3"), seed=0, scale=(1, 5)):
 
 @pytest.fixture(scope="module")
 def study():
-    st = datasets.synthetic_study(n_participants=150, n_items=60, seed=2)
+    st = simulate.synthetic_study(n_participants=150, n_items=60, seed=2)
     return st, _answers(st["truth"]["item"])
 
 
@@ -171,7 +171,7 @@ def test_selection_frequency_follows_the_ground_truth(study):
 
 @pytest.mark.parametrize("reselect", ["rule", "same_size"])
 def test_intervals_contain_the_estimate_when_selection_is_clear(reselect):
-    st = datasets.synthetic_study(n_participants=300, n_items=60, loadings=(0.0, 0.7), seed=4)
+    st = simulate.synthetic_study(n_participants=300, n_items=60, loadings=(0.0, 0.7), seed=4)
     ans = _answers(st["truth"]["item"], models=[f"m{i}" for i in range(6)], seed=3)
     res = uncertainty.selection_uncertainty(
         st["ratings"],

@@ -6,8 +6,9 @@ import pytest
 from scipy import stats
 
 from vp_stats import schema, tables
+from vp_stats.errors import DataError
 from vp_stats.io import datasets
-from vp_stats.stats import validation
+from vp_stats.stats import simulate, validation
 from vp_stats.studies import released
 
 KEYS = ["portrait_id", "option_id", "family", "dimension"]
@@ -94,7 +95,7 @@ def test_engine_equals_scipy_item_by_item(real):
 
 
 def test_engine_handles_different_rater_sets_and_constant_items():
-    syn = datasets.synthetic(n_participants=90, n_items=20, n_groups=3, seed=5)
+    syn = simulate.synthetic(n_participants=90, n_items=20, n_groups=3, seed=5)
     r = syn["ratings"]
     # drop a few ratings so rater sets differ within a group, and make one item constant
     r = r.drop(index=[0, 1, 500]).reset_index(drop=True)
@@ -115,7 +116,7 @@ def test_engine_handles_different_rater_sets_and_constant_items():
 
 
 def test_synthetic_ground_truth_is_recovered():
-    syn = datasets.synthetic(n_participants=400, n_items=30, loading=0.7, seed=11)
+    syn = simulate.synthetic(n_participants=400, n_items=30, loading=0.7, seed=11)
     sel = validation.select_items(
         validation.item_correlations(syn["ratings"], syn["scores"], ["pvq"])
     )
@@ -168,7 +169,7 @@ def test_bootstrap_equals_naive_resampling():
 
 
 def test_bootstrap_is_seeded_and_covers_the_estimate():
-    syn = datasets.synthetic(n_participants=120, n_items=10, seed=2)
+    syn = simulate.synthetic(n_participants=120, n_items=10, seed=2)
     a = validation.bootstrap_ci(syn["ratings"], syn["scores"], ["pvq"], n_boot=300, seed=1)
     b = validation.bootstrap_ci(syn["ratings"], syn["scores"], ["pvq"], n_boot=300, seed=1, batch=7)
     c = validation.bootstrap_ci(syn["ratings"], syn["scores"], ["pvq"], n_boot=300, seed=2)
@@ -248,14 +249,14 @@ def test_unknown_procedure_and_missing_scores(real):
 def test_download_failure_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "BASE_URL", "http://127.0.0.1:9/")
     with pytest.raises(
-        datasets.DataError,
+        DataError,
         match=r"'LICENSE' is not in the data directory .* could not be downloaded",
     ):
         datasets.fetch("LICENSE", data_dir=tmp_path)
 
 
 def test_bootstrap_and_engine_refuse_raters_without_scores_and_duplicate_scores():
-    syn = datasets.synthetic(n_participants=40, n_items=5, seed=3)
+    syn = simulate.synthetic(n_participants=40, n_items=5, seed=3)
     scores = syn["scores"][syn["scores"].participant != "S0003"]
     with pytest.raises(ValueError, match=r"rater\(s\) have no scores"):
         validation.bootstrap_ci(syn["ratings"], scores, ["pvq"], n_boot=10)

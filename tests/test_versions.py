@@ -11,8 +11,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from vp_stats.cli import app
-from vp_stats.io import datasets
-from vp_stats.stats import versions
+from vp_stats.stats import simulate, versions
 from vp_stats.stats.resampling import Resampler, multiplicities
 from vp_stats.stats.versions import dependent_correlations
 
@@ -108,7 +107,7 @@ def test_zou_interval_covers_at_its_level_under_normality():
 
 
 def test_version_pairs_from_ids():
-    st = datasets.synthetic_study(n_participants=10, n_items=60, seed=0)
+    st = simulate.synthetic_study(n_participants=10, n_items=60, seed=0)
     p = versions.version_pairs(st["truth"]["item"])
     assert len(p) == 30
     assert p.iloc[0].tolist() == [
@@ -131,7 +130,7 @@ def test_version_pairs_from_ids():
 
 @pytest.fixture(scope="module")
 def study():
-    st = datasets.synthetic_study(n_participants=200, n_items=60, seed=3)
+    st = simulate.synthetic_study(n_participants=200, n_items=60, seed=3)
     pairs = versions.version_pairs(st["truth"]["item"]).merge(
         st["truth"][["item", "dimension"]], left_on="item_a", right_on="item"
     )

@@ -63,11 +63,10 @@ _EXPORTS = {
             "load_participant_scores",
             "load_items",
             "load_published_correlations",
-            "synthetic",
-            "synthetic_study",
         ],
         "io.datasets",
     ),
+    **dict.fromkeys(["synthetic", "synthetic_study"], "stats.simulate"),
     # item validation
     **dict.fromkeys(
         [

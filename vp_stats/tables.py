@@ -5,19 +5,31 @@ here, and every reader and every command validates through these models, so a
 bad cell gives one :class:`~vp_stats.errors.TableError` naming the file, the
 row (with its line) and the field, whatever the entry point.
 
-================  =============================================================
-contract          columns (key columns first)
-================  =============================================================
-``Ratings``       ``participant, item, rating`` (+ optional ``group``; Value
-                  Portrait items also carry ``portrait_id, option_id``)
-``Scores``        ``participant, family, dimension, score``
-``Correlations``  ``item, family, dimension, rho`` (+ ``p_value, n, p_fdr,
-                  ci_low, ci_high, selected, sign`` when computed)
-``Answers``       ``model, item, rating`` (+ ``variant``): an LLM's answers,
-                  one row per model, item (and prompt variant)
-``Profiles``      ``model, family, dimension, centered_mean``: LLM value
-                  profiles (``centered_mean`` is the profile's score)
-================  =============================================================
+====================  =============================================================
+contract              columns (key columns first)
+====================  =============================================================
+``Ratings``           ``participant, item, rating`` (+ optional ``group``; Value
+                      Portrait items also carry ``portrait_id, option_id``)
+``Scores``            ``participant, family, dimension, score``
+``Correlations``      ``item, family, dimension, rho`` (+ ``p_value, n, p_fdr,
+                      ci_low, ci_high, selected, sign`` when computed)
+``Answers``           ``model, item, rating`` (+ ``variant``): an LLM's answers,
+                      one row per model, item (and prompt variant)
+``Profiles``          ``model, family, dimension, centered_mean``: LLM value
+                      profiles (``centered_mean`` is the profile's score)
+``SvoAnswers``        ``participant, item, rating``: SVO slider answers (item
+                      1-15, rating = chosen option 1-9)
+``AnswerSheet``       ``participant, item, rating``: PVQ-21 / BFI-10 answers
+``PersonaAnswers``    ``persona_id, portrait_id, option_id, rating``: an LLM's
+                      answers under personas
+``EssScores``         ``participant, weight, ..., family, dimension, score``: ESS
+                      microdata after recoding and scoring
+``CompassWeights``    ``dimension, weight, weights_source``: Value Compass weights
+``RawOutputs``        ``model, portrait_id, option_id, variant, rating, parse_ok,
+                      status``: parsed raw LLM outputs
+``AveragedOutputs``   ``model, portrait_id, option_id, numeric_response,
+                      n_parsed, n_failed``: per-item means over the variants
+====================  =============================================================
 
 Naming convention. The unit of a human table is ``participant``; of an LLM
 table ``model``; an item is ``item`` (any non-empty string); a dimension score is
@@ -36,7 +48,7 @@ Examples
 >>> import pandas as pd
 >>> from vp_stats import tables
 >>> r = pd.DataFrame({"participant": ["a", "b"], "item": ["q1", "q1"], "rating": [1, 5]})
->>> tables.ratings_table(r, scale="1-5").dtypes.rating
+>>> tables.ratings_table(r, scale="1-5").table.dtypes.rating
 dtype('float64')
 >>> bad = r.assign(rating=["1", "x"])
 >>> try:
@@ -74,6 +86,13 @@ __all__ = [
     "Correlations",
     "Answers",
     "Profiles",
+    "SvoAnswers",
+    "AnswerSheet",
+    "PersonaAnswers",
+    "EssScores",
+    "CompassWeights",
+    "RawOutputs",
+    "AveragedOutputs",
     "TableError",
     "check",
     "ratings_table",
@@ -87,6 +106,7 @@ __all__ = [
     "HIGHER_ORDER_RULE",
     "require",
     "Result",
+    "CheckedRatings",
 ]
 
 
@@ -143,8 +163,10 @@ def parse_scale(spec: str | Sequence[float] | Scale | None) -> Scale | None:
 
     Examples
     --------
-    >>> parse_scale("1-5"), parse_scale("0..10"), parse_scale((1, 7))
-    (Scale(low=1, high=5, inferred=False), Scale(low=0, high=10, inferred=False), Scale(low=1, high=7, inferred=False))
+    >>> parse_scale("1-5"), parse_scale("0..10")
+    (Scale(low=1, high=5, inferred=False), Scale(low=0, high=10, inferred=False))
+    >>> parse_scale((1, 7))
+    Scale(low=1, high=7, inferred=False)
     """
     if spec is None or isinstance(spec, Scale):
         return spec
@@ -380,6 +402,148 @@ class Profiles(pa.DataFrameModel):
         unique = ["model", "family", "dimension"]
 
 
+# --------------------------------------------------------------------------- file tables
+# The tables the readers of vp_stats.io return: each reader reads its file, puts the table
+# through its contract with check() (types, ranges, keys: errors name file, row and field) and
+# then checks what a contract cannot say (transitivity, key coverage, cross-file agreement).
+
+_VARIANTS = list(schema.VARIANTS)
+
+
+class SvoAnswers(pa.DataFrameModel):
+    """SVO slider answers of people: one row per participant and item.
+
+    ``item`` is the canonical SVO item id (1-6 primary, 7-15 secondary), ``rating``
+    the chosen option (1-9, from an option number, a letter A-I or a payoff pair).
+    """
+
+    participant: Series[str] = pa.Field(**_ID)
+    item: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 15})
+    rating: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 9})
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["participant", "item"]
+
+
+class AnswerSheet(pa.DataFrameModel):
+    """Questionnaire answers of people in long form (PVQ-21, BFI-10): participant, item, rating.
+
+    ``item`` is the item's number or label (``7``, ``"item7"``, an ESS variable name) and
+    ``rating`` the answer (missing allowed); the instrument's scorer checks items and the
+    answer scale (:func:`vp_stats.instruments.pvq.answers_matrix`).
+    """
+
+    participant: Series[str] = pa.Field(**_ID)
+    item: Series[str] = pa.Field(**_ID)
+    rating: Series[float] = pa.Field(nullable=True)
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["participant", "item"]
+
+
+class PersonaAnswers(pa.DataFrameModel):
+    """An LLM's answers under personas: one row per persona, item (and variant).
+
+    ``rating`` is 1-6 or missing (a failed or unparsed answer, counted downstream).
+    """
+
+    persona_id: Series[str] = pa.Field(**_ID)
+    portrait_id: Series[int] = pa.Field()  # integer ids (questionnaire runs number their items)
+    option_id: Series[int] = pa.Field()
+    rating: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": schema.LIKERT_MIN, "max_value": schema.LIKERT_MAX}
+    )
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+class EssScores(pa.DataFrameModel):
+    """ESS microdata after recoding and PVQ-21 scoring: one row per participant and dimension.
+
+    ``weight`` is the survey weight (``weight_variable`` says which ESS variable), the persona
+    columns the recoded demographics (missing where the ESS answer is), ``score`` the
+    MRAT-centred value (missing when ``status`` is not ``ok``).
+    """
+
+    participant: Series[str] = pa.Field(**_ID)
+    weight: Series[float] = pa.Field(ge=0)
+    weight_variable: Series[str] = pa.Field(**_ID)
+    family: Series[str] = pa.Field(isin=["pvq", "higher_pvq"])
+    dimension: Series[str] = pa.Field(isin=[*schema.PVQ_VALUES, *schema.HIGHER_ORDER_VALUES])
+    score: Series[float] = pa.Field(nullable=True)
+    n_items: Series[int] = pa.Field(ge=0)
+    status: Series[str] = pa.Field(isin=["ok", "too_few_items", "too_few_total"])
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["participant", "family", "dimension"]
+
+
+class CompassWeights(pa.DataFrameModel):
+    """Value Compass weights: one finite weight per dimension, and where the weights come from."""
+
+    dimension: Series[str] = pa.Field(**_ID)
+    weight: Series[float] = pa.Field()
+    weights_source: Series[str] = pa.Field(**_ID)
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["dimension"]
+
+
+class RawOutputs(pa.DataFrameModel):
+    """Parsed raw LLM outputs: one row per model, Value Portrait item and prompt variant.
+
+    ``rating`` is the parsed answer (1-6, missing unless ``parse_ok``); ``status`` is
+    ``parsed``, ``unparseable`` or ``call_failed``.
+    """
+
+    model: Series[str] = pa.Field(**_ID)
+    portrait_id: Series[int] = pa.Field(in_range={"min_value": 1000, "max_value": 4999})
+    option_id: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 5})
+    variant: Series[str] = pa.Field(isin=_VARIANTS)
+    rating: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": schema.LIKERT_MIN, "max_value": schema.LIKERT_MAX}
+    )
+    parse_ok: Series[bool] = pa.Field()
+    status: Series[str] = pa.Field(isin=["parsed", "unparseable", "call_failed"])
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["model", "portrait_id", "option_id", "variant"]
+
+
+class AveragedOutputs(pa.DataFrameModel):
+    """Per-item means of an LLM's answers over the prompt variants: one row per model and item.
+
+    ``numeric_response`` is the mean over the variants that parsed (1-6, missing if none did);
+    ``n_parsed`` and ``n_failed`` count the variants.
+    """
+
+    model: Series[str] = pa.Field(**_ID)
+    portrait_id: Series[int] = pa.Field(in_range={"min_value": 1000, "max_value": 4999})
+    option_id: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 5})
+    numeric_response: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": schema.LIKERT_MIN, "max_value": schema.LIKERT_MAX}
+    )
+    n_parsed: Series[int] = pa.Field(ge=0)
+    n_failed: Series[int] = pa.Field(ge=0)
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = ["model", "portrait_id", "option_id"]
+
+
 # --------------------------------------------------------------------------- checking
 
 
@@ -394,7 +558,9 @@ def _fmt(v) -> str:
 def _problem(check: str, value, column: str, key: Sequence[str] | None) -> str:
     """A user-facing sentence for one pandera failure case."""
     if check.startswith("coerce_dtype"):
-        kind = "a number" if ("float" in check or "int" in check) else "text"
+        if "int" in check:
+            return f"{_fmt(value)} is not an integer"
+        kind = "a number" if "float" in check else "text"
         return f"cannot read {_fmt(value)} as {kind}"
     if check == "not_nullable":
         return "empty cell (a value is required)"
@@ -420,7 +586,7 @@ def _problem(check: str, value, column: str, key: Sequence[str] | None) -> str:
 
 
 def _row_label(df: pd.DataFrame, at: int, from_file: bool):
-    """Row ``at`` (0-based position) as errors name it: 1-based for files, the index label otherwise."""
+    """Row ``at`` (0-based position) as errors name it: 1-based for files, else the index label."""
     if from_file:
         return at + 1
     lab = df.index[at]
@@ -435,7 +601,10 @@ def _duplicate_problem(row: pd.Series, key: Sequence[str]) -> str:
             f"{vals['dimension']} (an earlier row holds the same key)"
         )
     if list(key) == ["participant", "item"]:
-        return f"participant {vals['participant']} rated item {vals['item']} more than once (see an earlier row)"
+        return (
+            f"participant {vals['participant']} rated item {vals['item']} more than once "
+            "(see an earlier row)"
+        )
     return (
         "duplicate "
         + ", ".join(f"{k} {v!r}" for k, v in vals.items())
@@ -531,7 +700,7 @@ def check(
     ...     check(s, Scores, source="scores.csv", from_file=True)
     ... except TableError as exc:
     ...     print(exc)
-    scores.csv: row 2 (line 3), field 'participant': participant a has more than one bfi score for Openness (an earlier row holds the same key)
+    scores.csv: row 2 (line 3), field 'participant': participant a has more than one bfi score ...
     """
     if df.shape[1] == 0:
         raise TableError(
@@ -543,6 +712,19 @@ def check(
         )
     schema_ = copy.copy(contract.to_schema() if isinstance(contract, type) else contract)
     schema_.report_duplicates = "exclude_first"  # name the repeated row, not the first one
+    for c, col in schema_.columns.items():  # coercing 2.5 to an integer would truncate it
+        if c in df.columns and str(col.dtype).startswith("int"):
+            x = pd.to_numeric(df[c], errors="coerce")
+            frac = (x.notna() & (x != x.round())).to_numpy()
+            if frac.any():
+                at = int(np.flatnonzero(frac)[0])
+                raise TableError(
+                    source,
+                    _row_label(df, at, from_file),
+                    c,
+                    f"{_fmt(df[c].iloc[at])} is not an integer",
+                    from_file=from_file,
+                )
     key = schema_.unique if isinstance(schema_.unique, list) else None
     finite = [
         c
@@ -614,7 +796,7 @@ def ratings_table(
     scale: Scale | str | Sequence[float] | None = None,
     source: str = "ratings",
     from_file: bool = False,
-) -> pd.DataFrame:
+) -> CheckedRatings:
     """Validate ratings against the :class:`Ratings` contract and return them canonical.
 
     Parameters
@@ -626,7 +808,7 @@ def ratings_table(
         The user's column names (``group`` is optional).
     scale : Scale, "LOW-HIGH" or (low, high), optional
         Ratings outside it are errors; default: inferred from the data (min..max),
-        reported in ``attrs["scale"]``.
+        reported as the result's ``scale``.
     source : str
         File name (or table name) for errors.
     from_file : bool
@@ -634,15 +816,15 @@ def ratings_table(
 
     Returns
     -------
-    DataFrame
-        ``participant, item, rating`` (float) and ``group``, ``portrait_id``,
-        ``option_id`` when present; ``attrs["scale"]`` holds the :class:`Scale`.
+    CheckedRatings
+        ``table``: ``participant, item, rating`` (float) and ``group``, ``portrait_id``,
+        ``option_id`` when present; ``scale``: the :class:`Scale` given or inferred.
 
     Examples
     --------
     >>> r = pd.DataFrame({"rater": ["a", "b", "c"], "question": "q7", "answer": [1, 3, 4]})
     >>> out = ratings_table(r, participant="rater", item="question", rating="answer")
-    >>> out.columns.tolist(), str(out.attrs["scale"]), out.attrs["scale"].inferred
+    >>> out.table.columns.tolist(), str(out.scale), out.scale.inferred
     (['participant', 'item', 'rating'], '1-4', True)
     """
     df = _rename(
@@ -684,9 +866,7 @@ def ratings_table(
         for c in ("group", "participant", "item", "portrait_id", "option_id", "rating")
         if c in out.columns
     ]
-    out = out[cols]
-    out.attrs["scale"] = sc
-    return out
+    return CheckedRatings(out[cols], {"scale": str(sc)}, scale=sc)
 
 
 def _wide_scores(
@@ -700,8 +880,10 @@ def _wide_scores(
             source,
             None,
             unknown[0],
-            f"unknown column {unknown[0]!r}: a wide score table holds 'participant' and one column per "
-            f"known dimension ({', '.join(family_of)}); a long one has participant,family,dimension,score",
+            f"unknown column {unknown[0]!r}: a wide score table holds 'participant' and one column "
+            "per "
+            f"known dimension ({', '.join(family_of)}); a long one has "
+            "participant,family,dimension,score",
             from_file=from_file,
         )
     if not cols:
@@ -750,9 +932,8 @@ def scores_table(
     Returns
     -------
     DataFrame
-        ``participant, family, dimension, score``; ``attrs["families"]`` lists the
-        families present (each complete: every participant scored on each of its
-        dimensions).
+        ``participant, family, dimension, score``; each family present is complete (every
+        participant scored on each of its dimensions).
 
     Examples
     --------
@@ -760,7 +941,7 @@ def scores_table(
     ...     "Agreeableness": [4.0, 3.0], "Conscientiousness": [2.5, 4.5],
     ...     "Neuroticism": [3.0, 1.5], "Openness": [3.5, 4.0]})
     >>> long = scores_table(w)
-    >>> long.attrs["families"], len(long)
+    >>> long.family.unique().tolist(), len(long)
     (['bfi'], 10)
     """
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
@@ -789,7 +970,8 @@ def scores_table(
                 source,
                 row,
                 "dimension",
-                f"unknown dimension {out['dimension'].iloc[at]!r} for family {f!r} (known: {', '.join(dims[f])})",
+                f"unknown dimension {out['dimension'].iloc[at]!r} for family {f!r} (known: "
+                f"{', '.join(dims[f])})",
                 from_file=from_file,
             )
         out = out[["participant", "family", "dimension", "score"]]
@@ -818,13 +1000,12 @@ def scores_table(
                 source,
                 None,
                 "dimension",
-                f"participant {p!r} has no {f} score for {', '.join(lacking)} (a family present must be "
+                f"participant {p!r} has no {f} score for {', '.join(lacking)} (a family present "
+                "must be "
                 f"complete; {len(short)} participant(s) are incomplete)",
                 from_file=from_file,
             )
-    out = out.reset_index(drop=True)
-    out.attrs["families"] = fams
-    return out
+    return out.reset_index(drop=True)
 
 
 #: How :func:`derive_higher_order` forms the higher-order values (checked on the released data).
@@ -873,11 +1054,7 @@ def derive_higher_order(scores: pd.DataFrame) -> pd.DataFrame:
                 {"participant": wide.index, "family": "higher_pvq", "dimension": h, "score": val}
             )
         )
-    out = pd.concat([scores, *rows], ignore_index=True)
-    out.attrs = dict(scores.attrs)
-    out.attrs["families"] = [f for f in schema.FAMILY_NAMES if f in set(out["family"])]
-    out.attrs["derived_higher"] = HIGHER_ORDER_RULE
-    return out
+    return pd.concat([scores, *rows], ignore_index=True)
 
 
 def correlations_table(
@@ -970,9 +1147,7 @@ def answers_table(
     extra = (
         {"rating": [pa.Check.in_range(sc.low, sc.high, ignore_na=True)]} if sc is not None else None
     )
-    out = check(df, Answers, source=source, from_file=from_file, extra_checks=extra)
-    out.attrs["scale"] = sc
-    return out
+    return check(df, Answers, source=source, from_file=from_file, extra_checks=extra)
 
 
 def profiles_table(
@@ -982,7 +1157,8 @@ def profiles_table(
 
     Examples
     --------
-    >>> p = pd.DataFrame({"model": ["m"], "family": "pvq", "dimension": "Power", "centered_mean": [0.2]})
+    >>> p = pd.DataFrame({"model": ["m"], "family": "pvq", "dimension": "Power",
+    ...                   "centered_mean": [0.2]})
     >>> len(profiles_table(p))
     1
     """
@@ -1017,10 +1193,12 @@ def to_wide(
 
     Examples
     --------
-    >>> t = pd.DataFrame({"participant": ["a", "a", "b"], "item": ["x", "y", "x"], "rating": [1, 2, 3]})
+    >>> t = pd.DataFrame({"participant": ["a", "a", "b"], "item": ["x", "y", "x"],
+    ...                   "rating": [1, 2, 3]})
     >>> to_wide(t, "participant", "item", "rating").to_dict()
     {'x': {'a': 1.0, 'b': 3.0}, 'y': {'a': 2.0, 'b': nan}}
-    >>> w = to_wide(t[t.item == "x"], "participant", "item", "rating", as_float=False, name_columns=True)
+    >>> w = to_wide(t[t.item == "x"], "participant", "item", "rating", as_float=False,
+    ...             name_columns=True)
     >>> w.columns.name, w["x"].dtype
     ('item', dtype('int64'))
     """
@@ -1074,7 +1252,7 @@ def require(
     *,
     numeric: Iterable[str] = (),
 ) -> pd.DataFrame:
-    """The one column check of the statistics layer: a clear error for a missing or non-numeric column.
+    """The one column check of the statistics layer: an error for a missing or non-numeric column.
 
     Statistics functions take DataFrames with named columns (pingouin-style ``data=`` plus the
     column-name parameters); this checks them in one place instead of by hand in every function.
@@ -1161,3 +1339,21 @@ class Result:
     def summary_frame(self) -> pd.DataFrame:
         """The result's table (a copy), the form to print or write."""
         return self.table.copy()
+
+
+@dataclass(frozen=True)
+class CheckedRatings(Result):
+    """Ratings that passed the :class:`Ratings` contract, with the scale they were checked on.
+
+    ``table`` is the canonical ratings table, ``scale`` the :class:`Scale` given or inferred
+    from the data (``scale.inferred`` says which); returned by :func:`ratings_table` and
+    :func:`vp_stats.io.tables.read_ratings`.
+
+    Examples
+    --------
+    >>> r = ratings_table(pd.DataFrame({"participant": ["a", "b"], "item": "q", "rating": [2, 6]}))
+    >>> str(r.scale), len(r.summary_frame())
+    ('2-6', 2)
+    """
+
+    scale: Scale | None = None

@@ -285,7 +285,7 @@ def score(
                     f"unknown item {table['item'].iloc[at]!r}: not in the "
                     f"correlation table ({int(table.loc[unknown, 'item'].nunique())} unknown item(s))",
                 )
-            wide = runner.per_item_means(table) if table.attrs["per_variant"] else table
+            wide = runner.per_item_means(table) if "variant" in table.columns else table
         prof = scoring.value_profiles(
             wide,
             corr,
@@ -622,7 +622,7 @@ def questionnaire_score(
         None, "--out", help="Write the scores to this CSV (default: print)."
     ),
 ) -> None:
-    """Score raw questionnaire answers; tidy out: respondent, family, dimension, score, n_items, status."""
+    """Score raw questionnaire answers; tidy out: participant, family, dimension, score, n_items, status."""
     from vp_stats.instruments import bfi, pvq
     from vp_stats.io import tables as tio
 

@@ -63,7 +63,7 @@ def personas_run(
     seed: int = typer.Option(0, help="Seed of the bootstraps."),
 ) -> None:
     """Run a model under a persona grid (cached, resumable) and write the comparisons."""
-    from vp_stats.io import datasets
+    from vp_stats.errors import DataError
     from vp_stats.llm import backends, runner
     from vp_stats.studies import personas as persona_studies
 
@@ -96,7 +96,7 @@ def personas_run(
         )
     except runner.BackendError as exc:
         _fail(str(exc), code=1)
-    except (datasets.DataError, ValueError) as exc:
+    except (DataError, ValueError) as exc:
         _fail(str(exc))
     errors = res.answers["error"].dropna().astype(str)
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
@@ -156,7 +156,7 @@ def personas_compare(
     traits) and write persona_vs_human.csv, human_group_gaps.csv, persona_bfi10_scores.csv and
     provenance.json to --out.
     """
-    from vp_stats.io import datasets
+    from vp_stats.errors import DataError
     from vp_stats.studies import personas as persona_studies
 
     _use_data_dir(data_dir)
@@ -177,7 +177,7 @@ def personas_compare(
             n_boot=n_boot,
             seed=seed,
         )
-    except (datasets.DataError, ValueError) as exc:
+    except (DataError, ValueError) as exc:
         _fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
     for name, df in res.named_tables().items():

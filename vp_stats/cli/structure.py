@@ -85,7 +85,7 @@ def efa_cmd(
                 "give the number of factors with --n-factors K, or --parallel to choose it by parallel analysis"
             )
         with tio.locked_out_dir(out) as out_dir:
-            x = tio.read_item_matrix(data, participant=participant_col)
+            x = tio.read_item_matrix(data, participant=participant_col).table
             if n_factors is not None:
                 factor._check_options(n_factors=n_factors, n_items=x.shape[1])
             pa = None
@@ -218,7 +218,7 @@ def cfa_cmd(
             ) from exc
         cfa.parse_model(text, source=str(model))
         with tio.locked_out_dir(out) as out_dir:
-            x = tio.read_item_matrix(data, participant=participant_col)
+            x = tio.read_item_matrix(data, participant=participant_col).table
             res = cfa.cfa(x, text, source=str(model))
             written = [
                 tio.write_csv(res.fit, out_dir / "cfa_fit.csv"),

@@ -17,7 +17,7 @@ Examples
 >>> import pandas as pd
 >>> from vp_stats.instruments import bfi
 >>> wide = pd.DataFrame([["p1", 1, 4, 2, 2, 1, 5, 2, 4, 4, 5]],
-...                     columns=["respondent"] + list(range(1, 11)))
+...                     columns=["participant"] + list(range(1, 11)))
 >>> bfi.score_bfi10(wide)[["dimension", "score"]]
            dimension  score
 0       Extraversion    5.0
@@ -46,31 +46,31 @@ def score_bfi10(
     min_items: int = 2,
     require_complete: bool = False,
     missing_codes=(),
-    respondent_col: str = "respondent",
-    item_col: str = "item",
-    answer_col: str = "answer",
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
 ) -> pd.DataFrame:
     """Score BFI-10 answers into the five trait means.
 
     Parameters
     ----------
     answers : pandas.DataFrame
-        Long (``respondent``, ``item`` 1..10, ``answer``) or wide
-        (``respondent`` plus 10 item columns named 1..10). Answers are integers 1..5.
+        Long (``participant``, ``item`` 1..10, ``rating``) or wide
+        (``participant`` plus 10 item columns named 1..10). Answers are integers 1..5.
     min_items : {2, 1}
         Answered items a trait needs; with the default 2 a trait with a missing
         item is NaN (reported in ``status`` and by a warning).
     require_complete : bool
-        Raise :class:`ValueError` if any respondent misses any item.
+        Raise :class:`ValueError` if any participant misses any item.
     missing_codes : sequence of numbers
         Answer codes meaning "missing".
-    respondent_col, item_col, answer_col : str
-        Column names of the input.
+    participant, item, rating : str
+        Column names of the input (the participant id, the item number, the answer).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``respondent, family ('bfi'), dimension, score, n_items, status``,
+        Columns ``participant, family ('bfi'), dimension, score, n_items, status``,
         traits in :data:`vp_stats.schema.BFI_TRAITS` order.
 
     Raises
@@ -81,7 +81,7 @@ def score_bfi10(
     Examples
     --------
     >>> import pandas as pd
-    >>> long = pd.DataFrame({"respondent": "p", "item": [1, 6], "answer": [2, 5]})
+    >>> long = pd.DataFrame({"participant": "p", "item": [1, 6], "rating": [2, 5]})
     >>> import warnings
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")  # the other eight items are missing
@@ -99,9 +99,9 @@ def score_bfi10(
         lo=schema.BFI_MIN,
         hi=schema.BFI_MAX,
         instrument="BFI-10",
-        respondent_col=respondent_col,
-        item_col=item_col,
-        answer_col=answer_col,
+        participant=participant,
+        item=item,
+        rating=rating,
         missing_codes=missing_codes,
     )
     if require_complete:
@@ -124,7 +124,7 @@ def score_bfi10(
         n_items[:, k] = cnt
     out = pd.DataFrame(
         {
-            "respondent": np.repeat(mat.index.to_numpy(), len(traits)),
+            "participant": np.repeat(mat.index.to_numpy(), len(traits)),
             "family": "bfi",
             "dimension": np.tile(traits, n_resp),
             "score": score.ravel(),

@@ -20,7 +20,7 @@ Scores
   Self_Transcendence pools the 5 Benevolence and Universalism items.
 
 Because centring subtracts one constant per person, the item-weighted sum of a
-complete respondent's ten centred basic scores is exactly zero, and each
+complete participant's ten centred basic scores is exactly zero, and each
 higher-order score is the item-weighted mean of its constituents' centred
 scores.
 
@@ -28,7 +28,7 @@ Missing answers
 ---------------
 A missing answer (NaN, an absent row of a long table, or one of the codes given
 in ``missing_codes``) is left out of every mean. A value with fewer than
-``min_items`` answered items scores NaN, as does every value of a respondent
+``min_items`` answered items scores NaN, as does every value of a participant
 with fewer than ``min_total`` answered items overall; the ``status`` column says
 why and a :class:`UserWarning` counts them. ``require_complete=True`` turns any
 missing answer into an error instead.
@@ -48,7 +48,7 @@ Examples
 >>> import pandas as pd
 >>> from vp_stats.instruments import pvq
 >>> wide = pd.DataFrame([["p1"] + [3] * 20 + [6]],
-...                     columns=["respondent"] + list(range(1, 22)))
+...                     columns=["participant"] + list(range(1, 22)))
 >>> out = pvq.score_pvq21(wide)
 >>> out.query("dimension == 'Hedonism'")[["dimension", "score", "n_items"]]
   dimension     score  n_items
@@ -71,7 +71,7 @@ __all__ = ["score_pvq21", "answers_matrix", "PVQ_ITEM_WEIGHTS"]
 #: combinations: higher-order values, the centring identity).
 PVQ_ITEM_WEIGHTS = {v: len(schema.PVQ21_KEY[v]) for v in schema.PVQ_VALUES}
 
-_OUT_COLUMNS = ["respondent", "family", "dimension", "score", "n_items", "status"]
+_OUT_COLUMNS = ["participant", "family", "dimension", "score", "n_items", "status"]
 
 
 # --------------------------------------------------------------------------- input parsing
@@ -112,25 +112,25 @@ def answers_matrix(
     lo: int,
     hi: int,
     instrument: str,
-    respondent_col: str = "respondent",
-    item_col: str = "item",
-    answer_col: str = "answer",
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
     aliases: Sequence[str] | None = None,
     missing_codes: Sequence[float] = (),
 ) -> pd.DataFrame:
-    """Validate raw questionnaire answers and return a respondents x items float matrix.
+    """Validate raw questionnaire answers and return a participants x items float matrix.
 
-    Accepts a tidy long table (``respondent_col``, ``item_col``, ``answer_col``)
-    or a wide one (``respondent_col`` plus exactly ``n_items`` item columns
+    Accepts a tidy long table (``participant``, ``item``, ``rating``)
+    or a wide one (``participant`` plus exactly ``n_items`` item columns
     named ``1..n``, ``"1".."n"``, ``item1`` ... or one of ``aliases``, e.g. the
     ESS variable names). Missing answers become NaN; anything else outside the
-    integers ``lo..hi`` raises :class:`ValueError` naming respondent, item and
+    integers ``lo..hi`` raises :class:`ValueError` naming participant, item and
     value.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> long = pd.DataFrame({"respondent": ["a", "a"], "item": [1, 2], "answer": [5, 2]})
+    >>> long = pd.DataFrame({"participant": ["a", "a"], "item": [1, 2], "rating": [5, 2]})
     >>> answers_matrix(long, n_items=2, lo=1, hi=5, instrument="demo").to_numpy().tolist()
     [[5.0, 2.0]]
     """
@@ -139,57 +139,60 @@ def answers_matrix(
             f"{instrument}: answers must be a pandas DataFrame, got {type(answers).__name__}"
         )
     alias_map = {str(a).lower(): i + 1 for i, a in enumerate(aliases or ())}
-    if respondent_col not in answers.columns:
+    if participant not in answers.columns:
         raise ValueError(
-            f"{instrument}: answers have no respondent column {respondent_col!r} "
-            f"(columns: {list(answers.columns)}); pass respondent_col="
+            f"{instrument}: answers have no participant column {participant!r} "
+            f"(columns: {list(answers.columns)}); pass participant="
         )
-    if answers[respondent_col].isna().any():
-        row = answers.index[answers[respondent_col].isna()][0]
-        raise ValueError(f"{instrument}: row {_py(row)!r} has a missing respondent id")
-    long = item_col in answers.columns and answer_col in answers.columns
+    if answers[participant].isna().any():
+        row = answers.index[answers[participant].isna()][0]
+        raise ValueError(f"{instrument}: row {_py(row)!r} has a missing participant id")
+    long = item in answers.columns and rating in answers.columns
     if long:
-        extra = set(answers.columns) - {respondent_col, item_col, answer_col}
+        extra = set(answers.columns) - {participant, item, rating}
         if extra:
             raise ValueError(
-                f"{instrument}: long answer table has unexpected columns {sorted(map(str, extra))}; "
-                f"expected only {respondent_col!r}, {item_col!r}, {answer_col!r}"
+                f"{instrument}: long answer table has unexpected columns "
+                f"{sorted(map(str, extra))}; "
+                f"expected only {participant!r}, {item!r}, {rating!r}"
             )
-        items = [_label_to_item(x, n_items, alias_map) for x in answers[item_col]]
+        items = [_label_to_item(x, n_items, alias_map) for x in answers[item]]
         bad = [i for i, it in enumerate(items) if it is None]
         if bad:
             row = answers.iloc[bad[0]]
             raise ValueError(
-                f"{instrument}: unknown item {_py(row[item_col])!r} for respondent {_py(row[respondent_col])!r} "
+                f"{instrument}: unknown item {_py(row[item])!r} for participant "
+                f"{_py(row[participant])!r} "
                 f"(valid items are 1..{n_items})"
             )
         df = pd.DataFrame(
             {
-                "respondent": answers[respondent_col].to_numpy(),
+                "participant": answers[participant].to_numpy(),
                 "item": items,
-                "answer": answers[answer_col].to_numpy(),
+                "rating": answers[rating].to_numpy(),
             }
         )
-        dup = df.duplicated(["respondent", "item"], keep=False)
+        dup = df.duplicated(["participant", "item"], keep=False)
         if dup.any():
             r = df.loc[dup].iloc[0]
             raise ValueError(
-                f"{instrument}: duplicate answers for respondent {_py(r['respondent'])!r}, item {int(r['item'])} "
+                f"{instrument}: duplicate answers for participant {_py(r['participant'])!r}, item "
+                f"{int(r['item'])} "
                 f"({int(dup.sum())} duplicated rows in total)"
             )
-        order = pd.unique(df["respondent"])
-        wide = tables.to_wide(df, "respondent", "item", "answer", source="answers", as_float=False)
+        order = pd.unique(df["participant"])
+        wide = tables.to_wide(df, "participant", "item", "rating", source="answers", as_float=False)
         wide = wide.reindex(index=order, columns=range(1, n_items + 1))
     else:
-        cols = [c for c in answers.columns if c != respondent_col]
+        cols = [c for c in answers.columns if c != participant]
         mapped = {c: _label_to_item(c, n_items, alias_map) for c in cols}
         unknown = [c for c, it in mapped.items() if it is None]
         if unknown:
             raise ValueError(
                 f"{instrument}: unknown item column(s) {unknown[:5]!r}; a wide table holds "
-                f"{respondent_col!r} and {n_items} item columns (1..{n_items}"
+                f"{participant!r} and {n_items} item columns (1..{n_items}"
                 + (", or the ESS variable names" if aliases else "")
-                + f"); a long table needs columns {item_col!r} and {answer_col!r}"
+                + f"); a long table needs columns {item!r} and {rating!r}"
             )
         seen: dict[int, object] = {}
         for c, it in mapped.items():
@@ -202,17 +205,18 @@ def answers_matrix(
             missing = sorted(set(range(1, n_items + 1)) - set(seen))
             raise ValueError(
                 f"{instrument}: wrong item count: {len(cols)} item columns, expected {n_items} "
-                f"(missing items {missing}); record missing answers as NaN instead of dropping columns"
+                f"(missing items {missing}); record missing answers as NaN instead of dropping "
+                "columns"
             )
-        if answers[respondent_col].duplicated().any():
-            r = answers[respondent_col][answers[respondent_col].duplicated()].iloc[0]
+        if answers[participant].duplicated().any():
+            r = answers[participant][answers[participant].duplicated()].iloc[0]
             raise ValueError(
-                f"{instrument}: duplicate rows for respondent {_py(r)!r} in the wide table"
+                f"{instrument}: duplicate rows for participant {_py(r)!r} in the wide table"
             )
-        wide = answers.set_index(respondent_col)[[seen[i] for i in range(1, n_items + 1)]]
+        wide = answers.set_index(participant)[[seen[i] for i in range(1, n_items + 1)]]
         wide.columns = range(1, n_items + 1)
     wide.columns.name = "item"
-    wide.index.name = "respondent"
+    wide.index.name = "participant"
 
     # answers: numeric integers lo..hi, or missing
     codes = np.array(sorted({float(c) for c in missing_codes}), dtype=float)
@@ -253,7 +257,7 @@ def answers_matrix(
         if len(bad_rows):
             r = bad_rows[0]
             raise ValueError(
-                f"{instrument}: respondent {_py(wide.index[r])!r}, item {c + 1}: answer "
+                f"{instrument}: participant {_py(wide.index[r])!r}, item {c + 1}: answer "
                 f"{_py(vals[r])!r} is outside the integers {lo}..{hi}"
                 + (f" (missing codes {codes.tolist()} are allowed)" if len(codes) else "")
             )
@@ -267,18 +271,19 @@ def _check_complete(mat: pd.DataFrame, instrument: str) -> None:
         r = miss.any(axis=1).idxmax()
         items = [int(c) for c in mat.columns[miss.loc[r].to_numpy()]]
         raise ValueError(
-            f"{instrument}: wrong item count for respondent {_py(r)!r}: {len(mat.columns) - len(items)} "
+            f"{instrument}: wrong item count for participant {_py(r)!r}: "
+            f"{len(mat.columns) - len(items)} "
             f"answered items, expected {len(mat.columns)} (missing items {items}; "
-            f"{int(miss.any(axis=1).sum())} respondents incomplete)"
+            f"{int(miss.any(axis=1).sum())} participants incomplete)"
         )
 
 
 def _warn_missing(out: pd.DataFrame, instrument: str) -> None:
     nan = out[out["score"].isna()]
     if len(nan):
-        who = pd.unique(nan["respondent"])
+        who = pd.unique(nan["participant"])
         warnings.warn(
-            f"{instrument}: {len(nan)} scores are NaN for {len(who)} respondent(s) "
+            f"{instrument}: {len(nan)} scores are NaN for {len(who)} participant(s) "
             f"(e.g. {list(who[:5])}) because of missing answers; see the 'status' column",
             UserWarning,
             stacklevel=3,
@@ -297,9 +302,9 @@ def score_pvq21(
     min_total: int = 1,
     require_complete: bool = False,
     missing_codes: Sequence[float] = (),
-    respondent_col: str = "respondent",
-    item_col: str = "item",
-    answer_col: str = "answer",
+    participant: str = "participant",
+    item: str = "item",
+    rating: str = "rating",
     higher_order: bool = True,
 ) -> pd.DataFrame:
     """Score PVQ-21 (ESS Human Values Scale) answers into basic and higher-order values.
@@ -307,7 +312,7 @@ def score_pvq21(
     Parameters
     ----------
     answers : pandas.DataFrame
-        Long (``respondent``, ``item`` 1..21, ``answer``) or wide (``respondent``
+        Long (``participant``, ``item`` 1..21, ``rating``) or wide (``participant``
         plus 21 item columns named 1..21 or with the ESS variable names of
         :data:`vp_stats.schema.ESS_HVS_VARIABLES`). Answers are integers 1..6.
     ess_coding : bool
@@ -320,22 +325,22 @@ def score_pvq21(
         Minimum answered items for a basic value (and, summed over its
         constituents, a higher-order value) to be scored; otherwise NaN.
     min_total : int
-        Minimum answered items of the 21 for the respondent to be scored at all.
+        Minimum answered items of the 21 for the participant to be scored at all.
     require_complete : bool
-        Raise :class:`ValueError` if any respondent misses any item.
+        Raise :class:`ValueError` if any participant misses any item.
     missing_codes : sequence of numbers
         Answer codes meaning "missing" (e.g. ``(7, 8, 9)`` for refusal / don't
         know / no answer in ESS files). Checked before any reversal.
-    respondent_col, item_col, answer_col : str
-        Column names of the input.
+    participant, item, rating : str
+        Column names of the input (the participant id, the item number, the answer).
     higher_order : bool
         Also return the four higher-order values (family ``higher_pvq``).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``respondent, family, dimension, score, n_items, status``; one
-        row per respondent and dimension, respondents in input order and
+        Columns ``participant, family, dimension, score, n_items, status``; one
+        row per participant and dimension, participants in input order and
         dimensions in :data:`vp_stats.schema.PVQ_VALUES` / ``HIGHER_ORDER_VALUES``
         order. ``n_items`` counts the answered items the score rests on;
         ``status`` is ``"ok"``, ``"too_few_items"`` or ``"too_few_total"``.
@@ -344,8 +349,8 @@ def score_pvq21(
     ------
     ValueError
         Answers outside 1..6, unknown or duplicate items, a wide table without
-        exactly 21 item columns, missing respondent ids, or (with
-        ``require_complete``) incomplete respondents.
+        exactly 21 item columns, missing participant ids, or (with
+        ``require_complete``) incomplete participants.
 
     Notes
     -----
@@ -357,10 +362,11 @@ def score_pvq21(
     Examples
     --------
     >>> import pandas as pd
-    >>> long = pd.DataFrame({"respondent": "p1", "item": range(1, 22),
-    ...                      "answer": [6, 1] + [3] * 19})
+    >>> long = pd.DataFrame({"participant": "p1", "item": range(1, 22),
+    ...                      "rating": [6, 1] + [3] * 19})
     >>> out = score_pvq21(long)  # person mean 64/21; Self_Direction (6 + 3)/2 - 64/21
-    >>> out.set_index("dimension").loc[["Self_Direction", "Power", "Openness_to_Change"], "score"].round(4)
+    >>> dims = ["Self_Direction", "Power", "Openness_to_Change"]
+    >>> out.set_index("dimension").loc[dims, "score"].round(4)
     dimension
     Self_Direction        1.4524
     Power                -1.0476
@@ -375,9 +381,9 @@ def score_pvq21(
         lo=schema.LIKERT_MIN,
         hi=schema.LIKERT_MAX,
         instrument="PVQ-21",
-        respondent_col=respondent_col,
-        item_col=item_col,
-        answer_col=answer_col,
+        participant=participant,
+        item=item,
+        rating=rating,
         aliases=schema.ESS_HVS_VARIABLES,
         missing_codes=missing_codes,
     )
@@ -428,7 +434,7 @@ def score_pvq21(
         status[:, k] = st
     out = pd.DataFrame(
         {
-            "respondent": np.repeat(mat.index.to_numpy(), n_dim),
+            "participant": np.repeat(mat.index.to_numpy(), n_dim),
             "family": np.tile([g[0] for g in groups], n_resp),
             "dimension": np.tile([g[1] for g in groups], n_resp),
             "score": score.ravel(),

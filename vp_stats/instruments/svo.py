@@ -313,7 +313,7 @@ def presentation_order(
     blocks = {6: PRIMARY_ITEMS, 9: SECONDARY_ITEMS, 15: ALL_ITEMS}
     if n_items not in blocks:
         raise ValueError(
-            f"wrong item count: got {n_items} answers per respondent; the SVO slider "
+            f"wrong item count: got {n_items} answers per participant; the SVO slider "
             "measure has 6 primary items, 9 secondary items or 15 items in all"
         )
     if order is not None:
@@ -345,9 +345,9 @@ def _show(v: Any) -> str:
     return repr(v)
 
 
-def _fmt_bad(respondents, items, values, what: str, idx: np.ndarray, hint: str = "") -> str:
+def _fmt_bad(participants, items, values, what: str, idx: np.ndarray, hint: str = "") -> str:
     parts = [
-        f"respondent {_show(respondents[i])}, item {_show(items[i])}: {what} {_show(values[i])}"
+        f"participant {_show(participants[i])}, item {_show(items[i])}: {what} {_show(values[i])}"
         for i in idx[:5]
     ]
     more = f" (and {len(idx) - 5} more)" if len(idx) > 5 else ""
@@ -357,7 +357,7 @@ def _fmt_bad(respondents, items, values, what: str, idx: np.ndarray, hint: str =
 def _options_from_choices(
     values: np.ndarray,
     items: np.ndarray,
-    respondents: np.ndarray,
+    participants: np.ndarray,
     allow_missing: bool,
 ) -> np.ndarray:
     """Flat arrays -> float option numbers (NaN = missing). Vectorised."""
@@ -383,13 +383,13 @@ def _options_from_choices(
     if bad.any():
         raise ValueError(
             "invalid SVO choice: "
-            + _fmt_bad(respondents, items, values, "got", np.flatnonzero(bad))
+            + _fmt_bad(participants, items, values, "got", np.flatnonzero(bad))
             + "; expected an option number 1-9 or a letter A-I"
         )
     if missing.any() and not allow_missing:
         raise ValueError(
             "missing SVO choice: "
-            + _fmt_bad(respondents, items, values, "got", np.flatnonzero(missing))
+            + _fmt_bad(participants, items, values, "got", np.flatnonzero(missing))
             + "; leave unanswered items out of the data (or pass allow_missing=True)"
         )
     return opt
@@ -406,7 +406,7 @@ def _options_from_payoffs(
     ps: np.ndarray,
     po: np.ndarray,
     items: np.ndarray,
-    respondents: np.ndarray,
+    participants: np.ndarray,
     allow_missing: bool,
 ) -> np.ndarray:
     ps = pd.to_numeric(pd.Series(np.asarray(ps).ravel()), errors="coerce").to_numpy(float)
@@ -421,12 +421,12 @@ def _options_from_payoffs(
     if half.any():
         raise ValueError(
             "incomplete SVO payoff pair: "
-            + _fmt_bad(respondents, items, pairs, "got (self, other) =", np.flatnonzero(half))
+            + _fmt_bad(participants, items, pairs, "got (self, other) =", np.flatnonzero(half))
         )
     if missing.any() and not allow_missing:
         raise ValueError(
             "missing SVO payoff pair: "
-            + _fmt_bad(respondents, items, pairs, "got", np.flatnonzero(missing))
+            + _fmt_bad(participants, items, pairs, "got", np.flatnonzero(missing))
             + "; leave unanswered items out of the data (or pass allow_missing=True)"
         )
     match = _pairs_on_items(ps, po, items)
@@ -444,7 +444,7 @@ def _options_from_payoffs(
         raise ValueError(
             "SVO payoff pair is not an option of its item (pairs are never snapped "
             "to the nearest option): "
-            + _fmt_bad(respondents, items, pairs, "got (self, other) =", idx, hint)
+            + _fmt_bad(participants, items, pairs, "got (self, other) =", idx, hint)
         )
     opt = np.where(missing, np.nan, np.argmax(match, axis=1) + 1.0)
     return opt
@@ -479,14 +479,14 @@ def _as_option_matrix(options: Any, n_cols: int) -> np.ndarray:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != n_cols:
         raise ValueError(
-            f"wrong item count: expected {n_cols} option numbers per respondent in "
+            f"wrong item count: expected {n_cols} option numbers per participant in "
             f"canonical item order, got array of shape {np.shape(options)}"
         )
     ok = np.isnan(arr) | np.isin(arr, np.arange(1, N_OPTIONS + 1))
     if not ok.all():
         r, c = np.argwhere(~ok)[0]
         raise ValueError(
-            f"respondent {r}, item position {c + 1}: invalid option {arr[r, c]!r}; "
+            f"participant {r}, item position {c + 1}: invalid option {arr[r, c]!r}; "
             "expected 1-9 (or NaN for missing)"
         )
     return arr
@@ -735,12 +735,12 @@ def _secondary_frame(core: dict[str, Any]) -> pd.DataFrame:
 
 def _score_canonical(
     opt15: np.ndarray,
-    respondents: Sequence[Any],
+    participants: Sequence[Any],
     blocks: tuple[bool, bool],
     convention: str,
 ) -> pd.DataFrame:
     """Score an (n, 15) canonical option matrix; blocks = (primary, secondary) present."""
-    out = pd.DataFrame({"respondent": list(respondents)})
+    out = pd.DataFrame({"participant": list(participants)})
     if blocks[0]:
         core = _primary_core(opt15[:, :6])
         out["n_primary_answered"] = core["n_answered"]
@@ -763,11 +763,11 @@ def score_svo(
     *,
     version: str | None = None,
     item_order: Sequence[int] | None = None,
-    respondents: Sequence[Any] | None = None,
+    participants: Sequence[Any] | None = None,
     convention: str = "murphy",
     allow_missing: bool = False,
 ) -> pd.DataFrame:
-    """Score SVO slider answers given in wide form (one row per respondent).
+    """Score SVO slider answers given in wide form (one row per participant).
 
     Parameters
     ----------
@@ -776,13 +776,13 @@ def score_svo(
         of (self, other) payoff pairs (each pair must be exactly one of the
         item's options), with k = 6 (primary), 9 (secondary) or 15 (all)
         columns in *presentation* order. A 1-D list (or (k, 2) pairs) is one
-        respondent. A DataFrame's index gives the respondent ids.
+        participant. A DataFrame's index gives the participant ids.
     version : {"A", "B"}, optional
         Presentation version (default "A"): B shows each block in reverse.
     item_order : sequence of int, optional
         Explicit presentation order (canonical ids); exclusive with ``version``.
-    respondents : sequence, optional
-        Respondent ids for error messages and the output (default 0..n-1).
+    participants : sequence, optional
+        Participant ids for error messages and the output (default 0..n-1).
     convention : {"murphy", "hvae"}
         Category boundary convention (see :func:`svo_category`).
     allow_missing : bool
@@ -792,7 +792,7 @@ def score_svo(
     Returns
     -------
     pandas.DataFrame
-        One row per respondent: ``respondent``; for primary items
+        One row per participant: ``participant``; for primary items
         ``n_primary_answered``, ``primary_complete``, ``mean_self``,
         ``mean_other``, ``svo_angle``, ``svo_category``, ``transitive``,
         ``wins_*``, ``preference_ranking``; for secondary items
@@ -810,25 +810,25 @@ def score_svo(
     'prosocial'
     """
     if isinstance(answers, pd.DataFrame):
-        if respondents is None:
-            respondents = list(answers.index)
+        if participants is None:
+            participants = list(answers.index)
         arr = answers.to_numpy(dtype=object)
     else:
         arr = np.asarray(answers, dtype=object)
     if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 2):
-        # one respondent: k choices, or k (self, other) pairs (2 is never a valid k)
+        # one participant: k choices, or k (self, other) pairs (2 is never a valid k)
         arr = arr[None, ...]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 2):
         raise ValueError(
             f"answers must be (n, k) choices or (n, k, 2) payoff pairs; got shape {arr.shape}"
         )
     n, k = arr.shape[:2]
-    if respondents is None:
-        respondents = list(range(n))
-    if len(respondents) != n:
-        raise ValueError(f"{len(respondents)} respondent ids for {n} rows of answers")
+    if participants is None:
+        participants = list(range(n))
+    if len(participants) != n:
+        raise ValueError(f"{len(participants)} participant ids for {n} rows of answers")
     order = np.array(presentation_order(k, version, item_order))
-    resp_flat = np.repeat(np.array(list(respondents), dtype=object), k)
+    resp_flat = np.repeat(np.array(list(participants), dtype=object), k)
     items_flat = np.tile(order, n)
     if arr.ndim == 3:
         pairs = arr.astype(float)
@@ -844,7 +844,7 @@ def score_svo(
     opt15 = np.full((n, 15), np.nan)
     opt15[:, order - 1] = opt.reshape(n, k)
     blocks = (bool((order <= 6).any()), bool((order >= 7).any()))
-    return _score_canonical(opt15, respondents, blocks, convention)
+    return _score_canonical(opt15, participants, blocks, convention)
 
 
 def _version_hint(pairs: np.ndarray, k: int, version, item_order) -> str:
@@ -864,9 +864,9 @@ def _version_hint(pairs: np.ndarray, k: int, version, item_order) -> str:
 def score_svo_long(
     data: pd.DataFrame,
     *,
-    respondent: str = "respondent",
+    participant: str = "participant",
     item: str | None = "item",
-    choice: str | None = "choice",
+    rating: str | None = "rating",
     payoffs: tuple[str, str] | None = None,
     position: str | None = None,
     version: str | None = None,
@@ -875,22 +875,22 @@ def score_svo_long(
     convention: str = "murphy",
     allow_missing: bool = False,
 ) -> pd.DataFrame:
-    """Score a tidy table of many respondents in one vectorised pass.
+    """Score a tidy table of many participants in one vectorised pass.
 
     Parameters
     ----------
     data : DataFrame
-        One row per (respondent, item) answer.
-    respondent : str
-        Respondent id column.
+        One row per (participant, item) answer.
+    participant : str
+        Participant id column.
     item : str or None
         Column with the canonical item id (1-15). Unanswered items are simply
         absent rows (their block's scores are then missing, flagged by
         ``primary_complete`` / ``secondary_complete``).
-    choice : str or None
-        Column with option numbers 1-9 or letters A-I.
+    rating : str or None
+        Column with the chosen options: option numbers 1-9 or letters A-I.
     payoffs : (str, str), optional
-        Columns with the chosen (self, other) payoffs instead of ``choice``.
+        Columns with the chosen (self, other) payoffs instead of ``rating``.
         Each pair must be exactly one option of its item (never snapped).
     position : str, optional
         Column with the presentation position (1-15 in the full 15-item
@@ -899,10 +899,10 @@ def score_svo_long(
         ``item_order``. If ``item`` is given as well, the two are cross-checked
         (a mismatch is reported as a version mix-up).
     version : {"A", "B"}, optional
-        Version for all respondents (default "A").
+        Version for all participants (default "A").
     version_column : str, optional
-        Column with a per-respondent version; it must be constant within a
-        respondent.
+        Column with a per-participant version; it must be constant within a
+        participant.
     item_order : sequence of 15 ints, optional
         Explicit full presentation order; exclusive with the version options.
     convention : {"murphy", "hvae"}
@@ -913,22 +913,22 @@ def score_svo_long(
     Returns
     -------
     pandas.DataFrame
-        As :func:`score_svo`, one row per respondent in order of first
+        As :func:`score_svo`, one row per participant in order of first
         appearance.
 
     Examples
     --------
-    >>> df = pd.DataFrame({"respondent": ["r1"] * 6 + ["r2"] * 6,
+    >>> df = pd.DataFrame({"participant": ["r1"] * 6 + ["r2"] * 6,
     ...                    "item": list(range(1, 7)) * 2,
-    ...                    "choice": list("AAAAAA") + [9] * 6})
-    >>> score_svo_long(df)[["respondent", "svo_angle", "svo_category"]].round(2)
-      respondent  svo_angle     svo_category
+    ...                    "rating": list("AAAAAA") + [9] * 6})
+    >>> score_svo_long(df)[["participant", "svo_angle", "svo_category"]].round(2)
+      participant  svo_angle     svo_category
     0         r1      30.47        prosocial
     1         r2      14.74  individualistic
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame in long form")
-    needed = [respondent] + [c for c in (item, position, choice, version_column) if c]
+    needed = [participant] + [c for c in (item, position, rating, version_column) if c]
     if payoffs is not None:
         needed += list(payoffs)
     missing_cols = [c for c in needed if c not in data.columns]
@@ -939,12 +939,12 @@ def score_svo_long(
         item = None
     if missing_cols:
         raise ValueError(f"missing column(s) {missing_cols}; columns are {list(data.columns)}")
-    if payoffs is None and choice is None:
-        raise ValueError("give a choice column or payoffs=(self_col, other_col)")
+    if payoffs is None and rating is None:
+        raise ValueError("give a rating column (the chosen options) or payoffs=(self, other)")
 
-    codes, labels = pd.factorize(data[respondent], sort=False)
+    codes, labels = pd.factorize(data[participant], sort=False)
     if (codes < 0).any():
-        raise ValueError(f"missing respondent id in row {data.index[np.argmax(codes < 0)]!r}")
+        raise ValueError(f"missing participant id in row {data.index[np.argmax(codes < 0)]!r}")
     resp_flat = np.asarray(labels, dtype=object)[codes]
 
     def _int_col(col: str, lo: int, hi: int, what: str) -> np.ndarray:
@@ -956,7 +956,7 @@ def score_svo_long(
             raise ValueError(
                 f"invalid {what}: "
                 + "; ".join(
-                    f"respondent {_show(resp_flat[j])}: {what} {_show(raw[j])}" for j in i[:5]
+                    f"participant {_show(resp_flat[j])}: {what} {_show(raw[j])}" for j in i[:5]
                 )
                 + f"; expected {lo}-{hi}"
             )
@@ -974,14 +974,15 @@ def score_svo_long(
                 code = np.flatnonzero(per > 1)[0]
                 found = sorted({str(v) for v in vcol[codes == code]})
                 raise ValueError(
-                    f"version mix-up: respondent {_show(labels[code])} has several versions "
+                    f"version mix-up: participant {_show(labels[code])} has several versions "
                     f"{found} in column {version_column!r}"
                 )
             unknown = ~pd.Series(vcol).isin(list(ITEM_ORDERS)).to_numpy()
             if unknown.any():
                 j = np.flatnonzero(unknown)[0]
                 raise ValueError(
-                    f"respondent {_show(resp_flat[j])}: unknown SVO version {_show(vcol[j])}; known versions: A, B"
+                    f"participant {_show(resp_flat[j])}: unknown SVO version {_show(vcol[j])}; "
+                    "known versions: A, B"
                 )
             lut = np.array([ITEM_ORDERS[v] for v in ITEM_ORDERS])  # (n_versions, 15)
             vidx = pd.Series(vcol).map({v: i for i, v in enumerate(ITEM_ORDERS)}).to_numpy(int)
@@ -993,7 +994,7 @@ def score_svo_long(
             if mism.any():
                 j = np.flatnonzero(mism)[0]
                 raise ValueError(
-                    f"version mix-up: respondent {_show(resp_flat[j])}, position {pos[j]} is item "
+                    f"version mix-up: participant {_show(resp_flat[j])}, position {pos[j]} is item "
                     f"{mapped[j]} under the given version/order but the item column says "
                     f"item {items_v[j]}"
                 )
@@ -1010,7 +1011,7 @@ def score_svo_long(
     if (counts > 1).any():
         dup = uniq[counts > 1]
         msg = "; ".join(
-            f"respondent {_show(labels[d // 15])}, item {d % 15 + 1} ({c} rows)"
+            f"participant {_show(labels[d // 15])}, item {d % 15 + 1} ({c} rows)"
             for d, c in zip(dup[:5], counts[counts > 1][:5], strict=True)
         )
         raise ValueError(f"wrong item count: duplicated answers: {msg}")
@@ -1024,7 +1025,7 @@ def score_svo_long(
             allow_missing,
         )
     else:
-        col = data[choice]
+        col = data[rating]
         vals = col.to_numpy(dtype=float) if col.dtype.kind in "iuf" else col.to_numpy(dtype=object)
         opt = _options_from_choices(vals, items_v, resp_flat, allow_missing)
 
@@ -1074,15 +1075,15 @@ def score_answers(data: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     data : DataFrame
-        One row per (respondent, item) answer: ``respondent``, ``item``
-        (canonical item id 1-15) and ``choice`` (option number 1-9 or letter
+        One row per (participant, item) answer: ``participant``, ``item``
+        (canonical item id 1-15) and ``rating`` (option number 1-9 or letter
         A-I). Unanswered items are absent rows; a block with a missing item
         gets no scores (never partial).
 
     Returns
     -------
     pandas.DataFrame
-        One row per respondent in order of first appearance: the columns of
+        One row per participant in order of first appearance: the columns of
         :func:`score_svo` with ``svo_category_murphy`` and
         ``svo_category_hvae`` in place of ``svo_category`` (when the primary
         items are present).
@@ -1094,7 +1095,8 @@ def score_answers(data: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> df = pd.DataFrame({"respondent": ["r1"] * 6, "item": range(1, 7), "choice": [1, 9, 1, 1, 9, 9]})
+    >>> df = pd.DataFrame({"participant": ["r1"] * 6, "item": range(1, 7),
+    ...                    "rating": [1, 9, 1, 1, 9, 9]})
     >>> score_answers(df)[["svo_angle", "svo_category_murphy", "svo_category_hvae"]].round(2)
        svo_angle svo_category_murphy svo_category_hvae
     0      61.39          altruistic        altruistic

@@ -77,10 +77,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
+from vp_stats.errors import DataFormatError
 from vp_stats.io import datasets
-from vp_stats.io.datasets import DataFormatError
 from vp_stats.llm.parse import RULES, parse_answers
+from vp_stats.stats.averaging import average_ratings
 
 __all__ = [
     "TIDY_COLUMNS",
@@ -89,11 +90,9 @@ __all__ = [
     "split_result_filename",
     "read_raw_outputs",
     "load_raw_outputs",
-    "average_ratings",
     "average_raw_outputs",
     "load_average_outputs",
     "load_error_metadata",
-    "error_counts",
 ]
 
 TIDY_COLUMNS: tuple[str, ...] = (
@@ -227,7 +226,8 @@ def _known_item_set(known_items) -> frozenset[tuple[int, int]] | None:
     if isinstance(known_items, str):
         if known_items != "valueportrait":
             raise ValueError(
-                f"known_items must be 'valueportrait', None or a table of items, got {known_items!r}"
+                "known_items must be 'valueportrait', None or a table of items, got "
+                f"{known_items!r}"
             )
         return _valueportrait_items(str(datasets.data_dir()))
     if isinstance(known_items, pd.DataFrame):
@@ -251,7 +251,8 @@ def _check_item_set(
             file,
             None,
             "portrait_id/option_id",
-            f"{len(missing)} of the {len(known)} known items missing from {what}, e.g. {missing[:3]}",
+            f"{len(missing)} of the {len(known)} known items missing from {what}, e.g. "
+            f"{missing[:3]}",
         )
 
 
@@ -327,7 +328,8 @@ def _find_result_files(root: Path) -> dict[str, dict[str, tuple[Path, str | None
                     path,
                     None,
                     None,
-                    f"model {model!r} variant {variant!r} is also in {other[0]}: one file per model and variant",
+                    f"model {model!r} variant {variant!r} is also in {other[0]}: one file per "
+                    "model and variant",
                 )
             found[model][variant] = (path, provider)
     return found
@@ -420,7 +422,8 @@ def read_raw_outputs(
                 root,
                 None,
                 None,
-                f"model {model!r}: no file for variant(s) {absent} (expected {model}_<variant>_results.json); "
+                f"model {model!r}: no file for variant(s) {absent} (expected "
+                f"{model}_<variant>_results.json); "
                 "pass variants=... to read a subset",
             )
         item_sets: dict[str, set] = {}
@@ -435,7 +438,8 @@ def read_raw_outputs(
                     files[variant][0],
                     None,
                     "portrait_id/option_id",
-                    f"{len(lacking)} item(s) answered in other variants of model {model!r} are missing, "
+                    f"{len(lacking)} item(s) answered in other variants of model {model!r} are "
+                    "missing, "
                     f"e.g. (portrait_id, option_id) = {lacking[0]}",
                 )
 
@@ -456,7 +460,7 @@ def read_raw_outputs(
         s if s is not None else ("parsed" if k else "unparseable")
         for s, k in zip(cols["status"], ok, strict=True)
     ]
-    return _tidy_frame(cols)
+    return tables.check(_tidy_frame(cols), tables.RawOutputs, source=str(directory))
 
 
 def _read_raw_file(path: Path, model, provider, variant, known, cols) -> set:
@@ -538,92 +542,9 @@ def load_raw_outputs(
 # --------------------------------------------------------------------------- averaging
 
 
-def average_ratings(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Per-item means over the parsed variants: the wide table.
-
-    Parameters
-    ----------
-    tidy : pandas.DataFrame
-        Columns ``model``, ``portrait_id``, ``option_id``, ``variant``,
-        ``rating``, ``parse_ok`` (and optionally ``record_tagged``); one row per
-        model x item x variant.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``model``, ``portrait_id``, ``option_id``, one column per variant of
-        :data:`vp_stats.schema.VARIANTS`, ``numeric_response`` (mean of the
-        parsed ratings, summed in variant order as upstream's ``np.mean``),
-        ``n_parsed``, ``n_failed``, and ``upstream_tagged`` (the first
-        variant's record carries tags) when ``record_tagged`` is given.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tidy = pd.DataFrame({"model": "m", "portrait_id": 1003, "option_id": 1,
-    ...                      "variant": ["v1", "v2", "v3"], "rating": [4.0, None, 6.0],
-    ...                      "parse_ok": [True, False, True]})
-    >>> average_ratings(tidy)[["v1", "v2", "v3", "numeric_response", "n_parsed", "n_failed"]]
-        v1  v2   v3  numeric_response  n_parsed  n_failed
-    0  4.0 NaN  6.0               5.0         2         1
-    """
-    need = {"model", "portrait_id", "option_id", "variant", "rating", "parse_ok"}
-    missing = need - set(tidy.columns)
-    if missing:
-        raise ValueError(f"tidy table lacks column(s) {sorted(missing)}")
-    bad = ~tidy["variant"].isin(schema.VARIANTS)
-    if bad.any():
-        row = tidy.index[bad.to_numpy()][0]
-        raise ValueError(
-            f"row {row}: unknown variant {tidy.loc[row, 'variant']!r}; expected one of {schema.VARIANTS}"
-        )
-    dup = tidy.duplicated(_KEYS + ["variant"])
-    if dup.any():
-        row = tidy.index[dup.to_numpy()][0]
-        raise ValueError(
-            f"row {row}: duplicate answer for {tidy.loc[row, _KEYS + ['variant']].to_dict()}"
-        )
-    ok = tidy["parse_ok"].to_numpy(dtype=bool)
-    rating = tidy["rating"].to_numpy(dtype=np.float64)
-    bad = ok & ~np.isin(rating, np.arange(schema.LIKERT_MIN, schema.LIKERT_MAX + 1))
-    if bad.any():
-        row = tidy.index[bad][0]
-        raise ValueError(
-            f"row {row}: parsed rating {float(rating[bad][0])!r} is not an integer 1-6"
-        )
-    rating = np.where(ok, rating, np.nan)
-
-    keys = tidy[_KEYS]
-    key_index = pd.MultiIndex.from_frame(keys)
-    codes, uniques = key_index.factorize()
-    n_items = len(uniques)
-    vcode = tidy["variant"].map(_VARIANT_INDEX).to_numpy()
-    mat = np.full((n_items, len(schema.VARIANTS)), np.nan)
-    mat[codes, vcode] = rating
-    n_parsed = np.bincount(codes, weights=ok, minlength=n_items).astype(np.int64)
-    n_failed = np.bincount(codes, weights=~ok, minlength=n_items).astype(np.int64)
-    total = np.nansum(mat, axis=1)  # adds 0.0 for NaN: same sum as upstream's list of parsed values
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n_parsed > 0, total / np.maximum(n_parsed, 1), np.nan)
-
-    out = uniques.set_names(_KEYS).to_frame(index=False)
-    for j, v in enumerate(schema.VARIANTS):
-        out[v] = mat[:, j]
-    out["numeric_response"] = mean
-    out["n_parsed"] = n_parsed
-    out["n_failed"] = n_failed
-    if "record_tagged" in tidy.columns:
-        first = np.full(n_items, len(schema.VARIANTS))
-        np.minimum.at(first, codes, vcode)
-        is_first = vcode == first[codes]
-        tagged = np.zeros(n_items, dtype=bool)
-        tagged[codes[is_first]] = tidy["record_tagged"].to_numpy(dtype=bool)[is_first]
-        out["upstream_tagged"] = tagged
-    return out.sort_values(_KEYS, ignore_index=True)
-
-
 def average_raw_outputs(directory: str | os.PathLike, **kwargs) -> pd.DataFrame:
-    """:func:`read_raw_outputs` then :func:`average_ratings`: the wide table of a folder.
+    """The wide table of a folder: :func:`read_raw_outputs`, then
+    :func:`vp_stats.stats.averaging.average_ratings`.
 
     Examples
     --------
@@ -639,7 +560,7 @@ def average_raw_outputs(directory: str | os.PathLike, **kwargs) -> pd.DataFrame:
     return average_ratings(read_raw_outputs(directory, **kwargs))
 
 
-# --------------------------------------------------------------------------- upstream averaged files
+# -------------------------------------------------------------------------- upstream averaged files
 
 
 def _averaged_files(models, directory) -> dict[str, tuple[Path, Path | None]]:
@@ -657,7 +578,8 @@ def _averaged_files(models, directory) -> dict[str, tuple[Path, Path | None]]:
         missing = [m for m in chosen if m not in available]
         if missing:
             raise ValueError(
-                f"no upstream averaged outputs for model(s) {missing}; available: {sorted(available)}"
+                f"no upstream averaged outputs for model(s) {missing}; available: "
+                f"{sorted(available)}"
             )
         for m in chosen:
             meta_rel = f"{prefix}{m}{_METADATA_SUFFIX}"
@@ -778,7 +700,8 @@ def _averaged_frames_cached(path_str: str, _mtime: int, _size: int, model: str, 
                 path,
                 i,
                 "version_responses",
-                f"variant(s) {lacking} missing: neither a rating nor a recorded error (the file has {run_variants})",
+                f"variant(s) {lacking} missing: neither a rating nor a recorded error (the file "
+                f"has {run_variants})",
             )
         ids[k] = item
         stated = rec.get("numeric_response")
@@ -948,37 +871,11 @@ def load_average_outputs(
         _check_metadata(meta, n_err)
         frames.append(tidy if form == "tidy" else wide)
     out = pd.concat(frames, ignore_index=True)  # a copy: the cached frames stay untouched
+    where = str(directory) if directory is not None else datasets.AVERAGE_OUTPUTS_DIR
     if form == "tidy":
-        return _sort_tidy(out)
-    return out.sort_values(_KEYS, ignore_index=True)
-
-
-# --------------------------------------------------------------------------- error counts
-
-
-def error_counts(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Failed answers per model and variant (call failures plus unparseable answers).
-
-    Returns ``model``, ``variant``, ``n_errors`` for every model and every
-    variant of :data:`vp_stats.schema.VARIANTS` (0 where none failed or the
-    variant was not run): the same layout as :func:`load_error_metadata`.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tidy = pd.DataFrame({"model": ["m", "m"], "variant": ["v1", "v2"], "parse_ok": [True, False]})
-    >>> error_counts(tidy).query("n_errors > 0")
-      model variant  n_errors
-    2     m      v2         1
-    """
-    failed = tidy.loc[~tidy["parse_ok"].to_numpy(dtype=bool)]
-    counts = failed.groupby(["model", "variant"]).size()
-    idx = pd.MultiIndex.from_product(
-        [sorted(tidy["model"].unique()), list(schema.VARIANTS)], names=["model", "variant"]
-    )
-    out = counts.reindex(idx, fill_value=0).rename("n_errors").reset_index()
-    out["n_errors"] = out["n_errors"].astype(np.int64)
-    return out
+        return tables.check(_sort_tidy(out), tables.RawOutputs, source=where)
+    out = out.sort_values(_KEYS, ignore_index=True)
+    return tables.check(out, tables.AveragedOutputs, source=where)
 
 
 def load_error_metadata(

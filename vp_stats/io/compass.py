@@ -1,7 +1,7 @@
 """Value Compass file formats (the file layer): a person's PVQ-21 answers and weight files.
 
 Readers check the files and return DataFrames for :mod:`vp_stats.studies.compass`;
-errors are :class:`vp_stats.io.datasets.DataFormatError` naming file, data row and
+errors are :class:`vp_stats.errors.DataFormatError` naming file, data row and
 field.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
 
 __all__ = ["read_pvq_answers_file", "read_weights_file"]
 
@@ -20,7 +20,7 @@ __all__ = ["read_pvq_answers_file", "read_weights_file"]
 def _read_csv(path) -> tuple[object, pd.DataFrame]:
     from pathlib import Path
 
-    from vp_stats.io.datasets import DataFormatError
+    from vp_stats.errors import DataFormatError
 
     file = Path(path)
     if not file.is_file():
@@ -39,25 +39,26 @@ def _where(i: int) -> str:
     return f"data row {i + 1} (line {i + 2})"
 
 
-def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
+def read_pvq_answers_file(path) -> pd.DataFrame:
     """Read one person's PVQ-21 answers from a CSV file, checked, as a long table.
 
     Two layouts: long, columns ``item,answer`` (one row per item 1..21, an
     optional ``respondent`` column with one value), or wide, one data row with
     21 item columns (``1..21``, ``item1..item21``, ``q1..`` or the ESS variable
     names ``ipcrtiv .. impfun``; an optional ``respondent`` column). Answers
-    are integers 1..6 (1 = not like me at all ... 6 = very much like me; with
-    ``ess_coding=True`` the ESS order, 1 = very much like me, reversed later
-    by the scorer). All 21 answers are required: a missing one is an error.
+    are integers 1..6 (1 = not like me at all ... 6 = very much like me, or the ESS order,
+    1 = very much like me, which the scorer reverses when told ``ess_coding=True``). All 21
+    answers are required: a missing one is an error.
 
     Returns
     -------
     pandas.DataFrame
-        ``respondent, item, answer`` (21 rows, items 1..21).
+        ``participant, item, rating`` (21 rows, items 1..21; ``participant`` is the file's
+        ``respondent`` or ``"me"``).
 
     Raises
     ------
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ``ValueError``) naming file, data row and field.
 
     Examples
@@ -67,12 +68,12 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
     >>> with open(p, "w") as fh:
     ...     _ = fh.write("item,answer\\n" + "".join(f"{i},{3 + (i == 1)}\\n" for i in range(1, 22)))
     >>> read_pvq_answers_file(p).head(2)
-      respondent  item  answer
-    0         me     1       4
-    1         me     2       3
+      participant  item  rating
+    0          me     1       4
+    1          me     2       3
     """
+    from vp_stats.errors import DataFormatError
     from vp_stats.instruments.pvq import _label_to_item
-    from vp_stats.io.datasets import DataFormatError
 
     file, df = _read_csv(path)
     n = schema.PVQ21_N_ITEMS
@@ -166,10 +167,8 @@ def read_pvq_answers_file(path, *, ess_coding: bool = False) -> pd.DataFrame:
                 f"answer {txt!r} is not an integer 1..6" + (" (missing)" if not txt else ""),
             )
         vals.append(int(x))
-    out = pd.DataFrame({"respondent": who, "item": items, "answer": vals})
-    out = out.sort_values("item").reset_index(drop=True)
-    out.attrs["ess_coding"] = ess_coding
-    return out
+    out = pd.DataFrame({"participant": who, "item": items, "rating": vals})
+    return out.sort_values("item").reset_index(drop=True)
 
 
 def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataFrame:
@@ -186,7 +185,7 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
 
     Raises
     ------
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         Missing file or column, unknown or duplicate dimension, a non-numeric
         or non-finite weight (naming file, data row and field), all weights 0.
 
@@ -201,7 +200,7 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
     0  Self_Direction     2.0
     1           Power    -1.0
     """
-    from vp_stats.io.datasets import DataFormatError
+    from vp_stats.errors import DataFormatError
 
     file, df = _read_csv(path)
     lower = {c.lower(): c for c in df.columns}
@@ -255,6 +254,7 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
             "dimension",
             f"dimensions from several families {sorted(fams)}: weight one family at a time",
         )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"dimension": dims, "weight": ws, "weights_source": f"weights file {file.name}"}
     )
+    return tables.check(out, tables.CompassWeights, source=str(file), from_file=True)

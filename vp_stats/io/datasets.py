@@ -1,4 +1,4 @@
-"""Upstream data: a pinned, hashed registry, validated loaders and a synthetic generator.
+"""Upstream data: a pinned, hashed registry and validated loaders.
 
 Every upstream Value Portrait file is listed in ``vp_stats/data/registry.txt``
 with its sha256 at the pinned commit :data:`UPSTREAM_COMMIT`. :func:`fetch`
@@ -55,11 +55,7 @@ RAW_OUTPUTS_DIR = "lm_evaluation/outputs/final"
 PROMPTS_DIR = "lm_evaluation/prompts"
 
 
-# The errors live in vp_stats.errors; they are re-exported here, where they were first defined.
 __all__ = [
-    "DataError",
-    "DataIntegrityError",
-    "DataFormatError",
     "UPSTREAM_COMMIT",
     "registry",
     "data_dir",
@@ -72,8 +68,6 @@ __all__ = [
     "load_ratings",
     "load_items",
     "load_published_correlations",
-    "synthetic",
-    "synthetic_study",
 ]
 
 
@@ -142,7 +136,8 @@ def _verify(path: Path, relpath: str, expected: str) -> None:
             f"{path}: sha256 mismatch for upstream file {relpath!r}: expected {want}, got {got}. "
             "The file was left untouched. This folder holds the pinned upstream release only: to "
             "restore it, delete the file and it is downloaded again; to analyse your own study, "
-            "pass your files to the command (e.g. vp-stats validate --ratings R.csv --scores S.csv) "
+            "pass your files to the command (e.g. vp-stats validate --ratings R.csv --scores "
+            "S.csv) "
             "instead of placing them here."
         )
     _VERIFIED[key] = True
@@ -202,7 +197,8 @@ def fetch(relpath: str, data_dir: str | os.PathLike | None = None) -> Path:
         raise DataError(
             f"{relpath!r} is not in the data directory {root} and could not be downloaded from "
             f"{BASE_URL + relpath} ({type(exc).__name__}: {str(exc)[:200]}). Set ${ENV_VAR} to a "
-            "directory holding the upstream files (e.g. a mirror of the repository at the pinned commit)."
+            "directory holding the upstream files (e.g. a mirror of the repository at the pinned "
+            "commit)."
         ) from exc
     return Path(fetched)
 
@@ -241,7 +237,9 @@ def _prompt_templates_cached(root: str) -> dict[str, dict[str, str]]:
 
 
 def load_prompt_templates(data_dir: str | os.PathLike | None = None) -> dict[str, dict[str, str]]:
-    """The upstream prompt templates (``lm_evaluation/prompts``): ``{variant: {"reddit": str, "sharegpt": str}}``.
+    """The upstream prompt templates (``lm_evaluation/prompts``).
+
+    Returns ``{variant: {"reddit": str, "sharegpt": str}}``.
 
     Examples
     --------
@@ -279,7 +277,8 @@ def read_json(path: str | os.PathLike) -> object:
                     path,
                     k,
                     k,
-                    "duplicate key: the JSON object holds it twice (the parser would keep only the last)",
+                    "duplicate key: the JSON object holds it twice (the parser would keep only the "
+                    "last)",
                 )
             obj[k] = v
         return obj
@@ -543,7 +542,8 @@ def load_ratings(
                             file,
                             f"{rec_r} (participant {pid})",
                             "participant",
-                            f"duplicate rating: {pid} already rated portrait {portrait} option {option} ({seen[key]})",
+                            f"duplicate rating: {pid} already rated portrait {portrait} option "
+                            f"{option} ({seen[key]})",
                         )
                     seen[key] = rec_r
                     groups.append(g)
@@ -742,197 +742,3 @@ def load_published_correlations(
         )
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
-
-
-# --------------------------------------------------------------------------- synthetic data
-
-
-def synthetic(
-    n_participants: int = 200,
-    n_items: int = 40,
-    n_groups: int = 1,
-    loading: float = 0.8,
-    seed: int = 0,
-) -> dict[str, pd.DataFrame]:
-    """A deterministic synthetic Value Portrait study with known ground truth.
-
-    For unit tests and examples only; never a substitute for the real data.
-
-    Participants get MRAT-style centred PVQ scores (10 values, summing to about
-    zero), higher-order scores (item-count weighted means of their constituent
-    values) and BFI scores (1-5). Each item is driven by one true PVQ value:
-    its latent response is ``loading * z(value) + sqrt(1 - loading**2) * noise``,
-    cut into the six rating categories at fixed quantiles. Item ``i`` measures
-    value ``PVQ_VALUES[i % 10]``. Participants are split into ``n_groups``
-    groups; each group rates its own block of items.
-
-    Parameters
-    ----------
-    n_participants, n_items, n_groups : int
-        Sizes (``n_items`` is split over the groups in blocks).
-    loading : float
-        Correlation of the latent response with the true value (0-1).
-    seed : int
-        Seed; equal seeds give identical tables.
-
-    Returns
-    -------
-    dict of DataFrame
-        ``ratings`` (group, participant, portrait_id, option_id, rating),
-        ``scores`` (participant, family, dimension, score) and ``truth``
-        (portrait_id, option_id, dimension, loading).
-
-    Examples
-    --------
-    >>> syn = synthetic(n_participants=50, n_items=10, seed=0)
-    >>> sorted(syn)
-    ['ratings', 'scores', 'truth']
-    >>> len(syn["ratings"]), syn["truth"].dimension.iloc[3]
-    (500, 'Achievement')
-    >>> synthetic(seed=4)["ratings"].equals(synthetic(seed=4)["ratings"])
-    True
-    """
-    if not 0 <= loading <= 1:
-        raise ValueError(f"loading must be in [0, 1], got {loading}")
-    rng = np.random.default_rng(seed)
-    pids = [f"S{i:04d}" for i in range(n_participants)]
-    raw = rng.normal(0.0, 0.8, size=(n_participants, len(schema.PVQ_VALUES)))
-    n_items_per = np.array([len(schema.PVQ21_KEY[v]) for v in schema.PVQ_VALUES], dtype=float)
-    pvq = raw - (raw * n_items_per).sum(axis=1, keepdims=True) / n_items_per.sum()
-    score_rows = []
-    for j, v in enumerate(schema.PVQ_VALUES):
-        score_rows.append(
-            pd.DataFrame({"participant": pids, "family": "pvq", "dimension": v, "score": pvq[:, j]})
-        )
-    for h, members in schema.HIGHER_ORDER_MAP.items():
-        idx = [schema.PVQ_VALUES.index(m) for m in members]
-        w = n_items_per[idx]
-        score_rows.append(
-            pd.DataFrame(
-                {
-                    "participant": pids,
-                    "family": "higher_pvq",
-                    "dimension": h,
-                    "score": pvq[:, idx] @ w / w.sum(),
-                }
-            )
-        )
-    bfi = np.clip(rng.normal(3.0, 0.7, size=(n_participants, len(schema.BFI_TRAITS))), 1, 5)
-    for j, t in enumerate(schema.BFI_TRAITS):
-        score_rows.append(
-            pd.DataFrame({"participant": pids, "family": "bfi", "dimension": t, "score": bfi[:, j]})
-        )
-    scores = pd.concat(score_rows, ignore_index=True)
-
-    z = (pvq - pvq.mean(axis=0)) / pvq.std(axis=0)
-    group_of_participant = np.arange(n_participants) % n_groups
-    cuts = np.array([-1.5, -0.8, -0.2, 0.4, 1.1])
-    rows, truth = [], []
-    for i in range(n_items):
-        option = i % 5 + 1
-        portrait = 1001 + i // 5
-        j = i % len(schema.PVQ_VALUES)
-        g = (i * n_groups) // n_items
-        members = np.flatnonzero(group_of_participant == g)
-        latent = loading * z[members, j] + np.sqrt(1 - loading**2) * rng.normal(size=len(members))
-        rating = 1 + np.searchsorted(cuts, latent)
-        truth.append((portrait, option, schema.PVQ_VALUES[j], loading))
-        rows.append(
-            pd.DataFrame(
-                {
-                    "group": g,
-                    "participant": [pids[m] for m in members],
-                    "portrait_id": portrait,
-                    "option_id": option,
-                    "rating": rating.astype(np.int64),
-                }
-            )
-        )
-    ratings = pd.concat(rows, ignore_index=True)
-    truth_df = pd.DataFrame(truth, columns=["portrait_id", "option_id", "dimension", "loading"])
-    return {"ratings": ratings, "scores": scores, "truth": truth_df}
-
-
-def synthetic_study(
-    n_participants: int = 80,
-    n_items: int = 60,
-    scale: tuple[int, int] = (1, 5),
-    loadings: tuple[float, ...] = (0.0, 0.3, 0.6),
-    seed: int = 0,
-) -> dict[str, pd.DataFrame]:
-    """A synthetic study in the format of a user's own files, with known ground truth.
-
-    For tests and demonstrations only (clearly not data). Every participant
-    rates every item on the integer ``scale``; item ids are strings such as
-    ``"abby_Power_likely_07"`` (target value, a wording and a number). Item ``i``
-    targets value ``PVQ_VALUES[i % 10]`` with the true loading
-    ``loadings[(i // 10) % len(loadings)]`` (0: an invalid item) and is worded
-    ``likely`` or ``similar`` in alternate blocks of ten items. Scores are the basic values (MRAT-centred,
-    family ``pvq``) and the Big Five (1-5, family ``bfi``), with no higher-order
-    values, as a study that administered PVQ-21 and BFI-10 would have them.
-
-    Returns
-    -------
-    dict of DataFrame
-        ``ratings`` (participant, item, rating), ``scores`` (participant, family,
-        dimension, score) and ``truth`` (item, dimension, loading, wording).
-
-    Examples
-    --------
-    >>> st = synthetic_study(n_participants=30, n_items=20, seed=1)
-    >>> st["ratings"].columns.tolist(), int(st["ratings"].rating.max())
-    (['participant', 'item', 'rating'], 5)
-    >>> st["truth"].iloc[12].to_dict()
-    {'item': 'abby_Hedonism_similar_12', 'dimension': 'Hedonism', 'loading': 0.3, 'wording': 'similar'}
-    >>> synthetic_study(seed=2)["ratings"].equals(synthetic_study(seed=2)["ratings"])
-    True
-    """
-    lo, hi = int(scale[0]), int(scale[1])
-    if not lo < hi:
-        raise ValueError(f"scale must be (low, high) with low < high, got {scale}")
-    if any(not 0 <= a < 1 for a in loadings):
-        raise ValueError(f"loadings must be in [0, 1), got {loadings}")
-    rng = np.random.default_rng(seed)
-    pids = [f"P{i:03d}" for i in range(n_participants)]
-    k = len(schema.PVQ_VALUES)
-    raw = rng.normal(0.0, 0.8, size=(n_participants, k))
-    w = np.array([len(schema.PVQ21_KEY[v]) for v in schema.PVQ_VALUES], dtype=float)
-    pvq_scores = raw - (raw * w).sum(axis=1, keepdims=True) / w.sum()
-    bfi_scores = np.clip(np.round(rng.normal(3.0, 0.7, size=(n_participants, 5)) * 2) / 2, 1, 5)
-    z = (pvq_scores - pvq_scores.mean(axis=0)) / pvq_scores.std(axis=0)
-    n_cat = hi - lo + 1
-    cuts = np.quantile(rng.normal(size=20000), np.linspace(0, 1, n_cat + 1)[1:-1])
-    rows, truth = [], []
-    for i in range(n_items):
-        j = i % k
-        a = float(loadings[(i // k) % len(loadings)])
-        wording = ("likely", "similar")[(i // k) % 2]
-        item = f"abby_{schema.PVQ_VALUES[j]}_{wording}_{i:02d}"
-        latent = a * z[:, j] + np.sqrt(1 - a**2) * rng.normal(size=n_participants)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "participant": pids,
-                    "item": item,
-                    "rating": (lo + np.searchsorted(cuts, latent)).astype(np.int64),
-                }
-            )
-        )
-        truth.append((item, schema.PVQ_VALUES[j], a, wording))
-    score_rows = [
-        pd.DataFrame(
-            {"participant": pids, "family": "pvq", "dimension": v, "score": pvq_scores[:, j]}
-        )
-        for j, v in enumerate(schema.PVQ_VALUES)
-    ]
-    score_rows += [
-        pd.DataFrame(
-            {"participant": pids, "family": "bfi", "dimension": t, "score": bfi_scores[:, j]}
-        )
-        for j, t in enumerate(schema.BFI_TRAITS)
-    ]
-    return {
-        "ratings": pd.concat(rows, ignore_index=True),
-        "scores": pd.concat(score_rows, ignore_index=True),
-        "truth": pd.DataFrame(truth, columns=["item", "dimension", "loading", "wording"]),
-    }

@@ -1,4 +1,4 @@
-"""European Social Survey (ESS) microdata: loader, PVQ-21 scorer and weighted group means.
+"""European Social Survey (ESS) microdata: reader, PVQ-21 scoring and persona recoding.
 
 The ESS fields the 21-item Portrait Values Questionnaire as its Human Values
 Scale (Schwartz 2003) in every round. vp-stats never ships ESS data: users
@@ -107,9 +107,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vp_stats import schema
+from vp_stats import schema, tables
+from vp_stats.errors import DataFormatError
 from vp_stats.instruments.pvq import score_pvq21
-from vp_stats.io.datasets import DataFormatError
 
 __all__ = [
     "HVS_MISSING_CODES",
@@ -131,7 +131,6 @@ __all__ = [
     "read_ess_file",
     "load_ess",
     "recode_persona_attributes",
-    "weighted_group_means",
     "synthetic_ess",
 ]
 
@@ -231,7 +230,8 @@ def read_ess_file(path: str | os.PathLike) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(
             f"{path}: ESS file not found. vp-stats does not ship ESS data; download the "
-            "microdata from the ESS Data Portal (https://ess.sikt.no) under the ESS conditions of use."
+            "microdata from the ESS Data Portal (https://ess.sikt.no) under the ESS conditions of "
+            "use."
         )
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
@@ -387,7 +387,7 @@ def load_ess(
 
     Raises
     ------
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ``ValueError``) naming file, data row (with ``idno``) and variable for
         a missing column, an item value outside 1-6 / 7-9, an unknown ``gndr``,
         ``lrscale``, ``eisced``, ``rlgblg``, ``rlgdnm`` or ``hinctnta`` code, an
@@ -500,7 +500,7 @@ def load_ess(
     )
 
     answers = pd.DataFrame(items, columns=hvs)
-    answers.insert(0, "respondent", participant.to_numpy())
+    answers.insert(0, "participant", participant.to_numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # NaN scores are reported via 'status'
         scored = score_pvq21(
@@ -531,7 +531,8 @@ def load_ess(
         [rep, scored[["family", "dimension", "score", "n_items", "status"]].reset_index(drop=True)],
         axis=1,
     )
-    return out[OUTPUT_COLUMNS + [c.lower() for c in keep]]
+    out = out[OUTPUT_COLUMNS + [c.lower() for c in keep]]
+    return tables.check(out, tables.EssScores, source=f"{file} (scored)")
 
 
 # --------------------------------------------------------------------------- persona attributes
@@ -576,8 +577,10 @@ def recode_persona_attributes(
     >>> import pandas as pd
     >>> raw = pd.DataFrame({"agea": [17, 30, 999], "lrscale": [0, 5, 88], "eisced": [2, 6, 55],
     ...                     "rlgblg": [2, 1, 1], "rlgdnm": [66, 6, 7], "hinctnta": [1, 10, 77]})
-    >>> recode_persona_attributes(raw).values.tolist()
-    [[None, 'left', 'less than high school', 'none', 'low'], ['30-44', 'centre', "bachelor's degree", 'Muslim', 'high'], [None, None, None, 'Eastern religions', None]]
+    >>> recode_persona_attributes(raw).values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [[None, 'left', 'less than high school', 'none', 'low'],
+     ['30-44', 'centre', "bachelor's degree", 'Muslim', 'high'],
+     [None, None, None, 'Eastern religions', None]]
     """
     from vp_stats.instruments.personas import age_band
 
@@ -636,78 +639,7 @@ def recode_persona_attributes(
     return out.astype(object).where(out.notna(), None)
 
 
-# --------------------------------------------------------------------------- analysis helpers
-
-
-def weighted_group_means(
-    scores: pd.DataFrame,
-    by: str | Sequence[str] = (),
-    *,
-    weight_col: str | None = "weight",
-    score_col: str = "score",
-    families: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Weighted mean value score per group and dimension.
-
-    ``mean = sum_i w_i x_i / sum_i w_i`` over respondents of the group with a
-    non-missing score; respondents with a missing group are left out.
-    ``n_eff`` is Kish's effective sample size ``(sum w)^2 / sum w^2``; ``sd``
-    is the weighted population SD ``sqrt(sum w (x - mean)^2 / sum w)``.
-
-    Parameters
-    ----------
-    scores : DataFrame
-        Tidy scores (e.g. :func:`load_ess`): ``family``, ``dimension``,
-        ``score_col``, the ``by`` columns and ``weight_col`` (``None``: unweighted).
-    by : str or sequence of str
-        Grouping columns, e.g. ``"gender"`` or ``["cntry", "gender"]``; empty for
-        the overall mean.
-
-    Returns
-    -------
-    DataFrame
-        ``by..., family, dimension, mean, sd, n, weight_sum, n_eff``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> s = pd.DataFrame({"gender": ["male", "male", "female"], "family": "pvq",
-    ...                   "dimension": "Power", "score": [1.0, 0.0, 2.0],
-    ...                   "weight": [3.0, 1.0, 1.0]})
-    >>> weighted_group_means(s, "gender")[["gender", "mean", "n"]].values.tolist()
-    [['female', 2.0, 1], ['male', 0.75, 2]]
-    """
-    by = [by] if isinstance(by, str) else list(by)
-    need = {"family", "dimension", score_col, *by} | ({weight_col} if weight_col else set())
-    missing = need - set(scores.columns)
-    if missing:
-        raise ValueError(f"scores lack column(s) {sorted(missing)}; have {list(scores.columns)}")
-    df = scores
-    if families is not None:
-        df = df[df["family"].isin(list(families))]
-    x = pd.to_numeric(df[score_col], errors="coerce").to_numpy(dtype=float)
-    w = np.ones(len(df)) if weight_col is None else df[weight_col].to_numpy(dtype=float)
-    if np.any(~np.isfinite(w) | (w < 0)):
-        r = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0])
-        raise ValueError(f"weight {w[r]!r} in row {df.index[r]!r} is missing or negative")
-    keep = ~np.isnan(x)
-    for b in by:
-        keep &= df[b].notna().to_numpy()
-    d = pd.DataFrame({c: df[c].to_numpy()[keep] for c in [*by, "family", "dimension"]})
-    d["w"], d["wx"], d["ww"], d["x"] = w[keep], (w * x)[keep], (w * w)[keep], x[keep]
-    g = d.groupby([*by, "family", "dimension"], sort=False)
-    agg = g.agg(weight_sum=("w", "sum"), wx=("wx", "sum"), ww=("ww", "sum"), n=("x", "size"))
-    agg["mean"] = agg["wx"] / agg["weight_sum"]
-    d = d.join(agg["mean"], on=[*by, "family", "dimension"])
-    d["wdev"] = d["w"] * (d["x"] - d["mean"]) ** 2
-    agg["sd"] = np.sqrt(
-        d.groupby([*by, "family", "dimension"], sort=False)["wdev"].sum() / agg["weight_sum"]
-    )
-    agg["n_eff"] = agg["weight_sum"] ** 2 / agg["ww"]
-    out = agg.reset_index()[[*by, "family", "dimension", "mean", "sd", "n", "weight_sum", "n_eff"]]
-    order = {d: i for i, d in enumerate(d for f in schema.FAMILY_NAMES for d in schema.FAMILIES[f])}
-    out = out.assign(_o=out["dimension"].map(order)).sort_values([*by, "_o"], kind="stable")
-    return out.drop(columns="_o").reset_index(drop=True)
+# --------------------------------------------------------------------------- synthetic files
 
 
 def synthetic_ess(

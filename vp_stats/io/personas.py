@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-import numpy as np
 import pandas as pd
 
-from vp_stats import schema
-from vp_stats.io.datasets import DataFormatError
+from vp_stats import tables
+from vp_stats.errors import DataFormatError
 
 __all__ = [
     "ANSWER_FILE_COLUMNS",
@@ -43,9 +42,11 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises
     ------
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ``ValueError``) naming file, data row and column: a missing file or
-        column, a non-integer item id, a rating outside 1..6.
+        column; the :class:`~vp_stats.tables.PersonaAnswers` contract (a
+        :class:`~vp_stats.errors.TableError`): a missing persona id, a non-integer or
+        unknown item id, a rating outside 1..6.
 
     Examples
     --------
@@ -56,7 +57,7 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
     >>> read_answer_file(p)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    vp_stats...DataFormatError: ...a.csv: record data row 1 (line 2), field 'rating': rating 7.0 is outside 1..6
+    vp_stats...TableError: ...a.csv: row 1 (line 2), field 'rating': 7 is outside the rating ...
     """
     file = Path(path)
     if not file.is_file():
@@ -74,39 +75,7 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
             f"missing column(s) {missing}; a persona answer file needs {list(ANSWER_FILE_COLUMNS)} "
             "(the answer table written by run_personas)",
         )
-    if df.empty:
-        raise DataFormatError(file, None, None, "no data rows")
-
-    def where(i):
-        return f"data row {i + 1} (line {i + 2})"
-
-    if df["persona_id"].isna().any():
-        i = int(np.flatnonzero(df["persona_id"].isna().to_numpy())[0])
-        raise DataFormatError(file, where(i), "persona_id", "missing persona id")
-    df["persona_id"] = df["persona_id"].astype(str)
-    for col in ("portrait_id", "option_id"):
-        x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(x) | (x != np.round(x))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataFormatError(
-                file, where(i), col, f"{df[col].iloc[i]!r} is not an integer item id"
-            )
-        df[col] = x.astype(int)
-    r = pd.to_numeric(df["rating"], errors="coerce")
-    nonnum = r.isna() & df["rating"].notna()
-    if nonnum.any():
-        i = int(np.flatnonzero(nonnum.to_numpy())[0])
-        raise DataFormatError(
-            file, where(i), "rating", f"rating {df['rating'].iloc[i]!r} is not a number"
-        )
-    out_of = r.notna() & ((r < schema.LIKERT_MIN) | (r > schema.LIKERT_MAX))
-    if out_of.any():
-        i = int(np.flatnonzero(out_of.to_numpy())[0])
-        raise DataFormatError(
-            file, where(i), "rating", f"rating {float(r.iloc[i])!r} is outside 1..6"
-        )
-    df["rating"] = r
+    df = tables.check(df, tables.PersonaAnswers, source=str(file), from_file=True)
     if "parse_ok" in df.columns:
         df["parse_ok"] = df["parse_ok"].astype(str).str.lower().isin(["true", "1", "yes"])
         df.loc[df["rating"].isna(), "parse_ok"] = False

@@ -210,7 +210,7 @@ EDUCATION_TO_PERSONA = MappingProxyType(
 
 
 class PsychToolsNotFoundError(DataFormatError):
-    """psychTools (or one of its data sets) is not where it was looked for; says how to install it."""
+    """psychTools (or one of its data sets) is not where it was looked for; says how to get it."""
 
 
 # --------------------------------------------------------------------------- finding the package
@@ -391,9 +391,12 @@ class _Reader:
 
 
 class _RList(list):
-    """An R vector or list read by :func:`_unserialize`, with its attributes in ``.attrs``."""
+    """An R vector or list read by :func:`_unserialize`, with its R attributes in ``r_attributes``.
 
-    attrs: dict
+    (R's own attributes, ``names``, ``class``, ``row.names``; not a DataFrame's ``attrs``.)
+    """
+
+    r_attributes: dict
 
 
 _NA_INT = -(2**31)
@@ -444,7 +447,7 @@ def _item(r: _Reader, refs: list):
         else:
             v = [_item(r, refs) for _ in range(n)]
         out = _RList(v)
-        out.attrs = dict(_item(r, refs)) if has_attr else {}
+        out.r_attributes = dict(_item(r, refs)) if has_attr else {}
         return out
     raise ValueError(f"unsupported R object (SEXP type {t}) for vp-stats' R reader")
 
@@ -452,7 +455,7 @@ def _item(r: _Reader, refs: list):
 def _unserialize(buf: bytes):
     """Decode R's XDR serialization (``serialize()`` / ``saveRDS`` content, version 2 or 3).
 
-    Vectors come back as lists with an ``attrs`` dict (``names``, ``class``,
+    Vectors come back as lists with an ``r_attributes`` dict (``names``, ``class``,
     ``row.names`` ...); pairlists as lists of ``(tag, value)``.
 
     Examples
@@ -462,7 +465,7 @@ def _unserialize(buf: bytes):
     ...                   "0000000100040009000000056e616d657300000010000000020004000900000001"
     ...                   "61000400090000000162000000fe")
     >>> v = _unserialize(b)
-    >>> list(v), v.attrs["names"]
+    >>> list(v), v.r_attributes["names"]
     ([1, 2], ['a', 'b'])
     """
     if buf[:2] != b"X\n":
@@ -478,7 +481,7 @@ def _unserialize(buf: bytes):
 
 
 def _named(v) -> dict:
-    names = v.attrs.get("names") if isinstance(v, _RList) else None
+    names = v.r_attributes.get("names") if isinstance(v, _RList) else None
     if names is None:
         raise ValueError("expected a named R list")
     return dict(zip(names, v, strict=True))
@@ -535,7 +538,7 @@ def _data_frame_from_rds_bytes(buf: bytes) -> pd.DataFrame:
 
 
 def _row_names(obj) -> list | None:
-    rn = obj.attrs.get("row.names") if isinstance(obj, _RList) else None
+    rn = obj.r_attributes.get("row.names") if isinstance(obj, _RList) else None
     if rn is None:
         return None
     if len(rn) == 2 and rn[0] is None:  # compact form c(NA, -n): automatic row names
@@ -550,7 +553,7 @@ def _read_cached(pkg: str, name: str, mtime: float):
     if (data / "Rdata.rdx").is_file():
         buf = _lazyload(p, name)
         obj = _unserialize(buf)
-        cls = obj.attrs.get("class") if isinstance(obj, _RList) else None
+        cls = obj.r_attributes.get("class") if isinstance(obj, _RList) else None
         if cls is not None and "data.frame" in cls:
             df = _data_frame_from_rds_bytes(buf)
             rn = _row_names(obj)
@@ -602,7 +605,7 @@ def read_psychtools(name: str, path: str | os.PathLike | None = None):
     if isinstance(obj, pd.DataFrame):
         return obj.copy()
     if isinstance(obj, _RList):
-        names = obj.attrs.get("names")
+        names = obj.r_attributes.get("names")
         if names is not None:
             return {
                 k: list(v) if isinstance(v, list) else v for k, v in zip(names, obj, strict=True)

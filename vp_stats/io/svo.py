@@ -2,8 +2,8 @@
 
 :func:`read_answers` reads and checks the file format (column names, item ids,
 choices or payoff pairs, duplicates), with errors naming the file, the data
-row and the field, and returns canonical answers (``respondent``, ``item``,
-``choice``); :func:`score_file` scores them with
+row and the field, and returns canonical answers (``participant``, ``item``,
+``rating``: the file's ``respondent``, ``item`` and ``choice``); :func:`score_file` scores them with
 :func:`vp_stats.instruments.svo.score_answers` (the ``vp-stats svo score FILE``
 command). Scoring itself never sees a path.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vp_stats import tables
 from vp_stats.instruments import svo
 
 __all__ = [
@@ -41,15 +42,16 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per answer in file order: ``respondent`` (str, stripped),
-        ``item`` (int, canonical id 1-15) and ``choice`` (int, option 1-9;
-        payoff pairs are mapped to the one option of their item they match).
+        One row per answer in file order: ``participant`` (the file's ``respondent``, str,
+        stripped), ``item`` (int, canonical id 1-15) and ``rating`` (the chosen option, int
+        1-9, from the file's ``choice``; payoff pairs are mapped to the one option of their
+        item they match).
 
     Raises
     ------
     FileNotFoundError
         No such file.
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ValueError) naming the file, the data row (1-based, with its CSV
         line) and the field of the first bad values.
 
@@ -57,13 +59,14 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
     --------
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "svo.csv")
-    >>> _ = open(p, "w").write("respondent,item,payoff_self,payoff_other\\nr1,1,85,85\\nr1,2,93,33\\n")
+    >>> text = "respondent,item,payoff_self,payoff_other\\nr1,1,85,85\\nr1,2,93,33\\n"
+    >>> _ = open(p, "w").write(text)
     >>> read_answers(p)
-      respondent  item  choice
-    0         r1     1       1
-    1         r1     2       5
+      participant  item  rating
+    0          r1     1       1
+    1          r1     2       5
     """
-    from vp_stats.io.datasets import DataFormatError
+    from vp_stats.errors import DataFormatError
 
     path = Path(path)
     if not path.exists():
@@ -134,7 +137,7 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
 
         fail(dup, "item", dup_msg)
 
-    data = pd.DataFrame({"respondent": resp.to_numpy(), "item": items})
+    data = pd.DataFrame({"participant": resp.to_numpy(), "item": items})
     if has_choice:
         ch = text("choice")
         num = pd.to_numeric(ch, errors="coerce").to_numpy(dtype=float)
@@ -150,7 +153,7 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
                     "or a letter A-I (leave unanswered items out)"
                 ),
             )
-        data["choice"] = opt.astype(np.int64)
+        data["rating"] = opt.astype(np.int64)
     else:
         vals = []
         for col in pay:
@@ -187,8 +190,8 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
                 )
 
             fail(bad, f"{pay[0]}/{pay[1]}", pair_msg)
-        data["choice"] = np.argmax(match, axis=1) + 1
-    return data
+        data["rating"] = np.argmax(match, axis=1) + 1
+    return tables.check(data, tables.SvoAnswers, source=str(path), from_file=True)
 
 
 def score_file(path: str | os.PathLike) -> pd.DataFrame:
@@ -211,7 +214,7 @@ def score_file(path: str | os.PathLike) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per respondent in order of first appearance: ``respondent``,
+        One row per respondent in order of first appearance: ``participant``,
         ``n_primary_answered``, ``primary_complete``, ``mean_self``,
         ``mean_other``, ``svo_angle``, ``svo_category_murphy``,
         ``svo_category_hvae`` (both boundary conventions,
@@ -225,7 +228,7 @@ def score_file(path: str | os.PathLike) -> pd.DataFrame:
     ------
     FileNotFoundError
         No such file.
-    vp_stats.io.datasets.DataFormatError
+    vp_stats.errors.DataFormatError
         (a ValueError) naming the file, the data row (1-based, with its CSV
         line) and the field of the first bad values.
 
@@ -236,12 +239,12 @@ def score_file(path: str | os.PathLike) -> pd.DataFrame:
     >>> rows = ["respondent,item,choice"] + [f"r1,{i},A" for i in range(1, 7)]
     >>> rows += [f"r2,{i},{c}" for i, c in zip(range(1, 7), [1, 9, 1, 1, 9, 9])]
     >>> _ = open(p, "w").write("\\n".join(rows) + "\\n")
-    >>> score_file(p)[["respondent", "svo_angle", "svo_category_murphy", "transitive"]].round(2)
-      respondent  svo_angle svo_category_murphy  transitive
-    0         r1      30.47           prosocial       False
-    1         r2      61.39          altruistic        True
+    >>> score_file(p)[["participant", "svo_angle", "svo_category_murphy", "transitive"]].round(2)
+      participant  svo_angle svo_category_murphy  transitive
+    0          r1      30.47           prosocial       False
+    1          r2      61.39          altruistic        True
     """
-    from vp_stats.io.datasets import DataFormatError
+    from vp_stats.errors import DataFormatError
 
     data = read_answers(path)
     try:

@@ -31,6 +31,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -46,6 +47,7 @@ __all__ = [
     "read_selected_items",
     "read_answers",
     "read_item_matrix",
+    "ItemMatrix",
     "read_questionnaire_answers",
     "write_csv",
     "write_json",
@@ -128,13 +130,13 @@ def read_ratings(
     rating: str = "rating",
     group: str = "group",
     scale=None,
-) -> pd.DataFrame:
+) -> tables.CheckedRatings:
     """Read a ratings CSV (``participant,item,rating`` [``,group``]) through the Ratings contract.
 
     ``item`` is any non-empty string id; a Value Portrait file with
     ``portrait_id,option_id`` columns instead gets ``item = "<portrait_id>_<option_id>"``.
-    ``scale`` ("1-5" ...) bounds the ratings; default inferred and kept in
-    ``attrs["scale"]``.
+    ``scale`` ("1-5" ...) bounds the ratings; default inferred. Returns a
+    :class:`~vp_stats.tables.CheckedRatings`: the table (``.table``) and the scale (``.scale``).
     """
     df = read_csv(path, what="ratings file")
     return tables.ratings_table(
@@ -171,7 +173,7 @@ def read_correlations(path: str | os.PathLike, *, dimensions=None) -> pd.DataFra
 
 
 def read_selected_items(path: str | os.PathLike, *, dimensions=None) -> pd.DataFrame:
-    """Read the items whose reliability to compute: ``item, family, dimension`` [``, selected, sign``].
+    """Read the items whose reliability to compute: ``item, family, dimension`` (+ selection).
 
     An ``item_correlations.csv`` written by ``vp-stats validate`` is such a file
     (its ``selected`` column marks the items; ``sign`` defaults to the sign of rho).
@@ -211,8 +213,8 @@ def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
     """Read LLM answers: a runner ``answers.csv`` (one row per variant, ``rating``) or a
     per-item table (``numeric_response``), checked by the Answers contract.
 
-    Returns the table with its numbers parsed and an ``item`` column;
-    ``attrs["per_variant"]`` says which kind it is.
+    Returns the table with its numbers parsed and an ``item`` column; a ``variant`` column
+    marks a per-variant table.
     """
     out = read_csv(
         path, as_text=False, what="answers file"
@@ -252,7 +254,8 @@ def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
                 at + 1,
                 "variant",
                 f"duplicate answer: model {out['model'].iloc[at]!r}, item "
-                f"{out['item'].iloc[at]!r}, variant {out['variant'].iloc[at]!r} appears in an earlier row",
+                f"{out['item'].iloc[at]!r}, variant {out['variant'].iloc[at]!r} appears in an "
+                "earlier row",
             )
     else:
         dup = out.duplicated(["model", "item"])
@@ -265,24 +268,36 @@ def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
                 f"duplicate answer: model {out['model'].iloc[at]!r}, item "
                 f"{out['item'].iloc[at]!r} appears in an earlier row",
             )
-    out.attrs["per_variant"] = per_variant
     return out
+
+
+@dataclass(frozen=True)
+class ItemMatrix(tables.Result):
+    """A participants x items matrix read from a file, with the rating scale it was checked on.
+
+    ``table``: float values, index ``participant``, one column per item (file order);
+    ``scale``: the :class:`~vp_stats.tables.Scale` given or inferred from the values.
+    """
+
+    scale: tables.Scale | None = None
 
 
 def read_item_matrix(
     path: str | os.PathLike, *, participant: str = "participant", scale=None
-) -> pd.DataFrame:
+) -> ItemMatrix:
     """Read a respondents x items file: one row per respondent, one column per item.
 
     An optional ``participant`` column names the rows (else they are numbered
     1..n as in the file); every other column is an item. Cells are numbers or
-    missing (empty, or ``NA`` as R writes it); anything else is an error naming row and item. ``scale``
-    ("1-5" ...) bounds the values; default inferred (``attrs["scale"]``).
+    missing (empty, or ``NA`` as R writes it); anything else is an error naming row and item.
+    ``scale``
+    ("1-5" ...) bounds the values; default inferred from them.
 
     Returns
     -------
-    DataFrame
-        float values, index ``participant``, one column per item (file order).
+    ItemMatrix
+        ``table``: float values, index ``participant``, one column per item (file order);
+        ``scale``: the scale given or inferred.
 
     Examples
     --------
@@ -290,7 +305,7 @@ def read_item_matrix(
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "items.csv"
     >>> _ = p.write_text("participant,A1,A2\\na,1,5\\nb,,4\\n")
     >>> m = read_item_matrix(p)
-    >>> m.shape, str(m.attrs["scale"]), m.index.tolist()
+    >>> m.table.shape, str(m.scale), m.table.index.tolist()
     ((2, 2), '1-5', ['a', 'b'])
     """
     import pandera.pandas as pa
@@ -324,20 +339,49 @@ def read_item_matrix(
     out = checked[items].astype(float)
     if sc is None:
         sc = tables.infer_scale(out.to_numpy().ravel())
-    out.attrs["scale"] = sc
-    return out
+    return ItemMatrix(out, {"scale": str(sc)}, scale=sc)
+
+
+#: The answer-sheet file format's header words and the table's column names (vocabulary).
+ANSWER_SHEET_HEADERS = {"respondent": "participant", "answer": "rating"}
 
 
 def read_questionnaire_answers(path: str | os.PathLike) -> pd.DataFrame:
-    """Read raw questionnaire answers (PVQ-21, BFI-10) with numbers parsed; the scorers check them."""
-    return read_csv(path, as_text=False, what="answers file")
+    """Read raw questionnaire answers (PVQ-21, BFI-10) with numbers parsed; the scorers check them.
+
+    The file is long (``participant,item,rating``) or wide (``participant`` plus one column per
+    item); the file format also names the columns ``respondent`` and ``answer``
+    (:data:`ANSWER_SHEET_HEADERS`), which become ``participant`` and ``rating``. A long file
+    goes through the :class:`~vp_stats.tables.AnswerSheet` contract (participant ids, numeric
+    answers, one answer per participant and item); the instrument's scorer checks the items
+    and the answer scale.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = p.write_text("respondent,item,answer\\nr1,1,4\\n")
+    >>> read_questionnaire_answers(p).columns.tolist()
+    ['participant', 'item', 'rating']
+    """
+    df = read_csv(path, as_text=False, what="answers file")
+    for old, new in ANSWER_SHEET_HEADERS.items():
+        if old in df.columns and new in df.columns:
+            raise DataFormatError(
+                Path(path), None, old, f"the file has both {old!r} and {new!r}: give one"
+            )
+    df = df.rename(columns=ANSWER_SHEET_HEADERS)
+    if {"participant", "item", "rating"} <= set(df.columns):  # the long layout
+        checked = tables.check(df, tables.AnswerSheet, source=str(path), from_file=True)
+        df = df.assign(participant=checked["participant"], rating=checked["rating"])
+    return df
 
 
 # --------------------------------------------------------------------------- writing
 
 
 def prepare_out_dir(path: str | os.PathLike) -> Path:
-    """Check an output folder before any work: create it if needed, refuse a file or a read-only folder.
+    """Check an output folder before any work: create it if needed, refuse a file or read-only one.
 
     Examples
     --------

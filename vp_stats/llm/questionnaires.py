@@ -131,7 +131,8 @@ def score_llm_bfi10(
                 "answer": vals.astype(int),
             }
         )
-        return score_bfi10(long)
+        out = score_bfi10(long, participant="respondent", rating="answer")
+        return out.rename(columns={"participant": "respondent"})
     if rating != "expected":
         raise ValueError("rating must be 'mode' or 'expected'")
     rows = []
@@ -316,7 +317,8 @@ def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame
         long = pd.DataFrame({"respondent": a["persona_id"], "item": a["item"], "answer": x})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            out = score_pvq21(long)
+            out = score_pvq21(long, participant="respondent", rating="answer")
+        out = out.rename(columns={"participant": "respondent"})
     elif rating == "expected":
         x = pd.to_numeric(a["rating"], errors="coerce").where(a["_ok"])
         bad = x.notna() & ((x < 1) | (x > 6))

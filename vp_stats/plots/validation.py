@@ -25,10 +25,10 @@ function                         level   draws
 
 Examples
 --------
->>> from vp_stats.io import datasets
+>>> from vp_stats.stats import simulate
 >>> from vp_stats.stats import validation
 >>> from vp_stats.plots import validation as vplot
->>> syn = datasets.synthetic(n_participants=60, n_items=20, seed=0)
+>>> syn = simulate.synthetic(n_participants=60, n_items=20, seed=0)
 >>> corr = validation.item_correlations(syn["ratings"], syn["scores"])
 >>> fig = vplot.rho_distribution(corr)
 >>> len(fig.axes)
@@ -835,7 +835,7 @@ def rho_by_loading(
 ) -> Axes:
     """Observed rho of each item against its known (simulated) loading: box plot and points.
 
-    For synthetic studies with a ground truth (:func:`vp_stats.io.datasets.synthetic_study`): one
+    For synthetic studies with a ground truth (:func:`vp_stats.io.simulate.synthetic_study`): one
     box (no fliers) per true loading, every item as a jittered point,
     coloured by whether it was selected, and the threshold as a dashed line.
 

@@ -10,6 +10,7 @@ contracts (:mod:`vp_stats.schema`, :mod:`vp_stats.tables`, :mod:`vp_stats.errors
 """
 
 __all__ = [
+    "averaging",
     "cfa",
     "compass",
     "compass_weights",
@@ -23,6 +24,8 @@ __all__ = [
     "reliability",
     "resampling",
     "scoring",
+    "simulate",
+    "survey",
     "structure",
     "uncertainty",
     "validation",

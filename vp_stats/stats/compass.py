@@ -563,8 +563,8 @@ def match_models(
     ...                      "dimension": vals * 2,
     ...                      "centered_mean": [i / 10 for i in range(10)]
     ...                                       + [-i / 10 for i in range(10)]})
-    >>> ans = pd.DataFrame({"respondent": "me", "item": range(1, 22), "answer": 3})
-    >>> ans.loc[ans.item.isin([3, 8, 19, 12, 18]), "answer"] = 6  # Universalism, Benevolence
+    >>> ans = pd.DataFrame({"participant": "me", "item": range(1, 22), "rating": 3})
+    >>> ans.loc[ans.item.isin([3, 8, 19, 12, 18]), "rating"] = 6  # Universalism, Benevolence
     >>> match_models(ans, prof).groupby("composite")["model"].first().tolist()
     ['up', 'up', 'up']
     """

@@ -250,7 +250,7 @@ def weights_from_pvq_answers(
     Examples
     --------
     >>> import pandas as pd
-    >>> long = pd.DataFrame({"respondent": "me", "item": range(1, 22), "answer": [6] + [3] * 20})
+    >>> long = pd.DataFrame({"participant": "me", "item": range(1, 22), "rating": [6] + [3] * 20})
     >>> w = weights_from_pvq_answers(long)
     >>> round(w.loc[w.dimension == "Self_Direction", "weight"].item(), 4)  # 4.5 - 66/21
     1.3571
@@ -261,9 +261,7 @@ def weights_from_pvq_answers(
         raise ValueError(f"family must be 'pvq' or 'higher_pvq', got {family!r}")
     pvq_kw.pop("centre", None)
     out = score_pvq21(answers, centre=True, **pvq_kw)
-    # the scorer's id column (score_pvq21 names it ``respondent`` or, renamed, ``participant``)
-    who = "participant" if "participant" in out.columns else "respondent"
-    people = pd.unique(out[who])
+    people = pd.unique(out["participant"])
     if participant is None:
         if len(people) != 1:
             raise ValueError(
@@ -272,7 +270,7 @@ def weights_from_pvq_answers(
         participant = people[0]
     elif participant not in set(people):
         raise ValueError(f"participant {participant!r} not in the answers")
-    sub = out[(out[who] == participant) & (out["family"] == family)]
+    sub = out[(out["participant"] == participant) & (out["family"] == family)]
     if sub["score"].isna().any():
         raise ValueError(
             f"participant {participant!r} has unscored values "

@@ -223,13 +223,13 @@ def score_runs(
         scored = svo.score_svo_long(
             pd.DataFrame(
                 {
-                    "respondent": items["rid"].to_numpy()[ok],
+                    "participant": items["rid"].to_numpy()[ok],
                     "item": items["item"].to_numpy(dtype=int)[ok],
-                    "choice": items["letter"].to_numpy(dtype=object)[ok],
+                    "rating": items["letter"].to_numpy(dtype=object)[ok],
                 }
             ),
             convention=convention,
-        ).set_index("respondent")
+        ).set_index("participant")
         scored = scored.reindex(out["rid"])
     else:
         scored = blank

@@ -1360,9 +1360,9 @@ def value_reliability(
 
     Examples
     --------
-    >>> from vp_stats.io import datasets
+    >>> from vp_stats.stats import simulate
     >>> from vp_stats.stats import validation
-    >>> syn = datasets.synthetic(n_participants=120, n_items=60, n_groups=2, seed=3)
+    >>> syn = simulate.synthetic(n_participants=120, n_items=60, n_groups=2, seed=3)
     >>> sel = validation.select_items(validation.item_correlations(
     ...     syn["ratings"], syn["scores"], families=["pvq"]))
     >>> vr = value_reliability(syn["ratings"], sel)
@@ -1381,10 +1381,10 @@ def value_reliability(
         raise ValueError(f"selected lacks column(s) {sorted(need - set(sel_in.columns))}")
     if scale is None and {"portrait_id", "option_id"} <= set(ratings.columns):
         scale = tables.VP_SCALE  # Value Portrait items are rated 1-6
-    r = tables.ratings_table(
+    checked = tables.ratings_table(
         ratings, participant=participant, item=item, rating=rating, scale=scale
     )
-    sc = r.attrs["scale"]
+    r, sc = checked.table, checked.scale
     if "group" not in r.columns:
         r = r.assign(group="all")
     sel = sel_in[sel_in["selected"].astype(bool)]

@@ -32,9 +32,9 @@ strata; :class:`vp_stats.stats.resampling.Resampler`):
 
 Examples
 --------
->>> from vp_stats.io import datasets
+>>> from vp_stats.stats import simulate
 >>> from vp_stats.stats import uncertainty
->>> st = datasets.synthetic_study(n_participants=120, n_items=40, seed=1)
+>>> st = simulate.synthetic_study(n_participants=120, n_items=40, seed=1)
 >>> answers = st["truth"].assign(model="m", numeric_response=[3.0 + (i % 3) for i in range(40)])
 >>> res = uncertainty.selection_uncertainty(st["ratings"], st["scores"], answers, families=["pvq"],
 ...                                         exclusions=None, n_boot=50, seed=1, answer_scale="1-5")
@@ -292,8 +292,8 @@ def selection_uncertainty(
 
     Examples
     --------
-    >>> from vp_stats.io import datasets
-    >>> st = datasets.synthetic_study(n_participants=150, n_items=60, seed=2)
+    >>> from vp_stats.stats import simulate
+    >>> st = simulate.synthetic_study(n_participants=150, n_items=60, seed=2)
     >>> ans = st["truth"].assign(model="m", numeric_response=3.0)
     >>> res = selection_uncertainty(st["ratings"], st["scores"], ans, families=["pvq"], exclusions=None,
     ...                             n_boot=40, seed=0, answer_scale="1-5")

@@ -123,12 +123,14 @@ def _rater_sets(ratings: pd.DataFrame):
 
 def _inputs(ratings, scores, families, participant, item, rating, scale, dimensions):
     """Both tables through their contracts (pingouin-style column names), and the families used."""
-    r = tables.ratings_table(
+    checked = tables.ratings_table(
         ratings, participant=participant, item=item, rating=rating, scale=scale
     )
+    r = checked.table
+    r.attrs["scale"] = checked.scale  # this module's own use of attrs (tables no longer sets it)
     s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
-    present = s.attrs["families"]
+    present = [f for f in dims if f in set(s["family"])]
     if families is None:
         families = present
     families = list(families)
@@ -340,8 +342,8 @@ def bootstrap_ci(
 
     Examples
     --------
-    >>> from vp_stats.io import datasets
-    >>> syn = datasets.synthetic(n_participants=60, n_items=4, seed=1)
+    >>> from vp_stats.stats import simulate
+    >>> syn = simulate.synthetic(n_participants=60, n_items=4, seed=1)
     >>> ci = bootstrap_ci(syn["ratings"], syn["scores"], families=["pvq"], n_boot=200, seed=3)
     >>> bool((ci.ci_low <= ci.ci_high).all())
     True
@@ -644,8 +646,8 @@ def validate_items(
 
     Examples
     --------
-    >>> from vp_stats.io import datasets
-    >>> syn = datasets.synthetic(n_participants=80, n_items=6, seed=2)
+    >>> from vp_stats.stats import simulate
+    >>> syn = simulate.synthetic(n_participants=80, n_items=6, seed=2)
     >>> t = validate_items(syn["ratings"], syn["scores"], families=["pvq"], n_boot=50)
     >>> list(t.columns)[-4:], t.attrs["rule"]
     (['p_fdr', 'ci_low', 'ci_high', 'selected'], 'rho > 0.3')

@@ -200,7 +200,7 @@ def version_pairs(
     an optional group ``number`` orders several items of one key. Items of the
     same key are paired in order (first ``versions[0]`` item with the first
     ``versions[1]`` item, ...). The default pattern reads ids such as
-    ``abby_Power_likely_07`` (:func:`vp_stats.io.datasets.synthetic_study`):
+    ``abby_Power_likely_07`` (:func:`vp_stats.io.simulate.synthetic_study`):
     ``^(?P<key>.*)_(?P<version>likely|similar)(?:_(?P<number>\\d+))?$``.
 
     Returns
@@ -444,8 +444,8 @@ def compare_versions(
 
     Examples
     --------
-    >>> from vp_stats.io import datasets
-    >>> st = datasets.synthetic_study(n_participants=200, n_items=60, seed=3)
+    >>> from vp_stats.stats import simulate
+    >>> st = simulate.synthetic_study(n_participants=200, n_items=60, seed=3)
     >>> pairs = version_pairs(st["truth"]["item"]).merge(st["truth"][["item", "dimension"]],
     ...                                                  left_on="item_a", right_on="item")
     >>> res = compare_versions(st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=200, seed=1)

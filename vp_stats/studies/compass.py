@@ -121,7 +121,7 @@ def match_file(
         distance_rank`` (rank 1 = best match; for distance lower is better);
         ``weights_source`` and ``caveat`` (centred profiles).
     """
-    ans = read_pvq_answers_file(answers_path, ess_coding=ess_coding)
+    ans = read_pvq_answers_file(answers_path)
     prof = _profiles_for(profiles, family)
     long = match_models(
         ans, prof, family=family, threshold=threshold, scale=scale, ess_coding=ess_coding

@@ -20,9 +20,9 @@ upstream files), as in the paper.
 Examples
 --------
 >>> import tempfile, pathlib
->>> from vp_stats.io import datasets
+>>> from vp_stats.stats import simulate
 >>> from vp_stats.studies import validate as study
->>> syn = datasets.synthetic(n_participants=60, n_items=10, seed=1)
+>>> syn = simulate.synthetic(n_participants=60, n_items=10, seed=1)
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> r = syn["ratings"].assign(item="q" + syn["ratings"].portrait_id.astype(str) + syn["ratings"].option_id.astype(str))
 >>> r[["participant", "item", "rating"]].to_csv(d / "ratings.csv", index=False)
@@ -97,14 +97,11 @@ def _score_questionnaires(
         if path is None:
             continue
         ans = tio.read_questionnaire_answers(path)
-        unit = "respondent" if "respondent" in ans.columns else "participant"
         try:
             if kind == "pvq21":
-                sc = pvq.score_pvq21(
-                    ans, ess_coding=ess_coding, higher_order=derive_higher, respondent_col=unit
-                )
+                sc = pvq.score_pvq21(ans, ess_coding=ess_coding, higher_order=derive_higher)
             else:
-                sc = bfi.score_bfi10(ans, respondent_col=unit)
+                sc = bfi.score_bfi10(ans)
         except ValueError as exc:
             raise DataFormatError(path, None, None, str(exc)) from exc
         unscored = sc[sc["score"].isna()]
@@ -112,16 +109,12 @@ def _score_questionnaires(
             row = unscored.iloc[0]
             raise DataFormatError(
                 path,
-                f"respondent {row['respondent']!r}",
+                f"participant {row['participant']!r}",
                 row["dimension"],
-                f"cannot be scored ({row['status']}); {unscored['respondent'].nunique()} "
-                "respondent(s) lack enough answers",
+                f"cannot be scored ({row['status']}); {unscored['participant'].nunique()} "
+                "participant(s) lack enough answers",
             )
-        frames.append(
-            sc.rename(columns={"respondent": "participant"})[
-                ["participant", "family", "dimension", "score"]
-            ]
-        )
+        frames.append(sc[["participant", "family", "dimension", "score"]])
     out = pd.concat(frames, ignore_index=True)
     out["participant"] = out["participant"].astype(str)
     return out
@@ -190,7 +183,10 @@ def load_study(
         raise ValueError(
             "give either --scores or raw questionnaire answers (--pvq21-answers / --bfi10-answers), not both"
         )
-    r = tio.read_ratings(ratings, participant=participant, item=item, rating=rating, scale=scale)
+    checked = tio.read_ratings(
+        ratings, participant=participant, item=item, rating=rating, scale=scale
+    )
+    r, sc = checked.table, checked.scale
     if scores is not None:
         s = tio.read_scores(scores, participant=participant)
     else:
@@ -214,7 +210,6 @@ def load_study(
             f"unknown participant {r['participant'].iloc[at]!r}: not in the scores "
             f"({n} rater(s) have no scores)",
         )
-    sc = r.attrs["scale"]
     info = {
         "source": "own",
         "scale": f"{sc} (inferred from the ratings)" if sc.inferred else f"{sc}",
@@ -396,7 +391,12 @@ def reliability_study(
         mat = tio.read_item_matrix(data, participant=participant, scale=scale)
         try:
             summary, item_stats = reliability.scale_reliability(
-                mat, n_factors=n_factors, reverse=reverse or (), missing=missing, ci=ci
+                mat.table,
+                n_factors=n_factors,
+                reverse=reverse or (),
+                scale=mat.scale,
+                missing=missing,
+                ci=ci,
             )
         except ValueError as exc:
             raise ValueError(f"{data}: {exc}") from exc
@@ -432,10 +432,10 @@ def reliability_study(
         r = datasets.load_ratings(data_dir)
         sc = tables.parse_scale(scale) or tables.VP_SCALE
     else:
-        r = tio.read_ratings(
+        checked = tio.read_ratings(
             ratings, participant=participant, item=item, rating=rating, scale=scale
         )
-        sc = r.attrs["scale"]
+        r, sc = checked.table, checked.scale
     unknown = ~sel.loc[sel["selected"], "item"].isin(set(tables.with_item_column(r)["item"]))
     if unknown.any():
         at = int(sel.index[sel["selected"]][unknown.to_numpy()][0])
