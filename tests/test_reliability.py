@@ -21,7 +21,7 @@ import pytest
 import r_reference  # noqa: E402  (tests/ is on sys.path via tests/conftest.py)
 
 from vp_stats.io import datasets
-from vp_stats.stats import reliability, validation
+from vp_stats.stats import factor_engine, reliability, validation
 
 CLOSED = 1e-10  # closed-form statistics
 ITERATIVE = 1e-5  # one-factor fits (omega, loadings)
@@ -177,7 +177,7 @@ def test_omega_exact_one_factor_matrix():
     r = np.outer(lam, lam)
     np.fill_diagonal(r, 1)
     for method in ("minres", "ml"):
-        est, ok, heywood = reliability.one_factor_loadings(r, method)
+        est, ok, heywood = factor_engine.one_factor_loadings(r, method)
         assert ok and not heywood
         np.testing.assert_allclose(est, lam, atol=1e-7)
 
@@ -719,7 +719,7 @@ def test_psych_minres_reproduces_psych_fa_and_factor_analyzer_does_not(r_omega):
     fa_mod = pytest.importorskip("factor_analyzer")
     bfi = r_omega["bfi"]
     ro = _bfi_scale(bfi, "O").corr().to_numpy()
-    load, psi, _ = reliability.psych_minres(ro, 2)
+    load, psi, _ = factor_engine.psych_minres(ro, 2)
     np.testing.assert_allclose(
         1 - (load**2).sum(axis=1), r_omega["ref"]["fa.O.2.u2"], atol=1e-4
     )  # measured 5e-5
@@ -732,7 +732,7 @@ def test_psych_minres_reproduces_psych_fa_and_factor_analyzer_does_not(r_omega):
     assert np.abs(fa.get_uniquenesses() - r_omega["ref"]["fa.O.2.u2"]).max() > 0.5
     # where the solution is interior both agree (25 items, 5 factors)
     r25 = bfi.corr().to_numpy()
-    load25, _, ok = reliability.psych_minres(r25, 5)
+    load25, _, ok = factor_engine.psych_minres(r25, 5)
     np.testing.assert_allclose(
         1 - (load25**2).sum(axis=1), r_omega["ref"]["fa.all.5.u2"], atol=1e-6
     )
@@ -767,7 +767,7 @@ def test_rotations_reproduce_stats_varimax_and_gparotation_oblimin(r_omega):
     unrot = ref["rot.unrotated"].reshape(25, 5, order="F")
     vari = Rotator(method="varimax", normalize=True, max_iter=1000, tol=1e-5).fit_transform(unrot)
     np.testing.assert_allclose(vari, ref["rot.varimax"].reshape(25, 5, order="F"), atol=1e-8)
-    pattern, phi, ok = reliability._oblimin(ref["rot.varimax_in"].reshape(25, 5, order="F"))
+    pattern, phi, ok = factor_engine.oblimin(ref["rot.varimax_in"].reshape(25, 5, order="F"))
     assert ok
     np.testing.assert_allclose(pattern, ref["rot.oblimin"].reshape(25, 5, order="F"), atol=1e-6)
     np.testing.assert_allclose(phi, ref["rot.phi"].reshape(5, 5, order="F"), atol=1e-6)

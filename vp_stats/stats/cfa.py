@@ -74,7 +74,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from vp_stats.errors import DataFormatError
-from vp_stats.stats.factor import MIN_EIGENVALUE, item_frame, single_threaded_blas
+from vp_stats.stats.factor import MIN_EIGENVALUE, item_frame
+from vp_stats.stats.factor_engine import single_threaded_blas
 
 __all__ = ["OPERATORS", "ModelSpec", "CFAResult", "parse_model", "cfa", "fit_indices"]
 

@@ -35,6 +35,9 @@ Statistics
 
 Implementation and where it differs from the libraries
 ------------------------------------------------------
+The fitting itself (extraction, rotation, psych's factor signs and order) is
+:mod:`vp_stats.stats.factor_engine`, the one factor-analysis engine, which
+omega and the Schmid-Leiman solution of :mod:`vp_stats.stats.reliability` use too.
 minres and ml extraction and the three rotations come from factor_analyzer,
 checked against psych (loadings to about 5e-6 on ``bfi``; 1e-4 for ml on the
 46 respondents of the Value Portrait set, where the likelihood is flat). What factor_analyzer does not do as psych
@@ -89,8 +92,6 @@ f    -0.03  0.68
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,6 +99,12 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from vp_stats.errors import TableError
+from vp_stats.stats.factor_engine import (
+    OBLIQUE_ROTATIONS,
+    extract,
+    fit_efa,
+    single_threaded_blas,
+)
 
 __all__ = [
     "METHODS",
@@ -115,25 +122,9 @@ __all__ = [
 
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
-OBLIQUE_ROTATIONS = ("oblimin", "promax")
 MISSING = ("listwise", "pairwise")
-PSI_BOUNDS = (0.005, 1.0)  # uniqueness bounds of psych::fa and factanal
-PA_MIN_ERR = 0.001  # psych::fa(min.err) for fm = "pa"
-PA_MAX_ITER = 50  # psych::fa(max.iter)
-PROMAX_POWER = 4  # psych::Promax(m)
 MAX_POLY_CATEGORIES = 8  # psych::polychoric(max.cat)
 PSYCH_OPTIMIZE_TOL = np.finfo(float).eps ** 0.25  # R's optimize() default tol
-
-
-def single_threaded_blas():
-    """Limit BLAS to one thread while fitting: items x items matrices gain nothing from threads, and on
-    a busy machine OpenBLAS threads make each small product ~100 times slower (factor_analyzer's ML
-    objective on 40 items: 31 ms instead of 0.3 ms). threadpoolctl comes with scikit-learn."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------- options and input
@@ -618,104 +609,6 @@ def adequacy(
 # --------------------------------------------------------------------------- extraction and rotation
 
 
-def _smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations ``1 - 1/diag(R^+)`` clipped to [0, 1] (``psych::smc``)."""
-    return np.clip(1.0 - 1.0 / np.diag(np.linalg.pinv(r)), 0.0, 1.0)
-
-
-def _principal_axis(
-    r: np.ndarray, k: int, min_err: float = PA_MIN_ERR, max_iter: int = PA_MAX_ITER
-):
-    """Iterated principal axis factoring exactly as ``psych::fa(fm = "pa")``.
-
-    Start with the SMCs on the diagonal; repeat: loadings = first ``k``
-    eigenvectors x sqrt(eigenvalues) of the reduced matrix, new diagonal =
-    their row sums of squares; stop when the summed communalities change by
-    less than ``min_err`` or after ``max_iter`` iterations.
-    """
-    rm = r.copy()
-    np.fill_diagonal(rm, _smc(r))
-    comm = np.trace(rm)
-    err, it, converged = comm, 1, True
-    loadings = None
-    while err > min_err:
-        vals, vecs = np.linalg.eigh(rm)
-        vals, vecs = vals[::-1][:k], vecs[:, ::-1][:, :k]
-        if np.any(vals < 0):
-            raise ValueError(
-                "principal axis factoring met a negative eigenvalue of the reduced correlation "
-                "matrix; use fewer factors or method 'minres'"
-            )
-        loadings = vecs * np.sqrt(vals)
-        new = (loadings**2).sum(1)
-        comm1 = new.sum()
-        np.fill_diagonal(rm, new)
-        err, comm = abs(comm - comm1), comm1
-        it += 1
-        if it > max_iter:
-            converged = err <= min_err
-            break
-    return loadings, converged
-
-
-def _extract(r: np.ndarray, k: int, method: str) -> tuple[np.ndarray, bool]:
-    """Unrotated loadings (items x k) and whether the estimation converged."""
-    if method == "pa":
-        return _principal_axis(r, k)
-    from factor_analyzer import FactorAnalyzer
-
-    fa = FactorAnalyzer(
-        n_factors=k,
-        rotation=None,
-        method=method,
-        is_corr_matrix=True,
-        use_smc=True,
-        bounds=PSI_BOUNDS,
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fa.fit(r.copy())
-    failed = any("converge" in str(w.message) for w in caught)
-    return np.asarray(fa.loadings_, dtype=float).reshape(r.shape[0], k), not failed
-
-
-def _rotate(loadings: np.ndarray, rotation: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Rotated loadings and the factor correlations (None for orthogonal rotations)."""
-    if rotation == "none" or loadings.shape[1] < 2:
-        return loadings, None
-    from factor_analyzer import Rotator
-
-    rot = Rotator(method=rotation, normalize=True, power=PROMAX_POWER)
-    out = rot.fit_transform(loadings.copy())
-    phi = rot.phi_ if rotation in OBLIQUE_ROTATIONS else None
-    return np.asarray(out, dtype=float), (None if phi is None else np.asarray(phi, dtype=float))
-
-
-def _sign_and_order(loadings: np.ndarray, phi: np.ndarray | None):
-    """psych's convention: column sums positive, factors in decreasing variance accounted for."""
-    sign = np.sign(loadings.sum(0))
-    sign[sign == 0] = 1
-    loadings = loadings * sign
-    if phi is not None:
-        phi = phi * np.outer(sign, sign)
-        ss = np.diag(phi @ loadings.T @ loadings)
-    else:
-        ss = (loadings**2).sum(0)
-    order = np.argsort(-ss, kind="stable")
-    loadings, ss = loadings[:, order], ss[order]
-    if phi is not None:
-        phi = phi[np.ix_(order, order)]
-    return loadings, phi, ss
-
-
-def _fit(r: np.ndarray, k: int, method: str, rotation: str):
-    unrotated, converged = _extract(r, k, method)
-    h2 = (unrotated**2).sum(1)
-    rotated, phi = _rotate(unrotated, rotation)
-    loadings, phi, ss = _sign_and_order(rotated, phi)
-    return loadings, phi, ss, h2, converged
-
-
 @dataclass
 class EFAResult:
     """An exploratory factor analysis, as tidy tables (see :func:`efa`).
@@ -852,7 +745,7 @@ def efa(
     _require_pd(r, n)
     k = int(n_factors)
     with single_threaded_blas():
-        loadings, phi, ss, h2, converged = _fit(r, k, method, rotation)
+        loadings, phi, ss, h2, converged = fit_efa(r, k, method, rotation)
     names = [f"F{j + 1}" for j in range(k)]
     p = len(items)
     lt = pd.DataFrame(
@@ -896,7 +789,7 @@ def efa(
 
 def _fa_values(r: np.ndarray, method: str) -> np.ndarray:
     """psych's ``fa(r, nfactors = 1, rotate = "none", fm)$values``: eigenvalues of R with the one-factor communalities on the diagonal."""
-    loadings, _ = _extract(r, 1, method)
+    loadings, _ = extract(r, 1, method)
     s = r.copy()
     np.fill_diagonal(s, (loadings**2).sum(1))
     return np.linalg.eigvalsh(s)[::-1]

@@ -61,7 +61,7 @@ Formulas
   above); as ``psych::omega`` (``flip = TRUE``), items whose general loading is
   negative are reversed in ``R`` before ``1'R1`` is formed (``n_flipped``).
   ``omega`` and ``omega_h_one_factor`` use the one-factor fit of
-  :func:`one_factor_loadings`; ``omega_total`` (psych's omega.tot) is not the
+  :func:`~vp_stats.stats.factor_engine.one_factor_loadings`; ``omega_total`` (psych's omega.tot) is not the
   one-factor ``omega``: it divides the common variance of the
   ``n_factors``-factor model by the observed total variance.
 - Schmid-Leiman (Schmid & Leiman, 1957) as ``psych::schmid`` /
@@ -77,10 +77,10 @@ Formulas
   ``h2`` the communalities of the orthogonal solution.
 - Minimum residual (minres, Harman & Jones, 1966; the default of ``psych::fa``):
   least squares on the off-diagonal correlations over uniquenesses in
-  [0.005, 1]. The one-factor fit of :func:`one_factor_loadings` is solved to
+  [0.005, 1]. The one-factor fit of :func:`~vp_stats.stats.factor_engine.one_factor_loadings` is solved to
   convergence (agreement with psych to about 1e-5; in a Heywood case a fit at
   least as good as psych's). The multi-factor fit of the Schmid-Leiman
-  solution replicates psych's optimiser (:func:`psych_minres`) because
+  solution replicates psych's optimiser (:func:`~vp_stats.stats.factor_engine.psych_minres`) because
   the solution of a Heywood case, and of an under-identified model (more
   parameters than correlations), depends on the optimiser's path.
 - ``ml`` (Joreskog 1967, as ``factanal`` and ``psych::fa(fm="ml")``,
@@ -113,22 +113,19 @@ from math import comb
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from vp_stats import schema, tables
+from vp_stats.stats.factor_engine import one_factor_loadings, schmid_leiman_fit
 
 __all__ = [
     "ITEM_KEYS",
     "MISSING_RULES",
-    "PSI_BOUNDS",
     "item_matrix",
     "feldt_ci",
     "cronbach_alpha",
     "item_statistics",
-    "one_factor_loadings",
     "omega_total",
-    "psych_minres",
-    "schmid_leiman_fit",
     "omega_hierarchical",
     "schmid_leiman",
     "factor_loadings",
@@ -142,7 +139,6 @@ __all__ = [
 
 ITEM_KEYS = ("portrait_id", "option_id")
 MISSING_RULES = ("listwise", "pairwise", "raise")
-PSI_BOUNDS = (0.005, 1.0)  # uniqueness bounds of factanal / psych::fa
 
 
 # --------------------------------------------------------------------------- input
@@ -488,171 +484,6 @@ def item_statistics(data, **keys) -> pd.DataFrame:
 # --------------------------------------------------------------------------- one-factor model and omega
 
 
-def _smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations (1 - 1 / diag(R^-1)); pseudo-inverse if singular."""
-    return 1 - 1 / np.diag(np.linalg.pinv(r))
-
-
-def _minres_one_factor(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """psych's minres for one factor: off-diagonal least squares over bounded uniquenesses.
-
-    For uniquenesses psi in [0.005, 1] the loadings are the first principal
-    axis of R with 1 - psi on the diagonal; psi minimises the sum of squared
-    off-diagonal residuals (``psych:::fit.residuals``). Solved with bounded
-    Gauss-Newton (:func:`scipy.optimize.least_squares`, ``trf``) and the
-    analytic derivative of the leading eigenpair.
-    """
-    k = r.shape[0]
-    iu = np.triu_indices(k, 1)
-    target = r[iu]
-
-    def axis(psi):
-        h = r.copy()
-        np.fill_diagonal(h, 1 - psi)
-        w, v = np.linalg.eigh(h)
-        return w[::-1], v[:, ::-1]
-
-    def resid(psi):
-        w, v = axis(psi)
-        lam = v[:, 0] * np.sqrt(max(w[0], 1e-300))
-        return np.outer(lam, lam)[iu] - target
-
-    def jac(psi):
-        w, v = axis(psi)
-        l1, v1 = max(w[0], 1e-300), v[:, 0]
-        gap = l1 - w[1:]
-        gap[np.abs(gap) < 1e-12] = 1e-12
-        # d v1 / d psi_m = -v1_m * sum_j v_j v_j[m] / (l1 - l_j); d l1 / d psi_m = -v1_m^2
-        dv = -(v[:, 1:] / gap) @ v[:, 1:].T * v1[None, :]
-        dl1 = -(v1**2)
-        dlam = v1[:, None] * dl1[None, :] / (2 * np.sqrt(l1)) + np.sqrt(l1) * dv
-        lam = v1 * np.sqrt(l1)
-        return dlam[iu[0]] * lam[iu[1], None] + lam[iu[0], None] * dlam[iu[1]]
-
-    # Interior solutions: fit l directly (l l' to the off-diagonal; the optimum
-    # is a principal-axis fixed point, hence psych's solution when 1 - l^2 lies
-    # inside the bounds). Otherwise optimise over the bounded uniquenesses.
-    w0, v0 = axis(np.clip(1 - _smc(r), *PSI_BOUNDS))
-    lam0 = v0[:, 0] * np.sqrt(max(w0[0], 1e-6))
-    jrows = np.arange(len(target))
-
-    def jac_l(lam):
-        jm = np.zeros((len(target), k))
-        jm[jrows, iu[0]] = lam[iu[1]]
-        jm[jrows, iu[1]] = lam[iu[0]]
-        return jm
-
-    res_l = optimize.least_squares(
-        lambda lam: np.outer(lam, lam)[iu] - target,
-        lam0,
-        jac=jac_l,
-        method="lm",
-        xtol=1e-15,
-        ftol=1e-15,
-        gtol=1e-15,
-    )
-    psi_l = 1 - res_l.x**2
-    if res_l.success and (psi_l > PSI_BOUNDS[0]).all():
-        w, v = axis(psi_l)
-        if np.abs(np.abs(v[:, 0] @ res_l.x) - np.sqrt(w[0])) < 1e-6 * max(1.0, np.sqrt(w[0])):
-            return res_l.x, psi_l, True
-    start = np.clip(1 - _smc(r), PSI_BOUNDS[0] + 1e-6, PSI_BOUNDS[1] - 1e-6)
-    res = optimize.least_squares(
-        resid,
-        start,
-        jac=jac,
-        bounds=PSI_BOUNDS,
-        method="trf",
-        xtol=1e-15,
-        ftol=1e-15,
-        gtol=1e-14,
-        max_nfev=10_000,
-    )
-    w, v = axis(res.x)
-    return v[:, 0] * np.sqrt(max(w[0], 0.0)), res.x, bool(res.status > 0)
-
-
-def _ml_one_factor(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Maximum-likelihood one-factor fit over bounded uniquenesses (as factanal)."""
-    k = r.shape[0]
-    q = 1
-
-    def eig(psi):
-        sc = 1 / np.sqrt(psi)
-        return np.linalg.eigh(r * np.outer(sc, sc))
-
-    def fn(psi):
-        e = eig(psi)[0][::-1][q:]
-        return -(np.sum(np.log(e) - e) - q + k)
-
-    def gr(psi):
-        w, v = eig(psi)
-        load = np.sqrt(psi) * v[:, -1] * np.sqrt(max(w[-1] - 1, 0))
-        g = np.outer(load, load) + np.diag(psi) - r
-        return np.diag(g) / psi**2
-
-    start = np.clip(1 - _smc(r), *PSI_BOUNDS)
-    res = optimize.minimize(
-        fn,
-        start,
-        jac=gr,
-        method="L-BFGS-B",
-        bounds=[PSI_BOUNDS] * k,
-        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000},
-    )
-    psi = res.x
-    w, v = eig(psi)
-    load = np.sqrt(psi) * v[:, -1] * np.sqrt(max(w[-1] - 1, 0))
-    converged = bool(res.success) or np.max(np.abs(gr(psi) * (psi > PSI_BOUNDS[0] + 1e-9))) < 1e-6
-    return load, psi, converged
-
-
-def one_factor_loadings(corr: np.ndarray, method: str = "minres") -> tuple[np.ndarray, bool, bool]:
-    """Loadings of a one-factor model fitted to a correlation matrix.
-
-    Parameters
-    ----------
-    corr : array (k, k)
-        Item correlation matrix (k >= 3).
-    method : {"minres", "ml"}
-        Minimum residual (least squares on the off-diagonal correlations,
-        ``psych::fa`` default) or maximum likelihood (``factanal``).
-
-    Returns
-    -------
-    loadings : ndarray (k,)
-        Signed so that their sum is positive.
-    converged : bool
-    heywood : bool
-        A fitted uniqueness sits at its lower bound 0.005 (a Heywood case).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lam = np.array([0.8, 0.7, 0.6, 0.5])
-    >>> r = np.outer(lam, lam); np.fill_diagonal(r, 1)
-    >>> l, ok, heywood = one_factor_loadings(r)
-    >>> np.round(l, 6).tolist(), ok, heywood
-    ([0.8, 0.7, 0.6, 0.5], True, False)
-    """
-    r = np.asarray(corr, dtype=float)
-    if r.ndim != 2 or r.shape[0] != r.shape[1]:
-        raise ValueError(f"corr must be a square matrix, got shape {r.shape}")
-    if r.shape[0] < 3:
-        raise ValueError(f"a one-factor model needs at least 3 items, got {r.shape[0]}")
-    if not np.isfinite(r).all():
-        raise ValueError("corr has NaN or infinite entries (a constant item?)")
-    if method == "minres":
-        lam, psi, ok = _minres_one_factor(r)
-    elif method == "ml":
-        lam, psi, ok = _ml_one_factor(r)
-    else:
-        raise ValueError(f"method must be 'minres' or 'ml', got {method!r}")
-    if lam.sum() < 0:
-        lam = -lam
-    return lam, ok, bool((psi <= PSI_BOUNDS[0] + 1e-8).any())
-
-
 def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
     """One-factor omegas: McDonald's model-implied omega and psych's one-factor omega_h.
 
@@ -665,7 +496,7 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
     data : DataFrame or array-like
         Wide or tidy ratings (see :func:`item_matrix`), positively keyed.
     method : {"minres", "ml"}
-        Estimator of the one-factor model (see :func:`one_factor_loadings`).
+        Estimator of the one-factor model (see :func:`~vp_stats.stats.factor_engine.one_factor_loadings`).
     **keys
         ``respondent``, ``item``, ``value``, ``missing`` for :func:`item_matrix`
         (pairwise: the correlations are pairwise-complete, as ``psych::fa``).
@@ -740,249 +571,6 @@ def _item_correlations(x: np.ndarray, items: pd.DataFrame) -> np.ndarray:
 # --------------------------------------------------------------------------- Schmid-Leiman and omega_h
 
 
-_EPS = np.finfo(float).eps
-_LBFGSB_FACTR = (
-    1e7  # R optim's default factr: stop when the relative reduction of f is <= factr * eps
-)
-
-
-def _psych_smc(r: np.ndarray) -> np.ndarray:
-    """``psych::smc``: 1 - 1 / diag(Pinv(R)), Pinv with tolerance sqrt(eps), clipped to [0, 1]."""
-    smc = 1 - 1 / np.diag(np.linalg.pinv(r, rcond=np.sqrt(_EPS)))
-    return np.clip(smc, 0.0, 1.0)
-
-
-def _top_eigen(m: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
-    w, v = np.linalg.eigh(m)
-    return w[::-1][:q], v[:, ::-1][:, :q]
-
-
-def psych_minres(corr: np.ndarray, n_factors: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Unrotated minres factor loadings exactly as ``psych::fa(r, n_factors, fm = "minres", rotate = "none")``.
-
-    psych minimises, over uniquenesses ``psi`` in ``[0.005, max(smc, 1)]``,
-    the sum of squared lower-triangle residuals ``R - L L'`` where ``L`` holds
-    the first ``n_factors`` principal axes of ``R`` with ``1 - psi`` on the
-    diagonal (``psych:::fit.residuals``), with R's ``optim(method =
-    "L-BFGS-B")`` started at ``1 - smc``, psych's gradient
-    (``psych:::FAgr.minres``: the diagonal of ``L L' + Psi - R``), ``parscale
-    = 0.01`` and R's defaults (``factr = 1e7``, ``pgtol = 0``, 5 correction
-    pairs, at most 100 iterations). The same algorithm runs here through
-    :func:`scipy.optimize.minimize` (L-BFGS-B) with the same objective,
-    gradient, start, scaling and stopping rules; the loadings are then the
-    principal axes at the final ``psi`` (``psych:::FAout.wls``), columns signed
-    to positive sums, exact zeros set to 1e-15 (as ``psych::fa``).
-
-    Why not :class:`factor_analyzer.FactorAnalyzer` (method "minres")? Its
-    objective includes the diagonal residuals (psych's ``fm = "uls"``), its
-    gradient is numerical and its optimiser settings differ: interior
-    solutions agree, but in Heywood cases and in under-identified models
-    (more factor parameters than correlations, e.g. 3 factors of 5 items) it
-    stops at other solutions (tested: for the bfi Openness scale with 2
-    factors it puts the Heywood case on item O5 instead of psych's O2,
-    uniquenesses off by up to 0.76; omega_h measured 0.43 against psych's
-    0.39). Its ``FactorAnalyzer(rotation="oblimin")`` also re-sorts the
-    loadings without re-sorting ``phi_`` (tested), so the rotations are taken
-    from :class:`factor_analyzer.Rotator` directly, which reproduces
-    ``stats::varimax`` and ``GPArotation::oblimin`` (tested). Why not a fit solved to convergence (as
-    :func:`one_factor_loadings`)? In those same cases the minimum is a flat
-    valley or lies on the bound and psych's omega_h is where *psych's*
-    optimiser stops: polishing psych's end point to convergence put 18 of the
-    140 two- and three-factor fits of the Value Portrait item sets more than
-    1e-3 from psych's omega_h (up to 0.025); the replicated path, 6 (up to
-    0.015), all Heywood cases, where R's and scipy's L-BFGS-B (the Fortran
-    code's versions 2.3 and 3.0) step differently along the bound (flagged
-    ``heywood``).
-
-    Parameters
-    ----------
-    corr : array (k, k)
-        Correlation matrix.
-    n_factors : int
-        Number of factors, 1 <= n_factors < k.
-
-    Returns
-    -------
-    loadings : ndarray (k, n_factors)
-    psi : ndarray (k,)
-        Fitted uniquenesses (``psi <= 0.005 + 1e-9``: a Heywood case).
-    converged : bool
-        The optimiser met its stopping rule (R's optim reports convergence 0);
-        False after 100 iterations or on an abnormal line-search stop.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lam = np.array([0.8, 0.7, 0.6, 0.5])
-    >>> r = np.outer(lam, lam); np.fill_diagonal(r, 1)
-    >>> L, psi, ok = psych_minres(r, 1)
-    >>> np.round(L[:, 0], 4).tolist(), ok
-    ([0.8, 0.7, 0.6, 0.5], True)
-    """
-    r = np.asarray(corr, dtype=float)
-    k = r.shape[0]
-    if not 1 <= n_factors < k:
-        raise ValueError(f"n_factors must be between 1 and {k - 1} for {k} items, got {n_factors}")
-    il = np.tril_indices(k, -1)
-    smc = _psych_smc(r)
-    upper = max(float(smc.max()), 1.0)
-    parscale = 0.01
-
-    def fit_and_gradient(y):
-        # psych:::fit.residuals (fm = "minres") and psych:::FAgr.minres at the same psi: both
-        # take the principal axes of R with 1 - psi on the diagonal (FAgr.minres: R - diag(psi),
-        # the same matrix as diag(R) = 1), so one eigen-decomposition serves both
-        psi = y * parscale
-        s = r.copy()
-        np.fill_diagonal(s, 1 - psi)
-        w, v = _top_eigen(s, n_factors)
-        load = v * np.sqrt(np.where(w < _EPS, 100 * _EPS, w))
-        fit = float(np.sum((s - load @ load.T)[il] ** 2))
-        load = v * np.sqrt(np.maximum(w, 0))
-        grad = np.einsum("ij,ij->i", load, load) + psi - np.diag(r)
-        return fit, grad * parscale
-
-    res = optimize.minimize(
-        fit_and_gradient,
-        (1 - smc) / parscale,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(0.005 / parscale, upper / parscale)] * k,
-        options={"maxcor": 5, "ftol": _LBFGSB_FACTR * _EPS, "gtol": 0.0, "maxiter": 100},
-    )
-    psi = res.x * parscale
-    w, v = _top_eigen(r - np.diag(psi), n_factors)  # psych:::FAout.wls
-    load = v * np.sqrt(np.maximum(w, 0))
-    sign = np.sign(load.sum(axis=0))
-    load = load * np.where(sign == 0, 1.0, sign)
-    load[load == 0] = 1e-15
-    return load, psi, bool(res.status == 0)
-
-
-def _psych_fa_varimax(r: np.ndarray, n_factors: int):
-    """``psych::fa(r, n_factors, fm = "minres", rotate = "varimax")``: loadings, psi, converged.
-
-    Varimax by :class:`factor_analyzer.Rotator` (Kaiser-normalised, the
-    algorithm and stopping rule of ``stats::varimax``, eps 1e-5, at most 1000
-    iterations as R), then psych's column signs (positive sums) and order
-    (decreasing sums of squares).
-    """
-    load, psi, ok = psych_minres(r, n_factors)
-    if n_factors > 1:
-        from factor_analyzer import Rotator
-
-        load = Rotator(method="varimax", normalize=True, max_iter=1000, tol=1e-5).fit_transform(
-            load
-        )
-        sign = np.sign(load.sum(axis=0))
-        load = load * np.where(sign == 0, 1.0, sign)
-        order = np.argsort(-(load**2).sum(axis=0), kind="stable")
-        load = load[:, order]
-    return load, psi, ok
-
-
-def _oblimin(load: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``GPArotation::oblimin(load)`` (gamma 0, quartimin): pattern, Phi, converged.
-
-    :class:`factor_analyzer.Rotator` runs the same gradient-projection
-    algorithm (Jennrich 2002; GPArotation's ``GPFoblq``: start at the
-    identity, step doubling and halving, stop when the projected gradient norm
-    is below 1e-5, at most 1000 iterations as GPArotation). Rotator does not
-    report convergence, so the projected gradient is recomputed here at its
-    solution (the criterion's gradient of ``GPArotation::vgQ.oblimin``).
-    """
-    from factor_analyzer import Rotator
-
-    rot = Rotator(method="oblimin", max_iter=1000, tol=1e-5)
-    pattern = rot.fit_transform(load)
-    t = rot.rotation_
-    l2 = pattern**2
-    n_off = np.ones((load.shape[1],) * 2) - np.eye(load.shape[1])
-    gq = pattern * (l2 @ n_off)
-    g = -(pattern.T @ gq @ np.linalg.inv(t)).T
-    gp = g - t @ np.diag(np.sum(t * g, axis=0))
-    return pattern, rot.phi_, bool(np.sqrt(np.sum(gp**2)) < 1e-5)
-
-
-def schmid_leiman_fit(corr: np.ndarray, n_factors: int = 3) -> dict:
-    """Schmid-Leiman solution of a correlation matrix, as ``psych::schmid(r, n_factors)``.
-
-    Steps (``psych::schmid``, fm = "minres", rotate = "oblimin"): ``n_factors``
-    minres factors (:func:`psych_minres`), varimax, oblimin (pattern F, factor
-    correlations Phi); general loadings of the oblique factors ``gload``: a
-    one-factor minres fit of Phi (``psych::fa(Phi)``) for three or more
-    factors; for two, psych's ``option = "equal"``: ``sqrt(|phi12|)`` and
-    ``sign(phi12) sqrt(|phi12|)`` (the second-order factor of two correlated
-    factors is not identified: psych says so and assumes equal loadings); for
-    one factor ``gload = 1``. Then ``g = F gload``, group loadings
-    ``sign(F) sqrt(max(F^2 - (F gload)^2, 0))`` column-wise, ``h2`` the row
-    sums of squared orthogonal (varimax) loadings, ``u2 = 1 - h2``,
-    ``p2 = g^2 / h2``.
-
-    Parameters
-    ----------
-    corr : array (k, k)
-        Correlation matrix (unit diagonal).
-    n_factors : int
-        Number of group factors, 1 <= n_factors < k.
-
-    Returns
-    -------
-    dict
-        ``g`` (k,), ``group`` (k, n_factors), ``h2``, ``u2``, ``p2`` (k,),
-        ``pattern`` (oblique F), ``phi``, ``gload``, ``heywood`` (a
-        uniqueness of the first- or second-order fit at 0.005),
-        ``converged`` (minres and oblimin met their stopping rules) and
-        ``dof`` (``((k - n_factors)^2 - (k + n_factors)) / 2``, negative when
-        the factor model has more parameters than correlations).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lam = np.array([0.8, 0.7, 0.6, 0.5, 0.6, 0.7])
-    >>> r = np.outer(lam, lam); np.fill_diagonal(r, 1)
-    >>> sl = schmid_leiman_fit(r, 1)
-    >>> np.round(sl["g"], 4).tolist()
-    [0.8, 0.7, 0.6, 0.5, 0.6, 0.7]
-    """
-    r = np.asarray(corr, dtype=float)
-    k = r.shape[0]
-    orth, psi, ok = _psych_fa_varimax(r, n_factors)
-    heywood = bool((psi <= PSI_BOUNDS[0] + 1e-9).any())
-    if n_factors == 1:
-        pattern, phi, gload = orth, np.ones((1, 1)), np.ones(1)
-    else:
-        pattern, phi, rot_ok = _oblimin(orth)
-        ok = ok and rot_ok
-        if n_factors == 2:
-            p12 = phi[0, 1]
-            gload = np.array([np.sqrt(abs(p12)), np.sign(p12) * np.sqrt(abs(p12))])
-        else:
-            gl, gpsi, g_ok = psych_minres(phi, 1)
-            gload = gl[:, 0]
-            ok = ok and g_ok
-            heywood = heywood or bool((gpsi <= PSI_BOUNDS[0] + 1e-9).any())
-    g = pattern @ gload
-    uniq2 = np.clip(pattern**2 - (pattern * gload) ** 2, 0, None)  # diag(R) - uniq - primeload^2
-    group = np.sign(pattern) * np.sqrt(uniq2)
-    h2 = (orth**2).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p2 = g**2 / h2
-    return {
-        "g": g,
-        "group": group,
-        "h2": h2,
-        "u2": np.diag(r) - h2,
-        "p2": p2,
-        "pattern": pattern,
-        "phi": phi,
-        "gload": gload,
-        "heywood": heywood,
-        "converged": bool(ok),
-        "dof": ((k - n_factors) ** 2 - (k + n_factors)) / 2,
-    }
-
-
 def _omega_from_sl(r: np.ndarray, sl: dict) -> dict:
     """psych:::omegah: flip items of negative g, then omega_h, omega.tot, omega.lim, ECV."""
     key = np.where(sl["g"] < 0, -1.0, 1.0)
@@ -1020,7 +608,7 @@ def omega_hierarchical(data, n_factors: int = 3, **keys) -> pd.DataFrame:
 
     ``psych::omega(x, nfactors = n_factors)`` with its defaults (fm =
     "minres", rotate = "oblimin", flip = TRUE, option = "equal"); see
-    :func:`schmid_leiman_fit` for the solution and the module notes for the
+    :func:`~vp_stats.stats.factor_engine.schmid_leiman_fit` for the solution and the module notes for the
     formulas.
 
     Parameters
