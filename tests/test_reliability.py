@@ -118,7 +118,6 @@ for (nm in c("hand", "power1", "ach8", "hed0", "ach9", "syn", "cong")) {
       if (sum(l) < 0) l <- -l
       out(paste0(nm, ".", fm, ".loadings"), l)
       out(paste0(nm, ".", fm, ".omega"), sum(l)^2 / (sum(l)^2 + sum(f$uniquenesses)))
-      out(paste0(nm, ".", fm, ".omega_observed"), sum(l)^2 / sum(cor(x)))
       res <- cor(x) - l %*% t(l)
       out(paste0(nm, ".", fm, ".offdiag_ss"), sum(res[lower.tri(res)]^2))
     }
@@ -234,7 +233,6 @@ def test_omega_matches_psych_fa(name, method, data, r_ref):
     # agreement to 2e-3 and a fit at least as good (smaller off-diagonal residuals).
     tol = 2e-3 if (name == "ach9" and method == "minres") else ITERATIVE
     assert om.omega == pytest.approx(r_ref[f"{name}.{method}.omega"][0], abs=tol)
-    assert om.omega_observed == pytest.approx(r_ref[f"{name}.{method}.omega_observed"][0], abs=tol)
     np.testing.assert_allclose(fl.loading, r_ref[f"{name}.{method}.loadings"], atol=tol)
     if method == "minres":
         lam = fl.loading.to_numpy()
@@ -695,7 +693,7 @@ def test_omega_hierarchical_matches_psych_on_value_portrait_item_sets(r_omega):
 @pytest.mark.r
 @pytest.mark.parametrize("name", ["power1", "ach8", "hed0", "ach9", "syn", "cong"])
 def test_one_factor_omegas_named_for_what_they_are(name, data, r_omega):
-    """``omega_observed`` (kept, deprecated) and ``omega_h_one_factor`` are psych's omega(nfactors=1)$omega_h."""
+    """``omega_h_one_factor`` is psych's omega(nfactors=1)$omega_h."""
     x = data["sets"][name]
     om = reliability.omega_total(x).iloc[0]
     omega_h1, omega_tot1 = r_omega["ref"][f"{name}.omega1"]
@@ -703,7 +701,6 @@ def test_one_factor_omegas_named_for_what_they_are(name, data, r_omega):
         2e-3 if name == "ach9" else ITERATIVE
     )  # ach9: Heywood case, see test_omega_matches_psych_fa
     assert om.omega_h_one_factor == pytest.approx(omega_h1, abs=tol)
-    assert om.omega_observed == pytest.approx(omega_h1, abs=tol)
     # and psych's omega.tot is another number: 1 - sum(1 - l^2) / 1'R1
     lam = reliability.factor_loadings(x).loading.to_numpy()
     r = np.corrcoef(x, rowvar=False)
@@ -913,7 +910,6 @@ def test_value_reliability_reports_omega_total_and_hierarchical(data):
         oh = reliability.omega_hierarchical(data["real"][name], n_factors=3).iloc[0]
         assert row.omega_hierarchical == pytest.approx(oh.omega_hierarchical, abs=1e-12)
         assert row.omega_total == pytest.approx(oh.omega_total, abs=1e-12)
-        assert row.omega_h_one_factor == pytest.approx(row.omega_observed, abs=1e-12)
     three = vr[vr.n_items == 3]
     assert len(three) and three.omega_hierarchical.isna().all() and three.omega.notna().all()
     assert (three.omega_h_note == "omega_h needs more than n_factors = 3 items").all()

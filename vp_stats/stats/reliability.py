@@ -53,8 +53,6 @@ Formulas
   ``omega_h_one_factor``    ``(sum l)^2 / 1'R1``, l = one-factor loadings     ``omega(x, nfactors = 1)$omega_h``
   ``omega``                 ``(sum l)^2 / ((sum l)^2 + sum(1 - l^2))``        none: the model-implied
                             (McDonald, 1999, eq. 6.20b)                       omega of a one-factor model
-  ``omega_observed``        the same number as ``omega_h_one_factor``         deprecated name, kept for old
-                            (without psych's sign flip)                       tables: it is *not* omega.tot
   ========================  ================================================  ==============================
 
   ``R`` is the observed item correlation matrix (pairwise or listwise, see
@@ -509,9 +507,6 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
         omega of McDonald 1999 eq. 6.20b; no psych function returns it),
         ``omega_h_one_factor`` (``(sum l)^2 / 1'R1`` with items of negative
         loading reversed in R: ``psych::omega(x, nfactors = 1)$omega_h``),
-        ``omega_observed`` (deprecated: the same ``(sum l)^2 / 1'R1`` without
-        the reversal; earlier versions documented it, wrongly, as psych's
-        ``omega.tot``, which is ``(1'R1 - sum(1 - l^2)) / 1'R1``),
         ``heywood`` (a uniqueness at its lower bound 0.005) and ``converged``.
 
     Notes
@@ -545,7 +540,6 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
             "method": [method],
             "omega": [s2 / (s2 + u2.sum())],
             "omega_h_one_factor": [np.abs(lam).sum() ** 2 / (r * np.outer(key, key)).sum()],
-            "omega_observed": [s2 / r.sum()],
             "heywood": [heywood],
             "converged": [ok],
         }
@@ -861,7 +855,6 @@ VALUE_RELIABILITY_COLUMNS = [
     "std_alpha",
     "average_r",
     "omega",
-    "omega_observed",
     "omega_h_one_factor",
     "omega_heywood",
     "omega_total",
@@ -935,12 +928,11 @@ def value_reliability(
     DataFrame
         ``family, dimension, group, n_items, n_reversed, n_raters,
         n_incomplete, alpha, alpha_ci_low, alpha_ci_high, std_alpha,
-        average_r, omega, omega_observed, omega_h_one_factor, omega_heywood,
+        average_r, omega, omega_h_one_factor, omega_heywood,
         omega_total, omega_hierarchical, n_factors, omega_h_note, reason``
         (the omegas as named in the module notes: ``omega_total`` and
         ``omega_hierarchical`` are ``psych::omega(x, n_factors)``'s
-        ``omega.tot`` and ``omega_h``; ``omega_observed`` is a deprecated
-        alias of the one-factor omega_h). Nothing is dropped: a dimension
+        ``omega.tot`` and ``omega_h``). Nothing is dropped: a dimension
         without selected items gets one row with ``group`` missing and a
         reason; ``reason`` is None where alpha and the one-factor omega were
         computed without a Heywood case; ``omega_h_note`` says why an
@@ -1103,7 +1095,6 @@ def _group_reliability(
         om = omega_total(x, method=method, missing=missing).iloc[0]
         row.update(
             omega=om.omega,
-            omega_observed=om.omega_observed,
             omega_h_one_factor=om.omega_h_one_factor,
             omega_heywood=bool(om.heywood),
         )
