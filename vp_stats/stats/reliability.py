@@ -145,9 +145,9 @@ MISSING_RULES = ("listwise", "pairwise", "raise")
 def item_matrix(
     data,
     *,
-    respondent: str = "participant",
+    participant: str = "participant",
     item: str | tuple[str, ...] | list[str] = ITEM_KEYS,
-    value: str = "rating",
+    rating: str = "rating",
     missing: str = "listwise",
 ) -> tuple[np.ndarray, pd.Index, pd.DataFrame, int]:
     """Turn wide or tidy ratings into a respondents x items array (complete, or with NaN for pairwise).
@@ -155,10 +155,10 @@ def item_matrix(
     Parameters
     ----------
     data : DataFrame or array-like
-        Wide (rows respondents, columns items; a 2-D array gets items
-        ``item_1 ... item_k``) or tidy (has a ``value`` column; pivoted on
-        ``respondent`` x ``item``).
-    respondent, item, value : str
+        Wide (rows participants, columns items; a 2-D array gets items
+        ``item_1 ... item_k``) or tidy (has a ``rating`` column; pivoted on
+        ``participant`` x ``item``).
+    participant, item, rating : str
         Column names of tidy input (``item`` may be several key columns).
     missing : {"listwise", "pairwise", "raise"}
         Drop respondents with any missing item; keep them with NaN cells
@@ -190,32 +190,32 @@ def item_matrix(
     """
     if missing not in MISSING_RULES:
         raise ValueError(f"missing must be one of {list(MISSING_RULES)}, got {missing!r}")
-    if isinstance(data, pd.DataFrame) and value in data.columns:
+    if isinstance(data, pd.DataFrame) and rating in data.columns:
         keys = [item] if isinstance(item, str) else list(item)
-        need = [respondent, *keys, value]
+        need = [participant, *keys, rating]
         absent = [c for c in need if c not in data.columns]
         if absent:
             raise ValueError(f"tidy ratings lack column(s) {absent}; have {list(data.columns)}")
-        dup = data.duplicated([respondent, *keys])
+        dup = data.duplicated([participant, *keys])
         if dup.any():
             row = data[dup].iloc[0]
             raise ValueError(
-                f"respondent {row[respondent]!r} rated item "
+                f"respondent {row[participant]!r} rated item "
                 f"{tuple(row[k] for k in keys)} more than once"
             )
-        vals = pd.to_numeric(data[value], errors="coerce")
-        bad = vals.isna() & data[value].notna()
+        vals = pd.to_numeric(data[rating], errors="coerce")
+        bad = vals.isna() & data[rating].notna()
         if bad.any():
             row = data[bad].iloc[0]
             raise ValueError(
-                f"respondent {row[respondent]!r}, item {tuple(row[k] for k in keys)}: "
-                f"non-numeric rating {row[value]!r}"
+                f"respondent {row[participant]!r}, item {tuple(row[k] for k in keys)}: "
+                f"non-numeric rating {row[rating]!r}"
             )
         wide = tables.to_wide(
-            data.assign(**{value: vals}),
-            respondent,
+            data.assign(**{rating: vals}),
+            participant,
             keys,
-            value,
+            rating,
             source="ratings",
             name_columns=True,
         )
@@ -361,7 +361,7 @@ def cronbach_alpha(data, ci: float = 0.95, **keys) -> pd.DataFrame:
     ci : float
         Coverage of the Feldt interval.
     **keys
-        ``respondent``, ``item``, ``value``, ``missing`` for :func:`item_matrix`
+        ``participant``, ``item``, ``rating``, ``missing`` for :func:`item_matrix`
         (``missing="pairwise"``: psych's default, see the module notes).
 
     Returns
@@ -496,7 +496,7 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
     method : {"minres", "ml"}
         Estimator of the one-factor model (see :func:`~vp_stats.stats.factor_engine.one_factor_loadings`).
     **keys
-        ``respondent``, ``item``, ``value``, ``missing`` for :func:`item_matrix`
+        ``participant``, ``item``, ``rating``, ``missing`` for :func:`item_matrix`
         (pairwise: the correlations are pairwise-complete, as ``psych::fa``).
 
     Returns
@@ -615,7 +615,7 @@ def omega_hierarchical(data, n_factors: int = 3, **keys) -> pd.DataFrame:
         Group factors of the Schmid-Leiman solution (psych's default 3); at
         least 1 and fewer than the number of items.
     **keys
-        ``respondent``, ``item``, ``value``, ``missing`` for :func:`item_matrix`;
+        ``participant``, ``item``, ``rating``, ``missing`` for :func:`item_matrix`;
         ``missing="pairwise"`` gives psych's pairwise correlations (what
         ``psych::omega`` does with raw data that have missing cells).
 
