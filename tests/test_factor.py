@@ -235,21 +235,18 @@ def test_polychoric_equals_psych(bfi, ref):
     cc = bfi.dropna()
     at_psych_tol = factor.polychoric_correlations(cc, tol=factor.PSYCH_OPTIMIZE_TOL)
     # the same likelihood and optimiser (Brent) as psych: equal to optimiser rounding
-    assert np.abs(at_psych_tol.to_numpy() - ref["poly"].reshape(25, 25)).max() < EXACT_TOL
-    assert at_psych_tol.attrs["global_thresholds"] and not at_psych_tol.attrs["smoothed"]
-    assert (
-        np.abs(at_psych_tol.attrs["thresholds"].to_numpy() - ref["tau"].reshape(5, 25).T).max()
-        < 1e-12
-    )
+    assert np.abs(at_psych_tol.matrix() - ref["poly"].reshape(25, 25)).max() < EXACT_TOL
+    assert at_psych_tol.global_thresholds and not at_psych_tol.smoothed
+    assert np.abs(at_psych_tol.thresholds.to_numpy() - ref["tau"].reshape(5, 25).T).max() < 1e-12
     # the default (tighter) tolerance differs from psych by psych's optimiser tolerance, ~1e-4
     default = factor.polychoric_correlations(cc)
-    assert np.abs(default.to_numpy() - ref["poly"].reshape(25, 25)).max() < 1e-4
+    assert np.abs(default.matrix() - ref["poly"].reshape(25, 25)).max() < 1e-4
 
 
 @pytest.mark.r
 def test_efa_of_polychoric_correlations_equals_psych(bfi, ref):
     res = factor.efa(bfi, 5, polychoric=True)
-    assert res.correlation.attrs["type"] == "polychoric"
+    assert res.correlation_type == "polychoric"
     _compare(res, ref, "bfi_poly", 25, 1e-3)  # psych's polychoric is itself accurate to ~1e-4
     kmo = factor.adequacy(bfi, polychoric=True)
     assert abs(kmo.value.iloc[0] - ref["kmo_poly"][0]) < 1e-4
@@ -257,7 +254,8 @@ def test_efa_of_polychoric_correlations_equals_psych(bfi, ref):
 
 @pytest.mark.r
 def test_parallel_analysis_agrees_with_fa_parallel(bfi, ref):
-    pa = factor.parallel_analysis(bfi, method="minres", n_iter=20, seed=0)
+    par = factor.parallel_analysis(bfi, method="minres", n_iter=20, seed=0)
+    pa = par.table
     # what is compared is psych's: observed eigenvalues equal fa.parallel's exactly ...
     assert np.abs(pa.observed_pc.to_numpy() - ref["par_pc"]).max() < 1e-10
     assert np.abs(pa.observed_fa.to_numpy() - ref["par_fa"]).max() < LOAD_TOL
@@ -265,13 +263,9 @@ def test_parallel_analysis_agrees_with_fa_parallel(bfi, ref):
     assert np.abs(pa.simulated_fa_mean.to_numpy() - ref["par_fasim"]).max() < 0.05
     assert np.abs(pa.simulated_pc_mean.to_numpy() - ref["par_pcsim"]).max() < 0.05
     # ... and the suggested numbers agree (psych: 6 factors, 5 components on bfi)
-    assert (
-        (pa.attrs["n_factors"], pa.attrs["n_components"])
-        == tuple(ref["par_n"].astype(int))
-        == (6, 5)
-    )
+    assert (par.n_factors, par.n_components) == tuple(ref["par_n"].astype(int)) == (6, 5)
     again = factor.parallel_analysis(bfi, n_iter=20, seed=0)
-    pd.testing.assert_frame_equal(pa, again)  # seeded
+    pd.testing.assert_frame_equal(pa, again.table)  # seeded
 
 
 @pytest.mark.r
@@ -286,7 +280,7 @@ def test_value_portrait_item_set_equals_psych(vp, ref):
     assert abs(t["bartlett_chi2"] - ref["vp_bart"][0]) < 1e-6 * ref["vp_bart"][0]
     poly = factor.polychoric_correlations(vp.iloc[:, :VP_POLY_ITEMS], tol=factor.PSYCH_OPTIMIZE_TOL)
     assert (
-        np.abs(poly.to_numpy() - ref["vp_poly"].reshape(VP_POLY_ITEMS, VP_POLY_ITEMS)).max()
+        np.abs(poly.matrix() - ref["vp_poly"].reshape(VP_POLY_ITEMS, VP_POLY_ITEMS)).max()
         < EXACT_TOL
     )
 
@@ -391,7 +385,7 @@ def test_tidy_outputs_and_options():
     one = factor.efa(x.iloc[:, :3], 1, rotation="oblimin")
     assert not one.oblique and one.factor_correlations.empty and (one.loadings.loading > 0).all()
     pa = factor.parallel_analysis(x, n_iter=5, seed=3)
-    assert list(pa.columns) == [
+    assert list(pa.table.columns) == [
         "number",
         "observed_pc",
         "simulated_pc_mean",
@@ -400,7 +394,7 @@ def test_tidy_outputs_and_options():
         "simulated_fa_mean",
         "simulated_fa_quantile",
     ]
-    assert pa.attrs["n_factors"] == 2
+    assert pa.n_factors == 2
 
 
 @pytest.mark.parametrize(

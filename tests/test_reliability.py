@@ -1024,7 +1024,7 @@ def test_reliability_data_mode_api_equals_scale_reliability(tmp_path):
         data=path, out=tmp_path / "o", reverse="q2", scale="1-5", n_factors=2
     )
     summary, items = reliability.scale_reliability(
-        tio.read_item_matrix(path, scale="1-5"), reverse=["q2"], n_factors=2
+        tio.read_item_matrix(path, scale="1-5"), reverse=["q2"], n_factors=2, scale="1-5"
     )
     pd.testing.assert_frame_equal(table, summary)
     pd.testing.assert_frame_equal(info["item_statistics"], items)

@@ -99,7 +99,7 @@ def efa_cmd(
                     missing=missing,
                 )
                 if n_factors is None:
-                    n_factors = pa.attrs["n_factors"]
+                    n_factors = pa.n_factors
                     if n_factors < 1:
                         _fail(
                             "parallel analysis suggests no factor (no eigenvalue above the simulated ones); "
@@ -126,7 +126,7 @@ def efa_cmd(
                     tio.write_csv(res.factor_correlations, out_dir / "efa_factor_correlations.csv")
                 )
             if pa is not None:
-                written.append(tio.write_csv(pa, out_dir / "efa_parallel.csv"))
+                written.append(tio.write_csv(pa.summary_frame(), out_dir / "efa_parallel.csv"))
             params = {
                 "n_factors": int(n_factors),
                 "method": method,
@@ -146,8 +146,8 @@ def efa_cmd(
             }
             if pa is not None:
                 extra.update(
-                    parallel_n_factors=pa.attrs["n_factors"],
-                    parallel_n_components=pa.attrs["n_components"],
+                    parallel_n_factors=pa.n_factors,
+                    parallel_n_components=pa.n_components,
                 )
             written.append(
                 tio.write_json(
@@ -157,8 +157,8 @@ def efa_cmd(
             )
     if pa is not None:
         typer.echo(
-            f"parallel analysis suggests {pa.attrs['n_factors']} factor(s) and "
-            f"{pa.attrs['n_components']} component(s)"
+            f"parallel analysis suggests {pa.n_factors} factor(s) and "
+            f"{pa.n_components} component(s)"
         )
     kmo = adeq[(adeq.statistic == "kmo") & adeq.item.isna()].value.item()
     chi2, df, p = (

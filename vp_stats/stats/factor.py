@@ -98,6 +98,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from vp_stats import tables
 from vp_stats.errors import TableError
 from vp_stats.stats.factor_engine import (
     OBLIQUE_ROTATIONS,
@@ -111,7 +112,9 @@ __all__ = [
     "ROTATIONS",
     "OBLIQUE_ROTATIONS",
     "MISSING",
+    "Correlations",
     "EFAResult",
+    "ParallelAnalysis",
     "item_frame",
     "correlations",
     "polychoric_correlations",
@@ -333,6 +336,44 @@ def _polychoric_matrix(r, codes, tau, n_cat, global_, correct, tol, names) -> No
             r[i, j] = r[j, i] = _polychoric_pair(tab, rc, cc, tol)
 
 
+@dataclass(frozen=True)
+class Correlations(tables.Result):
+    """An item correlation matrix and how it was computed (:func:`correlations`).
+
+    Attributes
+    ----------
+    table : DataFrame
+        Items x items correlation matrix.
+    n_obs : int
+        Respondents used (pairwise: every respondent with an answer, as psych's ``n.obs``).
+    kind : {"pearson", "polychoric"}
+    missing : {"listwise", "pairwise"}
+    thresholds : DataFrame or None
+        Polychoric only: items x cut points, the global thresholds ``qnorm(cumsum(p))``.
+    global_thresholds : bool or None
+        Polychoric only: whether the thresholds are global (psych) rather than per pair.
+    smoothed : bool
+        Polychoric only: the matrix was smoothed as ``psych::cor.smooth``.
+
+    Examples
+    --------
+    >>> c = correlations(pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 1, 4, 3]}))
+    >>> c.n_obs, c.kind, round(float(c.summary_frame().loc["a", "b"]), 6)
+    (4, 'pearson', 0.6)
+    """
+
+    n_obs: int = 0
+    kind: str = "pearson"
+    missing: str = "listwise"
+    thresholds: pd.DataFrame | None = None
+    global_thresholds: bool | None = None
+    smoothed: bool = False
+
+    def matrix(self) -> np.ndarray:
+        """The correlations as a float array."""
+        return self.table.to_numpy(dtype=float)
+
+
 def polychoric_correlations(
     data: pd.DataFrame, *, correct: float = 0.5, smooth: bool = True, tol: float = 1e-8
 ) -> pd.DataFrame:
@@ -371,16 +412,17 @@ def polychoric_correlations(
 
     Returns
     -------
-    DataFrame
-        Items x items correlation matrix; ``attrs`` hold ``thresholds``
-        (items x cut points, global thresholds), ``global_thresholds`` and ``smoothed``.
+    Correlations
+        ``table`` the items x items correlation matrix, ``thresholds`` (items x cut
+        points, global thresholds), ``global_thresholds``, ``smoothed`` and ``n_obs``
+        (respondents with an answer).
 
     Examples
     --------
     >>> rng = np.random.default_rng(1)
     >>> z = rng.multivariate_normal([0, 0], [[1, .6], [.6, 1]], size=2000)
     >>> x = pd.DataFrame(np.digitize(z, [-1, 0, 1]) + 1, columns=["a", "b"])
-    >>> float(round(polychoric_correlations(x).loc["a", "b"], 2))
+    >>> float(round(polychoric_correlations(x).table.loc["a", "b"], 2))
     0.59
     """
     x = item_frame(data, source="items")
@@ -426,13 +468,15 @@ def polychoric_correlations(
     smoothed = False
     if smooth:
         r, smoothed = _cor_smooth(r)
-    out = pd.DataFrame(r, index=x.columns, columns=x.columns)
-    out.attrs.update(
+    return Correlations(
+        table=pd.DataFrame(r, index=x.columns, columns=x.columns),
+        n_obs=int(x.notna().any(axis=1).sum()),
+        kind="polychoric",
+        missing="pairwise",
         thresholds=pd.DataFrame(tau.T, index=x.columns, columns=[f"t{c}" for c in range(1, n_cat)]),
         global_thresholds=global_,
         smoothed=smoothed,
     )
-    return out
 
 
 def _complete(x: pd.DataFrame, missing: str) -> pd.DataFrame:
@@ -460,9 +504,10 @@ def correlations(
 
     Returns
     -------
-    DataFrame
-        Items x items; ``attrs["n_obs"]`` is the number of respondents used
-        (pairwise: every respondent with an answer, as psych's ``n.obs``).
+    Correlations
+        ``table`` items x items; ``n_obs`` the number of respondents used
+        (pairwise: every respondent with an answer, as psych's ``n.obs``); ``kind``,
+        ``missing`` and, for polychoric correlations, the thresholds.
 
     Raises
     ------
@@ -474,7 +519,7 @@ def correlations(
     --------
     >>> x = pd.DataFrame({"a": [1, 2, 3, 4, None], "b": [2, 1, 4, 3, 5]})
     >>> r = correlations(x)
-    >>> float(round(r.loc["a", "b"], 3)), r.attrs["n_obs"]
+    >>> float(round(r.table.loc["a", "b"], 3)), r.n_obs
     (0.6, 4)
     """
     _check_options(missing=missing)
@@ -489,9 +534,10 @@ def correlations(
         raise ValueError(
             f"item {flat[0]!r} has no variance ({missing} deletion): it cannot be correlated"
         )
+    poly = None
     if polychoric:
-        r = polychoric_correlations(x)
-        attrs = dict(r.attrs)
+        poly = polychoric_correlations(x)
+        r = poly.table
     else:
         r = (
             x.corr(method="pearson")
@@ -500,19 +546,20 @@ def correlations(
                 np.corrcoef(x.to_numpy(), rowvar=False), index=x.columns, columns=x.columns
             )
         )
-        attrs = {}
     if r.isna().any().any():
         i, j = np.argwhere(r.isna().to_numpy())[0]
         raise ValueError(
             f"items {r.index[i]!r} and {r.columns[j]!r} have too few answers in common to be correlated"
         )
-    r.attrs = {
-        **attrs,
-        "n_obs": int(len(x)),
-        "type": "polychoric" if polychoric else "pearson",
-        "missing": missing,
-    }
-    return r
+    return Correlations(
+        table=r,
+        n_obs=int(len(x)),
+        kind="polychoric" if polychoric else "pearson",
+        missing=missing,
+        thresholds=None if poly is None else poly.thresholds,
+        global_thresholds=None if poly is None else poly.global_thresholds,
+        smoothed=False if poly is None else poly.smoothed,
+    )
 
 
 MIN_EIGENVALUE = 1e-12  # below: singular (psych::cor.smooth lifts eigenvalues to 1e-10)
@@ -588,12 +635,12 @@ def adequacy(
     """
     _check_options(missing=missing)
     rdf = correlations(data, polychoric=polychoric, missing=missing)
-    r, n = rdf.to_numpy(), rdf.attrs["n_obs"]
+    r, n = rdf.matrix(), rdf.n_obs
     _require_pd(r, n)
     overall, per_item = _kmo(r)
     chi2, df, pval = _bartlett(r, n)
     rows = [("kmo", np.nan, overall)] + [
-        ("kmo", it, v) for it, v in zip(rdf.columns, per_item, strict=True)
+        ("kmo", it, v) for it, v in zip(rdf.table.columns, per_item, strict=True)
     ]
     rows += [
         ("bartlett_chi2", np.nan, chi2),
@@ -624,7 +671,9 @@ class EFAResult:
     factor_correlations : DataFrame
         ``factor_1, factor_2, r`` for each pair (``$Phi``); empty unless oblique.
     correlation : DataFrame
-        The item correlation matrix analysed (``attrs["n_obs"]``).
+        The item correlation matrix analysed (``n_obs`` respondents).
+    correlation_type : {"pearson", "polychoric"}
+        What ``correlation`` holds.
     """
 
     loadings: pd.DataFrame
@@ -638,6 +687,13 @@ class EFAResult:
     n_obs: int
     converged: bool
     heywood: list = field(default_factory=list)
+    correlation_type: str = "pearson"
+
+    def summary_frame(self) -> pd.DataFrame:
+        """Items x factors loadings with ``communality`` and ``uniqueness``: the table to print."""
+        m = self.loading_matrix()
+        comm = self.communalities.set_index("item").loc[m.index]
+        return m.assign(communality=comm["communality"], uniqueness=comm["uniqueness"])
 
     @property
     def oblique(self) -> bool:
@@ -739,9 +795,9 @@ def efa(
     """
     _check_options(method=method, rotation=rotation, missing=missing)
     rdf = correlations(data, polychoric=polychoric, missing=missing)
-    items = list(rdf.columns)
+    items = list(rdf.table.columns)
     _check_options(n_factors=n_factors, n_items=len(items))
-    r, n = rdf.to_numpy(), rdf.attrs["n_obs"]
+    r, n = rdf.matrix(), rdf.n_obs
     _require_pd(r, n)
     k = int(n_factors)
     with single_threaded_blas():
@@ -774,13 +830,14 @@ def efa(
         communalities=comm,
         variance=var,
         factor_correlations=fc,
-        correlation=rdf,
+        correlation=rdf.table,
         n_factors=k,
         method=method,
         rotation=rotation,
         n_obs=n,
         converged=converged,
         heywood=heywood,
+        correlation_type=rdf.kind,
     )
 
 
@@ -793,6 +850,31 @@ def _fa_values(r: np.ndarray, method: str) -> np.ndarray:
     s = r.copy()
     np.fill_diagonal(s, (loadings**2).sum(1))
     return np.linalg.eigvalsh(s)[::-1]
+
+
+@dataclass(frozen=True)
+class ParallelAnalysis(tables.Result):
+    """Horn's parallel analysis (:func:`parallel_analysis`): eigenvalues and suggested numbers.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per eigenvalue ``number``: ``observed_pc``, ``simulated_pc_mean``,
+        ``simulated_pc_quantile``, ``observed_fa``, ``simulated_fa_mean``,
+        ``simulated_fa_quantile``.
+    n_factors, n_components : int
+        The suggested numbers of factors and components.
+    n_obs, n_iter, quantile, seed, method
+        The respondents used and the options of the run.
+    """
+
+    n_factors: int = 0
+    n_components: int = 0
+    n_obs: int = 0
+    n_iter: int = 0
+    quantile: float = 0.95
+    seed: int = 0
+    method: str = "minres"
 
 
 def parallel_analysis(
@@ -841,11 +923,11 @@ def parallel_analysis(
 
     Returns
     -------
-    DataFrame
-        One row per eigenvalue ``number``: ``observed_pc``, ``simulated_pc_mean``,
-        ``simulated_pc_quantile``, ``observed_fa``, ``simulated_fa_mean``,
-        ``simulated_fa_quantile``; ``attrs["n_factors"]`` and
-        ``attrs["n_components"]`` are the suggested numbers.
+    ParallelAnalysis
+        ``table`` with one row per eigenvalue ``number`` (``observed_pc``,
+        ``simulated_pc_mean``, ``simulated_pc_quantile``, ``observed_fa``,
+        ``simulated_fa_mean``, ``simulated_fa_quantile``); ``n_factors`` and
+        ``n_components`` are the suggested numbers.
 
     Examples
     --------
@@ -854,12 +936,12 @@ def parallel_analysis(
     >>> x = pd.DataFrame(rng.standard_normal((500, 2)) @ lam.T + .6 * rng.standard_normal((500, 6)),
     ...                  columns=list("abcdef"))
     >>> pa = parallel_analysis(x, seed=1)
-    >>> pa.attrs["n_factors"], pa.attrs["n_components"]
+    >>> pa.n_factors, pa.n_components
     (2, 2)
     """
     _check_options(method=method, missing=missing, n_iter=n_iter, quantile=quantile)
     rdf = correlations(data, polychoric=polychoric, missing=missing)
-    r, n = rdf.to_numpy(), rdf.attrs["n_obs"]
+    r, n = rdf.matrix(), rdf.n_obs
     _require_pd(r, n)
     p = r.shape[0]
     rng = np.random.default_rng(seed)
@@ -886,7 +968,8 @@ def parallel_analysis(
             "simulated_fa_quantile": q_fa,
         }
     )
-    out.attrs.update(
+    return ParallelAnalysis(
+        table=out,
         n_factors=count(obs_fa, q_fa),
         n_components=count(obs_pc, q_pc),
         n_obs=n,
@@ -895,4 +978,3 @@ def parallel_analysis(
         seed=seed,
         method=method,
     )
-    return out

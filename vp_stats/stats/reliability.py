@@ -964,7 +964,7 @@ def value_reliability(
     r = tables.ratings_table(
         ratings, participant=participant, item=item, rating=rating, scale=scale
     )
-    sc = r.attrs["scale"]
+    sc = tables.parse_scale(scale) or tables.infer_scale(r["rating"])  # as ratings_table does
     if "group" not in r.columns:
         r = r.assign(group="all")
     sel = sel_in[sel_in["selected"].astype(bool)]
@@ -1039,6 +1039,9 @@ def value_reliability(
     )
     out["omega_heywood"] = out["omega_heywood"].astype("boolean")
     out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), None)
+    # The one attrs use: the rating scale travels in attrs["scale"] on every ratings table of the
+    # contracts layer (tables.ratings_table, io.tables.read_item_matrix); this table keeps that
+    # convention for its callers until the convention itself moves to a Result.
     out.attrs["scale"] = sc
     return out
 
@@ -1165,9 +1168,8 @@ def scale_reliability(
     reverse : sequence of str
         Items to reverse-score as ``low + high - x`` before anything is computed.
     scale : Scale or "LOW-HIGH", optional
-        Rating scale for reversing (values outside it are errors); default
-        ``data.attrs["scale"]`` (as :func:`~vp_stats.io.tables.read_item_matrix`
-        sets it), else the observed min..max (reported as inferred).
+        Rating scale for reversing (values outside it are errors); default the
+        observed min..max (reported as inferred).
     missing : {"listwise", "pairwise"}
         Missing-data rule (module notes); pairwise is psych's default.
     ci : float
@@ -1217,9 +1219,7 @@ def scale_reliability(
     unknown = [r for r in reverse if r not in num.columns]
     if unknown:
         raise ValueError(f"reverse: unknown item(s) {unknown}; the items are {list(num.columns)}")
-    sc = tables.parse_scale(scale) or data.attrs.get("scale")
-    if sc is None:
-        sc = tables.infer_scale(num.to_numpy().ravel())
+    sc = tables.parse_scale(scale) or tables.infer_scale(num.to_numpy().ravel())
     vals = num.to_numpy()
     outside = ~np.isnan(vals) & ((vals < sc.low) | (vals > sc.high))
     if outside.any():

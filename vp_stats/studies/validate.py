@@ -396,7 +396,7 @@ def reliability_study(
         mat = tio.read_item_matrix(data, participant=participant, scale=scale)
         try:
             summary, item_stats = reliability.scale_reliability(
-                mat, n_factors=n_factors, reverse=reverse or (), missing=missing, ci=ci
+                mat, n_factors=n_factors, reverse=reverse or (), missing=missing, ci=ci, scale=scale
             )
         except ValueError as exc:
             raise ValueError(f"{data}: {exc}") from exc
