@@ -124,5 +124,5 @@ def test_binary_matrix_from_answers():
         irt.binary_matrix_from_answers(
             ans.assign(rating=ans.rating.replace({1.0: 7.0})), val, dimension="Power"
         )
-    with pytest.raises(ValueError, match="lack columns"):
+    with pytest.raises(ValueError, match="answers: table, field 'rating': missing column"):
         irt.binary_matrix_from_answers(ans.drop(columns="rating"), val, dimension="Power")

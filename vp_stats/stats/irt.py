@@ -243,9 +243,7 @@ def estimate_ability(
     """
     girth = _girth()
     mat = _as_binary(responses, model, item, rating)
-    need = {"item", "discrimination", "difficulty"} - set(items.columns)
-    if need:
-        raise ValueError(f"items lacks columns {sorted(need)}")
+    tables.require(items, ["item", "discrimination", "difficulty"], "items")
     absent = [i for i in items["item"] if i not in mat.columns]
     if absent:
         raise ValueError(f"items not in the response matrix: {absent[:10]}")
@@ -318,12 +316,8 @@ def binary_matrix_from_answers(
     m2        0.0     1.0
     """
     item_cols = (item,) if isinstance(item, str) else tuple(item)
-    miss = {model, rating, *item_cols} - set(answers.columns)
-    if miss:
-        raise ValueError(f"answers lack columns {sorted(miss)}")
-    miss = {"dimension", *item_cols} - set(validated_items.columns)
-    if miss:
-        raise ValueError(f"validated_items lack columns {sorted(miss)}")
+    tables.require(answers, [model, *item_cols, rating], "answers")
+    tables.require(validated_items, [*item_cols, "dimension"], "validated_items")
     val = validated_items
     if dimension is not None:
         val = val[val["dimension"] == dimension]

@@ -192,10 +192,7 @@ def item_matrix(
         raise ValueError(f"missing must be one of {list(MISSING_RULES)}, got {missing!r}")
     if isinstance(data, pd.DataFrame) and rating in data.columns:
         keys = [item] if isinstance(item, str) else list(item)
-        need = [participant, *keys, rating]
-        absent = [c for c in need if c not in data.columns]
-        if absent:
-            raise ValueError(f"tidy ratings lack column(s) {absent}; have {list(data.columns)}")
+        tables.require(data, [participant, *keys, rating], "ratings")
         dup = data.duplicated([participant, *keys])
         if dup.any():
             row = data[dup].iloc[0]
@@ -956,9 +953,7 @@ def value_reliability(
     if not isinstance(n_factors, (int, np.integer)) or isinstance(n_factors, bool) or n_factors < 1:
         raise ValueError(f"n_factors must be a positive integer, got {n_factors!r}")
     sel_in = tables.with_item_column(selected)
-    need = {"item", "family", "dimension", "selected"}
-    if not need <= set(sel_in.columns):
-        raise ValueError(f"selected lacks column(s) {sorted(need - set(sel_in.columns))}")
+    tables.require(sel_in, ["item", "family", "dimension", "selected"], "selected")
     if scale is None and {"portrait_id", "option_id"} <= set(ratings.columns):
         scale = tables.VP_SCALE  # Value Portrait items are rated 1-6
     r = tables.ratings_table(

@@ -65,9 +65,7 @@ DISTANCES = ("sqrt", "linear")
 def _score_matrix(scores: pd.DataFrame, family: str) -> pd.DataFrame:
     if family not in schema.FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {schema.FAMILY_NAMES}")
-    need = {"participant", "family", "dimension", "score"}
-    if not need <= set(scores.columns):
-        raise ValueError(f"scores lack column(s) {sorted(need - set(scores.columns))}")
+    tables.require(scores, ["participant", "family", "dimension", "score"], "scores")
     sub = scores[scores["family"] == family]
     dup = sub.duplicated(["participant", "dimension"])
     if dup.any():
@@ -436,6 +434,7 @@ def circumplex_check(
     n = len(theo)
     if n < 3:
         raise ValueError(f"a circular order needs at least 3 dimensions, got {n}")
+    tables.require(positions, ["dimension", "angle_deg"], "positions", numeric=["angle_deg"])
     pos = positions.set_index("dimension")
     missing = [d for d in theo if d not in pos.index]
     if missing:
