@@ -37,8 +37,10 @@ Neuro =~ N1 + N2 + N3 + N4 + N5
 Open  =~ O1 + O2 + O3 + O4 + O5
 """
 VP_MODELS = {
-    "vp1": "F1 =~ i4044_2 + i3030_5 + i3030_1 + i4001_3\nF2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2",
-    "vp2": "F1 =~ i4044_2 + a*i3030_5 + a*i3030_1 + i4001_3\nF2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2\n"
+    "vp1": "F1 =~ i4044_2 + i3030_5 + i3030_1 + i4001_3\n"
+    "F2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2",
+    "vp2": "F1 =~ i4044_2 + a*i3030_5 + a*i3030_1 + i4001_3\n"
+    "F2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2\n"
     "i3030_5 ~~ i3030_1\nF1 ~~ 0*F2",
 }
 FIT_NAMES = {
@@ -110,8 +112,10 @@ suppressPackageStartupMessages({library(lavaan); library(psychTools)})
 data(bfi)
 keep <- function(tag, f) {
   out(paste0(tag, "_fit"), fitMeasures(f, c(FITNAMES)))
-  pe <- parameterEstimates(f, standardized = TRUE); lv <- lavNames(f, "lv"); l <- pe[pe$op == "=~", ]
-  out(paste0(tag, "_est"), l$est); out(paste0(tag, "_se"), l$se); out(paste0(tag, "_std"), l$std.all)
+  pe <- parameterEstimates(f, standardized = TRUE); lv <- lavNames(f, "lv")
+  l <- pe[pe$op == "=~", ]
+  out(paste0(tag, "_est"), l$est); out(paste0(tag, "_se"), l$se)
+  out(paste0(tag, "_std"), l$std.all)
   fc <- pe[pe$op == "~~" & pe$lhs %in% lv & pe$rhs %in% lv & pe$lhs != pe$rhs, ]
   out(paste0(tag, "_fcov"), fc$est); out(paste0(tag, "_fcor"), fc$std.all)
 }
@@ -205,7 +209,10 @@ def test_value_portrait_models_equal_lavaan(vp, ref, tag):
 
 @pytest.mark.r
 def test_semopy_calc_stats_differs_from_lavaan_only_in_rmsea(bfi, ref):
-    """Why the fit indices are computed here: semopy's RMSEA divides by N - 1 (lavaan: N), no CI, no SRMR."""
+    """Why the fit indices are computed here.
+
+    semopy's RMSEA divides by N - 1 (lavaan: N), and gives no CI and no SRMR.
+    """
     from semopy import stats as sst  # calc_stats itself takes ~7 s here
 
     res = cfa.cfa(bfi, BFI_MODEL)
@@ -243,7 +250,7 @@ def test_fit_indices_formulas():
     assert perfect["rmsea_ci_low"] == 0 and perfect["srmr"] == pytest.approx(0, abs=1e-12)
 
 
-# --------------------------------------------------------------------------- the parser and bad input
+# ------------------------------------------------------------------------- the parser and bad input
 
 
 def _congeneric(n=300, seed=0) -> pd.DataFrame:

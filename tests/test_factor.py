@@ -60,7 +60,7 @@ def need_r(packages=R_PACKAGES) -> str:
 
 
 def bfi_from_r() -> pd.DataFrame:
-    """psych's bfi items A1..O5 (2,800 respondents, missing cells NaN), written by R from psychTools."""
+    """psych's bfi items A1..O5 (2,800 respondents, missing cells NaN), from R psychTools."""
     rscript = need_r()
     with tempfile.TemporaryDirectory(prefix="vp_bfi_") as tmp:
         path = Path(tmp) / "bfi.csv"
@@ -77,7 +77,10 @@ def bfi_from_r() -> pd.DataFrame:
 
 
 def vp_items() -> pd.DataFrame:
-    """The 40 Value Portrait items rated by participant group 0, complete cases (items ``i<portrait>_<option>``)."""
+    """The 40 Value Portrait items rated by participant group 0, complete cases.
+
+    Items are named ``i<portrait>_<option>``.
+    """
     from vp_stats import tables
     from vp_stats.io import datasets
 
@@ -114,21 +117,26 @@ data(bfi); X <- as.matrix(bfi[, 1:25]); Xc <- X[complete.cases(X), ]
 keep <- function(tag, f) {
   out(paste0(tag, "_L"), unclass(f$loadings)); out(paste0(tag, "_h2"), f$communality)
   out(paste0(tag, "_u2"), f$uniquenesses); out(paste0(tag, "_ss"), f$Vaccounted["SS loadings", ])
-  out(paste0(tag, "_prop"), f$Vaccounted["Proportion Var", ]); out(paste0(tag, "_cum"), f$Vaccounted["Cumulative Var", ])
+  out(paste0(tag, "_prop"), f$Vaccounted["Proportion Var", ])
+  out(paste0(tag, "_cum"), f$Vaccounted["Cumulative Var", ])
   if (!is.null(f$Phi)) out(paste0(tag, "_phi"), f$Phi)
 }
-for (cf in list(CONFIGS)) keep(paste0("bfi_", cf[1], "_", cf[2]), fa(Xc, nfactors = 5, fm = cf[1], rotate = cf[2]))
+for (cf in list(CONFIGS))
+  keep(paste0("bfi_", cf[1], "_", cf[2]), fa(Xc, nfactors = 5, fm = cf[1], rotate = cf[2]))
 keep("bfi_pairwise", fa(X, nfactors = 5, fm = "minres", rotate = "oblimin"))
 k <- KMO(Xc); out("kmo", k$MSA); out("kmo_i", k$MSAi)
 b <- cortest.bartlett(cor(Xc), n = nrow(Xc)); out("bart", c(b$chisq, b$df, b$p.value))
-k <- KMO(X); out("kmo_pw", k$MSA); b <- suppressMessages(cortest.bartlett(X)); out("bart_pw", c(b$chisq, b$df, b$p.value))
+k <- KMO(X); out("kmo_pw", k$MSA); b <- suppressMessages(cortest.bartlett(X))
+out("bart_pw", c(b$chisq, b$df, b$p.value))
 P <- polychoric(Xc); out("poly", P$rho); out("tau", P$tau)
 keep("bfi_poly", fa(P$rho, nfactors = 5, n.obs = nrow(Xc), fm = "minres", rotate = "oblimin"))
 out("kmo_poly", KMO(P$rho)$MSA)
 set.seed(17); pa <- fa.parallel(Xc, fm = "minres", plot = FALSE)
 out("par_fa", pa$fa.values); out("par_pc", pa$pc.values); out("par_fasim", pa$fa.sim)
 out("par_pcsim", pa$pc.sim); out("par_n", c(pa$nfact, pa$ncomp))
-for (cf in list(VPCONFIGS)) keep(paste0("vp_", cf[1], "_", cf[2]), fa(V, nfactors = as.integer(cf[3]), fm = cf[1], rotate = cf[2]))
+for (cf in list(VPCONFIGS))
+  keep(paste0("vp_", cf[1], "_", cf[2]),
+       fa(V, nfactors = as.integer(cf[3]), fm = cf[1], rotate = cf[2]))
 k <- KMO(V); out("vp_kmo", k$MSA); out("vp_kmo_i", k$MSAi)
 b <- cortest.bartlett(cor(V), n = nrow(V)); out("vp_bart", c(b$chisq, b$df, b$p.value))
 out("vp_poly", polychoric(V[, 1:NPOLY])$rho)
@@ -154,7 +162,7 @@ def ref():
 
 
 def _match(ours: np.ndarray, theirs: np.ndarray):
-    """Column permutation and signs that best align our loadings with R's (Hungarian on |congruence|)."""
+    """Column order and signs that best align our loadings with R's (Hungarian on |congruence|)."""
     num = ours.T @ theirs
     cong = num / np.outer(np.linalg.norm(ours, axis=0), np.linalg.norm(theirs, axis=0))
     rows, cols = linear_sum_assignment(-np.abs(cong))
@@ -296,7 +304,10 @@ def test_cor_smooth_equals_psych(ref):
 
 @pytest.mark.r
 def test_why_factor_analyzer_is_not_used_as_is(bfi, ref):
-    """The benchmark behind the module notes: factor_analyzer's own defaults miss psych by far more than 1e-3."""
+    """The benchmark behind the module notes.
+
+    factor_analyzer's own defaults miss psych by far more than 1e-3.
+    """
     import warnings
 
     from factor_analyzer import FactorAnalyzer, Rotator

@@ -1,4 +1,4 @@
-"""Tests of vp_stats.stats.reliability against R psych, pingouin, hand-worked numbers and known truth.
+"""Tests of vp_stats.stats.reliability against R psych, pingouin, hand-worked numbers, known truth.
 
 R psych 2.2.9 (Debian r-cran-psych) is run once for the whole module
 (``psych::alpha``, ``psych::alpha.ci``, ``psych::fa`` with ``fm = "minres"``
@@ -31,7 +31,8 @@ ITERATIVE = 1e-5  # one-factor fits (omega, loadings)
 #   alpha = 3/2 (1 - (17/3) / 15) = 14/15
 #   item-rest: a vs b + c = (3, 5, 7, 9) -> 1; b vs a + c -> 8 / sqrt(4 * 25) = 0.8;
 #              c vs a + b -> 10 / sqrt(8 * 17)
-#   alpha if dropped: a -> 2 (1 - 4 / (20/3)) = 0.8; b -> 2 (1 - 13/25) = 0.96; c -> 2 (1 - 9/17) = 16/17
+#   alpha if dropped: a -> 2 (1 - 4 / (20/3)) = 0.8; b -> 2 (1 - 13/25) = 0.96;
+#                     c -> 2 (1 - 9/17) = 16/17
 #   odd-even (a + c vs b): r = 0.8, Spearman-Brown 1.6 / 1.8 = 8/9,
 #   lambda 4 = 2 (1 - (25/3 + 4/3) / 15) = 32/45
 HAND = np.array([[1, 2, 1], [2, 2, 3], [3, 4, 3], [4, 4, 5]], dtype=float)
@@ -266,7 +267,7 @@ def test_r_sets_have_the_intended_shapes(data):
     assert shapes["syn"] == (300, 8) and shapes["cong"] == (400, 6)
 
 
-# --------------------------------------------------------------------------- pingouin and brute force
+# ------------------------------------------------------------------------- pingouin and brute force
 
 
 def test_alpha_ci_matches_pingouin(data):
@@ -452,7 +453,7 @@ def test_value_reliability_rejects_out_of_range_rating():
         reliability.value_reliability(r, sel)
 
 
-# =========================================================================== omega hierarchical, omega total
+# ================================================================== omega hierarchical, omega total
 #
 # psych 2.2.9 with GPArotation 2022.10-2. psych::omega defaults: fm = "minres", rotate = "oblimin",
 # flip = TRUE, option = "equal"; raw data with missing cells are correlated pairwise.
@@ -774,7 +775,7 @@ def test_rotations_reproduce_stats_varimax_and_gparotation_oblimin(r_omega):
 @pytest.mark.parametrize("scale", list(BFI_KEYS))
 @pytest.mark.parametrize("missing", ["pairwise", "listwise"])
 def test_alpha_and_item_statistics_pairwise_match_psych_alpha(scale, missing, r_omega):
-    """psych::alpha's default use = "pairwise" against missing="pairwise"; listwise against na.omit."""
+    """psych::alpha's default use = "pairwise" vs missing="pairwise"; listwise vs na.omit."""
     x = _bfi_scale(r_omega["bfi"], scale)
     p = f"bfi.{scale}.alpha.{missing}."
     ref = r_omega["ref"]
@@ -802,7 +803,7 @@ def test_alpha_and_item_statistics_pairwise_match_psych_alpha(scale, missing, r_
         )
 
 
-# --------------------------------------------------------------------------- omega_h: known truth, no R
+# ----------------------------------------------------------------------- omega_h: known truth, no R
 
 
 def _exact_sample(r, n=400, seed=0):
@@ -816,7 +817,8 @@ def _exact_sample(r, n=400, seed=0):
 
 def test_omega_hierarchical_recovers_an_exact_higher_order_structure():
     # 9 items, 3 correlated group factors with simple structure; second-order loadings gamma:
-    # phi_ij = gamma_i gamma_j. Schmid-Leiman: g_i = lambda_i gamma_f(i); omega_h = (sum g)^2 / 1'R1.
+    # phi_ij = gamma_i gamma_j. Schmid-Leiman: g_i = lambda_i gamma_f(i);
+    # omega_h = (sum g)^2 / 1'R1.
     lam = np.array([0.8, 0.7, 0.6, 0.7, 0.6, 0.5, 0.75, 0.65, 0.55])
     gamma = np.array([0.8, 0.7, 0.6])
     f = np.repeat(np.arange(3), 3)
@@ -852,7 +854,7 @@ def test_omega_hierarchical_input_rules():
     assert one.omega_hierarchical == pytest.approx(om.omega_h_one_factor, abs=1e-5)
 
 
-# --------------------------------------------------------------------------- missing-data rule, no R
+# -------------------------------------------------------------------------- missing-data rule, no R
 
 
 def test_pairwise_is_listwise_on_complete_data_and_hand_worked_with_a_hole():
@@ -893,7 +895,7 @@ def test_pairwise_needs_overlap_and_split_half_is_listwise_only():
         reliability.cronbach_alpha(x, missing="mean")
 
 
-# --------------------------------------------------------------------------- value_reliability: new columns
+# ------------------------------------------------------------------- value_reliability: new columns
 
 
 def test_value_reliability_reports_omega_total_and_hierarchical(data):
@@ -949,7 +951,7 @@ def test_value_reliability_pairwise_keeps_incomplete_raters():
         reliability.value_reliability(ratings, sel, missing="raise")
 
 
-# --------------------------------------------------------------------------- one scale: API and command line
+# ------------------------------------------------------------------ one scale: API and command line
 
 
 def _items_csv(tmp_path, x, name="items.csv"):

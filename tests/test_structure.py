@@ -1,4 +1,4 @@
-"""Tests of vp_stats.stats.structure: correlations and classical MDS against R, the circumplex check.
+"""Tests of vp_stats.stats.structure: correlations and classical MDS against R, circumplex check.
 
 R (``cor``, ``cmdscale``) runs once for the module; classical MDS is closed
 form (an eigendecomposition), so coordinates must agree to 1e-10 up to the

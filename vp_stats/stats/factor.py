@@ -1,4 +1,4 @@
-"""Exploratory factor analysis (EFA) of an item set, its sampling adequacy and the number of factors.
+"""Exploratory factor analysis (EFA) of an item set, its sampling adequacy, the number of factors.
 
 Every function takes a wide :class:`pandas.DataFrame` (one row per respondent,
 one column per item, numbers or missing; e.g. :func:`vp_stats.io.tables.read_item_matrix`)
@@ -40,8 +40,8 @@ The fitting itself (extraction, rotation, psych's factor signs and order) is
 omega and the Schmid-Leiman solution of :mod:`vp_stats.stats.reliability` use too.
 minres and ml extraction and the three rotations come from factor_analyzer,
 checked against psych (loadings to about 5e-6 on ``bfi``; 1e-4 for ml on the
-46 respondents of the Value Portrait set, where the likelihood is flat). What factor_analyzer does not do as psych
-does is done here:
+46 respondents of the Value Portrait set, where the likelihood is flat). What
+factor_analyzer does not do as psych does is done here:
 
 - ``"pa"``: factor_analyzer's ``method="principal"`` is a principal
   *components* solution (loadings are correlations with the components), not
@@ -143,7 +143,7 @@ def _check_options(
     n_iter: object = None,
     quantile: object = None,
 ) -> None:
-    """Check every option of this module in one place; a bad one is a :class:`ValueError` naming it."""
+    """Check every option of this module in one place: a bad one is a ValueError naming it."""
     for name, value, allowed in (
         ("method", method, METHODS),
         ("rotation", rotation, ROTATIONS),
@@ -281,7 +281,10 @@ def _cell_probabilities(rho: float, rc: np.ndarray, cc: np.ndarray) -> np.ndarra
 
 
 def _polychoric_pair(tab: np.ndarray, rc: np.ndarray, cc: np.ndarray, tol: float) -> float:
-    """Maximise ``sum(tab * log P(rho))`` over rho in (-1, 1) (psych's ``polyF``, cells with P <= 0 dropped)."""
+    """Maximise ``sum(tab * log P(rho))`` over rho in (-1, 1).
+
+    As psych's ``polyF``: cells with P <= 0 drop out.
+    """
 
     def nll(rho):
         p = _cell_probabilities(rho, rc, cc)
@@ -295,7 +298,7 @@ def _polychoric_pair(tab: np.ndarray, rc: np.ndarray, cc: np.ndarray, tol: float
 
 
 def _cor_smooth(r: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]:
-    """``psych::cor.smooth``: lift eigenvalues below ``eig_tol`` when the matrix is not positive definite."""
+    """``psych::cor.smooth``: lift eigenvalues below ``eig_tol`` of a non-PD matrix."""
     vals, vecs = np.linalg.eigh(r)
     if vals.min() >= np.finfo(float).eps:
         return r, False
@@ -307,7 +310,7 @@ def _cor_smooth(r: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool
 
 
 def _polychoric_matrix(r, codes, tau, n_cat, global_, correct, tol, names) -> None:
-    """Fill ``r`` with the pairwise polychoric correlations (see :func:`polychoric_correlations`)."""
+    """Fill ``r`` with the pairwise polychoric correlations (:func:`polychoric_correlations`)."""
     p = r.shape[0]
     for i in range(1, p):
         for j in range(i):
@@ -449,7 +452,8 @@ def polychoric_correlations(
         col = codes[:, j][~np.isnan(codes[:, j])]
         if col.size < 2 or np.all(col == col[0]):
             raise ValueError(
-                f"item {x.columns[j]!r} has no variance; polychoric correlations need at least two categories"
+                f"item {x.columns[j]!r} has no variance; polychoric correlations need at least "
+                "two categories"
             )
     item_max = np.nanmax(codes, axis=0)
     global_ = bool(item_max.min() == item_max.max())
@@ -549,7 +553,8 @@ def correlations(
     if r.isna().any().any():
         i, j = np.argwhere(r.isna().to_numpy())[0]
         raise ValueError(
-            f"items {r.index[i]!r} and {r.columns[j]!r} have too few answers in common to be correlated"
+            f"items {r.index[i]!r} and {r.columns[j]!r} have too few answers in common to be "
+            "correlated"
         )
     return Correlations(
         table=r,
@@ -568,7 +573,8 @@ MIN_EIGENVALUE = 1e-12  # below: singular (psych::cor.smooth lifts eigenvalues t
 def _require_pd(r: np.ndarray, n_obs: int) -> None:
     if not np.linalg.eigvalsh(r).min() > MIN_EIGENVALUE:
         raise ValueError(
-            f"the item correlation matrix is singular or not positive definite ({r.shape[0]} items, "
+            "the item correlation matrix is singular or not positive definite "
+            f"({r.shape[0]} items, "
             f"{n_obs} respondents): use more respondents or fewer (or less redundant) items"
         )
 
@@ -577,7 +583,10 @@ def _require_pd(r: np.ndarray, n_obs: int) -> None:
 
 
 def _kmo(r: np.ndarray) -> tuple[float, np.ndarray]:
-    """``psych::KMO``: MSA = sum r^2 / (sum r^2 + sum q^2) off the diagonal, q the partial correlations."""
+    """``psych::KMO``: MSA = sum r^2 / (sum r^2 + sum q^2) off the diagonal.
+
+    ``q`` are the partial (anti-image) correlations.
+    """
     q = np.linalg.inv(r)
     d = np.sqrt(np.diag(q))
     q = q / np.outer(d, d)  # anti-image correlations up to sign (squared below)
@@ -628,10 +637,13 @@ def adequacy(
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> x = pd.DataFrame(rng.standard_normal((300, 1)) + rng.standard_normal((300, 4)), columns=list("abcd"))
-    >>> t = adequacy(x)
-    >>> t[t.item.isna()].round(3).to_dict("list")
-    {'statistic': ['kmo', 'bartlett_chi2', 'bartlett_df', 'bartlett_p', 'n_obs'], 'item': [nan, nan, nan, nan, nan], 'value': [0.797, 381.217, 6.0, 0.0, 300.0]}
+    >>> z = rng.standard_normal((300, 1)) + rng.standard_normal((300, 4))
+    >>> t = adequacy(pd.DataFrame(z, columns=list("abcd")))
+    >>> whole = t[t.item.isna()].round(3)
+    >>> whole.statistic.tolist()
+    ['kmo', 'bartlett_chi2', 'bartlett_df', 'bartlett_p', 'n_obs']
+    >>> whole.value.tolist()
+    [0.797, 381.217, 6.0, 0.0, 300.0]
     """
     _check_options(missing=missing)
     rdf = correlations(data, polychoric=polychoric, missing=missing)
@@ -653,7 +665,7 @@ def adequacy(
     return out
 
 
-# --------------------------------------------------------------------------- extraction and rotation
+# -------------------------------------------------------------------------- extraction and rotation
 
 
 @dataclass
@@ -697,7 +709,7 @@ class EFAResult:
 
     @property
     def oblique(self) -> bool:
-        """Whether the factors are allowed to correlate (an oblique rotation of two or more factors)."""
+        """Whether the factors may correlate (an oblique rotation of two or more factors)."""
         return self.rotation in OBLIQUE_ROTATIONS and self.n_factors > 1
 
     def loading_matrix(self) -> pd.DataFrame:
@@ -788,8 +800,11 @@ def efa(
     >>> x = pd.DataFrame(rng.standard_normal((500, 2)) @ lam.T + .6 * rng.standard_normal((500, 6)),
     ...                  columns=list("abcdef"))
     >>> res = efa(x, 2, method="ml", rotation="promax")
-    >>> res.variance.round(3).to_dict("list")
-    {'factor': ['F1', 'F2'], 'ss_loadings': [1.713, 1.681], 'proportion': [0.285, 0.28], 'cumulative': [0.285, 0.566]}
+    >>> v = res.variance.round(3)
+    >>> v.factor.tolist(), v.ss_loadings.tolist()
+    (['F1', 'F2'], [1.713, 1.681])
+    >>> v.proportion.tolist(), v.cumulative.tolist()
+    ([0.285, 0.28], [0.285, 0.566])
     >>> res.factor_correlations.round(3).to_dict("records")
     [{'factor_1': 'F1', 'factor_2': 'F2', 'r': -0.026}]
     """
@@ -845,7 +860,10 @@ def efa(
 
 
 def _fa_values(r: np.ndarray, method: str) -> np.ndarray:
-    """psych's ``fa(r, nfactors = 1, rotate = "none", fm)$values``: eigenvalues of R with the one-factor communalities on the diagonal."""
+    """psych's ``fa(r, nfactors = 1, rotate = "none", fm)$values``.
+
+    The eigenvalues of R with the one-factor communalities on the diagonal.
+    """
     loadings, _ = extract(r, 1, method)
     s = r.copy()
     np.fill_diagonal(s, (loadings**2).sum(1))
@@ -887,7 +905,7 @@ def parallel_analysis(
     polychoric: bool = False,
     missing: str = "listwise",
 ) -> pd.DataFrame:
-    """Number of factors and components by Horn's (1965) parallel analysis, as ``psych::fa.parallel``.
+    """Number of factors and components by Horn's (1965) parallel analysis (``psych::fa.parallel``).
 
     Compared (``fa.parallel(x, fm = method, n.iter, quant = quantile)``, its
     simulated-data reference):

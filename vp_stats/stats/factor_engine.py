@@ -73,9 +73,12 @@ _LBFGSB_FACTR = 1e7  # R optim's default factr: stop when f's relative reduction
 
 
 def single_threaded_blas():
-    """Limit BLAS to one thread while fitting: items x items matrices gain nothing from threads, and on
-    a busy machine OpenBLAS threads make each small product ~100 times slower (factor_analyzer's ML
-    objective on 40 items: 31 ms instead of 0.3 ms). threadpoolctl comes with scikit-learn."""
+    """Limit BLAS to one thread while fitting.
+
+    Items x items matrices gain nothing from threads, and on a busy machine OpenBLAS threads make
+    each small product ~100 times slower (factor_analyzer's ML objective on 40 items: 31 ms
+    instead of 0.3 ms). threadpoolctl comes with scikit-learn.
+    """
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
@@ -193,7 +196,7 @@ def fit_efa(r: np.ndarray, k: int, method: str, rotation: str):
     return loadings, phi, ss, h2, converged
 
 
-# --------------------------------------------------------------------------- one factor, to convergence
+# ----------------------------------------------------------------------- one factor, to convergence
 
 
 def _minres_one_factor(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -365,7 +368,7 @@ def _top_eigen(m: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def psych_minres(corr: np.ndarray, n_factors: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Unrotated minres factor loadings exactly as ``psych::fa(r, n_factors, fm = "minres", rotate = "none")``.
+    """Unrotated minres loadings exactly as ``psych::fa(r, n_factors, fm = "minres")`` (unrotated).
 
     psych minimises, over uniquenesses ``psi`` in ``[0.005, max(smc, 1)]``,
     the sum of squared lower-triangle residuals ``R - L L'`` where ``L`` holds
@@ -391,8 +394,8 @@ def psych_minres(corr: np.ndarray, n_factors: int) -> tuple[np.ndarray, np.ndarr
     0.39). Its ``FactorAnalyzer(rotation="oblimin")`` also re-sorts the
     loadings without re-sorting ``phi_`` (tested), so the rotations are taken
     from :class:`factor_analyzer.Rotator` directly, which reproduces
-    ``stats::varimax`` and ``GPArotation::oblimin`` (tested). Why not a fit solved to convergence (as
-    :func:`one_factor_loadings`)? In those same cases the minimum is a flat
+    ``stats::varimax`` and ``GPArotation::oblimin`` (tested). Why not a fit solved to
+    convergence (as :func:`one_factor_loadings`)? In those same cases the minimum is a flat
     valley or lies on the bound and psych's omega_h is where *psych's*
     optimiser stops: polishing psych's end point to convergence put 18 of the
     140 two- and three-factor fits of the Value Portrait item sets more than

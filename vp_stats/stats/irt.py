@@ -29,8 +29,10 @@ Examples
 >>> from vp_stats.stats import irt
 >>> sim = irt.simulate_2pl(n_respondents=200, n_items=5, seed=0)
 >>> items, abilities = irt.fit_2pl(sim.responses)
->>> items.columns.tolist(), abilities.columns.tolist()
-(['item', 'discrimination', 'difficulty', 'n_responses', 'p_endorsed'], ['model', 'ability', 'n_responses'])
+>>> items.columns.tolist()
+['item', 'discrimination', 'difficulty', 'n_responses', 'p_endorsed']
+>>> abilities.columns.tolist()
+['model', 'ability', 'n_responses']
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def _as_binary(responses: pd.DataFrame, model: str, item: str, rating: str) -> p
             out[r, c] = float(x)
             continue
         raise ValueError(
-            f"model {_py(wide.index[r])!r}, item {_py(wide.columns[c])!r}: response {_py(x)!r} is not 0/1 (or missing)"
+            f"model {_py(wide.index[r])!r}, item {_py(wide.columns[c])!r}: "
+            f"response {_py(x)!r} is not 0/1 (or missing)"
         )
     return pd.DataFrame(out, index=wide.index, columns=wide.columns)
 
@@ -160,9 +163,10 @@ def fit_2pl(
     --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(1)
-    >>> x = pd.DataFrame((rng.random((100, 3)) < [0.2, 0.5, 0.8]).astype(int), columns=["i1", "i2", "i3"])
+    >>> endorsed = (rng.random((100, 3)) < [0.2, 0.5, 0.8]).astype(int)
+    >>> x = pd.DataFrame(endorsed, columns=["i1", "i2", "i3"])
     >>> items, _ = fit_2pl(x)
-    >>> bool(items.difficulty.iloc[0] > items.difficulty.iloc[2])  # the rarely endorsed item is harder
+    >>> bool(items.difficulty.iloc[0] > items.difficulty.iloc[2])  # the rarely endorsed is harder
     True
     """
     girth = _girth()
@@ -235,7 +239,8 @@ def estimate_ability(
     Examples
     --------
     >>> import pandas as pd
-    >>> items = pd.DataFrame({"item": ["a", "b"], "discrimination": [1.0, 1.0], "difficulty": [0.0, 1.0]})
+    >>> items = pd.DataFrame({"item": ["a", "b"], "discrimination": [1.0, 1.0],
+    ...                       "difficulty": [0.0, 1.0]})
     >>> resp = pd.DataFrame({"a": [1, 0], "b": [1, 0]}, index=["strong", "weak"])
     >>> ab = estimate_ability(resp, items)
     >>> bool(ab.ability.iloc[0] > 0 > ab.ability.iloc[1])
@@ -333,7 +338,8 @@ def binary_matrix_from_answers(
     if dup.any():
         r = answers.loc[dup].iloc[0]
         raise ValueError(
-            f"duplicate answers for model {_py(r[model])!r}, item {tuple(_py(r[c]) for c in item_cols)}; "
+            f"duplicate answers for model {_py(r[model])!r}, "
+            f"item {tuple(_py(r[c]) for c in item_cols)}; "
             "average prompt variants first"
         )
     a = pd.to_numeric(answers[rating], errors="coerce")
@@ -341,7 +347,8 @@ def binary_matrix_from_answers(
     if len(bad):
         r = bad.iloc[0]
         raise ValueError(
-            f"model {_py(r[model])!r}, item {tuple(_py(r[c]) for c in item_cols)}: answer {_py(r[rating])!r} "
+            f"model {_py(r[model])!r}, item {tuple(_py(r[c]) for c in item_cols)}: "
+            f"answer {_py(r[rating])!r} "
             "is outside 1..6"
         )
     sub = answers.merge(keys, on=list(item_cols), how="inner")

@@ -1,4 +1,4 @@
-"""Scale reliability: Cronbach's alpha, omega (total, hierarchical), item-total statistics, split-half.
+"""Scale reliability: Cronbach's alpha, omega (total, hierarchical), item statistics, split-half.
 
 Every function takes a participants x items matrix, either wide (a
 :class:`pandas.DataFrame` with one row per respondent and one column per item,
@@ -38,29 +38,31 @@ Formulas
 - Item-total (``raw.r``) and item-rest (corrected item-total, ``r.drop``)
   correlations and alpha if the item is dropped, as ``psych::alpha``
   (Revelle, psych R package).
-- Omegas. Which psych quantity each column equals (``psych::omega(x, nfactors)``,
-  items positively keyed):
+- Omegas. Which psych quantity each column equals (``psych::omega(x, nf)`` with
+  ``nf = n_factors``, items positively keyed):
 
-  ========================  ================================================  ==============================
-  column                    formula                                           psych
-  ========================  ================================================  ==============================
-  ``omega_hierarchical``    ``(sum g)^2 / 1'R1``, g = Schmid-Leiman general   ``omega(x, n_factors)$omega_h``
-                            loadings of an ``n_factors``-factor minres EFA
-  ``omega_total``           ``(1'R1 - sum u2) / 1'R1``, ``u2 = 1 - h2`` of    ``omega(x, n_factors)$omega.tot``
-                            the ``n_factors``-factor solution
-  ``omega_limit``           ``(sum g)^2 / (1'R1 - sum u2)``                   ``omega(x, n_factors)$omega.lim``
-  ``ecv``                   ``sum g^2 / sum(g^2 + group^2)``                  ``omega(x, n_factors)$ECV``
-  ``omega_h_one_factor``    ``(sum l)^2 / 1'R1``, l = one-factor loadings     ``omega(x, nfactors = 1)$omega_h``
-  ``omega``                 ``(sum l)^2 / ((sum l)^2 + sum(1 - l^2))``        none: the model-implied
-                            (McDonald, 1999, eq. 6.20b)                       omega of a one-factor model
-  ========================  ================================================  ==============================
+  ======================  ============================================  ==========================
+  column                  formula                                       psych
+  ======================  ============================================  ==========================
+  ``omega_hierarchical``  ``(sum g)^2 / 1'R1``, g = Schmid-Leiman       ``omega(x, nf)$omega_h``
+                          general loadings of an ``n_factors``-factor
+                          minres EFA
+  ``omega_total``         ``(1'R1 - sum u2) / 1'R1``, ``u2 = 1 - h2``   ``omega(x, nf)$omega.tot``
+                          of the ``n_factors``-factor solution
+  ``omega_limit``         ``(sum g)^2 / (1'R1 - sum u2)``               ``omega(x, nf)$omega.lim``
+  ``ecv``                 ``sum g^2 / sum(g^2 + group^2)``              ``omega(x, nf)$ECV``
+  ``omega_h_one_factor``  ``(sum l)^2 / 1'R1``, l = one-factor          ``omega(x, 1)$omega_h``
+                          loadings
+  ``omega``               ``(sum l)^2 / ((sum l)^2 + sum(1 - l^2))``    none: the model-implied
+                          (McDonald, 1999, eq. 6.20b)                   omega of one factor
+  ======================  ============================================  ==========================
 
   ``R`` is the observed item correlation matrix (pairwise or listwise, see
   above); as ``psych::omega`` (``flip = TRUE``), items whose general loading is
   negative are reversed in ``R`` before ``1'R1`` is formed (``n_flipped``).
   ``omega`` and ``omega_h_one_factor`` use the one-factor fit of
-  :func:`~vp_stats.stats.factor_engine.one_factor_loadings`; ``omega_total`` (psych's omega.tot) is not the
-  one-factor ``omega``: it divides the common variance of the
+  :func:`~vp_stats.stats.factor_engine.one_factor_loadings`; ``omega_total``
+  (psych's omega.tot) is not the one-factor ``omega``: it divides the common variance of the
   ``n_factors``-factor model by the observed total variance.
 - Schmid-Leiman (Schmid & Leiman, 1957) as ``psych::schmid`` /
   ``psych::omega`` (fm = "minres", rotate = "oblimin"): ``n_factors`` minres
@@ -75,12 +77,14 @@ Formulas
   ``h2`` the communalities of the orthogonal solution.
 - Minimum residual (minres, Harman & Jones, 1966; the default of ``psych::fa``):
   least squares on the off-diagonal correlations over uniquenesses in
-  [0.005, 1]. The one-factor fit of :func:`~vp_stats.stats.factor_engine.one_factor_loadings` is solved to
+  [0.005, 1]. The one-factor fit of
+  :func:`~vp_stats.stats.factor_engine.one_factor_loadings` is solved to
   convergence (agreement with psych to about 1e-5; in a Heywood case a fit at
   least as good as psych's). The multi-factor fit of the Schmid-Leiman
-  solution replicates psych's optimiser (:func:`~vp_stats.stats.factor_engine.psych_minres`) because
-  the solution of a Heywood case, and of an under-identified model (more
-  parameters than correlations), depends on the optimiser's path.
+  solution replicates psych's optimiser
+  (:func:`~vp_stats.stats.factor_engine.psych_minres`) because the solution of
+  a Heywood case, and of an under-identified model (more parameters than
+  correlations), depends on the optimiser's path.
 - ``ml`` (Joreskog 1967, as ``factanal`` and ``psych::fa(fm="ml")``,
   uniquenesses bounded to [0.005, 1]) for the one-factor omega.
 - Split-half: the odd-even split (items in column positions 1, 3, 5 ... vs
@@ -150,7 +154,7 @@ def item_matrix(
     rating: str = "rating",
     missing: str = "listwise",
 ) -> tuple[np.ndarray, pd.Index, pd.DataFrame, int]:
-    """Turn wide or tidy ratings into a respondents x items array (complete, or with NaN for pairwise).
+    """Turn wide or tidy ratings into a participants x items array (NaN cells for pairwise).
 
     Parameters
     ----------
@@ -283,7 +287,7 @@ def _cov(x: np.ndarray) -> np.ndarray:
 
 
 def _cor(x: np.ndarray) -> np.ndarray:
-    """Item correlations; pairwise-complete (R's ``cor(x, use = "pairwise")``) where ``x`` has NaN."""
+    """Item correlations; pairwise-complete (R's ``cor(x, use = "pairwise")``) where x has NaN."""
     if np.isnan(x).any():
         r = pd.DataFrame(x).corr().to_numpy(copy=True)
         np.fill_diagonal(r, np.where(np.isnan(np.diag(r)), np.nan, 1.0))
@@ -476,7 +480,7 @@ def item_statistics(data, **keys) -> pd.DataFrame:
     return out
 
 
-# --------------------------------------------------------------------------- one-factor model and omega
+# ----------------------------------------------------------------------- one-factor model and omega
 
 
 def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
@@ -491,7 +495,8 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
     data : DataFrame or array-like
         Wide or tidy ratings (see :func:`item_matrix`), positively keyed.
     method : {"minres", "ml"}
-        Estimator of the one-factor model (see :func:`~vp_stats.stats.factor_engine.one_factor_loadings`).
+        Estimator of the one-factor model (see
+        :func:`~vp_stats.stats.factor_engine.one_factor_loadings`).
     **keys
         ``participant``, ``item``, ``rating``, ``missing`` for :func:`item_matrix`
         (pairwise: the correlations are pairwise-complete, as ``psych::fa``).
@@ -517,7 +522,8 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> f = rng.normal(size=(500, 1))
-    >>> x = f * [0.8, 0.7, 0.6, 0.5] + rng.normal(size=(500, 4)) * np.sqrt(1 - np.square([0.8, 0.7, 0.6, 0.5]))
+    >>> lam = np.array([0.8, 0.7, 0.6, 0.5])
+    >>> x = f * lam + rng.normal(size=(500, 4)) * np.sqrt(1 - lam**2)
     >>> round(omega_total(x).omega.item(), 2)
     0.76
     """
@@ -559,7 +565,7 @@ def _item_correlations(x: np.ndarray, items: pd.DataFrame) -> np.ndarray:
     return r
 
 
-# --------------------------------------------------------------------------- Schmid-Leiman and omega_h
+# ------------------------------------------------------------------------ Schmid-Leiman and omega_h
 
 
 def _omega_from_sl(r: np.ndarray, sl: dict) -> dict:
@@ -599,8 +605,8 @@ def omega_hierarchical(data, n_factors: int = 3, **keys) -> pd.DataFrame:
 
     ``psych::omega(x, nfactors = n_factors)`` with its defaults (fm =
     "minres", rotate = "oblimin", flip = TRUE, option = "equal"); see
-    :func:`~vp_stats.stats.factor_engine.schmid_leiman_fit` for the solution and the module notes for the
-    formulas.
+    :func:`~vp_stats.stats.factor_engine.schmid_leiman_fit` for the solution and the module
+    notes for the formulas.
 
     Parameters
     ----------
@@ -648,7 +654,7 @@ def omega_hierarchical(data, n_factors: int = 3, **keys) -> pd.DataFrame:
 
 
 def _schmid_omega(data, n_factors, keys) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The one-row omega table of :func:`omega_hierarchical` and the item table of :func:`schmid_leiman`."""
+    """The one-row table of :func:`omega_hierarchical`, the item table of :func:`schmid_leiman`."""
     x, _, items, n_incomplete = item_matrix(data, **keys)
     _check_shape(x, min_items=2, min_n=3)
     n, k = x.shape
@@ -828,7 +834,7 @@ def split_half(
 
 
 def reverse_key(rating, low: float = schema.LIKERT_MIN, high: float = schema.LIKERT_MAX):
-    """Reverse a rating on the ``low..high`` scale: ``low + high - x`` (7 - x for 1-6, 6 - x for 1-5).
+    """Reverse a rating on the ``low..high`` scale: ``low + high - x`` (7 - x on 1-6, 6 - x on 1-5).
 
     Examples
     --------
@@ -1220,7 +1226,8 @@ def scale_reliability(
     if outside.any():
         i, j = np.argwhere(outside)[0]
         raise ValueError(
-            f"respondent {num.index[i]!r}, item {num.columns[j]!r}: {vals[i, j]:g} is outside the scale {sc}"
+            f"respondent {num.index[i]!r}, item {num.columns[j]!r}: {vals[i, j]:g} "
+            f"is outside the scale {sc}"
         )
     if reverse:
         num[reverse] = sc.reverse(num[reverse])

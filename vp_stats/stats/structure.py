@@ -253,7 +253,8 @@ def classical_mds(dissimilarity: pd.DataFrame | np.ndarray, n_components: int = 
     w, v = w[::-1], v[:, ::-1]
     if (w[:n_components] <= 0).any():
         raise ValueError(
-            f"only {(w > 0).sum()} positive eigenvalue(s); cannot embed in {n_components} dimensions"
+            f"only {(w > 0).sum()} positive eigenvalue(s); "
+            f"cannot embed in {n_components} dimensions"
         )
     x = v[:, :n_components] * np.sqrt(w[:n_components])
     big = np.argmax(np.abs(x), axis=0)
@@ -272,9 +273,10 @@ def metric_mds(
 ) -> MDSResult:
     """Metric MDS by SMACOF (:class:`sklearn.manifold.MDS`), seeded and started from classical MDS.
 
-    Returns an :class:`MDSResult` as :func:`classical_mds`, with ``stress``
-    (raw stress; ``eigenvalues`` and ``explained`` are those of the classical start). Starting from the classical solution makes the result
-    deterministic and comparable; ``random_state`` is passed to sklearn.
+    Returns an :class:`MDSResult` as :func:`classical_mds`, with ``stress`` (raw stress;
+    ``eigenvalues`` and ``explained`` are those of the classical start). Starting from the
+    classical solution makes the result deterministic and comparable; ``random_state`` is
+    passed to sklearn.
 
     Examples
     --------
