@@ -5,7 +5,9 @@ Rscript run per module, on real data: psych's ``bfi`` (25 items, 2,800
 respondents; read from psychTools by R, never stored here) and a Value
 Portrait item set (the 40 items rated by participant group 0, complete
 cases). Loadings are compared after matching factor order and sign. The R
-tests skip when Rscript or a package is missing.
+tests skip when Rscript or a package is missing; R's outputs on the Value Portrait
+set are also stored (``tests/fixtures/r/psych_fa_vp.csv``, made by
+``make_psych_fa_vp.R``) and compared without R.
 """
 
 from __future__ import annotations
@@ -278,6 +280,24 @@ def test_parallel_analysis_agrees_with_fa_parallel(bfi, ref):
 
 @pytest.mark.r
 def test_value_portrait_item_set_equals_psych(vp, ref):
+    _check_value_portrait(vp, ref)
+
+
+def test_value_portrait_item_set_equals_stored_psych(vp):
+    """The same comparison with R's stored outputs (tests/fixtures/r/make_psych_fa_vp.R): no R."""
+    _check_value_portrait(vp, r_reference.stored("psych_fa_vp"))
+
+
+@pytest.mark.r
+def test_stored_psych_references_equal_live_r(vp, ref):
+    """The stored Value Portrait references are what R gives now (a stale file fails here)."""
+    stored = r_reference.stored("psych_fa_vp")
+    assert stored and set(stored) <= set(ref)
+    for key, values in stored.items():
+        np.testing.assert_allclose(values, ref[key], rtol=0, atol=1e-10, err_msg=key)
+
+
+def _check_value_portrait(vp, ref):
     assert vp.shape == (46, 40)
     for method, rotation, k in VP_CONFIGS:
         res = factor.efa(vp, k, method=method, rotation=rotation)
