@@ -5,7 +5,9 @@ model of psych's ``bfi`` (read from psychTools by R; lavaan's listwise
 deletion = complete cases, n = 2,436) and two models of a Value Portrait item
 set (participant group 0, complete cases), one with equality labels, a
 residual covariance and a fixed factor covariance. The R tests skip when
-Rscript or a package is missing.
+Rscript or a package is missing; lavaan's outputs for the Value Portrait models are
+also stored (``tests/fixtures/r/lavaan_cfa_vp.csv``, made by ``make_lavaan_cfa_vp.R``)
+and compared without R.
 """
 
 from __future__ import annotations
@@ -198,6 +200,28 @@ def test_bfi_five_factor_model_equals_lavaan(bfi, ref):
 @pytest.mark.r
 @pytest.mark.parametrize("tag", list(VP_MODELS))
 def test_value_portrait_models_equal_lavaan(vp, ref, tag):
+    _check_value_portrait_model(vp, ref, tag)
+
+
+@pytest.mark.parametrize("tag", list(VP_MODELS))
+def test_value_portrait_models_equal_stored_lavaan(vp, tag):
+    """The same comparison with lavaan's stored outputs (fixtures/r/make_lavaan_cfa_vp.R): no R."""
+    _check_value_portrait_model(vp, r_reference.stored("lavaan_cfa_vp"), tag)
+
+
+@pytest.mark.r
+def test_stored_lavaan_references_equal_live_r(vp, ref):
+    """The stored Value Portrait references are what lavaan gives now (a stale file fails here)."""
+    stored = r_reference.stored("lavaan_cfa_vp")
+    assert set(stored) == {f"{t}_{k}" for t in VP_MODELS for k in _KEYS}
+    for key, values in stored.items():
+        np.testing.assert_allclose(values, ref[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+_KEYS = ("fit", "est", "se", "std", "fcov", "fcor")
+
+
+def _check_value_portrait_model(vp, ref, tag):
     res = cfa.cfa(vp, VP_MODELS[tag])
     assert res.fit.n_obs.item() == 46
     _check_against_lavaan(res, ref, tag)
