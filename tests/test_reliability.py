@@ -459,6 +459,8 @@ def test_value_reliability_rejects_out_of_range_rating():
 # flip = TRUE, option = "equal"; raw data with missing cells are correlated pairwise.
 # The bfi data (psychTools, 2800 x 25, 364 respondents with a missing cell) are read from R
 # into a temporary CSV, never vendored. Tolerance 1e-3 (measured agreement: see each test).
+# psych's omegas of the Value Portrait item sets are also stored (tests/fixtures/r/
+# psych_omega_vp.csv, made by make_psych_omega_vp.R) and compared without R.
 
 OMEGA_TOL = 1e-3
 BFI_KEYS = {
@@ -486,6 +488,22 @@ def _real_item_sets(data, min_items=3):
         x[:, rev] = 7 - x[:, rev]
         out[f"{fam}.{dim}.{g}"] = x
     return out
+
+
+def write_real_item_sets(folder) -> None:
+    """Write :func:`_real_item_sets` as headerless CSV files (``NA`` missing), one per set.
+
+    The input of ``tests/fixtures/r/make_psych_omega_vp.R``.
+    """
+    from pathlib import Path
+
+    ratings, _, sel, _ = _real_sets()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, x in _real_item_sets({"ratings": ratings, "sel": sel}).items():
+        pd.DataFrame(x).to_csv(
+            folder / f"{name}.csv", header=False, index=False, na_rep="NA", float_format="%.17g"
+        )
 
 
 def _r_has(*packages):
@@ -664,12 +682,36 @@ def test_omega_hierarchical_matches_psych_on_value_portrait_item_sets(r_omega):
     at different points of the bound: 6 of the 3-factor fits differ by more than 1e-3 (at most
     0.015); they are flagged in ``heywood`` / ``note``.
     """
-    ref, rows = r_omega["ref"], []
-    for short, name in r_omega["vp_names"].items():
-        x = r_omega["vp"][name]
+    ref = r_omega["ref"]
+    short = {name: sh for sh, name in r_omega["vp_names"].items()}
+    _check_value_portrait_omegas(r_omega["vp"], lambda name, nf: ref[f"{short[name]}.{nf}"])
+
+
+def test_omega_hierarchical_matches_stored_psych_on_value_portrait_item_sets(data):
+    """The same comparison with psych's stored outputs (fixtures/r/make_psych_omega_vp.R): no R."""
+    ref = r_reference.stored("psych_omega_vp")
+    _check_value_portrait_omegas(_real_item_sets(data), lambda name, nf: ref[f"{name}.{nf}"])
+
+
+@pytest.mark.r
+def test_stored_omega_references_equal_live_r(r_omega):
+    """The stored Value Portrait omegas are what psych gives now (a stale file fails here)."""
+    stored, ref = r_reference.stored("psych_omega_vp"), r_omega["ref"]
+    names = r_omega["vp_names"]
+    live = {f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in ref.items()
+            if k.split(".")[0] in names}  # fmt: skip
+    assert set(stored) == set(live)
+    for key, values in stored.items():
+        np.testing.assert_allclose(values, live[key], rtol=0, atol=1e-10, err_msg=key)
+
+
+def _check_value_portrait_omegas(vp_sets, want_of):
+    """omega_hierarchical of every set and 1..3 factors against psych's (``want_of(set, nf)``)."""
+    rows = []
+    for name, x in vp_sets.items():
         for nf in range(1, min(3, x.shape[1] - 1) + 1):
             om = reliability.omega_hierarchical(x, n_factors=nf).iloc[0]
-            want = ref[f"{short}.{nf}"]
+            want = want_of(name, nf)
             d = max(abs(om.omega_hierarchical - want[0]), abs(om.omega_total - want[1]))
             rows.append((name, nf, bool(om.heywood), d))
     res = pd.DataFrame(rows, columns=["set", "nf", "heywood", "diff"])
@@ -682,7 +724,7 @@ def test_omega_hierarchical_matches_psych_on_value_portrait_item_sets(r_omega):
     # the finding of the issue: on the pilot sets omega_h is far below omega_total
     three = [
         reliability.omega_hierarchical(x, n_factors=3).iloc[0]
-        for x in r_omega["vp"].values()
+        for x in vp_sets.values()
         if x.shape[1] > 3
     ]
     assert (
