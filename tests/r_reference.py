@@ -6,6 +6,11 @@ them the R comparisons skip with the printed reason. ``run(script, data)`` write
 matrices in ``data`` to CSV files, runs ``script`` in one Rscript process (the
 matrices are bound to R variables of the same names, and ``out(name, x)``
 records a numeric result) and returns the results as numpy arrays.
+
+References that never change (R's outputs on fixed data) are also stored under
+``tests/fixtures/r/`` beside the R script that made them (``make_<name>.R``);
+``stored(name)`` reads them in the same form as ``run`` returns, so the tests compare
+with them always and with a live R run where R is installed.
 """
 
 from __future__ import annotations
@@ -52,6 +57,21 @@ def available() -> tuple[str | None, str]:
     if not _has_psych(rscript):
         return None, "R has no psych package (make r-deps installs r-cran-psych)"
     return rscript, ""
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "r"
+
+
+def stored(name: str) -> dict[str, np.ndarray]:
+    """R's stored outputs ``tests/fixtures/r/<name>.csv`` (``name, index, value``) as ``run`` gives.
+
+    Each name's values are returned in ``index`` order as a float array (R's NA as NaN).
+    """
+    table = pd.read_csv(FIXTURES / f"{name}.csv", na_values=["NA"], keep_default_na=False)
+    return {
+        key: grp.sort_values("index")["value"].to_numpy(dtype=float)
+        for key, grp in table.groupby("name", sort=False)
+    }
 
 
 def run(

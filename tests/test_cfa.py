@@ -5,7 +5,9 @@ model of psych's ``bfi`` (read from psychTools by R; lavaan's listwise
 deletion = complete cases, n = 2,436) and two models of a Value Portrait item
 set (participant group 0, complete cases), one with equality labels, a
 residual covariance and a fixed factor covariance. The R tests skip when
-Rscript or a package is missing.
+Rscript or a package is missing; lavaan's outputs for the Value Portrait models are
+also stored (``tests/fixtures/r/lavaan_cfa_vp.csv``, made by ``make_lavaan_cfa_vp.R``)
+and compared without R.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ Neuro =~ N1 + N2 + N3 + N4 + N5
 Open  =~ O1 + O2 + O3 + O4 + O5
 """
 VP_MODELS = {
-    "vp1": "F1 =~ i4044_2 + i3030_5 + i3030_1 + i4001_3\nF2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2",
-    "vp2": "F1 =~ i4044_2 + a*i3030_5 + a*i3030_1 + i4001_3\nF2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2\n"
+    "vp1": "F1 =~ i4044_2 + i3030_5 + i3030_1 + i4001_3\n"
+    "F2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2",
+    "vp2": "F1 =~ i4044_2 + a*i3030_5 + a*i3030_1 + i4001_3\n"
+    "F2 =~ i4001_2 + i4044_1 + i4001_5 + i2053_2\n"
     "i3030_5 ~~ i3030_1\nF1 ~~ 0*F2",
 }
 FIT_NAMES = {
@@ -110,8 +114,10 @@ suppressPackageStartupMessages({library(lavaan); library(psychTools)})
 data(bfi)
 keep <- function(tag, f) {
   out(paste0(tag, "_fit"), fitMeasures(f, c(FITNAMES)))
-  pe <- parameterEstimates(f, standardized = TRUE); lv <- lavNames(f, "lv"); l <- pe[pe$op == "=~", ]
-  out(paste0(tag, "_est"), l$est); out(paste0(tag, "_se"), l$se); out(paste0(tag, "_std"), l$std.all)
+  pe <- parameterEstimates(f, standardized = TRUE); lv <- lavNames(f, "lv")
+  l <- pe[pe$op == "=~", ]
+  out(paste0(tag, "_est"), l$est); out(paste0(tag, "_se"), l$se)
+  out(paste0(tag, "_std"), l$std.all)
   fc <- pe[pe$op == "~~" & pe$lhs %in% lv & pe$rhs %in% lv & pe$lhs != pe$rhs, ]
   out(paste0(tag, "_fcov"), fc$est); out(paste0(tag, "_fcor"), fc$std.all)
 }
@@ -194,6 +200,28 @@ def test_bfi_five_factor_model_equals_lavaan(bfi, ref):
 @pytest.mark.r
 @pytest.mark.parametrize("tag", list(VP_MODELS))
 def test_value_portrait_models_equal_lavaan(vp, ref, tag):
+    _check_value_portrait_model(vp, ref, tag)
+
+
+@pytest.mark.parametrize("tag", list(VP_MODELS))
+def test_value_portrait_models_equal_stored_lavaan(vp, tag):
+    """The same comparison with lavaan's stored outputs (fixtures/r/make_lavaan_cfa_vp.R): no R."""
+    _check_value_portrait_model(vp, r_reference.stored("lavaan_cfa_vp"), tag)
+
+
+@pytest.mark.r
+def test_stored_lavaan_references_equal_live_r(vp, ref):
+    """The stored Value Portrait references are what lavaan gives now (a stale file fails here)."""
+    stored = r_reference.stored("lavaan_cfa_vp")
+    assert set(stored) == {f"{t}_{k}" for t in VP_MODELS for k in _KEYS}
+    for key, values in stored.items():
+        np.testing.assert_allclose(values, ref[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+_KEYS = ("fit", "est", "se", "std", "fcov", "fcor")
+
+
+def _check_value_portrait_model(vp, ref, tag):
     res = cfa.cfa(vp, VP_MODELS[tag])
     assert res.fit.n_obs.item() == 46
     _check_against_lavaan(res, ref, tag)
@@ -205,7 +233,10 @@ def test_value_portrait_models_equal_lavaan(vp, ref, tag):
 
 @pytest.mark.r
 def test_semopy_calc_stats_differs_from_lavaan_only_in_rmsea(bfi, ref):
-    """Why the fit indices are computed here: semopy's RMSEA divides by N - 1 (lavaan: N), no CI, no SRMR."""
+    """Why the fit indices are computed here.
+
+    semopy's RMSEA divides by N - 1 (lavaan: N), and gives no CI and no SRMR.
+    """
     from semopy import stats as sst  # calc_stats itself takes ~7 s here
 
     res = cfa.cfa(bfi, BFI_MODEL)
@@ -243,7 +274,7 @@ def test_fit_indices_formulas():
     assert perfect["rmsea_ci_low"] == 0 and perfect["srmr"] == pytest.approx(0, abs=1e-12)
 
 
-# --------------------------------------------------------------------------- the parser and bad input
+# ------------------------------------------------------------------------- the parser and bad input
 
 
 def _congeneric(n=300, seed=0) -> pd.DataFrame:

@@ -5,7 +5,9 @@ Rscript run per module, on real data: psych's ``bfi`` (25 items, 2,800
 respondents; read from psychTools by R, never stored here) and a Value
 Portrait item set (the 40 items rated by participant group 0, complete
 cases). Loadings are compared after matching factor order and sign. The R
-tests skip when Rscript or a package is missing.
+tests skip when Rscript or a package is missing; R's outputs on the Value Portrait
+set are also stored (``tests/fixtures/r/psych_fa_vp.csv``, made by
+``make_psych_fa_vp.R``) and compared without R.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def need_r(packages=R_PACKAGES) -> str:
 
 
 def bfi_from_r() -> pd.DataFrame:
-    """psych's bfi items A1..O5 (2,800 respondents, missing cells NaN), written by R from psychTools."""
+    """psych's bfi items A1..O5 (2,800 respondents, missing cells NaN), from R psychTools."""
     rscript = need_r()
     with tempfile.TemporaryDirectory(prefix="vp_bfi_") as tmp:
         path = Path(tmp) / "bfi.csv"
@@ -77,7 +79,10 @@ def bfi_from_r() -> pd.DataFrame:
 
 
 def vp_items() -> pd.DataFrame:
-    """The 40 Value Portrait items rated by participant group 0, complete cases (items ``i<portrait>_<option>``)."""
+    """The 40 Value Portrait items rated by participant group 0, complete cases.
+
+    Items are named ``i<portrait>_<option>``.
+    """
     from vp_stats import tables
     from vp_stats.io import datasets
 
@@ -114,21 +119,26 @@ data(bfi); X <- as.matrix(bfi[, 1:25]); Xc <- X[complete.cases(X), ]
 keep <- function(tag, f) {
   out(paste0(tag, "_L"), unclass(f$loadings)); out(paste0(tag, "_h2"), f$communality)
   out(paste0(tag, "_u2"), f$uniquenesses); out(paste0(tag, "_ss"), f$Vaccounted["SS loadings", ])
-  out(paste0(tag, "_prop"), f$Vaccounted["Proportion Var", ]); out(paste0(tag, "_cum"), f$Vaccounted["Cumulative Var", ])
+  out(paste0(tag, "_prop"), f$Vaccounted["Proportion Var", ])
+  out(paste0(tag, "_cum"), f$Vaccounted["Cumulative Var", ])
   if (!is.null(f$Phi)) out(paste0(tag, "_phi"), f$Phi)
 }
-for (cf in list(CONFIGS)) keep(paste0("bfi_", cf[1], "_", cf[2]), fa(Xc, nfactors = 5, fm = cf[1], rotate = cf[2]))
+for (cf in list(CONFIGS))
+  keep(paste0("bfi_", cf[1], "_", cf[2]), fa(Xc, nfactors = 5, fm = cf[1], rotate = cf[2]))
 keep("bfi_pairwise", fa(X, nfactors = 5, fm = "minres", rotate = "oblimin"))
 k <- KMO(Xc); out("kmo", k$MSA); out("kmo_i", k$MSAi)
 b <- cortest.bartlett(cor(Xc), n = nrow(Xc)); out("bart", c(b$chisq, b$df, b$p.value))
-k <- KMO(X); out("kmo_pw", k$MSA); b <- suppressMessages(cortest.bartlett(X)); out("bart_pw", c(b$chisq, b$df, b$p.value))
+k <- KMO(X); out("kmo_pw", k$MSA); b <- suppressMessages(cortest.bartlett(X))
+out("bart_pw", c(b$chisq, b$df, b$p.value))
 P <- polychoric(Xc); out("poly", P$rho); out("tau", P$tau)
 keep("bfi_poly", fa(P$rho, nfactors = 5, n.obs = nrow(Xc), fm = "minres", rotate = "oblimin"))
 out("kmo_poly", KMO(P$rho)$MSA)
 set.seed(17); pa <- fa.parallel(Xc, fm = "minres", plot = FALSE)
 out("par_fa", pa$fa.values); out("par_pc", pa$pc.values); out("par_fasim", pa$fa.sim)
 out("par_pcsim", pa$pc.sim); out("par_n", c(pa$nfact, pa$ncomp))
-for (cf in list(VPCONFIGS)) keep(paste0("vp_", cf[1], "_", cf[2]), fa(V, nfactors = as.integer(cf[3]), fm = cf[1], rotate = cf[2]))
+for (cf in list(VPCONFIGS))
+  keep(paste0("vp_", cf[1], "_", cf[2]),
+       fa(V, nfactors = as.integer(cf[3]), fm = cf[1], rotate = cf[2]))
 k <- KMO(V); out("vp_kmo", k$MSA); out("vp_kmo_i", k$MSAi)
 b <- cortest.bartlett(cor(V), n = nrow(V)); out("vp_bart", c(b$chisq, b$df, b$p.value))
 out("vp_poly", polychoric(V[, 1:NPOLY])$rho)
@@ -154,7 +164,7 @@ def ref():
 
 
 def _match(ours: np.ndarray, theirs: np.ndarray):
-    """Column permutation and signs that best align our loadings with R's (Hungarian on |congruence|)."""
+    """Column order and signs that best align our loadings with R's (Hungarian on |congruence|)."""
     num = ours.T @ theirs
     cong = num / np.outer(np.linalg.norm(ours, axis=0), np.linalg.norm(theirs, axis=0))
     rows, cols = linear_sum_assignment(-np.abs(cong))
@@ -235,21 +245,18 @@ def test_polychoric_equals_psych(bfi, ref):
     cc = bfi.dropna()
     at_psych_tol = factor.polychoric_correlations(cc, tol=factor.PSYCH_OPTIMIZE_TOL)
     # the same likelihood and optimiser (Brent) as psych: equal to optimiser rounding
-    assert np.abs(at_psych_tol.to_numpy() - ref["poly"].reshape(25, 25)).max() < EXACT_TOL
-    assert at_psych_tol.attrs["global_thresholds"] and not at_psych_tol.attrs["smoothed"]
-    assert (
-        np.abs(at_psych_tol.attrs["thresholds"].to_numpy() - ref["tau"].reshape(5, 25).T).max()
-        < 1e-12
-    )
+    assert np.abs(at_psych_tol.matrix() - ref["poly"].reshape(25, 25)).max() < EXACT_TOL
+    assert at_psych_tol.global_thresholds and not at_psych_tol.smoothed
+    assert np.abs(at_psych_tol.thresholds.to_numpy() - ref["tau"].reshape(5, 25).T).max() < 1e-12
     # the default (tighter) tolerance differs from psych by psych's optimiser tolerance, ~1e-4
     default = factor.polychoric_correlations(cc)
-    assert np.abs(default.to_numpy() - ref["poly"].reshape(25, 25)).max() < 1e-4
+    assert np.abs(default.matrix() - ref["poly"].reshape(25, 25)).max() < 1e-4
 
 
 @pytest.mark.r
 def test_efa_of_polychoric_correlations_equals_psych(bfi, ref):
     res = factor.efa(bfi, 5, polychoric=True)
-    assert res.correlation.attrs["type"] == "polychoric"
+    assert res.correlation_type == "polychoric"
     _compare(res, ref, "bfi_poly", 25, 1e-3)  # psych's polychoric is itself accurate to ~1e-4
     kmo = factor.adequacy(bfi, polychoric=True)
     assert abs(kmo.value.iloc[0] - ref["kmo_poly"][0]) < 1e-4
@@ -257,7 +264,8 @@ def test_efa_of_polychoric_correlations_equals_psych(bfi, ref):
 
 @pytest.mark.r
 def test_parallel_analysis_agrees_with_fa_parallel(bfi, ref):
-    pa = factor.parallel_analysis(bfi, method="minres", n_iter=20, seed=0)
+    par = factor.parallel_analysis(bfi, method="minres", n_iter=20, seed=0)
+    pa = par.table
     # what is compared is psych's: observed eigenvalues equal fa.parallel's exactly ...
     assert np.abs(pa.observed_pc.to_numpy() - ref["par_pc"]).max() < 1e-10
     assert np.abs(pa.observed_fa.to_numpy() - ref["par_fa"]).max() < LOAD_TOL
@@ -265,17 +273,31 @@ def test_parallel_analysis_agrees_with_fa_parallel(bfi, ref):
     assert np.abs(pa.simulated_fa_mean.to_numpy() - ref["par_fasim"]).max() < 0.05
     assert np.abs(pa.simulated_pc_mean.to_numpy() - ref["par_pcsim"]).max() < 0.05
     # ... and the suggested numbers agree (psych: 6 factors, 5 components on bfi)
-    assert (
-        (pa.attrs["n_factors"], pa.attrs["n_components"])
-        == tuple(ref["par_n"].astype(int))
-        == (6, 5)
-    )
+    assert (par.n_factors, par.n_components) == tuple(ref["par_n"].astype(int)) == (6, 5)
     again = factor.parallel_analysis(bfi, n_iter=20, seed=0)
-    pd.testing.assert_frame_equal(pa, again)  # seeded
+    pd.testing.assert_frame_equal(pa, again.table)  # seeded
 
 
 @pytest.mark.r
 def test_value_portrait_item_set_equals_psych(vp, ref):
+    _check_value_portrait(vp, ref)
+
+
+def test_value_portrait_item_set_equals_stored_psych(vp):
+    """The same comparison with R's stored outputs (tests/fixtures/r/make_psych_fa_vp.R): no R."""
+    _check_value_portrait(vp, r_reference.stored("psych_fa_vp"))
+
+
+@pytest.mark.r
+def test_stored_psych_references_equal_live_r(vp, ref):
+    """The stored Value Portrait references are what R gives now (a stale file fails here)."""
+    stored = r_reference.stored("psych_fa_vp")
+    assert stored and set(stored) <= set(ref)
+    for key, values in stored.items():
+        np.testing.assert_allclose(values, ref[key], rtol=0, atol=1e-10, err_msg=key)
+
+
+def _check_value_portrait(vp, ref):
     assert vp.shape == (46, 40)
     for method, rotation, k in VP_CONFIGS:
         res = factor.efa(vp, k, method=method, rotation=rotation)
@@ -286,7 +308,7 @@ def test_value_portrait_item_set_equals_psych(vp, ref):
     assert abs(t["bartlett_chi2"] - ref["vp_bart"][0]) < 1e-6 * ref["vp_bart"][0]
     poly = factor.polychoric_correlations(vp.iloc[:, :VP_POLY_ITEMS], tol=factor.PSYCH_OPTIMIZE_TOL)
     assert (
-        np.abs(poly.to_numpy() - ref["vp_poly"].reshape(VP_POLY_ITEMS, VP_POLY_ITEMS)).max()
+        np.abs(poly.matrix() - ref["vp_poly"].reshape(VP_POLY_ITEMS, VP_POLY_ITEMS)).max()
         < EXACT_TOL
     )
 
@@ -302,7 +324,10 @@ def test_cor_smooth_equals_psych(ref):
 
 @pytest.mark.r
 def test_why_factor_analyzer_is_not_used_as_is(bfi, ref):
-    """The benchmark behind the module notes: factor_analyzer's own defaults miss psych by far more than 1e-3."""
+    """The benchmark behind the module notes.
+
+    factor_analyzer's own defaults miss psych by far more than 1e-3.
+    """
     import warnings
 
     from factor_analyzer import FactorAnalyzer, Rotator
@@ -391,7 +416,7 @@ def test_tidy_outputs_and_options():
     one = factor.efa(x.iloc[:, :3], 1, rotation="oblimin")
     assert not one.oblique and one.factor_correlations.empty and (one.loadings.loading > 0).all()
     pa = factor.parallel_analysis(x, n_iter=5, seed=3)
-    assert list(pa.columns) == [
+    assert list(pa.table.columns) == [
         "number",
         "observed_pc",
         "simulated_pc_mean",
@@ -400,7 +425,7 @@ def test_tidy_outputs_and_options():
         "simulated_fa_mean",
         "simulated_fa_quantile",
     ]
-    assert pa.attrs["n_factors"] == 2
+    assert pa.n_factors == 2
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_missing_responses_and_tidy_input():
     items, abilities = irt.fit_2pl(x)
     assert np.corrcoef(items["difficulty"], sim.items["difficulty"])[0, 1] > 0.9
     assert (abilities["n_responses"] <= 10).all() and (abilities["n_responses"] < 10).any()
-    tidy = x.stack().rename("response").reset_index()
+    tidy = x.stack().rename("rating").reset_index()
     items2, abilities2 = irt.fit_2pl(tidy)
     np.testing.assert_allclose(items2["difficulty"], items["difficulty"], atol=1e-10)
     np.testing.assert_allclose(abilities2["ability"], abilities["ability"], atol=1e-10)
@@ -124,5 +124,5 @@ def test_binary_matrix_from_answers():
         irt.binary_matrix_from_answers(
             ans.assign(rating=ans.rating.replace({1.0: 7.0})), val, dimension="Power"
         )
-    with pytest.raises(ValueError, match="lack columns"):
+    with pytest.raises(ValueError, match="answers: table, field 'rating': missing column"):
         irt.binary_matrix_from_answers(ans.drop(columns="rating"), val, dimension="Power")

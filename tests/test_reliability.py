@@ -1,4 +1,4 @@
-"""Tests of vp_stats.stats.reliability against R psych, pingouin, hand-worked numbers and known truth.
+"""Tests of vp_stats.stats.reliability against R psych, pingouin, hand-worked numbers, known truth.
 
 R psych 2.2.9 (Debian r-cran-psych) is run once for the whole module
 (``psych::alpha``, ``psych::alpha.ci``, ``psych::fa`` with ``fm = "minres"``
@@ -21,7 +21,7 @@ import pytest
 import r_reference  # noqa: E402  (tests/ is on sys.path via tests/conftest.py)
 
 from vp_stats.io import datasets
-from vp_stats.stats import reliability, simulate, validation
+from vp_stats.stats import factor_engine, reliability, simulate, validation
 
 CLOSED = 1e-10  # closed-form statistics
 ITERATIVE = 1e-5  # one-factor fits (omega, loadings)
@@ -31,7 +31,8 @@ ITERATIVE = 1e-5  # one-factor fits (omega, loadings)
 #   alpha = 3/2 (1 - (17/3) / 15) = 14/15
 #   item-rest: a vs b + c = (3, 5, 7, 9) -> 1; b vs a + c -> 8 / sqrt(4 * 25) = 0.8;
 #              c vs a + b -> 10 / sqrt(8 * 17)
-#   alpha if dropped: a -> 2 (1 - 4 / (20/3)) = 0.8; b -> 2 (1 - 13/25) = 0.96; c -> 2 (1 - 9/17) = 16/17
+#   alpha if dropped: a -> 2 (1 - 4 / (20/3)) = 0.8; b -> 2 (1 - 13/25) = 0.96;
+#                     c -> 2 (1 - 9/17) = 16/17
 #   odd-even (a + c vs b): r = 0.8, Spearman-Brown 1.6 / 1.8 = 8/9,
 #   lambda 4 = 2 (1 - (25/3 + 4/3) / 15) = 32/45
 HAND = np.array([[1, 2, 1], [2, 2, 3], [3, 4, 3], [4, 4, 5]], dtype=float)
@@ -118,7 +119,6 @@ for (nm in c("hand", "power1", "ach8", "hed0", "ach9", "syn", "cong")) {
       if (sum(l) < 0) l <- -l
       out(paste0(nm, ".", fm, ".loadings"), l)
       out(paste0(nm, ".", fm, ".omega"), sum(l)^2 / (sum(l)^2 + sum(f$uniquenesses)))
-      out(paste0(nm, ".", fm, ".omega_observed"), sum(l)^2 / sum(cor(x)))
       res <- cor(x) - l %*% t(l)
       out(paste0(nm, ".", fm, ".offdiag_ss"), sum(res[lower.tri(res)]^2))
     }
@@ -177,7 +177,7 @@ def test_omega_exact_one_factor_matrix():
     r = np.outer(lam, lam)
     np.fill_diagonal(r, 1)
     for method in ("minres", "ml"):
-        est, ok, heywood = reliability.one_factor_loadings(r, method)
+        est, ok, heywood = factor_engine.one_factor_loadings(r, method)
         assert ok and not heywood
         np.testing.assert_allclose(est, lam, atol=1e-7)
 
@@ -234,7 +234,6 @@ def test_omega_matches_psych_fa(name, method, data, r_ref):
     # agreement to 2e-3 and a fit at least as good (smaller off-diagonal residuals).
     tol = 2e-3 if (name == "ach9" and method == "minres") else ITERATIVE
     assert om.omega == pytest.approx(r_ref[f"{name}.{method}.omega"][0], abs=tol)
-    assert om.omega_observed == pytest.approx(r_ref[f"{name}.{method}.omega_observed"][0], abs=tol)
     np.testing.assert_allclose(fl.loading, r_ref[f"{name}.{method}.loadings"], atol=tol)
     if method == "minres":
         lam = fl.loading.to_numpy()
@@ -268,7 +267,7 @@ def test_r_sets_have_the_intended_shapes(data):
     assert shapes["syn"] == (300, 8) and shapes["cong"] == (400, 6)
 
 
-# --------------------------------------------------------------------------- pingouin and brute force
+# ------------------------------------------------------------------------- pingouin and brute force
 
 
 def test_alpha_ci_matches_pingouin(data):
@@ -454,12 +453,14 @@ def test_value_reliability_rejects_out_of_range_rating():
         reliability.value_reliability(r, sel)
 
 
-# =========================================================================== omega hierarchical, omega total
+# ================================================================== omega hierarchical, omega total
 #
 # psych 2.2.9 with GPArotation 2022.10-2. psych::omega defaults: fm = "minres", rotate = "oblimin",
 # flip = TRUE, option = "equal"; raw data with missing cells are correlated pairwise.
 # The bfi data (psychTools, 2800 x 25, 364 respondents with a missing cell) are read from R
 # into a temporary CSV, never vendored. Tolerance 1e-3 (measured agreement: see each test).
+# psych's omegas of the Value Portrait item sets are also stored (tests/fixtures/r/
+# psych_omega_vp.csv, made by make_psych_omega_vp.R) and compared without R.
 
 OMEGA_TOL = 1e-3
 BFI_KEYS = {
@@ -487,6 +488,22 @@ def _real_item_sets(data, min_items=3):
         x[:, rev] = 7 - x[:, rev]
         out[f"{fam}.{dim}.{g}"] = x
     return out
+
+
+def write_real_item_sets(folder) -> None:
+    """Write :func:`_real_item_sets` as headerless CSV files (``NA`` missing), one per set.
+
+    The input of ``tests/fixtures/r/make_psych_omega_vp.R``.
+    """
+    from pathlib import Path
+
+    ratings, _, sel, _ = _real_sets()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, x in _real_item_sets({"ratings": ratings, "sel": sel}).items():
+        pd.DataFrame(x).to_csv(
+            folder / f"{name}.csv", header=False, index=False, na_rep="NA", float_format="%.17g"
+        )
 
 
 def _r_has(*packages):
@@ -665,12 +682,36 @@ def test_omega_hierarchical_matches_psych_on_value_portrait_item_sets(r_omega):
     at different points of the bound: 6 of the 3-factor fits differ by more than 1e-3 (at most
     0.015); they are flagged in ``heywood`` / ``note``.
     """
-    ref, rows = r_omega["ref"], []
-    for short, name in r_omega["vp_names"].items():
-        x = r_omega["vp"][name]
+    ref = r_omega["ref"]
+    short = {name: sh for sh, name in r_omega["vp_names"].items()}
+    _check_value_portrait_omegas(r_omega["vp"], lambda name, nf: ref[f"{short[name]}.{nf}"])
+
+
+def test_omega_hierarchical_matches_stored_psych_on_value_portrait_item_sets(data):
+    """The same comparison with psych's stored outputs (fixtures/r/make_psych_omega_vp.R): no R."""
+    ref = r_reference.stored("psych_omega_vp")
+    _check_value_portrait_omegas(_real_item_sets(data), lambda name, nf: ref[f"{name}.{nf}"])
+
+
+@pytest.mark.r
+def test_stored_omega_references_equal_live_r(r_omega):
+    """The stored Value Portrait omegas are what psych gives now (a stale file fails here)."""
+    stored, ref = r_reference.stored("psych_omega_vp"), r_omega["ref"]
+    names = r_omega["vp_names"]
+    live = {f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in ref.items()
+            if k.split(".")[0] in names}  # fmt: skip
+    assert set(stored) == set(live)
+    for key, values in stored.items():
+        np.testing.assert_allclose(values, live[key], rtol=0, atol=1e-10, err_msg=key)
+
+
+def _check_value_portrait_omegas(vp_sets, want_of):
+    """omega_hierarchical of every set and 1..3 factors against psych's (``want_of(set, nf)``)."""
+    rows = []
+    for name, x in vp_sets.items():
         for nf in range(1, min(3, x.shape[1] - 1) + 1):
             om = reliability.omega_hierarchical(x, n_factors=nf).iloc[0]
-            want = ref[f"{short}.{nf}"]
+            want = want_of(name, nf)
             d = max(abs(om.omega_hierarchical - want[0]), abs(om.omega_total - want[1]))
             rows.append((name, nf, bool(om.heywood), d))
     res = pd.DataFrame(rows, columns=["set", "nf", "heywood", "diff"])
@@ -683,7 +724,7 @@ def test_omega_hierarchical_matches_psych_on_value_portrait_item_sets(r_omega):
     # the finding of the issue: on the pilot sets omega_h is far below omega_total
     three = [
         reliability.omega_hierarchical(x, n_factors=3).iloc[0]
-        for x in r_omega["vp"].values()
+        for x in vp_sets.values()
         if x.shape[1] > 3
     ]
     assert (
@@ -695,7 +736,7 @@ def test_omega_hierarchical_matches_psych_on_value_portrait_item_sets(r_omega):
 @pytest.mark.r
 @pytest.mark.parametrize("name", ["power1", "ach8", "hed0", "ach9", "syn", "cong"])
 def test_one_factor_omegas_named_for_what_they_are(name, data, r_omega):
-    """``omega_observed`` (kept, deprecated) and ``omega_h_one_factor`` are psych's omega(nfactors=1)$omega_h."""
+    """``omega_h_one_factor`` is psych's omega(nfactors=1)$omega_h."""
     x = data["sets"][name]
     om = reliability.omega_total(x).iloc[0]
     omega_h1, omega_tot1 = r_omega["ref"][f"{name}.omega1"]
@@ -703,7 +744,6 @@ def test_one_factor_omegas_named_for_what_they_are(name, data, r_omega):
         2e-3 if name == "ach9" else ITERATIVE
     )  # ach9: Heywood case, see test_omega_matches_psych_fa
     assert om.omega_h_one_factor == pytest.approx(omega_h1, abs=tol)
-    assert om.omega_observed == pytest.approx(omega_h1, abs=tol)
     # and psych's omega.tot is another number: 1 - sum(1 - l^2) / 1'R1
     lam = reliability.factor_loadings(x).loading.to_numpy()
     r = np.corrcoef(x, rowvar=False)
@@ -719,7 +759,7 @@ def test_psych_minres_reproduces_psych_fa_and_factor_analyzer_does_not(r_omega):
     fa_mod = pytest.importorskip("factor_analyzer")
     bfi = r_omega["bfi"]
     ro = _bfi_scale(bfi, "O").corr().to_numpy()
-    load, psi, _ = reliability.psych_minres(ro, 2)
+    load, psi, _ = factor_engine.psych_minres(ro, 2)
     np.testing.assert_allclose(
         1 - (load**2).sum(axis=1), r_omega["ref"]["fa.O.2.u2"], atol=1e-4
     )  # measured 5e-5
@@ -732,7 +772,7 @@ def test_psych_minres_reproduces_psych_fa_and_factor_analyzer_does_not(r_omega):
     assert np.abs(fa.get_uniquenesses() - r_omega["ref"]["fa.O.2.u2"]).max() > 0.5
     # where the solution is interior both agree (25 items, 5 factors)
     r25 = bfi.corr().to_numpy()
-    load25, _, ok = reliability.psych_minres(r25, 5)
+    load25, _, ok = factor_engine.psych_minres(r25, 5)
     np.testing.assert_allclose(
         1 - (load25**2).sum(axis=1), r_omega["ref"]["fa.all.5.u2"], atol=1e-6
     )
@@ -767,7 +807,7 @@ def test_rotations_reproduce_stats_varimax_and_gparotation_oblimin(r_omega):
     unrot = ref["rot.unrotated"].reshape(25, 5, order="F")
     vari = Rotator(method="varimax", normalize=True, max_iter=1000, tol=1e-5).fit_transform(unrot)
     np.testing.assert_allclose(vari, ref["rot.varimax"].reshape(25, 5, order="F"), atol=1e-8)
-    pattern, phi, ok = reliability._oblimin(ref["rot.varimax_in"].reshape(25, 5, order="F"))
+    pattern, phi, ok = factor_engine.oblimin(ref["rot.varimax_in"].reshape(25, 5, order="F"))
     assert ok
     np.testing.assert_allclose(pattern, ref["rot.oblimin"].reshape(25, 5, order="F"), atol=1e-6)
     np.testing.assert_allclose(phi, ref["rot.phi"].reshape(5, 5, order="F"), atol=1e-6)
@@ -777,7 +817,7 @@ def test_rotations_reproduce_stats_varimax_and_gparotation_oblimin(r_omega):
 @pytest.mark.parametrize("scale", list(BFI_KEYS))
 @pytest.mark.parametrize("missing", ["pairwise", "listwise"])
 def test_alpha_and_item_statistics_pairwise_match_psych_alpha(scale, missing, r_omega):
-    """psych::alpha's default use = "pairwise" against missing="pairwise"; listwise against na.omit."""
+    """psych::alpha's default use = "pairwise" vs missing="pairwise"; listwise vs na.omit."""
     x = _bfi_scale(r_omega["bfi"], scale)
     p = f"bfi.{scale}.alpha.{missing}."
     ref = r_omega["ref"]
@@ -805,7 +845,7 @@ def test_alpha_and_item_statistics_pairwise_match_psych_alpha(scale, missing, r_
         )
 
 
-# --------------------------------------------------------------------------- omega_h: known truth, no R
+# ----------------------------------------------------------------------- omega_h: known truth, no R
 
 
 def _exact_sample(r, n=400, seed=0):
@@ -819,7 +859,8 @@ def _exact_sample(r, n=400, seed=0):
 
 def test_omega_hierarchical_recovers_an_exact_higher_order_structure():
     # 9 items, 3 correlated group factors with simple structure; second-order loadings gamma:
-    # phi_ij = gamma_i gamma_j. Schmid-Leiman: g_i = lambda_i gamma_f(i); omega_h = (sum g)^2 / 1'R1.
+    # phi_ij = gamma_i gamma_j. Schmid-Leiman: g_i = lambda_i gamma_f(i);
+    # omega_h = (sum g)^2 / 1'R1.
     lam = np.array([0.8, 0.7, 0.6, 0.7, 0.6, 0.5, 0.75, 0.65, 0.55])
     gamma = np.array([0.8, 0.7, 0.6])
     f = np.repeat(np.arange(3), 3)
@@ -855,7 +896,7 @@ def test_omega_hierarchical_input_rules():
     assert one.omega_hierarchical == pytest.approx(om.omega_h_one_factor, abs=1e-5)
 
 
-# --------------------------------------------------------------------------- missing-data rule, no R
+# -------------------------------------------------------------------------- missing-data rule, no R
 
 
 def test_pairwise_is_listwise_on_complete_data_and_hand_worked_with_a_hole():
@@ -896,7 +937,7 @@ def test_pairwise_needs_overlap_and_split_half_is_listwise_only():
         reliability.cronbach_alpha(x, missing="mean")
 
 
-# --------------------------------------------------------------------------- value_reliability: new columns
+# ------------------------------------------------------------------- value_reliability: new columns
 
 
 def test_value_reliability_reports_omega_total_and_hierarchical(data):
@@ -913,7 +954,6 @@ def test_value_reliability_reports_omega_total_and_hierarchical(data):
         oh = reliability.omega_hierarchical(data["real"][name], n_factors=3).iloc[0]
         assert row.omega_hierarchical == pytest.approx(oh.omega_hierarchical, abs=1e-12)
         assert row.omega_total == pytest.approx(oh.omega_total, abs=1e-12)
-        assert row.omega_h_one_factor == pytest.approx(row.omega_observed, abs=1e-12)
     three = vr[vr.n_items == 3]
     assert len(three) and three.omega_hierarchical.isna().all() and three.omega.notna().all()
     assert (three.omega_h_note == "omega_h needs more than n_factors = 3 items").all()
@@ -953,7 +993,7 @@ def test_value_reliability_pairwise_keeps_incomplete_raters():
         reliability.value_reliability(ratings, sel, missing="raise")
 
 
-# --------------------------------------------------------------------------- one scale: API and command line
+# ------------------------------------------------------------------ one scale: API and command line
 
 
 def _items_csv(tmp_path, x, name="items.csv"):

@@ -1,4 +1,4 @@
-"""Tests of vp_stats.stats.structure: correlations and classical MDS against R, the circumplex check.
+"""Tests of vp_stats.stats.structure: correlations and classical MDS against R, circumplex check.
 
 R (``cor``, ``cmdscale``) runs once for the module; classical MDS is closed
 form (an eigendecomposition), so coordinates must agree to 1e-10 up to the
@@ -112,29 +112,27 @@ def test_classical_mds_matches_cmdscale(name, scores_kind, method, distance, rea
         structure.correlation_matrix(scores, "pvq", method), distance
     )
     xy = structure.classical_mds(d)
-    ours = xy[["dim_1", "dim_2"]].to_numpy()
+    ours = xy.coordinates()
     ref = r_ref[f"{name}.{method}.{distance}.points"].reshape(2, -1).T
     _same_up_to_axis_sign(ours, ref, TOL)
-    np.testing.assert_allclose(
-        xy.attrs["eigenvalues"], r_ref[f"{name}.{method}.{distance}.eig"], atol=TOL
-    )
-    assert xy.label.tolist() == list(schema.PVQ_VALUES)
+    np.testing.assert_allclose(xy.eigenvalues, r_ref[f"{name}.{method}.{distance}.eig"], atol=TOL)
+    assert xy.table.label.tolist() == list(schema.PVQ_VALUES)
 
 
 def test_classical_mds_recovers_planar_configuration_and_equals_pca_of_centred_r():
     rng = np.random.default_rng(0)
     pts = rng.normal(size=(7, 2)) * [3, 1]
     d = np.linalg.norm(pts[:, None] - pts[None], axis=-1)
-    xy = structure.classical_mds(d)[["dim_1", "dim_2"]].to_numpy()
+    xy = structure.classical_mds(d).coordinates()
     # Procrustes: the embedding reproduces every distance exactly
     np.testing.assert_allclose(np.linalg.norm(xy[:, None] - xy[None], axis=-1), d, atol=1e-10)
-    assert structure.classical_mds(d).attrs["explained"] == pytest.approx(1.0, abs=1e-12)
+    assert structure.classical_mds(d).explained == pytest.approx(1.0, abs=1e-12)
     # with d = sqrt(2 (1 - r)), B = J R J: coordinates are eigenvectors of J R J
     r = np.corrcoef(rng.normal(size=(50, 6)), rowvar=False)
     j = np.eye(6) - 1 / 6
     w, v = np.linalg.eigh(j @ r @ j)
     ref = v[:, ::-1][:, :2] * np.sqrt(w[::-1][:2])
-    got = structure.classical_mds(structure.correlation_distance(r))[["dim_1", "dim_2"]].to_numpy()
+    got = structure.classical_mds(structure.correlation_distance(r)).coordinates()
     _same_up_to_axis_sign(got, ref, 1e-10)
 
 
@@ -151,13 +149,13 @@ def test_metric_mds_is_seeded_and_no_worse_than_classical(real_scores):
     d = structure.correlation_distance(structure.correlation_matrix(real_scores))
     a = structure.metric_mds(d, random_state=3)
     b = structure.metric_mds(d, random_state=3)
-    pd.testing.assert_frame_equal(a, b)
-    x0 = structure.classical_mds(d)[["dim_1", "dim_2"]].to_numpy()
+    pd.testing.assert_frame_equal(a.table, b.table)
+    x0 = structure.classical_mds(d).coordinates()
     dd = d.to_numpy()
     raw0 = ((dd - np.linalg.norm(x0[:, None] - x0[None], axis=-1)) ** 2).sum() / 2
-    x1 = a[["dim_1", "dim_2"]].to_numpy()
+    x1 = a.coordinates()
     raw1 = ((dd - np.linalg.norm(x1[:, None] - x1[None], axis=-1)) ** 2).sum() / 2
-    assert a.attrs["stress"] == pytest.approx(raw1, rel=1e-6)
+    assert a.stress == pytest.approx(raw1, rel=1e-6)
     assert raw1 <= raw0 + 1e-12
 
 
@@ -241,5 +239,7 @@ def test_real_data_circumplex(real_scores):
         0
     ]
     assert m.recovered_order == "SD-ST-HE-AC-PO-CO-SE-TR-BE-UN" and m.adjacent_pairs_preserved == 8
-    pos = structure.circumplex_positions(real_scores)
-    assert 0.45 < pos.attrs["explained"] < 0.6  # two axes carry about half of the structure
+    mds = structure.classical_mds(
+        structure.correlation_distance(structure.correlation_matrix(real_scores))
+    )  # the map of circumplex_positions(real_scores)
+    assert 0.45 < mds.explained < 0.6  # two axes carry about half of the structure

@@ -82,7 +82,7 @@ def reliability_cmd(
 
     --items SELECTED.csv [--ratings RATINGS.csv]: each selected item set per participant group. Writes
     OUT/reliability.csv (family, dimension, group, n_items, n_reversed, n_raters, n_incomplete, alpha,
-    alpha_ci_low, alpha_ci_high, std_alpha, average_r, omega, omega_observed, omega_h_one_factor,
+    alpha_ci_low, alpha_ci_high, std_alpha, average_r, omega, omega_h_one_factor,
     omega_heywood, omega_total, omega_hierarchical, n_factors, omega_h_note, reason). Negatively keyed
     items (rho < 0) are reversed as low + high - x.
     """

@@ -19,14 +19,16 @@ __all__ = ["structure_app", "DATA_OPT", "efa_cmd", "cfa_cmd"]
 
 structure_app = typer.Typer(
     no_args_is_help=True,
-    help="Factor structure of an item set: exploratory (EFA) and confirmatory (CFA) factor analysis.",
+    help="Factor structure of an item set: exploratory (EFA) and confirmatory (CFA) factor "
+    "analysis.",
 )
 app.add_typer(structure_app, name="structure")
 
 DATA_OPT = typer.Option(
     ...,
     "--data",
-    help="Items CSV: one row per respondent, one column per item (numbers; empty = missing), optionally a participant column.",
+    help="Items CSV: one row per respondent, one column per item (numbers; empty = missing), "
+    "optionally a participant column.",
 )
 
 
@@ -36,7 +38,8 @@ def efa_cmd(
     n_factors: int | None = typer.Option(
         None,
         "--n-factors",
-        help="Number of factors (1 .. items - 1). With --parallel and no --n-factors: the number parallel analysis suggests.",
+        help="Number of factors (1 .. items - 1). With --parallel and no --n-factors: the number "
+        "parallel analysis suggests.",
     ),
     method: str = typer.Option(
         "minres",
@@ -49,7 +52,8 @@ def efa_cmd(
     polychoric: bool = typer.Option(
         False,
         "--polychoric",
-        help="Factor polychoric correlations (ordinal items, at most 8 categories) instead of Pearson.",
+        help="Factor polychoric correlations (ordinal items, at most 8 categories) instead of "
+        "Pearson.",
     ),
     parallel: bool = typer.Option(
         False,
@@ -66,7 +70,7 @@ def efa_cmd(
     participant_col: str = COLUMN_OPTS["participant"],
     out: Path = typer.Option(..., "--out", help="Output directory."),
 ) -> None:
-    """Exploratory factor analysis of an item set, as psych::fa, with KMO, Bartlett's test and parallel analysis.
+    """Exploratory factor analysis as psych::fa, with KMO, Bartlett's test and parallel analysis.
 
     Writes OUT/efa_loadings.csv (item, factor, loading), OUT/efa_communalities.csv (item,
     communality, uniqueness), OUT/efa_variance.csv (factor, ss_loadings, proportion, cumulative),
@@ -82,7 +86,8 @@ def efa_cmd(
         factor._check_options(method=method, rotation=rotation, missing=missing, n_iter=n_iter)
         if n_factors is None and not parallel:
             _fail(
-                "give the number of factors with --n-factors K, or --parallel to choose it by parallel analysis"
+                "give the number of factors with --n-factors K, or --parallel to choose it by "
+                "parallel analysis"
             )
         with tio.locked_out_dir(out) as out_dir:
             x = tio.read_item_matrix(data, participant=participant_col).table
@@ -99,10 +104,11 @@ def efa_cmd(
                     missing=missing,
                 )
                 if n_factors is None:
-                    n_factors = pa.attrs["n_factors"]
+                    n_factors = pa.n_factors
                     if n_factors < 1:
                         _fail(
-                            "parallel analysis suggests no factor (no eigenvalue above the simulated ones); "
+                            "parallel analysis suggests no factor (no eigenvalue above the "
+                            "simulated ones); "
                             "give --n-factors K to fit one anyway"
                         )
                     factor._check_options(n_factors=n_factors, n_items=x.shape[1])
@@ -126,7 +132,7 @@ def efa_cmd(
                     tio.write_csv(res.factor_correlations, out_dir / "efa_factor_correlations.csv")
                 )
             if pa is not None:
-                written.append(tio.write_csv(pa, out_dir / "efa_parallel.csv"))
+                written.append(tio.write_csv(pa.summary_frame(), out_dir / "efa_parallel.csv"))
             params = {
                 "n_factors": int(n_factors),
                 "method": method,
@@ -146,8 +152,8 @@ def efa_cmd(
             }
             if pa is not None:
                 extra.update(
-                    parallel_n_factors=pa.attrs["n_factors"],
-                    parallel_n_components=pa.attrs["n_components"],
+                    parallel_n_factors=pa.n_factors,
+                    parallel_n_components=pa.n_components,
                 )
             written.append(
                 tio.write_json(
@@ -157,8 +163,8 @@ def efa_cmd(
             )
     if pa is not None:
         typer.echo(
-            f"parallel analysis suggests {pa.attrs['n_factors']} factor(s) and "
-            f"{pa.attrs['n_components']} component(s)"
+            f"parallel analysis suggests {pa.n_factors} factor(s) and "
+            f"{pa.n_components} component(s)"
         )
     kmo = adeq[(adeq.statistic == "kmo") & adeq.item.isna()].value.item()
     chi2, df, p = (
@@ -166,7 +172,8 @@ def efa_cmd(
         for s in ("bartlett_chi2", "bartlett_df", "bartlett_p")
     )
     typer.echo(
-        f"{res.n_obs} respondents, {x.shape[1]} items; KMO {kmo:.3f}; Bartlett chi2 {chi2:.1f} on {df:.0f} df, p = {p:.3g}"
+        f"{res.n_obs} respondents, {x.shape[1]} items; KMO {kmo:.3f}; "
+        f"Bartlett chi2 {chi2:.1f} on {df:.0f} df, p = {p:.3g}"
     )
     if not res.converged:
         typer.echo("warning: the estimation did not converge; read the loadings with care")
@@ -241,8 +248,9 @@ def cfa_cmd(
             )
     f = res.fit.iloc[0]
     typer.echo(
-        f"{f.n_obs} respondents: chi2 {f.chi2:.2f} on {f.df} df (p = {f.p_value:.3g}); CFI {f.cfi:.3f}, "
-        f"TLI {f.tli:.3f}, RMSEA {f.rmsea:.3f} [{f.rmsea_ci_low:.3f}, {f.rmsea_ci_high:.3f}], SRMR {f.srmr:.3f}"
+        f"{f.n_obs} respondents: chi2 {f.chi2:.2f} on {f.df} df (p = {f.p_value:.3g}); "
+        f"CFI {f.cfi:.3f}, TLI {f.tli:.3f}, "
+        f"RMSEA {f.rmsea:.3f} [{f.rmsea_ci_low:.3f}, {f.rmsea_ci_high:.3f}], SRMR {f.srmr:.3f}"
     )
     if not f.converged:
         typer.echo("warning: the estimation did not converge; read the estimates with care")

@@ -1,4 +1,4 @@
-"""Confirmatory factor analysis (CFA) of an item set: a lavaan-syntax model fitted by maximum likelihood.
+"""Confirmatory factor analysis (CFA) of an item set: a lavaan-syntax model fitted by ML.
 
 :func:`cfa` fits a measurement model written in lavaan syntax (``Agree =~ A1 +
 A2 + A3``) to a respondents x items DataFrame with semopy, and returns tidy
@@ -74,7 +74,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from vp_stats.errors import DataFormatError
-from vp_stats.stats.factor import MIN_EIGENVALUE, item_frame, single_threaded_blas
+from vp_stats.stats.factor import MIN_EIGENVALUE, item_frame
+from vp_stats.stats.factor_engine import single_threaded_blas
 
 __all__ = ["OPERATORS", "ModelSpec", "CFAResult", "parse_model", "cfa", "fit_indices"]
 
@@ -112,7 +113,7 @@ class ModelSpec:
 
 
 def _statements(text: str) -> list[tuple[int, str]]:
-    """Split lavaan syntax into (first line number, statement): comments, ``;`` and continuations."""
+    """Split lavaan syntax into (first line number, statement): comments, ``;``, continuations."""
     pieces: list[tuple[int, str]] = []
     for no, raw in enumerate(text.splitlines(), start=1):
         line = re.split(r"[#!]", raw, maxsplit=1)[0]
@@ -251,7 +252,10 @@ def parse_model(model: str, *, source: str = "model") -> ModelSpec:
 
 
 def _rmsea_ci(chi2: float, df: int, n: int, level: float = RMSEA_CI_LEVEL) -> tuple[float, float]:
-    """lavaan's RMSEA interval: noncentralities with P(X <= chi2) = 1 - a/2 and a/2, as sqrt(lambda / (N df))."""
+    """lavaan's RMSEA interval, ``sqrt(lambda / (N df))``.
+
+    ``lambda``: the noncentralities with P(X <= chi2) = 1 - a/2 and a/2.
+    """
     if df < 1:
         return np.nan, np.nan
     hi_p, lo_p = 1 - (1 - level) / 2, (1 - level) / 2
@@ -357,7 +361,8 @@ class CFAResult:
     factor_correlations : DataFrame
         ``factor_1, factor_2, covariance, r`` (``r`` is ``std.all``).
     estimates : DataFrame
-        Every parameter in lavaan's orientation: ``lhs, op, rhs, estimate, se, z, p_value, std_all``.
+        Every parameter in lavaan's orientation: ``lhs, op, rhs, estimate, se, z, p_value,
+        std_all``.
     spec : ModelSpec
         The parsed model.
     model : semopy.Model
@@ -400,7 +405,7 @@ def _check_items(spec: ModelSpec, x: pd.DataFrame, source: str) -> None:
 
 
 def cfa(data: pd.DataFrame, model: str, *, source: str = "model") -> CFAResult:
-    """Fit a confirmatory factor model by maximum likelihood, as ``lavaan::cfa(model, data, estimator = "ML")``.
+    """Fit a confirmatory factor model by ML, as ``lavaan::cfa(model, data, estimator = "ML")``.
 
     Parameters
     ----------
@@ -431,8 +436,9 @@ def cfa(data: pd.DataFrame, model: str, *, source: str = "model") -> CFAResult:
     >>> x = pd.DataFrame(rng.standard_normal((400, 1)) * .8 + rng.standard_normal((400, 4)) * .6,
     ...                  columns=["q1", "q2", "q3", "q4"])
     >>> res = cfa(x, "F =~ q1 + q2 + q3 + q4")
-    >>> res.loadings[["item", "estimate", "std_all"]].round(2).to_dict("list")
-    {'item': ['q1', 'q2', 'q3', 'q4'], 'estimate': [1.0, 1.04, 1.03, 0.98], 'std_all': [0.78, 0.82, 0.8, 0.79]}
+    >>> t = res.loadings.round(2)
+    >>> t.item.tolist(), t.estimate.tolist(), t.std_all.tolist()
+    (['q1', 'q2', 'q3', 'q4'], [1.0, 1.04, 1.03, 0.98], [0.78, 0.82, 0.8, 0.79])
     """
     import semopy
     from semopy.stats import calc_dof
@@ -457,7 +463,8 @@ def cfa(data: pd.DataFrame, model: str, *, source: str = "model") -> CFAResult:
     d = 1.0 / np.sqrt(np.diag(s))
     if not np.linalg.eigvalsh(s * np.outer(d, d)).min() > MIN_EIGENVALUE:
         raise ValueError(
-            f"the covariance matrix of the {p} model items is singular ({len(xs)} complete respondents): "
+            f"the covariance matrix of the {p} model items is singular "
+            f"({len(xs)} complete respondents): "
             "use more respondents or fewer (or less redundant) items"
         )
     mod = semopy.Model(spec.description)

@@ -1,4 +1,4 @@
-"""Exploratory factor analysis (EFA) of an item set, its sampling adequacy and the number of factors.
+"""Exploratory factor analysis (EFA) of an item set, its sampling adequacy, the number of factors.
 
 Every function takes a wide :class:`pandas.DataFrame` (one row per respondent,
 one column per item, numbers or missing; e.g. :func:`vp_stats.io.tables.read_item_matrix`)
@@ -35,10 +35,13 @@ Statistics
 
 Implementation and where it differs from the libraries
 ------------------------------------------------------
+The fitting itself (extraction, rotation, psych's factor signs and order) is
+:mod:`vp_stats.stats.factor_engine`, the one factor-analysis engine, which
+omega and the Schmid-Leiman solution of :mod:`vp_stats.stats.reliability` use too.
 minres and ml extraction and the three rotations come from factor_analyzer,
 checked against psych (loadings to about 5e-6 on ``bfi``; 1e-4 for ml on the
-46 respondents of the Value Portrait set, where the likelihood is flat). What factor_analyzer does not do as psych
-does is done here:
+46 respondents of the Value Portrait set, where the likelihood is flat). What
+factor_analyzer does not do as psych does is done here:
 
 - ``"pa"``: factor_analyzer's ``method="principal"`` is a principal
   *components* solution (loadings are correlations with the components), not
@@ -89,22 +92,29 @@ f    -0.03  0.68
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from vp_stats import tables
 from vp_stats.errors import TableError
+from vp_stats.stats.factor_engine import (
+    OBLIQUE_ROTATIONS,
+    extract,
+    fit_efa,
+    single_threaded_blas,
+)
 
 __all__ = [
     "METHODS",
     "ROTATIONS",
     "OBLIQUE_ROTATIONS",
     "MISSING",
+    "Correlations",
     "EFAResult",
+    "ParallelAnalysis",
     "item_frame",
     "correlations",
     "polychoric_correlations",
@@ -115,25 +125,9 @@ __all__ = [
 
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
-OBLIQUE_ROTATIONS = ("oblimin", "promax")
 MISSING = ("listwise", "pairwise")
-PSI_BOUNDS = (0.005, 1.0)  # uniqueness bounds of psych::fa and factanal
-PA_MIN_ERR = 0.001  # psych::fa(min.err) for fm = "pa"
-PA_MAX_ITER = 50  # psych::fa(max.iter)
-PROMAX_POWER = 4  # psych::Promax(m)
 MAX_POLY_CATEGORIES = 8  # psych::polychoric(max.cat)
 PSYCH_OPTIMIZE_TOL = np.finfo(float).eps ** 0.25  # R's optimize() default tol
-
-
-def single_threaded_blas():
-    """Limit BLAS to one thread while fitting: items x items matrices gain nothing from threads, and on
-    a busy machine OpenBLAS threads make each small product ~100 times slower (factor_analyzer's ML
-    objective on 40 items: 31 ms instead of 0.3 ms). threadpoolctl comes with scikit-learn."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------- options and input
@@ -149,7 +143,7 @@ def _check_options(
     n_iter: object = None,
     quantile: object = None,
 ) -> None:
-    """Check every option of this module in one place; a bad one is a :class:`ValueError` naming it."""
+    """Check every option of this module in one place: a bad one is a ValueError naming it."""
     for name, value, allowed in (
         ("method", method, METHODS),
         ("rotation", rotation, ROTATIONS),
@@ -287,7 +281,10 @@ def _cell_probabilities(rho: float, rc: np.ndarray, cc: np.ndarray) -> np.ndarra
 
 
 def _polychoric_pair(tab: np.ndarray, rc: np.ndarray, cc: np.ndarray, tol: float) -> float:
-    """Maximise ``sum(tab * log P(rho))`` over rho in (-1, 1) (psych's ``polyF``, cells with P <= 0 dropped)."""
+    """Maximise ``sum(tab * log P(rho))`` over rho in (-1, 1).
+
+    As psych's ``polyF``: cells with P <= 0 drop out.
+    """
 
     def nll(rho):
         p = _cell_probabilities(rho, rc, cc)
@@ -301,7 +298,7 @@ def _polychoric_pair(tab: np.ndarray, rc: np.ndarray, cc: np.ndarray, tol: float
 
 
 def _cor_smooth(r: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]:
-    """``psych::cor.smooth``: lift eigenvalues below ``eig_tol`` when the matrix is not positive definite."""
+    """``psych::cor.smooth``: lift eigenvalues below ``eig_tol`` of a non-PD matrix."""
     vals, vecs = np.linalg.eigh(r)
     if vals.min() >= np.finfo(float).eps:
         return r, False
@@ -313,7 +310,7 @@ def _cor_smooth(r: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool
 
 
 def _polychoric_matrix(r, codes, tau, n_cat, global_, correct, tol, names) -> None:
-    """Fill ``r`` with the pairwise polychoric correlations (see :func:`polychoric_correlations`)."""
+    """Fill ``r`` with the pairwise polychoric correlations (:func:`polychoric_correlations`)."""
     p = r.shape[0]
     for i in range(1, p):
         for j in range(i):
@@ -340,6 +337,44 @@ def _polychoric_matrix(r, codes, tau, n_cat, global_, correct, tol, names) -> No
                 rc = stats.norm.ppf(np.cumsum(tab.sum(1))[:-1])
                 cc = stats.norm.ppf(np.cumsum(tab.sum(0))[:-1])
             r[i, j] = r[j, i] = _polychoric_pair(tab, rc, cc, tol)
+
+
+@dataclass(frozen=True)
+class Correlations(tables.Result):
+    """An item correlation matrix and how it was computed (:func:`correlations`).
+
+    Attributes
+    ----------
+    table : DataFrame
+        Items x items correlation matrix.
+    n_obs : int
+        Respondents used (pairwise: every respondent with an answer, as psych's ``n.obs``).
+    kind : {"pearson", "polychoric"}
+    missing : {"listwise", "pairwise"}
+    thresholds : DataFrame or None
+        Polychoric only: items x cut points, the global thresholds ``qnorm(cumsum(p))``.
+    global_thresholds : bool or None
+        Polychoric only: whether the thresholds are global (psych) rather than per pair.
+    smoothed : bool
+        Polychoric only: the matrix was smoothed as ``psych::cor.smooth``.
+
+    Examples
+    --------
+    >>> c = correlations(pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 1, 4, 3]}))
+    >>> c.n_obs, c.kind, round(float(c.summary_frame().loc["a", "b"]), 6)
+    (4, 'pearson', 0.6)
+    """
+
+    n_obs: int = 0
+    kind: str = "pearson"
+    missing: str = "listwise"
+    thresholds: pd.DataFrame | None = None
+    global_thresholds: bool | None = None
+    smoothed: bool = False
+
+    def matrix(self) -> np.ndarray:
+        """The correlations as a float array."""
+        return self.table.to_numpy(dtype=float)
 
 
 def polychoric_correlations(
@@ -380,16 +415,17 @@ def polychoric_correlations(
 
     Returns
     -------
-    DataFrame
-        Items x items correlation matrix; ``attrs`` hold ``thresholds``
-        (items x cut points, global thresholds), ``global_thresholds`` and ``smoothed``.
+    Correlations
+        ``table`` the items x items correlation matrix, ``thresholds`` (items x cut
+        points, global thresholds), ``global_thresholds``, ``smoothed`` and ``n_obs``
+        (respondents with an answer).
 
     Examples
     --------
     >>> rng = np.random.default_rng(1)
     >>> z = rng.multivariate_normal([0, 0], [[1, .6], [.6, 1]], size=2000)
     >>> x = pd.DataFrame(np.digitize(z, [-1, 0, 1]) + 1, columns=["a", "b"])
-    >>> float(round(polychoric_correlations(x).loc["a", "b"], 2))
+    >>> float(round(polychoric_correlations(x).table.loc["a", "b"], 2))
     0.59
     """
     x = item_frame(data, source="items")
@@ -416,7 +452,8 @@ def polychoric_correlations(
         col = codes[:, j][~np.isnan(codes[:, j])]
         if col.size < 2 or np.all(col == col[0]):
             raise ValueError(
-                f"item {x.columns[j]!r} has no variance; polychoric correlations need at least two categories"
+                f"item {x.columns[j]!r} has no variance; polychoric correlations need at least "
+                "two categories"
             )
     item_max = np.nanmax(codes, axis=0)
     global_ = bool(item_max.min() == item_max.max())
@@ -435,13 +472,15 @@ def polychoric_correlations(
     smoothed = False
     if smooth:
         r, smoothed = _cor_smooth(r)
-    out = pd.DataFrame(r, index=x.columns, columns=x.columns)
-    out.attrs.update(
+    return Correlations(
+        table=pd.DataFrame(r, index=x.columns, columns=x.columns),
+        n_obs=int(x.notna().any(axis=1).sum()),
+        kind="polychoric",
+        missing="pairwise",
         thresholds=pd.DataFrame(tau.T, index=x.columns, columns=[f"t{c}" for c in range(1, n_cat)]),
         global_thresholds=global_,
         smoothed=smoothed,
     )
-    return out
 
 
 def _complete(x: pd.DataFrame, missing: str) -> pd.DataFrame:
@@ -469,9 +508,10 @@ def correlations(
 
     Returns
     -------
-    DataFrame
-        Items x items; ``attrs["n_obs"]`` is the number of respondents used
-        (pairwise: every respondent with an answer, as psych's ``n.obs``).
+    Correlations
+        ``table`` items x items; ``n_obs`` the number of respondents used
+        (pairwise: every respondent with an answer, as psych's ``n.obs``); ``kind``,
+        ``missing`` and, for polychoric correlations, the thresholds.
 
     Raises
     ------
@@ -483,7 +523,7 @@ def correlations(
     --------
     >>> x = pd.DataFrame({"a": [1, 2, 3, 4, None], "b": [2, 1, 4, 3, 5]})
     >>> r = correlations(x)
-    >>> float(round(r.loc["a", "b"], 3)), r.attrs["n_obs"]
+    >>> float(round(r.table.loc["a", "b"], 3)), r.n_obs
     (0.6, 4)
     """
     _check_options(missing=missing)
@@ -498,9 +538,10 @@ def correlations(
         raise ValueError(
             f"item {flat[0]!r} has no variance ({missing} deletion): it cannot be correlated"
         )
+    poly = None
     if polychoric:
-        r = polychoric_correlations(x)
-        attrs = dict(r.attrs)
+        poly = polychoric_correlations(x)
+        r = poly.table
     else:
         r = (
             x.corr(method="pearson")
@@ -509,19 +550,21 @@ def correlations(
                 np.corrcoef(x.to_numpy(), rowvar=False), index=x.columns, columns=x.columns
             )
         )
-        attrs = {}
     if r.isna().any().any():
         i, j = np.argwhere(r.isna().to_numpy())[0]
         raise ValueError(
-            f"items {r.index[i]!r} and {r.columns[j]!r} have too few answers in common to be correlated"
+            f"items {r.index[i]!r} and {r.columns[j]!r} have too few answers in common to be "
+            "correlated"
         )
-    r.attrs = {
-        **attrs,
-        "n_obs": int(len(x)),
-        "type": "polychoric" if polychoric else "pearson",
-        "missing": missing,
-    }
-    return r
+    return Correlations(
+        table=r,
+        n_obs=int(len(x)),
+        kind="polychoric" if polychoric else "pearson",
+        missing=missing,
+        thresholds=None if poly is None else poly.thresholds,
+        global_thresholds=None if poly is None else poly.global_thresholds,
+        smoothed=False if poly is None else poly.smoothed,
+    )
 
 
 MIN_EIGENVALUE = 1e-12  # below: singular (psych::cor.smooth lifts eigenvalues to 1e-10)
@@ -530,7 +573,8 @@ MIN_EIGENVALUE = 1e-12  # below: singular (psych::cor.smooth lifts eigenvalues t
 def _require_pd(r: np.ndarray, n_obs: int) -> None:
     if not np.linalg.eigvalsh(r).min() > MIN_EIGENVALUE:
         raise ValueError(
-            f"the item correlation matrix is singular or not positive definite ({r.shape[0]} items, "
+            "the item correlation matrix is singular or not positive definite "
+            f"({r.shape[0]} items, "
             f"{n_obs} respondents): use more respondents or fewer (or less redundant) items"
         )
 
@@ -539,7 +583,10 @@ def _require_pd(r: np.ndarray, n_obs: int) -> None:
 
 
 def _kmo(r: np.ndarray) -> tuple[float, np.ndarray]:
-    """``psych::KMO``: MSA = sum r^2 / (sum r^2 + sum q^2) off the diagonal, q the partial correlations."""
+    """``psych::KMO``: MSA = sum r^2 / (sum r^2 + sum q^2) off the diagonal.
+
+    ``q`` are the partial (anti-image) correlations.
+    """
     q = np.linalg.inv(r)
     d = np.sqrt(np.diag(q))
     q = q / np.outer(d, d)  # anti-image correlations up to sign (squared below)
@@ -590,19 +637,22 @@ def adequacy(
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> x = pd.DataFrame(rng.standard_normal((300, 1)) + rng.standard_normal((300, 4)), columns=list("abcd"))
-    >>> t = adequacy(x)
-    >>> t[t.item.isna()].round(3).to_dict("list")
-    {'statistic': ['kmo', 'bartlett_chi2', 'bartlett_df', 'bartlett_p', 'n_obs'], 'item': [nan, nan, nan, nan, nan], 'value': [0.797, 381.217, 6.0, 0.0, 300.0]}
+    >>> z = rng.standard_normal((300, 1)) + rng.standard_normal((300, 4))
+    >>> t = adequacy(pd.DataFrame(z, columns=list("abcd")))
+    >>> whole = t[t.item.isna()].round(3)
+    >>> whole.statistic.tolist()
+    ['kmo', 'bartlett_chi2', 'bartlett_df', 'bartlett_p', 'n_obs']
+    >>> whole.value.tolist()
+    [0.797, 381.217, 6.0, 0.0, 300.0]
     """
     _check_options(missing=missing)
     rdf = correlations(data, polychoric=polychoric, missing=missing)
-    r, n = rdf.to_numpy(), rdf.attrs["n_obs"]
+    r, n = rdf.matrix(), rdf.n_obs
     _require_pd(r, n)
     overall, per_item = _kmo(r)
     chi2, df, pval = _bartlett(r, n)
     rows = [("kmo", np.nan, overall)] + [
-        ("kmo", it, v) for it, v in zip(rdf.columns, per_item, strict=True)
+        ("kmo", it, v) for it, v in zip(rdf.table.columns, per_item, strict=True)
     ]
     rows += [
         ("bartlett_chi2", np.nan, chi2),
@@ -615,105 +665,7 @@ def adequacy(
     return out
 
 
-# --------------------------------------------------------------------------- extraction and rotation
-
-
-def _smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations ``1 - 1/diag(R^+)`` clipped to [0, 1] (``psych::smc``)."""
-    return np.clip(1.0 - 1.0 / np.diag(np.linalg.pinv(r)), 0.0, 1.0)
-
-
-def _principal_axis(
-    r: np.ndarray, k: int, min_err: float = PA_MIN_ERR, max_iter: int = PA_MAX_ITER
-):
-    """Iterated principal axis factoring exactly as ``psych::fa(fm = "pa")``.
-
-    Start with the SMCs on the diagonal; repeat: loadings = first ``k``
-    eigenvectors x sqrt(eigenvalues) of the reduced matrix, new diagonal =
-    their row sums of squares; stop when the summed communalities change by
-    less than ``min_err`` or after ``max_iter`` iterations.
-    """
-    rm = r.copy()
-    np.fill_diagonal(rm, _smc(r))
-    comm = np.trace(rm)
-    err, it, converged = comm, 1, True
-    loadings = None
-    while err > min_err:
-        vals, vecs = np.linalg.eigh(rm)
-        vals, vecs = vals[::-1][:k], vecs[:, ::-1][:, :k]
-        if np.any(vals < 0):
-            raise ValueError(
-                "principal axis factoring met a negative eigenvalue of the reduced correlation "
-                "matrix; use fewer factors or method 'minres'"
-            )
-        loadings = vecs * np.sqrt(vals)
-        new = (loadings**2).sum(1)
-        comm1 = new.sum()
-        np.fill_diagonal(rm, new)
-        err, comm = abs(comm - comm1), comm1
-        it += 1
-        if it > max_iter:
-            converged = err <= min_err
-            break
-    return loadings, converged
-
-
-def _extract(r: np.ndarray, k: int, method: str) -> tuple[np.ndarray, bool]:
-    """Unrotated loadings (items x k) and whether the estimation converged."""
-    if method == "pa":
-        return _principal_axis(r, k)
-    from factor_analyzer import FactorAnalyzer
-
-    fa = FactorAnalyzer(
-        n_factors=k,
-        rotation=None,
-        method=method,
-        is_corr_matrix=True,
-        use_smc=True,
-        bounds=PSI_BOUNDS,
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fa.fit(r.copy())
-    failed = any("converge" in str(w.message) for w in caught)
-    return np.asarray(fa.loadings_, dtype=float).reshape(r.shape[0], k), not failed
-
-
-def _rotate(loadings: np.ndarray, rotation: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Rotated loadings and the factor correlations (None for orthogonal rotations)."""
-    if rotation == "none" or loadings.shape[1] < 2:
-        return loadings, None
-    from factor_analyzer import Rotator
-
-    rot = Rotator(method=rotation, normalize=True, power=PROMAX_POWER)
-    out = rot.fit_transform(loadings.copy())
-    phi = rot.phi_ if rotation in OBLIQUE_ROTATIONS else None
-    return np.asarray(out, dtype=float), (None if phi is None else np.asarray(phi, dtype=float))
-
-
-def _sign_and_order(loadings: np.ndarray, phi: np.ndarray | None):
-    """psych's convention: column sums positive, factors in decreasing variance accounted for."""
-    sign = np.sign(loadings.sum(0))
-    sign[sign == 0] = 1
-    loadings = loadings * sign
-    if phi is not None:
-        phi = phi * np.outer(sign, sign)
-        ss = np.diag(phi @ loadings.T @ loadings)
-    else:
-        ss = (loadings**2).sum(0)
-    order = np.argsort(-ss, kind="stable")
-    loadings, ss = loadings[:, order], ss[order]
-    if phi is not None:
-        phi = phi[np.ix_(order, order)]
-    return loadings, phi, ss
-
-
-def _fit(r: np.ndarray, k: int, method: str, rotation: str):
-    unrotated, converged = _extract(r, k, method)
-    h2 = (unrotated**2).sum(1)
-    rotated, phi = _rotate(unrotated, rotation)
-    loadings, phi, ss = _sign_and_order(rotated, phi)
-    return loadings, phi, ss, h2, converged
+# -------------------------------------------------------------------------- extraction and rotation
 
 
 @dataclass
@@ -731,7 +683,9 @@ class EFAResult:
     factor_correlations : DataFrame
         ``factor_1, factor_2, r`` for each pair (``$Phi``); empty unless oblique.
     correlation : DataFrame
-        The item correlation matrix analysed (``attrs["n_obs"]``).
+        The item correlation matrix analysed (``n_obs`` respondents).
+    correlation_type : {"pearson", "polychoric"}
+        What ``correlation`` holds.
     """
 
     loadings: pd.DataFrame
@@ -745,10 +699,17 @@ class EFAResult:
     n_obs: int
     converged: bool
     heywood: list = field(default_factory=list)
+    correlation_type: str = "pearson"
+
+    def summary_frame(self) -> pd.DataFrame:
+        """Items x factors loadings with ``communality`` and ``uniqueness``: the table to print."""
+        m = self.loading_matrix()
+        comm = self.communalities.set_index("item").loc[m.index]
+        return m.assign(communality=comm["communality"], uniqueness=comm["uniqueness"])
 
     @property
     def oblique(self) -> bool:
-        """Whether the factors are allowed to correlate (an oblique rotation of two or more factors)."""
+        """Whether the factors may correlate (an oblique rotation of two or more factors)."""
         return self.rotation in OBLIQUE_ROTATIONS and self.n_factors > 1
 
     def loading_matrix(self) -> pd.DataFrame:
@@ -839,20 +800,23 @@ def efa(
     >>> x = pd.DataFrame(rng.standard_normal((500, 2)) @ lam.T + .6 * rng.standard_normal((500, 6)),
     ...                  columns=list("abcdef"))
     >>> res = efa(x, 2, method="ml", rotation="promax")
-    >>> res.variance.round(3).to_dict("list")
-    {'factor': ['F1', 'F2'], 'ss_loadings': [1.713, 1.681], 'proportion': [0.285, 0.28], 'cumulative': [0.285, 0.566]}
+    >>> v = res.variance.round(3)
+    >>> v.factor.tolist(), v.ss_loadings.tolist()
+    (['F1', 'F2'], [1.713, 1.681])
+    >>> v.proportion.tolist(), v.cumulative.tolist()
+    ([0.285, 0.28], [0.285, 0.566])
     >>> res.factor_correlations.round(3).to_dict("records")
     [{'factor_1': 'F1', 'factor_2': 'F2', 'r': -0.026}]
     """
     _check_options(method=method, rotation=rotation, missing=missing)
     rdf = correlations(data, polychoric=polychoric, missing=missing)
-    items = list(rdf.columns)
+    items = list(rdf.table.columns)
     _check_options(n_factors=n_factors, n_items=len(items))
-    r, n = rdf.to_numpy(), rdf.attrs["n_obs"]
+    r, n = rdf.matrix(), rdf.n_obs
     _require_pd(r, n)
     k = int(n_factors)
     with single_threaded_blas():
-        loadings, phi, ss, h2, converged = _fit(r, k, method, rotation)
+        loadings, phi, ss, h2, converged = fit_efa(r, k, method, rotation)
     names = [f"F{j + 1}" for j in range(k)]
     p = len(items)
     lt = pd.DataFrame(
@@ -881,13 +845,14 @@ def efa(
         communalities=comm,
         variance=var,
         factor_correlations=fc,
-        correlation=rdf,
+        correlation=rdf.table,
         n_factors=k,
         method=method,
         rotation=rotation,
         n_obs=n,
         converged=converged,
         heywood=heywood,
+        correlation_type=rdf.kind,
     )
 
 
@@ -895,11 +860,39 @@ def efa(
 
 
 def _fa_values(r: np.ndarray, method: str) -> np.ndarray:
-    """psych's ``fa(r, nfactors = 1, rotate = "none", fm)$values``: eigenvalues of R with the one-factor communalities on the diagonal."""
-    loadings, _ = _extract(r, 1, method)
+    """psych's ``fa(r, nfactors = 1, rotate = "none", fm)$values``.
+
+    The eigenvalues of R with the one-factor communalities on the diagonal.
+    """
+    loadings, _ = extract(r, 1, method)
     s = r.copy()
     np.fill_diagonal(s, (loadings**2).sum(1))
     return np.linalg.eigvalsh(s)[::-1]
+
+
+@dataclass(frozen=True)
+class ParallelAnalysis(tables.Result):
+    """Horn's parallel analysis (:func:`parallel_analysis`): eigenvalues and suggested numbers.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per eigenvalue ``number``: ``observed_pc``, ``simulated_pc_mean``,
+        ``simulated_pc_quantile``, ``observed_fa``, ``simulated_fa_mean``,
+        ``simulated_fa_quantile``.
+    n_factors, n_components : int
+        The suggested numbers of factors and components.
+    n_obs, n_iter, quantile, seed, method
+        The respondents used and the options of the run.
+    """
+
+    n_factors: int = 0
+    n_components: int = 0
+    n_obs: int = 0
+    n_iter: int = 0
+    quantile: float = 0.95
+    seed: int = 0
+    method: str = "minres"
 
 
 def parallel_analysis(
@@ -912,7 +905,7 @@ def parallel_analysis(
     polychoric: bool = False,
     missing: str = "listwise",
 ) -> pd.DataFrame:
-    """Number of factors and components by Horn's (1965) parallel analysis, as ``psych::fa.parallel``.
+    """Number of factors and components by Horn's (1965) parallel analysis (``psych::fa.parallel``).
 
     Compared (``fa.parallel(x, fm = method, n.iter, quant = quantile)``, its
     simulated-data reference):
@@ -948,11 +941,11 @@ def parallel_analysis(
 
     Returns
     -------
-    DataFrame
-        One row per eigenvalue ``number``: ``observed_pc``, ``simulated_pc_mean``,
-        ``simulated_pc_quantile``, ``observed_fa``, ``simulated_fa_mean``,
-        ``simulated_fa_quantile``; ``attrs["n_factors"]`` and
-        ``attrs["n_components"]`` are the suggested numbers.
+    ParallelAnalysis
+        ``table`` with one row per eigenvalue ``number`` (``observed_pc``,
+        ``simulated_pc_mean``, ``simulated_pc_quantile``, ``observed_fa``,
+        ``simulated_fa_mean``, ``simulated_fa_quantile``); ``n_factors`` and
+        ``n_components`` are the suggested numbers.
 
     Examples
     --------
@@ -961,12 +954,12 @@ def parallel_analysis(
     >>> x = pd.DataFrame(rng.standard_normal((500, 2)) @ lam.T + .6 * rng.standard_normal((500, 6)),
     ...                  columns=list("abcdef"))
     >>> pa = parallel_analysis(x, seed=1)
-    >>> pa.attrs["n_factors"], pa.attrs["n_components"]
+    >>> pa.n_factors, pa.n_components
     (2, 2)
     """
     _check_options(method=method, missing=missing, n_iter=n_iter, quantile=quantile)
     rdf = correlations(data, polychoric=polychoric, missing=missing)
-    r, n = rdf.to_numpy(), rdf.attrs["n_obs"]
+    r, n = rdf.matrix(), rdf.n_obs
     _require_pd(r, n)
     p = r.shape[0]
     rng = np.random.default_rng(seed)
@@ -993,7 +986,8 @@ def parallel_analysis(
             "simulated_fa_quantile": q_fa,
         }
     )
-    out.attrs.update(
+    return ParallelAnalysis(
+        table=out,
         n_factors=count(obs_fa, q_fa),
         n_components=count(obs_pc, q_pc),
         n_obs=n,
@@ -1002,4 +996,3 @@ def parallel_analysis(
         seed=seed,
         method=method,
     )
-    return out

@@ -29,8 +29,10 @@ Examples
 >>> from vp_stats.stats import irt
 >>> sim = irt.simulate_2pl(n_respondents=200, n_items=5, seed=0)
 >>> items, abilities = irt.fit_2pl(sim.responses)
->>> items.columns.tolist(), abilities.columns.tolist()
-(['item', 'discrimination', 'difficulty', 'n_responses', 'p_endorsed'], ['model', 'ability', 'n_responses'])
+>>> items.columns.tolist()
+['item', 'discrimination', 'difficulty', 'n_responses', 'p_endorsed']
+>>> abilities.columns.tolist()
+['model', 'ability', 'n_responses']
 """
 
 from __future__ import annotations
@@ -67,27 +69,21 @@ def _py(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
-def _as_binary(
-    responses: pd.DataFrame, model_col: str, item_col: str, response_col: str
-) -> pd.DataFrame:
-    """Validate a wide (models x items) or tidy (model, item, response) 0/1 table; return it wide."""
+def _as_binary(responses: pd.DataFrame, model: str, item: str, rating: str) -> pd.DataFrame:
+    """Validate a wide (models x items) or tidy (model, item, rating) 0/1 table; return it wide."""
     if not isinstance(responses, pd.DataFrame) or responses.empty:
         raise ValueError("responses must be a non-empty pandas DataFrame")
-    if {model_col, item_col, response_col} <= set(responses.columns):
-        dup = responses.duplicated([model_col, item_col], keep=False)
+    if {model, item, rating} <= set(responses.columns):
+        dup = responses.duplicated([model, item], keep=False)
         if dup.any():
             r = responses.loc[dup].iloc[0]
             raise ValueError(
-                f"duplicate responses for model {_py(r[model_col])!r}, item {_py(r[item_col])!r}"
+                f"duplicate responses for model {_py(r[model])!r}, item {_py(r[item])!r}"
             )
-        wide = tables.to_wide(
-            responses, model_col, item_col, response_col, source="responses", as_float=False
-        )
-        wide = wide.reindex(
-            index=pd.unique(responses[model_col]), columns=pd.unique(responses[item_col])
-        )
+        wide = tables.to_wide(responses, model, item, rating, source="responses", as_float=False)
+        wide = wide.reindex(index=pd.unique(responses[model]), columns=pd.unique(responses[item]))
     else:
-        wide = responses.set_index(model_col) if model_col in responses.columns else responses
+        wide = responses.set_index(model) if model in responses.columns else responses
     wide = wide.copy()
     wide.index.name, wide.columns.name = "model", "item"
     vals = wide.to_numpy(dtype=object)
@@ -101,7 +97,8 @@ def _as_binary(
             out[r, c] = float(x)
             continue
         raise ValueError(
-            f"model {_py(wide.index[r])!r}, item {_py(wide.columns[c])!r}: response {_py(x)!r} is not 0/1 (or missing)"
+            f"model {_py(wide.index[r])!r}, item {_py(wide.columns[c])!r}: "
+            f"response {_py(x)!r} is not 0/1 (or missing)"
         )
     return pd.DataFrame(out, index=wide.index, columns=wide.columns)
 
@@ -122,9 +119,9 @@ def fit_2pl(
     responses: pd.DataFrame,
     *,
     constant_items: str = "raise",
-    model_col: str = "model",
-    item_col: str = "item",
-    response_col: str = "response",
+    model: str = "model",
+    item: str = "item",
+    rating: str = "rating",
     options: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit a 2PL model ``p = sigmoid(a_i (theta_m - b_i))`` by marginal maximum likelihood.
@@ -132,15 +129,15 @@ def fit_2pl(
     Parameters
     ----------
     responses : pandas.DataFrame
-        Wide (rows = models or respondents, optionally a ``model_col`` column;
-        columns = items; cells 0/1/NaN) or tidy (``model_col``, ``item_col``,
-        ``response_col``). Missing responses are allowed.
+        Wide (rows = models, optionally a ``model`` column; columns = items;
+        cells 0/1/NaN) or tidy (columns ``model``, ``item``, ``rating``).
+        Missing responses are allowed.
     constant_items : {'raise', 'drop'}
         Items everybody (or nobody) endorsed carry no information on
         discrimination and difficulty; raise (default) or drop them with a
         warning that names them.
-    model_col, item_col, response_col : str
-        Column names.
+    model, item, rating : str
+        Column names of the models, the items and the 0/1 ratings.
     options : dict, optional
         Passed to :func:`girth.twopl_mml` (e.g. ``{"quadrature_n": 61}``).
 
@@ -166,15 +163,16 @@ def fit_2pl(
     --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(1)
-    >>> x = pd.DataFrame((rng.random((100, 3)) < [0.2, 0.5, 0.8]).astype(int), columns=["i1", "i2", "i3"])
+    >>> endorsed = (rng.random((100, 3)) < [0.2, 0.5, 0.8]).astype(int)
+    >>> x = pd.DataFrame(endorsed, columns=["i1", "i2", "i3"])
     >>> items, _ = fit_2pl(x)
-    >>> bool(items.difficulty.iloc[0] > items.difficulty.iloc[2])  # the rarely endorsed item is harder
+    >>> bool(items.difficulty.iloc[0] > items.difficulty.iloc[2])  # the rarely endorsed is harder
     True
     """
     girth = _girth()
     if constant_items not in ("raise", "drop"):
         raise ValueError(f"constant_items must be 'raise' or 'drop', got {constant_items!r}")
-    mat = _as_binary(responses, model_col, item_col, response_col)
+    mat = _as_binary(responses, model, item, rating)
     const = _constant_items(mat)
     if const:
         if constant_items == "raise":
@@ -214,9 +212,9 @@ def estimate_ability(
     responses: pd.DataFrame,
     items: pd.DataFrame,
     *,
-    model_col: str = "model",
-    item_col: str = "item",
-    response_col: str = "response",
+    model: str = "model",
+    item: str = "item",
+    rating: str = "rating",
     options: dict | None = None,
 ) -> pd.DataFrame:
     """EAP abilities of models given fitted (or known) 2PL item parameters.
@@ -228,6 +226,8 @@ def estimate_ability(
         in ``items`` are used.
     items : pandas.DataFrame
         ``item, discrimination, difficulty`` (e.g. from :func:`fit_2pl`).
+    model, item, rating : str
+        Column names, as for :func:`fit_2pl`.
     options : dict, optional
         Passed to :func:`girth.ability_eap`.
 
@@ -239,17 +239,16 @@ def estimate_ability(
     Examples
     --------
     >>> import pandas as pd
-    >>> items = pd.DataFrame({"item": ["a", "b"], "discrimination": [1.0, 1.0], "difficulty": [0.0, 1.0]})
+    >>> items = pd.DataFrame({"item": ["a", "b"], "discrimination": [1.0, 1.0],
+    ...                       "difficulty": [0.0, 1.0]})
     >>> resp = pd.DataFrame({"a": [1, 0], "b": [1, 0]}, index=["strong", "weak"])
     >>> ab = estimate_ability(resp, items)
     >>> bool(ab.ability.iloc[0] > 0 > ab.ability.iloc[1])
     True
     """
     girth = _girth()
-    mat = _as_binary(responses, model_col, item_col, response_col)
-    need = {"item", "discrimination", "difficulty"} - set(items.columns)
-    if need:
-        raise ValueError(f"items lacks columns {sorted(need)}")
+    mat = _as_binary(responses, model, item, rating)
+    tables.require(items, ["item", "discrimination", "difficulty"], "items")
     absent = [i for i in items["item"] if i not in mat.columns]
     if absent:
         raise ValueError(f"items not in the response matrix: {absent[:10]}")
@@ -273,9 +272,9 @@ def binary_matrix_from_answers(
     *,
     dimension: str | None = None,
     threshold: float = 4.0,
-    model_col: str = "model",
-    item_cols: tuple[str, ...] = ("portrait_id", "option_id"),
-    answer_col: str = "rating",
+    model: str = "model",
+    item: str | tuple[str, ...] = ("portrait_id", "option_id"),
+    rating: str = "rating",
 ) -> pd.DataFrame:
     """Models x items 0/1 matrix: answer >= ``threshold`` on items validated for a value.
 
@@ -283,17 +282,17 @@ def binary_matrix_from_answers(
     ----------
     answers : pandas.DataFrame
         Per-item answers, one row per model and item (e.g. the mean over prompt
-        variants): ``model_col``, ``item_cols``, ``answer_col`` on the 1..6 scale.
+        variants): ``model``, ``item`` (one or several key columns), ``rating`` on the 1..6 scale.
     validated_items : pandas.DataFrame
-        Items validated for a value: ``item_cols`` plus ``dimension`` (e.g. the
+        Items validated for a value: the ``item`` column(s) plus ``dimension`` (e.g. the
         item selection of :mod:`vp_stats.stats.validation`).
     dimension : str, optional
         Keep only the items validated for this dimension. Required when the
         table lists several dimensions.
     threshold : float
         Endorsement threshold; default 4 ("somewhat like me" or more).
-    model_col, item_cols, answer_col : str
-        Column names.
+    model, item, rating : str
+        Column names (``item`` may be a tuple of key columns).
 
     Returns
     -------
@@ -321,13 +320,9 @@ def binary_matrix_from_answers(
     m1        1.0     0.0
     m2        0.0     1.0
     """
-    item_cols = tuple(item_cols)
-    miss = {model_col, answer_col, *item_cols} - set(answers.columns)
-    if miss:
-        raise ValueError(f"answers lack columns {sorted(miss)}")
-    miss = {"dimension", *item_cols} - set(validated_items.columns)
-    if miss:
-        raise ValueError(f"validated_items lack columns {sorted(miss)}")
+    item_cols = (item,) if isinstance(item, str) else tuple(item)
+    tables.require(answers, [model, *item_cols, rating], "answers")
+    tables.require(validated_items, [*item_cols, "dimension"], "validated_items")
     val = validated_items
     if dimension is not None:
         val = val[val["dimension"] == dimension]
@@ -339,29 +334,31 @@ def binary_matrix_from_answers(
             "(a 2PL scale measures one value)"
         )
     keys = val[list(item_cols)].drop_duplicates()
-    dup = answers.duplicated([model_col, *item_cols], keep=False)
+    dup = answers.duplicated([model, *item_cols], keep=False)
     if dup.any():
         r = answers.loc[dup].iloc[0]
         raise ValueError(
-            f"duplicate answers for model {_py(r[model_col])!r}, item {tuple(_py(r[c]) for c in item_cols)}; "
+            f"duplicate answers for model {_py(r[model])!r}, "
+            f"item {tuple(_py(r[c]) for c in item_cols)}; "
             "average prompt variants first"
         )
-    a = pd.to_numeric(answers[answer_col], errors="coerce")
-    bad = answers[a.notna() & ((a < 1) | (a > 6)) | (a.isna() & answers[answer_col].notna())]
+    a = pd.to_numeric(answers[rating], errors="coerce")
+    bad = answers[a.notna() & ((a < 1) | (a > 6)) | (a.isna() & answers[rating].notna())]
     if len(bad):
         r = bad.iloc[0]
         raise ValueError(
-            f"model {_py(r[model_col])!r}, item {tuple(_py(r[c]) for c in item_cols)}: answer {_py(r[answer_col])!r} "
+            f"model {_py(r[model])!r}, item {tuple(_py(r[c]) for c in item_cols)}: "
+            f"answer {_py(r[rating])!r} "
             "is outside 1..6"
         )
     sub = answers.merge(keys, on=list(item_cols), how="inner")
     if sub.empty:
         raise ValueError("no answers on the validated items")
     label = sub[list(item_cols)].astype(str).agg("/".join, axis=1)
-    score = pd.to_numeric(sub[answer_col], errors="coerce")
+    score = pd.to_numeric(sub[rating], errors="coerce")
     tidy = pd.DataFrame(
         {
-            "model": sub[model_col].to_numpy(),
+            "model": sub[model].to_numpy(),
             "item": label.to_numpy(),
             "response": np.where(score.isna(), np.nan, (score >= threshold).astype(float)),
         }

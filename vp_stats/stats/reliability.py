@@ -1,4 +1,4 @@
-"""Scale reliability: Cronbach's alpha, omega (total, hierarchical), item-total statistics, split-half.
+"""Scale reliability: Cronbach's alpha, omega (total, hierarchical), item statistics, split-half.
 
 Every function takes a participants x items matrix, either wide (a
 :class:`pandas.DataFrame` with one row per respondent and one column per item,
@@ -38,31 +38,31 @@ Formulas
 - Item-total (``raw.r``) and item-rest (corrected item-total, ``r.drop``)
   correlations and alpha if the item is dropped, as ``psych::alpha``
   (Revelle, psych R package).
-- Omegas. Which psych quantity each column equals (``psych::omega(x, nfactors)``,
-  items positively keyed):
+- Omegas. Which psych quantity each column equals (``psych::omega(x, nf)`` with
+  ``nf = n_factors``, items positively keyed):
 
-  ========================  ================================================  ==============================
-  column                    formula                                           psych
-  ========================  ================================================  ==============================
-  ``omega_hierarchical``    ``(sum g)^2 / 1'R1``, g = Schmid-Leiman general   ``omega(x, n_factors)$omega_h``
-                            loadings of an ``n_factors``-factor minres EFA
-  ``omega_total``           ``(1'R1 - sum u2) / 1'R1``, ``u2 = 1 - h2`` of    ``omega(x, n_factors)$omega.tot``
-                            the ``n_factors``-factor solution
-  ``omega_limit``           ``(sum g)^2 / (1'R1 - sum u2)``                   ``omega(x, n_factors)$omega.lim``
-  ``ecv``                   ``sum g^2 / sum(g^2 + group^2)``                  ``omega(x, n_factors)$ECV``
-  ``omega_h_one_factor``    ``(sum l)^2 / 1'R1``, l = one-factor loadings     ``omega(x, nfactors = 1)$omega_h``
-  ``omega``                 ``(sum l)^2 / ((sum l)^2 + sum(1 - l^2))``        none: the model-implied
-                            (McDonald, 1999, eq. 6.20b)                       omega of a one-factor model
-  ``omega_observed``        the same number as ``omega_h_one_factor``         deprecated name, kept for old
-                            (without psych's sign flip)                       tables: it is *not* omega.tot
-  ========================  ================================================  ==============================
+  ======================  ============================================  ==========================
+  column                  formula                                       psych
+  ======================  ============================================  ==========================
+  ``omega_hierarchical``  ``(sum g)^2 / 1'R1``, g = Schmid-Leiman       ``omega(x, nf)$omega_h``
+                          general loadings of an ``n_factors``-factor
+                          minres EFA
+  ``omega_total``         ``(1'R1 - sum u2) / 1'R1``, ``u2 = 1 - h2``   ``omega(x, nf)$omega.tot``
+                          of the ``n_factors``-factor solution
+  ``omega_limit``         ``(sum g)^2 / (1'R1 - sum u2)``               ``omega(x, nf)$omega.lim``
+  ``ecv``                 ``sum g^2 / sum(g^2 + group^2)``              ``omega(x, nf)$ECV``
+  ``omega_h_one_factor``  ``(sum l)^2 / 1'R1``, l = one-factor          ``omega(x, 1)$omega_h``
+                          loadings
+  ``omega``               ``(sum l)^2 / ((sum l)^2 + sum(1 - l^2))``    none: the model-implied
+                          (McDonald, 1999, eq. 6.20b)                   omega of one factor
+  ======================  ============================================  ==========================
 
   ``R`` is the observed item correlation matrix (pairwise or listwise, see
   above); as ``psych::omega`` (``flip = TRUE``), items whose general loading is
   negative are reversed in ``R`` before ``1'R1`` is formed (``n_flipped``).
   ``omega`` and ``omega_h_one_factor`` use the one-factor fit of
-  :func:`one_factor_loadings`; ``omega_total`` (psych's omega.tot) is not the
-  one-factor ``omega``: it divides the common variance of the
+  :func:`~vp_stats.stats.factor_engine.one_factor_loadings`; ``omega_total``
+  (psych's omega.tot) is not the one-factor ``omega``: it divides the common variance of the
   ``n_factors``-factor model by the observed total variance.
 - Schmid-Leiman (Schmid & Leiman, 1957) as ``psych::schmid`` /
   ``psych::omega`` (fm = "minres", rotate = "oblimin"): ``n_factors`` minres
@@ -77,12 +77,14 @@ Formulas
   ``h2`` the communalities of the orthogonal solution.
 - Minimum residual (minres, Harman & Jones, 1966; the default of ``psych::fa``):
   least squares on the off-diagonal correlations over uniquenesses in
-  [0.005, 1]. The one-factor fit of :func:`one_factor_loadings` is solved to
+  [0.005, 1]. The one-factor fit of
+  :func:`~vp_stats.stats.factor_engine.one_factor_loadings` is solved to
   convergence (agreement with psych to about 1e-5; in a Heywood case a fit at
   least as good as psych's). The multi-factor fit of the Schmid-Leiman
-  solution replicates psych's optimiser (:func:`psych_minres`) because
-  the solution of a Heywood case, and of an under-identified model (more
-  parameters than correlations), depends on the optimiser's path.
+  solution replicates psych's optimiser
+  (:func:`~vp_stats.stats.factor_engine.psych_minres`) because the solution of
+  a Heywood case, and of an under-identified model (more parameters than
+  correlations), depends on the optimiser's path.
 - ``ml`` (Joreskog 1967, as ``factanal`` and ``psych::fa(fm="ml")``,
   uniquenesses bounded to [0.005, 1]) for the one-factor omega.
 - Split-half: the odd-even split (items in column positions 1, 3, 5 ... vs
@@ -113,22 +115,19 @@ from math import comb
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from vp_stats import schema, tables
+from vp_stats.stats.factor_engine import one_factor_loadings, schmid_leiman_fit
 
 __all__ = [
     "ITEM_KEYS",
     "MISSING_RULES",
-    "PSI_BOUNDS",
     "item_matrix",
     "feldt_ci",
     "cronbach_alpha",
     "item_statistics",
-    "one_factor_loadings",
     "omega_total",
-    "psych_minres",
-    "schmid_leiman_fit",
     "omega_hierarchical",
     "schmid_leiman",
     "factor_loadings",
@@ -142,7 +141,6 @@ __all__ = [
 
 ITEM_KEYS = ("portrait_id", "option_id")
 MISSING_RULES = ("listwise", "pairwise", "raise")
-PSI_BOUNDS = (0.005, 1.0)  # uniqueness bounds of factanal / psych::fa
 
 
 # --------------------------------------------------------------------------- input
@@ -151,20 +149,20 @@ PSI_BOUNDS = (0.005, 1.0)  # uniqueness bounds of factanal / psych::fa
 def item_matrix(
     data,
     *,
-    respondent: str = "participant",
+    participant: str = "participant",
     item: str | tuple[str, ...] | list[str] = ITEM_KEYS,
-    value: str = "rating",
+    rating: str = "rating",
     missing: str = "listwise",
 ) -> tuple[np.ndarray, pd.Index, pd.DataFrame, int]:
-    """Turn wide or tidy ratings into a respondents x items array (complete, or with NaN for pairwise).
+    """Turn wide or tidy ratings into a participants x items array (NaN cells for pairwise).
 
     Parameters
     ----------
     data : DataFrame or array-like
-        Wide (rows respondents, columns items; a 2-D array gets items
-        ``item_1 ... item_k``) or tidy (has a ``value`` column; pivoted on
-        ``respondent`` x ``item``).
-    respondent, item, value : str
+        Wide (rows participants, columns items; a 2-D array gets items
+        ``item_1 ... item_k``) or tidy (has a ``rating`` column; pivoted on
+        ``participant`` x ``item``).
+    participant, item, rating : str
         Column names of tidy input (``item`` may be several key columns).
     missing : {"listwise", "pairwise", "raise"}
         Drop respondents with any missing item; keep them with NaN cells
@@ -196,32 +194,29 @@ def item_matrix(
     """
     if missing not in MISSING_RULES:
         raise ValueError(f"missing must be one of {list(MISSING_RULES)}, got {missing!r}")
-    if isinstance(data, pd.DataFrame) and value in data.columns:
+    if isinstance(data, pd.DataFrame) and rating in data.columns:
         keys = [item] if isinstance(item, str) else list(item)
-        need = [respondent, *keys, value]
-        absent = [c for c in need if c not in data.columns]
-        if absent:
-            raise ValueError(f"tidy ratings lack column(s) {absent}; have {list(data.columns)}")
-        dup = data.duplicated([respondent, *keys])
+        tables.require(data, [participant, *keys, rating], "ratings")
+        dup = data.duplicated([participant, *keys])
         if dup.any():
             row = data[dup].iloc[0]
             raise ValueError(
-                f"respondent {row[respondent]!r} rated item "
+                f"respondent {row[participant]!r} rated item "
                 f"{tuple(row[k] for k in keys)} more than once"
             )
-        vals = pd.to_numeric(data[value], errors="coerce")
-        bad = vals.isna() & data[value].notna()
+        vals = pd.to_numeric(data[rating], errors="coerce")
+        bad = vals.isna() & data[rating].notna()
         if bad.any():
             row = data[bad].iloc[0]
             raise ValueError(
-                f"respondent {row[respondent]!r}, item {tuple(row[k] for k in keys)}: "
-                f"non-numeric rating {row[value]!r}"
+                f"respondent {row[participant]!r}, item {tuple(row[k] for k in keys)}: "
+                f"non-numeric rating {row[rating]!r}"
             )
         wide = tables.to_wide(
-            data.assign(**{value: vals}),
-            respondent,
+            data.assign(**{rating: vals}),
+            participant,
             keys,
-            value,
+            rating,
             source="ratings",
             name_columns=True,
         )
@@ -292,7 +287,7 @@ def _cov(x: np.ndarray) -> np.ndarray:
 
 
 def _cor(x: np.ndarray) -> np.ndarray:
-    """Item correlations; pairwise-complete (R's ``cor(x, use = "pairwise")``) where ``x`` has NaN."""
+    """Item correlations; pairwise-complete (R's ``cor(x, use = "pairwise")``) where x has NaN."""
     if np.isnan(x).any():
         r = pd.DataFrame(x).corr().to_numpy(copy=True)
         np.fill_diagonal(r, np.where(np.isnan(np.diag(r)), np.nan, 1.0))
@@ -367,7 +362,7 @@ def cronbach_alpha(data, ci: float = 0.95, **keys) -> pd.DataFrame:
     ci : float
         Coverage of the Feldt interval.
     **keys
-        ``respondent``, ``item``, ``value``, ``missing`` for :func:`item_matrix`
+        ``participant``, ``item``, ``rating``, ``missing`` for :func:`item_matrix`
         (``missing="pairwise"``: psych's default, see the module notes).
 
     Returns
@@ -485,172 +480,7 @@ def item_statistics(data, **keys) -> pd.DataFrame:
     return out
 
 
-# --------------------------------------------------------------------------- one-factor model and omega
-
-
-def _smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations (1 - 1 / diag(R^-1)); pseudo-inverse if singular."""
-    return 1 - 1 / np.diag(np.linalg.pinv(r))
-
-
-def _minres_one_factor(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """psych's minres for one factor: off-diagonal least squares over bounded uniquenesses.
-
-    For uniquenesses psi in [0.005, 1] the loadings are the first principal
-    axis of R with 1 - psi on the diagonal; psi minimises the sum of squared
-    off-diagonal residuals (``psych:::fit.residuals``). Solved with bounded
-    Gauss-Newton (:func:`scipy.optimize.least_squares`, ``trf``) and the
-    analytic derivative of the leading eigenpair.
-    """
-    k = r.shape[0]
-    iu = np.triu_indices(k, 1)
-    target = r[iu]
-
-    def axis(psi):
-        h = r.copy()
-        np.fill_diagonal(h, 1 - psi)
-        w, v = np.linalg.eigh(h)
-        return w[::-1], v[:, ::-1]
-
-    def resid(psi):
-        w, v = axis(psi)
-        lam = v[:, 0] * np.sqrt(max(w[0], 1e-300))
-        return np.outer(lam, lam)[iu] - target
-
-    def jac(psi):
-        w, v = axis(psi)
-        l1, v1 = max(w[0], 1e-300), v[:, 0]
-        gap = l1 - w[1:]
-        gap[np.abs(gap) < 1e-12] = 1e-12
-        # d v1 / d psi_m = -v1_m * sum_j v_j v_j[m] / (l1 - l_j); d l1 / d psi_m = -v1_m^2
-        dv = -(v[:, 1:] / gap) @ v[:, 1:].T * v1[None, :]
-        dl1 = -(v1**2)
-        dlam = v1[:, None] * dl1[None, :] / (2 * np.sqrt(l1)) + np.sqrt(l1) * dv
-        lam = v1 * np.sqrt(l1)
-        return dlam[iu[0]] * lam[iu[1], None] + lam[iu[0], None] * dlam[iu[1]]
-
-    # Interior solutions: fit l directly (l l' to the off-diagonal; the optimum
-    # is a principal-axis fixed point, hence psych's solution when 1 - l^2 lies
-    # inside the bounds). Otherwise optimise over the bounded uniquenesses.
-    w0, v0 = axis(np.clip(1 - _smc(r), *PSI_BOUNDS))
-    lam0 = v0[:, 0] * np.sqrt(max(w0[0], 1e-6))
-    jrows = np.arange(len(target))
-
-    def jac_l(lam):
-        jm = np.zeros((len(target), k))
-        jm[jrows, iu[0]] = lam[iu[1]]
-        jm[jrows, iu[1]] = lam[iu[0]]
-        return jm
-
-    res_l = optimize.least_squares(
-        lambda lam: np.outer(lam, lam)[iu] - target,
-        lam0,
-        jac=jac_l,
-        method="lm",
-        xtol=1e-15,
-        ftol=1e-15,
-        gtol=1e-15,
-    )
-    psi_l = 1 - res_l.x**2
-    if res_l.success and (psi_l > PSI_BOUNDS[0]).all():
-        w, v = axis(psi_l)
-        if np.abs(np.abs(v[:, 0] @ res_l.x) - np.sqrt(w[0])) < 1e-6 * max(1.0, np.sqrt(w[0])):
-            return res_l.x, psi_l, True
-    start = np.clip(1 - _smc(r), PSI_BOUNDS[0] + 1e-6, PSI_BOUNDS[1] - 1e-6)
-    res = optimize.least_squares(
-        resid,
-        start,
-        jac=jac,
-        bounds=PSI_BOUNDS,
-        method="trf",
-        xtol=1e-15,
-        ftol=1e-15,
-        gtol=1e-14,
-        max_nfev=10_000,
-    )
-    w, v = axis(res.x)
-    return v[:, 0] * np.sqrt(max(w[0], 0.0)), res.x, bool(res.status > 0)
-
-
-def _ml_one_factor(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Maximum-likelihood one-factor fit over bounded uniquenesses (as factanal)."""
-    k = r.shape[0]
-    q = 1
-
-    def eig(psi):
-        sc = 1 / np.sqrt(psi)
-        return np.linalg.eigh(r * np.outer(sc, sc))
-
-    def fn(psi):
-        e = eig(psi)[0][::-1][q:]
-        return -(np.sum(np.log(e) - e) - q + k)
-
-    def gr(psi):
-        w, v = eig(psi)
-        load = np.sqrt(psi) * v[:, -1] * np.sqrt(max(w[-1] - 1, 0))
-        g = np.outer(load, load) + np.diag(psi) - r
-        return np.diag(g) / psi**2
-
-    start = np.clip(1 - _smc(r), *PSI_BOUNDS)
-    res = optimize.minimize(
-        fn,
-        start,
-        jac=gr,
-        method="L-BFGS-B",
-        bounds=[PSI_BOUNDS] * k,
-        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000},
-    )
-    psi = res.x
-    w, v = eig(psi)
-    load = np.sqrt(psi) * v[:, -1] * np.sqrt(max(w[-1] - 1, 0))
-    converged = bool(res.success) or np.max(np.abs(gr(psi) * (psi > PSI_BOUNDS[0] + 1e-9))) < 1e-6
-    return load, psi, converged
-
-
-def one_factor_loadings(corr: np.ndarray, method: str = "minres") -> tuple[np.ndarray, bool, bool]:
-    """Loadings of a one-factor model fitted to a correlation matrix.
-
-    Parameters
-    ----------
-    corr : array (k, k)
-        Item correlation matrix (k >= 3).
-    method : {"minres", "ml"}
-        Minimum residual (least squares on the off-diagonal correlations,
-        ``psych::fa`` default) or maximum likelihood (``factanal``).
-
-    Returns
-    -------
-    loadings : ndarray (k,)
-        Signed so that their sum is positive.
-    converged : bool
-    heywood : bool
-        A fitted uniqueness sits at its lower bound 0.005 (a Heywood case).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lam = np.array([0.8, 0.7, 0.6, 0.5])
-    >>> r = np.outer(lam, lam); np.fill_diagonal(r, 1)
-    >>> l, ok, heywood = one_factor_loadings(r)
-    >>> np.round(l, 6).tolist(), ok, heywood
-    ([0.8, 0.7, 0.6, 0.5], True, False)
-    """
-    r = np.asarray(corr, dtype=float)
-    if r.ndim != 2 or r.shape[0] != r.shape[1]:
-        raise ValueError(f"corr must be a square matrix, got shape {r.shape}")
-    if r.shape[0] < 3:
-        raise ValueError(f"a one-factor model needs at least 3 items, got {r.shape[0]}")
-    if not np.isfinite(r).all():
-        raise ValueError("corr has NaN or infinite entries (a constant item?)")
-    if method == "minres":
-        lam, psi, ok = _minres_one_factor(r)
-    elif method == "ml":
-        lam, psi, ok = _ml_one_factor(r)
-    else:
-        raise ValueError(f"method must be 'minres' or 'ml', got {method!r}")
-    if lam.sum() < 0:
-        lam = -lam
-    return lam, ok, bool((psi <= PSI_BOUNDS[0] + 1e-8).any())
+# ----------------------------------------------------------------------- one-factor model and omega
 
 
 def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
@@ -665,9 +495,10 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
     data : DataFrame or array-like
         Wide or tidy ratings (see :func:`item_matrix`), positively keyed.
     method : {"minres", "ml"}
-        Estimator of the one-factor model (see :func:`one_factor_loadings`).
+        Estimator of the one-factor model (see
+        :func:`~vp_stats.stats.factor_engine.one_factor_loadings`).
     **keys
-        ``respondent``, ``item``, ``value``, ``missing`` for :func:`item_matrix`
+        ``participant``, ``item``, ``rating``, ``missing`` for :func:`item_matrix`
         (pairwise: the correlations are pairwise-complete, as ``psych::fa``).
 
     Returns
@@ -678,9 +509,6 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
         omega of McDonald 1999 eq. 6.20b; no psych function returns it),
         ``omega_h_one_factor`` (``(sum l)^2 / 1'R1`` with items of negative
         loading reversed in R: ``psych::omega(x, nfactors = 1)$omega_h``),
-        ``omega_observed`` (deprecated: the same ``(sum l)^2 / 1'R1`` without
-        the reversal; earlier versions documented it, wrongly, as psych's
-        ``omega.tot``, which is ``(1'R1 - sum(1 - l^2)) / 1'R1``),
         ``heywood`` (a uniqueness at its lower bound 0.005) and ``converged``.
 
     Notes
@@ -694,7 +522,8 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> f = rng.normal(size=(500, 1))
-    >>> x = f * [0.8, 0.7, 0.6, 0.5] + rng.normal(size=(500, 4)) * np.sqrt(1 - np.square([0.8, 0.7, 0.6, 0.5]))
+    >>> lam = np.array([0.8, 0.7, 0.6, 0.5])
+    >>> x = f * lam + rng.normal(size=(500, 4)) * np.sqrt(1 - lam**2)
     >>> round(omega_total(x).omega.item(), 2)
     0.76
     """
@@ -714,7 +543,6 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
             "method": [method],
             "omega": [s2 / (s2 + u2.sum())],
             "omega_h_one_factor": [np.abs(lam).sum() ** 2 / (r * np.outer(key, key)).sum()],
-            "omega_observed": [s2 / r.sum()],
             "heywood": [heywood],
             "converged": [ok],
         }
@@ -737,250 +565,7 @@ def _item_correlations(x: np.ndarray, items: pd.DataFrame) -> np.ndarray:
     return r
 
 
-# --------------------------------------------------------------------------- Schmid-Leiman and omega_h
-
-
-_EPS = np.finfo(float).eps
-_LBFGSB_FACTR = (
-    1e7  # R optim's default factr: stop when the relative reduction of f is <= factr * eps
-)
-
-
-def _psych_smc(r: np.ndarray) -> np.ndarray:
-    """``psych::smc``: 1 - 1 / diag(Pinv(R)), Pinv with tolerance sqrt(eps), clipped to [0, 1]."""
-    smc = 1 - 1 / np.diag(np.linalg.pinv(r, rcond=np.sqrt(_EPS)))
-    return np.clip(smc, 0.0, 1.0)
-
-
-def _top_eigen(m: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
-    w, v = np.linalg.eigh(m)
-    return w[::-1][:q], v[:, ::-1][:, :q]
-
-
-def psych_minres(corr: np.ndarray, n_factors: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Unrotated minres factor loadings exactly as ``psych::fa(r, n_factors, fm = "minres", rotate = "none")``.
-
-    psych minimises, over uniquenesses ``psi`` in ``[0.005, max(smc, 1)]``,
-    the sum of squared lower-triangle residuals ``R - L L'`` where ``L`` holds
-    the first ``n_factors`` principal axes of ``R`` with ``1 - psi`` on the
-    diagonal (``psych:::fit.residuals``), with R's ``optim(method =
-    "L-BFGS-B")`` started at ``1 - smc``, psych's gradient
-    (``psych:::FAgr.minres``: the diagonal of ``L L' + Psi - R``), ``parscale
-    = 0.01`` and R's defaults (``factr = 1e7``, ``pgtol = 0``, 5 correction
-    pairs, at most 100 iterations). The same algorithm runs here through
-    :func:`scipy.optimize.minimize` (L-BFGS-B) with the same objective,
-    gradient, start, scaling and stopping rules; the loadings are then the
-    principal axes at the final ``psi`` (``psych:::FAout.wls``), columns signed
-    to positive sums, exact zeros set to 1e-15 (as ``psych::fa``).
-
-    Why not :class:`factor_analyzer.FactorAnalyzer` (method "minres")? Its
-    objective includes the diagonal residuals (psych's ``fm = "uls"``), its
-    gradient is numerical and its optimiser settings differ: interior
-    solutions agree, but in Heywood cases and in under-identified models
-    (more factor parameters than correlations, e.g. 3 factors of 5 items) it
-    stops at other solutions (tested: for the bfi Openness scale with 2
-    factors it puts the Heywood case on item O5 instead of psych's O2,
-    uniquenesses off by up to 0.76; omega_h measured 0.43 against psych's
-    0.39). Its ``FactorAnalyzer(rotation="oblimin")`` also re-sorts the
-    loadings without re-sorting ``phi_`` (tested), so the rotations are taken
-    from :class:`factor_analyzer.Rotator` directly, which reproduces
-    ``stats::varimax`` and ``GPArotation::oblimin`` (tested). Why not a fit solved to convergence (as
-    :func:`one_factor_loadings`)? In those same cases the minimum is a flat
-    valley or lies on the bound and psych's omega_h is where *psych's*
-    optimiser stops: polishing psych's end point to convergence put 18 of the
-    140 two- and three-factor fits of the Value Portrait item sets more than
-    1e-3 from psych's omega_h (up to 0.025); the replicated path, 6 (up to
-    0.015), all Heywood cases, where R's and scipy's L-BFGS-B (the Fortran
-    code's versions 2.3 and 3.0) step differently along the bound (flagged
-    ``heywood``).
-
-    Parameters
-    ----------
-    corr : array (k, k)
-        Correlation matrix.
-    n_factors : int
-        Number of factors, 1 <= n_factors < k.
-
-    Returns
-    -------
-    loadings : ndarray (k, n_factors)
-    psi : ndarray (k,)
-        Fitted uniquenesses (``psi <= 0.005 + 1e-9``: a Heywood case).
-    converged : bool
-        The optimiser met its stopping rule (R's optim reports convergence 0);
-        False after 100 iterations or on an abnormal line-search stop.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lam = np.array([0.8, 0.7, 0.6, 0.5])
-    >>> r = np.outer(lam, lam); np.fill_diagonal(r, 1)
-    >>> L, psi, ok = psych_minres(r, 1)
-    >>> np.round(L[:, 0], 4).tolist(), ok
-    ([0.8, 0.7, 0.6, 0.5], True)
-    """
-    r = np.asarray(corr, dtype=float)
-    k = r.shape[0]
-    if not 1 <= n_factors < k:
-        raise ValueError(f"n_factors must be between 1 and {k - 1} for {k} items, got {n_factors}")
-    il = np.tril_indices(k, -1)
-    smc = _psych_smc(r)
-    upper = max(float(smc.max()), 1.0)
-    parscale = 0.01
-
-    def fit_and_gradient(y):
-        # psych:::fit.residuals (fm = "minres") and psych:::FAgr.minres at the same psi: both
-        # take the principal axes of R with 1 - psi on the diagonal (FAgr.minres: R - diag(psi),
-        # the same matrix as diag(R) = 1), so one eigen-decomposition serves both
-        psi = y * parscale
-        s = r.copy()
-        np.fill_diagonal(s, 1 - psi)
-        w, v = _top_eigen(s, n_factors)
-        load = v * np.sqrt(np.where(w < _EPS, 100 * _EPS, w))
-        fit = float(np.sum((s - load @ load.T)[il] ** 2))
-        load = v * np.sqrt(np.maximum(w, 0))
-        grad = np.einsum("ij,ij->i", load, load) + psi - np.diag(r)
-        return fit, grad * parscale
-
-    res = optimize.minimize(
-        fit_and_gradient,
-        (1 - smc) / parscale,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(0.005 / parscale, upper / parscale)] * k,
-        options={"maxcor": 5, "ftol": _LBFGSB_FACTR * _EPS, "gtol": 0.0, "maxiter": 100},
-    )
-    psi = res.x * parscale
-    w, v = _top_eigen(r - np.diag(psi), n_factors)  # psych:::FAout.wls
-    load = v * np.sqrt(np.maximum(w, 0))
-    sign = np.sign(load.sum(axis=0))
-    load = load * np.where(sign == 0, 1.0, sign)
-    load[load == 0] = 1e-15
-    return load, psi, bool(res.status == 0)
-
-
-def _psych_fa_varimax(r: np.ndarray, n_factors: int):
-    """``psych::fa(r, n_factors, fm = "minres", rotate = "varimax")``: loadings, psi, converged.
-
-    Varimax by :class:`factor_analyzer.Rotator` (Kaiser-normalised, the
-    algorithm and stopping rule of ``stats::varimax``, eps 1e-5, at most 1000
-    iterations as R), then psych's column signs (positive sums) and order
-    (decreasing sums of squares).
-    """
-    load, psi, ok = psych_minres(r, n_factors)
-    if n_factors > 1:
-        from factor_analyzer import Rotator
-
-        load = Rotator(method="varimax", normalize=True, max_iter=1000, tol=1e-5).fit_transform(
-            load
-        )
-        sign = np.sign(load.sum(axis=0))
-        load = load * np.where(sign == 0, 1.0, sign)
-        order = np.argsort(-(load**2).sum(axis=0), kind="stable")
-        load = load[:, order]
-    return load, psi, ok
-
-
-def _oblimin(load: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``GPArotation::oblimin(load)`` (gamma 0, quartimin): pattern, Phi, converged.
-
-    :class:`factor_analyzer.Rotator` runs the same gradient-projection
-    algorithm (Jennrich 2002; GPArotation's ``GPFoblq``: start at the
-    identity, step doubling and halving, stop when the projected gradient norm
-    is below 1e-5, at most 1000 iterations as GPArotation). Rotator does not
-    report convergence, so the projected gradient is recomputed here at its
-    solution (the criterion's gradient of ``GPArotation::vgQ.oblimin``).
-    """
-    from factor_analyzer import Rotator
-
-    rot = Rotator(method="oblimin", max_iter=1000, tol=1e-5)
-    pattern = rot.fit_transform(load)
-    t = rot.rotation_
-    l2 = pattern**2
-    n_off = np.ones((load.shape[1],) * 2) - np.eye(load.shape[1])
-    gq = pattern * (l2 @ n_off)
-    g = -(pattern.T @ gq @ np.linalg.inv(t)).T
-    gp = g - t @ np.diag(np.sum(t * g, axis=0))
-    return pattern, rot.phi_, bool(np.sqrt(np.sum(gp**2)) < 1e-5)
-
-
-def schmid_leiman_fit(corr: np.ndarray, n_factors: int = 3) -> dict:
-    """Schmid-Leiman solution of a correlation matrix, as ``psych::schmid(r, n_factors)``.
-
-    Steps (``psych::schmid``, fm = "minres", rotate = "oblimin"): ``n_factors``
-    minres factors (:func:`psych_minres`), varimax, oblimin (pattern F, factor
-    correlations Phi); general loadings of the oblique factors ``gload``: a
-    one-factor minres fit of Phi (``psych::fa(Phi)``) for three or more
-    factors; for two, psych's ``option = "equal"``: ``sqrt(|phi12|)`` and
-    ``sign(phi12) sqrt(|phi12|)`` (the second-order factor of two correlated
-    factors is not identified: psych says so and assumes equal loadings); for
-    one factor ``gload = 1``. Then ``g = F gload``, group loadings
-    ``sign(F) sqrt(max(F^2 - (F gload)^2, 0))`` column-wise, ``h2`` the row
-    sums of squared orthogonal (varimax) loadings, ``u2 = 1 - h2``,
-    ``p2 = g^2 / h2``.
-
-    Parameters
-    ----------
-    corr : array (k, k)
-        Correlation matrix (unit diagonal).
-    n_factors : int
-        Number of group factors, 1 <= n_factors < k.
-
-    Returns
-    -------
-    dict
-        ``g`` (k,), ``group`` (k, n_factors), ``h2``, ``u2``, ``p2`` (k,),
-        ``pattern`` (oblique F), ``phi``, ``gload``, ``heywood`` (a
-        uniqueness of the first- or second-order fit at 0.005),
-        ``converged`` (minres and oblimin met their stopping rules) and
-        ``dof`` (``((k - n_factors)^2 - (k + n_factors)) / 2``, negative when
-        the factor model has more parameters than correlations).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lam = np.array([0.8, 0.7, 0.6, 0.5, 0.6, 0.7])
-    >>> r = np.outer(lam, lam); np.fill_diagonal(r, 1)
-    >>> sl = schmid_leiman_fit(r, 1)
-    >>> np.round(sl["g"], 4).tolist()
-    [0.8, 0.7, 0.6, 0.5, 0.6, 0.7]
-    """
-    r = np.asarray(corr, dtype=float)
-    k = r.shape[0]
-    orth, psi, ok = _psych_fa_varimax(r, n_factors)
-    heywood = bool((psi <= PSI_BOUNDS[0] + 1e-9).any())
-    if n_factors == 1:
-        pattern, phi, gload = orth, np.ones((1, 1)), np.ones(1)
-    else:
-        pattern, phi, rot_ok = _oblimin(orth)
-        ok = ok and rot_ok
-        if n_factors == 2:
-            p12 = phi[0, 1]
-            gload = np.array([np.sqrt(abs(p12)), np.sign(p12) * np.sqrt(abs(p12))])
-        else:
-            gl, gpsi, g_ok = psych_minres(phi, 1)
-            gload = gl[:, 0]
-            ok = ok and g_ok
-            heywood = heywood or bool((gpsi <= PSI_BOUNDS[0] + 1e-9).any())
-    g = pattern @ gload
-    uniq2 = np.clip(pattern**2 - (pattern * gload) ** 2, 0, None)  # diag(R) - uniq - primeload^2
-    group = np.sign(pattern) * np.sqrt(uniq2)
-    h2 = (orth**2).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p2 = g**2 / h2
-    return {
-        "g": g,
-        "group": group,
-        "h2": h2,
-        "u2": np.diag(r) - h2,
-        "p2": p2,
-        "pattern": pattern,
-        "phi": phi,
-        "gload": gload,
-        "heywood": heywood,
-        "converged": bool(ok),
-        "dof": ((k - n_factors) ** 2 - (k + n_factors)) / 2,
-    }
+# ------------------------------------------------------------------------ Schmid-Leiman and omega_h
 
 
 def _omega_from_sl(r: np.ndarray, sl: dict) -> dict:
@@ -1020,8 +605,8 @@ def omega_hierarchical(data, n_factors: int = 3, **keys) -> pd.DataFrame:
 
     ``psych::omega(x, nfactors = n_factors)`` with its defaults (fm =
     "minres", rotate = "oblimin", flip = TRUE, option = "equal"); see
-    :func:`schmid_leiman_fit` for the solution and the module notes for the
-    formulas.
+    :func:`~vp_stats.stats.factor_engine.schmid_leiman_fit` for the solution and the module
+    notes for the formulas.
 
     Parameters
     ----------
@@ -1033,7 +618,7 @@ def omega_hierarchical(data, n_factors: int = 3, **keys) -> pd.DataFrame:
         Group factors of the Schmid-Leiman solution (psych's default 3); at
         least 1 and fewer than the number of items.
     **keys
-        ``respondent``, ``item``, ``value``, ``missing`` for :func:`item_matrix`;
+        ``participant``, ``item``, ``rating``, ``missing`` for :func:`item_matrix`;
         ``missing="pairwise"`` gives psych's pairwise correlations (what
         ``psych::omega`` does with raw data that have missing cells).
 
@@ -1069,7 +654,7 @@ def omega_hierarchical(data, n_factors: int = 3, **keys) -> pd.DataFrame:
 
 
 def _schmid_omega(data, n_factors, keys) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The one-row omega table of :func:`omega_hierarchical` and the item table of :func:`schmid_leiman`."""
+    """The one-row table of :func:`omega_hierarchical`, the item table of :func:`schmid_leiman`."""
     x, _, items, n_incomplete = item_matrix(data, **keys)
     _check_shape(x, min_items=2, min_n=3)
     n, k = x.shape
@@ -1249,7 +834,7 @@ def split_half(
 
 
 def reverse_key(rating, low: float = schema.LIKERT_MIN, high: float = schema.LIKERT_MAX):
-    """Reverse a rating on the ``low..high`` scale: ``low + high - x`` (7 - x for 1-6, 6 - x for 1-5).
+    """Reverse a rating on the ``low..high`` scale: ``low + high - x`` (7 - x on 1-6, 6 - x on 1-5).
 
     Examples
     --------
@@ -1273,7 +858,6 @@ VALUE_RELIABILITY_COLUMNS = [
     "std_alpha",
     "average_r",
     "omega",
-    "omega_observed",
     "omega_h_one_factor",
     "omega_heywood",
     "omega_total",
@@ -1347,12 +931,11 @@ def value_reliability(
     DataFrame
         ``family, dimension, group, n_items, n_reversed, n_raters,
         n_incomplete, alpha, alpha_ci_low, alpha_ci_high, std_alpha,
-        average_r, omega, omega_observed, omega_h_one_factor, omega_heywood,
+        average_r, omega, omega_h_one_factor, omega_heywood,
         omega_total, omega_hierarchical, n_factors, omega_h_note, reason``
         (the omegas as named in the module notes: ``omega_total`` and
         ``omega_hierarchical`` are ``psych::omega(x, n_factors)``'s
-        ``omega.tot`` and ``omega_h``; ``omega_observed`` is a deprecated
-        alias of the one-factor omega_h). Nothing is dropped: a dimension
+        ``omega.tot`` and ``omega_h``). Nothing is dropped: a dimension
         without selected items gets one row with ``group`` missing and a
         reason; ``reason`` is None where alpha and the one-factor omega were
         computed without a Heywood case; ``omega_h_note`` says why an
@@ -1376,9 +959,7 @@ def value_reliability(
     if not isinstance(n_factors, (int, np.integer)) or isinstance(n_factors, bool) or n_factors < 1:
         raise ValueError(f"n_factors must be a positive integer, got {n_factors!r}")
     sel_in = tables.with_item_column(selected)
-    need = {"item", "family", "dimension", "selected"}
-    if not need <= set(sel_in.columns):
-        raise ValueError(f"selected lacks column(s) {sorted(need - set(sel_in.columns))}")
+    tables.require(sel_in, ["item", "family", "dimension", "selected"], "selected")
     if scale is None and {"portrait_id", "option_id"} <= set(ratings.columns):
         scale = tables.VP_SCALE  # Value Portrait items are rated 1-6
     checked = tables.ratings_table(
@@ -1459,6 +1040,9 @@ def value_reliability(
     )
     out["omega_heywood"] = out["omega_heywood"].astype("boolean")
     out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), None)
+    # The one attrs use: the rating scale travels in attrs["scale"] on every ratings table of the
+    # contracts layer (tables.ratings_table, io.tables.read_item_matrix); this table keeps that
+    # convention for its callers until the convention itself moves to a Result.
     out.attrs["scale"] = sc
     return out
 
@@ -1515,7 +1099,6 @@ def _group_reliability(
         om = omega_total(x, method=method, missing=missing).iloc[0]
         row.update(
             omega=om.omega,
-            omega_observed=om.omega_observed,
             omega_h_one_factor=om.omega_h_one_factor,
             omega_heywood=bool(om.heywood),
         )
@@ -1586,9 +1169,8 @@ def scale_reliability(
     reverse : sequence of str
         Items to reverse-score as ``low + high - x`` before anything is computed.
     scale : Scale or "LOW-HIGH", optional
-        Rating scale for reversing (values outside it are errors); default
-        ``data.attrs["scale"]`` (as :func:`~vp_stats.io.tables.read_item_matrix`
-        sets it), else the observed min..max (reported as inferred).
+        Rating scale for reversing (values outside it are errors); default the
+        observed min..max (reported as inferred).
     missing : {"listwise", "pairwise"}
         Missing-data rule (module notes); pairwise is psych's default.
     ci : float
@@ -1638,15 +1220,14 @@ def scale_reliability(
     unknown = [r for r in reverse if r not in num.columns]
     if unknown:
         raise ValueError(f"reverse: unknown item(s) {unknown}; the items are {list(num.columns)}")
-    sc = tables.parse_scale(scale) or data.attrs.get("scale")
-    if sc is None:
-        sc = tables.infer_scale(num.to_numpy().ravel())
+    sc = tables.parse_scale(scale) or tables.infer_scale(num.to_numpy().ravel())
     vals = num.to_numpy()
     outside = ~np.isnan(vals) & ((vals < sc.low) | (vals > sc.high))
     if outside.any():
         i, j = np.argwhere(outside)[0]
         raise ValueError(
-            f"respondent {num.index[i]!r}, item {num.columns[j]!r}: {vals[i, j]:g} is outside the scale {sc}"
+            f"respondent {num.index[i]!r}, item {num.columns[j]!r}: {vals[i, j]:g} "
+            f"is outside the scale {sc}"
         )
     if reverse:
         num[reverse] = sc.reverse(num[reverse])

@@ -34,6 +34,8 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -45,6 +47,7 @@ __all__ = [
     "correlation_matrix",
     "value_correlations",
     "correlation_distance",
+    "MDSResult",
     "classical_mds",
     "metric_mds",
     "circumplex_positions",
@@ -62,9 +65,7 @@ DISTANCES = ("sqrt", "linear")
 def _score_matrix(scores: pd.DataFrame, family: str) -> pd.DataFrame:
     if family not in schema.FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {schema.FAMILY_NAMES}")
-    need = {"participant", "family", "dimension", "score"}
-    if not need <= set(scores.columns):
-        raise ValueError(f"scores lack column(s) {sorted(need - set(scores.columns))}")
+    tables.require(scores, ["participant", "family", "dimension", "score"], "scores")
     sub = scores[scores["family"] == family]
     dup = sub.duplicated(["participant", "dimension"])
     if dup.any():
@@ -177,7 +178,32 @@ def correlation_distance(corr: pd.DataFrame | np.ndarray, kind: str = "sqrt"):
 # --------------------------------------------------------------------------- MDS
 
 
-def classical_mds(dissimilarity: pd.DataFrame | np.ndarray, n_components: int = 2) -> pd.DataFrame:
+@dataclass(frozen=True)
+class MDSResult(tables.Result):
+    """A multidimensional scaling solution (:func:`classical_mds`, :func:`metric_mds`).
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``label, dim_1, ..., dim_p``: the coordinates.
+    eigenvalues : ndarray
+        All eigenvalues of the double-centred matrix ``B`` (descending) of the classical solution.
+    explained : float
+        Share of the positive eigenvalues' sum captured by the kept axes (classical solution).
+    stress : float or None
+        Raw stress of the metric (SMACOF) solution; None for classical MDS.
+    """
+
+    eigenvalues: np.ndarray | None = None
+    explained: float = float("nan")
+    stress: float | None = None
+
+    def coordinates(self) -> np.ndarray:
+        """The coordinates as an (n, p) array."""
+        return self.table.drop(columns="label").to_numpy(dtype=float)
+
+
+def classical_mds(dissimilarity: pd.DataFrame | np.ndarray, n_components: int = 2) -> MDSResult:
     """Classical (Torgerson-Gower) multidimensional scaling.
 
     ``B = -1/2 J D^2 J`` with ``J = I - 11'/n``; the coordinates are the top
@@ -194,18 +220,18 @@ def classical_mds(dissimilarity: pd.DataFrame | np.ndarray, n_components: int = 
 
     Returns
     -------
-    DataFrame
-        ``label, dim_1, ..., dim_p``. ``attrs["eigenvalues"]`` holds all
-        eigenvalues of ``B`` (descending) and ``attrs["explained"]`` the share
-        of the positive eigenvalues' sum captured by the kept axes.
+    MDSResult
+        ``table``: ``label, dim_1, ..., dim_p``; ``eigenvalues``: all
+        eigenvalues of ``B`` (descending); ``explained``: the share of the
+        positive eigenvalues' sum captured by the kept axes.
 
     Examples
     --------
     >>> import numpy as np
     >>> pts = np.array([[0, 0], [3, 0], [0, 4]], dtype=float)
     >>> d = np.linalg.norm(pts[:, None] - pts[None], axis=-1)
-    >>> xy = classical_mds(d)
-    >>> e = np.linalg.norm(xy[["dim_1", "dim_2"]].to_numpy()[:, None] - xy[["dim_1", "dim_2"]].to_numpy()[None], axis=-1)
+    >>> xy = classical_mds(d).coordinates()
+    >>> e = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
     >>> bool(np.allclose(e, d))
     True
     """
@@ -227,40 +253,44 @@ def classical_mds(dissimilarity: pd.DataFrame | np.ndarray, n_components: int = 
     w, v = w[::-1], v[:, ::-1]
     if (w[:n_components] <= 0).any():
         raise ValueError(
-            f"only {(w > 0).sum()} positive eigenvalue(s); cannot embed in {n_components} dimensions"
+            f"only {(w > 0).sum()} positive eigenvalue(s); "
+            f"cannot embed in {n_components} dimensions"
         )
     x = v[:, :n_components] * np.sqrt(w[:n_components])
     big = np.argmax(np.abs(x), axis=0)
     x = x * np.sign(x[big, np.arange(n_components)])
     out = pd.DataFrame(x, columns=[f"dim_{i + 1}" for i in range(n_components)])
     out.insert(0, "label", labels if labels is not None else list(range(n)))
-    out.attrs["eigenvalues"] = w
-    out.attrs["explained"] = float(w[:n_components].sum() / w[w > 0].sum())
-    return out
+    return MDSResult(
+        table=out,
+        eigenvalues=w,
+        explained=float(w[:n_components].sum() / w[w > 0].sum()),
+    )
 
 
 def metric_mds(
     dissimilarity: pd.DataFrame | np.ndarray, n_components: int = 2, random_state: int = 0
-) -> pd.DataFrame:
+) -> MDSResult:
     """Metric MDS by SMACOF (:class:`sklearn.manifold.MDS`), seeded and started from classical MDS.
 
-    Returns the same layout as :func:`classical_mds`, with ``attrs["stress"]``
-    (raw stress). Starting from the classical solution makes the result
-    deterministic and comparable; ``random_state`` is passed to sklearn.
+    Returns an :class:`MDSResult` as :func:`classical_mds`, with ``stress`` (raw stress;
+    ``eigenvalues`` and ``explained`` are those of the classical start). Starting from the
+    classical solution makes the result deterministic and comparable; ``random_state`` is
+    passed to sklearn.
 
     Examples
     --------
     >>> import numpy as np
     >>> pts = np.array([[0, 0], [3, 0], [0, 4], [1, 1]], dtype=float)
     >>> d = np.linalg.norm(pts[:, None] - pts[None], axis=-1)
-    >>> bool(metric_mds(d).attrs["stress"] < 1e-6)
+    >>> bool(metric_mds(d).stress < 1e-6)
     True
     """
     from sklearn.manifold import MDS
 
     init = classical_mds(dissimilarity, n_components)
-    labels = init["label"].tolist()
-    start = init.drop(columns="label").to_numpy()
+    labels = init.table["label"].tolist()
+    start = init.coordinates()
     mds = MDS(
         n_components=n_components,
         dissimilarity="precomputed",
@@ -274,8 +304,12 @@ def metric_mds(
     x = mds.fit_transform(np.asarray(dissimilarity, dtype=float), init=start)
     out = pd.DataFrame(x, columns=[f"dim_{i + 1}" for i in range(n_components)])
     out.insert(0, "label", labels)
-    out.attrs["stress"] = float(mds.stress_)
-    return out
+    return MDSResult(
+        table=out,
+        eigenvalues=init.eigenvalues,
+        explained=init.explained,
+        stress=float(mds.stress_),
+    )
 
 
 # --------------------------------------------------------------------------- circumplex
@@ -312,8 +346,8 @@ def circumplex_positions(
         ``dimension, theoretical_position`` (0-based index in the schema's
         circumplex order), ``x, y, radius, angle_deg`` (counter-clockwise from
         the first axis, in [0, 360)), ``recovered_position`` (rank of the
-        angle, 0-based). ``attrs["explained"]`` (classical) or
-        ``attrs["stress"]`` (metric) is kept.
+        angle, 0-based). The fit of the map (``explained`` share, ``stress``)
+        is the :class:`MDSResult` of :func:`classical_mds` / :func:`metric_mds`.
 
     Examples
     --------
@@ -329,7 +363,7 @@ def circumplex_positions(
         xy = metric_mds(d, 2, random_state)
     else:
         raise ValueError(f"mds must be 'classical' or 'metric', got {mds!r}")
-    x, y = xy["dim_1"].to_numpy(), xy["dim_2"].to_numpy()
+    x, y = xy.table["dim_1"].to_numpy(), xy.table["dim_2"].to_numpy()
     angle = np.degrees(np.arctan2(y, x)) % 360.0
     out = pd.DataFrame(
         {
@@ -342,7 +376,6 @@ def circumplex_positions(
             "recovered_position": np.argsort(np.argsort(angle, kind="stable"), kind="stable"),
         }
     )
-    out.attrs.update(xy.attrs)
     return out
 
 
@@ -403,6 +436,7 @@ def circumplex_check(
     n = len(theo)
     if n < 3:
         raise ValueError(f"a circular order needs at least 3 dimensions, got {n}")
+    tables.require(positions, ["dimension", "angle_deg"], "positions", numeric=["angle_deg"])
     pos = positions.set_index("dimension")
     missing = [d for d in theo if d not in pos.index]
     if missing:
