@@ -194,7 +194,7 @@ def test_bad_answer_tables():
         ValueError, match="answer 7.0 outside 1-6 for model 'm', portrait 1001, option 1"
     ):
         scoring.value_profiles(bad, corr, exclusions=None, n_boot=0)
-    with pytest.raises(ValueError, match="lacks column"):
+    with pytest.raises(ValueError, match="field 'numeric_response': missing column"):
         scoring.value_profiles(
             bad.drop(columns="numeric_response"), corr, exclusions=None, n_boot=0
         )

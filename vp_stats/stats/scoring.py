@@ -87,20 +87,19 @@ def _where_item(model, item) -> str:
     return f"model {model!r}, " + (f"portrait {vp[0]}, option {vp[1]}" if vp else f"item {item!r}")
 
 
-def _answer_matrix(answers: pd.DataFrame, value: str, scale) -> pd.DataFrame:
+def _answer_matrix(answers: pd.DataFrame, rating: str, scale) -> pd.DataFrame:
     """Models x items matrix of answers, through the Answers contract (any string item ids)."""
-    if value not in answers.columns:
-        raise ValueError(f"answer table lacks column {value!r}; has {list(answers.columns)}")
-    base = answers.drop(columns=["rating"], errors="ignore") if value != "rating" else answers
+    tables.require(answers, [rating], "answers")
+    base = answers.drop(columns=["rating"], errors="ignore") if rating != "rating" else answers
     base = tables.with_item_column(base)
-    vals = pd.to_numeric(base[value], errors="coerce")
+    vals = pd.to_numeric(base[rating], errors="coerce")
     out_of = vals.notna() & ~vals.between(scale.low, scale.high)
     if out_of.any() and {"model", "item"} <= set(base.columns):
         row = base[out_of].iloc[0]
         raise ValueError(
-            f"answer {row[value]} outside {scale} for {_where_item(row['model'], row['item'])}"
+            f"answer {row[rating]} outside {scale} for {_where_item(row['model'], row['item'])}"
         )
-    checked = tables.answers_table(base, rating=value, scale=scale, source="answers")
+    checked = tables.answers_table(base, rating=rating, scale=scale, source="answers")
     dup = checked.duplicated(["model", "item"])
     if dup.any():
         row = checked[dup].iloc[0]
@@ -119,7 +118,7 @@ def value_profiles(
     mode: str = "pos",
     exclusions: pd.DataFrame | None | object = _DEFAULT,
     upstream_parity: bool = False,
-    value: str = "numeric_response",
+    rating: str = "numeric_response",
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
@@ -130,8 +129,8 @@ def value_profiles(
     Parameters
     ----------
     answers : DataFrame
-        One row per model and item: ``model, portrait_id, option_id`` and the
-        variant-averaged answer in column ``value`` (NaN where no variant parsed).
+        One row per model and item: ``model, portrait_id, option_id`` (or ``item``) and the
+        variant-averaged answer in column ``rating`` (NaN where no variant parsed).
         With ``upstream_parity`` it also needs the boolean ``upstream_tagged``.
     corr : DataFrame
         Item x dimension correlations (``portrait_id, option_id, family, dimension, rho``):
@@ -143,6 +142,9 @@ def value_profiles(
     exclusions : DataFrame or None
         (item, dimension) pairs never used; default: upstream's three hand exclusions.
         ``None`` turns exclusions off.
+    rating : str
+        The answers' column (default ``numeric_response``, the variant average of
+        :func:`vp_stats.io.averaging.load_average_outputs`).
     upstream_parity : bool
         Drop, per model, the items whose upstream averaged record carried no
         correlation tags (a quirk of upstream's scorer; reproduces the published numbers).
@@ -169,7 +171,7 @@ def value_profiles(
     sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions)
     sel = sel[sel["selected"] & sel["family"].isin(families)]
     sc = tables.parse_scale(scale) or tables.VP_SCALE
-    mat = _answer_matrix(answers, value, sc)
+    mat = _answer_matrix(answers, rating, sc)
     if upstream_parity:
         if "upstream_tagged" not in answers.columns:
             raise ValueError(
@@ -311,7 +313,7 @@ def variant_profiles(
             raise ValueError(f"variant column {v!r} missing; have {list(wide.columns)}")
         if wide[v].isna().all():
             continue
-        frames.append(value_profiles(wide, corr, value=v, **kwargs).assign(variant=v))
+        frames.append(value_profiles(wide, corr, rating=v, **kwargs).assign(variant=v))
     return pd.concat(frames, ignore_index=True)
 
 

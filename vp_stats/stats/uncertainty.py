@@ -197,7 +197,7 @@ def selection_uncertainty(
     max_fdr: float | None = None,
     strata: str | None = None,
     reselect: str = "rule",
-    value: str = "numeric_response",
+    answer_rating: str = "numeric_response",
     answer_scale=None,
     batch: int = 50,
     rater_indices: np.ndarray | None = None,
@@ -217,7 +217,7 @@ def selection_uncertainty(
     answers : DataFrame
         The models' answers (as :func:`vp_stats.stats.scoring.value_profiles`): one
         row per model and item, ``model``, ``item`` (or ``portrait_id,
-        option_id``) and the answer in column ``value``.
+        option_id``) and the answer in column ``answer_rating``.
     families : sequence of str, optional
         Families to validate and score; default every family in ``scores``.
     threshold, mode, exclusions, max_p, max_fdr :
@@ -240,8 +240,8 @@ def selection_uncertainty(
         resampled; a rater's stratum is the set of values of their ratings.
         Default: all raters resampled together, so each item's number of
         drawn raters varies between resamples.
-    value, answer_scale :
-        The answers' column and scale (default 1-6), as ``value`` and ``scale``
+    answer_rating, answer_scale :
+        The answers' column and scale (default 1-6), as ``rating`` and ``scale``
         of ``value_profiles``.
     batch : int
         Rater resamples processed at once (memory knob; results do not depend on it).
@@ -337,7 +337,7 @@ def selection_uncertainty(
 
     # the models' answers on the rated items
     sc = tables.parse_scale(answer_scale) or tables.VP_SCALE
-    amat = scoring._answer_matrix(answers, value, sc).reindex(columns=items)
+    amat = scoring._answer_matrix(answers, answer_rating, sc).reindex(columns=items)
     a = amat.to_numpy(dtype=float)
     ok = (~np.isnan(a)).astype(float)
     a0 = np.where(np.isnan(a), 0.0, a)
@@ -396,7 +396,7 @@ def selection_uncertainty(
         threshold=threshold,
         mode=mode,
         exclusions=None,
-        value=value,
+        rating=answer_rating,
         n_boot=n_boot if rater_indices is None else 0,
         ci=ci,
         seed=seed,
