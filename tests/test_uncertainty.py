@@ -230,7 +230,7 @@ def test_strata_and_bad_options(study):
         strata="group",
     )
     assert (a["profiles"].n_boot_valid <= 20).all()
-    with pytest.raises(ValueError, match="strata='nope'"):
+    with pytest.raises(ValueError, match="field 'nope': missing column"):
         uncertainty.selection_uncertainty(
             r, st["scores"], ans, n_boot=5, strata="nope", answer_scale="1-5"
         )

@@ -78,10 +78,7 @@ def _rater_strata(r: pd.DataFrame, raters: pd.Index, strata: str | None) -> np.n
     """Each rater's stratum: the value(s) of the ratings' column ``strata`` (joined with '+')."""
     if strata is None:
         return None
-    if strata not in r.columns:
-        raise ValueError(
-            f"strata={strata!r}: the ratings have no such column (columns: {list(r.columns)})"
-        )
+    tables.require(r, [strata], "ratings")
     lab = r.groupby("participant")[strata].agg(lambda v: "+".join(sorted(map(str, pd.unique(v)))))
     return lab.reindex(raters).to_numpy(dtype=object)
 

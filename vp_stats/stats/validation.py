@@ -545,19 +545,16 @@ def select_items(
     [False, False, False]
     """
     _check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
-    out = tables.with_item_column(corr.copy())
-    if "item" not in out.columns:
-        raise ValueError(
-            "the correlation table needs an 'item' column (or portrait_id and option_id)"
-        )
+    out = tables.require(
+        tables.with_item_column(corr.copy()), ["item", "dimension", "rho"], "correlations"
+    )
     rho = pd.to_numeric(out["rho"], errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         pos, neg = rho > threshold, rho < -threshold
     sel = {"pos": pos, "neg": neg, "abs": pos | neg}[mode]
 
-    def need(col):
-        if col not in out.columns:
-            raise ValueError(f"the selection rule uses {col!r}, which the correlation table lacks")
+    def need(col):  # a column the rule uses
+        tables.require(out, [col], "correlations")
         return pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
 
     with np.errstate(invalid="ignore"):
@@ -572,11 +569,9 @@ def select_items(
             sel = sel & np.where(rho > 0, lo > min_ci_low, hi < -min_ci_low)
     excluded = np.zeros(len(out), dtype=bool)
     if exclusions is not None and len(exclusions):
-        ex = tables.with_item_column(exclusions)
-        if "item" not in ex.columns or "dimension" not in ex.columns:
-            raise ValueError(
-                "exclusions need columns item (or portrait_id, option_id) and dimension"
-            )
+        ex = tables.require(
+            tables.with_item_column(exclusions), ["item", "dimension"], "exclusions"
+        )
         key = pd.MultiIndex.from_arrays([out["item"].astype(str), out["dimension"].astype(str)])
         excluded = key.isin(
             pd.MultiIndex.from_arrays([ex["item"].astype(str), ex["dimension"].astype(str)])
@@ -600,6 +595,7 @@ def validated_summary(selected: pd.DataFrame) -> pd.DataFrame:
     >>> validated_summary(s).query("dimension == 'Power'").n_selected.item()
     2
     """
+    tables.require(selected, ["family", "dimension", "selected"], "selection")
     rows = []
     for fam, dims in schema.FAMILIES.items():
         sub = selected[selected["family"] == fam]
