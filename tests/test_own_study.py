@@ -208,7 +208,7 @@ def test_selection_rules_from_the_command_line_are_applied_and_recorded(files):
 
 
 def test_the_paper_rule_finds_the_true_items(study):
-    t = validation.validate_items(study["ratings"], study["scores"], n_boot=0)
+    t = validation.validate_items(study["ratings"], study["scores"], n_boot=0).table
     truth = study["truth"]
     on_target = t.merge(truth, on=["item", "dimension"])
     strong = on_target[on_target.loading == 0.6]

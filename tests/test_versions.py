@@ -147,7 +147,7 @@ def test_pair_correlations_equal_scipy(study, method):
     res = versions.compare_versions(
         r, st["scores"], pairs, families=["pvq"], method=method, n_boot=0
     )
-    comp = res["comparison"]
+    comp = res.comparison
     assert list(comp.columns) == versions.COMPARISON_COLUMNS and len(comp) == 30
     wide = r.pivot(index="participant", columns="item", values="rating")
     sc = (
@@ -175,7 +175,7 @@ def test_versions_follow_the_true_loadings(study):
     st, pairs = study
     comp = versions.compare_versions(
         st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=0
-    )["comparison"]
+    ).comparison
     tr = st["truth"].set_index("item").loading
     gap = comp.item_a.map(tr) - comp.item_b.map(tr)
     big = comp[gap.abs() >= 0.6]  # loading .6 against 0
@@ -212,11 +212,11 @@ def test_pooled_table_is_seeded_and_sensible(study):
     b = versions.compare_versions(
         st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=300, seed=2
     )
-    pd.testing.assert_frame_equal(a["pooled"], b["pooled"])
-    pooled = a["pooled"]
+    pd.testing.assert_frame_equal(a.pooled, b.pooled)
+    pooled = a.pooled
     assert list(pooled.columns) == versions.POOLED_COLUMNS
     assert pooled.dimension.tolist()[-1] == "all" and pooled.n_pairs.tolist() == [3] * 10 + [30]
-    comp = a["comparison"]
+    comp = a.comparison
     assert pooled.mean_diff.iloc[-1] == pytest.approx(comp["diff"].mean())
     assert (pooled.ci_low <= pooled.mean_diff).all() and (pooled.mean_diff <= pooled.ci_high).all()
     assert pooled.n_a_better.iloc[-1] == (comp.zou_low > 0).sum()
@@ -226,8 +226,8 @@ def test_pooled_table_is_seeded_and_sensible(study):
     c = versions.compare_versions(
         st["ratings"], st["scores"], pairs[["item_a", "item_b"]], families=["pvq"], n_boot=0
     )
-    assert len(c["comparison"]) == 300 and "all" not in set(c["pooled"].dimension)
-    assert c["pooled"].ci_low.isna().all()
+    assert len(c.comparison) == 300 and "all" not in set(c.pooled.dimension)
+    assert c.pooled.ci_low.isna().all()
 
 
 def test_bad_pairs_are_named(study):
@@ -281,9 +281,9 @@ def test_cli_compare_versions(tmp_path, study):
     comp = pd.read_csv(tmp_path / "out" / "version_comparison.csv")
     assert list(comp.columns) == versions.COMPARISON_COLUMNS
     api = versions.compare_versions(st["ratings"], st["scores"], pairs, n_boot=100, seed=3)
-    np.testing.assert_allclose(comp.williams_t, api["comparison"].williams_t, rtol=1e-12)
+    np.testing.assert_allclose(comp.williams_t, api.comparison.williams_t, rtol=1e-12)
     pooled = pd.read_csv(tmp_path / "out" / "version_comparison_pooled.csv")
-    np.testing.assert_allclose(pooled.ci_low, api["pooled"].ci_low, rtol=1e-12)
+    np.testing.assert_allclose(pooled.ci_low, api.pooled.ci_low, rtol=1e-12)
     prov = json.loads((tmp_path / "out" / "provenance.json").read_text())
     assert (
         prov["command"] == "compare-versions"

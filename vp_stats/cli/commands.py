@@ -123,7 +123,7 @@ def validate(
     from vp_stats.io import tables as tio
 
     with _user_errors(), tio.locked_out_dir(out):
-        table, info = study.validate_study(
+        res = study.validate_study(
             ratings,
             scores,
             out=out,
@@ -147,6 +147,7 @@ def validate(
             procedure=procedure,
             data_dir=data_dir,
         )
+    table, info = res.table, res.notes
     n_items = table["item"].nunique()
     typer.echo(
         f"{n_items} items x {table['dimension'].nunique()} dimensions ({', '.join(info['families'])}); "
@@ -285,7 +286,8 @@ def score(
                     f"unknown item {table['item'].iloc[at]!r}: not in the "
                     f"correlation table ({int(table.loc[unknown, 'item'].nunique())} unknown item(s))",
                 )
-            wide = runner.per_item_means(table) if table.attrs["per_variant"] else table
+            # one row per variant (a run's answers) or already averaged (average_outputs)
+            wide = runner.per_item_means(table) if "variant" in table.columns else table
         prof = scoring.value_profiles(
             wide,
             corr,
@@ -359,8 +361,8 @@ def reproduce(
     _use_data_dir(data_dir)
     t0 = time.perf_counter()
     with _user_errors(), tio.locked_out_dir(out):
-        table = released.validate_data(data_dir=data_dir, n_boot=n_boot, seed=seed)
-        up = released.validate_data(data_dir=data_dir, n_boot=0, procedure="upstream")
+        table = released.validate_data(data_dir=data_dir, n_boot=n_boot, seed=seed).table
+        up = released.validate_data(data_dir=data_dir, n_boot=0, procedure="upstream").table
         prof = released.score_released_models(data_dir=data_dir, n_boot=n_boot, seed=seed)
         tio.write_csv(table, out / "item_correlations.csv")
         tio.write_csv(up, out / "item_correlations_upstream.csv")

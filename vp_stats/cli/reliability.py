@@ -101,7 +101,7 @@ def reliability_cmd(
     if data is not None:
         _use_data_dir(data_dir)
         with _user_errors(), tio.locked_out_dir(out):
-            table, info = study.reliability_study(
+            res = study.reliability_study(
                 data=data,
                 out=out,
                 scale=scale,
@@ -111,6 +111,7 @@ def reliability_cmd(
                 reverse=reverse,
                 missing=missing,
             )
+        table, info = res.table, res.notes
         row = table.iloc[0]
         typer.echo(
             f"rating scale {info['scale']}; {row.n_respondents} respondents ({row.n_incomplete} incomplete, "
@@ -137,7 +138,7 @@ def reliability_cmd(
         )
     _use_data_dir(data_dir)
     with _user_errors(), tio.locked_out_dir(out):
-        table, info = study.reliability_study(
+        res = study.reliability_study(
             ratings,
             items,
             out=out,
@@ -151,6 +152,7 @@ def reliability_cmd(
             missing=missing,
             data_dir=data_dir,
         )
+    table, info = res.table, res.notes
     typer.echo(f"rating scale {info['scale']}")
     show = table[
         [

@@ -125,7 +125,7 @@ def compare_versions_cmd(
             scale=info["scale_obj"],
             pairs_source=str(pairs) if pairs is not None else None,
         )
-        comp, pooled = res["comparison"], res["pooled"]
+        comp, pooled = res.comparison, res.pooled
         inputs = {**info["inputs"], "pairs": pairs}
         params = {
             "method": method,

@@ -38,11 +38,13 @@ Examples
 >>> answers = st["truth"].assign(model="m", numeric_response=[3.0 + (i % 3) for i in range(40)])
 >>> res = uncertainty.selection_uncertainty(st["ratings"], st["scores"], answers, families=["pvq"],
 ...                                         exclusions=None, n_boot=50, seed=1, answer_scale="1-5")
->>> sorted(res), list(res["profiles"].columns[:5])
-(['profiles', 'selection'], ['model', 'family', 'dimension', 'centered_mean', 'n'])
+>>> list(res.profiles.columns[:5]), list(res.selection.columns[-2:]), res.rule
+(['model', 'family', 'dimension', 'centered_mean', 'n'], ['selected', 'freq_selected'], 'rho > 0.3')
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -52,11 +54,11 @@ from vp_stats import tables
 from vp_stats.stats import validation
 from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
-__all__ = ["selection_uncertainty", "PROFILE_UNCERTAINTY_COLUMNS"]
+__all__ = ["selection_uncertainty", "SelectionUncertainty", "PROFILE_UNCERTAINTY_COLUMNS"]
 
 _DEFAULT = object()
 
-#: Columns of ``selection_uncertainty(...)["profiles"]``.
+#: Columns of ``selection_uncertainty(...).profiles``.
 PROFILE_UNCERTAINTY_COLUMNS = [
     "model",
     "family",
@@ -72,6 +74,50 @@ PROFILE_UNCERTAINTY_COLUMNS = [
     "n_boot_valid",
     "mean_n_selected",
 ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelectionUncertainty(tables.Result):
+    """What :func:`selection_uncertainty` returns: profile intervals, the selection, and notes.
+
+    Attributes
+    ----------
+    table : DataFrame
+        The profiles with their intervals (:data:`PROFILE_UNCERTAINTY_COLUMNS`); also
+        :attr:`profiles`.
+    selection : DataFrame
+        One row per item and dimension: ``item, [portrait_id, option_id,] family, dimension,
+        rho, selected, freq_selected``.
+    rule : str
+        The selection rule in words (:func:`vp_stats.stats.validation.selection_rule`).
+    n_boot, seed : int
+        Rater resamples used and their seed.
+    notes : mapping
+        ``rule``, ``n_boot`` and ``seed`` (what is recorded beside the tables).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = SelectionUncertainty(table=pd.DataFrame({"model": ["m"]}), selection=pd.DataFrame(),
+    ...                            rule="rho > 0.3", n_boot=10, seed=0)
+    >>> res.profiles.model.tolist(), res.notes
+    (['m'], {'rule': 'rho > 0.3', 'n_boot': 10, 'seed': 0})
+    """
+
+    selection: pd.DataFrame
+    rule: str
+    n_boot: int
+    seed: int
+
+    def __post_init__(self):
+        if not self.notes:
+            notes = {"rule": self.rule, "n_boot": self.n_boot, "seed": self.seed}
+            object.__setattr__(self, "notes", notes)
+
+    @property
+    def profiles(self) -> pd.DataFrame:
+        """The profiles with their intervals (the result's ``table``)."""
+        return self.table
 
 
 def _rater_strata(r: pd.DataFrame, raters: pd.Index, strata: str | None) -> np.ndarray | None:
@@ -203,7 +249,7 @@ def selection_uncertainty(
     rating: str = "rating",
     scale=None,
     dimensions=None,
-) -> dict[str, pd.DataFrame]:
+) -> SelectionUncertainty:
     """Profile CIs that carry the uncertainty of the item selection (raters resampled, items reselected).
 
     Parameters
@@ -250,8 +296,8 @@ def selection_uncertainty(
 
     Returns
     -------
-    dict of DataFrame
-        ``"profiles"``: one row per model and dimension: ``model, family,
+    SelectionUncertainty
+        ``profiles`` (also ``table``): one row per model and dimension: ``model, family,
         dimension, centered_mean`` (the profile on the items selected in the
         data), ``n`` (those items the model answered), ``ci_low, ci_high``
         (two-stage: raters, reselection, then items), ``sel_ci_low,
@@ -259,10 +305,10 @@ def selection_uncertainty(
         ``item_ci_low, item_ci_high`` (items only, selection fixed: today's
         ``value_profiles`` CI), ``n_boot_valid`` (resamples with a score) and
         ``mean_n_selected`` (items selected per resample, mean).
-        ``"selection"``: one row per item and dimension: ``item, [portrait_id,
+        ``selection``: one row per item and dimension: ``item, [portrait_id,
         option_id,] family, dimension, rho, selected`` (in the data) and
         ``freq_selected`` (share of rater resamples that select it).
-        Both carry ``attrs["rule"]``.
+        ``rule``, ``n_boot`` (resamples used) and ``seed``.
 
     Notes
     -----
@@ -294,7 +340,7 @@ def selection_uncertainty(
     >>> ans = st["truth"].assign(model="m", numeric_response=3.0)
     >>> res = selection_uncertainty(st["ratings"], st["scores"], ans, families=["pvq"], exclusions=None,
     ...                             n_boot=40, seed=0, answer_scale="1-5")
-    >>> sel = res["selection"].merge(st["truth"], on=["item", "dimension"])
+    >>> sel = res.selection.merge(st["truth"], on=["item", "dimension"])
     >>> bool(sel.query("loading == 0.6").freq_selected.min() > 0.9), bool(sel.query("loading == 0").freq_selected.max() < 0.1)
     (True, True)
     """
@@ -310,16 +356,15 @@ def selection_uncertainty(
     if exclusions is _DEFAULT:
         exclusions = validation.upstream_exclusions()
     kw = dict(participant=participant, item=item, rating=rating, scale=scale, dimensions=dimensions)
-    r, s, families, dims = validation._inputs(ratings, scores, families, **kw)
-    corr = validation.item_correlations(
-        r, s, families, scale=r.attrs["scale"], dimensions=dimensions
-    )
+    inp = validation._inputs(ratings, scores, families, **kw)
+    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
+    corr = validation._correlations(inp)
     if max_fdr is not None:
         corr = validation.add_fdr(corr)
     sel0 = validation.select_items(
         corr, threshold=threshold, mode=mode, exclusions=exclusions, max_p=max_p, max_fdr=max_fdr
     )
-    rule = sel0.attrs["rule"]
+    rule = validation.selection_rule(threshold, mode, max_p, max_fdr)
 
     wide, cols, mat, vals, blocks = validation._prepare(r, s, families, dims)
     items = wide.columns
@@ -424,6 +469,10 @@ def selection_uncertainty(
     keys = [c for c in ("item", "portrait_id", "option_id") if c in sel0.columns]
     selection = sel0[[*keys, "family", "dimension", "rho", "selected"]].copy()
     selection["freq_selected"] = freq[ki, di] / n_res
-    for t in (profiles, selection):
-        t.attrs = {"rule": rule, "n_boot": int(n_res), "seed": seed}
-    return {"profiles": profiles, "selection": selection.reset_index(drop=True)}
+    return SelectionUncertainty(
+        table=profiles,
+        selection=selection.reset_index(drop=True),
+        rule=rule,
+        n_boot=int(n_res),
+        seed=seed,
+    )

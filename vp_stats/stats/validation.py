@@ -26,7 +26,9 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -47,6 +49,7 @@ __all__ = [
     "select_items",
     "validated_summary",
     "validate_items",
+    "ItemValidation",
     "UPSTREAM_PROCEDURE_NOTE",
     "upstream_p186_group0",
     "apply_procedure",
@@ -121,14 +124,35 @@ def _rater_sets(ratings: pd.DataFrame):
     return wide, mat, patterns, inverse.ravel()
 
 
-def _inputs(ratings, scores, families, participant, item, rating, scale, dimensions):
+class _Inputs(NamedTuple):
+    """Ratings and scores through their contracts, the families used and the rating scale."""
+
+    ratings: pd.DataFrame
+    scores: pd.DataFrame
+    families: list[str]
+    dims: dict
+    scale: tables.Scale
+
+
+def _inputs(
+    ratings,
+    scores,
+    families,
+    participant="participant",
+    item="item",
+    rating="rating",
+    scale=None,
+    dimensions=None,
+) -> _Inputs:
     """Both tables through their contracts (pingouin-style column names), and the families used."""
     r = tables.ratings_table(
         ratings, participant=participant, item=item, rating=rating, scale=scale
     )
     s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
+    sc = tables.parse_scale(scale) or tables.infer_scale(r["rating"])
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
-    present = s.attrs["families"]
+    have = set(s["family"])
+    present = [f for f in dims if f in have]
     if families is None:
         families = present
     families = list(families)
@@ -140,9 +164,11 @@ def _inputs(ratings, scores, families, participant, item, rating, scale, dimensi
     absent = [f for f in families if f not in present]
     if absent:
         raise ValueError(
-            f"the scores hold no {', '.join(absent)} scores (present: {', '.join(present) or 'none'})"
+            f"the scores hold no {', '.join(absent)} scores "
+            f"(present: {', '.join(present) or 'none'})"
             + (
-                "; derive higher-order values from the basic values with derive_higher=True (CLI --derive-higher)"
+                "; derive higher-order values from the basic values with derive_higher=True "
+                "(CLI --derive-higher)"
                 if "higher_pvq" in absent and "pvq" in present
                 else ""
             )
@@ -150,15 +176,16 @@ def _inputs(ratings, scores, families, participant, item, rating, scale, dimensi
     unknown_raters = ~r["participant"].isin(set(s["participant"]))
     if unknown_raters.any():
         at = int(np.flatnonzero(unknown_raters.to_numpy())[0])
+        n_unknown = int(r.loc[unknown_raters, "participant"].nunique())
         raise TableError(
             "ratings",
             r.index[at],
             "participant",
-            f"rater {r['participant'].iloc[at]!r} has no scores; {int(r.loc[unknown_raters, 'participant'].nunique())} "
+            f"rater {r['participant'].iloc[at]!r} has no scores; {n_unknown} "
             "rater(s) have no scores in all",
             from_file=False,
         )
-    return r, s, families, dims
+    return _Inputs(r, s, families, dims, sc)
 
 
 def _prepare(ratings: pd.DataFrame, scores: pd.DataFrame, families, dims):
@@ -250,9 +277,13 @@ def item_correlations(
     >>> item_correlations(r, s).rho.round(3).tolist()
     [0.9, 0.9, 0.9, 0.9, 0.9]
     """
-    r, s, families, dims = _inputs(
-        ratings, scores, families, participant, item, rating, scale, dimensions
-    )
+    inp = _inputs(ratings, scores, families, participant, item, rating, scale, dimensions)
+    return _correlations(inp)
+
+
+def _correlations(inp: _Inputs) -> pd.DataFrame:
+    """:func:`item_correlations` of tables through their contracts."""
+    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
     wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
     rho_blocks, n_blocks = [], []
     for rows, items in blocks:
@@ -266,9 +297,7 @@ def item_correlations(
     out = out.sort_values(
         "family", key=lambda c: c.map(fam_order), kind="stable", ignore_index=True
     )
-    out = out[[*_item_keys(r), "family", "dimension", "rho", "p_value", "n"]]
-    out.attrs["scale"] = r.attrs["scale"]
-    return out
+    return out[[*_item_keys(r), "family", "dimension", "rho", "p_value", "n"]]
 
 
 # --------------------------------------------------------------------------- FDR
@@ -332,6 +361,8 @@ def bootstrap_ci(
         Seed of :class:`numpy.random.Generator`; equal seeds give equal tables.
     batch : int
         Resamples processed at once (memory knob; results do not depend on it).
+    participant, item, rating, scale, dimensions :
+        As :func:`item_correlations`.
 
     Returns
     -------
@@ -347,9 +378,13 @@ def bootstrap_ci(
     True
     """
     check_boot_options(n_boot, ci)
-    r, s, families, dims = _inputs(
-        ratings, scores, families, participant, item, rating, scale, dimensions
-    )
+    inp = _inputs(ratings, scores, families, participant, item, rating, scale, dimensions)
+    return _bootstrap(inp, n_boot, ci, seed, batch)
+
+
+def _bootstrap(inp: _Inputs, n_boot: int, ci: float, seed: int, batch: int) -> pd.DataFrame:
+    """:func:`bootstrap_ci` of tables through their contracts."""
+    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
     wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
     resampler = Resampler(seed)
     lo_blocks, hi_blocks, valid_blocks = [], [], []
@@ -532,7 +567,8 @@ def select_items(
     DataFrame
         ``corr`` with ``item`` (if it was absent) and boolean ``selected``,
         ``sign`` (+1/-1 for the direction of the correlation, 0 where not
-        selected) and ``excluded`` columns; ``attrs["rule"]`` says the rule.
+        selected) and ``excluded`` columns. :func:`selection_rule` of the same
+        options says the rule in words.
 
     Examples
     --------
@@ -580,7 +616,6 @@ def select_items(
     out["selected"] = sel
     out["sign"] = np.where(sel, np.where(rho > 0, 1, -1), 0)
     out["excluded"] = excluded
-    out.attrs["rule"] = selection_rule(threshold, mode, max_p, max_fdr, min_ci_low)
     return out
 
 
@@ -609,6 +644,40 @@ def validated_summary(selected: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- all in one
 
 
+@dataclass(frozen=True, kw_only=True)
+class ItemValidation(tables.Result):
+    """What :func:`validate_items` returns: the table of ``item_correlations.csv`` and its notes.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``item, [portrait_id, option_id,] family, dimension, rho, p_value, n, p_fdr, ci_low,
+        ci_high, selected``.
+    rule : str
+        The selection rule in words (:func:`selection_rule`).
+    scale : Scale
+        The rating scale (given, or inferred from the ratings: ``scale.inferred``).
+    notes : mapping
+        ``rule`` and ``scale`` as text (what is recorded beside the table).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from vp_stats import tables
+    >>> res = ItemValidation(table=pd.DataFrame({"item": ["q1"]}), rule="rho > 0.3",
+    ...                      scale=tables.Scale(1, 5))
+    >>> res.notes["rule"], res.notes["scale"], len(res.summary_frame())
+    ('rho > 0.3', '1-5', 1)
+    """
+
+    rule: str
+    scale: tables.Scale
+
+    def __post_init__(self):
+        if not self.notes:
+            object.__setattr__(self, "notes", {"rule": self.rule, "scale": str(self.scale)})
+
+
 def validate_items(
     ratings: pd.DataFrame,
     scores: pd.DataFrame,
@@ -628,36 +697,39 @@ def validate_items(
     rating: str = "rating",
     scale=None,
     dimensions=None,
-) -> pd.DataFrame:
+) -> ItemValidation:
     """Correlations, FDR, bootstrap CIs and selection in one table.
 
-    Returns the columns of ``item_correlations.csv``: ``item, [portrait_id,
-    option_id,] family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high,
-    selected`` (the Value Portrait ids only for tables that carry them).
-    ``n_boot=0`` skips the bootstrap (CI columns NaN). ``attrs`` holds the
-    ``rule`` (:func:`selection_rule`) and the rating ``scale``. Other parameters
+    The ratings and scores go through their contracts once. ``n_boot=0`` skips the bootstrap (CI columns NaN). Other parameters
     as :func:`item_correlations` and :func:`select_items`.
+
+    Returns
+    -------
+    ItemValidation
+        ``table``: the columns of ``item_correlations.csv``: ``item, [portrait_id,
+        option_id,] family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high,
+        selected`` (the Value Portrait ids only for tables that carry them);
+        ``rule`` (:func:`selection_rule`) and the rating ``scale``.
 
     Examples
     --------
     >>> from vp_stats.io import datasets
     >>> syn = datasets.synthetic(n_participants=80, n_items=6, seed=2)
-    >>> t = validate_items(syn["ratings"], syn["scores"], families=["pvq"], n_boot=50)
-    >>> list(t.columns)[-4:], t.attrs["rule"]
-    (['p_fdr', 'ci_low', 'ci_high', 'selected'], 'rho > 0.3')
+    >>> res = validate_items(syn["ratings"], syn["scores"], families=["pvq"], n_boot=50)
+    >>> list(res.table.columns)[-4:], res.rule, str(res.scale)
+    (['p_fdr', 'ci_low', 'ci_high', 'selected'], 'rho > 0.3', '1-6')
     """
     _check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
     if min_ci_low is not None and not n_boot:
         raise ValueError("min_ci_low needs the bootstrap CIs: set n_boot > 0")
-    kw = dict(participant=participant, item=item, rating=rating, scale=scale, dimensions=dimensions)
-    corr = item_correlations(ratings, scores, families, **kw)
-    scale_used = corr.attrs.get("scale")
-    corr = add_fdr(corr)
+    inp = _inputs(ratings, scores, families, participant, item, rating, scale, dimensions)
+    corr = add_fdr(_correlations(inp))
     keys = [
         c for c in corr.columns if c in ("item", "portrait_id", "option_id", "family", "dimension")
     ]
     if n_boot:
-        cis = bootstrap_ci(ratings, scores, families, n_boot=n_boot, ci=ci, seed=seed, **kw)
+        check_boot_options(n_boot, ci)
+        cis = _bootstrap(inp, n_boot, ci, seed, batch=100)
         corr = corr.merge(
             cis[[*keys, "ci_low", "ci_high"]], on=keys, how="left", validate="one_to_one"
         )
@@ -674,9 +746,11 @@ def validate_items(
         min_ci_low=min_ci_low,
     )
     cols = [*keys, "rho", "p_value", "n", "p_fdr", "ci_low", "ci_high", "selected"]
-    out = sel[cols]
-    out.attrs = {"rule": sel.attrs["rule"], "scale": scale_used}
-    return out
+    return ItemValidation(
+        table=sel[cols],
+        rule=selection_rule(threshold, mode, max_p, max_fdr, min_ci_low),
+        scale=inp.scale,
+    )
 
 
 # --------------------------------------------------------------------------- upstream procedure

@@ -53,11 +53,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from vp_stats import tables
 from vp_stats.errors import TableError
 from vp_stats.stats import validation
 from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
@@ -66,12 +68,13 @@ __all__ = [
     "dependent_correlations",
     "version_pairs",
     "compare_versions",
+    "VersionComparison",
     "check_options",
     "COMPARISON_COLUMNS",
     "POOLED_COLUMNS",
 ]
 
-#: Columns of ``compare_versions(...)["comparison"]`` (the CLI's version_comparison.csv).
+#: Columns of ``compare_versions(...).comparison`` (the CLI's version_comparison.csv).
 COMPARISON_COLUMNS = [
     "item_a",
     "item_b",
@@ -90,7 +93,7 @@ COMPARISON_COLUMNS = [
     "family",
 ]
 
-#: Columns of ``compare_versions(...)["pooled"]``.
+#: Columns of ``compare_versions(...).pooled``.
 POOLED_COLUMNS = [
     "dimension",
     "family",
@@ -392,6 +395,52 @@ def check_options(method: str, ci: float, n_boot: int) -> None:
     check_boot_options(n_boot, ci, allow_zero=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class VersionComparison(tables.Result):
+    """What :func:`compare_versions` returns: per-pair and pooled comparisons, and notes.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per pair and dimension (:data:`COMPARISON_COLUMNS`); also :attr:`comparison`.
+    pooled : DataFrame
+        One row per dimension, plus ``all`` when the pairs name their dimensions
+        (:data:`POOLED_COLUMNS`).
+    method : str
+        ``"spearman"`` or ``"pearson"``.
+    ci : float
+        Coverage of the intervals.
+    n_boot, seed : int
+        Rater resamples of the pooled interval and their seed.
+    notes : mapping
+        ``method``, ``ci``, ``n_boot`` and ``seed``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = VersionComparison(table=pd.DataFrame({"item_a": ["x"]}), pooled=pd.DataFrame(),
+    ...                         method="spearman", ci=0.95, n_boot=0, seed=0)
+    >>> res.comparison.item_a.tolist(), res.notes["method"]
+    (['x'], 'spearman')
+    """
+
+    pooled: pd.DataFrame
+    method: str
+    ci: float
+    n_boot: int
+    seed: int
+
+    def __post_init__(self):
+        if not self.notes:
+            notes = {"method": self.method, "ci": self.ci, "n_boot": self.n_boot, "seed": self.seed}
+            object.__setattr__(self, "notes", notes)
+
+    @property
+    def comparison(self) -> pd.DataFrame:
+        """One row per pair and dimension (the result's ``table``)."""
+        return self.table
+
+
 def compare_versions(
     ratings: pd.DataFrame,
     scores: pd.DataFrame,
@@ -408,7 +457,7 @@ def compare_versions(
     scale=None,
     dimensions=None,
     pairs_source: str | None = None,
-) -> dict[str, pd.DataFrame]:
+) -> VersionComparison:
     """Validity of two versions of each item: per pair and pooled over pairs.
 
     Parameters
@@ -429,15 +478,17 @@ def compare_versions(
         Rater resamples of the pooled interval (``n_boot=0``: none) and their seed.
     pairs_source : str, optional
         The file the pairs came from, named in error messages (with file lines).
+    participant, item, rating, scale, dimensions :
+        As :func:`vp_stats.stats.validation.item_correlations`.
 
     Returns
     -------
-    dict of DataFrame
-        ``"comparison"``: one row per pair and dimension (:data:`COMPARISON_COLUMNS`):
+    VersionComparison
+        ``comparison`` (also ``table``): one row per pair and dimension (:data:`COMPARISON_COLUMNS`):
         ``n`` raters of both versions, ``rho_a, rho_b`` (validity of each
         version), ``r_ab``, ``diff = rho_a - rho_b``, Williams' t and Steiger's
         Z with two-sided p-values, Zou's CI of ``diff``.
-        ``"pooled"``: one row per dimension, plus ``all`` when the pairs name
+        ``pooled``: one row per dimension, plus ``all`` when the pairs name
         their dimensions (:data:`POOLED_COLUMNS`): number of pairs, mean
         validities, ``mean_diff`` with its rater-bootstrap percentile CI,
         ``n_a_better`` / ``n_b_better`` (pairs whose Zou CI lies above / below 0).
@@ -449,12 +500,14 @@ def compare_versions(
     >>> pairs = version_pairs(st["truth"]["item"]).merge(st["truth"][["item", "dimension"]],
     ...                                                  left_on="item_a", right_on="item")
     >>> res = compare_versions(st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=200, seed=1)
-    >>> res["comparison"].shape, res["pooled"].dimension.iloc[-1]
+    >>> res.comparison.shape, res.pooled.dimension.iloc[-1]
     ((30, 15), 'all')
     """
     check_options(method, ci, n_boot)
-    kw = dict(participant=participant, item=item, rating=rating, scale=scale, dimensions=dimensions)
-    r, s, families, dims = validation._inputs(ratings, scores, families, **kw)
+    inp = validation._inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions
+    )
+    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
     values, cols = validation._value_matrix(s, families, dims)
     wide, mat, _, _ = validation._rater_sets(r)
     vals = values.reindex(wide.index).to_numpy(dtype=float)
@@ -545,7 +598,11 @@ def compare_versions(
                 int((sub["zou_high"] < 0).sum()),
             )
         )
-    pooled = pd.DataFrame(out, columns=POOLED_COLUMNS)
-    for t in (comp, pooled):
-        t.attrs = {"method": method, "ci": ci, "n_boot": n_boot, "seed": seed}
-    return {"comparison": comp, "pooled": pooled}
+    return VersionComparison(
+        table=comp,
+        pooled=pd.DataFrame(out, columns=POOLED_COLUMNS),
+        method=method,
+        ci=ci,
+        n_boot=n_boot,
+        seed=seed,
+    )
