@@ -264,3 +264,34 @@ def test_bootstrap_and_engine_refuse_raters_without_scores_and_duplicate_scores(
     )
     with pytest.raises(ValueError, match="S0001 has more than one pvq score"):
         validation.item_correlations(syn["ratings"], dup, ["pvq"])
+
+
+# --------------------------------------------------------------------------- validated once
+
+
+def test_the_study_path_validates_once_and_reproduces_every_published_row(published, monkeypatch):
+    """load_study runs the contracts; validate_items(validated=True) does not run them again."""
+    from vp_stats.studies import validate as study
+
+    r, s, info = study.load_study(procedure="upstream")
+    calls = []
+    monkeypatch.setattr(tables, "ratings_table", lambda *a, **k: calls.append("ratings"))
+    monkeypatch.setattr(tables, "scores_table", lambda *a, **k: calls.append("scores"))
+    res = validation.validate_items(r, s, n_boot=0, scale=info["scale_obj"], validated=True)
+    assert calls == []
+    m = _compare(res.table, published)
+    assert m.d_rho.max() < 1e-12
+    assert m.d_p.max() < 1e-12
+
+
+def test_validated_tables_give_the_same_table():
+    syn = datasets.synthetic(n_participants=60, n_items=8, seed=5)
+    r, s = tables.ratings_table(syn["ratings"]), tables.scores_table(syn["scores"])
+    a = validation.validate_items(syn["ratings"], syn["scores"], n_boot=30, seed=2)
+    b = validation.validate_items(r, s, n_boot=30, seed=2, validated=True)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert (a.rule, a.scale) == (b.rule, b.scale)
+    with pytest.raises(tables.TableError, match="field 'participant': missing column"):
+        validation.item_correlations(
+            syn["ratings"].rename(columns={"participant": "rater"}), s, validated=True
+        )

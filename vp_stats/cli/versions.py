@@ -124,6 +124,7 @@ def compare_versions_cmd(
             seed=seed,
             scale=info["scale_obj"],
             pairs_source=str(pairs) if pairs is not None else None,
+            validated=True,  # load_study ran the contracts
         )
         comp, pooled = res.comparison, res.pooled
         inputs = {**info["inputs"], "pairs": pairs}

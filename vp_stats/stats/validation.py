@@ -143,12 +143,26 @@ def _inputs(
     rating="rating",
     scale=None,
     dimensions=None,
+    validated=False,
 ) -> _Inputs:
-    """Both tables through their contracts (pingouin-style column names), and the families used."""
-    r = tables.ratings_table(
-        ratings, participant=participant, item=item, rating=rating, scale=scale
-    )
-    s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
+    """Both tables through their contracts (pingouin-style column names), and the families used.
+
+    ``validated=True``: the tables are already canonical (:func:`vp_stats.tables.ratings_table`,
+    :func:`vp_stats.tables.scores_table`, the readers of :mod:`vp_stats.io`): their contracts are
+    not run again, only their columns and the checks across the two tables.
+    """
+    if validated:
+        r = tables.require(
+            ratings, ["participant", "item", "rating"], "ratings", numeric=["rating"]
+        )
+        s = tables.require(
+            scores, ["participant", "family", "dimension", "score"], "scores", numeric=["score"]
+        )
+    else:
+        r = tables.ratings_table(
+            ratings, participant=participant, item=item, rating=rating, scale=scale
+        )
+        s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
     sc = tables.parse_scale(scale) or tables.infer_scale(r["rating"])
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
     have = set(s["family"])
@@ -230,6 +244,7 @@ def item_correlations(
     rating: str = "rating",
     scale=None,
     dimensions=None,
+    validated: bool = False,
 ) -> pd.DataFrame:
     """Spearman correlation of every item's ratings with its raters' dimension scores.
 
@@ -252,6 +267,12 @@ def item_correlations(
         Rating scale; ratings outside it are errors. Default: inferred (min..max).
     dimensions : mapping family -> dimensions, optional
         Your own families of dimensions; default :data:`vp_stats.schema.FAMILIES`.
+    validated : bool
+        ``True`` when ``ratings`` and ``scores`` are canonical tables already validated
+        (:func:`vp_stats.tables.ratings_table` / :func:`vp_stats.tables.scores_table`, the
+        readers of :mod:`vp_stats.io`, :func:`vp_stats.studies.validate.load_study`): their
+        contracts are not run again (their columns, numbers and raters are still checked;
+        the column-name parameters do not apply).
 
     Returns
     -------
@@ -277,7 +298,9 @@ def item_correlations(
     >>> item_correlations(r, s).rho.round(3).tolist()
     [0.9, 0.9, 0.9, 0.9, 0.9]
     """
-    inp = _inputs(ratings, scores, families, participant, item, rating, scale, dimensions)
+    inp = _inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions, validated
+    )
     return _correlations(inp)
 
 
@@ -342,6 +365,7 @@ def bootstrap_ci(
     rating: str = "rating",
     scale=None,
     dimensions=None,
+    validated: bool = False,
 ) -> pd.DataFrame:
     """Percentile bootstrap confidence intervals of every item x dimension rho.
 
@@ -361,7 +385,7 @@ def bootstrap_ci(
         Seed of :class:`numpy.random.Generator`; equal seeds give equal tables.
     batch : int
         Resamples processed at once (memory knob; results do not depend on it).
-    participant, item, rating, scale, dimensions :
+    participant, item, rating, scale, dimensions, validated :
         As :func:`item_correlations`.
 
     Returns
@@ -378,7 +402,9 @@ def bootstrap_ci(
     True
     """
     check_boot_options(n_boot, ci)
-    inp = _inputs(ratings, scores, families, participant, item, rating, scale, dimensions)
+    inp = _inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions, validated
+    )
     return _bootstrap(inp, n_boot, ci, seed, batch)
 
 
@@ -697,10 +723,13 @@ def validate_items(
     rating: str = "rating",
     scale=None,
     dimensions=None,
+    validated: bool = False,
 ) -> ItemValidation:
     """Correlations, FDR, bootstrap CIs and selection in one table.
 
-    The ratings and scores go through their contracts once. ``n_boot=0`` skips the bootstrap (CI columns NaN). Other parameters
+    The ratings and scores go through their contracts once (not at all with
+    ``validated=True``, for tables a reader or :func:`vp_stats.studies.validate.load_study`
+    has validated). ``n_boot=0`` skips the bootstrap (CI columns NaN). Other parameters
     as :func:`item_correlations` and :func:`select_items`.
 
     Returns
@@ -722,7 +751,9 @@ def validate_items(
     _check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
     if min_ci_low is not None and not n_boot:
         raise ValueError("min_ci_low needs the bootstrap CIs: set n_boot > 0")
-    inp = _inputs(ratings, scores, families, participant, item, rating, scale, dimensions)
+    inp = _inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions, validated
+    )
     corr = add_fdr(_correlations(inp))
     keys = [
         c for c in corr.columns if c in ("item", "portrait_id", "option_id", "family", "dimension")

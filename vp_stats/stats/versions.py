@@ -457,6 +457,7 @@ def compare_versions(
     scale=None,
     dimensions=None,
     pairs_source: str | None = None,
+    validated: bool = False,
 ) -> VersionComparison:
     """Validity of two versions of each item: per pair and pooled over pairs.
 
@@ -478,7 +479,7 @@ def compare_versions(
         Rater resamples of the pooled interval (``n_boot=0``: none) and their seed.
     pairs_source : str, optional
         The file the pairs came from, named in error messages (with file lines).
-    participant, item, rating, scale, dimensions :
+    participant, item, rating, scale, dimensions, validated :
         As :func:`vp_stats.stats.validation.item_correlations`.
 
     Returns
@@ -505,7 +506,7 @@ def compare_versions(
     """
     check_options(method, ci, n_boot)
     inp = validation._inputs(
-        ratings, scores, families, participant, item, rating, scale, dimensions
+        ratings, scores, families, participant, item, rating, scale, dimensions, validated
     )
     r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
     values, cols = validation._value_matrix(s, families, dims)

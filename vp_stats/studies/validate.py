@@ -202,7 +202,8 @@ def load_study(
     Returns
     -------
     ratings, scores : DataFrame
-        Canonical :class:`~vp_stats.tables.Ratings` and :class:`~vp_stats.tables.Scores`.
+        Canonical :class:`~vp_stats.tables.Ratings` and :class:`~vp_stats.tables.Scores`,
+        validated once here: pass ``validated=True`` to the statistics.
     info : dict
         ``source`` ("value-portrait" or "own"), ``scale`` (as reported), ``families``,
         ``derived_higher`` (the rule, or None) and the input paths.
@@ -224,6 +225,9 @@ def load_study(
         r = datasets.load_ratings(data_dir, participants=s)
         r, s = validation.apply_procedure(r, s, procedure)
         sc = tables.parse_scale(scale) or tables.VP_SCALE
+        # through the contracts once: the statistics take them as validated
+        r = tables.ratings_table(r, scale=sc, source="released ratings")
+        s = tables.scores_table(s, source="released scores")
         info = {
             "source": "value-portrait",
             "data_commit": datasets.UPSTREAM_COMMIT,
@@ -358,6 +362,7 @@ def validate_study(
         max_fdr=max_fdr,
         min_ci_low=min_ci_low,
         scale=info["scale_obj"],
+        validated=True,
     )
     table = res.table
     info["rule"] = res.rule
