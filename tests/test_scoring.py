@@ -1,4 +1,4 @@
-"""Model value profiles: an independent loop reference, identities, options and the paper's finding."""
+"""Model value profiles: an independent loop reference, identities, options, the paper's finding."""
 
 import numpy as np
 import pandas as pd
@@ -102,7 +102,9 @@ def test_bootstrap_ci_contains_estimate_and_is_seeded(profiles, wide, pub):
 
 
 def test_mean_profile_reproduces_the_paper_finding(profiles):
-    """LLMs prioritise Benevolence, Self-Direction, Security, Universalism; Tradition, Achievement, Power low.
+    """LLMs prioritise Benevolence, Self-Direction, Security, Universalism.
+
+    Tradition, Achievement and Power come low.
 
     The mission notes give +0.47, +0.33, +0.30, +0.29 and -0.34, -0.28, -0.17 across the released
     models; over the 34 averaged files we get 0.467, 0.331, 0.299, 0.279 and -0.333, -0.283, -0.173

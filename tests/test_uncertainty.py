@@ -1,4 +1,5 @@
-"""Two-stage (selection) uncertainty of value profiles: engine, identities, ground truth, released data."""
+"""Two-stage (selection) uncertainty of value profiles: engine, identities, ground truth, released
+data."""
 
 import time
 import warnings
@@ -39,7 +40,7 @@ def study():
 
 
 def test_resampled_rhos_equal_scipy_on_the_materialised_rater_resample():
-    """Raters resampled together, items with different rater sets (two groups, one rater in both)."""
+    """Raters resampled together; items with two rater sets (two groups, one rater in both)."""
     rng = np.random.default_rng(4)
     raters = [f"r{i:02d}" for i in range(30)]
     rows = []

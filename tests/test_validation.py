@@ -47,7 +47,7 @@ def test_upstream_procedure_reproduces_every_published_row(real, published):
 
 
 def test_correct_procedure_differs_only_in_group_0(real, published):
-    """Recomputed from the released files: 9,282 rows equal; the 598 others are all group-0 items."""
+    """Recomputed from the released files: 9,282 rows equal; the 598 others are group-0 items."""
     ratings, scores = real
     m = _compare(validation.item_correlations(ratings, scores), published)
     group = ratings.groupby(["portrait_id", "option_id"]).group.first().rename("group")
@@ -183,7 +183,8 @@ def test_bootstrap_is_seeded_and_covers_the_estimate():
 def test_selection_modes_threshold_and_exclusions():
     c = pd.DataFrame(
         {"portrait_id": [1001, 1001, 1002, 1003, 3902], "option_id": [1, 2, 1, 1, 4],
-         "dimension": ["Power", "Power", "Power", "Power", "Achievement"], "rho": [0.31, -0.5, 0.3, 0.2, 0.6]}
+         "dimension": ["Power", "Power", "Power", "Power", "Achievement"],
+         "rho": [0.31, -0.5, 0.3, 0.2, 0.6]}
     )  # fmt: skip
     assert validation.select_items(c).selected.tolist() == [True, False, False, False, True]
     assert validation.select_items(c, mode="neg").selected.tolist() == [

@@ -1,4 +1,5 @@
-"""Comparing item versions: the dependent-correlation tests against the literature and R, the tables, the CLI."""
+"""Comparing item versions: the dependent-correlation tests against the literature and R, the
+tables, the CLI."""
 
 import json
 import warnings
@@ -16,11 +17,12 @@ from vp_stats.stats import versions
 from vp_stats.stats.resampling import Resampler, multiplicities
 from vp_stats.stats.versions import dependent_correlations
 
-# --------------------------------------------------------------------------- the statistics, hand-worked cases
+# ---------------------------------------------------------------- the statistics, hand-worked cases
 
 
 def test_zou_2007_example_2():
-    """Zou (2007, Psychological Methods 12, p. 409): r12 = .396, r13 = .179, r23 = .088, n = 66 -> (-.093, .517)."""
+    """Zou (2007, Psychological Methods 12, p. 409): r12 = .396, r13 = .179, r23 = .088, n = 66 ->
+    (-.093, .517)."""
     d = dependent_correlations(0.396, 0.179, 0.088, 66).iloc[0]
     assert d["diff"] == pytest.approx(0.217, abs=1e-12)
     assert round(d.zou_low, 3) == -0.093 and round(d.zou_high, 3) == 0.517
@@ -30,7 +32,9 @@ def test_zou_2007_example_2():
 
 
 def test_steiger_1980_case_a():
-    """Steiger (1980, Psychological Bulletin 87, p. 249), case A: r_jk = .4, r_jh = .5, r_kh = .1, n = 103.
+    """Steiger (1980, Psychological Bulletin 87, p. 249), case A.
+
+    r_jk = .4, r_jh = .5, r_kh = .1, n = 103.
 
     Z* = -0.8887 computed exactly (R cocor's test of the same example: -0.8887185); the paper
     prints -.8913, having rounded the covariance to .0042 on the way.
@@ -41,7 +45,8 @@ def test_steiger_1980_case_a():
 
 
 def test_depcor_reference_values():
-    """DEPCOR (Silver, Hittner & May 2006, Applied Psychological Measurement 30): r = .3, .4, r_kh = .5, n = 100."""
+    """DEPCOR (Silver, Hittner & May 2006, Applied Psychological Measurement 30): r = .3, .4, r_kh =
+    .5, n = 100."""
     d = dependent_correlations(0.3, 0.4, 0.5, 100).iloc[0]
     assert round(d.williams_t, 4) == -1.0767 and round(d.p_williams, 4) == 0.2843
     assert round(d.steiger_z, 4) == -1.0718 and round(d.p_steiger, 4) == 0.2838
@@ -49,7 +54,8 @@ def test_depcor_reference_values():
 
 
 def test_hand_worked_williams_and_symmetry():
-    """Williams' t by hand (Steiger 1980 eq. 7) for r = .5, .2, r_ab = .3, n = 50, and the sign flips with the order."""
+    """Williams' t by hand (Steiger 1980 eq. 7) for r = .5, .2, r_ab = .3, n = 50, and the sign
+    flips with the order."""
     n, r1, r2, r12 = 50, 0.5, 0.2, 0.3
     det = 1 - r1**2 - r2**2 - r12**2 + 2 * r1 * r2 * r12  # 1 - .38 + .06
     assert det == pytest.approx(0.68)
@@ -92,7 +98,8 @@ for (i in seq_len(nrow(cases))) {
 
 
 def test_zou_interval_covers_at_its_level_under_normality():
-    """A small Monte Carlo: Zou's 95% CI covers the true difference near 95% (Zou's own simulation setting)."""
+    """A small Monte Carlo: Zou's 95% CI covers the true difference near 95% (Zou's own simulation
+    setting)."""
     rng = np.random.default_rng(1)
     cov = np.array([[1.0, 0.5, 0.3], [0.5, 1.0, 0.4], [0.3, 0.4, 1.0]])  # c, a, b
     hits = []

@@ -6,7 +6,8 @@ centred by the mean of its answers over all items valid for any value of the
 same family. Formally, for model m, family F, dimension d with validated item
 set I_d (``rho > threshold``) and I_F = union of I_d over d in F::
 
-    original_mean(m, d) = mean_{i in I_d} a_{m,i}'       (a' = low + high - a on negatively keyed items: 7 - a on 1-6)
+    original_mean(m, d) = mean_{i in I_d} a_{m,i}'       (a' = low + high - a on negatively keyed
+    items: 7 - a on 1-6)
     centre(m, F)        = mean_{i in I_F} a_{m,i}        (raw answers)
     centered_mean(m, d) = original_mean(m, d) - centre(m, F)
 
@@ -28,7 +29,8 @@ Examples
 ...                      "family": "bfi", "dimension": ["Openness", "Neuroticism", "Openness"],
 ...                      "rho": [0.5, 0.4, 0.35]})
 >>> prof = value_profiles(answers, corr, exclusions=None, n_boot=0)
->>> prof.set_index("dimension").loc[["Openness", "Neuroticism"], ["original_mean", "centered_mean", "n"]]
+>>> cols = ["original_mean", "centered_mean", "n"]
+>>> prof.set_index("dimension").loc[["Openness", "Neuroticism"], cols]
              original_mean  centered_mean  n
 dimension
 Openness               5.0            1.0  2
@@ -138,7 +140,8 @@ def value_profiles(
     families : sequence of str, optional
         Families to score; default all families present in ``corr``.
     threshold, mode : float, str
-        Item selection (see :func:`vp_stats.stats.validation.select_items`); published: 0.3, ``pos``.
+        Item selection (see :func:`vp_stats.stats.validation.select_items`); published: 0.3,
+        ``pos``.
     exclusions : DataFrame or None
         (item, dimension) pairs never used; default: upstream's three hand exclusions.
         ``None`` turns exclusions off.
@@ -175,7 +178,8 @@ def value_profiles(
     if upstream_parity:
         if "upstream_tagged" not in answers.columns:
             raise ValueError(
-                "upstream_parity needs the column 'upstream_tagged' (vp_stats.io.averaging.load_average_outputs)"
+                "upstream_parity needs the column 'upstream_tagged' "
+                "(vp_stats.io.averaging.load_average_outputs)"
             )
         tagged = tables.to_wide(
             tables.with_item_column(answers), "model", "item", "upstream_tagged"

@@ -130,7 +130,7 @@ def _rater_strata(r: pd.DataFrame, raters: pd.Index, strata: str | None) -> np.n
 
 
 def _resample_rhos(w, blocks, ties, k, d):
-    """rho (B, K, D) and the number of drawn raters (B, K) of every item, from rater multiplicities w (B, N)."""
+    """rho (B, K, D) and drawn raters (B, K) of every item, from rater multiplicities w (B, N)."""
     b = w.shape[0]
     rho = np.empty((b, k, d))
     n = np.empty((b, k))
@@ -186,7 +186,9 @@ def _select(rho, n, rule, excluded, fam_of_col, size=None):
 
 
 def _profiles(weights, sign, a0, r0, ok, fam_index, centre=None):
-    """Centred scores (B, M, D) of every model from item weights (B, K, D): 0/1 selections or resample counts.
+    """Centred scores (B, M, D) of every model from item weights (B, K, D).
+
+    The weights are 0/1 selections or resample counts.
 
     ``centre`` (B, M, F) is the mean raw answer over each family's selected
     items; computed from ``weights`` (its non-zero pattern) when not given.
@@ -212,7 +214,7 @@ def _profiles(weights, sign, a0, r0, ok, fam_index, centre=None):
 
 
 def _item_resample(sel, resampler: Resampler) -> np.ndarray:
-    """Within every resample and dimension, draw the selected items with replacement: counts (B, K, D)."""
+    """Draw the selected items with replacement per resample and dimension: counts (B, K, D)."""
     counts = np.zeros(sel.shape)
     for i in range(sel.shape[0]):
         for j in range(sel.shape[2]):
@@ -250,7 +252,9 @@ def selection_uncertainty(
     scale=None,
     dimensions=None,
 ) -> SelectionUncertainty:
-    """Profile CIs that carry the uncertainty of the item selection (raters resampled, items reselected).
+    """Profile CIs that carry the uncertainty of the item selection.
+
+    Raters are resampled and the items reselected in every resample.
 
     Parameters
     ----------
@@ -338,10 +342,11 @@ def selection_uncertainty(
     >>> from vp_stats.io import datasets
     >>> st = datasets.synthetic_study(n_participants=150, n_items=60, seed=2)
     >>> ans = st["truth"].assign(model="m", numeric_response=3.0)
-    >>> res = selection_uncertainty(st["ratings"], st["scores"], ans, families=["pvq"], exclusions=None,
-    ...                             n_boot=40, seed=0, answer_scale="1-5")
+    >>> res = selection_uncertainty(st["ratings"], st["scores"], ans, families=["pvq"],
+    ...                             exclusions=None, n_boot=40, seed=0, answer_scale="1-5")
     >>> sel = res.selection.merge(st["truth"], on=["item", "dimension"])
-    >>> bool(sel.query("loading == 0.6").freq_selected.min() > 0.9), bool(sel.query("loading == 0").freq_selected.max() < 0.1)
+    >>> strong, null = sel.query("loading == 0.6"), sel.query("loading == 0")
+    >>> bool(strong.freq_selected.min() > 0.9), bool(null.freq_selected.max() < 0.1)
     (True, True)
     """
     from vp_stats.stats import scoring

@@ -212,7 +212,7 @@ def _prepare(ratings: pd.DataFrame, scores: pd.DataFrame, families, dims):
 
 
 def _item_keys(ratings: pd.DataFrame) -> list[str]:
-    """The item key columns of the output: ``item`` and, for Value Portrait items, portrait/option ids."""
+    """The item key columns of the output: ``item`` and Value Portrait's portrait/option ids."""
     return ["item", *(c for c in ("portrait_id", "option_id") if c in ratings.columns)]
 
 
@@ -529,8 +529,8 @@ def selection_rule(
         rule += {
             "pos": f" and ci_low > {min_ci_low:g}",
             "neg": f" and ci_high < -{min_ci_low:g}",
-            "abs": f" and the CI excludes {min_ci_low:g} on the side of rho (ci_low > {min_ci_low:g} "
-            f"or ci_high < -{min_ci_low:g})",
+            "abs": f" and the CI excludes {min_ci_low:g} on the side of rho "
+            f"(ci_low > {min_ci_low:g} or ci_high < -{min_ci_low:g})",
         }[mode]
     return rule
 
@@ -790,7 +790,8 @@ def validate_items(
 UPSTREAM_PROCEDURE_NOTE = (
     "Participant P186 rated groups 0 and 5 and answered the value questionnaires once per group. "
     "The released value.json keeps only the group-5 record (the file was merged group by group and "
-    "the later record overwrote the earlier one; the key still sits at P186's group-0 position). The "
+    "the later record overwrote the earlier one; the key still sits at P186's group-0 position). "
+    "The "
     "published correlations used P186's group-0 record for the 40 group-0 items, so 598 of 9,880 "
     "published rows (all in group 0) differ from a recomputation with the released scores. "
     "procedure='upstream' substitutes that record, recovered from the published tables "
@@ -828,7 +829,8 @@ def apply_procedure(
     Examples
     --------
     >>> from vp_stats.io import datasets
-    >>> r, s = apply_procedure(datasets.load_ratings(), datasets.load_participant_scores(), "upstream")
+    >>> ratings, scores = datasets.load_ratings(), datasets.load_participant_scores()
+    >>> r, s = apply_procedure(ratings, scores, "upstream")
     >>> int((r.participant == "P186@group0").sum()), int((s.participant == "P186@group0").sum())
     (40, 19)
     """

@@ -26,7 +26,8 @@ difference is tested as a difference of dependent, overlapping correlations
 
       L = d - sqrt((r_ac - l_a)^2 + (u_b - r_bc)^2 - 2 c' (r_ac - l_a)(u_b - r_bc))
       U = d + sqrt((u_a - r_ac)^2 + (r_bc - l_b)^2 - 2 c' (u_a - r_ac)(r_bc - l_b))
-      c' = ((r_ab - r_ac r_bc / 2)(1 - r_ac^2 - r_bc^2 - r_ab^2) + r_ab^3) / ((1 - r_ac^2)(1 - r_bc^2))
+      c' = ((r_ab - r_ac r_bc / 2)(1 - r_ac^2 - r_bc^2 - r_ab^2) + r_ab^3) / ((1 - r_ac^2)(1 -
+      r_bc^2))
 
 The formulas are derived for Pearson correlations of normal variables; with
 ``method="spearman"`` (the default, as item validation) they are applied to
@@ -45,7 +46,8 @@ Examples
 >>> d = dependent_correlations(0.396, 0.179, 0.088, 66)   # Zou (2007), example 2
 >>> d[["zou_low", "zou_high"]].round(3).values.tolist()
 [[-0.093, 0.517]]
->>> round(float(dependent_correlations(0.4, 0.5, 0.1, 103).steiger_z[0]), 4)   # Steiger (1980), case A
+>>> # Steiger (1980), case A
+>>> round(float(dependent_correlations(0.4, 0.5, 0.1, 103).steiger_z[0]), 4)
 -0.8887
 """
 
@@ -217,8 +219,10 @@ def version_pairs(
     --------
     >>> version_pairs(["abby_Power_likely_04", "abby_Power_similar_14", "abby_Tradition_likely_07",
     ...                "abby_Tradition_similar_17", "other"]).values.tolist()
-    [['abby_Power_likely_04', 'abby_Power_similar_14', 'abby_Power'], ['abby_Tradition_likely_07', 'abby_Tradition_similar_17', 'abby_Tradition']]
-    >>> version_pairs(["q1", "q1_rev"], ("orig", "rev"), r"^(?P<key>q\\d+)(?P<version>_rev)?$").values.tolist()
+    [['abby_Power_likely_04', 'abby_Power_similar_14', 'abby_Power'], ['abby_Tradition_likely_07',
+    'abby_Tradition_similar_17', 'abby_Tradition']]
+    >>> pattern = r"^(?P<key>q\\d+)(?P<version>_rev)?$"
+    >>> version_pairs(["q1", "q1_rev"], ("orig", "rev"), pattern).values.tolist()
     [['q1', 'q1_rev', 'q1']]
     """
     a, b = versions
@@ -263,7 +267,7 @@ def _pairs_table(
     source: str = "pairs",
     from_file: bool = False,
 ) -> pd.DataFrame:
-    """Check the pairs (item_a, item_b[, dimension]) against the rated items and the scored dimensions.
+    """Check the pairs (item_a, item_b[, dimension]) against the rated items and scored dimensions.
 
     Problems are :class:`~vp_stats.errors.TableError` naming ``source`` and the
     1-based data row (with its file line when ``from_file``).
@@ -349,7 +353,7 @@ def _pairs_table(
 
 
 def _weighted_pearson(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Pearson r of every column of x (n, k) with every column of y (n, d) under case weights w (B, n)."""
+    """Pearson r of each column of x (n, k) with each column of y (n, d), case weights w (B, n)."""
     x = x - x.mean(axis=0)
     y = y - y.mean(axis=0)
     size = w.sum(axis=1)[:, None]
@@ -367,7 +371,10 @@ def _weighted_pearson(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
 
 
 def _pair_corrs(x: np.ndarray, y: np.ndarray, method: str, w: np.ndarray | None = None):
-    """(rho of x's two columns with each y column (.., 2, d), r between x's columns) on the data or per resample."""
+    """(rho of x's two columns with each y column (.., 2, d), r between x's columns).
+
+    On the data, or per resample with the case weights ``w``.
+    """
     if w is None:
         if method == "spearman":
             x, y = validation._rank_columns(x), validation._rank_columns(y)
@@ -384,7 +391,7 @@ def _pair_corrs(x: np.ndarray, y: np.ndarray, method: str, w: np.ndarray | None 
 
 
 def check_options(method: str, ci: float, n_boot: int) -> None:
-    """The options of :func:`compare_versions`, checked in one place (also before the CLI reads files).
+    """The options of :func:`compare_versions`, checked in one place (also before reading files).
 
     Examples
     --------
@@ -485,7 +492,8 @@ def compare_versions(
     Returns
     -------
     VersionComparison
-        ``comparison`` (also ``table``): one row per pair and dimension (:data:`COMPARISON_COLUMNS`):
+        ``comparison`` (also ``table``): one row per pair and dimension
+        (:data:`COMPARISON_COLUMNS`):
         ``n`` raters of both versions, ``rho_a, rho_b`` (validity of each
         version), ``r_ab``, ``diff = rho_a - rho_b``, Williams' t and Steiger's
         Z with two-sided p-values, Zou's CI of ``diff``.
@@ -500,7 +508,8 @@ def compare_versions(
     >>> st = datasets.synthetic_study(n_participants=200, n_items=60, seed=3)
     >>> pairs = version_pairs(st["truth"]["item"]).merge(st["truth"][["item", "dimension"]],
     ...                                                  left_on="item_a", right_on="item")
-    >>> res = compare_versions(st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=200, seed=1)
+    >>> res = compare_versions(st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=200,
+    ...                        seed=1)
     >>> res.comparison.shape, res.pooled.dimension.iloc[-1]
     ((30, 15), 'all')
     """

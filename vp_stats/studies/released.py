@@ -27,10 +27,11 @@ def validate_data(
     procedure: str = "correct",
     **rule,
 ) -> validation.ItemValidation:
-    """Validate the released Value Portrait items (:func:`~vp_stats.stats.validation.validate_items`).
+    """Validate the released Value Portrait items.
 
     Loads the released ratings and scores, pairs them by ``procedure``
-    (:func:`~vp_stats.stats.validation.apply_procedure`) and validates the items. ``rule``
+    (:func:`~vp_stats.stats.validation.apply_procedure`) and validates the items
+    (:func:`~vp_stats.stats.validation.validate_items`). ``rule``
     passes ``max_p``, ``max_fdr``, ``min_ci_low`` to
     :func:`~vp_stats.stats.validation.validate_items`.
 

@@ -24,7 +24,8 @@ Examples
 >>> from vp_stats.studies import validate as study
 >>> syn = datasets.synthetic(n_participants=60, n_items=10, seed=1)
 >>> d = pathlib.Path(tempfile.mkdtemp())
->>> r = syn["ratings"].assign(item="q" + syn["ratings"].portrait_id.astype(str) + syn["ratings"].option_id.astype(str))
+>>> r = syn["ratings"]
+>>> r = r.assign(item="q" + r.portrait_id.astype(str) + r.option_id.astype(str))
 >>> r[["participant", "item", "rating"]].to_csv(d / "ratings.csv", index=False)
 >>> syn["scores"].query("family == 'pvq'").to_csv(d / "scores.csv", index=False)
 >>> res = study.validate_study(ratings=d / "ratings.csv", scores=d / "scores.csv", out=d / "out",
@@ -197,7 +198,9 @@ def load_study(
     procedure: str = "correct",
     data_dir=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read a study's ratings and scores (or the released Value Portrait data) through the contracts.
+    """Read a study's ratings and scores (or the released Value Portrait data), validated.
+
+    Both tables go through their contracts here, once.
 
     Returns
     -------
@@ -240,15 +243,18 @@ def load_study(
         return r, s, info
     if procedure != "correct":
         raise ValueError(
-            "--procedure upstream reproduces the published Value Portrait tables; it does not apply to your own ratings"
+            "--procedure upstream reproduces the published Value Portrait tables; it does not "
+            "apply to your own ratings"
         )
     if not own_scores:
         raise ValueError(
-            "--ratings needs the raters' scores: --scores FILE, or --pvq21-answers / --bfi10-answers"
+            "--ratings needs the raters' scores: --scores FILE, or --pvq21-answers / "
+            "--bfi10-answers"
         )
     if scores is not None and (pvq21_answers is not None or bfi10_answers is not None):
         raise ValueError(
-            "give either --scores or raw questionnaire answers (--pvq21-answers / --bfi10-answers), not both"
+            "give either --scores or raw questionnaire answers (--pvq21-answers / "
+            "--bfi10-answers), not both"
         )
     r = tio.read_ratings(ratings, participant=participant, item=item, rating=rating, scale=scale)
     if scores is not None:
@@ -262,7 +268,10 @@ def load_study(
         s = tables.derive_higher_order(s)
         derived = tables.HIGHER_ORDER_RULE
     elif derive_higher:
-        derived = "higher-order values scored from the PVQ-21 items (mean of the constituent items' answers, MRAT-centred)"
+        derived = (
+            "higher-order values scored from the PVQ-21 items (mean of the constituent items' "
+            "answers, MRAT-centred)"
+        )
     unknown = ~r["participant"].isin(set(s["participant"]))
     if unknown.any():
         at = int(unknown.to_numpy().nonzero()[0][0])
@@ -412,7 +421,9 @@ def reliability_study(
     missing: str = "listwise",
     data_dir=None,
 ) -> StudyReliability:
-    """Reliability of one scale (``data``) or of each selected item set (``items``), written to ``out``.
+    """Reliability of one scale (``data``) or of each selected item set (``items``).
+
+    The tables are written to ``out``.
 
     Two modes:
 
@@ -458,7 +469,8 @@ def reliability_study(
     if data is not None:
         if ratings is not None or items is not None:
             raise ValueError(
-                "--data (an item matrix) cannot be combined with --ratings / --items (selected item sets)"
+                "--data (an item matrix) cannot be combined with --ratings / --items (selected "
+                "item sets)"
             )
         out_dir = tio.prepare_out_dir(out) if out is not None else None
         mat = tio.read_item_matrix(data, participant=participant, scale=scale)
@@ -487,7 +499,8 @@ def reliability_study(
         )
     if reverse:
         raise ValueError(
-            "--reverse applies to --data; with --items the selected items' sign says which to reverse"
+            "--reverse applies to --data; with --items the selected items' sign says which to "
+            "reverse"
         )
     if items is None:
         raise ValueError(
