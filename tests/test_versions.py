@@ -251,7 +251,7 @@ def test_bad_pairs_are_named(study):
         run(pairs.assign(dimension="Openness"))  # a bfi trait, not scored with families=["pvq"]
     with pytest.raises(ValueError, match="item_b equals item_a"):
         run(pairs.assign(item_b=pairs.item_a))
-    with pytest.raises(ValueError, match="missing column 'item_b'"):
+    with pytest.raises(ValueError, match="field 'item_b': missing column"):
         run(pairs.drop(columns="item_b"))
     with pytest.raises(ValueError, match="given twice"):
         run(pd.concat([pairs, pairs.iloc[:1]]))

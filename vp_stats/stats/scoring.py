@@ -176,11 +176,8 @@ def value_profiles(
     sc = tables.parse_scale(scale) or tables.VP_SCALE
     mat = _answer_matrix(answers, rating, sc)
     if upstream_parity:
-        if "upstream_tagged" not in answers.columns:
-            raise ValueError(
-                "upstream_parity needs the column 'upstream_tagged' "
-                "(vp_stats.io.averaging.load_average_outputs)"
-            )
+        # as vp_stats.io.averaging.load_average_outputs gives it
+        tables.require(answers, ["upstream_tagged"], "answers (upstream_parity)")
         tagged = tables.to_wide(
             tables.with_item_column(answers), "model", "item", "upstream_tagged"
         )
@@ -311,10 +308,9 @@ def variant_profiles(
         The profile columns plus ``variant``.
     """
     kwargs.setdefault("n_boot", 0)
+    tables.require(wide, list(variants), "answers")
     frames = []
     for v in variants:
-        if v not in wide.columns:
-            raise ValueError(f"variant column {v!r} missing; have {list(wide.columns)}")
         if wide[v].isna().all():
             continue
         frames.append(value_profiles(wide, corr, rating=v, **kwargs).assign(variant=v))

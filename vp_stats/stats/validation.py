@@ -840,10 +840,8 @@ def apply_procedure(
         raise ValueError(f"procedure must be 'correct' or 'upstream', got {procedure!r}")
     rec = upstream_p186_group0()
     alias = "P186@group0"
-    if "group" not in ratings.columns:
-        raise ValueError(
-            "procedure='upstream' needs the ratings' 'group' column (datasets.load_ratings)"
-        )
+    # the ratings' participant group, as datasets.load_ratings gives it
+    tables.require(ratings, ["participant", "group"], "ratings (procedure='upstream')")
     hit = (ratings["participant"] == "P186") & (ratings["group"] == 0)
     ratings = ratings.copy()
     ratings.loc[hit, "participant"] = alias

@@ -274,15 +274,7 @@ def _pairs_table(
     """
     if not isinstance(pairs, pd.DataFrame):
         raise ValueError("pairs must be a DataFrame with columns item_a, item_b[, dimension]")
-    missing = [c for c in ("item_a", "item_b") if c not in pairs.columns]
-    if missing:
-        raise TableError(
-            source,
-            None,
-            missing[0],
-            f"missing column {missing[0]!r} (need item_a, item_b[, dimension])",
-            from_file=from_file,
-        )
+    tables.require(pairs, ["item_a", "item_b"], source)
     if pairs.empty:
         raise TableError(source, None, None, "no pairs", from_file=from_file)
     p = pairs.reset_index(drop=True).copy()
