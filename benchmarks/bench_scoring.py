@@ -57,8 +57,8 @@ def vectorised():
 
 
 def reproduce_tables():
-    t = released.validate_data(n_boot=1000, seed=0)
-    u = released.validate_data(n_boot=0, procedure="upstream")
+    t = released.validate_data(n_boot=1000, seed=0).table
+    u = released.validate_data(n_boot=0, procedure="upstream").table
     p = released.score_released_models(n_boot=1000, seed=0)
     return t, u, p
 

@@ -36,7 +36,8 @@ def _ok(args):
 
 @pytest.fixture(scope="module")
 def study():
-    """80 raters, 170 items with ids like 'abby_Power_likely_07', 1-5 scale, ~15% of ratings missing."""
+    """80 raters, 170 items with ids like 'abby_Power_likely_07', 1-5 scale, ~15% of ratings
+    missing."""
     st = simulate.synthetic_study(n_participants=80, n_items=170, scale=(1, 5), seed=11)
     rng = np.random.default_rng(3)
     keep = rng.random(len(st["ratings"])) > 0.15
@@ -208,7 +209,7 @@ def test_selection_rules_from_the_command_line_are_applied_and_recorded(files):
 
 
 def test_the_paper_rule_finds_the_true_items(study):
-    t = validation.validate_items(study["ratings"], study["scores"], n_boot=0)
+    t = validation.validate_items(study["ratings"], study["scores"], n_boot=0).table
     truth = study["truth"]
     on_target = t.merge(truth, on=["item", "dimension"])
     strong = on_target[on_target.loading == 0.6]
@@ -452,7 +453,7 @@ def test_score_with_own_correlations_and_string_ids(tmp_path):
     assert prof.set_index("dimension").loc["Openness", "original_mean"] == 4.0
 
 
-# --------------------------------------------------------------------------- bad input, one class each
+# ------------------------------------------------------------------------ bad input, one class each
 
 GOOD_RATINGS = "participant,item,rating\nP000,abby_a,3\nP001,abby_a,5\nP002,abby_a,1\n"
 
@@ -473,7 +474,8 @@ GOOD_RATINGS = "participant,item,rating\nP000,abby_a,3\nP001,abby_a,5\nP002,abby
         (
             "participant,item,rating\nP000,abby_a,3\nP001,abby_a,2\nP000,abby_a,4\n",
             [],
-            r"row 3 \(line 4\), field 'participant': participant P000 rated item abby_a more than once",
+            r"row 3 \(line 4\), field 'participant': "
+            r"participant P000 rated item abby_a more than once",
         ),
         (
             "participant,item,rating\nP000,abby_a,3\nNOBODY,abby_a,2\n",
@@ -547,7 +549,8 @@ def test_bad_ratings_files_name_file_row_and_field(files, content, extra, expect
         ),
         (
             "participant,family,dimension,score\nP000,bfi,Openness,3\nP000,bfi,Openness,4\n",
-            r"row 2 \(line 3\), field 'participant': participant P000 has more than one bfi score for Openness",
+            r"row 2 \(line 3\), field 'participant': "
+            r"participant P000 has more than one bfi score for Openness",
         ),
         (
             "participant,family,dimension,score\nP000,bfi,Openness,3\n",
@@ -627,9 +630,15 @@ def test_bad_answer_files_and_unknown_items(tmp_path):
     corr = tmp_path / "corr.csv"
     corr.write_text("item,family,dimension,rho\nabby_x,bfi,Openness,0.5\n")
     cases = {
-        "model,item,numeric_response\nm,abby_x,4\nm,abby_zz,3\n": r"row 2 \(line 3\), field 'item': unknown item 'abby_zz'",
-        "model,item,numeric_response\nm,abby_x,9\n": r"row 1 \(line 2\), field 'rating': 9 is outside the rating scale 1-6",
-        "model,item,numeric_response\nm,abby_x,four\n": r"row 1 \(line 2\), field 'rating': cannot read 'four' as a number",
+        "model,item,numeric_response\nm,abby_x,4\nm,abby_zz,3\n": (
+            r"row 2 \(line 3\), field 'item': unknown item 'abby_zz'"
+        ),
+        "model,item,numeric_response\nm,abby_x,9\n": (
+            r"row 1 \(line 2\), field 'rating': 9 is outside the rating scale 1-6"
+        ),
+        "model,item,numeric_response\nm,abby_x,four\n": (
+            r"row 1 \(line 2\), field 'rating': cannot read 'four' as a number"
+        ),
         "model,item,numeric_response\n": r"header but no data rows",
     }
     import re

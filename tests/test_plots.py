@@ -61,7 +61,7 @@ def syn_corr(syn):
 def syn_table(syn):
     return validation.validate_items(
         syn["ratings"], syn["scores"], families=["pvq"], n_boot=50, seed=1
-    )
+    ).table
 
 
 def _profiles(models=("m1", "m2", "m3", "m4"), family="pvq", seed=0):

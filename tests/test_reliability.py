@@ -1064,14 +1064,15 @@ def test_reliability_data_mode_api_equals_scale_reliability(tmp_path):
     x[:, 2] = 6 - x[:, 2]
     x[3, 1] = np.nan
     path = _items_csv(tmp_path, pd.DataFrame(x, columns=[f"q{j}" for j in range(6)]))
-    table, info = study.reliability_study(
+    res = study.reliability_study(
         data=path, out=tmp_path / "o", reverse="q2", scale="1-5", n_factors=2
     )
+    table = res.table
     summary, items = reliability.scale_reliability(
         tio.read_item_matrix(path, scale="1-5").table, reverse=["q2"], n_factors=2, scale="1-5"
     )
     pd.testing.assert_frame_equal(table, summary)
-    pd.testing.assert_frame_equal(info["item_statistics"], items)
+    pd.testing.assert_frame_equal(res.item_statistics, items)
     assert (
         table.n_respondents.item() == 149
         and table.n_incomplete.item() == 1

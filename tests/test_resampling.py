@@ -100,11 +100,12 @@ def test_check_boot_options():
             check_boot_options(10, bad)
 
 
-# --------------------------------------------------------------------------- validation.bootstrap_ci
+# -------------------------------------------------------------------------- validation.bootstrap_ci
 
 
 def test_bootstrap_ci_equals_scipy_on_materialised_resamples():
-    """Same random numbers as before the engine (default_rng(seed).integers per rater set), same rho as scipy."""
+    """Same random numbers as before the engine (default_rng(seed).integers per rater set), same rho
+    as scipy."""
     syn = simulate.synthetic(n_participants=40, n_items=3, seed=5)
     n_boot, seed = 40, 9
     got = validation.bootstrap_ci(syn["ratings"], syn["scores"], ["bfi"], n_boot=n_boot, seed=seed)
@@ -144,7 +145,8 @@ def test_bootstrap_ci_equals_scipy_on_materialised_resamples():
 
 
 def _old_value_profile_cis(answers, corr, n_boot, ci, seed):
-    """The item bootstrap of value_profiles as written before the engine (one family, no exclusions)."""
+    """The item bootstrap of value_profiles as written before the engine (one family, no
+    exclusions)."""
     sel = validation.select_items(corr)
     sel = sel[sel.selected]
     mat = answers.pivot(index="model", columns="item", values="numeric_response")
@@ -223,7 +225,7 @@ def _persona_inputs():
 
 
 def test_group_gap_cis_are_the_pre_engine_numbers():
-    """Printed by vp_stats/personas/gaps.py before the move (multinomial counts, numpy.nanquantile)."""
+    """Printed by vp_stats/personas/gaps.py before the move (multinomial counts, np.nanquantile)."""
     h, p = _persona_inputs()
     g = persona_gaps.group_gap_comparison(
         p, h, "gender", "m", "f", weight="weight", n_boot=300, seed=4
@@ -249,11 +251,13 @@ def test_variance_ratio_cis_are_the_pre_engine_numbers():
     h, p = _persona_inputs()
     v = persona_stats.variance_ratio(p, h, n_boot=300, seed=4)
     assert v[["ci_low", "ci_high"]].iloc[[0, 6]].values.tolist() == [
-        [0.03214374910684177, 0.2728086223447194], [0.14020476718230565, 0.8022233625952194]]  # fmt: skip
+        [0.03214374910684177, 0.2728086223447194],
+        [0.14020476718230565, 0.8022233625952194]]  # fmt: skip
 
 
 def test_variance_ratio_bootstrap_is_the_multinomial_reference():
-    """Independently: variances of multinomially reweighted rows, persona draws first, then human draws."""
+    """Independently: variances of multinomially reweighted rows, persona draws first, then human
+    draws."""
     h, p = _persona_inputs()
     Pm = p.pivot(index="persona_id", columns="dimension", values="centered_mean")[
         list(schema.PVQ_VALUES)

@@ -1,4 +1,4 @@
-"""Model value profiles: an independent loop reference, identities, options and the paper's finding."""
+"""Model value profiles: an independent loop reference, identities, options, the paper's finding."""
 
 import numpy as np
 import pandas as pd
@@ -102,7 +102,9 @@ def test_bootstrap_ci_contains_estimate_and_is_seeded(profiles, wide, pub):
 
 
 def test_mean_profile_reproduces_the_paper_finding(profiles):
-    """LLMs prioritise Benevolence, Self-Direction, Security, Universalism; Tradition, Achievement, Power low.
+    """LLMs prioritise Benevolence, Self-Direction, Security, Universalism.
+
+    Tradition, Achievement and Power come low.
 
     The mission notes give +0.47, +0.33, +0.30, +0.29 and -0.34, -0.28, -0.17 across the released
     models; over the 34 averaged files we get 0.467, 0.331, 0.299, 0.279 and -0.333, -0.283, -0.173
@@ -194,7 +196,7 @@ def test_bad_answer_tables():
         ValueError, match="answer 7.0 outside 1-6 for model 'm', portrait 1001, option 1"
     ):
         scoring.value_profiles(bad, corr, exclusions=None, n_boot=0)
-    with pytest.raises(ValueError, match="lacks column"):
+    with pytest.raises(ValueError, match="field 'numeric_response': missing column"):
         scoring.value_profiles(
             bad.drop(columns="numeric_response"), corr, exclusions=None, n_boot=0
         )

@@ -1,4 +1,5 @@
-"""Two-stage (selection) uncertainty of value profiles: engine, identities, ground truth, released data."""
+"""Two-stage (selection) uncertainty of value profiles: engine, identities, ground truth, released
+data."""
 
 import time
 import warnings
@@ -39,7 +40,7 @@ def study():
 
 
 def test_resampled_rhos_equal_scipy_on_the_materialised_rater_resample():
-    """Raters resampled together, items with different rater sets (two groups, one rater in both)."""
+    """Raters resampled together; items with two rater sets (two groups, one rater in both)."""
     rng = np.random.default_rng(4)
     raters = [f"r{i:02d}" for i in range(30)]
     rows = []
@@ -64,7 +65,8 @@ def test_resampled_rhos_equal_scipy_on_the_materialised_rater_resample():
             },
         }
     )
-    rr, ss, fams, dims = validation._inputs(r, s, None, "participant", "item", "rating", None, None)
+    inp = validation._inputs(r, s, None)
+    rr, ss, fams, dims = inp.ratings, inp.scores, inp.families, inp.dims
     wide, cols, mat, vals, blocks = validation._prepare(rr, ss, fams, dims)
     ties = [
         (validation._tie_matrices(mat[np.ix_(b, it)]), validation._tie_matrices(vals[b]))
@@ -102,8 +104,8 @@ def test_the_data_itself_gives_select_items_and_value_profiles(study, rule):
         answer_scale="1-5",
         **rule,
     )
-    ref = validation.validate_items(st["ratings"], st["scores"], n_boot=0, **rule)
-    sel = res["selection"]
+    ref = validation.validate_items(st["ratings"], st["scores"], n_boot=0, **rule).table
+    sel = res.selection
     assert (
         sel["item"].tolist() == ref["item"].tolist()
         and sel["dimension"].tolist() == ref["dimension"].tolist()
@@ -114,14 +116,14 @@ def test_the_data_itself_gives_select_items_and_value_profiles(study, rule):
     prof = scoring.value_profiles(
         ans, corr, exclusions=None, n_boot=0, mode=rule.get("mode", "pos"), scale="1-5"
     )
-    got = res["profiles"]
+    got = res.profiles
     assert got[["model", "dimension"]].equals(prof[["model", "dimension"]])
     np.testing.assert_allclose(got.centered_mean, prof.centered_mean, atol=1e-12)
     np.testing.assert_allclose(
         got.sel_ci_low, prof.centered_mean, atol=1e-12
     )  # one resample: the data
     np.testing.assert_allclose(got.sel_ci_high, prof.centered_mean, atol=1e-12)
-    assert res["profiles"].attrs["rule"] == ref.attrs["rule"]
+    assert res.rule == validation.selection_rule(**rule)
 
 
 def test_deterministic_per_seed_and_batch_free(study):
@@ -131,19 +133,19 @@ def test_deterministic_per_seed_and_batch_free(study):
     b = uncertainty.selection_uncertainty(st["ratings"], st["scores"], ans, seed=5, batch=7, **kw)
     c = uncertainty.selection_uncertainty(st["ratings"], st["scores"], ans, seed=6, **kw)
     for key in ("profiles", "selection"):
-        pd.testing.assert_frame_equal(a[key], b[key])
-    assert not a["profiles"].ci_low.equals(c["profiles"].ci_low)
+        pd.testing.assert_frame_equal(getattr(a, key), getattr(b, key))
+    assert not a.profiles.ci_low.equals(c.profiles.ci_low)
     # the item-resampling CIs are value_profiles' own
     prof = scoring.value_profiles(
         ans,
-        a["selection"].assign(rho=a["selection"].rho.where(a["selection"].selected)),
+        a.selection.assign(rho=a.selection.rho.where(a.selection.selected)),
         families=["pvq"],
         exclusions=None,
         n_boot=60,
         seed=5,
         scale="1-5",
     )
-    np.testing.assert_array_equal(a["profiles"].item_ci_low, prof.ci_low)
+    np.testing.assert_array_equal(a.profiles.item_ci_low, prof.ci_low)
 
 
 def test_selection_frequency_follows_the_ground_truth(study):
@@ -158,12 +160,12 @@ def test_selection_frequency_follows_the_ground_truth(study):
         seed=1,
         answer_scale="1-5",
     )
-    own = res["selection"].merge(
+    own = res.selection.merge(
         st["truth"], on=["item", "dimension"]
     )  # each item on the value it targets
     assert own.query("loading == 0.6").freq_selected.min() >= 0.95
     assert own.query("loading == 0.0").freq_selected.max() <= 0.05
-    others = res["selection"].merge(
+    others = res.selection.merge(
         st["truth"][["item", "dimension"]], on="item", suffixes=("", "_target")
     )
     assert others.query("dimension != dimension_target").freq_selected.mean() < 0.01
@@ -184,7 +186,7 @@ def test_intervals_contain_the_estimate_when_selection_is_clear(reselect):
         answer_scale="1-5",
         reselect=reselect,
     )
-    p = res["profiles"].dropna(subset=["centered_mean"])
+    p = res.profiles.dropna(subset=["centered_mean"])
     assert len(p) == 60
     for lo, hi in (
         ("ci_low", "ci_high"),
@@ -210,8 +212,8 @@ def test_same_size_keeps_the_number_of_items(study):
         answer_scale="1-5",
         reselect="same_size",
     )
-    n_data = res["selection"].groupby("dimension", sort=False).selected.sum()
-    per_dim = res["profiles"].groupby("dimension", sort=False).mean_n_selected.first()
+    n_data = res.selection.groupby("dimension", sort=False).selected.sum()
+    per_dim = res.profiles.groupby("dimension", sort=False).mean_n_selected.first()
     np.testing.assert_array_equal(per_dim.to_numpy(), n_data.reindex(per_dim.index).to_numpy())
 
 
@@ -229,8 +231,8 @@ def test_strata_and_bad_options(study):
         answer_scale="1-5",
         strata="group",
     )
-    assert (a["profiles"].n_boot_valid <= 20).all()
-    with pytest.raises(ValueError, match="strata='nope'"):
+    assert (a.profiles.n_boot_valid <= 20).all()
+    with pytest.raises(ValueError, match="field 'nope': missing column"):
         uncertainty.selection_uncertainty(
             r, st["scores"], ans, n_boot=5, strata="nope", answer_scale="1-5"
         )
@@ -278,9 +280,9 @@ def test_released_data_fast_and_two_stage_vs_item_widths(released):
     t0 = time.perf_counter()
     rule = uncertainty.selection_uncertainty(r, s, ans, n_boot=200, seed=0, scale="1-6")
     assert time.perf_counter() - t0 < 60
-    p = rule["profiles"]
+    p = rule.profiles
     assert p.model.nunique() == 34 and len(p) == 34 * 19
-    assert rule["selection"].selected.sum() == p.groupby("dimension").n.max().sum() > 0
+    assert rule.selection.selected.sum() == p.groupby("dimension").n.max().sum() > 0
     per_dim = p.groupby(["family", "dimension"], sort=False).agg(
         n=("n", "max"), sel=("mean_n_selected", "first")
     )
@@ -290,8 +292,8 @@ def test_released_data_fast_and_two_stage_vs_item_widths(released):
     same = uncertainty.selection_uncertainty(
         r, s, ans, n_boot=200, seed=0, scale="1-6", reselect="same_size"
     )
-    w2 = _widths(same["profiles"])
+    w2 = _widths(same.profiles)
     assert (w2.two >= w2.item).sum() >= 17  # 19 of 19 with seed 0
-    p2 = same["profiles"]
+    p2 = same.profiles
     inside = (p2.ci_low <= p2.centered_mean) & (p2.centered_mean <= p2.ci_high)
     assert inside.mean() > 0.97

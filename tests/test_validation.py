@@ -48,7 +48,7 @@ def test_upstream_procedure_reproduces_every_published_row(real, published):
 
 
 def test_correct_procedure_differs_only_in_group_0(real, published):
-    """Recomputed from the released files: 9,282 rows equal; the 598 others are all group-0 items."""
+    """Recomputed from the released files: 9,282 rows equal; the 598 others are group-0 items."""
     ratings, scores = real
     m = _compare(validation.item_correlations(ratings, scores), published)
     group = ratings.groupby(["portrait_id", "option_id"]).group.first().rename("group")
@@ -184,7 +184,8 @@ def test_bootstrap_is_seeded_and_covers_the_estimate():
 def test_selection_modes_threshold_and_exclusions():
     c = pd.DataFrame(
         {"portrait_id": [1001, 1001, 1002, 1003, 3902], "option_id": [1, 2, 1, 1, 4],
-         "dimension": ["Power", "Power", "Power", "Power", "Achievement"], "rho": [0.31, -0.5, 0.3, 0.2, 0.6]}
+         "dimension": ["Power", "Power", "Power", "Power", "Achievement"],
+         "rho": [0.31, -0.5, 0.3, 0.2, 0.6]}
     )  # fmt: skip
     assert validation.select_items(c).selected.tolist() == [True, False, False, False, True]
     assert validation.select_items(c, mode="neg").selected.tolist() == [
@@ -218,8 +219,8 @@ def test_published_selection_counts(published):
 
 
 def test_validate_data_table_columns_and_determinism():
-    a = released.validate_data(n_boot=20, seed=4)
-    b = released.validate_data(n_boot=20, seed=4)
+    a = released.validate_data(n_boot=20, seed=4).table
+    b = released.validate_data(n_boot=20, seed=4).table
     pd.testing.assert_frame_equal(a, b)
     assert list(a.columns) == [
         "item",
@@ -265,3 +266,34 @@ def test_bootstrap_and_engine_refuse_raters_without_scores_and_duplicate_scores(
     )
     with pytest.raises(ValueError, match="S0001 has more than one pvq score"):
         validation.item_correlations(syn["ratings"], dup, ["pvq"])
+
+
+# --------------------------------------------------------------------------- validated once
+
+
+def test_the_study_path_validates_once_and_reproduces_every_published_row(published, monkeypatch):
+    """load_study runs the contracts; validate_items(validated=True) does not run them again."""
+    from vp_stats.studies import validate as study
+
+    r, s, info = study.load_study(procedure="upstream")
+    calls = []
+    monkeypatch.setattr(tables, "ratings_table", lambda *a, **k: calls.append("ratings"))
+    monkeypatch.setattr(tables, "scores_table", lambda *a, **k: calls.append("scores"))
+    res = validation.validate_items(r, s, n_boot=0, scale=info["scale_obj"], validated=True)
+    assert calls == []
+    m = _compare(res.table, published)
+    assert m.d_rho.max() < 1e-12
+    assert m.d_p.max() < 1e-12
+
+
+def test_validated_tables_give_the_same_table():
+    syn = simulate.synthetic(n_participants=60, n_items=8, seed=5)
+    r, s = tables.ratings_table(syn["ratings"]).table, tables.scores_table(syn["scores"])
+    a = validation.validate_items(syn["ratings"], syn["scores"], n_boot=30, seed=2)
+    b = validation.validate_items(r, s, n_boot=30, seed=2, validated=True)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert (a.rule, a.scale) == (b.rule, b.scale)
+    with pytest.raises(tables.TableError, match="field 'participant': missing column"):
+        validation.item_correlations(
+            syn["ratings"].rename(columns={"participant": "rater"}), s, validated=True
+        )

@@ -1,4 +1,5 @@
-"""Comparing item versions: the dependent-correlation tests against the literature and R, the tables, the CLI."""
+"""Comparing item versions: the dependent-correlation tests against the literature and R, the
+tables, the CLI."""
 
 import json
 import warnings
@@ -15,11 +16,12 @@ from vp_stats.stats import simulate, versions
 from vp_stats.stats.resampling import Resampler, multiplicities
 from vp_stats.stats.versions import dependent_correlations
 
-# --------------------------------------------------------------------------- the statistics, hand-worked cases
+# ---------------------------------------------------------------- the statistics, hand-worked cases
 
 
 def test_zou_2007_example_2():
-    """Zou (2007, Psychological Methods 12, p. 409): r12 = .396, r13 = .179, r23 = .088, n = 66 -> (-.093, .517)."""
+    """Zou (2007, Psychological Methods 12, p. 409): r12 = .396, r13 = .179, r23 = .088, n = 66 ->
+    (-.093, .517)."""
     d = dependent_correlations(0.396, 0.179, 0.088, 66).iloc[0]
     assert d["diff"] == pytest.approx(0.217, abs=1e-12)
     assert round(d.zou_low, 3) == -0.093 and round(d.zou_high, 3) == 0.517
@@ -29,7 +31,9 @@ def test_zou_2007_example_2():
 
 
 def test_steiger_1980_case_a():
-    """Steiger (1980, Psychological Bulletin 87, p. 249), case A: r_jk = .4, r_jh = .5, r_kh = .1, n = 103.
+    """Steiger (1980, Psychological Bulletin 87, p. 249), case A.
+
+    r_jk = .4, r_jh = .5, r_kh = .1, n = 103.
 
     Z* = -0.8887 computed exactly (R cocor's test of the same example: -0.8887185); the paper
     prints -.8913, having rounded the covariance to .0042 on the way.
@@ -40,7 +44,8 @@ def test_steiger_1980_case_a():
 
 
 def test_depcor_reference_values():
-    """DEPCOR (Silver, Hittner & May 2006, Applied Psychological Measurement 30): r = .3, .4, r_kh = .5, n = 100."""
+    """DEPCOR (Silver, Hittner & May 2006, Applied Psychological Measurement 30): r = .3, .4, r_kh =
+    .5, n = 100."""
     d = dependent_correlations(0.3, 0.4, 0.5, 100).iloc[0]
     assert round(d.williams_t, 4) == -1.0767 and round(d.p_williams, 4) == 0.2843
     assert round(d.steiger_z, 4) == -1.0718 and round(d.p_steiger, 4) == 0.2838
@@ -48,7 +53,8 @@ def test_depcor_reference_values():
 
 
 def test_hand_worked_williams_and_symmetry():
-    """Williams' t by hand (Steiger 1980 eq. 7) for r = .5, .2, r_ab = .3, n = 50, and the sign flips with the order."""
+    """Williams' t by hand (Steiger 1980 eq. 7) for r = .5, .2, r_ab = .3, n = 50, and the sign
+    flips with the order."""
     n, r1, r2, r12 = 50, 0.5, 0.2, 0.3
     det = 1 - r1**2 - r2**2 - r12**2 + 2 * r1 * r2 * r12  # 1 - .38 + .06
     assert det == pytest.approx(0.68)
@@ -91,7 +97,8 @@ for (i in seq_len(nrow(cases))) {
 
 
 def test_zou_interval_covers_at_its_level_under_normality():
-    """A small Monte Carlo: Zou's 95% CI covers the true difference near 95% (Zou's own simulation setting)."""
+    """A small Monte Carlo: Zou's 95% CI covers the true difference near 95% (Zou's own simulation
+    setting)."""
     rng = np.random.default_rng(1)
     cov = np.array([[1.0, 0.5, 0.3], [0.5, 1.0, 0.4], [0.3, 0.4, 1.0]])  # c, a, b
     hits = []
@@ -146,7 +153,7 @@ def test_pair_correlations_equal_scipy(study, method):
     res = versions.compare_versions(
         r, st["scores"], pairs, families=["pvq"], method=method, n_boot=0
     )
-    comp = res["comparison"]
+    comp = res.comparison
     assert list(comp.columns) == versions.COMPARISON_COLUMNS and len(comp) == 30
     wide = r.pivot(index="participant", columns="item", values="rating")
     sc = (
@@ -174,7 +181,7 @@ def test_versions_follow_the_true_loadings(study):
     st, pairs = study
     comp = versions.compare_versions(
         st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=0
-    )["comparison"]
+    ).comparison
     tr = st["truth"].set_index("item").loading
     gap = comp.item_a.map(tr) - comp.item_b.map(tr)
     big = comp[gap.abs() >= 0.6]  # loading .6 against 0
@@ -211,11 +218,11 @@ def test_pooled_table_is_seeded_and_sensible(study):
     b = versions.compare_versions(
         st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=300, seed=2
     )
-    pd.testing.assert_frame_equal(a["pooled"], b["pooled"])
-    pooled = a["pooled"]
+    pd.testing.assert_frame_equal(a.pooled, b.pooled)
+    pooled = a.pooled
     assert list(pooled.columns) == versions.POOLED_COLUMNS
     assert pooled.dimension.tolist()[-1] == "all" and pooled.n_pairs.tolist() == [3] * 10 + [30]
-    comp = a["comparison"]
+    comp = a.comparison
     assert pooled.mean_diff.iloc[-1] == pytest.approx(comp["diff"].mean())
     assert (pooled.ci_low <= pooled.mean_diff).all() and (pooled.mean_diff <= pooled.ci_high).all()
     assert pooled.n_a_better.iloc[-1] == (comp.zou_low > 0).sum()
@@ -225,8 +232,8 @@ def test_pooled_table_is_seeded_and_sensible(study):
     c = versions.compare_versions(
         st["ratings"], st["scores"], pairs[["item_a", "item_b"]], families=["pvq"], n_boot=0
     )
-    assert len(c["comparison"]) == 300 and "all" not in set(c["pooled"].dimension)
-    assert c["pooled"].ci_low.isna().all()
+    assert len(c.comparison) == 300 and "all" not in set(c.pooled.dimension)
+    assert c.pooled.ci_low.isna().all()
 
 
 def test_bad_pairs_are_named(study):
@@ -243,7 +250,7 @@ def test_bad_pairs_are_named(study):
         run(pairs.assign(dimension="Openness"))  # a bfi trait, not scored with families=["pvq"]
     with pytest.raises(ValueError, match="item_b equals item_a"):
         run(pairs.assign(item_b=pairs.item_a))
-    with pytest.raises(ValueError, match="missing column 'item_b'"):
+    with pytest.raises(ValueError, match="field 'item_b': missing column"):
         run(pairs.drop(columns="item_b"))
     with pytest.raises(ValueError, match="given twice"):
         run(pd.concat([pairs, pairs.iloc[:1]]))
@@ -280,9 +287,9 @@ def test_cli_compare_versions(tmp_path, study):
     comp = pd.read_csv(tmp_path / "out" / "version_comparison.csv")
     assert list(comp.columns) == versions.COMPARISON_COLUMNS
     api = versions.compare_versions(st["ratings"], st["scores"], pairs, n_boot=100, seed=3)
-    np.testing.assert_allclose(comp.williams_t, api["comparison"].williams_t, rtol=1e-12)
+    np.testing.assert_allclose(comp.williams_t, api.comparison.williams_t, rtol=1e-12)
     pooled = pd.read_csv(tmp_path / "out" / "version_comparison_pooled.csv")
-    np.testing.assert_allclose(pooled.ci_low, api["pooled"].ci_low, rtol=1e-12)
+    np.testing.assert_allclose(pooled.ci_low, api.pooled.ci_low, rtol=1e-12)
     prov = json.loads((tmp_path / "out" / "provenance.json").read_text())
     assert (
         prov["command"] == "compare-versions"

@@ -30,7 +30,10 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """vp-stats: psychometric item validation and LLM value assessment (Value Portrait, HVAE/SVO, Value Compass)."""
+    """vp-stats: psychometric item validation and LLM value assessment.
+
+    Value Portrait, HVAE/SVO, Value Compass.
+    """
 
 
 DATA_DIR_OPT = typer.Option(
@@ -58,7 +61,10 @@ def _echo_table(df, title: str | None = None) -> None:
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    """One line on stderr (secrets redacted) and exit ``code`` (2: usage or input, 1: a failed run)."""
+    """One line on stderr (secrets redacted) and exit ``code``.
+
+    ``code`` 2: usage or input; 1: a failed run.
+    """
     from vp_stats.redact import redact
 
     typer.secho(f"error: {redact(msg)}", err=True, fg=typer.colors.RED)
@@ -96,14 +102,18 @@ def _provenance(out, command: str, params: dict, inputs: dict | None = None, **e
     tio.write_json(study.provenance(command, params, inputs, **extra), dest)
 
 
-#: The backend options every command that puts questions to a model takes (run-llm, personas run, svo run).
+#: The backend options every command that puts questions to a model takes (run-llm, personas run,
+#: svo run).
 BACKEND_OPTS = {
     "backend": typer.Option(
         "local", help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint)."
     ),
     "model": typer.Option(
         None,
-        help="local: model name in outputs (default: file name); openai: the model name at the endpoint (required).",
+        help=(
+            "local: model name in outputs (default: file name); openai: the model name at the "
+            "endpoint (required)."
+        ),
     ),
     "model_path": typer.Option(
         None, "--model-path", help="local: GGUF file (default: the embedded SmolLM2-135M-Instruct)."
@@ -111,25 +121,39 @@ BACKEND_OPTS = {
     "base_url": typer.Option(
         None,
         "--base-url",
-        help="openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI).",
+        help=(
+            "openai: endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL or OpenAI)."
+        ),
     ),
     "api_key_env": typer.Option(
         "OPENAI_API_KEY",
         "--api-key-env",
-        help="openai: environment variable holding the API key (the key is never written anywhere).",
+        help=(
+            "openai: environment variable holding the API key (the key is never written anywhere)."
+        ),
     ),
     "timeout": typer.Option(
         60.0,
-        help="openai: wall-clock deadline of one request in seconds (connecting, reading and all its retries).",
+        help=(
+            "openai: wall-clock deadline of one request in seconds (connecting, reading and all "
+            "its retries)."
+        ),
     ),
     "chat_template": typer.Option(
         None,
         "--chat-template",
-        help="openai, logprobs mode: the served model's chat template (.gguf, tokenizer_config.json or a Jinja file); answers are then scored exactly through /v1/completions with echo, otherwise approximately from the first token's top_logprobs.",
+        help=(
+            "openai, logprobs mode: the served model's chat template (.gguf, tokenizer_config.json "
+            "or a Jinja file); answers are then scored exactly through /v1/completions with echo, "
+            "otherwise approximately from the first token's top_logprobs."
+        ),
     ),
     "retries": typer.Option(
         5,
-        help="openai: retries on 429/5xx/timeouts (the server's Retry-After, capped at 60 s, else exponential backoff with per-request jitter).",
+        help=(
+            "openai: retries on 429/5xx/timeouts (the server's Retry-After, capped at 60 s, else "
+            "exponential backoff with per-request jitter)."
+        ),
     ),
 }
 

@@ -34,17 +34,26 @@ def validate(
     ratings: Path | None = typer.Option(
         None,
         "--ratings",
-        help="Your ratings CSV: participant,item,rating[,group] (any string item id). Default: the released Value Portrait ratings.",
+        help=(
+            "Your ratings CSV: participant,item,rating[,group] (any string item id). Default: the "
+            "released Value Portrait ratings."
+        ),
     ),
     scores: Path | None = typer.Option(
         None,
         "--scores",
-        help="Your raters' scores CSV: long participant,family,dimension,score or wide participant,<dimension>,... (families pvq, higher_pvq, bfi).",
+        help=(
+            "Your raters' scores CSV: long participant,family,dimension,score or wide "
+            "participant,<dimension>,... (families pvq, higher_pvq, bfi)."
+        ),
     ),
     pvq21_answers: Path | None = typer.Option(
         None,
         "--pvq21-answers",
-        help="Raw PVQ-21 answers (respondent or participant column + items 1..21, or long respondent,item,answer), scored first.",
+        help=(
+            "Raw PVQ-21 answers (respondent or participant column + items 1..21, or long "
+            "respondent,item,answer), scored first."
+        ),
     ),
     bfi10_answers: Path | None = typer.Option(
         None, "--bfi10-answers", help="Raw BFI-10 answers (items 1..10, 1-5), scored first."
@@ -57,17 +66,26 @@ def validate(
     derive_higher: bool = typer.Option(
         False,
         "--derive-higher",
-        help="Derive the 4 higher-order values from the 10 basic values (item-count weighted means; see vp_stats.tables.HIGHER_ORDER_RULE).",
+        help=(
+            "Derive the 4 higher-order values from the 10 basic values (item-count weighted means; "
+            "see vp_stats.tables.HIGHER_ORDER_RULE)."
+        ),
     ),
     scale: str | None = typer.Option(
         None,
         "--scale",
-        help="Rating scale LOW-HIGH, e.g. 1-5 (ratings outside are errors). Default: 1-6 for Value Portrait, else inferred and reported.",
+        help=(
+            "Rating scale LOW-HIGH, e.g. 1-5 (ratings outside are errors). Default: 1-6 for Value "
+            "Portrait, else inferred and reported."
+        ),
     ),
     families: str | None = typer.Option(
         None,
         "--families",
-        help="Comma-separated families to correlate with (default: every family present in the scores).",
+        help=(
+            "Comma-separated families to correlate with (default: every family present in the "
+            "scores)."
+        ),
     ),
     participant_col: str = COLUMN_OPTS["participant"],
     item_col: str = COLUMN_OPTS["item"],
@@ -93,7 +111,10 @@ def validate(
     min_ci_low: float | None = typer.Option(
         None,
         "--min-ci-low",
-        help="Also require the bootstrap CI to clear this bound on the side of rho (0: the CI excludes zero).",
+        help=(
+            "Also require the bootstrap CI to clear this bound on the side of rho (0: the CI "
+            "excludes zero)."
+        ),
     ),
     n_boot: int = typer.Option(
         1000, "--n-boot", help="Bootstrap resamples of raters for the CIs (0: none)."
@@ -123,7 +144,7 @@ def validate(
     from vp_stats.io import tables as tio
 
     with _user_errors(), tio.locked_out_dir(out):
-        table, info = study.validate_study(
+        res = study.validate_study(
             ratings,
             scores,
             out=out,
@@ -147,9 +168,11 @@ def validate(
             procedure=procedure,
             data_dir=data_dir,
         )
+    table, info = res.table, res.notes
     n_items = table["item"].nunique()
     typer.echo(
-        f"{n_items} items x {table['dimension'].nunique()} dimensions ({', '.join(info['families'])}); "
+        f"{n_items} items x {table['dimension'].nunique()} dimensions "
+        f"({', '.join(info['families'])}); "
         f"rating scale {info['scale']}"
     )
     if info.get("derived_higher"):
@@ -219,34 +242,50 @@ def score(
     answers: Path | None = typer.Option(
         None,
         "--answers",
-        help="Score these answers instead of the released models: a runner answers.csv (tidy, one row per variant) or an averaged CSV (numeric_response).",
+        help=(
+            "Score these answers instead of the released models: a runner answers.csv (tidy, one "
+            "row per variant) or an averaged CSV (numeric_response)."
+        ),
     ),
     correlations: Path | None = typer.Option(
         None,
         "--correlations",
-        help="Item correlation table (e.g. your item_correlations.csv); default: the published tables.",
+        help=(
+            "Item correlation table (e.g. your item_correlations.csv); default: the published "
+            "tables."
+        ),
     ),
     threshold: float = typer.Option(0.3, help="Selection threshold on rho."),
     mode: str = typer.Option(
         "pos",
-        help="Selection mode: pos, neg or abs (abs reverses answers on negatively keyed items as 7 - x).",
+        help=(
+            "Selection mode: pos, neg or abs (abs reverses answers on negatively keyed items as 7 "
+            "- x)."
+        ),
     ),
     no_exclusions: bool = typer.Option(
         False,
         "--no-exclusions",
-        help="Do not apply upstream's three hand exclusions (vp_stats/data/upstream_exclusions.csv).",
+        help=(
+            "Do not apply upstream's three hand exclusions (vp_stats/data/upstream_exclusions.csv)."
+        ),
     ),
     upstream_parity: bool = typer.Option(
         False,
         "--upstream-parity",
-        help="Drop items whose upstream averaged record carries no correlation tags (reproduces the published scores exactly).",
+        help=(
+            "Drop items whose upstream averaged record carries no correlation tags (reproduces the "
+            "published scores exactly)."
+        ),
     ),
     n_boot: int = typer.Option(
         1000, "--n-boot", help="Bootstrap resamples over items for the CIs (0: none)."
     ),
     seed: int = typer.Option(0, help="Bootstrap seed."),
 ) -> None:
-    """Score LLM value profiles: centred means over validated items, per model, family and dimension.
+    """Score LLM value profiles: centred means over validated items.
+
+    One score per model, family and dimension.
 
     Writes OUT/llm_value_scores.csv with columns model, family, dimension, centered_mean,
     original_mean, std_dev, n, ci_low, ci_high, centre, n_failed.
@@ -283,8 +322,10 @@ def score(
                     at + 1,
                     "item",
                     f"unknown item {table['item'].iloc[at]!r}: not in the "
-                    f"correlation table ({int(table.loc[unknown, 'item'].nunique())} unknown item(s))",
+                    f"correlation table ({int(table.loc[unknown, 'item'].nunique())} unknown "
+                    "item(s))",
                 )
+            # one row per variant (a run's answers) or already averaged (average_outputs)
             wide = runner.per_item_means(table) if "variant" in table.columns else table
         prof = scoring.value_profiles(
             wide,
@@ -333,7 +374,10 @@ def reproduce(
     notebooks: bool = typer.Option(
         True,
         "--notebooks/--no-notebooks",
-        help="Execute notebooks 01 and 02 headless (in a source checkout: figures to reports/figures/, executed copies to reports/notebooks/).",
+        help=(
+            "Execute notebooks 01 and 02 headless (in a source checkout: figures to "
+            "reports/figures/, executed copies to reports/notebooks/)."
+        ),
     ),
     n_boot: int = typer.Option(
         1000, "--n-boot", help="Bootstrap resamples (item CIs and profile CIs)."
@@ -359,8 +403,8 @@ def reproduce(
     _use_data_dir(data_dir)
     t0 = time.perf_counter()
     with _user_errors(), tio.locked_out_dir(out):
-        table = released.validate_data(data_dir=data_dir, n_boot=n_boot, seed=seed)
-        up = released.validate_data(data_dir=data_dir, n_boot=0, procedure="upstream")
+        table = released.validate_data(data_dir=data_dir, n_boot=n_boot, seed=seed).table
+        up = released.validate_data(data_dir=data_dir, n_boot=0, procedure="upstream").table
         prof = released.score_released_models(data_dir=data_dir, n_boot=n_boot, seed=seed)
         tio.write_csv(table, out / "item_correlations.csv")
         tio.write_csv(up, out / "item_correlations_upstream.csv")
@@ -390,7 +434,8 @@ def reproduce(
             root = repo_root()
         except FileNotFoundError:
             typer.echo(
-                "notebooks skipped: they are part of the source checkout (run from inside it for the figures)"
+                "notebooks skipped: they are part of the source checkout (run from inside it for "
+                "the figures)"
             )
             return
         for nb, secs in execute_notebooks(
@@ -415,7 +460,8 @@ def _select_items(items_arg: str, items, seed: int):
     path = Path(items_arg)
     if not path.exists():
         _fail(
-            f"--items: expected 'all', a number or a CSV file with portrait_id,option_id; {items_arg!r} is none of these"
+            "--items: expected 'all', a number or a CSV file with portrait_id,option_id; "
+            f"{items_arg!r} is none of these"
         )
     chosen = pd.read_csv(path)
     if {"portrait_id", "option_id"} - set(chosen.columns):
@@ -607,13 +653,19 @@ app.add_typer(questionnaire_app, name="questionnaire")
 def questionnaire_score(
     file: Path = typer.Argument(
         ...,
-        help="CSV of answers: long (respondent,item,answer) or wide (respondent + one column per item, 1..N or ESS variable names).",
+        help=(
+            "CSV of answers: long (respondent,item,answer) or wide (respondent + one column per "
+            "item, 1..N or ESS variable names)."
+        ),
     ),
     instrument: str = typer.Option("pvq21", "--instrument", help="pvq21 or bfi10."),
     ess_coding: bool = typer.Option(
         False,
         "--ess-coding",
-        help="PVQ answers use the ESS coding (1 = very much like me ... 6 = not like me at all): reverse before scoring.",
+        help=(
+            "PVQ answers use the ESS coding (1 = very much like me ... 6 = not like me at all): "
+            "reverse before scoring."
+        ),
     ),
     raw: bool = typer.Option(
         False, "--raw", help="PVQ: raw value means instead of MRAT-centred scores."
@@ -622,7 +674,10 @@ def questionnaire_score(
         None, "--out", help="Write the scores to this CSV (default: print)."
     ),
 ) -> None:
-    """Score raw questionnaire answers; tidy out: participant, family, dimension, score, n_items, status."""
+    """Score raw questionnaire answers.
+
+    Tidy out: participant, family, dimension, score, n_items, status.
+    """
     from vp_stats.instruments import bfi, pvq
     from vp_stats.io import tables as tio
 

@@ -1,4 +1,7 @@
-"""``vp-stats reliability``: reliability of one scale (``--data``) or of selected item sets (``--items``)."""
+"""``vp-stats reliability``: reliability of one scale (``--data``) or of selected item sets.
+
+Selected item sets: ``--items``.
+"""
 
 from __future__ import annotations
 
@@ -25,22 +28,34 @@ def reliability_cmd(
     data: Path | None = typer.Option(
         None,
         "--data",
-        help="One scale: ITEMS.csv with one row per respondent, one column per item (optional participant column); empty cells are missing.",
+        help=(
+            "One scale: ITEMS.csv with one row per respondent, one column per item (optional "
+            "participant column); empty cells are missing."
+        ),
     ),
     items: Path | None = typer.Option(
         None,
         "--items",
-        help="Selected items: an item_correlations.csv from `vp-stats validate` (its selected rows) or a CSV item,family,dimension[,sign].",
+        help=(
+            "Selected items: an item_correlations.csv from `vp-stats validate` (its selected rows) "
+            "or a CSV item,family,dimension[,sign]."
+        ),
     ),
     ratings: Path | None = typer.Option(
         None,
         "--ratings",
-        help="With --items: ratings CSV participant,item,rating[,group] (default: the released Value Portrait ratings).",
+        help=(
+            "With --items: ratings CSV participant,item,rating[,group] (default: the released "
+            "Value Portrait ratings)."
+        ),
     ),
     n_factors: int = typer.Option(
         3,
         "--n-factors",
-        help="Group factors of the Schmid-Leiman solution for omega hierarchical (psych::omega's nfactors, default 3).",
+        help=(
+            "Group factors of the Schmid-Leiman solution for omega hierarchical (psych::omega's "
+            "nfactors, default 3)."
+        ),
     ),
     reverse: str | None = typer.Option(
         None,
@@ -50,12 +65,18 @@ def reliability_cmd(
     scale: str | None = typer.Option(
         None,
         "--scale",
-        help="Rating scale LOW-HIGH, e.g. 1-5 (values outside are errors; reverse keying uses it). Default: 1-6 for Value Portrait, else inferred and reported.",
+        help=(
+            "Rating scale LOW-HIGH, e.g. 1-5 (values outside are errors; reverse keying uses it). "
+            "Default: 1-6 for Value Portrait, else inferred and reported."
+        ),
     ),
     missing: str = typer.Option(
         "listwise",
         "--missing",
-        help="Missing ratings: listwise (drop incomplete respondents; default) or pairwise (psych's default: each covariance from the respondents who rated both items).",
+        help=(
+            "Missing ratings: listwise (drop incomplete respondents; default) or pairwise (psych's "
+            "default: each covariance from the respondents who rated both items)."
+        ),
     ),
     participant_col: str = COLUMN_OPTS["participant"],
     item_col: str = COLUMN_OPTS["item"],
@@ -68,22 +89,27 @@ def reliability_cmd(
     out: Path = typer.Option(
         ...,
         "--out",
-        help="Output directory (reliability.csv, item_statistics.csv with --data, provenance.json).",
+        help=(
+            "Output directory (reliability.csv, item_statistics.csv with --data, provenance.json)."
+        ),
     ),
 ) -> None:
     """Reliability: Cronbach's alpha (Feldt CI), omega total and omega hierarchical (Schmid-Leiman).
 
     --data ITEMS.csv: one scale. Writes OUT/reliability.csv (one row: n_respondents, n_incomplete,
     n_items, n_reversed, missing, scale, alpha, alpha_ci_low, alpha_ci_high, std_alpha, average_r,
-    omega_total, omega_hierarchical, omega_limit, ecv, n_factors, n_flipped, model_dof, omega_h_note),
-    OUT/item_statistics.csv (item, reversed, n, mean, sd, r_item_total, r_item_rest, alpha_if_dropped,
+    omega_total, omega_hierarchical, omega_limit, ecv, n_factors, n_flipped, model_dof,
+    omega_h_note),
+    OUT/item_statistics.csv (item, reversed, n, mean, sd, r_item_total, r_item_rest,
+    alpha_if_dropped,
     std_alpha_if_dropped, g_loading, h2) and OUT/provenance.json. omega_total and omega_hierarchical
     are psych::omega(x, nfactors)'s omega.tot and omega_h.
 
-    --items SELECTED.csv [--ratings RATINGS.csv]: each selected item set per participant group. Writes
-    OUT/reliability.csv (family, dimension, group, n_items, n_reversed, n_raters, n_incomplete, alpha,
-    alpha_ci_low, alpha_ci_high, std_alpha, average_r, omega, omega_h_one_factor,
-    omega_heywood, omega_total, omega_hierarchical, n_factors, omega_h_note, reason). Negatively keyed
+    --items SELECTED.csv [--ratings RATINGS.csv]: each selected item set per participant group.
+    Writes OUT/reliability.csv (family, dimension, group, n_items, n_reversed, n_raters,
+    n_incomplete, alpha, alpha_ci_low, alpha_ci_high, std_alpha, average_r, omega,
+    omega_h_one_factor, omega_heywood, omega_total, omega_hierarchical, n_factors, omega_h_note,
+    reason). Negatively keyed
     items (rho < 0) are reversed as low + high - x.
     """
     from vp_stats.studies import validate as study
@@ -101,7 +127,7 @@ def reliability_cmd(
     if data is not None:
         _use_data_dir(data_dir)
         with _user_errors(), tio.locked_out_dir(out):
-            table, info = study.reliability_study(
+            res = study.reliability_study(
                 data=data,
                 out=out,
                 scale=scale,
@@ -111,9 +137,11 @@ def reliability_cmd(
                 reverse=reverse,
                 missing=missing,
             )
+        table, info = res.table, res.notes
         row = table.iloc[0]
         typer.echo(
-            f"rating scale {info['scale']}; {row.n_respondents} respondents ({row.n_incomplete} incomplete, "
+            f"rating scale {info['scale']}; {row.n_respondents} respondents ({row.n_incomplete} "
+            "incomplete, "
             f"{missing}), {row.n_items} items ({row.n_reversed} reversed)"
         )
         show = table[
@@ -133,11 +161,12 @@ def reliability_cmd(
         return
     if reverse:
         _fail(
-            "--reverse applies to --data; with --items the sign of each selected item says which to reverse"
+            "--reverse applies to --data; with --items the sign of each selected item says which "
+            "to reverse"
         )
     _use_data_dir(data_dir)
     with _user_errors(), tio.locked_out_dir(out):
-        table, info = study.reliability_study(
+        res = study.reliability_study(
             ratings,
             items,
             out=out,
@@ -151,6 +180,7 @@ def reliability_cmd(
             missing=missing,
             data_dir=data_dir,
         )
+    table, info = res.table, res.notes
     typer.echo(f"rating scale {info['scale']}")
     show = table[
         [

@@ -24,27 +24,43 @@ def compare_versions_cmd(
     ratings: Path | None = typer.Option(
         None,
         "--ratings",
-        help="Ratings CSV participant,item,rating[,group] holding both versions of each item (default: the released Value Portrait ratings).",
+        help=(
+            "Ratings CSV participant,item,rating[,group] holding both versions of each item "
+            "(default: the released Value Portrait ratings)."
+        ),
     ),
     scores: Path | None = typer.Option(
         None,
         "--scores",
-        help="The raters' scores CSV: long participant,family,dimension,score or wide participant,<dimension>,...",
+        help=(
+            "The raters' scores CSV: long participant,family,dimension,score or wide "
+            "participant,<dimension>,..."
+        ),
     ),
     pairs: Path | None = typer.Option(
         None,
         "--pairs",
-        help="Pairs CSV item_a,item_b[,dimension]: the two versions of each item and, optionally, the value it measures (otherwise every scored dimension).",
+        help=(
+            "Pairs CSV item_a,item_b[,dimension]: the two versions of each item and, optionally, "
+            "the value it measures (otherwise every scored dimension)."
+        ),
     ),
     versions: str | None = typer.Option(
         None,
         "--versions",
-        help="Instead of --pairs: derive the pairs from the item ids, e.g. likely,similar pairs abby_Power_likely_04 with abby_Power_similar_14 (vp_stats.stats.versions.version_pairs), on every scored dimension.",
+        help=(
+            "Instead of --pairs: derive the pairs from the item ids, e.g. likely,similar pairs "
+            "abby_Power_likely_04 with abby_Power_similar_14 "
+            "(vp_stats.stats.versions.version_pairs), on every scored dimension."
+        ),
     ),
     scale: str | None = typer.Option(
         None,
         "--scale",
-        help="Rating scale LOW-HIGH (ratings outside are errors). Default: 1-6 for Value Portrait, else inferred.",
+        help=(
+            "Rating scale LOW-HIGH (ratings outside are errors). Default: 1-6 for Value Portrait, "
+            "else inferred."
+        ),
     ),
     families: str | None = typer.Option(
         None,
@@ -70,10 +86,15 @@ def compare_versions_cmd(
     out: Path = typer.Option(
         ...,
         "--out",
-        help="Output directory for version_comparison.csv, version_comparison_pooled.csv and provenance.json.",
+        help=(
+            "Output directory for version_comparison.csv, version_comparison_pooled.csv and "
+            "provenance.json."
+        ),
     ),
 ) -> None:
-    """Compare the validity of two versions of each item: rho_a vs rho_b with the same raters' value scores.
+    """Compare the validity of two versions of each item.
+
+    rho_a vs rho_b, with the same raters' value scores.
 
     Writes OUT/version_comparison.csv (item_a, item_b, dimension, n, rho_a, rho_b, r_ab, diff,
     williams_t, p_williams, steiger_z, p_steiger, zou_low, zou_high, family): Williams' t
@@ -124,8 +145,9 @@ def compare_versions_cmd(
             seed=seed,
             scale=info["scale_obj"],
             pairs_source=str(pairs) if pairs is not None else None,
+            validated=True,  # load_study ran the contracts
         )
-        comp, pooled = res["comparison"], res["pooled"]
+        comp, pooled = res.comparison, res.pooled
         inputs = {**info["inputs"], "pairs": pairs}
         params = {
             "method": method,
@@ -145,7 +167,9 @@ def compare_versions_cmd(
             n_pairs=int(len(comp[["item_a", "item_b"]].drop_duplicates())),
             tests={
                 "williams_t": "Williams (1959), Steiger (1980) eq. 7, df = n - 3",
-                "steiger_z": "Steiger (1980) eq. 14: Fisher z, Dunn & Clark (1969) covariance at the mean r",
+                "steiger_z": (
+                    "Steiger (1980) eq. 14: Fisher z, Dunn & Clark (1969) covariance at the mean r"
+                ),
                 "zou": "Zou (2007) CI of rho_a - rho_b",
                 "pooled": "mean diff over pairs, percentile CI from a rater bootstrap",
             },
@@ -154,7 +178,8 @@ def compare_versions_cmd(
         tio.write_csv(pooled, out_dir / "version_comparison_pooled.csv")
         tio.write_json(prov, out_dir / "provenance.json")
     typer.echo(
-        f"{len(comp)} comparisons of {prov['n_pairs']} item pairs ({method}); rating scale {info['scale']}"
+        f"{len(comp)} comparisons of {prov['n_pairs']} item pairs ({method}); rating scale "
+        f"{info['scale']}"
     )
     show = pooled[
         [

@@ -167,7 +167,8 @@ def percentile_ci(boot: np.ndarray, ci: float = 0.95, axis: int = 0):
     [[1.5, 5.0], [2.5, 5.0], [3, 1]]
     >>> x = np.random.default_rng(0).normal(size=(999, 4))
     >>> lo, hi, _ = percentile_ci(x, 0.9)
-    >>> bool(np.array_equal(np.stack([lo, hi]), np.nanquantile(x, [(1 - 0.9) / 2, (1 + 0.9) / 2], axis=0)))
+    >>> ref = np.nanquantile(x, [(1 - 0.9) / 2, (1 + 0.9) / 2], axis=0)
+    >>> bool(np.array_equal(np.stack([lo, hi]), ref))
     True
     """
     x = np.moveaxis(np.asarray(boot, dtype=float), axis, 0)

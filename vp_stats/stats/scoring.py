@@ -6,7 +6,8 @@ centred by the mean of its answers over all items valid for any value of the
 same family. Formally, for model m, family F, dimension d with validated item
 set I_d (``rho > threshold``) and I_F = union of I_d over d in F::
 
-    original_mean(m, d) = mean_{i in I_d} a_{m,i}'       (a' = low + high - a on negatively keyed items: 7 - a on 1-6)
+    original_mean(m, d) = mean_{i in I_d} a_{m,i}'       (a' = low + high - a on negatively keyed
+    items: 7 - a on 1-6)
     centre(m, F)        = mean_{i in I_F} a_{m,i}        (raw answers)
     centered_mean(m, d) = original_mean(m, d) - centre(m, F)
 
@@ -28,7 +29,8 @@ Examples
 ...                      "family": "bfi", "dimension": ["Openness", "Neuroticism", "Openness"],
 ...                      "rho": [0.5, 0.4, 0.35]})
 >>> prof = value_profiles(answers, corr, exclusions=None, n_boot=0)
->>> prof.set_index("dimension").loc[["Openness", "Neuroticism"], ["original_mean", "centered_mean", "n"]]
+>>> cols = ["original_mean", "centered_mean", "n"]
+>>> prof.set_index("dimension").loc[["Openness", "Neuroticism"], cols]
              original_mean  centered_mean  n
 dimension
 Openness               5.0            1.0  2
@@ -87,20 +89,19 @@ def _where_item(model, item) -> str:
     return f"model {model!r}, " + (f"portrait {vp[0]}, option {vp[1]}" if vp else f"item {item!r}")
 
 
-def _answer_matrix(answers: pd.DataFrame, value: str, scale) -> pd.DataFrame:
+def _answer_matrix(answers: pd.DataFrame, rating: str, scale) -> pd.DataFrame:
     """Models x items matrix of answers, through the Answers contract (any string item ids)."""
-    if value not in answers.columns:
-        raise ValueError(f"answer table lacks column {value!r}; has {list(answers.columns)}")
-    base = answers.drop(columns=["rating"], errors="ignore") if value != "rating" else answers
+    tables.require(answers, [rating], "answers")
+    base = answers.drop(columns=["rating"], errors="ignore") if rating != "rating" else answers
     base = tables.with_item_column(base)
-    vals = pd.to_numeric(base[value], errors="coerce")
+    vals = pd.to_numeric(base[rating], errors="coerce")
     out_of = vals.notna() & ~vals.between(scale.low, scale.high)
     if out_of.any() and {"model", "item"} <= set(base.columns):
         row = base[out_of].iloc[0]
         raise ValueError(
-            f"answer {row[value]} outside {scale} for {_where_item(row['model'], row['item'])}"
+            f"answer {row[rating]} outside {scale} for {_where_item(row['model'], row['item'])}"
         )
-    checked = tables.answers_table(base, rating=value, scale=scale, source="answers")
+    checked = tables.answers_table(base, rating=rating, scale=scale, source="answers")
     dup = checked.duplicated(["model", "item"])
     if dup.any():
         row = checked[dup].iloc[0]
@@ -119,7 +120,7 @@ def value_profiles(
     mode: str = "pos",
     exclusions: pd.DataFrame | None | object = _DEFAULT,
     upstream_parity: bool = False,
-    value: str = "numeric_response",
+    rating: str = "numeric_response",
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
@@ -130,8 +131,8 @@ def value_profiles(
     Parameters
     ----------
     answers : DataFrame
-        One row per model and item: ``model, portrait_id, option_id`` and the
-        variant-averaged answer in column ``value`` (NaN where no variant parsed).
+        One row per model and item: ``model, portrait_id, option_id`` (or ``item``) and the
+        variant-averaged answer in column ``rating`` (NaN where no variant parsed).
         With ``upstream_parity`` it also needs the boolean ``upstream_tagged``.
     corr : DataFrame
         Item x dimension correlations (``portrait_id, option_id, family, dimension, rho``):
@@ -139,10 +140,14 @@ def value_profiles(
     families : sequence of str, optional
         Families to score; default all families present in ``corr``.
     threshold, mode : float, str
-        Item selection (see :func:`vp_stats.stats.validation.select_items`); published: 0.3, ``pos``.
+        Item selection (see :func:`vp_stats.stats.validation.select_items`); published: 0.3,
+        ``pos``.
     exclusions : DataFrame or None
         (item, dimension) pairs never used; default: upstream's three hand exclusions.
         ``None`` turns exclusions off.
+    rating : str
+        The answers' column (default ``numeric_response``, the variant average of
+        :func:`vp_stats.io.averaging.load_average_outputs`).
     upstream_parity : bool
         Drop, per model, the items whose upstream averaged record carried no
         correlation tags (a quirk of upstream's scorer; reproduces the published numbers).
@@ -169,12 +174,10 @@ def value_profiles(
     sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions)
     sel = sel[sel["selected"] & sel["family"].isin(families)]
     sc = tables.parse_scale(scale) or tables.VP_SCALE
-    mat = _answer_matrix(answers, value, sc)
+    mat = _answer_matrix(answers, rating, sc)
     if upstream_parity:
-        if "upstream_tagged" not in answers.columns:
-            raise ValueError(
-                "upstream_parity needs the column 'upstream_tagged' (vp_stats.io.averaging.load_average_outputs)"
-            )
+        # as vp_stats.io.averaging.load_average_outputs gives it
+        tables.require(answers, ["upstream_tagged"], "answers (upstream_parity)")
         tagged = tables.to_wide(
             tables.with_item_column(answers), "model", "item", "upstream_tagged"
         )
@@ -305,13 +308,12 @@ def variant_profiles(
         The profile columns plus ``variant``.
     """
     kwargs.setdefault("n_boot", 0)
+    tables.require(wide, list(variants), "answers")
     frames = []
     for v in variants:
-        if v not in wide.columns:
-            raise ValueError(f"variant column {v!r} missing; have {list(wide.columns)}")
         if wide[v].isna().all():
             continue
-        frames.append(value_profiles(wide, corr, value=v, **kwargs).assign(variant=v))
+        frames.append(value_profiles(wide, corr, rating=v, **kwargs).assign(variant=v))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -38,11 +38,13 @@ Examples
 >>> answers = st["truth"].assign(model="m", numeric_response=[3.0 + (i % 3) for i in range(40)])
 >>> res = uncertainty.selection_uncertainty(st["ratings"], st["scores"], answers, families=["pvq"],
 ...                                         exclusions=None, n_boot=50, seed=1, answer_scale="1-5")
->>> sorted(res), list(res["profiles"].columns[:5])
-(['profiles', 'selection'], ['model', 'family', 'dimension', 'centered_mean', 'n'])
+>>> list(res.profiles.columns[:5]), list(res.selection.columns[-2:]), res.rule
+(['model', 'family', 'dimension', 'centered_mean', 'n'], ['selected', 'freq_selected'], 'rho > 0.3')
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -52,11 +54,11 @@ from vp_stats import tables
 from vp_stats.stats import validation
 from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
-__all__ = ["selection_uncertainty", "PROFILE_UNCERTAINTY_COLUMNS"]
+__all__ = ["selection_uncertainty", "SelectionUncertainty", "PROFILE_UNCERTAINTY_COLUMNS"]
 
 _DEFAULT = object()
 
-#: Columns of ``selection_uncertainty(...)["profiles"]``.
+#: Columns of ``selection_uncertainty(...).profiles``.
 PROFILE_UNCERTAINTY_COLUMNS = [
     "model",
     "family",
@@ -74,20 +76,61 @@ PROFILE_UNCERTAINTY_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class SelectionUncertainty(tables.Result):
+    """What :func:`selection_uncertainty` returns: profile intervals, the selection, and notes.
+
+    Attributes
+    ----------
+    table : DataFrame
+        The profiles with their intervals (:data:`PROFILE_UNCERTAINTY_COLUMNS`); also
+        :attr:`profiles`.
+    selection : DataFrame
+        One row per item and dimension: ``item, [portrait_id, option_id,] family, dimension,
+        rho, selected, freq_selected``.
+    rule : str
+        The selection rule in words (:func:`vp_stats.stats.validation.selection_rule`).
+    n_boot, seed : int
+        Rater resamples used and their seed.
+    notes : mapping
+        ``rule``, ``n_boot`` and ``seed`` (what is recorded beside the tables).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = SelectionUncertainty(table=pd.DataFrame({"model": ["m"]}), selection=pd.DataFrame(),
+    ...                            rule="rho > 0.3", n_boot=10, seed=0)
+    >>> res.profiles.model.tolist(), res.notes
+    (['m'], {'rule': 'rho > 0.3', 'n_boot': 10, 'seed': 0})
+    """
+
+    selection: pd.DataFrame
+    rule: str
+    n_boot: int
+    seed: int
+
+    def __post_init__(self):
+        if not self.notes:
+            notes = {"rule": self.rule, "n_boot": self.n_boot, "seed": self.seed}
+            object.__setattr__(self, "notes", notes)
+
+    @property
+    def profiles(self) -> pd.DataFrame:
+        """The profiles with their intervals (the result's ``table``)."""
+        return self.table
+
+
 def _rater_strata(r: pd.DataFrame, raters: pd.Index, strata: str | None) -> np.ndarray | None:
     """Each rater's stratum: the value(s) of the ratings' column ``strata`` (joined with '+')."""
     if strata is None:
         return None
-    if strata not in r.columns:
-        raise ValueError(
-            f"strata={strata!r}: the ratings have no such column (columns: {list(r.columns)})"
-        )
+    tables.require(r, [strata], "ratings")
     lab = r.groupby("participant")[strata].agg(lambda v: "+".join(sorted(map(str, pd.unique(v)))))
     return lab.reindex(raters).to_numpy(dtype=object)
 
 
 def _resample_rhos(w, blocks, ties, k, d):
-    """rho (B, K, D) and the number of drawn raters (B, K) of every item, from rater multiplicities w (B, N)."""
+    """rho (B, K, D) and drawn raters (B, K) of every item, from rater multiplicities w (B, N)."""
     b = w.shape[0]
     rho = np.empty((b, k, d))
     n = np.empty((b, k))
@@ -143,7 +186,9 @@ def _select(rho, n, rule, excluded, fam_of_col, size=None):
 
 
 def _profiles(weights, sign, a0, r0, ok, fam_index, centre=None):
-    """Centred scores (B, M, D) of every model from item weights (B, K, D): 0/1 selections or resample counts.
+    """Centred scores (B, M, D) of every model from item weights (B, K, D).
+
+    The weights are 0/1 selections or resample counts.
 
     ``centre`` (B, M, F) is the mean raw answer over each family's selected
     items; computed from ``weights`` (its non-zero pattern) when not given.
@@ -169,7 +214,7 @@ def _profiles(weights, sign, a0, r0, ok, fam_index, centre=None):
 
 
 def _item_resample(sel, resampler: Resampler) -> np.ndarray:
-    """Within every resample and dimension, draw the selected items with replacement: counts (B, K, D)."""
+    """Draw the selected items with replacement per resample and dimension: counts (B, K, D)."""
     counts = np.zeros(sel.shape)
     for i in range(sel.shape[0]):
         for j in range(sel.shape[2]):
@@ -197,7 +242,7 @@ def selection_uncertainty(
     max_fdr: float | None = None,
     strata: str | None = None,
     reselect: str = "rule",
-    value: str = "numeric_response",
+    answer_rating: str = "numeric_response",
     answer_scale=None,
     batch: int = 50,
     rater_indices: np.ndarray | None = None,
@@ -206,8 +251,10 @@ def selection_uncertainty(
     rating: str = "rating",
     scale=None,
     dimensions=None,
-) -> dict[str, pd.DataFrame]:
-    """Profile CIs that carry the uncertainty of the item selection (raters resampled, items reselected).
+) -> SelectionUncertainty:
+    """Profile CIs that carry the uncertainty of the item selection.
+
+    Raters are resampled and the items reselected in every resample.
 
     Parameters
     ----------
@@ -217,7 +264,7 @@ def selection_uncertainty(
     answers : DataFrame
         The models' answers (as :func:`vp_stats.stats.scoring.value_profiles`): one
         row per model and item, ``model``, ``item`` (or ``portrait_id,
-        option_id``) and the answer in column ``value``.
+        option_id``) and the answer in column ``answer_rating``.
     families : sequence of str, optional
         Families to validate and score; default every family in ``scores``.
     threshold, mode, exclusions, max_p, max_fdr :
@@ -240,8 +287,8 @@ def selection_uncertainty(
         resampled; a rater's stratum is the set of values of their ratings.
         Default: all raters resampled together, so each item's number of
         drawn raters varies between resamples.
-    value, answer_scale :
-        The answers' column and scale (default 1-6), as ``value`` and ``scale``
+    answer_rating, answer_scale :
+        The answers' column and scale (default 1-6), as ``rating`` and ``scale``
         of ``value_profiles``.
     batch : int
         Rater resamples processed at once (memory knob; results do not depend on it).
@@ -253,8 +300,8 @@ def selection_uncertainty(
 
     Returns
     -------
-    dict of DataFrame
-        ``"profiles"``: one row per model and dimension: ``model, family,
+    SelectionUncertainty
+        ``profiles`` (also ``table``): one row per model and dimension: ``model, family,
         dimension, centered_mean`` (the profile on the items selected in the
         data), ``n`` (those items the model answered), ``ci_low, ci_high``
         (two-stage: raters, reselection, then items), ``sel_ci_low,
@@ -262,10 +309,10 @@ def selection_uncertainty(
         ``item_ci_low, item_ci_high`` (items only, selection fixed: today's
         ``value_profiles`` CI), ``n_boot_valid`` (resamples with a score) and
         ``mean_n_selected`` (items selected per resample, mean).
-        ``"selection"``: one row per item and dimension: ``item, [portrait_id,
+        ``selection``: one row per item and dimension: ``item, [portrait_id,
         option_id,] family, dimension, rho, selected`` (in the data) and
         ``freq_selected`` (share of rater resamples that select it).
-        Both carry ``attrs["rule"]``.
+        ``rule``, ``n_boot`` (resamples used) and ``seed``.
 
     Notes
     -----
@@ -295,10 +342,11 @@ def selection_uncertainty(
     >>> from vp_stats.stats import simulate
     >>> st = simulate.synthetic_study(n_participants=150, n_items=60, seed=2)
     >>> ans = st["truth"].assign(model="m", numeric_response=3.0)
-    >>> res = selection_uncertainty(st["ratings"], st["scores"], ans, families=["pvq"], exclusions=None,
-    ...                             n_boot=40, seed=0, answer_scale="1-5")
-    >>> sel = res["selection"].merge(st["truth"], on=["item", "dimension"])
-    >>> bool(sel.query("loading == 0.6").freq_selected.min() > 0.9), bool(sel.query("loading == 0").freq_selected.max() < 0.1)
+    >>> res = selection_uncertainty(st["ratings"], st["scores"], ans, families=["pvq"],
+    ...                             exclusions=None, n_boot=40, seed=0, answer_scale="1-5")
+    >>> sel = res.selection.merge(st["truth"], on=["item", "dimension"])
+    >>> strong, null = sel.query("loading == 0.6"), sel.query("loading == 0")
+    >>> bool(strong.freq_selected.min() > 0.9), bool(null.freq_selected.max() < 0.1)
     (True, True)
     """
     from vp_stats.stats import scoring
@@ -313,16 +361,15 @@ def selection_uncertainty(
     if exclusions is _DEFAULT:
         exclusions = validation.upstream_exclusions()
     kw = dict(participant=participant, item=item, rating=rating, scale=scale, dimensions=dimensions)
-    r, s, families, dims = validation._inputs(ratings, scores, families, **kw)
-    corr = validation.item_correlations(
-        r, s, families, scale=r.attrs["scale"], dimensions=dimensions
-    )
+    inp = validation._inputs(ratings, scores, families, **kw)
+    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
+    corr = validation._correlations(inp)
     if max_fdr is not None:
         corr = validation.add_fdr(corr)
     sel0 = validation.select_items(
         corr, threshold=threshold, mode=mode, exclusions=exclusions, max_p=max_p, max_fdr=max_fdr
     )
-    rule = sel0.attrs["rule"]
+    rule = validation.selection_rule(threshold, mode, max_p, max_fdr)
 
     wide, cols, mat, vals, blocks = validation._prepare(r, s, families, dims)
     items = wide.columns
@@ -337,7 +384,7 @@ def selection_uncertainty(
 
     # the models' answers on the rated items
     sc = tables.parse_scale(answer_scale) or tables.VP_SCALE
-    amat = scoring._answer_matrix(answers, value, sc).reindex(columns=items)
+    amat = scoring._answer_matrix(answers, answer_rating, sc).reindex(columns=items)
     a = amat.to_numpy(dtype=float)
     ok = (~np.isnan(a)).astype(float)
     a0 = np.where(np.isnan(a), 0.0, a)
@@ -396,7 +443,7 @@ def selection_uncertainty(
         threshold=threshold,
         mode=mode,
         exclusions=None,
-        value=value,
+        rating=answer_rating,
         n_boot=n_boot if rater_indices is None else 0,
         ci=ci,
         seed=seed,
@@ -427,6 +474,10 @@ def selection_uncertainty(
     keys = [c for c in ("item", "portrait_id", "option_id") if c in sel0.columns]
     selection = sel0[[*keys, "family", "dimension", "rho", "selected"]].copy()
     selection["freq_selected"] = freq[ki, di] / n_res
-    for t in (profiles, selection):
-        t.attrs = {"rule": rule, "n_boot": int(n_res), "seed": seed}
-    return {"profiles": profiles, "selection": selection.reset_index(drop=True)}
+    return SelectionUncertainty(
+        table=profiles,
+        selection=selection.reset_index(drop=True),
+        rule=rule,
+        n_boot=int(n_res),
+        seed=seed,
+    )

@@ -26,7 +26,9 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -47,6 +49,7 @@ __all__ = [
     "select_items",
     "validated_summary",
     "validate_items",
+    "ItemValidation",
     "UPSTREAM_PROCEDURE_NOTE",
     "upstream_p186_group0",
     "apply_procedure",
@@ -121,16 +124,50 @@ def _rater_sets(ratings: pd.DataFrame):
     return wide, mat, patterns, inverse.ravel()
 
 
-def _inputs(ratings, scores, families, participant, item, rating, scale, dimensions):
-    """Both tables through their contracts (pingouin-style column names), and the families used."""
-    checked = tables.ratings_table(
-        ratings, participant=participant, item=item, rating=rating, scale=scale
-    )
-    r = checked.table
-    r.attrs["scale"] = checked.scale  # this module's own use of attrs (tables no longer sets it)
-    s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
+class _Inputs(NamedTuple):
+    """Ratings and scores through their contracts, the families used and the rating scale."""
+
+    ratings: pd.DataFrame
+    scores: pd.DataFrame
+    families: list[str]
+    dims: dict
+    scale: tables.Scale
+
+
+def _inputs(
+    ratings,
+    scores,
+    families,
+    participant="participant",
+    item="item",
+    rating="rating",
+    scale=None,
+    dimensions=None,
+    validated=False,
+) -> _Inputs:
+    """Both tables through their contracts (pingouin-style column names), and the families used.
+
+    ``validated=True``: the tables are already canonical (:func:`vp_stats.tables.ratings_table`,
+    :func:`vp_stats.tables.scores_table`, the readers of :mod:`vp_stats.io`): their contracts are
+    not run again, only their columns and the checks across the two tables.
+    """
+    if validated:
+        r = tables.require(
+            ratings, ["participant", "item", "rating"], "ratings", numeric=["rating"]
+        )
+        s = tables.require(
+            scores, ["participant", "family", "dimension", "score"], "scores", numeric=["score"]
+        )
+        sc = tables.parse_scale(scale) or tables.infer_scale(r["rating"])
+    else:
+        checked = tables.ratings_table(
+            ratings, participant=participant, item=item, rating=rating, scale=scale
+        )
+        r, sc = checked.table, checked.scale
+        s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
-    present = [f for f in dims if f in set(s["family"])]
+    have = set(s["family"])
+    present = [f for f in dims if f in have]
     if families is None:
         families = present
     families = list(families)
@@ -142,9 +179,11 @@ def _inputs(ratings, scores, families, participant, item, rating, scale, dimensi
     absent = [f for f in families if f not in present]
     if absent:
         raise ValueError(
-            f"the scores hold no {', '.join(absent)} scores (present: {', '.join(present) or 'none'})"
+            f"the scores hold no {', '.join(absent)} scores "
+            f"(present: {', '.join(present) or 'none'})"
             + (
-                "; derive higher-order values from the basic values with derive_higher=True (CLI --derive-higher)"
+                "; derive higher-order values from the basic values with derive_higher=True "
+                "(CLI --derive-higher)"
                 if "higher_pvq" in absent and "pvq" in present
                 else ""
             )
@@ -152,15 +191,16 @@ def _inputs(ratings, scores, families, participant, item, rating, scale, dimensi
     unknown_raters = ~r["participant"].isin(set(s["participant"]))
     if unknown_raters.any():
         at = int(np.flatnonzero(unknown_raters.to_numpy())[0])
+        n_unknown = int(r.loc[unknown_raters, "participant"].nunique())
         raise TableError(
             "ratings",
             r.index[at],
             "participant",
-            f"rater {r['participant'].iloc[at]!r} has no scores; {int(r.loc[unknown_raters, 'participant'].nunique())} "
+            f"rater {r['participant'].iloc[at]!r} has no scores; {n_unknown} "
             "rater(s) have no scores in all",
             from_file=False,
         )
-    return r, s, families, dims
+    return _Inputs(r, s, families, dims, sc)
 
 
 def _prepare(ratings: pd.DataFrame, scores: pd.DataFrame, families, dims):
@@ -173,7 +213,7 @@ def _prepare(ratings: pd.DataFrame, scores: pd.DataFrame, families, dims):
 
 
 def _item_keys(ratings: pd.DataFrame) -> list[str]:
-    """The item key columns of the output: ``item`` and, for Value Portrait items, portrait/option ids."""
+    """The item key columns of the output: ``item`` and Value Portrait's portrait/option ids."""
     return ["item", *(c for c in ("portrait_id", "option_id") if c in ratings.columns)]
 
 
@@ -205,6 +245,7 @@ def item_correlations(
     rating: str = "rating",
     scale=None,
     dimensions=None,
+    validated: bool = False,
 ) -> pd.DataFrame:
     """Spearman correlation of every item's ratings with its raters' dimension scores.
 
@@ -227,6 +268,12 @@ def item_correlations(
         Rating scale; ratings outside it are errors. Default: inferred (min..max).
     dimensions : mapping family -> dimensions, optional
         Your own families of dimensions; default :data:`vp_stats.schema.FAMILIES`.
+    validated : bool
+        ``True`` when ``ratings`` and ``scores`` are canonical tables already validated
+        (:func:`vp_stats.tables.ratings_table` / :func:`vp_stats.tables.scores_table`, the
+        readers of :mod:`vp_stats.io`, :func:`vp_stats.studies.validate.load_study`): their
+        contracts are not run again (their columns, numbers and raters are still checked;
+        the column-name parameters do not apply).
 
     Returns
     -------
@@ -252,9 +299,15 @@ def item_correlations(
     >>> item_correlations(r, s).rho.round(3).tolist()
     [0.9, 0.9, 0.9, 0.9, 0.9]
     """
-    r, s, families, dims = _inputs(
-        ratings, scores, families, participant, item, rating, scale, dimensions
+    inp = _inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions, validated
     )
+    return _correlations(inp)
+
+
+def _correlations(inp: _Inputs) -> pd.DataFrame:
+    """:func:`item_correlations` of tables through their contracts."""
+    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
     wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
     rho_blocks, n_blocks = [], []
     for rows, items in blocks:
@@ -268,9 +321,7 @@ def item_correlations(
     out = out.sort_values(
         "family", key=lambda c: c.map(fam_order), kind="stable", ignore_index=True
     )
-    out = out[[*_item_keys(r), "family", "dimension", "rho", "p_value", "n"]]
-    out.attrs["scale"] = r.attrs["scale"]
-    return out
+    return out[[*_item_keys(r), "family", "dimension", "rho", "p_value", "n"]]
 
 
 # --------------------------------------------------------------------------- FDR
@@ -315,6 +366,7 @@ def bootstrap_ci(
     rating: str = "rating",
     scale=None,
     dimensions=None,
+    validated: bool = False,
 ) -> pd.DataFrame:
     """Percentile bootstrap confidence intervals of every item x dimension rho.
 
@@ -334,6 +386,8 @@ def bootstrap_ci(
         Seed of :class:`numpy.random.Generator`; equal seeds give equal tables.
     batch : int
         Resamples processed at once (memory knob; results do not depend on it).
+    participant, item, rating, scale, dimensions, validated :
+        As :func:`item_correlations`.
 
     Returns
     -------
@@ -349,9 +403,15 @@ def bootstrap_ci(
     True
     """
     check_boot_options(n_boot, ci)
-    r, s, families, dims = _inputs(
-        ratings, scores, families, participant, item, rating, scale, dimensions
+    inp = _inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions, validated
     )
+    return _bootstrap(inp, n_boot, ci, seed, batch)
+
+
+def _bootstrap(inp: _Inputs, n_boot: int, ci: float, seed: int, batch: int) -> pd.DataFrame:
+    """:func:`bootstrap_ci` of tables through their contracts."""
+    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
     wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
     resampler = Resampler(seed)
     lo_blocks, hi_blocks, valid_blocks = [], [], []
@@ -470,8 +530,8 @@ def selection_rule(
         rule += {
             "pos": f" and ci_low > {min_ci_low:g}",
             "neg": f" and ci_high < -{min_ci_low:g}",
-            "abs": f" and the CI excludes {min_ci_low:g} on the side of rho (ci_low > {min_ci_low:g} "
-            f"or ci_high < -{min_ci_low:g})",
+            "abs": f" and the CI excludes {min_ci_low:g} on the side of rho "
+            f"(ci_low > {min_ci_low:g} or ci_high < -{min_ci_low:g})",
         }[mode]
     return rule
 
@@ -534,7 +594,8 @@ def select_items(
     DataFrame
         ``corr`` with ``item`` (if it was absent) and boolean ``selected``,
         ``sign`` (+1/-1 for the direction of the correlation, 0 where not
-        selected) and ``excluded`` columns; ``attrs["rule"]`` says the rule.
+        selected) and ``excluded`` columns. :func:`selection_rule` of the same
+        options says the rule in words.
 
     Examples
     --------
@@ -547,19 +608,16 @@ def select_items(
     [False, False, False]
     """
     _check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
-    out = tables.with_item_column(corr.copy())
-    if "item" not in out.columns:
-        raise ValueError(
-            "the correlation table needs an 'item' column (or portrait_id and option_id)"
-        )
+    out = tables.require(
+        tables.with_item_column(corr.copy()), ["item", "dimension", "rho"], "correlations"
+    )
     rho = pd.to_numeric(out["rho"], errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         pos, neg = rho > threshold, rho < -threshold
     sel = {"pos": pos, "neg": neg, "abs": pos | neg}[mode]
 
-    def need(col):
-        if col not in out.columns:
-            raise ValueError(f"the selection rule uses {col!r}, which the correlation table lacks")
+    def need(col):  # a column the rule uses
+        tables.require(out, [col], "correlations")
         return pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
 
     with np.errstate(invalid="ignore"):
@@ -574,11 +632,9 @@ def select_items(
             sel = sel & np.where(rho > 0, lo > min_ci_low, hi < -min_ci_low)
     excluded = np.zeros(len(out), dtype=bool)
     if exclusions is not None and len(exclusions):
-        ex = tables.with_item_column(exclusions)
-        if "item" not in ex.columns or "dimension" not in ex.columns:
-            raise ValueError(
-                "exclusions need columns item (or portrait_id, option_id) and dimension"
-            )
+        ex = tables.require(
+            tables.with_item_column(exclusions), ["item", "dimension"], "exclusions"
+        )
         key = pd.MultiIndex.from_arrays([out["item"].astype(str), out["dimension"].astype(str)])
         excluded = key.isin(
             pd.MultiIndex.from_arrays([ex["item"].astype(str), ex["dimension"].astype(str)])
@@ -587,7 +643,6 @@ def select_items(
     out["selected"] = sel
     out["sign"] = np.where(sel, np.where(rho > 0, 1, -1), 0)
     out["excluded"] = excluded
-    out.attrs["rule"] = selection_rule(threshold, mode, max_p, max_fdr, min_ci_low)
     return out
 
 
@@ -602,6 +657,7 @@ def validated_summary(selected: pd.DataFrame) -> pd.DataFrame:
     >>> validated_summary(s).query("dimension == 'Power'").n_selected.item()
     2
     """
+    tables.require(selected, ["family", "dimension", "selected"], "selection")
     rows = []
     for fam, dims in schema.FAMILIES.items():
         sub = selected[selected["family"] == fam]
@@ -613,6 +669,40 @@ def validated_summary(selected: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- all in one
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemValidation(tables.Result):
+    """What :func:`validate_items` returns: the table of ``item_correlations.csv`` and its notes.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``item, [portrait_id, option_id,] family, dimension, rho, p_value, n, p_fdr, ci_low,
+        ci_high, selected``.
+    rule : str
+        The selection rule in words (:func:`selection_rule`).
+    scale : Scale
+        The rating scale (given, or inferred from the ratings: ``scale.inferred``).
+    notes : mapping
+        ``rule`` and ``scale`` as text (what is recorded beside the table).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from vp_stats import tables
+    >>> res = ItemValidation(table=pd.DataFrame({"item": ["q1"]}), rule="rho > 0.3",
+    ...                      scale=tables.Scale(1, 5))
+    >>> res.notes["rule"], res.notes["scale"], len(res.summary_frame())
+    ('rho > 0.3', '1-5', 1)
+    """
+
+    rule: str
+    scale: tables.Scale
+
+    def __post_init__(self):
+        if not self.notes:
+            object.__setattr__(self, "notes", {"rule": self.rule, "scale": str(self.scale)})
 
 
 def validate_items(
@@ -634,36 +724,44 @@ def validate_items(
     rating: str = "rating",
     scale=None,
     dimensions=None,
-) -> pd.DataFrame:
+    validated: bool = False,
+) -> ItemValidation:
     """Correlations, FDR, bootstrap CIs and selection in one table.
 
-    Returns the columns of ``item_correlations.csv``: ``item, [portrait_id,
-    option_id,] family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high,
-    selected`` (the Value Portrait ids only for tables that carry them).
-    ``n_boot=0`` skips the bootstrap (CI columns NaN). ``attrs`` holds the
-    ``rule`` (:func:`selection_rule`) and the rating ``scale``. Other parameters
+    The ratings and scores go through their contracts once (not at all with
+    ``validated=True``, for tables a reader or :func:`vp_stats.studies.validate.load_study`
+    has validated). ``n_boot=0`` skips the bootstrap (CI columns NaN). Other parameters
     as :func:`item_correlations` and :func:`select_items`.
+
+    Returns
+    -------
+    ItemValidation
+        ``table``: the columns of ``item_correlations.csv``: ``item, [portrait_id,
+        option_id,] family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high,
+        selected`` (the Value Portrait ids only for tables that carry them);
+        ``rule`` (:func:`selection_rule`) and the rating ``scale``.
 
     Examples
     --------
     >>> from vp_stats.stats import simulate
     >>> syn = simulate.synthetic(n_participants=80, n_items=6, seed=2)
-    >>> t = validate_items(syn["ratings"], syn["scores"], families=["pvq"], n_boot=50)
-    >>> list(t.columns)[-4:], t.attrs["rule"]
-    (['p_fdr', 'ci_low', 'ci_high', 'selected'], 'rho > 0.3')
+    >>> res = validate_items(syn["ratings"], syn["scores"], families=["pvq"], n_boot=50)
+    >>> list(res.table.columns)[-4:], res.rule, str(res.scale)
+    (['p_fdr', 'ci_low', 'ci_high', 'selected'], 'rho > 0.3', '1-6')
     """
     _check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
     if min_ci_low is not None and not n_boot:
         raise ValueError("min_ci_low needs the bootstrap CIs: set n_boot > 0")
-    kw = dict(participant=participant, item=item, rating=rating, scale=scale, dimensions=dimensions)
-    corr = item_correlations(ratings, scores, families, **kw)
-    scale_used = corr.attrs.get("scale")
-    corr = add_fdr(corr)
+    inp = _inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions, validated
+    )
+    corr = add_fdr(_correlations(inp))
     keys = [
         c for c in corr.columns if c in ("item", "portrait_id", "option_id", "family", "dimension")
     ]
     if n_boot:
-        cis = bootstrap_ci(ratings, scores, families, n_boot=n_boot, ci=ci, seed=seed, **kw)
+        check_boot_options(n_boot, ci)
+        cis = _bootstrap(inp, n_boot, ci, seed, batch=100)
         corr = corr.merge(
             cis[[*keys, "ci_low", "ci_high"]], on=keys, how="left", validate="one_to_one"
         )
@@ -680,9 +778,11 @@ def validate_items(
         min_ci_low=min_ci_low,
     )
     cols = [*keys, "rho", "p_value", "n", "p_fdr", "ci_low", "ci_high", "selected"]
-    out = sel[cols]
-    out.attrs = {"rule": sel.attrs["rule"], "scale": scale_used}
-    return out
+    return ItemValidation(
+        table=sel[cols],
+        rule=selection_rule(threshold, mode, max_p, max_fdr, min_ci_low),
+        scale=inp.scale,
+    )
 
 
 # --------------------------------------------------------------------------- upstream procedure
@@ -691,7 +791,8 @@ def validate_items(
 UPSTREAM_PROCEDURE_NOTE = (
     "Participant P186 rated groups 0 and 5 and answered the value questionnaires once per group. "
     "The released value.json keeps only the group-5 record (the file was merged group by group and "
-    "the later record overwrote the earlier one; the key still sits at P186's group-0 position). The "
+    "the later record overwrote the earlier one; the key still sits at P186's group-0 position). "
+    "The "
     "published correlations used P186's group-0 record for the 40 group-0 items, so 598 of 9,880 "
     "published rows (all in group 0) differ from a recomputation with the released scores. "
     "procedure='upstream' substitutes that record, recovered from the published tables "
@@ -729,7 +830,8 @@ def apply_procedure(
     Examples
     --------
     >>> from vp_stats.io import datasets
-    >>> r, s = apply_procedure(datasets.load_ratings(), datasets.load_participant_scores(), "upstream")
+    >>> ratings, scores = datasets.load_ratings(), datasets.load_participant_scores()
+    >>> r, s = apply_procedure(ratings, scores, "upstream")
     >>> int((r.participant == "P186@group0").sum()), int((s.participant == "P186@group0").sum())
     (40, 19)
     """
@@ -739,10 +841,8 @@ def apply_procedure(
         raise ValueError(f"procedure must be 'correct' or 'upstream', got {procedure!r}")
     rec = upstream_p186_group0()
     alias = "P186@group0"
-    if "group" not in ratings.columns:
-        raise ValueError(
-            "procedure='upstream' needs the ratings' 'group' column (datasets.load_ratings)"
-        )
+    # the ratings' participant group, as datasets.load_ratings gives it
+    tables.require(ratings, ["participant", "group"], "ratings (procedure='upstream')")
     hit = (ratings["participant"] == "P186") & (ratings["group"] == 0)
     ratings = ratings.copy()
     ratings.loc[hit, "participant"] = alias

@@ -26,7 +26,8 @@ difference is tested as a difference of dependent, overlapping correlations
 
       L = d - sqrt((r_ac - l_a)^2 + (u_b - r_bc)^2 - 2 c' (r_ac - l_a)(u_b - r_bc))
       U = d + sqrt((u_a - r_ac)^2 + (r_bc - l_b)^2 - 2 c' (u_a - r_ac)(r_bc - l_b))
-      c' = ((r_ab - r_ac r_bc / 2)(1 - r_ac^2 - r_bc^2 - r_ab^2) + r_ab^3) / ((1 - r_ac^2)(1 - r_bc^2))
+      c' = ((r_ab - r_ac r_bc / 2)(1 - r_ac^2 - r_bc^2 - r_ab^2) + r_ab^3) / ((1 - r_ac^2)(1 -
+      r_bc^2))
 
 The formulas are derived for Pearson correlations of normal variables; with
 ``method="spearman"`` (the default, as item validation) they are applied to
@@ -45,7 +46,8 @@ Examples
 >>> d = dependent_correlations(0.396, 0.179, 0.088, 66)   # Zou (2007), example 2
 >>> d[["zou_low", "zou_high"]].round(3).values.tolist()
 [[-0.093, 0.517]]
->>> round(float(dependent_correlations(0.4, 0.5, 0.1, 103).steiger_z[0]), 4)   # Steiger (1980), case A
+>>> # Steiger (1980), case A
+>>> round(float(dependent_correlations(0.4, 0.5, 0.1, 103).steiger_z[0]), 4)
 -0.8887
 """
 
@@ -53,11 +55,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from vp_stats import tables
 from vp_stats.errors import TableError
 from vp_stats.stats import validation
 from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
@@ -66,12 +70,13 @@ __all__ = [
     "dependent_correlations",
     "version_pairs",
     "compare_versions",
+    "VersionComparison",
     "check_options",
     "COMPARISON_COLUMNS",
     "POOLED_COLUMNS",
 ]
 
-#: Columns of ``compare_versions(...)["comparison"]`` (the CLI's version_comparison.csv).
+#: Columns of ``compare_versions(...).comparison`` (the CLI's version_comparison.csv).
 COMPARISON_COLUMNS = [
     "item_a",
     "item_b",
@@ -90,7 +95,7 @@ COMPARISON_COLUMNS = [
     "family",
 ]
 
-#: Columns of ``compare_versions(...)["pooled"]``.
+#: Columns of ``compare_versions(...).pooled``.
 POOLED_COLUMNS = [
     "dimension",
     "family",
@@ -214,8 +219,10 @@ def version_pairs(
     --------
     >>> version_pairs(["abby_Power_likely_04", "abby_Power_similar_14", "abby_Tradition_likely_07",
     ...                "abby_Tradition_similar_17", "other"]).values.tolist()
-    [['abby_Power_likely_04', 'abby_Power_similar_14', 'abby_Power'], ['abby_Tradition_likely_07', 'abby_Tradition_similar_17', 'abby_Tradition']]
-    >>> version_pairs(["q1", "q1_rev"], ("orig", "rev"), r"^(?P<key>q\\d+)(?P<version>_rev)?$").values.tolist()
+    [['abby_Power_likely_04', 'abby_Power_similar_14', 'abby_Power'], ['abby_Tradition_likely_07',
+    'abby_Tradition_similar_17', 'abby_Tradition']]
+    >>> pattern = r"^(?P<key>q\\d+)(?P<version>_rev)?$"
+    >>> version_pairs(["q1", "q1_rev"], ("orig", "rev"), pattern).values.tolist()
     [['q1', 'q1_rev', 'q1']]
     """
     a, b = versions
@@ -260,22 +267,14 @@ def _pairs_table(
     source: str = "pairs",
     from_file: bool = False,
 ) -> pd.DataFrame:
-    """Check the pairs (item_a, item_b[, dimension]) against the rated items and the scored dimensions.
+    """Check the pairs (item_a, item_b[, dimension]) against the rated items and scored dimensions.
 
     Problems are :class:`~vp_stats.errors.TableError` naming ``source`` and the
     1-based data row (with its file line when ``from_file``).
     """
     if not isinstance(pairs, pd.DataFrame):
         raise ValueError("pairs must be a DataFrame with columns item_a, item_b[, dimension]")
-    missing = [c for c in ("item_a", "item_b") if c not in pairs.columns]
-    if missing:
-        raise TableError(
-            source,
-            None,
-            missing[0],
-            f"missing column {missing[0]!r} (need item_a, item_b[, dimension])",
-            from_file=from_file,
-        )
+    tables.require(pairs, ["item_a", "item_b"], source)
     if pairs.empty:
         raise TableError(source, None, None, "no pairs", from_file=from_file)
     p = pairs.reset_index(drop=True).copy()
@@ -346,7 +345,7 @@ def _pairs_table(
 
 
 def _weighted_pearson(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Pearson r of every column of x (n, k) with every column of y (n, d) under case weights w (B, n)."""
+    """Pearson r of each column of x (n, k) with each column of y (n, d), case weights w (B, n)."""
     x = x - x.mean(axis=0)
     y = y - y.mean(axis=0)
     size = w.sum(axis=1)[:, None]
@@ -364,7 +363,10 @@ def _weighted_pearson(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
 
 
 def _pair_corrs(x: np.ndarray, y: np.ndarray, method: str, w: np.ndarray | None = None):
-    """(rho of x's two columns with each y column (.., 2, d), r between x's columns) on the data or per resample."""
+    """(rho of x's two columns with each y column (.., 2, d), r between x's columns).
+
+    On the data, or per resample with the case weights ``w``.
+    """
     if w is None:
         if method == "spearman":
             x, y = validation._rank_columns(x), validation._rank_columns(y)
@@ -381,7 +383,7 @@ def _pair_corrs(x: np.ndarray, y: np.ndarray, method: str, w: np.ndarray | None 
 
 
 def check_options(method: str, ci: float, n_boot: int) -> None:
-    """The options of :func:`compare_versions`, checked in one place (also before the CLI reads files).
+    """The options of :func:`compare_versions`, checked in one place (also before reading files).
 
     Examples
     --------
@@ -390,6 +392,52 @@ def check_options(method: str, ci: float, n_boot: int) -> None:
     if method not in ("spearman", "pearson"):
         raise ValueError(f"method must be 'spearman' or 'pearson', got {method!r}")
     check_boot_options(n_boot, ci, allow_zero=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionComparison(tables.Result):
+    """What :func:`compare_versions` returns: per-pair and pooled comparisons, and notes.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per pair and dimension (:data:`COMPARISON_COLUMNS`); also :attr:`comparison`.
+    pooled : DataFrame
+        One row per dimension, plus ``all`` when the pairs name their dimensions
+        (:data:`POOLED_COLUMNS`).
+    method : str
+        ``"spearman"`` or ``"pearson"``.
+    ci : float
+        Coverage of the intervals.
+    n_boot, seed : int
+        Rater resamples of the pooled interval and their seed.
+    notes : mapping
+        ``method``, ``ci``, ``n_boot`` and ``seed``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = VersionComparison(table=pd.DataFrame({"item_a": ["x"]}), pooled=pd.DataFrame(),
+    ...                         method="spearman", ci=0.95, n_boot=0, seed=0)
+    >>> res.comparison.item_a.tolist(), res.notes["method"]
+    (['x'], 'spearman')
+    """
+
+    pooled: pd.DataFrame
+    method: str
+    ci: float
+    n_boot: int
+    seed: int
+
+    def __post_init__(self):
+        if not self.notes:
+            notes = {"method": self.method, "ci": self.ci, "n_boot": self.n_boot, "seed": self.seed}
+            object.__setattr__(self, "notes", notes)
+
+    @property
+    def comparison(self) -> pd.DataFrame:
+        """One row per pair and dimension (the result's ``table``)."""
+        return self.table
 
 
 def compare_versions(
@@ -408,7 +456,8 @@ def compare_versions(
     scale=None,
     dimensions=None,
     pairs_source: str | None = None,
-) -> dict[str, pd.DataFrame]:
+    validated: bool = False,
+) -> VersionComparison:
     """Validity of two versions of each item: per pair and pooled over pairs.
 
     Parameters
@@ -429,15 +478,18 @@ def compare_versions(
         Rater resamples of the pooled interval (``n_boot=0``: none) and their seed.
     pairs_source : str, optional
         The file the pairs came from, named in error messages (with file lines).
+    participant, item, rating, scale, dimensions, validated :
+        As :func:`vp_stats.stats.validation.item_correlations`.
 
     Returns
     -------
-    dict of DataFrame
-        ``"comparison"``: one row per pair and dimension (:data:`COMPARISON_COLUMNS`):
+    VersionComparison
+        ``comparison`` (also ``table``): one row per pair and dimension
+        (:data:`COMPARISON_COLUMNS`):
         ``n`` raters of both versions, ``rho_a, rho_b`` (validity of each
         version), ``r_ab``, ``diff = rho_a - rho_b``, Williams' t and Steiger's
         Z with two-sided p-values, Zou's CI of ``diff``.
-        ``"pooled"``: one row per dimension, plus ``all`` when the pairs name
+        ``pooled``: one row per dimension, plus ``all`` when the pairs name
         their dimensions (:data:`POOLED_COLUMNS`): number of pairs, mean
         validities, ``mean_diff`` with its rater-bootstrap percentile CI,
         ``n_a_better`` / ``n_b_better`` (pairs whose Zou CI lies above / below 0).
@@ -448,13 +500,16 @@ def compare_versions(
     >>> st = simulate.synthetic_study(n_participants=200, n_items=60, seed=3)
     >>> pairs = version_pairs(st["truth"]["item"]).merge(st["truth"][["item", "dimension"]],
     ...                                                  left_on="item_a", right_on="item")
-    >>> res = compare_versions(st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=200, seed=1)
-    >>> res["comparison"].shape, res["pooled"].dimension.iloc[-1]
+    >>> res = compare_versions(st["ratings"], st["scores"], pairs, families=["pvq"], n_boot=200,
+    ...                        seed=1)
+    >>> res.comparison.shape, res.pooled.dimension.iloc[-1]
     ((30, 15), 'all')
     """
     check_options(method, ci, n_boot)
-    kw = dict(participant=participant, item=item, rating=rating, scale=scale, dimensions=dimensions)
-    r, s, families, dims = validation._inputs(ratings, scores, families, **kw)
+    inp = validation._inputs(
+        ratings, scores, families, participant, item, rating, scale, dimensions, validated
+    )
+    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
     values, cols = validation._value_matrix(s, families, dims)
     wide, mat, _, _ = validation._rater_sets(r)
     vals = values.reindex(wide.index).to_numpy(dtype=float)
@@ -545,7 +600,11 @@ def compare_versions(
                 int((sub["zou_high"] < 0).sum()),
             )
         )
-    pooled = pd.DataFrame(out, columns=POOLED_COLUMNS)
-    for t in (comp, pooled):
-        t.attrs = {"method": method, "ci": ci, "n_boot": n_boot, "seed": seed}
-    return {"comparison": comp, "pooled": pooled}
+    return VersionComparison(
+        table=comp,
+        pooled=pd.DataFrame(out, columns=POOLED_COLUMNS),
+        method=method,
+        ci=ci,
+        n_boot=n_boot,
+        seed=seed,
+    )

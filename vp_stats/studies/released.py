@@ -26,16 +26,20 @@ def validate_data(
     seed: int = 0,
     procedure: str = "correct",
     **rule,
-) -> pd.DataFrame:
-    """Load the released ratings and scores and run :func:`~vp_stats.stats.validation.validate_items` on them.
+) -> validation.ItemValidation:
+    """Validate the released Value Portrait items.
 
-    ``rule`` passes ``max_p``, ``max_fdr``, ``min_ci_low`` to :func:`~vp_stats.stats.validation.validate_items`.
+    Loads the released ratings and scores, pairs them by ``procedure``
+    (:func:`~vp_stats.stats.validation.apply_procedure`) and validates the items
+    (:func:`~vp_stats.stats.validation.validate_items`). ``rule``
+    passes ``max_p``, ``max_fdr``, ``min_ci_low`` to
+    :func:`~vp_stats.stats.validation.validate_items`.
 
     Examples
     --------
-    >>> t = validate_data(n_boot=0)
-    >>> len(t), int(t.selected.sum()) > 0
-    (9880, True)
+    >>> res = validate_data(n_boot=0)
+    >>> len(res.table), int(res.table.selected.sum()) > 0, res.rule
+    (9880, True, 'rho > 0.3')
     """
     scores = datasets.load_participant_scores(data_dir)
     ratings = datasets.load_ratings(data_dir, participants=scores)

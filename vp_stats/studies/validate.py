@@ -24,11 +24,13 @@ Examples
 >>> from vp_stats.studies import validate as study
 >>> syn = simulate.synthetic(n_participants=60, n_items=10, seed=1)
 >>> d = pathlib.Path(tempfile.mkdtemp())
->>> r = syn["ratings"].assign(item="q" + syn["ratings"].portrait_id.astype(str) + syn["ratings"].option_id.astype(str))
+>>> r = syn["ratings"]
+>>> r = r.assign(item="q" + r.portrait_id.astype(str) + r.option_id.astype(str))
 >>> r[["participant", "item", "rating"]].to_csv(d / "ratings.csv", index=False)
 >>> syn["scores"].query("family == 'pvq'").to_csv(d / "scores.csv", index=False)
->>> table, info = study.validate_study(ratings=d / "ratings.csv", scores=d / "scores.csv", out=d / "out", n_boot=0)
->>> info["families"], info["scale"], sorted(p.name for p in (d / "out").iterdir())
+>>> res = study.validate_study(ratings=d / "ratings.csv", scores=d / "scores.csv", out=d / "out",
+...                            n_boot=0)
+>>> res.notes["families"], res.notes["scale"], sorted(p.name for p in (d / "out").iterdir())
 (['pvq'], '1-6 (inferred from the ratings)', ['item_correlations.csv', 'provenance.json'])
 """
 
@@ -36,6 +38,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -46,7 +50,59 @@ from vp_stats.io import tables as tio
 from vp_stats.stats import validation
 from vp_stats.stats.resampling import check_boot_options
 
-__all__ = ["load_study", "validate_study", "reliability_study", "provenance", "file_sha256"]
+__all__ = [
+    "load_study",
+    "validate_study",
+    "reliability_study",
+    "StudyValidation",
+    "StudyReliability",
+    "provenance",
+    "file_sha256",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudyValidation(tables.Result):
+    """What :func:`validate_study` returns: the table written, its notes and its provenance.
+
+    Attributes
+    ----------
+    table : DataFrame
+        The rows of ``item_correlations.csv``.
+    notes : mapping
+        What :func:`load_study` reports (``source``, ``scale`` as text, ``families``,
+        ``derived_higher``, ``inputs``) plus the selection ``rule``.
+    rule : str
+        The selection rule in words.
+    scale : Scale
+        The rating scale used.
+    provenance : mapping
+        The record written to ``provenance.json`` (:func:`provenance`).
+    """
+
+    rule: str
+    scale: tables.Scale
+    provenance: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudyReliability(tables.Result):
+    """What :func:`reliability_study` returns: the table written, notes and provenance.
+
+    Attributes
+    ----------
+    table : DataFrame
+        The rows of ``reliability.csv``.
+    notes : mapping
+        ``scale`` (as text) and ``n_sets`` (item sets with items).
+    item_statistics : DataFrame or None
+        The rows of ``item_statistics.csv`` (``data`` mode; None in ``items`` mode).
+    provenance : mapping
+        The record written to ``provenance.json`` (:func:`provenance`).
+    """
+
+    item_statistics: pd.DataFrame | None = None
+    provenance: Mapping = field(default_factory=dict)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -135,12 +191,15 @@ def load_study(
     procedure: str = "correct",
     data_dir=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read a study's ratings and scores (or the released Value Portrait data) through the contracts.
+    """Read a study's ratings and scores (or the released Value Portrait data), validated.
+
+    Both tables go through their contracts here, once.
 
     Returns
     -------
     ratings, scores : DataFrame
-        Canonical :class:`~vp_stats.tables.Ratings` and :class:`~vp_stats.tables.Scores`.
+        Canonical :class:`~vp_stats.tables.Ratings` and :class:`~vp_stats.tables.Scores`,
+        validated once here: pass ``validated=True`` to the statistics.
     info : dict
         ``source`` ("value-portrait" or "own"), ``scale`` (as reported), ``families``,
         ``derived_higher`` (the rule, or None) and the input paths.
@@ -153,14 +212,18 @@ def load_study(
             )
         from vp_stats.io import datasets
 
+        if derive_higher:
+            raise ValueError(
+                "--derive-higher: the released Value Portrait scores already hold the higher-order "
+                "values"
+            )
         s = datasets.load_participant_scores(data_dir)
         r = datasets.load_ratings(data_dir, participants=s)
         r, s = validation.apply_procedure(r, s, procedure)
-        if derive_higher:
-            raise ValueError(
-                "--derive-higher: the released Value Portrait scores already hold the higher-order values"
-            )
         sc = tables.parse_scale(scale) or tables.VP_SCALE
+        # through the contracts once: the statistics take them as validated
+        r = tables.ratings_table(r, scale=sc, source="released ratings").table
+        s = tables.scores_table(s, source="released scores")
         info = {
             "source": "value-portrait",
             "data_commit": datasets.UPSTREAM_COMMIT,
@@ -173,15 +236,18 @@ def load_study(
         return r, s, info
     if procedure != "correct":
         raise ValueError(
-            "--procedure upstream reproduces the published Value Portrait tables; it does not apply to your own ratings"
+            "--procedure upstream reproduces the published Value Portrait tables; it does not "
+            "apply to your own ratings"
         )
     if not own_scores:
         raise ValueError(
-            "--ratings needs the raters' scores: --scores FILE, or --pvq21-answers / --bfi10-answers"
+            "--ratings needs the raters' scores: --scores FILE, or --pvq21-answers / "
+            "--bfi10-answers"
         )
     if scores is not None and (pvq21_answers is not None or bfi10_answers is not None):
         raise ValueError(
-            "give either --scores or raw questionnaire answers (--pvq21-answers / --bfi10-answers), not both"
+            "give either --scores or raw questionnaire answers (--pvq21-answers / "
+            "--bfi10-answers), not both"
         )
     checked = tio.read_ratings(
         ratings, participant=participant, item=item, rating=rating, scale=scale
@@ -198,7 +264,10 @@ def load_study(
         s = tables.derive_higher_order(s)
         derived = tables.HIGHER_ORDER_RULE
     elif derive_higher:
-        derived = "higher-order values scored from the PVQ-21 items (mean of the constituent items' answers, MRAT-centred)"
+        derived = (
+            "higher-order values scored from the PVQ-21 items (mean of the constituent items' "
+            "answers, MRAT-centred)"
+        )
     unknown = ~r["participant"].isin(set(s["participant"]))
     if unknown.any():
         at = int(unknown.to_numpy().nonzero()[0][0])
@@ -250,7 +319,7 @@ def validate_study(
     seed: int = 0,
     procedure: str = "correct",
     data_dir=None,
-) -> tuple[pd.DataFrame, dict]:
+) -> StudyValidation:
     """Validate a study's items: correlations, FDR, bootstrap CIs and selection, written to ``out``.
 
     Writes ``out/item_correlations.csv`` (``item, [portrait_id, option_id,]
@@ -260,9 +329,9 @@ def validate_study(
 
     Returns
     -------
-    table : DataFrame
-    info : dict
-        What :func:`load_study` reports plus the selection ``rule``.
+    StudyValidation
+        ``table`` (the rows written), ``notes`` (what :func:`load_study` reports plus the
+        selection ``rule``), ``rule``, ``scale`` and ``provenance``.
     """
     validation._check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
     check_boot_options(n_boot, ci, allow_zero=True)
@@ -284,7 +353,7 @@ def validate_study(
         data_dir=data_dir,
     )
     fams = list(families) if families else None
-    table = validation.validate_items(
+    res = validation.validate_items(
         r,
         s,
         fams,
@@ -297,35 +366,37 @@ def validate_study(
         max_fdr=max_fdr,
         min_ci_low=min_ci_low,
         scale=info["scale_obj"],
+        validated=True,
     )
-    info["rule"] = table.attrs["rule"]
+    table = res.table
+    info["rule"] = res.rule
     info["families"] = list(dict.fromkeys(table["family"]))
+    params = {
+        "threshold": threshold,
+        "mode": mode,
+        "max_p": max_p,
+        "max_fdr": max_fdr,
+        "min_ci_low": min_ci_low,
+        "n_boot": n_boot,
+        "ci": ci,
+        "seed": seed,
+        "procedure": procedure,
+        "families": info["families"],
+    }
+    prov = provenance(
+        "validate",
+        params,
+        info["inputs"],
+        source=info["source"],
+        selection_rule=info["rule"],
+        scale=info["scale"],
+        derived_higher=info["derived_higher"],
+        data_commit=info.get("data_commit"),
+    )
     if out_dir is not None:
-        params = {
-            "threshold": threshold,
-            "mode": mode,
-            "max_p": max_p,
-            "max_fdr": max_fdr,
-            "min_ci_low": min_ci_low,
-            "n_boot": n_boot,
-            "ci": ci,
-            "seed": seed,
-            "procedure": procedure,
-            "families": info["families"],
-        }
-        prov = provenance(
-            "validate",
-            params,
-            info["inputs"],
-            source=info["source"],
-            selection_rule=info["rule"],
-            scale=info["scale"],
-            derived_higher=info["derived_higher"],
-            data_commit=info.get("data_commit"),
-        )
         tio.write_csv(table, out_dir / "item_correlations.csv")
         tio.write_json(prov, out_dir / "provenance.json")
-    return table, info
+    return StudyValidation(table=table, notes=info, rule=res.rule, scale=res.scale, provenance=prov)
 
 
 def reliability_study(
@@ -344,8 +415,10 @@ def reliability_study(
     reverse=None,
     missing: str = "listwise",
     data_dir=None,
-) -> tuple[pd.DataFrame, dict]:
-    """Reliability of one scale (``data``) or of each selected item set (``items``), written to ``out``.
+) -> StudyReliability:
+    """Reliability of one scale (``data``) or of each selected item set (``items``).
+
+    The tables are written to ``out``.
 
     Two modes:
 
@@ -357,7 +430,7 @@ def reliability_study(
       :func:`vp_stats.stats.reliability.scale_reliability`: alpha with its Feldt CI,
       psych's omega total and omega hierarchical of an ``n_factors``
       Schmid-Leiman solution ...), ``out/item_statistics.csv`` (item-rest r,
-      alpha if dropped, ...) and ``out/provenance.json``; ``info["item_statistics"]``
+      alpha if dropped, ...) and ``out/provenance.json``; the result's ``item_statistics``
       holds the item table.
     - ``items``: an ``item_correlations.csv`` from :func:`validate_study` (its
       ``selected`` rows, reversed where ``rho < 0``) or a list ``item, family,
@@ -369,6 +442,12 @@ def reliability_study(
 
     ``missing`` is ``"listwise"`` (default) or ``"pairwise"`` (psych's
     default; see :mod:`vp_stats.stats.reliability`).
+
+    Returns
+    -------
+    StudyReliability
+        ``table`` (the rows of ``reliability.csv``), ``notes`` (``scale`` as text, ``n_sets``),
+        ``item_statistics`` (``data`` mode) and ``provenance``.
     """
     from vp_stats.stats import reliability
 
@@ -385,7 +464,8 @@ def reliability_study(
     if data is not None:
         if ratings is not None or items is not None:
             raise ValueError(
-                "--data (an item matrix) cannot be combined with --ratings / --items (selected item sets)"
+                "--data (an item matrix) cannot be combined with --ratings / --items (selected "
+                "item sets)"
             )
         out_dir = tio.prepare_out_dir(out) if out is not None else None
         mat = tio.read_item_matrix(data, participant=participant, scale=scale)
@@ -400,24 +480,27 @@ def reliability_study(
             )
         except ValueError as exc:
             raise ValueError(f"{data}: {exc}") from exc
-        info = {"scale": str(summary["scale"].iloc[0]), "n_sets": 1, "item_statistics": item_stats}
+        info = {"scale": str(summary["scale"].iloc[0]), "n_sets": 1}
+        params = {
+            "n_factors": n_factors,
+            "reverse": list(reverse or ()),
+            "missing": missing,
+            "ci": ci,
+        }
+        prov = provenance(
+            "reliability", params, {"data": data}, scale=info["scale"], mode="item matrix"
+        )
         if out_dir is not None:
-            params = {
-                "n_factors": n_factors,
-                "reverse": list(reverse or ()),
-                "missing": missing,
-                "ci": ci,
-            }
-            prov = provenance(
-                "reliability", params, {"data": data}, scale=info["scale"], mode="item matrix"
-            )
             tio.write_csv(summary, out_dir / "reliability.csv")
             tio.write_csv(item_stats, out_dir / "item_statistics.csv")
             tio.write_json(prov, out_dir / "provenance.json")
-        return summary, info
+        return StudyReliability(
+            table=summary, notes=info, item_statistics=item_stats, provenance=prov
+        )
     if reverse:
         raise ValueError(
-            "--reverse applies to --data; with --items the selected items' sign says which to reverse"
+            "--reverse applies to --data; with --items the selected items' sign says which to "
+            "reverse"
         )
     if items is None:
         raise ValueError(
@@ -452,11 +535,11 @@ def reliability_study(
         "scale": f"{sc} (inferred from the ratings)" if sc.inferred else str(sc),
         "n_sets": int(table["n_items"].gt(0).sum()),
     }
+    params = {"method": method, "ci": ci, "n_factors": n_factors, "missing": missing}
+    prov = provenance(
+        "reliability", params, {"ratings": ratings, "items": items}, scale=info["scale"]
+    )
     if out_dir is not None:
-        params = {"method": method, "ci": ci, "n_factors": n_factors, "missing": missing}
-        prov = provenance(
-            "reliability", params, {"ratings": ratings, "items": items}, scale=info["scale"]
-        )
         tio.write_csv(table, out_dir / "reliability.csv")
         tio.write_json(prov, out_dir / "provenance.json")
-    return table, info
+    return StudyReliability(table=table, notes=info, provenance=prov)
