@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmarks: timing and reporting ratios against a baseline from the same run."""
+"""Shared helpers of the benchmarks: timing, and ratios against a baseline from the same run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Run every benchmark in turn (make bench). Each prints ratios against a baseline measured in the same run."""
+"""Run every benchmark in turn (make bench); each prints ratios to a baseline of the same run."""
 
 import runpy
 import sys

@@ -477,7 +477,7 @@ def test_value_portrait_reference_counts():
 
 
 def test_gap_against_ess_format_reference(tmp_path):
-    """Human gaps from an ESS-format file equal the weighted group means of vp_stats.stats.survey."""
+    """Human gaps from an ESS-format file equal the weighted group means of stats.survey."""
     from vp_stats.io import ess
     from vp_stats.stats import survey
 

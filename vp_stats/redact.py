@@ -36,7 +36,7 @@ def register(value: str | None) -> None:
 
 
 def secrets() -> list[str]:
-    """The registered secrets and the values of secret-named environment variables, longest first."""
+    """Registered secrets and the values of secret-named environment variables, longest first."""
     env = {v for k, v in os.environ.items() if _ENV.search(k) and v and len(v) >= _MIN_LEN}
     return sorted(_SECRETS | env, key=len, reverse=True)
 

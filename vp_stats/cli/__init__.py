@@ -40,17 +40,15 @@ def main() -> None:  # console-script entry point
         sys.exit(130)
     except (DataError, OSError) as exc:
         where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
-        print(
-            f"error: {where}{redact(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)}",
-            file=sys.stderr,
-        )
+        what = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"error: {where}{redact(what)}", file=sys.stderr)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
         if os.environ.get("VP_STATS_DEBUG"):
             raise
         print(
-            f"error: internal error ({type(exc).__name__}: {redact(exc)}); this is a bug in vp-stats; "
-            "rerun with VP_STATS_DEBUG=1 to see the traceback",
+            f"error: internal error ({type(exc).__name__}: {redact(exc)}); "
+            "this is a bug in vp-stats; rerun with VP_STATS_DEBUG=1 to see the traceback",
             file=sys.stderr,
         )
         sys.exit(1)

@@ -1,4 +1,4 @@
-"""The studies layer: every function that runs models, reads a study's files or fills an output folder.
+"""The studies layer: what runs models, reads a study's files or fills an output folder.
 
 A study reads its inputs through :mod:`vp_stats.io`, calls the statistics
 (:mod:`vp_stats.stats`) and the LLM layer (:mod:`vp_stats.llm`), and writes its tables

@@ -107,7 +107,7 @@ def figures_dir(root: str | os.PathLike | None = None) -> Path:
 
 
 def processed_dir(name: str | None = None, root: str | os.PathLike | None = None) -> Path:
-    """Where notebooks write tables and caches: ``$VP_PROCESSED_DIR`` or ``<checkout>/data/processed``.
+    """Where notebooks write tables and caches: ``$VP_PROCESSED_DIR``, else ``data/processed``.
 
     Parameters
     ----------
@@ -226,7 +226,8 @@ def image_outputs(cell) -> int:
     Examples
     --------
     >>> image_outputs({"cell_type": "code", "outputs": [
-    ...     {"output_type": "display_data", "data": {"image/png": "iVBOR...", "text/plain": "<Figure>"}},
+    ...     {"output_type": "display_data",
+    ...      "data": {"image/png": "iVBOR...", "text/plain": "<Figure>"}},
     ...     {"output_type": "stream", "text": "done"}]})
     1
     """
@@ -282,7 +283,8 @@ def figure_cells(nb) -> list[int]:
     Examples
     --------
     >>> nb = {"cells": [
-    ...     {"cell_type": "code", "source": "from vp_stats.plots import validation as vplot", "metadata": {}},
+    ...     {"cell_type": "code", "metadata": {},
+    ...      "source": "from vp_stats.plots import validation as vplot"},
     ...     {"cell_type": "code", "source": "ax = vplot.rho_heatmap(corr)", "metadata": {}},
     ...     {"cell_type": "code", "source": "corr.head()", "metadata": {}}]}
     >>> figure_cells(nb)
