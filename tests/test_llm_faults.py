@@ -490,7 +490,7 @@ def test_svo_and_personas_run_over_http(tmp_path):
 def test_retry_after_seconds_http_date_cap_and_deadline():
     from email.utils import formatdate
 
-    from vp_stats.llm import backends
+    from vp_stats.llm import backends, retry
 
     class E(Exception):
         def __init__(self, status, headers):
@@ -498,13 +498,13 @@ def test_retry_after_seconds_http_date_cap_and_deadline():
             self.response = type("R", (), {"headers": headers})()
 
     now = 1_000_000.0
-    assert backends.retry_after(E(429, {"retry-after": "3"})) == 3.0
-    assert backends.retry_after(
+    assert retry.retry_after(E(429, {"retry-after": "3"})) == 3.0
+    assert retry.retry_after(
         E(503, {"retry-after": formatdate(now + 10, usegmt=True)}), now=now
     ) == pytest.approx(10, abs=1)
-    assert backends.retry_after(E(429, {"retry-after": "3600"})) == backends.RETRY_AFTER_CAP
-    assert backends.retry_after(E(500, {"retry-after": "3"})) is None  # only 429/503 carry it
-    assert backends.retry_after(E(429, {"retry-after": "soon"})) is None
+    assert retry.retry_after(E(429, {"retry-after": "3600"})) == retry.RETRY_AFTER_CAP
+    assert retry.retry_after(E(500, {"retry-after": "3"})) is None  # only 429/503 carry it
+    assert retry.retry_after(E(429, {"retry-after": "soon"})) is None
 
     waits, clock = [], [0.0]
 
@@ -516,7 +516,7 @@ def test_retry_after_seconds_http_date_cap_and_deadline():
         clock[0] += s
 
     with pytest.raises(backends.DeadlineExceeded, match="deadline"):
-        backends.with_retries(
+        retry.with_retries(
             fail, retries=10, retryable=(E,), sleep=sleep, clock=lambda: clock[0], deadline=12.0
         )
     assert waits == [5.0, 5.0]  # a third wait would end past the deadline: given up at once instead

@@ -499,7 +499,7 @@ def test_first_token_approximation_over_chat_completions(
     """Without a chat template, scoring over HTTP is the documented first-token approximation: the
     top_logprobs of the server's first answer token, shared among the answers each begins. Reference:
     the same rule applied to the exact top-20 first tokens of an independent llama.cpp context."""
-    from vp_stats.llm.backends import first_token_scores
+    from vp_stats.llm.openai_backend import first_token_scores
 
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
     be = runner.OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY")
@@ -734,9 +734,9 @@ def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, ba
     template), and an HVAE conversation (multi-turn, grammar-constrained items) completes."""
     from vp_stats.instruments import personas
     from vp_stats.io import datasets
-    from vp_stats.llm import chat, questionnaires
     from vp_stats.llm import hvae as hvae_protocol
-    from vp_stats.llm.chat import is_item_turn
+    from vp_stats.llm import questionnaires
+    from vp_stats.llm.hvae import is_item_turn
     from vp_stats.studies import personas as persona_studies
 
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
@@ -745,7 +745,7 @@ def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, ba
         base_url=server["url"],
         api_key_env="VP_TEST_KEY",
         concurrency=1,
-        chat_template=backend.model_path,
+        chat_template=backend.chat_template,
     )
     cols = runner.PROB_COLUMNS[:5]
     b_http, b_loc = questionnaires.run_bfi10(http), questionnaires.run_bfi10(backend)
@@ -769,7 +769,7 @@ def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, ba
         np.abs(a[runner.PROB_COLUMNS].to_numpy() - b[runner.PROB_COLUMNS].to_numpy()).max() <= 1e-3
     )
     # HVAE: a multi-turn conversation up to its first item, free steps then a grammar-constrained letter
-    chat = chat.make_chat_fn(http, mode="grammar", decoding=runner.Decoding(max_tokens=12))
+    chat = hvae_protocol.make_chat_fn(http, mode="grammar", decoding=runner.Decoding(max_tokens=12))
     replies: list[str] = []
     while True:
         msgs = hvae_protocol.build_messages("altruistic", replies)

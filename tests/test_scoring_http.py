@@ -14,15 +14,10 @@ import sys
 import numpy as np
 import pytest
 
-from vp_stats.llm.backends import (
-    BackendError,
-    ChatTemplate,
-    OpenAIBackend,
-    Scores,
-    answer_turns,
-    first_token_scores,
-    scores_to_result,
-)
+from vp_stats.io.templates import load_chat_template
+from vp_stats.llm.backends import BackendError, Scores, scores_to_result
+from vp_stats.llm.openai_backend import OpenAIBackend, first_token_scores
+from vp_stats.llm.templates import ChatTemplate, answer_turns
 
 TPL = (
     "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
@@ -37,8 +32,8 @@ def test_templates_load_from_jinja_and_tokenizer_config(tmp_path):
         json.dumps({"chat_template": TPL, "eos_token": {"content": "<|im_end|>"}})
     )
     a, b = (
-        ChatTemplate.load(tmp_path / "t.jinja"),
-        ChatTemplate.load(tmp_path / "tokenizer_config.json"),
+        load_chat_template(tmp_path / "t.jinja"),
+        load_chat_template(tmp_path / "tokenizer_config.json"),
     )
     assert (
         a.render(MSGS)
@@ -66,21 +61,21 @@ def test_bad_templates_are_named(tmp_path, content, message):
     f = tmp_path / "t.jinja"
     f.write_bytes(content) if isinstance(content, bytes) else f.write_text(content)
     with pytest.raises(BackendError, match=message) as err:
-        ChatTemplate.load(f)
+        load_chat_template(f)
     assert content == "   " or str(f) in str(err.value)
 
 
 def test_bad_tokenizer_configs_are_named(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({"eos_token": "</s>"}))
     with pytest.raises(BackendError, match="no 'chat_template' string"):
-        ChatTemplate.load(tmp_path / "c.json")
+        load_chat_template(tmp_path / "c.json")
     (tmp_path / "d.json").write_text(
         json.dumps({"chat_template": ["not a dict", {"name": "tool_use", "template": "x"}]})
     )
     with pytest.raises(BackendError, match="no 'chat_template' string"):
-        ChatTemplate.load(tmp_path / "d.json")
+        load_chat_template(tmp_path / "d.json")
     with pytest.raises(BackendError, match="chat template file not found"):
-        ChatTemplate.load(tmp_path / "missing.gguf")
+        load_chat_template(tmp_path / "missing.gguf")
 
 
 def test_first_token_approximation_by_hand():

@@ -494,6 +494,7 @@ def run_llm(
     """
     from vp_stats import schema
     from vp_stats.io import datasets
+    from vp_stats.io.templates import load_chat_template
     from vp_stats.llm import backends, prompts, runner
 
     if backend not in backends.BACKENDS:
@@ -532,7 +533,11 @@ def run_llm(
                 concurrency=concurrency,
                 timeout=timeout,
                 retries=retries,
-                chat_template=chat_template,
+                chat_template=(
+                    load_chat_template(chat_template)
+                    if chat_template is not None and backend == "openai"
+                    else chat_template  # make_backend refuses a template for the local backend
+                ),
             )
         except runner.BackendError as exc:
             _fail(str(exc))

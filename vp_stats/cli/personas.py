@@ -58,6 +58,7 @@ def personas_run(
 ) -> None:
     """Run a model under a persona grid (cached, resumable) and write the comparisons."""
     from vp_stats.io import datasets
+    from vp_stats.io.templates import load_chat_template
     from vp_stats.llm import backends, runner
     from vp_stats.studies import personas as persona_studies
 
@@ -73,7 +74,11 @@ def personas_run(
             concurrency=concurrency,
             timeout=timeout,
             retries=retries,
-            chat_template=chat_template,
+            chat_template=(
+                load_chat_template(chat_template)
+                if chat_template is not None and backend == "openai"
+                else chat_template  # make_backend refuses a template for the local backend
+            ),
         )
     except (runner.BackendError, ValueError) as exc:
         _fail(str(exc))

@@ -458,6 +458,7 @@ def run_models(
     """
     from vp_stats import redact
     from vp_stats.io import tables as tio
+    from vp_stats.io.templates import load_chat_template
     from vp_stats.llm import backends, runner
     from vp_stats.llm.cache import AnswerCache, CacheError
 
@@ -495,7 +496,11 @@ def run_models(
                         concurrency=spec.concurrency,
                         timeout=spec.timeout,
                         retries=spec.retries,
-                        chat_template=spec.chat_template,
+                        chat_template=(
+                            None
+                            if spec.chat_template is None
+                            else load_chat_template(spec.chat_template)
+                        ),
                     )
                     dec = runner.Decoding(
                         temperature=spec.temperature, max_tokens=spec.max_tokens, seed=spec.seed

@@ -2,7 +2,7 @@
 
 Value Portrait items and questionnaires (:func:`vp_stats.llm.runner.run`), persona
 runs (:mod:`vp_stats.studies.personas`, through the runner) and multi-turn HVAE
-conversations (:func:`vp_stats.llm.chat.make_chat_fn`) all go through
+conversations (:func:`vp_stats.llm.hvae.make_chat_fn`) all go through
 :class:`CachedBackend`:
 
 1. **key**: :func:`~vp_stats.llm.cache.request_key` of the backend identity, the

@@ -60,21 +60,20 @@ from vp_stats.llm.backends import (  # noqa: F401 - the backends' names stay imp
     DeadlineExceeded,
     Decoding,
     GenResult,
-    LlamaCppBackend,
-    OpenAIBackend,
     Scores,
-    _is_retryable,
-    _log_softmax,
     answer_grammar,
-    default_model_path,
-    file_sha256,
-    plain_cpu_weights,
-    retry_after,
     scores_to_result,
-    with_retries,
 )
 from vp_stats.llm.cache import AnswerCache, request_key, sha256_text  # noqa: F401
 from vp_stats.llm.calls import CALL_FAILED, CachedBackend  # noqa: F401 - CALL_FAILED re-exported
+from vp_stats.llm.local import (  # noqa: F401
+    LlamaCppBackend,
+    _log_softmax,
+    default_model_path,
+    plain_cpu_weights,
+)
+from vp_stats.llm.openai_backend import OpenAIBackend  # noqa: F401
+from vp_stats.llm.retry import is_retryable, retry_after, with_retries  # noqa: F401
 from vp_stats.schema import ANSWER_COLUMNS, PROB_COLUMNS
 
 __all__ = ["MODES", "parse_scale_answer", "make_messages", "run", "per_item_means"]

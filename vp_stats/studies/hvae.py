@@ -3,7 +3,7 @@
 :func:`run_hvae` walks the steps of :mod:`vp_stats.llm.hvae` with any
 ``chat_fn(messages, seed) -> str`` and returns the transcript;
 :func:`run_grid` builds a cached chat function on a runner backend
-(:func:`vp_stats.llm.chat.make_chat_fn`) and runs targets x runs x goal
+(:func:`vp_stats.llm.hvae.make_chat_fn`) and runs targets x runs x goal
 conditions, scored with :mod:`vp_stats.stats.hvae`. Nothing here writes
 files: the command line writes the tables.
 """
@@ -24,8 +24,7 @@ from vp_stats.instruments.svo import TARGETS, check_target
 from vp_stats.llm import runner
 from vp_stats.llm.backends import capabilities
 from vp_stats.llm.cache import AnswerCache
-from vp_stats.llm.chat import DEFAULT_DECODING, make_chat_fn
-from vp_stats.llm.hvae import PARSERS, build_messages, steps
+from vp_stats.llm.hvae import DEFAULT_DECODING, PARSERS, build_messages, make_chat_fn, steps
 from vp_stats.stats.hvae import score_runs, summarise_runs
 
 __all__ = [
