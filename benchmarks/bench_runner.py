@@ -20,6 +20,8 @@ from _common import report
 
 from vp_stats.io import datasets
 from vp_stats.llm import prompts, runner
+from vp_stats.llm.backends import Decoding
+from vp_stats.llm.local import LlamaCppBackend
 
 
 def main(n: int = 12):
@@ -27,7 +29,7 @@ def main(n: int = 12):
     jobs = prompts.item_prompts(
         items, variants=["v1", "v3_reversed"], templates=datasets.load_prompt_templates()
     ).head(n)
-    be = runner.LlamaCppBackend()
+    be = LlamaCppBackend()
     msgs = [runner.make_messages(p) for p in jobs.prompt]
     be.score_phrases(msgs[0])  # warm-up
 
@@ -39,7 +41,7 @@ def main(n: int = 12):
 
     t_naive = timed(lambda m: be.score_phrases(m, share_prefix=False))
     t_shared = timed(lambda m: be.score_phrases(m))
-    t_grammar = timed(lambda m: be.generate(m, runner.Decoding(max_tokens=8), grammar=True))
+    t_grammar = timed(lambda m: be.generate(m, Decoding(max_tokens=8), grammar=True))
     report("naive: prompt re-evaluated for each of 6 answers (per prompt)", t_naive)
     report("logprobs with prompt KV reuse (per prompt)", t_shared, t_naive)
     report("grammar-constrained generation, one answer (per prompt)", t_grammar)

@@ -18,6 +18,7 @@ from test_llm_faults import ENV, FaultServer, _ok_body
 
 from vp_stats.llm import runner
 from vp_stats.llm.cache import AnswerCache, CacheError, merge_caches
+from vp_stats.llm.openai_backend import OpenAIBackend
 
 pytest.importorskip("openai")
 
@@ -36,9 +37,7 @@ class Endpoint:
         h.send(200, _ok_body(self.answers.get(prompt, "like me")))
 
     def run(self, prompts, cache):
-        be = runner.OpenAIBackend(
-            model="m", base_url=self.srv.url, retries=0, concurrency=1, timeout=20
-        )
+        be = OpenAIBackend(model="m", base_url=self.srv.url, retries=0, concurrency=1, timeout=20)
         return runner.run(
             pd.DataFrame({"prompt": prompts}), be, mode="text", cache=cache, progress=False
         )

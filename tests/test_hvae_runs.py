@@ -21,8 +21,10 @@ from vp_stats.instruments import svo
 from vp_stats.io import svo as svo_io
 from vp_stats.io.datasets import DataFormatError
 from vp_stats.llm import hvae as hvae_protocol
-from vp_stats.llm import runner
+from vp_stats.llm.backends import BackendError, Decoding, GenResult
 from vp_stats.llm.cache import AnswerCache
+from vp_stats.llm.local import LlamaCppBackend
+from vp_stats.llm.openai_backend import OpenAIBackend
 from vp_stats.plots import svo as svo_plots
 from vp_stats.stats import hvae as hvae_metrics
 from vp_stats.studies import hvae as hvae_runs
@@ -66,11 +68,11 @@ class IdealFake:
     def _answer(self, messages, decoding, grammar):
         self.calls.append({"messages": messages, "decoding": decoding, "grammar": grammar})
         if not hvae_protocol.is_item_turn(messages):
-            return runner.GenResult(raw_text=f"free text (seed {decoding.seed})")
+            return GenResult(raw_text=f"free text (seed {decoding.seed})")
         opt = self.pattern_of[_target_of(messages)][_item_of(messages) - 1]
         letter = svo.OPTION_LETTERS[opt - 1]
         text = self.item_text.format(letter) if self.item_text and not grammar else letter
-        return runner.GenResult(raw_text=text)
+        return GenResult(raw_text=text)
 
     def generate(self, messages, decoding, grammar=None):
         assert grammar in (
@@ -91,7 +93,7 @@ class TextOnlyFake(IdealFake):
 
 def test_grammar_mode_routes_items_to_letter_grammar_and_free_steps_to_plain_generation():
     be = IdealFake()
-    dec = runner.Decoding(temperature=0.7, max_tokens=40, top_p=0.9, seed=99)
+    dec = Decoding(temperature=0.7, max_tokens=40, top_p=0.9, seed=99)
     chat = hvae_protocol.make_chat_fn(be, mode="grammar", decoding=dec)
     tr = hvae_runs.run_hvae(chat, targets=["altruistic"], n_runs=1, seed=5, with_goal=True)
     assert len(be.calls) == 8
@@ -155,7 +157,7 @@ def test_cache_key_covers_seed_decoding_messages_and_mode():
     base(msgs, 0)
     assert base.stats == {"n_calls": 1, "n_cached": 1}
     hvae_protocol.make_chat_fn(be, cache=cache)(msgs, 1)  # other seed
-    hot = runner.Decoding(temperature=1.0, max_tokens=64, top_p=0.95)
+    hot = Decoding(temperature=1.0, max_tokens=64, top_p=0.95)
     hvae_protocol.make_chat_fn(be, cache=cache, decoding=hot)(msgs, 0)  # other temperature
     hvae_protocol.make_chat_fn(be, cache=cache, mode="text")(msgs, 0)  # other item mode
     other = hvae_protocol.build_messages("prosocial", ["other free text"])
@@ -206,10 +208,10 @@ def test_openai_route_sends_grammar_in_the_request_body():
     srv = http.server.HTTPServer(("127.0.0.1", 0), H)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        be = runner.OpenAIBackend(
+        be = OpenAIBackend(
             model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0, timeout=10
         )
-        dec = runner.Decoding(temperature=0.5, max_tokens=2, top_p=1.0, seed=4)
+        dec = Decoding(temperature=0.5, max_tokens=2, top_p=1.0, seed=4)
         res = hvae_protocol.generate_text(
             be, [{"role": "user", "content": "q"}], dec, hvae_protocol.ITEM_GRAMMAR
         )
@@ -287,7 +289,7 @@ def test_run_grid_parse_failures_and_parsers():
 def test_run_grid_position_bias_flag_all_a():
     class AllA(IdealFake):
         def generate(self, messages, decoding, grammar=None):
-            return runner.GenResult(raw_text="A" if grammar else "free text")
+            return GenResult(raw_text="A" if grammar else "free text")
 
     g = hvae_runs.run_grid(AllA(), targets=["competitive"], n_runs=1, with_goal=False)
     r = g.runs.iloc[0]
@@ -430,8 +432,8 @@ def test_score_file_missing_file(tmp_path):
 @pytest.fixture(scope="module")
 def local_backend():
     try:
-        return runner.LlamaCppBackend()
-    except runner.BackendError as exc:  # pragma: no cover - depends on the install
+        return LlamaCppBackend()
+    except BackendError as exc:  # pragma: no cover - depends on the install
         pytest.skip(f"local model unavailable: {exc}")
 
 
@@ -439,7 +441,7 @@ def local_backend():
 @pytest.mark.slow
 def test_real_model_grid_parsed_cached_and_seed_deterministic(local_backend, tmp_path):
     path = tmp_path / "hvae.sqlite"
-    dec = runner.Decoding(temperature=0.7, max_tokens=16, top_p=0.95)
+    dec = Decoding(temperature=0.7, max_tokens=16, top_p=0.95)
     kw = dict(targets=["prosocial"], n_runs=1, seed=7, with_goal=False, decoding=dec)
     g1 = hvae_runs.run_grid(local_backend, cache=path, **kw)
     # parsed: grammar mode gives one bare letter per item, scored like svo.score_svo

@@ -9,6 +9,7 @@ from vp_stats import schema
 from vp_stats.instruments.bfi import score_bfi10
 from vp_stats.llm import questionnaires as q
 from vp_stats.llm import runner
+from vp_stats.llm.local import LlamaCppBackend
 
 os.environ.setdefault("VP_LLAMA_THREADS", "1")
 
@@ -31,7 +32,7 @@ def test_scale_is_validated():
 
 @pytest.mark.llm
 def test_bfi10_through_the_local_model(tmp_path):
-    be = runner.LlamaCppBackend(n_ctx=1024)
+    be = LlamaCppBackend(n_ctx=1024)
     ans = q.run_bfi10(be, mode="logprobs", cache=tmp_path / "c.sqlite")
     assert len(ans) == 10 and ans.parse_ok.all()
     p = ans[[f"p_{r}" for r in range(1, 6)]].to_numpy()

@@ -20,7 +20,13 @@ import pytest
 
 from vp_stats.io import datasets
 from vp_stats.llm import prompts, runner
+from vp_stats.llm.backends import PHRASES, BackendError, Decoding, scores_to_result
 from vp_stats.llm.cache import AnswerCache, SecretLeakError
+from vp_stats.llm.calls import CALL_FAILED
+from vp_stats.llm.local import LlamaCppBackend, plain_cpu_weights
+from vp_stats.llm.openai_backend import OpenAIBackend
+from vp_stats.llm.retry import with_retries
+from vp_stats.schema import PROB_COLUMNS
 
 pytestmark = pytest.mark.llm
 os.environ.setdefault("VP_LLAMA_THREADS", "1")  # pytest runs two workers on two cores
@@ -28,7 +34,7 @@ os.environ.setdefault("VP_LLAMA_THREADS", "1")  # pytest runs two workers on two
 
 @pytest.fixture(scope="module")
 def backend():
-    return runner.LlamaCppBackend(n_ctx=2048)
+    return LlamaCppBackend(n_ctx=2048)
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +45,9 @@ def jobs():
     )
 
 
-#: ``python -m llama_cpp.server`` with the weights in plain CPU buffers (see runner.plain_cpu_weights).
+#: ``python -m llama_cpp.server`` with the weights in plain CPU buffers (see plain_cpu_weights).
 _SERVE = (
-    "import runpy\nfrom vp_stats.llm.runner import plain_cpu_weights\n"
+    "import runpy\nfrom vp_stats.llm.local import plain_cpu_weights\n"
     "with plain_cpu_weights():\n    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
 )
 
@@ -58,7 +64,7 @@ def _free_port():
 def test_logprobs_mode_gives_distributions(backend, jobs):
     out = runner.run(jobs, backend, mode="logprobs", progress=False)
     assert len(out) == 10 and out.parse_ok.all()
-    p = out[runner.PROB_COLUMNS].to_numpy()
+    p = out[PROB_COLUMNS].to_numpy()
     assert np.allclose(p.sum(axis=1), 1.0, atol=1e-12) and (p > 0).all()
     assert np.allclose(out.expected_rating, p @ np.arange(1, 7))
     assert np.allclose(out.rating, out.expected_rating)
@@ -105,7 +111,7 @@ def reference_llama(backend):
     """A second llama.cpp context through the public API, logits kept for every position."""
     from llama_cpp import Llama
 
-    with runner.plain_cpu_weights():  # the same kernels as the backend's
+    with plain_cpu_weights():  # the same kernels as the backend's
         return Llama(
             model_path=str(backend.model_path),
             n_ctx=2048,
@@ -130,7 +136,7 @@ def test_logprobs_equal_an_independent_whole_sequence_evaluation(
     """
     ref = reference_llama
     msgs = runner.make_messages(jobs.prompt.iloc[0])
-    phrases = scale or runner.PHRASES
+    phrases = scale or PHRASES
     prompt_tokens, conts = backend.continuations(msgs, phrases)
     assert min(len(c) for c in conts) == (2 if scale == ("yes", "no") else 3)
     got = backend.score(msgs, phrases).logprobs
@@ -187,10 +193,10 @@ def test_continuations_end_with_the_end_of_turn_marker(backend):
 
 def test_grammar_mode_answers_are_phrases_and_text_mode_failures_are_recorded(backend, jobs):
     g = runner.run(jobs.head(4), backend, mode="grammar", progress=False)
-    assert g.raw_text.isin(runner.PHRASES).all() and g.parse_ok.all()
+    assert g.raw_text.isin(PHRASES).all() and g.parse_ok.all()
     assert set(g.rating) <= {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}
     t = runner.run(
-        jobs.head(2), backend, mode="text", decoding=runner.Decoding(max_tokens=12), progress=False
+        jobs.head(2), backend, mode="text", decoding=Decoding(max_tokens=12), progress=False
     )
     assert len(t) == 2
     failed = t[~t.parse_ok]
@@ -230,10 +236,8 @@ def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
 
 def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp_path):
     """Migration: a cache written before the scoring method entered the key (its logprobs rows were
-    scored token by token) still opens; its rows stay in the file, are not reused, and a warning
-    says how many and why."""
+    scored token by token) still opens; its rows stay in the file and are not reused."""
     from vp_stats.llm.cache import request_key, sha256_text
-    from vp_stats.llm.calls import CacheWarning
 
     path = tmp_path / "old.sqlite"
     msgs = runner.make_messages(jobs.prompt.iloc[0])
@@ -254,8 +258,7 @@ def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp
                 "expected_rating": 3.8,
             }
         )
-    with pytest.warns(CacheWarning, match=r"1 logprobs answer\(s\) of .* scored token by token"):
-        out = runner.run(jobs.head(1), backend, mode="logprobs", cache=path, progress=False)
+    out = runner.run(jobs.head(1), backend, mode="logprobs", cache=path, progress=False)
     assert out.attrs["n_new"] == 1 and out.expected_rating.iloc[0] != 3.8
     with sqlite3.connect(path) as con:
         assert con.execute("select count(*) from answers").fetchone()[0] == 2
@@ -266,12 +269,12 @@ def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp
 
 
 def test_missing_and_bad_model_files(tmp_path):
-    with pytest.raises(runner.BackendError, match="model file not found"):
-        runner.LlamaCppBackend(model_path=tmp_path / "nope.gguf")
+    with pytest.raises(BackendError, match="model file not found"):
+        LlamaCppBackend(model_path=tmp_path / "nope.gguf")
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a gguf file")
-    with pytest.raises(runner.BackendError, match="could not load model file"):
-        runner.LlamaCppBackend(model_path=bad)
+    with pytest.raises(BackendError, match="could not load model file"):
+        LlamaCppBackend(model_path=bad)
 
 
 # ----------------------------------------------------------------------------- kill -9 and resume
@@ -338,13 +341,14 @@ _WRITER = r"""
 import sys, time
 import pandas as pd
 from vp_stats.llm import runner
+from vp_stats.llm.backends import GenResult
 class Fake:
     backend = "fake"; model = "fake"; model_id = "fake-1"; concurrency = 1
     def identity(self): return {"backend": "fake", "model": "fake", "model_id": "fake-1"}
     def prompt_text(self, m): return m[-1]["content"]
     def generate(self, m, d, grammar=None):
         time.sleep(0.002)
-        return runner.GenResult(raw_text="like me")
+        return GenResult(raw_text="like me")
 jobs = pd.DataFrame({"prompt": [f"p{i}" for i in range(int(sys.argv[2]), int(sys.argv[3]))]})
 runner.run(jobs, Fake(), mode="text", cache=sys.argv[1], progress=False)
 """
@@ -420,16 +424,16 @@ def server(backend):
 
 def test_openai_backend_against_a_real_server(server, jobs, monkeypatch, tmp_path):
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
-    be = runner.OpenAIBackend(
+    be = OpenAIBackend(
         model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY", concurrency=2
     )
     g = runner.run(jobs.head(3), be, mode="grammar", cache=tmp_path / "h.sqlite", progress=False)
-    assert g.raw_text.isin(runner.PHRASES).all() and g.parse_ok.all()
+    assert g.raw_text.isin(PHRASES).all() and g.parse_ok.all()
     t = runner.run(
         jobs.head(2),
         be,
         mode="text",
-        decoding=runner.Decoding(max_tokens=8),
+        decoding=Decoding(max_tokens=8),
         cache=tmp_path / "h.sqlite",
         progress=False,
     )
@@ -486,7 +490,7 @@ def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
     loc = pd.read_csv(tmp_path / "local" / "answers.csv").set_index(key).sort_index()
     http = pd.read_csv(tmp_path / "http" / "answers.csv").set_index(key).sort_index()
     assert len(loc) == len(http) == 4 and loc.index.equals(http.index)
-    dp = np.abs(loc[runner.PROB_COLUMNS].to_numpy() - http[runner.PROB_COLUMNS].to_numpy())
+    dp = np.abs(loc[PROB_COLUMNS].to_numpy() - http[PROB_COLUMNS].to_numpy())
     assert dp.max() <= 1e-3, dp.max()
     assert np.allclose(np.log(loc.answer_mass), np.log(http.answer_mass), atol=1e-3)
     prov = json.loads((tmp_path / "http" / "provenance.json").read_text())
@@ -502,7 +506,7 @@ def test_first_token_approximation_over_chat_completions(
     from vp_stats.llm.openai_backend import first_token_scores
 
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
-    be = runner.OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY")
+    be = OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY")
     msgs = runner.make_messages(jobs.prompt.iloc[0])
     got = be.score(msgs)
     assert got.approximation == "first_token" and be.scoring == "first_token:k20"
@@ -513,13 +517,13 @@ def test_first_token_approximation_over_chat_completions(
     top = np.argsort(-first)[:20]
     ref = first_token_scores(
         [(reference_llama.detokenize([int(i)]).decode("utf-8", "ignore"), first[i]) for i in top],
-        runner.PHRASES,
+        PHRASES,
     )
     got_lp, ref_lp = np.array(got.logprobs), np.array(ref)
     assert (np.isfinite(got_lp) == np.isfinite(ref_lp)).all() and np.isfinite(got_lp).any()
     fin = np.isfinite(ref_lp)
     assert np.abs(got_lp[fin] - ref_lp[fin]).max() <= 1e-3
-    res = runner.scores_to_result(runner.PHRASES, got)
+    res = scores_to_result(PHRASES, got)
     assert res.error is None and 0 < res.answer_mass <= 1 and abs(sum(res.distribution) - 1) < 1e-12
 
 
@@ -566,7 +570,7 @@ def test_api_key_never_reaches_cache_logs_or_outputs(server, tmp_path):
 
 
 def test_wrong_base_url_is_a_clear_error():
-    be = runner.OpenAIBackend(
+    be = OpenAIBackend(
         model="m",
         base_url=f"http://127.0.0.1:{_free_port()}/v1",
         retries=1,
@@ -574,9 +578,7 @@ def test_wrong_base_url_is_a_clear_error():
         timeout=2,
     )
     jobs = pd.DataFrame({"prompt": ["hello"]})
-    with pytest.raises(
-        runner.BackendError, match=r"cannot reach the endpoint http://127.0.0.1:\d+/v1"
-    ):
+    with pytest.raises(BackendError, match=r"cannot reach the endpoint http://127.0.0.1:\d+/v1"):
         runner.run(jobs, be, mode="text", progress=False)
 
 
@@ -623,7 +625,7 @@ def test_retries_on_429_then_records_an_empty_answer_as_an_error():
     srv = HTTPServer(("127.0.0.1", 0), _Stub)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        be = runner.OpenAIBackend(
+        be = OpenAIBackend(
             model="m",
             base_url=f"http://127.0.0.1:{srv.server_port}/v1",
             retries=3,
@@ -644,7 +646,7 @@ def test_backoff_is_bounded_exponential_with_jitter():
         raise TimeoutError("x")
 
     with pytest.raises(TimeoutError):
-        runner.with_retries(
+        with_retries(
             always, retries=4, base=1.0, cap=3.0, retryable=(TimeoutError,), sleep=waits.append
         )
     assert len(waits) == 4
@@ -661,7 +663,7 @@ def test_answers_do_not_depend_on_what_was_evaluated_before(backend, jobs):
     after_other = backend.score_phrases(m[1]).distribution
     again = backend.score_phrases(m[1]).distribution
     assert fresh == after_other == again
-    dec = runner.Decoding(temperature=0.8, max_tokens=6, seed=7)
+    dec = Decoding(temperature=0.8, max_tokens=6, seed=7)
     backend.reset()
     a = backend.generate(m[2], dec).raw_text
     b = backend.generate(m[2], dec).raw_text
@@ -689,12 +691,10 @@ def test_failed_calls_are_reported_not_cached_and_retried_on_rerun(tmp_path):
     srv = HTTPServer(("127.0.0.1", 0), _Always500)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        be = runner.OpenAIBackend(
-            model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0
-        )
+        be = OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0)
         jobs = pd.DataFrame({"prompt": ["a", "b"]})
         out = runner.run(jobs, be, mode="text", cache=tmp_path / "c.sqlite", progress=False)
-        assert out.error.str.startswith(runner.CALL_FAILED).all() and not out.parse_ok.any()
+        assert out.error.str.startswith(CALL_FAILED).all() and not out.parse_ok.any()
         assert AnswerCache(tmp_path / "c.sqlite").count() == 0
         again = runner.run(jobs, be, mode="text", cache=tmp_path / "c.sqlite", progress=False)
         assert again.attrs["n_new"] == 2 and _Always500.calls == 4  # asked again
@@ -716,9 +716,9 @@ def test_a_fatal_backend_error_stops_a_concurrent_run():
         def generate(self, m, d, grammar=None):
             Down.calls += 1
             time.sleep(0.01)
-            raise runner.BackendError("cannot reach the endpoint")
+            raise BackendError("cannot reach the endpoint")
 
-    with pytest.raises(runner.BackendError):
+    with pytest.raises(BackendError):
         runner.run(
             pd.DataFrame({"prompt": [f"p{i}" for i in range(200)]}),
             Down(),
@@ -740,14 +740,14 @@ def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, ba
     from vp_stats.studies import personas as persona_studies
 
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
-    http = runner.OpenAIBackend(
+    http = OpenAIBackend(
         model="smollm2",
         base_url=server["url"],
         api_key_env="VP_TEST_KEY",
         concurrency=1,
         chat_template=backend.chat_template,
     )
-    cols = runner.PROB_COLUMNS[:5]
+    cols = PROB_COLUMNS[:5]
     b_http, b_loc = questionnaires.run_bfi10(http), questionnaires.run_bfi10(backend)
     assert (
         b_http.parse_ok.all()
@@ -765,11 +765,9 @@ def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, ba
     assert len(p_http) == 2 and set(p_http.persona_id) == set(p_loc.persona_id)
     key = ["persona_id", "portrait_id", "option_id"]
     a, b = p_http.set_index(key).sort_index(), p_loc.set_index(key).sort_index()
-    assert (
-        np.abs(a[runner.PROB_COLUMNS].to_numpy() - b[runner.PROB_COLUMNS].to_numpy()).max() <= 1e-3
-    )
+    assert np.abs(a[PROB_COLUMNS].to_numpy() - b[PROB_COLUMNS].to_numpy()).max() <= 1e-3
     # HVAE: a multi-turn conversation up to its first item, free steps then a grammar-constrained letter
-    chat = hvae_protocol.make_chat_fn(http, mode="grammar", decoding=runner.Decoding(max_tokens=12))
+    chat = hvae_protocol.make_chat_fn(http, mode="grammar", decoding=Decoding(max_tokens=12))
     replies: list[str] = []
     while True:
         msgs = hvae_protocol.build_messages("altruistic", replies)

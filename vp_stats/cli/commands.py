@@ -539,9 +539,9 @@ def run_llm(
                     else chat_template  # make_backend refuses a template for the local backend
                 ),
             )
-        except runner.BackendError as exc:
+        except backends.BackendError as exc:
             _fail(str(exc))
-        dec = runner.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
+        dec = backends.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
         with tio.locked_out_dir(out):
             try:
                 answers = runner.run(
@@ -553,7 +553,7 @@ def run_llm(
                     system_prompt=system_prompt,
                     progress=progress,
                 )
-            except runner.BackendError as exc:
+            except backends.BackendError as exc:
                 _fail(str(exc), code=1)
             tio.write_csv(answers.drop(columns=["key"]), out / "answers.csv")
             tio.write_csv(runner.per_item_means(answers), out / "per_item.csv")

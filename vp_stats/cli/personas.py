@@ -80,7 +80,7 @@ def personas_run(
                 else chat_template  # make_backend refuses a template for the local backend
             ),
         )
-    except (runner.BackendError, ValueError) as exc:
+    except (backends.BackendError, ValueError) as exc:
         _fail(str(exc))
     try:
         res = persona_studies.run_persona_study(
@@ -93,7 +93,7 @@ def personas_run(
             n_boot=n_boot,
             seed=seed,
         )
-    except runner.BackendError as exc:
+    except backends.BackendError as exc:
         _fail(str(exc), code=1)
     except (datasets.DataError, ValueError) as exc:
         _fail(str(exc))

@@ -89,7 +89,7 @@ def svo_run(
     ),
 ) -> None:
     """Induce target SVOs in a model (HVAE protocol) and score its value rationality; cached, resumable."""
-    from vp_stats.llm import backends, runner
+    from vp_stats.llm import backends
     from vp_stats.studies import hvae as hvae_runs
 
     goals = {"with": (True,), "without": (False,), "both": (False, True)}.get(goal)
@@ -115,7 +115,7 @@ def svo_run(
                 timeout=timeout,
                 retries=retries,
             )
-        except runner.BackendError as exc:
+        except backends.BackendError as exc:
             _fail(str(exc))
         try:
             grid = hvae_runs.run_grid(
@@ -129,7 +129,7 @@ def svo_run(
                 temperature=temperature,
                 progress=True,
             )
-        except runner.BackendError as exc:
+        except backends.BackendError as exc:
             _fail(str(exc), code=1)
         tio.write_csv(grid.runs, out / "runs.csv")
         tio.write_csv(grid.summary, out / "summary.csv")

@@ -502,7 +502,7 @@ def run_models(
                             else load_chat_template(spec.chat_template)
                         ),
                     )
-                    dec = runner.Decoding(
+                    dec = backends.Decoding(
                         temperature=spec.temperature, max_tokens=spec.max_tokens, seed=spec.seed
                     )
                     answers = runner.run(
@@ -524,7 +524,7 @@ def run_models(
                 else:
                     row["status"] = "ok"
             except (
-                runner.BackendError,
+                backends.BackendError,
                 CacheError,
                 DataFormatError,
                 OSError,

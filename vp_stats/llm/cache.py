@@ -326,22 +326,6 @@ class AnswerCache:
             self.bad_keys.discard(row["key"])
         return inserted
 
-    def count_unlabelled_scores(self, identity: dict) -> int:
-        """Stored ``logprobs`` answers of this backend and model whose parameters name no scoring method.
-
-        Those were scored token by token by vp-stats versions before the scoring
-        method entered the key (see :class:`~vp_stats.llm.calls.CachedBackend`).
-        """
-        q = "SELECT COUNT(*) FROM answers WHERE mode = 'logprobs' AND backend = ? AND model = ? AND params NOT LIKE ?"
-        try:
-            with self._lock:
-                row = self._conn.execute(
-                    q, [identity.get("backend"), identity.get("model"), '%"scoring"%']
-                ).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise self._error(exc) from None
-        return int(row[0])
-
     def count(self) -> int:
         """Number of stored answers."""
         with self._lock:

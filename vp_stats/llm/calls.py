@@ -11,12 +11,8 @@ conversations (:func:`vp_stats.llm.hvae.make_chat_fn`) all go through
    versions, so earlier caches still answer. A scoring request (``mode="logprobs"``)
    adds the backend's scoring method to ``params`` (``"scoring"``: ``"batched"``
    for the local model, ``"echo:<template hash>"`` or ``"first_token:k<top_logprobs>"``
-   over HTTP): answers scored
-   by another method are other answers. Local scores cached before the method
-   entered the key were computed token by token and differ from today's batched
-   scores by up to about 0.3 in log-probability (the kernels differ, see
-   :meth:`vp_stats.llm.backends.LlamaCppBackend.score`); they stay in the file, are
-   not reused, and a :class:`CacheWarning` says how many there are.
+   over HTTP): answers scored by another method are other answers. Rows of an older
+   cache format (e.g. scores cached before the method entered the key) are not reused.
 2. **get**: a stored row is used only when its checksum holds and its stored
    backend, model, parameters, mode and prompt hash are those of the request;
    otherwise it is recomputed (and replaced), with a :class:`CacheWarning` saying
@@ -114,7 +110,6 @@ class CachedBackend:
         self.identity = backend.identity()
         self.stats = {"n_calls": 0, "n_cached": 0, "n_failed": 0, "n_bad_cache": 0}
         self._bad: set[str] = set()
-        self._legacy_checked = False
 
     # 1. key ---------------------------------------------------------------------------
     def prepare(self, messages: list[dict], mode: str, params: dict) -> Request:
@@ -172,26 +167,6 @@ class CachedBackend:
             )
         self._bad |= bad
         self.stats["n_cached"] += len(out)
-        if (
-            len(out) < len(by_key)
-            and not self._legacy_checked
-            and any(r.mode == "logprobs" for r in requests)
-        ):
-            self._legacy_checked = True
-            n_old = (
-                self.cache.count_unlabelled_scores(self.identity)
-                if self.identity.get("backend") == "local"
-                else 0
-            )
-            if n_old:
-                warnings.warn(
-                    f"cache {self.cache.path}: {n_old} logprobs answer(s) of {self.identity.get('model')} were scored "
-                    "token by token by an earlier vp-stats; scores now come from batched evaluation (equal to a "
-                    "server's echoed log-probabilities) and differ by up to about 0.3 in log-probability, so they "
-                    "are kept in the file but not reused",
-                    CacheWarning,
-                    stacklevel=3,
-                )
         return out
 
     # 3.-5. call, validate, put ----------------------------------------------------------

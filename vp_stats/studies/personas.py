@@ -298,7 +298,7 @@ PVQ21_PARAPHRASES: tuple[str, ...] = (
 
 
 #: Prompt wrapped around a portrait; the answer phrases are the runner's
-#: (:data:`vp_stats.llm.runner.PHRASES`), i.e. the PVQ's own six labels.
+#: (:data:`vp_stats.llm.backends.PHRASES`), i.e. the PVQ's own six labels.
 PVQ21_TEMPLATE = (
     "Here is a short description of a person.\n\n{portrait}\n\n"
     "How much is this person like you? Answer with exactly one of: very much like me, like me, "
@@ -632,11 +632,11 @@ def run_persona_study(
     the tables (``answers`` and those of :func:`compare_personas`).
     """
     from vp_stats.io import datasets
-    from vp_stats.llm import runner
+    from vp_stats.llm.local import LlamaCppBackend
 
     out = pio.study_dir(out_dir)
     if backend is None:
-        backend = runner.LlamaCppBackend()
+        backend = LlamaCppBackend()
     if cache is None:
         cache = out / pio.STUDY_CACHE
     corr = datasets.load_published_correlations()
