@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from test_llm_faults import ENV, FaultServer, _ok_body
 
+from vp_stats.io.cache import AnswerCache, CacheError, merge_caches
 from vp_stats.llm import runner
-from vp_stats.llm.cache import AnswerCache, CacheError, merge_caches
 from vp_stats.llm.openai_backend import OpenAIBackend
 
 pytest.importorskip("openai")
@@ -38,9 +38,10 @@ class Endpoint:
 
     def run(self, prompts, cache):
         be = OpenAIBackend(model="m", base_url=self.srv.url, retries=0, concurrency=1, timeout=20)
-        return runner.run(
-            pd.DataFrame({"prompt": prompts}), be, mode="text", cache=cache, progress=False
-        )
+        with AnswerCache(cache) as opened:
+            return runner.run(
+                pd.DataFrame({"prompt": prompts}), be, mode="text", cache=opened, progress=False
+            )
 
 
 @pytest.fixture()

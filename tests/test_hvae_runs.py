@@ -19,10 +19,10 @@ from matplotlib.figure import Figure
 
 from vp_stats.instruments import svo
 from vp_stats.io import svo as svo_io
+from vp_stats.io.cache import AnswerCache
 from vp_stats.io.datasets import DataFormatError
 from vp_stats.llm import hvae as hvae_protocol
 from vp_stats.llm.backends import BackendError, Decoding, GenResult
-from vp_stats.llm.cache import AnswerCache
 from vp_stats.llm.local import LlamaCppBackend
 from vp_stats.llm.openai_backend import OpenAIBackend
 from vp_stats.plots import svo as svo_plots
@@ -128,14 +128,14 @@ def test_grammar_mode_needs_a_grammar_route():
 def test_cache_answers_once_and_persists(tmp_path):
     path = tmp_path / "hvae.sqlite"
     be = IdealFake()
-    chat = hvae_protocol.make_chat_fn(be, cache=path)
+    chat = hvae_protocol.make_chat_fn(be, cache=AnswerCache(path))
     t1 = hvae_runs.run_hvae(chat, targets=["prosocial", "individualistic"], n_runs=2, seed=3)
     assert chat.stats == {"n_calls": 28, "n_cached": 0}
     with AnswerCache(path) as c:
         assert c.count() == 28
     # a new chat function on the same file: no LLM call at all, same transcript
     be2 = IdealFake()
-    chat2 = hvae_protocol.make_chat_fn(be2, cache=path)
+    chat2 = hvae_protocol.make_chat_fn(be2, cache=AnswerCache(path))
     t2 = hvae_runs.run_hvae(chat2, targets=["prosocial", "individualistic"], n_runs=2, seed=3)
     assert be2.calls == [] and chat2.stats == {"n_calls": 0, "n_cached": 28}
     pd.testing.assert_frame_equal(t1, t2)

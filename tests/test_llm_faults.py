@@ -22,9 +22,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from vp_stats.io.cache import AnswerCache, CacheError
 from vp_stats.llm import runner
 from vp_stats.llm.backends import PHRASES
-from vp_stats.llm.cache import AnswerCache, CacheError
 from vp_stats.llm.calls import CALL_FAILED
 from vp_stats.llm.openai_backend import OpenAIBackend
 

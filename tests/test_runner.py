@@ -19,10 +19,11 @@ import pandas as pd
 import pytest
 
 from vp_stats.io import datasets
+from vp_stats.io.cache import AnswerCache
 from vp_stats.llm import prompts, runner
 from vp_stats.llm.backends import PHRASES, BackendError, Decoding, scores_to_result
-from vp_stats.llm.cache import AnswerCache, SecretLeakError
 from vp_stats.llm.calls import CALL_FAILED
+from vp_stats.llm.keys import SecretLeakError
 from vp_stats.llm.local import LlamaCppBackend, plain_cpu_weights
 from vp_stats.llm.openai_backend import OpenAIBackend
 from vp_stats.llm.retry import with_retries
@@ -207,9 +208,13 @@ def test_grammar_mode_answers_are_phrases_and_text_mode_failures_are_recorded(ba
 
 def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
     path = tmp_path / "c.sqlite"
-    first = runner.run(jobs.head(4), backend, mode="logprobs", cache=path, progress=False)
+    first = runner.run(
+        jobs.head(4), backend, mode="logprobs", cache=AnswerCache(path), progress=False
+    )
     assert first.attrs["n_new"] == 4
-    second = runner.run(jobs.head(6), backend, mode="logprobs", cache=path, progress=False)
+    second = runner.run(
+        jobs.head(6), backend, mode="logprobs", cache=AnswerCache(path), progress=False
+    )
     assert second.attrs["n_cached"] == 4 and second.attrs["n_new"] == 2
     pd.testing.assert_frame_equal(
         first.drop(columns=["from_cache", "latency_s"]),
@@ -220,7 +225,7 @@ def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
         jobs.head(1),
         backend,
         mode="logprobs",
-        cache=path,
+        cache=AnswerCache(path),
         system_prompt="**Your Profile**: Your gender is male.",
         progress=False,
     )
@@ -237,7 +242,7 @@ def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
 def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp_path):
     """Migration: a cache written before the scoring method entered the key (its logprobs rows were
     scored token by token) still opens; its rows stay in the file and are not reused."""
-    from vp_stats.llm.cache import request_key, sha256_text
+    from vp_stats.llm.keys import request_key, sha256_text
 
     path = tmp_path / "old.sqlite"
     msgs = runner.make_messages(jobs.prompt.iloc[0])
@@ -258,7 +263,9 @@ def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp
                 "expected_rating": 3.8,
             }
         )
-    out = runner.run(jobs.head(1), backend, mode="logprobs", cache=path, progress=False)
+    out = runner.run(
+        jobs.head(1), backend, mode="logprobs", cache=AnswerCache(path), progress=False
+    )
     assert out.attrs["n_new"] == 1 and out.expected_rating.iloc[0] != 3.8
     with sqlite3.connect(path) as con:
         assert con.execute("select count(*) from answers").fetchone()[0] == 2
@@ -340,6 +347,7 @@ def test_kill_minus_nine_loses_no_finished_answer_and_repeats_none(tmp_path):
 _WRITER = r"""
 import sys, time
 import pandas as pd
+from vp_stats.io.cache import AnswerCache
 from vp_stats.llm import runner
 from vp_stats.llm.backends import GenResult
 class Fake:
@@ -350,7 +358,7 @@ class Fake:
         time.sleep(0.002)
         return GenResult(raw_text="like me")
 jobs = pd.DataFrame({"prompt": [f"p{i}" for i in range(int(sys.argv[2]), int(sys.argv[3]))]})
-runner.run(jobs, Fake(), mode="text", cache=sys.argv[1], progress=False)
+runner.run(jobs, Fake(), mode="text", cache=AnswerCache(sys.argv[1]), progress=False)
 """
 
 
@@ -427,14 +435,16 @@ def test_openai_backend_against_a_real_server(server, jobs, monkeypatch, tmp_pat
     be = OpenAIBackend(
         model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY", concurrency=2
     )
-    g = runner.run(jobs.head(3), be, mode="grammar", cache=tmp_path / "h.sqlite", progress=False)
+    g = runner.run(
+        jobs.head(3), be, mode="grammar", cache=AnswerCache(tmp_path / "h.sqlite"), progress=False
+    )
     assert g.raw_text.isin(PHRASES).all() and g.parse_ok.all()
     t = runner.run(
         jobs.head(2),
         be,
         mode="text",
         decoding=Decoding(max_tokens=8),
-        cache=tmp_path / "h.sqlite",
+        cache=AnswerCache(tmp_path / "h.sqlite"),
         progress=False,
     )
     assert len(t) == 2 and (t.prompt_tokens > 100).all()
@@ -693,10 +703,14 @@ def test_failed_calls_are_reported_not_cached_and_retried_on_rerun(tmp_path):
     try:
         be = OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0)
         jobs = pd.DataFrame({"prompt": ["a", "b"]})
-        out = runner.run(jobs, be, mode="text", cache=tmp_path / "c.sqlite", progress=False)
+        out = runner.run(
+            jobs, be, mode="text", cache=AnswerCache(tmp_path / "c.sqlite"), progress=False
+        )
         assert out.error.str.startswith(CALL_FAILED).all() and not out.parse_ok.any()
         assert AnswerCache(tmp_path / "c.sqlite").count() == 0
-        again = runner.run(jobs, be, mode="text", cache=tmp_path / "c.sqlite", progress=False)
+        again = runner.run(
+            jobs, be, mode="text", cache=AnswerCache(tmp_path / "c.sqlite"), progress=False
+        )
         assert again.attrs["n_new"] == 2 and _Always500.calls == 4  # asked again
     finally:
         srv.shutdown()

@@ -494,6 +494,7 @@ def run_llm(
     """
     from vp_stats import schema
     from vp_stats.io import datasets
+    from vp_stats.io.cache import open_cache
     from vp_stats.io.templates import load_chat_template
     from vp_stats.llm import backends, prompts, runner
 
@@ -544,15 +545,16 @@ def run_llm(
         dec = backends.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
         with tio.locked_out_dir(out):
             try:
-                answers = runner.run(
-                    jobs,
-                    be,
-                    mode=mode,
-                    cache=cache or out / "cache.sqlite",
-                    decoding=dec,
-                    system_prompt=system_prompt,
-                    progress=progress,
-                )
+                with open_cache(cache or out / "cache.sqlite") as opened:
+                    answers = runner.run(
+                        jobs,
+                        be,
+                        mode=mode,
+                        cache=opened,
+                        decoding=dec,
+                        system_prompt=system_prompt,
+                        progress=progress,
+                    )
             except backends.BackendError as exc:
                 _fail(str(exc), code=1)
             tio.write_csv(answers.drop(columns=["key"]), out / "answers.csv")

@@ -89,7 +89,7 @@ def cache_merge(
     rows failing their checksum are skipped and counted. A missing, foreign or corrupted
     source is an error (exit 2) and nothing is written.
     """
-    from vp_stats.llm.cache import merge_caches
+    from vp_stats.io.cache import merge_caches
 
     with _user_errors():
         reports = merge_caches(sources, into)
@@ -110,7 +110,7 @@ def cache_merge(
             )
         if len(r["conflicts"]) < r["n_conflicts"] or r["n_conflicts"] > 5:
             typer.echo(f"  ... {r['n_conflicts'] - min(5, len(r['conflicts']))} more conflict(s)")
-    from vp_stats.llm.cache import AnswerCache
+    from vp_stats.io.cache import AnswerCache
 
     with _user_errors(), AnswerCache(into) as c:
         n = c.count()

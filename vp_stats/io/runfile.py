@@ -458,9 +458,9 @@ def run_models(
     """
     from vp_stats import redact
     from vp_stats.io import tables as tio
+    from vp_stats.io.cache import AnswerCache, CacheError
     from vp_stats.io.templates import load_chat_template
     from vp_stats.llm import backends, runner
-    from vp_stats.llm.cache import AnswerCache, CacheError
 
     out = Path(out)
     for spec in specs:  # an unusable cache stops the run before any model starts (CacheError)
@@ -505,15 +505,16 @@ def run_models(
                     dec = backends.Decoding(
                         temperature=spec.temperature, max_tokens=spec.max_tokens, seed=spec.seed
                     )
-                    answers = runner.run(
-                        spec.jobs,
-                        be,
-                        mode=spec.mode,
-                        cache=mdir / "cache.sqlite",
-                        decoding=dec,
-                        system_prompt=spec.system_prompt,
-                        progress=progress,
-                    )
+                    with AnswerCache(mdir / "cache.sqlite") as cache:
+                        answers = runner.run(
+                            spec.jobs,
+                            be,
+                            mode=spec.mode,
+                            cache=cache,
+                            decoding=dec,
+                            system_prompt=spec.system_prompt,
+                            progress=progress,
+                        )
                     tio.write_csv(answers.drop(columns=["key"]), mdir / "answers.csv")
                     tio.write_csv(runner.per_item_means(answers), mdir / "per_item.csv")
                 row.update(_counts(answers))

@@ -5,7 +5,7 @@ runs (:mod:`vp_stats.studies.personas`, through the runner) and multi-turn HVAE
 conversations (:func:`vp_stats.llm.hvae.make_chat_fn`) all go through
 :class:`CachedBackend`:
 
-1. **key**: :func:`~vp_stats.llm.cache.request_key` of the backend identity, the
+1. **key**: :func:`~vp_stats.llm.keys.request_key` of the backend identity, the
    caller's parameters (``params``), the answer mode label and the full prompt text
    (``backend.prompt_text(messages)``). The key format is the one of earlier
    versions, so earlier caches still answer. A scoring request (``mode="logprobs"``)
@@ -42,7 +42,6 @@ Examples
 from __future__ import annotations
 
 import json
-import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -59,7 +58,7 @@ from vp_stats.llm.backends import (
     capabilities,
     scores_to_result,
 )
-from vp_stats.llm.cache import AnswerCache, _canonical, request_key, sha256_text
+from vp_stats.llm.keys import MemoryCache, canonical, request_key, sha256_text
 
 __all__ = ["CALL_FAILED", "CacheWarning", "CachedBackend", "Request"]
 
@@ -94,17 +93,23 @@ class CachedBackend:
     backend : Backend
         :class:`~vp_stats.llm.backends.LlamaCppBackend`, :class:`~vp_stats.llm.backends.OpenAIBackend`
         or any object with the protocol's ``identity``, ``prompt_text`` and ``generate``.
-    cache : AnswerCache or path, optional
-        Default: in memory (nothing persisted).
+    cache : cache object, optional
+        Anything with the cache protocol of :mod:`vp_stats.llm.keys` (``get_many``, ``put``,
+        ``add_secret``, ``bad_keys``, ``path``), e.g. :class:`vp_stats.io.cache.AnswerCache`
+        (a file, opened by the caller) or :class:`~vp_stats.llm.keys.MemoryCache`. Default: a
+        new :class:`~vp_stats.llm.keys.MemoryCache` (nothing persisted).
     """
 
-    def __init__(self, backend, cache: AnswerCache | str | os.PathLike | None = None):
+    def __init__(self, backend, cache=None):
         self.caps = capabilities(backend)
         self.backend = backend
-        self.own_cache = not isinstance(cache, AnswerCache)
-        self.cache = (
-            AnswerCache(cache if cache is not None else ":memory:") if self.own_cache else cache
-        )
+        if cache is not None and not callable(getattr(cache, "get_many", None)):
+            raise TypeError(
+                f"cache must be a cache object, not {type(cache).__name__} (open a file with "
+                "vp_stats.io.cache.AnswerCache)"
+            )
+        self.own_cache = cache is None
+        self.cache = MemoryCache() if cache is None else cache
         redact.register(self.caps.secret)
         self.cache.add_secret(self.caps.secret)
         self.identity = backend.identity()
@@ -123,16 +128,14 @@ class CachedBackend:
     def _matches(self, row: dict, req: Request) -> bool:
         try:
             params = (
-                _canonical(json.loads(row["params"]))
-                if isinstance(row.get("params"), str)
-                else None
+                canonical(json.loads(row["params"])) if isinstance(row.get("params"), str) else None
             )
         except ValueError:
             return False
         return (
             row.get("mode") == req.mode
             and row.get("prompt_hash") in (None, sha256_text(req.prompt_text))
-            and params == _canonical(req.params)
+            and params == canonical(req.params)
             and all(
                 row.get(k) == self.identity.get(k)
                 for k in ("backend", "model")

@@ -18,7 +18,6 @@ one cached call path (:class:`vp_stats.llm.calls.CachedBackend`).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
@@ -28,7 +27,6 @@ from typing import Any
 from vp_stats.instruments import svo
 from vp_stats.instruments.svo import check_target
 from vp_stats.llm.backends import BackendError, Decoding, GenResult, capabilities
-from vp_stats.llm.cache import AnswerCache
 from vp_stats.llm.calls import CALL_FAILED, CachedBackend
 
 __all__ = [
@@ -432,7 +430,7 @@ def generate_text(
 def make_chat_fn(
     backend: Any,
     mode: str = "grammar",
-    cache: AnswerCache | str | os.PathLike | None = None,
+    cache=None,
     decoding: Decoding | None = None,
     *,
     item_max_tokens: int | None = None,
@@ -440,8 +438,8 @@ def make_chat_fn(
 ) -> Callable[[list[dict[str, str]], int], str]:
     """A cached ``chat_fn(messages, seed) -> str`` for :func:`vp_stats.studies.hvae.run_hvae` on a runner backend.
 
-    Every call goes through the SQLite :class:`~vp_stats.llm.cache.AnswerCache`:
-    the key (:func:`~vp_stats.llm.cache.request_key`) covers the backend
+    Every call goes through the answer cache (e.g. the SQLite file of
+    :class:`vp_stats.io.cache.AnswerCache`): the key (:func:`~vp_stats.llm.keys.request_key`) covers the backend
     identity (backend, model, model file sha256 or endpoint), the decoding
     parameters including the run's seed, the step kind and grammar, and the
     full conversation (``backend.prompt_text(messages)``: the rendered chat
@@ -462,8 +460,9 @@ def make_chat_fn(
         :func:`vp_stats.studies.hvae.run_hvae` then decides). The free-text steps (value
         description, goal sentence) are ordinary generation in both modes and
         share cache entries across modes.
-    cache : AnswerCache or path, optional
-        Default: an in-memory cache (nothing persisted).
+    cache : cache object, optional
+        An open cache (e.g. :class:`vp_stats.io.cache.AnswerCache`; a path is not accepted:
+        studies open the file). Default: an in-memory cache (nothing persisted).
     decoding : vp_stats.llm.Decoding, optional
         Default :data:`DEFAULT_DECODING`. ``max_tokens`` limits the free-text
         steps; the seed is replaced by the seed :func:`vp_stats.studies.hvae.run_hvae` passes.

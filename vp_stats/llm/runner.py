@@ -28,7 +28,7 @@ Answer modes, recorded with every answer:
   the approximation: the probability the matched first tokens cover).
 
 Every request is keyed (backend, model, model file hash, decoding parameters,
-mode, full prompt) in a SQLite :class:`~vp_stats.llm.cache.AnswerCache`;
+mode, full prompt) in an answer cache (the SQLite file of :class:`vp_stats.io.cache.AnswerCache`);
 rerunning the same command resumes where a killed run stopped. Failed calls
 (timeouts, HTTP errors, empty answers, responses without choices) are recorded
 in the table (``error``) and never cached, so a rerun asks them again.
@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 
@@ -53,7 +52,6 @@ import pandas as pd
 
 from vp_stats.llm import parse
 from vp_stats.llm.backends import PHRASES, Decoding, GenResult, answer_grammar
-from vp_stats.llm.cache import AnswerCache
 from vp_stats.llm.calls import CachedBackend
 from vp_stats.schema import ANSWER_COLUMNS, PROB_COLUMNS
 
@@ -145,7 +143,7 @@ def run(
     jobs: pd.DataFrame,
     backend,
     mode: str = "logprobs",
-    cache: AnswerCache | str | os.PathLike | None = None,
+    cache=None,
     decoding: Decoding = Decoding(),
     system_prompt: str | None = None,
     progress: bool = True,
@@ -163,8 +161,10 @@ def run(
         :func:`vp_stats.llm.prompts.item_prompts` makes them.
     backend : LlamaCppBackend or OpenAIBackend
     mode : {"text", "grammar", "logprobs"}
-    cache : AnswerCache or path, optional
-        Default: an in-memory run (nothing persisted). Pass a path to resume.
+    cache : cache object, optional
+        An open cache (e.g. :class:`vp_stats.io.cache.AnswerCache`, opened by the caller; a path
+        is not accepted). Default: an in-memory run (nothing persisted). Pass a file's cache to
+        resume.
     decoding : Decoding
         Temperature, max_tokens, top_p, seed (ignored by ``logprobs``).
     progress : bool

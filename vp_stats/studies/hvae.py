@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any, NamedTuple
 
@@ -21,8 +22,8 @@ import pandas as pd
 
 from vp_stats.instruments import svo
 from vp_stats.instruments.svo import TARGETS, check_target
+from vp_stats.io.cache import AnswerCache, open_cache
 from vp_stats.llm.backends import Decoding, capabilities
-from vp_stats.llm.cache import AnswerCache
 from vp_stats.llm.hvae import DEFAULT_DECODING, PARSERS, build_messages, make_chat_fn, steps
 from vp_stats.stats.hvae import score_runs, summarise_runs
 
@@ -190,7 +191,8 @@ def run_grid(
         so it is generated once and shared: the conditions of a run differ
         only from the goal step on.
     cache : AnswerCache or path, optional
-        SQLite answer cache (default in memory). Pass a path to persist/resume.
+        SQLite answer cache (default in memory). Pass a path to persist/resume: the file is
+        opened here (:func:`vp_stats.io.cache.open_cache`) and closed at the end.
     mode : {"grammar", "text"}
         Item answer mode (:func:`make_chat_fn`).
     temperature : float, optional
@@ -261,10 +263,11 @@ def run_grid(
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0; got {temperature!r}")
         dec = replace(dec, temperature=float(temperature))
+    stack = ExitStack()
     chat = make_chat_fn(
         backend,
         mode=mode,
-        cache=cache,
+        cache=stack.enter_context(open_cache(cache)),
         decoding=dec,
         item_max_tokens=item_max_tokens,
         reset_kv=reset_kv,
@@ -308,6 +311,7 @@ def run_grid(
             summaries.append(sm)
     finally:
         bar.close()
+        stack.close()
     runs_df = pd.concat(runs, ignore_index=True)
     runs_df = runs_df.rename(columns={"letters": "answers", "constant_letter": "position_bias"})
     runs_df.insert(0, "model", model)

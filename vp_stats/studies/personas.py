@@ -220,7 +220,7 @@ def run_personas(
     crossed with the personas; each job carries its persona's ``system_prompt``
     and ``persona_id`` (the plain model: no system prompt, ``persona_id``
     ``"plain"``), so both are stored with every cached answer
-    (:class:`vp_stats.llm.cache.AnswerCache`, table ``answers``). Answers come
+    (:class:`vp_stats.io.cache.AnswerCache`, table ``answers``). Answers come
     from :func:`vp_stats.llm.runner.run`; reruns read finished answers from
     ``cache``. Persona protocol as in Value Portrait (Han et al., ACL 2025,
     demographic groups): the persona is the system message, the item prompt
@@ -255,6 +255,7 @@ def run_personas(
         persona_id``) with ``system_prompt`` and the persona attribute columns
         joined (missing for the plain model).
     """
+    from vp_stats.io.cache import open_cache
     from vp_stats.llm import prompts, runner
 
     tab = _check_persona_table(personas_table)
@@ -262,7 +263,8 @@ def run_personas(
         items, variants=variants, templates=datasets.load_prompt_templates(data_dir)
     )
     jobs = _persona_jobs(base, tab, include_plain)
-    ans = runner.run(jobs, backend, mode=mode, cache=cache, progress=progress)
+    with open_cache(cache) as opened:
+        ans = runner.run(jobs, backend, mode=mode, cache=opened, progress=progress)
     return _join_attributes(ans, tab)
 
 
@@ -381,6 +383,7 @@ def run_pvq21(
     added, ``system_prompt`` and persona attributes joined; score it with
     :func:`~vp_stats.stats.personas.score_llm_pvq21`.
     """
+    from vp_stats.io.cache import open_cache
     from vp_stats.llm import runner
 
     base = pvq21_prompts(texts)
@@ -390,7 +393,8 @@ def run_pvq21(
             raise ValueError("nothing to run: no personas_table and include_plain=False")
     tab = _check_persona_table(personas_table) if len(personas_table) else personas_table
     jobs = _persona_jobs(base, tab, include_plain)
-    ans = runner.run(jobs, backend, mode=mode, cache=cache, progress=progress)
+    with open_cache(cache) as opened:
+        ans = runner.run(jobs, backend, mode=mode, cache=opened, progress=progress)
     if len(ans) != len(jobs):
         raise RuntimeError(f"the runner returned {len(ans)} answers for {len(jobs)} jobs")
     ans.insert(2, "item", jobs["item"].to_numpy())

@@ -1,5 +1,8 @@
 """SQLite answer cache: every finished LLM answer is written at once and never asked again.
 
+The file behind :mod:`vp_stats.llm`'s cache protocol (keys and rows:
+:mod:`vp_stats.llm.keys`): studies open it and pass the object to the runner.
+
 One row per request key: a hash of (backend, model, model file hash or name,
 decoding parameters, answer mode, full prompt text including the system
 prompt). Each answer is committed in its own transaction, in WAL journal mode,
@@ -12,6 +15,7 @@ with a busy timeout).
 Every row carries a ``checksum`` (sha256 of its stored fields, computed from the row
 as read back inside the inserting transaction). :meth:`AnswerCache.get_many` drops a
 row whose checksum does not match (a corrupted or hand-edited row) and lists it in
+
 :attr:`AnswerCache.bad_keys`; callers recompute it (:mod:`vp_stats.llm.calls` says so
 and replaces the row). Rows written before checksums existed (no ``checksum``) are
 read as they are; opening an older cache adds the column (nothing else changes, keys
@@ -25,6 +29,7 @@ in which any registered secret value occurs.
 Examples
 --------
 >>> import tempfile, os
+>>> from vp_stats.llm.keys import request_key
 >>> path = os.path.join(tempfile.mkdtemp(), "answers.sqlite")
 >>> cache = AnswerCache(path)
 >>> key = request_key({"backend": "local", "model": "m"}, {"temperature": 0}, "text", "prompt")
@@ -40,109 +45,30 @@ False
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sqlite3
 import threading
-import time
+from contextlib import contextmanager
 from pathlib import Path
 
+from vp_stats.llm.keys import COLUMNS, row_checksum, stored_row
+
 __all__ = [
-    "COLUMNS",
     "REQUIRED",
-    "sha256_text",
-    "request_key",
-    "SecretLeakError",
     "CacheError",
-    "row_checksum",
     "AnswerCache",
     "NON_PAYLOAD",
     "MergeReport",
     "merge_caches",
+    "open_cache",
 ]
 
-COLUMNS = {
-    "key": "TEXT PRIMARY KEY",
-    "backend": "TEXT NOT NULL",
-    "model": "TEXT NOT NULL",
-    "model_id": "TEXT",
-    "params": "TEXT",
-    "mode": "TEXT",
-    "prompt_hash": "TEXT",
-    "system_prompt": "TEXT",
-    "persona_id": "TEXT",
-    "portrait_id": "INTEGER",
-    "option_id": "INTEGER",
-    "variant": "TEXT",
-    "raw_text": "TEXT",
-    "rating": "REAL",
-    "distribution": "TEXT",
-    "expected_rating": "REAL",
-    "entropy": "REAL",
-    "answer_mass": "REAL",
-    "latency_s": "REAL",
-    "prompt_tokens": "INTEGER",
-    "completion_tokens": "INTEGER",
-    "error": "TEXT",
-    "created_at": "REAL",
-    "checksum": "TEXT",
-}
 #: Columns every answer cache has had since the first version (a table without them is foreign).
 REQUIRED = ("key", "backend", "model", "params", "mode", "raw_text", "error")
 
 
-def _canonical(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def sha256_text(text: str) -> str:
-    """Hex sha256 of a text (UTF-8).
-
-    Examples
-    --------
-    >>> sha256_text("abc")[:12]
-    'ba7816bf8f01'
-    """
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def request_key(identity: dict, params: dict, mode: str, prompt: str) -> str:
-    """The cache key of one request: sha256 over its non-secret description.
-
-    ``identity`` holds backend, model and model file hash or name; ``params``
-    the decoding parameters; ``prompt`` the full prompt as sent (rendered chat,
-    or the canonical JSON of the messages for HTTP backends).
-
-    Examples
-    --------
-    >>> a = request_key({"backend": "local"}, {"t": 0}, "text", "p")
-    >>> a == request_key({"backend": "local"}, {"t": 0}, "text", "p"), a == request_key({"backend": "local"}, {"t": 1}, "text", "p")
-    (True, False)
-    """
-    return sha256_text(
-        _canonical(
-            {
-                "identity": identity,
-                "params": params,
-                "mode": mode,
-                "prompt_sha256": sha256_text(prompt),
-            }
-        )
-    )
-
-
-class SecretLeakError(RuntimeError):
-    """A value about to be cached contains a registered secret."""
-
-
 class CacheError(ValueError):
     """The cache file cannot be used (not SQLite, corrupted, or another program's database)."""
-
-
-def row_checksum(row: dict) -> str:
-    """sha256 over a stored row's fields (every column but ``checksum``), in column order."""
-    return sha256_text(_canonical([[k, row.get(k)] for k in COLUMNS if k != "checksum"]))
 
 
 class AnswerCache:
@@ -283,20 +209,7 @@ class AnswerCache:
         ``replace`` overwrites a stored row (used for rows that failed their checksum).
         The checksum is computed from the row as stored, in the same transaction.
         """
-        row = dict(row)
-        row.pop("checksum", None)
-        row.setdefault("created_at", time.time())
-        for k in ("params", "distribution"):
-            if k in row and not isinstance(row[k], (str, type(None))):
-                row[k] = _canonical(row[k])
-        unknown = set(row) - set(COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown cache column(s) {sorted(unknown)}")
-        for name, value in row.items():
-            if isinstance(value, str) and any(s in value for s in self._secrets):
-                raise SecretLeakError(
-                    f"refusing to cache field {name!r}: it contains a secret value"
-                )
+        row = stored_row(row, self._secrets)
         names = list(row)
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         q = f"{verb} INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
@@ -555,3 +468,26 @@ def merge_caches(sources, dest: str | os.PathLike) -> list[MergeReport]:
                 pass
         raise
     return reports
+
+
+@contextmanager
+def open_cache(cache):
+    """The cache object for ``cache``: None (in memory), an open cache, or a file path to open.
+
+    A file opened here is closed when the block ends; an object passed in is left open.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with open_cache(os.path.join(tempfile.mkdtemp(), "c.sqlite")) as c:
+    ...     c.count()
+    0
+    >>> with open_cache(None) as c:
+    ...     c is None
+    True
+    """
+    if cache is None or hasattr(cache, "get_many"):
+        yield cache
+        return
+    with AnswerCache(cache) as opened:
+        yield opened
