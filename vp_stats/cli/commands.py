@@ -400,42 +400,6 @@ def reproduce(
         typer.echo(f"figures in {root / 'reports' / 'figures'}")
 
 
-def _select_items(items_arg: str, items, seed: int):
-    import pandas as pd
-
-    if items_arg == "all":
-        return items
-    if items_arg.isdigit():
-        n = int(items_arg)
-        if not 1 <= n <= len(items):
-            _fail(f"--items {n}: expected 1-{len(items)}")
-        return items.sample(n=n, random_state=seed).sort_values(
-            ["portrait_id", "option_id"], ignore_index=True
-        )
-    path = Path(items_arg)
-    if not path.exists():
-        _fail(
-            f"--items: expected 'all', a number or a CSV file with portrait_id,option_id; {items_arg!r} is none of these"
-        )
-    chosen = pd.read_csv(path)
-    if {"portrait_id", "option_id"} - set(chosen.columns):
-        _fail(f"{path}: needs columns portrait_id and option_id")
-    keys = chosen[["portrait_id", "option_id"]]
-    known = (
-        keys.merge(items[["portrait_id", "option_id"]], how="left", indicator=True)["_merge"]
-        .eq("both")
-        .to_numpy()
-    )
-    if not known.all():
-        bad = keys[~known]
-        rows = ", ".join(
-            f"row {i + 1} ({p}, {o})"
-            for i, (p, o) in zip(bad.index[:5], bad.itertuples(index=False), strict=True)
-        )
-        _fail(f"{path}: {int((~known).sum())} row(s) name items that do not exist: {rows}")
-    return items.merge(keys.drop_duplicates(), how="inner")
-
-
 @app.command("run-llm")
 def run_llm(
     backend: str = BACKEND_OPTS["backend"],
@@ -492,22 +456,12 @@ def run_llm(
     failed (timeouts, HTTP errors, empty answers: never cached; rerun to retry them), 2 on bad
     input (including an unusable --cache file).
     """
-    from vp_stats import schema
-    from vp_stats.io import datasets
-    from vp_stats.io.cache import open_cache
     from vp_stats.io.templates import load_chat_template
-    from vp_stats.llm import backends, prompts, runner
+    from vp_stats.llm import backends
+    from vp_stats.studies.items import run_items
 
     if backend not in backends.BACKENDS:
         _fail(f"--backend must be local or openai, got {backend!r}")
-    chosen_variants = [v.strip() for v in variants.split(",") if v.strip()]
-    bad = [v for v in chosen_variants if v not in schema.VARIANTS]
-    if bad:
-        _fail(f"unknown variant(s) {bad}; choose from {', '.join(schema.VARIANTS)}")
-    if mode not in runner.MODES:
-        _fail(f"--mode must be one of {', '.join(runner.MODES)}")
-    from vp_stats.io import tables as tio
-
     if not (temperature >= 0):
         _fail(f"--temperature must be >= 0, got {temperature}")
     if max_tokens < 1:
@@ -515,15 +469,6 @@ def run_llm(
     if concurrency < 1 or retries < 0 or not (timeout > 0):
         _fail("--concurrency must be >= 1, --retries >= 0 and --timeout > 0")
     with _user_errors():
-        tio.prepare_out_dir(out)
-        item_table = _select_items(items, datasets.load_items(), seed)
-        tpl = template.read_text(encoding="utf-8") if template is not None else None
-        jobs = prompts.item_prompts(
-            item_table,
-            variants=chosen_variants,
-            template=tpl,
-            templates=None if tpl is not None else datasets.load_prompt_templates(),
-        )
         try:
             be = backends.make_backend(
                 backend,
@@ -542,52 +487,28 @@ def run_llm(
             )
         except backends.BackendError as exc:
             _fail(str(exc))
-        dec = backends.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
-        with tio.locked_out_dir(out):
-            try:
-                with open_cache(cache or out / "cache.sqlite") as opened:
-                    answers = runner.run(
-                        jobs,
-                        be,
-                        mode=mode,
-                        cache=opened,
-                        decoding=dec,
-                        system_prompt=system_prompt,
-                        progress=progress,
-                    )
-            except backends.BackendError as exc:
-                _fail(str(exc), code=1)
-            tio.write_csv(answers.drop(columns=["key"]), out / "answers.csv")
-            tio.write_csv(runner.per_item_means(answers), out / "per_item.csv")
-            ident = {
-                k: v
-                for k, v in be.identity().items()
-                if k in ("backend", "model", "model_id", "base_url")
-            }
-            _provenance(
+        try:
+            res = run_items(
                 out,
-                "run-llm",
-                {
-                    "mode": mode,
-                    "scoring": getattr(be, "scoring", None) if mode == "logprobs" else None,
-                    "variants": chosen_variants,
-                    "items": items,
-                    "temperature": temperature,
-                    "max_tokens": max_tokens,
-                    "seed": seed,
-                    "system_prompt": system_prompt,
-                },
-                {"template": template},
-                model=ident,
+                be,
+                mode=mode,
+                variants=variants.split(","),
+                items=items,
+                template=template,
+                system_prompt=system_prompt,
+                cache=cache,
+                decoding=backends.Decoding(
+                    temperature=temperature, max_tokens=max_tokens, seed=seed
+                ),
+                seed=seed,
+                progress=progress,
             )
-    n_ok = int(answers.parse_ok.sum())
-    errors = (
-        answers["error"].dropna().astype(str) if "error" in answers.columns else answers.iloc[:0, 0]
-    )
-    n_failed = int((~errors.str.startswith("unparseable answer")).sum())
+        except backends.BackendError as exc:
+            _fail(str(exc), code=1)
+    answers, n_failed, n_ok = res.table, res.n_failed, res.n_parsed
     typer.echo(
-        f"{len(answers)} answers ({answers.attrs['n_cached']} from cache, {answers.attrs['n_new']} new); "
-        f"{n_ok} parsed, {len(answers) - n_ok} not parsed ({n_failed} failed calls); wrote {out / 'answers.csv'}"
+        f"{len(answers)} answers ({res.n_cached} from cache, {res.n_new} new); {n_ok} parsed, "
+        f"{len(answers) - n_ok} not parsed ({n_failed} failed calls); wrote {out / 'answers.csv'}"
     )
     if len(answers) and n_ok == 0:
         _fail(

@@ -36,6 +36,7 @@ def run_models(
     """
     from vp_stats.io import runfile as rf
     from vp_stats.io import tables as tio
+    from vp_stats.studies import runs as study_runs
 
     _use_data_dir(data_dir)
     with _user_errors():
@@ -50,7 +51,9 @@ def run_models(
     n_prompts = sum(len(s.jobs) for s in specs)
     typer.echo(f"{runfile}: {len(specs)} model(s), {n_prompts} prompts in all")
     with _user_errors():
-        summary = rf.run_models(specs, out, progress=progress, data_dir=data_dir, echo=typer.echo)
+        summary = study_runs.run_models(
+            specs, out, progress=progress, data_dir=data_dir, echo=typer.echo
+        )
     _echo_table(
         summary[["model", "status", "n_answers", "n_parsed", "n_failed", "from_cache"]],
         "run summary:",
