@@ -3,12 +3,15 @@ generation, on the same prompts in the same run; extrapolated to the full 3,120-
 (goal: all 520 items x 6 variants with full 6-answer distributions in under 20 minutes here).
 
 The last line compares the full-run pattern with its prompt-evaluation bound, measured in the same
-run on the same prompts in the same order: evaluating each prompt (with the same KV prefix reuse) and
+run on the same prompts in the same order: evaluating each prompt (with the same KV prefix reuse)
+and
 nothing else, which any way of scoring the answers must at least do. The run also prints the batched
 prompt-evaluation speed (tokens/s), the prompt tokens the whole 3,120-prompt run must evaluate with
-perfect prefix reuse (counted by tokenizing every prompt in the run's order), and the bound that gives.
+perfect prefix reuse (counted by tokenizing every prompt in the run's order), and the bound that
+gives.
 
-Run: python benchmarks/bench_runner.py [N_PROMPTS]   (threads: $VP_LLAMA_THREADS, default the free cores)
+Run: python benchmarks/bench_runner.py [N_PROMPTS]   (threads: $VP_LLAMA_THREADS, default the free
+cores)
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ def main(n: int = 12):
     )
     # the full run's access pattern: every variant of whole queries, sent in prompt order so that a
     # query's 5 responses and a wording's reversed order reuse the evaluated prefix
-    portraits = datasets.load_items().portrait_id.drop_duplicates().sample(n=2, random_state=1)  # noqa: F841 (used in query)
+    items = datasets.load_items()
+    portraits = items.portrait_id.drop_duplicates().sample(n=2, random_state=1)  # noqa: F841
     full_items = datasets.load_items().query("portrait_id in @portraits")
     full_jobs = prompts.item_prompts(full_items, templates=datasets.load_prompt_templates())
     t0 = time.perf_counter()

@@ -127,7 +127,8 @@ def test_logprobs_equal_an_independent_whole_sequence_evaluation(
     backend, jobs, reference_llama, scale
 ):
     """Reference: a second llama.cpp context evaluates prompt + answer as one sequence from an empty
-    cache (``Llama.eval``), as a server does for an echoed prompt; the summed token log-probabilities
+    cache (``Llama.eval``), as a server does for an echoed prompt; the summed token
+    log-probabilities
     must equal the backend's to 1e-6 (measured: bit-identical), for answers of 2 to 6 tokens (a
     2-token answer takes the backend's re-evaluation of the prompt's last token).
 
@@ -467,7 +468,8 @@ def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
     same GGUF, its chat template given with --chat-template) gives the same p_1..p_6 as
     ``--backend local``: max |dp| <= 1e-3 (measured: about 1e-7, the server's float32 JSON)."""
     env = {**os.environ, "VP_TEST_KEY": server["secret"]}
-    # two of the shortest items (llama_cpp.server sorts the whole vocabulary in Python for every echoed token)
+    # two of the shortest items (llama_cpp.server sorts the whole vocabulary in Python for every
+    # echoed token)
     (tmp_path / "items.csv").write_text("portrait_id,option_id\n4036,5\n4036,2\n")
     common = [
         "--mode",
@@ -511,7 +513,8 @@ def test_first_token_approximation_over_chat_completions(
     server, backend, jobs, reference_llama, monkeypatch
 ):
     """Without a chat template, scoring over HTTP is the documented first-token approximation: the
-    top_logprobs of the server's first answer token, shared among the answers each begins. Reference:
+    top_logprobs of the server's first answer token, shared among the answers each begins.
+    Reference:
     the same rule applied to the exact top-20 first tokens of an independent llama.cpp context."""
     from vp_stats.llm.openai_backend import first_token_scores
 
@@ -780,7 +783,8 @@ def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, ba
     key = ["persona_id", "portrait_id", "option_id"]
     a, b = p_http.set_index(key).sort_index(), p_loc.set_index(key).sort_index()
     assert np.abs(a[PROB_COLUMNS].to_numpy() - b[PROB_COLUMNS].to_numpy()).max() <= 1e-3
-    # HVAE: a multi-turn conversation up to its first item, free steps then a grammar-constrained letter
+    # HVAE: a multi-turn conversation up to its first item, free steps then a grammar-constrained
+    # letter
     chat = hvae_protocol.make_chat_fn(http, mode="grammar", decoding=Decoding(max_tokens=12))
     replies: list[str] = []
     while True:

@@ -98,12 +98,14 @@ def test_first_token_approximation_by_hand():
     ]
     lp = first_token_scores(top, phrases)
     p = np.exp(lp)
-    # "not" is shared by two answers; "a little like me" begins with no returned token; "I" and "" begin none
+    # "not" is shared by two answers; "a little like me" begins with no returned token; "I" and ""
+    # begin none
     np.testing.assert_allclose(p, [0.2, 0.2, 0.0, 0.1, 0.2, 0.05], atol=1e-15)
     res = scores_to_result(phrases, Scores(lp, approximation="first_token"))
     assert res.error is None and res.answer_mass == pytest.approx(0.75, abs=1e-15)
     np.testing.assert_allclose(res.distribution, p / 0.75, atol=1e-15)
-    # exact scores must be finite; an approximation may give an answer probability 0, but not all of them
+    # exact scores must be finite; an approximation may give an answer probability 0, but not all of
+    # them
     assert scores_to_result(phrases, Scores(lp)).error is not None
     assert (
         scores_to_result(
@@ -179,7 +181,8 @@ def test_cli_template_errors_exit_2_in_one_line(tmp_path):
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
-# ----------------------------------------------------------------------------- echo parsing, on a scripted client
+# ----------------------------------------------------------------------------- echo parsing, on a
+# scripted client
 
 
 def _ns(**kw):

@@ -6,7 +6,8 @@ values every model shares (a model's own keys win)::
     [defaults]
     mode = "text"
     variants = ["v1", "v1_reversed"]
-    items = "all"                 # "all", a number N (seeded sample) or a CSV of portrait_id,option_id
+    items = "all"                 # "all", a number N (seeded sample) or a CSV of
+    portrait_id,option_id
 
     [[model]]
     name = "qwen-7b"              # folder of its outputs: letters, digits, . _ -
@@ -26,7 +27,8 @@ paths (``items`` CSV, ``model_path``, ``template``) are read relative to the run
 The whole file is checked before anything runs (:func:`load_runfile`): an unknown key,
 a missing or repeated name or a bad value raises :class:`RunFileError` naming the file,
 the ``[[model]]`` index and the key. :func:`vp_stats.studies.runs.run_models` then runs the
-models one after the other through :func:`vp_stats.llm.runner.run`; each writes ``OUT/<name>/answers.csv``,
+models one after the other through :func:`vp_stats.llm.runner.run`; each writes
+``OUT/<name>/answers.csv``,
 ``per_item.csv`` and ``cache.sqlite`` (rerun to resume), and ``OUT/run_summary.csv``
 has one row per model.
 
@@ -42,7 +44,8 @@ Examples
 >>> load_runfile(f)
 Traceback (most recent call last):
 ...
-vp_stats.io.runfile.RunFileError: ...runs.toml: [[model]] 1 ('a'), key 'mode': must be one of text, grammar, logprobs, got 'fast'
+vp_stats.io.runfile.RunFileError: ...runs.toml: [[model]] 1 ('a'), key 'mode': must be one of text,
+grammar, logprobs, got 'fast'
 """
 
 from __future__ import annotations

@@ -262,7 +262,8 @@ def grammar_text(grammar, phrases) -> str | None:
     return grammar
 
 
-# --------------------------------------------------------------------------- construction from command-line options
+# --------------------------------------------------------------------------- construction from
+# command-line options
 
 BACKENDS = ("local", "openai")
 

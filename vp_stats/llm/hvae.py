@@ -439,7 +439,8 @@ def make_chat_fn(
     """A cached ``chat_fn(messages, seed) -> str`` for :func:`vp_stats.studies.hvae.run_hvae` on a runner backend.
 
     Every call goes through the answer cache (e.g. the SQLite file of
-    :class:`vp_stats.io.cache.AnswerCache`): the key (:func:`~vp_stats.llm.keys.request_key`) covers the backend
+    :class:`vp_stats.io.cache.AnswerCache`): the key (:func:`~vp_stats.llm.keys.request_key`) covers
+    the backend
     identity (backend, model, model file sha256 or endpoint), the decoding
     parameters including the run's seed, the step kind and grammar, and the
     full conversation (``backend.prompt_text(messages)``: the rendered chat
@@ -536,7 +537,8 @@ def make_chat_fn(
         rec = cb.answer(req, decoding=dec, grammar=gram)
         stats["n_calls"] += 1
         if rec.get("error") and str(rec["error"]).startswith(CALL_FAILED):
-            # a failed call (timeout, HTTP error) must not become a reply: the run stops, nothing is cached
+            # a failed call (timeout, HTTP error) must not become a reply: the run stops, nothing is
+            # cached
             raise BackendError(f"{label} step failed: {rec['error']}")
         return rec.get("raw_text") or ""
 

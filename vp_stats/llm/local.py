@@ -114,7 +114,8 @@ def plain_cpu_weights():
 
 def free_cores() -> int:
     """Cores actually free for llama.cpp's threads: the CPUs this process may run on (affinity, cgroup
-    quota) minus the 1-minute load average of the others, at least 1, at most half the logical CPUs when
+    quota) minus the 1-minute load average of the others, at least 1, at most half the logical CPUs
+    when
     there are more than 2 (hyper-threads share a core's arithmetic units).
 
     Examples
@@ -158,7 +159,8 @@ class LlamaCppBackend(BaseBackend):
         Context length (Value Portrait prompts need up to about 1,500 tokens).
     n_threads : int, optional
         CPU threads for prompt evaluation and decoding (default: ``$VP_LLAMA_THREADS``,
-        else :func:`free_cores`: the cores this process may use that are not busy). llama.cpp's threads spin while they
+        else :func:`free_cores`: the cores this process may use that are not busy). llama.cpp's
+        threads spin while they
         wait, so more threads than free cores slows it down sharply (measured here: a
         single-token decode took 0.39 s instead of 0.02 s with 2 threads on 2 busy cores).
     name : str, optional

@@ -74,7 +74,8 @@ class OpenAIBackend(BaseBackend):
     is the sum of the echoed log-probabilities of the tokens after the prompt's. Where the
     prompt's tokens end is the longest run of tokens all answers' echoes share when the
     answers begin with different characters (so with different tokens) and the tokens after
-    it spell each answer; otherwise the echo of one more request holding the prompt alone. The prompt's echoed tokens must be
+    it spell each answer; otherwise the echo of one more request holding the prompt alone. The
+    prompt's echoed tokens must be
     a prefix of each answer's, and the tokens after them must spell the answer (with or
     without its end-of-turn marker, which some servers show as empty text); an error says
     so otherwise. The generated token at the end of an echo is left out by the response's
@@ -278,7 +279,8 @@ class OpenAIBackend(BaseBackend):
             raise RuntimeError(
                 f"{where} sent a malformed echo (tokens must be text, log-probabilities numbers <= 0)"
             )
-        # the generated token(s) at the end: as many as the usage reports, else one when generation hit max_tokens
+        # the generated token(s) at the end: as many as the usage reports, else one when generation
+        # hit max_tokens
         n_gen = getattr(getattr(resp, "usage", None), "completion_tokens", None)
         if not (isinstance(n_gen, int) and 0 <= n_gen <= 1):
             n_gen = 1 if getattr(choices[0], "finish_reason", None) == "length" else 0
@@ -290,7 +292,8 @@ class OpenAIBackend(BaseBackend):
         tpl = self.chat_template
         prompt = tpl.render(messages)
         turns = [turn for turn, _ in answer_turns(tpl.render, messages, phrases)]
-        # what each answer's echoed tokens must spell: the whole turn, or the turn without its end-of-turn
+        # what each answer's echoed tokens must spell: the whole turn, or the turn without its
+        # end-of-turn
         # marker (servers that show special tokens as empty text)
         spelled = [
             {turn, turn[: turn.rfind(ph) + len(ph)]}
@@ -299,8 +302,10 @@ class OpenAIBackend(BaseBackend):
         answers = [self._echo(prompt + turn) for turn in turns]
         p_tokens = None
         if len({turn[:1] for turn in turns}) > 1:
-            # answers beginning with different characters begin with different tokens, so the prompt's
-            # tokens are the longest run all echoes share; kept if each answer's tokens spell its text
+            # answers beginning with different characters begin with different tokens, so the
+            # prompt's
+            # tokens are the longest run all echoes share; kept if each answer's tokens spell its
+            # text
             n = 0
             while all(len(t) > n for t, _ in answers) and len({t[n] for t, _ in answers}) == 1:
                 n += 1
@@ -308,7 +313,8 @@ class OpenAIBackend(BaseBackend):
                 p_tokens = answers[0][0][:n]
         if (
             p_tokens is None
-        ):  # the prompt alone (last: a server reusing its KV cache evaluated each answer in one batch)
+            # the prompt alone (last: a server reusing its KV cache evaluated each answer in one batch)
+        ):
             p_tokens = self._echo(prompt)[0]
         n = len(p_tokens)
         logps, n_cont = [], 0

@@ -2,7 +2,8 @@
 
 The six upstream prompt variants (3 wordings x original / reversed answer
 order; ``lm_evaluation/prompts`` of the upstream repository) are loaded through
-the data layer (:func:`vp_stats.io.datasets.load_prompt_templates`). Items with a title (Reddit, Dear Abby) use the ``reddit``
+the data layer (:func:`vp_stats.io.datasets.load_prompt_templates`). Items with a title (Reddit,
+Dear Abby) use the ``reddit``
 template (``{title}``, ``{text}``, ``{content}``); items without one
 (ShareGPT, LMSYS) use the ``sharegpt`` template (``{text}``, ``{content}``),
 as upstream did. Users may pass their own template with the same placeholders.
@@ -42,7 +43,8 @@ def check_template(template: str) -> str:
     >>> check_template("{question}")
     Traceback (most recent call last):
     ...
-    ValueError: prompt template uses unknown placeholder(s) ['question']; allowed: content, text, title
+    ValueError: prompt template uses unknown placeholder(s) ['question']; allowed: content, text,
+    title
     """
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}

