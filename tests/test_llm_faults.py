@@ -62,8 +62,7 @@ class FaultServer:
     """A scripted chat-completions endpoint: ``script(n, handler)`` answers request number ``n`` (0-based).
 
     Bounded: it serves at most ``max_requests`` requests and at most ``max_seconds``, then stops
-    itself;
-    a hanging or dripping handler ends when the server stops.
+    itself; a hanging or dripping handler ends when the server stops.
     """
 
     def __init__(self, script, max_requests=20, max_seconds=60.0):
@@ -393,8 +392,7 @@ def test_a_cache_from_before_checksums_still_answers(tmp_path):
     assert "checksum" not in done.stderr
 
 
-# ----------------------------------------------------------------------------- the other commands
-# over HTTP
+# --------------------------------------------------------------------- the other commands over HTTP
 
 
 def test_svo_and_personas_run_over_http(tmp_path):

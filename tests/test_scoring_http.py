@@ -181,8 +181,7 @@ def test_cli_template_errors_exit_2_in_one_line(tmp_path):
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
-# ----------------------------------------------------------------------------- echo parsing, on a
-# scripted client
+# --------------------------------------------------------------- echo parsing, on a scripted client
 
 
 def _ns(**kw):

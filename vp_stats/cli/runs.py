@@ -64,7 +64,8 @@ def run_models(
         n_dead = int((bad.status == "failed").sum())
         _fail(
             f"{len(bad)} of {len(summary)} model(s) did not finish cleanly ({n_dead} failed, "
-            f"{int(bad.n_failed.sum())} failed calls in all: {', '.join(bad.model)}); see {out / 'run_summary.csv'} "
+            f"{int(bad.n_failed.sum())} failed calls in all: {', '.join(bad.model)}); see "
+            f"{out / 'run_summary.csv'} "
             "and rerun the same command (finished answers come from the caches)",
             code=1,
         )
@@ -98,8 +99,10 @@ def cache_merge(
         reports = merge_caches(sources, into)
     for r in reports:
         typer.echo(
-            f"{r['source']}: {r['n_rows']} rows: {r['n_added']} added, {r['n_identical']} identical, "
-            f"{r['n_conflicts']} conflicting (destination's row kept), {r['n_bad_checksum']} failed their "
+            f"{r['source']}: {r['n_rows']} rows: {r['n_added']} added, {r['n_identical']} "
+            "identical, "
+            f"{r['n_conflicts']} conflicting (destination's row kept), {r['n_bad_checksum']} "
+            "failed their "
             f"checksum (skipped)"
             + (
                 f", {r['n_repaired']} repaired a destination row that failed its checksum"
@@ -109,7 +112,8 @@ def cache_merge(
         )
         for key, fields in r["conflicts"][:5]:
             typer.echo(
-                f"  conflict: key {key[:16]}... differs in {', '.join(fields)}; kept the destination's row"
+                f"  conflict: key {key[:16]}... differs in {', '.join(fields)}; kept the "
+                "destination's row"
             )
         if len(r["conflicts"]) < r["n_conflicts"] or r["n_conflicts"] > 5:
             typer.echo(f"  ... {r['n_conflicts'] - min(5, len(r['conflicts']))} more conflict(s)")

@@ -34,7 +34,8 @@ def svo_score(
         None, "--out", help="Write the scores to this CSV (default: print)."
     ),
 ) -> None:
-    """SVO angle, category (Murphy et al. and HVAE boundary conventions), transitivity, secondary index."""
+    """SVO angle, category (Murphy et al. and HVAE boundary conventions), transitivity, secondary
+    index."""
     from vp_stats.io import svo as svo_io
     from vp_stats.io import tables as tio
 
@@ -88,7 +89,8 @@ def svo_run(
         None, help="Sampling temperature (default: the protocol's)."
     ),
 ) -> None:
-    """Induce target SVOs in a model (HVAE protocol) and score its value rationality; cached, resumable."""
+    """Induce target SVOs in a model (HVAE protocol) and score its value rationality; cached,
+    resumable."""
     from vp_stats.llm import backends
     from vp_stats.studies import hvae as hvae_runs
 

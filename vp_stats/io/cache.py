@@ -94,7 +94,8 @@ class AnswerCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.path.is_dir():
                 raise CacheError(
-                    f"cache {self.path} is a folder; pass a file (e.g. {self.path / 'cache.sqlite'})"
+                    f"cache {self.path} is a folder; pass a file (e.g. "
+                    f"{self.path / 'cache.sqlite'})"
                 )
         try:
             self._conn = sqlite3.connect(
@@ -108,7 +109,8 @@ class AnswerCache:
             ]
             if "answers" not in tables and tables:
                 raise CacheError(
-                    f"cache {self.path} is an SQLite database of something else (tables: {', '.join(sorted(tables)[:5])}), "
+                    f"cache {self.path} is an SQLite database of something else (tables: "
+                    f"{', '.join(sorted(tables)[:5])}), "
                     "not a vp-stats answer cache; pass another --cache file or move this one away"
                 )
             cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
@@ -117,7 +119,8 @@ class AnswerCache:
             lacking = [c for c in REQUIRED if c not in have]
             if lacking:
                 raise CacheError(
-                    f"cache {self.path} has an 'answers' table without the column(s) {', '.join(lacking)}: it is not a "
+                    f"cache {self.path} has an 'answers' table without the column(s) "
+                    f"{', '.join(lacking)}: it is not a "
                     "vp-stats answer cache; pass another --cache file or move this one away"
                 )
             for (
@@ -127,7 +130,8 @@ class AnswerCache:
                 if name not in have:
                     try:
                         self._conn.execute(
-                            f"ALTER TABLE answers ADD COLUMN {name} {decl.replace('PRIMARY KEY', '')}"
+                            f"ALTER TABLE answers ADD COLUMN {name} "
+                            f"{decl.replace('PRIMARY KEY', '')}"
                         )
                     except sqlite3.OperationalError as exc:  # another run added it first
                         if "duplicate column" not in str(exc):
@@ -152,11 +156,14 @@ class AnswerCache:
         msg = str(exc)
         if "locked" in msg or "busy" in msg:
             return CacheError(
-                f"cache {self.path} is locked by another run ({msg}); wait for it or pass another --cache"
+                f"cache {self.path} is locked by another run ({msg}); wait for it or pass another "
+                "--cache"
             )
         return CacheError(
-            f"cache {self.path} is not a usable SQLite answer cache ({msg}): it is corrupted or not a cache file; "
-            "move it away (its answers are lost and will be recomputed) or pass another --cache file"
+            f"cache {self.path} is not a usable SQLite answer cache ({msg}): it is corrupted or "
+            "not a cache file; "
+            "move it away (its answers are lost and will be recomputed) or pass another --cache "
+            "file"
         )
 
     def add_secret(self, value: str | None) -> None:
@@ -252,7 +259,8 @@ class AnswerCache:
 
 # --------------------------------------------------------------------------- merging caches
 
-#: Columns that describe how an answer was obtained, not what it is: ignored when two rows are compared.
+#: Columns that describe how an answer was obtained, not what it is: ignored when two rows are
+#: compared.
 NON_PAYLOAD = ("created_at", "latency_s", "checksum")
 
 
@@ -292,7 +300,8 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
         lacking = [c for c in REQUIRED if c not in have]
         if lacking:
             raise CacheError(
-                f"cache {p} has an 'answers' table without the column(s) {', '.join(lacking)}: it is not a "
+                f"cache {p} has an 'answers' table without the column(s) {', '.join(lacking)}: it "
+                "is not a "
                 "vp-stats answer cache; nothing was merged"
             )
         if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
@@ -302,7 +311,8 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise CacheError(
-            f"cache {p} is not a usable SQLite answer cache ({exc}): it is corrupted or not a cache "
+            f"cache {p} is not a usable SQLite answer cache ({exc}): it is corrupted or not a "
+            "cache "
             "file; nothing was merged"
         ) from None
     except CacheError:

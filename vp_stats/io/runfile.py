@@ -11,8 +11,7 @@ values every model shares (a model's own keys win)::
 
     [[model]]
     name = "qwen-7b"              # folder of its outputs: letters, digits, . _ -
-    backend = "openai"
-    model = "Qwen/Qwen2.5-7B-Instruct"
+    backend = "openai" model = "Qwen/Qwen2.5-7B-Instruct"
     base_url = "http://127.0.0.1:8000/v1"
     api_key_env = "VLLM_API_KEY"  # the variable's name; the key itself never goes in the file
     concurrency = 16
@@ -68,7 +67,8 @@ _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class RunFileError(DataFormatError):
-    """A run file breaks its format; the message names the file, the ``[[model]]`` index and the key."""
+    """A run file breaks its format; the message names the file, the ``[[model]]`` index and the
+    key."""
 
     def __init__(self, file, index: int | None, name: str | None, key: str | None, problem: str):
         DataFormatError.__init__(self, file, index, key, problem)
@@ -169,7 +169,8 @@ def _check_model(
         if key == "name" and not (isinstance(value, str) and _NAME.match(value)):
             bad(
                 key,
-                f"must be a folder name of letters, digits, '.', '_', '-' (at most 100), got {value!r}",
+                "must be a folder name of letters, digits, '.', '_', '-' (at most 100), got "
+                f"{value!r}",
             )
         elif key in (
             "model",
@@ -185,7 +186,8 @@ def _check_model(
         elif key == "api_key_env" and not (isinstance(value, str) and _ENV.match(value)):
             bad(
                 key,
-                "must be the name of an environment variable (letters, digits, '_'), not the key itself",
+                "must be the name of an environment variable (letters, digits, '_'), not the key "
+                "itself",
             )
         elif key == "mode" and value not in ("text", "grammar", "logprobs"):
             bad(key, f"must be one of text, grammar, logprobs, got {value!r}")

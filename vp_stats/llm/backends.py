@@ -124,7 +124,8 @@ class Scores:
 
 
 def scores_to_result(phrases: Sequence[str], scores: Scores) -> GenResult:
-    """The answer of a scoring request: distribution renormalised over the answers, their total mass.
+    """The answer of a scoring request: distribution renormalised over the answers, their total
+    mass.
 
     Examples
     --------
@@ -208,7 +209,8 @@ class BaseBackend:
         )
 
     def score_phrases(self, messages: list[dict], phrases=PHRASES, **options) -> GenResult:
-        """:meth:`score` turned into the answer distribution over ``phrases`` (:func:`scores_to_result`);
+        """:meth:`score` turned into the answer distribution over ``phrases``
+        (:func:`scores_to_result`);
         ``options`` go to ``score`` (e.g. the local backend's ``share_prefix``)."""
         return scores_to_result(tuple(phrases), self.score(messages, tuple(phrases), **options))
 
@@ -222,12 +224,14 @@ class Capabilities:
     secret: str | None
     supports_grammar: bool
     supports_scoring: bool
-    #: How ``score`` computes its answers' log-probabilities (part of scoring requests' keys), or None.
+    #: How ``score`` computes its answers' log-probabilities (part of scoring requests' keys), or
+    #: None.
     scoring: str | None = None
 
 
 def capabilities(backend) -> Capabilities:
-    """The protocol's attributes of any backend, with :class:`BaseBackend`'s defaults (the one place that probes).
+    """The protocol's attributes of any backend, with :class:`BaseBackend`'s defaults (the one place
+    that probes).
 
     Raises ``TypeError`` naming what is missing when ``backend`` lacks a required method.
     """
@@ -262,8 +266,7 @@ def grammar_text(grammar, phrases) -> str | None:
     return grammar
 
 
-# --------------------------------------------------------------------------- construction from
-# command-line options
+# ----------------------------------------------------------- construction from command-line options
 
 BACKENDS = ("local", "openai")
 
@@ -280,7 +283,8 @@ def make_backend(
     retries: int = 5,
     chat_template=None,
 ):
-    """The backend the command line's ``--backend`` options describe (``ValueError`` on bad options).
+    """The backend the command line's ``--backend`` options describe (``ValueError`` on bad
+    options).
 
     ``chat_template`` is a :class:`vp_stats.llm.templates.ChatTemplate` (read a file with
     :func:`vp_stats.io.templates.load_chat_template`); ``model_path`` is the local backend's GGUF

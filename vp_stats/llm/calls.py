@@ -1,4 +1,5 @@
-"""The one cached call path of every LLM request: key -> cache get -> backend call -> validate -> cache put.
+"""The one cached call path of every LLM request: key -> cache get -> backend call -> validate ->
+cache put.
 
 Value Portrait items and questionnaires (:func:`vp_stats.llm.runner.run`), persona
 runs (:mod:`vp_stats.studies.personas`, through the runner) and multi-turn HVAE
@@ -149,7 +150,8 @@ class CachedBackend:
         )
 
     def lookup(self, requests: Sequence[Request]) -> dict[str, dict]:
-        """Valid cached rows of many requests, ``{key: row}``; a row failing its checks is recomputed later."""
+        """Valid cached rows of many requests, ``{key: row}``; a row failing its checks is
+        recomputed later."""
         by_key = {r.key: r for r in requests}
         self.cache.bad_keys.clear()
         got = self.cache.get_many(list(by_key))
@@ -164,7 +166,8 @@ class CachedBackend:
             new_bad = bad - self._bad
             self.stats["n_bad_cache"] += len(new_bad)
             warnings.warn(
-                f"cache {self.cache.path}: {len(new_bad)} stored answer(s) failed their checksum or do not match their "
+                f"cache {self.cache.path}: {len(new_bad)} stored answer(s) failed their checksum "
+                "or do not match their "
                 "request (corrupted or edited rows); they are recomputed and replaced",
                 CacheWarning,
                 stacklevel=3,
@@ -193,7 +196,8 @@ class CachedBackend:
         """
         if grammar is not None and not self.caps.supports_grammar:
             raise ValueError(
-                f"backend {type(self.backend).__name__} cannot constrain generation with a grammar; "
+                f"backend {type(self.backend).__name__} cannot constrain generation with a "
+                "grammar; "
                 "use mode='text' (free generation, then the strict parser)"
             )
         t0 = time.perf_counter()

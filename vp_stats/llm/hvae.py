@@ -436,7 +436,8 @@ def make_chat_fn(
     item_max_tokens: int | None = None,
     reset_kv: str = "run",
 ) -> Callable[[list[dict[str, str]], int], str]:
-    """A cached ``chat_fn(messages, seed) -> str`` for :func:`vp_stats.studies.hvae.run_hvae` on a runner backend.
+    """A cached ``chat_fn(messages, seed) -> str`` for :func:`vp_stats.studies.hvae.run_hvae` on a
+    runner backend.
 
     Every call goes through the answer cache (e.g. the SQLite file of
     :class:`vp_stats.io.cache.AnswerCache`): the key (:func:`~vp_stats.llm.keys.request_key`) covers

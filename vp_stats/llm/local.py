@@ -113,10 +113,10 @@ def plain_cpu_weights():
 
 
 def free_cores() -> int:
-    """Cores actually free for llama.cpp's threads: the CPUs this process may run on (affinity, cgroup
+    """Cores actually free for llama.cpp's threads: the CPUs this process may run on (affinity,
+    cgroup
     quota) minus the 1-minute load average of the others, at least 1, at most half the logical CPUs
-    when
-    there are more than 2 (hyper-threads share a core's arithmetic units).
+    when there are more than 2 (hyper-threads share a core's arithmetic units).
 
     Examples
     --------
@@ -274,7 +274,8 @@ class LlamaCppBackend(BaseBackend):
     def continuations(
         self, messages: list[dict], phrases=PHRASES
     ) -> tuple[list[int], list[list[int]]]:
-        """Prompt tokens and, per phrase, the tokens of the complete answer turn (:func:`answer_turns`)."""
+        """Prompt tokens and, per phrase, the tokens of the complete answer turn
+        (:func:`answer_turns`)."""
         prompt_tokens = self._tokens(self.render(messages))
         conts = []
         for turn, marked in answer_turns(self.render, messages, phrases):
@@ -283,11 +284,13 @@ class LlamaCppBackend(BaseBackend):
         return prompt_tokens, conts
 
     def answer_turns(self, messages: list[dict], phrases=PHRASES) -> list[str]:
-        """Per phrase, the text of the complete answer turn after the prompt (phrase + end-of-turn marker)."""
+        """Per phrase, the text of the complete answer turn after the prompt (phrase + end-of-turn
+        marker)."""
         return [t for t, _ in answer_turns(self.render, messages, phrases)]
 
     def _keep_prefix(self, tokens: list[int]) -> int:
-        """Keep the longest prefix of the evaluated tokens shared with ``tokens``, leaving >= 2 to evaluate.
+        """Keep the longest prefix of the evaluated tokens shared with ``tokens``, leaving >= 2 to
+        evaluate.
 
         Only ``n_tokens`` is lowered here; the next evaluation removes the KV cells after it.
 
@@ -305,7 +308,8 @@ class LlamaCppBackend(BaseBackend):
         return llm.n_tokens
 
     def _decode(self, tokens: list[int], n_past: int, rows: int = 1) -> np.ndarray:
-        """Evaluate ``tokens`` at positions ``n_past...`` in batches of two or more; logits of the last ``rows``.
+        """Evaluate ``tokens`` at positions ``n_past...`` in batches of two or more; logits of the
+        last ``rows``.
 
         The KV cache is truncated to ``n_past`` first. Batches hold at most ``n_batch``
         tokens, and a last batch of one token is avoided by moving a token into it
@@ -351,7 +355,8 @@ class LlamaCppBackend(BaseBackend):
     def _score_tokens(
         self, prompt_tokens: list[int], conts: list[list[int]], share_prefix: bool = True
     ) -> list[float]:
-        """Sum of log-probabilities of each continuation's tokens after the prompt (batched evaluations).
+        """Sum of log-probabilities of each continuation's tokens after the prompt (batched
+        evaluations).
 
         With ``share_prefix`` the prompt is evaluated once (reusing the KV prefix),
         together with the longest continuation, and each other continuation is one
@@ -413,7 +418,8 @@ class LlamaCppBackend(BaseBackend):
         continuations: Sequence[str] = PHRASES,
         share_prefix: bool = True,
     ) -> Scores:
-        """Log-probability of each complete answer (phrase + end-of-turn marker); the prompt is evaluated once.
+        """Log-probability of each complete answer (phrase + end-of-turn marker); the prompt is
+        evaluated once.
 
         Every evaluation is a llama.cpp batch of two or more tokens, so the scores
         equal those of evaluating prompt and answer as one sequence from an empty
@@ -434,7 +440,8 @@ class LlamaCppBackend(BaseBackend):
         )
 
     def eval_prompt(self, messages: list[dict]) -> int:
-        """Evaluate only the prompt (reusing the KV prefix, as :meth:`score` does); tokens evaluated.
+        """Evaluate only the prompt (reusing the KV prefix, as :meth:`score` does); tokens
+        evaluated.
 
         The benchmark's lower bound: any scoring of the answers has to evaluate at least this.
         """

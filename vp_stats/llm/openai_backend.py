@@ -151,7 +151,8 @@ class OpenAIBackend(BaseBackend):
 
     @property
     def scoring(self) -> str:
-        """``echo:<first 16 hex digits of the template's sha256>`` (exact) or ``first_token:k<top_logprobs>``
+        """``echo:<first 16 hex digits of the template's sha256>`` (exact) or
+        ``first_token:k<top_logprobs>``
         (approximate): part of scoring requests' cache keys."""
         if self.chat_template is not None:
             return f"echo:{self.chat_template.sha256[:16]}"
@@ -176,7 +177,8 @@ class OpenAIBackend(BaseBackend):
         return json.dumps(messages, sort_keys=True, ensure_ascii=False)
 
     def _request(self, call, request_id: str):
-        """``call()`` with retries inside one wall-clock deadline; errors redacted, fatal ones as BackendError."""
+        """``call()`` with retries inside one wall-clock deadline; errors redacted, fatal ones as
+        BackendError."""
         import openai
 
         where = self.base_url or "(SDK default)"
@@ -213,7 +215,8 @@ class OpenAIBackend(BaseBackend):
     def generate(
         self, messages: list[dict], decoding: Decoding, grammar: str | None = None, phrases=PHRASES
     ) -> GenResult:
-        """One chat completion (``grammar`` sent as the llama.cpp server's field), with retries and a deadline."""
+        """One chat completion (``grammar`` sent as the llama.cpp server's field), with retries and
+        a deadline."""
         text = grammar_text(grammar, phrases)
         extra = {"grammar": text} if text is not None else None
 
@@ -277,7 +280,8 @@ class OpenAIBackend(BaseBackend):
             for v in values
         ):
             raise RuntimeError(
-                f"{where} sent a malformed echo (tokens must be text, log-probabilities numbers <= 0)"
+                f"{where} sent a malformed echo (tokens must be text, log-probabilities numbers <= "
+                "0)"
             )
         # the generated token(s) at the end: as many as the usage reports, else one when generation
         # hit max_tokens
@@ -293,8 +297,7 @@ class OpenAIBackend(BaseBackend):
         prompt = tpl.render(messages)
         turns = [turn for turn, _ in answer_turns(tpl.render, messages, phrases)]
         # what each answer's echoed tokens must spell: the whole turn, or the turn without its
-        # end-of-turn
-        # marker (servers that show special tokens as empty text)
+        # end-of-turn marker (servers that show special tokens as empty text)
         spelled = [
             {turn, turn[: turn.rfind(ph) + len(ph)]}
             for turn, ph in zip(turns, phrases, strict=True)
@@ -381,7 +384,8 @@ class OpenAIBackend(BaseBackend):
 
 
 def first_token_scores(top: Sequence[tuple[str, float]], phrases: Sequence[str]) -> list[float]:
-    """The first-token approximation of answers' log-probabilities from a chat API's ``top_logprobs``.
+    """The first-token approximation of answers' log-probabilities from a chat API's
+    ``top_logprobs``.
 
     Each returned token whose text (stripped, lower case) is non-empty and begins an
     answer gives its probability to the answers it begins, in equal shares; an

@@ -3,8 +3,7 @@
 The six upstream prompt variants (3 wordings x original / reversed answer
 order; ``lm_evaluation/prompts`` of the upstream repository) are loaded through
 the data layer (:func:`vp_stats.io.datasets.load_prompt_templates`). Items with a title (Reddit,
-Dear Abby) use the ``reddit``
-template (``{title}``, ``{text}``, ``{content}``); items without one
+Dear Abby) use the ``reddit`` template (``{title}``, ``{text}``, ``{content}``); items without one
 (ShareGPT, LMSYS) use the ``sharegpt`` template (``{text}``, ``{content}``),
 as upstream did. Users may pass their own template with the same placeholders.
 
@@ -53,7 +52,8 @@ def check_template(template: str) -> str:
     unknown = sorted(names - PLACEHOLDERS)
     if unknown:
         raise ValueError(
-            f"prompt template uses unknown placeholder(s) {unknown}; allowed: {', '.join(sorted(PLACEHOLDERS))}"
+            f"prompt template uses unknown placeholder(s) {unknown}; allowed: "
+            f"{', '.join(sorted(PLACEHOLDERS))}"
         )
     if "content" not in names:
         raise ValueError("prompt template must contain {content} (the response to rate)")
@@ -82,7 +82,8 @@ def render(
             raise ValueError(f"unknown variant {variant!r}; expected one of {schema.VARIANTS}")
         if templates is None:
             raise ValueError(
-                "an upstream variant needs templates= (vp_stats.io.datasets.load_prompt_templates())"
+                "an upstream variant needs templates= "
+                "(vp_stats.io.datasets.load_prompt_templates())"
             )
         tpl = templates[variant]["reddit" if _has_title(item["title"]) else "sharegpt"]
     return tpl.format(title=item["title"] or "", text=item["text"], content=item["response"])

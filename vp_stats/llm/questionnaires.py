@@ -201,7 +201,8 @@ def persona_bfi10_scores(
     if out_of.any():
         r = a[out_of].iloc[0]
         raise ValueError(
-            f"persona {r['persona_id']!r}, item {int(r['item'])}: rating {r['rating']!r} outside 1..5"
+            f"persona {r['persona_id']!r}, item {int(r['item'])}: rating {r['rating']!r} outside "
+            "1..5"
         )
     units = (
         list(runs)
@@ -328,7 +329,8 @@ def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame
         if bad.any():
             r = a.loc[bad].iloc[0]
             raise ValueError(
-                f"persona {r['persona_id']!r}, item {r['item']}: rating {r['rating']!r} outside 1..6"
+                f"persona {r['persona_id']!r}, item {r['item']}: rating {r['rating']!r} outside "
+                "1..6"
             )
         dup = a.duplicated(["persona_id", "item"])
         if dup.any():

@@ -68,7 +68,8 @@ def is_retryable(exc: Exception) -> bool:
 def retry_after(
     exc: Exception, cap: float = RETRY_AFTER_CAP, now: float | None = None
 ) -> float | None:
-    """Seconds to wait that a 429/503 response asks for (``Retry-After``: seconds or an HTTP date), capped.
+    """Seconds to wait that a 429/503 response asks for (``Retry-After``: seconds or an HTTP date),
+    capped.
 
     Examples
     --------
@@ -159,7 +160,8 @@ def with_retries(
                 wait = rng.uniform(0, min(cap, base * 2**attempt))
             if deadline is not None and clock() + wait >= deadline:
                 raise DeadlineExceeded(
-                    f"no answer before the request deadline ({attempt + 1} attempt(s); the next retry would "
+                    f"no answer before the request deadline ({attempt + 1} attempt(s); the next "
+                    "retry would "
                     f"wait {wait:.1f} s; last: {type(exc).__name__}: {redact.redact(exc)[:200]})"
                 ) from exc
             sleep(wait)
@@ -171,7 +173,8 @@ _DEADLINE = threading.local()
 
 @contextmanager
 def request_deadline(deadline: float | None):
-    """Every socket operation of this thread's HTTP requests ends by ``deadline`` (a ``time.monotonic()`` time)."""
+    """Every socket operation of this thread's HTTP requests ends by ``deadline`` (a
+    ``time.monotonic()`` time)."""
     old = getattr(_DEADLINE, "value", None)
     _DEADLINE.value = deadline
     try:
@@ -193,7 +196,8 @@ def _bounded(timeout: float | None) -> float | None:
 
 
 def _deadline_backend(inner):
-    """An httpcore network backend whose connect, read and write timeouts end at the thread's deadline."""
+    """An httpcore network backend whose connect, read and write timeouts end at the thread's
+    deadline."""
     import httpcore
 
     class Stream(httpcore.NetworkStream):

@@ -107,7 +107,8 @@ def make_messages(prompt: str, system_prompt: str | None = None) -> list[dict]:
 
 
 def _finish(scale):
-    """Rating of a generated answer: the parsed phrase (an unparseable answer is a valid, cached answer)."""
+    """Rating of a generated answer: the parsed phrase (an unparseable answer is a valid, cached
+    answer)."""
 
     def finish(rec: dict, res: GenResult) -> None:
         parsed = (
@@ -286,7 +287,8 @@ def run(
 
 
 def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
-    """Per-item mean over variants of an answer table, ready for :func:`vp_stats.stats.scoring.value_profiles`.
+    """Per-item mean over variants of an answer table, ready for
+    :func:`vp_stats.stats.scoring.value_profiles`.
 
     Columns: ``model, [portrait_id, option_id,] item``, one column per variant present,
     ``numeric_response`` (mean over the variants that gave a rating), ``n_parsed``,

@@ -27,8 +27,7 @@ class ChatTemplate:
     The local backend renders prompts with the template of its GGUF file; an
     OpenAI-compatible backend needs one to score answers exactly (it sends the
     rendered text to the completions endpoint). :func:`vp_stats.io.templates.load_chat_template`
-    reads
-    it from a GGUF file, a Hugging Face ``tokenizer_config.json`` or a Jinja file.
+    reads it from a GGUF file, a Hugging Face ``tokenizer_config.json`` or a Jinja file.
 
     Examples
     --------

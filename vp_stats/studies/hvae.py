@@ -351,7 +351,8 @@ def run_grid(
 
 
 def _run_conditions(chat, targets, n_runs, seed, with_goal, concurrency, **kw) -> pd.DataFrame:
-    """:func:`run_hvae` over ``targets``; with ``concurrency > 1`` (HTTP backends) the conversations of
+    """:func:`run_hvae` over ``targets``; with ``concurrency > 1`` (HTTP backends) the conversations
+    of
     different (target, run) pairs run in parallel threads (each conversation's steps stay
     sequential);
     the transcript is the same table in the same order."""

@@ -169,6 +169,7 @@ def _line(row: dict) -> str:
     if row["status"] == "failed":
         return f"{row['model']}: failed: {row['error']}"
     return (
-        f"{row['model']}: {row['n_answers']} answers ({row['from_cache']} from cache, {row['n_new']} new); "
+        f"{row['model']}: {row['n_answers']} answers ({row['from_cache']} from cache, "
+        f"{row['n_new']} new); "
         f"{row['n_parsed']} parsed, {row['n_failed']} failed calls [{row['status']}]"
     )
