@@ -409,7 +409,11 @@ def run_llm(
     api_key_env: str = BACKEND_OPTS["api_key_env"],
     mode: str = typer.Option(
         "logprobs",
-        help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; openai: exact with --chat-template, else the first-token approximation).",
+        help=(
+            "text (free answer, parsed), grammar (constrained to the six phrases) or logprobs "
+            "(distribution over the six answers; openai: exact with --chat-template, else the "
+            "first-token approximation)."
+        ),
     ),
     variants: str = typer.Option(
         ",".join(("v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed")),
@@ -422,7 +426,9 @@ def run_llm(
     template: Path | None = typer.Option(
         None,
         "--template",
-        help="Your own prompt template file with {title}, {text}, {content} (replaces the variants).",
+        help=(
+            "Your own prompt template file with {title}, {text}, {content} (replaces the variants)."
+        ),
     ),
     system_prompt: str | None = typer.Option(
         None, "--system-prompt", help="System prompt for every request (e.g. a persona)."
@@ -512,13 +518,16 @@ def run_llm(
     )
     if len(answers) and n_ok == 0:
         _fail(
-            f"no answer could be used: {n_failed} of {len(answers)} calls failed and the rest did not parse; "
-            "check the backend and rerun the same command (failed calls are retried, finished ones come from the cache)",
+            f"no answer could be used: {n_failed} of {len(answers)} calls failed and the rest did "
+            "not parse; "
+            "check the backend and rerun the same command (failed calls are retried, finished "
+            "ones come from the cache)",
             code=1,
         )
     if n_failed:
         _fail(
-            f"{n_failed} call(s) failed and are not cached (see the error column of {out / 'answers.csv'}); "
+            f"{n_failed} call(s) failed and are not cached (see the error column of "
+            f"{out / 'answers.csv'}); "
             "rerun the same command to retry them (finished answers come from the cache)",
             code=1,
         )

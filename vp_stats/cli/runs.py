@@ -15,12 +15,18 @@ __all__ = ["run_models", "cache_app", "cache_merge"]
 def run_models(
     runfile: Path = typer.Argument(
         ...,
-        help="TOML run file: [[model]] tables (name, backend, model, base_url, api_key_env, mode, variants, items, ...) and an optional [defaults] table.",
+        help=(
+            "TOML run file: [[model]] tables (name, backend, model, base_url, api_key_env, mode, "
+            "variants, items, ...) and an optional [defaults] table."
+        ),
     ),
     out: Path = typer.Option(
         ...,
         "--out",
-        help="Output folder: OUT/<name>/answers.csv, per_item.csv, cache.sqlite per model, and OUT/run_summary.csv.",
+        help=(
+            "Output folder: OUT/<name>/answers.csv, per_item.csv, cache.sqlite per model, and "
+            "OUT/run_summary.csv."
+        ),
     ),
     only: str | None = typer.Option(
         None, "--only", help="Comma-separated model names of the file to run (default: all)."

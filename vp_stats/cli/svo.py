@@ -73,7 +73,10 @@ def svo_run(
     ),
     backend: str = typer.Option(
         "local",
-        help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint; grammar mode sends the llama.cpp server's grammar field).",
+        help=(
+            "local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint; grammar "
+            "mode sends the llama.cpp server's grammar field)."
+        ),
     ),
     model: str | None = BACKEND_OPTS["model"],
     model_path: Path | None = BACKEND_OPTS["model_path"],
@@ -81,7 +84,9 @@ def svo_run(
     api_key_env: str = BACKEND_OPTS["api_key_env"],
     concurrency: int = typer.Option(
         4,
-        help="openai: conversations run in parallel (the steps of one conversation are sequential).",
+        help=(
+            "openai: conversations run in parallel (the steps of one conversation are sequential)."
+        ),
     ),
     timeout: float = BACKEND_OPTS["timeout"],
     retries: int = BACKEND_OPTS["retries"],

@@ -199,7 +199,8 @@ class AnswerCache:
             with self._lock:
                 for start in range(0, len(keys), 500):
                     chunk = keys[start : start + 500]
-                    q = f"SELECT {', '.join(names)} FROM answers WHERE key IN ({', '.join('?' * len(chunk))})"
+                    marks = ", ".join("?" * len(chunk))
+                    q = f"SELECT {', '.join(names)} FROM answers WHERE key IN ({marks})"
                     for row in self._conn.execute(q, chunk):
                         rec = dict(zip(names, row, strict=True))
                         if rec["checksum"] is not None and rec["checksum"] != row_checksum(rec):
@@ -275,7 +276,8 @@ class MergeReport(dict):
 
 
 def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]]:
-    """A read-only connection to a source cache and its answer columns (CacheError naming the file)."""
+    """A read-only connection to a source cache and its answer columns (CacheError naming the
+    file)."""
     p = Path(path)
     if not p.is_file():
         raise CacheError(
@@ -332,7 +334,8 @@ def _merge_into(dest: AnswerCache, sources) -> list[MergeReport]:
     ]  # every source is checked before anything is written
     names = list(COLUMNS)
     reports: list[MergeReport] = []
-    insert = f"INSERT OR REPLACE INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    marks = ", ".join("?" * len(names))
+    insert = f"INSERT OR REPLACE INTO answers ({', '.join(names)}) VALUES ({marks})"
     try:
         with dest._lock:
             dest._conn.execute("BEGIN IMMEDIATE")
@@ -434,7 +437,8 @@ def merge_caches(sources, dest: str | os.PathLike) -> list[MergeReport]:
     ...     with AnswerCache(os.path.join(d, name + ".sqlite")) as c:
     ...         _ = c.put({"key": "k1", "backend": "local", "model": "m", "raw_text": text})
     ...         _ = c.put({"key": "k-" + name, "backend": "local", "model": "m", "raw_text": text})
-    >>> reps = merge_caches([os.path.join(d, "a.sqlite"), os.path.join(d, "b.sqlite")], os.path.join(d, "all.sqlite"))
+    >>> sources = [os.path.join(d, "a.sqlite"), os.path.join(d, "b.sqlite")]
+    >>> reps = merge_caches(sources, os.path.join(d, "all.sqlite"))
     >>> [(r["n_added"], r["n_conflicts"]) for r in reps], reps[1]["conflicts"]
     ([(2, 0), (1, 1)], [('k1', ['raw_text'])])
     >>> AnswerCache(os.path.join(d, "all.sqlite")).get("k1")["raw_text"]

@@ -35,7 +35,8 @@ Examples
 --------
 >>> import tempfile, pathlib
 >>> f = pathlib.Path(tempfile.mkdtemp()) / "runs.toml"
->>> _ = f.write_text('[defaults]\\nmode = "text"\\n[[model]]\\nname = "a"\\nbackend = "openai"\\nmodel = "m"\\n'
+>>> _ = f.write_text('[defaults]\\nmode = "text"\\n[[model]]\\nname = "a"\\n'
+...                  'backend = "openai"\\nmodel = "m"\\n'
 ...                  'base_url = "http://127.0.0.1:8000/v1"\\n[[model]]\\nname = "b"\\n')
 >>> [(s.name, s.backend, s.mode) for s in load_runfile(f)]
 [('a', 'openai', 'text'), ('b', 'local', 'text')]
@@ -117,10 +118,13 @@ KEYS = {
     "model_path": "local: a GGUF file (default: the embedded SmolLM2-135M-Instruct)",
     "base_url": "openai: the endpoint, e.g. http://127.0.0.1:8000/v1",
     "api_key_env": "openai: the NAME of the environment variable holding the key",
-    "chat_template": "openai: the served model's chat template (.gguf, tokenizer_config.json or Jinja file) for exact logprobs",
-    "mode": "text, grammar or logprobs (openai: exact with chat_template, else the first-token approximation)",
+    "chat_template": "openai: the served model's chat template (.gguf, tokenizer_config.json "
+    "or Jinja file) for exact logprobs",
+    "mode": "text, grammar or logprobs (openai: exact with chat_template, else the first-token "
+    "approximation)",
     "variants": "a list of prompt variants",
-    "items": "'all', a number N (seeded sample of N items) or a CSV file with portrait_id,option_id",
+    "items": "'all', a number N (seeded sample of N items) or a CSV file with "
+    "portrait_id,option_id",
     "template": "a prompt template file with {title}, {text}, {content} (replaces the variants)",
     "system_prompt": "a system prompt for every request",
     "concurrency": "an integer >= 1 (openai: parallel requests)",
@@ -143,7 +147,8 @@ def _is_num(v) -> bool:
 def _check_model(
     table: dict, file: Path, index: int, defaults: dict, where_defaults: bool = False
 ) -> dict:
-    """The checked, completed keys of one model table (``index`` is 1-based; 0 for ``[defaults]``)."""
+    """The checked, completed keys of one model table (``index`` is 1-based; 0 for
+    ``[defaults]``)."""
     name = table.get("name") if isinstance(table.get("name"), str) else None
 
     def bad(key, problem):

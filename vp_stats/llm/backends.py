@@ -140,7 +140,8 @@ def scores_to_result(phrases: Sequence[str], scores: Scores) -> GenResult:
     usable = np.isfinite(logps) | ((logps == -np.inf) & (scores.approximation is not None))
     if logps.shape != (len(phrases),) or not usable.all() or not np.isfinite(logps).any():
         return GenResult(
-            error=f"the backend returned {int(np.isfinite(logps).sum())} usable scores for {len(phrases)} answers"
+            error=f"the backend returned {int(np.isfinite(logps).sum())} usable scores for "
+            f"{len(phrases)} answers"
         )
     mass = float(np.exp(logps).sum())
     dist = np.exp(logps - logps.max())

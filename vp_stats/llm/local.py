@@ -241,7 +241,8 @@ class LlamaCppBackend(BaseBackend):
     def generate(
         self, messages: list[dict], decoding: Decoding, grammar: str | None = None, phrases=PHRASES
     ) -> GenResult:
-        """Generate an answer, free or constrained by a GBNF grammar (``True``: the answer phrases)."""
+        """Generate an answer, free or constrained by a GBNF grammar (``True``: the answer
+        phrases)."""
         text = grammar_text(grammar, phrases)
         kwargs = {}
         if text is not None:

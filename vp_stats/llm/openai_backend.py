@@ -68,7 +68,8 @@ class OpenAIBackend(BaseBackend):
 
     Notes
     -----
-    **Exact scoring** (``scoring = "echo:<16 hex digits of the template's sha256>"``): for each answer, one request
+    **Exact scoring** (``scoring = "echo:<16 hex digits of the template's sha256>"``): for each
+    answer, one request
     to ``/v1/completions`` with the rendered prompt followed by the complete answer turn
     (``echo=True, logprobs=1, max_tokens=1, temperature=0``); the answer's log-probability
     is the sum of the echoed log-probabilities of the tokens after the prompt's. Where the
@@ -85,7 +86,8 @@ class OpenAIBackend(BaseBackend):
     llama_cpp.server``) and vLLM (``echo`` on ``/v1/completions``) implement this;
     OpenAI's own models no longer do.
 
-    **First-token approximation** (``scoring = "first_token:k<top_logprobs>"``): one chat completion with
+    **First-token approximation** (``scoring = "first_token:k<top_logprobs>"``): one chat
+    completion with
     ``logprobs=True, top_logprobs=k, max_tokens=1``. An answer's probability is the sum,
     over the returned first tokens whose text (stripped, lower case) begins the answer,
     of their probability, split equally among the answers the token begins (``not``
@@ -316,7 +318,8 @@ class OpenAIBackend(BaseBackend):
                 p_tokens = answers[0][0][:n]
         if (
             p_tokens is None
-            # the prompt alone (last: a server reusing its KV cache evaluated each answer in one batch)
+            # the prompt alone (last: a server reusing its KV cache evaluated each answer in one
+            # batch)
         ):
             p_tokens = self._echo(prompt)[0]
         n = len(p_tokens)
@@ -394,8 +397,10 @@ def first_token_scores(top: Sequence[tuple[str, float]], phrases: Sequence[str])
     Examples
     --------
     >>> import math
-    >>> top = [("not", math.log(0.5)), (" like", math.log(0.3)), ("Very", math.log(0.1)), ("I", math.log(0.05))]
-    >>> [round(math.exp(v), 3) for v in first_token_scores(top, ("not like me at all", "not like me", "like me", "very much like me"))]
+    >>> top = [("not", math.log(0.5)), (" like", math.log(0.3)), ("Very", math.log(0.1)),
+    ...        ("I", math.log(0.05))]
+    >>> answers = ("not like me at all", "not like me", "like me", "very much like me")
+    >>> [round(math.exp(v), 3) for v in first_token_scores(top, answers)]
     [0.25, 0.25, 0.3, 0.1]
     """
     mass = [0.0] * len(phrases)

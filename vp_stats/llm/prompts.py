@@ -12,7 +12,8 @@ Examples
 >>> from vp_stats.io import datasets
 >>> from vp_stats.llm import prompts
 >>> templates = datasets.load_prompt_templates()
->>> table = prompts.item_prompts(datasets.load_items().head(2), variants=["v1"], templates=templates)
+>>> items = datasets.load_items().head(2)
+>>> table = prompts.item_prompts(items, variants=["v1"], templates=templates)
 >>> table.columns.tolist()
 ['portrait_id', 'option_id', 'variant', 'prompt']
 >>> table.prompt.iloc[0].startswith("Now I will briefly describe a scenario and response.")
@@ -72,7 +73,8 @@ def render(
     Examples
     --------
     >>> from vp_stats.io.datasets import load_prompt_templates
-    >>> render({"title": None, "text": "Hi", "response": "Hello"}, "v2", load_prompt_templates())[:31]
+    >>> query = {"title": None, "text": "Hi", "response": "Hello"}
+    >>> render(query, "v2", load_prompt_templates())[:31]
     'Given a message and response:\\n\\n'
     """
     if template is not None:

@@ -111,7 +111,8 @@ def score_llm_bfi10(
     Examples
     --------
     >>> import pandas as pd
-    >>> a = pd.DataFrame({"model": "m", "item": range(1, 11), "rating": [2.0, 4, 2, 2, 2, 4, 2, 4, 4, 4], "parse_ok": True})
+    >>> a = pd.DataFrame({"model": "m", "item": range(1, 11),
+    ...                   "rating": [2.0, 4, 2, 2, 2, 4, 2, 4, 4, 4], "parse_ok": True})
     >>> score_llm_bfi10(a).set_index("dimension").score.round(2).to_dict()["Extraversion"]
     4.0
     """
@@ -297,7 +298,8 @@ def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame
     Examples
     --------
     >>> import pandas as pd
-    >>> a = pd.DataFrame({"persona_id": "plain", "item": range(1, 22), "rating": [6.0] + [3.0] * 20})
+    >>> a = pd.DataFrame({"persona_id": "plain", "item": range(1, 22),
+    ...                   "rating": [6.0] + [3.0] * 20})
     >>> s = score_llm_pvq21(a, "expected")
     >>> round(s.query("dimension == 'Self_Direction'").score.item(), 4)  # 4.5 - 66/21
     1.3571

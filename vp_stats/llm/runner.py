@@ -71,7 +71,8 @@ def parse_scale_answer(text: object, scale: tuple[str, ...]) -> parse.ParsedAnsw
 
     Examples
     --------
-    >>> bfi = ("disagree strongly", "disagree a little", "neither agree nor disagree", "agree a little", "agree strongly")
+    >>> bfi = ("disagree strongly", "disagree a little", "neither agree nor disagree",
+    ...        "agree a little", "agree strongly")
     >>> parse_scale_answer("I would say: Agree a little.", bfi).rating
     4
     >>> parse_scale_answer("No idea", bfi).reason
@@ -297,8 +298,9 @@ def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> a = pd.DataFrame({"model": "m", "portrait_id": 1003, "option_id": 1, "variant": ["v1", "v2"],
-    ...                   "rating": [4.5, None], "parse_ok": [True, False]})
+    >>> a = pd.DataFrame({"model": "m", "portrait_id": 1003, "option_id": 1,
+    ...                   "variant": ["v1", "v2"], "rating": [4.5, None],
+    ...                   "parse_ok": [True, False]})
     >>> per_item_means(a)[["numeric_response", "n_parsed", "n_failed"]].to_dict("records")
     [{'numeric_response': 4.5, 'n_parsed': 1, 'n_failed': 1}]
     """

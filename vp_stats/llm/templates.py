@@ -31,8 +31,9 @@ class ChatTemplate:
 
     Examples
     --------
-    >>> t = ChatTemplate("{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ eos_token }}{% endfor %}"
-    ...                  "{% if add_generation_prompt %}<assistant>{% endif %}", eos="</s>")
+    >>> t = ChatTemplate(
+    ...     "{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ eos_token }}{% endfor %}"
+    ...     "{% if add_generation_prompt %}<assistant>{% endif %}", eos="</s>")
     >>> t.render([{"role": "user", "content": "hi"}])
     '<user>hi</s><assistant>'
     >>> answer_turns(t.render, [{"role": "user", "content": "hi"}], ("yes", "no"))
@@ -69,7 +70,8 @@ class ChatTemplate:
 
     @classmethod
     def from_llama(cls, llm, origin: str) -> ChatTemplate:
-        """The template a loaded ``llama_cpp.Llama`` (or vocabulary) carries, with its BOS/EOS text."""
+        """The template a loaded ``llama_cpp.Llama`` (or vocabulary) carries, with its BOS/EOS
+        text."""
         source = llm.metadata.get("tokenizer.chat_template")
         if not source:
             raise BackendError(
