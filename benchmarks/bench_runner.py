@@ -66,7 +66,8 @@ def main(n: int = 12):
         t_naive,
     )
     print(
-        f"full benchmark (520 items x 6 variants, logprobs): about {3120 * t_full / 60:.1f} min   goal: < 20 min"
+        f"full benchmark (520 items x 6 variants, logprobs): about {3120 * t_full / 60:.1f} min   "
+        "goal: < 20 min"
     )
     full_msgs = sorted(
         (runner.make_messages(p) for p in full_jobs.prompt), key=be.prompt_text
@@ -95,8 +96,10 @@ def main(n: int = 12):
         total += len(toks) - k
         prev = toks
     print(
-        f"full run: {len(all_prompts)} prompts, {total} prompt tokens to evaluate with prefix reuse; "
-        f"bound {total / tps / 60:.1f} min, measured pattern {len(all_prompts) * t_full / 60:.1f} min"
+        f"full run: {len(all_prompts)} prompts, {total} prompt tokens to evaluate with prefix "
+        "reuse; "
+        f"bound {total / tps / 60:.1f} min, measured pattern {len(all_prompts) * t_full / 60:.1f} "
+        "min"
     )
     print(f"threads: {be.n_threads}")
     print(f"full run / prompt-eval bound: {t_full / t_bound:.2f}")

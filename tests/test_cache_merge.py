@@ -1,4 +1,5 @@
-"""`vp-stats cache merge`: caches written by real runs (a scripted HTTP endpoint on 127.0.0.1) combined into one.
+"""`vp-stats cache merge`: caches written by real runs (a scripted HTTP endpoint on 127.0.0.1)
+combined into one.
 
 Two "workers" answer overlapping prompt sets through the same endpoint (so their request keys
 agree); one of them got a different answer for one prompt (a conflict), and a row is tampered
@@ -26,7 +27,8 @@ PROMPTS = [f"prompt {i}" for i in range(5)]
 
 
 class Endpoint:
-    """One endpoint for every worker; ``answers`` overrides the answer of a prompt (default 'like me')."""
+    """One endpoint for every worker; ``answers`` overrides the answer of a prompt (default 'like
+    me')."""
 
     def __init__(self):
         self.answers: dict[str, str] = {}
@@ -73,7 +75,8 @@ def test_disjoint_overlapping_conflicting_and_tampered_rows(endpoint, tmp_path):
     assert endpoint.srv.n == 7
     with sqlite3.connect(b) as con:  # tamper with B's row of prompt 4
         con.execute(
-            "update answers set raw_text = 'very much like me' where raw_text = 'like me' and rowid = "
+            "update answers set raw_text = 'very much like me' where raw_text = 'like me' and "
+            "rowid = "
             "(select max(rowid) from answers)"
         )
     ka, kb = keys(a), keys(b)
@@ -86,8 +89,8 @@ def test_disjoint_overlapping_conflicting_and_tampered_rows(endpoint, tmp_path):
         in done.stdout
     )
     assert (
-        f"{b}: 4 rows: 1 added, 1 identical, 1 conflicting (destination's row kept), 1 failed their checksum (skipped)"
-        in done.stdout
+        f"{b}: 4 rows: 1 added, 1 identical, 1 conflicting (destination's row kept), 1 failed "
+        "their checksum (skipped)" in done.stdout
     )
     assert (
         "differs in raw_text, rating" in done.stdout and "kept the destination's row" in done.stdout

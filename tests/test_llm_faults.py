@@ -1,4 +1,5 @@
-"""Faults of LLM calls, injected by a real HTTP server on 127.0.0.1, through `vp-stats run-llm --backend openai`.
+"""Faults of LLM calls, injected by a real HTTP server on 127.0.0.1, through `vp-stats run-llm
+--backend openai`.
 
 The server (http.server in a thread) answers a few requests by a script (429 with Retry-After,
 500/503, a hang, a slow drip, malformed JSON, empty choices, a 404 echoing the API key), then
@@ -59,7 +60,8 @@ def _ok_body(content="like me", choices=True):
 
 
 class FaultServer:
-    """A scripted chat-completions endpoint: ``script(n, handler)`` answers request number ``n`` (0-based).
+    """A scripted chat-completions endpoint: ``script(n, handler)`` answers request number ``n``
+    (0-based).
 
     Bounded: it serves at most ``max_requests`` requests and at most ``max_seconds``, then stops
     itself; a hanging or dripping handler ends when the server stops.

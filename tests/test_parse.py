@@ -29,7 +29,8 @@ UNPARSEABLE = "Could not parse valid Likert response from: "
 
 @pytest.fixture(scope="module")
 def mirrored_answers() -> pd.DataFrame:
-    """Every raw answer of the mirror, read straight from the JSON (not via vp_stats.io.averaging)."""
+    """Every raw answer of the mirror, read straight from the JSON (not via
+    vp_stats.io.averaging)."""
     rows = []
     for rel in datasets.registered(datasets.RAW_OUTPUTS_DIR + "/"):
         for rec in datasets.read_json(datasets.fetch(rel)):

@@ -49,7 +49,8 @@ def jobs():
 #: ``python -m llama_cpp.server`` with the weights in plain CPU buffers (see plain_cpu_weights).
 _SERVE = (
     "import runpy\nfrom vp_stats.llm.local import plain_cpu_weights\n"
-    "with plain_cpu_weights():\n    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+    "with plain_cpu_weights():\n"
+    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
 )
 
 
@@ -93,7 +94,8 @@ def _log_softmax(row):
 
 
 def _whole_sequence_logps(ref, prompt_tokens, conts):
-    """Each continuation's summed token log-probabilities, prompt + continuation evaluated from an empty cache."""
+    """Each continuation's summed token log-probabilities, prompt + continuation evaluated from an
+    empty cache."""
     out = []
     for cont in conts:
         ref.reset()
@@ -147,7 +149,8 @@ def test_logprobs_equal_an_independent_whole_sequence_evaluation(
 
 
 def test_scores_are_exact_when_prompt_and_answers_cross_a_batch_boundary(backend, reference_llama):
-    """Prompt and answers longer than one llama.cpp batch (n_batch = 512): the rows of one evaluation
+    """Prompt and answers longer than one llama.cpp batch (n_batch = 512): the rows of one
+    evaluation
     come from two batches, and must still equal the whole-sequence reference."""
     words = []
     while True:
@@ -464,7 +467,8 @@ def _run_llm(*args, env=None):
 
 
 def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
-    """Acceptance: ``run-llm --backend openai --mode logprobs`` against the real llama.cpp server (the
+    """Acceptance: ``run-llm --backend openai --mode logprobs`` against the real llama.cpp server
+    (the
     same GGUF, its chat template given with --chat-template) gives the same p_1..p_6 as
     ``--backend local``: max |dp| <= 1e-3 (measured: about 1e-7, the server's float32 JSON)."""
     env = {**os.environ, "VP_TEST_KEY": server["secret"]}

@@ -191,7 +191,8 @@ def _ns(**kw):
 
 
 class _EchoClient:
-    """A completions endpoint in miniature: one token per character, ``<|im_end|>`` one token; token i
+    """A completions endpoint in miniature: one token per character, ``<|im_end|>`` one token; token
+    i
     of a text has log-probability -(1 + i % 5) / 10; then one generated token, ``"\n"`` (-0.5).
 
     ``style``: "llama" shows special tokens as empty text and leaves out an EOS it stops at; "vllm"
