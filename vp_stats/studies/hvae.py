@@ -142,11 +142,14 @@ def run_hvae(
 
 
 class HVAEGrid(NamedTuple):
-    """Result of :func:`run_grid`: ``runs``, ``summary`` and ``transcript`` tables."""
+    """Result of :func:`run_grid`: ``runs``, ``summary`` and ``transcript`` tables, and how many
+    answers were new LLM calls (``n_calls``) or came from the cache (``n_cached``)."""
 
     runs: pd.DataFrame
     summary: pd.DataFrame
     transcript: pd.DataFrame
+    n_calls: int = 0
+    n_cached: int = 0
 
 
 def run_grid(
@@ -345,9 +348,8 @@ def run_grid(
     summary = pd.concat(summaries, ignore_index=True)
     summary.insert(0, "model", model)
     transcript = pd.concat(transcripts, ignore_index=True)
-    transcript.attrs["n_calls"] = chat.stats["n_calls"]  # type: ignore[attr-defined]
-    transcript.attrs["n_cached"] = chat.stats["n_cached"]  # type: ignore[attr-defined]
-    return HVAEGrid(runs_df, summary, transcript)
+    stats = chat.stats  # type: ignore[attr-defined]
+    return HVAEGrid(runs_df, summary, transcript, stats["n_calls"], stats["n_cached"])
 
 
 def _run_conditions(chat, targets, n_runs, seed, with_goal, concurrency, **kw) -> pd.DataFrame:
