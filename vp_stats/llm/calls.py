@@ -92,8 +92,8 @@ class CachedBackend:
     Parameters
     ----------
     backend : Backend
-        :class:`~vp_stats.llm.backends.LlamaCppBackend`,
-        :class:`~vp_stats.llm.backends.OpenAIBackend`
+        :class:`~vp_stats.llm.local.LlamaCppBackend`,
+        :class:`~vp_stats.llm.openai_backend.OpenAIBackend`
         or any object with the protocol's ``identity``, ``prompt_text`` and ``generate``.
     cache : cache object, optional
         Anything with the cache protocol of :mod:`vp_stats.llm.keys` (``get_many``, ``put``,
