@@ -3,12 +3,15 @@ generation, on the same prompts in the same run; extrapolated to the full 3,120-
 (goal: all 520 items x 6 variants with full 6-answer distributions in under 20 minutes here).
 
 The last line compares the full-run pattern with its prompt-evaluation bound, measured in the same
-run on the same prompts in the same order: evaluating each prompt (with the same KV prefix reuse) and
+run on the same prompts in the same order: evaluating each prompt (with the same KV prefix reuse)
+and
 nothing else, which any way of scoring the answers must at least do. The run also prints the batched
 prompt-evaluation speed (tokens/s), the prompt tokens the whole 3,120-prompt run must evaluate with
-perfect prefix reuse (counted by tokenizing every prompt in the run's order), and the bound that gives.
+perfect prefix reuse (counted by tokenizing every prompt in the run's order), and the bound that
+gives.
 
-Run: python benchmarks/bench_runner.py [N_PROMPTS]   (threads: $VP_LLAMA_THREADS, default the free cores)
+Run: python benchmarks/bench_runner.py [N_PROMPTS]   (threads: $VP_LLAMA_THREADS, default the free
+cores)
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from _common import report
 
 from vp_stats.io import datasets
 from vp_stats.llm import prompts, runner
+from vp_stats.llm.backends import Decoding
+from vp_stats.llm.local import LlamaCppBackend
 
 
 def main(n: int = 12):
@@ -27,7 +32,7 @@ def main(n: int = 12):
     jobs = prompts.item_prompts(
         items, variants=["v1", "v3_reversed"], templates=datasets.load_prompt_templates()
     ).head(n)
-    be = runner.LlamaCppBackend()
+    be = LlamaCppBackend()
     msgs = [runner.make_messages(p) for p in jobs.prompt]
     be.score_phrases(msgs[0])  # warm-up
 
@@ -39,7 +44,7 @@ def main(n: int = 12):
 
     t_naive = timed(lambda m: be.score_phrases(m, share_prefix=False))
     t_shared = timed(lambda m: be.score_phrases(m))
-    t_grammar = timed(lambda m: be.generate(m, runner.Decoding(max_tokens=8), grammar=True))
+    t_grammar = timed(lambda m: be.generate(m, Decoding(max_tokens=8), grammar=True))
     report("naive: prompt re-evaluated for each of 6 answers (per prompt)", t_naive)
     report("logprobs with prompt KV reuse (per prompt)", t_shared, t_naive)
     report("grammar-constrained generation, one answer (per prompt)", t_grammar)
@@ -48,7 +53,8 @@ def main(n: int = 12):
     )
     # the full run's access pattern: every variant of whole queries, sent in prompt order so that a
     # query's 5 responses and a wording's reversed order reuse the evaluated prefix
-    portraits = datasets.load_items().portrait_id.drop_duplicates().sample(n=2, random_state=1)  # noqa: F841 (used in query)
+    items = datasets.load_items()
+    portraits = items.portrait_id.drop_duplicates().sample(n=2, random_state=1)  # noqa: F841
     full_items = datasets.load_items().query("portrait_id in @portraits")
     full_jobs = prompts.item_prompts(full_items, templates=datasets.load_prompt_templates())
     t0 = time.perf_counter()
@@ -60,7 +66,8 @@ def main(n: int = 12):
         t_naive,
     )
     print(
-        f"full benchmark (520 items x 6 variants, logprobs): about {3120 * t_full / 60:.1f} min   goal: < 20 min"
+        f"full benchmark (520 items x 6 variants, logprobs): about {3120 * t_full / 60:.1f} min   "
+        "goal: < 20 min"
     )
     full_msgs = sorted(
         (runner.make_messages(p) for p in full_jobs.prompt), key=be.prompt_text
@@ -89,8 +96,10 @@ def main(n: int = 12):
         total += len(toks) - k
         prev = toks
     print(
-        f"full run: {len(all_prompts)} prompts, {total} prompt tokens to evaluate with prefix reuse; "
-        f"bound {total / tps / 60:.1f} min, measured pattern {len(all_prompts) * t_full / 60:.1f} min"
+        f"full run: {len(all_prompts)} prompts, {total} prompt tokens to evaluate with prefix "
+        "reuse; "
+        f"bound {total / tps / 60:.1f} min, measured pattern {len(all_prompts) * t_full / 60:.1f} "
+        "min"
     )
     print(f"threads: {be.n_threads}")
     print(f"full run / prompt-eval bound: {t_full / t_bound:.2f}")

@@ -1,4 +1,5 @@
-"""`vp-stats cache merge`: caches written by real runs (a scripted HTTP endpoint on 127.0.0.1) combined into one.
+"""`vp-stats cache merge`: caches written by real runs (a scripted HTTP endpoint on 127.0.0.1)
+combined into one.
 
 Two "workers" answer overlapping prompt sets through the same endpoint (so their request keys
 agree); one of them got a different answer for one prompt (a conflict), and a row is tampered
@@ -16,8 +17,9 @@ import pandas as pd
 import pytest
 from test_llm_faults import ENV, FaultServer, _ok_body
 
+from vp_stats.io.cache import AnswerCache, CacheError, merge_caches
 from vp_stats.llm import runner
-from vp_stats.llm.cache import AnswerCache, CacheError, merge_caches
+from vp_stats.llm.openai_backend import OpenAIBackend
 
 pytest.importorskip("openai")
 
@@ -25,7 +27,8 @@ PROMPTS = [f"prompt {i}" for i in range(5)]
 
 
 class Endpoint:
-    """One endpoint for every worker; ``answers`` overrides the answer of a prompt (default 'like me')."""
+    """One endpoint for every worker; ``answers`` overrides the answer of a prompt (default 'like
+    me')."""
 
     def __init__(self):
         self.answers: dict[str, str] = {}
@@ -36,12 +39,11 @@ class Endpoint:
         h.send(200, _ok_body(self.answers.get(prompt, "like me")))
 
     def run(self, prompts, cache):
-        be = runner.OpenAIBackend(
-            model="m", base_url=self.srv.url, retries=0, concurrency=1, timeout=20
-        )
-        return runner.run(
-            pd.DataFrame({"prompt": prompts}), be, mode="text", cache=cache, progress=False
-        )
+        be = OpenAIBackend(model="m", base_url=self.srv.url, retries=0, concurrency=1, timeout=20)
+        with AnswerCache(cache) as opened:
+            return runner.run(
+                pd.DataFrame({"prompt": prompts}), be, mode="text", cache=opened, progress=False
+            )
 
 
 @pytest.fixture()
@@ -73,7 +75,8 @@ def test_disjoint_overlapping_conflicting_and_tampered_rows(endpoint, tmp_path):
     assert endpoint.srv.n == 7
     with sqlite3.connect(b) as con:  # tamper with B's row of prompt 4
         con.execute(
-            "update answers set raw_text = 'very much like me' where raw_text = 'like me' and rowid = "
+            "update answers set raw_text = 'very much like me' where raw_text = 'like me' and "
+            "rowid = "
             "(select max(rowid) from answers)"
         )
     ka, kb = keys(a), keys(b)
@@ -86,8 +89,8 @@ def test_disjoint_overlapping_conflicting_and_tampered_rows(endpoint, tmp_path):
         in done.stdout
     )
     assert (
-        f"{b}: 4 rows: 1 added, 1 identical, 1 conflicting (destination's row kept), 1 failed their checksum (skipped)"
-        in done.stdout
+        f"{b}: 4 rows: 1 added, 1 identical, 1 conflicting (destination's row kept), 1 failed "
+        "their checksum (skipped)" in done.stdout
     )
     assert (
         "differs in raw_text, rating" in done.stdout and "kept the destination's row" in done.stdout

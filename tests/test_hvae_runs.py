@@ -1,4 +1,4 @@
-"""Tests for HVAE on runner backends (vp_stats.llm.chat.make_chat_fn / run_grid / score_file).
+"""Tests for HVAE on runner backends (vp_stats.llm.hvae.make_chat_fn / run_grid / score_file).
 
 References: Murphy et al. (2011) ideal-type angles (altruist 61.39, joint-gain
 maximiser 45.00, individualist 0, competitor -16.26 degrees) and the all-A
@@ -20,10 +20,11 @@ from matplotlib.figure import Figure
 from vp_stats.errors import DataFormatError
 from vp_stats.instruments import svo
 from vp_stats.io import svo as svo_io
-from vp_stats.llm import chat as hvae_chat
+from vp_stats.io.cache import AnswerCache
 from vp_stats.llm import hvae as hvae_protocol
-from vp_stats.llm import runner
-from vp_stats.llm.cache import AnswerCache
+from vp_stats.llm.backends import BackendError, Decoding, GenResult
+from vp_stats.llm.local import LlamaCppBackend
+from vp_stats.llm.openai_backend import OpenAIBackend
 from vp_stats.plots import svo as svo_plots
 from vp_stats.stats import hvae as hvae_metrics
 from vp_stats.studies import hvae as hvae_runs
@@ -66,17 +67,17 @@ class IdealFake:
 
     def _answer(self, messages, decoding, grammar):
         self.calls.append({"messages": messages, "decoding": decoding, "grammar": grammar})
-        if not hvae_chat.is_item_turn(messages):
-            return runner.GenResult(raw_text=f"free text (seed {decoding.seed})")
+        if not hvae_protocol.is_item_turn(messages):
+            return GenResult(raw_text=f"free text (seed {decoding.seed})")
         opt = self.pattern_of[_target_of(messages)][_item_of(messages) - 1]
         letter = svo.OPTION_LETTERS[opt - 1]
         text = self.item_text.format(letter) if self.item_text and not grammar else letter
-        return runner.GenResult(raw_text=text)
+        return GenResult(raw_text=text)
 
     def generate(self, messages, decoding, grammar=None):
         assert grammar in (
             None,
-            hvae_chat.ITEM_GRAMMAR,
+            hvae_protocol.ITEM_GRAMMAR,
         )  # the answer-phrase grammar must never be used here
         return self._answer(messages, decoding, grammar)
 
@@ -92,8 +93,8 @@ class TextOnlyFake(IdealFake):
 
 def test_grammar_mode_routes_items_to_letter_grammar_and_free_steps_to_plain_generation():
     be = IdealFake()
-    dec = runner.Decoding(temperature=0.7, max_tokens=40, top_p=0.9, seed=99)
-    chat = hvae_chat.make_chat_fn(be, mode="grammar", decoding=dec)
+    dec = Decoding(temperature=0.7, max_tokens=40, top_p=0.9, seed=99)
+    chat = hvae_protocol.make_chat_fn(be, mode="grammar", decoding=dec)
     tr = hvae_runs.run_hvae(chat, targets=["altruistic"], n_runs=1, seed=5, with_goal=True)
     assert len(be.calls) == 8
     free, items = be.calls[:2], be.calls[2:]
@@ -108,33 +109,33 @@ def test_grammar_mode_routes_items_to_letter_grammar_and_free_steps_to_plain_gen
 
 def test_text_mode_uses_plain_generation_and_item_token_limit():
     be = IdealFake()
-    chat = hvae_chat.make_chat_fn(be, mode="text", item_max_tokens=7)
+    chat = hvae_protocol.make_chat_fn(be, mode="text", item_max_tokens=7)
     hvae_runs.run_hvae(chat, targets=["competitive"], n_runs=1)
     assert [c["grammar"] for c in be.calls] == [None] * 7
     assert [c["decoding"].max_tokens for c in be.calls] == [64] + [7] * 6
 
 
 def test_grammar_mode_needs_a_grammar_route():
-    chat = hvae_chat.make_chat_fn(TextOnlyFake(), mode="grammar")
+    chat = hvae_protocol.make_chat_fn(TextOnlyFake(), mode="grammar")
     with pytest.raises(ValueError, match="mode='text'"):
         hvae_runs.run_hvae(chat, targets=["prosocial"])
     with pytest.raises(ValueError, match="mode must be one of"):
-        hvae_chat.make_chat_fn(IdealFake(), mode="logprobs")
+        hvae_protocol.make_chat_fn(IdealFake(), mode="logprobs")
     with pytest.raises(ValueError, match="reset_kv"):
-        hvae_chat.make_chat_fn(IdealFake(), reset_kv="sometimes")
+        hvae_protocol.make_chat_fn(IdealFake(), reset_kv="sometimes")
 
 
 def test_cache_answers_once_and_persists(tmp_path):
     path = tmp_path / "hvae.sqlite"
     be = IdealFake()
-    chat = hvae_chat.make_chat_fn(be, cache=path)
+    chat = hvae_protocol.make_chat_fn(be, cache=AnswerCache(path))
     t1 = hvae_runs.run_hvae(chat, targets=["prosocial", "individualistic"], n_runs=2, seed=3)
     assert chat.stats == {"n_calls": 28, "n_cached": 0}
     with AnswerCache(path) as c:
         assert c.count() == 28
     # a new chat function on the same file: no LLM call at all, same transcript
     be2 = IdealFake()
-    chat2 = hvae_chat.make_chat_fn(be2, cache=path)
+    chat2 = hvae_protocol.make_chat_fn(be2, cache=AnswerCache(path))
     t2 = hvae_runs.run_hvae(chat2, targets=["prosocial", "individualistic"], n_runs=2, seed=3)
     assert be2.calls == [] and chat2.stats == {"n_calls": 0, "n_cached": 28}
     pd.testing.assert_frame_equal(t1, t2)
@@ -151,21 +152,21 @@ def test_cache_key_covers_seed_decoding_messages_and_mode():
     be = IdealFake()
     cache = AnswerCache(":memory:")
     msgs = hvae_protocol.build_messages("prosocial", ["free text"])
-    base = hvae_chat.make_chat_fn(be, cache=cache)
+    base = hvae_protocol.make_chat_fn(be, cache=cache)
     base(msgs, 0)
     base(msgs, 0)
     assert base.stats == {"n_calls": 1, "n_cached": 1}
-    hvae_chat.make_chat_fn(be, cache=cache)(msgs, 1)  # other seed
-    hot = runner.Decoding(temperature=1.0, max_tokens=64, top_p=0.95)
-    hvae_chat.make_chat_fn(be, cache=cache, decoding=hot)(msgs, 0)  # other temperature
-    hvae_chat.make_chat_fn(be, cache=cache, mode="text")(msgs, 0)  # other item mode
+    hvae_protocol.make_chat_fn(be, cache=cache)(msgs, 1)  # other seed
+    hot = Decoding(temperature=1.0, max_tokens=64, top_p=0.95)
+    hvae_protocol.make_chat_fn(be, cache=cache, decoding=hot)(msgs, 0)  # other temperature
+    hvae_protocol.make_chat_fn(be, cache=cache, mode="text")(msgs, 0)  # other item mode
     other = hvae_protocol.build_messages("prosocial", ["other free text"])
-    hvae_chat.make_chat_fn(be, cache=cache)(other, 0)  # other earlier reply
+    hvae_protocol.make_chat_fn(be, cache=cache)(other, 0)  # other earlier reply
     assert len(be.calls) == 5 and cache.count() == 5
     # the free-text step is shared across item modes (same request)
     first = hvae_protocol.build_messages("prosocial")
-    hvae_chat.make_chat_fn(be, cache=cache, mode="grammar")(first, 0)
-    text_chat = hvae_chat.make_chat_fn(be, cache=cache, mode="text")
+    hvae_protocol.make_chat_fn(be, cache=cache, mode="grammar")(first, 0)
+    text_chat = hvae_protocol.make_chat_fn(be, cache=cache, mode="text")
     text_chat(first, 0)
     assert text_chat.stats == {"n_calls": 0, "n_cached": 1}
 
@@ -207,14 +208,14 @@ def test_openai_route_sends_grammar_in_the_request_body():
     srv = http.server.HTTPServer(("127.0.0.1", 0), H)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        be = runner.OpenAIBackend(
+        be = OpenAIBackend(
             model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0, timeout=10
         )
-        dec = runner.Decoding(temperature=0.5, max_tokens=2, top_p=1.0, seed=4)
-        res = hvae_chat.generate_text(
-            be, [{"role": "user", "content": "q"}], dec, hvae_chat.ITEM_GRAMMAR
+        dec = Decoding(temperature=0.5, max_tokens=2, top_p=1.0, seed=4)
+        res = hvae_protocol.generate_text(
+            be, [{"role": "user", "content": "q"}], dec, hvae_protocol.ITEM_GRAMMAR
         )
-        chat = hvae_chat.make_chat_fn(be, mode="grammar")
+        chat = hvae_protocol.make_chat_fn(be, mode="grammar")
         reply = chat(hvae_protocol.build_messages("prosocial", ["free text"]), 3)
     finally:
         srv.shutdown()
@@ -257,7 +258,7 @@ def test_run_grid_ideal_answers_reproduce_murphy_angles():
     assert (s["hit_rate"] == 1.0).all() and (s["mean_abs_angular_distance"] < 1e-9).all()
     # 120 steps; the value step is the same request in both goal conditions
     # (same target, seed and message), so it is generated once and then read back
-    assert g.transcript.attrs == {"n_calls": 120 - 8, "n_cached": 8}
+    assert (g.n_calls, g.n_cached) == (120 - 8, 8)
     vr = runs.pivot_table(
         index=["target", "run"], columns="with_goal", values="value_reply", aggfunc="first"
     )
@@ -288,7 +289,7 @@ def test_run_grid_parse_failures_and_parsers():
 def test_run_grid_position_bias_flag_all_a():
     class AllA(IdealFake):
         def generate(self, messages, decoding, grammar=None):
-            return runner.GenResult(raw_text="A" if grammar else "free text")
+            return GenResult(raw_text="A" if grammar else "free text")
 
     g = hvae_runs.run_grid(AllA(), targets=["competitive"], n_runs=1, with_goal=False)
     r = g.runs.iloc[0]
@@ -431,8 +432,8 @@ def test_score_file_missing_file(tmp_path):
 @pytest.fixture(scope="module")
 def local_backend():
     try:
-        return runner.LlamaCppBackend()
-    except runner.BackendError as exc:  # pragma: no cover - depends on the install
+        return LlamaCppBackend()
+    except BackendError as exc:  # pragma: no cover - depends on the install
         pytest.skip(f"local model unavailable: {exc}")
 
 
@@ -440,7 +441,7 @@ def local_backend():
 @pytest.mark.slow
 def test_real_model_grid_parsed_cached_and_seed_deterministic(local_backend, tmp_path):
     path = tmp_path / "hvae.sqlite"
-    dec = runner.Decoding(temperature=0.7, max_tokens=16, top_p=0.95)
+    dec = Decoding(temperature=0.7, max_tokens=16, top_p=0.95)
     kw = dict(targets=["prosocial"], n_runs=1, seed=7, with_goal=False, decoding=dec)
     g1 = hvae_runs.run_grid(local_backend, cache=path, **kw)
     # parsed: grammar mode gives one bare letter per item, scored like svo.score_svo
@@ -451,16 +452,16 @@ def test_real_model_grid_parsed_cached_and_seed_deterministic(local_backend, tmp
     assert r["svo_angle"] == pytest.approx(ref.loc[0, "svo_angle"], abs=1e-12)
     assert r["svo_category"] == ref.loc[0, "svo_category"]
     assert bool(r["transitive"]) == bool(ref.loc[0, "transitive"])
-    assert g1.transcript.attrs == {"n_calls": 7, "n_cached": 0}
+    assert (g1.n_calls, g1.n_cached) == (7, 0)
     with AnswerCache(path) as c:
         assert c.count() == 7
     # cached: a second grid makes no LLM call and returns the same table
     g2 = hvae_runs.run_grid(local_backend, cache=path, **kw)
-    assert g2.transcript.attrs == {"n_calls": 0, "n_cached": 7}
+    assert (g2.n_calls, g2.n_cached) == (0, 7)
     pd.testing.assert_frame_equal(g1.runs, g2.runs)
     # seeds deterministic: recomputed from scratch (fresh cache) at temperature 0.7
     g3 = hvae_runs.run_grid(local_backend, cache=None, **kw)
-    assert g3.transcript.attrs["n_calls"] == 7
+    assert g3.n_calls == 7
     pd.testing.assert_frame_equal(g1.runs, g3.runs)
     # tidy: one row per run, the documented columns
     assert list(g1.runs.columns[:8]) == [
@@ -475,7 +476,7 @@ def test_real_model_grid_parsed_cached_and_seed_deterministic(local_backend, tmp
     ]
     assert g1.runs.loc[0, "seed"] == 7 and g1.runs.loc[0, "model"].startswith("SmolLM2")
     # another seed samples another value description
-    chat = hvae_chat.make_chat_fn(local_backend, decoding=dec)
+    chat = hvae_protocol.make_chat_fn(local_backend, decoding=dec)
     first = hvae_protocol.build_messages("prosocial")
     assert chat(first, 8) != r["value_reply"]
 

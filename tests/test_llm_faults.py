@@ -1,4 +1,5 @@
-"""Faults of LLM calls, injected by a real HTTP server on 127.0.0.1, through `vp-stats run-llm --backend openai`.
+"""Faults of LLM calls, injected by a real HTTP server on 127.0.0.1, through `vp-stats run-llm
+--backend openai`.
 
 The server (http.server in a thread) answers a few requests by a script (429 with Retry-After,
 500/503, a hang, a slow drip, malformed JSON, empty choices, a 404 echoing the API key), then
@@ -22,8 +23,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from vp_stats.io.cache import AnswerCache, CacheError
 from vp_stats.llm import runner
-from vp_stats.llm.cache import AnswerCache, CacheError
+from vp_stats.llm.backends import PHRASES
+from vp_stats.llm.calls import CALL_FAILED
+from vp_stats.llm.openai_backend import OpenAIBackend
 
 pytest.importorskip("openai")
 
@@ -56,10 +60,11 @@ def _ok_body(content="like me", choices=True):
 
 
 class FaultServer:
-    """A scripted chat-completions endpoint: ``script(n, handler)`` answers request number ``n`` (0-based).
+    """A scripted chat-completions endpoint: ``script(n, handler)`` answers request number ``n``
+    (0-based).
 
-    Bounded: it serves at most ``max_requests`` requests and at most ``max_seconds``, then stops itself;
-    a hanging or dripping handler ends when the server stops.
+    Bounded: it serves at most ``max_requests`` requests and at most ``max_seconds``, then stops
+    itself; a hanging or dripping handler ends when the server stops.
     """
 
     def __init__(self, script, max_requests=20, max_seconds=60.0):
@@ -227,7 +232,7 @@ def test_500_and_503_exhaust_retries_exit_1_and_cache_nothing(tmp_path):
     assert srv.n == 2 * 3  # each of the 2 prompts: 1 call + 2 retries
     assert "2 failed calls" in done.stdout and "rerun the same command" in done.stderr
     answers = pd.read_csv(tmp_path / "o" / "answers.csv")
-    assert answers.error.str.startswith(runner.CALL_FAILED).all() and answers.rating.isna().all()
+    assert answers.error.str.startswith(CALL_FAILED).all() and answers.rating.isna().all()
     assert answers.error.str.contains("[REDACTED]", regex=False).all()  # the echoed key, masked
     assert cache_rows(tmp_path / "o") == 0
     assert_no_key(done, tmp_path / "o")
@@ -256,7 +261,7 @@ def test_a_slow_drip_is_cut_at_the_wall_clock_deadline(tmp_path):
         done.elapsed < 30
     )  # every read finished within its 2 s read timeout: only a wall-clock deadline stops it
     answers = pd.read_csv(tmp_path / "o" / "answers.csv")
-    assert answers.error.iloc[0].startswith(runner.CALL_FAILED)
+    assert answers.error.iloc[0].startswith(CALL_FAILED)
     assert cache_rows(tmp_path / "o") == 0
 
 
@@ -265,10 +270,7 @@ def test_malformed_json_is_a_failed_call_not_cached(tmp_path):
         done = run_llm(srv.url, tmp_path / "o", "--retries", "0")
     assert done.returncode == 1, done.stdout + done.stderr
     answers = pd.read_csv(tmp_path / "o" / "answers.csv")
-    assert (
-        answers.error.iloc[0].startswith(runner.CALL_FAILED)
-        and "malformed" in answers.error.iloc[0]
-    )
+    assert answers.error.iloc[0].startswith(CALL_FAILED) and "malformed" in answers.error.iloc[0]
     assert cache_rows(tmp_path / "o") == 0 and srv.n == 1
 
 
@@ -315,7 +317,7 @@ def test_concurrent_retries_draw_their_own_jitter():
         h.send(500 if n < 2 else 200, b'{"error": {"message": "boom"}}' if n < 2 else _ok_body())
 
     with FaultServer(script) as srv:
-        be = runner.OpenAIBackend(
+        be = OpenAIBackend(
             model="m", base_url=srv.url, retries=2, concurrency=2, backoff_base=2.0, timeout=20
         )
         jobs = pd.DataFrame({"prompt": ["first prompt", "second prompt"]})
@@ -392,7 +394,7 @@ def test_a_cache_from_before_checksums_still_answers(tmp_path):
     assert "checksum" not in done.stderr
 
 
-# ----------------------------------------------------------------------------- the other commands over HTTP
+# --------------------------------------------------------------------- the other commands over HTTP
 
 
 def test_svo_and_personas_run_over_http(tmp_path):
@@ -403,7 +405,7 @@ def test_svo_and_personas_run_over_http(tmp_path):
             text = "E" if body.get("grammar") == "root ::= [A-I]\n" else "no grammar sent"
         elif "like me" in content:  # a persona item: a phrase that depends on the whole request
             pick = int(hashlib.sha256(json.dumps(body["messages"]).encode()).hexdigest(), 16) % 6
-            text = runner.PHRASES[pick] if "grammar" in body else "no grammar sent"
+            text = PHRASES[pick] if "grammar" in body else "no grammar sent"
         else:
             text = "A person who shares."
         h.send(200, _ok_body(text))
@@ -476,9 +478,7 @@ def test_svo_and_personas_run_over_http(tmp_path):
     assert (runs.answers == "EEEEEE").all() and runs.seed.tolist() == [0, 1]
     assert per.returncode == 0, per.stderr
     ans = pd.read_csv(tmp_path / "per" / "answers.csv")
-    assert (
-        ans.raw_text.isin(runner.PHRASES).all() and ans.parse_ok.all() and srv.n == n_svo + len(ans)
-    )
+    assert ans.raw_text.isin(PHRASES).all() and ans.parse_ok.all() and srv.n == n_svo + len(ans)
     assert set(ans.model) == {"m"} and ans.persona_id.nunique() == 5  # 4 personas + the plain model
     for d, p in ((tmp_path / "svo", svo), (tmp_path / "per", per)):
         assert_no_key(p, d)
@@ -490,7 +490,7 @@ def test_svo_and_personas_run_over_http(tmp_path):
 def test_retry_after_seconds_http_date_cap_and_deadline():
     from email.utils import formatdate
 
-    from vp_stats.llm import backends
+    from vp_stats.llm import backends, retry
 
     class E(Exception):
         def __init__(self, status, headers):
@@ -498,13 +498,13 @@ def test_retry_after_seconds_http_date_cap_and_deadline():
             self.response = type("R", (), {"headers": headers})()
 
     now = 1_000_000.0
-    assert backends.retry_after(E(429, {"retry-after": "3"})) == 3.0
-    assert backends.retry_after(
+    assert retry.retry_after(E(429, {"retry-after": "3"})) == 3.0
+    assert retry.retry_after(
         E(503, {"retry-after": formatdate(now + 10, usegmt=True)}), now=now
     ) == pytest.approx(10, abs=1)
-    assert backends.retry_after(E(429, {"retry-after": "3600"})) == backends.RETRY_AFTER_CAP
-    assert backends.retry_after(E(500, {"retry-after": "3"})) is None  # only 429/503 carry it
-    assert backends.retry_after(E(429, {"retry-after": "soon"})) is None
+    assert retry.retry_after(E(429, {"retry-after": "3600"})) == retry.RETRY_AFTER_CAP
+    assert retry.retry_after(E(500, {"retry-after": "3"})) is None  # only 429/503 carry it
+    assert retry.retry_after(E(429, {"retry-after": "soon"})) is None
 
     waits, clock = [], [0.0]
 
@@ -516,7 +516,7 @@ def test_retry_after_seconds_http_date_cap_and_deadline():
         clock[0] += s
 
     with pytest.raises(backends.DeadlineExceeded, match="deadline"):
-        backends.with_retries(
+        retry.with_retries(
             fail, retries=10, retryable=(E,), sleep=sleep, clock=lambda: clock[0], deadline=12.0
         )
     assert waits == [5.0, 5.0]  # a third wait would end past the deadline: given up at once instead

@@ -29,7 +29,8 @@ UNPARSEABLE = "Could not parse valid Likert response from: "
 
 @pytest.fixture(scope="module")
 def mirrored_answers() -> pd.DataFrame:
-    """Every raw answer of the mirror, read straight from the JSON (not via vp_stats.io.averaging)."""
+    """Every raw answer of the mirror, read straight from the JSON (not via
+    vp_stats.io.averaging)."""
     rows = []
     for rel in datasets.registered(datasets.RAW_OUTPUTS_DIR + "/"):
         for rec in datasets.read_json(datasets.fetch(rel)):
@@ -114,7 +115,8 @@ def test_default_rule_agrees_except_three_upstream_misreads(mirrored_answers):
 
 @pytest.mark.parametrize("rule", ["default", "upstream"])
 def test_upstream_parse_failures_stay_failures(upstream_failures, rule):
-    # 166 answers upstream recorded as unparseable across the 34 models of the averaged files (49 empty, 117 without a phrase)
+    # 166 answers upstream recorded as unparseable across the 34 models of the averaged files (49
+    # empty, 117 without a phrase)
     assert len(upstream_failures) == 166
     out = parse_answers(upstream_failures, rule=rule)
     assert not out.parse_ok.any()

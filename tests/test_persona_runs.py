@@ -18,7 +18,9 @@ from vp_stats.instruments import personas
 from vp_stats.instruments.pvq import score_pvq21
 from vp_stats.io import datasets, ess
 from vp_stats.llm import questionnaires
-from vp_stats.llm.runner import PHRASES, GenResult, Scores
+from vp_stats.llm.backends import PHRASES, GenResult, Scores
+from vp_stats.llm.local import LlamaCppBackend
+from vp_stats.schema import PROB_COLUMNS
 from vp_stats.stats import personas as persona_stats
 from vp_stats.studies import personas as persona_studies
 
@@ -366,9 +368,7 @@ def test_compare_file_and_bad_answer_files(tmp_path, grid, corr):
 @pytest.mark.llm
 @pytest.mark.slow
 def test_real_model_tiny_persona_grid(tmp_path):
-    from vp_stats.llm import runner
-
-    be = runner.LlamaCppBackend(n_ctx=2048)
+    be = LlamaCppBackend(n_ctx=2048)
     corr = datasets.load_published_correlations()
     its = persona_studies.select_persona_items(datasets.load_items(), corr, 1).head(5)
     tab = personas.persona_table([{"gender": "male"}, {"gender": "female"}])
@@ -377,7 +377,7 @@ def test_real_model_tiny_persona_grid(tmp_path):
         be, tab, its, variants=("v1",), cache=cache, include_plain=False
     )
     assert len(ans) == 10 and ans.parse_ok.all() and (ans["mode"] == "logprobs").all()
-    p = ans[runner.PROB_COLUMNS].to_numpy()
+    p = ans[PROB_COLUMNS].to_numpy()
     assert np.allclose(p.sum(axis=1), 1, atol=1e-9)
     assert np.allclose(ans.rating, p @ np.arange(1, 7), atol=1e-9)
     rows = _cache_rows(cache)

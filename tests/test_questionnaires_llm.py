@@ -7,8 +7,10 @@ import pytest
 
 from vp_stats import schema
 from vp_stats.instruments.bfi import score_bfi10
+from vp_stats.io.cache import AnswerCache
 from vp_stats.llm import questionnaires as q
 from vp_stats.llm import runner
+from vp_stats.llm.local import LlamaCppBackend
 
 os.environ.setdefault("VP_LLAMA_THREADS", "1")
 
@@ -31,8 +33,8 @@ def test_scale_is_validated():
 
 @pytest.mark.llm
 def test_bfi10_through_the_local_model(tmp_path):
-    be = runner.LlamaCppBackend(n_ctx=1024)
-    ans = q.run_bfi10(be, mode="logprobs", cache=tmp_path / "c.sqlite")
+    be = LlamaCppBackend(n_ctx=1024)
+    ans = q.run_bfi10(be, mode="logprobs", cache=AnswerCache(tmp_path / "c.sqlite"))
     assert len(ans) == 10 and ans.parse_ok.all()
     p = ans[[f"p_{r}" for r in range(1, 6)]].to_numpy()
     assert np.allclose(p.sum(axis=1), 1) and ans.p_6.isna().all()  # five answers, not six
@@ -45,8 +47,8 @@ def test_bfi10_through_the_local_model(tmp_path):
     exp = q.score_llm_bfi10(ans, "expected").set_index("dimension").score
     x = dict(zip(ans.item, ans.rating, strict=True))
     assert abs(exp["Extraversion"] - ((6 - x[1]) + x[6]) / 2) < 1e-12
-    g = q.run_bfi10(be, mode="grammar", cache=tmp_path / "c.sqlite")
+    g = q.run_bfi10(be, mode="grammar", cache=AnswerCache(tmp_path / "c.sqlite"))
     assert g.raw_text.isin(q.BFI10_SCALE).all() and g.rating.isin([1.0, 2.0, 3.0, 4.0, 5.0]).all()
-    again = q.run_bfi10(be, mode="logprobs", cache=tmp_path / "c.sqlite")
+    again = q.run_bfi10(be, mode="logprobs", cache=AnswerCache(tmp_path / "c.sqlite"))
     assert again.attrs["n_new"] == 0 and again.rating.tolist() == ans.rating.tolist()
     assert set(schema.BFI_TRAITS) == set(mode.index)

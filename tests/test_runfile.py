@@ -1,4 +1,5 @@
-"""`vp-stats run-models RUNFILE.toml`: several models in one command, against a scripted HTTP endpoint on 127.0.0.1.
+"""`vp-stats run-models RUNFILE.toml`: several models in one command, against a scripted HTTP
+endpoint on 127.0.0.1.
 
 The endpoint is the real http.server fake of tests/test_llm_faults.py (FaultServer); it answers by
 the requested model name, so each model's answers are told apart. Bad run files are refused with
@@ -47,7 +48,8 @@ def serve(fail=(), max_requests=60):
 
 def write_runfile(path: Path, url: str, *models: tuple[str, str], extra: str = "") -> Path:
     text = (
-        f'[defaults]\nbackend = "openai"\nbase_url = "{url}"\napi_key_env = "VP_FAULT_KEY"\nmode = "text"\n'
+        f'[defaults]\nbackend = "openai"\nbase_url = "{url}"\n'
+        'api_key_env = "VP_FAULT_KEY"\nmode = "text"\n'
         f'variants = ["v1", "v2"]\nitems = 2\nretries = 0\nconcurrency = 2\n{extra}\n'
     )
     for name, model in models:
@@ -167,7 +169,10 @@ def test_only_selects_models_and_names_unknown_ones(tmp_path):
 
 # ----------------------------------------------------------------------------- bad run files
 
-BASE = '[[model]]\nname = "a"\nbackend = "openai"\nmodel = "m"\nbase_url = "http://127.0.0.1:9/v1"\nmode = "text"\n'
+BASE = (
+    '[[model]]\nname = "a"\nbackend = "openai"\nmodel = "m"\n'
+    'base_url = "http://127.0.0.1:9/v1"\nmode = "text"\n'
+)
 
 BAD = {
     "unknown key": (

@@ -19,8 +19,15 @@ import pandas as pd
 import pytest
 
 from vp_stats.io import datasets
+from vp_stats.io.cache import AnswerCache
 from vp_stats.llm import prompts, runner
-from vp_stats.llm.cache import AnswerCache, SecretLeakError
+from vp_stats.llm.backends import PHRASES, BackendError, Decoding, scores_to_result
+from vp_stats.llm.calls import CALL_FAILED
+from vp_stats.llm.keys import SecretLeakError
+from vp_stats.llm.local import LlamaCppBackend, plain_cpu_weights
+from vp_stats.llm.openai_backend import OpenAIBackend
+from vp_stats.llm.retry import with_retries
+from vp_stats.schema import PROB_COLUMNS
 
 pytestmark = pytest.mark.llm
 os.environ.setdefault("VP_LLAMA_THREADS", "1")  # pytest runs two workers on two cores
@@ -28,7 +35,7 @@ os.environ.setdefault("VP_LLAMA_THREADS", "1")  # pytest runs two workers on two
 
 @pytest.fixture(scope="module")
 def backend():
-    return runner.LlamaCppBackend(n_ctx=2048)
+    return LlamaCppBackend(n_ctx=2048)
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +46,11 @@ def jobs():
     )
 
 
-#: ``python -m llama_cpp.server`` with the weights in plain CPU buffers (see runner.plain_cpu_weights).
+#: ``python -m llama_cpp.server`` with the weights in plain CPU buffers (see plain_cpu_weights).
 _SERVE = (
-    "import runpy\nfrom vp_stats.llm.runner import plain_cpu_weights\n"
-    "with plain_cpu_weights():\n    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+    "import runpy\nfrom vp_stats.llm.local import plain_cpu_weights\n"
+    "with plain_cpu_weights():\n"
+    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
 )
 
 
@@ -58,7 +66,7 @@ def _free_port():
 def test_logprobs_mode_gives_distributions(backend, jobs):
     out = runner.run(jobs, backend, mode="logprobs", progress=False)
     assert len(out) == 10 and out.parse_ok.all()
-    p = out[runner.PROB_COLUMNS].to_numpy()
+    p = out[PROB_COLUMNS].to_numpy()
     assert np.allclose(p.sum(axis=1), 1.0, atol=1e-12) and (p > 0).all()
     assert np.allclose(out.expected_rating, p @ np.arange(1, 7))
     assert np.allclose(out.rating, out.expected_rating)
@@ -86,7 +94,8 @@ def _log_softmax(row):
 
 
 def _whole_sequence_logps(ref, prompt_tokens, conts):
-    """Each continuation's summed token log-probabilities, prompt + continuation evaluated from an empty cache."""
+    """Each continuation's summed token log-probabilities, prompt + continuation evaluated from an
+    empty cache."""
     out = []
     for cont in conts:
         ref.reset()
@@ -105,7 +114,7 @@ def reference_llama(backend):
     """A second llama.cpp context through the public API, logits kept for every position."""
     from llama_cpp import Llama
 
-    with runner.plain_cpu_weights():  # the same kernels as the backend's
+    with plain_cpu_weights():  # the same kernels as the backend's
         return Llama(
             model_path=str(backend.model_path),
             n_ctx=2048,
@@ -120,7 +129,8 @@ def test_logprobs_equal_an_independent_whole_sequence_evaluation(
     backend, jobs, reference_llama, scale
 ):
     """Reference: a second llama.cpp context evaluates prompt + answer as one sequence from an empty
-    cache (``Llama.eval``), as a server does for an echoed prompt; the summed token log-probabilities
+    cache (``Llama.eval``), as a server does for an echoed prompt; the summed token
+    log-probabilities
     must equal the backend's to 1e-6 (measured: bit-identical), for answers of 2 to 6 tokens (a
     2-token answer takes the backend's re-evaluation of the prompt's last token).
 
@@ -130,7 +140,7 @@ def test_logprobs_equal_an_independent_whole_sequence_evaluation(
     """
     ref = reference_llama
     msgs = runner.make_messages(jobs.prompt.iloc[0])
-    phrases = scale or runner.PHRASES
+    phrases = scale or PHRASES
     prompt_tokens, conts = backend.continuations(msgs, phrases)
     assert min(len(c) for c in conts) == (2 if scale == ("yes", "no") else 3)
     got = backend.score(msgs, phrases).logprobs
@@ -139,7 +149,8 @@ def test_logprobs_equal_an_independent_whole_sequence_evaluation(
 
 
 def test_scores_are_exact_when_prompt_and_answers_cross_a_batch_boundary(backend, reference_llama):
-    """Prompt and answers longer than one llama.cpp batch (n_batch = 512): the rows of one evaluation
+    """Prompt and answers longer than one llama.cpp batch (n_batch = 512): the rows of one
+    evaluation
     come from two batches, and must still equal the whole-sequence reference."""
     words = []
     while True:
@@ -187,10 +198,10 @@ def test_continuations_end_with_the_end_of_turn_marker(backend):
 
 def test_grammar_mode_answers_are_phrases_and_text_mode_failures_are_recorded(backend, jobs):
     g = runner.run(jobs.head(4), backend, mode="grammar", progress=False)
-    assert g.raw_text.isin(runner.PHRASES).all() and g.parse_ok.all()
+    assert g.raw_text.isin(PHRASES).all() and g.parse_ok.all()
     assert set(g.rating) <= {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}
     t = runner.run(
-        jobs.head(2), backend, mode="text", decoding=runner.Decoding(max_tokens=12), progress=False
+        jobs.head(2), backend, mode="text", decoding=Decoding(max_tokens=12), progress=False
     )
     assert len(t) == 2
     failed = t[~t.parse_ok]
@@ -201,9 +212,13 @@ def test_grammar_mode_answers_are_phrases_and_text_mode_failures_are_recorded(ba
 
 def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
     path = tmp_path / "c.sqlite"
-    first = runner.run(jobs.head(4), backend, mode="logprobs", cache=path, progress=False)
+    first = runner.run(
+        jobs.head(4), backend, mode="logprobs", cache=AnswerCache(path), progress=False
+    )
     assert first.attrs["n_new"] == 4
-    second = runner.run(jobs.head(6), backend, mode="logprobs", cache=path, progress=False)
+    second = runner.run(
+        jobs.head(6), backend, mode="logprobs", cache=AnswerCache(path), progress=False
+    )
     assert second.attrs["n_cached"] == 4 and second.attrs["n_new"] == 2
     pd.testing.assert_frame_equal(
         first.drop(columns=["from_cache", "latency_s"]),
@@ -214,7 +229,7 @@ def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
         jobs.head(1),
         backend,
         mode="logprobs",
-        cache=path,
+        cache=AnswerCache(path),
         system_prompt="**Your Profile**: Your gender is male.",
         progress=False,
     )
@@ -230,10 +245,8 @@ def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
 
 def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp_path):
     """Migration: a cache written before the scoring method entered the key (its logprobs rows were
-    scored token by token) still opens; its rows stay in the file, are not reused, and a warning
-    says how many and why."""
-    from vp_stats.llm.cache import request_key, sha256_text
-    from vp_stats.llm.calls import CacheWarning
+    scored token by token) still opens; its rows stay in the file and are not reused."""
+    from vp_stats.llm.keys import request_key, sha256_text
 
     path = tmp_path / "old.sqlite"
     msgs = runner.make_messages(jobs.prompt.iloc[0])
@@ -254,8 +267,9 @@ def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp
                 "expected_rating": 3.8,
             }
         )
-    with pytest.warns(CacheWarning, match=r"1 logprobs answer\(s\) of .* scored token by token"):
-        out = runner.run(jobs.head(1), backend, mode="logprobs", cache=path, progress=False)
+    out = runner.run(
+        jobs.head(1), backend, mode="logprobs", cache=AnswerCache(path), progress=False
+    )
     assert out.attrs["n_new"] == 1 and out.expected_rating.iloc[0] != 3.8
     with sqlite3.connect(path) as con:
         assert con.execute("select count(*) from answers").fetchone()[0] == 2
@@ -266,12 +280,12 @@ def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp
 
 
 def test_missing_and_bad_model_files(tmp_path):
-    with pytest.raises(runner.BackendError, match="model file not found"):
-        runner.LlamaCppBackend(model_path=tmp_path / "nope.gguf")
+    with pytest.raises(BackendError, match="model file not found"):
+        LlamaCppBackend(model_path=tmp_path / "nope.gguf")
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a gguf file")
-    with pytest.raises(runner.BackendError, match="could not load model file"):
-        runner.LlamaCppBackend(model_path=bad)
+    with pytest.raises(BackendError, match="could not load model file"):
+        LlamaCppBackend(model_path=bad)
 
 
 # ----------------------------------------------------------------------------- kill -9 and resume
@@ -337,16 +351,18 @@ def test_kill_minus_nine_loses_no_finished_answer_and_repeats_none(tmp_path):
 _WRITER = r"""
 import sys, time
 import pandas as pd
+from vp_stats.io.cache import AnswerCache
 from vp_stats.llm import runner
+from vp_stats.llm.backends import GenResult
 class Fake:
     backend = "fake"; model = "fake"; model_id = "fake-1"; concurrency = 1
     def identity(self): return {"backend": "fake", "model": "fake", "model_id": "fake-1"}
     def prompt_text(self, m): return m[-1]["content"]
     def generate(self, m, d, grammar=None):
         time.sleep(0.002)
-        return runner.GenResult(raw_text="like me")
+        return GenResult(raw_text="like me")
 jobs = pd.DataFrame({"prompt": [f"p{i}" for i in range(int(sys.argv[2]), int(sys.argv[3]))]})
-runner.run(jobs, Fake(), mode="text", cache=sys.argv[1], progress=False)
+runner.run(jobs, Fake(), mode="text", cache=AnswerCache(sys.argv[1]), progress=False)
 """
 
 
@@ -420,17 +436,19 @@ def server(backend):
 
 def test_openai_backend_against_a_real_server(server, jobs, monkeypatch, tmp_path):
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
-    be = runner.OpenAIBackend(
+    be = OpenAIBackend(
         model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY", concurrency=2
     )
-    g = runner.run(jobs.head(3), be, mode="grammar", cache=tmp_path / "h.sqlite", progress=False)
-    assert g.raw_text.isin(runner.PHRASES).all() and g.parse_ok.all()
+    g = runner.run(
+        jobs.head(3), be, mode="grammar", cache=AnswerCache(tmp_path / "h.sqlite"), progress=False
+    )
+    assert g.raw_text.isin(PHRASES).all() and g.parse_ok.all()
     t = runner.run(
         jobs.head(2),
         be,
         mode="text",
-        decoding=runner.Decoding(max_tokens=8),
-        cache=tmp_path / "h.sqlite",
+        decoding=Decoding(max_tokens=8),
+        cache=AnswerCache(tmp_path / "h.sqlite"),
         progress=False,
     )
     assert len(t) == 2 and (t.prompt_tokens > 100).all()
@@ -449,11 +467,13 @@ def _run_llm(*args, env=None):
 
 
 def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
-    """Acceptance: ``run-llm --backend openai --mode logprobs`` against the real llama.cpp server (the
+    """Acceptance: ``run-llm --backend openai --mode logprobs`` against the real llama.cpp server
+    (the
     same GGUF, its chat template given with --chat-template) gives the same p_1..p_6 as
     ``--backend local``: max |dp| <= 1e-3 (measured: about 1e-7, the server's float32 JSON)."""
     env = {**os.environ, "VP_TEST_KEY": server["secret"]}
-    # two of the shortest items (llama_cpp.server sorts the whole vocabulary in Python for every echoed token)
+    # two of the shortest items (llama_cpp.server sorts the whole vocabulary in Python for every
+    # echoed token)
     (tmp_path / "items.csv").write_text("portrait_id,option_id\n4036,5\n4036,2\n")
     common = [
         "--mode",
@@ -486,7 +506,7 @@ def test_http_logprobs_equal_the_local_backend(server, backend, tmp_path):
     loc = pd.read_csv(tmp_path / "local" / "answers.csv").set_index(key).sort_index()
     http = pd.read_csv(tmp_path / "http" / "answers.csv").set_index(key).sort_index()
     assert len(loc) == len(http) == 4 and loc.index.equals(http.index)
-    dp = np.abs(loc[runner.PROB_COLUMNS].to_numpy() - http[runner.PROB_COLUMNS].to_numpy())
+    dp = np.abs(loc[PROB_COLUMNS].to_numpy() - http[PROB_COLUMNS].to_numpy())
     assert dp.max() <= 1e-3, dp.max()
     assert np.allclose(np.log(loc.answer_mass), np.log(http.answer_mass), atol=1e-3)
     prov = json.loads((tmp_path / "http" / "provenance.json").read_text())
@@ -497,12 +517,13 @@ def test_first_token_approximation_over_chat_completions(
     server, backend, jobs, reference_llama, monkeypatch
 ):
     """Without a chat template, scoring over HTTP is the documented first-token approximation: the
-    top_logprobs of the server's first answer token, shared among the answers each begins. Reference:
+    top_logprobs of the server's first answer token, shared among the answers each begins.
+    Reference:
     the same rule applied to the exact top-20 first tokens of an independent llama.cpp context."""
-    from vp_stats.llm.backends import first_token_scores
+    from vp_stats.llm.openai_backend import first_token_scores
 
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
-    be = runner.OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY")
+    be = OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY")
     msgs = runner.make_messages(jobs.prompt.iloc[0])
     got = be.score(msgs)
     assert got.approximation == "first_token" and be.scoring == "first_token:k20"
@@ -513,13 +534,13 @@ def test_first_token_approximation_over_chat_completions(
     top = np.argsort(-first)[:20]
     ref = first_token_scores(
         [(reference_llama.detokenize([int(i)]).decode("utf-8", "ignore"), first[i]) for i in top],
-        runner.PHRASES,
+        PHRASES,
     )
     got_lp, ref_lp = np.array(got.logprobs), np.array(ref)
     assert (np.isfinite(got_lp) == np.isfinite(ref_lp)).all() and np.isfinite(got_lp).any()
     fin = np.isfinite(ref_lp)
     assert np.abs(got_lp[fin] - ref_lp[fin]).max() <= 1e-3
-    res = runner.scores_to_result(runner.PHRASES, got)
+    res = scores_to_result(PHRASES, got)
     assert res.error is None and 0 < res.answer_mass <= 1 and abs(sum(res.distribution) - 1) < 1e-12
 
 
@@ -566,7 +587,7 @@ def test_api_key_never_reaches_cache_logs_or_outputs(server, tmp_path):
 
 
 def test_wrong_base_url_is_a_clear_error():
-    be = runner.OpenAIBackend(
+    be = OpenAIBackend(
         model="m",
         base_url=f"http://127.0.0.1:{_free_port()}/v1",
         retries=1,
@@ -574,9 +595,7 @@ def test_wrong_base_url_is_a_clear_error():
         timeout=2,
     )
     jobs = pd.DataFrame({"prompt": ["hello"]})
-    with pytest.raises(
-        runner.BackendError, match=r"cannot reach the endpoint http://127.0.0.1:\d+/v1"
-    ):
+    with pytest.raises(BackendError, match=r"cannot reach the endpoint http://127.0.0.1:\d+/v1"):
         runner.run(jobs, be, mode="text", progress=False)
 
 
@@ -623,7 +642,7 @@ def test_retries_on_429_then_records_an_empty_answer_as_an_error():
     srv = HTTPServer(("127.0.0.1", 0), _Stub)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        be = runner.OpenAIBackend(
+        be = OpenAIBackend(
             model="m",
             base_url=f"http://127.0.0.1:{srv.server_port}/v1",
             retries=3,
@@ -644,7 +663,7 @@ def test_backoff_is_bounded_exponential_with_jitter():
         raise TimeoutError("x")
 
     with pytest.raises(TimeoutError):
-        runner.with_retries(
+        with_retries(
             always, retries=4, base=1.0, cap=3.0, retryable=(TimeoutError,), sleep=waits.append
         )
     assert len(waits) == 4
@@ -661,7 +680,7 @@ def test_answers_do_not_depend_on_what_was_evaluated_before(backend, jobs):
     after_other = backend.score_phrases(m[1]).distribution
     again = backend.score_phrases(m[1]).distribution
     assert fresh == after_other == again
-    dec = runner.Decoding(temperature=0.8, max_tokens=6, seed=7)
+    dec = Decoding(temperature=0.8, max_tokens=6, seed=7)
     backend.reset()
     a = backend.generate(m[2], dec).raw_text
     b = backend.generate(m[2], dec).raw_text
@@ -689,14 +708,16 @@ def test_failed_calls_are_reported_not_cached_and_retried_on_rerun(tmp_path):
     srv = HTTPServer(("127.0.0.1", 0), _Always500)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        be = runner.OpenAIBackend(
-            model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0
-        )
+        be = OpenAIBackend(model="m", base_url=f"http://127.0.0.1:{srv.server_port}/v1", retries=0)
         jobs = pd.DataFrame({"prompt": ["a", "b"]})
-        out = runner.run(jobs, be, mode="text", cache=tmp_path / "c.sqlite", progress=False)
-        assert out.error.str.startswith(runner.CALL_FAILED).all() and not out.parse_ok.any()
+        out = runner.run(
+            jobs, be, mode="text", cache=AnswerCache(tmp_path / "c.sqlite"), progress=False
+        )
+        assert out.error.str.startswith(CALL_FAILED).all() and not out.parse_ok.any()
         assert AnswerCache(tmp_path / "c.sqlite").count() == 0
-        again = runner.run(jobs, be, mode="text", cache=tmp_path / "c.sqlite", progress=False)
+        again = runner.run(
+            jobs, be, mode="text", cache=AnswerCache(tmp_path / "c.sqlite"), progress=False
+        )
         assert again.attrs["n_new"] == 2 and _Always500.calls == 4  # asked again
     finally:
         srv.shutdown()
@@ -716,9 +737,9 @@ def test_a_fatal_backend_error_stops_a_concurrent_run():
         def generate(self, m, d, grammar=None):
             Down.calls += 1
             time.sleep(0.01)
-            raise runner.BackendError("cannot reach the endpoint")
+            raise BackendError("cannot reach the endpoint")
 
-    with pytest.raises(runner.BackendError):
+    with pytest.raises(BackendError):
         runner.run(
             pd.DataFrame({"prompt": [f"p{i}" for i in range(200)]}),
             Down(),
@@ -734,20 +755,20 @@ def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, ba
     template), and an HVAE conversation (multi-turn, grammar-constrained items) completes."""
     from vp_stats.instruments import personas
     from vp_stats.io import datasets
-    from vp_stats.llm import chat, questionnaires
     from vp_stats.llm import hvae as hvae_protocol
-    from vp_stats.llm.chat import is_item_turn
+    from vp_stats.llm import questionnaires
+    from vp_stats.llm.hvae import is_item_turn
     from vp_stats.studies import personas as persona_studies
 
     monkeypatch.setenv("VP_TEST_KEY", server["secret"])
-    http = runner.OpenAIBackend(
+    http = OpenAIBackend(
         model="smollm2",
         base_url=server["url"],
         api_key_env="VP_TEST_KEY",
         concurrency=1,
-        chat_template=backend.model_path,
+        chat_template=backend.chat_template,
     )
-    cols = runner.PROB_COLUMNS[:5]
+    cols = PROB_COLUMNS[:5]
     b_http, b_loc = questionnaires.run_bfi10(http), questionnaires.run_bfi10(backend)
     assert (
         b_http.parse_ok.all()
@@ -765,11 +786,10 @@ def test_questionnaires_personas_and_hvae_run_through_the_real_server(server, ba
     assert len(p_http) == 2 and set(p_http.persona_id) == set(p_loc.persona_id)
     key = ["persona_id", "portrait_id", "option_id"]
     a, b = p_http.set_index(key).sort_index(), p_loc.set_index(key).sort_index()
-    assert (
-        np.abs(a[runner.PROB_COLUMNS].to_numpy() - b[runner.PROB_COLUMNS].to_numpy()).max() <= 1e-3
-    )
-    # HVAE: a multi-turn conversation up to its first item, free steps then a grammar-constrained letter
-    chat = chat.make_chat_fn(http, mode="grammar", decoding=runner.Decoding(max_tokens=12))
+    assert np.abs(a[PROB_COLUMNS].to_numpy() - b[PROB_COLUMNS].to_numpy()).max() <= 1e-3
+    # HVAE: a multi-turn conversation up to its first item, free steps then a grammar-constrained
+    # letter
+    chat = hvae_protocol.make_chat_fn(http, mode="grammar", decoding=Decoding(max_tokens=12))
     replies: list[str] = []
     while True:
         msgs = hvae_protocol.build_messages("altruistic", replies)

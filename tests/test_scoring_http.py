@@ -14,15 +14,10 @@ import sys
 import numpy as np
 import pytest
 
-from vp_stats.llm.backends import (
-    BackendError,
-    ChatTemplate,
-    OpenAIBackend,
-    Scores,
-    answer_turns,
-    first_token_scores,
-    scores_to_result,
-)
+from vp_stats.io.templates import load_chat_template
+from vp_stats.llm.backends import BackendError, Scores, scores_to_result
+from vp_stats.llm.openai_backend import OpenAIBackend, first_token_scores
+from vp_stats.llm.templates import ChatTemplate, answer_turns
 
 TPL = (
     "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
@@ -37,8 +32,8 @@ def test_templates_load_from_jinja_and_tokenizer_config(tmp_path):
         json.dumps({"chat_template": TPL, "eos_token": {"content": "<|im_end|>"}})
     )
     a, b = (
-        ChatTemplate.load(tmp_path / "t.jinja"),
-        ChatTemplate.load(tmp_path / "tokenizer_config.json"),
+        load_chat_template(tmp_path / "t.jinja"),
+        load_chat_template(tmp_path / "tokenizer_config.json"),
     )
     assert (
         a.render(MSGS)
@@ -66,21 +61,21 @@ def test_bad_templates_are_named(tmp_path, content, message):
     f = tmp_path / "t.jinja"
     f.write_bytes(content) if isinstance(content, bytes) else f.write_text(content)
     with pytest.raises(BackendError, match=message) as err:
-        ChatTemplate.load(f)
+        load_chat_template(f)
     assert content == "   " or str(f) in str(err.value)
 
 
 def test_bad_tokenizer_configs_are_named(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({"eos_token": "</s>"}))
     with pytest.raises(BackendError, match="no 'chat_template' string"):
-        ChatTemplate.load(tmp_path / "c.json")
+        load_chat_template(tmp_path / "c.json")
     (tmp_path / "d.json").write_text(
         json.dumps({"chat_template": ["not a dict", {"name": "tool_use", "template": "x"}]})
     )
     with pytest.raises(BackendError, match="no 'chat_template' string"):
-        ChatTemplate.load(tmp_path / "d.json")
+        load_chat_template(tmp_path / "d.json")
     with pytest.raises(BackendError, match="chat template file not found"):
-        ChatTemplate.load(tmp_path / "missing.gguf")
+        load_chat_template(tmp_path / "missing.gguf")
 
 
 def test_first_token_approximation_by_hand():
@@ -103,12 +98,14 @@ def test_first_token_approximation_by_hand():
     ]
     lp = first_token_scores(top, phrases)
     p = np.exp(lp)
-    # "not" is shared by two answers; "a little like me" begins with no returned token; "I" and "" begin none
+    # "not" is shared by two answers; "a little like me" begins with no returned token; "I" and ""
+    # begin none
     np.testing.assert_allclose(p, [0.2, 0.2, 0.0, 0.1, 0.2, 0.05], atol=1e-15)
     res = scores_to_result(phrases, Scores(lp, approximation="first_token"))
     assert res.error is None and res.answer_mass == pytest.approx(0.75, abs=1e-15)
     np.testing.assert_allclose(res.distribution, p / 0.75, atol=1e-15)
-    # exact scores must be finite; an approximation may give an answer probability 0, but not all of them
+    # exact scores must be finite; an approximation may give an answer probability 0, but not all of
+    # them
     assert scores_to_result(phrases, Scores(lp)).error is not None
     assert (
         scores_to_result(
@@ -184,7 +181,7 @@ def test_cli_template_errors_exit_2_in_one_line(tmp_path):
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
-# ----------------------------------------------------------------------------- echo parsing, on a scripted client
+# --------------------------------------------------------------- echo parsing, on a scripted client
 
 
 def _ns(**kw):
@@ -194,7 +191,8 @@ def _ns(**kw):
 
 
 class _EchoClient:
-    """A completions endpoint in miniature: one token per character, ``<|im_end|>`` one token; token i
+    """A completions endpoint in miniature: one token per character, ``<|im_end|>`` one token; token
+    i
     of a text has log-probability -(1 + i % 5) / 10; then one generated token, ``"\n"`` (-0.5).
 
     ``style``: "llama" shows special tokens as empty text and leaves out an EOS it stops at; "vllm"

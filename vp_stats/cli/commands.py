@@ -445,43 +445,6 @@ def reproduce(
         typer.echo(f"figures in {root / 'reports' / 'figures'}")
 
 
-def _select_items(items_arg: str, items, seed: int):
-    import pandas as pd
-
-    if items_arg == "all":
-        return items
-    if items_arg.isdigit():
-        n = int(items_arg)
-        if not 1 <= n <= len(items):
-            _fail(f"--items {n}: expected 1-{len(items)}")
-        return items.sample(n=n, random_state=seed).sort_values(
-            ["portrait_id", "option_id"], ignore_index=True
-        )
-    path = Path(items_arg)
-    if not path.exists():
-        _fail(
-            "--items: expected 'all', a number or a CSV file with portrait_id,option_id; "
-            f"{items_arg!r} is none of these"
-        )
-    chosen = pd.read_csv(path)
-    if {"portrait_id", "option_id"} - set(chosen.columns):
-        _fail(f"{path}: needs columns portrait_id and option_id")
-    keys = chosen[["portrait_id", "option_id"]]
-    known = (
-        keys.merge(items[["portrait_id", "option_id"]], how="left", indicator=True)["_merge"]
-        .eq("both")
-        .to_numpy()
-    )
-    if not known.all():
-        bad = keys[~known]
-        rows = ", ".join(
-            f"row {i + 1} ({p}, {o})"
-            for i, (p, o) in zip(bad.index[:5], bad.itertuples(index=False), strict=True)
-        )
-        _fail(f"{path}: {int((~known).sum())} row(s) name items that do not exist: {rows}")
-    return items.merge(keys.drop_duplicates(), how="inner")
-
-
 @app.command("run-llm")
 def run_llm(
     backend: str = BACKEND_OPTS["backend"],
@@ -491,7 +454,11 @@ def run_llm(
     api_key_env: str = BACKEND_OPTS["api_key_env"],
     mode: str = typer.Option(
         "logprobs",
-        help="text (free answer, parsed), grammar (constrained to the six phrases) or logprobs (distribution over the six answers; openai: exact with --chat-template, else the first-token approximation).",
+        help=(
+            "text (free answer, parsed), grammar (constrained to the six phrases) or logprobs "
+            "(distribution over the six answers; openai: exact with --chat-template, else the "
+            "first-token approximation)."
+        ),
     ),
     variants: str = typer.Option(
         ",".join(("v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed")),
@@ -504,7 +471,9 @@ def run_llm(
     template: Path | None = typer.Option(
         None,
         "--template",
-        help="Your own prompt template file with {title}, {text}, {content} (replaces the variants).",
+        help=(
+            "Your own prompt template file with {title}, {text}, {content} (replaces the variants)."
+        ),
     ),
     system_prompt: str | None = typer.Option(
         None, "--system-prompt", help="System prompt for every request (e.g. a persona)."
@@ -538,20 +507,12 @@ def run_llm(
     failed (timeouts, HTTP errors, empty answers: never cached; rerun to retry them), 2 on bad
     input (including an unusable --cache file).
     """
-    from vp_stats import schema
-    from vp_stats.io import datasets
-    from vp_stats.llm import backends, prompts, runner
+    from vp_stats.io.templates import load_chat_template
+    from vp_stats.llm import backends
+    from vp_stats.studies.items import run_items
 
     if backend not in backends.BACKENDS:
         _fail(f"--backend must be local or openai, got {backend!r}")
-    chosen_variants = [v.strip() for v in variants.split(",") if v.strip()]
-    bad = [v for v in chosen_variants if v not in schema.VARIANTS]
-    if bad:
-        _fail(f"unknown variant(s) {bad}; choose from {', '.join(schema.VARIANTS)}")
-    if mode not in runner.MODES:
-        _fail(f"--mode must be one of {', '.join(runner.MODES)}")
-    from vp_stats.io import tables as tio
-
     if not (temperature >= 0):
         _fail(f"--temperature must be >= 0, got {temperature}")
     if max_tokens < 1:
@@ -559,15 +520,6 @@ def run_llm(
     if concurrency < 1 or retries < 0 or not (timeout > 0):
         _fail("--concurrency must be >= 1, --retries >= 0 and --timeout > 0")
     with _user_errors():
-        tio.prepare_out_dir(out)
-        item_table = _select_items(items, datasets.load_items(), seed)
-        tpl = template.read_text(encoding="utf-8") if template is not None else None
-        jobs = prompts.item_prompts(
-            item_table,
-            variants=chosen_variants,
-            template=tpl,
-            templates=None if tpl is not None else datasets.load_prompt_templates(),
-        )
         try:
             be = backends.make_backend(
                 backend,
@@ -578,65 +530,49 @@ def run_llm(
                 concurrency=concurrency,
                 timeout=timeout,
                 retries=retries,
-                chat_template=chat_template,
+                chat_template=(
+                    load_chat_template(chat_template)
+                    if chat_template is not None and backend == "openai"
+                    else chat_template  # make_backend refuses a template for the local backend
+                ),
             )
-        except runner.BackendError as exc:
+        except backends.BackendError as exc:
             _fail(str(exc))
-        dec = runner.Decoding(temperature=temperature, max_tokens=max_tokens, seed=seed)
-        with tio.locked_out_dir(out):
-            try:
-                answers = runner.run(
-                    jobs,
-                    be,
-                    mode=mode,
-                    cache=cache or out / "cache.sqlite",
-                    decoding=dec,
-                    system_prompt=system_prompt,
-                    progress=progress,
-                )
-            except runner.BackendError as exc:
-                _fail(str(exc), code=1)
-            tio.write_csv(answers.drop(columns=["key"]), out / "answers.csv")
-            tio.write_csv(runner.per_item_means(answers), out / "per_item.csv")
-            ident = {
-                k: v
-                for k, v in be.identity().items()
-                if k in ("backend", "model", "model_id", "base_url")
-            }
-            _provenance(
+        try:
+            res = run_items(
                 out,
-                "run-llm",
-                {
-                    "mode": mode,
-                    "scoring": getattr(be, "scoring", None) if mode == "logprobs" else None,
-                    "variants": chosen_variants,
-                    "items": items,
-                    "temperature": temperature,
-                    "max_tokens": max_tokens,
-                    "seed": seed,
-                    "system_prompt": system_prompt,
-                },
-                {"template": template},
-                model=ident,
+                be,
+                mode=mode,
+                variants=variants.split(","),
+                items=items,
+                template=template,
+                system_prompt=system_prompt,
+                cache=cache,
+                decoding=backends.Decoding(
+                    temperature=temperature, max_tokens=max_tokens, seed=seed
+                ),
+                seed=seed,
+                progress=progress,
             )
-    n_ok = int(answers.parse_ok.sum())
-    errors = (
-        answers["error"].dropna().astype(str) if "error" in answers.columns else answers.iloc[:0, 0]
-    )
-    n_failed = int((~errors.str.startswith("unparseable answer")).sum())
+        except backends.BackendError as exc:
+            _fail(str(exc), code=1)
+    answers, n_failed, n_ok = res.table, res.n_failed, res.n_parsed
     typer.echo(
-        f"{len(answers)} answers ({answers.attrs['n_cached']} from cache, {answers.attrs['n_new']} new); "
-        f"{n_ok} parsed, {len(answers) - n_ok} not parsed ({n_failed} failed calls); wrote {out / 'answers.csv'}"
+        f"{len(answers)} answers ({res.n_cached} from cache, {res.n_new} new); {n_ok} parsed, "
+        f"{len(answers) - n_ok} not parsed ({n_failed} failed calls); wrote {out / 'answers.csv'}"
     )
     if len(answers) and n_ok == 0:
         _fail(
-            f"no answer could be used: {n_failed} of {len(answers)} calls failed and the rest did not parse; "
-            "check the backend and rerun the same command (failed calls are retried, finished ones come from the cache)",
+            f"no answer could be used: {n_failed} of {len(answers)} calls failed and the rest did "
+            "not parse; "
+            "check the backend and rerun the same command (failed calls are retried, finished "
+            "ones come from the cache)",
             code=1,
         )
     if n_failed:
         _fail(
-            f"{n_failed} call(s) failed and are not cached (see the error column of {out / 'answers.csv'}); "
+            f"{n_failed} call(s) failed and are not cached (see the error column of "
+            f"{out / 'answers.csv'}); "
             "rerun the same command to retry them (finished answers come from the cache)",
             code=1,
         )

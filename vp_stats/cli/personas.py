@@ -64,6 +64,7 @@ def personas_run(
 ) -> None:
     """Run a model under a persona grid (cached, resumable) and write the comparisons."""
     from vp_stats.errors import DataError
+    from vp_stats.io.templates import load_chat_template
     from vp_stats.llm import backends, runner
     from vp_stats.studies import personas as persona_studies
 
@@ -79,9 +80,13 @@ def personas_run(
             concurrency=concurrency,
             timeout=timeout,
             retries=retries,
-            chat_template=chat_template,
+            chat_template=(
+                load_chat_template(chat_template)
+                if chat_template is not None and backend == "openai"
+                else chat_template  # make_backend refuses a template for the local backend
+            ),
         )
-    except (runner.BackendError, ValueError) as exc:
+    except (backends.BackendError, ValueError) as exc:
         _fail(str(exc))
     try:
         res = persona_studies.run_persona_study(
@@ -94,7 +99,7 @@ def personas_run(
             n_boot=n_boot,
             seed=seed,
         )
-    except runner.BackendError as exc:
+    except backends.BackendError as exc:
         _fail(str(exc), code=1)
     except (DataError, ValueError) as exc:
         _fail(str(exc))

@@ -15,12 +15,18 @@ __all__ = ["run_models", "cache_app", "cache_merge"]
 def run_models(
     runfile: Path = typer.Argument(
         ...,
-        help="TOML run file: [[model]] tables (name, backend, model, base_url, api_key_env, mode, variants, items, ...) and an optional [defaults] table.",
+        help=(
+            "TOML run file: [[model]] tables (name, backend, model, base_url, api_key_env, mode, "
+            "variants, items, ...) and an optional [defaults] table."
+        ),
     ),
     out: Path = typer.Option(
         ...,
         "--out",
-        help="Output folder: OUT/<name>/answers.csv, per_item.csv, cache.sqlite per model, and OUT/run_summary.csv.",
+        help=(
+            "Output folder: OUT/<name>/answers.csv, per_item.csv, cache.sqlite per model, and "
+            "OUT/run_summary.csv."
+        ),
     ),
     only: str | None = typer.Option(
         None, "--only", help="Comma-separated model names of the file to run (default: all)."
@@ -36,6 +42,7 @@ def run_models(
     """
     from vp_stats.io import runfile as rf
     from vp_stats.io import tables as tio
+    from vp_stats.studies import runs as study_runs
 
     _use_data_dir(data_dir)
     with _user_errors():
@@ -50,7 +57,9 @@ def run_models(
     n_prompts = sum(len(s.jobs) for s in specs)
     typer.echo(f"{runfile}: {len(specs)} model(s), {n_prompts} prompts in all")
     with _user_errors():
-        summary = rf.run_models(specs, out, progress=progress, data_dir=data_dir, echo=typer.echo)
+        summary = study_runs.run_models(
+            specs, out, progress=progress, data_dir=data_dir, echo=typer.echo
+        )
     _echo_table(
         summary[["model", "status", "n_answers", "n_parsed", "n_failed", "from_cache"]],
         "run summary:",
@@ -61,7 +70,8 @@ def run_models(
         n_dead = int((bad.status == "failed").sum())
         _fail(
             f"{len(bad)} of {len(summary)} model(s) did not finish cleanly ({n_dead} failed, "
-            f"{int(bad.n_failed.sum())} failed calls in all: {', '.join(bad.model)}); see {out / 'run_summary.csv'} "
+            f"{int(bad.n_failed.sum())} failed calls in all: {', '.join(bad.model)}); see "
+            f"{out / 'run_summary.csv'} "
             "and rerun the same command (finished answers come from the caches)",
             code=1,
         )
@@ -89,14 +99,16 @@ def cache_merge(
     rows failing their checksum are skipped and counted. A missing, foreign or corrupted
     source is an error (exit 2) and nothing is written.
     """
-    from vp_stats.llm.cache import merge_caches
+    from vp_stats.io.cache import merge_caches
 
     with _user_errors():
         reports = merge_caches(sources, into)
     for r in reports:
         typer.echo(
-            f"{r['source']}: {r['n_rows']} rows: {r['n_added']} added, {r['n_identical']} identical, "
-            f"{r['n_conflicts']} conflicting (destination's row kept), {r['n_bad_checksum']} failed their "
+            f"{r['source']}: {r['n_rows']} rows: {r['n_added']} added, {r['n_identical']} "
+            "identical, "
+            f"{r['n_conflicts']} conflicting (destination's row kept), {r['n_bad_checksum']} "
+            "failed their "
             f"checksum (skipped)"
             + (
                 f", {r['n_repaired']} repaired a destination row that failed its checksum"
@@ -106,11 +118,12 @@ def cache_merge(
         )
         for key, fields in r["conflicts"][:5]:
             typer.echo(
-                f"  conflict: key {key[:16]}... differs in {', '.join(fields)}; kept the destination's row"
+                f"  conflict: key {key[:16]}... differs in {', '.join(fields)}; kept the "
+                "destination's row"
             )
         if len(r["conflicts"]) < r["n_conflicts"] or r["n_conflicts"] > 5:
             typer.echo(f"  ... {r['n_conflicts'] - min(5, len(r['conflicts']))} more conflict(s)")
-    from vp_stats.llm.cache import AnswerCache
+    from vp_stats.io.cache import AnswerCache
 
     with _user_errors(), AnswerCache(into) as c:
         n = c.count()

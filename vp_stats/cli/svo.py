@@ -34,7 +34,8 @@ def svo_score(
         None, "--out", help="Write the scores to this CSV (default: print)."
     ),
 ) -> None:
-    """SVO angle, category (Murphy et al. and HVAE boundary conventions), transitivity, secondary index."""
+    """SVO angle, category (Murphy et al. and HVAE boundary conventions), transitivity, secondary
+    index."""
     from vp_stats.io import svo as svo_io
     from vp_stats.io import tables as tio
 
@@ -72,7 +73,10 @@ def svo_run(
     ),
     backend: str = typer.Option(
         "local",
-        help="local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint; grammar mode sends the llama.cpp server's grammar field).",
+        help=(
+            "local (llama.cpp, a GGUF file) or openai (any OpenAI-compatible endpoint; grammar "
+            "mode sends the llama.cpp server's grammar field)."
+        ),
     ),
     model: str | None = BACKEND_OPTS["model"],
     model_path: Path | None = BACKEND_OPTS["model_path"],
@@ -80,7 +84,9 @@ def svo_run(
     api_key_env: str = BACKEND_OPTS["api_key_env"],
     concurrency: int = typer.Option(
         4,
-        help="openai: conversations run in parallel (the steps of one conversation are sequential).",
+        help=(
+            "openai: conversations run in parallel (the steps of one conversation are sequential)."
+        ),
     ),
     timeout: float = BACKEND_OPTS["timeout"],
     retries: int = BACKEND_OPTS["retries"],
@@ -88,8 +94,9 @@ def svo_run(
         None, help="Sampling temperature (default: the protocol's)."
     ),
 ) -> None:
-    """Induce target SVOs in a model (HVAE protocol) and score its value rationality; cached, resumable."""
-    from vp_stats.llm import backends, runner
+    """Induce target SVOs in a model (HVAE protocol) and score its value rationality; cached,
+    resumable."""
+    from vp_stats.llm import backends
     from vp_stats.studies import hvae as hvae_runs
 
     goals = {"with": (True,), "without": (False,), "both": (False, True)}.get(goal)
@@ -115,7 +122,7 @@ def svo_run(
                 timeout=timeout,
                 retries=retries,
             )
-        except runner.BackendError as exc:
+        except backends.BackendError as exc:
             _fail(str(exc))
         try:
             grid = hvae_runs.run_grid(
@@ -129,7 +136,7 @@ def svo_run(
                 temperature=temperature,
                 progress=True,
             )
-        except runner.BackendError as exc:
+        except backends.BackendError as exc:
             _fail(str(exc), code=1)
         tio.write_csv(grid.runs, out / "runs.csv")
         tio.write_csv(grid.summary, out / "summary.csv")

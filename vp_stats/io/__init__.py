@@ -17,6 +17,7 @@ by :mod:`vp_stats.io.datasets`; a user's own files never pass through its regist
 
 __all__ = [
     "averaging",
+    "cache",
     "compass",
     "datasets",
     "ess",
@@ -25,4 +26,5 @@ __all__ = [
     "runfile",
     "svo",
     "tables",
+    "templates",
 ]

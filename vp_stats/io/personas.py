@@ -97,7 +97,7 @@ STUDY_FILES = MappingProxyType(
     }
 )
 
-#: SQLite answer cache of a persona study folder (:class:`vp_stats.llm.cache.AnswerCache`).
+#: SQLite answer cache of a persona study folder (:class:`vp_stats.io.cache.AnswerCache`).
 STUDY_CACHE = "answers.sqlite"
 
 

@@ -6,12 +6,12 @@ values every model shares (a model's own keys win)::
     [defaults]
     mode = "text"
     variants = ["v1", "v1_reversed"]
-    items = "all"                 # "all", a number N (seeded sample) or a CSV of portrait_id,option_id
+    items = "all"                 # "all", a number N (seeded sample) or a CSV of
+    portrait_id,option_id
 
     [[model]]
     name = "qwen-7b"              # folder of its outputs: letters, digits, . _ -
-    backend = "openai"
-    model = "Qwen/Qwen2.5-7B-Instruct"
+    backend = "openai" model = "Qwen/Qwen2.5-7B-Instruct"
     base_url = "http://127.0.0.1:8000/v1"
     api_key_env = "VLLM_API_KEY"  # the variable's name; the key itself never goes in the file
     concurrency = 16
@@ -25,8 +25,9 @@ Keys of a model (and of ``[defaults]``, except ``name``): see :data:`KEYS`. Rela
 paths (``items`` CSV, ``model_path``, ``template``) are read relative to the run file.
 The whole file is checked before anything runs (:func:`load_runfile`): an unknown key,
 a missing or repeated name or a bad value raises :class:`RunFileError` naming the file,
-the ``[[model]]`` index and the key. :func:`run_models` then runs the models one after
-the other through :func:`vp_stats.llm.runner.run`; each writes ``OUT/<name>/answers.csv``,
+the ``[[model]]`` index and the key. :func:`vp_stats.studies.runs.run_models` then runs the
+models one after the other through :func:`vp_stats.llm.runner.run`; each writes
+``OUT/<name>/answers.csv``,
 ``per_item.csv`` and ``cache.sqlite`` (rerun to resume), and ``OUT/run_summary.csv``
 has one row per model.
 
@@ -34,7 +35,8 @@ Examples
 --------
 >>> import tempfile, pathlib
 >>> f = pathlib.Path(tempfile.mkdtemp()) / "runs.toml"
->>> _ = f.write_text('[defaults]\\nmode = "text"\\n[[model]]\\nname = "a"\\nbackend = "openai"\\nmodel = "m"\\n'
+>>> _ = f.write_text('[defaults]\\nmode = "text"\\n[[model]]\\nname = "a"\\n'
+...                  'backend = "openai"\\nmodel = "m"\\n'
 ...                  'base_url = "http://127.0.0.1:8000/v1"\\n[[model]]\\nname = "b"\\n')
 >>> [(s.name, s.backend, s.mode) for s in load_runfile(f)]
 [('a', 'openai', 'text'), ('b', 'local', 'text')]
@@ -42,7 +44,8 @@ Examples
 >>> load_runfile(f)
 Traceback (most recent call last):
 ...
-vp_stats.io.runfile.RunFileError: ...runs.toml: [[model]] 1 ('a'), key 'mode': must be one of text, grammar, logprobs, got 'fast'
+vp_stats.io.runfile.RunFileError: ...runs.toml: [[model]] 1 ('a'), key 'mode': must be one of text,
+grammar, logprobs, got 'fast'
 """
 
 from __future__ import annotations
@@ -58,29 +61,15 @@ import pandas as pd
 from vp_stats import schema
 from vp_stats.errors import DataFormatError
 
-__all__ = ["KEYS", "RunFileError", "RunSpec", "load_runfile", "run_models", "SUMMARY_COLUMNS"]
+__all__ = ["KEYS", "RunFileError", "RunSpec", "load_runfile", "spec_dict", "with_jobs"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-#: Columns of ``run_summary.csv``.
-SUMMARY_COLUMNS = [
-    "model",
-    "status",
-    "n_answers",
-    "n_parsed",
-    "n_failed",
-    "from_cache",
-    "n_new",
-    "backend",
-    "endpoint_model",
-    "mode",
-    "error",
-]
-
 
 class RunFileError(DataFormatError):
-    """A run file breaks its format; the message names the file, the ``[[model]]`` index and the key."""
+    """A run file breaks its format; the message names the file, the ``[[model]]`` index and the
+    key."""
 
     def __init__(self, file, index: int | None, name: str | None, key: str | None, problem: str):
         DataFormatError.__init__(self, file, index, key, problem)
@@ -129,10 +118,13 @@ KEYS = {
     "model_path": "local: a GGUF file (default: the embedded SmolLM2-135M-Instruct)",
     "base_url": "openai: the endpoint, e.g. http://127.0.0.1:8000/v1",
     "api_key_env": "openai: the NAME of the environment variable holding the key",
-    "chat_template": "openai: the served model's chat template (.gguf, tokenizer_config.json or Jinja file) for exact logprobs",
-    "mode": "text, grammar or logprobs (openai: exact with chat_template, else the first-token approximation)",
+    "chat_template": "openai: the served model's chat template (.gguf, tokenizer_config.json "
+    "or Jinja file) for exact logprobs",
+    "mode": "text, grammar or logprobs (openai: exact with chat_template, else the first-token "
+    "approximation)",
     "variants": "a list of prompt variants",
-    "items": "'all', a number N (seeded sample of N items) or a CSV file with portrait_id,option_id",
+    "items": "'all', a number N (seeded sample of N items) or a CSV file with "
+    "portrait_id,option_id",
     "template": "a prompt template file with {title}, {text}, {content} (replaces the variants)",
     "system_prompt": "a system prompt for every request",
     "concurrency": "an integer >= 1 (openai: parallel requests)",
@@ -155,7 +147,8 @@ def _is_num(v) -> bool:
 def _check_model(
     table: dict, file: Path, index: int, defaults: dict, where_defaults: bool = False
 ) -> dict:
-    """The checked, completed keys of one model table (``index`` is 1-based; 0 for ``[defaults]``)."""
+    """The checked, completed keys of one model table (``index`` is 1-based; 0 for
+    ``[defaults]``)."""
     name = table.get("name") if isinstance(table.get("name"), str) else None
 
     def bad(key, problem):
@@ -181,7 +174,8 @@ def _check_model(
         if key == "name" and not (isinstance(value, str) and _NAME.match(value)):
             bad(
                 key,
-                f"must be a folder name of letters, digits, '.', '_', '-' (at most 100), got {value!r}",
+                "must be a folder name of letters, digits, '.', '_', '-' (at most 100), got "
+                f"{value!r}",
             )
         elif key in (
             "model",
@@ -197,7 +191,8 @@ def _check_model(
         elif key == "api_key_env" and not (isinstance(value, str) and _ENV.match(value)):
             bad(
                 key,
-                "must be the name of an environment variable (letters, digits, '_'), not the key itself",
+                "must be the name of an environment variable (letters, digits, '_'), not the key "
+                "itself",
             )
         elif key == "mode" and value not in ("text", "grammar", "logprobs"):
             bad(key, f"must be one of text, grammar, logprobs, got {value!r}")
@@ -373,11 +368,13 @@ def load_runfile(path: str | os.PathLike, *, prompts: bool = False, data_dir=Non
         seen[folded] = i
         specs.append(RunSpec(**spec))
     if prompts:
-        specs = [_with_jobs(s, file, i, data_dir) for i, s in enumerate(specs, start=1)]
+        specs = [with_jobs(s, file, i, data_dir) for i, s in enumerate(specs, start=1)]
     return specs
 
 
-def _with_jobs(spec: RunSpec, file: Path, index: int, data_dir) -> RunSpec:
+def with_jobs(spec: RunSpec, file: Path, index: int, data_dir) -> RunSpec:
+    """``spec`` with its items selected and prompts built (``jobs``); :class:`RunFileError` naming
+    ``file``, the ``[[model]]`` ``index`` and the key when they cannot be."""
     from dataclasses import replace
 
     from vp_stats.io import datasets
@@ -406,141 +403,6 @@ def _with_jobs(spec: RunSpec, file: Path, index: int, data_dir) -> RunSpec:
             "template" if tpl is not None else "variants",
         )
     return replace(spec, jobs=jobs)
-
-
-def _counts(answers: pd.DataFrame) -> dict:
-    errors = answers["error"].dropna().astype(str)
-    n_failed = int((~errors.str.startswith("unparseable answer")).sum())
-    return {
-        "n_answers": len(answers),
-        "n_parsed": int(answers["parse_ok"].astype(bool).sum()),
-        "n_failed": n_failed,
-        "from_cache": int(answers.attrs.get("n_cached", 0)),
-        "n_new": int(answers.attrs.get("n_new", 0)),
-    }
-
-
-def run_models(
-    specs: list[RunSpec],
-    out: str | os.PathLike,
-    *,
-    progress: bool = False,
-    data_dir=None,
-    echo=None,
-) -> pd.DataFrame:
-    """Run every model of a run file, one after the other; the summary table.
-
-    Each model ``name`` writes ``OUT/name/answers.csv``, ``per_item.csv`` and its own
-    ``cache.sqlite`` (its folder is locked while it runs; rerun to resume: finished answers
-    come from the cache). ``OUT/run_summary.csv`` (:data:`SUMMARY_COLUMNS`) is rewritten
-    atomically after every model, so a stopped run leaves the rows of the models it finished.
-    A model whose backend cannot be built or fails fatally (unreachable endpoint, unknown
-    model) is recorded with ``status = "failed"`` and the next model runs.
-
-    Parameters
-    ----------
-    specs : list of RunSpec
-        From :func:`load_runfile` (prompts are built here when ``jobs`` is None).
-    out : path-like
-        The output folder.
-    progress : bool
-        Progress bars.
-    data_dir : path-like, optional
-        Where the Value Portrait files are.
-    echo : callable, optional
-        Called with one line per finished model.
-
-    Returns
-    -------
-    DataFrame
-        The summary, one row per model: ``status`` is ``ok``, ``calls_failed`` (some calls
-        failed: rerun), ``nothing_parsed`` or ``failed``.
-    """
-    from vp_stats import redact
-    from vp_stats.io import tables as tio
-    from vp_stats.llm import backends, runner
-    from vp_stats.llm.cache import AnswerCache, CacheError
-
-    out = Path(out)
-    for spec in specs:  # an unusable cache stops the run before any model starts (CacheError)
-        if (out / spec.name / "cache.sqlite").exists():
-            AnswerCache(out / spec.name / "cache.sqlite").close()
-    rows: list[dict] = []
-    with tio.locked_out_dir(out):
-        for i, spec in enumerate(specs, start=1):
-            if spec.jobs is None:
-                spec = _with_jobs(spec, Path("<run file>"), i, data_dir)
-            row = {
-                "model": spec.name,
-                "backend": spec.backend,
-                "endpoint_model": spec.model,
-                "mode": spec.mode,
-                "status": "failed",
-                "error": None,
-                "n_answers": 0,
-                "n_parsed": 0,
-                "n_failed": 0,
-                "from_cache": 0,
-                "n_new": 0,
-            }
-            mdir = out / spec.name
-            try:
-                with tio.locked_out_dir(mdir):
-                    be = backends.make_backend(
-                        spec.backend,
-                        model=spec.model,
-                        model_path=spec.model_path,
-                        base_url=spec.base_url,
-                        api_key_env=spec.api_key_env,
-                        concurrency=spec.concurrency,
-                        timeout=spec.timeout,
-                        retries=spec.retries,
-                        chat_template=spec.chat_template,
-                    )
-                    dec = runner.Decoding(
-                        temperature=spec.temperature, max_tokens=spec.max_tokens, seed=spec.seed
-                    )
-                    answers = runner.run(
-                        spec.jobs,
-                        be,
-                        mode=spec.mode,
-                        cache=mdir / "cache.sqlite",
-                        decoding=dec,
-                        system_prompt=spec.system_prompt,
-                        progress=progress,
-                    )
-                    tio.write_csv(answers.drop(columns=["key"]), mdir / "answers.csv")
-                    tio.write_csv(runner.per_item_means(answers), mdir / "per_item.csv")
-                row.update(_counts(answers))
-                if row["n_answers"] and row["n_parsed"] == 0:
-                    row["status"] = "nothing_parsed"
-                elif row["n_failed"]:
-                    row["status"] = "calls_failed"
-                else:
-                    row["status"] = "ok"
-            except (
-                runner.BackendError,
-                CacheError,
-                DataFormatError,
-                OSError,
-                ValueError,
-                RuntimeError,
-            ) as exc:
-                row["error"] = redact.redact(f"{type(exc).__name__}: {exc}")[:500]
-            rows.append(row)
-            tio.write_csv(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), out / "run_summary.csv")
-            if echo is not None:
-                echo(_line(row))
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-
-
-def _line(row: dict) -> str:
-    if row["status"] == "failed":
-        return f"{row['model']}: failed: {row['error']}"
-    return (
-        f"{row['model']}: {row['n_answers']} answers ({row['from_cache']} from cache, {row['n_new']} new); "
-        f"{row['n_parsed']} parsed, {row['n_failed']} failed calls [{row['status']}]"
-    )
 
 
 def spec_dict(spec: RunSpec) -> dict:

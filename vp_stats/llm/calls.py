@@ -1,22 +1,19 @@
-"""The one cached call path of every LLM request: key -> cache get -> backend call -> validate -> cache put.
+"""The one cached call path of every LLM request: key -> cache get -> backend call -> validate ->
+cache put.
 
 Value Portrait items and questionnaires (:func:`vp_stats.llm.runner.run`), persona
 runs (:mod:`vp_stats.studies.personas`, through the runner) and multi-turn HVAE
-conversations (:func:`vp_stats.llm.chat.make_chat_fn`) all go through
+conversations (:func:`vp_stats.llm.hvae.make_chat_fn`) all go through
 :class:`CachedBackend`:
 
-1. **key**: :func:`~vp_stats.llm.cache.request_key` of the backend identity, the
+1. **key**: :func:`~vp_stats.llm.keys.request_key` of the backend identity, the
    caller's parameters (``params``), the answer mode label and the full prompt text
    (``backend.prompt_text(messages)``). The key format is the one of earlier
    versions, so earlier caches still answer. A scoring request (``mode="logprobs"``)
    adds the backend's scoring method to ``params`` (``"scoring"``: ``"batched"``
    for the local model, ``"echo:<template hash>"`` or ``"first_token:k<top_logprobs>"``
-   over HTTP): answers scored
-   by another method are other answers. Local scores cached before the method
-   entered the key were computed token by token and differ from today's batched
-   scores by up to about 0.3 in log-probability (the kernels differ, see
-   :meth:`vp_stats.llm.backends.LlamaCppBackend.score`); they stay in the file, are
-   not reused, and a :class:`CacheWarning` says how many there are.
+   over HTTP): answers scored by another method are other answers. Rows of an older
+   cache format (e.g. scores cached before the method entered the key) are not reused.
 2. **get**: a stored row is used only when its checksum holds and its stored
    backend, model, parameters, mode and prompt hash are those of the request;
    otherwise it is recomputed (and replaced), with a :class:`CacheWarning` saying
@@ -46,7 +43,6 @@ Examples
 from __future__ import annotations
 
 import json
-import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -63,7 +59,7 @@ from vp_stats.llm.backends import (
     capabilities,
     scores_to_result,
 )
-from vp_stats.llm.cache import AnswerCache, _canonical, request_key, sha256_text
+from vp_stats.llm.keys import MemoryCache, canonical, request_key, sha256_text
 
 __all__ = ["CALL_FAILED", "CacheWarning", "CachedBackend", "Request"]
 
@@ -96,25 +92,31 @@ class CachedBackend:
     Parameters
     ----------
     backend : Backend
-        :class:`~vp_stats.llm.backends.LlamaCppBackend`, :class:`~vp_stats.llm.backends.OpenAIBackend`
+        :class:`~vp_stats.llm.local.LlamaCppBackend`,
+        :class:`~vp_stats.llm.openai_backend.OpenAIBackend`
         or any object with the protocol's ``identity``, ``prompt_text`` and ``generate``.
-    cache : AnswerCache or path, optional
-        Default: in memory (nothing persisted).
+    cache : cache object, optional
+        Anything with the cache protocol of :mod:`vp_stats.llm.keys` (``get_many``, ``put``,
+        ``add_secret``, ``bad_keys``, ``path``), e.g. :class:`vp_stats.io.cache.AnswerCache`
+        (a file, opened by the caller) or :class:`~vp_stats.llm.keys.MemoryCache`. Default: a
+        new :class:`~vp_stats.llm.keys.MemoryCache` (nothing persisted).
     """
 
-    def __init__(self, backend, cache: AnswerCache | str | os.PathLike | None = None):
+    def __init__(self, backend, cache=None):
         self.caps = capabilities(backend)
         self.backend = backend
-        self.own_cache = not isinstance(cache, AnswerCache)
-        self.cache = (
-            AnswerCache(cache if cache is not None else ":memory:") if self.own_cache else cache
-        )
+        if cache is not None and not callable(getattr(cache, "get_many", None)):
+            raise TypeError(
+                f"cache must be a cache object, not {type(cache).__name__} (open a file with "
+                "vp_stats.io.cache.AnswerCache)"
+            )
+        self.own_cache = cache is None
+        self.cache = MemoryCache() if cache is None else cache
         redact.register(self.caps.secret)
         self.cache.add_secret(self.caps.secret)
         self.identity = backend.identity()
         self.stats = {"n_calls": 0, "n_cached": 0, "n_failed": 0, "n_bad_cache": 0}
         self._bad: set[str] = set()
-        self._legacy_checked = False
 
     # 1. key ---------------------------------------------------------------------------
     def prepare(self, messages: list[dict], mode: str, params: dict) -> Request:
@@ -128,16 +130,14 @@ class CachedBackend:
     def _matches(self, row: dict, req: Request) -> bool:
         try:
             params = (
-                _canonical(json.loads(row["params"]))
-                if isinstance(row.get("params"), str)
-                else None
+                canonical(json.loads(row["params"])) if isinstance(row.get("params"), str) else None
             )
         except ValueError:
             return False
         return (
             row.get("mode") == req.mode
             and row.get("prompt_hash") in (None, sha256_text(req.prompt_text))
-            and params == _canonical(req.params)
+            and params == canonical(req.params)
             and all(
                 row.get(k) == self.identity.get(k)
                 for k in ("backend", "model")
@@ -150,7 +150,8 @@ class CachedBackend:
         )
 
     def lookup(self, requests: Sequence[Request]) -> dict[str, dict]:
-        """Valid cached rows of many requests, ``{key: row}``; a row failing its checks is recomputed later."""
+        """Valid cached rows of many requests, ``{key: row}``; a row failing its checks is
+        recomputed later."""
         by_key = {r.key: r for r in requests}
         self.cache.bad_keys.clear()
         got = self.cache.get_many(list(by_key))
@@ -165,33 +166,14 @@ class CachedBackend:
             new_bad = bad - self._bad
             self.stats["n_bad_cache"] += len(new_bad)
             warnings.warn(
-                f"cache {self.cache.path}: {len(new_bad)} stored answer(s) failed their checksum or do not match their "
+                f"cache {self.cache.path}: {len(new_bad)} stored answer(s) failed their checksum "
+                "or do not match their "
                 "request (corrupted or edited rows); they are recomputed and replaced",
                 CacheWarning,
                 stacklevel=3,
             )
         self._bad |= bad
         self.stats["n_cached"] += len(out)
-        if (
-            len(out) < len(by_key)
-            and not self._legacy_checked
-            and any(r.mode == "logprobs" for r in requests)
-        ):
-            self._legacy_checked = True
-            n_old = (
-                self.cache.count_unlabelled_scores(self.identity)
-                if self.identity.get("backend") == "local"
-                else 0
-            )
-            if n_old:
-                warnings.warn(
-                    f"cache {self.cache.path}: {n_old} logprobs answer(s) of {self.identity.get('model')} were scored "
-                    "token by token by an earlier vp-stats; scores now come from batched evaluation (equal to a "
-                    "server's echoed log-probabilities) and differ by up to about 0.3 in log-probability, so they "
-                    "are kept in the file but not reused",
-                    CacheWarning,
-                    stacklevel=3,
-                )
         return out
 
     # 3.-5. call, validate, put ----------------------------------------------------------
@@ -214,7 +196,8 @@ class CachedBackend:
         """
         if grammar is not None and not self.caps.supports_grammar:
             raise ValueError(
-                f"backend {type(self.backend).__name__} cannot constrain generation with a grammar; "
+                f"backend {type(self.backend).__name__} cannot constrain generation with a "
+                "grammar; "
                 "use mode='text' (free generation, then the strict parser)"
             )
         t0 = time.perf_counter()

@@ -5,29 +5,44 @@ angles, the prompt of every step (:func:`value_assignment_prompt`,
 :func:`role_lock_prompt`, :func:`goal_prompt`, :func:`item_prompt`), the step
 sequence of one run as chat messages (:func:`steps`, :func:`build_messages`)
 and the two reply parsers (:func:`parse_strict`, :func:`parse_lenient`). No
-model is called and no file is read: the metrics are in
+file is read: the metrics are in
 :mod:`vp_stats.stats.hvae`, running a study in :mod:`vp_stats.studies.hvae`. The
-last line of every item prompt, :data:`vp_stats.llm.chat.ITEM_INSTRUCTION`, is
-defined by the chat layer, which recognises item turns by it.
+last line of every item prompt, :data:`ITEM_INSTRUCTION`, marks the turns that ask for
+one letter (:func:`is_item_turn`).
+
+The conversation's plumbing to a backend lives here too: generating with any GBNF grammar
+through the backend protocol (:func:`generate_text`) and a cached, resumable
+``chat_fn(messages, seed) -> str`` (:func:`make_chat_fn`), whose every call goes through the
+one cached call path (:class:`vp_stats.llm.calls.CachedBackend`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
 from types import MappingProxyType
+from typing import Any
 
 from vp_stats.instruments import svo
 from vp_stats.instruments.svo import check_target
-from vp_stats.llm.chat import ITEM_INSTRUCTION
+from vp_stats.llm.backends import BackendError, Decoding, GenResult, capabilities
+from vp_stats.llm.calls import CALL_FAILED, CachedBackend
 
 __all__ = [
+    "CHAT_MODES",
+    "DEFAULT_DECODING",
     "DEFAULT_GOAL",
+    "ITEM_GRAMMAR",
+    "ITEM_INSTRUCTION",
     "PARSERS",
     "VALUE_DEFINITIONS",
     "build_messages",
+    "generate_text",
     "goal_prompt",
+    "is_item_turn",
     "item_prompt",
+    "make_chat_fn",
     "parse_lenient",
     "parse_reply",
     "parse_strict",
@@ -35,6 +50,23 @@ __all__ = [
     "steps",
     "value_assignment_prompt",
 ]
+
+#: Last line of every item prompt (:func:`item_prompt`);
+#: :func:`is_item_turn` recognises item steps by it.
+ITEM_INSTRUCTION = "Reply with one letter from A to I and nothing else."
+
+#: GBNF grammar of an item reply in ``"grammar"`` mode: one bare letter A-I.
+ITEM_GRAMMAR = "root ::= [A-I]\n"
+
+#: Chat-function modes: ``"grammar"`` constrains item replies with
+#: :data:`ITEM_GRAMMAR`; ``"text"`` generates freely (then a parser decides).
+CHAT_MODES: tuple[str, ...] = ("grammar", "text")
+
+#: Default decoding of HVAE runs: sampling (temperature 0.7, top-p 0.95) so
+#: that runs with different seeds differ; ``max_tokens`` bounds the free-text
+#: steps (value description, goal sentence). Item steps use ``item_max_tokens``
+#: of :func:`make_chat_fn`. The seed is replaced by each run's seed.
+DEFAULT_DECODING = Decoding(temperature=0.7, max_tokens=64, top_p=0.95, seed=0)
 
 #: Short definitions of the four orientations used in the value-assignment
 #: prompt (after Murphy et al., 2011, and the HVAE paper; own wording).
@@ -341,3 +373,178 @@ def parse_reply(reply: str, mode: str = "strict") -> str | None:
     if mode not in PARSERS:
         raise ValueError(f"unknown parser {mode!r}; use 'strict' or 'lenient'")
     return PARSERS[mode](reply)
+
+
+# ----------------------------------------------------------------- the conversation with a backend
+
+
+def is_item_turn(messages: Sequence[Mapping[str, str]]) -> bool:
+    """Whether a conversation ends with an item question (:func:`item_prompt`).
+
+    Examples
+    --------
+    >>> is_item_turn(build_messages("prosocial", ["..."]))
+    True
+    >>> is_item_turn(build_messages("prosocial"))
+    False
+    """
+    if not messages:
+        return False
+    last = messages[-1]
+    return last.get("role") == "user" and str(last.get("content", "")).rstrip().endswith(
+        ITEM_INSTRUCTION
+    )
+
+
+def generate_text(
+    backend: Any,
+    messages: list[dict[str, str]],
+    decoding: Decoding,
+    grammar: str | None = None,
+) -> GenResult:
+    """One generation from a backend, optionally constrained by any GBNF grammar (uncached).
+
+    ``backend.generate(messages, decoding, grammar)`` of the backend protocol
+    (:class:`vp_stats.llm.backends.Backend`): the local backend compiles the
+    grammar for llama.cpp; an OpenAI-compatible backend sends it in the request
+    body (``grammar``, the llama.cpp server's field). Endpoints that ignore the
+    field answer unconstrained, so replies are always parsed.
+
+    Examples
+    --------
+    >>> from vp_stats.llm.backends import BaseBackend
+    >>> class Echo(BaseBackend):
+    ...     def generate(self, messages, decoding, grammar=None):
+    ...         return GenResult(raw_text=messages[-1]["content"].upper())
+    >>> generate_text(Echo(), [{"role": "user", "content": "hi"}], DEFAULT_DECODING).raw_text
+    'HI'
+    """
+    if grammar is not None and not capabilities(backend).supports_grammar:
+        raise ValueError(
+            f"backend {type(backend).__name__} cannot constrain generation with a grammar; "
+            "use mode='text' (free generation, then the strict parser)"
+        )
+    return backend.generate(messages, decoding, grammar)
+
+
+def make_chat_fn(
+    backend: Any,
+    mode: str = "grammar",
+    cache=None,
+    decoding: Decoding | None = None,
+    *,
+    item_max_tokens: int | None = None,
+    reset_kv: str = "run",
+) -> Callable[[list[dict[str, str]], int], str]:
+    """A cached ``chat_fn(messages, seed) -> str`` for :func:`vp_stats.studies.hvae.run_hvae` on a
+    runner backend.
+
+    Every call goes through the answer cache (e.g. the SQLite file of
+    :class:`vp_stats.io.cache.AnswerCache`): the key (:func:`~vp_stats.llm.keys.request_key`) covers
+    the backend
+    identity (backend, model, model file sha256 or endpoint), the decoding
+    parameters including the run's seed, the step kind and grammar, and the
+    full conversation (``backend.prompt_text(messages)``: the rendered chat
+    template holding every message for the local backend, the canonical JSON
+    of the message list for HTTP backends). A cached answer is never asked
+    again, so an interrupted grid resumes where it stopped.
+
+    Parameters
+    ----------
+    backend : LlamaCppBackend, OpenAIBackend or compatible
+        The backend protocol (:class:`vp_stats.llm.backends.Backend`): needs
+        ``identity()``, ``prompt_text(messages)`` and
+        ``generate(messages, decoding, grammar=None)``; grammar mode needs
+        ``supports_grammar`` (default True).
+    mode : {"grammar", "text"}
+        ``"grammar"``: item replies are constrained to one letter A-I
+        (:data:`ITEM_GRAMMAR`); ``"text"``: free generation (the parser of
+        :func:`vp_stats.studies.hvae.run_hvae` then decides). The free-text steps (value
+        description, goal sentence) are ordinary generation in both modes and
+        share cache entries across modes.
+    cache : cache object, optional
+        An open cache (e.g. :class:`vp_stats.io.cache.AnswerCache`; a path is not accepted:
+        studies open the file). Default: an in-memory cache (nothing persisted).
+    decoding : vp_stats.llm.Decoding, optional
+        Default :data:`DEFAULT_DECODING`. ``max_tokens`` limits the free-text
+        steps; the seed is replaced by the seed :func:`vp_stats.studies.hvae.run_hvae` passes.
+    item_max_tokens : int, optional
+        Token limit of item replies (default 2 in grammar mode, 16 in text mode).
+    reset_kv : {"run", "call", "never"}
+        Local backend only: when to clear llama.cpp's KV cache before an LLM
+        call. llama.cpp reuses the longest prompt prefix already evaluated,
+        and logits computed in different batch layouts differ in the last
+        bits, which can flip a sampled token at temperature > 0. ``"run"``
+        (default) clears it at the first step of every conversation, so a
+        complete run depends only on its own prompts and seed (not on what
+        ran before it) while later steps still reuse the run's own prefix;
+        ``"call"`` clears it before every call (fully history-independent,
+        slower: each step re-reads the whole conversation); ``"never"``
+        maximises reuse. Answers read from the cache are always exact.
+
+    Returns
+    -------
+    callable
+        ``chat_fn(messages, seed) -> str`` with attributes ``stats``
+        (``{"n_calls": new LLM calls, "n_cached": answers read from the
+        cache}``), ``cache``, ``mode`` and ``decoding``. A failed call
+        (timeout, HTTP error after its retries) raises
+        :class:`~vp_stats.llm.backends.BackendError` (nothing is cached; a
+        rerun resumes).
+
+    Examples
+    --------
+    >>> class Fake:
+    ...     def identity(self):
+    ...         return {"backend": "fake", "model": "letters"}
+    ...     def prompt_text(self, messages):
+    ...         return repr(messages)
+    ...     def generate(self, messages, decoding, grammar=None):
+    ...         return GenResult(raw_text="B")
+    >>> chat = make_chat_fn(Fake(), mode="text")
+    >>> msgs = build_messages("prosocial", ["A prosocial person ..."])
+    >>> chat(msgs, 0), chat(msgs, 0), chat.stats
+    ('B', 'B', {'n_calls': 1, 'n_cached': 1})
+    """
+    if mode not in CHAT_MODES:
+        raise ValueError(f"mode must be one of {CHAT_MODES}; got {mode!r}")
+    decoding = DEFAULT_DECODING if decoding is None else decoding
+    if item_max_tokens is None:
+        item_max_tokens = 2 if mode == "grammar" else 16
+    if int(item_max_tokens) < 1:
+        raise ValueError(f"item_max_tokens must be >= 1; got {item_max_tokens!r}")
+    if reset_kv not in ("run", "call", "never"):
+        raise ValueError(f"reset_kv must be 'run', 'call' or 'never'; got {reset_kv!r}")
+    cb = CachedBackend(backend, cache)
+    stats = {"n_calls": 0, "n_cached": 0}
+
+    def chat_fn(messages: list[dict[str, str]], seed: int) -> str:
+        item = is_item_turn(messages)
+        dec = replace(
+            decoding,
+            seed=int(seed),
+            max_tokens=int(item_max_tokens) if item else decoding.max_tokens,
+        )
+        gram = ITEM_GRAMMAR if (item and mode == "grammar") else None
+        label = f"hvae-item-{mode}" if item else "hvae-free"
+        req = cb.prepare(messages, label, {"task": "hvae", "grammar": gram, **asdict(dec)})
+        hit = cb.lookup([req]).get(req.key)
+        if hit is not None:
+            stats["n_cached"] += 1
+            return hit["raw_text"] or ""
+        first_step = not any(m.get("role") == "assistant" for m in messages)
+        if reset_kv == "call" or (reset_kv == "run" and first_step):
+            cb.reset()
+        rec = cb.answer(req, decoding=dec, grammar=gram)
+        stats["n_calls"] += 1
+        if rec.get("error") and str(rec["error"]).startswith(CALL_FAILED):
+            # a failed call (timeout, HTTP error) must not become a reply: the run stops, nothing is
+            # cached
+            raise BackendError(f"{label} step failed: {rec['error']}")
+        return rec.get("raw_text") or ""
+
+    chat_fn.stats = stats  # type: ignore[attr-defined]
+    chat_fn.cache = cb.cache  # type: ignore[attr-defined]
+    chat_fn.mode = mode  # type: ignore[attr-defined]
+    chat_fn.decoding = decoding  # type: ignore[attr-defined]
+    return chat_fn

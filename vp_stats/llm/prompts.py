@@ -2,8 +2,8 @@
 
 The six upstream prompt variants (3 wordings x original / reversed answer
 order; ``lm_evaluation/prompts`` of the upstream repository) are loaded through
-the data layer (:func:`vp_stats.io.datasets.load_prompt_templates`). Items with a title (Reddit, Dear Abby) use the ``reddit``
-template (``{title}``, ``{text}``, ``{content}``); items without one
+the data layer (:func:`vp_stats.io.datasets.load_prompt_templates`). Items with a title (Reddit,
+Dear Abby) use the ``reddit`` template (``{title}``, ``{text}``, ``{content}``); items without one
 (ShareGPT, LMSYS) use the ``sharegpt`` template (``{text}``, ``{content}``),
 as upstream did. Users may pass their own template with the same placeholders.
 
@@ -12,7 +12,8 @@ Examples
 >>> from vp_stats.io import datasets
 >>> from vp_stats.llm import prompts
 >>> templates = datasets.load_prompt_templates()
->>> table = prompts.item_prompts(datasets.load_items().head(2), variants=["v1"], templates=templates)
+>>> items = datasets.load_items().head(2)
+>>> table = prompts.item_prompts(items, variants=["v1"], templates=templates)
 >>> table.columns.tolist()
 ['portrait_id', 'option_id', 'variant', 'prompt']
 >>> table.prompt.iloc[0].startswith("Now I will briefly describe a scenario and response.")
@@ -42,7 +43,8 @@ def check_template(template: str) -> str:
     >>> check_template("{question}")
     Traceback (most recent call last):
     ...
-    ValueError: prompt template uses unknown placeholder(s) ['question']; allowed: content, text, title
+    ValueError: prompt template uses unknown placeholder(s) ['question']; allowed: content, text,
+    title
     """
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
@@ -51,7 +53,8 @@ def check_template(template: str) -> str:
     unknown = sorted(names - PLACEHOLDERS)
     if unknown:
         raise ValueError(
-            f"prompt template uses unknown placeholder(s) {unknown}; allowed: {', '.join(sorted(PLACEHOLDERS))}"
+            f"prompt template uses unknown placeholder(s) {unknown}; allowed: "
+            f"{', '.join(sorted(PLACEHOLDERS))}"
         )
     if "content" not in names:
         raise ValueError("prompt template must contain {content} (the response to rate)")
@@ -70,7 +73,8 @@ def render(
     Examples
     --------
     >>> from vp_stats.io.datasets import load_prompt_templates
-    >>> render({"title": None, "text": "Hi", "response": "Hello"}, "v2", load_prompt_templates())[:31]
+    >>> query = {"title": None, "text": "Hi", "response": "Hello"}
+    >>> render(query, "v2", load_prompt_templates())[:31]
     'Given a message and response:\\n\\n'
     """
     if template is not None:
@@ -80,7 +84,8 @@ def render(
             raise ValueError(f"unknown variant {variant!r}; expected one of {schema.VARIANTS}")
         if templates is None:
             raise ValueError(
-                "an upstream variant needs templates= (vp_stats.io.datasets.load_prompt_templates())"
+                "an upstream variant needs templates= "
+                "(vp_stats.io.datasets.load_prompt_templates())"
             )
         tpl = templates[variant]["reddit" if _has_title(item["title"]) else "sharegpt"]
     return tpl.format(title=item["title"] or "", text=item["text"], content=item["response"])

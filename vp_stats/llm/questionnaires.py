@@ -46,11 +46,12 @@ BFI10_TEMPLATE = (
 
 
 def bfi10_prompts(template: str = BFI10_TEMPLATE) -> pd.DataFrame:
-    """One job per BFI-10 item: ``item, trait, reverse, portrait_id (= item), option_id (0), variant, prompt``.
+    """One job per BFI-10 item: ``item, dimension, reverse, portrait_id (= item), option_id (0),
+    variant, prompt``.
 
     Examples
     --------
-    >>> bfi10_prompts().query("item == 1")[["trait", "reverse"]].values.tolist()
+    >>> bfi10_prompts().query("item == 1")[["dimension", "reverse"]].values.tolist()
     [['Extraversion', True]]
     """
     if "{stem}" not in template:
@@ -59,7 +60,7 @@ def bfi10_prompts(template: str = BFI10_TEMPLATE) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "item": items,
-            "trait": [schema.BFI10_KEY[i][0] for i in items],
+            "dimension": [schema.BFI10_KEY[i][0] for i in items],
             "reverse": [schema.BFI10_KEY[i][1] for i in items],
             "portrait_id": items,
             "option_id": 0,
@@ -76,7 +77,7 @@ def run_bfi10(
     system_prompt: str | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """Administer the BFI-10; the runner's answer table with ``item`` and ``trait`` added."""
+    """Administer the BFI-10; the runner's answer table with ``item`` and ``dimension`` added."""
     from vp_stats.llm import runner
 
     jobs = bfi10_prompts()
@@ -90,14 +91,17 @@ def run_bfi10(
         scale=BFI10_SCALE,
     )
     ans.insert(2, "item", jobs["item"].to_numpy())
-    ans.insert(3, "trait", jobs["trait"].to_numpy())
+    ans.insert(3, "dimension", jobs["dimension"].to_numpy())
     return ans
 
 
 def score_llm_bfi10(
-    answers: pd.DataFrame, rating: str = "mode", respondent: str = "model"
+    answers: pd.DataFrame, rating: str = "mode", model: str = "model"
 ) -> pd.DataFrame:
-    """Score an LLM's BFI-10 answers with the human scorer.
+    """Score an LLM's BFI-10 answers with the human scorer, one row per ``model`` and trait.
+
+    ``model`` names the column that tells the scored units apart (the model, or a persona
+    run); the output keeps that column name.
 
     ``rating="mode"`` scores the most probable (or generated) answer, an integer
     1-5, with :func:`vp_stats.instruments.bfi.score_bfi10`; ``rating="expected"``
@@ -107,7 +111,8 @@ def score_llm_bfi10(
     Examples
     --------
     >>> import pandas as pd
-    >>> a = pd.DataFrame({"model": "m", "item": range(1, 11), "rating": [2.0, 4, 2, 2, 2, 4, 2, 4, 4, 4], "parse_ok": True})
+    >>> a = pd.DataFrame({"model": "m", "item": range(1, 11),
+    ...                   "rating": [2.0, 4, 2, 2, 2, 4, 2, 4, 4, 4], "parse_ok": True})
     >>> score_llm_bfi10(a).set_index("dimension").score.round(2).to_dict()["Extraversion"]
     4.0
     """
@@ -126,27 +131,27 @@ def score_llm_bfi10(
             vals = a["rating"].to_numpy()
         long = pd.DataFrame(
             {
-                "respondent": a[respondent].to_numpy(),
+                "respondent": a[model].to_numpy(),
                 "item": a["item"].to_numpy(),
                 "answer": vals.astype(int),
             }
         )
         out = score_bfi10(long, participant="respondent", rating="answer")
-        return out.rename(columns={"participant": "respondent"})
+        return out.rename(columns={"participant": model})
     if rating != "expected":
         raise ValueError("rating must be 'mode' or 'expected'")
     rows = []
-    for who, g in a.groupby(respondent, sort=True):
+    for who, g in a.groupby(model, sort=True):
         x = dict(zip(g["item"], g["rating"].astype(float), strict=True))
         for trait in schema.BFI_TRAITS:
             items = [i for i, (t, _) in schema.BFI10_KEY.items() if t == trait]
             vals = [6 - x[i] if schema.BFI10_KEY[i][1] else x[i] for i in items if i in x]
             rows.append((who, "bfi", trait, float(np.mean(vals)) if vals else np.nan, len(vals)))
-    return pd.DataFrame(rows, columns=["respondent", "family", "dimension", "score", "n_items"])
+    return pd.DataFrame(rows, columns=[model, "family", "dimension", "score", "n_items"])
 
 
 def persona_bfi10_scores(
-    answers: pd.DataFrame, *, unit_cols: Sequence[str] | None = None
+    answers: pd.DataFrame, *, runs: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Trait scores of a persona run's BFI-10 answers, one row per persona run and trait.
 
@@ -157,9 +162,9 @@ def persona_bfi10_scores(
         written by :func:`vp_stats.llm.questionnaires.bfi10_prompts`),
         ``rating`` (1-5; fractional expected ratings allowed), optional
         ``parse_ok`` and persona attribute columns (``gender``, ``age`` ...).
-    unit_cols : sequence of str, optional
-        Columns that tell runs apart (default: those of ``variant``, ``run``,
-        ``seed`` present besides ``persona_id``). Each run is one unit.
+    runs : sequence of str, optional
+        Columns that tell a persona's runs apart (default: those of ``variant``, ``run``,
+        ``seed`` present besides ``persona_id``). Each run is scored on its own.
 
     Returns
     -------
@@ -198,11 +203,12 @@ def persona_bfi10_scores(
     if out_of.any():
         r = a[out_of].iloc[0]
         raise ValueError(
-            f"persona {r['persona_id']!r}, item {int(r['item'])}: rating {r['rating']!r} outside 1..5"
+            f"persona {r['persona_id']!r}, item {int(r['item'])}: rating {r['rating']!r} outside "
+            "1..5"
         )
     units = (
-        list(unit_cols)
-        if unit_cols is not None
+        list(runs)
+        if runs is not None
         else [c for c in ("variant", "run", "seed") if c in a.columns]
     )
     key = a["persona_id"].astype(str)
@@ -214,9 +220,9 @@ def persona_bfi10_scores(
         r = a[dup].iloc[0]
         raise ValueError(
             f"two answers of run {r['_unit']!r} to BFI-10 item {int(r['item'])}; "
-            "tell runs apart with unit_cols="
+            "tell runs apart with runs="
         )
-    sc = score_llm_bfi10(a, "expected", respondent="_unit").rename(columns={"respondent": "run"})
+    sc = score_llm_bfi10(a, "expected", model="_unit").rename(columns={"_unit": "run"})
     info_cols = [
         c
         for c in answers.columns
@@ -228,6 +234,7 @@ def persona_bfi10_scores(
             "rating",
             "parse_ok",
             "trait",
+            "dimension",
             "prompt",
             "system_prompt",
             *units,
@@ -292,7 +299,8 @@ def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame
     Examples
     --------
     >>> import pandas as pd
-    >>> a = pd.DataFrame({"persona_id": "plain", "item": range(1, 22), "rating": [6.0] + [3.0] * 20})
+    >>> a = pd.DataFrame({"persona_id": "plain", "item": range(1, 22),
+    ...                   "rating": [6.0] + [3.0] * 20})
     >>> s = score_llm_pvq21(a, "expected")
     >>> round(s.query("dimension == 'Self_Direction'").score.item(), 4)  # 4.5 - 66/21
     1.3571
@@ -325,7 +333,8 @@ def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame
         if bad.any():
             r = a.loc[bad].iloc[0]
             raise ValueError(
-                f"persona {r['persona_id']!r}, item {r['item']}: rating {r['rating']!r} outside 1..6"
+                f"persona {r['persona_id']!r}, item {r['item']}: rating {r['rating']!r} outside "
+                "1..6"
             )
         dup = a.duplicated(["persona_id", "item"])
         if dup.any():

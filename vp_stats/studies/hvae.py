@@ -3,7 +3,7 @@
 :func:`run_hvae` walks the steps of :mod:`vp_stats.llm.hvae` with any
 ``chat_fn(messages, seed) -> str`` and returns the transcript;
 :func:`run_grid` builds a cached chat function on a runner backend
-(:func:`vp_stats.llm.chat.make_chat_fn`) and runs targets x runs x goal
+(:func:`vp_stats.llm.hvae.make_chat_fn`) and runs targets x runs x goal
 conditions, scored with :mod:`vp_stats.stats.hvae`. Nothing here writes
 files: the command line writes the tables.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any, NamedTuple
 
@@ -21,11 +22,9 @@ import pandas as pd
 
 from vp_stats.instruments import svo
 from vp_stats.instruments.svo import TARGETS, check_target
-from vp_stats.llm import runner
-from vp_stats.llm.backends import capabilities
-from vp_stats.llm.cache import AnswerCache
-from vp_stats.llm.chat import DEFAULT_DECODING, make_chat_fn
-from vp_stats.llm.hvae import PARSERS, build_messages, steps
+from vp_stats.io.cache import AnswerCache, open_cache
+from vp_stats.llm.backends import Decoding, capabilities
+from vp_stats.llm.hvae import DEFAULT_DECODING, PARSERS, build_messages, make_chat_fn, steps
 from vp_stats.stats.hvae import score_runs, summarise_runs
 
 __all__ = [
@@ -143,11 +142,14 @@ def run_hvae(
 
 
 class HVAEGrid(NamedTuple):
-    """Result of :func:`run_grid`: ``runs``, ``summary`` and ``transcript`` tables."""
+    """Result of :func:`run_grid`: ``runs``, ``summary`` and ``transcript`` tables, and how many
+    answers were new LLM calls (``n_calls``) or came from the cache (``n_cached``)."""
 
     runs: pd.DataFrame
     summary: pd.DataFrame
     transcript: pd.DataFrame
+    n_calls: int = 0
+    n_cached: int = 0
 
 
 def run_grid(
@@ -160,7 +162,7 @@ def run_grid(
     cache: AnswerCache | str | os.PathLike | None = None,
     mode: str = "grammar",
     temperature: float | None = None,
-    decoding: runner.Decoding | None = None,
+    decoding: Decoding | None = None,
     item_max_tokens: int | None = None,
     reset_kv: str = "run",
     parser: str = "strict",
@@ -192,13 +194,14 @@ def run_grid(
         so it is generated once and shared: the conditions of a run differ
         only from the goal step on.
     cache : AnswerCache or path, optional
-        SQLite answer cache (default in memory). Pass a path to persist/resume.
+        SQLite answer cache (default in memory). Pass a path to persist/resume: the file is
+        opened here (:func:`vp_stats.io.cache.open_cache`) and closed at the end.
     mode : {"grammar", "text"}
         Item answer mode (:func:`make_chat_fn`).
     temperature : float, optional
         Overrides the temperature of ``decoding`` (default
         :data:`DEFAULT_DECODING`, 0.7).
-    decoding : vp_stats.llm.runner.Decoding, optional
+    decoding : vp_stats.llm.Decoding, optional
         Decoding parameters (``max_tokens`` limits the free-text steps).
     item_max_tokens, reset_kv
         See :func:`make_chat_fn`.
@@ -230,13 +233,14 @@ def run_grid(
 
     Examples
     --------
+    >>> from vp_stats.llm.backends import GenResult
     >>> class Fake:  # always answers E
     ...     def identity(self):
     ...         return {"backend": "fake", "model": "always-e"}
     ...     def prompt_text(self, messages):
     ...         return repr(messages)
     ...     def generate(self, messages, decoding, grammar=None):
-    ...         return runner.GenResult(raw_text="E")
+    ...         return GenResult(raw_text="E")
     >>> g = run_grid(Fake(), targets=["prosocial"], n_runs=2, with_goal=False)
     >>> g.runs[["target", "run", "seed", "answers", "svo_category", "position_bias"]]
           target  run  seed answers svo_category  position_bias
@@ -262,10 +266,11 @@ def run_grid(
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0; got {temperature!r}")
         dec = replace(dec, temperature=float(temperature))
+    stack = ExitStack()
     chat = make_chat_fn(
         backend,
         mode=mode,
-        cache=cache,
+        cache=stack.enter_context(open_cache(cache)),
         decoding=dec,
         item_max_tokens=item_max_tokens,
         reset_kv=reset_kv,
@@ -309,6 +314,7 @@ def run_grid(
             summaries.append(sm)
     finally:
         bar.close()
+        stack.close()
     runs_df = pd.concat(runs, ignore_index=True)
     runs_df = runs_df.rename(columns={"letters": "answers", "constant_letter": "position_bias"})
     runs_df.insert(0, "model", model)
@@ -342,14 +348,15 @@ def run_grid(
     summary = pd.concat(summaries, ignore_index=True)
     summary.insert(0, "model", model)
     transcript = pd.concat(transcripts, ignore_index=True)
-    transcript.attrs["n_calls"] = chat.stats["n_calls"]  # type: ignore[attr-defined]
-    transcript.attrs["n_cached"] = chat.stats["n_cached"]  # type: ignore[attr-defined]
-    return HVAEGrid(runs_df, summary, transcript)
+    stats = chat.stats  # type: ignore[attr-defined]
+    return HVAEGrid(runs_df, summary, transcript, stats["n_calls"], stats["n_cached"])
 
 
 def _run_conditions(chat, targets, n_runs, seed, with_goal, concurrency, **kw) -> pd.DataFrame:
-    """:func:`run_hvae` over ``targets``; with ``concurrency > 1`` (HTTP backends) the conversations of
-    different (target, run) pairs run in parallel threads (each conversation's steps stay sequential);
+    """:func:`run_hvae` over ``targets``; with ``concurrency > 1`` (HTTP backends) the conversations
+    of
+    different (target, run) pairs run in parallel threads (each conversation's steps stay
+    sequential);
     the transcript is the same table in the same order."""
     pairs = [(t, r) for t in targets for r in range(int(n_runs))]
     if concurrency <= 1 or len(pairs) <= 1:

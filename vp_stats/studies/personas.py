@@ -222,7 +222,7 @@ def run_personas(
     crossed with the personas; each job carries its persona's ``system_prompt``
     and ``persona_id`` (the plain model: no system prompt, ``persona_id``
     ``"plain"``), so both are stored with every cached answer
-    (:class:`vp_stats.llm.cache.AnswerCache`, table ``answers``). Answers come
+    (:class:`vp_stats.io.cache.AnswerCache`, table ``answers``). Answers come
     from :func:`vp_stats.llm.runner.run`; reruns read finished answers from
     ``cache``. Persona protocol as in Value Portrait (Han et al., ACL 2025,
     demographic groups): the persona is the system message, the item prompt
@@ -257,6 +257,7 @@ def run_personas(
         persona_id``) with ``system_prompt`` and the persona attribute columns
         joined (missing for the plain model).
     """
+    from vp_stats.io.cache import open_cache
     from vp_stats.llm import prompts, runner
 
     tab = _check_persona_table(personas_table)
@@ -264,7 +265,8 @@ def run_personas(
         items, variants=variants, templates=datasets.load_prompt_templates(data_dir)
     )
     jobs = _persona_jobs(base, tab, include_plain)
-    ans = runner.run(jobs, backend, mode=mode, cache=cache, progress=progress)
+    with open_cache(cache) as opened:
+        ans = runner.run(jobs, backend, mode=mode, cache=opened, progress=progress)
     return _join_attributes(ans, tab)
 
 
@@ -311,7 +313,7 @@ PVQ21_PARAPHRASES: tuple[str, ...] = (
 
 
 #: Prompt wrapped around a portrait; the answer phrases are the runner's
-#: (:data:`vp_stats.llm.runner.PHRASES`), i.e. the PVQ's own six labels.
+#: (:data:`vp_stats.llm.backends.PHRASES`), i.e. the PVQ's own six labels.
 PVQ21_TEMPLATE = (
     "Here is a short description of a person.\n\n{portrait}\n\n"
     "How much is this person like you? Answer with exactly one of: very much like me, like me, "
@@ -394,6 +396,7 @@ def run_pvq21(
     added, ``system_prompt`` and persona attributes joined; score it with
     :func:`~vp_stats.stats.personas.score_llm_pvq21`.
     """
+    from vp_stats.io.cache import open_cache
     from vp_stats.llm import runner
 
     base = pvq21_prompts(texts)
@@ -403,7 +406,8 @@ def run_pvq21(
             raise ValueError("nothing to run: no personas_table and include_plain=False")
     tab = _check_persona_table(personas_table) if len(personas_table) else personas_table
     jobs = _persona_jobs(base, tab, include_plain)
-    ans = runner.run(jobs, backend, mode=mode, cache=cache, progress=progress)
+    with open_cache(cache) as opened:
+        ans = runner.run(jobs, backend, mode=mode, cache=opened, progress=progress)
     if len(ans) != len(jobs):
         raise RuntimeError(f"the runner returned {len(ans)} answers for {len(jobs)} jobs")
     ans.insert(2, "item", jobs["item"].to_numpy())
@@ -696,11 +700,11 @@ def run_persona_study(
     :func:`compare_personas`'s :class:`PersonaComparison` with the ``answers``.
     """
     from vp_stats.io import datasets
-    from vp_stats.llm import runner
+    from vp_stats.llm.local import LlamaCppBackend
 
     out = pio.study_dir(out_dir)
     if backend is None:
-        backend = runner.LlamaCppBackend()
+        backend = LlamaCppBackend()
     if cache is None:
         cache = out / pio.STUDY_CACHE
     corr = datasets.load_published_correlations()

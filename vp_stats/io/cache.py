@@ -1,5 +1,8 @@
 """SQLite answer cache: every finished LLM answer is written at once and never asked again.
 
+The file behind :mod:`vp_stats.llm`'s cache protocol (keys and rows:
+:mod:`vp_stats.llm.keys`): studies open it and pass the object to the runner.
+
 One row per request key: a hash of (backend, model, model file hash or name,
 decoding parameters, answer mode, full prompt text including the system
 prompt). Each answer is committed in its own transaction, in WAL journal mode,
@@ -12,6 +15,7 @@ with a busy timeout).
 Every row carries a ``checksum`` (sha256 of its stored fields, computed from the row
 as read back inside the inserting transaction). :meth:`AnswerCache.get_many` drops a
 row whose checksum does not match (a corrupted or hand-edited row) and lists it in
+
 :attr:`AnswerCache.bad_keys`; callers recompute it (:mod:`vp_stats.llm.calls` says so
 and replaces the row). Rows written before checksums existed (no ``checksum``) are
 read as they are; opening an older cache adds the column (nothing else changes, keys
@@ -25,6 +29,7 @@ in which any registered secret value occurs.
 Examples
 --------
 >>> import tempfile, os
+>>> from vp_stats.llm.keys import request_key
 >>> path = os.path.join(tempfile.mkdtemp(), "answers.sqlite")
 >>> cache = AnswerCache(path)
 >>> key = request_key({"backend": "local", "model": "m"}, {"temperature": 0}, "text", "prompt")
@@ -40,109 +45,30 @@ False
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sqlite3
 import threading
-import time
+from contextlib import contextmanager
 from pathlib import Path
 
+from vp_stats.llm.keys import COLUMNS, row_checksum, stored_row
+
 __all__ = [
-    "COLUMNS",
     "REQUIRED",
-    "sha256_text",
-    "request_key",
-    "SecretLeakError",
     "CacheError",
-    "row_checksum",
     "AnswerCache",
     "NON_PAYLOAD",
     "MergeReport",
     "merge_caches",
+    "open_cache",
 ]
 
-COLUMNS = {
-    "key": "TEXT PRIMARY KEY",
-    "backend": "TEXT NOT NULL",
-    "model": "TEXT NOT NULL",
-    "model_id": "TEXT",
-    "params": "TEXT",
-    "mode": "TEXT",
-    "prompt_hash": "TEXT",
-    "system_prompt": "TEXT",
-    "persona_id": "TEXT",
-    "portrait_id": "INTEGER",
-    "option_id": "INTEGER",
-    "variant": "TEXT",
-    "raw_text": "TEXT",
-    "rating": "REAL",
-    "distribution": "TEXT",
-    "expected_rating": "REAL",
-    "entropy": "REAL",
-    "answer_mass": "REAL",
-    "latency_s": "REAL",
-    "prompt_tokens": "INTEGER",
-    "completion_tokens": "INTEGER",
-    "error": "TEXT",
-    "created_at": "REAL",
-    "checksum": "TEXT",
-}
 #: Columns every answer cache has had since the first version (a table without them is foreign).
 REQUIRED = ("key", "backend", "model", "params", "mode", "raw_text", "error")
 
 
-def _canonical(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def sha256_text(text: str) -> str:
-    """Hex sha256 of a text (UTF-8).
-
-    Examples
-    --------
-    >>> sha256_text("abc")[:12]
-    'ba7816bf8f01'
-    """
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def request_key(identity: dict, params: dict, mode: str, prompt: str) -> str:
-    """The cache key of one request: sha256 over its non-secret description.
-
-    ``identity`` holds backend, model and model file hash or name; ``params``
-    the decoding parameters; ``prompt`` the full prompt as sent (rendered chat,
-    or the canonical JSON of the messages for HTTP backends).
-
-    Examples
-    --------
-    >>> a = request_key({"backend": "local"}, {"t": 0}, "text", "p")
-    >>> a == request_key({"backend": "local"}, {"t": 0}, "text", "p"), a == request_key({"backend": "local"}, {"t": 1}, "text", "p")
-    (True, False)
-    """
-    return sha256_text(
-        _canonical(
-            {
-                "identity": identity,
-                "params": params,
-                "mode": mode,
-                "prompt_sha256": sha256_text(prompt),
-            }
-        )
-    )
-
-
-class SecretLeakError(RuntimeError):
-    """A value about to be cached contains a registered secret."""
-
-
 class CacheError(ValueError):
     """The cache file cannot be used (not SQLite, corrupted, or another program's database)."""
-
-
-def row_checksum(row: dict) -> str:
-    """sha256 over a stored row's fields (every column but ``checksum``), in column order."""
-    return sha256_text(_canonical([[k, row.get(k)] for k in COLUMNS if k != "checksum"]))
 
 
 class AnswerCache:
@@ -168,7 +94,8 @@ class AnswerCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.path.is_dir():
                 raise CacheError(
-                    f"cache {self.path} is a folder; pass a file (e.g. {self.path / 'cache.sqlite'})"
+                    f"cache {self.path} is a folder; pass a file (e.g. "
+                    f"{self.path / 'cache.sqlite'})"
                 )
         try:
             self._conn = sqlite3.connect(
@@ -182,7 +109,8 @@ class AnswerCache:
             ]
             if "answers" not in tables and tables:
                 raise CacheError(
-                    f"cache {self.path} is an SQLite database of something else (tables: {', '.join(sorted(tables)[:5])}), "
+                    f"cache {self.path} is an SQLite database of something else (tables: "
+                    f"{', '.join(sorted(tables)[:5])}), "
                     "not a vp-stats answer cache; pass another --cache file or move this one away"
                 )
             cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
@@ -191,7 +119,8 @@ class AnswerCache:
             lacking = [c for c in REQUIRED if c not in have]
             if lacking:
                 raise CacheError(
-                    f"cache {self.path} has an 'answers' table without the column(s) {', '.join(lacking)}: it is not a "
+                    f"cache {self.path} has an 'answers' table without the column(s) "
+                    f"{', '.join(lacking)}: it is not a "
                     "vp-stats answer cache; pass another --cache file or move this one away"
                 )
             for (
@@ -201,7 +130,8 @@ class AnswerCache:
                 if name not in have:
                     try:
                         self._conn.execute(
-                            f"ALTER TABLE answers ADD COLUMN {name} {decl.replace('PRIMARY KEY', '')}"
+                            f"ALTER TABLE answers ADD COLUMN {name} "
+                            f"{decl.replace('PRIMARY KEY', '')}"
                         )
                     except sqlite3.OperationalError as exc:  # another run added it first
                         if "duplicate column" not in str(exc):
@@ -226,11 +156,14 @@ class AnswerCache:
         msg = str(exc)
         if "locked" in msg or "busy" in msg:
             return CacheError(
-                f"cache {self.path} is locked by another run ({msg}); wait for it or pass another --cache"
+                f"cache {self.path} is locked by another run ({msg}); wait for it or pass another "
+                "--cache"
             )
         return CacheError(
-            f"cache {self.path} is not a usable SQLite answer cache ({msg}): it is corrupted or not a cache file; "
-            "move it away (its answers are lost and will be recomputed) or pass another --cache file"
+            f"cache {self.path} is not a usable SQLite answer cache ({msg}): it is corrupted or "
+            "not a cache file; "
+            "move it away (its answers are lost and will be recomputed) or pass another --cache "
+            "file"
         )
 
     def add_secret(self, value: str | None) -> None:
@@ -266,7 +199,8 @@ class AnswerCache:
             with self._lock:
                 for start in range(0, len(keys), 500):
                     chunk = keys[start : start + 500]
-                    q = f"SELECT {', '.join(names)} FROM answers WHERE key IN ({', '.join('?' * len(chunk))})"
+                    marks = ", ".join("?" * len(chunk))
+                    q = f"SELECT {', '.join(names)} FROM answers WHERE key IN ({marks})"
                     for row in self._conn.execute(q, chunk):
                         rec = dict(zip(names, row, strict=True))
                         if rec["checksum"] is not None and rec["checksum"] != row_checksum(rec):
@@ -283,20 +217,7 @@ class AnswerCache:
         ``replace`` overwrites a stored row (used for rows that failed their checksum).
         The checksum is computed from the row as stored, in the same transaction.
         """
-        row = dict(row)
-        row.pop("checksum", None)
-        row.setdefault("created_at", time.time())
-        for k in ("params", "distribution"):
-            if k in row and not isinstance(row[k], (str, type(None))):
-                row[k] = _canonical(row[k])
-        unknown = set(row) - set(COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown cache column(s) {sorted(unknown)}")
-        for name, value in row.items():
-            if isinstance(value, str) and any(s in value for s in self._secrets):
-                raise SecretLeakError(
-                    f"refusing to cache field {name!r}: it contains a secret value"
-                )
+        row = stored_row(row, self._secrets)
         names = list(row)
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         q = f"{verb} INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
@@ -326,22 +247,6 @@ class AnswerCache:
             self.bad_keys.discard(row["key"])
         return inserted
 
-    def count_unlabelled_scores(self, identity: dict) -> int:
-        """Stored ``logprobs`` answers of this backend and model whose parameters name no scoring method.
-
-        Those were scored token by token by vp-stats versions before the scoring
-        method entered the key (see :class:`~vp_stats.llm.calls.CachedBackend`).
-        """
-        q = "SELECT COUNT(*) FROM answers WHERE mode = 'logprobs' AND backend = ? AND model = ? AND params NOT LIKE ?"
-        try:
-            with self._lock:
-                row = self._conn.execute(
-                    q, [identity.get("backend"), identity.get("model"), '%"scoring"%']
-                ).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise self._error(exc) from None
-        return int(row[0])
-
     def count(self) -> int:
         """Number of stored answers."""
         with self._lock:
@@ -355,7 +260,8 @@ class AnswerCache:
 
 # --------------------------------------------------------------------------- merging caches
 
-#: Columns that describe how an answer was obtained, not what it is: ignored when two rows are compared.
+#: Columns that describe how an answer was obtained, not what it is: ignored when two rows are
+#: compared.
 NON_PAYLOAD = ("created_at", "latency_s", "checksum")
 
 
@@ -370,7 +276,8 @@ class MergeReport(dict):
 
 
 def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]]:
-    """A read-only connection to a source cache and its answer columns (CacheError naming the file)."""
+    """A read-only connection to a source cache and its answer columns (CacheError naming the
+    file)."""
     p = Path(path)
     if not p.is_file():
         raise CacheError(
@@ -395,7 +302,8 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
         lacking = [c for c in REQUIRED if c not in have]
         if lacking:
             raise CacheError(
-                f"cache {p} has an 'answers' table without the column(s) {', '.join(lacking)}: it is not a "
+                f"cache {p} has an 'answers' table without the column(s) {', '.join(lacking)}: it "
+                "is not a "
                 "vp-stats answer cache; nothing was merged"
             )
         if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
@@ -405,7 +313,8 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise CacheError(
-            f"cache {p} is not a usable SQLite answer cache ({exc}): it is corrupted or not a cache "
+            f"cache {p} is not a usable SQLite answer cache ({exc}): it is corrupted or not a "
+            "cache "
             "file; nothing was merged"
         ) from None
     except CacheError:
@@ -425,7 +334,8 @@ def _merge_into(dest: AnswerCache, sources) -> list[MergeReport]:
     ]  # every source is checked before anything is written
     names = list(COLUMNS)
     reports: list[MergeReport] = []
-    insert = f"INSERT OR REPLACE INTO answers ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    marks = ", ".join("?" * len(names))
+    insert = f"INSERT OR REPLACE INTO answers ({', '.join(names)}) VALUES ({marks})"
     try:
         with dest._lock:
             dest._conn.execute("BEGIN IMMEDIATE")
@@ -527,7 +437,8 @@ def merge_caches(sources, dest: str | os.PathLike) -> list[MergeReport]:
     ...     with AnswerCache(os.path.join(d, name + ".sqlite")) as c:
     ...         _ = c.put({"key": "k1", "backend": "local", "model": "m", "raw_text": text})
     ...         _ = c.put({"key": "k-" + name, "backend": "local", "model": "m", "raw_text": text})
-    >>> reps = merge_caches([os.path.join(d, "a.sqlite"), os.path.join(d, "b.sqlite")], os.path.join(d, "all.sqlite"))
+    >>> sources = [os.path.join(d, "a.sqlite"), os.path.join(d, "b.sqlite")]
+    >>> reps = merge_caches(sources, os.path.join(d, "all.sqlite"))
     >>> [(r["n_added"], r["n_conflicts"]) for r in reps], reps[1]["conflicts"]
     ([(2, 0), (1, 1)], [('k1', ['raw_text'])])
     >>> AnswerCache(os.path.join(d, "all.sqlite")).get("k1")["raw_text"]
@@ -571,3 +482,26 @@ def merge_caches(sources, dest: str | os.PathLike) -> list[MergeReport]:
                 pass
         raise
     return reports
+
+
+@contextmanager
+def open_cache(cache):
+    """The cache object for ``cache``: None (in memory), an open cache, or a file path to open.
+
+    A file opened here is closed when the block ends; an object passed in is left open.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with open_cache(os.path.join(tempfile.mkdtemp(), "c.sqlite")) as c:
+    ...     c.count()
+    0
+    >>> with open_cache(None) as c:
+    ...     c is None
+    True
+    """
+    if cache is None or hasattr(cache, "get_many"):
+        yield cache
+        return
+    with AnswerCache(cache) as opened:
+        yield opened
