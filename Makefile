@@ -57,6 +57,7 @@ $(VENV)/.docs-installed: $(VENV)/.installed
 
 ## API reference and reproduction map (Sphinx + numpydoc) in docs/_build/html; a warning is an error
 docs: $(VENV)/.docs-installed
+	rm -rf docs/api/generated
 	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
 
 bench: setup

@@ -66,7 +66,7 @@ rating; the default rule differs on 3, all mistral-tiny answers that begin
 "Somewhat like me" and then explain that the response is *not* "very much like
 me": upstream's longest-substring rule reads them as 6, the default rule as 4.
 Both rules fail on all 166 answers upstream recorded as unparseable across the
-34 models of the averaged files (see ``tests/test_parse.py``).
+34 models of the averaged files (see ``tests/llm/test_parse.py``).
 
 References
 ----------

@@ -1,8 +1,9 @@
 """Retries and deadlines of HTTP requests.
 
 HTTP requests (:class:`vp_stats.llm.openai_backend.OpenAIBackend`) have a wall-clock
-deadline each (``timeout``): it bounds connecting, every read and all retries together, so a server that drips
-one byte at a time cannot hold a request longer than the deadline. Retries (429, 5xx,
+deadline each (``timeout``): it bounds connecting, every read and all retries together, so a
+server that drips one byte at a time cannot hold a request longer than the deadline.
+Retries (429, 5xx,
 timeouts, connection resets) wait ``Retry-After`` when the server sends one (capped at
 :data:`RETRY_AFTER_CAP` seconds), otherwise an exponential backoff with full jitter
 drawn from a per-request generator (seeded by the request, so concurrent retries do

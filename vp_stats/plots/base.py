@@ -10,8 +10,8 @@ Every figure function of :mod:`vp_stats.plots` follows seaborn's split:
   return the :class:`~matplotlib.figure.Figure` (also pyplot-managed).
 
 Heatmaps all go through :func:`heatmap` (seaborn's :func:`seaborn.heatmap` with a diverging,
-zero-centred scale by default), and :func:`save_figure` writes any of them as PNG, SVG or PDF at
-one resolution, :data:`DPI`.
+zero-centred scale by default); :func:`vp_stats.io.figures.save_figure` writes any of them as
+PNG, SVG or PDF at one resolution, :data:`DPI`.
 
 Examples
 --------
@@ -25,12 +25,9 @@ Examples
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -47,20 +44,17 @@ __all__ = [
     "heatmap_cells",
     "new_axes",
     "new_figure",
-    "save_figure",
 ]
 
-#: Resolution of every raster file written by :func:`save_figure` (dots per inch).
+#: Resolution (dots per inch) of every raster file :func:`vp_stats.io.figures.save_figure` writes.
 DPI = 150
 
-#: Formats :func:`save_figure` and :func:`vp_stats.studies.notebooks.save` write when asked
-#: for several.
+#: Formats :func:`vp_stats.io.figures.save_figure` and :func:`vp_stats.studies.notebooks.save`
+#: write when asked for several.
 FIGURE_FORMATS = ("png", "svg")
 
+
 # reproducible vector files: no time stamps, stable SVG ids
-_METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}
-
-
 def new_figure(figsize: tuple[float, float]) -> Figure:
     """A new pyplot-managed figure with constrained layout.
 
@@ -141,80 +135,6 @@ def figure_of(obj) -> Figure:
             f"expected a matplotlib Figure, Axes or seaborn grid, got {type(obj).__name__}"
         )
     return fig
-
-
-def save_figure(
-    obj,
-    path: str | os.PathLike,
-    formats: str | Sequence[str] | None = None,
-    *,
-    dpi: int = DPI,
-    **savefig_kw,
-) -> list[Path]:
-    """Write a figure to one or several files; the format follows the suffix or ``formats``.
-
-    Parameters
-    ----------
-    obj : Figure, Axes or seaborn grid
-        What a figure function returned (the whole figure is written).
-    path : str or path-like
-        Target file. Without ``formats`` its suffix names the format (``.png``, ``.svg``,
-        ``.pdf``, ...; no suffix: PNG). With ``formats`` a format suffix is dropped and one file
-        per format is written beside it.
-    formats : str or sequence of str, optional
-        E.g. ``("png", "svg", "pdf")``.
-    dpi : int
-        Resolution of raster output (default :data:`DPI`).
-    **savefig_kw
-        Passed to :meth:`~matplotlib.figure.Figure.savefig`; the default ``bbox_inches`` is
-        ``"tight"``.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written, in the order of ``formats``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> ax = new_axes(figsize=(2, 2))
-    >>> out = Path(tempfile.mkdtemp())
-    >>> [p.name for p in save_figure(ax, out / "demo", formats=("png", "svg", "pdf"))]
-    ['demo.png', 'demo.svg', 'demo.pdf']
-    >>> [p.name for p in save_figure(ax, out / "demo.pdf")]
-    ['demo.pdf']
-    """
-    fig = figure_of(obj)
-    path = Path(path)
-    supported = set(fig.canvas.get_supported_filetypes())
-    suffix = path.suffix.lstrip(".").lower()
-    if formats is None:
-        if suffix and suffix not in supported:
-            raise ValueError(
-                f"{path}: unknown figure format {suffix!r}; known: {sorted(supported)}"
-            )
-        targets = [path if suffix else path.with_name(path.name + ".png")]
-    else:
-        formats = [formats] if isinstance(formats, str) else list(formats)
-        if not formats:
-            raise ValueError("formats is empty")
-        stem = path.with_suffix("") if suffix in supported else path
-        targets = []
-        for f in formats:
-            f = f.lstrip(".").lower()
-            if f not in supported:
-                raise ValueError(f"unknown figure format {f!r}; known: {sorted(supported)}")
-            targets.append(stem.with_name(f"{stem.name}.{f}"))
-    savefig_kw.setdefault("bbox_inches", "tight")
-    with matplotlib.rc_context({"svg.hashsalt": "vp-stats"}):
-        for t in targets:
-            t.parent.mkdir(parents=True, exist_ok=True)
-            kw = dict(savefig_kw)
-            meta = _METADATA.get(t.suffix.lstrip(".").lower())
-            if meta is not None:
-                kw.setdefault("metadata", meta)
-            fig.savefig(t, dpi=dpi, **kw)
-    return targets
 
 
 def _ticklabel_size(n: int) -> float:

@@ -5,7 +5,7 @@ Each function takes the tidy tables of :mod:`vp_stats.stats.validation`,
 take ``ax=`` and return the :class:`~matplotlib.axes.Axes`; figure-level ones (one panel per
 family or per statistic) return the :class:`~matplotlib.figure.Figure`. Without ``ax`` a new
 pyplot figure is opened, so a notebook shows it inline (see :mod:`vp_stats.plots.base`; save with
-:func:`vp_stats.plots.base.save_figure` or :func:`vp_stats.studies.notebooks.save`).
+:func:`vp_stats.io.figures.save_figure` or :func:`vp_stats.studies.notebooks.save`).
 
 ===============================  ======  ==========================================================
 function                         level   draws

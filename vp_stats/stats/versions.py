@@ -138,7 +138,7 @@ def dependent_correlations(r_ac, r_bc, r_ab, n, ci: float = 0.95) -> pd.DataFram
     Steiger (1980, eq. 14, covariance eq. 10 at the mean correlation); Zou
     (2007, p. 409). Checked against Zou's example 2, Steiger's case A, the
     DEPCOR values of Silver, Hittner & May (2006) and R ``psych::r.test``
-    (tests/test_versions.py).
+    (tests/stats/test_versions.py).
 
     Examples
     --------

@@ -158,7 +158,7 @@ def save(
     dpi : int, optional
         Raster resolution; default :data:`vp_stats.plots.base.DPI`.
     **savefig_kw
-        Passed to :func:`vp_stats.plots.base.save_figure`.
+        Passed to :func:`vp_stats.io.figures.save_figure`.
 
     Returns
     -------
@@ -175,11 +175,12 @@ def save(
     ['00_demo.png', '00_demo.pdf']
     >>> del os.environ["VP_FIGURES_DIR"]
     """
+    from vp_stats.io import figures
     from vp_stats.plots import base
 
     if not name or Path(name).name != name:
         raise ValueError(f"name must be a plain file name without folders, got {name!r}")
-    return base.save_figure(
+    return figures.save_figure(
         fig_or_ax,
         figures_dir() / name,
         formats=base.FIGURE_FORMATS if formats is None else formats,

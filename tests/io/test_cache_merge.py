@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_llm_faults import ENV, FaultServer, _ok_body
+from fault_server import ENV, FaultServer, ok_body  # tests/ is on sys.path (conftest)
 
 from vp_stats.io.cache import AnswerCache, CacheError, merge_caches
 from vp_stats.llm import runner
@@ -36,7 +36,7 @@ class Endpoint:
 
     def _script(self, n, h):
         prompt = self.srv.bodies[n]["messages"][-1]["content"]
-        h.send(200, _ok_body(self.answers.get(prompt, "like me")))
+        h.send(200, ok_body(self.answers.get(prompt, "like me")))
 
     def run(self, prompts, cache):
         be = OpenAIBackend(model="m", base_url=self.srv.url, retries=0, concurrency=1, timeout=20)

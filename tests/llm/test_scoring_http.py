@@ -1,7 +1,7 @@
 """Answer scoring plumbing that needs no model: chat templates from files, the first-token
 approximation's arithmetic (hand-worked), how approximate scores become distributions, and the
 command line's errors for bad templates (exit 2, one line). The real-server checks are in
-tests/test_runner.py."""
+tests/llm/test_runner.py."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from vp_stats import schema
-from vp_stats.io import datasets
+from vp_stats.io import datasets, figures
 from vp_stats.plots import base
 from vp_stats.plots import compass as cplot
 from vp_stats.plots import personas as ppplot
@@ -640,31 +640,31 @@ def test_heatmap_helper_cells_labels_and_scale():
 def test_save_figure_formats_suffixes_and_dpi(tmp_path):
     ax = base.new_axes(figsize=(2.0, 1.5))
     ax.plot([0, 1], [0, 1])
-    paths = base.save_figure(ax, tmp_path / "fig", formats=("png", "svg", "pdf"))
+    paths = figures.save_figure(ax, tmp_path / "fig", formats=("png", "svg", "pdf"))
     assert [p.name for p in paths] == ["fig.png", "fig.svg", "fig.pdf"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in paths[1].read_bytes()[:400]
     assert paths[2].read_bytes()[:5] == b"%PDF-"
-    assert base.save_figure(ax.figure, tmp_path / "one.svg") == [tmp_path / "one.svg"]
-    assert base.save_figure(ax, tmp_path / "x.png", formats="pdf") == [tmp_path / "x.pdf"]
-    assert base.save_figure(ax, tmp_path / "noext") == [tmp_path / "noext.png"]
+    assert figures.save_figure(ax.figure, tmp_path / "one.svg") == [tmp_path / "one.svg"]
+    assert figures.save_figure(ax, tmp_path / "x.png", formats="pdf") == [tmp_path / "x.pdf"]
+    assert figures.save_figure(ax, tmp_path / "noext") == [tmp_path / "noext.png"]
     from PIL import Image
 
-    full = base.save_figure(ax, tmp_path / "full.png", bbox_inches=None)[0]
+    full = figures.save_figure(ax, tmp_path / "full.png", bbox_inches=None)[0]
     assert Image.open(full).size == (2 * base.DPI, int(1.5 * base.DPI))  # one resolution: DPI
     for bad in ("fig.xyz",):
         with pytest.raises(ValueError, match="unknown figure format"):
-            base.save_figure(ax, tmp_path / bad)
+            figures.save_figure(ax, tmp_path / bad)
     with pytest.raises(ValueError, match="unknown figure format"):
-        base.save_figure(ax, tmp_path / "f", formats=["png", "docx"])
+        figures.save_figure(ax, tmp_path / "f", formats=["png", "docx"])
     with pytest.raises(TypeError):
-        base.save_figure(object(), tmp_path / "f.png")
+        figures.save_figure(object(), tmp_path / "f.png")
 
 
 def test_save_figure_vector_output_is_reproducible(tmp_path):
     ax = vplot.rho_histogram(_many_items(30), "pvq")
-    a = base.save_figure(ax, tmp_path / "a.svg")[0].read_bytes()
-    b = base.save_figure(ax, tmp_path / "b.svg")[0].read_bytes()
+    a = figures.save_figure(ax, tmp_path / "a.svg")[0].read_bytes()
+    b = figures.save_figure(ax, tmp_path / "b.svg")[0].read_bytes()
     assert a == b
 
 

@@ -34,8 +34,8 @@ def _answers(items, models=("m1", "m2", "m3"), seed=0, scale=(1, 5)):
 
 
 @pytest.fixture(scope="module")
-def study():
-    st = simulate.synthetic_study(n_participants=150, n_items=60, seed=2)
+def study(make_study):
+    st = make_study(n_participants=150, n_items=60, seed=2)
     return st, _answers(st["truth"]["item"])
 
 

@@ -136,8 +136,8 @@ def test_version_pairs_from_ids():
 
 
 @pytest.fixture(scope="module")
-def study():
-    st = simulate.synthetic_study(n_participants=200, n_items=60, seed=3)
+def study(make_study):
+    st = make_study(n_participants=200, n_items=60, seed=3)
     pairs = versions.version_pairs(st["truth"]["item"]).merge(
         st["truth"][["item", "dimension"]], left_on="item_a", right_on="item"
     )

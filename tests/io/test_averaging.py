@@ -104,7 +104,7 @@ def test_mirrored_means_against_plain_python(all_wide):
 
 
 def test_default_rule_moves_three_mistral_items_by_one_third(raw_default):
-    # the three upstream misreads of tests/test_parse.py: 6 -> 4 in one variant each
+    # the three upstream misreads of tests/llm/test_parse.py: 6 -> 4 in one variant each
     ours = stats_averaging.average_ratings(raw_default)
     ref = averaging.load_average_outputs(MIRRORED)
     diff = ours.numeric_response.to_numpy() - ref.numeric_response.to_numpy()

@@ -1,7 +1,7 @@
 """`vp-stats run-models RUNFILE.toml`: several models in one command, against a scripted HTTP
 endpoint on 127.0.0.1.
 
-The endpoint is the real http.server fake of tests/test_llm_faults.py (FaultServer); it answers by
+The endpoint is the real http.server fake of tests/fault_server.py (FaultServer); it answers by
 the requested model name, so each model's answers are told apart. Bad run files are refused with
 exit 2 before any request, naming the file, the [[model]] index and the key.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_llm_faults import ENV, KEY, FaultServer, _ok_body
+from fault_server import ENV, KEY, FaultServer, ok_body  # tests/ is on sys.path (conftest)
 
 from vp_stats.io.runfile import RunFileError, load_runfile
 
@@ -32,7 +32,7 @@ def by_model(srv, fail=()):
         if model in fail:
             h.send(500, b'{"error": {"message": "boom"}}')
         elif model in ANSWER:
-            h.send(200, _ok_body(ANSWER[model]))
+            h.send(200, ok_body(ANSWER[model]))
         else:
             h.echo_key(404)
 

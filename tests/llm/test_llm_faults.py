@@ -10,13 +10,10 @@ the test key appears in no message, output file or cache byte.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
-import os
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -31,128 +28,7 @@ from vp_stats.llm.openai_backend import OpenAIBackend
 
 pytest.importorskip("openai")
 
-KEY = "sk-fault-" + "5e1f0a9b3c7d2468" * 2
-ENV = {**os.environ, "VP_FAULT_KEY": KEY, "VP_LLAMA_THREADS": "1"}
-
-
-def _ok_body(content="like me", choices=True):
-    ch = (
-        [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": content},
-            }
-        ]
-        if choices
-        else []
-    )
-    return json.dumps(
-        {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "m",
-            "choices": ch,
-            "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
-        }
-    ).encode()
-
-
-class FaultServer:
-    """A scripted chat-completions endpoint: ``script(n, handler)`` answers request number ``n``
-    (0-based).
-
-    Bounded: it serves at most ``max_requests`` requests and at most ``max_seconds``, then stops
-    itself; a hanging or dripping handler ends when the server stops.
-    """
-
-    def __init__(self, script, max_requests=20, max_seconds=60.0):
-        self.script, self.max_requests, self.max_seconds = script, max_requests, max_seconds
-        self.times: list[float] = []
-        self.bodies: list[dict] = []
-        self.stop = threading.Event()
-        outer = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with lock:
-                    n = len(outer.times)
-                    outer.times.append(time.monotonic())
-                    outer.bodies.append(json.loads(body or b"{}"))
-                if n >= outer.max_requests:
-                    outer.stop.set()
-                    self.send(
-                        500, b'{"error": {"message": "fault server: request budget used up"}}'
-                    )
-                    return
-                outer.script(n, self)
-
-            def send(self, status, body, headers=()):
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def echo_key(self, status, headers=()):
-                auth = self.headers.get("Authorization", "")
-                self.send(
-                    status,
-                    json.dumps({"error": {"message": f"refused for {auth}", "type": "x"}}).encode(),
-                    headers,
-                )
-
-            def hang(self):
-                outer.stop.wait(outer.max_seconds)
-
-            def drip(self, body, every=0.4):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                for i in range(len(body)):
-                    if outer.stop.wait(every):
-                        return
-                    try:
-                        self.wfile.write(body[i : i + 1])
-                        self.wfile.flush()
-                    except OSError:
-                        return
-
-            def log_message(self, *a):
-                pass
-
-        lock = threading.Lock()
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.srv.daemon_threads = True
-        self.srv.timeout = 0.2
-        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self):
-        t_end = time.monotonic() + self.max_seconds
-        while not self.stop.is_set() and time.monotonic() < t_end:
-            self.srv.handle_request()
-        self.stop.set()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.srv.server_close()
-
-    @property
-    def n(self):
-        return len(self.times)
+from fault_server import ENV, KEY, FaultServer, ok_body  # noqa: E402  (tests/ is on sys.path)
 
 
 def run_llm(url, out, *extra, items=1, timeout=20):
@@ -208,7 +84,7 @@ def test_429_with_retry_after_is_honoured_then_answered(tmp_path):
         if n < 2:
             h.echo_key(429, [("Retry-After", "1")])
         else:
-            h.send(200, _ok_body())
+            h.send(200, ok_body())
 
     with FaultServer(script) as srv:
         done = run_llm(srv.url, tmp_path / "o", "--retries", "3")
@@ -251,7 +127,7 @@ def test_a_hanging_server_is_cut_at_the_request_deadline(tmp_path):
 
 
 def test_a_slow_drip_is_cut_at_the_wall_clock_deadline(tmp_path):
-    body = _ok_body("like me " + "x" * 200)  # ~450 bytes at one byte per 0.4 s: about 3 minutes
+    body = ok_body("like me " + "x" * 200)  # ~450 bytes at one byte per 0.4 s: about 3 minutes
 
     with FaultServer(lambda n, h: h.drip(body), max_seconds=60) as srv:
         done = run_llm(srv.url, tmp_path / "o", "--timeout", "2", "--retries", "3")
@@ -278,7 +154,7 @@ def test_empty_choices_and_empty_answers_are_never_cached_and_asked_again(tmp_pa
     def script(n, h):
         h.send(
             200,
-            _ok_body(choices=False) if n == 0 else _ok_body(content="" if n == 1 else "like me"),
+            ok_body(choices=False) if n == 0 else ok_body(content="" if n == 1 else "like me"),
         )
 
     with FaultServer(script) as srv:
@@ -314,7 +190,7 @@ def test_concurrent_retries_draw_their_own_jitter():
     first_seen: dict[str, list[float]] = {}
 
     def script(n, h):
-        h.send(500 if n < 2 else 200, b'{"error": {"message": "boom"}}' if n < 2 else _ok_body())
+        h.send(500 if n < 2 else 200, b'{"error": {"message": "boom"}}' if n < 2 else ok_body())
 
     with FaultServer(script) as srv:
         be = OpenAIBackend(
@@ -333,7 +209,7 @@ def test_concurrent_retries_draw_their_own_jitter():
 
 
 def _ok_server():
-    return FaultServer(lambda n, h: h.send(200, _ok_body()))
+    return FaultServer(lambda n, h: h.send(200, ok_body()))
 
 
 def test_a_corrupted_or_foreign_cache_is_a_clear_error(tmp_path):
@@ -408,7 +284,7 @@ def test_svo_and_personas_run_over_http(tmp_path):
             text = PHRASES[pick] if "grammar" in body else "no grammar sent"
         else:
             text = "A person who shares."
-        h.send(200, _ok_body(text))
+        h.send(200, ok_body(text))
 
     common = [
         "--backend",

@@ -35,10 +35,10 @@ def _ok(args):
 
 
 @pytest.fixture(scope="module")
-def study():
+def study(make_study):
     """80 raters, 170 items with ids like 'abby_Power_likely_07', 1-5 scale, ~15% of ratings
     missing."""
-    st = simulate.synthetic_study(n_participants=80, n_items=170, scale=(1, 5), seed=11)
+    st = make_study(n_participants=80, n_items=170, scale=(1, 5), seed=11)
     rng = np.random.default_rng(3)
     keep = rng.random(len(st["ratings"])) > 0.15
     st["ratings"] = st["ratings"][keep].reset_index(drop=True)
