@@ -105,7 +105,7 @@ def test_disjoint_overlapping_conflicting_and_tampered_rows(endpoint, tmp_path):
 
     n = endpoint.srv.n
     out = endpoint.run(PROMPTS[:4], dest)  # the merged cache answers prompts 0-3 without a request
-    assert endpoint.srv.n == n and out.attrs["n_cached"] == 4
+    assert endpoint.srv.n == n and runner.run_counts(out)["n_cached"] == 4
     assert (out.raw_text == "like me").all()  # prompt 1: worker A's answer, the first merged
 
 

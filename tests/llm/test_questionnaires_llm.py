@@ -50,5 +50,5 @@ def test_bfi10_through_the_local_model(tmp_path):
     g = q.run_bfi10(be, mode="grammar", cache=AnswerCache(tmp_path / "c.sqlite"))
     assert g.raw_text.isin(q.BFI10_SCALE).all() and g.rating.isin([1.0, 2.0, 3.0, 4.0, 5.0]).all()
     again = q.run_bfi10(be, mode="logprobs", cache=AnswerCache(tmp_path / "c.sqlite"))
-    assert again.attrs["n_new"] == 0 and again.rating.tolist() == ans.rating.tolist()
+    assert runner.run_counts(again)["n_new"] == 0 and again.rating.tolist() == ans.rating.tolist()
     assert set(schema.BFI_TRAITS) == set(mode.index)

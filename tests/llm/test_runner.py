@@ -215,11 +215,11 @@ def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
     first = runner.run(
         jobs.head(4), backend, mode="logprobs", cache=AnswerCache(path), progress=False
     )
-    assert first.attrs["n_new"] == 4
+    assert runner.run_counts(first)["n_new"] == 4
     second = runner.run(
         jobs.head(6), backend, mode="logprobs", cache=AnswerCache(path), progress=False
     )
-    assert second.attrs["n_cached"] == 4 and second.attrs["n_new"] == 2
+    assert runner.run_counts(second)["n_cached"] == 4 and runner.run_counts(second)["n_new"] == 2
     pd.testing.assert_frame_equal(
         first.drop(columns=["from_cache", "latency_s"]),
         second.head(4).drop(columns=["from_cache", "latency_s"]),
@@ -233,7 +233,7 @@ def test_cache_resumes_and_results_are_identical(backend, jobs, tmp_path):
         system_prompt="**Your Profile**: Your gender is male.",
         progress=False,
     )
-    assert third.attrs["n_new"] == 1
+    assert runner.run_counts(third)["n_new"] == 1
     with sqlite3.connect(path) as con:
         assert (
             con.execute(
@@ -270,7 +270,7 @@ def test_scores_cached_token_by_token_are_kept_and_not_reused(backend, jobs, tmp
     out = runner.run(
         jobs.head(1), backend, mode="logprobs", cache=AnswerCache(path), progress=False
     )
-    assert out.attrs["n_new"] == 1 and out.expected_rating.iloc[0] != 3.8
+    assert runner.run_counts(out)["n_new"] == 1 and out.expected_rating.iloc[0] != 3.8
     with sqlite3.connect(path) as con:
         assert con.execute("select count(*) from answers").fetchone()[0] == 2
         assert (
@@ -718,7 +718,7 @@ def test_failed_calls_are_reported_not_cached_and_retried_on_rerun(tmp_path):
         again = runner.run(
             jobs, be, mode="text", cache=AnswerCache(tmp_path / "c.sqlite"), progress=False
         )
-        assert again.attrs["n_new"] == 2 and _Always500.calls == 4  # asked again
+        assert runner.run_counts(again)["n_new"] == 2 and _Always500.calls == 4  # asked again
     finally:
         srv.shutdown()
 

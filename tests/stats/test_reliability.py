@@ -698,8 +698,11 @@ def test_stored_omega_references_equal_live_r(r_omega):
     """The stored Value Portrait omegas are what psych gives now (a stale file fails here)."""
     stored, ref = r_reference.stored("psych_omega_vp"), r_omega["ref"]
     names = r_omega["vp_names"]
-    live = {f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in ref.items()
-            if k.split(".")[0] in names}  # fmt: skip
+    live = {
+        f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v
+        for k, v in ref.items()
+        if k.split(".")[0] in names
+    }
     assert set(stored) == set(live)
     for key, values in stored.items():
         np.testing.assert_allclose(values, live[key], rtol=0, atol=1e-10, err_msg=key)

@@ -17,7 +17,7 @@ from vp_stats import schema
 from vp_stats.instruments import personas
 from vp_stats.instruments.pvq import score_pvq21
 from vp_stats.io import datasets, ess
-from vp_stats.llm import questionnaires
+from vp_stats.llm import questionnaires, runner
 from vp_stats.llm.backends import PHRASES, GenResult, Scores
 from vp_stats.llm.local import LlamaCppBackend
 from vp_stats.schema import PROB_COLUMNS
@@ -393,7 +393,7 @@ def test_real_model_tiny_persona_grid(tmp_path):
     again = persona_studies.run_personas(
         be, tab, its, variants=("v1",), cache=cache, include_plain=False
     )
-    assert again.attrs["n_new"] == 0 and np.array_equal(again.rating, ans.rating)
+    assert runner.run_counts(again)["n_new"] == 0 and np.array_equal(again.rating, ans.rating)
     prof = persona_stats.persona_value_profiles(ans, corr)
     assert set(prof.model) == set(tab.persona_id)
     pvq = prof[prof.family == "pvq"]

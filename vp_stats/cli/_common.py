@@ -89,6 +89,44 @@ def _user_errors():
         _fail(f"{where}{exc.strerror or exc}")
 
 
+def _backend(
+    backend: str,
+    *,
+    model,
+    model_path,
+    base_url,
+    api_key_env,
+    concurrency,
+    timeout,
+    retries,
+    chat_template=None,
+):
+    """The backend the command-line options name (run-llm, personas run, svo run): one place.
+
+    A chat-template file is read for the openai backend (``make_backend`` refuses one for the
+    local backend and says so); a bad option is one error line and exit code 2.
+    """
+    from vp_stats.io.templates import load_chat_template
+    from vp_stats.llm import backends
+
+    if chat_template is not None and backend == "openai":
+        chat_template = load_chat_template(chat_template)
+    try:
+        return backends.make_backend(
+            backend,
+            model=model,
+            model_path=model_path,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout=timeout,
+            retries=retries,
+            chat_template=chat_template,
+        )
+    except (backends.BackendError, ValueError) as exc:
+        _fail(str(exc))
+
+
 def _provenance(out, command: str, params: dict, inputs: dict | None = None, **extra) -> None:
     """Write ``provenance.json`` beside a command's outputs: in an output folder, or
     ``<file>.provenance.json`` beside an output file (package version, command line, parameters,

@@ -10,6 +10,7 @@ from vp_stats.cli._common import (
     BACKEND_OPTS,
     COLUMN_OPTS,
     DATA_DIR_OPT,
+    _backend,
     _echo_table,
     _fail,
     _provenance,
@@ -507,7 +508,6 @@ def run_llm(
     failed (timeouts, HTTP errors, empty answers: never cached; rerun to retry them), 2 on bad
     input (including an unusable --cache file).
     """
-    from vp_stats.io.templates import load_chat_template
     from vp_stats.llm import backends
     from vp_stats.studies.items import run_items
 
@@ -520,24 +520,17 @@ def run_llm(
     if concurrency < 1 or retries < 0 or not (timeout > 0):
         _fail("--concurrency must be >= 1, --retries >= 0 and --timeout > 0")
     with _user_errors():
-        try:
-            be = backends.make_backend(
-                backend,
-                model=model,
-                model_path=model_path,
-                base_url=base_url,
-                api_key_env=api_key_env,
-                concurrency=concurrency,
-                timeout=timeout,
-                retries=retries,
-                chat_template=(
-                    load_chat_template(chat_template)
-                    if chat_template is not None and backend == "openai"
-                    else chat_template  # make_backend refuses a template for the local backend
-                ),
-            )
-        except backends.BackendError as exc:
-            _fail(str(exc))
+        be = _backend(
+            backend,
+            model=model,
+            model_path=model_path,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout=timeout,
+            retries=retries,
+            chat_template=chat_template,
+        )
         try:
             res = run_items(
                 out,

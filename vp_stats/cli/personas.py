@@ -9,6 +9,7 @@ import typer
 from vp_stats.cli._common import (
     BACKEND_OPTS,
     DATA_DIR_OPT,
+    _backend,
     _echo_table,
     _fail,
     _use_data_dir,
@@ -64,30 +65,22 @@ def personas_run(
 ) -> None:
     """Run a model under a persona grid (cached, resumable) and write the comparisons."""
     from vp_stats.errors import DataError
-    from vp_stats.io.templates import load_chat_template
     from vp_stats.llm import backends, runner
     from vp_stats.studies import personas as persona_studies
 
     if mode not in runner.MODES:
         _fail(f"--mode must be one of {', '.join(runner.MODES)}")
-    try:
-        be = backends.make_backend(
-            backend,
-            model=model,
-            model_path=model_path,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            concurrency=concurrency,
-            timeout=timeout,
-            retries=retries,
-            chat_template=(
-                load_chat_template(chat_template)
-                if chat_template is not None and backend == "openai"
-                else chat_template  # make_backend refuses a template for the local backend
-            ),
-        )
-    except (backends.BackendError, ValueError) as exc:
-        _fail(str(exc))
+    be = _backend(
+        backend,
+        model=model,
+        model_path=model_path,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        timeout=timeout,
+        retries=retries,
+        chat_template=chat_template,
+    )
     try:
         res = persona_studies.run_persona_study(
             out,

@@ -8,6 +8,7 @@ import typer
 
 from vp_stats.cli._common import (
     BACKEND_OPTS,
+    _backend,
     _echo_table,
     _fail,
     _provenance,  # noqa: F401
@@ -111,19 +112,16 @@ def svo_run(
     if backend not in backends.BACKENDS:
         _fail(f"--backend must be local or openai, got {backend!r}")
     with _user_errors(), tio.locked_out_dir(out):
-        try:
-            be = backends.make_backend(
-                backend,
-                model=model,
-                model_path=model_path,
-                base_url=base_url,
-                api_key_env=api_key_env,
-                concurrency=concurrency,
-                timeout=timeout,
-                retries=retries,
-            )
-        except backends.BackendError as exc:
-            _fail(str(exc))
+        be = _backend(
+            backend,
+            model=model,
+            model_path=model_path,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout=timeout,
+            retries=retries,
+        )
         try:
             grid = hvae_runs.run_grid(
                 be,

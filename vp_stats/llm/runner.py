@@ -56,7 +56,7 @@ from vp_stats.llm.backends import PHRASES, Decoding, GenResult, answer_grammar
 from vp_stats.llm.calls import CachedBackend
 from vp_stats.schema import ANSWER_COLUMNS, PROB_COLUMNS
 
-__all__ = ["MODES", "parse_scale_answer", "make_messages", "run", "per_item_means"]
+__all__ = ["MODES", "parse_scale_answer", "make_messages", "run", "run_counts", "per_item_means"]
 
 MODES = ("text", "grammar", "logprobs")
 # --------------------------------------------------------------------------- the run
@@ -278,13 +278,28 @@ def run(
     out = out[ANSWER_COLUMNS]
     numeric = ["rating", *PROB_COLUMNS, "expected_rating", "entropy", "answer_mass", "latency_s"]
     out[numeric] = out[numeric].apply(pd.to_numeric, errors="coerce")  # SQL NULL -> NaN
-    out.attrs["n_cached"] = int(out["from_cache"].sum()) if len(out) else 0
-    out.attrs["n_new"] = len(new)
-    out.attrs["n_failed"] = cb.stats["n_failed"]
-    out.attrs["n_bad_cache"] = cb.stats["n_bad_cache"]
     if cb.own_cache:
         cache.close()
     return out
+
+
+def run_counts(answers: pd.DataFrame) -> dict[str, int]:
+    """How a run's answers came about, from the answer table itself (no side channel).
+
+    ``n_cached``: rows read from the cache; ``n_new``: distinct requests made by this run
+    (failed ones included: they are never cached, so a rerun asks them again).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"from_cache": [True, False, False], "key": ["a", "b", "b"]})
+    >>> run_counts(t)
+    {'n_cached': 1, 'n_new': 1}
+    """
+    cached = answers["from_cache"].fillna(False).astype(bool).to_numpy()
+    return {
+        "n_cached": int(cached.sum()),
+        "n_new": int(answers.loc[~cached, "key"].nunique()),
+    }
 
 
 def per_item_means(answers: pd.DataFrame) -> pd.DataFrame:

@@ -283,7 +283,7 @@ def answer_reliability(
     )
     out = out.reindex(columns=ANSWER_RELIABILITY_COLUMNS)
     n_models = int(long["participant"].nunique())
-    scale_used = rel.attrs["scale"]
+    scale_used = sc if sc is not None else tables.infer_scale(long["rating"])
     return AnswerReliability(
         out,
         {"model": model_name, "n_models": n_models, "scale": scale_used},

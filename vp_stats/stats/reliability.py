@@ -922,7 +922,7 @@ def value_reliability(
     scale : Scale or "LOW-HIGH", optional
         Rating scale for reverse keying (ratings outside it are errors); default:
         1-6 for Value Portrait items (``portrait_id, option_id``), otherwise
-        inferred from the ratings (``attrs["scale"]`` of the result says which).
+        inferred from the ratings (the rule of :func:`vp_stats.tables.ratings_table`).
     participant, item, rating : str
         Column names where yours differ.
 
@@ -1040,10 +1040,6 @@ def value_reliability(
     )
     out["omega_heywood"] = out["omega_heywood"].astype("boolean")
     out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), None)
-    # The one attrs use: the rating scale travels in attrs["scale"] on every ratings table of the
-    # contracts layer (tables.ratings_table, io.tables.read_item_matrix); this table keeps that
-    # convention for its callers until the convention itself moves to a Result.
-    out.attrs["scale"] = sc
     return out
 
 

@@ -212,12 +212,13 @@ def run_items(
         inputs = {"template": template} if template is not None and Path(template).is_file() else {}
         tio.write_json(provenance("run-llm", params, inputs, model=ident), out / "provenance.json")
     errors = answers["error"].dropna().astype(str)
+    counts = runner.run_counts(answers)
     return ItemRun(
         answers,
         {"mode": mode, "model": ident.get("model")},
         per_item=per_item,
-        n_cached=int(answers.attrs.get("n_cached", 0)),
-        n_new=int(answers.attrs.get("n_new", 0)),
+        n_cached=counts["n_cached"],
+        n_new=counts["n_new"],
         n_failed=int((~errors.str.startswith("unparseable answer")).sum()),
         n_parsed=int(answers["parse_ok"].astype(bool).sum()),
         out=out,

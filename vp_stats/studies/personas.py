@@ -200,7 +200,6 @@ def _join_attributes(answers: pd.DataFrame, tab: pd.DataFrame) -> pd.DataFrame:
     plain = pd.DataFrame({"persona_id": [PLAIN_PERSONA_ID], "system_prompt": [None]})
     info = pd.concat([plain, info], ignore_index=True)
     out = answers.merge(info, on="persona_id", how="left", validate="many_to_one")
-    out.attrs.update(answers.attrs)  # n_cached / n_new of the run
     return out
 
 

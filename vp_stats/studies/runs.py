@@ -14,6 +14,7 @@ import pandas as pd
 
 from vp_stats.errors import DataFormatError
 from vp_stats.io.runfile import RunSpec, with_jobs
+from vp_stats.llm import runner
 
 __all__ = ["SUMMARY_COLUMNS", "run_models"]
 
@@ -36,12 +37,13 @@ SUMMARY_COLUMNS = [
 def _counts(answers: pd.DataFrame) -> dict:
     errors = answers["error"].dropna().astype(str)
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
+    counts = runner.run_counts(answers)
     return {
         "n_answers": len(answers),
         "n_parsed": int(answers["parse_ok"].astype(bool).sum()),
         "n_failed": n_failed,
-        "from_cache": int(answers.attrs.get("n_cached", 0)),
-        "n_new": int(answers.attrs.get("n_new", 0)),
+        "from_cache": counts["n_cached"],
+        "n_new": counts["n_new"],
     }
 
 
