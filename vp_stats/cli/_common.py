@@ -109,9 +109,9 @@ def _backend(
     from vp_stats.io.templates import load_chat_template
     from vp_stats.llm import backends
 
-    if chat_template is not None and backend == "openai":
-        chat_template = load_chat_template(chat_template)
     try:
+        if chat_template is not None and backend == "openai":
+            chat_template = load_chat_template(chat_template)
         return backends.make_backend(
             backend,
             model=model,
