@@ -109,7 +109,6 @@ BANNED_COLUMNS = {
     **{k: v for k, v in BANNED.items() if not k.endswith("_col")},
     "respondent_id": "participant",
     "n_respondents": "n_participants",
-    "n_raters": "n_participants",
     "answer": "rating",
     "response": "rating",
     "traits": "dimension",

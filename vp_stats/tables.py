@@ -708,7 +708,9 @@ def _duplicate_problem(df: pd.DataFrame, at: int, key: Sequence[str], from_file:
             f"participant {vals['participant']} rated item {vals['item']} more than once "
             f"(first answer in row {first})"
         )
-    return ", ".join(f"{k} {v!r}" for k, v in vals.items()) + f" given twice (first in row {first})"
+    return (
+        "duplicate " + ", ".join(f"{k} {v!r}" for k, v in vals.items()) + f" (first in row {first})"
+    )
 
 
 def _finite(s: pd.Series) -> pd.Series:

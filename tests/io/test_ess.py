@@ -189,7 +189,7 @@ def test_missing_column_and_duplicates(small, tmp_path):
     d2.to_csv(p2, index=False)
     with pytest.raises(
         DataFormatError,
-        match=r"row 2 \(line 3, idno '101'\), field 'idno': participant 'DE_101' given twice",
+        match=r"row 2 \(line 3, idno '101'\), field 'idno': duplicate participant 'DE_101'",
     ):
         ess.load_ess(p2)
     # same idno in another country is a different respondent
@@ -392,3 +392,22 @@ def test_bad_persona_codes_name_file_row_field(tmp_path, column, value):
         rf"{value} is not a valid code",
     ):
         ess.load_ess(p)
+
+
+def test_the_file_contract_codes_agree_with_the_recoding():
+    """tables.EssFile (the codes a file may hold) and io.ess's recoding name the same codes."""
+    from vp_stats import tables
+
+    def allowed(col):
+        return set(tables.EssFile.columns[col].checks[0].statistics["allowed_values"])
+
+    miss2 = set(ess.MISSING_2DIGIT)
+    assert allowed("gndr") == {*ess.GENDER_CODES, *ess.GENDER_MISSING}
+    assert allowed("agea") == {*range(131), *ess.AGE_MISSING}
+    assert allowed("ipcrtiv") == allowed("ipcrtiva") == {*range(1, 7), *ess.HVS_MISSING_CODES}
+    assert allowed("lrscale") == {*range(11), *miss2}
+    assert allowed("eisced") == {*ess.EISCED_LEVELS, *ess.EISCED_NO_LEVEL, *miss2}
+    assert allowed("rlgblg") == {*ess.RLGBLG_CODES, *ess.GENDER_MISSING}
+    assert allowed("rlgdnm") == {*ess.RLGDNM_LEVELS, 66, *miss2}
+    assert allowed("hinctnta") == {*range(1, 11), *miss2}
+    assert set(ess.WEIGHT_VARIABLES) <= set(tables.EssFile.columns)

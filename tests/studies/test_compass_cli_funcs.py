@@ -213,7 +213,7 @@ def test_score_file_released_models_higher_order(tmp_path):
         (
             "dimension,weight\nPower,1\npower,2\n",
             r"row 2 \(line 3\), field 'dimension': "
-            r"dimension 'Power' given twice \(first in row 1\)",
+            r"duplicate dimension 'Power' \(first in row 1\)",
         ),
         (
             "Dimension,Weight\nPower,1\nSecurity,high\n",
