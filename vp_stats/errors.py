@@ -44,7 +44,8 @@ class TableError(DataFormatError):
     ``row`` is the 1-based data row (the header is line 1, so row ``r`` is line
     ``r + 1`` of a CSV file), or None for a problem of the whole table (a missing
     column, no data rows). For a table that did not come from a file, ``file`` is
-    the table's name (e.g. ``"ratings"``) and ``row`` its index label.
+    the table's name (e.g. ``"ratings"``) and ``row`` its index label. ``detail`` names the
+    row's unit beside its line (``row 2 (line 3, respondent 'r1')``).
     """
 
     def __init__(
@@ -55,14 +56,16 @@ class TableError(DataFormatError):
         problem: str,
         *,
         from_file: bool = True,
+        detail: str | None = None,
     ):
         self.row = row
         if row is None:
             record = None
         elif from_file and isinstance(row, int):
-            record = f"row {row} (line {row + 1})"
+            record = f"row {row} (line {row + 1}{', ' + detail if detail else ''})"
         else:
             record = f"row {row!r}" if not isinstance(row, int) else f"row {row}"
+            record += f" ({detail})" if detail else ""
         DataError.__init__(self)
         self.file, self.record, self.field, self.problem = str(file), record, field, problem
         where = record if record is not None else "table"

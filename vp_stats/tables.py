@@ -22,6 +22,8 @@ contract              columns (key columns first)
 ``AnswerSheet``       ``participant, item, rating``: PVQ-21 / BFI-10 answers
 ``PersonaAnswers``    ``persona_id, portrait_id, option_id, rating``: an LLM's
                       answers under personas
+``EssFile``           ``idno``, the ESS variables (raw codes), ``participant``: ESS
+                      microdata as read, before recoding
 ``EssScores``         ``participant, weight, ..., family, dimension, score``: ESS
                       microdata after recoding and scoring
 ``CompassWeights``    ``dimension, weight, weights_source``: Value Compass weights
@@ -89,6 +91,7 @@ __all__ = [
     "SvoAnswers",
     "AnswerSheet",
     "PersonaAnswers",
+    "EssFile",
     "EssScores",
     "CompassWeights",
     "RawOutputs",
@@ -414,12 +417,15 @@ class SvoAnswers(pa.DataFrameModel):
     """SVO slider answers of people: one row per participant and item.
 
     ``item`` is the canonical SVO item id (1-6 primary, 7-15 secondary), ``rating``
-    the chosen option (1-9, from an option number, a letter A-I or a payoff pair).
+    the chosen option (1-9, from an option number, a letter A-I or a payoff pair); a file
+    that gives the chosen payoffs has ``payoff_self, payoff_other`` (numbers) instead.
     """
 
     participant: Series[str] = pa.Field(**_ID)
     item: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 15})
     rating: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 9})
+    payoff_self: Series[float] | None = pa.Field()
+    payoff_other: Series[float] | None = pa.Field()
 
     class Config:
         coerce = True
@@ -463,6 +469,88 @@ class PersonaAnswers(pa.DataFrameModel):
         strict = False
 
 
+def _ess_codes(codes: Iterable[int], meaning: str) -> pa.Check:
+    return pa.Check.isin(list(codes), error=f"is not a valid code ({meaning})")
+
+
+_ESS_MISSING = [77, 88, 99]
+_HVS_CODES = _ess_codes(range(1, 10), "1-6 answers, 7 refusal, 8 don't know, 9 no answer")
+
+#: ESS microdata as read (lower-case ESS variable names, raw codebook codes), before recoding:
+#: one row per respondent, ``participant`` the reader's key (``cntry_essround_idno``), unique.
+#: Every variable but ``idno`` and ``participant`` is optional (absent in some rounds) and
+#: may be empty; a present value must be one of the variable's codes (missing codes included:
+#: :mod:`vp_stats.io.ess` recodes them). The 21 HVS items under both names (round 11 adds ``a``).
+EssFile = pa.DataFrameSchema(
+    {
+        "idno": pa.Column(str, pa.Check.str_length(min_value=1)),
+        **{
+            v: pa.Column(float, _HVS_CODES, nullable=True, required=False)
+            for base in schema.ESS_HVS_VARIABLES
+            for v in (base, base + "a")
+        },
+        "gndr": pa.Column(
+            float,
+            _ess_codes([1, 2, 7, 8, 9], "1 male, 2 female, 7/8/9 missing"),
+            nullable=True,
+            required=False,
+        ),
+        "agea": pa.Column(
+            float,
+            _ess_codes(
+                [*range(131), 777, 888, 999], "age 0-130 in whole years, 777/888/999 missing"
+            ),
+            nullable=True,
+            required=False,
+        ),
+        **{
+            w: pa.Column(float, pa.Check.ge(0), nullable=True, required=False)
+            for w in ("anweight", "pspwght", "pweight", "dweight")
+        },
+        "lrscale": pa.Column(
+            float,
+            _ess_codes([*range(11), *_ESS_MISSING], "0 left ... 10 right, 77/88/99 missing"),
+            nullable=True,
+            required=False,
+        ),
+        "eisced": pa.Column(
+            float,
+            _ess_codes(
+                [*range(8), 55, *_ESS_MISSING],
+                "ES-ISCED 1-7, 0 not harmonisable, 55 other, 77/88/99 missing",
+            ),
+            nullable=True,
+            required=False,
+        ),
+        "rlgblg": pa.Column(
+            float,
+            _ess_codes([1, 2, 7, 8, 9], "1 yes, 2 no, 7/8/9 missing"),
+            nullable=True,
+            required=False,
+        ),
+        "rlgdnm": pa.Column(
+            float,
+            _ess_codes(
+                [*range(1, 9), 66, *_ESS_MISSING],
+                "1-8 denominations, 66 not applicable, 77/88/99 missing",
+            ),
+            nullable=True,
+            required=False,
+        ),
+        "hinctnta": pa.Column(
+            float,
+            _ess_codes([*range(1, 11), *_ESS_MISSING], "deciles 1-10, 77/88/99 missing"),
+            nullable=True,
+            required=False,
+        ),
+        "participant": pa.Column(str, pa.Check.str_length(min_value=1)),
+    },
+    coerce=True,
+    unique=["participant"],
+    name="EssFile",
+)
+
+
 class EssScores(pa.DataFrameModel):
     """ESS microdata after recoding and PVQ-21 scoring: one row per participant and dimension.
 
@@ -487,9 +575,12 @@ class EssScores(pa.DataFrameModel):
 
 
 class CompassWeights(pa.DataFrameModel):
-    """Value Compass weights: one finite weight per dimension, and where the weights come from."""
+    """Value Compass weights: one finite weight per dimension, and where the weights come from.
 
-    dimension: Series[str] = pa.Field(**_ID)
+    ``dimension`` is a dimension of :data:`vp_stats.schema.FAMILIES`, each at most once.
+    """
+
+    dimension: Series[str] = pa.Field(isin=[d for ds in schema.FAMILIES.values() for d in ds])
     weight: Series[float] = pa.Field()
     weights_source: Series[str] = pa.Field(**_ID)
 
@@ -558,10 +649,14 @@ def _fmt(v) -> str:
 def _problem(check: str, value, column: str, key: Sequence[str] | None) -> str:
     """A user-facing sentence for one pandera failure case."""
     if check.startswith("coerce_dtype"):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "empty cell (a value is required)"
         if "int" in check:
             return f"{_fmt(value)} is not an integer"
         kind = "a number" if "float" in check else "text"
         return f"cannot read {_fmt(value)} as {kind}"
+    if check.startswith("is "):  # a contract's own wording, e.g. "is not a valid code (...)"
+        return f"{_fmt(value)} {check}"
     if check == "not_nullable":
         return "empty cell (a value is required)"
     if check.startswith("str_length"):
@@ -593,22 +688,28 @@ def _row_label(df: pd.DataFrame, at: int, from_file: bool):
     return lab.item() if isinstance(lab, np.generic) else lab
 
 
-def _duplicate_problem(row: pd.Series, key: Sequence[str]) -> str:
+def _duplicate_problem(df: pd.DataFrame, at: int, key: Sequence[str], from_file: bool) -> str:
+    """The sentence for row ``at`` repeating the key of an earlier row, naming that row."""
+    row = df.iloc[at]
     vals = {k: row[k] for k in key}
+    same = np.ones(len(df), dtype=bool)
+    for k in key:  # as the contract compares them: numbers as numbers ("1" == "1.0"), else text
+        num = pd.to_numeric(df[k], errors="coerce")
+        norm = num.astype(object).where(num.notna(), df[k].astype(str))
+        same &= (norm == norm.iloc[at]).to_numpy()
+    first = _row_label(df, int(np.flatnonzero(same)[0]), from_file)
     if list(key) == ["participant", "family", "dimension"]:
         return (
             f"participant {vals['participant']} has more than one {vals['family']} score for "
-            f"{vals['dimension']} (an earlier row holds the same key)"
+            f"{vals['dimension']} (first in row {first})"
         )
     if list(key) == ["participant", "item"]:
         return (
             f"participant {vals['participant']} rated item {vals['item']} more than once "
-            "(see an earlier row)"
+            f"(first answer in row {first})"
         )
     return (
-        "duplicate "
-        + ", ".join(f"{k} {v!r}" for k, v in vals.items())
-        + " (an earlier row holds the same key)"
+        "duplicate " + ", ".join(f"{k} {v!r}" for k, v in vals.items()) + f" (first in row {first})"
     )
 
 
@@ -645,6 +746,11 @@ def _raise_first(
             _problem(str(first["check"]), first["failure_case"], str(first.get("column")), key),
             from_file=from_file,
         )
+    # a column that failed to convert was checked unconverted ("6" is not in [1, ..., 9]):
+    # its conversion failures are the errors, the rest of its failures are artefacts
+    is_coerce = rows["check"].astype(str).str.startswith("coerce_dtype")
+    unconverted = set(rows.loc[is_coerce, "column"])
+    rows = rows[is_coerce | ~rows["column"].isin(unconverted)].copy()
     pos = {lab: i for i, lab in enumerate(df.index)}
     rows["_pos"] = rows["index"].map(pos)
     colpos = {c: i for i, c in enumerate(df.columns)}
@@ -657,10 +763,12 @@ def _raise_first(
     col = str(first["column"])
     check_name = str(first["check"])
     if check_name in ("multiple_fields_uniqueness", "field_uniqueness") and key:
-        problem = _duplicate_problem(df.iloc[at], key)
+        problem = _duplicate_problem(df, at, key, from_file)
     else:
         problem = _problem(check_name, first["failure_case"], col, key)
-    raise TableError(source, row, col, problem, from_file=from_file)
+    err = TableError(source, row, col, problem, from_file=from_file)
+    err.check = check_name  # which rule the cell broke, for a reader that words it further
+    raise err
 
 
 def check(

@@ -153,13 +153,13 @@ def test_weighted_group_means_hand_checked(small):
 @pytest.mark.parametrize(
     "column,value,match",
     [
-        ("ipfrule", 0, r"data row 3 \(idno 103\), field 'ipfrule': value 0 is not a valid code"),
-        ("impfun", 10, r"data row 3 \(idno 103\), field 'impfun': value 10"),
-        ("ipcrtiv", 2.5, r"field 'ipcrtiv': value 2.5"),
-        ("imprich", "abc", r"field 'imprich': value 'abc' is not a number"),
-        ("gndr", 3, r"field 'gndr': value 3 is not a valid code"),
-        ("agea", 200, r"field 'agea': value 200"),
-        ("anweight", -1, r"field 'anweight': weight"),
+        ("ipfrule", 0, r"row 3 \(line 4, idno '103'\), field 'ipfrule': 0 is not a valid code"),
+        ("impfun", 10, r"row 3 \(line 4, idno '103'\), field 'impfun': 10 is not a valid code"),
+        ("ipcrtiv", 2.5, r"field 'ipcrtiv': 2.5 is not a valid code \(1-6 answers, 7 refusal"),
+        ("imprich", "abc", r"field 'imprich': cannot read 'abc' as a number"),
+        ("gndr", 3, r"field 'gndr': 3 is not a valid code \(1 male, 2 female"),
+        ("agea", 200, r"field 'agea': 200 is not a valid code \(age 0-130"),
+        ("anweight", -1, r"field 'anweight': -1 is below 0"),
     ],
 )
 def test_bad_values_name_file_row_field(small, tmp_path, column, value, match):
@@ -189,7 +189,7 @@ def test_missing_column_and_duplicates(small, tmp_path):
     d2.to_csv(p2, index=False)
     with pytest.raises(
         DataFormatError,
-        match=r"data row 2 \(idno 101\), field 'idno': duplicate respondent 'DE_101'",
+        match=r"row 2 \(line 3, idno '101'\), field 'idno': duplicate participant 'DE_101'",
     ):
         ess.load_ess(p2)
     # same idno in another country is a different respondent
@@ -359,7 +359,7 @@ def test_cumulative_file_mixes_names_and_weights(tmp_path):
     q = tmp_path / "clash.csv"
     clash.to_csv(q, index=False)
     with pytest.raises(
-        DataFormatError, match=r"clash.csv: record data row 1 \(idno 500\), field 'ipcrtiva'"
+        DataFormatError, match=r"clash.csv: row 1 \(line 2, idno '500'\), field 'ipcrtiva'"
     ):
         ess.load_ess(q)
     # neither spelling: the error names the round 1-10 name and the round 11 rule
@@ -388,7 +388,26 @@ def test_bad_persona_codes_name_file_row_field(tmp_path, column, value):
     df.to_csv(p, index=False)
     with pytest.raises(
         DataFormatError,
-        match=rf"bad_codes.csv: record data row 5 \(idno 504\), field '{column}': "
-        rf"value {value} is not a valid code",
+        match=rf"bad_codes.csv: row 5 \(line 6, idno '504'\), field '{column}': "
+        rf"{value} is not a valid code",
     ):
         ess.load_ess(p)
+
+
+def test_the_file_contract_codes_agree_with_the_recoding():
+    """tables.EssFile (the codes a file may hold) and io.ess's recoding name the same codes."""
+    from vp_stats import tables
+
+    def allowed(col):
+        return set(tables.EssFile.columns[col].checks[0].statistics["allowed_values"])
+
+    miss2 = set(ess.MISSING_2DIGIT)
+    assert allowed("gndr") == {*ess.GENDER_CODES, *ess.GENDER_MISSING}
+    assert allowed("agea") == {*range(131), *ess.AGE_MISSING}
+    assert allowed("ipcrtiv") == allowed("ipcrtiva") == {*range(1, 7), *ess.HVS_MISSING_CODES}
+    assert allowed("lrscale") == {*range(11), *miss2}
+    assert allowed("eisced") == {*ess.EISCED_LEVELS, *ess.EISCED_NO_LEVEL, *miss2}
+    assert allowed("rlgblg") == {*ess.RLGBLG_CODES, *ess.GENDER_MISSING}
+    assert allowed("rlgdnm") == {*ess.RLGDNM_LEVELS, 66, *miss2}
+    assert allowed("hinctnta") == {*range(1, 11), *miss2}
+    assert set(ess.WEIGHT_VARIABLES) <= set(tables.EssFile.columns)

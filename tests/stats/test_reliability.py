@@ -151,7 +151,7 @@ SETS = ["hand", "power1", "ach8", "hed0", "ach9", "syn", "cong"]
 def test_hand_worked_alpha_item_stats_split_half():
     a = reliability.cronbach_alpha(HAND)
     assert a.alpha.item() == pytest.approx(14 / 15, abs=1e-14)
-    assert a.n_respondents.item() == 4 and a.n_items.item() == 3 and a.n_incomplete.item() == 0
+    assert a.n_participants.item() == 4 and a.n_items.item() == 3 and a.n_incomplete.item() == 0
     it = reliability.item_statistics(HAND)
     np.testing.assert_allclose(it.r_item_rest, [1.0, 0.8, 10 / np.sqrt(136)], atol=1e-14)
     np.testing.assert_allclose(it.alpha_if_dropped, [0.8, 0.96, 16 / 17], atol=1e-14)
@@ -318,7 +318,7 @@ def test_tidy_and_wide_inputs_agree_and_missing_is_listwise():
     assert a_w.alpha.item() == pytest.approx(a_t.alpha.item(), abs=1e-14)
     holed = tidy.drop(index=[3, 10, 11])  # p0 item 3, p1 items 4 and 5
     a_h = reliability.cronbach_alpha(holed, item="item")
-    assert a_h.n_respondents.item() == 48 and a_h.n_incomplete.item() == 2
+    assert a_h.n_participants.item() == 48 and a_h.n_incomplete.item() == 2
     assert a_h.alpha.item() == pytest.approx(
         reliability.cronbach_alpha(x[2:]).alpha.item(), abs=1e-14
     )
@@ -637,7 +637,7 @@ def test_omega_hierarchical_matches_psych_omega_on_bfi(scale, nf, r_omega):
     np.testing.assert_allclose(
         np.abs(sl.g), np.abs(r_omega["ref"][f"bfi.{scale}.{nf}.g"]), atol=OMEGA_TOL
     )
-    assert om.n_respondents == 2800 and om.model_dof == ((5 - nf) ** 2 - (5 + nf)) / 2
+    assert om.n_participants == 2800 and om.model_dof == ((5 - nf) ** 2 - (5 + nf)) / 2
     if nf == 3:  # 3 factors of 5 items: more parameters than correlations, flagged
         assert om.model_dof < 0 and "under-identified" in om.note
 
@@ -663,7 +663,8 @@ def test_omega_hierarchical_all_25_bfi_items_flips_like_psych(nf, r_omega):
 def test_omega_hierarchical_listwise_is_psych_on_complete_rows(scale, r_omega):
     x = _bfi_scale(r_omega["bfi"], scale)
     om = reliability.omega_hierarchical(x, n_factors=3).iloc[0]
-    assert om.n_respondents == x.dropna().shape[0] and om.n_incomplete == x.isna().any(axis=1).sum()
+    assert om.n_participants == x.dropna().shape[0]
+    assert om.n_incomplete == x.isna().any(axis=1).sum()
     np.testing.assert_allclose(
         [om.omega_hierarchical, om.omega_total],
         r_omega["ref"][f"bfi.{scale}.listwise.omega"],
@@ -831,7 +832,7 @@ def test_alpha_and_item_statistics_pairwise_match_psych_alpha(scale, missing, r_
     np.testing.assert_allclose(
         [a.alpha_ci_low, a.alpha_ci_high], ref[p + "feldt"], atol=CLOSED, rtol=0
     )
-    assert a.n_respondents == (2800 if missing == "pairwise" else x.dropna().shape[0])
+    assert a.n_participants == (2800 if missing == "pairwise" else x.dropna().shape[0])
     assert a.n_incomplete == x.isna().any(axis=1).sum()
     it = reliability.item_statistics(x, missing=missing)
     for col, key in (
@@ -916,7 +917,7 @@ def test_pairwise_is_listwise_on_complete_data_and_hand_worked_with_a_hole():
     want = 3 / 2 * (1 - np.trace(c) / c.sum())
     a = reliability.cronbach_alpha(holed, missing="pairwise").iloc[0]
     assert a.alpha == pytest.approx(want, abs=1e-14)
-    assert a.n_respondents == 5 and a.n_incomplete == 1
+    assert a.n_participants == 5 and a.n_incomplete == 1
     lo, hi = reliability.feldt_ci(want, 5, 3)  # psych: n = every respondent
     assert (a.alpha_ci_low, a.alpha_ci_high) == (
         pytest.approx(lo, abs=1e-14),
@@ -933,7 +934,7 @@ def test_pairwise_needs_overlap_and_split_half_is_listwise_only():
     x2 = np.array([[1, np.nan, 3], [2, np.nan, 4], [3, 4, np.nan], [4, 5, np.nan]], dtype=float)
     with pytest.raises(ValueError, match=r"items 'item_2' and 'item_3' rated by 0 respondent"):
         reliability.cronbach_alpha(x2, missing="pairwise")
-    assert reliability.cronbach_alpha(x, missing="pairwise").n_respondents.item() == 4
+    assert reliability.cronbach_alpha(x, missing="pairwise").n_participants.item() == 4
     with pytest.raises(ValueError, match="split_half needs complete rows"):
         reliability.split_half(x, missing="pairwise")
     with pytest.raises(ValueError, match="missing must be one of"):
@@ -1077,7 +1078,7 @@ def test_reliability_data_mode_api_equals_scale_reliability(tmp_path):
     pd.testing.assert_frame_equal(table, summary)
     pd.testing.assert_frame_equal(res.item_statistics, items)
     assert (
-        table.n_respondents.item() == 149
+        table.n_participants.item() == 149
         and table.n_incomplete.item() == 1
         and table.scale.item() == "1-5"
     )

@@ -207,14 +207,20 @@ def test_score_file_released_models_higher_order(tmp_path):
         ("dim,weight\nPower,1\n", r"field 'dimension': missing column 'dimension'"),
         (
             "dimension,weight\nPower,1\nKindness,2\n",
-            r"data row 2 \(line 3\), field 'dimension': unknown dimension 'Kindness'",
+            r"row 2 \(line 3\), field 'dimension': 'Kindness' is not one of the allowed values; "
+            "known: Self_Direction",
         ),
-        ("dimension,weight\nPower,1\npower,2\n", r"data row 2 .*Power given twice"),
         (
-            "dimension,weight\nPower,1\nSecurity,high\n",
-            r"data row 2 .*field 'weight': weight 'high' for Security is not a finite number",
+            "dimension,weight\nPower,1\npower,2\n",
+            r"row 2 \(line 3\), field 'dimension': "
+            r"duplicate dimension 'Power' \(first in row 1\)",
         ),
-        ("dimension,weight\nPower,1\nSecurity,\n", r"data row 2 .*field 'weight'"),
+        (
+            "Dimension,Weight\nPower,1\nSecurity,high\n",
+            r"row 2 \(line 3\), field 'Weight': cannot read 'high' as a number",
+        ),
+        ("dimension,weight\nPower,1\nSecurity,\n", r"row 2 .*field 'weight': empty cell"),
+        ("dimension,weight\nPower,1\nSecurity,inf\n", r"row 2 .*field 'weight': inf is not a fin"),
         ("dimension,weight\nPower,0\nSecurity,0\n", r"all weights are zero"),
         ("dimension,weight\nPower,1\nOpenness,1\n", r"several families"),
         ("", r"not a readable CSV file"),

@@ -389,7 +389,12 @@ def test_score_file_payoffs_and_secondary(tmp_path):
         ),
         ("respondent,item,choice\nr1,16,A\n", "row 1 (line 2, respondent 'r1')", "item", "1-15"),
         ("respondent,item,choice\nr1,x,A\n", "row 1", "item", "'x'"),
-        ("respondent,item,choice\nr1,1,A\nr1,1,B\n", "row 2", "item", "first answer in row 1"),
+        (
+            "respondent,item,choice\nr1,1,A\nr1,1,B\n",
+            "row 2 (line 3, respondent 'r1')",
+            "respondent",
+            "rated item 1 more than once (first answer in row 1)",
+        ),
         ("respondent,item,choice\n,1,A\n", "row 1", "respondent", "empty"),
         ("respondent,item,choice\nr1,1,\n", "row 1", "choice", "leave unanswered items out"),
         (
@@ -403,7 +408,9 @@ def test_score_file_payoffs_and_secondary(tmp_path):
         ("respondent,item\nr1,1\n", None, "choice", "missing column"),
         ("respondent,item,choice,self,other\nr1,1,A,85,85\n", None, "choice", "not both"),
         ("", None, None, "empty"),
-        ("respondent,item,choice\n", None, None, "no answer rows"),
+        ("respondent,item,choice\n", None, None, "no data rows"),
+        ("participant,item,rating\nr1,2.5,A\n", "row 1", "item", "2.5 is not an integer"),
+        ("participant,item,rating\nr1,1,10\n", "row 1", "rating", "outside the rating scale 1-9"),
     ],
 )
 def test_score_file_errors_name_file_row_and_field(tmp_path, text, record, field, problem):

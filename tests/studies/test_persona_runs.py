@@ -235,9 +235,10 @@ def test_score_llm_pvq21_expected_agrees_with_score_pvq21():
     )
     ref = score_pvq21(
         a.rename(columns={"persona_id": "participant"}).drop(columns="parse_ok")
-    ).rename(columns={"participant": "respondent"})
+    ).rename(columns={"participant": "persona_id"})
     got = questionnaires.score_llm_pvq21(a, "expected")
-    m = ref.merge(got, on=["respondent", "family", "dimension"], suffixes=("_ref", ""))
+    assert got.columns.tolist() == ref.columns.tolist()  # the human scorer's table, unit persona_id
+    m = ref.merge(got, on=["persona_id", "family", "dimension"], suffixes=("_ref", ""))
     assert len(m) == 3 * 14
     assert np.allclose(m.score, m.score_ref, atol=1e-12) and (m.n_items == m.n_items_ref).all()
     # mode scoring of a logprobs table uses the most probable phrase
@@ -265,7 +266,7 @@ def test_run_pvq21_fake(items):
     w = scores[scores.family == "pvq"].assign(
         k=lambda d: d.dimension.map(lambda v: len(schema.PVQ21_KEY[v]))
     )
-    assert np.allclose(w.assign(s=w.score * w.k).groupby("respondent").s.sum(), 0, atol=1e-12)
+    assert np.allclose(w.assign(s=w.score * w.k).groupby("persona_id").s.sum(), 0, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- comparisons

@@ -96,7 +96,7 @@ def reliability_cmd(
 ) -> None:
     """Reliability: Cronbach's alpha (Feldt CI), omega total and omega hierarchical (Schmid-Leiman).
 
-    --data ITEMS.csv: one scale. Writes OUT/reliability.csv (one row: n_respondents, n_incomplete,
+    --data ITEMS.csv: one scale. Writes OUT/reliability.csv (one row: n_participants, n_incomplete,
     n_items, n_reversed, missing, scale, alpha, alpha_ci_low, alpha_ci_high, std_alpha, average_r,
     omega_total, omega_hierarchical, omega_limit, ecv, n_factors, n_flipped, model_dof,
     omega_h_note),
@@ -140,7 +140,7 @@ def reliability_cmd(
         table, info = res.table, res.notes
         row = table.iloc[0]
         typer.echo(
-            f"rating scale {info['scale']}; {row.n_respondents} respondents ({row.n_incomplete} "
+            f"rating scale {info['scale']}; {row.n_participants} participants ({row.n_incomplete} "
             "incomplete, "
             f"{missing}), {row.n_items} items ({row.n_reversed} reversed)"
         )

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from vp_stats import schema, tables
+from vp_stats.io.tables import check_file
 
 __all__ = ["read_pvq_answers_file", "read_weights_file"]
 
@@ -200,50 +201,32 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
     0  Self_Direction     2.0
     1           Power    -1.0
     """
+    import pandera.pandas as pa
+
     from vp_stats.errors import DataFormatError
 
     file, df = _read_csv(path)
     lower = {c.lower(): c for c in df.columns}
-    for need in ("dimension", "weight"):
-        if need not in lower:
-            raise DataFormatError(
-                file,
-                None,
-                need,
-                f"missing column {need!r}; a weights file has columns dimension,weight "
-                f"(found {list(df.columns)})",
-            )
+    headers = {k: lower.get(k, k) for k in ("dimension", "weight")}
+    df = df.rename(columns={v: k for k, v in headers.items()})
     known = (
         list(dimensions)
         if dimensions is not None
         else [d for dims in schema.FAMILIES.values() for d in dims]
     )
-    norm = {d.lower().replace("-", "_").replace(" ", "_"): d for d in known}
-    dims, ws, rows = [], [], {}
-    for i, (d, w) in enumerate(zip(df[lower["dimension"]], df[lower["weight"]], strict=True)):
-        key = (
-            "" if not isinstance(d, str) else d.strip().lower().replace("-", "_").replace(" ", "_")
-        )
-        if key not in norm:
-            raise DataFormatError(
-                file, _where(i), "dimension", f"unknown dimension {d!r}; known: {', '.join(known)}"
-            )
-        name = norm[key]
-        if name in rows:
-            raise DataFormatError(
-                file, _where(i), "dimension", f"{name} given twice (also in {_where(rows[name])})"
-            )
-        rows[name] = i
-        try:
-            x = float(str(w).strip())
-        except ValueError:
-            x = np.nan
-        if not np.isfinite(x):
-            raise DataFormatError(
-                file, _where(i), "weight", f"weight {w!r} for {name} is not a finite number"
-            )
-        dims.append(name)
-        ws.append(x)
+    if "dimension" in df.columns:  # the file's spelling -> the dimension's name
+        key = df["dimension"].str.strip().str.lower().str.replace(r"[- ]", "_", regex=True)
+        name = key.map({d.lower().replace("-", "_").replace(" ", "_"): d for d in known})
+        df["dimension"] = name.where(name.notna(), df["dimension"])
+    df = check_file(
+        df,
+        tables.CompassWeights.to_schema().remove_columns(["weights_source"]),
+        source=file,
+        headers=headers,
+        hints={"dimension": f"known: {', '.join(known)}"},
+        extra_checks={"dimension": [pa.Check.isin(known)]} if dimensions is not None else None,
+    )
+    dims, ws = df["dimension"].tolist(), df["weight"].tolist()
     if not any(ws):
         raise DataFormatError(file, None, "weight", "all weights are zero: no priorities")
     fams = {schema.family_of(d) for d in dims}
@@ -254,7 +237,4 @@ def read_weights_file(path, dimensions: Sequence[str] | None = None) -> pd.DataF
             "dimension",
             f"dimensions from several families {sorted(fams)}: weight one family at a time",
         )
-    out = pd.DataFrame(
-        {"dimension": dims, "weight": ws, "weights_source": f"weights file {file.name}"}
-    )
-    return tables.check(out, tables.CompassWeights, source=str(file), from_file=True)
+    return df[["dimension", "weight"]].assign(weights_source=f"weights file {file.name}")

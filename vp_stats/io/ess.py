@@ -106,10 +106,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 
 from vp_stats import schema, tables
-from vp_stats.errors import DataFormatError
+from vp_stats.errors import DataFormatError, TableError
 from vp_stats.instruments.pvq import score_pvq21
+from vp_stats.io.tables import check_file
 
 __all__ = [
     "HVS_MISSING_CODES",
@@ -252,49 +254,18 @@ def read_ess_file(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
-def _numeric(df: pd.DataFrame, col: str, file, ids: np.ndarray) -> np.ndarray:
-    """Column as float; text that is not a number raises naming file, row and field."""
-    ser = df[col]
-    num = pd.to_numeric(ser, errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(num) & ser.notna().to_numpy()
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise DataFormatError(file, _row(r, ids), col, f"value {ser.iloc[r]!r} is not a number")
-    return num
-
-
-def _row(r: int, ids: np.ndarray) -> str:
-    return f"data row {r + 1} (idno {ids[r]})"
-
-
-def _check_codes(x: np.ndarray, ok: np.ndarray, file, ids, col, expected: str) -> None:
-    bad = ~(np.isnan(x) | ok)
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        v = x[r]
-        shown = int(v) if float(v).is_integer() else float(v)
-        raise DataFormatError(
-            file,
-            _row(r, ids),
-            col,
-            f"value {shown!r} is not a valid code ({expected}); "
-            f"{int(bad.sum())} invalid value(s) in this column",
-        )
-
-
-def _choose_weight(df: pd.DataFrame, weight: str | None, file, ids) -> tuple[np.ndarray, str]:
+def _choose_weight(df: pd.DataFrame, weight: str | None, file) -> tuple[np.ndarray, str]:
     n = len(df)
     if weight is None:
         return np.ones(n), "none"
     if weight == "auto":
         present = [w for w in WEIGHT_VARIABLES if w in df.columns]
         if "anweight" in present:
-            a = _numeric(df, "anweight", file, ids)
-            gap = np.isnan(a)
+            gap = df["anweight"].isna().to_numpy()
             if gap.any() and "pspwght" in present and "pweight" in present:
                 # cumulative file: rounds before 9 have no anweight -> pspwght * pweight there
-                fb, _ = _product_weight(df, ["pspwght", "pweight"], file, ids, gap)
-                w, _ = _product_weight(df, ["anweight"], file, ids, ~gap)
+                fb, _ = _product_weight(df, ["pspwght", "pweight"], file, gap)
+                w, _ = _product_weight(df, ["anweight"], file, ~gap)
                 w = np.where(gap, fb, w)
                 return w, np.where(gap, "pspwght*pweight", "anweight").astype(object)
             weight = "anweight"
@@ -310,11 +281,11 @@ def _choose_weight(df: pd.DataFrame, weight: str | None, file, ids) -> tuple[np.
                 stacklevel=3,
             )
             return np.ones(n), "none"
-    return _product_weight(df, weight.split("*"), file, ids, np.ones(n, dtype=bool))[0], weight
+    return _product_weight(df, weight.split("*"), file, np.ones(n, dtype=bool))[0], weight
 
 
-def _product_weight(df, parts, file, ids, rows: np.ndarray) -> tuple[np.ndarray, str]:
-    """Product of weight variables, checked (present, non-negative) on ``rows``; 1 elsewhere."""
+def _product_weight(df, parts, file, rows: np.ndarray) -> tuple[np.ndarray, str]:
+    """Product of weight variables (checked non-negative by the contract), present on ``rows``."""
     n = len(df)
     w = np.ones(n)
     for p in parts:
@@ -325,12 +296,16 @@ def _product_weight(df, parts, file, ids, rows: np.ndarray) -> tuple[np.ndarray,
                 p,
                 f"weight variable {p!r} is not in the file (columns: {list(df.columns)})",
             )
-        x = _numeric(df, p, file, ids)
-        bad = (~np.isfinite(x) | (x < 0)) & rows
-        if bad.any():
-            r = int(np.flatnonzero(bad)[0])
-            raise DataFormatError(
-                file, _row(r, ids), p, f"weight {df[p].iloc[r]!r} is missing or negative"
+        x = pd.to_numeric(df[p], errors="coerce").to_numpy(dtype=float)
+        gap = np.isnan(x) & rows
+        if gap.any():
+            r = int(np.flatnonzero(gap)[0])
+            raise TableError(
+                file,
+                r + 1,
+                p,
+                "empty cell (the weight is required)",
+                detail=f"idno {df['idno'].iloc[r]!r}",
             )
         w = w * np.where(rows, x, 1.0)
     return w, "*".join(parts)
@@ -418,85 +393,71 @@ def load_ess(
             f"missing required column(s) {missing}; an ESS file needs idno and the 21 HVS "
             f"variables {hvs} (round 11: with an 'a' suffix, e.g. ipcrtiva)",
         )
-    ids = df["idno"].astype(str).to_numpy()
-    if df["idno"].isna().any():
-        r = int(np.flatnonzero(df["idno"].isna().to_numpy())[0])
-        raise DataFormatError(file, f"data row {r + 1}", "idno", "missing respondent id")
-    if countries is not None:
-        if "cntry" not in df.columns:
-            raise DataFormatError(
-                file, None, "cntry", "countries= given but the file has no cntry column"
-            )
-        df = df[df["cntry"].isin(list(countries))].reset_index(drop=True)
-        ids = df["idno"].astype(str).to_numpy()
-    for c in keep:
-        if c.lower() not in df.columns:
-            raise DataFormatError(file, None, c, f"keep column {c!r} is not in the file")
-
     # respondent key: cntry + essround + idno (idno is unique only within country and round)
     key_parts = [df[c].astype(str) for c in ("cntry", "essround") if c in df.columns]
     key_parts.append(df["idno"].astype(str))
     participant = key_parts[0]
     for p in key_parts[1:]:
         participant = participant + "_" + p
-    dup = participant.duplicated()
-    if dup.any():
-        r = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataFormatError(
-            file, _row(r, ids), "idno", f"duplicate respondent {participant.iloc[r]!r}"
-        )
+    raw = df
+    df = check_file(
+        df.assign(participant=participant),
+        tables.EssFile,
+        source=file,
+        headers={"participant": "idno"},
+        name_rows_by="idno",
+    )
+    if countries is not None:
+        if "cntry" not in df.columns:
+            raise DataFormatError(
+                file, None, "cntry", "countries= given but the file has no cntry column"
+            )
+        mask = df["cntry"].isin(list(countries)).to_numpy()
+        df, raw = df[mask].reset_index(drop=True), raw[mask].reset_index(drop=True)
+    for c in keep:
+        if c.lower() not in df.columns:
+            raise DataFormatError(file, None, c, f"keep column {c!r} is not in the file")
+    participant = df["participant"]
 
-    # items: integers 1..6, or 7/8/9 / empty -> missing
+    # items: 1..6, or 7/8/9 / empty -> missing (codes checked by the contract)
     items = np.empty((len(df), len(hvs)))
     for j, base in enumerate(hvs):
         x = None
         for col in (base, base + "a"):  # round 1-10 name, round 11 name
             if col not in df.columns:
                 continue
-            y = _numeric(df, col, file, ids)
-            ok = (y == np.round(y)) & (((y >= 1) & (y <= 6)) | np.isin(y, HVS_MISSING_CODES))
-            _check_codes(y, ok, file, ids, col, "1-6 answers, 7 refusal, 8 don't know, 9 no answer")
+            y = df[col].to_numpy(dtype=float)
             if x is None:
                 x = y
                 continue
             clash = ~np.isnan(x) & ~np.isnan(y) & (x != y)
-            if clash.any():
+            if clash.any():  # a rule across columns, which the contract cannot say
                 r = int(np.flatnonzero(clash)[0])
-                raise DataFormatError(
+                raise TableError(
                     file,
-                    _row(r, ids),
+                    r + 1,
                     col,
                     f"answer {int(y[r])} differs from {base} = {int(x[r])} in the same row "
                     "(round 11 and round 1-10 names of one item)",
+                    detail=f"idno {raw['idno'].iloc[r]!r}",
                 )
             x = np.where(np.isnan(x), y, x)
         items[:, j] = np.where(np.isin(x, HVS_MISSING_CODES), np.nan, x)
 
-    # demographics
+    # demographics (codes checked by the contract)
     n = len(df)
     if "gndr" in df.columns:
-        g = _numeric(df, "gndr", file, ids)
-        _check_codes(
-            g,
-            np.isin(g, [*GENDER_CODES, *GENDER_MISSING]),
-            file,
-            ids,
-            "gndr",
-            "1 male, 2 female, 7/8/9 missing",
-        )
-        gender = pd.Series(g).map(GENDER_CODES).astype(object).to_numpy()
+        gender = df["gndr"].map(GENDER_CODES).astype(object).to_numpy()
     else:
         gender = np.full(n, None, dtype=object)
     if "agea" in df.columns:
-        a = _numeric(df, "agea", file, ids)
-        ok = np.isin(a, AGE_MISSING) | ((a >= 0) & (a <= 130) & (a == np.round(a)))
-        _check_codes(a, ok, file, ids, "agea", "age 0-130 in whole years, 999 missing")
+        a = df["agea"].to_numpy(dtype=float)
         age = np.where(np.isin(a, AGE_MISSING), np.nan, a)
     else:
         age = np.full(n, np.nan)
-    w, wname = _choose_weight(df, weight, file, ids)
+    w, wname = _choose_weight(df, weight, file)
     attrs = recode_persona_attributes(
-        df, file=file, ids=ids, age=age, lrscale_bands=lrscale_bands, income_bands=income_bands
+        df, file=file, age=age, lrscale_bands=lrscale_bands, income_bands=income_bands
     )
 
     answers = pd.DataFrame(items, columns=hvs)
@@ -510,7 +471,7 @@ def load_ess(
     meta = pd.DataFrame(
         {
             "participant": participant.to_numpy(),
-            "idno": df["idno"].to_numpy(),
+            "idno": raw["idno"].to_numpy(),
             "cntry": df["cntry"].to_numpy()
             if "cntry" in df.columns
             else np.full(n, None, dtype=object),
@@ -525,7 +486,7 @@ def load_ess(
         }
     )
     for c in keep:
-        meta[c.lower()] = df[c.lower()].to_numpy()
+        meta[c.lower()] = raw[c.lower()].to_numpy()
     rep = meta.loc[meta.index.repeat(n_dim)].reset_index(drop=True)
     out = pd.concat(
         [rep, scored[["family", "dimension", "score", "n_items", "status"]].reset_index(drop=True)],
@@ -549,7 +510,6 @@ def recode_persona_attributes(
     df: pd.DataFrame,
     *,
     file: str | os.PathLike = "ESS data",
-    ids: np.ndarray | None = None,
     age: np.ndarray | None = None,
     lrscale_bands: Mapping[str, tuple[int, int]] | None = None,
     income_bands: Mapping[str, tuple[int, int]] | None = None,
@@ -560,9 +520,11 @@ def recode_persona_attributes(
     ----------
     df : DataFrame
         ESS microdata (lower-case names, raw codes), e.g. :func:`read_ess_file`.
-        Absent variables give missing levels.
-    file, ids
-        Named in errors (file, ``idno`` of the row).
+        Absent variables give missing levels; present ones go through their
+        :data:`vp_stats.tables.EssFile` columns (an unknown code is an error naming
+        ``file``, the row, its ``idno`` when the table has one, and the variable).
+    file
+        Named in errors.
     age : array, optional
         Ages in years with missing codes already removed (default: from ``agea``).
 
@@ -585,46 +547,30 @@ def recode_persona_attributes(
     from vp_stats.instruments.personas import age_band
 
     n = len(df)
-    ids = df["idno"].astype(str).to_numpy() if ids is None and "idno" in df.columns else ids
-    if ids is None:
-        ids = np.arange(1, n + 1).astype(str)
-    miss2 = list(MISSING_2DIGIT)
+    coded = [c for c in ("agea", "lrscale", "eisced", "rlgblg", "rlgdnm", "hinctnta") if c in df]
+    if coded and n:
+        contract = pa.DataFrameSchema({c: tables.EssFile.columns[c] for c in coded}, coerce=True)
+        df = check_file(df, contract, source=file, name_rows_by="idno")
 
-    def codes(col, valid, expected):
-        if col not in df.columns:
-            return None
-        x = _numeric(df, col, file, ids)
-        _check_codes(x, np.isin(x, list(valid)), file, ids, col, expected)
-        return x
+    def codes(col):
+        return df[col].to_numpy(dtype=float) if col in df.columns else None
 
     out = pd.DataFrame(index=range(n))
     if age is None:
-        if "agea" in df.columns:
-            a = _numeric(df, "agea", file, ids)
-            age = np.where(np.isin(a, AGE_MISSING), np.nan, a)
-        else:
-            age = np.full(n, np.nan)
+        a = codes("agea")
+        age = np.where(np.isin(a, AGE_MISSING), np.nan, a) if a is not None else np.full(n, np.nan)
     out["age_band"] = age_band(age)
-    lr = codes("lrscale", [*range(11), *miss2], "0 left ... 10 right, 77/88/99 missing")
+    lr = codes("lrscale")
     out["political_orientation"] = (
         _bands(lr, lrscale_bands or LRSCALE_BANDS) if lr is not None else None
     )
-    ed = codes(
-        "eisced",
-        [*EISCED_LEVELS, *EISCED_NO_LEVEL, *miss2],
-        "ES-ISCED 1-7, 0 not harmonisable, 55 other, 77/88/99 missing",
-    )
+    ed = codes("eisced")
     out["education"] = (
         pd.Series(ed).map(EISCED_LEVELS).astype(object).where(lambda s: s.notna(), None).to_numpy()
         if ed is not None
         else None
     )
-    blg = codes("rlgblg", [*RLGBLG_CODES, *GENDER_MISSING], "1 yes, 2 no, 7/8/9 missing")
-    dnm = codes(
-        "rlgdnm",
-        [*RLGDNM_LEVELS, 66, *miss2],
-        "1-8 denominations, 66 not applicable, 77/88/99 missing",
-    )
+    blg, dnm = codes("rlgblg"), codes("rlgdnm")
     # a denomination when rlgdnm names one, else "none" when rlgblg = 2, else missing
     rel = np.full(n, None, dtype=object)
     if blg is not None:
@@ -634,7 +580,7 @@ def recode_persona_attributes(
         has = pd.notna(lab)
         rel[has] = lab[has]
     out["religion"] = rel
-    inc = codes("hinctnta", [*range(1, 11), *miss2], "deciles 1-10, 77/88/99 missing")
+    inc = codes("hinctnta")
     out["income"] = _bands(inc, income_bands or INCOME_BANDS) if inc is not None else None
     return out.astype(object).where(out.notna(), None)
 

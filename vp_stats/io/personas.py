@@ -18,19 +18,15 @@ from types import MappingProxyType
 import pandas as pd
 
 from vp_stats import tables
-from vp_stats.errors import DataFormatError
+from vp_stats.io.tables import check_file, read_csv
 
 __all__ = [
-    "ANSWER_FILE_COLUMNS",
     "read_answer_file",
     "STUDY_FILES",
     "STUDY_CACHE",
     "study_dir",
     "write_study_tables",
 ]
-
-#: Required columns of a persona answer file (:func:`vp_stats.studies.personas.compare_file`).
-ANSWER_FILE_COLUMNS = ("persona_id", "portrait_id", "option_id", "rating")
 
 
 def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
@@ -59,23 +55,8 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
     ...
     vp_stats...TableError: ...a.csv: row 1 (line 2), field 'rating': 7 is outside the rating ...
     """
-    file = Path(path)
-    if not file.is_file():
-        raise DataFormatError(file, None, None, "file not found")
-    try:
-        df = pd.read_csv(file)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataFormatError(file, None, None, f"not a readable CSV file: {exc}") from exc
-    missing = [c for c in ANSWER_FILE_COLUMNS if c not in df.columns]
-    if missing:
-        raise DataFormatError(
-            file,
-            None,
-            missing[0],
-            f"missing column(s) {missing}; a persona answer file needs {list(ANSWER_FILE_COLUMNS)} "
-            "(the answer table written by run_personas)",
-        )
-    df = tables.check(df, tables.PersonaAnswers, source=str(file), from_file=True)
+    df = read_csv(path, as_text=False, what="persona answer file")
+    df = check_file(df, tables.PersonaAnswers, source=path)
     if "parse_ok" in df.columns:
         df["parse_ok"] = df["parse_ok"].astype(str).str.lower().isin(["true", "1", "yes"])
         df.loc[df["rating"].isna(), "parse_ok"] = False

@@ -1,9 +1,11 @@
-"""File layer for human SVO slider answers: read a tidy answer CSV, check it row by row, score it.
+"""File layer for human SVO slider answers: read a tidy answer CSV, check it, score it.
 
-:func:`read_answers` reads and checks the file format (column names, item ids,
-choices or payoff pairs, duplicates), with errors naming the file, the data
-row and the field, and returns canonical answers (``participant``, ``item``,
-``rating``: the file's ``respondent``, ``item`` and ``choice``); :func:`score_file` scores them with
+:func:`read_answers` reads the file, maps its headers to the
+:class:`~vp_stats.tables.SvoAnswers` contract (``respondent`` -> ``participant``, ``choice``
+-> ``rating``), checks it there (ids, item ids, options, payoffs, duplicates: one error
+naming the file, the row with its line and respondent, and the file's column), then checks
+what a contract cannot say (a payoff pair is exactly one option of its item), and returns
+canonical answers (``participant``, ``item``, ``rating``); :func:`score_file` scores them with
 :func:`vp_stats.instruments.svo.score_answers` (the ``vp-stats svo score FILE``
 command). Scoring itself never sees a path.
 """
@@ -18,15 +20,20 @@ import pandas as pd
 
 from vp_stats import tables
 from vp_stats.instruments import svo
+from vp_stats.io.tables import check_file
 
 __all__ = [
     "PAYOFF_COLUMNS",
+    "ANSWER_HEADERS",
     "read_answers",
     "score_file",
 ]
 
 #: Accepted payoff column pairs (self, other) in answer files.
 PAYOFF_COLUMNS: tuple[tuple[str, str], ...] = (("payoff_self", "payoff_other"), ("self", "other"))
+#: The answer file's headers for the table's columns (the file format's words first).
+ANSWER_HEADERS = {"participant": ("respondent", "participant"), "rating": ("choice", "rating")}
+_LETTER_OPTION = {c: k + 1 for k, c in enumerate(svo.OPTION_LETTERS)}
 
 
 def read_answers(path: str | os.PathLike) -> pd.DataFrame:
@@ -75,7 +82,9 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
         raise DataFormatError(path, None, None, "is a directory, expected a CSV file")
     expect = "expected a CSV with a header: respondent,item,choice (or payoff_self,payoff_other)"
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        raw = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True
+        )
     except pd.errors.EmptyDataError:
         raise DataFormatError(path, None, None, f"the file is empty; {expect}") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -84,114 +93,70 @@ def read_answers(path: str | os.PathLike) -> pd.DataFrame:
     dup_cols = raw.columns[raw.columns.duplicated()].tolist()
     if dup_cols:
         raise DataFormatError(path, None, dup_cols[0], "column appears twice in the header")
-    for col in ("respondent", "item"):
-        if col not in raw.columns:
-            raise DataFormatError(
-                path, None, col, f"missing column; columns are {list(raw.columns)}; {expect}"
-            )
+    # the file's layout: the choice, or the payoff pair it stands for
     pay = next((p for p in PAYOFF_COLUMNS if set(p) <= set(raw.columns)), None)
-    has_choice = "choice" in raw.columns
-    if has_choice and pay is not None:
+    choice = next((c for c in ANSWER_HEADERS["rating"] if c in raw.columns), None)
+    if choice is not None and pay is not None:
         raise DataFormatError(
-            path, None, "choice", f"give either a choice column or payoff columns {pay}, not both"
+            path, None, choice, f"give either a choice column or payoff columns {pay}, not both"
         )
-    if not has_choice and pay is None:
+    if choice is None and pay is None:
         raise DataFormatError(
             path, None, "choice", f"missing column; columns are {list(raw.columns)}; {expect}"
         )
-    if len(raw) == 0:
-        raise DataFormatError(path, None, None, "no answer rows after the header")
-
-    def fail(mask: np.ndarray, field: str, problem) -> None:
-        i = int(np.flatnonzero(mask)[0])
-        resp = raw["respondent"].iat[i]
-        more = int(mask.sum()) - 1
-        extra = f" ({more} more bad row{'s' if more != 1 else ''} in this field)" if more else ""
-        raise DataFormatError(
-            path,
-            f"row {i + 1} (line {i + 2}, respondent {resp!r})",
-            field,
-            problem(i) + extra,
-        )
-
-    def text(col: str) -> pd.Series:
-        return raw[col].astype(str).str.strip()
-
-    resp = text("respondent")
-    fail_if = resp.eq("").to_numpy()
-    if fail_if.any():
-        fail(fail_if, "respondent", lambda i: "empty respondent id")
-    item_s = text("item")
-    item_v = pd.to_numeric(item_s, errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(item_v) | (item_v < 1) | (item_v > 15) | (item_v != np.floor(item_v))
+    who = next((c for c in ANSWER_HEADERS["participant"] if c in raw.columns), "respondent")
+    headers = {"participant": who, "rating": choice}
+    if pay is not None:
+        headers.update(payoff_self=pay[0], payoff_other=pay[1])
+    data = raw.rename(columns={v: k for k, v in headers.items() if v is not None})
+    if "participant" in data.columns:
+        data["participant"] = data["participant"].str.strip()
+    if "item" in data.columns:
+        data["item"] = _number_or_text(data["item"])
+    hints = {
+        "item": "expected an item id 1-15",
+        "rating": "expected an option number 1-9 or a letter A-I (leave unanswered items out)",
+    }
+    kw = dict(source=path, headers=headers, name_rows_by="participant", hints=hints)
+    if choice is not None:
+        letters = data["rating"].str.strip().str.upper().map(_LETTER_OPTION)
+        data["rating"] = letters.where(letters.notna(), _number_or_text(data["rating"]))
+        out = check_file(data, tables.SvoAnswers, **kw)
+        return out[["participant", "item", "rating"]]
+    out = check_file(data, tables.SvoAnswers.to_schema().remove_columns(["rating"]), **kw)
+    # domain check: each payoff pair is exactly one option of its item (never snapped)
+    items = out["item"].to_numpy()
+    ps, po = out["payoff_self"].to_numpy(), out["payoff_other"].to_numpy()
+    match = (ps[:, None] == svo.PAYOFFS[items - 1][..., 0]) & (
+        po[:, None] == svo.PAYOFFS[items - 1][..., 1]
+    )
+    bad = match.sum(axis=1) != 1
     if bad.any():
-        fail(bad, "item", lambda i: f"got {item_s.iat[i]!r}; expected an item id 1-15")
-    items = item_v.astype(np.int64)
-    key = resp + "\x00" + items.astype(str)
-    dup = key.duplicated(keep="first").to_numpy()
-    if dup.any():
-        first = {k: j for j, k in reversed(list(enumerate(key)))}
+        i = int(np.flatnonzero(bad)[0])
+        where = np.argwhere((svo.PAYOFFS[..., 0] == ps[i]) & (svo.PAYOFFS[..., 1] == po[i]))
+        hint = (
+            " (it is "
+            + ", ".join(f"item {a + 1} option {svo.OPTION_LETTERS[b]}" for a, b in where)
+            + ": wrong item id?)"
+            if len(where)
+            else ""
+        )
+        raise tables.TableError(
+            path,
+            i + 1,
+            f"{pay[0]}/{pay[1]}",
+            f"the pair ({ps[i]:g}, {po[i]:g}) is not an option of item {items[i]}{hint}; "
+            "pairs are never snapped to the nearest option",
+            detail=f"{who} {out['participant'].iat[i]!r}",
+        )
+    out["rating"] = np.argmax(match, axis=1) + 1
+    return out[["participant", "item", "rating"]]
 
-        def dup_msg(i):
-            return f"item {items[i]} answered again (first answer in row {first[key.iat[i]] + 1})"
 
-        fail(dup, "item", dup_msg)
-
-    data = pd.DataFrame({"participant": resp.to_numpy(), "item": items})
-    if has_choice:
-        ch = text("choice")
-        num = pd.to_numeric(ch, errors="coerce").to_numpy(dtype=float)
-        letter = ch.str.upper().map({c: k + 1 for k, c in enumerate(svo.OPTION_LETTERS)})
-        opt = np.where(np.isnan(num), letter.to_numpy(dtype=float, na_value=np.nan), num)
-        bad = np.isnan(opt) | (opt < 1) | (opt > 9) | (opt != np.floor(opt))
-        if bad.any():
-            fail(
-                bad,
-                "choice",
-                lambda i: (
-                    f"got {ch.iat[i]!r} for item {items[i]}; expected an option number 1-9 "
-                    "or a letter A-I (leave unanswered items out)"
-                ),
-            )
-        data["rating"] = opt.astype(np.int64)
-    else:
-        vals = []
-        for col in pay:
-            s = text(col)
-            v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
-            bad = np.isnan(v)
-            if bad.any():
-                fail(
-                    bad,
-                    col,
-                    lambda i, s=s: f"got {s.iat[i]!r} for item {items[i]}; expected a number",
-                )
-            vals.append(v)
-        table = svo.PAYOFFS[items - 1]  # (n, 9, 2)
-        match = (vals[0][:, None] == table[..., 0]) & (vals[1][:, None] == table[..., 1])
-        bad = match.sum(axis=1) != 1
-        if bad.any():
-
-            def pair_msg(i):
-                pair = f"({vals[0][i]:g}, {vals[1][i]:g})"
-                where = np.argwhere(
-                    (svo.PAYOFFS[..., 0] == vals[0][i]) & (svo.PAYOFFS[..., 1] == vals[1][i])
-                )
-                hint = (
-                    " (it is "
-                    + ", ".join(f"item {a + 1} option {svo.OPTION_LETTERS[b]}" for a, b in where)
-                    + ": wrong item id?)"
-                    if len(where)
-                    else ""
-                )
-                return (
-                    f"the pair {pair} is not an option of item {items[i]}{hint}; "
-                    "pairs are never snapped to the nearest option"
-                )
-
-            fail(bad, f"{pay[0]}/{pay[1]}", pair_msg)
-        data["rating"] = np.argmax(match, axis=1) + 1
-    return tables.check(data, tables.SvoAnswers, source=str(path), from_file=True)
+def _number_or_text(s: pd.Series) -> pd.Series:
+    """Cells that read as numbers become numbers ("1.0" -> 1.0); the rest stay for the contract."""
+    num = pd.to_numeric(s, errors="coerce")
+    return num.astype(object).where(num.notna(), s)
 
 
 def score_file(path: str | os.PathLike) -> pd.DataFrame:

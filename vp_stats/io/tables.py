@@ -35,12 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pandera.pandas as pa
 
 from vp_stats import tables
 from vp_stats.errors import DataFormatError, TableError
 
 __all__ = [
     "read_csv",
+    "check_file",
     "read_ratings",
     "read_scores",
     "read_correlations",
@@ -120,6 +122,72 @@ def read_csv(path: str | os.PathLike, *, as_text: bool = True, what: str = "file
             p, None, dup[0].rsplit(".", 1)[0], "the header names this column twice"
         )
     return df.reset_index(drop=True)
+
+
+def check_file(
+    df: pd.DataFrame,
+    contract,
+    *,
+    source: str | os.PathLike,
+    headers: Mapping[str, str] | None = None,
+    name_rows_by: str | None = None,
+    hints: Mapping[str, str] | None = None,
+    extra_checks: Mapping | None = None,
+) -> pd.DataFrame:
+    """Put a table read from a file through its contract; an error speaks the file's words.
+
+    The one step of every reader between reading a file and the checks a contract cannot
+    express: :func:`vp_stats.tables.check` with the file's row numbering, and its
+    :class:`~vp_stats.errors.TableError` re-worded for the file's user.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The file's rows (default RangeIndex), its columns already renamed to the contract's.
+    contract : DataFrameModel class or DataFrameSchema
+    source : path-like
+        The file, as errors name it.
+    headers : mapping, optional
+        Contract column -> the file's header for it (``{"participant": "respondent"}``): the
+        field an error names.
+    name_rows_by : str, optional
+        A contract column whose value an error quotes beside the row and line
+        (``row 2 (line 3, respondent 'r1')``).
+    hints : mapping, optional
+        Contract column -> what a valid value is, appended to a problem in that column.
+    extra_checks : mapping, optional
+        Passed to :func:`vp_stats.tables.check`.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"participant": ["r1", "r1"], "item": [1, 2], "rating": [1, "J"]})
+    >>> try:
+    ...     check_file(d, tables.SvoAnswers, source="svo.csv", name_rows_by="participant",
+    ...                headers={"participant": "respondent", "rating": "choice"},
+    ...                hints={"rating": "expected 1-9"})
+    ... except TableError as exc:
+    ...     print(exc)
+    svo.csv: row 2 (line 3, respondent 'r1'), field 'choice': 'J' is not an integer; expected 1-9
+    """
+    headers = dict(headers or {})
+    try:
+        return tables.check(
+            df, contract, source=str(source), from_file=True, extra_checks=extra_checks
+        )
+    except TableError as exc:
+        field = headers.get(exc.field, exc.field)
+        problem = exc.problem
+        if exc.row is None and problem.startswith("missing column"):  # in the file's words
+            listed = ", ".join(str(headers.get(c, c)) for c in df.columns)
+            problem = f"missing column {field!r} (columns are: {listed})"
+        elif hints and exc.field in hints and "uniqueness" not in getattr(exc, "check", ""):
+            problem += f"; {hints[exc.field]}"
+        detail = None
+        if name_rows_by in df.columns and isinstance(exc.row, int):
+            who = df[name_rows_by].iloc[exc.row - 1]
+            if pd.notna(who) and str(who).strip():
+                detail = f"{headers.get(name_rows_by, name_rows_by)} {who!r}"
+        raise TableError(exc.file, exc.row, field, problem, detail=detail) from None
 
 
 def read_ratings(
@@ -308,8 +376,6 @@ def read_item_matrix(
     >>> m.table.shape, str(m.scale), m.table.index.tolist()
     ((2, 2), '1-5', ['a', 'b'])
     """
-    import pandera.pandas as pa
-
     df = read_csv(path, what="items file")
     df = df.mask(df.isin(["NA", "NaN", "nan"]))  # R's write.csv writes missing cells as NA
     src = str(path)
@@ -351,10 +417,11 @@ def read_questionnaire_answers(path: str | os.PathLike) -> pd.DataFrame:
 
     The file is long (``participant,item,rating``) or wide (``participant`` plus one column per
     item); the file format also names the columns ``respondent`` and ``answer``
-    (:data:`ANSWER_SHEET_HEADERS`), which become ``participant`` and ``rating``. A long file
-    goes through the :class:`~vp_stats.tables.AnswerSheet` contract (participant ids, numeric
-    answers, one answer per participant and item); the instrument's scorer checks the items
-    and the answer scale.
+    (:data:`ANSWER_SHEET_HEADERS`), which become ``participant`` and ``rating``. Both layouts
+    go through the :class:`~vp_stats.tables.AnswerSheet` contract (participant ids, numeric
+    answers, one answer per participant and item; a wide file's item columns are checked as
+    its ``rating``), with errors naming the file's own column; the instrument's scorer then
+    checks the items and the answer scale.
 
     Examples
     --------
@@ -370,11 +437,25 @@ def read_questionnaire_answers(path: str | os.PathLike) -> pd.DataFrame:
             raise DataFormatError(
                 Path(path), None, old, f"the file has both {old!r} and {new!r}: give one"
             )
+    headers = {new: old for old, new in ANSWER_SHEET_HEADERS.items() if old in df.columns}
     df = df.rename(columns=ANSWER_SHEET_HEADERS)
-    if {"participant", "item", "rating"} <= set(df.columns):  # the long layout
-        checked = tables.check(df, tables.AnswerSheet, source=str(path), from_file=True)
-        df = df.assign(participant=checked["participant"], rating=checked["rating"])
-    return df
+    if "item" in df.columns:  # the long layout
+        checked = check_file(
+            df, tables.AnswerSheet, source=path, headers=headers, name_rows_by="participant"
+        )
+        return df.assign(participant=checked["participant"], rating=checked["rating"])
+    # the wide layout: one row per participant, each item column holds answers as `rating` does
+    sheet = tables.AnswerSheet.to_schema()
+    items = [c for c in df.columns if c != "participant"]
+    wide = pa.DataFrameSchema(
+        {
+            "participant": sheet.columns["participant"],
+            **{c: sheet.columns["rating"].set_name(c) for c in items},
+        },
+        coerce=True,
+        unique=["participant"],
+    )
+    return check_file(df, wide, source=path, headers=headers, name_rows_by="participant")
 
 
 # --------------------------------------------------------------------------- writing

@@ -131,13 +131,12 @@ def score_llm_bfi10(
             vals = a["rating"].to_numpy()
         long = pd.DataFrame(
             {
-                "respondent": a[model].to_numpy(),
+                "participant": a[model].to_numpy(),
                 "item": a["item"].to_numpy(),
-                "answer": vals.astype(int),
+                "rating": vals.astype(int),
             }
         )
-        out = score_bfi10(long, participant="respondent", rating="answer")
-        return out.rename(columns={"participant": model})
+        return score_bfi10(long).rename(columns={"participant": model})
     if rating != "expected":
         raise ValueError("rating must be 'mode' or 'expected'")
     rows = []
@@ -293,8 +292,8 @@ def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame
     Returns
     -------
     DataFrame
-        ``score_pvq21`` layout with ``respondent`` = ``persona_id`` and a
-        ``persona_id`` column.
+        ``score_pvq21`` layout with the unit column ``persona_id`` (the unit of a
+        persona table, :class:`vp_stats.tables.PersonaAnswers`) in place of ``participant``.
 
     Examples
     --------
@@ -322,11 +321,11 @@ def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame
         else:
             x = np.round(pd.to_numeric(a["rating"], errors="coerce"))
         x = pd.to_numeric(x, errors="coerce").where(a["_ok"])
-        long = pd.DataFrame({"respondent": a["persona_id"], "item": a["item"], "answer": x})
+        long = pd.DataFrame({"participant": a["persona_id"], "item": a["item"], "rating": x})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            out = score_pvq21(long, participant="respondent", rating="answer")
-        out = out.rename(columns={"participant": "respondent"})
+            out = score_pvq21(long)
+        out = out.rename(columns={"participant": "persona_id"})
     elif rating == "expected":
         x = pd.to_numeric(a["rating"], errors="coerce").where(a["_ok"])
         bad = x.notna() & ((x < 1) | (x > 6))
@@ -361,12 +360,11 @@ def score_llm_pvq21(answers: pd.DataFrame, rating: str = "mode") -> pd.DataFrame
             for p, s, k in zip(W.index, sc, n, strict=True):
                 rows.append((p, fam, dim, s, int(k), "ok" if k else "too_few_items"))
         out = pd.DataFrame(
-            rows, columns=["respondent", "family", "dimension", "score", "n_items", "status"]
+            rows, columns=["persona_id", "family", "dimension", "score", "n_items", "status"]
         )
         order = {p: i for i, p in enumerate(W.index)}
-        out = out.sort_values("respondent", key=lambda s: s.map(order), kind="stable")
+        out = out.sort_values("persona_id", key=lambda s: s.map(order), kind="stable")
         out = out.reset_index(drop=True)
     else:
         raise ValueError(f"rating must be 'mode' or 'expected', got {rating!r}")
-    out["persona_id"] = out["respondent"]
     return out

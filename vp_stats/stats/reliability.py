@@ -368,7 +368,7 @@ def cronbach_alpha(data, ci: float = 0.95, **keys) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row: ``n_respondents, n_incomplete, n_items, alpha, alpha_ci_low,
+        One row: ``n_participants, n_incomplete, n_items, alpha, alpha_ci_low,
         alpha_ci_high, std_alpha, average_r`` (``std_alpha`` from the mean
         inter-item correlation ``average_r``, as ``psych::alpha``). Pairwise:
         alpha from the pairwise covariance matrix C, ``std_alpha`` and
@@ -384,10 +384,11 @@ def cronbach_alpha(data, ci: float = 0.95, **keys) -> pd.DataFrame:
     --------
     >>> import numpy as np
     >>> x = np.array([[1, 2, 1], [2, 2, 3], [3, 4, 3], [4, 4, 5]])
-    >>> cronbach_alpha(x)[["n_respondents", "n_items", "alpha"]].round(4).values.tolist()
+    >>> cronbach_alpha(x)[["n_participants", "n_items", "alpha"]].round(4).values.tolist()
     [[4.0, 3.0, 0.9333]]
     >>> holed = np.array([[1, 2, 1], [2, 2, 3], [3, 4, 3], [4, 4, 5], [5, np.nan, 5]])
-    >>> cronbach_alpha(holed, missing="pairwise")[["n_respondents", "n_incomplete"]].values.tolist()
+    >>> a = cronbach_alpha(holed, missing="pairwise")
+    >>> a[["n_participants", "n_incomplete"]].values.tolist()
     [[5, 1]]
     """
     x, _, items, n_incomplete = item_matrix(data, **keys)
@@ -399,7 +400,7 @@ def cronbach_alpha(data, ci: float = 0.95, **keys) -> pd.DataFrame:
     std_alpha, rbar = _std_alpha(_cov2cor(c))
     return pd.DataFrame(
         {
-            "n_respondents": [n],
+            "n_participants": [n],
             "n_incomplete": [n_incomplete],
             "n_items": [k],
             "alpha": [alpha],
@@ -504,7 +505,7 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row: ``n_respondents, n_incomplete, n_items, method``,
+        One row: ``n_participants, n_incomplete, n_items, method``,
         ``omega`` (``(sum l)^2 / ((sum l)^2 + sum(1 - l^2))``, the model-implied
         omega of McDonald 1999 eq. 6.20b; no psych function returns it),
         ``omega_h_one_factor`` (``(sum l)^2 / 1'R1`` with items of negative
@@ -537,7 +538,7 @@ def omega_total(data, method: str = "minres", **keys) -> pd.DataFrame:
     key = np.where(lam < 0, -1.0, 1.0)  # psych::omega(flip = TRUE)
     return pd.DataFrame(
         {
-            "n_respondents": [n],
+            "n_participants": [n],
             "n_incomplete": [n_incomplete],
             "n_items": [k],
             "method": [method],
@@ -625,7 +626,7 @@ def omega_hierarchical(data, n_factors: int = 3, **keys) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row: ``n_respondents, n_incomplete, n_items, n_factors,
+        One row: ``n_participants, n_incomplete, n_items, n_factors,
         omega_hierarchical`` (psych's ``omega_h``), ``omega_total``
         (``omega.tot``), ``omega_limit`` (``omega.lim``), ``ecv`` (``ECV``),
         ``n_flipped``, ``model_dof``, ``heywood``, ``converged`` and
@@ -668,7 +669,7 @@ def _schmid_omega(data, n_factors, keys) -> tuple[pd.DataFrame, pd.DataFrame]:
     om = _omega_from_sl(r, sl)
     table = pd.DataFrame(
         {
-            "n_respondents": [n],
+            "n_participants": [n],
             "n_incomplete": [n_incomplete],
             "n_items": [k],
             "n_factors": [nf],
@@ -776,7 +777,7 @@ def split_half(
     Returns
     -------
     DataFrame
-        One row: ``n_respondents, n_incomplete, n_items, odd_even_r,
+        One row: ``n_participants, n_incomplete, n_items, odd_even_r,
         odd_even_spearman_brown, odd_even_lambda4, lambda4_max, lambda4_min,
         lambda4_mean, n_splits, exhaustive``.
 
@@ -815,7 +816,7 @@ def split_half(
         lam4 = 4 * np.einsum("si,ij,sj->s", a, c, b) / c.sum()
     return pd.DataFrame(
         {
-            "n_respondents": [n],
+            "n_participants": [n],
             "n_incomplete": [n_incomplete],
             "n_items": [k],
             "odd_even_r": [float(r_oe)],
@@ -1119,7 +1120,7 @@ def _group_reliability(
 
 
 SCALE_RELIABILITY_COLUMNS = [
-    "n_respondents",
+    "n_participants",
     "n_incomplete",
     "n_items",
     "n_reversed",
@@ -1236,7 +1237,7 @@ def scale_reliability(
     a = cronbach_alpha(num, ci=ci, missing=missing).iloc[0]
     it = item_statistics(num, missing=missing)
     summary = {
-        "n_respondents": int(a.n_respondents),
+        "n_participants": int(a.n_participants),
         "n_incomplete": int(a.n_incomplete),
         "n_items": k,
         "n_reversed": len(reverse),
