@@ -114,23 +114,23 @@ def test_match_file_released_models(tmp_path, answers):
         ),
         (
             "item,answer\n" + "".join(f"{i},{7 if i == 5 else 3}\n" for i in range(1, 22)),
-            r"record data row 5 \(line 6\), field 'answer': answer '7' is not an integer 1..6",
+            r"row 5 \(line 6\), field 'answer': 7 is not an integer 1..6",
         ),
         (
             "item,answer\n" + "".join(f"{i},{'' if i == 2 else 3}\n" for i in range(1, 22)),
-            r"data row 2 .*'answer'.*\(missing\)",
+            r"row 2 \(line 3\), field 'answer': empty cell",
         ),
         (
             "item,answer\n" + "".join(f"{i},3.5\n" for i in range(1, 22)),
-            r"data row 1 .*'3.5' is not an integer",
+            r"row 1 \(line 2\), field 'answer': 3.5 is not an integer 1..6",
         ),
         (
             "item,answer\n1,3\n1,4\n" + "".join(f"{i},3\n" for i in range(2, 22)),
-            r"data row 2 \(line 3\), field 'item': item 1 given twice",
+            r"row 2 \(line 3\), field 'item': item 1 given twice \(first in row 1\)",
         ),
         (
             "item,answer\n" + "".join(f"{i},3\n" for i in range(1, 21)) + "22,3\n",
-            r"data row 21 .*field 'item': unknown item '22'",
+            r"row 21 \(line 22\), field 'item': unknown item '22'",
         ),
         ("item,answer,comment\n1,3,x\n", r"field 'comment': unexpected column"),
         (
@@ -151,6 +151,14 @@ def test_match_file_released_models(tmp_path, answers):
             r"missing item column\(s\) \[21\]",
         ),
         ("item,answer\n", r"no data rows"),
+        (
+            "item,answer\n" + "".join(f"{i},x\n" for i in range(1, 22)),
+            r"row 1 \(line 2\), field 'answer': cannot read 'x' as a number",
+        ),
+        (
+            ",".join(str(i) for i in range(1, 22)) + "\n" + ",".join(["3"] * 20) + ",9\n",
+            r"row 1 \(line 2\), field '21': 9 is not an integer 1..6",
+        ),
     ],
 )
 def test_match_file_bad_inputs(tmp_path, profiles, text, match):

@@ -1,7 +1,7 @@
 """Value Compass file formats (the file layer): a person's PVQ-21 answers and weight files.
 
 Readers check the files and return DataFrames for :mod:`vp_stats.studies.compass`;
-errors are :class:`vp_stats.errors.DataFormatError` naming file, data row and
+errors are :class:`vp_stats.errors.DataFormatError` naming file, row and
 field.
 """
 
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from vp_stats import schema, tables
+from vp_stats.errors import TableError
 from vp_stats.io.tables import check_file
 
 __all__ = ["read_pvq_answers_file", "read_weights_file"]
@@ -36,8 +37,28 @@ def _read_csv(path) -> tuple[object, pd.DataFrame]:
     return file, df
 
 
-def _where(i: int) -> str:
-    return f"data row {i + 1} (line {i + 2})"
+def _row_error(file, i: int, field: str, problem: str) -> TableError:
+    """An error at data row ``i`` (0-based) of ``file``: ``row i+1 (line i+2)``."""
+    return TableError(str(file), i + 1, field, problem, from_file=True)
+
+
+def _pvq_schema(columns: Sequence[str] | None = None):
+    """The AnswerSheet contract for one person's 21 PVQ-21 answers: every answer an integer 1..6.
+
+    ``columns``: the wide layout's item columns, each checked as the long layout's ``rating``.
+    """
+    import pandera.pandas as pa
+
+    one_to_six = pa.Check(
+        lambda s: (s == np.round(s)) & (s >= 1) & (s <= 6), error="is not an integer 1..6"
+    )
+    sheet = tables.AnswerSheet.to_schema().update_column(
+        "rating", nullable=False, checks=[one_to_six]
+    )
+    if columns is None:  # one person: an item given twice is named by the item check below
+        return pa.DataFrameSchema(sheet.columns, coerce=True)
+    answer = sheet.columns["rating"]
+    return pa.DataFrameSchema({c: answer.set_name(c) for c in columns}, coerce=True)
 
 
 def read_pvq_answers_file(path) -> pd.DataFrame:
@@ -51,6 +72,11 @@ def read_pvq_answers_file(path) -> pd.DataFrame:
     1 = very much like me, which the scorer reverses when told ``ess_coding=True``). All 21
     answers are required: a missing one is an error.
 
+    The file's layout is read here; its cells go through the
+    :class:`~vp_stats.tables.AnswerSheet` contract (answers integers 1..6, none missing) via
+    :func:`vp_stats.io.tables.check_file`; what a contract cannot say (item labels, an item
+    given twice, all 21 present, one person) is checked after it.
+
     Returns
     -------
     pandas.DataFrame
@@ -60,7 +86,7 @@ def read_pvq_answers_file(path) -> pd.DataFrame:
     Raises
     ------
     vp_stats.errors.DataFormatError
-        (a ``ValueError``) naming file, data row and field.
+        (a ``ValueError``) naming file, row and field.
 
     Examples
     --------
@@ -81,6 +107,7 @@ def read_pvq_answers_file(path) -> pd.DataFrame:
     aliases = {v.lower(): i + 1 for i, v in enumerate(schema.ESS_HVS_VARIABLES)}
     lower = {c.lower(): c for c in df.columns}
     resp_col = lower.get("respondent")
+    who = str(df[resp_col].iloc[0]) if resp_col is not None else "me"
     if "item" in lower and "answer" in lower:
         extra = set(df.columns) - {lower["item"], lower["answer"]} - ({resp_col} - {None})
         if extra:
@@ -99,28 +126,34 @@ def read_pvq_answers_file(path) -> pd.DataFrame:
                 f"the file holds several respondents {list(pd.unique(df[resp_col]))[:5]}; "
                 "give one person's answers",
             )
-        items, answers = [], []
-        for i, (it, ans) in enumerate(zip(df[lower["item"]], df[lower["answer"]], strict=True)):
-            k = _label_to_item(it, n, aliases) if isinstance(it, str) else None
+        long = pd.DataFrame(
+            {"participant": who, "item": df[lower["item"]], "rating": df[lower["answer"]]}
+        )
+        checked = check_file(
+            long,
+            _pvq_schema(),
+            source=file,
+            headers={"item": lower["item"], "rating": lower["answer"]},
+        )
+        items = []
+        for i, label in enumerate(checked["item"]):
+            k = _label_to_item(label, n, aliases)
             if k is None:
-                raise DataFormatError(
-                    file, _where(i), "item", f"unknown item {it!r} (items are 1..{n})"
+                raise _row_error(
+                    file, i, lower["item"], f"unknown item {label!r} (items are 1..{n})"
+                )
+            if k in items:
+                first = items.index(k)
+                raise _row_error(
+                    file, i, lower["item"], f"item {k} given twice (first in row {first + 1})"
                 )
             items.append(k)
-            answers.append((i, "answer", ans))
-        seen: dict[int, int] = {}
-        for i, k in enumerate(items):
-            if k in seen:
-                raise DataFormatError(
-                    file, _where(i), "item", f"item {k} given twice (also in {_where(seen[k])})"
-                )
-            seen[k] = i
         missing = sorted(set(range(1, n + 1)) - set(items))
         if missing:
             raise DataFormatError(
                 file, None, "item", f"missing answers for item(s) {missing}: all 21 are needed"
             )
-        who = str(df[resp_col].iloc[0]) if resp_col is not None else "me"
+        ratings = checked["rating"].to_numpy()
     else:
         if len(df) != 1:
             raise DataFormatError(
@@ -131,7 +164,7 @@ def read_pvq_answers_file(path) -> pd.DataFrame:
                 "(or use the long layout with columns item,answer)",
             )
         cols = [c for c in df.columns if c != resp_col]
-        mapped = {}
+        mapped: dict[str, int] = {}
         for c in cols:
             k = _label_to_item(c, n, aliases)
             if k is None:
@@ -150,25 +183,10 @@ def read_pvq_answers_file(path) -> pd.DataFrame:
             raise DataFormatError(
                 file, None, None, f"missing item column(s) {missing}: all 21 answers are needed"
             )
+        checked = check_file(df[cols], _pvq_schema(cols), source=file)
         items = [mapped[c] for c in cols]
-        answers = [(0, c, df[c].iloc[0]) for c in cols]
-        who = str(df[resp_col].iloc[0]) if resp_col is not None else "me"
-    vals = []
-    for row, field, raw in answers:
-        txt = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
-        try:
-            x = float(txt)
-        except ValueError:
-            x = np.nan
-        if not txt or not np.isfinite(x) or x != round(x) or not 1 <= x <= 6:
-            raise DataFormatError(
-                file,
-                _where(row),
-                field,
-                f"answer {txt!r} is not an integer 1..6" + (" (missing)" if not txt else ""),
-            )
-        vals.append(int(x))
-    out = pd.DataFrame({"participant": who, "item": items, "rating": vals})
+        ratings = checked.iloc[0].to_numpy()
+    out = pd.DataFrame({"participant": who, "item": items, "rating": ratings.astype(int)})
     return out.sort_values("item").reset_index(drop=True)
 
 
