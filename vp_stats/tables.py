@@ -594,7 +594,7 @@ def _row_label(df: pd.DataFrame, at: int, from_file: bool):
 
 
 def _duplicate_problem(row: pd.Series, key: Sequence[str]) -> str:
-    vals = {k: row[k] for k in key}
+    vals = {k: row[k].item() if isinstance(row[k], np.generic) else row[k] for k in key}
     if list(key) == ["participant", "family", "dimension"]:
         return (
             f"participant {vals['participant']} has more than one {vals['family']} score for "
