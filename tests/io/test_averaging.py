@@ -755,3 +755,17 @@ def test_contract_errors_name_the_file_and_record_among_several(tmp_path):
         f"{tmp_path / 'b_averaged_results.json'}: record 1, field 'version_responses.v1': "
         "0 is outside [1, 6]"
     )
+
+
+@pytest.mark.parametrize("model", ["llama-3.1-8b-instruct", "gemini-flash-1.5", "mistral-tiny"])
+def test_fast_column_reading_equals_the_record_by_record_reading(model):
+    # the column-wise path of the reader against the checked loop it falls back to, on real files
+    # (with recorded errors, with variants not run, plain)
+    path = datasets.fetch(f"{datasets.AVERAGE_OUTPUTS_DIR}/{model}_averaged_results.json")
+    data = averaging._read_record_list(path)
+    fast = averaging._averaged_arrays_fast(data, path)
+    slow = averaging._averaged_arrays_checked(data, path)
+    assert fast is not None
+    for a, b in zip(fast[:5], slow[:5], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert fast[5] == slow[5]

@@ -692,11 +692,121 @@ def _averaged_file(path: Path, model: str) -> _AveragedFile:
 def _read_averaged(path_str: str, _mtime: int, _size: int, model: str) -> _AveragedFile:
     """Read one averaged file: JSON types and structure here, ranges by the contract later.
 
-    One pass over the records fills numpy arrays directly (no per-record frames); the
-    variants' ratings go to an (items x variants) matrix.
+    The fields go straight from the parsed records into numpy arrays, one list comprehension
+    per field (the variants' ratings into an items x variants matrix), their JSON types checked
+    per column; only a file that fails those checks is read again record by record, to name the
+    first offending record and field (:func:`_averaged_arrays_checked`).
     """
     path = Path(path_str)
     data = _read_record_list(path)
+    arrays = _averaged_arrays_fast(data, path)
+    if arrays is None:
+        arrays = _averaged_arrays_checked(data, path)
+    ids, mat, has_error, stated, tagged, errors = arrays
+    rated = ~np.isnan(mat)
+    answered = rated | has_error
+    n_run = int(answered.any(axis=0).sum())
+    n_parsed = rated.sum(axis=1).astype(np.int64)
+    columns = {"model": model, "portrait_id": ids[:, 0], "option_id": ids[:, 1]}
+    columns.update({v: mat[:, j] for j, v in enumerate(schema.VARIANTS)})
+    columns.update(
+        numeric_response=stated,
+        n_parsed=n_parsed,
+        n_failed=n_run - n_parsed,
+        upstream_tagged=tagged,
+    )
+    wide = pd.DataFrame(columns)
+    n_err = dict(zip(schema.VARIANTS, has_error.sum(axis=0).tolist(), strict=True))
+    version = (path_str, _mtime, _size, model)
+    return _AveragedFile(version, model, path, wide, answered, tuple(errors), n_err)
+
+
+_NONE = type(None)
+_VARIANT_SET = frozenset(schema.VARIANTS)
+
+
+def _floats(values: list) -> np.ndarray | None:
+    """JSON numbers or nulls as floats (null -> NaN); None if any is another type (or NaN)."""
+    if not {type(x) for x in values} <= {int, float, _NONE}:
+        return None
+    out = np.array(values, dtype=float)
+    return out if np.isnan(out).sum() == values.count(None) else None
+
+
+def _averaged_arrays_fast(data: list, path: Path):
+    """The arrays of :func:`_read_averaged` column by column; None when a column's JSON types (or
+    structure) need the record-by-record reading."""
+    if not all(type(r) is dict for r in data):
+        return None
+    pids = [r.get("portrait_id") for r in data]
+    oids = [r.get("option_id") for r in data]
+    if not ({type(x) for x in pids} == {int} and {type(x) for x in oids} == {int}):
+        return None
+    responses = [r.get("version_responses") for r in data]
+    if not all(type(d) is dict for d in responses):
+        return None
+    if not set().union(*responses) <= _VARIANT_SET:
+        return None
+    n = len(data)
+    mat = np.full((n, len(schema.VARIANTS)), np.nan)
+    for j, v in enumerate(schema.VARIANTS):
+        col = [d.get(v) for d in responses]
+        if col.count(None) == n:
+            continue
+        values = _floats(col)
+        if values is None:
+            return None
+        mat[:, j] = values
+    stated = _floats([r.get("numeric_response") for r in data])
+    if stated is None:
+        return None
+    has_error = np.zeros(mat.shape, dtype=bool)
+    errors: list[tuple[int, str, str]] = []
+    for i, r in enumerate(data):
+        if r.get("version_errors"):
+            for j, v, msg in _recorded_errors(r, responses[i], path, i):
+                has_error[i, j] = True
+                errors.append((i, v, msg))
+    tagged = np.zeros(n, dtype=bool)
+    for k in TAG_FIELDS:
+        tagged |= np.array([type(t) is list and len(t) > 0 for t in (r.get(k) for r in data)])
+    ids = np.column_stack([np.array(pids, dtype=np.int64), np.array(oids, dtype=np.int64)])
+    return ids, mat, has_error, stated, tagged, errors
+
+
+def _recorded_errors(rec: dict, responses: dict, path: Path, i: int) -> list:
+    """(variant index, variant, message) of a record's ``version_errors``, checked."""
+    recorded = rec.get("version_errors") or {}
+    if type(recorded) is not dict:
+        raise DataFormatError(
+            path, i, "version_errors", f"expected an object variant -> error, got {recorded!r}"
+        )
+    out = []
+    for v, e in recorded.items():
+        j = _VARIANT_INDEX.get(v)
+        if j is None:
+            raise DataFormatError(
+                path,
+                i,
+                "version_errors",
+                f"unknown variant {v!r}; expected one of {schema.VARIANTS}",
+            )
+        if v in responses:
+            raise DataFormatError(
+                path, i, f"version_errors.{v}", "variant has both a rating and an error"
+            )
+        msg = e.get("error") if isinstance(e, dict) else e
+        if not isinstance(msg, str) or not msg.strip():
+            raise DataFormatError(
+                path, i, f"version_errors.{v}", f"expected {{'error': message}}, got {e!r}"
+            )
+        out.append((j, v, msg))
+    return out
+
+
+def _averaged_arrays_checked(data: list, path: Path):
+    """The arrays of :func:`_read_averaged` record by record: the first problem names its record
+    and field (and upstream's digit-string portrait ids are read as integers)."""
     n = len(data)
     ids = np.empty((n, 2), dtype=np.int64)
     mat = np.full((n, len(schema.VARIANTS)), np.nan)
@@ -728,53 +838,18 @@ def _read_averaged(path_str: str, _mtime: int, _size: int, model: str) -> _Avera
                     path, i, f"version_responses.{v}", f"expected a rating 1-6, got {r!r}"
                 )
             mat[i, j] = r
-        recorded = rec.get("version_errors") or {}
-        if type(recorded) is not dict:
-            raise DataFormatError(
-                path, i, "version_errors", f"expected an object variant -> error, got {recorded!r}"
-            )
-        for v, e in recorded.items():
-            j = _VARIANT_INDEX.get(v)
-            if j is None:
-                raise DataFormatError(
-                    path,
-                    i,
-                    "version_errors",
-                    f"unknown variant {v!r}; expected one of {schema.VARIANTS}",
-                )
-            if v in responses:
-                raise DataFormatError(
-                    path, i, f"version_errors.{v}", "variant has both a rating and an error"
-                )
-            msg = e.get("error") if isinstance(e, dict) else e
-            if not isinstance(msg, str) or not msg.strip():
-                raise DataFormatError(
-                    path, i, f"version_errors.{v}", f"expected {{'error': message}}, got {e!r}"
-                )
+        for j, v, msg in _recorded_errors(rec, responses, path, i):
             has_error[i, j] = True
             errors.append((i, v, msg))
         value = rec.get("numeric_response")
         if value is not None:
-            if type(value) not in _NUMBER_TYPES:
+            if type(value) not in _NUMBER_TYPES or value != value:
                 raise DataFormatError(
                     path, i, "numeric_response", f"expected a number, got {value!r}"
                 )
             stated[i] = value
         tagged[i] = _tagged(rec)
-    rated = ~np.isnan(mat)
-    answered = rated | has_error
-    n_run = int(answered.any(axis=0).sum())
-    n_parsed = rated.sum(axis=1).astype(np.int64)
-    wide = pd.DataFrame({"model": model, "portrait_id": ids[:, 0], "option_id": ids[:, 1]})
-    for j, v in enumerate(schema.VARIANTS):
-        wide[v] = mat[:, j]
-    wide["numeric_response"] = stated
-    wide["n_parsed"] = n_parsed
-    wide["n_failed"] = n_run - n_parsed
-    wide["upstream_tagged"] = tagged
-    n_err = dict(zip(schema.VARIANTS, has_error.sum(axis=0).tolist(), strict=True))
-    version = (path_str, _mtime, _size, model)
-    return _AveragedFile(version, model, path, wide, answered, tuple(errors), n_err)
+    return ids, mat, has_error, stated, tagged, errors
 
 
 #: The averaged files' contract: :class:`vp_stats.tables.AveragedOutputs`, and each variant's
