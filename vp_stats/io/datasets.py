@@ -524,6 +524,8 @@ def load_ratings(
 
 @_per_file_version
 def _read_ratings(file: Path) -> pd.DataFrame:
+    """The survey file's ratings: column by column, record by record only to name the first
+    problem of a file that fails the column checks."""
     raw = read_json(file)
     _require(
         isinstance(raw, list),
@@ -532,6 +534,56 @@ def _read_ratings(file: Path) -> pd.DataFrame:
         None,
         f"expected a list of participant groups, got {type(raw).__name__}",
     )
+    fast = _ratings_fast(raw)
+    return fast if fast is not None else _ratings_checked(raw, file)
+
+
+def _ratings_fast(raw: list) -> pd.DataFrame | None:
+    """The checks of :func:`_ratings_checked` per column; None if any fails."""
+    if not all(type(b) is dict for b in raw):
+        return None
+    blocks = []  # (group, portrait key, option id, [[rating, participant], ...])
+    for g, block in enumerate(raw):
+        for key, opts in block.items():
+            if type(opts) is not list:
+                return None
+            for opt in opts:
+                if type(opt) is not dict or type(opt.get("data")) is not list:
+                    return None
+                blocks.append((g, key, opt.get("option_id"), opt["data"]))
+    keys = [b[1] for b in blocks]
+    options = [b[2] for b in blocks]
+    if not (all(k.isdigit() for k in keys) and {type(o) for o in options} <= {int}):
+        return None
+    pairs = [pair for b in blocks for pair in b[3]]
+    if not all(type(pair) is list and len(pair) == 2 for pair in pairs):
+        return None
+    ratings = [pair[0] for pair in pairs]
+    pids = [pair[1] for pair in pairs]
+    if not ({type(r) for r in ratings} <= {int} and {type(p) for p in pids} <= {str}):
+        return None
+    sizes = [len(b[3]) for b in blocks]
+    df = pd.DataFrame(
+        {
+            "group": np.repeat(np.array([b[0] for b in blocks], dtype=np.int64), sizes),
+            "participant": pids,
+            "portrait_id": np.repeat(np.array(keys, dtype=np.int64), sizes),
+            "option_id": np.repeat(np.array(options, dtype=np.int64), sizes),
+            "rating": np.array(ratings, dtype=np.int64),
+        }
+    )
+    ok = (
+        df["portrait_id"].between(1000, 4999).all()
+        and df["option_id"].between(1, 5).all()
+        and df["rating"].between(1, 6).all()
+        and (df["participant"].str.strip() != "").all()
+        and not df.duplicated(["participant", "portrait_id", "option_id"]).any()
+    )
+    return df if ok else None
+
+
+def _ratings_checked(raw: list, file: Path) -> pd.DataFrame:
+    """The survey file's ratings record by record: the first problem raises."""
     groups, pids, portraits, options, ratings = [], [], [], [], []
     seen: dict[tuple[str, int, int], str] = {}
     for g, block in enumerate(raw):
@@ -748,9 +800,64 @@ def load_published_correlations(
 
 @_per_file_version
 def _read_correlations(file: Path, fam: str) -> pd.DataFrame:
-    """One family's published correlation file, record by record."""
+    """One family's published correlation file: column by column, record by record only to
+    name the first problem of a file that fails the column checks."""
     raw = read_json(file)
     _require(isinstance(raw, list), file, None, None, "expected a list of records")
+    df = _correlations_fast(raw, fam)
+    if df is None:
+        df = _correlations_checked(raw, file, fam)
+    dup = df.duplicated(["portrait_id", "option_id", "dimension"])
+    _require(
+        not dup.any(),
+        file,
+        int(np.flatnonzero(dup.to_numpy())[0]) if dup.any() else None,
+        f"{fam}_dimension",
+        "duplicate item x dimension record",
+    )
+    return df
+
+
+def _correlations_fast(raw: list, fam: str) -> pd.DataFrame | None:
+    """The checks of :func:`_correlations_checked` per column; None if any fails."""
+    if not raw or not all(type(r) is dict for r in raw):
+        return None
+    fields = ("portrait_id", "option_id", f"{fam}_dimension", "spearman_corr", "spearman_p_value")
+    cols = {f: [r.get(f) for r in raw] for f in fields}
+    pid, oid, dim, rho, p = cols.values()
+    if {type(x) for x in pid} == {str} and all(x.isdigit() for x in pid):
+        pid = [int(x) for x in pid]
+    types = [{type(x) for x in c} for c in (pid, oid, dim, rho, p)]
+    if not (
+        types[0] == {int}
+        and types[1] == {int}
+        and types[2] == {str}
+        and types[3] <= {int, float}
+        and types[4] <= {int, float}
+    ):
+        return None
+    df = pd.DataFrame(
+        {
+            "portrait_id": np.array(pid, dtype=np.int64),
+            "option_id": np.array(oid, dtype=np.int64),
+            "family": fam,
+            "dimension": dim,
+            "rho": np.array(rho, dtype=float),
+            "p_value": np.array(p, dtype=float),
+        }
+    )
+    ok = (
+        df["portrait_id"].between(1000, 4999).all()
+        and df["option_id"].between(1, 5).all()
+        and df["dimension"].isin(schema.FAMILIES[fam]).all()
+        and df["rho"].between(-1, 1).all()
+        and df["p_value"].between(0, 1).all()
+    )
+    return df if ok else None
+
+
+def _correlations_checked(raw: list, file: Path, fam: str) -> pd.DataFrame:
+    """One family's published correlation file, record by record: the first problem raises."""
     dim_field = f"{fam}_dimension"
     rows = []
     for i, rec in enumerate(raw):
@@ -777,15 +884,6 @@ def _read_correlations(file: Path, fam: str) -> pd.DataFrame:
             f"expected a number in [0, 1], got {p!r}",
         )
         rows.append((portrait, option, fam, dim, float(rho), float(p)))
-    df = pd.DataFrame(
+    return pd.DataFrame(
         rows, columns=["portrait_id", "option_id", "family", "dimension", "rho", "p_value"]
     )
-    dup = df.duplicated(["portrait_id", "option_id", "dimension"])
-    _require(
-        not dup.any(),
-        file,
-        int(np.flatnonzero(dup.to_numpy())[0]) if dup.any() else None,
-        dim_field,
-        "duplicate item x dimension record",
-    )
-    return df
