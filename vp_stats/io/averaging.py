@@ -769,7 +769,8 @@ def _averaged_arrays_fast(data: list, path: Path):
                 errors.append((i, v, msg))
     tagged = np.zeros(n, dtype=bool)
     for k in TAG_FIELDS:
-        tagged |= np.array([type(t) is list and len(t) > 0 for t in (r.get(k) for r in data)])
+        tags = [r.get(k) for r in data]
+        tagged |= np.array([type(t) is list and t != [] for t in tags], dtype=bool)
     ids = np.column_stack([np.array(pids, dtype=np.int64), np.array(oids, dtype=np.int64)])
     return ids, mat, has_error, stated, tagged, errors
 
