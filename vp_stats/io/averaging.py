@@ -853,22 +853,26 @@ def _averaged_arrays_checked(data: list, path: Path):
     return ids, mat, has_error, stated, tagged, errors
 
 
-#: The averaged files' contract: :class:`vp_stats.tables.AveragedOutputs`, and each variant's
-#: rating (named by its JSON field) an integer 1-6 where given.
+@lru_cache(maxsize=1)
+def _averaged_contract():
+    """The averaged files' contract: :class:`vp_stats.tables.AveragedOutputs`, and each variant's
+    rating (named by its JSON field) an integer 1-6 where given (built on first use)."""
+    return tables.AveragedOutputs.to_schema().add_columns(
+        {
+            field: pa.Column(
+                float,
+                nullable=True,
+                checks=[
+                    pa.Check.in_range(schema.LIKERT_MIN, schema.LIKERT_MAX),
+                    pa.Check.isin(list(range(schema.LIKERT_MIN, schema.LIKERT_MAX + 1))),
+                ],
+            )
+            for field in _RATING_FIELDS.values()
+        }
+    )
+
+
 _RATING_FIELDS = {v: f"version_responses.{v}" for v in schema.VARIANTS}
-_AVERAGED_CONTRACT = tables.AveragedOutputs.to_schema().add_columns(
-    {
-        field: pa.Column(
-            float,
-            nullable=True,
-            checks=[
-                pa.Check.in_range(schema.LIKERT_MIN, schema.LIKERT_MAX),
-                pa.Check.isin(list(range(schema.LIKERT_MIN, schema.LIKERT_MAX + 1))),
-            ],
-        )
-        for field in _RATING_FIELDS.values()
-    }
-)
 _CHECKED: set[tuple] = set()  # the sets of file versions that passed the contract
 
 
@@ -884,7 +888,7 @@ def _check_averaged_contract(files: list[_AveragedFile], source: str) -> None:
         np.concatenate([np.arange(n) for n in sizes]),
     )
     table = pd.concat([f.wide for f in files], ignore_index=True).rename(columns=_RATING_FIELDS)
-    _contract(table, _AVERAGED_CONTRACT, origin, source)
+    _contract(table, _averaged_contract(), origin, source)
     _CHECKED.add(key)
 
 
