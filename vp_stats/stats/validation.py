@@ -347,10 +347,12 @@ def _bh(p: np.ndarray) -> np.ndarray:
     checks them against statsmodels' ``multipletests(method="fdr_bh")`` to 1e-12 and by hand.
     """
     m = p.size
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
+    if m <= 1:
+        return p.copy()
+    order = np.argsort(p)
+    scaled = p[order] * (m / np.arange(1, m + 1, dtype=float))  # scipy's order of operations
     adj = np.empty(m)
-    adj[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    adj[order] = np.clip(np.minimum.accumulate(scaled[::-1])[::-1], 0.0, 1.0)
     return adj
 
 
