@@ -691,7 +691,7 @@ def _row_label(df: pd.DataFrame, at: int, from_file: bool):
 def _duplicate_problem(df: pd.DataFrame, at: int, key: Sequence[str], from_file: bool) -> str:
     """The sentence for row ``at`` repeating the key of an earlier row, naming that row."""
     row = df.iloc[at]
-    vals = {k: row[k] for k in key}
+    vals = {k: row[k].item() if isinstance(row[k], np.generic) else row[k] for k in key}
     same = np.ones(len(df), dtype=bool)
     for k in key:  # as the contract compares them: numbers as numbers ("1" == "1.0"), else text
         num = pd.to_numeric(df[k], errors="coerce")

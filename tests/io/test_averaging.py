@@ -349,13 +349,13 @@ def _bad_raw_cases():
             "portrait out of range",
             variant_file([_rec(5003, 1), GOOD[1]]),
             "record 0, field 'portrait_id'",
-            "1000-4999",
+            "5003 is outside [1000, 4999]",
         ),
         (
             "option 6",
             variant_file([GOOD[0], _rec(1003, 6)]),
             "record 1, field 'option_id'",
-            "option id 1-5, got 6",
+            "6 is outside [1, 5]",
         ),
         (
             "option as text",
@@ -369,7 +369,12 @@ def _bad_raw_cases():
             "record 1, field 'option_id'",
             "got True",
         ),
-        ("duplicate item", variant_file([GOOD[0], GOOD[0]]), "record 1", "already in record 0"),
+        (
+            "duplicate item",
+            variant_file([GOOD[0], GOOD[0]]),
+            "record 1",
+            "portrait_id 1003, option_id 1, variant 'v2' (an earlier row holds the same key)",
+        ),
         (
             "unknown item",
             variant_file([GOOD[0], _rec(1004, 2)]),
@@ -584,14 +589,24 @@ def _bad_avg_cases():
         ("non-JSON", "[{", None, "invalid or truncated JSON"),
         ("not a list", {"a": 1}, None, "expected a JSON list"),
         ("no records", [], None, "holds no records"),
-        ("bad option", [ok, _avg_rec(1003, 9)], "record 1, field 'option_id'", "got 9"),
+        (
+            "bad option",
+            [ok, _avg_rec(1003, 9)],
+            "record 1, field 'option_id'",
+            "9 is outside [1, 5]",
+        ),
         (
             "unknown item",
             [ok, _avg_rec(1004, 1)],
             "record 1, field 'portrait_id/option_id'",
             "unknown item",
         ),
-        ("duplicate item", [ok, ok], "record 1", "already in record 0"),
+        (
+            "duplicate item",
+            [ok, ok],
+            "record 1",
+            "portrait_id 1003, option_id 2 (an earlier row holds the same key)",
+        ),
         ("missing items", [ok], "field 'portrait_id/option_id'", "1 of the 2 known items missing"),
         (
             "no version_responses",
@@ -620,14 +635,14 @@ def _bad_avg_cases():
         (
             "rating 7",
             [ok, _avg_rec(responses={"v1": 7.0, "v2": 6.0})],
-            "field 'version_responses.v1'",
-            "got 7.0",
+            "record 1, field 'version_responses.v1'",
+            "7 is outside [1, 6]",
         ),
         (
             "rating 4.5",
             [ok, _avg_rec(responses={"v1": 4.5, "v2": 6.0})],
-            "field 'version_responses.v1'",
-            "got 4.5",
+            "record 1, field 'version_responses.v1'",
+            "4.5 is not one of the allowed values",
         ),
         (
             "rating text",
@@ -723,3 +738,34 @@ def test_average_ratings_rejects_bad_tidy_tables():
     # a failed answer's rating is ignored whatever it holds
     out = stats_averaging.average_ratings(base.assign(rating=[4.0, 99.0], parse_ok=[True, False]))
     assert out.numeric_response.item() == 4.0 and np.isnan(out.v2.item())
+
+
+def test_contract_errors_name_the_file_and_record_among_several(tmp_path):
+    # the contract runs once over every file: its error still names the right file and record
+    _write(tmp_path / "a_averaged_results.json", [_avg_rec(1003, 1), _avg_rec(1003, 2)])
+    _write(tmp_path / "b_averaged_results.json", [_avg_rec(1003, 1), _avg_rec(1003, 2)])
+    assert len(averaging.load_average_outputs(directory=tmp_path, known_items=None)) == 4
+    _write(
+        tmp_path / "b_averaged_results.json",
+        [_avg_rec(1003, 1), _avg_rec(1003, 2, responses={"v1": 0.0, "v2": 6.0})],
+    )
+    with pytest.raises(DataFormatError) as info:
+        averaging.load_average_outputs(directory=tmp_path, known_items=None)
+    assert str(info.value) == (
+        f"{tmp_path / 'b_averaged_results.json'}: record 1, field 'version_responses.v1': "
+        "0 is outside [1, 6]"
+    )
+
+
+@pytest.mark.parametrize("model", ["llama-3.1-8b-instruct", "gemini-flash-1.5", "mistral-tiny"])
+def test_fast_column_reading_equals_the_record_by_record_reading(model):
+    # the column-wise path of the reader against the checked loop it falls back to, on real files
+    # (with recorded errors, with variants not run, plain)
+    path = datasets.fetch(f"{datasets.AVERAGE_OUTPUTS_DIR}/{model}_averaged_results.json")
+    data = averaging._read_record_list(path)
+    fast = averaging._averaged_arrays_fast(data, path)
+    slow = averaging._averaged_arrays_checked(data, path)
+    assert fast is not None
+    for a, b in zip(fast[:5], slow[:5], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert fast[5] == slow[5]

@@ -220,3 +220,26 @@ def test_duplicate_json_keys_are_an_error(tmp_path):
     (tmp_path / "v.json").write_text('{"P321": ' + rec + ', "P321": ' + rec + "}")
     with pytest.raises(DataFormatError, match=r"v.json: record P321, field 'P321': duplicate key"):
         datasets.load_participant_scores(path=tmp_path / "v.json")
+
+
+@pytest.mark.parametrize("family", ["pvq", "higher_pvq", "bfi"])
+def test_correlations_read_by_column_equal_the_record_reading(family, tmp_path):
+    path = datasets.fetch(datasets.CORRELATIONS.format(family=family))
+    raw = datasets.read_json(path)
+    fast = datasets._correlations_fast(raw, family)
+    assert fast is not None
+    pd.testing.assert_frame_equal(fast, datasets._correlations_checked(raw, path, family))
+    # a file failing the column checks is read record by record, which names the record
+    raw[3]["spearman_corr"] = 1.5
+    bad = tmp_path / "c.json"
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(DataFormatError, match=r"c.json: record 3, field 'spearman_corr'"):
+        datasets._read_correlations(bad, family)
+
+
+def test_ratings_read_by_column_equal_the_record_reading():
+    path = datasets.fetch(datasets.SURVEY)
+    raw = datasets.read_json(path)
+    fast = datasets._ratings_fast(raw)
+    assert fast is not None and len(fast) == 24320
+    pd.testing.assert_frame_equal(fast, datasets._ratings_checked(raw, path))

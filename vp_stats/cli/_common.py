@@ -9,6 +9,9 @@ import typer
 
 app = typer.Typer(
     add_completion=False,
+    # plain help text: rich's import and rendering cost about 0.1 s of every --help
+    # (benchmarks/bench_cli.py); tests/cli/test_cli_startup.py checks that --help stays light
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="vp-stats: psychometric item validation and LLM value assessment "

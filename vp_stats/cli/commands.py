@@ -395,30 +395,15 @@ def reproduce(
     """
     import time
 
-    from vp_stats.io import datasets
     from vp_stats.io import tables as tio
     from vp_stats.stats import scoring, validation
     from vp_stats.studies import released
-    from vp_stats.studies import validate as study
 
     _use_data_dir(data_dir)
     t0 = time.perf_counter()
     with _user_errors(), tio.locked_out_dir(out):
-        table = released.validate_data(data_dir=data_dir, n_boot=n_boot, seed=seed).table
-        up = released.validate_data(data_dir=data_dir, n_boot=0, procedure="upstream").table
-        prof = released.score_released_models(data_dir=data_dir, n_boot=n_boot, seed=seed)
-        tio.write_csv(table, out / "item_correlations.csv")
-        tio.write_csv(up, out / "item_correlations_upstream.csv")
-        tio.write_csv(prof, out / "llm_value_scores.csv")
-        tio.write_json(
-            study.provenance(
-                "reproduce",
-                {"n_boot": n_boot, "seed": seed},
-                {},
-                data_commit=datasets.UPSTREAM_COMMIT,
-            ),
-            out / "provenance.json",
-        )
+        res = released.reproduce_tables(out, data_dir, n_boot=n_boot, seed=seed, progress=True)
+    table, prof = res["item_correlations"], res["llm_value_scores"]
     typer.echo(f"tables written to {out} in {time.perf_counter() - t0:.1f} s")
     _echo_table(
         validation.validated_summary(table).query("family == 'pvq'"),

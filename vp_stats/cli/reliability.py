@@ -18,7 +18,6 @@ from vp_stats.cli._common import (
     _user_errors,
     app,
 )
-from vp_stats.io import tables as tio
 
 __all__ = ["reliability_cmd"]
 
@@ -112,6 +111,7 @@ def reliability_cmd(
     reason). Negatively keyed
     items (rho < 0) are reversed as low + high - x.
     """
+    from vp_stats.io import tables as tio
     from vp_stats.studies import validate as study
 
     if data is not None and (items is not None or ratings is not None):

@@ -73,12 +73,14 @@ import os
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 
 from vp_stats import schema, tables
-from vp_stats.errors import DataFormatError
+from vp_stats.errors import DataFormatError, TableError
 from vp_stats.io import datasets
 from vp_stats.llm.parse import RULES, parse_answers
 from vp_stats.stats.averaging import average_ratings
@@ -163,16 +165,22 @@ def _is_number(x: object) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
-def _item_ids(rec: dict, file, i) -> tuple[int, int]:
+def _json_ids(rec: dict, file, i) -> tuple[int, int]:
+    """A record's item ids as JSON integers (upstream also writes portrait ids as digit strings).
+
+    Only the JSON types are checked here: the ids' ranges and repeated items are the contract's
+    (:class:`vp_stats.tables.RawOutputs`, :class:`vp_stats.tables.AveragedOutputs`).
+    """
     pid = rec.get("portrait_id")
-    if isinstance(pid, str) and pid.isdigit():
-        pid = int(pid)
-    if not _is_int(pid) or not 1000 <= int(pid) <= 4999:
-        raise DataFormatError(
-            file, i, "portrait_id", f"expected an integer portrait id 1000-4999, got {pid!r}"
-        )
+    if type(pid) is not int:
+        if isinstance(pid, str) and pid.isdigit():
+            pid = int(pid)
+        elif not _is_int(pid):
+            raise DataFormatError(
+                file, i, "portrait_id", f"expected an integer portrait id, got {pid!r}"
+            )
     oid = rec.get("option_id")
-    if not _is_int(oid) or not 1 <= int(oid) <= 5:
+    if type(oid) is not int and not _is_int(oid):
         raise DataFormatError(
             file, i, "option_id", f"expected an integer option id 1-5, got {oid!r}"
         )
@@ -191,23 +199,55 @@ def _read_record_list(path: Path) -> list:
     return data
 
 
-def _records(data: list, path, known):
-    """Yield (index, record, item) of a list of item records: objects, known items, no repeats."""
-    seen: dict[tuple[int, int], int] = {}
+def _record_objects(data: list, path):
+    """Yield (index, record) of a list of records, each a JSON object."""
     for i, rec in enumerate(data):
         if type(rec) is not dict:
             raise DataFormatError(path, i, None, f"expected an object, got {type(rec).__name__}")
-        item = _item_ids(rec, path, i)
-        if item in seen:
-            raise DataFormatError(
-                path, i, "portrait_id/option_id", f"item {item} already in record {seen[item]}"
-            )
-        if known is not None and item not in known:
-            raise DataFormatError(
-                path, i, "portrait_id/option_id", f"unknown item {item}: not a Value Portrait item"
-            )
-        seen[item] = i
-        yield i, rec, item
+        yield i, rec
+
+
+class _Origin(NamedTuple):
+    """Where each row of a table read from JSON record lists comes from: file and record."""
+
+    files: list[Path]
+    file: np.ndarray  # per row: its file, an index into ``files``
+    record: np.ndarray  # per row: its record's index in that file
+
+
+def _contract(df: pd.DataFrame, contract, origin: _Origin, source: str) -> pd.DataFrame:
+    """:func:`vp_stats.tables.check` of a table read from record lists, run once for all files.
+
+    ``df`` has a RangeIndex; the contract's first failing cell is reported as a
+    :class:`DataFormatError` naming the file, the record and the field.
+    """
+    try:
+        return tables.check(df, contract, source=source)
+    except TableError as exc:
+        if exc.row is None:
+            raise
+        at = int(exc.row)
+        raise DataFormatError(
+            origin.files[int(origin.file[at])], int(origin.record[at]), exc.field, exc.problem
+        ) from None
+
+
+def _check_known_items(path, ids: np.ndarray, known: frozenset | None, complete: bool) -> None:
+    """Domain check of one file's (portrait_id, option_id) pairs (record order): known items;
+    ``complete``: every known item present."""
+    if known is None:
+        return
+    items = list(zip(ids[:, 0].tolist(), ids[:, 1].tolist(), strict=True))
+    if not known.issuperset(items):
+        at = next(i for i, it in enumerate(items) if it not in known)
+        raise DataFormatError(
+            path,
+            at,
+            "portrait_id/option_id",
+            f"unknown item {items[at]}: not a Value Portrait item",
+        )
+    if complete:
+        _check_item_set(path, items, known, "the file")
 
 
 def _tagged(rec: dict) -> bool:
@@ -283,7 +323,7 @@ def _tidy_frame(cols: dict[str, list]) -> pd.DataFrame:
         },
         index=pd.RangeIndex(n),
     )
-    return _sort_tidy(df)
+    return df
 
 
 def _sort_tidy(df: pd.DataFrame) -> pd.DataFrame:
@@ -413,7 +453,9 @@ def read_raw_outputs(
         found = {m: found[m] for m in models}
     known = _known_item_set(known_items)
 
+    # read: every file's records, their JSON types and answer fields
     cols: dict[str, list] = {c: [] for c in TIDY_COLUMNS}
+    read: list[tuple[str, Path, int, int]] = []  # model, file, its rows [start, end)
     for model in sorted(found):
         files = found[model]
         absent = [v for v in wanted_variants if v not in files]
@@ -426,22 +468,11 @@ def read_raw_outputs(
                 f"{model}_<variant>_results.json); "
                 "pass variants=... to read a subset",
             )
-        item_sets: dict[str, set] = {}
         for variant in wanted_variants:
             path, provider = files[variant]
-            item_sets[variant] = _read_raw_file(path, model, provider, variant, known, cols)
-        union = set().union(*item_sets.values())
-        for variant, items in item_sets.items():
-            if items != union:
-                lacking = sorted(union - items)
-                raise DataFormatError(
-                    files[variant][0],
-                    None,
-                    "portrait_id/option_id",
-                    f"{len(lacking)} item(s) answered in other variants of model {model!r} are "
-                    "missing, "
-                    f"e.g. (portrait_id, option_id) = {lacking[0]}",
-                )
+            start = len(cols["model"])
+            _read_raw_file(path, model, provider, variant, cols)
+            read.append((model, path, start, len(cols["model"])))
 
     parsed = parse_answers(pd.Series(cols["raw_text"], dtype=object), rule=rule)
     answered = np.array([s is None for s in cols["status"]])  # not a failed call
@@ -460,14 +491,44 @@ def read_raw_outputs(
         s if s is not None else ("parsed" if k else "unparseable")
         for s, k in zip(cols["status"], ok, strict=True)
     ]
-    return tables.check(_tidy_frame(cols), tables.RawOutputs, source=str(directory))
+
+    # contract: id ranges, one answer per model, item and variant (the file and record named)
+    sizes = [end - start for _, _, start, end in read]
+    origin = _Origin(
+        [path for _, path, _, _ in read],
+        np.repeat(np.arange(len(read)), sizes),
+        np.concatenate([np.arange(n) for n in sizes]),
+    )
+    tidy = _contract(_tidy_frame(cols), tables.RawOutputs, origin, str(directory))
+
+    # domain: known items; every variant of a model holds the same items
+    ids = tidy[["portrait_id", "option_id"]].to_numpy()
+    item_sets: dict[str, list[tuple[Path, set]]] = {}
+    for model, path, start, end in read:
+        _check_known_items(path, ids[start:end], known, complete=False)
+        items = set(zip(ids[start:end, 0].tolist(), ids[start:end, 1].tolist(), strict=True))
+        item_sets.setdefault(model, []).append((path, items))
+    for model, sets in item_sets.items():
+        union = set().union(*(items for _, items in sets))
+        for path, items in sets:
+            if items != union:
+                lacking = sorted(union - items)
+                raise DataFormatError(
+                    path,
+                    None,
+                    "portrait_id/option_id",
+                    f"{len(lacking)} item(s) answered in other variants of model {model!r} are "
+                    "missing, "
+                    f"e.g. (portrait_id, option_id) = {lacking[0]}",
+                )
+    return _sort_tidy(tidy)
 
 
-def _read_raw_file(path: Path, model, provider, variant, known, cols) -> set:
+def _read_raw_file(path: Path, model, provider, variant, cols) -> None:
+    """Append one raw result file's records to ``cols`` (JSON types and answer fields checked)."""
     data = _read_record_list(path)
-    seen: set[tuple[int, int]] = set()
-    for i, rec, item in _records(data, path, known):
-        seen.add(item)
+    for i, rec in _record_objects(data, path):
+        item = _json_ids(rec, path, i)
         raw = rec.get("raw_response")
         err = rec.get("error")
         if err is not None:
@@ -509,7 +570,6 @@ def _read_raw_file(path: Path, model, provider, variant, known, cols) -> set:
         cols["error"].append(err)
         cols["recorded_rating"].append(np.nan if recorded is None else float(recorded))
         cols["record_tagged"].append(_tagged(rec))
-    return set(seen)
 
 
 def load_raw_outputs(
@@ -608,27 +668,155 @@ def _averaged_files(models, directory) -> dict[str, tuple[Path, Path | None]]:
 
 
 _NUMBER_TYPES = (int, float)
-_VALID_RATINGS = frozenset(range(schema.LIKERT_MIN, schema.LIKERT_MAX + 1))
 
 
-def _averaged_frames(
-    path: Path, model: str, known
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Validated (tidy, wide, errors per variant) of one averaged file, cached per file version."""
+class _AveragedFile(NamedTuple):
+    """One averaged file as read: the wide table (not yet through the contract) and its errors."""
+
+    version: tuple  # (path, modification time, size, model): the cache key
+    model: str
+    path: Path
+    wide: pd.DataFrame  # WIDE_COLUMNS, one row per record, in record order
+    answered: np.ndarray  # (records, variants): a rating or a recorded error
+    errors: tuple[tuple[int, str, str], ...]  # (record, variant, message) of recorded errors
+    n_err: dict[str, int]  # errors per variant (for the metadata file)
+
+
+def _averaged_file(path: Path, model: str) -> _AveragedFile:
+    """:func:`_read_averaged`, cached per file version (path, modification time, size)."""
     st = path.stat()
-    return _averaged_frames_cached(str(path), st.st_mtime_ns, st.st_size, model, known)
+    return _read_averaged(str(path), st.st_mtime_ns, st.st_size, model)
 
 
 @lru_cache(maxsize=64)
-def _averaged_frames_cached(path_str: str, _mtime: int, _size: int, model: str, known):
+def _read_averaged(path_str: str, _mtime: int, _size: int, model: str) -> _AveragedFile:
+    """Read one averaged file: JSON types and structure here, ranges by the contract later.
+
+    The fields go straight from the parsed records into numpy arrays, one list comprehension
+    per field (the variants' ratings into an items x variants matrix), their JSON types checked
+    per column; only a file that fails those checks is read again record by record, to name the
+    first offending record and field (:func:`_averaged_arrays_checked`).
+    """
     path = Path(path_str)
     data = _read_record_list(path)
-    # pass 1: validate records, collect the variants this model was run on
-    recs = []
-    run: set[str] = set()
-    seen: set[tuple[int, int]] = set()
-    for i, rec, item in _records(data, path, known):
-        seen.add(item)
+    arrays = _averaged_arrays_fast(data, path)
+    if arrays is None:
+        arrays = _averaged_arrays_checked(data, path)
+    ids, mat, has_error, stated, tagged, errors = arrays
+    rated = ~np.isnan(mat)
+    answered = rated | has_error
+    n_run = int(answered.any(axis=0).sum())
+    n_parsed = rated.sum(axis=1).astype(np.int64)
+    columns = {"model": model, "portrait_id": ids[:, 0], "option_id": ids[:, 1]}
+    columns.update({v: mat[:, j] for j, v in enumerate(schema.VARIANTS)})
+    columns.update(
+        numeric_response=stated,
+        n_parsed=n_parsed,
+        n_failed=n_run - n_parsed,
+        upstream_tagged=tagged,
+    )
+    wide = pd.DataFrame(columns)
+    n_err = dict(zip(schema.VARIANTS, has_error.sum(axis=0).tolist(), strict=True))
+    version = (path_str, _mtime, _size, model)
+    return _AveragedFile(version, model, path, wide, answered, tuple(errors), n_err)
+
+
+_NONE = type(None)
+_VARIANT_SET = frozenset(schema.VARIANTS)
+
+
+def _floats(values: list) -> np.ndarray | None:
+    """JSON numbers or nulls as floats (null -> NaN); None if any is another type (or NaN)."""
+    if not {type(x) for x in values} <= {int, float, _NONE}:
+        return None
+    out = np.array(values, dtype=float)
+    return out if np.isnan(out).sum() == values.count(None) else None
+
+
+def _averaged_arrays_fast(data: list, path: Path):
+    """The arrays of :func:`_read_averaged` column by column; None when a column's JSON types (or
+    structure) need the record-by-record reading."""
+    if not all(type(r) is dict for r in data):
+        return None
+    pids = [r.get("portrait_id") for r in data]
+    oids = [r.get("option_id") for r in data]
+    if not ({type(x) for x in pids} == {int} and {type(x) for x in oids} == {int}):
+        return None
+    responses = [r.get("version_responses") for r in data]
+    if not all(type(d) is dict for d in responses):
+        return None
+    if not set().union(*responses) <= _VARIANT_SET:
+        return None
+    n = len(data)
+    mat = np.full((n, len(schema.VARIANTS)), np.nan)
+    for j, v in enumerate(schema.VARIANTS):
+        col = [d.get(v) for d in responses]
+        if col.count(None) == n:
+            continue
+        values = _floats(col)
+        if values is None:
+            return None
+        mat[:, j] = values
+    stated = _floats([r.get("numeric_response") for r in data])
+    if stated is None:
+        return None
+    has_error = np.zeros(mat.shape, dtype=bool)
+    errors: list[tuple[int, str, str]] = []
+    for i, r in enumerate(data):
+        if r.get("version_errors"):
+            for j, v, msg in _recorded_errors(r, responses[i], path, i):
+                has_error[i, j] = True
+                errors.append((i, v, msg))
+    tagged = np.zeros(n, dtype=bool)
+    for k in TAG_FIELDS:
+        tags = [r.get(k) for r in data]
+        tagged |= np.array([type(t) is list and t != [] for t in tags], dtype=bool)
+    ids = np.column_stack([np.array(pids, dtype=np.int64), np.array(oids, dtype=np.int64)])
+    return ids, mat, has_error, stated, tagged, errors
+
+
+def _recorded_errors(rec: dict, responses: dict, path: Path, i: int) -> list:
+    """(variant index, variant, message) of a record's ``version_errors``, checked."""
+    recorded = rec.get("version_errors") or {}
+    if type(recorded) is not dict:
+        raise DataFormatError(
+            path, i, "version_errors", f"expected an object variant -> error, got {recorded!r}"
+        )
+    out = []
+    for v, e in recorded.items():
+        j = _VARIANT_INDEX.get(v)
+        if j is None:
+            raise DataFormatError(
+                path,
+                i,
+                "version_errors",
+                f"unknown variant {v!r}; expected one of {schema.VARIANTS}",
+            )
+        if v in responses:
+            raise DataFormatError(
+                path, i, f"version_errors.{v}", "variant has both a rating and an error"
+            )
+        msg = e.get("error") if isinstance(e, dict) else e
+        if not isinstance(msg, str) or not msg.strip():
+            raise DataFormatError(
+                path, i, f"version_errors.{v}", f"expected {{'error': message}}, got {e!r}"
+            )
+        out.append((j, v, msg))
+    return out
+
+
+def _averaged_arrays_checked(data: list, path: Path):
+    """The arrays of :func:`_read_averaged` record by record: the first problem names its record
+    and field (and upstream's digit-string portrait ids are read as integers)."""
+    n = len(data)
+    ids = np.empty((n, 2), dtype=np.int64)
+    mat = np.full((n, len(schema.VARIANTS)), np.nan)
+    has_error = np.zeros(mat.shape, dtype=bool)
+    stated = np.full(n, np.nan)
+    tagged = np.zeros(n, dtype=bool)
+    errors: list[tuple[int, str, str]] = []
+    for i, rec in _record_objects(data, path):
+        ids[i] = _json_ids(rec, path, i)
         responses = rec.get("version_responses")
         if type(responses) is not dict:
             raise DataFormatError(
@@ -637,128 +825,142 @@ def _averaged_frames_cached(path_str: str, _mtime: int, _size: int, model: str, 
                 "version_responses",
                 f"expected an object variant -> rating, got {responses!r}",
             )
-        errors = rec.get("version_errors") or {}
-        if type(errors) is not dict:
-            raise DataFormatError(
-                path, i, "version_errors", f"expected an object variant -> error, got {errors!r}"
-            )
         for v, r in responses.items():
-            if v not in _VARIANT_INDEX:
+            j = _VARIANT_INDEX.get(v)
+            if j is None:
                 raise DataFormatError(
                     path,
                     i,
                     "version_responses",
                     f"unknown variant {v!r}; expected one of {schema.VARIANTS}",
                 )
-            if type(r) not in _NUMBER_TYPES or r not in _VALID_RATINGS:
+            if type(r) not in _NUMBER_TYPES or r != r:
                 raise DataFormatError(
                     path, i, f"version_responses.{v}", f"expected a rating 1-6, got {r!r}"
                 )
-        messages = {}
-        for v, e in errors.items():
-            if v not in _VARIANT_INDEX:
+            mat[i, j] = r
+        for j, v, msg in _recorded_errors(rec, responses, path, i):
+            has_error[i, j] = True
+            errors.append((i, v, msg))
+        value = rec.get("numeric_response")
+        if value is not None:
+            if type(value) not in _NUMBER_TYPES or value != value:
                 raise DataFormatError(
-                    path,
-                    i,
-                    "version_errors",
-                    f"unknown variant {v!r}; expected one of {schema.VARIANTS}",
+                    path, i, "numeric_response", f"expected a number, got {value!r}"
                 )
-            if v in responses:
-                raise DataFormatError(
-                    path, i, f"version_errors.{v}", "variant has both a rating and an error"
-                )
-            msg = e.get("error") if isinstance(e, dict) else e
-            if not isinstance(msg, str) or not msg.strip():
-                raise DataFormatError(
-                    path, i, f"version_errors.{v}", f"expected {{'error': message}}, got {e!r}"
-                )
-            messages[v] = msg
-        if not responses and not messages:
-            raise DataFormatError(
-                path, i, "version_responses", "empty: no answer and no recorded error"
-            )
-        run.update(responses)
-        run.update(messages)
-        recs.append((i, rec, item, responses, messages))
-    _check_item_set(path, seen, known, "the file")
+            stated[i] = value
+        tagged[i] = _tagged(rec)
+    return ids, mat, has_error, stated, tagged, errors
 
-    # pass 2: completeness, the stated mean, and the two tables
-    run_variants = [v for v in schema.VARIANTS if v in run]
-    n_run = len(run_variants)
-    n_items = len(recs)
-    mat = np.full((n_items, len(schema.VARIANTS)), np.nan)
-    stated_mean = np.full(n_items, np.nan)
-    n_parsed = np.zeros(n_items, dtype=np.int64)
-    tagged = np.zeros(n_items, dtype=bool)
-    ids = np.empty((n_items, 2), dtype=np.int64)
-    n_err = dict.fromkeys(schema.VARIANTS, 0)
-    err_rows: list[tuple[int, str, str]] = []  # (item row, variant, message)
-    for k, (i, rec, item, responses, messages) in enumerate(recs):
-        if len(responses) + len(messages) != n_run:
-            lacking = [v for v in run_variants if v not in responses and v not in messages]
-            raise DataFormatError(
-                path,
-                i,
-                "version_responses",
-                f"variant(s) {lacking} missing: neither a rating nor a recorded error (the file "
-                f"has {run_variants})",
-            )
-        ids[k] = item
-        stated = rec.get("numeric_response")
-        if responses:
-            values = [float(responses[v]) for v in run_variants if v in responses]
-            mean = sum(values) / len(values)
-            if type(stated) not in _NUMBER_TYPES or not abs(stated - mean) <= 1e-9:
-                raise DataFormatError(
-                    path,
-                    i,
-                    "numeric_response",
-                    f"{stated!r} is not the mean {mean!r} of version_responses",
-                )
-            stated_mean[k] = stated
-            for v, r in responses.items():
-                mat[k, _VARIANT_INDEX[v]] = r
-        elif stated is not None:
-            raise DataFormatError(
-                path, i, "numeric_response", f"{stated!r} given but no variant has a rating"
-            )
-        n_parsed[k] = len(responses)
-        for v, msg in messages.items():
-            n_err[v] += 1
-            err_rows.append((k, v, msg))
-        tagged[k] = _tagged(rec)
 
-    n_failed = n_run - n_parsed
-    wide = pd.DataFrame({"model": model, "portrait_id": ids[:, 0], "option_id": ids[:, 1]})
-    for j, v in enumerate(schema.VARIANTS):
-        wide[v] = mat[:, j]
-    wide["numeric_response"] = stated_mean
-    wide["n_parsed"] = n_parsed
-    wide["n_failed"] = n_failed
-    wide["upstream_tagged"] = tagged
+@lru_cache(maxsize=1)
+def _averaged_contract():
+    """The averaged files' contract: :class:`vp_stats.tables.AveragedOutputs`, and each variant's
+    rating (named by its JSON field) an integer 1-6 where given (built on first use)."""
+    return tables.AveragedOutputs.to_schema().add_columns(
+        {
+            field: pa.Column(
+                float,
+                nullable=True,
+                checks=[
+                    pa.Check.in_range(schema.LIKERT_MIN, schema.LIKERT_MAX),
+                    pa.Check.isin(list(range(schema.LIKERT_MIN, schema.LIKERT_MAX + 1))),
+                ],
+            )
+            for field in _RATING_FIELDS.values()
+        }
+    )
 
-    # tidy: one row per item x run variant, built column-wise
+
+_RATING_FIELDS = {v: f"version_responses.{v}" for v in schema.VARIANTS}
+_CHECKED: set[tuple] = set()  # the sets of file versions that passed the contract
+
+
+def _check_averaged_contract(files: list[_AveragedFile], source: str) -> None:
+    """The contract of all files at once (one validation per set of file versions and run)."""
+    key = tuple(sorted(f.version for f in files))
+    if key in _CHECKED:
+        return
+    sizes = [len(f.wide) for f in files]
+    origin = _Origin(
+        [f.path for f in files],
+        np.repeat(np.arange(len(files)), sizes),
+        np.concatenate([np.arange(n) for n in sizes]),
+    )
+    table = pd.concat([f.wide for f in files], ignore_index=True).rename(columns=_RATING_FIELDS)
+    _contract(table, _averaged_contract(), origin, source)
+    _CHECKED.add(key)
+
+
+def _check_averaged_domain(f: _AveragedFile, known) -> None:
+    """What the contract cannot say: known items, every run variant answered, the stated mean."""
+    wide, path = f.wide, f.path
+    _check_known_items(path, wide[["portrait_id", "option_id"]].to_numpy(), known, complete=True)
+    run = f.answered.any(axis=0)
+    run_variants = [v for v, r in zip(schema.VARIANTS, run, strict=True) if r]
+    n_answered = f.answered.sum(axis=1)
+    empty = np.flatnonzero(n_answered == 0)
+    if empty.size:
+        raise DataFormatError(
+            path, int(empty[0]), "version_responses", "empty: no answer and no recorded error"
+        )
+    short = np.flatnonzero(n_answered != run.sum())
+    if short.size:
+        i = int(short[0])
+        lacking = [v for j, v in enumerate(schema.VARIANTS) if run[j] and not f.answered[i, j]]
+        raise DataFormatError(
+            path,
+            i,
+            "version_responses",
+            f"variant(s) {lacking} missing: neither a rating nor a recorded error (the file "
+            f"has {run_variants})",
+        )
+    ratings = wide[list(schema.VARIANTS)].to_numpy()
+    stated = wide["numeric_response"].to_numpy()
+    n_parsed = wide["n_parsed"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        mean = np.nansum(ratings, axis=1) / n_parsed
+    bad = np.flatnonzero((n_parsed > 0) & ~(np.abs(stated - mean) <= 1e-9))
+    if bad.size:
+        i = int(bad[0])
+        shown = None if np.isnan(stated[i]) else float(stated[i])
+        raise DataFormatError(
+            path,
+            i,
+            "numeric_response",
+            f"{shown!r} is not the mean {float(mean[i])!r} of version_responses",
+        )
+    extra = np.flatnonzero((n_parsed == 0) & ~np.isnan(stated))
+    if extra.size:
+        i = int(extra[0])
+        raise DataFormatError(
+            path, i, "numeric_response", f"{float(stated[i])!r} given but no variant has a rating"
+        )
+
+
+def _averaged_tidy(f: _AveragedFile) -> pd.DataFrame:
+    """The tidy table of one averaged file: one row per item and variant the model was run on."""
+    wide = f.wide
+    run_variants = [v for v, r in zip(schema.VARIANTS, f.answered.any(axis=0), strict=True) if r]
+    n_run, n_items = len(run_variants), len(wide)
     vcols = np.array([_VARIANT_INDEX[v] for v in run_variants])
     rows = np.repeat(np.arange(n_items), n_run)
-    vidx = np.tile(vcols, n_items)
-    rating = mat[rows, vidx]
+    rating = wide[list(schema.VARIANTS)].to_numpy()[rows, np.tile(vcols, n_items)]
     ok = ~np.isnan(rating)
     raw_text = np.full(rows.size, None, dtype=object)
     status = np.where(ok, "parsed", "call_failed").astype(object)
     error = np.full(rows.size, None, dtype=object)
-    pos = {
-        (k, v): k * n_run + j for k in {r[0] for r in err_rows} for j, v in enumerate(run_variants)
-    }
-    for k, v, msg in err_rows:
-        at = pos[(k, v)]
+    position = {v: j for j, v in enumerate(run_variants)}
+    for k, v, msg in f.errors:
+        at = k * n_run + position[v]
         status[at], raw_text[at] = _error_status(msg)
         error[at] = msg
-    tidy = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "model": model,
+            "model": f.model,
             "provider": None,
-            "portrait_id": ids[rows, 0],
-            "option_id": ids[rows, 1],
+            "portrait_id": wide["portrait_id"].to_numpy()[rows],
+            "option_id": wide["option_id"].to_numpy()[rows],
             "variant": np.asarray(run_variants, dtype=object)[np.tile(np.arange(n_run), n_items)],
             "raw_text": raw_text,
             "rating": rating,
@@ -767,10 +969,9 @@ def _averaged_frames_cached(path_str: str, _mtime: int, _size: int, model: str, 
             "error": error,
             "parse_reason": None,
             "recorded_rating": rating,
-            "record_tagged": tagged[rows],
+            "record_tagged": wide["upstream_tagged"].to_numpy()[rows],
         }
     )
-    return tidy, wide, n_err
 
 
 def _check_metadata(meta_path: Path | None, n_err: dict[str, int]) -> None:
@@ -865,17 +1066,19 @@ def load_average_outputs(
         models = [models]
     files = _averaged_files(models, directory)
     known = _known_item_set(known_items)
-    frames = []
-    for model, (path, meta) in files.items():
-        tidy, wide, n_err = _averaged_frames(path, model, known)
-        _check_metadata(meta, n_err)
-        frames.append(tidy if form == "tidy" else wide)
-    out = pd.concat(frames, ignore_index=True)  # a copy: the cached frames stay untouched
     where = str(directory) if directory is not None else datasets.AVERAGE_OUTPUTS_DIR
+    read = [_averaged_file(path, model) for model, (path, _) in files.items()]
+    _check_averaged_contract(read, where)
+    for f, (_, meta) in zip(read, files.values(), strict=True):
+        _check_averaged_domain(f, known)
+        _check_metadata(meta, f.n_err)
     if form == "tidy":
-        return tables.check(_sort_tidy(out), tables.RawOutputs, source=where)
-    out = out.sort_values(_KEYS, ignore_index=True)
-    return tables.check(out, tables.AveragedOutputs, source=where)
+        tidy = pd.concat([_averaged_tidy(f) for f in read], ignore_index=True)
+        return tables.check(_sort_tidy(tidy), tables.RawOutputs, source=where)
+    # a copy (the cached frames stay untouched), already through the contract
+    return pd.concat([f.wide for f in read], ignore_index=True).sort_values(
+        _KEYS, ignore_index=True
+    )
 
 
 def load_error_metadata(

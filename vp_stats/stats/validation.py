@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from vp_stats import schema, tables
 from vp_stats.errors import TableError
@@ -65,8 +65,20 @@ ITEM_KEYS = [
 
 
 def _rank_columns(x: np.ndarray) -> np.ndarray:
-    """Average ranks along axis -2 (observations), ties averaged, as scipy.stats.rankdata."""
-    return stats.rankdata(x, axis=-2)
+    """Average ranks along axis -2 (observations), ties averaged, as scipy.stats.rankdata.
+
+    pandas' ``DataFrame.rank`` gives the numbers (a column holding a NaN is all NaN, as
+    ``rankdata``'s default ``nan_policy="propagate"``); importing :mod:`scipy.stats` for
+    ``rankdata`` would cost a validation run about 0.9 s of start-up (``benchmarks/bench_cli.py``,
+    ``python -X importtime -c "import scipy.stats"``). tests/stats/test_validation.py checks the
+    correlations against ``scipy.stats.spearmanr`` item by item.
+    """
+    x = np.asarray(x, dtype=float)
+    moved = np.moveaxis(x, -2, 0)
+    flat = moved.reshape(moved.shape[0], -1)
+    ranks = pd.DataFrame(flat).rank(axis=0, method="average").to_numpy(dtype=float, copy=True)
+    ranks[:, np.isnan(flat).any(axis=0)] = np.nan
+    return np.moveaxis(ranks.reshape(moved.shape), 0, -2)
 
 
 def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -101,7 +113,7 @@ def spearman_pvalue(rho: np.ndarray, n: np.ndarray) -> np.ndarray:
     dof = np.asarray(n, dtype=float) - 2
     with np.errstate(divide="ignore", invalid="ignore"):
         t = rho * np.sqrt(dof / ((rho + 1.0) * (1.0 - rho)))
-    return 2 * stats.t.sf(np.abs(t), dof)
+    return 2 * special.stdtr(dof, -np.abs(t))  # scipy.stats.t.sf(|t|, dof), without its import
 
 
 def _value_matrix(
@@ -327,6 +339,23 @@ def _correlations(inp: _Inputs) -> pd.DataFrame:
 # --------------------------------------------------------------------------- FDR
 
 
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values: min over j >= i of p_(j) m / j, capped at 1.
+
+    The steps of ``scipy.stats.false_discovery_control(p, method="bh")``, written out so that a
+    validation does not import :mod:`scipy.stats` (about 0.9 s); tests/stats/test_validation.py
+    checks them against statsmodels' ``multipletests(method="fdr_bh")`` to 1e-12 and by hand.
+    """
+    m = p.size
+    if m <= 1:
+        return p.copy()
+    order = np.argsort(p)
+    scaled = p[order] * (m / np.arange(1, m + 1, dtype=float))  # scipy's order of operations
+    adj = np.empty(m)
+    adj[order] = np.clip(np.minimum.accumulate(scaled[::-1])[::-1], 0.0, 1.0)
+    return adj
+
+
 def add_fdr(corr: pd.DataFrame, by: str | list[str] = "family") -> pd.DataFrame:
     """Add Benjamini-Hochberg adjusted p-values (``p_fdr``) within each family.
 
@@ -344,7 +373,7 @@ def add_fdr(corr: pd.DataFrame, by: str | list[str] = "family") -> pd.DataFrame:
         ok = ~np.isnan(p)
         adj = np.full_like(p, np.nan)
         if ok.any():
-            adj[ok] = stats.false_discovery_control(p[ok], method="bh")
+            adj[ok] = _bh(p[ok])
         out.loc[idx, "p_fdr"] = adj
     return out
 
