@@ -373,7 +373,7 @@ def _bad_raw_cases():
             "duplicate item",
             variant_file([GOOD[0], GOOD[0]]),
             "record 1",
-            "portrait_id 1003, option_id 1, variant 'v2' (an earlier row holds the same key)",
+            "portrait_id 1003, option_id 1, variant 'v2' (first in record 0)",
         ),
         (
             "unknown item",
@@ -605,7 +605,7 @@ def _bad_avg_cases():
             "duplicate item",
             [ok, ok],
             "record 1",
-            "portrait_id 1003, option_id 2 (an earlier row holds the same key)",
+            "portrait_id 1003, option_id 2 (first in record 0)",
         ),
         ("missing items", [ok], "field 'portrait_id/option_id'", "1 of the 2 known items missing"),
         (

@@ -70,6 +70,7 @@ Examples
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -227,8 +228,16 @@ def _contract(df: pd.DataFrame, contract, origin: _Origin, source: str) -> pd.Da
         if exc.row is None:
             raise
         at = int(exc.row)
+        problem = exc.problem
+        first = re.search(r" \(first in row (\d+)\)$", problem)
+        if first:  # a repeated key: name the earlier row as a record of its file, too
+            j = int(first.group(1))
+            where = f"record {int(origin.record[j])}"
+            if origin.file[j] != origin.file[at]:
+                where += f" of {origin.files[int(origin.file[j])].name}"
+            problem = problem[: first.start()] + f" (first in {where})"
         raise DataFormatError(
-            origin.files[int(origin.file[at])], int(origin.record[at]), exc.field, exc.problem
+            origin.files[int(origin.file[at])], int(origin.record[at]), exc.field, problem
         ) from None
 
 
