@@ -25,14 +25,20 @@ def validate_data(
     ci: float = 0.95,
     seed: int = 0,
     procedure: str = "correct",
+    *,
+    max_fdr: float | None = None,
+    p_method: str = "t",
     **rule,
 ) -> validation.ItemValidation:
     """Validate the released Value Portrait items.
 
     Loads the released ratings and scores, pairs them by ``procedure``
     (:func:`~vp_stats.stats.validation.apply_procedure`) and validates the items
-    (:func:`~vp_stats.stats.validation.validate_items`). ``rule``
-    passes ``max_p``, ``max_fdr``, ``min_ci_low`` to
+    (:func:`~vp_stats.stats.validation.validate_items`). The defaults are the paper's
+    analysis, explicitly: ``rho > 0.3`` with no p-value filter (``max_fdr=None``) and the t
+    approximation's p (``p_method="t"``, as the published tables); the result's ``errors``
+    give that rule's expected null passes and estimated false-discovery proportion (and it
+    warns). ``rule`` passes ``max_p``, ``min_ci_low``, ``n_perm`` to
     :func:`~vp_stats.stats.validation.validate_items`.
 
     Examples
@@ -55,6 +61,8 @@ def validate_data(
         ci,
         seed,
         scale=tables.VP_SCALE,
+        max_fdr=max_fdr,
+        p_method=p_method,
         **rule,
     )
 
