@@ -236,25 +236,55 @@ def _standard_ranks(x: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _random_orderings(n: int, n_perm: int, seed: int) -> np.ndarray:
-    """``n_perm`` seeded random orderings of range(n), one per row (read-only, cached)."""
-    rng = np.random.default_rng([seed, n])
-    perms = rng.permuted(np.tile(np.arange(n, dtype=np.int32), (n_perm, 1)), axis=1)
+def _random_orderings(n: int, n_perm: int, seed: int, stage: int, inverse: bool) -> np.ndarray:
+    """``n_perm`` seeded random orderings of range(n), one per row (read-only, cached).
+
+    They depend on (n, n_perm, seed, stage) only, so every rater set of n raters sees the same
+    permutations whatever the order in which the sets are processed. ``inverse``: the inverse
+    of each ordering (permuting x by the inverse is permuting y by the ordering).
+    """
+    if inverse:
+        perms = np.argsort(_random_orderings(n, n_perm, seed, stage, False), axis=1)
+        perms = perms.astype(np.int32)
+    else:
+        rng = np.random.default_rng([seed, n, stage])
+        perms = rng.permuted(np.tile(np.arange(n, dtype=np.int32), (n_perm, 1)), axis=1)
     perms.flags.writeable = False
     return perms
 
 
-def _orderings(n: int, n_perm: int, seed: int) -> np.ndarray:
-    """All n! orderings of range(n) (n <= EXACT_MAX_N) or ``n_perm`` seeded random ones.
+def _tail_counts(xs, ys, rho, n_perm, seed, stage):
+    """Counts of permuted rho >= and <= the observed (y's rows permuted; exact for n <= 9).
 
-    The random ones depend on (n, n_perm, seed) only, so every rater set of n raters sees the
-    same permutations whatever the order in which the sets are processed.
+    The side with fewer columns is the one gathered (x by the inverse orderings: the same
+    statistics), so the counts do not depend on how many items or dimensions come together.
     """
-    return _permutations(n) if n <= EXACT_MAX_N else _random_orderings(n, n_perm, seed)
+    n = xs.shape[0]
+    k, d = rho.shape
+    tol = 1e-12  # distinct values of rho differ by far more; sums in another order by far less
+    ge = np.zeros((k, d), dtype=np.int64)
+    le = np.zeros((k, d), dtype=np.int64)
+    a, b = np.nan_to_num(ys), np.nan_to_num(xs)
+    swap = k < d  # gather x (k columns) instead of y (d columns)
+    if swap:
+        a, b = b, a
+    if n <= EXACT_MAX_N:
+        perms_all = _permutations(n)  # all of them: the same set as their inverses
+    else:
+        perms_all = _random_orderings(n, n_perm, seed, stage, swap)
+    chunk = int(max(64, min(8192, 4_000_000 // max(1, k * d + n * a.shape[1]))))
+    for start in range(0, len(perms_all), chunk):
+        perms = perms_all[start : start + chunk]
+        null = np.matmul(np.swapaxes(a[perms], 1, 2), b)  # (c, cols of a, cols of b)
+        if not swap:
+            null = np.swapaxes(null, 1, 2)  # (c, k, d)
+        ge += (null >= rho - tol).sum(axis=0)
+        le += (null <= rho + tol).sum(axis=0)
+    return ge, le, len(perms_all)
 
 
 def permutation_pvalues(
-    x: np.ndarray, y: np.ndarray, n_perm: int = 10_000, seed: int = 0
+    x: np.ndarray, y: np.ndarray, n_perm: int = 10_000, seed: int = 0, refine: int = 10
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Permutation p-values of Spearman's rho of every column of x with every column of y.
 
@@ -263,16 +293,21 @@ def permutation_pvalues(
     permutation distribution of each rho given its observed ranks (ties included) is that of
     the rho of x with y's rows permuted: all n! orderings for n <= :data:`EXACT_MAX_N`, else
     ``n_perm`` orderings drawn from ``seed`` (the same for every call with this n and seed).
+    A Monte Carlo p can fall no lower than 1 / (n_perm + 1), which limits Benjamini-Hochberg
+    over thousands of pairs; so the pairs with fewer than 10 permuted values as extreme as
+    the observed one are tested again with ``refine * n_perm`` fresh permutations, and their
+    p is the one of these alone (independent of the first stage that chose them, hence still
+    a valid p-value). ``refine=1``: no second stage.
 
     Returns
     -------
     p : ndarray (k, d)
         Two-sided p: twice the smaller tail, clipped at 1; exact: tail counts / n!; Monte
-        Carlo: (count + 1) / (n_perm + 1). NaN where a column is constant.
+        Carlo: (count + 1) / (permutations + 1). NaN where a column is constant.
     rho : ndarray (k, d)
         Spearman's rho.
     n_used : int
-        Orderings used (n! or ``n_perm``).
+        Orderings of the first stage (n! or ``n_perm``).
 
     Examples
     --------
@@ -295,43 +330,30 @@ def permutation_pvalues(
     n = x.shape[0]
     if y.shape[0] != n:
         raise ValueError(f"x and y hold different numbers of observations ({n}, {y.shape[0]})")
-    if isinstance(n_perm, bool) or not isinstance(n_perm, (int, np.integer)) or n_perm < 1:
-        raise ValueError(f"n_perm must be a positive integer, got {n_perm!r}")
+    for name, v in (("n_perm", n_perm), ("refine", refine)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
     xs, ys = _standard_ranks(x), _standard_ranks(y)
     rho = np.clip(xs.T @ ys, -1.0, 1.0)
     k, d = rho.shape
     if n < 2:
         return np.full((k, d), np.nan), np.full((k, d), np.nan), 0
-    tol = 1e-12  # distinct values of rho differ by far more; sums in another order by far less
-    ge = np.zeros((k, d), dtype=np.int64)
-    le = np.zeros((k, d), dtype=np.int64)
-    # permute the side with fewer columns (the same permutation law either way)
-    a, b = (np.nan_to_num(xs), np.nan_to_num(ys))
-    swap = a.shape[1] > b.shape[1]
-    if swap:
-        a, b = b, a
-    chunk = int(max(64, min(8192, 4_000_000 // max(1, k * d + n * a.shape[1]))))
-    perms_all = _orderings(n, n_perm, seed)
-    used = len(perms_all)
-    for start in range(0, used, chunk):
-        perms = perms_all[start : start + chunk]
-        null = np.matmul(np.swapaxes(a[perms], 1, 2), b)  # (c, cols of a, cols of b)
-        if swap:
-            null = np.swapaxes(null, 1, 2)
-        ge += (null >= rho - tol).sum(axis=0)
-        le += (null <= rho + tol).sum(axis=0)
+    ge, le, used = _tail_counts(xs, ys, rho, n_perm, seed, 0)
     if n <= EXACT_MAX_N:
-        tail = np.minimum(ge, le) / used
+        p = np.minimum(2 * np.minimum(ge, le) / used, 1.0)
     else:
-        tail = (np.minimum(ge, le) + 1) / (used + 1)
-    p = np.minimum(2 * tail, 1.0)
+        p = np.minimum(2 * (np.minimum(ge, le) + 1) / (used + 1), 1.0)
+        again = (np.minimum(ge, le) < 10) & ~np.isnan(rho)
+        if refine > 1 and again.any():
+            rows, cols = np.flatnonzero(again.any(axis=1)), np.flatnonzero(again.any(axis=0))
+            sub = rho[np.ix_(rows, cols)]
+            ge2, le2, used2 = _tail_counts(xs[:, rows], ys[:, cols], sub, refine * n_perm, seed, 1)
+            p2 = np.minimum(2 * (np.minimum(ge2, le2) + 1) / (used2 + 1), 1.0)
+            block = p[np.ix_(rows, cols)]
+            block[again[np.ix_(rows, cols)]] = p2[again[np.ix_(rows, cols)]]
+            p[np.ix_(rows, cols)] = block
     p[np.isnan(rho)] = np.nan
     return p, rho, used
-
-
-def _check_method(p_method: str) -> None:
-    if p_method not in P_METHODS:
-        raise ValueError(f"p_method must be one of {P_METHODS}, got {p_method!r}")
 
 
 def describe(p_method: str, n_perm: int) -> str:
@@ -342,7 +364,10 @@ def describe(p_method: str, n_perm: int) -> str:
     >>> describe("t", 10000)
     't approximation (n - 2 degrees of freedom)'
     """
-    perm = f"exact for n <= {EXACT_MAX_N}, else {n_perm:,} Monte Carlo permutations"
+    perm = (
+        f"exact for n <= {EXACT_MAX_N}, else {n_perm:,} Monte Carlo permutations and "
+        f"{10 * n_perm:,} more for p below about {22 / (n_perm + 1):.0e}"
+    )
     return {
         "auto": f"permutation p-values for n < {AUTO_MAX_N} ({perm}), t approximation for "
         f"n >= {AUTO_MAX_N}",
