@@ -162,7 +162,7 @@ def test_monte_carlo_p_with_ties_at_47_raters_against_a_large_permutation_refere
     np.testing.assert_array_equal(p, again)
 
 
-def test_t_approximation_is_anti_conservative_in_the_far_tail_and_permutation_is_not():
+def test_t_approximation_is_anti_conservative_in_the_far_tail_at_47_raters():
     """Why p_method='auto': at 47 raters with Likert ties the t p undershoots the permutation p."""
     rng = np.random.default_rng(11)
     n = 47

@@ -769,8 +769,10 @@ class SelectionErrors(tables.Result):
         }
 
 
-def _pass_probability(t: pd.DataFrame, threshold, mode, max_p, max_fdr) -> np.ndarray:
-    """Each pair's probability of passing the rule if it were null (0 for untested pairs).
+def _pass_probability(
+    t: pd.DataFrame, threshold, mode, max_p, max_fdr
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's probability of passing the rule were it null (0 if untested), and if tested.
 
     rho beyond the threshold: the exact null of Spearman's rho at the pair's n (untied;
     :func:`vp_stats.stats.spearman.null_sf`). A p-value cut c on the two-sided p passes a null
