@@ -27,7 +27,9 @@ Why hand-written: scipy offers the t approximation (``spearmanr``) and a generic
 :func:`scipy.stats.permutation_test` that tests one pair per call (equal here to 1e-12 where both
 enumerate; see tests/stats/test_selection_errors.py). Validating items means thousands of pairs
 that share their raters: here one permutation of a rater set serves every item x dimension of that
-set at once (one matrix product), and the permutations of each n are drawn once per seed. AS 89 is
+set at once (one matrix product), and the permutations of each n are drawn once per seed
+(benchmarks/bench_spearman.py: a Value Portrait rater set, 760 pairs x 10,000 permutations, in
+about 1 s; scipy pair by pair about 300 s, measured in the same run). AS 89 is
 not in scipy (its Fortran source is, unexposed); it is needed to equal R's ``exact = TRUE``.
 
 References
