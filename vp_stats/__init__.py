@@ -76,6 +76,7 @@ _EXPORTS = {
             "add_fdr",
             "bootstrap_ci",
             "selection_rule",
+            "selection_errors",
             "validated_summary",
         ],
         "stats.validation",

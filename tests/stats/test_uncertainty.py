@@ -104,7 +104,10 @@ def test_the_data_itself_gives_select_items_and_value_profiles(study, rule):
         answer_scale="1-5",
         **rule,
     )
-    ref = validation.validate_items(st["ratings"], st["scores"], n_boot=0, **rule).table
+    paper = {"max_fdr": None, "p_method": "t"}  # selection_uncertainty's defaults
+    ref = validation.validate_items(
+        st["ratings"], st["scores"], n_boot=0, **{**paper, **rule}
+    ).table
     sel = res.selection
     assert (
         sel["item"].tolist() == ref["item"].tolist()

@@ -279,7 +279,9 @@ def test_the_study_path_validates_once_and_reproduces_every_published_row(publis
     calls = []
     monkeypatch.setattr(tables, "ratings_table", lambda *a, **k: calls.append("ratings"))
     monkeypatch.setattr(tables, "scores_table", lambda *a, **k: calls.append("scores"))
-    res = validation.validate_items(r, s, n_boot=0, scale=info["scale_obj"], validated=True)
+    res = validation.validate_items(
+        r, s, n_boot=0, scale=info["scale_obj"], validated=True, p_method="t", max_fdr=None
+    )  # the paper's p-values and rule, explicitly
     assert calls == []
     m = _compare(res.table, published)
     assert m.d_rho.max() < 1e-12

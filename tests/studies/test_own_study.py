@@ -65,7 +65,13 @@ def _scipy_reference(ratings: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
 
 def test_cli_validates_string_ids_on_a_1_5_scale_equal_to_scipy(files, study):
     tmp, r, s = files
-    out = _ok(["validate", "--ratings", r, "--scores", s, "--out", tmp / "out", "--n-boot", "0"])
+    out = _ok(
+        [
+            "validate",
+            *("--ratings", r, "--scores", s, "--out", tmp / "out", "--n-boot", "0"),
+            *("--p-method", "t"),  # scipy's p (the default is a permutation p below 100 raters)
+        ]
+    )
     assert "rating scale 1-5 (inferred from the ratings)" in out
     t = pd.read_csv(tmp / "out" / "item_correlations.csv")
     assert list(t.columns) == [
@@ -94,7 +100,8 @@ def test_cli_validates_string_ids_on_a_1_5_scale_equal_to_scipy(files, study):
     assert np.abs(m.rho - m.rho_ref).max() < 1e-12
     assert np.abs(m.p_value - m.p_ref).max() < 1e-12
     prov = json.loads((tmp / "out" / "provenance.json").read_text())
-    assert prov["selection_rule"] == "rho > 0.3" and prov["scale"].startswith("1-5")
+    assert prov["selection_rule"] == "rho > 0.3 and p_fdr < 0.05"  # the own-study default
+    assert prov["scale"].startswith("1-5")
     assert prov["inputs"]["ratings"]["sha256"] and prov["source"] == "own"
 
 
@@ -246,6 +253,8 @@ def test_raw_questionnaire_answers_are_scored_first(tmp_path, study):
             tmp_path / "o",
             "--n-boot",
             "0",
+            "--p-method",
+            "t",
         ]
     )
     assert "higher-order values derived" in out
@@ -320,6 +329,8 @@ def test_derive_higher_equals_the_released_higher_order_scores(tmp_path, study):
             tmp_path / "o",
             "--n-boot",
             "0",
+            "--p-method",
+            "t",
         ]
     )
     prov = json.loads((tmp_path / "o" / "provenance.json").read_text())
@@ -373,7 +384,10 @@ def test_reliability_reverses_on_the_study_scale(tmp_path, study):
 
 def test_reliability_of_validated_sets_from_the_command_line(files):
     tmp, r, s = files
-    _ok(["validate", "--ratings", r, "--scores", s, "--out", tmp / "v", "--n-boot", "0"])
+    _ok(
+        ["validate", "--ratings", r, "--scores", s, "--out", tmp / "v", "--n-boot", "0"]
+        + ["--max-fdr", "none"]  # the paper's rule, as select_items below
+    )
     out = _ok(
         [
             "reliability",

@@ -61,6 +61,9 @@ def validate_data(
     ci: float = 0.95,
     seed: int = 0,
     procedure: str = "correct",
+    *,
+    max_fdr: float | None = None,
+    p_method: str = "t",
     **rule,
 ) -> validation.ItemValidation:
     """Validate the released Value Portrait items.
@@ -68,7 +71,11 @@ def validate_data(
     Loads the released ratings and scores (:func:`released_tables`), pairs them by
     ``procedure`` (:func:`~vp_stats.stats.validation.apply_procedure`) and validates the items
     (:func:`~vp_stats.stats.validation.validate_items`, ``validated=True``: the contracts ran
-    once in :func:`released_tables`). ``rule`` passes ``max_p``, ``max_fdr``, ``min_ci_low`` to
+    once in :func:`released_tables`). The defaults are the paper's analysis, explicitly:
+    ``rho > 0.3`` with no p-value filter (``max_fdr=None``) and the t approximation's p
+    (``p_method="t"``, as the published tables); the result's ``errors`` give that rule's
+    expected null passes and estimated false-discovery proportion (and it warns). ``rule``
+    passes ``max_p``, ``min_ci_low``, ``n_perm`` to
     :func:`~vp_stats.stats.validation.validate_items`.
 
     Examples
@@ -91,6 +98,8 @@ def validate_data(
         seed,
         scale=tables.VP_SCALE,
         validated=True,
+        max_fdr=max_fdr,
+        p_method=p_method,
         **rule,
     )
 

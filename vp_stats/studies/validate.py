@@ -32,6 +32,8 @@ Examples
 ...                            n_boot=0)
 >>> res.notes["families"], res.notes["scale"], sorted(p.name for p in (d / "out").iterdir())
 (['pvq'], '1-6 (inferred from the ratings)', ['item_correlations.csv', 'provenance.json'])
+>>> res.rule, sorted(res.provenance["selection_errors"])[:3]
+('rho > 0.3 and p_fdr < 0.05', ['by_family', 'estimated_fdp', 'expected_null_passes'])
 """
 
 from __future__ import annotations
@@ -71,17 +73,24 @@ class StudyValidation(tables.Result):
         The rows of ``item_correlations.csv``.
     notes : mapping
         What :func:`load_study` reports (``source``, ``scale`` as text, ``families``,
-        ``derived_higher``, ``inputs``) plus the selection ``rule``.
+        ``derived_higher``, ``inputs``) plus the selection ``rule``, ``p_values`` (how they
+        were computed), ``selection_errors`` (the summary line) and ``selection_warning``.
     rule : str
         The selection rule in words.
     scale : Scale
         The rating scale used.
+    errors : SelectionErrors or None
+        The selection's expected null passes and estimated false-discovery proportion
+        (:func:`vp_stats.stats.validation.selection_errors`).
     provenance : mapping
-        The record written to ``provenance.json`` (:func:`provenance`).
+        The record written to ``provenance.json`` (:func:`provenance`), with
+        ``selection_errors`` (:meth:`~vp_stats.stats.validation.SelectionErrors.record`) and
+        ``p_values``.
     """
 
     rule: str
     scale: tables.Scale
+    errors: validation.SelectionErrors | None = None
     provenance: Mapping = field(default_factory=dict)
 
 
@@ -312,8 +321,10 @@ def validate_study(
     threshold: float = 0.3,
     mode: str = "pos",
     max_p: float | None = None,
-    max_fdr: float | None = None,
+    max_fdr: float | None | str = "default",
     min_ci_low: float | None = None,
+    p_method: str = "default",
+    n_perm: int = 10_000,
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
@@ -324,16 +335,34 @@ def validate_study(
 
     Writes ``out/item_correlations.csv`` (``item, [portrait_id, option_id,]
     family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high, selected``) and
-    ``out/provenance.json`` (rule, scale, seeds, inputs with sha256). The output
-    folder is checked before any computation; files are written atomically.
+    ``out/provenance.json`` (rule, scale, seeds, inputs with sha256, how the p-values were
+    computed, and the selection's error rates: expected null passes, estimated
+    false-discovery proportion, warning). The output folder is checked before any
+    computation; files are written atomically.
+
+    Defaults (``"default"``): for your own ratings the rule is ``rho > 0.3 and p_fdr < 0.05``
+    with permutation p-values below 100 raters (``p_method="auto"``; why:
+    :func:`vp_stats.stats.validation.validate_items`); for the released Value Portrait data
+    (no ``ratings``) the paper's analysis, ``rho > 0.3`` with the t approximation's p, so that
+    the command reproduces the paper. ``max_fdr=None`` removes the FDR filter.
 
     Returns
     -------
     StudyValidation
         ``table`` (the rows written), ``notes`` (what :func:`load_study` reports plus the
-        selection ``rule``), ``rule``, ``scale`` and ``provenance``.
+        selection ``rule``, ``p_values`` and the error rates), ``rule``, ``scale``, ``errors``
+        and ``provenance``.
     """
-    validation._check_rule(threshold, mode, max_p, max_fdr, min_ci_low)
+    own = ratings is not None
+    if isinstance(max_fdr, str):
+        if max_fdr != "default":
+            raise ValueError(
+                f"max_fdr must be a number in (0, 1], None or 'default', got {max_fdr!r}"
+            )
+        max_fdr = validation.DEFAULT_MAX_FDR if own else None
+    if p_method == "default":
+        p_method = "auto" if own else "t"
+    validation._check_rule(threshold, mode, max_p, max_fdr, min_ci_low, p_method, n_perm)
     check_boot_options(n_boot, ci, allow_zero=True)
     if min_ci_low is not None and not n_boot:
         raise ValueError("--min-ci-low needs the bootstrap CIs: set --n-boot > 0")
@@ -365,11 +394,16 @@ def validate_study(
         max_p=max_p,
         max_fdr=max_fdr,
         min_ci_low=min_ci_low,
+        p_method=p_method,
+        n_perm=n_perm,
         scale=info["scale_obj"],
         validated=True,
     )
     table = res.table
     info["rule"] = res.rule
+    info["p_values"] = res.p_values
+    info["selection_errors"] = res.errors.summary
+    info["selection_warning"] = res.errors.warning
     info["families"] = list(dict.fromkeys(table["family"]))
     params = {
         "threshold": threshold,
@@ -377,6 +411,8 @@ def validate_study(
         "max_p": max_p,
         "max_fdr": max_fdr,
         "min_ci_low": min_ci_low,
+        "p_method": p_method,
+        "n_perm": n_perm,
         "n_boot": n_boot,
         "ci": ci,
         "seed": seed,
@@ -389,6 +425,8 @@ def validate_study(
         info["inputs"],
         source=info["source"],
         selection_rule=info["rule"],
+        selection_errors=res.errors.record(),
+        p_values=res.p_values,
         scale=info["scale"],
         derived_higher=info["derived_higher"],
         data_commit=info.get("data_commit"),
@@ -396,7 +434,14 @@ def validate_study(
     if out_dir is not None:
         tio.write_csv(table, out_dir / "item_correlations.csv")
         tio.write_json(prov, out_dir / "provenance.json")
-    return StudyValidation(table=table, notes=info, rule=res.rule, scale=res.scale, provenance=prov)
+    return StudyValidation(
+        table=table,
+        notes=info,
+        rule=res.rule,
+        scale=res.scale,
+        errors=res.errors,
+        provenance=prov,
+    )
 
 
 def reliability_study(
