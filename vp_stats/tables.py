@@ -80,6 +80,7 @@ __all__ = [
     "Scale",
     "parse_scale",
     "infer_scale",
+    "implausible_rating",
     "vp_item_id",
     "split_vp_item",
     "with_item_column",
@@ -187,17 +188,114 @@ def parse_scale(spec: str | Sequence[float] | Scale | None) -> Scale | None:
     return Scale(lo_, hi_)
 
 
+#: The widest span (high - low) an inferred scale may have: a 0-100 slider.
+MAX_INFERRED_SPAN = 100
+
+
+def implausible_rating(values) -> tuple[int, float, str] | None:
+    """The first rating that makes the min..max of ``values`` implausible as a rating scale.
+
+    Missing-value codes (-99, 999, 1e308 ...) read as ratings widen an inferred scale and
+    silently change every statistic that uses it (reverse keying, alpha, correlations). A
+    scale inferred from the data is refused when
+
+    1. a value is not finite;
+    2. an end lies farther from the next distinct value than the other values span, when
+       these hold at least 4 distinct levels (999 beside 1..6; 1e308 beside 1..5; -99
+       beside continuous scores);
+
+    and, when most values are integers (answers on a rating scale), when
+
+    3. its low end is negative and the scale is not symmetric around 0 (-3..3 is a bipolar
+       scale; -99..6 and -9..5 are not);
+    4. it spans more than :data:`MAX_INFERRED_SPAN` (a 0-100 slider is the widest inferred);
+    5. an end of the scale is not an integer (6.5 on a 1..6 scale).
+
+    Continuous values (most of them not integers: z-scores, averages) are held to rules 1
+    and 2 only.
+
+    Returns None when the scale is plausible, else ``(position, value, reason)`` with the
+    0-based position of the first such value in ``values``. Missing (NaN) values are skipped.
+    Hand-written: a fixed rule stated here, not a statistical outlier test (no library has it).
+
+    Examples
+    --------
+    >>> implausible_rating([1, 2, 3, 4, 5, 6]) is None
+    True
+    >>> implausible_rating([1, 2, -99, 4, 5, 6])
+    (2, -99.0, 'a negative rating on a scale that is not symmetric around 0')
+    >>> implausible_rating([-3, 0, 3]) is None
+    True
+    >>> implausible_rating([1, 2, 3, 4, 999])[:2]
+    (4, 999.0)
+    """
+    x = np.asarray(values, dtype=float).ravel()
+    bad = np.isinf(x)
+    if bad.any():
+        at = int(np.flatnonzero(bad)[0])
+        return at, float(x[at]), "not a finite number"
+    ok = ~np.isnan(x)
+    if not ok.any():
+        return None
+    fin = x[ok]
+    lo, hi = float(fin.min()), float(fin.max())
+
+    def first(v: float) -> int:
+        return int(np.flatnonzero(x == v)[0])
+
+    integer_like = (fin == np.round(fin)).mean() > 0.5  # answers on a rating scale
+    if integer_like and lo < 0 and lo != -hi:
+        return first(lo), lo, "a negative rating on a scale that is not symmetric around 0"
+    u = np.unique(fin)
+    if u.size >= 5:
+        if u[-1] - u[-2] > u[-2] - u[0]:
+            return first(hi), hi, f"far above the other ratings ({u[0]:g}..{u[-2]:g})"
+        if u[1] - u[0] > u[-1] - u[1]:
+            return first(lo), lo, f"far below the other ratings ({u[1]:g}..{u[-1]:g})"
+    if not integer_like:  # continuous values: rules 1 and 2 only
+        return None
+    if hi - lo > MAX_INFERRED_SPAN:
+        v = hi if abs(hi - np.median(fin)) >= abs(lo - np.median(fin)) else lo
+        return (
+            first(v),
+            v,
+            f"the scale {lo:g}..{hi:g} would be wider than {MAX_INFERRED_SPAN} points",
+        )
+    for v in (lo, hi):
+        if not float(v).is_integer():
+            return first(v), v, "not an integer, on a scale of integer ratings"
+    return None
+
+
+def implausible_scale_problem(value: float, reason: str) -> str:
+    """The message of an implausible inferred scale: the value, why, and the two remedies."""
+    return (
+        f"rating {value:g} makes the inferred rating scale implausible ({reason}); if it is a "
+        "missing-value code, declare it (--na-values / na_values=), else give the scale "
+        "(--scale / scale=)"
+    )
+
+
 def infer_scale(values) -> Scale:
     """The scale spanned by the observed ratings (``inferred=True``): min..max of the data.
 
     An inferred scale is only as wide as the answers given: if nobody used a
     scale's end points, pass the scale instead (reverse scoring depends on it).
+    A scale that is not a plausible rating scale (:func:`implausible_rating`: a
+    missing-value code such as -99 or 999 read as a rating) is refused.
 
     Examples
     --------
     >>> infer_scale([2, 1, 5, 4])
     Scale(low=1, high=5, inferred=True)
+    >>> infer_scale([2, 1, 5, 4, -99])
+    Traceback (most recent call last):
+    ...
+    ValueError: rating -99 makes the inferred rating scale implausible (a negative rating ...
     """
+    bad = implausible_rating(values)
+    if bad is not None:
+        raise ValueError(implausible_scale_problem(bad[1], bad[2]))
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if x.size == 0:
@@ -682,9 +780,9 @@ def _problem(check: str, value, column: str, key: Sequence[str] | None) -> str:
 
 def _row_label(df: pd.DataFrame, at: int, from_file: bool):
     """Row ``at`` (0-based position) as errors name it: 1-based for files, else the index label."""
-    if from_file:
-        return at + 1
     lab = df.index[at]
+    if from_file:  # a file's rows keep their position as label, also after rows were dropped
+        return int(lab) + 1 if isinstance(lab, (int, np.integer)) else at + 1
     return lab.item() if isinstance(lab, np.generic) else lab
 
 
@@ -968,6 +1066,15 @@ def ratings_table(
         if as_int.notna().all() and (as_int == as_int.round()).all():
             out["group"] = as_int.astype("int64")
     if sc is None:
+        bad = implausible_rating(out["rating"])
+        if bad is not None:
+            raise TableError(
+                source,
+                _row_label(out, bad[0], from_file),
+                rating,
+                implausible_scale_problem(bad[1], bad[2]),
+                from_file=from_file,
+            )
         sc = infer_scale(out["rating"])
     cols = [
         c

@@ -303,6 +303,8 @@ def test_position_bias_constant_letter():
     assert runs.constant_letter.all() and (~runs.transitive.astype(bool)).all()
     np.testing.assert_allclose(runs.svo_angle, 30.4655, atol=1e-4)
     s = hvae_metrics.summarise_runs(runs).iloc[0]
+    assert s.n_rational == 0 and np.isnan(s.mean_abs_angular_distance)  # position bias: left out
+    s = hvae_metrics.summarise_runs(runs, irrational="include").iloc[0]
     # competitive target, prosocial behaviour: hit rate 0, distance 30.4655 + 16.2602
     assert s.hit_rate == 0.0 and s.share_constant_letter == 1.0 and s.share_transitive == 0.0
     assert s.mean_abs_angular_distance == pytest.approx(46.7257, abs=1e-3)
@@ -341,6 +343,8 @@ def test_summary_hand_worked():
     )
     s = hvae_metrics.summarise_runs(runs).iloc[0]
     assert s.hit_rate == 0.5 and s.hit_rate_all_runs == pytest.approx(1 / 3)
+    assert s.mean_abs_angular_distance == 5.0  # run 1 (one letter, intransitive) is left out
+    s = hvae_metrics.summarise_runs(runs, irrational="include").iloc[0]
     assert s.mean_abs_angular_distance == 15.0
     assert s.mean_angle == 30.0 and s.sd_angle == pytest.approx(np.std([40.0, 20.0], ddof=1))
     assert s.share_transitive == 0.5 and s.share_constant_letter == 0.5

@@ -352,6 +352,11 @@ def test_svo_and_personas_run_over_http(tmp_path):
     assert n_svo == 2 * 7  # 2 runs x (value step + 6 items)
     runs = pd.read_csv(tmp_path / "svo" / "runs.csv")
     assert (runs.answers == "EEEEEE").all() and runs.seed.tolist() == [0, 1]
+    # one letter throughout is position bias: a miss, and the rule is printed and stored
+    assert not runs.hit.any() and not runs.rational.any()
+    assert pd.read_csv(tmp_path / "svo" / "summary.csv").hit_rate.eq(0).all()
+    assert "rule (miss): runs answered with one letter throughout" in svo.stdout
+    assert "one letter" in (tmp_path / "svo" / "provenance.json").read_text()
     assert per.returncode == 0, per.stderr
     ans = pd.read_csv(tmp_path / "per" / "answers.csv")
     assert ans.raw_text.isin(PHRASES).all() and ans.parse_ok.all() and srv.n == n_svo + len(ans)

@@ -372,7 +372,8 @@ def test_persona_vs_human_by_hand():
         assert row.persona_gap == pytest.approx(gap, abs=1e-12)
         assert row.persona_d == pytest.approx(gap / sd, abs=1e-12)
         assert row.human_d == pytest.approx(hg.loc[row.dimension, "d"], abs=1e-12)
-        assert row.ratio == pytest.approx(row.persona_d / row.human_d, abs=1e-12)
+        assert row.d_difference == pytest.approx(row.persona_d - row.human_d, abs=1e-12)
+        assert row.d_difference_ci_low <= row.d_difference <= row.d_difference_ci_high
         assert row.sign_agree == (np.sign(row.persona_d) == np.sign(row.human_d))
         assert row.human_ci_low < row.human_d < row.human_ci_high
         # one run per persona: the persona CI reflects only the SD reference's sampling
@@ -380,8 +381,8 @@ def test_persona_vs_human_by_hand():
         assert 0 <= row.sign_agree_share <= 1
     a = r.set_index("dimension")
     assert (
-        a.loc["Agreeableness", "sign_agree"] and a.loc["Agreeableness", "ratio"] > 1
-    )  # -1.5 vs ~ -0.5
+        a.loc["Agreeableness", "sign_agree"] and a.loc["Agreeableness", "d_difference"] < 0
+    )  # -1.5 vs ~ -0.5: the personas exaggerate
     assert "different instruments" in res.note
     # without an SD reference: needs several runs per persona
     with pytest.raises(ValueError, match="fewer than 2 runs"):
@@ -418,13 +419,14 @@ def test_paper_reference_and_beside_paper():
     )
     b = humans.beside_paper(mine).set_index("dimension")
     assert b.loc["Tradition", "your_llm_gap"] == 0.3 and b.loc[
-        "Tradition", "your_ratio"
-    ] == pytest.approx(3.0)
+        "Tradition", "your_gap_difference"
+    ] == pytest.approx(0.2)
     assert b.loc["Hedonism", "your_llm_gap"] == pytest.approx(
         0.2
     )  # right - left flipped to left - right
     assert np.isnan(b.loc["Conformity", "your_llm_gap"])
-    assert b.loc["Tradition", "paper_ratio"] == pytest.approx(0.58 / -0.11)
+    assert b.loc["Tradition", "paper_gap_difference"] == pytest.approx(0.58 + 0.11)
+    assert b.loc["Hedonism", "paper_gap_difference"] == pytest.approx(0.74 - 0.03)
 
 
 # --------------------------------------------------------------------------- with the real data
@@ -460,7 +462,7 @@ def test_persona_vs_sapa_and_cli(pkg, bfi_scores, tmp_path):
     assert cli.exit_code == 0, cli.output
     got = pd.read_csv(out / "persona_vs_human.csv").set_index("dimension")
     np.testing.assert_allclose(got.persona_d, r.persona_d, atol=1e-12)
-    np.testing.assert_allclose(got.ratio_ci_low, r.ratio_ci_low, atol=1e-12)
+    np.testing.assert_allclose(got.d_difference_ci_low, r.d_difference_ci_low, atol=1e-12)
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["parameters"]["human"] == "sapa-bfi" and "answers" in prov["inputs"]
     assert {"persona_bfi10_scores.csv", "human_group_gaps.csv"} <= {p.name for p in out.iterdir()}

@@ -384,9 +384,8 @@ def test_exaggerated_gap_is_measured_as_twice_within_ci():
     row = g.loc["Conformity"]
     assert row.human_gap == pytest.approx(human_gap, abs=1e-12)
     assert row.llm_gap == pytest.approx(2 * human_gap, abs=1e-12)
-    assert row.ratio == pytest.approx(2.0, abs=1e-9)
-    assert row.ratio_ci_low < 2 < row.ratio_ci_high
-    assert row.ratio_ci_low > 1  # exaggeration detected
+    assert row.gap_difference == pytest.approx(human_gap, abs=1e-9)
+    assert row.diff_ci_low > 0  # exaggeration detected: the LLM gap lies above the humans'
     assert row.sign_agree and row.n_llm_a == 40 and row.n_human_b == 500
     assert row.human_ci_low < 0.5 < row.human_ci_high
     assert row.diff_ci_low < row.gap_difference < row.diff_ci_high
@@ -420,7 +419,7 @@ def test_weighted_human_gap_and_baseline_form():
     row = g.set_index("dimension").loc["Hedonism"]
     assert row.human_gap == pytest.approx(0.75 - 0.0)  # (3*1 + 0)/4 - 0
     assert row.llm_gap == pytest.approx(1.2)
-    assert row.ratio == pytest.approx(1.6)
+    assert row.gap_difference == pytest.approx(1.2 - 0.75)
     # paper form: persona minus plain model vs group mean minus overall (weighted) mean
     base = pd.DataFrame(
         {"model": "plain", "family": "pvq", "dimension": "Hedonism", "centered_mean": [0.4]}
@@ -432,9 +431,10 @@ def test_weighted_human_gap_and_baseline_form():
     overall = (3 * 1 + 0 + 0.5 - 0.5 + 2 * 2) / 8
     assert rb.human_gap == pytest.approx(0.75 - overall)
     assert rb.llm_gap == pytest.approx(0.5)
-    assert rb.llm_ci_low == pytest.approx(0.5) and rb.llm_ci_high == pytest.approx(
-        0.5
-    )  # single runs: fixed
+    # single runs and no items to resample: the LLM gap has no interval (never ci_low = ci_high)
+    assert np.isnan(rb.llm_ci_low) and np.isnan(rb.llm_ci_high)
+    assert rb.llm_resampled.startswith("none")
+    assert rb.diff_ci_low < rb.gap_difference < rb.diff_ci_high
     assert rb.sign_agree == (np.sign(0.75 - overall) == 1)
     with pytest.raises(ValueError, match="persona_baseline"):
         persona_gaps.group_gap_comparison(p, h, "gender", "male")
@@ -455,8 +455,8 @@ def test_flattened_and_reversed_gaps():
         pd.concat(rows), h, "gender", "male", "female", n_boot=300, seed=0
     )
     row = g.set_index("dimension").loc["Conformity"]
-    assert row.ratio == pytest.approx(-0.5, abs=1e-9)
-    assert not row.sign_agree
+    assert row.gap_difference == pytest.approx(-1.5 * hg, abs=1e-9)
+    assert not row.sign_agree and row.sign_agree_share < 0.05
 
 
 # --------------------------------------------------------------------------- released reference

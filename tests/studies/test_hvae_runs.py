@@ -492,10 +492,10 @@ def test_chance_baseline_matches_enumeration_of_all_patterns():
     # independent reference: svo.svo_angle / svo.svo_category on all 9**6 patterns
     grid = np.indices((9,) * 6).reshape(6, -1).T + 1.0
     angles = svo.svo_angle(grid)
-    b = hvae_metrics.chance_baseline().set_index("target")
+    b = hvae_metrics.chance_baseline(irrational="include").set_index("target")
     for conv in svo.CONVENTIONS:
         share = pd.Series(svo.svo_category(angles, conv)).value_counts(normalize=True)
-        bc = hvae_metrics.chance_baseline(convention=conv).set_index("target")
+        bc = hvae_metrics.chance_baseline(convention=conv, irrational="include").set_index("target")
         for t in svo.TARGETS:
             assert bc.loc[t, "hit_rate"] == pytest.approx(share.get(t, 0.0), abs=1e-12)
     for t in svo.TARGETS:

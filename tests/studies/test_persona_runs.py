@@ -334,6 +334,13 @@ def test_group_gap_on_synthetic_ess_by_hand(tmp_path, corr):
         mm = np.average(hd[hd.gender == "male"].score, weights=hd[hd.gender == "male"].weight)
         allm = np.average(hd.score, weights=hd.weight)
         assert g.loc[d, "human_gap"] == pytest.approx(mm - allm, abs=1e-12)
+    # one persona against the plain model: the LLM interval comes from resampling the items
+    gb = persona_studies.compare_personas(
+        ans, corr, ess_scores=hum, group="gender", group_a="male", n_boot=200, seed=1
+    ).group.dropna(subset=["llm_gap"])
+    assert gb.llm_resampled.str.contains("items").all()
+    assert ((gb.llm_ci_low <= gb.llm_gap) & (gb.llm_gap <= gb.llm_ci_high)).all()
+    assert (gb.llm_ci_low < gb.llm_ci_high).any()
 
 
 def test_compare_file_and_bad_answer_files(tmp_path, grid, corr):

@@ -209,3 +209,13 @@ COLUMN_OPTS = {
         "rating", "--rating-col", help="Name of the rating column in your ratings file."
     ),
 }
+
+NA_VALUES_OPT = typer.Option(
+    None,
+    "--na-values",
+    help=(
+        "Missing-value codes of the ratings/answers, comma-separated (e.g. -99,999): read as "
+        "missing, never as ratings. Without it an inferred scale that such a code would widen "
+        "is refused."
+    ),
+)

@@ -10,6 +10,7 @@ from vp_stats.cli._common import (
     BACKEND_OPTS,
     COLUMN_OPTS,
     DATA_DIR_OPT,
+    NA_VALUES_OPT,
     _backend,
     _echo_table,
     _fail,
@@ -91,6 +92,7 @@ def validate(
     participant_col: str = COLUMN_OPTS["participant"],
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
+    na_values: str | None = NA_VALUES_OPT,
     data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(
         Path("data/processed"),
@@ -199,6 +201,7 @@ def validate(
             seed=seed,
             procedure=procedure,
             data_dir=data_dir,
+            na_values=na_values,
         )
     table, info = res.table, res.notes
     n_items = table["item"].nunique()
@@ -335,6 +338,7 @@ def score(
         1000, "--n-boot", help="Bootstrap resamples over items for the CIs (0: none)."
     ),
     seed: int = typer.Option(0, help="Bootstrap seed."),
+    na_values: str | None = NA_VALUES_OPT,
 ) -> None:
     """Score LLM value profiles: centred means over validated items.
 
@@ -360,7 +364,7 @@ def score(
         if answers is None:
             wide = averaging.load_average_outputs()
         else:
-            table = tio.read_answers(answers)
+            table = tio.read_answers(answers, na_values=na_values)
             unknown = ~table["item"].isin(
                 set(
                     corr["item"]
@@ -646,6 +650,7 @@ def questionnaire_score(
     out: Path | None = typer.Option(
         None, "--out", help="Write the scores to this CSV (default: print)."
     ),
+    na_values: str | None = NA_VALUES_OPT,
 ) -> None:
     """Score raw questionnaire answers.
 
@@ -660,6 +665,9 @@ def questionnaire_score(
         if out:
             tio.prepare_out_file(out)
         answers = tio.read_questionnaire_answers(file)
+        answers = tio.mask_na_values(
+            answers, [c for c in answers.columns if c not in ("participant", "item")], na_values
+        )
     try:
         if instrument == "pvq21":
             scores = pvq.score_pvq21(answers, ess_coding=ess_coding, centre=not raw)
@@ -675,7 +683,12 @@ def questionnaire_score(
             _provenance(
                 out,
                 "questionnaire score",
-                {"instrument": instrument, "ess_coding": ess_coding, "raw": raw},
+                {
+                    "instrument": instrument,
+                    "ess_coding": ess_coding,
+                    "raw": raw,
+                    **tio.na_values_record(na_values),
+                },
                 {"answers": file},
             )
         typer.echo(f"wrote {out} ({len(scores)} rows)")

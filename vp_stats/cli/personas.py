@@ -246,9 +246,9 @@ def _compare_humans(
         "group_b",
         "persona_d",
         "human_d",
-        "ratio",
-        "ratio_ci_low",
-        "ratio_ci_high",
+        "d_difference",
+        "d_difference_ci_low",
+        "d_difference_ci_high",
         "sign_agree",
     ]
     _echo_table(table[cols].round(3), f"persona vs {human} ({res.note})")

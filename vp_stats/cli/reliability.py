@@ -12,6 +12,7 @@ import typer
 from vp_stats.cli._common import (
     COLUMN_OPTS,
     DATA_DIR_OPT,
+    NA_VALUES_OPT,
     _echo_table,
     _fail,
     _use_data_dir,
@@ -80,6 +81,7 @@ def reliability_cmd(
     participant_col: str = COLUMN_OPTS["participant"],
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
+    na_values: str | None = NA_VALUES_OPT,
     method: str = typer.Option(
         "minres", help="With --items: one-factor estimator of the one-factor omega: minres or ml."
     ),
@@ -136,6 +138,7 @@ def reliability_cmd(
                 n_factors=n_factors,
                 reverse=reverse,
                 missing=missing,
+                na_values=na_values,
             )
         table, info = res.table, res.notes
         row = table.iloc[0]
@@ -179,6 +182,7 @@ def reliability_cmd(
             n_factors=n_factors,
             missing=missing,
             data_dir=data_dir,
+            na_values=na_values,
         )
     table, info = res.table, res.notes
     typer.echo(f"rating scale {info['scale']}")

@@ -13,7 +13,20 @@ from pathlib import Path
 
 import typer
 
-from vp_stats.cli._common import COLUMN_OPTS, _echo_table, _fail, _user_errors, app
+from vp_stats.cli._common import (
+    COLUMN_OPTS,
+    NA_VALUES_OPT,
+    _echo_table,
+    _fail,
+    _user_errors,
+    app,
+)
+
+SCALE_OPT = typer.Option(
+    None,
+    "--scale",
+    help="Rating scale LOW-HIGH, e.g. 1-5 (values outside are errors). Default: inferred.",
+)
 
 __all__ = ["structure_app", "DATA_OPT", "efa_cmd", "cfa_cmd"]
 
@@ -68,6 +81,8 @@ def efa_cmd(
         "listwise", "--missing", help="listwise (respondents who answered every item) or pairwise."
     ),
     participant_col: str = COLUMN_OPTS["participant"],
+    scale: str | None = SCALE_OPT,
+    na_values: str | None = NA_VALUES_OPT,
     out: Path = typer.Option(..., "--out", help="Output directory."),
 ) -> None:
     """Exploratory factor analysis as psych::fa, with KMO, Bartlett's test and parallel analysis.
@@ -90,7 +105,10 @@ def efa_cmd(
                 "parallel analysis"
             )
         with tio.locked_out_dir(out) as out_dir:
-            x = tio.read_item_matrix(data, participant=participant_col).table
+            mat = tio.read_item_matrix(
+                data, participant=participant_col, scale=scale, na_values=na_values
+            )
+            x = mat.table
             if n_factors is not None:
                 factor._check_options(n_factors=n_factors, n_items=x.shape[1])
             pa = None
@@ -143,6 +161,8 @@ def efa_cmd(
                 "seed": seed,
                 "missing": missing,
                 "participant_col": participant_col,
+                "scale": str(mat.scale),
+                **tio.na_values_record(na_values),
             }
             extra = {
                 "n_obs": res.n_obs,
@@ -193,6 +213,8 @@ def cfa_cmd(
         ..., "--model", help="Model file in lavaan syntax, e.g. lines 'Agree =~ A1 + A2 + A3'."
     ),
     participant_col: str = COLUMN_OPTS["participant"],
+    scale: str | None = SCALE_OPT,
+    na_values: str | None = NA_VALUES_OPT,
     out: Path = typer.Option(..., "--out", help="Output directory."),
 ) -> None:
     """Confirmatory factor analysis by maximum likelihood, as lavaan::cfa(estimator = "ML").
@@ -225,7 +247,10 @@ def cfa_cmd(
             ) from exc
         cfa.parse_model(text, source=str(model))
         with tio.locked_out_dir(out) as out_dir:
-            x = tio.read_item_matrix(data, participant=participant_col).table
+            mat = tio.read_item_matrix(
+                data, participant=participant_col, scale=scale, na_values=na_values
+            )
+            x = mat.table
             res = cfa.cfa(x, text, source=str(model))
             written = [
                 tio.write_csv(res.fit, out_dir / "cfa_fit.csv"),
@@ -239,7 +264,11 @@ def cfa_cmd(
                 tio.write_json(
                     study.provenance(
                         "structure cfa",
-                        {"participant_col": participant_col},
+                        {
+                            "participant_col": participant_col,
+                            "scale": str(mat.scale),
+                            **tio.na_values_record(na_values),
+                        },
                         {"data": data, "model": model},
                         **extra,
                     ),

@@ -94,6 +94,15 @@ def svo_run(
     temperature: float | None = typer.Option(
         None, help="Sampling temperature (default: the protocol's)."
     ),
+    irrational: str = typer.Option(
+        "miss",
+        "--irrational",
+        help=(
+            "Runs answered with one letter throughout (position bias) or with intransitive "
+            "preferences: miss (default: a miss in the hit rate, left out of the angular "
+            "distance), exclude (left out of both) or include (scored like any run)."
+        ),
+    ),
 ) -> None:
     """Induce target SVOs in a model (HVAE protocol) and score its value rationality; cached,
     resumable."""
@@ -109,6 +118,8 @@ def svo_run(
         _fail(f"--runs must be >= 1, got {runs}")
     if temperature is not None and not (temperature >= 0):
         _fail(f"--temperature must be >= 0, got {temperature}")
+    if irrational not in ("miss", "exclude", "include"):
+        _fail(f"--irrational must be miss, exclude or include, got {irrational!r}")
     if backend not in backends.BACKENDS:
         _fail(f"--backend must be local or openai, got {backend!r}")
     with _user_errors(), tio.locked_out_dir(out):
@@ -133,6 +144,7 @@ def svo_run(
                 mode=mode,
                 temperature=temperature,
                 progress=True,
+                irrational=irrational,
             )
         except backends.BackendError as exc:
             _fail(str(exc), code=1)
@@ -154,8 +166,11 @@ def svo_run(
                 "goal": goal,
                 "mode": mode,
                 "temperature": temperature,
+                "irrational": irrational,
             },
             {},
             model=ident,
+            rationality_rule=grid.rule,
         )
     _echo_table(grid.summary.round(3), "value rationality per target:")
+    typer.echo(f"rule ({irrational}): {grid.rule}")

@@ -9,6 +9,7 @@ import typer
 from vp_stats.cli._common import (
     COLUMN_OPTS,
     DATA_DIR_OPT,
+    NA_VALUES_OPT,
     _echo_table,
     _fail,
     _use_data_dir,
@@ -82,6 +83,7 @@ def compare_versions_cmd(
     participant_col: str = COLUMN_OPTS["participant"],
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
+    na_values: str | None = NA_VALUES_OPT,
     data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(
         ...,
@@ -129,6 +131,7 @@ def compare_versions_cmd(
             item=item_col,
             rating=rating_col,
             data_dir=data_dir,
+            na_values=na_values,
         )
         if rule is not None:
             table = vs.version_pairs(r["item"].unique(), rule)[["item_a", "item_b"]]
@@ -156,6 +159,7 @@ def compare_versions_cmd(
             "seed": seed,
             "versions": list(rule) if rule else None,
             "families": list(dict.fromkeys(comp["family"])),
+            **tio.na_values_record(na_values),
         }
         prov = study.provenance(
             "compare-versions",

@@ -41,6 +41,9 @@ from vp_stats import tables
 from vp_stats.errors import DataFormatError, TableError
 
 __all__ = [
+    "parse_na_values",
+    "mask_na_values",
+    "na_values_record",
     "read_csv",
     "check_file",
     "read_ratings",
@@ -59,6 +62,70 @@ __all__ = [
     "locked_out_dir",
     "TableError",
 ]
+
+
+def parse_na_values(spec) -> tuple[str, ...]:
+    """The missing-value codes of ``--na-values`` / ``na_values=``: ``"-99,999"`` or a sequence.
+
+    Examples
+    --------
+    >>> parse_na_values("-99, 999"), parse_na_values([-99, "NA"]), parse_na_values(None)
+    (('-99', '999'), ('-99', 'NA'), ())
+    """
+    if spec is None:
+        return ()
+    items = spec.split(",") if isinstance(spec, str) else [str(v) for v in spec]
+    out = tuple(dict.fromkeys(t.strip() for t in items if str(t).strip()))
+    if isinstance(spec, str) and spec.strip() and not out:
+        raise ValueError(f"--na-values {spec!r}: expected codes separated by commas, e.g. -99,999")
+    return out
+
+
+def na_values_record(spec) -> dict:
+    """The provenance entry of ``--na-values``: ``{"na_values": [...]}``, empty when none given.
+
+    Examples
+    --------
+    >>> na_values_record("-99"), na_values_record(None)
+    ({'na_values': ['-99']}, {})
+    """
+    codes = parse_na_values(spec)
+    return {"na_values": list(codes)} if codes else {}
+
+
+def mask_na_values(df: pd.DataFrame, columns, na_values) -> pd.DataFrame:
+    """Set the cells of ``columns`` that hold a missing-value code to missing (NaN).
+
+    A cell is a missing-value code when its text equals a code, or when both are numbers
+    and equal (``-99.0`` is the code ``-99``). Only the value columns are masked, never ids:
+    a participant called ``999`` stays a participant.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"participant": ["999", "b"], "rating": ["-99.0", "4"]})
+    >>> mask_na_values(t, ["rating"], "-99").to_dict("list")
+    {'participant': ['999', 'b'], 'rating': [nan, '4']}
+    """
+    codes = parse_na_values(na_values)
+    if not codes:
+        return df
+    numbers = []
+    for c in codes:
+        try:
+            numbers.append(float(c))
+        except ValueError:
+            pass
+    out = df.copy()
+    for col in columns:
+        if col not in out.columns:
+            continue
+        s = out[col]
+        hit = s.notna() & s.astype(str).str.strip().isin(codes)
+        if numbers:
+            hit |= pd.to_numeric(s, errors="coerce").isin(numbers)
+        if hit.any():
+            out[col] = s.mask(hit)
+    return out
 
 
 def read_csv(path: str | os.PathLike, *, as_text: bool = True, what: str = "file") -> pd.DataFrame:
@@ -198,15 +265,39 @@ def read_ratings(
     rating: str = "rating",
     group: str = "group",
     scale=None,
+    na_values=None,
 ) -> tables.CheckedRatings:
     """Read a ratings CSV (``participant,item,rating`` [``,group``]) through the Ratings contract.
 
     ``item`` is any non-empty string id; a Value Portrait file with
     ``portrait_id,option_id`` columns instead gets ``item = "<portrait_id>_<option_id>"``.
-    ``scale`` ("1-5" ...) bounds the ratings; default inferred. Returns a
-    :class:`~vp_stats.tables.CheckedRatings`: the table (``.table``) and the scale (``.scale``).
+    ``scale`` ("1-5" ...) bounds the ratings; default inferred, and refused when it is not a
+    plausible rating scale (:func:`vp_stats.tables.implausible_rating`). ``na_values``
+    (``"-99,999"`` or a list) are missing-value codes of the rating column: their rows are
+    dropped (a long table has no cell for a missing answer; errors keep the file's lines).
+    Returns a :class:`~vp_stats.tables.CheckedRatings`: the table (``.table``) and the scale
+    (``.scale``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
+    >>> rows = "".join(f"p{i},q,{v}\\n" for i, v in enumerate([1, 2, 3, 4, 5, -99]))
+    >>> _ = p.write_text("participant,item,rating\\n" + rows)
+    >>> try:
+    ...     read_ratings(p)
+    ... except TableError as exc:
+    ...     print(str(exc).replace(str(p), "r.csv").split(" makes")[0])
+    r.csv: row 6 (line 7), field 'rating': rating -99
+    >>> r = read_ratings(p, na_values="-99")
+    >>> len(r.table), str(r.scale)
+    (5, '1-5')
     """
     df = read_csv(path, what="ratings file")
+    if parse_na_values(na_values):
+        masked = mask_na_values(df, [rating], na_values)
+        if rating in df.columns:
+            df = masked[~(masked[rating].isna() & df[rating].notna())]
     return tables.ratings_table(
         df,
         participant=participant,
@@ -277,18 +368,20 @@ def read_selected_items(path: str | os.PathLike, *, dimensions=None) -> pd.DataF
     return out
 
 
-def read_answers(path: str | os.PathLike, *, scale=None) -> pd.DataFrame:
+def read_answers(path: str | os.PathLike, *, scale=None, na_values=None) -> pd.DataFrame:
     """Read LLM answers: a runner ``answers.csv`` (one row per variant, ``rating``) or a
     per-item table (``numeric_response``), checked by the Answers contract.
 
     Returns the table with its numbers parsed and an ``item`` column; a ``variant`` column
-    marks a per-variant table.
+    marks a per-variant table. ``na_values``: missing-value codes of the answer column
+    (become missing answers).
     """
     out = read_csv(
         path, as_text=False, what="answers file"
     )  # numbers parsed; the contract checks each cell
     per_variant = "variant" in out.columns
     value = "rating" if per_variant else "numeric_response"
+    out = mask_na_values(out, [value], na_values)
     if value not in out.columns:
         raise TableError(
             str(path),
@@ -351,7 +444,7 @@ class ItemMatrix(tables.Result):
 
 
 def read_item_matrix(
-    path: str | os.PathLike, *, participant: str = "participant", scale=None
+    path: str | os.PathLike, *, participant: str = "participant", scale=None, na_values=None
 ) -> ItemMatrix:
     """Read a respondents x items file: one row per respondent, one column per item.
 
@@ -359,7 +452,9 @@ def read_item_matrix(
     1..n as in the file); every other column is an item. Cells are numbers or
     missing (empty, or ``NA`` as R writes it); anything else is an error naming row and item.
     ``scale``
-    ("1-5" ...) bounds the values; default inferred from them.
+    ("1-5" ...) bounds the values; default inferred from them, and refused when it is not a
+    plausible rating scale (:func:`vp_stats.tables.implausible_rating`: -99 or 999 read as
+    answers). ``na_values`` (``"-99,999"`` or a list): missing-value codes of the item cells.
 
     Returns
     -------
@@ -380,6 +475,7 @@ def read_item_matrix(
     df = df.mask(df.isin(["NA", "NaN", "nan"]))  # R's write.csv writes missing cells as NA
     src = str(path)
     items = [c for c in df.columns if c != participant]
+    df = mask_na_values(df, items, na_values)
     if not items:
         raise TableError(
             src,
@@ -404,6 +500,10 @@ def read_item_matrix(
         checked.index = pd.RangeIndex(1, len(checked) + 1, name=participant)
     out = checked[items].astype(float)
     if sc is None:
+        bad = tables.implausible_rating(out.to_numpy().ravel())
+        if bad is not None:
+            i, j = divmod(bad[0], out.shape[1])
+            raise TableError(src, i + 1, items[j], tables.implausible_scale_problem(bad[1], bad[2]))
         sc = tables.infer_scale(out.to_numpy().ravel())
     return ItemMatrix(out, {"scale": str(sc)}, scale=sc)
 

@@ -23,8 +23,8 @@ Statistics (DataFrames in, DataFrames out):
   bootstrap resampling respondents within each group (seeded,
   :class:`vp_stats.stats.resampling.Resampler`);
 * :func:`persona_vs_human`: a persona run's group gap against the humans',
-  both as d: sign agreement and the exaggeration ratio ``persona d / human d``
-  with paired bootstrap CIs;
+  both as d: sign agreement and the difference ``persona d - human d`` with paired
+  bootstrap CIs (no ratio: it is unbounded when the human d is near 0);
 * :func:`paper_persona_reference` and :func:`beside_paper`: the paper's
   reported persona gaps (``vp_stats/data/paper_persona_gaps.csv``, cited)
   beside a user's run.
@@ -432,7 +432,7 @@ def human_group_gaps(
 # --------------------------------------------------------------------------- persona side
 
 
-def _ratio_ci(x, ci):
+def _pct_ci(x, ci):
     lo, hi, _ = percentile_ci(x, ci)
     return lo, hi
 
@@ -459,10 +459,10 @@ def persona_vs_human(
     by a BFI-10 SD: the SD of each trait in ``sd_reference`` (human BFI-10
     scores, ddof 1; e.g. the Value Portrait participants), else the pooled SD
     between persona runs within the two groups (needs 2+ runs per group). The
-    human d is :func:`human_group_gaps`'s (pooled within-group SD). ``ratio =
-    persona_d / human_d`` is the exaggeration ratio (above 1: the personas
-    exaggerate the human gap; in (0, 1): flatten it; negative: wrong sign);
-    it is unstable when the human d is near 0 (see its CI).
+    human d is :func:`human_group_gaps`'s (pooled within-group SD). ``d_difference =
+    persona_d - human_d`` says how far the personas' standardised gap lies from the
+    humans' (positive: above it), with ``sign_agree``; no ratio ``persona_d / human_d`` is
+    reported, since it is unbounded when the human d is near 0.
 
     CIs: percentile bootstrap; humans resampled within groups, persona runs
     within groups (a group with one run held fixed), ``sd_reference``
@@ -493,8 +493,8 @@ def persona_vs_human(
     PersonaHumanGaps
         ``table``: ``dimension, group_a, group_b, persona_gap, persona_sd, persona_d,
         persona_ci_low, persona_ci_high, human_mean_diff, human_d,
-        human_ci_low, human_ci_high, ratio, ratio_ci_low, ratio_ci_high,
-        sign_agree, sign_agree_share, n_persona_a, n_persona_b, n_human_a,
+        human_ci_low, human_ci_high, d_difference, d_difference_ci_low,
+        d_difference_ci_high, sign_agree, sign_agree_share, n_persona_a, n_persona_b, n_human_a,
         n_human_b``; ``note`` says how each side was standardised.
 
     Examples
@@ -507,8 +507,8 @@ def persona_vs_human(
     >>> ref = pd.DataFrame({"participant": range(3), "family": "bfi", "dimension": "Agreeableness",
     ...                     "score": [1.0, 2.0, 3.0]})
     >>> r = persona_vs_human(p, h, "gender", "male", "female", sd_reference=ref, n_boot=0).table
-    >>> r[["persona_d", "human_d", "ratio", "sign_agree"]].values.tolist()  # -2/1, -1/0.7071
-    [[-2.0, -1.414213562373095, 1.4142135623730951, True]]
+    >>> r[["persona_d", "human_d", "d_difference", "sign_agree"]].round(4).values.tolist()
+    [[-2.0, -1.4142, -0.5858, True]]
     """
     check_boot_options(n_boot, ci, allow_zero=True)
     tables.require(persona_scores, [group, "dimension"], "persona scores")
@@ -581,17 +581,16 @@ def persona_vs_human(
             _, psd = _d(pna, pma, pva, pnb, pmb, pvb)
         with np.errstate(invalid="ignore", divide="ignore"):
             pd_ = gap / psd
-            ratio = pd_ / hd
+        diff = pd_ - hd
         if n_boot:
             hdb, _ = _d(*hbta, *hbtb)
             gapb = pbta[1] - pbtb[1]
             psdb = rsd_boot if sd_reference is not None else _d(*pbta, *pbtb)[1]
             with np.errstate(invalid="ignore", divide="ignore"):
                 pdb = gapb / psdb
-                rb = pdb / hdb
-            plo, phi = _ratio_ci(pdb, ci)
-            hlo, hhi = _ratio_ci(hdb, ci)
-            rlo, rhi = _ratio_ci(np.where(np.isfinite(rb), rb, np.nan), ci)
+            plo, phi = _pct_ci(pdb, ci)
+            hlo, hhi = _pct_ci(hdb, ci)
+            rlo, rhi = _pct_ci(pdb - hdb, ci)
             share = np.nanmean(
                 np.where(
                     np.isnan(pdb) | np.isnan(hdb),
@@ -617,9 +616,9 @@ def persona_vs_human(
                     "human_d": hd[k],
                     "human_ci_low": hlo[k],
                     "human_ci_high": hhi[k],
-                    "ratio": ratio[k],
-                    "ratio_ci_low": rlo[k],
-                    "ratio_ci_high": rhi[k],
+                    "d_difference": diff[k],
+                    "d_difference_ci_low": rlo[k],
+                    "d_difference_ci_high": rhi[k],
                     "sign_agree": bool(np.sign(pd_[k]) == np.sign(hd[k])),
                     "sign_agree_share": share[k],
                     "n_persona_a": int(pna[k]),
@@ -673,8 +672,8 @@ def beside_paper(gaps: pd.DataFrame, reference: pd.DataFrame | None = None) -> p
     ----------
     gaps : DataFrame
         :func:`vp_stats.stats.persona_gaps.group_gap_comparison` output (``dimension,
-        group_a, group_b, llm_gap, human_gap``, optionally ``ratio``,
-        ``sign_agree``, CIs), e.g. a persona run against ESS data. A pair
+        group_a, group_b, llm_gap, human_gap``, optionally ``sign_agree``, CIs), e.g. a
+        persona run against ESS data. A pair
         given the other way round (female - male) is matched with its signs flipped.
     reference : DataFrame, optional
         Default :func:`paper_persona_reference`.
@@ -684,8 +683,10 @@ def beside_paper(gaps: pd.DataFrame, reference: pd.DataFrame | None = None) -> p
     DataFrame
         One row per paper number: the paper's ``model, attribute, group_a,
         group_b, dimension, llm_gap, human_gap, source`` renamed ``paper_*``
-        where needed, then ``your_llm_gap, your_human_gap, your_ratio,
-        your_sign_agree, paper_ratio`` (NaN where your table lacks the pair).
+        where needed, then ``your_llm_gap, your_human_gap, your_gap_difference,
+        your_sign_agree, paper_gap_difference`` (``llm_gap - human_gap``; NaN where your
+        table lacks the pair). No ratio of the gaps: the paper's human gaps come near 0
+        (Hedonism, left - right: 0.03), where a ratio explodes.
 
     Examples
     --------
@@ -715,18 +716,17 @@ def beside_paper(gaps: pd.DataFrame, reference: pd.DataFrame | None = None) -> p
     m = out.merge(both, on=["dimension", "group_a", "group_b"], how="left", suffixes=("", "_yours"))
     m["your_llm_gap"] = m["llm_gap"] * m["_sign"]
     m["your_human_gap"] = m["human_gap"] * m["_sign"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m["your_ratio"] = m["your_llm_gap"] / m["your_human_gap"]
-        m["paper_ratio"] = m["paper_llm_gap"] / m["paper_human_gap"]
+    m["your_gap_difference"] = m["your_llm_gap"] - m["your_human_gap"]
+    m["paper_gap_difference"] = m["paper_llm_gap"] - m["paper_human_gap"]
     m["your_sign_agree"] = np.where(
         m["your_llm_gap"].isna(), None, np.sign(m["your_llm_gap"]) == np.sign(m["your_human_gap"])
     )
     cols = list(out.columns) + [
         "your_llm_gap",
         "your_human_gap",
-        "your_ratio",
+        "your_gap_difference",
         "your_sign_agree",
-        "paper_ratio",
+        "paper_gap_difference",
     ]
     return m[cols]
 

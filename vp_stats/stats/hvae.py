@@ -23,6 +23,8 @@ from vp_stats.instruments import svo
 from vp_stats.instruments.svo import TARGET_ANGLES, TARGETS, check_target
 
 __all__ = [
+    "IRRATIONAL_RULES",
+    "irrational_rule",
     "categorical_hit_rate",
     "chance_baseline",
     "mean_abs_angular_distance",
@@ -34,6 +36,46 @@ __all__ = [
 #: Tolerance (degrees) when checking a target angle against the reachable
 #: range, so that the published two-decimal values (61.39, -16.26) pass.
 _REACH_TOL = 0.005
+
+#: What a run that is not value-rational (all six answers the same letter: position bias; or
+#: intransitive preferences) counts for. ``"miss"`` (the default): a miss in the hit rate (the
+#: denominator stays every complete run) and left out of the angular distance; ``"exclude"``:
+#: left out of both; ``"include"``: scored like any run (the HVAE paper's scoring).
+IRRATIONAL_RULES = {
+    "miss": (
+        "runs answered with one letter throughout (position bias) or with intransitive "
+        "preferences count as misses in the hit rate and are left out of the angular distance"
+    ),
+    "exclude": (
+        "runs answered with one letter throughout (position bias) or with intransitive "
+        "preferences are left out of the hit rate and of the angular distance"
+    ),
+    "include": (
+        "every complete run is scored by its angle, also one-letter (position-biased) and "
+        "intransitive runs (the HVAE paper's scoring)"
+    ),
+}
+
+
+def irrational_rule(irrational: str = "miss") -> str:
+    """The sentence that states a rule of :data:`IRRATIONAL_RULES` (printed beside results).
+
+    The default ``"miss"`` is chosen because an answer pattern that follows the position of
+    the options (all A) or contradicts itself (intransitive) shows no value orientation: left
+    in, the all-A pattern lands at 30.47 degrees, inside the prosocial sector, and would be a
+    hit; left out of the denominator, a model that mostly answers by position would be judged
+    by its few other runs. Counting it as a miss keeps the hit rate a share of every complete
+    run. An angle has no "miss" value, so the angular distance leaves such runs out and the
+    summary reports how many remain (``n_rational``).
+
+    Examples
+    --------
+    >>> irrational_rule("miss")[:40]
+    'runs answered with one letter throughout'
+    """
+    if irrational not in IRRATIONAL_RULES:
+        raise ValueError(f"irrational must be one of {list(IRRATIONAL_RULES)}, got {irrational!r}")
+    return IRRATIONAL_RULES[irrational]
 
 
 # --------------------------------------------------------------------------
@@ -157,6 +199,7 @@ def score_runs(
     convention: str = "murphy",
     target_angles: Mapping[str, float] | None = None,
     allow_unreachable: bool = False,
+    irrational: str = "miss",
 ) -> pd.DataFrame:
     """Per-run SVO scores and value-rationality terms from a transcript.
 
@@ -170,6 +213,10 @@ def score_runs(
         Category boundaries (:func:`vp_stats.instruments.svo.svo_category`).
     target_angles, allow_unreachable
         See :func:`target_angle`.
+    irrational : {"miss", "exclude", "include"}
+        What a run that is not value-rational counts for (:data:`IRRATIONAL_RULES`,
+        :func:`irrational_rule`): a miss (default), nothing (``hit`` missing), or a run like
+        any other.
 
     Returns
     -------
@@ -177,10 +224,12 @@ def score_runs(
         One row per (target, run): ``target``, ``run``, ``seed``,
         ``n_items_parsed``, ``n_parse_failures``, ``complete``, ``letters``
         (the six letters in presentation order, ``?`` for failures),
-        ``svo_angle``, ``svo_category``, ``hit`` (category == target; missing
-        if incomplete), ``target_angle``, ``abs_angular_distance``,
-        ``transitive``, ``preference_ranking`` and ``constant_letter`` (all six
-        answers the same letter: a position-bias flag).
+        ``svo_angle``, ``svo_category``, ``category_match`` (category == target),
+        ``rational`` (transitive and not one letter throughout), ``hit``
+        (``category_match`` under the rule ``irrational``; missing if incomplete),
+        ``target_angle``, ``abs_angular_distance``, ``transitive``,
+        ``preference_ranking`` and ``constant_letter`` (all six answers the same
+        letter: a position-bias flag).
 
     Examples
     --------
@@ -190,7 +239,11 @@ def score_runs(
     >>> r = score_runs(t)
     >>> print(round(r.loc[0, "svo_angle"], 2), r.loc[0, "hit"], r.loc[0, "abs_angular_distance"])
     61.39 True 0.0
+    >>> a = score_runs(t.assign(target="prosocial", letter="A"))  # position bias, at 30.47 deg
+    >>> print(a.loc[0, "svo_category"], a.loc[0, "category_match"], a.loc[0, "hit"])
+    prosocial True False
     """
+    irrational_rule(irrational)
     tables.require(transcript, ["target", "run", "step", "item", "letter"], "transcript")
     tr = transcript.copy()
     if "seed" not in tr.columns:
@@ -250,9 +303,14 @@ def score_runs(
     out["complete"] = complete
     out["svo_angle"] = angle
     out["svo_category"] = pd.Categorical(cat, categories=list(TARGETS))
+    match = [None if c is None else c == t for c, t in zip(cat, out["target"], strict=True)]
+    out["category_match"] = pd.array(match, dtype="boolean")
+    constant = np.array([len(x) == 6 and "?" not in x and len(set(x)) == 1 for x in letters])
+    transitive = scored["transitive"].astype("boolean").to_numpy(dtype=bool, na_value=False)
+    rational = complete & transitive & ~constant
+    out["rational"] = pd.array(np.where(complete, rational, None), dtype="boolean")
     out["hit"] = pd.array(
-        [None if c is None else c == t for c, t in zip(cat, out["target"], strict=True)],
-        dtype="boolean",
+        [_hit(m, r, irrational) for m, r in zip(match, rational, strict=True)], dtype="boolean"
     )
     out["target_angle"] = out["target"].map(angles).astype(float)
     out["abs_angular_distance"] = np.abs(angle - out["target_angle"].to_numpy())
@@ -262,14 +320,31 @@ def score_runs(
     out["preference_ranking"] = pd.array(
         np.where(complete, scored["preference_ranking"].astype(object), None), dtype="string"
     )
-    out["constant_letter"] = pd.array(
-        [len(x) == 6 and "?" not in x and len(set(x)) == 1 for x in letters.to_numpy()],
-        dtype="boolean",
-    )
+    out["constant_letter"] = pd.array(constant, dtype="boolean")
     return out.drop(columns="rid")
 
 
-def summarise_runs(runs: pd.DataFrame, *, normalise: bool = True) -> pd.DataFrame:
+def _hit(match, rational: bool, irrational: str):
+    """A run's hit under the rule ``irrational`` (None: no complete answer, or excluded)."""
+    if match is None:
+        return None
+    if rational or irrational == "include":
+        return bool(match)
+    return False if irrational == "miss" else None
+
+
+def _rational(runs: pd.DataFrame) -> np.ndarray:
+    """Value-rational runs: transitive and not one letter throughout (False if incomplete)."""
+    if "rational" in runs.columns:
+        return runs["rational"].astype("boolean").to_numpy(dtype=bool, na_value=False)
+    tr = runs["transitive"].astype("boolean").to_numpy(dtype=bool, na_value=False)
+    const = runs["constant_letter"].astype("boolean").to_numpy(dtype=bool, na_value=False)
+    return tr & ~const
+
+
+def summarise_runs(
+    runs: pd.DataFrame, *, normalise: bool = True, irrational: str = "miss"
+) -> pd.DataFrame:
     """Value rationality per target, with the raw-angle context beside it.
 
     Parameters
@@ -278,18 +353,23 @@ def summarise_runs(runs: pd.DataFrame, *, normalise: bool = True) -> pd.DataFram
         Output of :func:`score_runs`.
     normalise : bool
         Also report the distance divided by the reachable span (77.65 deg).
+    irrational : {"miss", "exclude", "include"}
+        What a run that is not value-rational (one letter throughout, or intransitive)
+        counts for (:func:`irrational_rule`; default: a miss in the hit rate, left out of the
+        distance).
 
     Returns
     -------
     pandas.DataFrame
         One row per target: ``target``, ``target_angle``, ``n_runs``,
-        ``n_complete``, ``n_parse_failures`` (failed replies), ``hit_rate``
-        (over complete runs), ``hit_rate_all_runs`` (incomplete runs count as
-        misses), ``mean_abs_angular_distance`` (degrees, complete runs),
-        ``mean_abs_angular_distance_normalised``, ``mean_angle``,
-        ``sd_angle`` (ddof=1), ``share_transitive`` and
-        ``share_constant_letter`` (over complete runs), and ``modal_category``
-        (ties broken in :data:`TARGETS` order).
+        ``n_complete``, ``n_rational`` (complete, transitive, not one letter throughout),
+        ``n_parse_failures`` (failed replies), ``hit_rate`` (over complete runs; over
+        rational ones with ``"exclude"``), ``hit_rate_all_runs`` (incomplete runs count as
+        misses), ``mean_abs_angular_distance`` (degrees; over rational runs unless
+        ``"include"``), ``mean_abs_angular_distance_normalised``, ``mean_angle``,
+        ``sd_angle`` (ddof=1), ``share_transitive`` and ``share_constant_letter`` (over
+        complete runs), ``modal_category`` (ties broken in :data:`TARGETS` order) and
+        ``irrational`` (the rule applied).
 
     Examples
     --------
@@ -301,16 +381,21 @@ def summarise_runs(runs: pd.DataFrame, *, normalise: bool = True) -> pd.DataFram
     ...     "transitive": pd.array([True, True, None], dtype="boolean"),
     ...     "constant_letter": pd.array([False, True, False], dtype="boolean"),
     ...     "n_parse_failures": [0, 0, 1]})
-    >>> s = summarise_runs(runs)
+    >>> s = summarise_runs(runs)  # the second run answered one letter throughout: a miss
     >>> print(s.loc[0, "hit_rate"], round(s.loc[0, "hit_rate_all_runs"], 3),
-    ...       s.loc[0, "mean_abs_angular_distance"])
-    0.5 0.333 15.0
+    ...       s.loc[0, "mean_abs_angular_distance"], s.loc[0, "n_rational"])
+    0.5 0.333 5.0 1
     """
+    irrational_rule(irrational)
     rows = []
     for target, g in runs.groupby("target", sort=False):
         comp = g[g["complete"].astype(bool)]
-        hits = comp["hit"].astype("boolean").fillna(False).astype(bool)
-        dist = comp["abs_angular_distance"].to_numpy(dtype=float)
+        rational = _rational(comp)
+        match = (comp["svo_category"].astype(object) == target).to_numpy(dtype=bool)
+        hits = match if irrational == "include" else match & rational
+        scored = rational if irrational == "exclude" else np.ones(len(comp), dtype=bool)
+        in_dist = np.ones(len(comp), dtype=bool) if irrational == "include" else rational
+        dist = comp["abs_angular_distance"].to_numpy(dtype=float)[in_dist]
         ang = comp["svo_angle"].to_numpy(dtype=float)
         cats = comp["svo_category"].astype(object)
         row = {
@@ -318,10 +403,11 @@ def summarise_runs(runs: pd.DataFrame, *, normalise: bool = True) -> pd.DataFram
             "target_angle": float(g["target_angle"].iloc[0]),
             "n_runs": len(g),
             "n_complete": len(comp),
+            "n_rational": int(rational.sum()),
             "n_parse_failures": int(g["n_parse_failures"].sum()) if "n_parse_failures" in g else 0,
-            "hit_rate": categorical_hit_rate(comp["svo_category"].astype(object), target),
+            "hit_rate": float(hits[scored].mean()) if scored.any() else np.nan,
             "hit_rate_all_runs": float(hits.sum() / len(g)),
-            "mean_abs_angular_distance": float(dist.mean()) if len(comp) else np.nan,
+            "mean_abs_angular_distance": float(dist.mean()) if dist.size else np.nan,
         }
         if normalise:
             row["mean_abs_angular_distance_normalised"] = (
@@ -339,6 +425,7 @@ def summarise_runs(runs: pd.DataFrame, *, normalise: bool = True) -> pd.DataFram
         row["modal_category"] = (
             next(c for c in TARGETS if counts.get(c, 0) == counts.max()) if len(comp) else None
         )
+        row["irrational"] = irrational
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -347,6 +434,7 @@ def chance_baseline(
     *,
     convention: str = "murphy",
     target_angles: Mapping[str, float] | None = None,
+    irrational: str = "miss",
 ) -> pd.DataFrame:
     """Value rationality of a respondent who answers every item uniformly at random.
 
@@ -356,7 +444,9 @@ def chance_baseline(
     Random answering lands almost only in the prosocial and individualistic
     sectors (altruistic and competitive angles need nearly exact ideal
     patterns), so a model that answers noisily "drifts to neutral" values by
-    construction: compare measured hit rates with this baseline.
+    construction: compare measured hit rates with this baseline. The baseline follows the
+    runs' rule ``irrational`` (:func:`irrational_rule`): by default the 9 one-letter patterns
+    and the intransitive ones are misses and are left out of the distance.
 
     Parameters
     ----------
@@ -364,16 +454,19 @@ def chance_baseline(
         Category boundaries.
     target_angles : mapping, optional
         Override of :data:`TARGET_ANGLES`.
+    irrational : {"miss", "exclude", "include"}
+        As in :func:`summarise_runs`.
 
     Returns
     -------
     pandas.DataFrame
         One row per target: ``target``, ``target_angle``, ``hit_rate``,
-        ``mean_abs_angular_distance``, ``mean_abs_angular_distance_normalised``.
+        ``mean_abs_angular_distance``, ``mean_abs_angular_distance_normalised``,
+        ``share_rational`` (of all patterns) and ``irrational`` (the rule).
 
     Examples
     --------
-    >>> b = chance_baseline()
+    >>> b = chance_baseline(irrational="include")
     >>> b[["target", "hit_rate"]].round(4)
                 target  hit_rate
     0       altruistic    0.0005
@@ -381,24 +474,33 @@ def chance_baseline(
     2  individualistic    0.4923
     3      competitive    0.0004
     """
+    irrational_rule(irrational)
     pay = svo.PAYOFFS[:6].astype(float)  # (6, 9, 2)
     tot_s, tot_o = np.zeros(1), np.zeros(1)
     for i in range(6):
         tot_s = np.add.outer(tot_s, pay[i, :, 0]).ravel()
         tot_o = np.add.outer(tot_o, pay[i, :, 1]).ravel()
     angle = np.degrees(np.arctan2(tot_o / 6 - 50.0, tot_s / 6 - 50.0))
-    cats = pd.Series(svo.svo_category(angle, convention)).value_counts(normalize=True)
+    pat = svo.enumerate_primary_patterns()  # same order: the last item varies fastest
+    grid = pat[[f"item_{i}" for i in svo.PRIMARY_ITEMS]].to_numpy()
+    rational = pat["transitive"].to_numpy(dtype=bool) & (grid != grid[:, :1]).any(axis=1)
+    cat = np.asarray(svo.svo_category(angle, convention), dtype=object)
+    scored = rational if irrational == "exclude" else np.ones(angle.size, dtype=bool)
+    in_dist = np.ones(angle.size, dtype=bool) if irrational == "include" else rational
     rows = []
     for t in TARGETS:
         ref = target_angle(t, target_angles)
-        d = float(np.abs(angle - ref).mean())
+        hit = (cat == t) if irrational == "include" else (cat == t) & rational
+        d = float(np.abs(angle[in_dist] - ref).mean())
         rows.append(
             {
                 "target": t,
                 "target_angle": ref,
-                "hit_rate": float(cats.get(t, 0.0)),
+                "hit_rate": float(hit[scored].mean()),
                 "mean_abs_angular_distance": d,
                 "mean_abs_angular_distance_normalised": d / svo.REACHABLE_SPAN,
+                "share_rational": float(rational.mean()),
+                "irrational": irrational,
             }
         )
     return pd.DataFrame(rows)

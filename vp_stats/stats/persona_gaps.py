@@ -2,7 +2,8 @@
 
 Persona statistics for groups (DataFrames in,
 DataFrames out, no files): :func:`group_gap_comparison` and its weighted,
-stratified bootstrap helpers. The human reference is typically ESS microdata
+stratified bootstrap helpers, and :func:`persona_item_scores` (each item's part of a
+persona's value score, for resampling items). The human reference is typically ESS microdata
 (:func:`vp_stats.io.ess.load_ess`), since the Value Portrait release has no
 demographic columns.
 """
@@ -18,7 +19,152 @@ from vp_stats import schema, tables
 from vp_stats.stats.personas import _SCORE_COLS, _detect
 from vp_stats.stats.resampling import Resampler, check_boot_options, percentile_ci
 
-__all__ = ["group_gap_comparison"]
+__all__ = ["group_gap_comparison", "persona_item_scores"]
+
+_DEFAULT = object()
+
+
+def persona_item_scores(
+    answers: pd.DataFrame,
+    corr: pd.DataFrame,
+    family: str = "pvq",
+    *,
+    threshold: float = 0.3,
+    mode: str = "pos",
+    exclusions: pd.DataFrame | None | object = _DEFAULT,
+    scale=None,
+) -> pd.DataFrame:
+    """Each validated item's part of every persona's value score: the items to resample.
+
+    A persona's Value Portrait score of a value is the mean of its answers to the value's
+    validated items (negatively keyed items reversed) minus its centre, the mean over all
+    items validated for any value of the family
+    (:func:`vp_stats.stats.scoring.value_profiles`). Here each item's answer minus the
+    centre is one row, so the mean of a persona's rows of a value is its ``centered_mean``;
+    resampling the rows resamples items with the centre held fixed, as ``value_profiles``'s
+    item bootstrap does.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        A persona run's answers: ``persona_id, portrait_id, option_id, rating`` (several rows
+        per item are averaged, failed answers with ``parse_ok`` False left out).
+    corr : DataFrame
+        Item correlations (the published table or your own ``item_correlations.csv``).
+    family : str
+        The family scored.
+    threshold, mode, exclusions, scale
+        As in :func:`vp_stats.stats.scoring.value_profiles`.
+
+    Returns
+    -------
+    DataFrame
+        ``persona_id, family, dimension, item, score`` (answered items only).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"persona_id": "p", "portrait_id": [1001, 1002, 1003], "option_id": 1,
+    ...                   "rating": [6.0, 2.0, 4.0]})
+    >>> corr = pd.DataFrame({"portrait_id": [1001, 1002, 1003], "option_id": 1, "family": "bfi",
+    ...                      "dimension": ["Openness", "Neuroticism", "Openness"],
+    ...                      "rho": [0.5, 0.4, 0.6]})
+    >>> s = persona_item_scores(a, corr, "bfi", exclusions=None)
+    >>> s[["dimension", "item", "score"]].values.tolist()  # centre 4
+    [['Neuroticism', '1002_1', -2.0], ['Openness', '1001_1', 2.0], ['Openness', '1003_1', 0.0]]
+    """
+    from vp_stats.stats.scoring import _answer_matrix
+    from vp_stats.stats.validation import select_items, upstream_exclusions
+
+    tables.require(answers, ["persona_id", "rating"], "answers")
+    a = answers
+    if "parse_ok" in a.columns:
+        a = a[a["parse_ok"].astype(bool)]
+    a = tables.with_item_column(a)
+    avg = (
+        a.assign(numeric_response=pd.to_numeric(a["rating"], errors="coerce"))
+        .groupby(["persona_id", "item"], sort=False)["numeric_response"]
+        .mean()
+        .reset_index()
+        .rename(columns={"persona_id": "model"})
+    )
+    if exclusions is _DEFAULT:
+        exclusions = upstream_exclusions()
+    sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions)
+    sel = tables.with_item_column(sel[sel["selected"] & (sel["family"] == family)])
+    sc = tables.parse_scale(scale) or tables.VP_SCALE
+    mat = _answer_matrix(avg, "numeric_response", sc)
+    fam_items = pd.Index(sel["item"].drop_duplicates())
+    mat = mat.reindex(columns=mat.columns.union(fam_items, sort=False))
+    fam = mat[fam_items].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        n = (~np.isnan(fam)).sum(axis=1)
+        centre = np.where(n > 0, np.nansum(fam, axis=1) / np.maximum(n, 1), np.nan)
+    frames = []
+    for dim in schema.FAMILIES[family]:
+        dsel = sel[sel["dimension"] == dim]
+        x = mat[pd.Index(dsel["item"])].to_numpy(dtype=float)
+        x = np.where(dsel["sign"].to_numpy() < 0, sc.reverse(x), x) - centre[:, None]
+        long = pd.DataFrame(x, index=mat.index, columns=dsel["item"].to_numpy()).stack()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "persona_id": long.index.get_level_values(0).astype(str),
+                    "family": family,
+                    "dimension": dim,
+                    "item": long.index.get_level_values(1).astype(str),
+                    "score": long.to_numpy(dtype=float),
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["persona_id", "dimension", "item"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _item_group_means(
+    pwide: pd.DataFrame,
+    keys: np.ndarray,
+    labels: np.ndarray,
+    items: pd.DataFrame,
+    wanted,
+    n_boot: int,
+    resampler: Resampler,
+):
+    """Bootstrap of persona group means resampling personas within group and items.
+
+    Replicate ``b`` draws the items of each value once (multinomial counts shared by every
+    persona and group, so a gap compares the same items) and the personas of each group
+    (a group of one persona keeps it: its spread is then the items' alone). A persona's
+    replicate score is the count-weighted mean of its item rows (:func:`persona_item_scores`).
+    """
+    dims = list(pwide.columns)
+    boot = {lab: np.full((n_boot, len(dims)), np.nan) for lab in wanted}
+    members = {lab: np.flatnonzero(labels == lab) for lab in wanted}
+    for lab, m in members.items():
+        if m.size == 0:
+            raise ValueError(f"group {lab!r} has no persona")
+    pcounts = {lab: resampler.counts(len(m), n_boot) for lab, m in members.items()}
+    for j, dim in enumerate(dims):
+        it = items[items["dimension"] == dim]
+        Z = (
+            it.pivot_table(index="_unit", columns="item", values="score", aggfunc="mean")
+            .reindex(index=keys)
+            .to_numpy(dtype=float)
+        )
+        if Z.shape[1] == 0:
+            continue
+        ok = ~np.isnan(Z)
+        C = resampler.counts(Z.shape[1], n_boot)  # (B, items)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            S = (C @ np.where(ok, Z, 0.0).T) / (C @ ok.T)  # (B, units)
+        for lab, m in members.items():
+            Sg = S[:, m]
+            okg = ~np.isnan(Sg)
+            W = pcounts[lab] * okg
+            with np.errstate(invalid="ignore", divide="ignore"):
+                boot[lab][:, j] = (W * np.where(okg, Sg, 0.0)).sum(axis=1) / W.sum(axis=1)
+    return boot
 
 
 def _stratum_sums(X: np.ndarray, w: np.ndarray, n_boot: int, resampler: Resampler):
@@ -85,6 +231,7 @@ def group_gap_comparison(
     seed: int = 0,
     persona: str | Sequence[str] | None = None,
     participant: str = "participant",
+    persona_items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Compare an LLM's demographic group gap with the real human gap, per value.
 
@@ -96,17 +243,22 @@ def group_gap_comparison(
       A minus the plain model (``persona_baseline``); human shift = group A
       mean minus the overall mean (all participants, weighted).
 
-    ``ratio = llm_gap / human_gap``: above 1 the LLM exaggerates the gap, in
-    (0, 1) it flattens it, below 0 the sign is wrong (``sign_agree`` False). The
-    ratio is unstable when the human gap is near 0 (its CI is then very wide);
-    ``gap_difference = llm_gap - human_gap`` is the robust companion.
+    Agreement of the two gaps: ``gap_difference = llm_gap - human_gap`` (on the score
+    scale: positive, the LLM's gap lies above the humans') with its CI, ``sign_agree``
+    (the two gaps point the same way) and ``sign_agree_share`` (the share of bootstrap
+    replicates in which they do). No ratio ``llm_gap / human_gap`` is reported: it is
+    unbounded near a zero human gap, and its percentile interval need not even hold its
+    own estimate.
 
-    CIs: percentile bootstrap (seeded; :mod:`vp_stats.stats.resampling`; resamples
-    with an undefined statistic, e.g. a ratio over a zero gap, left out).
+    CIs: percentile bootstrap (seeded; :mod:`vp_stats.stats.resampling`).
     Humans are resampled within each group
     (stratified by ``group``, missing group its own stratum) with their
-    survey weights carried along; persona runs are resampled within group (a
-    group with a single run is held fixed), the baseline runs likewise;
+    survey weights carried along; persona runs are resampled within group, the
+    baseline runs likewise. With ``persona_items`` (:func:`persona_item_scores`) the
+    items are resampled as well (the same draw for every persona of a replicate), so a
+    group of a single persona has an interval from its items; without it such a group is
+    held fixed and, when every LLM group has one persona, the LLM CIs are missing (a
+    fixed gap has no interval) and ``llm_resampled`` says so.
     LLM and human replicates are paired by index, independent by construction.
 
     Parameters
@@ -136,14 +288,18 @@ def group_gap_comparison(
         run`` present.
     participant : str
         The column naming a participant in ``human_scores``.
+    persona_items : DataFrame, optional
+        Each item's part of the personas' scores (:func:`persona_item_scores`; the
+        ``persona`` column(s), ``dimension``, ``item``, ``score``), for the baseline too
+        when ``group_b`` is None: the LLM bootstrap then resamples items as well.
 
     Returns
     -------
     DataFrame
         ``family, dimension, group_a, group_b, llm_gap, llm_ci_low, llm_ci_high,
         human_gap, human_ci_low, human_ci_high, gap_difference, diff_ci_low,
-        diff_ci_high, ratio, ratio_ci_low, ratio_ci_high, sign_agree,
-        n_llm_a, n_llm_b, n_human_a, n_human_b``.
+        diff_ci_high, sign_agree, sign_agree_share, llm_resampled, n_llm_a, n_llm_b,
+        n_human_a, n_human_b``.
 
     Examples
     --------
@@ -153,8 +309,8 @@ def group_gap_comparison(
     >>> p = pd.DataFrame({"persona_id": ["pm", "pf"], "gender": ["m", "f"], "family": "pvq",
     ...                   "dimension": "Power", "centered_mean": [1.0, 0.0]})
     >>> g = group_gap_comparison(p, h, "gender", "m", "f", n_boot=0)
-    >>> g.set_index("dimension").loc["Power", ["llm_gap", "human_gap", "ratio"]].tolist()
-    [1.0, 0.5, 2.0]
+    >>> g.set_index("dimension").loc["Power", ["llm_gap", "human_gap", "gap_difference"]].tolist()
+    [1.0, 0.5, 0.5]
     """
     if group_b is None and persona_baseline is None:
         raise ValueError("group_b=None compares against the plain model: pass persona_baseline=")
@@ -189,7 +345,20 @@ def group_gap_comparison(
     )
     pwide = pwide.reindex(columns=dims)
     plabels = pwide.index.get_level_values(group).to_numpy()
+    pkeys = pwide.index.get_level_values("_unit").to_numpy(dtype=object)
     wanted_p = [group_a, group_b] if group_b is not None else [group_a]
+    items = None
+    if persona_items is not None:
+        tables.require(persona_items, [*units, "dimension", "item", "score"], "persona_items")
+        isub = (
+            persona_items[persona_items["family"] == family]
+            if "family" in persona_items.columns
+            else persona_items
+        )
+        items = isub.assign(_unit=isub[units].astype(str).agg("|".join, axis=1))
+        unknown = sorted(set(pkeys) - set(items["_unit"]))
+        if unknown:
+            raise ValueError(f"persona_items has no items of persona {unknown[0]!r}")
     pm = _group_means(pwide, plabels, np.ones(len(pwide)), wanted_p, n_boot, resampler)
     la, lab_a_boot, n_la = pm[group_a]
     if group_b is not None:
@@ -221,7 +390,33 @@ def group_gap_comparison(
             resampler,
         )
         lb, lab_b_boot, n_lb = bm["base"]
+    if items is not None and n_boot:
+        if group_b is not None:
+            ib = _item_group_means(pwide, pkeys, plabels, items, wanted_p, n_boot, resampler)
+            lab_a_boot, lab_b_boot = ib[group_a], ib[group_b]
+        else:
+            bkeys = bwide.index.to_numpy(dtype=object)
+            unknown = sorted(set(bkeys) - set(items["_unit"]))
+            if unknown:
+                raise ValueError(f"persona_items has no items of baseline run {unknown[0]!r}")
+            ib = _item_group_means(
+                pd.concat([pwide.reset_index(drop=True), bwide.reset_index(drop=True)]),
+                np.concatenate([pkeys, bkeys]),
+                np.concatenate([plabels.astype(object), np.full(len(bkeys), "__base__", object)]),
+                items,
+                [group_a, "__base__"],
+                n_boot,
+                resampler,
+            )
+            lab_a_boot, lab_b_boot = ib[group_a], ib["__base__"]
+        resampled = "personas within group and items"
+    else:
+        resampled = "personas within group (a group of one persona held fixed)"
     llm_gap, llm_boot = la - lb, lab_a_boot - lab_b_boot
+    fixed = items is None and n_la == 1 and n_lb == 1
+    if fixed and n_boot:  # one persona per group, no items to resample: no interval
+        llm_boot = np.full_like(llm_boot, np.nan)
+        resampled = "none: one persona per group (pass persona_items= to resample items)"
 
     # humans
     hunit = participant
@@ -251,18 +446,22 @@ def group_gap_comparison(
     hb, hb_boot, n_hb = hm[wanted_h[1]]
     human_gap, human_boot = ha - hb, ha_boot - hb_boot
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = llm_gap / human_gap
-        ratio_boot = llm_boot / human_boot
     if n_boot:
         (l_lo, l_hi, _), (h_lo, h_hi, _) = (
             percentile_ci(llm_boot, ci),
             percentile_ci(human_boot, ci),
         )
-        d_lo, d_hi, _ = percentile_ci(llm_boot - human_boot, ci)
-        r_lo, r_hi, _ = percentile_ci(ratio_boot, ci)
+        if fixed:  # the LLM gap is a constant: the difference varies with the humans only
+            d_lo, d_hi = llm_gap - h_hi, llm_gap - h_lo
+            agree = np.sign(llm_gap) == np.sign(human_boot)
+        else:
+            d_lo, d_hi, _ = percentile_ci(llm_boot - human_boot, ci)
+            agree = np.sign(llm_boot) == np.sign(human_boot)
+        both = ~np.isnan(human_boot) & (fixed | ~np.isnan(llm_boot))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = (agree & both).sum(axis=0) / both.sum(axis=0)
     else:
-        l_lo = l_hi = h_lo = h_hi = d_lo = d_hi = r_lo = r_hi = np.full(len(dims), np.nan)
+        l_lo = l_hi = h_lo = h_hi = d_lo = d_hi = share = np.full(len(dims), np.nan)
     return pd.DataFrame(
         {
             "family": family,
@@ -278,10 +477,9 @@ def group_gap_comparison(
             "gap_difference": llm_gap - human_gap,
             "diff_ci_low": d_lo,
             "diff_ci_high": d_hi,
-            "ratio": ratio,
-            "ratio_ci_low": r_lo,
-            "ratio_ci_high": r_hi,
             "sign_agree": np.sign(llm_gap) == np.sign(human_gap),
+            "sign_agree_share": share,
+            "llm_resampled": resampled,
             "n_llm_a": n_la,
             "n_llm_b": n_lb,
             "n_human_a": n_ha,

@@ -25,7 +25,7 @@ from vp_stats.instruments.svo import TARGETS, check_target
 from vp_stats.io.cache import AnswerCache, open_cache
 from vp_stats.llm.backends import Decoding, capabilities
 from vp_stats.llm.hvae import DEFAULT_DECODING, PARSERS, build_messages, make_chat_fn, steps
-from vp_stats.stats.hvae import score_runs, summarise_runs
+from vp_stats.stats.hvae import irrational_rule, score_runs, summarise_runs
 
 __all__ = [
     "HVAEGrid",
@@ -142,14 +142,18 @@ def run_hvae(
 
 
 class HVAEGrid(NamedTuple):
-    """Result of :func:`run_grid`: ``runs``, ``summary`` and ``transcript`` tables, and how many
-    answers were new LLM calls (``n_calls``) or came from the cache (``n_cached``)."""
+    """Result of :func:`run_grid`: ``runs``, ``summary`` and ``transcript`` tables, how many
+    answers were new LLM calls (``n_calls``) or came from the cache (``n_cached``), and the
+    value-rationality rule applied to one-letter and intransitive runs (``irrational``, with
+    its sentence ``rule``; :func:`vp_stats.stats.hvae.irrational_rule`)."""
 
     runs: pd.DataFrame
     summary: pd.DataFrame
     transcript: pd.DataFrame
     n_calls: int = 0
     n_cached: int = 0
+    irrational: str = "miss"
+    rule: str = ""
 
 
 def run_grid(
@@ -171,6 +175,7 @@ def run_grid(
     system_prompt: str | None = None,
     target_angles: Mapping[str, float] | None = None,
     progress: bool = False,
+    irrational: str = "miss",
 ) -> HVAEGrid:
     """Run the HVAE protocol on a backend over targets x runs x goal conditions.
 
@@ -216,6 +221,11 @@ def run_grid(
         :func:`~vp_stats.stats.hvae.target_angle`).
     progress : bool
         Show a tqdm bar over LLM steps.
+    irrational : {"miss", "exclude", "include"}
+        What a run answered with one letter throughout (position bias) or with intransitive
+        preferences counts for in ``hit`` and the summary
+        (:func:`vp_stats.stats.hvae.irrational_rule`; default: a miss, and left out of the
+        angular distance).
 
     Returns
     -------
@@ -224,7 +234,8 @@ def run_grid(
         ``temperature``, ``with_goal``, ``target``, ``run``, ``seed``,
         ``answers`` (letters in presentation order, ``?`` = parse failure),
         ``n_parse_failures``, ``complete``, ``svo_angle``, ``svo_category``,
-        ``hit``, ``target_angle``, ``abs_angular_distance``, ``transitive``,
+        ``category_match``, ``rational``, ``hit`` (under ``irrational``),
+        ``target_angle``, ``abs_angular_distance``, ``transitive``,
         ``preference_ranking``, ``position_bias`` (all six answers the same
         letter), ``value_reply``, ``goal_reply`` (missing without the goal
         step) and ``item_replies`` (JSON list of the six raw replies).
@@ -246,9 +257,10 @@ def run_grid(
           target  run  seed answers svo_category  position_bias
     0  prosocial    0     0  EEEEEE    prosocial           True
     1  prosocial    1     1  EEEEEE    prosocial           True
-    >>> print(g.summary.loc[0, "hit_rate"])
-    1.0
+    >>> print(g.summary.loc[0, "hit_rate"], g.summary.loc[0, "n_rational"])  # position bias
+    0.0 0
     """
+    rule = irrational_rule(irrational)
     conditions = [bool(with_goal)] if isinstance(with_goal, (bool, np.bool_)) else list(with_goal)
     if not conditions or any(not isinstance(w, (bool, np.bool_)) for w in conditions):
         raise ValueError(
@@ -302,11 +314,13 @@ def run_grid(
                 item_order=item_order,
                 system_prompt=system_prompt,
             )
-            sc = score_runs(tr, convention=convention, target_angles=target_angles)
+            sc = score_runs(
+                tr, convention=convention, target_angles=target_angles, irrational=irrational
+            )
             sc.insert(0, "with_goal", w)
             texts = _run_texts(tr)
             sc = sc.merge(texts, on=["target", "run"], how="left")
-            sm = summarise_runs(sc)
+            sm = summarise_runs(sc, irrational=irrational)
             sm.insert(0, "with_goal", w)
             tr.insert(0, "with_goal", w)
             transcripts.append(tr)
@@ -334,6 +348,8 @@ def run_grid(
         "complete",
         "svo_angle",
         "svo_category",
+        "category_match",
+        "rational",
         "hit",
         "target_angle",
         "abs_angular_distance",
@@ -349,7 +365,9 @@ def run_grid(
     summary.insert(0, "model", model)
     transcript = pd.concat(transcripts, ignore_index=True)
     stats = chat.stats  # type: ignore[attr-defined]
-    return HVAEGrid(runs_df, summary, transcript, stats["n_calls"], stats["n_cached"])
+    return HVAEGrid(
+        runs_df, summary, transcript, stats["n_calls"], stats["n_cached"], irrational, rule
+    )
 
 
 def _run_conditions(chat, targets, n_runs, seed, with_goal, concurrency, **kw) -> pd.DataFrame:

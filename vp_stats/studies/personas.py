@@ -23,7 +23,7 @@ from vp_stats.instruments.personas import PLAIN_PERSONA_ID, age_band, paper_pers
 from vp_stats.io import datasets
 from vp_stats.io import personas as pio
 from vp_stats.io.datasets import load_participant_scores, load_ratings
-from vp_stats.stats.persona_gaps import group_gap_comparison
+from vp_stats.stats.persona_gaps import group_gap_comparison, persona_item_scores
 from vp_stats.stats.personas import (
     compare_item_distributions,
     complete_scores,
@@ -596,6 +596,7 @@ def compare_personas(
             n_boot=n_boot,
             seed=seed,
             persona="persona_id",
+            persona_items=persona_item_scores(answers, corr, family),
         )
     return PersonaComparison(
         pop,

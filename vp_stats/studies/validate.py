@@ -151,7 +151,7 @@ def provenance(
 
 
 def _score_questionnaires(
-    pvq21_answers, bfi10_answers, ess_coding: bool, derive_higher: bool
+    pvq21_answers, bfi10_answers, ess_coding: bool, derive_higher: bool, na_values=None
 ) -> pd.DataFrame:
     """Score raw PVQ-21 / BFI-10 answer files into the Scores contract (unit: participant)."""
     from vp_stats.errors import DataFormatError
@@ -162,6 +162,9 @@ def _score_questionnaires(
         if path is None:
             continue
         ans = tio.read_questionnaire_answers(path)
+        ans = tio.mask_na_values(
+            ans, [c for c in ans.columns if c not in ("participant", "item")], na_values
+        )
         try:
             if kind == "pvq21":
                 sc = pvq.score_pvq21(ans, ess_coding=ess_coding, higher_order=derive_higher)
@@ -199,10 +202,12 @@ def load_study(
     rating: str = "rating",
     procedure: str = "correct",
     data_dir=None,
+    na_values=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read a study's ratings and scores (or the released Value Portrait data), validated.
 
-    Both tables go through their contracts here, once.
+    Both tables go through their contracts here, once. ``na_values`` (``"-99,999"`` or a list)
+    are the missing-value codes of the ratings and the questionnaire answers.
 
     Returns
     -------
@@ -259,14 +264,21 @@ def load_study(
             "--bfi10-answers), not both"
         )
     checked = tio.read_ratings(
-        ratings, participant=participant, item=item, rating=rating, scale=scale
+        ratings,
+        participant=participant,
+        item=item,
+        rating=rating,
+        scale=scale,
+        na_values=na_values,
     )
     r, sc = checked.table, checked.scale
     if scores is not None:
         s = tio.read_scores(scores, participant=participant)
     else:
         s = tables.scores_table(
-            _score_questionnaires(pvq21_answers, bfi10_answers, ess_coding, derive_higher)
+            _score_questionnaires(
+                pvq21_answers, bfi10_answers, ess_coding, derive_higher, na_values
+            )
         )
     derived = None
     if derive_higher and scores is not None:
@@ -294,6 +306,7 @@ def load_study(
         "scale_obj": sc,
         "families": [f for f in schema.FAMILY_NAMES if f in set(s["family"])],
         "derived_higher": derived,
+        "na_values": list(tio.parse_na_values(na_values)),
         "inputs": {
             "ratings": ratings,
             "scores": scores,
@@ -330,6 +343,7 @@ def validate_study(
     seed: int = 0,
     procedure: str = "correct",
     data_dir=None,
+    na_values=None,
 ) -> StudyValidation:
     """Validate a study's items: correlations, FDR, bootstrap CIs and selection, written to ``out``.
 
@@ -380,6 +394,7 @@ def validate_study(
         rating=rating,
         procedure=procedure,
         data_dir=data_dir,
+        na_values=na_values,
     )
     fams = list(families) if families else None
     res = validation.validate_items(
@@ -418,6 +433,7 @@ def validate_study(
         "seed": seed,
         "procedure": procedure,
         "families": info["families"],
+        **tio.na_values_record(na_values),
     }
     prov = provenance(
         "validate",
@@ -460,6 +476,7 @@ def reliability_study(
     reverse=None,
     missing: str = "listwise",
     data_dir=None,
+    na_values=None,
 ) -> StudyReliability:
     """Reliability of one scale (``data``) or of each selected item set (``items``).
 
@@ -486,7 +503,9 @@ def reliability_study(
       and reported.
 
     ``missing`` is ``"listwise"`` (default) or ``"pairwise"`` (psych's
-    default; see :mod:`vp_stats.stats.reliability`).
+    default; see :mod:`vp_stats.stats.reliability`). ``na_values`` (``"-99,999"`` or a list)
+    are missing-value codes of the answers; without them an inferred scale that such a code
+    would widen is refused (:func:`vp_stats.tables.implausible_rating`).
 
     Returns
     -------
@@ -513,7 +532,7 @@ def reliability_study(
                 "item sets)"
             )
         out_dir = tio.prepare_out_dir(out) if out is not None else None
-        mat = tio.read_item_matrix(data, participant=participant, scale=scale)
+        mat = tio.read_item_matrix(data, participant=participant, scale=scale, na_values=na_values)
         try:
             summary, item_stats = reliability.scale_reliability(
                 mat.table,
@@ -531,6 +550,7 @@ def reliability_study(
             "reverse": list(reverse or ()),
             "missing": missing,
             "ci": ci,
+            **tio.na_values_record(na_values),
         }
         prov = provenance(
             "reliability", params, {"data": data}, scale=info["scale"], mode="item matrix"
@@ -561,7 +581,12 @@ def reliability_study(
         sc = tables.parse_scale(scale) or tables.VP_SCALE
     else:
         checked = tio.read_ratings(
-            ratings, participant=participant, item=item, rating=rating, scale=scale
+            ratings,
+            participant=participant,
+            item=item,
+            rating=rating,
+            scale=scale,
+            na_values=na_values,
         )
         r, sc = checked.table, checked.scale
     unknown = ~sel.loc[sel["selected"], "item"].isin(set(tables.with_item_column(r)["item"]))
@@ -580,7 +605,13 @@ def reliability_study(
         "scale": f"{sc} (inferred from the ratings)" if sc.inferred else str(sc),
         "n_sets": int(table["n_items"].gt(0).sum()),
     }
-    params = {"method": method, "ci": ci, "n_factors": n_factors, "missing": missing}
+    params = {
+        "method": method,
+        "ci": ci,
+        "n_factors": n_factors,
+        "missing": missing,
+        **tio.na_values_record(na_values),
+    }
     prov = provenance(
         "reliability", params, {"ratings": ratings, "items": items}, scale=info["scale"]
     )
