@@ -10,10 +10,11 @@ its two-sided p-value (t approximation with n - 2 degrees of freedom, as
 each family, and seeded percentile bootstrap confidence intervals that
 resample raters.
 
-The engine is vectorised: ratings are pivoted once into a participants x items
-matrix, items are grouped by their exact set of raters, and within each set the
-ratings and value scores are ranked once and correlated with one matrix
-product. No per-item scipy call is made.
+The engine (:mod:`vp_stats.stats.rank_engine`) keeps the ratings long: items are
+grouped by their exact set of raters without a participants x items pivot, and
+within each set the ratings and value scores are ranked once and correlated
+with one matrix product; the bootstrap ranks under resampling weights from one
+sort per column. Memory is linear in the ratings. No per-item scipy call is made.
 
 Examples
 --------
@@ -36,6 +37,7 @@ from scipy import stats
 
 from vp_stats import schema, tables
 from vp_stats.errors import TableError
+from vp_stats.stats import rank_engine
 from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
 __all__ = [
@@ -69,21 +71,7 @@ def _rank_columns(x: np.ndarray) -> np.ndarray:
     return stats.rankdata(x, axis=-2)
 
 
-def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of every column of ``a`` with every column of ``b``.
-
-    ``a`` is (..., n, k), ``b`` is (..., n, d); returns (..., k, d). A constant
-    column gives NaN (as scipy, which warns and returns NaN).
-    """
-    a = a - a.mean(axis=-2, keepdims=True)
-    b = b - b.mean(axis=-2, keepdims=True)
-    na = np.sqrt((a * a).sum(axis=-2))
-    nb = np.sqrt((b * b).sum(axis=-2))
-    num = np.swapaxes(a, -1, -2) @ b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = num / (na[..., :, None] * nb[..., None, :])
-    r[(na[..., :, None] == 0) | (nb[..., None, :] == 0)] = np.nan
-    return np.clip(r, -1.0, 1.0)
+_pearson_columns = rank_engine.pearson_columns  # the name versions.py uses
 
 
 def spearman_pvalue(rho: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -217,19 +205,52 @@ def _item_keys(ratings: pd.DataFrame) -> list[str]:
     return ["item", *(c for c in ("portrait_id", "option_id") if c in ratings.columns)]
 
 
-def _long_frame(wide: pd.DataFrame, cols, blocks, ratings: pd.DataFrame, **parts) -> pd.DataFrame:
+class _Study(NamedTuple):
+    """The engine's view of a study: sorted item ids, dimensions, values by rater, rater sets."""
+
+    items: np.ndarray
+    cols: list[tuple[str, str]]
+    values: np.ndarray  # (participants, dimensions), rows in participant-code order
+    blocks: list[rank_engine.Block]
+
+
+def _study(inp: _Inputs) -> _Study:
+    """Ratings grouped by rater set (no participants x items pivot) and the raters' values."""
+    r = inp.ratings
+    pc, parts = rank_engine.factorize_sorted(r["participant"])
+    ic, items = rank_engine.factorize_sorted(r["item"])
+    rating = r["rating"].to_numpy(dtype=float)
+    key = ic.astype(np.int64) * len(parts) + pc
+    step = np.diff(key)
+    if not (step > 0).all():  # not sorted by item and participant already: sort once
+        order = np.argsort(key, kind="stable")
+        key, pc, ic, rating = key[order], pc[order], ic[order], rating[order]
+        step = np.diff(key)
+    if (step == 0).any():
+        tables.to_wide(r, "participant", "item", "rating", source="ratings")  # names the row
+    keep = ~np.isnan(rating)
+    if not keep.all():
+        pc, ic, rating = pc[keep], ic[keep], rating[keep]
+    blocks = rank_engine.rater_sets(pc, ic, rating, len(parts), presorted=True)
+    values, cols = _value_matrix(inp.scores, list(inp.families), inp.dims)
+    vals = values.reindex(parts).to_numpy(dtype=float)
+    return _Study(items, cols, vals, blocks)
+
+
+def _long_frame(st: _Study, ratings: pd.DataFrame, **parts) -> pd.DataFrame:
     """One row per item x dimension from per-block (items x dimensions) arrays, in item order."""
-    back = np.argsort(np.concatenate([items for _, items in blocks]))
-    k, d = len(back), len(cols)
-    items = wide.columns.to_numpy()
+    placed = np.concatenate([b.items for b in st.blocks])
+    back = np.argsort(placed)
+    items = st.items[placed[back]]
+    k, d = len(items), len(st.cols)
     data = {"item": np.repeat(items, d)}
     extra = [c for c in ("portrait_id", "option_id") if c in ratings.columns]
     if extra:
         ids = ratings.drop_duplicates("item").set_index("item")[extra].reindex(items)
         for c in extra:
             data[c] = np.repeat(ids[c].to_numpy(), d)
-    data["family"] = np.tile([c[0] for c in cols], k)
-    data["dimension"] = np.tile([c[1] for c in cols], k)
+    data["family"] = np.tile([c[0] for c in st.cols], k)
+    data["dimension"] = np.tile([c[1] for c in st.cols], k)
     for name, arrays in parts.items():
         data[name] = np.concatenate(arrays, axis=0)[back].ravel()
     return pd.DataFrame(data)
@@ -305,23 +326,18 @@ def item_correlations(
     return _correlations(inp)
 
 
-def _correlations(inp: _Inputs) -> pd.DataFrame:
-    """:func:`item_correlations` of tables through their contracts."""
-    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
-    wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
-    rho_blocks, n_blocks = [], []
-    for rows, items in blocks:
-        rho_blocks.append(
-            _pearson_columns(_rank_columns(mat[np.ix_(rows, items)]), _rank_columns(vals[rows]))
-        )
-        n_blocks.append(np.full((len(items), len(cols)), rows.sum()))
-    out = _long_frame(wide, cols, blocks, r, rho=rho_blocks, n=n_blocks)
+def _correlations(inp: _Inputs, st: _Study | None = None) -> pd.DataFrame:
+    """:func:`item_correlations` of tables through their contracts (``st``: their rater sets)."""
+    st = _study(inp) if st is None else st
+    rho_blocks = [rank_engine.block_correlations(b, st.values) for b in st.blocks]
+    n_blocks = [np.full((len(b.items), len(st.cols)), len(b.raters)) for b in st.blocks]
+    out = _long_frame(st, inp.ratings, rho=rho_blocks, n=n_blocks)
     out["p_value"] = spearman_pvalue(out["rho"].to_numpy(), out["n"].to_numpy())
-    fam_order = {f: i for i, f in enumerate(families)}
+    fam_order = {f: i for i, f in enumerate(inp.families)}
     out = out.sort_values(
         "family", key=lambda c: c.map(fam_order), kind="stable", ignore_index=True
     )
-    return out[[*_item_keys(r), "family", "dimension", "rho", "p_value", "n"]]
+    return out[[*_item_keys(inp.ratings), "family", "dimension", "rho", "p_value", "n"]]
 
 
 # --------------------------------------------------------------------------- FDR
@@ -359,7 +375,7 @@ def bootstrap_ci(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
-    batch: int = 100,
+    batch: int | None = None,
     *,
     participant: str = "participant",
     item: str = "item",
@@ -367,6 +383,7 @@ def bootstrap_ci(
     scale=None,
     dimensions=None,
     validated: bool = False,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Percentile bootstrap confidence intervals of every item x dimension rho.
 
@@ -384,10 +401,24 @@ def bootstrap_ci(
         Coverage of the interval.
     seed : int
         Seed of :class:`numpy.random.Generator`; equal seeds give equal tables.
-    batch : int
-        Resamples processed at once (memory knob; results do not depend on it).
+    batch : int, optional
+        At most this many resamples at once; default: as many as fit in
+        :data:`vp_stats.stats.rank_engine.BATCH_BYTES` (memory knob; results do not depend on
+        it).
     participant, item, rating, scale, dimensions, validated :
         As :func:`item_correlations`.
+    progress : bool
+        Show a tqdm progress bar (resamples x rater sets).
+
+    Notes
+    -----
+    The engine (:mod:`vp_stats.stats.rank_engine`) ranks every resample from the
+    multiplicities of its raters: one sort per column before resampling, then per
+    resample cumulative weights over the tie groups and one batched matrix product
+    for all items and dimensions of a rater set. Memory is O(ratings + resamples x
+    raters of one rater set); the resample indices are those of
+    :meth:`vp_stats.stats.resampling.Resampler.indices`, drawn per rater set in a fixed
+    order, so a seed gives the same table as every earlier version of the engine.
 
     Returns
     -------
@@ -406,30 +437,38 @@ def bootstrap_ci(
     inp = _inputs(
         ratings, scores, families, participant, item, rating, scale, dimensions, validated
     )
-    return _bootstrap(inp, n_boot, ci, seed, batch)
+    return _bootstrap(inp, n_boot, ci, seed, batch, progress)
 
 
-def _bootstrap(inp: _Inputs, n_boot: int, ci: float, seed: int, batch: int) -> pd.DataFrame:
-    """:func:`bootstrap_ci` of tables through their contracts."""
-    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
-    wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
+def _bootstrap(
+    inp: _Inputs,
+    n_boot: int,
+    ci: float,
+    seed: int,
+    batch: int | None,
+    progress: bool = False,
+    st: _Study | None = None,
+) -> pd.DataFrame:
+    """:func:`bootstrap_ci` of tables through their contracts (``st``: their rater sets)."""
+    from tqdm.auto import tqdm
+
+    st = _study(inp) if st is None else st
     resampler = Resampler(seed)
     lo_blocks, hi_blocks, valid_blocks = [], [], []
-    for rows, items in blocks:
-        r0 = mat[np.ix_(rows, items)]
-        n = r0.shape[0]
-        idx = resampler.indices(n, n_boot)
-        boots = np.empty((n_boot, len(items), len(cols)))
-        mr, mv = _tie_matrices(r0), _tie_matrices(vals[rows])  # (n, k*n) and (n, d*n)
-        for start in range(0, n_boot, batch):
-            w = multiplicities(idx[start : start + batch], n)
-            boots[start : start + batch] = _weighted_rank_corr(w, mr, mv)
-        lo, hi, valid = percentile_ci(boots, ci)
-        lo_blocks.append(lo)
-        hi_blocks.append(hi)
-        valid_blocks.append(valid)
+    bad = np.isnan(st.values)
+    with tqdm(
+        total=n_boot * len(st.blocks), disable=not progress, unit="resample", desc="bootstrap"
+    ) as bar:
+        for blk in st.blocks:
+            idx = resampler.indices(len(blk.raters), n_boot)
+            boots = rank_engine.block_bootstrap(blk, st.values, idx, batch, on_batch=bar.update)
+            boots[:, :, bad[blk.raters].any(axis=0)] = np.nan  # a missing score: no rho
+            lo, hi, valid = percentile_ci(boots, ci)
+            lo_blocks.append(lo)
+            hi_blocks.append(hi)
+            valid_blocks.append(valid)
     return _long_frame(
-        wide, cols, blocks, r, ci_low=lo_blocks, ci_high=hi_blocks, n_boot_valid=valid_blocks
+        st, inp.ratings, ci_low=lo_blocks, ci_high=hi_blocks, n_boot_valid=valid_blocks
     )
 
 
@@ -725,13 +764,15 @@ def validate_items(
     scale=None,
     dimensions=None,
     validated: bool = False,
+    progress: bool = False,
 ) -> ItemValidation:
     """Correlations, FDR, bootstrap CIs and selection in one table.
 
     The ratings and scores go through their contracts once (not at all with
     ``validated=True``, for tables a reader or :func:`vp_stats.studies.validate.load_study`
-    has validated). ``n_boot=0`` skips the bootstrap (CI columns NaN). Other parameters
-    as :func:`item_correlations` and :func:`select_items`.
+    has validated). ``n_boot=0`` skips the bootstrap (CI columns NaN); ``progress`` shows its
+    progress bar (:func:`bootstrap_ci`). Other parameters as :func:`item_correlations` and
+    :func:`select_items`.
 
     Returns
     -------
@@ -755,13 +796,14 @@ def validate_items(
     inp = _inputs(
         ratings, scores, families, participant, item, rating, scale, dimensions, validated
     )
-    corr = add_fdr(_correlations(inp))
+    st = _study(inp)  # the rater sets, once for the correlations and their bootstrap
+    corr = add_fdr(_correlations(inp, st))
     keys = [
         c for c in corr.columns if c in ("item", "portrait_id", "option_id", "family", "dimension")
     ]
     if n_boot:
         check_boot_options(n_boot, ci)
-        cis = _bootstrap(inp, n_boot, ci, seed, batch=100)
+        cis = _bootstrap(inp, n_boot, ci, seed, None, progress, st)
         corr = corr.merge(
             cis[[*keys, "ci_low", "ci_high"]], on=keys, how="left", validate="one_to_one"
         )
