@@ -154,7 +154,7 @@ def _inputs(
         r, sc = checked.table, checked.scale
         s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
-    have = set(s["family"])
+    have = set(s["family"].unique())
     present = [f for f in dims if f in have]
     if families is None:
         families = present
@@ -176,7 +176,7 @@ def _inputs(
                 else ""
             )
         )
-    unknown_raters = ~r["participant"].isin(set(s["participant"]))
+    unknown_raters = ~r["participant"].isin(s["participant"].unique())
     if unknown_raters.any():
         at = int(np.flatnonzero(unknown_raters.to_numpy())[0])
         n_unknown = int(r.loc[unknown_raters, "participant"].nunique())
@@ -232,27 +232,56 @@ def _study(inp: _Inputs) -> _Study:
     if not keep.all():
         pc, ic, rating = pc[keep], ic[keep], rating[keep]
     blocks = rank_engine.rater_sets(pc, ic, rating, len(parts), presorted=True)
-    values, cols = _value_matrix(inp.scores, list(inp.families), inp.dims)
-    vals = values.reindex(parts).to_numpy(dtype=float)
-    return _Study(items, cols, vals, blocks)
+    cols = [(f, d) for f in inp.families for d in inp.dims[f]]
+    return _Study(items, cols, _values_by_rater(inp.scores, cols, parts), blocks)
 
 
-def _long_frame(st: _Study, ratings: pd.DataFrame, **parts) -> pd.DataFrame:
-    """One row per item x dimension from per-block (items x dimensions) arrays, in item order."""
+def _values_by_rater(scores: pd.DataFrame, cols, raters: np.ndarray) -> np.ndarray:
+    """The raters' scores (raters, dimensions) in ``cols`` order; NaN where a score is absent.
+
+    The values of :func:`_value_matrix` without a pivot (a duplicated score raises its error).
+    """
+    s = scores[scores["family"].isin([c[0] for c in cols])]
+    dim = pd.MultiIndex.from_tuples(cols).get_indexer(
+        pd.MultiIndex.from_arrays([s["family"], s["dimension"]])
+    )
+    at = pd.Index(raters).get_indexer(s["participant"])
+    keep = (at >= 0) & (dim >= 0)
+    at, dim = at[keep], dim[keep]
+    flat = at.astype(np.int64) * len(cols) + dim
+    if len(flat) and np.bincount(flat).max() > 1:
+        tables.to_wide(s, "participant", ["family", "dimension"], "score", source="scores")
+    out = np.full((len(raters), len(cols)), np.nan)
+    out.ravel()[flat] = s["score"].to_numpy(dtype=float)[keep]
+    return out
+
+
+def _long_frame(st: _Study, ratings: pd.DataFrame, by_family=False, **parts) -> pd.DataFrame:
+    """One row per item x dimension from per-block (items x dimensions) arrays, in item order
+    (``by_family``: ordered by family, then item)."""
     placed = np.concatenate([b.items for b in st.blocks])
     back = np.argsort(placed)
     items = st.items[placed[back]]
     k, d = len(items), len(st.cols)
-    data = {"item": np.repeat(items, d)}
+    fams = [c[0] for c in st.cols]
+    if by_family:  # rows (family, item, dimension): a stable order of the item-major rows
+        code = {f: i for i, f in enumerate(dict.fromkeys(fams))}
+        rows = np.argsort(np.tile([code[f] for f in fams], k), kind="stable")
+    else:
+        rows = np.arange(k * d)
+    item_of_row = rows // d
+    dim_of_row = rows % d
+    data = {"item": items[item_of_row]}
     extra = [c for c in ("portrait_id", "option_id") if c in ratings.columns]
     if extra:
-        ids = ratings.drop_duplicates("item").set_index("item")[extra].reindex(items)
+        first = ratings["item"].drop_duplicates()
+        ids = ratings.loc[first.index, extra].set_index(first.to_numpy()).reindex(items)
         for c in extra:
-            data[c] = np.repeat(ids[c].to_numpy(), d)
-    data["family"] = np.tile([c[0] for c in st.cols], k)
-    data["dimension"] = np.tile([c[1] for c in st.cols], k)
+            data[c] = ids[c].to_numpy()[item_of_row]
+    data["family"] = np.asarray(fams, dtype=object)[dim_of_row]
+    data["dimension"] = np.asarray([c[1] for c in st.cols], dtype=object)[dim_of_row]
     for name, arrays in parts.items():
-        data[name] = np.concatenate(arrays, axis=0)[back].ravel()
+        data[name] = np.concatenate(arrays, axis=0)[back].ravel()[rows]
     return pd.DataFrame(data)
 
 
@@ -331,12 +360,8 @@ def _correlations(inp: _Inputs, st: _Study | None = None) -> pd.DataFrame:
     st = _study(inp) if st is None else st
     rho_blocks = [rank_engine.block_correlations(b, st.values) for b in st.blocks]
     n_blocks = [np.full((len(b.items), len(st.cols)), len(b.raters)) for b in st.blocks]
-    out = _long_frame(st, inp.ratings, rho=rho_blocks, n=n_blocks)
+    out = _long_frame(st, inp.ratings, by_family=True, rho=rho_blocks, n=n_blocks)
     out["p_value"] = spearman_pvalue(out["rho"].to_numpy(), out["n"].to_numpy())
-    fam_order = {f: i for i, f in enumerate(inp.families)}
-    out = out.sort_values(
-        "family", key=lambda c: c.map(fam_order), kind="stable", ignore_index=True
-    )
     return out[[*_item_keys(inp.ratings), "family", "dimension", "rho", "p_value", "n"]]
 
 
