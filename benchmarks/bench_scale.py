@@ -102,7 +102,7 @@ def pandas_correlations(ratings: pd.DataFrame, scores: pd.DataFrame) -> pd.DataF
     num = c[dims].mul(c["rating"], axis=0).groupby(df["item"]).sum()
     ss = (c * c).groupby(df["item"]).sum()
     rho = num.div(np.sqrt(ss[dims].mul(ss["rating"], axis=0)))
-    return rho.stack().rename("rho").reset_index()
+    return rho.stack().rename("rho").rename_axis(["item", "col"]).reset_index()
 
 
 PINGOUIN_ITEMS = 52  # pingouin is timed on this many items; its time is scaled to all items

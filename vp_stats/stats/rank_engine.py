@@ -336,10 +336,13 @@ def block_bootstrap(
     values: np.ndarray,
     indices: np.ndarray,
     batch: int | None = None,
-    out: np.ndarray | None = None,
     on_batch=None,
 ) -> np.ndarray:
     """rho of every resample (B, k, d) of a block, from resample indices (B, n) into its raters.
+
+    The array is laid out resamples-last in memory (a transposed view of (k, d, B)), so that
+    sorting along the resamples (:func:`vp_stats.stats.resampling.percentile_ci`) runs over
+    contiguous memory. ``on_batch(size)`` is called after each batch (progress bars).
 
     Examples
     --------
@@ -356,7 +359,7 @@ def block_bootstrap(
     d = v.shape[1]
     ranks = BlockRanks.of(block.ratings, v)
     nb = len(indices)
-    out = np.empty((nb, k, d)) if out is None else out
+    out = np.empty((k, d, nb)).transpose(2, 0, 1)
     groups = ranks.items.n_groups if ranks.levels is not None else n * k
     step = batch_size(n, k, d, groups, batch)
     for start in range(0, nb, step):
