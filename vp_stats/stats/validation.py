@@ -104,7 +104,12 @@ def _value_matrix(
 
 
 def _rater_sets(ratings: pd.DataFrame):
-    """Pivot ratings to participants x items and group items by identical rater sets."""
+    """Pivot ratings to participants x items and group items by identical rater sets.
+
+    The former dense layout, still used by :func:`_prepare` (for
+    :mod:`vp_stats.stats.uncertainty`) and :mod:`vp_stats.stats.versions`; item validation
+    itself uses :func:`_study` (no pivot).
+    """
     wide = tables.to_wide(ratings, "participant", "item", "rating", source="ratings")
     mat = wide.to_numpy(dtype=float)
     mask = ~np.isnan(mat)
@@ -499,6 +504,10 @@ def _bootstrap(
 
 def _tie_matrices(x: np.ndarray) -> np.ndarray:
     """Rank contributions of the columns of x (n, k) as an (n, k*n) matrix.
+
+    Memory O(k n^2): the former bootstrap engine, kept for :mod:`vp_stats.stats.versions` and
+    as an independent check of :class:`vp_stats.stats.rank_engine.BlockRanks` in the tests;
+    item validation ranks its resamples with :mod:`vp_stats.stats.rank_engine`.
 
     Entry [j, c*n + i] is [x_jc < x_ic] + [x_jc == x_ic] / 2, so that
     ``w @ m`` gives, for multiplicities w, every observation's rank in the resample (minus 1/2).
