@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -199,6 +200,7 @@ def validate(
             seed=seed,
             procedure=procedure,
             data_dir=data_dir,
+            progress=sys.stderr.isatty(),
         )
     table, info = res.table, res.notes
     n_items = table["item"].nunique()
