@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -202,6 +203,7 @@ def validate(
             procedure=procedure,
             data_dir=data_dir,
             na_values=na_values,
+            progress=sys.stderr.isatty(),
         )
     table, info = res.table, res.notes
     n_items = table["item"].nunique()

@@ -51,7 +51,7 @@ import pandas as pd
 from scipy import stats
 
 from vp_stats import tables
-from vp_stats.stats import validation
+from vp_stats.stats import rank_engine, validation
 from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
 __all__ = ["selection_uncertainty", "SelectionUncertainty", "PROFILE_UNCERTAINTY_COLUMNS"]
@@ -130,13 +130,21 @@ def _rater_strata(r: pd.DataFrame, raters: pd.Index, strata: str | None) -> np.n
 
 
 def _resample_rhos(w, blocks, ties, k, d):
-    """rho (B, K, D) and drawn raters (B, K) of every item, from rater multiplicities w (B, N)."""
+    """rho (B, K, D) and drawn raters (B, K) of every item, from rater multiplicities w (B, N).
+
+    ``ties``: per block, its :class:`vp_stats.stats.rank_engine.BlockRanks` (tie groups from
+    one sort per column, memory linear in the block's ratings) or, as before, its pair of
+    (n, k*n) tie matrices (:func:`vp_stats.stats.validation._tie_matrices`).
+    """
     b = w.shape[0]
     rho = np.empty((b, k, d))
     n = np.empty((b, k))
-    for (rows, items), (mr, mv) in zip(blocks, ties, strict=True):
+    for (rows, items), t in zip(blocks, ties, strict=True):
         wb = w[:, rows]
-        rho[:, items] = validation._weighted_rank_corr(wb, mr, mv)
+        if isinstance(t, rank_engine.BlockRanks):
+            rho[:, items] = t.rhos(wb)
+        else:
+            rho[:, items] = validation._weighted_rank_corr(wb, *t)
         n[:, items] = wb.sum(axis=1)[:, None]
     return rho, n
 
@@ -408,10 +416,7 @@ def selection_uncertainty(
             else resampler.stratified(lab, n_boot)
         )
     n_res = idx.shape[0]
-    ties = [
-        (validation._tie_matrices(mat[np.ix_(rows, its)]), validation._tie_matrices(vals[rows]))
-        for rows, its in blocks
-    ]
+    ties = [rank_engine.BlockRanks.of(mat[np.ix_(rows, its)], vals[rows]) for rows, its in blocks]
     rule_args = (threshold, mode, max_p, max_fdr)
     size = None
     if reselect == "same_size":

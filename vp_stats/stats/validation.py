@@ -10,10 +10,11 @@ its two-sided p-value (t approximation with n - 2 degrees of freedom, as
 each family, and seeded percentile bootstrap confidence intervals that
 resample raters.
 
-The engine is vectorised: ratings are pivoted once into a participants x items
-matrix, items are grouped by their exact set of raters, and within each set the
-ratings and value scores are ranked once and correlated with one matrix
-product. No per-item scipy call is made.
+The engine (:mod:`vp_stats.stats.rank_engine`) keeps the ratings long: items are
+grouped by their exact set of raters without a participants x items pivot, and
+within each set the ratings and value scores are ranked once and correlated
+with one matrix product; the bootstrap ranks under resampling weights from one
+sort per column. Memory is linear in the ratings. No per-item scipy call is made.
 
 Examples
 --------
@@ -36,7 +37,7 @@ import pandas as pd
 
 from vp_stats import schema, tables
 from vp_stats.errors import TableError
-from vp_stats.stats import spearman
+from vp_stats.stats import rank_engine, spearman
 from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
 __all__ = [
@@ -87,21 +88,7 @@ def _rank_columns(x: np.ndarray) -> np.ndarray:
     return np.moveaxis(ranks.reshape(moved.shape), 0, -2)
 
 
-def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of every column of ``a`` with every column of ``b``.
-
-    ``a`` is (..., n, k), ``b`` is (..., n, d); returns (..., k, d). A constant
-    column gives NaN (as scipy, which warns and returns NaN).
-    """
-    a = a - a.mean(axis=-2, keepdims=True)
-    b = b - b.mean(axis=-2, keepdims=True)
-    na = np.sqrt((a * a).sum(axis=-2))
-    nb = np.sqrt((b * b).sum(axis=-2))
-    num = np.swapaxes(a, -1, -2) @ b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = num / (na[..., :, None] * nb[..., None, :])
-    r[(na[..., :, None] == 0) | (nb[..., None, :] == 0)] = np.nan
-    return np.clip(r, -1.0, 1.0)
+_pearson_columns = rank_engine.pearson_columns  # the name versions.py uses
 
 
 def spearman_pvalue(rho: np.ndarray, n: np.ndarray, method: str = "t") -> np.ndarray:
@@ -144,7 +131,12 @@ def _value_matrix(
 
 
 def _rater_sets(ratings: pd.DataFrame):
-    """Pivot ratings to participants x items and group items by identical rater sets."""
+    """Pivot ratings to participants x items and group items by identical rater sets.
+
+    The former dense layout, still used by :func:`_prepare` (for
+    :mod:`vp_stats.stats.uncertainty`) and :mod:`vp_stats.stats.versions`; item validation
+    itself uses :func:`_study` (no pivot).
+    """
     wide = tables.to_wide(ratings, "participant", "item", "rating", source="ratings")
     mat = wide.to_numpy(dtype=float)
     mask = ~np.isnan(mat)
@@ -194,7 +186,7 @@ def _inputs(
         r, sc = checked.table, checked.scale
         s = tables.scores_table(scores, participant=participant, dimensions=dimensions)
     dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
-    have = set(s["family"])
+    have = set(s["family"].unique())
     present = [f for f in dims if f in have]
     if families is None:
         families = present
@@ -216,7 +208,7 @@ def _inputs(
                 else ""
             )
         )
-    unknown_raters = ~r["participant"].isin(set(s["participant"]))
+    unknown_raters = ~r["participant"].isin(s["participant"].unique())
     if unknown_raters.any():
         at = int(np.flatnonzero(unknown_raters.to_numpy())[0])
         n_unknown = int(r.loc[unknown_raters, "participant"].nunique())
@@ -245,21 +237,83 @@ def _item_keys(ratings: pd.DataFrame) -> list[str]:
     return ["item", *(c for c in ("portrait_id", "option_id") if c in ratings.columns)]
 
 
-def _long_frame(wide: pd.DataFrame, cols, blocks, ratings: pd.DataFrame, **parts) -> pd.DataFrame:
-    """One row per item x dimension from per-block (items x dimensions) arrays, in item order."""
-    back = np.argsort(np.concatenate([items for _, items in blocks]))
-    k, d = len(back), len(cols)
-    items = wide.columns.to_numpy()
-    data = {"item": np.repeat(items, d)}
+class _Study(NamedTuple):
+    """The engine's view of a study: sorted item ids, dimensions, values by rater, rater sets."""
+
+    items: np.ndarray
+    cols: list[tuple[str, str]]
+    values: np.ndarray  # (participants, dimensions), rows in participant-code order
+    blocks: list[rank_engine.Block]
+
+
+def _study(inp: _Inputs) -> _Study:
+    """Ratings grouped by rater set (no participants x items pivot) and the raters' values."""
+    r = inp.ratings
+    pc, parts = rank_engine.factorize_sorted(r["participant"])
+    ic, items = rank_engine.factorize_sorted(r["item"])
+    rating = r["rating"].to_numpy(dtype=float)
+    key = ic.astype(np.int64) * len(parts) + pc
+    step = np.diff(key)
+    if not (step > 0).all():  # not sorted by item and participant already: sort once
+        order = np.argsort(key, kind="stable")
+        key, pc, ic, rating = key[order], pc[order], ic[order], rating[order]
+        step = np.diff(key)
+    if (step == 0).any():
+        tables.to_wide(r, "participant", "item", "rating", source="ratings")  # names the row
+    keep = ~np.isnan(rating)
+    if not keep.all():
+        pc, ic, rating = pc[keep], ic[keep], rating[keep]
+    blocks = rank_engine.rater_sets(pc, ic, rating, len(parts), presorted=True)
+    cols = [(f, d) for f in inp.families for d in inp.dims[f]]
+    return _Study(items, cols, _values_by_rater(inp.scores, cols, parts), blocks)
+
+
+def _values_by_rater(scores: pd.DataFrame, cols, raters: np.ndarray) -> np.ndarray:
+    """The raters' scores (raters, dimensions) in ``cols`` order; NaN where a score is absent.
+
+    The values of :func:`_value_matrix` without a pivot (a duplicated score raises its error).
+    """
+    s = scores[scores["family"].isin([c[0] for c in cols])]
+    dim = pd.MultiIndex.from_tuples(cols).get_indexer(
+        pd.MultiIndex.from_arrays([s["family"], s["dimension"]])
+    )
+    at = pd.Index(raters).get_indexer(s["participant"])
+    keep = (at >= 0) & (dim >= 0)
+    at, dim = at[keep], dim[keep]
+    flat = at.astype(np.int64) * len(cols) + dim
+    if len(flat) and np.bincount(flat).max() > 1:
+        tables.to_wide(s, "participant", ["family", "dimension"], "score", source="scores")
+    out = np.full((len(raters), len(cols)), np.nan)
+    out.ravel()[flat] = s["score"].to_numpy(dtype=float)[keep]
+    return out
+
+
+def _long_frame(st: _Study, ratings: pd.DataFrame, by_family=False, **parts) -> pd.DataFrame:
+    """One row per item x dimension from per-block (items x dimensions) arrays, in item order
+    (``by_family``: ordered by family, then item)."""
+    placed = np.concatenate([b.items for b in st.blocks])
+    back = np.argsort(placed)
+    items = st.items[placed[back]]
+    k, d = len(items), len(st.cols)
+    fams = [c[0] for c in st.cols]
+    if by_family:  # rows (family, item, dimension): a stable order of the item-major rows
+        code = {f: i for i, f in enumerate(dict.fromkeys(fams))}
+        rows = np.argsort(np.tile([code[f] for f in fams], k), kind="stable")
+    else:
+        rows = np.arange(k * d)
+    item_of_row = rows // d
+    dim_of_row = rows % d
+    data = {"item": items[item_of_row]}
     extra = [c for c in ("portrait_id", "option_id") if c in ratings.columns]
     if extra:
-        ids = ratings.drop_duplicates("item").set_index("item")[extra].reindex(items)
+        first = ratings["item"].drop_duplicates()
+        ids = ratings.loc[first.index, extra].set_index(first.to_numpy()).reindex(items)
         for c in extra:
-            data[c] = np.repeat(ids[c].to_numpy(), d)
-    data["family"] = np.tile([c[0] for c in cols], k)
-    data["dimension"] = np.tile([c[1] for c in cols], k)
+            data[c] = ids[c].to_numpy()[item_of_row]
+    data["family"] = np.asarray(fams, dtype=object)[dim_of_row]
+    data["dimension"] = np.asarray([c[1] for c in st.cols], dtype=object)[dim_of_row]
     for name, arrays in parts.items():
-        data[name] = np.concatenate(arrays, axis=0)[back].ravel()
+        data[name] = np.concatenate(arrays, axis=0)[back].ravel()[rows]
     return pd.DataFrame(data)
 
 
@@ -333,23 +387,14 @@ def item_correlations(
     return _correlations(inp)
 
 
-def _correlations(inp: _Inputs) -> pd.DataFrame:
-    """:func:`item_correlations` of tables through their contracts."""
-    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
-    wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
-    rho_blocks, n_blocks = [], []
-    for rows, items in blocks:
-        rho_blocks.append(
-            _pearson_columns(_rank_columns(mat[np.ix_(rows, items)]), _rank_columns(vals[rows]))
-        )
-        n_blocks.append(np.full((len(items), len(cols)), rows.sum()))
-    out = _long_frame(wide, cols, blocks, r, rho=rho_blocks, n=n_blocks)
+def _correlations(inp: _Inputs, st: _Study | None = None) -> pd.DataFrame:
+    """:func:`item_correlations` of tables through their contracts (``st``: their rater sets)."""
+    st = _study(inp) if st is None else st
+    rho_blocks = [rank_engine.block_correlations(b, st.values) for b in st.blocks]
+    n_blocks = [np.full((len(b.items), len(st.cols)), len(b.raters)) for b in st.blocks]
+    out = _long_frame(st, inp.ratings, by_family=True, rho=rho_blocks, n=n_blocks)
     out["p_value"] = spearman_pvalue(out["rho"].to_numpy(), out["n"].to_numpy())
-    fam_order = {f: i for i, f in enumerate(families)}
-    out = out.sort_values(
-        "family", key=lambda c: c.map(fam_order), kind="stable", ignore_index=True
-    )
-    return out[[*_item_keys(r), "family", "dimension", "rho", "p_value", "n"]]
+    return out[[*_item_keys(inp.ratings), "family", "dimension", "rho", "p_value", "n"]]
 
 
 # --------------------------------------------------------------------------- FDR
@@ -404,7 +449,7 @@ def bootstrap_ci(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
-    batch: int = 100,
+    batch: int | None = None,
     *,
     participant: str = "participant",
     item: str = "item",
@@ -412,6 +457,7 @@ def bootstrap_ci(
     scale=None,
     dimensions=None,
     validated: bool = False,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Percentile bootstrap confidence intervals of every item x dimension rho.
 
@@ -429,10 +475,24 @@ def bootstrap_ci(
         Coverage of the interval.
     seed : int
         Seed of :class:`numpy.random.Generator`; equal seeds give equal tables.
-    batch : int
-        Resamples processed at once (memory knob; results do not depend on it).
+    batch : int, optional
+        At most this many resamples at once; default: as many as fit in
+        :data:`vp_stats.stats.rank_engine.BATCH_BYTES` (memory knob; results do not depend on
+        it).
     participant, item, rating, scale, dimensions, validated :
         As :func:`item_correlations`.
+    progress : bool
+        Show a tqdm progress bar (resamples x rater sets).
+
+    Notes
+    -----
+    The engine (:mod:`vp_stats.stats.rank_engine`) ranks every resample from the
+    multiplicities of its raters: one sort per column before resampling, then per
+    resample cumulative weights over the tie groups and one batched matrix product
+    for all items and dimensions of a rater set. Memory is O(ratings + resamples x
+    raters of one rater set); the resample indices are those of
+    :meth:`vp_stats.stats.resampling.Resampler.indices`, drawn per rater set in a fixed
+    order, so a seed gives the same table as every earlier version of the engine.
 
     Returns
     -------
@@ -451,35 +511,47 @@ def bootstrap_ci(
     inp = _inputs(
         ratings, scores, families, participant, item, rating, scale, dimensions, validated
     )
-    return _bootstrap(inp, n_boot, ci, seed, batch)
+    return _bootstrap(inp, n_boot, ci, seed, batch, progress)
 
 
-def _bootstrap(inp: _Inputs, n_boot: int, ci: float, seed: int, batch: int) -> pd.DataFrame:
-    """:func:`bootstrap_ci` of tables through their contracts."""
-    r, s, families, dims = inp.ratings, inp.scores, inp.families, inp.dims
-    wide, cols, mat, vals, blocks = _prepare(r, s, families, dims)
+def _bootstrap(
+    inp: _Inputs,
+    n_boot: int,
+    ci: float,
+    seed: int,
+    batch: int | None,
+    progress: bool = False,
+    st: _Study | None = None,
+) -> pd.DataFrame:
+    """:func:`bootstrap_ci` of tables through their contracts (``st``: their rater sets)."""
+    from tqdm.auto import tqdm
+
+    st = _study(inp) if st is None else st
     resampler = Resampler(seed)
     lo_blocks, hi_blocks, valid_blocks = [], [], []
-    for rows, items in blocks:
-        r0 = mat[np.ix_(rows, items)]
-        n = r0.shape[0]
-        idx = resampler.indices(n, n_boot)
-        boots = np.empty((n_boot, len(items), len(cols)))
-        mr, mv = _tie_matrices(r0), _tie_matrices(vals[rows])  # (n, k*n) and (n, d*n)
-        for start in range(0, n_boot, batch):
-            w = multiplicities(idx[start : start + batch], n)
-            boots[start : start + batch] = _weighted_rank_corr(w, mr, mv)
-        lo, hi, valid = percentile_ci(boots, ci)
-        lo_blocks.append(lo)
-        hi_blocks.append(hi)
-        valid_blocks.append(valid)
+    bad = np.isnan(st.values)
+    with tqdm(
+        total=n_boot * len(st.blocks), disable=not progress, unit="resample", desc="bootstrap"
+    ) as bar:
+        for blk in st.blocks:
+            idx = resampler.indices(len(blk.raters), n_boot)
+            boots = rank_engine.block_bootstrap(blk, st.values, idx, batch, on_batch=bar.update)
+            boots[:, :, bad[blk.raters].any(axis=0)] = np.nan  # a missing score: no rho
+            lo, hi, valid = percentile_ci(boots, ci)
+            lo_blocks.append(lo)
+            hi_blocks.append(hi)
+            valid_blocks.append(valid)
     return _long_frame(
-        wide, cols, blocks, r, ci_low=lo_blocks, ci_high=hi_blocks, n_boot_valid=valid_blocks
+        st, inp.ratings, ci_low=lo_blocks, ci_high=hi_blocks, n_boot_valid=valid_blocks
     )
 
 
 def _tie_matrices(x: np.ndarray) -> np.ndarray:
     """Rank contributions of the columns of x (n, k) as an (n, k*n) matrix.
+
+    Memory O(k n^2): the former bootstrap engine, kept for :mod:`vp_stats.stats.versions` and
+    as an independent check of :class:`vp_stats.stats.rank_engine.BlockRanks` in the tests;
+    item validation ranks its resamples with :mod:`vp_stats.stats.rank_engine`.
 
     Entry [j, c*n + i] is [x_jc < x_ic] + [x_jc == x_ic] / 2, so that
     ``w @ m`` gives, for multiplicities w, every observation's rank in the resample (minus 1/2).
@@ -1121,13 +1193,15 @@ def validate_items(
     scale=None,
     dimensions=None,
     validated: bool = False,
+    progress: bool = False,
 ) -> ItemValidation:
     """Correlations, calibrated p-values, FDR, bootstrap CIs, selection and its error rates.
 
     The ratings and scores go through their contracts once (not at all with
     ``validated=True``, for tables a reader or :func:`vp_stats.studies.validate.load_study`
-    has validated). ``n_boot=0`` skips the bootstrap (CI columns NaN). Other parameters
-    as :func:`item_correlations` and :func:`select_items`.
+    has validated). ``n_boot=0`` skips the bootstrap (CI columns NaN); ``progress`` shows its
+    progress bar (:func:`bootstrap_ci`). Other parameters as :func:`item_correlations` and
+    :func:`select_items`.
 
     The default rule is ``rho > 0.3 and p_fdr < 0.05``: the paper's threshold on rho and
     Benjamini-Hochberg's adjusted p (within each family) below 0.05. Why: the paper's rule
@@ -1186,14 +1260,15 @@ def validate_items(
     inp = _inputs(
         ratings, scores, families, participant, item, rating, scale, dimensions, validated
     )
-    corr, counts = _calibrated_pvalues(inp, _correlations(inp), p_method, n_perm, seed)
+    st = _study(inp)  # the rater sets, once for the correlations and their bootstrap
+    corr, counts = _calibrated_pvalues(inp, _correlations(inp, st), p_method, n_perm, seed)
     corr = add_fdr(corr)
     keys = [
         c for c in corr.columns if c in ("item", "portrait_id", "option_id", "family", "dimension")
     ]
     if n_boot:
         check_boot_options(n_boot, ci)
-        cis = _bootstrap(inp, n_boot, ci, seed, batch=100)
+        cis = _bootstrap(inp, n_boot, ci, seed, None, progress, st)
         corr = corr.merge(
             cis[[*keys, "ci_low", "ci_high"]], on=keys, how="left", validate="one_to_one"
         )

@@ -344,8 +344,12 @@ def validate_study(
     procedure: str = "correct",
     data_dir=None,
     na_values=None,
+    progress: bool = False,
 ) -> StudyValidation:
     """Validate a study's items: correlations, FDR, bootstrap CIs and selection, written to ``out``.
+
+    ``progress`` shows the bootstrap's progress bar (the CLI turns it on when stderr is a
+    terminal).
 
     Writes ``out/item_correlations.csv`` (``item, [portrait_id, option_id,]
     family, dimension, rho, p_value, n, p_fdr, ci_low, ci_high, selected``) and
@@ -413,6 +417,7 @@ def validate_study(
         n_perm=n_perm,
         scale=info["scale_obj"],
         validated=True,
+        progress=progress,
     )
     table = res.table
     info["rule"] = res.rule

@@ -1,0 +1,163 @@
+"""The rank engine of item validation against a plain per-item resample-and-rank reference.
+
+The reference draws the same resample indices (one :class:`Resampler` stream, one draw per set
+of raters in the order of ``numpy.unique`` over the items' rater masks), then for every item
+and resample copies the drawn raters and calls :func:`scipy.stats.spearmanr`; intervals are
+:func:`numpy.nanquantile`. Small data with tied ratings, tied scores and missing ratings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from vp_stats import schema
+from vp_stats.errors import TableError
+from vp_stats.stats import rank_engine, simulate, validation
+from vp_stats.stats.resampling import Resampler
+
+TOL = 1e-12
+
+
+@pytest.fixture(scope="module")
+def study():
+    st = simulate.scale_study(n_participants=36, n_items=9, n_groups=2, missing=0.15, seed=4)
+    return st["ratings"], st["scores"]
+
+
+def _reference(ratings, scores, n_boot, seed, ci=0.95):
+    """Per item: spearmanr of the rating with every dimension, point and bootstrap percentiles."""
+    wide = ratings.pivot(index="participant", columns="item", values="rating")  # sorted ids
+    vals = scores.pivot_table(index="participant", columns=["family", "dimension"], values="score")
+    cols = [(f, d) for f in schema.FAMILIES for d in schema.FAMILIES[f]]
+    vals = vals[cols].reindex(wide.index).to_numpy()
+    mask = wide.notna().to_numpy()
+    patterns, inverse = np.unique(mask.T, axis=0, return_inverse=True)
+    rs = Resampler(seed)
+    rows = {}
+    for p, pat in enumerate(patterns):
+        raters = np.flatnonzero(pat)
+        idx = rs.indices(len(raters), n_boot)
+        for j in np.flatnonzero(inverse.ravel() == p):
+            x = wide.iloc[raters, j].to_numpy()
+            v = vals[raters]
+            for c, (fam, dim) in enumerate(cols):
+                point = stats.spearmanr(x, v[:, c]).statistic
+                boot = np.full(n_boot, np.nan)
+                for b in range(n_boot):
+                    xb, vb = x[idx[b]], v[idx[b], c]
+                    if np.ptp(xb) > 0 and np.ptp(vb) > 0:
+                        boot[b] = stats.spearmanr(xb, vb).statistic
+                ok = ~np.isnan(boot)
+                lo, hi = (
+                    np.quantile(boot[ok], [(1 - ci) / 2, (1 + ci) / 2])
+                    if ok.any()
+                    else (np.nan, np.nan)
+                )
+                rows[(wide.columns[j], fam, dim)] = (point, lo, hi, ok.sum(), len(raters))
+    return rows
+
+
+def test_engine_equals_per_item_resample_and_rank(study):
+    ratings, scores = study
+    assert ratings.groupby("item").size().nunique() > 1  # missing ratings: unequal rater sets
+    ref = _reference(ratings, scores, n_boot=60, seed=7)
+    corr = validation.item_correlations(ratings, scores)
+    ci = validation.bootstrap_ci(ratings, scores, n_boot=60, seed=7)
+    both = corr.merge(ci, on=["item", "family", "dimension"], validate="one_to_one")
+    assert len(corr) == len(ci) == len(both) == len(ref)
+    cols = ["item", "family", "dimension", "rho", "n", "ci_low", "ci_high", "n_boot_valid"]
+    for it, fam, dim, rho, n, lo, hi, valid in both[cols].itertuples(index=False):
+        p, rlo, rhi, rvalid, rn = ref[(it, fam, dim)]
+        assert n == rn and valid == rvalid
+        np.testing.assert_allclose([rho, lo, hi], [p, rlo, rhi], rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("kind", ["likert", "continuous"])
+def test_block_bootstrap_both_paths_equal_scipy(kind, monkeypatch):
+    rng = np.random.default_rng(3)
+    n, k, d = 25, 4, 3
+    x = rng.integers(1, 4, size=(n, k)).astype(float) if kind == "likert" else rng.random((n, k))
+    x[:, 3] = 2.0  # a constant item: no rho in any resample
+    vals = np.round(rng.normal(size=(n, d)), 1)  # tied scores
+    blk = rank_engine.Block(np.arange(n), np.arange(k), x)
+    idx = Resampler(1).indices(n, 40)
+    got = rank_engine.block_bootstrap(blk, vals, idx, batch=7)
+    monkeypatch.setattr(rank_engine, "MAX_LEVELS", 0 if kind == "likert" else 10**6)
+    other = rank_engine.block_bootstrap(blk, vals, idx, batch=None)  # the other path
+    np.testing.assert_allclose(got, other, rtol=0, atol=TOL)
+    for b in range(len(idx)):
+        for c in range(k):
+            for j in range(d):
+                xb, vb = x[idx[b], c], vals[idx[b], j]
+                want = stats.spearmanr(xb, vb).statistic if np.ptp(xb) and np.ptp(vb) else np.nan
+                np.testing.assert_allclose(got[b, c, j], want, rtol=0, atol=TOL)
+
+
+def test_results_do_not_depend_on_batch(study):
+    ratings, scores = study
+    a = validation.bootstrap_ci(ratings, scores, families=["bfi"], n_boot=30, seed=2, batch=1)
+    b = validation.bootstrap_ci(ratings, scores, families=["bfi"], n_boot=30, seed=2)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_rater_sets_in_the_order_of_the_rater_masks():
+    rng = np.random.default_rng(0)
+    p, i = np.nonzero(rng.random((12, 30)) < 0.4)
+    blocks = rank_engine.rater_sets(p, i, rng.random(len(p)), 12)
+    mask = np.zeros((12, 30), dtype=bool)
+    mask[p, i] = True
+    present = mask.any(axis=0)
+    patterns, inverse = np.unique(mask[:, present].T, axis=0, return_inverse=True)
+    items = np.flatnonzero(present)
+    assert [b.raters.tolist() for b in blocks] == [np.flatnonzero(m).tolist() for m in patterns]
+    assert [b.items.tolist() for b in blocks] == [
+        items[inverse.ravel() == q].tolist() for q in range(len(patterns))
+    ]
+
+
+def test_duplicate_rating_names_the_row(study):
+    ratings, scores = study
+    dup = pd.concat([ratings, ratings.iloc[[5]]], ignore_index=True)
+    with pytest.raises(TableError, match="more than one"):
+        validation.item_correlations(dup, scores, validated=True)
+
+
+def test_progress_bar_changes_nothing(study, capsys):
+    ratings, scores = study
+    a = validation.bootstrap_ci(ratings, scores, families=["pvq"], n_boot=20, progress=True)
+    assert "resample" in capsys.readouterr().err
+    b = validation.bootstrap_ci(ratings, scores, families=["pvq"], n_boot=20)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_validate_items_runs_the_rater_sets_once(study, monkeypatch):
+    ratings, scores = study
+    calls = []
+    real = validation._study
+    monkeypatch.setattr(validation, "_study", lambda inp: calls.append(1) or real(inp))
+    validation.validate_items(ratings, scores, families=["pvq"], n_boot=10)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("max_levels", [0, 16])
+def test_any_multiplicities_equal_the_tie_matrix_engine(max_levels, monkeypatch):
+    # draws of a block's raters within a resample of more raters: sizes other than n, 0 and 1
+    monkeypatch.setattr(rank_engine, "MAX_LEVELS", max_levels)
+    rng = np.random.default_rng(5)
+    n = 15
+    x = rng.integers(1, 5, size=(n, 6)).astype(float)
+    v = np.round(rng.normal(size=(n, 4)), 1)
+    w = rng.poisson(0.8, size=(50, n)).astype(float)
+    w[0] = 0
+    w[1] = 0
+    w[1, 3] = 1
+    got = rank_engine.BlockRanks.of(x, v).rhos(w)
+    want = validation._weighted_rank_corr(
+        w, validation._tie_matrices(x), validation._tie_matrices(v)
+    )
+    assert np.isnan(got[:2]).all()
+    np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
