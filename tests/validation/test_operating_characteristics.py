@@ -56,6 +56,9 @@ def test_figures_are_sane(quick):
         assert (quick[f"{key} rho > 0.3 and p_fdr < 0.05"] <= quick[f"{key} rho > 0.3"]).all()
     width = s.loc[s.index.str.startswith("mean width"), "estimate"]
     assert (width > 0).all()
+    # the default two-stage interval carries the selection: wider and covering more often
+    assert (quick["width_default"] > quick["width_one_stage"]).all()
+    assert (quick["cov_default"] > quick["cov_one_stage"]).all()
     t1 = s.loc[s.index.str.startswith("type I"), "estimate"]
     assert ((t1 >= 0) & (t1 < 0.3)).all()
     assert (s["mc_error"].dropna() >= 0).all() and (s["n_sims"] == 2).all()
