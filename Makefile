@@ -43,8 +43,8 @@ test: setup r-deps lint docs
 
 ## ruff (lint and format) and the layer rule (import-linter contracts in pyproject.toml)
 lint: setup
-	$(VENV)/bin/ruff check vp_stats tests benchmarks
-	$(VENV)/bin/ruff format --check --quiet vp_stats tests benchmarks
+	$(VENV)/bin/ruff check vp_stats tests benchmarks validation
+	$(VENV)/bin/ruff format --check --quiet vp_stats tests benchmarks validation
 	$(VENV)/bin/lint-imports --no-cache
 
 ## JupyterLab on notebooks/; its kernels get matplotlib's inline backend (not the Agg exported above)

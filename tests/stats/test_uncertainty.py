@@ -162,6 +162,7 @@ def test_selection_frequency_follows_the_ground_truth(study):
         n_boot=100,
         seed=1,
         answer_scale="1-5",
+        reselect="rule",
     )
     own = res.selection.merge(
         st["truth"], on=["item", "dimension"]
@@ -281,7 +282,9 @@ def test_released_data_fast_and_two_stage_vs_item_widths(released):
     """
     r, s, ans = released
     t0 = time.perf_counter()
-    rule = uncertainty.selection_uncertainty(r, s, ans, n_boot=200, seed=0, scale="1-6")
+    rule = uncertainty.selection_uncertainty(
+        r, s, ans, n_boot=200, seed=0, scale="1-6", reselect="rule", interval="percentile"
+    )
     assert time.perf_counter() - t0 < 60
     p = rule.profiles
     assert p.model.nunique() == 34 and len(p) == 34 * 19
@@ -293,10 +296,121 @@ def test_released_data_fast_and_two_stage_vs_item_widths(released):
     w = _widths(p)
     assert (w.sel < w.item).all()  # selection alone varies less than the items
     same = uncertainty.selection_uncertainty(
-        r, s, ans, n_boot=200, seed=0, scale="1-6", reselect="same_size"
+        r, s, ans, n_boot=200, seed=0, scale="1-6", reselect="same_size", interval="percentile"
     )
     w2 = _widths(same.profiles)
     assert (w2.two >= w2.item).sum() >= 17  # 19 of 19 with seed 0
     p2 = same.profiles
     inside = (p2.ci_low <= p2.centered_mean) & (p2.centered_mean <= p2.ci_high)
     assert inside.mean() > 0.97
+
+
+# --------------------------------------------------------------------------- your own dimensions
+
+
+def test_your_own_dimensions(study):
+    """A user's own family and dimensions (not the Value Portrait ones): once a KeyError in the
+    scoring step; now the same numbers as the data under the Value Portrait names."""
+    st, ans = study
+    mine = (
+        st["scores"]
+        .query("family == 'pvq'")
+        .assign(family="mine", dimension=lambda d: "my_" + d["dimension"])
+    )
+    dims = {"mine": ["my_" + v for v in st["scores"].query("family == 'pvq'").dimension.unique()]}
+    kw = dict(exclusions=None, n_boot=30, seed=4, answer_scale="1-5")
+    own = uncertainty.selection_uncertainty(st["ratings"], mine, ans, dimensions=dims, **kw)
+    ref = uncertainty.selection_uncertainty(
+        st["ratings"], st["scores"], ans, families=["pvq"], **kw
+    )
+    assert set(own.profiles.family) == {"mine"} and len(own.profiles) == len(ref.profiles)
+    assert (
+        own.profiles.dimension.str.removeprefix("my_").tolist() == ref.profiles.dimension.tolist()
+    )
+    cols = ["centered_mean", "n", "ci_low", "ci_high", "sel_ci_low", "item_ci_low"]
+    pd.testing.assert_frame_equal(own.profiles[cols], ref.profiles[cols])
+    np.testing.assert_array_equal(own.selection.freq_selected, ref.selection.freq_selected)
+
+
+# --------------------------------------------------------------------------- the interval
+
+
+def test_the_default_is_same_size_reselection_with_the_expanded_interval(study):
+    import inspect
+
+    sig = inspect.signature(uncertainty.selection_uncertainty).parameters
+    assert sig["reselect"].default == "same_size" and sig["interval"].default == "expanded"
+    st, ans = study
+    kw = dict(families=["pvq"], exclusions=None, n_boot=40, seed=2, answer_scale="1-5")
+    a = uncertainty.selection_uncertainty(st["ratings"], st["scores"], ans, **kw)
+    b = uncertainty.selection_uncertainty(
+        st["ratings"], st["scores"], ans, reselect="same_size", interval="expanded", **kw
+    )
+    pd.testing.assert_frame_equal(a.profiles, b.profiles)
+    pct = uncertainty.selection_uncertainty(
+        st["ratings"], st["scores"], ans, interval="percentile", **kw
+    ).profiles
+    # the same resamples read at a higher level: the expanded interval holds the percentile one
+    ok = a.profiles.n >= 2
+    assert (a.profiles.ci_low[ok] <= pct.ci_low[ok] + 1e-12).all()
+    assert (a.profiles.ci_high[ok] >= pct.ci_high[ok] - 1e-12).all()
+    with pytest.raises(ValueError, match="interval must be one of"):
+        uncertainty.selection_uncertainty(st["ratings"], st["scores"], ans, interval="bca", **kw)
+
+
+@pytest.mark.parametrize("n", [3, 5, 12, 40])  # n = 2: the level rounds to 1
+def test_expanded_level_turns_the_bootstrap_spread_into_the_t_interval(n):
+    """Hesterberg (2015): the bootstrap SD of a mean is sqrt((n-1)/n) s/sqrt(n); read at the
+    expanded level, a normal bootstrap distribution gives exactly the t interval's half-width."""
+    level = uncertainty.expanded_level(n, 0.95)
+    half = stats.norm.ppf((1 + level) / 2) * np.sqrt((n - 1) / n)
+    assert half == pytest.approx(stats.t.ppf(0.975, n - 1), rel=1e-9)
+    assert np.isnan(uncertainty.expanded_level(1))
+
+
+def test_intervals_by_hand():
+    rng = np.random.default_rng(0)
+    boot = rng.normal(size=(400, 2, 3))
+    se_boot = rng.uniform(0.5, 1.5, size=boot.shape)
+    point = np.full((2, 3), 0.1)
+    se0 = np.full((2, 3), 0.8)
+    n = np.array([[1, 2, 5], [12, 40, 5]])
+    lo, hi, _ = uncertainty._interval("expanded", boot, point, 0.95, n_items=n)
+    for i, j in np.ndindex(2, 3):
+        if n[i, j] < 2:
+            assert np.isnan(lo[i, j]) and np.isnan(hi[i, j])
+            continue
+        lev = uncertainty.expanded_level(n[i, j])
+        ref = np.quantile(boot[:, i, j], [(1 - lev) / 2, (1 + lev) / 2])
+        np.testing.assert_allclose([lo[i, j], hi[i, j]], ref, rtol=0, atol=1e-14)
+    lo, hi, _ = uncertainty._interval("studentized", boot, point, 0.95, se_boot, se0)
+    t = (boot - point) / se_boot
+    q = np.quantile(t, [0.025, 0.975], axis=0)
+    np.testing.assert_allclose(lo, point - q[1] * se0, atol=1e-14)
+    np.testing.assert_allclose(hi, point - q[0] * se0, atol=1e-14)
+
+
+def test_item_se_is_the_sd_of_the_item_resample_mean():
+    """sqrt(population variance / n) of the selected (reversed where negative) answers: the
+    exact SD of the item bootstrap's mean; checked by hand and against many item resamples."""
+    rng = np.random.default_rng(1)
+    k, d = 9, 2
+    a = rng.uniform(1, 6, size=(2, k))
+    a[1, 3] = np.nan  # model 2 skipped an item
+    ok = (~np.isnan(a)).astype(float)
+    a0, r0 = np.nan_to_num(a), np.nan_to_num(7 - a)
+    w = np.zeros((1, k, d))
+    w[0, [0, 2, 3, 5, 8], 0] = 1
+    w[0, [1, 3, 4], 1] = 1
+    sign = np.ones((1, k, d))
+    sign[0, 4, 1] = -1
+    se = uncertainty._item_se(w, sign, a0, r0, ok)[0]
+    for m in range(2):
+        x0 = a[m, [0, 2, 3, 5, 8]]
+        x1 = np.array([a[m, 1], a[m, 3], 7 - a[m, 4]])
+        for j, x in enumerate((x0, x1)):
+            x = x[~np.isnan(x)]
+            assert se[m, j] == pytest.approx(x.std() / np.sqrt(len(x)), rel=1e-12)
+    x = a[0, [0, 2, 3, 5, 8]]
+    draws = x[Resampler(2).indices(len(x), 40000)].mean(axis=1)
+    assert se[0, 0] == pytest.approx(draws.std(), rel=0.02)

@@ -125,6 +125,8 @@ def value_profiles(
     ci: float = 0.95,
     seed: int = 0,
     scale=None,
+    *,
+    dimensions=None,
 ) -> pd.DataFrame:
     """Value profiles of one or more models.
 
@@ -159,6 +161,10 @@ def value_profiles(
     scale : Scale or "LOW-HIGH", optional
         The answers' scale (default: the Value Portrait items' 1-6); answers outside
         it are errors, and negatively keyed items are reversed as ``low + high - x``.
+    dimensions : mapping family -> dimensions, optional
+        Your own families of dimensions (as
+        :func:`vp_stats.stats.validation.item_correlations`); default
+        :data:`vp_stats.schema.FAMILIES`.
 
     Returns
     -------
@@ -169,8 +175,9 @@ def value_profiles(
     """
     if exclusions is _DEFAULT:
         exclusions = upstream_exclusions()
+    dims = dict(dimensions) if dimensions is not None else dict(schema.FAMILIES)
     if families is None:
-        families = [f for f in schema.FAMILY_NAMES if f in set(corr["family"])]
+        families = [f for f in dims if f in set(corr["family"])]
     sel = select_items(corr, threshold=threshold, mode=mode, exclusions=exclusions)
     sel = sel[sel["selected"] & sel["family"].isin(families)]
     sc = tables.parse_scale(scale) or tables.VP_SCALE
@@ -196,7 +203,7 @@ def value_profiles(
         ):  # items never put to the model (e.g. a partial run): no answer, counted in n_failed
             mat = mat.reindex(columns=mat.columns.append(missing))
         centre = _nanmean_rows(mat[fam_items].to_numpy(dtype=float))
-        for dim in schema.FAMILIES[fam]:
+        for dim in dims[fam]:
             dsel = fsel[fsel["dimension"] == dim]
             a = mat[pd.Index(dsel["item"])].to_numpy(dtype=float)
             sign = dsel["sign"].to_numpy()

@@ -14,7 +14,13 @@ import pandas as pd
 
 from vp_stats import schema
 
-__all__ = ["synthetic", "synthetic_study", "scale_study"]
+__all__ = [
+    "synthetic",
+    "synthetic_study",
+    "scale_study",
+    "synthetic_model_answers",
+    "synthetic_version_pairs",
+]
 
 
 def synthetic(
@@ -324,3 +330,159 @@ def scale_study(
         {"item": iids, "dimension": np.asarray(schema.PVQ_VALUES)[target], "loading": loadings}
     )
     return {"ratings": ratings, "scores": scores, "truth": truth}
+
+
+def synthetic_model_answers(
+    truth: pd.DataFrame,
+    n_models: int = 5,
+    scale: tuple[int, int] = (1, 6),
+    levels: tuple[float, float] = (2.5, 4.5),
+    answer_sd: float = 0.6,
+    family: str = "pvq",
+    seed: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """Models' answers to a study's items, with each model's true value profile.
+
+    For simulations with known truth (clearly not data). Model ``m`` holds value ``d``
+    at the level ``mu[m, d]`` (uniform on ``levels``); its answer to an item that
+    targets ``d`` (``truth.dimension``, whatever the item's loading) is
+    ``clip(mu[m, d] + e, *scale)`` with ``e ~ N(0, answer_sd)`` independent over models
+    and items. The true profile is what the centred mean of
+    :func:`vp_stats.stats.scoring.value_profiles` estimates when the selected items
+    are those that target each value: ``E[d] - mean over values of E[d']``, with
+    ``E[d] = E clip(mu[m, d] + e)`` (the censored-normal mean, exact). Items that
+    target another value and are selected by chance pull an estimate towards 0.
+
+    Parameters
+    ----------
+    truth : DataFrame
+        ``item, dimension`` of every item (``synthetic_study(...)["truth"]``).
+    n_models, scale, levels, answer_sd, family, seed :
+        Number of models, the answer scale, the range of the true levels, the
+        answers' spread around them, the family named in ``profiles``, and the seed.
+
+    Returns
+    -------
+    dict of DataFrame
+        ``answers`` (model, item, numeric_response) and ``profiles`` (model,
+        family, dimension, level, expected, profile).
+
+    Examples
+    --------
+    >>> st = synthetic_study(n_participants=20, n_items=20, seed=0)
+    >>> sim = synthetic_model_answers(st["truth"], n_models=2, seed=1)
+    >>> sim["answers"].shape, sorted(sim)
+    ((40, 3), ['answers', 'profiles'])
+    >>> p = sim["profiles"]
+    >>> bool(abs(p.groupby("model").profile.sum()).max() < 1e-12)
+    True
+    """
+    from scipy import stats as sstats
+
+    lo, hi = float(scale[0]), float(scale[1])
+    if not (lo <= levels[0] <= levels[1] <= hi) or answer_sd <= 0:
+        raise ValueError("levels must lie inside scale and answer_sd must be positive")
+    rng = np.random.default_rng(seed)
+    dims = list(dict.fromkeys(truth["dimension"]))
+    models = [f"model{m:02d}" for m in range(n_models)]
+    mu = rng.uniform(levels[0], levels[1], size=(n_models, len(dims)))
+    target = pd.Index(dims).get_indexer(truth["dimension"])
+    raw = mu[:, target] + answer_sd * rng.normal(size=(n_models, len(truth)))
+    answers = pd.DataFrame(
+        {
+            "model": np.repeat(models, len(truth)),
+            "item": np.tile(truth["item"].to_numpy(), n_models),
+            "numeric_response": np.clip(raw, lo, hi).ravel(),
+        }
+    )
+    a, b = (lo - mu) / answer_sd, (hi - mu) / answer_sd
+    cdf, pdf = sstats.norm.cdf, sstats.norm.pdf
+    expected = (
+        lo * cdf(a)
+        + hi * sstats.norm.sf(b)
+        + mu * (cdf(b) - cdf(a))
+        + answer_sd * (pdf(a) - pdf(b))
+    )
+    profile = expected - expected.mean(axis=1, keepdims=True)
+    profiles = pd.DataFrame(
+        {
+            "model": np.repeat(models, len(dims)),
+            "family": family,
+            "dimension": np.tile(dims, n_models),
+            "level": mu.ravel(),
+            "expected": expected.ravel(),
+            "profile": profile.ravel(),
+        }
+    )
+    return {"answers": answers, "profiles": profiles}
+
+
+def synthetic_version_pairs(
+    n_participants: int = 80,
+    n_pairs: int = 20,
+    scale: tuple[int, int] = (1, 5),
+    loading: float = 0.5,
+    shared: float = 0.5,
+    seed: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """Two equally valid versions of every item: the null of the version tests, known to hold.
+
+    For simulations (clearly not data). Pair ``i`` targets value ``PVQ_VALUES[i % 10]``;
+    both versions ``abby_<value>_likely_<i>`` and ``abby_<value>_similar_<i>`` have the
+    latent response ``loading * z(value) + sqrt(1 - loading**2) * (sqrt(shared) u_i +
+    sqrt(1 - shared) e)``, with ``u_i`` the pair's own content (shared by the two
+    versions, so they correlate beyond the value) and ``e`` each version's noise, cut
+    into the categories of ``scale`` as :func:`synthetic_study`. The two versions'
+    population validities are equal, so any difference a test finds is a false positive.
+
+    Returns
+    -------
+    dict of DataFrame
+        ``ratings`` (participant, item, rating), ``scores`` (family ``pvq``) and ``pairs``
+        (item_a, item_b, dimension).
+
+    Examples
+    --------
+    >>> sim = synthetic_version_pairs(n_participants=30, n_pairs=3, seed=1)
+    >>> sim["pairs"].iloc[1].tolist()
+    ['abby_Stimulation_likely_01', 'abby_Stimulation_similar_01', 'Stimulation']
+    >>> len(sim["ratings"]), sorted(sim)
+    (180, ['pairs', 'ratings', 'scores'])
+    """
+    if not (0 <= loading < 1 and 0 <= shared <= 1):
+        raise ValueError("loading must be in [0, 1) and shared in [0, 1]")
+    lo, hi = int(scale[0]), int(scale[1])
+    rng = np.random.default_rng(seed)
+    pids = [f"P{i:03d}" for i in range(n_participants)]
+    k = len(schema.PVQ_VALUES)
+    raw = rng.normal(0.0, 0.8, size=(n_participants, k))
+    w = np.array([len(schema.PVQ21_KEY[v]) for v in schema.PVQ_VALUES], dtype=float)
+    pvq_scores = raw - (raw * w).sum(axis=1, keepdims=True) / w.sum()
+    z = (pvq_scores - pvq_scores.mean(axis=0)) / pvq_scores.std(axis=0)
+    n_cat = hi - lo + 1
+    cuts = np.quantile(rng.normal(size=20000), np.linspace(0, 1, n_cat + 1)[1:-1])
+    rows, pairs = [], []
+    for i in range(n_pairs):
+        value = schema.PVQ_VALUES[i % k]
+        u = rng.normal(size=n_participants)
+        names = [f"abby_{value}_{wording}_{i:02d}" for wording in ("likely", "similar")]
+        for name in names:
+            e = np.sqrt(shared) * u + np.sqrt(1 - shared) * rng.normal(size=n_participants)
+            latent = loading * z[:, i % k] + np.sqrt(1 - loading**2) * e
+            rating = (lo + np.searchsorted(cuts, latent)).astype(np.int64)
+            rows.append(pd.DataFrame({"participant": pids, "item": name, "rating": rating}))
+        pairs.append((*names, value))
+    scores = pd.concat(
+        [
+            pd.DataFrame(
+                {"participant": pids, "family": "pvq", "dimension": v, "score": pvq_scores[:, j]}
+            )
+            for j, v in enumerate(schema.PVQ_VALUES)
+        ],
+        ignore_index=True,
+    )
+    return {
+        "ratings": pd.concat(rows, ignore_index=True),
+        "scores": scores,
+        "pairs": pd.DataFrame(pairs, columns=["item_a", "item_b", "dimension"]),
+    }

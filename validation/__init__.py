@@ -1,0 +1,1 @@
+"""Simulations of vp-stats' operating characteristics (coverage, FDR, type I error)."""
