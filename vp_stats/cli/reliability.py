@@ -85,6 +85,14 @@ def reliability_cmd(
         "minres", help="With --items: one-factor estimator of the one-factor omega: minres or ml."
     ),
     ci: float = typer.Option(0.95, help="Coverage of alpha's Feldt interval."),
+    polychoric: bool = typer.Option(
+        False,
+        "--polychoric",
+        help=(
+            "With --data: omegas from polychoric correlations, as psych::omega(poly = TRUE) "
+            "(Likert items: the Pearson omegas are biased low)."
+        ),
+    ),
     data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(
         ...,
@@ -99,7 +107,7 @@ def reliability_cmd(
     --data ITEMS.csv: one scale. Writes OUT/reliability.csv (one row: n_respondents, n_incomplete,
     n_items, n_reversed, missing, scale, alpha, alpha_ci_low, alpha_ci_high, std_alpha, average_r,
     omega_total, omega_hierarchical, omega_limit, ecv, n_factors, n_flipped, model_dof,
-    omega_h_note),
+    omega_h_note, omega_correlation),
     OUT/item_statistics.csv (item, reversed, n, mean, sd, r_item_total, r_item_rest,
     alpha_if_dropped,
     std_alpha_if_dropped, g_loading, h2) and OUT/provenance.json. omega_total and omega_hierarchical
@@ -136,6 +144,7 @@ def reliability_cmd(
                 n_factors=n_factors,
                 reverse=reverse,
                 missing=missing,
+                polychoric=polychoric,
             )
         table, info = res.table, res.notes
         row = table.iloc[0]
@@ -154,7 +163,10 @@ def reliability_cmd(
                 "n_factors",
             ]
         ]
-        _echo_table(show.round(3), "reliability of the scale:")
+        _echo_table(
+            show.round(3),
+            f"reliability of the scale (omegas from {row.omega_correlation} correlations):",
+        )
         if isinstance(row.omega_h_note, str):
             typer.echo(f"note: {row.omega_h_note}")
         typer.echo(f"wrote {out / 'reliability.csv'} and {out / 'item_statistics.csv'}")
@@ -164,6 +176,8 @@ def reliability_cmd(
             "--reverse applies to --data; with --items the sign of each selected item says which "
             "to reverse"
         )
+    if polychoric:
+        _fail("--polychoric applies to --data (one scale)")
     _use_data_dir(data_dir)
     with _user_errors(), tio.locked_out_dir(out):
         res = study.reliability_study(

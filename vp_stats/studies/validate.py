@@ -415,6 +415,7 @@ def reliability_study(
     reverse=None,
     missing: str = "listwise",
     data_dir=None,
+    polychoric: bool = False,
 ) -> StudyReliability:
     """Reliability of one scale (``data``) or of each selected item set (``items``).
 
@@ -441,7 +442,9 @@ def reliability_study(
       and reported.
 
     ``missing`` is ``"listwise"`` (default) or ``"pairwise"`` (psych's
-    default; see :mod:`vp_stats.stats.reliability`).
+    default; see :mod:`vp_stats.stats.reliability`). ``polychoric`` (``data`` mode)
+    computes the omegas from polychoric correlations, as ``psych::omega(x, nf, poly =
+    TRUE)`` (for Likert items; the Pearson omegas are biased low there).
 
     Returns
     -------
@@ -477,6 +480,7 @@ def reliability_study(
                 scale=mat.scale,
                 missing=missing,
                 ci=ci,
+                polychoric=polychoric,
             )
         except ValueError as exc:
             raise ValueError(f"{data}: {exc}") from exc
@@ -487,6 +491,8 @@ def reliability_study(
             "missing": missing,
             "ci": ci,
         }
+        if polychoric:
+            params["polychoric"] = True
         prov = provenance(
             "reliability", params, {"data": data}, scale=info["scale"], mode="item matrix"
         )
@@ -502,6 +508,8 @@ def reliability_study(
             "--reverse applies to --data; with --items the selected items' sign says which to "
             "reverse"
         )
+    if polychoric:
+        raise ValueError("--polychoric applies to --data (one scale)")
     if items is None:
         raise ValueError(
             "give --data ITEMS.csv (one scale: respondents x items) or --items SELECTED.csv "
