@@ -60,8 +60,9 @@ converged one, else the lowest). ``best_of_starts`` says whether no start
 found a lower chi2 (a lower one can only be improper or unconverged),
 ``n_starts_at_best`` how many starts reached the returned chi2 (within 1e-3);
 ``status`` is ``"ok"`` or names each problem, and any problem is also a
-:class:`CFAWarning`. One start (``n_starts=1``) reports ``status="ok"`` at
-whatever optimum it reaches: only several starts can reveal a better one.
+:class:`CFAWarning`. One start (``n_starts=1``) is never ``"ok"``: its status
+says that a better optimum is not ruled out (``converged`` and ``proper`` still
+describe the optimum it reached), since only several starts can reveal one.
 The table of every start is ``CFAResult.starts``.
 
 Where semopy differs from lavaan
@@ -623,6 +624,8 @@ def _fit_from_starts(mod, spec: ModelSpec, n: int, n_starts: int, seed, progress
         problems.append(f"not converged (largest gradient {chk['max_gradient']:.2g})")
     if not chk["proper"]:
         problems.append("improper solution: " + ", ".join(chk["problems"]))
+    if n_starts == 1:
+        problems.append("one start: a better optimum is not ruled out (use several starts)")
     if not best_of:
         problems.append(
             "an improper or unconverged solution of another start fits better "
@@ -687,8 +690,10 @@ def cfa(
     source : str
         Name of the model in error messages (its file, from the command line).
     n_starts : int
-        Starting points of the ML fit: semopy's own start, then ``n_starts - 1``
-        random starts drawn with ``seed`` (the module notes say how).
+        Starting points of the ML fit: semopy's own start, a start from
+        factor loadings, then ``n_starts - 2`` random starts drawn with
+        ``seed`` (the module notes say how). One start is reported as such in
+        ``fit.status``.
     seed : int
         Seed of the random starts: equal seeds give equal tables.
     progress : bool
