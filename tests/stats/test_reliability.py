@@ -1258,7 +1258,45 @@ def test_reliability_cli_polychoric_option(tmp_path):
     rel = pd.read_csv(tmp_path / "pearson" / "reliability.csv")
     assert rel.omega_correlation.item() == "pearson"
     assert rel.omega_hierarchical.item() != pytest.approx(want.omega_hierarchical, abs=1e-6)
-    res = CliRunner().invoke(
-        app, ["reliability", "--items", str(path), "--polychoric", "--out", str(tmp_path / "i")]
+    # --items: the omegas of each selected item set
+    long = pd.DataFrame(x, columns=[f"q{j}" for j in range(6)]).rename_axis("participant")
+    long = long.reset_index().melt("participant", var_name="item", value_name="rating")
+    long.to_csv(tmp_path / "ratings.csv", index=False)
+    sel = pd.DataFrame({"item": [f"q{j}" for j in range(6)], "family": "pvq", "dimension": "Power"})
+    sel.to_csv(tmp_path / "sel.csv", index=False)
+    args = ["reliability", "--ratings", str(tmp_path / "ratings.csv"), "--items"]
+    args += [str(tmp_path / "sel.csv"), "--n-factors", "2", "--polychoric", "--out"]
+    res = CliRunner().invoke(app, [*args, str(tmp_path / "sets")])
+    assert res.exit_code == 0, res.output
+    assert "omegas from polychoric correlations" in res.output
+    rel = pd.read_csv(tmp_path / "sets" / "reliability.csv")
+    np.testing.assert_allclose(
+        [rel.omega_hierarchical.item(), rel.omega_total.item()],
+        [want.omega_hierarchical, want.omega_total],
+        rtol=1e-12,
     )
-    assert res.exit_code == 2 and "--polychoric applies to --data" in res.output
+    prov = json.loads((tmp_path / "sets" / "provenance.json").read_text())
+    assert prov["parameters"]["polychoric"] is True
+
+
+def test_value_reliability_polychoric_matches_stored_psych_omega_poly(data):
+    """value_reliability(polychoric=True) of the real item sets: psych::omega(x, 2, poly = TRUE)."""
+    ref = r_reference.stored("psych_omega_poly")
+    ratings = data["ratings"]
+    full = validation.select_items(validation.item_correlations(ratings, data["scores"]))
+    kw = {"n_factors": 2, "missing": "pairwise"}
+    vr = reliability.value_reliability(ratings, full, polychoric=True, **kw)
+    pearson = reliability.value_reliability(ratings, full, **kw)
+    vr["fit"] = vr.family + "." + vr.dimension + "." + vr.group.astype(str) + ".2"
+    got = vr[vr.fit.isin(ref)]
+    assert len(got) >= 20
+    want = np.array([ref[f][:2] for f in got.fit])
+    diff = np.abs(got[["omega_hierarchical", "omega_total"]].to_numpy(float) - want)
+    assert diff.max() < OMEGA_TOL  # Heywood cases too (see POLY_OMEGA_TOL)
+    clean = got.omega_h_note.isna().to_numpy()
+    assert clean.sum() >= 10 and diff[clean].max() < POLY_OMEGA_TOL
+    # the one-factor omega and alpha stay Pearson; the Schmid-Leiman omegas differ
+    cols = ["alpha", "omega", "omega_h_one_factor"]
+    pd.testing.assert_frame_equal(vr[cols], pearson[cols])
+    both = vr.omega_hierarchical.notna() & pearson.omega_hierarchical.notna()
+    assert (vr.omega_hierarchical[both] != pearson.omega_hierarchical[both]).all()

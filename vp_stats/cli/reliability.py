@@ -89,8 +89,8 @@ def reliability_cmd(
         False,
         "--polychoric",
         help=(
-            "With --data: omegas from polychoric correlations, as psych::omega(poly = TRUE) "
-            "(Likert items: the Pearson omegas are biased low)."
+            "omega_total and omega_hierarchical from polychoric correlations, as "
+            "psych::omega(poly = TRUE) (Likert items: the Pearson omegas are biased low)."
         ),
     ),
     data_dir: Path | None = DATA_DIR_OPT,
@@ -176,8 +176,6 @@ def reliability_cmd(
             "--reverse applies to --data; with --items the sign of each selected item says which "
             "to reverse"
         )
-    if polychoric:
-        _fail("--polychoric applies to --data (one scale)")
     _use_data_dir(data_dir)
     with _user_errors(), tio.locked_out_dir(out):
         res = study.reliability_study(
@@ -193,6 +191,7 @@ def reliability_cmd(
             n_factors=n_factors,
             missing=missing,
             data_dir=data_dir,
+            polychoric=polychoric,
         )
     table, info = res.table, res.notes
     typer.echo(f"rating scale {info['scale']}")
@@ -208,5 +207,9 @@ def reliability_cmd(
             "omega_hierarchical",
         ]
     ]
-    _echo_table(show.round(3), "reliability of the selected item sets:")
+    kind = "polychoric" if polychoric else "pearson"
+    _echo_table(
+        show.round(3),
+        f"reliability of the selected item sets (omegas from {kind} correlations):",
+    )
     typer.echo(f"wrote {out / 'reliability.csv'} ({len(table)} rows)")

@@ -928,6 +928,7 @@ def value_reliability(
     participant: str = "participant",
     item: str = "item",
     rating: str = "rating",
+    polychoric: bool = False,
 ) -> pd.DataFrame:
     """Alpha and omega of each dimension's validated item set within each participant group.
 
@@ -970,6 +971,12 @@ def value_reliability(
         inferred from the ratings (the rule of :func:`vp_stats.tables.ratings_table`).
     participant, item, rating : str
         Column names where yours differ.
+    polychoric : bool
+        ``omega_total`` and ``omega_hierarchical`` from polychoric
+        correlations (``psych::omega(x, n_factors, poly = TRUE)``, see
+        :func:`omega_hierarchical`); where they cannot be computed,
+        ``omega_h_note`` says why. Alpha and the one-factor omegas stay
+        Pearson.
 
     Returns
     -------
@@ -1071,6 +1078,7 @@ def value_reliability(
                         sc,
                         int(n_factors),
                         missing,
+                        polychoric,
                     )
                 )
     out = pd.DataFrame(rows).reindex(columns=VALUE_RELIABILITY_COLUMNS)
@@ -1102,6 +1110,7 @@ def _group_reliability(
     scale,
     n_factors=3,
     missing="listwise",
+    polychoric=False,
 ) -> dict:
     wide = group_wide.reindex(columns=pd.Index(items["item"]))
     rev = items["sign"].to_numpy() < 0
@@ -1148,12 +1157,20 @@ def _group_reliability(
         if not om.converged:
             reasons.append("omega: factor fit did not converge")
         if k > n_factors:
-            oh = omega_hierarchical(x, n_factors=n_factors, missing=missing).iloc[0]
-            row.update(
-                omega_total=oh.omega_total,
-                omega_hierarchical=oh.omega_hierarchical,
-                omega_h_note=oh.note,
-            )
+            try:
+                oh = omega_hierarchical(
+                    x, n_factors=n_factors, missing=missing, polychoric=polychoric
+                ).iloc[0]
+            except ValueError as exc:  # polychoric correlations of sparse tables
+                if not polychoric:
+                    raise
+                row["omega_h_note"] = f"polychoric omega_h not computed: {exc}"
+            else:
+                row.update(
+                    omega_total=oh.omega_total,
+                    omega_hierarchical=oh.omega_hierarchical,
+                    omega_h_note=oh.note,
+                )
         else:
             row["omega_h_note"] = _sl_note(k, None, n_factors)
     row["reason"] = "; ".join(reasons) if reasons else None

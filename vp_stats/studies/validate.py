@@ -442,9 +442,10 @@ def reliability_study(
       and reported.
 
     ``missing`` is ``"listwise"`` (default) or ``"pairwise"`` (psych's
-    default; see :mod:`vp_stats.stats.reliability`). ``polychoric`` (``data`` mode)
-    computes the omegas from polychoric correlations, as ``psych::omega(x, nf, poly =
-    TRUE)`` (for Likert items; the Pearson omegas are biased low there).
+    default; see :mod:`vp_stats.stats.reliability`). ``polychoric`` computes
+    ``omega_total`` and ``omega_hierarchical`` from polychoric correlations, as
+    ``psych::omega(x, nf, poly = TRUE)`` (for Likert items; the Pearson omegas are
+    biased low there).
 
     Returns
     -------
@@ -508,8 +509,6 @@ def reliability_study(
             "--reverse applies to --data; with --items the selected items' sign says which to "
             "reverse"
         )
-    if polychoric:
-        raise ValueError("--polychoric applies to --data (one scale)")
     if items is None:
         raise ValueError(
             "give --data ITEMS.csv (one scale: respondents x items) or --items SELECTED.csv "
@@ -537,13 +536,22 @@ def reliability_study(
             f"unknown item {sel['item'].iloc[at]!r}: nobody rated it in the ratings",
         )
     table = reliability.value_reliability(
-        r, sel, method=method, ci=ci, scale=sc, n_factors=n_factors, missing=missing
+        r,
+        sel,
+        method=method,
+        ci=ci,
+        scale=sc,
+        n_factors=n_factors,
+        missing=missing,
+        polychoric=polychoric,
     )
     info = {
         "scale": f"{sc} (inferred from the ratings)" if sc.inferred else str(sc),
         "n_sets": int(table["n_items"].gt(0).sum()),
     }
     params = {"method": method, "ci": ci, "n_factors": n_factors, "missing": missing}
+    if polychoric:
+        params["polychoric"] = True
     prov = provenance(
         "reliability", params, {"ratings": ratings, "items": items}, scale=info["scale"]
     )
