@@ -1195,7 +1195,8 @@ def test_stored_omega_poly_references_equal_live_r(data, tmp_path):
     mats = {f"s{i}": sets[n] for i, n in enumerate(names)}
     script = "\n".join(
         f"o <- suppressWarnings(omega(s{i}, nfactors = {nf}, poly = TRUE, plot = FALSE)); "
-        f'out("s{i}.{nf}", c(o$omega_h, o$omega.tot, o$alpha))'
+        f'out("s{i}.{nf}", c(o$omega_h, o$omega.tot, o$alpha)); '
+        f'out("s{i}.{nf}.g", o$schmid$sl[, 1])'
         for i, n in enumerate(names)
         for nf in (1, 2)
         if f"{n}.{nf}" in stored
@@ -1205,6 +1206,10 @@ def test_stored_omega_poly_references_equal_live_r(data, tmp_path):
         for nf in (1, 2):
             if f"{n}.{nf}" in stored:
                 np.testing.assert_allclose(stored[f"{n}.{nf}"], live[f"s{i}.{nf}"], atol=1e-10)
+                # schmid_leiman(polychoric=True): psych's general loadings (flipped items are
+                # negative in both); the tolerance is psych's polychoric tolerance again
+                sl = reliability.schmid_leiman(sets[n], nf, polychoric=True)
+                np.testing.assert_allclose(sl.g, live[f"s{i}.{nf}.g"], atol=POLY_OMEGA_TOL)
 
 
 def test_pearson_omega_is_attenuated_on_likert_items_polychoric_is_not():

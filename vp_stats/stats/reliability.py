@@ -61,9 +61,12 @@ Formulas
 
   ``R`` is the observed item correlation matrix (pairwise or listwise, see
   above), Pearson or, with ``polychoric=True``, polychoric (``psych::omega(x, nf,
-  poly = TRUE)``, which calls ``psych::polychoric(x)``; :func:`omega_hierarchical` only: its
-  columns then equal psych's with ``poly = TRUE``, ``std_alpha`` the "ordinal alpha" of
-  Zumbo, Gadermann & Zeisser 2007); as ``psych::omega`` (``flip = TRUE``), items
+  poly = TRUE)``, which calls ``psych::polychoric(x)``). The option applies to the
+  Schmid-Leiman rows (``omega_hierarchical``, ``omega_total``, ``omega_limit``, ``ecv``
+  and the ``std_alpha`` of :func:`omega_hierarchical`, then the "ordinal alpha" of
+  Zumbo, Gadermann & Zeisser 2007) in :func:`omega_hierarchical`,
+  :func:`schmid_leiman`, :func:`scale_reliability` and :func:`value_reliability`;
+  alpha and the one-factor omegas stay Pearson. As ``psych::omega`` (``flip = TRUE``), items
   whose general loading is negative are reversed in ``R`` before ``1'R1`` is
   formed (``n_flipped``).
   ``omega`` and ``omega_h_one_factor`` use the one-factor fit of
@@ -735,6 +738,9 @@ def _schmid_omega(
 
 def schmid_leiman(data, n_factors: int = 3, *, polychoric: bool = False, **keys) -> pd.DataFrame:
     """Schmid-Leiman loadings per item, tidy: psych's ``schmid(x, n_factors)$sl``.
+
+    Parameters as :func:`omega_hierarchical` (``polychoric=True``: the loadings of
+    ``psych::omega(x, n_factors, poly = TRUE)``).
 
     Returns
     -------
