@@ -109,6 +109,41 @@ def vp():
     return _vp_items()
 
 
+# 8 items of participant group 4 whose one-factor model has a proper local optimum: from
+# semopy's own start and from lavaan's (items in this order) the fit stops at chi2 46.397; the
+# best solution has chi2 40.374 (make_lavaan_cfa_starts.R).
+LOCAL_OPTIMUM_ITEMS = [
+    "i3053_2",
+    "i3053_4",
+    "i1006_4",
+    "i3075_2",
+    "i1006_5",
+    "i4019_5",
+    "i4005_1",
+    "i4005_5",
+]
+
+
+def _local_optimum_items() -> pd.DataFrame:
+    """The first 40 complete raters of participant group 4 on LOCAL_OPTIMUM_ITEMS."""
+    from vp_stats import tables
+    from vp_stats.io import datasets
+
+    try:
+        r = datasets.load_ratings()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"Value Portrait ratings unavailable: {exc}")
+    g = r[r["group"] == 4]
+    g = g.assign(item="i" + g["portrait_id"].astype(str) + "_" + g["option_id"].astype(str))
+    wide = tables.to_wide(g, "participant", "item", "rating").dropna()
+    return wide.iloc[:40][LOCAL_OPTIMUM_ITEMS]
+
+
+def _orders(items: list) -> list:
+    """The three item orders of make_lavaan_cfa_starts.R: as listed, first moved last, reversed."""
+    return [items, items[1:] + items[:1], items[::-1]]
+
+
 R_SCRIPT = r"""
 suppressPackageStartupMessages({library(lavaan); library(psychTools)})
 data(bfi)
@@ -376,7 +411,13 @@ def test_cli_cfa_writes_the_tables(tmp_path):
         "baseline_chi2",
         "baseline_df",
         "converged",
+        "proper",
+        "best_of_starts",
+        "n_starts",
+        "n_starts_at_best",
+        "status",
     ]
+    assert fit.status.item() == "ok" and fit.n_starts.item() == 10
     load = pd.read_csv(out / "cfa_loadings.csv")
     assert (
         list(load.columns) == ["factor", "item", "estimate", "se", "z", "p_value", "std_all"]
@@ -431,3 +472,89 @@ def test_cli_cfa_bad_input_exit_2_without_traceback(tmp_path, case, message):
     assert res.exit_code == 2, res.output
     assert message in res.output and "Traceback" not in res.output
     assert res.output.count("error:") == 1
+
+
+# ------------------------------------------------------------------- several starts, local optima
+
+
+@pytest.fixture(scope="module")
+def local_optimum():
+    return _local_optimum_items()
+
+
+def _one_factor(items: list) -> str:
+    return "F =~ " + " + ".join(items)
+
+
+def test_a_single_start_stops_where_lavaan_stops(local_optimum):
+    """semopy's own start (and lavaan's) ends at a proper local optimum: chi2 46.397, not 40.374.
+
+    One start cannot know: the optimum is converged and proper, and ``status`` says that a better
+    one is not ruled out (never ``"ok"``), with a warning.
+    """
+    ref = r_reference.stored("lavaan_cfa_starts")
+    assert ref["o1_fit"][0] - ref["o2_fit"][0] > 6  # lavaan: 46.397 from order 1, 40.374 else
+    assert (ref["o1_ok"] == 1).all()  # ... and lavaan calls the worse optimum converged
+    with pytest.warns(cfa.CFAWarning, match="one start: a better optimum is not ruled out"):
+        one = cfa.cfa(local_optimum, _one_factor(LOCAL_OPTIMUM_ITEMS), n_starts=1)
+    fit = one.fit.iloc[0]
+    assert fit.chi2 == pytest.approx(ref["o1_fit"][0], abs=CHI2_TOL)
+    np.testing.assert_allclose(one.loadings.std_all, ref["o1_std"], atol=FIT_TOL)
+    assert fit.converged and fit.proper and fit.n_starts == 1 and fit.best_of_starts
+    assert fit.status == "one start: a better optimum is not ruled out (use several starts)"
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_several_starts_reach_the_best_optimum_from_every_item_order(local_optimum, order):
+    """Ten seeded starts reach lavaan's best solution (chi2 40.374) whatever the item order."""
+    ref = r_reference.stored("lavaan_cfa_starts")
+    items = _orders(LOCAL_OPTIMUM_ITEMS)[order]
+    res = cfa.cfa(local_optimum, _one_factor(items), seed=0)
+    fit = res.fit.iloc[0]
+    best = ref["o2_fit"]
+    assert ref["o3_fit"][0] == pytest.approx(best[0], abs=1e-6)
+    assert fit.chi2 == pytest.approx(best[0], abs=CHI2_TOL)
+    for k, name in enumerate(["chi2", "df", "cfi", "tli", "rmsea", "srmr"]):
+        assert fit[name] == pytest.approx(best[k], abs=CHI2_TOL if k == 0 else FIT_TOL), name
+    std = res.loadings.set_index("item").std_all.reindex(LOCAL_OPTIMUM_ITEMS).to_numpy()
+    marker = LOCAL_OPTIMUM_ITEMS.index(items[0])  # its loading is positive: the factor's sign
+    np.testing.assert_allclose(std, ref["o2_std"] * np.sign(ref["o2_std"][marker]), atol=FIT_TOL)
+    assert fit.converged and fit.proper and fit.best_of_starts and fit.status == "ok"
+    assert fit.n_starts == 10 and 1 <= fit.n_starts_at_best <= 10
+    st = res.starts
+    assert list(st.columns) == ["start", "chi2", "converged", "proper", "max_gradient", "chosen"]
+    assert st.chosen.sum() == 1 and st.loc[st.chosen, "chi2"].item() == pytest.approx(fit.chi2)
+    assert (st.chi2 >= fit.chi2 - CHI2_TOL).all()
+    if order in (0, 1):  # semopy's own start (start 0) stops at a worse optimum here
+        assert st.chi2[0] > fit.chi2 + 5
+
+
+def test_starts_are_seeded(local_optimum):
+    model = _one_factor(_orders(LOCAL_OPTIMUM_ITEMS)[1])
+    a = cfa.cfa(local_optimum, model, seed=3, n_starts=4)
+    b = cfa.cfa(local_optimum, model, seed=3, n_starts=4)
+    pd.testing.assert_frame_equal(a.starts, b.starts)
+    pd.testing.assert_frame_equal(a.fit, b.fit)
+    with pytest.raises(ValueError, match="n_starts must be a positive integer"):
+        cfa.cfa(local_optimum, model, n_starts=0)
+
+
+def test_improper_solution_is_reported_never_ok():
+    """A Heywood case (an item that is almost the factor): proper False, a warning, status says it.
+
+    Four items with population loadings 1.0, .6, .6, .6: the ML residual variance of the first item
+    is negative in lavaan; semopy's bound holds it at 0.
+    """
+    rng = np.random.default_rng(5)
+    f = rng.standard_normal((60, 1))
+    x = pd.DataFrame(
+        f * np.array([1.0, 0.6, 0.6, 0.6]) + rng.standard_normal((60, 4)) * [0.02, 0.8, 0.8, 0.8],
+        columns=["a", "b", "c", "d"],
+    )
+    x["a"] = f[:, 0] * 1.0 + 0.3 * x["b"] - 0.3 * x["c"]  # a over-explained: Heywood
+    with pytest.warns(cfa.CFAWarning, match="improper solution: residual variance of"):
+        res = cfa.cfa(x, "F =~ a + b + c + d", n_starts=3)
+    fit = res.fit.iloc[0]
+    assert not fit.proper and fit.status.startswith("improper solution")
+    theta = res.estimates.query("op == '~~' and lhs == rhs and lhs in ['a', 'b', 'c', 'd']")
+    assert theta.estimate.min() < 1e-6

@@ -1135,3 +1135,174 @@ def test_reliability_cli_needs_data_or_items(tmp_path):
 
     res = CliRunner().invoke(app, ["reliability", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "give --data ITEMS.csv" in res.output
+
+
+# ------------------------------------------------------------ omega from polychoric correlations
+#
+# psych::omega(x, nf, poly = TRUE) of the Value Portrait item sets with at least 4 items, 1 and 2
+# factors, stored in tests/fixtures/r/psych_omega_poly.csv (make_psych_omega_poly.R).
+
+
+def _poly_sets(data):
+    return {k: x for k, x in _real_item_sets(data).items() if x.shape[1] >= 4}
+
+
+def _check_poly_omegas(sets, ref, names=None):
+    rows = []
+    for key, want in ref.items():
+        name, nf = key.rsplit(".", 1)
+        if names is not None and name not in names:
+            continue
+        om = reliability.omega_hierarchical(sets[name], n_factors=int(nf), polychoric=True).iloc[0]
+        assert om.correlation == "polychoric"
+        got = [om.omega_hierarchical, om.omega_total, om.std_alpha]
+        rows.append((key, bool(om.heywood), *np.abs(np.subtract(got, want))))
+    res = pd.DataFrame(rows, columns=["fit", "heywood", "omega_h", "omega_tot", "alpha"])
+    assert len(res) > 0
+    # alpha is a function of the correlations alone: psych's polychoric to its optimiser tolerance
+    assert res.alpha.max() < POLY_ALPHA_TOL, res.sort_values("alpha").tail()
+    proper = res[~res.heywood]
+    assert proper[["omega_h", "omega_tot"]].max().max() < POLY_OMEGA_TOL, proper.sort_values(
+        "omega_h"
+    ).tail()
+    assert res[["omega_h", "omega_tot"]].max().max() < OMEGA_TOL  # Heywood cases too
+    return res
+
+
+# psych's polychoric stops each rho at optimize()'s tolerance (~1.2e-4; here 1e-8): measured
+# 1e-5 on alpha, 9e-5 on omega_h and 1e-5 on omega.tot without a Heywood case (84 fits), 9e-4
+# on omega_h in one (24 fits)
+POLY_ALPHA_TOL = 2e-5
+POLY_OMEGA_TOL = 2e-4
+
+
+def test_omega_polychoric_matches_stored_psych_omega_poly(data):
+    """omega_h, omega.tot and alpha of ``psych::omega(x, nf, poly = TRUE)`` (stored, no R).
+
+    The columns equal psych's: ``omega_hierarchical`` = ``omega_h``, ``omega_total`` =
+    ``omega.tot``, ``std_alpha`` = ``alpha``.
+    """
+    ref = r_reference.stored("psych_omega_poly")
+    res = _check_poly_omegas(_poly_sets(data), ref)
+    assert len(res) >= 40
+
+
+@pytest.mark.r
+def test_stored_omega_poly_references_equal_live_r(data, tmp_path):
+    """Three of the stored sets recomputed by psych now (a stale file fails here)."""
+    stored = r_reference.stored("psych_omega_poly")
+    sets = _poly_sets(data)
+    names = sorted({k.rsplit(".", 1)[0] for k in stored})[:3]
+    mats = {f"s{i}": sets[n] for i, n in enumerate(names)}
+    script = "\n".join(
+        f"o <- suppressWarnings(omega(s{i}, nfactors = {nf}, poly = TRUE, plot = FALSE)); "
+        f'out("s{i}.{nf}", c(o$omega_h, o$omega.tot, o$alpha)); '
+        f'out("s{i}.{nf}.g", o$schmid$sl[, 1])'
+        for i, n in enumerate(names)
+        for nf in (1, 2)
+        if f"{n}.{nf}" in stored
+    )
+    live = r_reference.run("suppressPackageStartupMessages(library(GPArotation))\n" + script, mats)
+    for i, n in enumerate(names):
+        for nf in (1, 2):
+            if f"{n}.{nf}" in stored:
+                np.testing.assert_allclose(stored[f"{n}.{nf}"], live[f"s{i}.{nf}"], atol=1e-10)
+                # schmid_leiman(polychoric=True): psych's general loadings (flipped items are
+                # negative in both); the tolerance is psych's polychoric tolerance again
+                sl = reliability.schmid_leiman(sets[n], nf, polychoric=True)
+                np.testing.assert_allclose(sl.g, live[f"s{i}.{nf}.g"], atol=POLY_OMEGA_TOL)
+
+
+def test_pearson_omega_is_attenuated_on_likert_items_polychoric_is_not():
+    """Large sample of 6-category items from a bifactor model (population omega_h 0.601).
+
+    The small-sample run is benchmarks/omega_likert_bias.py.
+    """
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import omega_likert_bias as sim
+
+    sigma, pop = sim.population()
+    assert pop == pytest.approx(0.6014, abs=1e-4)
+    x = sim.sample(np.random.default_rng(0), sigma, 20_000)
+    pearson = reliability.omega_hierarchical(x, 3).iloc[0]
+    poly = reliability.omega_hierarchical(x, 3, polychoric=True).iloc[0]
+    assert pearson.correlation == "pearson" and poly.correlation == "polychoric"
+    assert poly.omega_hierarchical == pytest.approx(pop, abs=0.01)
+    assert pearson.omega_hierarchical < pop - 0.01  # attenuated: 0.585 at n = 100,000
+    assert pearson.omega_total < poly.omega_total - 0.01
+    # std_alpha is psych's omega()$alpha: standardised alpha of the (flipped) correlations
+    r = np.corrcoef(x, rowvar=False)
+    assert pearson.std_alpha == pytest.approx(9 / 8 * (r.sum() - 9) / r.sum(), rel=1e-12)
+
+
+def test_reliability_cli_polychoric_option(tmp_path):
+    from typer.testing import CliRunner
+
+    from vp_stats.cli import app
+
+    x = np.clip(np.round(3 + _congeneric(n=200, seed=3) * 1.2), 1, 5)
+    path = _items_csv(tmp_path, pd.DataFrame(x, columns=[f"q{j}" for j in range(6)]))
+    args = ["reliability", "--data", str(path), "--n-factors", "2", "--out"]
+    res = CliRunner().invoke(app, [*args, str(tmp_path / "poly"), "--polychoric"])
+    assert res.exit_code == 0, res.output
+    assert "omegas from polychoric correlations" in res.output
+    rel = pd.read_csv(tmp_path / "poly" / "reliability.csv")
+    want = reliability.omega_hierarchical(x, 2, polychoric=True).iloc[0]
+    assert rel.omega_correlation.item() == "polychoric"
+    np.testing.assert_allclose(
+        [rel.omega_hierarchical.item(), rel.omega_total.item()],
+        [want.omega_hierarchical, want.omega_total],
+        rtol=1e-12,
+    )
+    prov = json.loads((tmp_path / "poly" / "provenance.json").read_text())
+    assert prov["parameters"]["polychoric"] is True
+    res = CliRunner().invoke(app, [*args, str(tmp_path / "pearson")])
+    assert "omegas from pearson correlations" in res.output
+    rel = pd.read_csv(tmp_path / "pearson" / "reliability.csv")
+    assert rel.omega_correlation.item() == "pearson"
+    assert rel.omega_hierarchical.item() != pytest.approx(want.omega_hierarchical, abs=1e-6)
+    # --items: the omegas of each selected item set
+    long = pd.DataFrame(x, columns=[f"q{j}" for j in range(6)]).rename_axis("participant")
+    long = long.reset_index().melt("participant", var_name="item", value_name="rating")
+    long.to_csv(tmp_path / "ratings.csv", index=False)
+    sel = pd.DataFrame({"item": [f"q{j}" for j in range(6)], "family": "pvq", "dimension": "Power"})
+    sel.to_csv(tmp_path / "sel.csv", index=False)
+    args = ["reliability", "--ratings", str(tmp_path / "ratings.csv"), "--items"]
+    args += [str(tmp_path / "sel.csv"), "--n-factors", "2", "--polychoric", "--out"]
+    res = CliRunner().invoke(app, [*args, str(tmp_path / "sets")])
+    assert res.exit_code == 0, res.output
+    assert "omegas from polychoric correlations" in res.output
+    rel = pd.read_csv(tmp_path / "sets" / "reliability.csv")
+    np.testing.assert_allclose(
+        [rel.omega_hierarchical.item(), rel.omega_total.item()],
+        [want.omega_hierarchical, want.omega_total],
+        rtol=1e-12,
+    )
+    prov = json.loads((tmp_path / "sets" / "provenance.json").read_text())
+    assert prov["parameters"]["polychoric"] is True
+
+
+def test_value_reliability_polychoric_matches_stored_psych_omega_poly(data):
+    """value_reliability(polychoric=True) of the real item sets: psych::omega(x, 2, poly = TRUE)."""
+    ref = r_reference.stored("psych_omega_poly")
+    ratings = data["ratings"]
+    full = validation.select_items(validation.item_correlations(ratings, data["scores"]))
+    kw = {"n_factors": 2, "missing": "pairwise"}
+    vr = reliability.value_reliability(ratings, full, polychoric=True, **kw)
+    pearson = reliability.value_reliability(ratings, full, **kw)
+    vr["fit"] = vr.family + "." + vr.dimension + "." + vr.group.astype(str) + ".2"
+    got = vr[vr.fit.isin(ref)]
+    assert len(got) >= 20
+    want = np.array([ref[f][:2] for f in got.fit])
+    diff = np.abs(got[["omega_hierarchical", "omega_total"]].to_numpy(float) - want)
+    assert diff.max() < OMEGA_TOL  # Heywood cases too (see POLY_OMEGA_TOL)
+    clean = got.omega_h_note.isna().to_numpy()
+    assert clean.sum() >= 10 and diff[clean].max() < POLY_OMEGA_TOL
+    # the one-factor omega and alpha stay Pearson; the Schmid-Leiman omegas differ
+    cols = ["alpha", "omega", "omega_h_one_factor"]
+    pd.testing.assert_frame_equal(vr[cols], pearson[cols])
+    both = vr.omega_hierarchical.notna() & pearson.omega_hierarchical.notna()
+    assert (vr.omega_hierarchical[both] != pearson.omega_hierarchical[both]).all()

@@ -86,6 +86,14 @@ def reliability_cmd(
         "minres", help="With --items: one-factor estimator of the one-factor omega: minres or ml."
     ),
     ci: float = typer.Option(0.95, help="Coverage of alpha's Feldt interval."),
+    polychoric: bool = typer.Option(
+        False,
+        "--polychoric",
+        help=(
+            "omega_total and omega_hierarchical from polychoric correlations, as "
+            "psych::omega(poly = TRUE) (Likert items: the Pearson omegas are biased low)."
+        ),
+    ),
     data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(
         ...,
@@ -100,7 +108,7 @@ def reliability_cmd(
     --data ITEMS.csv: one scale. Writes OUT/reliability.csv (one row: n_participants, n_incomplete,
     n_items, n_reversed, missing, scale, alpha, alpha_ci_low, alpha_ci_high, std_alpha, average_r,
     omega_total, omega_hierarchical, omega_limit, ecv, n_factors, n_flipped, model_dof,
-    omega_h_note),
+    omega_h_note, omega_correlation),
     OUT/item_statistics.csv (item, reversed, n, mean, sd, r_item_total, r_item_rest,
     alpha_if_dropped,
     std_alpha_if_dropped, g_loading, h2) and OUT/provenance.json. omega_total and omega_hierarchical
@@ -139,6 +147,7 @@ def reliability_cmd(
                 reverse=reverse,
                 missing=missing,
                 na_values=na_values,
+                polychoric=polychoric,
             )
         table, info = res.table, res.notes
         row = table.iloc[0]
@@ -157,7 +166,10 @@ def reliability_cmd(
                 "n_factors",
             ]
         ]
-        _echo_table(show.round(3), "reliability of the scale:")
+        _echo_table(
+            show.round(3),
+            f"reliability of the scale (omegas from {row.omega_correlation} correlations):",
+        )
         if isinstance(row.omega_h_note, str):
             typer.echo(f"note: {row.omega_h_note}")
         typer.echo(f"wrote {out / 'reliability.csv'} and {out / 'item_statistics.csv'}")
@@ -183,6 +195,7 @@ def reliability_cmd(
             missing=missing,
             data_dir=data_dir,
             na_values=na_values,
+            polychoric=polychoric,
         )
     table, info = res.table, res.notes
     typer.echo(f"rating scale {info['scale']}")
@@ -198,5 +211,9 @@ def reliability_cmd(
             "omega_hierarchical",
         ]
     ]
-    _echo_table(show.round(3), "reliability of the selected item sets:")
+    kind = "polychoric" if polychoric else "pearson"
+    _echo_table(
+        show.round(3),
+        f"reliability of the selected item sets (omegas from {kind} correlations):",
+    )
     typer.echo(f"wrote {out / 'reliability.csv'} ({len(table)} rows)")

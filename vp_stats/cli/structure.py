@@ -9,6 +9,7 @@ written atomically with a ``provenance.json`` beside them.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import typer
@@ -215,12 +216,18 @@ def cfa_cmd(
     participant_col: str = COLUMN_OPTS["participant"],
     scale: str | None = SCALE_OPT,
     na_values: str | None = NA_VALUES_OPT,
+    starts: int = typer.Option(
+        10, "--starts", min=1, help="Starting points of the ML fit (semopy's, then random ones)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random starting points."),
     out: Path = typer.Option(..., "--out", help="Output directory."),
 ) -> None:
     """Confirmatory factor analysis by maximum likelihood, as lavaan::cfa(estimator = "ML").
 
-    Writes OUT/cfa_fit.csv (n_obs, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low,
-    rmsea_ci_high, rmsea_p_close, srmr, baseline_chi2, baseline_df, converged),
+    The fit is started from several points and the best proper solution is kept. Writes
+    OUT/cfa_fit.csv (n_obs, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low,
+    rmsea_ci_high, rmsea_p_close, srmr, baseline_chi2, baseline_df, converged, proper,
+    best_of_starts, n_starts, n_starts_at_best, status),
     OUT/cfa_loadings.csv (factor, item, estimate, se, z, p_value, std_all) and OUT/provenance.json.
     Respondents with a missing answer to a model item are left out.
     """
@@ -251,7 +258,9 @@ def cfa_cmd(
                 data, participant=participant_col, scale=scale, na_values=na_values
             )
             x = mat.table
-            res = cfa.cfa(x, text, source=str(model))
+            with warnings.catch_warnings():  # the status is printed below
+                warnings.simplefilter("ignore", cfa.CFAWarning)
+                res = cfa.cfa(x, text, source=str(model), n_starts=starts, seed=seed)
             written = [
                 tio.write_csv(res.fit, out_dir / "cfa_fit.csv"),
                 tio.write_csv(res.loadings, out_dir / "cfa_loadings.csv"),
@@ -259,6 +268,7 @@ def cfa_cmd(
             extra = {
                 "n_obs": int(res.fit.n_obs.item()),
                 "converged": bool(res.fit.converged.item()),
+                "status": str(res.fit.status.item()),
             }
             written.append(
                 tio.write_json(
@@ -268,6 +278,8 @@ def cfa_cmd(
                             "participant_col": participant_col,
                             "scale": str(mat.scale),
                             **tio.na_values_record(na_values),
+                            "starts": starts,
+                            "seed": seed,
                         },
                         {"data": data, "model": model},
                         **extra,
@@ -281,7 +293,7 @@ def cfa_cmd(
         f"CFI {f.cfi:.3f}, TLI {f.tli:.3f}, "
         f"RMSEA {f.rmsea:.3f} [{f.rmsea_ci_low:.3f}, {f.rmsea_ci_high:.3f}], SRMR {f.srmr:.3f}"
     )
-    if not f.converged:
-        typer.echo("warning: the estimation did not converge; read the estimates with care")
+    if f.status != "ok":
+        typer.echo(f"warning: {f.status}; read the estimates with care")
     _echo_table(res.loadings.round(3), "loadings (std_all: standardised):")
     typer.echo(f"wrote {len(written)} files to {out}")

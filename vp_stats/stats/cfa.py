@@ -32,6 +32,39 @@ Statistics
   ``(s_ij - sigma_ij) / sqrt(s_ii s_jj)`` over the ``p (p + 1) / 2`` lower
   triangle elements, diagonal included.
 
+Several starts, and when a solution is trusted
+-----------------------------------------------
+The ML discrepancy can have more than one local minimum, and one start does
+not find the best: on 8 Value Portrait items rated by 40 participants
+(``tests/stats/test_cfa.py``) a one-factor model stops at a proper local
+optimum (chi2 46.40, CFI 0.47) from semopy's start, and so does lavaan with the
+items in that order (it reports ``converged`` and passes ``post.check``); the
+best solution has chi2 40.37 (CFI 0.59, another loading pattern), which lavaan
+reaches from the other two item orders tested. :func:`cfa` therefore fits from
+``n_starts`` points (default 10): semopy's own start; a start from the
+standardised loadings of a one-factor ML EFA of each factor's items (like
+lavaan's factor-analytic ``fabin3`` starts); and random starts around it,
+drawn with ``seed`` (each standardised loading times U(0.6, 1.4), its sign
+reversed with probability 0.1, random positive definite factor correlations).
+Each solution is checked:
+
+- ``converged``: the optimiser stopped successfully and the gradient of ``F``
+  is below 1e-3 in every free parameter (lavaan's ``optim.dx.tol``; at a
+  variance held at its bound 0 only a gradient pointing outward counts);
+- ``proper``: every residual variance and every factor variance above 0
+  (semopy bounds them at 0; lavaan lets them go negative, a Heywood case) and
+  the factor covariance matrix positive definite.
+
+The solution returned is the converged proper one of lowest chi2 (else the
+converged one, else the lowest). ``best_of_starts`` says whether no start
+found a lower chi2 (a lower one can only be improper or unconverged),
+``n_starts_at_best`` how many starts reached the returned chi2 (within 1e-3);
+``status`` is ``"ok"`` or names each problem, and any problem is also a
+:class:`CFAWarning`. One start (``n_starts=1``) is never ``"ok"``: its status
+says that a better optimum is not ruled out (``converged`` and ``proper`` still
+describe the optimum it reached), since only several starts can reveal one.
+The table of every start is ``CFAResult.starts``.
+
 Where semopy differs from lavaan
 --------------------------------
 - ``semopy.calc_stats`` computes ``RMSEA = sqrt((chi2/df - 1) / (N - 1))``
@@ -67,6 +100,7 @@ Examples
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,14 +109,26 @@ from scipy import optimize, stats
 
 from vp_stats.errors import DataFormatError
 from vp_stats.stats.factor import MIN_EIGENVALUE, item_frame
-from vp_stats.stats.factor_engine import single_threaded_blas
+from vp_stats.stats.factor_engine import one_factor_loadings, single_threaded_blas
 
-__all__ = ["OPERATORS", "ModelSpec", "CFAResult", "parse_model", "cfa", "fit_indices"]
+__all__ = [
+    "OPERATORS",
+    "ModelSpec",
+    "CFAResult",
+    "CFAWarning",
+    "parse_model",
+    "cfa",
+    "fit_indices",
+]
 
 OPERATORS = ("=~", "~~", "~")
 RMSEA_CI_LEVEL = 0.90  # lavaan's rmsea.ci.level
 RMSEA_CLOSE = 0.05  # lavaan's rmsea.h0.closefit
 SEMOPY_OPTIONS = {"ftol": 1e-12, "maxiter": 10000}
+N_STARTS = 10  # starting points of the ML fit: semopy's start, then seeded random starts
+SAME_OPTIMUM_CHI2 = 1e-3  # two starts reached the same optimum: chi2 within this
+GRADIENT_TOL = 1e-3  # lavaan's optim.dx.tol (its objective is F / 2: ours is stricter)
+BOUND_TOL = 1e-6  # a variance below this share of the item's variance is at semopy's bound 0
 _NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
@@ -354,7 +400,10 @@ class CFAResult:
     ----------
     fit : DataFrame
         One row: ``n_obs, chi2, df, p_value, cfi, tli, rmsea, rmsea_ci_low,
-        rmsea_ci_high, rmsea_p_close, srmr, baseline_chi2, baseline_df, converged``.
+        rmsea_ci_high, rmsea_p_close, srmr, baseline_chi2, baseline_df``, then how
+        far the solution can be trusted (see :func:`cfa`): ``converged``,
+        ``proper``, ``best_of_starts``, ``n_starts``, ``n_starts_at_best``,
+        ``chi2_worst_start`` and ``status`` (``"ok"`` or what is wrong).
     loadings : DataFrame
         ``factor, item, estimate, se, z, p_value, std_all`` (the fixed first
         loadings have no standard error).
@@ -366,7 +415,10 @@ class CFAResult:
     spec : ModelSpec
         The parsed model.
     model : semopy.Model
-        The fitted semopy model.
+        The fitted semopy model (at the chosen solution).
+    starts : DataFrame
+        One row per starting point: ``start`` (0 is semopy's own start),
+        ``chi2``, ``converged``, ``proper``, ``max_gradient`` and ``chosen``.
     """
 
     fit: pd.DataFrame
@@ -375,6 +427,219 @@ class CFAResult:
     estimates: pd.DataFrame
     spec: ModelSpec
     model: object
+    starts: pd.DataFrame | None = None
+
+
+# --------------------------------------------------------------------------- several starts
+
+
+class CFAWarning(UserWarning):
+    """A CFA solution that is improper, not converged, or not the best one found."""
+
+
+def _factor_loadings_efa(mod, spec: ModelSpec, s: np.ndarray) -> dict:
+    """(item, factor) -> standardised loading of a one-factor ML EFA of the factor's items.
+
+    The start of the fit (as lavaan's non-iterative ``fabin3`` starts, a
+    factor-analytic estimate for each factor alone); two-item factors get
+    ``sqrt(|r|)`` signed as ``r``, one-item factors 0.7.
+    """
+    obs = list(mod.vars["observed"])
+    out = {}
+    for f, its in spec.factors.items():
+        its = [i for i in its if i in obs]
+        idx = [obs.index(i) for i in its]
+        sub = s[np.ix_(idx, idx)]
+        d = 1 / np.sqrt(np.diag(sub))
+        r = sub * np.outer(d, d)
+        if len(its) >= 3:
+            lam = one_factor_loadings(r, "ml")[0]
+        elif len(its) == 2:
+            lam = np.sqrt(abs(r[0, 1])) * np.array([1.0, np.sign(r[0, 1]) or 1.0])
+        else:
+            lam = np.full(len(its), 0.7)
+        out.update({(i, f): float(v) for i, v in zip(its, lam, strict=True)})
+    return out
+
+
+def _start(mod, spec: ModelSpec, s: np.ndarray, efa: dict, rng=None) -> np.ndarray:
+    """A starting point from standardised loadings: the EFA's, or (``rng``) random around them.
+
+    Random starts multiply each standardised loading by U(0.6, 1.4), reverse its
+    sign with probability 0.1 and draw the factor correlations at random
+    (positive definite); factor variances follow from the marker's loading,
+    residual variances from what the loadings leave (clipped to [0.1, 0.9] of
+    the item's variance). Parameters that are not loadings, factor
+    (co)variances or residual variances keep semopy's start.
+    """
+    obs = list(mod.vars["observed"])
+    var = np.diag(s)
+    lv = list(mod.names_psi[0])
+    facs = [f for f in spec.factors if f in lv]
+    std = {}
+    for key, v in efa.items():
+        if rng is not None:
+            v = v * rng.uniform(0.6, 1.4) * (-1.0 if rng.uniform() < 0.1 else 1.0)
+        std[key] = float(np.clip(v, -0.95, 0.95))
+    psi, marker_std = {}, {}
+    for f in facs:
+        marker = mod.first_manifs.get(f)
+        if (marker, f) in std:
+            m = std[(marker, f)]
+            m = m if abs(m) >= 0.1 else (0.1 if m >= 0 else -0.1)
+            marker_std[f] = m
+            psi[f] = m**2 * var[obs.index(marker)]
+    if rng is None:
+        c = np.eye(len(facs))
+    else:
+        w = rng.standard_normal((len(facs), len(facs)))
+        c = w @ w.T + len(facs) * np.eye(len(facs))
+        c = c / np.sqrt(np.outer(np.diag(c), np.diag(c)))
+    explained = np.zeros(len(obs))
+    start = mod.param_vals.astype(float).copy()
+    where = {}
+    for k, par in enumerate(p for p in mod.parameters.values() if p.active):
+        loc = par.locations[0]
+        i, j = loc.indices
+        if loc.matrix is mod.mx_lambda:
+            item, f = mod.names_lambda[0][i], mod.names_lambda[1][j]
+            if (item, f) in std and f in psi:
+                o = obs.index(item)
+                start[k] = (
+                    std[(item, f)] / marker_std[f] * np.sqrt(var[o] / psi[f]) * abs(marker_std[f])
+                )
+                explained[o] += std[(item, f)] ** 2
+        elif loc.matrix is mod.mx_psi:
+            a, b = mod.names_psi[0][i], mod.names_psi[1][j]
+            if a in psi and b in psi:
+                start[k] = (
+                    psi[a] if a == b else c[facs.index(a), facs.index(b)] * np.sqrt(psi[a] * psi[b])
+                )
+        elif loc.matrix is mod.mx_theta and i == j:
+            where[k] = obs.index(mod.names_theta[0][i])
+    for f, m in marker_std.items():
+        explained[obs.index(mod.first_manifs[f])] += m**2
+    for k, o in where.items():  # residual variances: what the loadings leave of each variance
+        start[k] = var[o] * float(np.clip(1 - explained[o], 0.1, 0.9))
+    return start
+
+
+def _check_solution(mod, spec: ModelSpec, x: np.ndarray, success: bool) -> dict:
+    """Is ``x`` a proper KKT point: residual and factor variances positive, Psi PD, gradient ~0."""
+    mod.update_matrices(x)
+    obs = list(mod.vars["observed"])
+    var = np.diag(mod.mx_cov)
+    problems = []
+    theta = np.diag(mod.mx_theta)
+    rows = list(mod.names_theta[0])
+    for item in obs:
+        if item in rows and theta[rows.index(item)] <= BOUND_TOL * var[obs.index(item)]:
+            problems.append(f"residual variance of {item!r} at 0 (Heywood case)")
+    lv = list(mod.names_psi[0])
+    facs = [f for f in spec.factors if f in lv]
+    if facs:
+        idx = [lv.index(f) for f in facs]
+        psi = np.asarray(mod.mx_psi, dtype=float)[np.ix_(idx, idx)]
+        dg = np.diag(psi)
+        flat = [f for f, v in zip(facs, dg, strict=True) if not v > BOUND_TOL * var.mean()]
+        if flat:
+            problems.append(f"variance of factor {flat[0]!r} at 0")
+        else:
+            d = 1 / np.sqrt(dg)
+            if not np.linalg.eigvalsh(psi * np.outer(d, d)).min() > BOUND_TOL:
+                problems.append(
+                    "factor covariance matrix not positive definite (a factor correlation >= 1)"
+                )
+    grad = np.asarray(mod.grad_mlw(x), dtype=float)
+    active = [p for p in mod.parameters.values() if p.active]
+    lower = np.array([p.bound[0] if p.bound[0] is not None else -np.inf for p in active])
+    at_bound = np.isfinite(lower) & (x - lower <= BOUND_TOL * max(float(var.mean()), 1e-300))
+    # at a lower bound the Kuhn-Tucker condition is a gradient >= 0 (the fit improves outward)
+    g = np.where(at_bound, np.minimum(grad, 0.0), grad)
+    max_grad = float(np.max(np.abs(g))) if g.size else 0.0
+    converged = bool(success) and bool(np.all(np.isfinite(x))) and max_grad < GRADIENT_TOL
+    return {
+        "converged": converged,
+        "proper": not problems,
+        "max_gradient": max_grad,
+        "problems": problems,
+    }
+
+
+def _fit_from_starts(mod, spec: ModelSpec, n: int, n_starts: int, seed, progress: bool):
+    """Fit from ``n_starts`` starting points; keep the best proper converged solution.
+
+    Returns the table of starts and the fit-table fields ``converged, proper,
+    best_of_starts, n_starts, n_starts_at_best, status``; ``mod`` is left at the chosen
+    solution.
+    """
+    from tqdm.auto import tqdm
+
+    s = np.asarray(mod.mx_cov, dtype=float)
+    rng = np.random.default_rng(seed)
+    efa = _factor_loadings_efa(mod, spec, s)
+    points = [mod.param_vals.astype(float).copy(), _start(mod, spec, s, efa)]
+    points = points[:n_starts] + [_start(mod, spec, s, efa, rng) for _ in range(n_starts - 2)]
+    rows, sols = [], []
+    with single_threaded_blas():
+        for k, x0 in enumerate(tqdm(points, desc="CFA starts", disable=not progress)):
+            mod.param_vals = x0.copy()
+            mod.update_matrices(mod.param_vals)
+            try:
+                res = mod.fit(obj="MLW", solver="SLSQP", options=dict(SEMOPY_OPTIONS))
+                x, ok = np.asarray(res.x, dtype=float), bool(res.success)
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                x, ok = x0, False
+            f = mod.obj_mlw(x) if np.all(np.isfinite(x)) else np.inf
+            chk = _check_solution(mod, spec, x, ok)
+            rows.append(
+                {
+                    "start": k,
+                    "chi2": n * f if np.isfinite(f) else np.nan,
+                    "converged": chk["converged"],
+                    "proper": chk["proper"],
+                    "max_gradient": chk["max_gradient"],
+                }
+            )
+            sols.append((x, chk))
+    table = pd.DataFrame(rows)
+    chi2 = table["chi2"].to_numpy(dtype=float)
+    finite = np.isfinite(chi2)
+    for mask in (table.converged & table.proper, table.converged, finite):
+        mask = np.asarray(mask, dtype=bool) & finite
+        if mask.any():
+            best = int(np.flatnonzero(mask)[np.argmin(chi2[mask])])
+            break
+    else:
+        best = 0
+    x, chk = sols[best]
+    mod.param_vals = x.copy()
+    mod.update_matrices(x)
+    table["chosen"] = table["start"] == best
+    lowest = float(np.nanmin(chi2)) if finite.any() else np.nan
+    best_of = bool(np.isfinite(chi2[best]) and chi2[best] <= lowest + SAME_OPTIMUM_CHI2)
+    at_best = int(np.sum(np.abs(chi2[finite] - chi2[best]) <= SAME_OPTIMUM_CHI2))
+    problems = []
+    if not chk["converged"]:
+        problems.append(f"not converged (largest gradient {chk['max_gradient']:.2g})")
+    if not chk["proper"]:
+        problems.append("improper solution: " + ", ".join(chk["problems"]))
+    if n_starts == 1:
+        problems.append("one start: a better optimum is not ruled out (use several starts)")
+    if not best_of:
+        problems.append(
+            "an improper or unconverged solution of another start fits better "
+            f"(chi2 {lowest:.4g} against {chi2[best]:.4g})"
+        )
+    check = {
+        "converged": bool(chk["converged"]),
+        "proper": bool(chk["proper"]),
+        "best_of_starts": best_of,
+        "n_starts": int(n_starts),
+        "n_starts_at_best": at_best,
+        "status": "; ".join(problems) if problems else "ok",
+    }
+    return table, check
 
 
 def _check_items(spec: ModelSpec, x: pd.DataFrame, source: str) -> None:
@@ -404,7 +669,15 @@ def _check_items(spec: ModelSpec, x: pd.DataFrame, source: str) -> None:
         )
 
 
-def cfa(data: pd.DataFrame, model: str, *, source: str = "model") -> CFAResult:
+def cfa(
+    data: pd.DataFrame,
+    model: str,
+    *,
+    source: str = "model",
+    n_starts: int = N_STARTS,
+    seed: int = 0,
+    progress: bool = False,
+) -> CFAResult:
     """Fit a confirmatory factor model by ML, as ``lavaan::cfa(model, data, estimator = "ML")``.
 
     Parameters
@@ -416,11 +689,26 @@ def cfa(data: pd.DataFrame, model: str, *, source: str = "model") -> CFAResult:
         lavaan syntax (see :func:`parse_model`).
     source : str
         Name of the model in error messages (its file, from the command line).
+    n_starts : int
+        Starting points of the ML fit: semopy's own start, a start from
+        factor loadings, then ``n_starts - 2`` random starts drawn with
+        ``seed`` (the module notes say how). One start is reported as such in
+        ``fit.status``.
+    seed : int
+        Seed of the random starts: equal seeds give equal tables.
+    progress : bool
+        Show a tqdm bar over the starts.
 
     Returns
     -------
     CFAResult
-        Tidy ``fit``, ``loadings``, ``factor_correlations`` and ``estimates``.
+        Tidy ``fit``, ``loadings``, ``factor_correlations``, ``estimates`` and ``starts``.
+
+    Warns
+    -----
+    CFAWarning
+        When ``fit.status`` is not ``"ok"``: an improper solution, no
+        convergence, or a better improper solution than the proper one returned.
 
     Raises
     ------
@@ -475,8 +763,9 @@ def cfa(data: pd.DataFrame, model: str, *, source: str = "model") -> CFAResult:
             f"the model is not identified: {len(mod.param_vals)} free parameters for "
             f"{p * (p + 1) // 2} variances and covariances (df = {df})"
         )
-    with single_threaded_blas():
-        res = mod.fit(xs, obj="MLW", solver="SLSQP", options=dict(SEMOPY_OPTIONS))
+    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+        raise ValueError(f"n_starts must be a positive integer, got {n_starts!r}")
+    starts, check = _fit_from_starts(mod, spec, len(xs), int(n_starts), seed, progress)
     sigma = mod.calc_sigma()[0]
     fit = fit_indices(
         np.asarray(mod.mx_cov, dtype=float),
@@ -484,7 +773,9 @@ def cfa(data: pd.DataFrame, model: str, *, source: str = "model") -> CFAResult:
         len(xs),
         len(mod.param_vals),
     )
-    fit["converged"] = bool(res.success) and bool(np.all(np.isfinite(mod.param_vals)))
+    fit.update(check)
+    if check["status"] != "ok":
+        warnings.warn(f"{source}: CFA {check['status']}", CFAWarning, stacklevel=2)
 
     with single_threaded_blas():
         ins = mod.inspect(std_est=True)
@@ -552,4 +843,5 @@ def cfa(data: pd.DataFrame, model: str, *, source: str = "model") -> CFAResult:
         estimates=est,
         spec=spec,
         model=mod,
+        starts=starts,
     )

@@ -482,6 +482,7 @@ def reliability_study(
     missing: str = "listwise",
     data_dir=None,
     na_values=None,
+    polychoric: bool = False,
 ) -> StudyReliability:
     """Reliability of one scale (``data``) or of each selected item set (``items``).
 
@@ -511,6 +512,9 @@ def reliability_study(
     default; see :mod:`vp_stats.stats.reliability`). ``na_values`` (``"-99,999"`` or a list)
     are missing-value codes of the answers; without them an inferred scale that such a code
     would widen is refused (:func:`vp_stats.tables.implausible_rating`).
+    ``polychoric`` computes ``omega_total`` and ``omega_hierarchical`` from polychoric
+    correlations, as ``psych::omega(x, nf, poly = TRUE)`` (for Likert items; the Pearson
+    omegas are biased low there).
 
     Returns
     -------
@@ -546,6 +550,7 @@ def reliability_study(
                 scale=mat.scale,
                 missing=missing,
                 ci=ci,
+                polychoric=polychoric,
             )
         except ValueError as exc:
             raise ValueError(f"{data}: {exc}") from exc
@@ -557,6 +562,8 @@ def reliability_study(
             "ci": ci,
             **tio.na_values_record(na_values),
         }
+        if polychoric:
+            params["polychoric"] = True
         prov = provenance(
             "reliability", params, {"data": data}, scale=info["scale"], mode="item matrix"
         )
@@ -604,7 +611,14 @@ def reliability_study(
             f"unknown item {sel['item'].iloc[at]!r}: nobody rated it in the ratings",
         )
     table = reliability.value_reliability(
-        r, sel, method=method, ci=ci, scale=sc, n_factors=n_factors, missing=missing
+        r,
+        sel,
+        method=method,
+        ci=ci,
+        scale=sc,
+        n_factors=n_factors,
+        missing=missing,
+        polychoric=polychoric,
     )
     info = {
         "scale": f"{sc} (inferred from the ratings)" if sc.inferred else str(sc),
@@ -617,6 +631,8 @@ def reliability_study(
         "missing": missing,
         **tio.na_values_record(na_values),
     }
+    if polychoric:
+        params["polychoric"] = True
     prov = provenance(
         "reliability", params, {"ratings": ratings, "items": items}, scale=info["scale"]
     )
