@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import sys
 
-from vp_stats.cli import commands, compass, personas, reliability, runs, structure, svo, versions  # noqa: F401  (register the commands)
+from vp_stats.cli import (  # noqa: F401  (importing the modules registers the commands)
+    commands,
+    compass,
+    personas,
+    reliability,
+    runs,
+    structure,
+    svo,
+    versions,
+)
 from vp_stats.cli._common import app
 
 __all__ = ["app", "main"]
