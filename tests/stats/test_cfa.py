@@ -433,6 +433,50 @@ def test_cli_cfa_writes_the_tables(tmp_path):
     assert prov["command"] == "structure cfa" and set(prov["inputs"]) == {"data", "model"}
 
 
+def _cfa_cli_stderr(tmp_path, stderr_is_terminal: bool) -> str:
+    """Run ``vp-stats structure cfa`` in a subprocess; stderr a pseudo-terminal or a pipe."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import sys
+    import termios
+
+    x = _congeneric()
+    x.to_csv(tmp_path / "items.csv", index=False)
+    (tmp_path / "model.txt").write_text("A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3\n")
+    args = [sys.executable, "-m", "vp_stats", "structure", "cfa", "--data"]
+    args += [str(tmp_path / "items.csv"), "--model", str(tmp_path / "model.txt")]
+    args += ["--out", str(tmp_path / f"out_{stderr_is_terminal}")]
+    if not stderr_is_terminal:
+        res = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+        return res.stderr
+    main, child = pty.openpty()
+    # a terminal of 100 columns (a fresh pseudo-terminal has 0 and tqdm draws nothing)
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=child)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    assert proc.wait(timeout=120) == 0
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_cli_cfa_progress_bar_only_on_a_terminal(tmp_path):
+    """A bar over the starts when stderr is a terminal (as validate's bootstrap), none in a pipe."""
+    assert "CFA starts" in _cfa_cli_stderr(tmp_path, True)
+    assert "CFA starts" not in _cfa_cli_stderr(tmp_path, False)
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [

@@ -65,3 +65,16 @@ def test_validate_data_on_checked_tables_equals_the_checking_path():
         p_method="t",
     ).table
     pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_reproduce_runs_on_one_blas_thread_and_restores_the_callers(tmp_path):
+    """The one-BLAS-thread limit changes no number and is lifted afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]
+        out = released.reproduce_tables(tmp_path / "out", n_boot=20, seed=3)
+        after = [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]
+        two = released.validate_data(n_boot=20, seed=3).table  # on the caller's two threads
+    assert after == before
+    pd.testing.assert_frame_equal(out["item_correlations"], two, check_exact=True)

@@ -9,6 +9,7 @@ written atomically with a ``provenance.json`` beside them.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -260,7 +261,14 @@ def cfa_cmd(
             x = mat.table
             with warnings.catch_warnings():  # the status is printed below
                 warnings.simplefilter("ignore", cfa.CFAWarning)
-                res = cfa.cfa(x, text, source=str(model), n_starts=starts, seed=seed)
+                res = cfa.cfa(
+                    x,
+                    text,
+                    source=str(model),
+                    n_starts=starts,
+                    seed=seed,
+                    progress=sys.stderr.isatty(),  # a bar over the starts, as validate does
+                )
             written = [
                 tio.write_csv(res.fit, out_dir / "cfa_fit.csv"),
                 tio.write_csv(res.loadings, out_dir / "cfa_loadings.csv"),

@@ -523,16 +523,25 @@ def _bootstrap(
     progress: bool = False,
     st: _Study | None = None,
 ) -> pd.DataFrame:
-    """:func:`bootstrap_ci` of tables through their contracts (``st``: their rater sets)."""
+    """:func:`bootstrap_ci` of tables through their contracts (``st``: their rater sets).
+
+    BLAS runs on one thread here: the products per rater set are small, and on 2 busy cores a
+    second OpenBLAS thread made the released study's 1,000 resamples 2.7x slower (1.72 s
+    against 0.63 s, ``benchmarks/bench_validation.py``) with the same numbers.
+    """
+    from threadpoolctl import threadpool_limits
     from tqdm.auto import tqdm
 
     st = _study(inp) if st is None else st
     resampler = Resampler(seed)
     lo_blocks, hi_blocks, valid_blocks = [], [], []
     bad = np.isnan(st.values)
-    with tqdm(
-        total=n_boot * len(st.blocks), disable=not progress, unit="resample", desc="bootstrap"
-    ) as bar:
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        tqdm(
+            total=n_boot * len(st.blocks), disable=not progress, unit="resample", desc="bootstrap"
+        ) as bar,
+    ):
         for blk in st.blocks:
             idx = resampler.indices(len(blk.raters), n_boot)
             boots = rank_engine.block_bootstrap(blk, st.values, idx, batch, on_batch=bar.update)

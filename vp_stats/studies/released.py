@@ -171,6 +171,7 @@ def reproduce_tables(
     >>> {k: len(v) for k, v in t.items()}  # doctest: +NORMALIZE_WHITESPACE
     {'item_correlations': 9880, 'item_correlations_upstream': 9880, 'llm_value_scores': 646}
     """
+    from threadpoolctl import threadpool_limits
     from tqdm.auto import tqdm
 
     from vp_stats.studies import validate as study
@@ -188,9 +189,15 @@ def reproduce_tables(
         ),
     ]
     results: dict[str, pd.DataFrame] = {}
-    with tqdm(
-        total=len(steps) + 1, desc="reproduce", unit="step", disable=None if progress else True
-    ) as bar:
+    # One BLAS thread: the bootstraps' products are small and a second OpenBLAS thread only
+    # adds synchronisation (2 shared cores: 10-20% less CPU time for the whole command; the
+    # three tables came out byte-identical either way). The caller's setting is restored after.
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        tqdm(
+            total=len(steps) + 1, desc="reproduce", unit="step", disable=None if progress else True
+        ) as bar,
+    ):
         for name, make in steps:
             bar.set_postfix_str(name)
             results[name] = make()
