@@ -33,7 +33,7 @@ Run ``python -m validation.operating_characteristics`` (or ``python
 validation/operating_characteristics.py``): 20 studies per size, 2000 global-null studies and
 500 of them with permutation p-values, about 7 minutes on one core; ``--reps N`` for more
 studies (README.md, "Operating characteristics": ``--reps 100 --intervals --null-reps 5000
---perm-null-reps 1000``), ``--quick`` (3 studies, 40 resamples, 200 null studies, 20 with
+--perm-null-reps 3000 --jobs 2``), ``--quick`` (3 studies, 40 resamples, 200 null studies, 20 with
 permutation p-values: seconds), ``--jobs`` processes. Equal seeds give identical tables,
 whatever ``--jobs``.
 """
