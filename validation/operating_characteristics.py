@@ -23,21 +23,25 @@ Portrait study, and 200):
   on pairs of equally valid versions (:func:`vp_stats.stats.simulate.synthetic_version_pairs`);
 - **family-wise error of Benjamini-Hochberg under the global null** (no item related to
   any value; 1200 tests) with the t-approximation Spearman p-value
-  (:func:`vp_stats.stats.validation.spearman_pvalue`); its Monte Carlo error is the
-  binomial one over ``--null-reps`` studies. (The exact and permutation Spearman
-  p-values are not simulated here.)
+  (:func:`vp_stats.stats.validation.spearman_pvalue`, the default from 100 raters on) and,
+  below 100 raters, with the permutation p-value that ``validate_items(p_method="auto")``
+  uses there by default (:func:`vp_stats.stats.spearman.permutation_pvalues`, the package's
+  ``n_perm`` and refinement); its Monte Carlo error is the binomial one over ``--null-reps``
+  studies (t) and the first ``--perm-null-reps`` of them (permutation, about 0.5 s a study).
 
 Run ``python -m validation.operating_characteristics`` (or ``python
-validation/operating_characteristics.py``): 20 studies per size and 2000 global-null
-studies, about 3 minutes on one core; ``--reps N`` for more studies (README.md,
-"Operating characteristics": ``--reps 100 --intervals --null-reps 5000``), ``--quick``
-(3 studies, 40 resamples, 200 null studies: seconds), ``--jobs`` processes. Equal seeds
-give identical tables, whatever ``--jobs``.
+validation/operating_characteristics.py``): 20 studies per size, 2000 global-null studies and
+500 of them with permutation p-values, about 7 minutes on one core; ``--reps N`` for more
+studies (README.md, "Operating characteristics": ``--reps 100 --intervals --null-reps 5000
+--perm-null-reps 3000 --jobs 2``), ``--quick`` (3 studies, 40 resamples, 200 null studies, 20 with
+permutation p-values: seconds), ``--jobs`` processes. Equal seeds give identical tables,
+whatever ``--jobs``.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -52,7 +56,7 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from vp_stats import schema  # noqa: E402
-from vp_stats.stats import simulate, uncertainty, validation, versions  # noqa: E402
+from vp_stats.stats import simulate, spearman, uncertainty, validation, versions  # noqa: E402
 
 #: The simulated study: items per study, their true loadings (cycled in blocks of ten
 #: items, one per value), models per study, version pairs per study.
@@ -75,6 +79,17 @@ RULES = {
 #: every value), so ``NULL_ITEMS x 10`` Spearman tests in the family ``pvq``.
 NULL_ITEMS = 120
 
+#: Monte Carlo permutations of the permutation p-value: the package default of
+#: ``validate_items(n_perm=...)``, so the figure is the one a user's study gets. Why it
+#: suffices: with m = NULL_ITEMS x 10 = 1200 pairs, BH's smallest threshold is
+#: 0.05 / 1200 = 4.2e-5. The first stage alone (10,000 permutations) could not reach it (its
+#: smallest two-sided p is 2 / 10,001 = 2e-4), but ``permutation_pvalues`` tests every pair
+#: with fewer than 10 permuted values as extreme again with 10 x n_perm = 100,000 fresh
+#: permutations, so 1 / (100,000 + 1) = 1e-5 is a quarter of that threshold and the smallest
+#: p, 2 / 100,001 = 2.0e-5, passes it. The remaining discreteness can only make the
+#: (count + 1) / (n + 1) p-value conservative, never anti-conservative (Phipson & Smyth, 2010).
+N_PERM = inspect.signature(validation.validate_items).parameters["n_perm"].default
+
 #: Rows of the table: (key, label, nominal value or None).
 QUANTITIES = [
     ("cov_one_stage", "coverage, one-stage item CI (value_profiles)", 0.95),
@@ -95,6 +110,12 @@ QUANTITIES = [
     ("t1_zou", "type I error, Zou's CI excludes 0", 0.05),
     ("t1_pooled", "type I error, pooled bootstrap CI excludes 0", 0.05),
     ("fwer_t", f"BH family-wise error, global null, t p-value ({NULL_ITEMS * 10} tests)", 0.05),
+    (
+        "fwer_perm",
+        f"BH family-wise error, global null, permutation p-value ({NULL_ITEMS * 10} tests; "
+        f"default below {spearman.AUTO_MAX_N} raters)",
+        0.05,
+    ),
 ]
 
 
@@ -218,38 +239,77 @@ def null_study(
     return ratings.astype(np.int64), scores
 
 
-def null_pvalues(ratings: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spearman p-values (items x dimensions; t approximation) and their BH adjustment.
+def null_pvalues(
+    ratings: np.ndarray,
+    scores: np.ndarray,
+    p_method: str = "t",
+    n_perm: int = N_PERM,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman p-values (items x dimensions) and their BH adjustment over all the pairs.
 
-    The p-value is :func:`vp_stats.stats.validation.spearman_pvalue` of each rho (ranks
-    with ties averaged, Pearson on the ranks), adjusted by Benjamini-Hochberg over all
-    the pairs (one family), as ``item_correlations`` and ``add_fdr`` (a test checks
-    equality).
+    ``p_method="t"``: :func:`vp_stats.stats.validation.spearman_pvalue` of each rho (ranks
+    with ties averaged, Pearson on the ranks); ``"permutation"``:
+    :func:`vp_stats.stats.spearman.permutation_pvalues` of the whole rater set at once
+    (``n_perm`` permutations drawn from ``seed``, the package's refinement of the smallest p),
+    as ``validate_items(p_method="auto", n_perm=n_perm, seed=seed)`` below 100 raters. Then
+    Benjamini-Hochberg over all the pairs (one family), as ``add_fdr``. Tests check both
+    against the package to 1e-12.
     """
-    rr = stats.rankdata(ratings, axis=0)
-    rs = stats.rankdata(scores, axis=0)
-    rr = (rr - rr.mean(axis=0)) / np.linalg.norm(rr - rr.mean(axis=0), axis=0)
-    rs = (rs - rs.mean(axis=0)) / np.linalg.norm(rs - rs.mean(axis=0), axis=0)
-    rho = np.clip(rr.T @ rs, -1, 1)
-    p = validation.spearman_pvalue(rho, np.full(rho.shape, ratings.shape[0]))
+    if p_method == "permutation":
+        p = spearman.permutation_pvalues(ratings, scores, n_perm, seed)[0]
+    elif p_method == "t":
+        rr = stats.rankdata(ratings, axis=0)
+        rs = stats.rankdata(scores, axis=0)
+        rr = (rr - rr.mean(axis=0)) / np.linalg.norm(rr - rr.mean(axis=0), axis=0)
+        rs = (rs - rs.mean(axis=0)) / np.linalg.norm(rs - rs.mean(axis=0), axis=0)
+        rho = np.clip(rr.T @ rs, -1, 1)
+        p = validation.spearman_pvalue(rho, np.full(rho.shape, ratings.shape[0]))
+    else:
+        raise ValueError(f"p_method must be 't' or 'permutation', got {p_method!r}")
     q = stats.false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
     return p, q
 
 
-def simulate_null(n_raters: int, reps: int, seed: int = 0, max_fdr: float = 0.05) -> pd.DataFrame:
+def _null_row(args) -> dict[str, float]:
+    n_raters, rep, seed, max_fdr, permutation = args
+    ratings, scores = null_study(n_raters, seed=_seed(seed, n_raters, rep, 1))
+    row = {"fwer_t": float((null_pvalues(ratings, scores)[1] < max_fdr).any())}
+    if permutation:
+        q = null_pvalues(ratings, scores, "permutation", seed=_seed(seed, n_raters, rep, 2))[1]
+        row["fwer_perm"] = float((q < max_fdr).any())
+    else:
+        row["fwer_perm"] = np.nan
+    return row
+
+
+def simulate_null(
+    n_raters: int,
+    reps: int,
+    seed: int = 0,
+    max_fdr: float = 0.05,
+    perm_reps: int = 0,
+    jobs: int = 1,
+) -> pd.DataFrame:
     """Whether BH (``p_fdr < max_fdr``) rejects anything under the global null: one row a study.
+
+    ``fwer_t`` with the t-approximation p-value in every study; ``fwer_perm`` with the
+    permutation p-value (:data:`N_PERM` permutations seeded per study) in the first
+    ``perm_reps`` studies when ``n_raters`` is below
+    :data:`vp_stats.stats.spearman.AUTO_MAX_N` (where it is the default), else NaN.
+    ``jobs`` processes share the studies; every study has its own seeds, so the table does
+    not depend on ``jobs``.
 
     Examples
     --------
     >>> simulate_null(47, 3, seed=1).columns.tolist()
-    ['fwer_t']
+    ['fwer_t', 'fwer_perm']
     """
-    rows = []
-    for rep in range(reps):
-        ratings, scores = null_study(n_raters, seed=_seed(seed, n_raters, rep, 1))
-        _, q = null_pvalues(ratings, scores)
-        rows.append({"fwer_t": float((q < max_fdr).any())})
-    return pd.DataFrame(rows)
+    perm = n_raters < spearman.AUTO_MAX_N
+    args = [(n_raters, rep, seed, max_fdr, perm and rep < perm_reps) for rep in range(reps)]
+    with ProcessPoolExecutor(jobs) if jobs > 1 else nullcontext() as pool:
+        rows = list(pool.map(_null_row, args, chunksize=8) if pool else map(_null_row, args))
+    return pd.DataFrame(rows, columns=["fwer_t", "fwer_perm"])
 
 
 def simulate_studies(
@@ -302,15 +362,20 @@ def summarise(per_study: dict[int, pd.DataFrame]) -> pd.DataFrame:
                 continue
             v = df[key].to_numpy(dtype=float)
             v = v[~np.isnan(v)]
+            if not len(v):  # not run at this size
+                continue
             se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
-            rows.append((n_raters, label, nominal, v.mean() if len(v) else np.nan, se, len(v)))
+            rows.append((n_raters, label, nominal, v.mean(), se, len(v)))
     return pd.DataFrame(
         rows, columns=["n_raters", "quantity", "nominal", "estimate", "mc_error", "n_sims"]
     )
 
 
 def format_table(summary: pd.DataFrame) -> str:
-    """The summary as a Markdown table: one row per quantity, one column per number of raters."""
+    """The summary as a Markdown table: one row per quantity, one column per number of raters.
+
+    A quantity not simulated at a size (the permutation p-value from 100 raters on) shows "—".
+    """
     sizes = list(dict.fromkeys(summary["n_raters"]))
     lines = [
         "| quantity | nominal | " + " | ".join(f"{n} raters" for n in sizes) + " |",
@@ -321,7 +386,9 @@ def format_table(summary: pd.DataFrame) -> str:
         nominal = sub["nominal"].iloc[0]
         big = label.startswith("items selected")
         cells = [
-            f"{sub.loc[n, 'estimate']:.1f} ± {sub.loc[n, 'mc_error']:.1f}"
+            "—"
+            if n not in sub.index
+            else f"{sub.loc[n, 'estimate']:.1f} ± {sub.loc[n, 'mc_error']:.1f}"
             if big
             else f"{sub.loc[n, 'estimate']:.3f} ± {sub.loc[n, 'mc_error']:.3f}"
             for n in sizes
@@ -340,11 +407,13 @@ def run(
     jobs: int = 1,
     intervals: bool = False,
     null_reps: int = 2000,
+    perm_null_reps: int = 500,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The summary table at each number of raters, and the studies behind it.
 
     ``reps`` simulated studies per number of raters (:func:`one_study`) and ``null_reps``
-    global-null studies (:func:`simulate_null`) give the rows of :data:`QUANTITIES`.
+    global-null studies (:func:`simulate_null`), the first ``perm_null_reps`` of them also
+    with permutation p-values, give the rows of :data:`QUANTITIES`.
     """
     studies = {
         n: simulate_studies(
@@ -352,7 +421,11 @@ def run(
         )
         for n in raters
     }
-    nulls = {n: simulate_null(n, null_reps, seed=seed) for n in raters} if null_reps else {}
+    nulls = {
+        n: simulate_null(n, null_reps, seed=seed, perm_reps=perm_null_reps, jobs=jobs)
+        for n in raters
+        if null_reps
+    }
     per_study = pd.concat([d.assign(n_raters=n) for n, d in studies.items()], ignore_index=True)
     summary = pd.concat([summarise(studies), summarise(nulls)], ignore_index=True)
     return summary, per_study
@@ -367,9 +440,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--null-reps", type=int, default=None, help="global-null studies per size (2000)"
     )
+    ap.add_argument(
+        "--perm-null-reps",
+        type=int,
+        default=None,
+        help="of the global-null studies, how many also with permutation p-values, below 100 "
+        "raters (500; at most --null-reps)",
+    )
     ap.add_argument("--n-boot", type=int, default=None, help="resamples (default 200)")
     ap.add_argument(
-        "--quick", action="store_true", help="3 studies, 40 resamples, 200 null studies"
+        "--quick",
+        action="store_true",
+        help="3 studies, 40 resamples, 200 null studies (20 with permutation p-values)",
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--raters", type=int, nargs="+", default=[47, 200])
@@ -385,9 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     reps = a.reps or (3 if a.quick else 20)
     null_reps = a.null_reps if a.null_reps is not None else (200 if a.quick else 2000)
+    perm = a.perm_null_reps if a.perm_null_reps is not None else (20 if a.quick else 500)
+    perm_null_reps = min(perm, null_reps)
     n_boot = a.n_boot or (40 if a.quick else 200)
-    if reps < 2 or n_boot < 10 or null_reps < 0:
-        ap.error("--reps must be >= 2, --n-boot >= 10 and --null-reps >= 0")
+    if reps < 2 or n_boot < 10 or null_reps < 0 or perm < 0:
+        ap.error("--reps must be >= 2, --n-boot >= 10, --null-reps and --perm-null-reps >= 0")
     t0 = time.perf_counter()
     summary, per_study = run(
         reps,
@@ -398,10 +482,13 @@ def main(argv: list[str] | None = None) -> int:
         jobs=a.jobs,
         intervals=a.intervals,
         null_reps=null_reps,
+        perm_null_reps=perm_null_reps,
     )
     print(
         f"Operating characteristics: {reps} simulated studies per size ({null_reps} for the "
-        f"global null), {n_boot} resamples, seed {a.seed}; estimate ± Monte Carlo standard error\n"
+        f"global null, {perm_null_reps} of them also with permutation p-values below "
+        f"{spearman.AUTO_MAX_N} raters, {N_PERM:,} permutations), {n_boot} resamples, "
+        f"seed {a.seed}; estimate ± Monte Carlo standard error\n"
     )
     print(format_table(summary))
     print(f"\n({time.perf_counter() - t0:.0f} s)")

@@ -1,9 +1,11 @@
 """The operating-characteristics simulation (validation/operating_characteristics.py): quick mode
 runs, its figures are sane, and equal seeds give the same table."""
 
+import inspect
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +15,16 @@ from scipy import integrate, stats
 
 from validation import operating_characteristics as oc
 from vp_stats import schema
-from vp_stats.stats import simulate, validation
+from vp_stats.stats import simulate, spearman, validation
 
 
 def test_quick_mode_prints_the_table_with_monte_carlo_errors(capsys):
     assert oc.main(["--quick", "--raters", "47", "--null-reps", "20"]) == 0
     out = capsys.readouterr().out
-    assert "3 simulated studies per size (20 for the global null), 40 resamples, seed 0" in out
+    assert (
+        "3 simulated studies per size (20 for the global null, 20 of them also with permutation "
+        "p-values below 100 raters, 10,000 permutations), 40 resamples, seed 0"
+    ) in out
     rows = [line for line in out.splitlines() if line.startswith("| ")]
     other = ("cov_studentized", "cov_percentile", "width_studentized", "width_percentile")
     shown = [q for q in oc.QUANTITIES if q[0] not in other]
@@ -36,7 +41,7 @@ def test_runs_as_a_file_with_reps():
         [sys.executable, str(script), *args], capture_output=True, text=True, env=env, cwd="/"
     )
     assert done.returncode == 0, done.stderr
-    assert "2 simulated studies per size (5 for the global null), 10 resamples" in done.stdout
+    assert "2 simulated studies per size (5 for the global null, 5 of them" in done.stdout
     assert "| coverage, one-stage item CI (value_profiles) | 0.95 | " in done.stdout
 
 
@@ -110,15 +115,14 @@ def test_known_profile_of_the_answer_generator():
     )
 
 
-def test_null_pvalues_equal_item_correlations_and_add_fdr():
-    """The global-null shortcut (matrices) gives the package's p and p_fdr to 1e-12."""
-    ratings, scores = oc.null_study(47, 30, seed=5)
-    p, q = oc.null_pvalues(ratings, scores)
-    pids = [f"P{i:02d}" for i in range(47)]
+def _long(ratings: np.ndarray, scores: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The matrices of a null study as the package's long ratings and scores tables."""
+    n, k = ratings.shape
+    pids = [f"P{i:02d}" for i in range(n)]
     r = pd.DataFrame(
         {
-            "participant": np.repeat(pids, 30),
-            "item": np.tile([f"q{j:02d}" for j in range(30)], 47),
+            "participant": np.repeat(pids, k),
+            "item": np.tile([f"q{j:03d}" for j in range(k)], n),
             "rating": ratings.ravel(),
         }
     )
@@ -126,10 +130,18 @@ def test_null_pvalues_equal_item_correlations_and_add_fdr():
         {
             "participant": np.repeat(pids, 10),
             "family": "pvq",
-            "dimension": np.tile(schema.PVQ_VALUES, 47),
+            "dimension": np.tile(schema.PVQ_VALUES, n),
             "score": scores.ravel(),
         }
     )
+    return r, s
+
+
+def test_null_pvalues_equal_item_correlations_and_add_fdr():
+    """The global-null shortcut (matrices) gives the package's p and p_fdr to 1e-12."""
+    ratings, scores = oc.null_study(47, 30, seed=5)
+    p, q = oc.null_pvalues(ratings, scores)
+    r, s = _long(ratings, scores)
     corr = validation.add_fdr(validation.item_correlations(r, s, families=["pvq"]))
     wide = corr.pivot(index="item", columns="dimension", values=["p_value", "p_fdr"])
     np.testing.assert_allclose(wide["p_value"][list(schema.PVQ_VALUES)], p, rtol=1e-12)
@@ -137,11 +149,54 @@ def test_null_pvalues_equal_item_correlations_and_add_fdr():
     assert stats.spearmanr(ratings[:, 0], scores[:, 0]).pvalue == pytest.approx(p[0, 0], rel=1e-9)
 
 
+def test_permutation_null_pvalues_equal_validate_items_default():
+    """The permutation shortcut is validate_items' default path (p_method="auto", its n_perm)
+    at 47 raters: equal p and p_fdr to 1e-12 on a whole 1200-test null study."""
+    assert oc.N_PERM == inspect.signature(validation.validate_items).parameters["n_perm"].default
+    assert inspect.signature(validation.validate_items).parameters["p_method"].default == "auto"
+    assert 47 < spearman.AUTO_MAX_N  # so "auto" is the permutation p here
+    # a study whose smallest p goes through the refinement (fewer than 10 permuted values as
+    # extreme in the first 10,000), so the second stage is compared too
+    ratings, scores = oc.null_study(47, oc.NULL_ITEMS, seed=11)
+    cuts = np.quantile(scores[:, 0], [0.2, 0.4, 0.6, 0.8])
+    ratings[:, 0] = 1 + np.searchsorted(cuts, scores[:, 0])  # item q000 measures value 0
+    p, q = oc.null_pvalues(ratings, scores, "permutation", seed=7)
+    r, s = _long(ratings, scores)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", validation.SelectionErrorWarning)
+        res = validation.validate_items(r, s, families=["pvq"], n_boot=0, seed=7)
+    assert "Monte Carlo permutation: 1200 pairs" in res.p_values
+    wide = res.table.pivot(index="item", columns="dimension", values=["p_value", "p_fdr"])
+    np.testing.assert_allclose(wide["p_value"][list(schema.PVQ_VALUES)], p, rtol=1e-12)
+    np.testing.assert_allclose(wide["p_fdr"][list(schema.PVQ_VALUES)], q, rtol=1e-12)
+    assert p.min() < 2 / (oc.N_PERM + 1)  # refined: below the first stage's floor
+    # not the t p-value: the shortcut really took the permutation path
+    assert not np.allclose(p, oc.null_pvalues(ratings, scores)[0], rtol=1e-3)
+    with pytest.raises(ValueError, match="p_method"):
+        oc.null_pvalues(ratings, scores, "as89")
+
+
 def test_global_null_family_wise_error_is_a_seeded_proportion():
-    a = oc.simulate_null(47, 40, seed=2)
-    assert a.equals(oc.simulate_null(47, 40, seed=2))
+    a = oc.simulate_null(47, 40, seed=2, perm_reps=3)
+    assert a.equals(oc.simulate_null(47, 40, seed=2, perm_reps=3))
+    assert a.equals(oc.simulate_null(47, 40, seed=2, perm_reps=3, jobs=2))
     assert set(a["fwer_t"]) <= {0.0, 1.0} and 0 <= a["fwer_t"].mean() <= 1
+    assert set(a["fwer_perm"].iloc[:3]) <= {0.0, 1.0} and a["fwer_perm"].iloc[3:].isna().all()
+    # from AUTO_MAX_N raters on the default is the t p-value: no permutation figure
+    assert oc.simulate_null(spearman.AUTO_MAX_N, 2, perm_reps=2)["fwer_perm"].isna().all()
     # a real effect is found: BH on 1200 tests with one strong pair rejects every time
     ratings, scores = oc.null_study(47, 120, seed=3)
     ratings[:, 0] = np.argsort(np.argsort(scores[:, 0]))
     assert (oc.null_pvalues(ratings, scores)[1] < 0.05).any()
+    assert (oc.null_pvalues(ratings, scores, "permutation")[1] < 0.05).any()
+
+
+def test_the_table_shows_a_dash_where_a_figure_was_not_run():
+    per = {
+        47: pd.DataFrame({"fwer_t": [0.0, 1.0], "fwer_perm": [1.0, 0.0]}),
+        200: pd.DataFrame({"fwer_t": [0.0, 0.0], "fwer_perm": [np.nan, np.nan]}),
+    }
+    s = oc.summarise(per)
+    assert s.groupby("n_raters").size().to_dict() == {47: 2, 200: 1}
+    row = [line for line in oc.format_table(s).splitlines() if "permutation p-value" in line]
+    assert row == [f"| {oc.QUANTITIES[-1][1]} | 0.05 | 0.500 ± 0.500 | — |"]
