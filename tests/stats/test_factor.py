@@ -133,6 +133,7 @@ out("bart_pw", c(b$chisq, b$df, b$p.value))
 P <- polychoric(Xc); out("poly", P$rho); out("tau", P$tau)
 keep("bfi_poly", fa(P$rho, nfactors = 5, n.obs = nrow(Xc), fm = "minres", rotate = "oblimin"))
 out("kmo_poly", KMO(P$rho)$MSA)
+options(mc.cores = 1)  # fa.parallel simulates in mclapply: forked workers draw unseeded numbers
 set.seed(17); pa <- fa.parallel(Xc, fm = "minres", plot = FALSE)
 out("par_fa", pa$fa.values); out("par_pc", pa$pc.values); out("par_fasim", pa$fa.sim)
 out("par_pcsim", pa$pc.sim); out("par_n", c(pa$nfact, pa$ncomp))
