@@ -1065,13 +1065,13 @@ def validated_summary(selected: pd.DataFrame) -> pd.DataFrame:
 
 
 def _calibrated_pvalues(
-    inp: _Inputs, corr: pd.DataFrame, p_method: str, n_perm: int, seed: int
+    inp: _Inputs, st: _Study, corr: pd.DataFrame, p_method: str, n_perm: int, seed: int
 ) -> tuple[pd.DataFrame, dict]:
     """Replace the t-approximation p-values by ``p_method``'s; count the pairs per method.
 
     ``permutation`` (and ``auto`` below :data:`vp_stats.stats.spearman.AUTO_MAX_N` raters):
-    items are grouped by their exact set of raters and
-    :func:`vp_stats.stats.spearman.permutation_pvalues` tests every item x dimension of a set
+    for each rater set of ``st`` (the blocks the correlations came from, rows in the same
+    order), :func:`vp_stats.stats.spearman.permutation_pvalues` tests every item x dimension
     with the same permutations of its raters.
     """
     n = corr["n"].to_numpy(dtype=float)
@@ -1087,43 +1087,18 @@ def _calibrated_pvalues(
     counts["t approximation"] = int((~need).sum())
     if not need.any():
         return corr, counts
-    wide = tables.to_wide(inp.ratings, "participant", "item", "rating", source="ratings")
-    cols = list(dict.fromkeys(zip(corr["family"], corr["dimension"], strict=True)))
-    sub = inp.scores[inp.scores["family"].isin({f for f, _ in cols})]
-    values = tables.to_wide(sub, "participant", ["family", "dimension"], "score", source="scores")
-    values = values.reindex(
-        index=wide.index, columns=pd.MultiIndex.from_tuples(cols, names=["family", "dimension"])
-    ).to_numpy(dtype=float)
-    wanted = set(corr.loc[need, "item"])
-    keep = [i for i, it in enumerate(wide.columns) if it in wanted]
-    mat = wide.to_numpy(dtype=float)[:, keep]
-    names = wide.columns.to_numpy()[keep]
-    patterns, inverse = np.unique(~np.isnan(mat).T, axis=0, return_inverse=True)
-    found = []
-    for p_idx, rows in enumerate(patterns):
-        items = np.flatnonzero(inverse.ravel() == p_idx)
-        y = values[rows]
+    p_blocks = []
+    for blk in st.blocks:  # one rater set: every item x dimension with the same permutations
+        p = np.full((len(blk.items), len(st.cols)), np.nan)
+        n_set = len(blk.raters)
+        y = st.values[blk.raters]
         ok = ~np.isnan(y).any(axis=0)  # dimensions scored for every rater of the set
-        p = np.full((len(items), len(cols)), np.nan)
-        if ok.any() and rows.sum() >= 2:
-            p[:, ok] = spearman.permutation_pvalues(
-                mat[np.ix_(rows, items)], y[:, ok], n_perm, seed
-            )[0]
-        found.append(
-            pd.DataFrame(
-                {
-                    "item": np.repeat(names[items], len(cols)),
-                    "family": np.tile([c[0] for c in cols], len(items)),
-                    "dimension": np.tile([c[1] for c in cols], len(items)),
-                    "_p": p.ravel(),
-                }
-            )
-        )
-    perm = pd.concat(found, ignore_index=True)
-    merged = corr[["item", "family", "dimension"]].merge(
-        perm, on=["item", "family", "dimension"], how="left", validate="one_to_one"
-    )
-    corr["p_value"] = np.where(need, merged["_p"].to_numpy(), corr["p_value"].to_numpy())
+        wanted = p_method != "auto" or n_set < spearman.AUTO_MAX_N
+        if wanted and ok.any() and n_set >= 2:
+            p[:, ok] = spearman.permutation_pvalues(blk.ratings, y[:, ok], n_perm, seed)[0]
+        p_blocks.append(p)
+    perm = _long_frame(st, inp.ratings, by_family=True, p=p_blocks)["p"].to_numpy()
+    corr["p_value"] = np.where(need, perm, corr["p_value"].to_numpy())
     counts["exact permutation"] = int((need & (n <= spearman.EXACT_MAX_N)).sum())
     counts["Monte Carlo permutation"] = int((need & (n > spearman.EXACT_MAX_N)).sum())
     return corr, counts
@@ -1270,7 +1245,7 @@ def validate_items(
         ratings, scores, families, participant, item, rating, scale, dimensions, validated
     )
     st = _study(inp)  # the rater sets, once for the correlations and their bootstrap
-    corr, counts = _calibrated_pvalues(inp, _correlations(inp, st), p_method, n_perm, seed)
+    corr, counts = _calibrated_pvalues(inp, st, _correlations(inp, st), p_method, n_perm, seed)
     corr = add_fdr(corr)
     keys = [
         c for c in corr.columns if c in ("item", "portrait_id", "option_id", "family", "dimension")
