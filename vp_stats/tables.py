@@ -571,6 +571,11 @@ def _ess_codes(codes: Iterable[int], meaning: str) -> pa.Check:
     return pa.Check.isin(list(codes), error=f"is not a valid code ({meaning})")
 
 
+def _ess_variable(codes: Iterable[int], meaning: str) -> pa.Column:
+    """An optional, nullable ESS variable whose present values are ``codes``."""
+    return pa.Column(float, _ess_codes(codes, meaning), nullable=True, required=False)
+
+
 _ESS_MISSING = [77, 88, 99]
 _HVS_CODES = _ess_codes(range(1, 10), "1-6 answers, 7 refusal, 8 don't know, 9 no answer")
 
@@ -587,60 +592,27 @@ EssFile = pa.DataFrameSchema(
             for base in schema.ESS_HVS_VARIABLES
             for v in (base, base + "a")
         },
-        "gndr": pa.Column(
-            float,
-            _ess_codes([1, 2, 7, 8, 9], "1 male, 2 female, 7/8/9 missing"),
-            nullable=True,
-            required=False,
-        ),
-        "agea": pa.Column(
-            float,
-            _ess_codes(
-                [*range(131), 777, 888, 999], "age 0-130 in whole years, 777/888/999 missing"
-            ),
-            nullable=True,
-            required=False,
+        "gndr": _ess_variable([1, 2, 7, 8, 9], "1 male, 2 female, 7/8/9 missing"),
+        "agea": _ess_variable(
+            [*range(131), 777, 888, 999], "age 0-130 in whole years, 777/888/999 missing"
         ),
         **{
             w: pa.Column(float, pa.Check.ge(0), nullable=True, required=False)
             for w in ("anweight", "pspwght", "pweight", "dweight")
         },
-        "lrscale": pa.Column(
-            float,
-            _ess_codes([*range(11), *_ESS_MISSING], "0 left ... 10 right, 77/88/99 missing"),
-            nullable=True,
-            required=False,
+        "lrscale": _ess_variable(
+            [*range(11), *_ESS_MISSING], "0 left ... 10 right, 77/88/99 missing"
         ),
-        "eisced": pa.Column(
-            float,
-            _ess_codes(
-                [*range(8), 55, *_ESS_MISSING],
-                "ES-ISCED 1-7, 0 not harmonisable, 55 other, 77/88/99 missing",
-            ),
-            nullable=True,
-            required=False,
+        "eisced": _ess_variable(
+            [*range(8), 55, *_ESS_MISSING],
+            "ES-ISCED 1-7, 0 not harmonisable, 55 other, 77/88/99 missing",
         ),
-        "rlgblg": pa.Column(
-            float,
-            _ess_codes([1, 2, 7, 8, 9], "1 yes, 2 no, 7/8/9 missing"),
-            nullable=True,
-            required=False,
+        "rlgblg": _ess_variable([1, 2, 7, 8, 9], "1 yes, 2 no, 7/8/9 missing"),
+        "rlgdnm": _ess_variable(
+            [*range(1, 9), 66, *_ESS_MISSING],
+            "1-8 denominations, 66 not applicable, 77/88/99 missing",
         ),
-        "rlgdnm": pa.Column(
-            float,
-            _ess_codes(
-                [*range(1, 9), 66, *_ESS_MISSING],
-                "1-8 denominations, 66 not applicable, 77/88/99 missing",
-            ),
-            nullable=True,
-            required=False,
-        ),
-        "hinctnta": pa.Column(
-            float,
-            _ess_codes([*range(1, 11), *_ESS_MISSING], "deciles 1-10, 77/88/99 missing"),
-            nullable=True,
-            required=False,
-        ),
+        "hinctnta": _ess_variable([*range(1, 11), *_ESS_MISSING], "deciles 1-10, 77/88/99 missing"),
         "participant": pa.Column(str, pa.Check.str_length(min_value=1)),
     },
     coerce=True,
