@@ -109,7 +109,8 @@ from scipy import optimize, stats
 
 from vp_stats.errors import DataFormatError
 from vp_stats.stats.factor import MIN_EIGENVALUE, item_frame
-from vp_stats.stats.factor_engine import one_factor_loadings, single_threaded_blas
+from vp_stats.stats.factor_engine import one_factor_loadings
+from vp_stats.stats.resampling import single_threaded_blas
 
 __all__ = [
     "OPERATORS",

@@ -104,8 +104,8 @@ from vp_stats.stats.factor_engine import (
     OBLIQUE_ROTATIONS,
     extract,
     fit_efa,
-    single_threaded_blas,
 )
+from vp_stats.stats.resampling import single_threaded_blas
 
 __all__ = [
     "METHODS",

@@ -37,7 +37,6 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -49,7 +48,6 @@ __all__ = [
     "PA_MAX_ITER",
     "PROMAX_POWER",
     "OBLIQUE_ROTATIONS",
-    "single_threaded_blas",
     "smc",
     "principal_axis",
     "extract",
@@ -70,20 +68,6 @@ PROMAX_POWER = 4  # psych::Promax(m)
 OBLIQUE_ROTATIONS = ("oblimin", "promax")
 _EPS = np.finfo(float).eps
 _LBFGSB_FACTR = 1e7  # R optim's default factr: stop when f's relative reduction is <= factr * eps
-
-
-def single_threaded_blas():
-    """Limit BLAS to one thread while fitting.
-
-    Items x items matrices gain nothing from threads, and on a busy machine OpenBLAS threads make
-    each small product ~100 times slower (factor_analyzer's ML objective on 40 items: 31 ms
-    instead of 0.3 ms). threadpoolctl comes with scikit-learn.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def smc(r: np.ndarray) -> np.ndarray:

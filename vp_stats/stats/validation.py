@@ -38,7 +38,13 @@ import pandas as pd
 from vp_stats import schema, tables
 from vp_stats.errors import TableError
 from vp_stats.stats import rank_engine, spearman
-from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
+from vp_stats.stats.resampling import (
+    Resampler,
+    check_boot_options,
+    multiplicities,
+    percentile_ci,
+    single_threaded_blas,
+)
 
 __all__ = [
     "ITEM_KEYS",
@@ -525,11 +531,9 @@ def _bootstrap(
 ) -> pd.DataFrame:
     """:func:`bootstrap_ci` of tables through their contracts (``st``: their rater sets).
 
-    BLAS runs on one thread here: the products per rater set are small, and on 2 busy cores a
-    second OpenBLAS thread made the released study's 1,000 resamples 2.7x slower (1.72 s
-    against 0.63 s, ``benchmarks/bench_validation.py``) with the same numbers.
+    BLAS runs on one thread here (:func:`~vp_stats.stats.resampling.single_threaded_blas`:
+    the products per rater set are small).
     """
-    from threadpoolctl import threadpool_limits
     from tqdm.auto import tqdm
 
     st = _study(inp) if st is None else st
@@ -537,7 +541,7 @@ def _bootstrap(
     lo_blocks, hi_blocks, valid_blocks = [], [], []
     bad = np.isnan(st.values)
     with (
-        threadpool_limits(limits=1, user_api="blas"),
+        single_threaded_blas(),
         tqdm(
             total=n_boot * len(st.blocks), disable=not progress, unit="resample", desc="bootstrap"
         ) as bar,

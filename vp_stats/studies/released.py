@@ -171,9 +171,9 @@ def reproduce_tables(
     >>> {k: len(v) for k, v in t.items()}  # doctest: +NORMALIZE_WHITESPACE
     {'item_correlations': 9880, 'item_correlations_upstream': 9880, 'llm_value_scores': 646}
     """
-    from threadpoolctl import threadpool_limits
     from tqdm.auto import tqdm
 
+    from vp_stats.stats.resampling import single_threaded_blas
     from vp_stats.studies import validate as study
 
     out = tio.prepare_out_dir(out)
@@ -193,7 +193,7 @@ def reproduce_tables(
     # adds synchronisation (2 shared cores: 10-20% less CPU time for the whole command; the
     # three tables came out byte-identical either way). The caller's setting is restored after.
     with (
-        threadpool_limits(limits=1, user_api="blas"),
+        single_threaded_blas(),
         tqdm(
             total=len(steps) + 1, desc="reproduce", unit="step", disable=None if progress else True
         ) as bar,
