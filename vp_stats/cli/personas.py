@@ -98,7 +98,9 @@ def personas_run(
         _fail(str(exc))
     errors = res.answers["error"].dropna().astype(str)
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
-    typer.echo(f"{len(res.answers)} answers; tables written to {out}")
+    for line in persona_studies.comparison_summary(res, res.answers):
+        typer.echo(line)
+    typer.echo(f"tables written to {out}")
     if n_failed:
         _fail(
             f"{n_failed} call(s) failed and are not cached; rerun the same command to retry them",
@@ -117,10 +119,16 @@ def personas_compare(
     ess: Path | None = typer.Option(
         None, "--ess", help="ESS microdata CSV (downloaded by you) for group-level comparisons."
     ),
-    group: str | None = typer.Option(None, "--group-col", help="Human group column, e.g. gndr."),
-    group_a: str | None = typer.Option(
-        None, "--group-a", help="First group (value of --group-col)."
+    group: str | None = typer.Option(
+        None,
+        "--group",
+        "--group-col",
+        help=(
+            "Group column of the human data and persona attribute, e.g. gender (with --ess: "
+            "gender, age, ...; with --human: gender, age or education)."
+        ),
     ),
+    group_a: str | None = typer.Option(None, "--group-a", help="First group (value of --group)."),
     group_b: str | None = typer.Option(None, "--group-b", help="Second group."),
     n_boot: int = typer.Option(1000, "--n-boot"),
     seed: int = typer.Option(0),
@@ -177,13 +185,20 @@ def personas_compare(
         )
     except (DataError, ValueError) as exc:
         _fail(str(exc))
-    out.mkdir(parents=True, exist_ok=True)
-    for name, df in res.named_tables().items():
-        df.to_csv(out / f"compare_{name}.csv", index=False)
-        typer.echo(
-            f"wrote {out / f'compare_{name}.csv'} ({len(df)} rows)"
-            + (f"  note: {res.notes[name]}" if res.notes.get(name) else "")
-        )
+    from vp_stats.io import personas as pio
+    from vp_stats.io import tables as tio
+
+    with _user_errors():
+        out_dir = tio.prepare_out_dir(out)
+        for name, df in res.named_tables().items():
+            tio.write_csv(df, out_dir / f"compare_{name}.csv")
+            typer.echo(
+                f"wrote {out_dir / f'compare_{name}.csv'} ({len(df)} rows)"
+                + (f"  note: {res.notes[name]}" if res.notes.get(name) else "")
+            )
+        ans = pio.read_answer_file(answers)
+    for line in persona_studies.comparison_summary(res, ans):
+        typer.echo(line)
 
 
 def _compare_humans(

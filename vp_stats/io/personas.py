@@ -73,6 +73,8 @@ STUDY_FILES = MappingProxyType(
         "profiles": "profiles.csv",
         "shifts": "shifts.csv",
         "item": "item_comparison.csv",
+        "fidelity": "fidelity.csv",
+        "fidelity_summary": "fidelity_summary.csv",
         "population": "population.csv",
         "structure": "structure.csv",
     }

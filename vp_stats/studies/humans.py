@@ -146,6 +146,15 @@ def compare_with_humans(
         (:func:`human_group_gaps` of the same pairs); ``persona_scores``
         (:func:`persona_bfi10_scores`).
     """
+    if "portrait_id" in answers.columns and "item" not in answers.columns:
+        pid = pd.to_numeric(answers["portrait_id"], errors="coerce")
+        if (pid >= 1000).any():
+            raise ValueError(
+                "the answers are a persona run on Value Portrait items (portrait_id "
+                f"{int(pid[pid >= 1000].iloc[0])}); the comparison with a SAPA sample needs the "
+                "run's BFI-10 answers (items 1..10: vp_stats.llm.questionnaires.run_bfi10). "
+                "Compare Value Portrait answers with the raters by leaving out --human"
+            )
     pscores = persona_bfi10_scores(answers)
     if isinstance(sd_reference, str):
         if sd_reference != "value-portrait":

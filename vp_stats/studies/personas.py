@@ -47,6 +47,8 @@ __all__ = [
     "value_portrait_reference",
     "PersonaComparison",
     "compare_personas",
+    "persona_fidelity",
+    "comparison_summary",
     "compare_file",
     "run_persona_study",
 ]
@@ -462,6 +464,14 @@ class PersonaComparison(tables.Result):
         Why a level is empty: ``"structure"``, ``"group"`` (absent when computed).
     item, structure, group, profiles : DataFrame
         Item level, value structure, group level, persona value profiles.
+    fidelity : DataFrame
+        Distribution fidelity per item of the persona population (all personas pooled)
+        against the raters, with noise floors and baselines
+        (:func:`vp_stats.stats.fidelity.item_fidelity`).
+    fidelity_summary : DataFrame
+        Its means over all items (``source`` "all") and per item source, and per
+        persona (``persona_id``), with CIs from a bootstrap over items
+        (:func:`vp_stats.stats.fidelity.summarise_fidelity`).
     shifts : DataFrame or None
         Persona minus plain model (None when the plain model was not run).
     answers : DataFrame or None
@@ -472,6 +482,8 @@ class PersonaComparison(tables.Result):
     structure: pd.DataFrame = field(default_factory=pd.DataFrame)
     group: pd.DataFrame = field(default_factory=pd.DataFrame)
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fidelity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fidelity_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     shifts: pd.DataFrame | None = None
     answers: pd.DataFrame | None = None
 
@@ -486,6 +498,8 @@ class PersonaComparison(tables.Result):
         named = {
             "answers": self.answers,
             "item": self.item,
+            "fidelity": self.fidelity,
+            "fidelity_summary": self.fidelity_summary,
             "population": self.table,
             "structure": self.structure,
             "group": self.group,
@@ -553,6 +567,7 @@ def compare_personas(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         item = compare_item_distributions(a_items, human["ratings"])
+    fid, fid_summary = persona_fidelity(a_items, human["ratings"], n_boot=n_boot, seed=seed)
     hs = human["scores"]
     if "rater" in hs.columns:
         hs = hs[hs["rater"]]
@@ -605,8 +620,143 @@ def compare_personas(
         structure=structure,
         group=gaps,
         profiles=prof,
+        fidelity=fid,
+        fidelity_summary=fid_summary,
         shifts=persona_shifts(prof, family) if has_plain else None,
     )
+
+
+def persona_fidelity(
+    answers: pd.DataFrame,
+    human_ratings: pd.DataFrame,
+    *,
+    n_boot: int = 1000,
+    n_floor: int = 200,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Distribution fidelity of a persona run: the item table and its summaries.
+
+    The item table is :func:`~vp_stats.stats.fidelity.item_fidelity` of all personas
+    pooled (``n_floor`` split-halves and floor draws); the summary stacks
+    :func:`~vp_stats.stats.fidelity.summarise_fidelity` over all items
+    (``level = "all"``), per item source (``level = "source"``) and per persona
+    (``level = "persona"``, each persona's items against the raters), with
+    ``n_boot`` bootstrap resamples of the items for the CIs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"portrait_id": 1001, "option_id": 1, "rating": [1, 2, 2, 3] * 5})
+    >>> a = pd.DataFrame({"persona_id": ["a", "b"], "portrait_id": 1001, "option_id": 1,
+    ...                   "rating": [2, 3]})
+    >>> t, s = persona_fidelity(a, h, n_boot=0, n_floor=10)
+    >>> s[["level", "source", "persona_id", "n_items"]].values.tolist()[::2]
+    [['all', 'all', None, 1], ['persona', None, 'a', 1]]
+    """
+    from vp_stats.stats import fidelity
+
+    t = fidelity.item_fidelity(answers, human_ratings, n_splits=n_floor, n_boot=n_floor, seed=seed)
+    t = t.table
+    parts = [
+        fidelity.summarise_fidelity(t, n_boot=n_boot, seed=seed).assign(level="all", source="all"),
+        fidelity.summarise_fidelity(t, ["source"], n_boot=n_boot, seed=seed).assign(level="source"),
+    ]
+    if "persona_id" in answers.columns:
+        tp = fidelity.item_fidelity(
+            answers, human_ratings, by=["persona_id"], n_splits=2, n_boot=n_floor, seed=seed
+        ).table
+        parts.append(
+            fidelity.summarise_fidelity(tp, ["persona_id"], n_boot=n_boot, seed=seed).assign(
+                level="persona"
+            )
+        )
+    s = pd.concat(parts, ignore_index=True)
+    lead = ["level", "source", "persona_id"]
+    for c in lead:
+        if c not in s.columns:
+            s[c] = None
+    s[lead] = s[lead].astype(object).where(s[lead].notna(), None)
+    return t, s[[*lead, *[c for c in s.columns if c not in lead]]]
+
+
+def comparison_summary(res: PersonaComparison, answers: pd.DataFrame | None = None) -> list[str]:
+    """A few lines telling a persona comparison's result (printed by ``vp-stats personas``).
+
+    The pooled fidelity against its noise floor and baselines
+    (:func:`persona_fidelity`), the items and values furthest from the raters, and
+    the answers that failed (``parse_ok`` False, counted per row of ``answers``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"level": ["all"], "source": ["all"], "persona_id": [None],
+    ...                   "n_items": [2], "distribution_from": ["probabilities"],
+    ...                   "w1": [0.8], "floor_w1": [0.2], "split_half_w1": [0.4],
+    ...                   "average_w1": [0.5], "uniform_w1": [0.7], "normalised_w1": [-1.0],
+    ...                   "normalised_w1_ci_low": [-1.5], "normalised_w1_ci_high": [-0.5],
+    ...                   "js_distance": [0.4], "floor_js_distance": [0.1],
+    ...                   "split_half_js_distance": [0.2], "average_js_distance": [0.2],
+    ...                   "uniform_js_distance": [0.3], "representativeness": [0.84],
+    ...                   "representativeness_ci_low": [0.8], "representativeness_ci_high": [0.88],
+    ...                   "similarity": [0.6]})
+    >>> res = PersonaComparison(pd.DataFrame(), {}, fidelity_summary=s)
+    >>> print(comparison_summary(res)[0][:62])
+    fidelity over 2 items (model side from answer probabilities):
+    """
+    lines = []
+    fs = res.fidelity_summary
+    if len(fs):
+        a = fs[fs["level"] == "all"].iloc[0]
+        lines.append(
+            f"fidelity over {int(a['n_items'])} items (model side from answer "
+            f"{a['distribution_from']}): W1 {a['w1']:.3f} "
+            f"(representativeness {a['representativeness']:.3f}, CI "
+            f"{a['representativeness_ci_low']:.3f}-{a['representativeness_ci_high']:.3f}), "
+            f"JS distance {a['js_distance']:.3f}"
+        )
+        lines.append(
+            f"  noise floor (a perfect model at this n): W1 {a['floor_w1']:.3f}, JS "
+            f"{a['floor_js_distance']:.3f}; human split-half: W1 {a['split_half_w1']:.3f}, JS "
+            f"{a['split_half_js_distance']:.3f}; human-average baseline: W1 "
+            f"{a['average_w1']:.3f}, JS {a['average_js_distance']:.3f}; uniform: W1 "
+            f"{a['uniform_w1']:.3f}, JS {a['uniform_js_distance']:.3f}"
+        )
+        nw = a["normalised_w1"]
+        if np.isfinite(nw):
+            lines.append(
+                f"  normalised W1 score {nw:.2f} (CI {a['normalised_w1_ci_low']:.2f} to "
+                f"{a['normalised_w1_ci_high']:.2f}; 0 = human-average baseline, 1 = noise floor)"
+            )
+        else:
+            lines.append(
+                "  normalised score undefined: the floor is not below the baseline (too few "
+                "answers per item)"
+            )
+    if len(res.fidelity):
+        top = res.fidelity.nlargest(3, "w1")
+        gaps = ", ".join(
+            f"{int(r.portrait_id)}/{int(r.option_id)} (W1 {r.w1:.2f}; mean {r.mean_model:.2f} vs "
+            f"{r.mean_human:.2f})"
+            for r in top.itertuples()
+        )
+        lines.append(f"largest item gaps: {gaps}")
+    pop = res.table
+    if len(pop) and "mean_persona" in pop.columns:
+        d = (pop["mean_persona"] - pop["mean_human"]).abs()
+        top = pop.assign(_d=d).dropna(subset=["_d"]).nlargest(3, "_d")
+        if len(top):
+            lines.append(
+                "largest value gaps (persona - human mean score): "
+                + ", ".join(
+                    f"{r.dimension} {r.mean_persona - r.mean_human:+.2f}" for r in top.itertuples()
+                )
+            )
+    if answers is not None:
+        ok = answers["parse_ok"].astype(bool) if "parse_ok" in answers.columns else None
+        if ok is None:
+            ok = answers["rating"].notna()
+        lines.append(f"answers: {len(answers)}, failed or unparsed: {int((~ok).sum())}")
+    return lines
 
 
 def compare_file(

@@ -1,0 +1,105 @@
+"""``vp-stats personas run`` and ``personas compare`` end to end against a real HTTP endpoint
+(tests/fault_server.py answering every prompt with one of the six answer phrases): the printed
+summary (fidelity against its noise floor, largest gaps, the true failure count), the profile
+table's failure counts, and the user messages of a wrong comparison."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from fault_server import KEY, FaultServer, ok_body  # tests/ is on sys.path (conftest)
+from typer.testing import CliRunner
+
+from vp_stats.cli import app
+from vp_stats.llm.backends import PHRASES
+
+runner = CliRunner()
+
+
+def _phrases(n, h):
+    h.send(200, ok_body(PHRASES[(n * 7) % 6]))
+
+
+@pytest.fixture(scope="module")
+def persona_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("personas")
+    with FaultServer(_phrases, max_requests=200) as srv:
+        res = runner.invoke(
+            app,
+            [
+                "personas",
+                "run",
+                "--grid",
+                "notebook",
+                "--n-per-value",
+                "1",
+                "--backend",
+                "openai",
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--api-key-env",
+                "VP_FAULT_KEY",
+                "--mode",
+                "text",
+                "--retries",
+                "0",
+                "--concurrency",
+                "2",
+                "--n-boot",
+                "50",
+                "--out",
+                str(out),
+            ],
+            env={"VP_FAULT_KEY": KEY},
+        )
+    return out, res
+
+
+def test_personas_run_prints_its_result(persona_run):
+    out, res = persona_run
+    assert res.exit_code == 0, res.output
+    ans = pd.read_csv(out / "answers.csv")
+    assert ans.parse_ok.all()
+    text = res.output
+    assert "fidelity over" in text and "model side from answer histogram" in text
+    assert "noise floor" in text and "split-half" in text and "baseline" in text
+    assert "largest item gaps" in text
+    assert f"answers: {len(ans)}, failed or unparsed: 0" in text
+    for name in ("fidelity.csv", "fidelity_summary.csv", "item_comparison.csv"):
+        assert (out / name).exists()
+    s = pd.read_csv(out / "fidelity_summary.csv")
+    assert set(s.level) == {"all", "source", "persona"}
+    # the profiles count the items asked without an answer, not the items never asked
+    prof = pd.read_csv(out / "profiles.csv")
+    assert (prof.n_failed == 0).all() and (prof.n_not_asked > 0).any()
+
+
+def test_personas_compare_prints_its_result(persona_run, tmp_path):
+    out, _ = persona_run
+    res = runner.invoke(
+        app, ["personas", "compare", str(out / "answers.csv"), "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "fidelity over" in res.output and "failed or unparsed: 0" in res.output
+    assert (tmp_path / "compare_fidelity_summary.csv").exists()
+
+
+def test_personas_compare_human_on_value_portrait_answers_is_one_clear_error(persona_run, tmp_path):
+    out, _ = persona_run
+    res = runner.invoke(
+        app,
+        [
+            "personas",
+            "compare",
+            str(out / "answers.csv"),
+            "--human",
+            "sapa-bfi",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 2
+    assert "np.int64" not in res.output and "Traceback" not in res.output
+    assert "Value Portrait items" in res.output and "BFI-10" in res.output
