@@ -213,3 +213,109 @@ def test_compare_item_distributions_uses_the_recorded_probabilities():
     ch = compare_item_distributions(ans.drop(columns="p_1"), hum)
     assert (ch["distribution_from"] == "histogram").all()
     assert not np.allclose(ch["wasserstein"], c["wasserstein"])
+
+
+# ----------------------------------------------------------------------------- groups, steering
+
+
+def _group_humans(seed=0, n=60, items=6):
+    rng = np.random.default_rng(seed)
+    groups = {"a": [0.4, 0.3, 0.1, 0.1, 0.05, 0.05], "b": [0.05, 0.05, 0.1, 0.2, 0.3, 0.3]}
+    rows = []
+    for g, p in groups.items():
+        for j in range(n):
+            for i in range(items):
+                rows.append(
+                    {
+                        "participant": f"{g}{j}",
+                        "g": g,
+                        "item": f"q{i}",
+                        "rating": float(rng.choice(CATS, p=p)),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_group_distances_equal_scipy_and_the_shuffled_floor_is_a_null():
+    h = _group_humans()
+    d = fidelity.group_distances(h, "g", n_perm=99, seed=0).iloc[0]
+    w, j = [], []
+    for i in h["item"].unique():
+        a = h[(h.item == i) & (h.g == "a")].rating.to_numpy()
+        b = h[(h.item == i) & (h.g == "b")].rating.to_numpy()
+        w.append(wasserstein_distance(a, b))
+        ca = np.array([(a == c).sum() for c in CATS])
+        cb = np.array([(b == c).sum() for c in CATS])
+        j.append(jensenshannon(ca, cb, base=2))
+    assert d.w1 == pytest.approx(np.mean(w), abs=1e-12)
+    assert d.js_distance == pytest.approx(np.mean(j), abs=1e-12)
+    assert d.w1_p == pytest.approx(1 / 100) and d.perm_w1 < d.w1 / 3
+    # labels unrelated to the answers: the real groups are no further apart than shuffled ones
+    null = h.assign(g=h["participant"].map(lambda p: "a" if int(p[1:]) % 2 else "b"))
+    dn = fidelity.group_distances(null, "g", n_perm=99, seed=0).iloc[0]
+    assert dn.w1_p > 0.05 and dn.w1 == pytest.approx(dn.perm_w1, rel=0.3)
+
+
+def test_value_groups_are_the_top_and_bottom_thirds():
+    rng = np.random.default_rng(0)
+    s = pd.DataFrame(
+        {
+            "participant": np.repeat([f"p{i}" for i in range(30)], 2),
+            "family": "pvq",
+            "dimension": ["Tradition", "Power"] * 30,
+            "score": rng.normal(size=60),
+        }
+    )
+    g = fidelity.value_groups(s)
+    assert g.groupby(["dimension", "group"]).size().eq(10).all()
+    for dim, sub in g.groupby("dimension"):
+        full = s[s.dimension == dim].score.sort_values().to_numpy()
+        assert set(sub[sub.group == "top"].score) == set(full[-10:])
+        assert set(sub[sub.group == "bottom"].score) == set(full[:10])
+
+
+def test_steerability_equals_an_independent_computation():
+    h = _group_humans(n=40, items=8)
+    rng = np.random.default_rng(3)
+    rows = []
+    truth = {"a": [0.4, 0.3, 0.1, 0.1, 0.05, 0.05], "b": [0.05, 0.05, 0.1, 0.2, 0.3, 0.3]}
+    for pid, own, mix in (("pa", "a", 0.8), ("pb", "b", 0.6), ("pwrong", "a", 0.1)):
+        for i in range(8):
+            p = mix * np.array(truth[own]) + (1 - mix) * np.array(truth["b" if own == "a" else "a"])
+            p = rng.dirichlet(p * 50)
+            rows.append(
+                {"persona_id": pid, "g": own, "item": f"q{i}", "rating": 3.0}
+                | {f"p_{c + 1}": p[c] for c in range(6)}
+            )
+    ans = pd.DataFrame(rows)
+    res = fidelity.steerability(ans, h, "g", "g", n_boot=500, seed=2)
+    # by hand: scipy per persona, group and item; item-bootstrap with the same resamples
+    from vp_stats.stats.resampling import Resampler
+
+    W = Resampler(2).counts(8, 500)
+    items = sorted(h.item.unique())
+    for pid in ("pa", "pb", "pwrong"):
+        d = {}
+        for g in ("a", "b"):
+            per = []
+            for i in items:
+                q = ans[(ans.persona_id == pid) & (ans.item == i)][
+                    [f"p_{c}" for c in range(1, 7)]
+                ].to_numpy()[0]
+                x = h[(h.g == g) & (h.item == i)].rating.to_numpy()
+                cx = np.array([(x == c).sum() for c in CATS], dtype=float)
+                per.append(wasserstein_distance(CATS, CATS, u_weights=q, v_weights=cx))
+            d[g] = np.array(per)
+            row = res.table[(res.table.persona_id == pid) & (res.table.group == g)].iloc[0]
+            assert row.distance == pytest.approx(d[g].mean(), abs=1e-12)
+            lo, hi = np.quantile(W @ d[g] / 8, [0.025, 0.975])
+            assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi), abs=1e-12)
+        own = ans[ans.persona_id == pid].g.iloc[0]
+        other = "b" if own == "a" else "a"
+        p = res.personas.set_index("persona_id").loc[pid]
+        assert p.gap == pytest.approx(d[other].mean() - d[own].mean(), abs=1e-12)
+        lo, hi = np.quantile(W @ (d[other] - d[own]) / 8, [0.025, 0.975])
+        assert (p.gap_ci_low, p.gap_ci_high) == pytest.approx((lo, hi), abs=1e-12)
+    ps = res.personas.set_index("persona_id")
+    assert ps.loc["pa", "own_is_closest"] and ps.loc["pa", "gap_ci_low"] > 0
+    assert not ps.loc["pwrong", "own_is_closest"] and ps.loc["pwrong", "gap"] < 0

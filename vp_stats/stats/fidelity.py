@@ -44,6 +44,7 @@ normalised score (:func:`summarise_fidelity`) puts a model between the baseline
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,11 @@ __all__ = [
     "item_fidelity",
     "FIDELITY_MEASURES",
     "summarise_fidelity",
+    "group_distributions",
+    "group_distances",
+    "value_groups",
+    "Steerability",
+    "steerability",
 ]
 
 _LOW, _HIGH = schema.LIKERT_MIN, schema.LIKERT_MAX
@@ -369,6 +375,7 @@ def bootstrap_floor(
     return {"w1": w1, "js_distance": js}
 
 
+@dataclass(frozen=True)
 class ItemFidelity(tables.Result):
     """:func:`item_fidelity`'s per-item table; ``notes`` hold the settings and the scale."""
 
@@ -592,3 +599,315 @@ def summarise_fidelity(
         row["similarity_ci_high"] = 1 - row["js_distance_ci_low"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- human groups
+
+
+def _pair_distances(Q: np.ndarray, H: np.ndarray) -> dict[str, np.ndarray]:
+    return {"w1": ordinal_w1(Q, H), "js_distance": js_distance(Q, H)}
+
+
+def group_distributions(
+    ratings: pd.DataFrame,
+    group: str,
+    *,
+    rating: str = "rating",
+    scale: tuple[int, int] = (_LOW, _HIGH),
+) -> pd.DataFrame:
+    """Per group and item: the answer counts ``count_1..count_K`` and ``n_human``.
+
+    Rows with a missing group are left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"item": "q1", "gender": ["m", "m", "f"], "rating": [1, 2, 2]})
+    >>> group_distributions(h, "gender")[["gender", "n_human", "count_2"]].values.tolist()
+    [['f', 1.0, 1.0], ['m', 2.0, 1.0]]
+    """
+    tables.require(ratings, [group], "human ratings")
+    r = ratings[ratings[group].notna()]
+    parts = []
+    for g, sub in r.groupby(group, sort=True):
+        d = human_distributions(sub, rating=rating, scale=scale)
+        d.insert(0, group, g)
+        parts.append(d)
+    if not parts:
+        raise ValueError(f"no ratings with a {group!r} group")
+    return pd.concat(parts, ignore_index=True)
+
+
+def group_distances(
+    ratings: pd.DataFrame,
+    group: str,
+    *,
+    participant: str = "participant",
+    rating: str = "rating",
+    scale: tuple[int, int] = (_LOW, _HIGH),
+    n_perm: int = 200,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """How far apart real groups answer, item by item, against groups formed at random.
+
+    For every pair of groups the mean over items of the W1 and JS distance between
+    the two groups' answer distributions; the floor (``perm_*``) is the same mean
+    with the participants' group labels shuffled (``n_perm`` times, group sizes
+    kept): the distance two groups of these sizes show by chance. A persona can
+    only be steered towards a group that differs from the others beyond it.
+
+    Returns
+    -------
+    DataFrame
+        ``group_a, group_b, n_a, n_b, n_items, w1, perm_w1, js_distance,
+        perm_js_distance, w1_p`` (share of shuffles at least as far apart as
+        the real groups, with the +1 correction: (1 + #) / (1 + n_perm)).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"participant": range(40), "item": "q1",
+    ...                   "g": ["a"] * 20 + ["b"] * 20, "rating": [1] * 20 + [6] * 20})
+    >>> d = group_distances(h, "g", n_perm=50).iloc[0]
+    >>> float(d.w1), bool(d.perm_w1 < 5), float(d.w1_p)
+    (5.0, True, 0.0196078431372549)
+    """
+    low, high = scale
+    k = high - low + 1
+    keys = _item_keys(ratings)
+    tables.require(ratings, [participant, group, *keys, rating], "human ratings")
+    r = ratings[ratings[group].notna()]
+    x = _checked_values(r, rating, low, high, "human ratings")
+    ok = ~np.isnan(x)
+    r, x = r[ok], x[ok]
+    onehot = _split_counts(x, k, low)
+    item_id = r.groupby(keys, sort=True).ngroup().to_numpy()
+    n_items = int(item_id.max()) + 1
+    people, person_idx = np.unique(r[participant].astype(str).to_numpy(), return_inverse=True)
+    person_group = pd.Series(r[group].to_numpy(), index=person_idx).groupby(level=0).first()
+    levels = sorted(person_group.unique().tolist(), key=str)
+    labels = person_group.sort_index().to_numpy()
+
+    def counts(lab: np.ndarray) -> np.ndarray:
+        g_of_row = pd.Categorical(lab[person_idx], categories=levels).codes
+        C = np.zeros((len(levels), n_items, k))
+        np.add.at(C, (g_of_row, item_id), onehot)
+        return C
+
+    def mean_dist(C: np.ndarray, a: int, b: int) -> tuple[float, float]:
+        okk = (C[a].sum(1) > 0) & (C[b].sum(1) > 0)
+        d = _pair_distances(C[a][okk], C[b][okk])
+        return float(d["w1"].mean()), float(d["js_distance"].mean())
+
+    real = counts(labels)
+    rng = np.random.default_rng(seed)
+    perms = [counts(rng.permutation(labels)) for _ in range(n_perm)]
+    rows = []
+    for i, a in enumerate(levels):
+        for j in range(i + 1, len(levels)):
+            w1, js = mean_dist(real, i, j)
+            pw = np.array([mean_dist(P, i, j) for P in perms]).reshape(-1, 2)
+            okk = (real[i].sum(1) > 0) & (real[j].sum(1) > 0)
+            rows.append(
+                {
+                    "group_a": a,
+                    "group_b": levels[j],
+                    "n_a": int((labels == a).sum()),
+                    "n_b": int((labels == levels[j]).sum()),
+                    "n_items": int(okk.sum()),
+                    "w1": w1,
+                    "perm_w1": float(pw[:, 0].mean()) if n_perm else np.nan,
+                    "js_distance": js,
+                    "perm_js_distance": float(pw[:, 1].mean()) if n_perm else np.nan,
+                    "w1_p": float((1 + (pw[:, 0] >= w1).sum()) / (1 + n_perm)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def value_groups(
+    scores: pd.DataFrame,
+    family: str = "pvq",
+    *,
+    fraction: float = 1 / 3,
+    participant: str = "participant",
+) -> pd.DataFrame:
+    """Raters grouped by their own value scores: the top and bottom ``fraction`` on each value.
+
+    Per dimension of ``family`` the participants are ranked by ``score`` (ties by
+    participant id, so the groups have exactly ``floor(fraction * n)`` people);
+    the highest are ``"top"``, the lowest ``"bottom"``, the rest are not listed.
+
+    Returns
+    -------
+    DataFrame
+        ``participant, family, dimension, group`` (``"top"`` / ``"bottom"``),
+        ``score``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"participant": list("abcdef"), "family": "pvq",
+    ...                   "dimension": "Tradition", "score": [1.0, 2, 3, 4, 5, 6]})
+    >>> value_groups(s)[["participant", "group"]].values.tolist()
+    [['f', 'top'], ['e', 'top'], ['a', 'bottom'], ['b', 'bottom']]
+    """
+    if not 0 < fraction <= 0.5:
+        raise ValueError(f"fraction must be in (0, 0.5], got {fraction}")
+    tables.require(scores, [participant, "family", "dimension", "score"], "scores")
+    s = scores[(scores["family"] == family) & scores["score"].notna()]
+    parts = []
+    for dim, g in s.groupby("dimension", sort=False):
+        g = g.sort_values(["score", participant], kind="stable")
+        m = int(np.floor(fraction * len(g)))
+        if m < 1:
+            continue
+        top = g.iloc[::-1].head(m).assign(group="top")
+        bottom = g.head(m).assign(group="bottom")
+        parts.append(pd.concat([top, bottom]))
+    if not parts:
+        raise ValueError(f"no {family} scores to group")
+    out = pd.concat(parts, ignore_index=True)
+    return out[[participant, "family", "dimension", "group", "score"]]
+
+
+# --------------------------------------------------------------------------- steerability
+
+
+@dataclass(frozen=True)
+class Steerability(tables.Result):
+    """:func:`steerability`'s result: ``table`` (persona x group distances) and ``personas``
+    (per persona: the distance to its own group against the others)."""
+
+    personas: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def steerability(
+    answers: pd.DataFrame,
+    human_ratings: pd.DataFrame,
+    group: str,
+    own_group: str,
+    *,
+    persona: str = "persona_id",
+    measure: str = "w1",
+    rating: str = "rating",
+    scale: tuple[int, int] = (_LOW, _HIGH),
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> Steerability:
+    """Is each persona closer to its own group than to the others? Distances with item-bootstrap CIs.
+
+    For every persona and human group, the mean over their common items of the
+    distance (``measure``: ``"w1"`` or ``"js_distance"``) between the persona's
+    answer distribution (:func:`model_distributions`: the recorded probabilities
+    where present) and the group's. A persona is steered to its group when its
+    distance to its own group (``own_group``: the answers' column naming it, e.g.
+    ``gender``) is smaller than to the others (Santurkar et al. 2023's
+    steerability, here per persona and group). ``gap = mean distance to the other
+    groups - distance to the own group`` (positive: closer to its own group).
+    CIs: percentile bootstrap resampling the items (the same resample for every
+    pair, so distances and gaps are compared on the same items; seeded).
+
+    Returns
+    -------
+    Steerability
+        ``table``: ``persona, own_group, group, own, n_items, distance,
+        ci_low, ci_high`` (``own``: the persona's own group); ``personas``:
+        ``persona, own_group, distance_own, distance_others, gap, gap_ci_low,
+        gap_ci_high, closest_group, own_is_closest``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"item": ["q1", "q2"] * 4, "g": ["a"] * 4 + ["b"] * 4,
+    ...                   "rating": [1, 1, 2, 1, 5, 6, 6, 6]})
+    >>> a = pd.DataFrame({"persona_id": ["pa", "pa", "pb", "pb"], "g": ["a", "a", "b", "b"],
+    ...                   "item": ["q1", "q2"] * 2, "rating": [1, 1, 6, 6]})
+    >>> s = steerability(a, h, "g", "g", n_boot=0)
+    >>> s.personas[["persona_id", "distance_own", "gap", "own_is_closest"]].values.tolist()
+    [['pa', 0.25, 4.5, True], ['pb', 0.25, 4.5, True]]
+    """
+    if measure not in FIDELITY_MEASURES:
+        raise ValueError(f"measure must be one of {FIDELITY_MEASURES}, got {measure!r}")
+    check_boot_options(n_boot, ci, allow_zero=True)
+    low, high = scale
+    k = high - low + 1
+    keys = _item_keys(answers)
+    tables.require(answers, [persona, own_group], "answers")
+    own = answers[[persona, own_group]].drop_duplicates(persona).set_index(persona)[own_group]
+    md = model_distributions(answers, by=[persona], rating=rating, scale=scale)
+    gd = group_distributions(human_ratings, group, rating=rating, scale=scale)
+    items = md[keys].drop_duplicates().merge(gd[keys].drop_duplicates(), on=keys)
+    items = items.sort_values(keys).reset_index(drop=True)
+    iid = items.assign(_i=np.arange(len(items)))
+    n_items = len(items)
+    personas_ = md[persona].drop_duplicates().tolist()
+    groups = gd[group].drop_duplicates().tolist()
+    qcols = [f"q_{c}" for c in range(1, k + 1)]
+    ccols = [f"count_{c}" for c in range(1, k + 1)]
+    D = np.full((len(personas_), len(groups), n_items), np.nan)
+    mdi = md.merge(iid, on=keys)
+    gdi = gd.merge(iid, on=keys)
+    fn = ordinal_w1 if measure == "w1" else js_distance
+    for gi, g in enumerate(groups):
+        sub = gdi[gdi[group] == g]
+        H = np.full((n_items, k), np.nan)
+        H[sub["_i"].to_numpy()] = _normalise(sub[ccols].to_numpy())
+        for pi, p in enumerate(personas_):
+            ps = mdi[mdi[persona] == p]
+            idx = ps["_i"].to_numpy()
+            D[pi, gi, idx] = fn(ps[qcols].to_numpy(), H[idx])
+    ok = np.isfinite(D)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(ok.any(-1), np.nansum(D, -1) / ok.sum(-1), np.nan)
+    boot = None
+    if n_boot:
+        W = Resampler(seed).counts(n_items, n_boot)  # B x items
+        D0 = np.where(ok, D, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot = np.einsum("bi,pgi->bpg", W, D0) / np.einsum("bi,pgi->bpg", W, ok)
+    rows, prow = [], []
+    for pi, p in enumerate(personas_):
+        mine = own.get(p)
+        is_own = np.array([g == mine for g in groups])
+        for gi, g in enumerate(groups):
+            lo = hi = np.nan
+            if boot is not None:
+                lo, hi, _ = percentile_ci(boot[:, pi, gi], ci)
+            rows.append(
+                {
+                    persona: p,
+                    "own_group": mine,
+                    "group": g,
+                    "own": bool(is_own[gi]),
+                    "n_items": int(ok[pi, gi].sum()),
+                    "distance": mean[pi, gi],
+                    "ci_low": float(lo),
+                    "ci_high": float(hi),
+                }
+            )
+        if not is_own.any() or is_own.all():
+            continue  # no own group among the human groups (e.g. the plain model)
+        d_own = float(mean[pi, is_own][0])
+        d_oth = float(np.nanmean(mean[pi, ~is_own]))
+        glo = ghi = np.nan
+        if boot is not None:
+            bg = np.nanmean(boot[:, pi, ~is_own], axis=1) - boot[:, pi, is_own][:, 0]
+            glo, ghi, _ = percentile_ci(bg, ci)
+        closest = groups[int(np.nanargmin(mean[pi]))]
+        prow.append(
+            {
+                persona: p,
+                "own_group": mine,
+                "distance_own": d_own,
+                "distance_others": d_oth,
+                "gap": d_oth - d_own,
+                "gap_ci_low": float(glo),
+                "gap_ci_high": float(ghi),
+                "closest_group": closest,
+                "own_is_closest": closest == mine,
+            }
+        )
+    notes = {"measure": measure, "n_boot": n_boot, "ci": ci, "seed": seed}
+    return Steerability(pd.DataFrame(rows), notes, personas=pd.DataFrame(prow))
