@@ -103,3 +103,46 @@ def test_personas_compare_human_on_value_portrait_answers_is_one_clear_error(per
     assert res.exit_code == 2
     assert "np.int64" not in res.output and "Traceback" not in res.output
     assert "Value Portrait items" in res.output and "BFI-10" in res.output
+
+
+def test_personas_run_values_grid_writes_steerability_and_its_figure(tmp_path):
+    with FaultServer(_phrases, max_requests=400) as srv:
+        res = runner.invoke(
+            app,
+            [
+                "personas",
+                "run",
+                "--grid",
+                "values",
+                "--n-per-value",
+                "1",
+                "--backend",
+                "openai",
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--api-key-env",
+                "VP_FAULT_KEY",
+                "--mode",
+                "text",
+                "--retries",
+                "0",
+                "--concurrency",
+                "2",
+                "--n-boot",
+                "50",
+                "--out",
+                str(tmp_path),
+            ],
+            env={"VP_FAULT_KEY": KEY},
+        )
+    assert res.exit_code == 0, res.output
+    assert (
+        "steerability:" in res.output and "of 20 personas closest to their own group" in res.output
+    )
+    st = pd.read_csv(tmp_path / "steerability.csv")
+    assert st.persona_id.nunique() == 20 and st.group.nunique() == 20
+    assert st.groupby("persona_id").own.sum().eq(1).all()
+    assert (tmp_path / "steerability.png").stat().st_size > 10_000
+    assert (tmp_path / "item_level.png").exists()

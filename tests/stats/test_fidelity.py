@@ -319,3 +319,24 @@ def test_steerability_equals_an_independent_computation():
     ps = res.personas.set_index("persona_id")
     assert ps.loc["pa", "own_is_closest"] and ps.loc["pa", "gap_ci_low"] > 0
     assert not ps.loc["pwrong", "own_is_closest"] and ps.loc["pwrong", "gap"] < 0
+
+
+def test_steerability_blocks_limit_the_other_groups():
+    h = _group_humans(n=30, items=4)
+    h2 = h.assign(g=h["g"] + "2", item=h["item"] + "x")  # a second block on other items
+    hum = pd.concat([h, h2], ignore_index=True)
+    ans = pd.DataFrame(
+        {
+            "persona_id": "pa",
+            "g": "a",
+            "item": [f"q{i}" for i in range(4)] + [f"q{i}x" for i in range(4)],
+            "rating": 1.0,
+        }
+    )
+    blocks = {"a": 1, "b": 1, "a2": 2, "b2": 2}
+    full = fidelity.steerability(ans, hum, "g", "g", n_boot=0).personas.iloc[0]
+    res = fidelity.steerability(ans, hum, "g", "g", blocks=blocks, n_boot=0)
+    t = res.table.set_index("group").distance
+    p = res.personas.iloc[0]
+    assert p.distance_others == pytest.approx(t["b"]) and p.gap == pytest.approx(t["b"] - t["a"])
+    assert full.distance_others == pytest.approx(t[["b", "a2", "b2"]].mean())

@@ -36,8 +36,9 @@ def personas_run(
     grid: str = typer.Option(
         "paper",
         help=(
-            "paper (the paper's 25 single-attribute personas + the plain model) or notebook (a "
-            "small grid)."
+            "paper (the paper's 25 single-attribute personas + the plain model), notebook (a "
+            "small grid) or values (two personas per basic value, compared with the raters who "
+            "hold the value: steerability)."
         ),
     ),
     n_per_value: int | None = typer.Option(
@@ -197,6 +198,8 @@ def personas_compare(
                 + (f"  note: {res.notes[name]}" if res.notes.get(name) else "")
             )
         ans = pio.read_answer_file(answers)
+        for path in persona_studies.write_study_figures(out_dir, res, prefix="compare_"):
+            typer.echo(f"wrote {path}")
     for line in persona_studies.comparison_summary(res, ans):
         typer.echo(line)
 
@@ -304,8 +307,12 @@ def personas_humans(
     ),
     ci: float = typer.Option(0.95, "--ci"),
     seed: int = typer.Option(0, "--seed"),
+    n_perm: int = typer.Option(
+        200, "--n-perm", help="Label shuffles for the floor of the answer-distribution distances."
+    ),
 ) -> None:
-    """Real human group gaps of a SAPA sample: mean difference, Cohen's d (pooled SD), CIs."""
+    """Real human group gaps of a SAPA sample: Cohen's d (pooled SD) with CIs, and how far
+    apart the groups' answer distributions are (W1, JS) against randomly formed groups."""
     from vp_stats.stats import humans
     from vp_stats.studies import humans as human_studies
 
@@ -321,5 +328,14 @@ def personas_humans(
             ci=ci,
             seed=seed,
         )
+        dist = human_studies.human_distribution_study(
+            source, group, out, path=psychtools, n_perm=n_perm, seed=seed
+        )
     _echo_table(gaps.table[humans.HUMAN_GAP_COLUMNS].round(3), f"{source}: {gaps.effect_size}")
-    typer.echo(f"wrote {Path(out) / 'human_group_gaps.csv'} and provenance.json")
+    _echo_table(
+        dist[["group_a", "group_b", "n_a", "n_b", "w1", "perm_w1", "js_distance", "w1_p"]].round(3),
+        "answer distributions, mean over items (perm_w1: groups of these sizes drawn at random)",
+    )
+    typer.echo(
+        f"wrote {Path(out) / 'human_group_gaps.csv'}, group_distances.csv and provenance.json"
+    )

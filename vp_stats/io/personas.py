@@ -75,6 +75,8 @@ STUDY_FILES = MappingProxyType(
         "item": "item_comparison.csv",
         "fidelity": "fidelity.csv",
         "fidelity_summary": "fidelity_summary.csv",
+        "steerability": "steerability.csv",
+        "steerability_personas": "steerability_personas.csv",
         "population": "population.csv",
         "structure": "structure.csv",
     }

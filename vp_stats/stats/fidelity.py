@@ -43,7 +43,8 @@ normalised score (:func:`summarise_fidelity`) puts a model between the baseline
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -757,7 +758,7 @@ def value_groups(
     tables.require(scores, [participant, "family", "dimension", "score"], "scores")
     s = scores[(scores["family"] == family) & scores["score"].notna()]
     parts = []
-    for dim, g in s.groupby("dimension", sort=False):
+    for _dim, g in s.groupby("dimension", sort=False):
         g = g.sort_values(["score", participant], kind="stable")
         m = int(np.floor(fraction * len(g)))
         if m < 1:
@@ -790,13 +791,14 @@ def steerability(
     *,
     persona: str = "persona_id",
     measure: str = "w1",
+    blocks: Mapping[object, object] | None = None,
     rating: str = "rating",
     scale: tuple[int, int] = (_LOW, _HIGH),
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
 ) -> Steerability:
-    """Is each persona closer to its own group than to the others? Distances with item-bootstrap CIs.
+    """Is each persona closer to its own group than to the others? Item-bootstrap CIs.
 
     For every persona and human group, the mean over their common items of the
     distance (``measure``: ``"w1"`` or ``"js_distance"``) between the persona's
@@ -809,13 +811,19 @@ def steerability(
     CIs: percentile bootstrap resampling the items (the same resample for every
     pair, so distances and gaps are compared on the same items; seeded).
 
+    ``blocks`` (group -> block) limits the other groups of a persona to those of its
+    own group's block: for value-steered personas, the opposite third on the same
+    value, measured on the same items (groups of different values are rated on
+    different items, so their distances are not comparable).
+
     Returns
     -------
     Steerability
         ``table``: ``persona, own_group, group, own, n_items, distance,
         ci_low, ci_high`` (``own``: the persona's own group); ``personas``:
         ``persona, own_group, distance_own, distance_others, gap, gap_ci_low,
-        gap_ci_high, closest_group, own_is_closest``.
+        gap_ci_high, closest_group, own_is_closest`` (others and closest: within the
+        own group's block when ``blocks`` is given).
 
     Examples
     --------
@@ -871,6 +879,9 @@ def steerability(
     for pi, p in enumerate(personas_):
         mine = own.get(p)
         is_own = np.array([g == mine for g in groups])
+        same = np.array(
+            [blocks is None or blocks.get(g) == blocks.get(mine) for g in groups], dtype=bool
+        )
         for gi, g in enumerate(groups):
             lo = hi = np.nan
             if boot is not None:
@@ -887,15 +898,19 @@ def steerability(
                     "ci_high": float(hi),
                 }
             )
-        if not is_own.any() or is_own.all():
+        others = ~is_own & same
+        if not is_own.any() or not others.any():
             continue  # no own group among the human groups (e.g. the plain model)
         d_own = float(mean[pi, is_own][0])
-        d_oth = float(np.nanmean(mean[pi, ~is_own]))
+        d_oth = float(np.nanmean(mean[pi, others]))
         glo = ghi = np.nan
         if boot is not None:
-            bg = np.nanmean(boot[:, pi, ~is_own], axis=1) - boot[:, pi, is_own][:, 0]
+            with warnings.catch_warnings():  # resamples without the other groups' items
+                warnings.simplefilter("ignore", RuntimeWarning)
+                bg = np.nanmean(boot[:, pi, others], axis=1) - boot[:, pi, is_own][:, 0]
             glo, ghi, _ = percentile_ci(bg, ci)
-        closest = groups[int(np.nanargmin(mean[pi]))]
+        cand = np.where(same, mean[pi], np.nan)
+        closest = groups[int(np.nanargmin(cand))]
         prow.append(
             {
                 persona: p,

@@ -49,6 +49,11 @@ __all__ = [
     "compare_personas",
     "persona_fidelity",
     "comparison_summary",
+    "VALUE_PERSONA_LEVELS",
+    "value_personas",
+    "value_rater_groups",
+    "value_steering",
+    "write_study_figures",
     "compare_file",
     "run_persona_study",
 ]
@@ -56,7 +61,7 @@ __all__ = [
 # --------------------------------------------------------------------------- study grids and items
 
 #: Persona grids of :func:`run_persona_study`.
-STUDY_GRIDS = ("notebook", "paper")
+STUDY_GRIDS = ("notebook", "paper", "values")
 
 
 def study_personas(grid: str = "notebook") -> pd.DataFrame:
@@ -65,7 +70,10 @@ def study_personas(grid: str = "notebook") -> pd.DataFrame:
     ``"notebook"``: four of the paper's single-attribute personas, gender
     (male, female) and the youngest and oldest age bands (18-29, 60 and
     older), small enough for a laptop CPU; ``"paper"``: all 25
-    single-attribute personas (:func:`~vp_stats.instruments.personas.paper_personas`).
+    single-attribute personas (:func:`~vp_stats.instruments.personas.paper_personas`);
+    ``"values"``: two personas per basic value, one for whom it is very important and
+    one for whom it is not (:func:`value_personas`), compared with the raters who hold
+    the value (steerability).
 
     Examples
     --------
@@ -74,6 +82,8 @@ def study_personas(grid: str = "notebook") -> pd.DataFrame:
     """
     if grid == "paper":
         return paper_personas()
+    if grid == "values":
+        return value_personas(schema.PVQ_VALUES)
     if grid == "notebook":
         t = paper_personas()
         keep = t["level"].isin(["male", "female", "18-29", "60 and older"])
@@ -472,6 +482,10 @@ class PersonaComparison(tables.Result):
         Its means over all items (``source`` "all") and per item source, and per
         persona (``persona_id``), with CIs from a bootstrap over items
         (:func:`vp_stats.stats.fidelity.summarise_fidelity`).
+    steerability, steerability_personas : DataFrame or None
+        For value-steered personas (answers with a ``steer_group`` column,
+        :func:`value_personas`): :func:`value_steering`'s persona x group distances and
+        its per-persona own-group gaps; None otherwise.
     shifts : DataFrame or None
         Persona minus plain model (None when the plain model was not run).
     answers : DataFrame or None
@@ -484,6 +498,8 @@ class PersonaComparison(tables.Result):
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
     fidelity: pd.DataFrame = field(default_factory=pd.DataFrame)
     fidelity_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    steerability: pd.DataFrame | None = None
+    steerability_personas: pd.DataFrame | None = None
     shifts: pd.DataFrame | None = None
     answers: pd.DataFrame | None = None
 
@@ -500,6 +516,8 @@ class PersonaComparison(tables.Result):
             "item": self.item,
             "fidelity": self.fidelity,
             "fidelity_summary": self.fidelity_summary,
+            "steerability": self.steerability,
+            "steerability_personas": self.steerability_personas,
             "population": self.table,
             "structure": self.structure,
             "group": self.group,
@@ -568,6 +586,9 @@ def compare_personas(
         warnings.simplefilter("ignore", UserWarning)
         item = compare_item_distributions(a_items, human["ratings"])
     fid, fid_summary = persona_fidelity(a_items, human["ratings"], n_boot=n_boot, seed=seed)
+    steer = None
+    if "steer_group" in a_items.columns and a_items["steer_group"].notna().any():
+        steer = value_steering(a_items, human, corr, n_boot=n_boot, seed=seed)
     hs = human["scores"]
     if "rater" in hs.columns:
         hs = hs[hs["rater"]]
@@ -622,6 +643,8 @@ def compare_personas(
         profiles=prof,
         fidelity=fid,
         fidelity_summary=fid_summary,
+        steerability=None if steer is None else steer.table,
+        steerability_personas=None if steer is None else steer.personas,
         shifts=persona_shifts(prof, family) if has_plain else None,
     )
 
@@ -751,12 +774,140 @@ def comparison_summary(res: PersonaComparison, answers: pd.DataFrame | None = No
                     f"{r.dimension} {r.mean_persona - r.mean_human:+.2f}" for r in top.itertuples()
                 )
             )
+    sp = res.steerability_personas
+    if sp is not None and len(sp):
+        n_ci = int((sp["gap_ci_low"] > 0).sum())
+        lines.append(
+            f"steerability: {int(sp['own_is_closest'].sum())} of {len(sp)} personas closest to "
+            f"their own group; own-group gap CI above 0 for {n_ci} (mean gap "
+            f"{sp['gap'].mean():+.3f})"
+        )
     if answers is not None:
         ok = answers["parse_ok"].astype(bool) if "parse_ok" in answers.columns else None
         if ok is None:
             ok = answers["rating"].notna()
         lines.append(f"answers: {len(answers)}, failed or unparsed: {int((~ok).sum())}")
     return lines
+
+
+#: Value-steered persona prompts: (level, wording) with ``{value}`` the value's name.
+VALUE_PERSONA_LEVELS = (
+    ("top", "**Your Profile**: {value} is very important to you."),
+    ("bottom", "**Your Profile**: {value} is not important to you at all."),
+)
+
+
+def value_personas(values: Sequence[str]) -> pd.DataFrame:
+    """Personas steered to a value: for each value, one for whom it is very important (own
+    group: the raters in the top third on it) and one for whom it is not (the bottom third).
+
+    Returns ``persona_id, system_prompt, value, level, steer_group`` (``steer_group``:
+    ``"<value>: <level>"``, the group of :func:`value_rater_groups` the persona claims).
+
+    Examples
+    --------
+    >>> t = value_personas(["Tradition"])
+    >>> t[["persona_id", "steer_group"]].values.tolist()
+    [['Tradition-top', 'Tradition: top'], ['Tradition-bottom', 'Tradition: bottom']]
+    >>> t.system_prompt[0]
+    '**Your Profile**: Tradition is very important to you.'
+    """
+    rows = []
+    for v in values:
+        if v not in schema.PVQ_VALUES:
+            raise ValueError(f"unknown value {v!r}; one of {list(schema.PVQ_VALUES)}")
+        name = v.replace("_", "-")
+        for level, text in VALUE_PERSONA_LEVELS:
+            rows.append(
+                {
+                    "persona_id": f"{name}-{level}",
+                    "system_prompt": text.format(value=name),
+                    "value": v,
+                    "level": level,
+                    "steer_group": f"{v}: {level}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def value_rater_groups(
+    human: Mapping[str, pd.DataFrame],
+    corr: pd.DataFrame,
+    values: Sequence[str] | None = None,
+    *,
+    fraction: float = 1 / 3,
+) -> pd.DataFrame:
+    """The Value Portrait raters grouped by their own value scores, on each value's own items.
+
+    For each value the raters in the top and bottom ``fraction`` of their PVQ score
+    (:func:`vp_stats.stats.fidelity.value_groups`) form the groups ``"<value>: top"``
+    and ``"<value>: bottom"``; their ratings are kept on the items validated for that
+    value only (published selection, ``rho > 0.3``, upstream exclusions), the items on
+    which the two groups are expected to differ.
+
+    Returns
+    -------
+    DataFrame
+        ``participant, portrait_id, option_id, rating, value, group``.
+    """
+    from vp_stats.stats import fidelity, validation
+
+    hs = human["scores"]
+    if "rater" in hs.columns:
+        hs = hs[hs["rater"]]
+    groups = fidelity.value_groups(hs, "pvq", fraction=fraction)
+    sel = validation.select_items(
+        corr[corr["family"] == "pvq"], 0.3, "pos", validation.upstream_exclusions()
+    )
+    sel = sel[sel["selected"]]
+    ratings = human["ratings"].drop(columns=["group"], errors="ignore")
+    parts = []
+    for v in values or schema.PVQ_VALUES:
+        g = groups[groups["dimension"] == v][["participant", "group"]]
+        its = sel.loc[sel["dimension"] == v, ["portrait_id", "option_id"]]
+        r = ratings.merge(its, on=["portrait_id", "option_id"]).merge(g, on="participant")
+        parts.append(r.assign(value=v, group=v + ": " + r["group"]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def value_steering(
+    answers: pd.DataFrame,
+    human: Mapping[str, pd.DataFrame],
+    corr: pd.DataFrame,
+    *,
+    measure: str = "w1",
+    n_boot: int = 1000,
+    seed: int = 0,
+):
+    """Steerability of value-steered personas against the raters who hold the value.
+
+    The personas of :func:`value_personas` (their ``steer_group`` column, e.g.
+    ``"Tradition: top"``) are compared with every group of :func:`value_rater_groups`
+    for the values they steer (each group on its value's validated items) by
+    :func:`vp_stats.stats.fidelity.steerability`; the plain model and personas without
+    a ``steer_group`` are left out. A persona's other group is the opposite third on
+    the same value (``blocks``), rated on the same items.
+
+    Returns
+    -------
+    vp_stats.stats.fidelity.Steerability
+    """
+    from vp_stats.stats.fidelity import steerability
+
+    a = answers[answers["steer_group"].notna() & (answers["persona_id"] != PLAIN_PERSONA_ID)]
+    values = sorted({str(g).split(": ")[0] for g in a["steer_group"]})
+    groups = value_rater_groups(human, corr, values)
+    blocks = dict(zip(groups["group"], groups["value"], strict=True))
+    return steerability(
+        a,
+        groups,
+        "group",
+        "steer_group",
+        measure=measure,
+        blocks=blocks,
+        n_boot=n_boot,
+        seed=seed,
+    )
 
 
 def compare_file(
@@ -874,4 +1025,32 @@ def run_persona_study(
     pio.write_study_tables(out, {"answers": ans})
     res = compare_personas(ans, corr, n_boot=n_boot, seed=seed)
     pio.write_study_tables(out, res.named_tables())
+    write_study_figures(out, res)
     return replace(res, answers=ans)
+
+
+def write_study_figures(
+    out_dir: str | os.PathLike, res: PersonaComparison, *, prefix: str = ""
+) -> list:
+    """Write a comparison's figures beside its tables; returns the files written.
+
+    ``<prefix>item_level.png`` (:func:`vp_stats.plots.personas.item_level_plot`) when
+    the item level has rows, ``<prefix>steerability.png``
+    (:func:`vp_stats.plots.personas.steerability_heatmap`) for value-steered personas.
+    """
+    import matplotlib.pyplot as plt
+
+    from vp_stats.io.figures import save_figure
+    from vp_stats.plots import personas as pplot
+
+    out = pio.study_dir(out_dir)
+    written = []
+    if len(res.item):
+        fig = pplot.item_level_plot(res.item)
+        written += save_figure(fig, out / f"{prefix}item_level.png")
+        plt.close(fig)
+    if res.steerability is not None and len(res.steerability):
+        ax = pplot.steerability_heatmap(res.steerability)
+        written += save_figure(ax, out / f"{prefix}steerability.png")
+        plt.close(ax.figure)
+    return written
