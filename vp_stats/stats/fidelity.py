@@ -821,9 +821,11 @@ def steerability(
     Steerability
         ``table``: ``persona, own_group, group, own, n_items, distance,
         ci_low, ci_high`` (``own``: the persona's own group); ``personas``:
-        ``persona, own_group, distance_own, distance_others, gap, gap_ci_low,
-        gap_ci_high, closest_group, own_is_closest`` (others and closest: within the
-        own group's block when ``blocks`` is given).
+        ``persona, own_group, n_items`` (of the own group), ``distance_own,
+        distance_others, gap, gap_ci_low, gap_ci_high, closest_group, own_is_closest``
+        (others and closest: within the own group's block when ``blocks`` is given). An
+        item bootstrap over a handful of items gives intervals that are too narrow: read
+        the CIs with ``n_items``.
 
     Examples
     --------
@@ -915,6 +917,7 @@ def steerability(
             {
                 persona: p,
                 "own_group": mine,
+                "n_items": int(ok[pi, is_own].sum()),
                 "distance_own": d_own,
                 "distance_others": d_oth,
                 "gap": d_oth - d_own,

@@ -595,9 +595,17 @@ def compare_personas(
     pop = variance_ratio(pop_units, hs, family, n_boot=n_boot, seed=seed).merge(
         value_hierarchy(pop_units, hs, family), on=["family", "dimension"]
     )
-    n_complete = complete_scores(pop_units, family)["participant"].nunique()
+    tidy = complete_scores(pop_units, family)
+    n_complete = tidy["participant"].nunique()
+    n_dims = tidy["dimension"].nunique()
     notes = {}
-    if n_complete >= 3:
+    if family == "pvq" and n_complete >= 3 and n_dims < len(schema.PVQ_VALUES):
+        structure = pd.DataFrame()
+        notes["structure"] = (
+            f"only {n_dims} of the {len(schema.PVQ_VALUES)} values scored for every persona "
+            "(a run on a subset of items): the value structure needs all of them"
+        )
+    elif n_complete >= 3:
         structure = value_structure(pop_units, hs, family)
     else:
         structure = pd.DataFrame()
