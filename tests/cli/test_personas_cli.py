@@ -146,3 +146,112 @@ def test_personas_run_values_grid_writes_steerability_and_its_figure(tmp_path):
     assert st.groupby("persona_id").own.sum().eq(1).all()
     assert (tmp_path / "steerability.png").stat().st_size > 10_000
     assert (tmp_path / "item_level.png").exists()
+
+
+def _run(args, out, max_requests=200):
+    with FaultServer(_phrases, max_requests=max_requests) as srv:
+        return runner.invoke(
+            app,
+            [
+                "personas",
+                "run",
+                *args,
+                "--n-per-value",
+                "1",
+                "--backend",
+                "openai",
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--api-key-env",
+                "VP_FAULT_KEY",
+                "--mode",
+                "text",
+                "--retries",
+                "0",
+                "--n-boot",
+                "20",
+                "--out",
+                str(out),
+            ],
+            env={"VP_FAULT_KEY": KEY},
+        )
+
+
+def test_personas_run_from_a_persona_file(tmp_path):
+    f = tmp_path / "personas.csv"
+    f.write_text(
+        "gender,country,backstory\n"
+        "female,Germany,\n"
+        ",,I grew up on a farm and still get up at five.\n"
+        "male,,I teach chemistry.\n"
+    )
+    res = _run(["--personas", str(f)], tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    ans = pd.read_csv(tmp_path / "out" / "answers.csv")
+    prompts = set(ans.system_prompt.dropna())
+    assert prompts == {
+        "**Your Profile**: Your gender is female. Your country is Germany.",
+        "I grew up on a farm and still get up at five.",
+        "**Your Profile**: Your gender is male. I teach chemistry.",
+    }
+    assert ans.persona_id.nunique() == 4  # three personas and the plain model
+    assert "fidelity over" in res.output
+    # a bad persona file: one line naming file, row and problem, exit 2
+    f.write_text("gender,country\nfemale,Germany\n,\n")
+    bad = _run(["--personas", str(f)], tmp_path / "out2")
+    assert bad.exit_code == 2
+    assert "personas.csv: row 2 (line 3)" in bad.output and "Traceback" not in bad.output
+
+
+def test_personas_run_sample_from_sapa(tmp_path):
+    from vp_stats.io import psychtools
+
+    try:
+        people = psychtools.read_bfi()
+    except Exception as exc:  # noqa: BLE001 - psychTools absent
+        pytest.skip(f"psychTools not installed: {exc}")
+    res = _run(["--sample-from", "sapa-bfi", "--n", "6", "--seed", "3"], tmp_path)
+    assert res.exit_code == 0, res.output
+    ans = pd.read_csv(tmp_path / "answers.csv")
+    drawn = ans[ans.persona_id != "plain"].drop_duplicates("persona_id")
+    assert 1 <= len(drawn) <= 6
+    real = set(
+        people[["gender", "age_band", "education"]].dropna().itertuples(index=False, name=None)
+    )
+    for r in drawn.itertuples():
+        assert (r.gender, r.age, r.education) in real  # every persona is a real respondent's
+        assert r.system_prompt.startswith("**Your Profile**: Your gender is ")
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_personas_run_persona_file_on_the_local_model(tmp_path, monkeypatch):
+    """The real SmolLM2 in logprobs mode: the comparison uses its exact answer probabilities."""
+    monkeypatch.setenv("VP_LLAMA_THREADS", "1")
+    f = tmp_path / "personas.csv"
+    f.write_text("gender,backstory\nfemale,\n,I am a retired farmer.\n")
+    res = runner.invoke(
+        app,
+        [
+            "personas",
+            "run",
+            "--personas",
+            str(f),
+            "--n-per-value",
+            "1",
+            "--backend",
+            "local",
+            "--n-boot",
+            "50",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "model side from answer probabilities" in res.output
+    assert "failed or unparsed: 0" in res.output
+    fid = pd.read_csv(tmp_path / "out" / "fidelity.csv")
+    assert (fid.distribution_from == "probabilities").all()
+    assert (fid.w1 > fid.floor_w1).mean() > 0.5  # a 135M model is not a perfect sampler

@@ -41,6 +41,27 @@ def personas_run(
             "hold the value: steerability)."
         ),
     ),
+    personas: Path | None = typer.Option(
+        None,
+        "--personas",
+        help=(
+            "Persona file (CSV): one row per persona, attribute columns (gender, age, country, "
+            "...), optional backstory (free text) and persona_id. Replaces --grid."
+        ),
+    ),
+    sample_from: str | None = typer.Option(
+        None,
+        "--sample-from",
+        help=(
+            "Draw --n personas from a human sample's joint demographics (a silicon sample): "
+            "sapa-bfi or sapa-spi (psychTools: gender, age band, education) or a CSV of people "
+            "(its columns are the attributes; --weight names a survey-weight column)."
+        ),
+    ),
+    n_personas: int = typer.Option(20, "--n", help="With --sample-from: personas to draw."),
+    weight: str | None = typer.Option(
+        None, "--weight", help="With --sample-from FILE: the survey-weight column."
+    ),
     n_per_value: int | None = typer.Option(
         None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."
     ),
@@ -62,15 +83,33 @@ def personas_run(
     retries: int = BACKEND_OPTS["retries"],
     chat_template: Path | None = BACKEND_OPTS["chat_template"],
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples of the comparisons."),
-    seed: int = typer.Option(0, help="Seed of the bootstraps."),
+    seed: int = typer.Option(0, help="Seed of the bootstraps (and of --sample-from)."),
 ) -> None:
-    """Run a model under a persona grid (cached, resumable) and write the comparisons."""
+    """Run a model under personas (a grid, a persona file or a sample drawn from real people;
+    cached, resumable), write the comparisons and figures, and print their summary."""
     from vp_stats.errors import DataError
     from vp_stats.llm import backends, runner
     from vp_stats.studies import personas as persona_studies
 
     if mode not in runner.MODES:
         _fail(f"--mode must be one of {', '.join(runner.MODES)}")
+    if personas is not None and sample_from is not None:
+        _fail("give --personas or --sample-from, not both")
+    table = None
+    with _user_errors():
+        if personas is not None:
+            from vp_stats.io import personas as pio
+
+            table = persona_studies.personas_from_table(pio.read_persona_file(personas))
+        elif sample_from is not None:
+            ref = sample_from
+            if sample_from not in persona_studies.SAMPLE_SOURCES:
+                from vp_stats.io import tables as tio
+
+                ref = tio.read_csv(sample_from, what="--sample-from file")
+                if weight is not None:
+                    ref[weight] = ref[weight].astype(float)
+            table = persona_studies.sampled_personas(ref, n_personas, weight=weight, seed=seed)
     be = _backend(
         backend,
         model=model,
@@ -92,6 +131,7 @@ def personas_run(
             backend=be,
             n_boot=n_boot,
             seed=seed,
+            personas_table=table,
         )
     except backends.BackendError as exc:
         _fail(str(exc), code=1)

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from vp_stats import schema, tables
-from vp_stats.instruments.personas import PLAIN_PERSONA_ID, age_band, paper_personas
+from vp_stats.instruments.personas import (
+    PLAIN_PERSONA_ID,
+    age_band,
+    paper_personas,
+    persona_id,
+    render_persona,
+    sample_personas,
+)
 from vp_stats.io import datasets
 from vp_stats.io import personas as pio
 from vp_stats.io.datasets import load_participant_scores, load_ratings
@@ -38,6 +45,9 @@ from vp_stats.stats.personas import (
 __all__ = [
     "STUDY_GRIDS",
     "study_personas",
+    "personas_from_table",
+    "SAMPLE_SOURCES",
+    "sampled_personas",
     "select_persona_items",
     "run_personas",
     "PVQ21_PARAPHRASES",
@@ -89,6 +99,82 @@ def study_personas(grid: str = "notebook") -> pd.DataFrame:
         keep = t["level"].isin(["male", "female", "18-29", "60 and older"])
         return t[keep & t["attribute"].isin(["gender", "age"])].reset_index(drop=True)
     raise ValueError(f"grid must be one of {STUDY_GRIDS}, got {grid!r}")
+
+
+def personas_from_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A persona table (``persona_id, system_prompt``, attributes) from a persona file's rows.
+
+    Each row's non-missing attribute cells are rendered as the paper's profile lines
+    (:func:`~vp_stats.instruments.personas.render_persona`); a ``backstory`` (free
+    text) follows them, or is the whole system prompt when the row has no attribute.
+    ``persona_id``: the file's own where given, else the stable hash of the attributes
+    and the backstory (:func:`~vp_stats.instruments.personas.persona_id`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"gender": ["female", None], "backstory": [None, "I farm."]})
+    >>> personas_from_table(t).system_prompt.tolist()
+    ['**Your Profile**: Your gender is female.', 'I farm.']
+    """
+    attrs = [c for c in table.columns if c not in ("persona_id", "backstory")]
+    rows = []
+    for _, r in table.iterrows():
+        a = {k: r[k] for k in attrs if r[k] is not None and not pd.isna(r[k])}
+        story = r.get("backstory")
+        story = None if story is None or pd.isna(story) else str(story)
+        prompt = " ".join(x for x in (render_persona(a) if a else "", story or "") if x)
+        pid = r.get("persona_id")
+        if pid is None or pd.isna(pid):
+            pid = persona_id({**a, **({"backstory": story} if story else {})})
+        rows.append({"persona_id": str(pid), "system_prompt": prompt, **a})
+    out = pd.DataFrame(rows, columns=["persona_id", "system_prompt", *attrs])
+    if "backstory" in table.columns:
+        out["backstory"] = table["backstory"].to_numpy()
+    return out
+
+
+#: Human samples personas can be drawn from (:func:`sampled_personas`): demographic columns.
+SAMPLE_SOURCES = ("sapa-bfi", "sapa-spi")
+
+
+def sampled_personas(
+    reference: pd.DataFrame | str,
+    n: int,
+    *,
+    attributes: Sequence[str] | None = None,
+    weight: str | None = None,
+    seed: int = 0,
+    path: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """A silicon sample: ``n`` personas drawn from a human sample's joint demographics.
+
+    ``reference`` is a table of real people (attribute columns, optional survey
+    ``weight``) or the name of a psychTools SAPA sample (``"sapa-bfi"``,
+    ``"sapa-spi"``: gender, age band and education of each respondent, read where R
+    installed psychTools, ``path``). Rows are drawn with replacement (weighted) by
+    :func:`~vp_stats.instruments.personas.sample_personas`, so the personas
+    reproduce the sample's joint distribution (Argyle et al. 2023, "Out of One,
+    Many"); the same person profile can be drawn several times and then runs once.
+
+    Returns
+    -------
+    DataFrame
+        ``persona_id, system_prompt``, the attribute columns and ``n_drawn`` (how
+        often the profile was drawn).
+    """
+    if isinstance(reference, str):
+        if reference not in SAMPLE_SOURCES:
+            raise ValueError(f"--sample-from must be one of {list(SAMPLE_SOURCES)} or a CSV file")
+        from vp_stats.io import psychtools as pt
+
+        raw = pt.read_bfi(path) if reference == "sapa-bfi" else pt.read_spi(path)
+        reference = raw[["gender", "age_band", "education"]].rename(columns={"age_band": "age"})
+    drawn = sample_personas(n, reference=reference, attributes=attributes, weight=weight, seed=seed)
+    counts = drawn["persona_id"].value_counts()
+    out = drawn.drop(columns=["draw"]).drop_duplicates("persona_id").reset_index(drop=True)
+    out["n_drawn"] = out["persona_id"].map(counts).to_numpy()
+    return out
 
 
 def select_persona_items(
@@ -156,7 +242,15 @@ def select_persona_items(
 # ----------------------------------------------------------------------- running personas on an LLM
 
 #: Columns of a persona table that are not persona attributes.
-_PERSONA_META = ("persona_id", "system_prompt", "n_attributes", "draw", "attribute", "level")
+_PERSONA_META = (
+    "persona_id",
+    "system_prompt",
+    "n_attributes",
+    "draw",
+    "attribute",
+    "level",
+    "n_drawn",
+)
 
 
 def _check_persona_table(personas_table: pd.DataFrame) -> pd.DataFrame:
@@ -992,6 +1086,7 @@ def run_persona_study(
     n_boot: int = 1000,
     seed: int = 0,
     progress: bool = True,
+    personas_table: pd.DataFrame | None = None,
 ) -> PersonaComparison:
     """Run a persona grid on an LLM and write the answers and comparison tables.
 
@@ -1001,7 +1096,8 @@ def run_persona_study(
     variant ``v1``, logprobs mode, with the default local model
     (SmolLM2-135M-Instruct). Notebook 03 runs ``grid="notebook",
     n_per_value=2``. Answers are cached in ``out_dir/answers.sqlite``, so a
-    killed run resumes.
+    killed run resumes. ``personas_table`` (e.g. :func:`personas_from_table` of a
+    persona file, :func:`sampled_personas`) replaces the grid.
 
     Writes ``answers.csv``, ``profiles.csv``, ``shifts.csv``,
     ``item_comparison.csv``, ``population.csv`` and ``structure.csv`` to
@@ -1020,7 +1116,7 @@ def run_persona_study(
     items = datasets.load_items()
     if n_per_value is not None:
         items = select_persona_items(items, corr, n_per_value)
-    tab = _wide_attributes(study_personas(grid))
+    tab = _wide_attributes(study_personas(grid)) if personas_table is None else personas_table
     ans = run_personas(
         backend,
         tab.drop(columns=["attribute", "level"], errors="ignore"),
