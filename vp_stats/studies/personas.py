@@ -788,8 +788,12 @@ def persona_fidelity(
     ]
     if "persona_id" in answers.columns:
         tp = fidelity.item_fidelity(
-            answers, human_ratings, by=["persona_id"], n_splits=2, n_boot=n_floor, seed=seed
+            answers, human_ratings, by=["persona_id"], n_splits=1, n_boot=n_floor, seed=seed
         ).table
+        # the human split-half does not depend on the persona: take the pooled table's
+        halves = ["split_half_w1", "split_half_js_distance"]
+        keys = ["portrait_id", "option_id"] if "portrait_id" in t.columns else ["item"]
+        tp = tp.drop(columns=halves).merge(t[[*keys, *halves]], on=keys, how="left")
         parts.append(
             fidelity.summarise_fidelity(tp, ["persona_id"], n_boot=n_boot, seed=seed).assign(
                 level="persona"
