@@ -255,3 +255,42 @@ def test_personas_run_persona_file_on_the_local_model(tmp_path, monkeypatch):
     fid = pd.read_csv(tmp_path / "out" / "fidelity.csv")
     assert (fid.distribution_from == "probabilities").all()
     assert (fid.w1 > fid.floor_w1).mean() > 0.5  # a 135M model is not a perfect sampler
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_personas_run_sample_from_sapa_on_the_local_model(tmp_path, monkeypatch):
+    from vp_stats.io import psychtools
+
+    try:
+        psychtools.find_psychtools()
+    except Exception as exc:  # noqa: BLE001 - psychTools absent
+        pytest.skip(f"psychTools not installed: {exc}")
+    monkeypatch.setenv("VP_LLAMA_THREADS", "1")
+    res = runner.invoke(
+        app,
+        [
+            "personas",
+            "run",
+            "--sample-from",
+            "sapa-bfi",
+            "--n",
+            "2",
+            "--seed",
+            "1",
+            "--n-per-value",
+            "1",
+            "--backend",
+            "local",
+            "--n-boot",
+            "50",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "model side from answer probabilities" in res.output
+    ans = pd.read_csv(tmp_path / "answers.csv")
+    drawn = ans[ans.persona_id != "plain"]
+    assert drawn.system_prompt.str.startswith("**Your Profile**: Your gender is ").all()
+    assert drawn[["gender", "age", "education"]].notna().all().all()
