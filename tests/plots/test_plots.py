@@ -527,6 +527,18 @@ def _inputs(syn_corr, syn_table):
             ),
             ax=ax,
         ),
+        "steerability_heatmap": lambda ax: ppplot.steerability_heatmap(
+            pd.DataFrame(
+                {
+                    "persona_id": ["pa", "pa"],
+                    "own_group": "a",
+                    "group": ["a", "b"],
+                    "own": [True, False],
+                    "distance": [0.2, 0.9],
+                }
+            ),
+            ax=ax,
+        ),
         "svo_angles": lambda ax: splot.svo_angles(runs, ax=ax),
         "target_bars": lambda ax: splot.target_bars(
             pd.DataFrame({"target": ["prosocial"], "x": [0.5]}), "x", ax=ax

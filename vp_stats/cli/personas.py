@@ -36,9 +36,31 @@ def personas_run(
     grid: str = typer.Option(
         "paper",
         help=(
-            "paper (the paper's 25 single-attribute personas + the plain model) or notebook (a "
-            "small grid)."
+            "paper (the paper's 25 single-attribute personas + the plain model), notebook (a "
+            "small grid) or values (two personas per basic value, compared with the raters who "
+            "hold the value: steerability)."
         ),
+    ),
+    personas: Path | None = typer.Option(
+        None,
+        "--personas",
+        help=(
+            "Persona file (CSV): one row per persona, attribute columns (gender, age, country, "
+            "...), optional backstory (free text) and persona_id. Replaces --grid."
+        ),
+    ),
+    sample_from: str | None = typer.Option(
+        None,
+        "--sample-from",
+        help=(
+            "Draw --n personas from a human sample's joint demographics (a silicon sample): "
+            "sapa-bfi or sapa-spi (psychTools: gender, age band, education) or a CSV of people "
+            "(its columns are the attributes; --weight names a survey-weight column)."
+        ),
+    ),
+    n_personas: int = typer.Option(20, "--n", help="With --sample-from: personas to draw."),
+    weight: str | None = typer.Option(
+        None, "--weight", help="With --sample-from FILE: the survey-weight column."
     ),
     n_per_value: int | None = typer.Option(
         None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."
@@ -61,15 +83,33 @@ def personas_run(
     retries: int = BACKEND_OPTS["retries"],
     chat_template: Path | None = BACKEND_OPTS["chat_template"],
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples of the comparisons."),
-    seed: int = typer.Option(0, help="Seed of the bootstraps."),
+    seed: int = typer.Option(0, help="Seed of the bootstraps (and of --sample-from)."),
 ) -> None:
-    """Run a model under a persona grid (cached, resumable) and write the comparisons."""
+    """Run a model under personas (a grid, a persona file or a sample drawn from real people;
+    cached, resumable), write the comparisons and figures, and print their summary."""
     from vp_stats.errors import DataError
     from vp_stats.llm import backends, runner
     from vp_stats.studies import personas as persona_studies
 
     if mode not in runner.MODES:
         _fail(f"--mode must be one of {', '.join(runner.MODES)}")
+    if personas is not None and sample_from is not None:
+        _fail("give --personas or --sample-from, not both")
+    table = None
+    with _user_errors():
+        if personas is not None:
+            from vp_stats.io import personas as pio
+
+            table = persona_studies.personas_from_table(pio.read_persona_file(personas))
+        elif sample_from is not None:
+            ref = sample_from
+            if sample_from not in persona_studies.SAMPLE_SOURCES:
+                from vp_stats.io import tables as tio
+
+                ref = tio.read_csv(sample_from, what="--sample-from file")
+                if weight is not None:
+                    ref[weight] = ref[weight].astype(float)
+            table = persona_studies.sampled_personas(ref, n_personas, weight=weight, seed=seed)
     be = _backend(
         backend,
         model=model,
@@ -91,6 +131,7 @@ def personas_run(
             backend=be,
             n_boot=n_boot,
             seed=seed,
+            personas_table=table,
         )
     except backends.BackendError as exc:
         _fail(str(exc), code=1)
@@ -98,7 +139,9 @@ def personas_run(
         _fail(str(exc))
     errors = res.answers["error"].dropna().astype(str)
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
-    typer.echo(f"{len(res.answers)} answers; tables written to {out}")
+    for line in persona_studies.comparison_summary(res, res.answers):
+        typer.echo(line)
+    typer.echo(f"tables written to {out}")
     if n_failed:
         _fail(
             f"{n_failed} call(s) failed and are not cached; rerun the same command to retry them",
@@ -117,10 +160,16 @@ def personas_compare(
     ess: Path | None = typer.Option(
         None, "--ess", help="ESS microdata CSV (downloaded by you) for group-level comparisons."
     ),
-    group: str | None = typer.Option(None, "--group-col", help="Human group column, e.g. gndr."),
-    group_a: str | None = typer.Option(
-        None, "--group-a", help="First group (value of --group-col)."
+    group: str | None = typer.Option(
+        None,
+        "--group",
+        "--group-col",
+        help=(
+            "Group column of the human data and persona attribute, e.g. gender (with --ess: "
+            "gender, age, ...; with --human: gender, age or education)."
+        ),
     ),
+    group_a: str | None = typer.Option(None, "--group-a", help="First group (value of --group)."),
     group_b: str | None = typer.Option(None, "--group-b", help="Second group."),
     n_boot: int = typer.Option(1000, "--n-boot"),
     seed: int = typer.Option(0),
@@ -177,13 +226,22 @@ def personas_compare(
         )
     except (DataError, ValueError) as exc:
         _fail(str(exc))
-    out.mkdir(parents=True, exist_ok=True)
-    for name, df in res.named_tables().items():
-        df.to_csv(out / f"compare_{name}.csv", index=False)
-        typer.echo(
-            f"wrote {out / f'compare_{name}.csv'} ({len(df)} rows)"
-            + (f"  note: {res.notes[name]}" if res.notes.get(name) else "")
-        )
+    from vp_stats.io import personas as pio
+    from vp_stats.io import tables as tio
+
+    with _user_errors():
+        out_dir = tio.prepare_out_dir(out)
+        for name, df in res.named_tables().items():
+            tio.write_csv(df, out_dir / f"compare_{name}.csv")
+            typer.echo(
+                f"wrote {out_dir / f'compare_{name}.csv'} ({len(df)} rows)"
+                + (f"  note: {res.notes[name]}" if res.notes.get(name) else "")
+            )
+        ans = pio.read_answer_file(answers)
+        for path in persona_studies.write_study_figures(out_dir, res, prefix="compare_"):
+            typer.echo(f"wrote {path}")
+    for line in persona_studies.comparison_summary(res, ans):
+        typer.echo(line)
 
 
 def _compare_humans(
@@ -289,8 +347,12 @@ def personas_humans(
     ),
     ci: float = typer.Option(0.95, "--ci"),
     seed: int = typer.Option(0, "--seed"),
+    n_perm: int = typer.Option(
+        200, "--n-perm", help="Label shuffles for the floor of the answer-distribution distances."
+    ),
 ) -> None:
-    """Real human group gaps of a SAPA sample: mean difference, Cohen's d (pooled SD), CIs."""
+    """Real human group gaps of a SAPA sample: Cohen's d (pooled SD) with CIs, and how far
+    apart the groups' answer distributions are (W1, JS) against randomly formed groups."""
     from vp_stats.stats import humans
     from vp_stats.studies import humans as human_studies
 
@@ -306,5 +368,14 @@ def personas_humans(
             ci=ci,
             seed=seed,
         )
+        dist = human_studies.human_distribution_study(
+            source, group, out, path=psychtools, n_perm=n_perm, seed=seed
+        )
     _echo_table(gaps.table[humans.HUMAN_GAP_COLUMNS].round(3), f"{source}: {gaps.effect_size}")
-    typer.echo(f"wrote {Path(out) / 'human_group_gaps.csv'} and provenance.json")
+    _echo_table(
+        dist[["group_a", "group_b", "n_a", "n_b", "w1", "perm_w1", "js_distance", "w1_p"]].round(3),
+        "answer distributions, mean over items (perm_w1: groups of these sizes drawn at random)",
+    )
+    typer.echo(
+        f"wrote {Path(out) / 'human_group_gaps.csv'}, group_distances.csv and provenance.json"
+    )

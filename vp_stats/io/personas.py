@@ -18,10 +18,12 @@ from types import MappingProxyType
 import pandas as pd
 
 from vp_stats import tables
+from vp_stats.errors import TableError
 from vp_stats.io.tables import check_file, read_csv
 
 __all__ = [
     "read_answer_file",
+    "read_persona_file",
     "STUDY_FILES",
     "STUDY_CACHE",
     "study_dir",
@@ -65,6 +67,56 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
+def read_persona_file(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a persona file: one row per persona, attribute columns, optional ``backstory``.
+
+    Every column other than ``persona_id`` (optional: your own ids) and ``backstory``
+    (optional free text, e.g. a biography) is a persona attribute (``gender``,
+    ``age``, ``country`` ...); an empty cell means the persona does not have that
+    attribute. Cells are read as text. A row needs at least one attribute or a
+    backstory; ``persona_id`` values, where given, must be unique and not ``plain``.
+
+    Raises
+    ------
+    vp_stats.errors.DataFormatError
+        Naming file, row (and line) and column.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "personas.csv")
+    >>> _ = open(p, "w").write("gender,age,backstory\\nfemale,30,\\n,,I grew up on a farm.\\n")
+    >>> read_persona_file(p).fillna("").values.tolist()
+    [['female', '30', ''], ['', '', 'I grew up on a farm.']]
+    >>> _ = open(p, "w").write("gender,age\\nfemale,30\\n,\\n")
+    >>> read_persona_file(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vp_stats.errors.TableError: ...personas.csv: row 2 (line 3): no attribute and no backstory...
+    """
+    df = read_csv(path, as_text=True, what="persona file")
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.apply(lambda c: c.str.strip()).replace("", pd.NA)
+    if len(df) == 0:
+        raise TableError(path, None, None, "no persona rows")
+    attrs = [c for c in df.columns if c not in ("persona_id", "backstory")]
+    for i in range(len(df)):
+        if df.iloc[i][[*attrs, *(["backstory"] if "backstory" in df else [])]].isna().all():
+            raise TableError(path, i + 1, None, "no attribute and no backstory: an empty persona")
+    if "persona_id" in df.columns:
+        ids = df["persona_id"]
+        for i, v in enumerate(ids):
+            if pd.isna(v):
+                raise TableError(path, i + 1, "persona_id", "missing (give every row an id)")
+            if v == "plain":
+                raise TableError(path, i + 1, "persona_id", "'plain' is the plain model's id")
+        dup = ids.duplicated()
+        if dup.any():
+            i = int(dup.to_numpy().argmax())
+            raise TableError(path, i + 1, "persona_id", f"{ids.iloc[i]!r} appears twice")
+    return df.astype(object).where(df.notna(), None)
+
+
 #: Files of a persona study folder (:func:`vp_stats.studies.personas.run_persona_study`):
 #: table name -> file name, in the order they are written.
 STUDY_FILES = MappingProxyType(
@@ -73,6 +125,10 @@ STUDY_FILES = MappingProxyType(
         "profiles": "profiles.csv",
         "shifts": "shifts.csv",
         "item": "item_comparison.csv",
+        "fidelity": "fidelity.csv",
+        "fidelity_summary": "fidelity_summary.csv",
+        "steerability": "steerability.csv",
+        "steerability_personas": "steerability_personas.csv",
         "population": "population.csv",
         "structure": "structure.csv",
     }

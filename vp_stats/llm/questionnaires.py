@@ -195,7 +195,7 @@ def persona_bfi10_scores(
     bad = ~a["item"].isin(range(1, 11))
     if bad.any():
         raise ValueError(
-            f"item {a.loc[bad, item_col].iloc[0]!r} is not a BFI-10 item (1..10): "
+            f"item {a.loc[bad, item_col].iloc[0]} is not a BFI-10 item (1..10): "
             "persona_vs_human needs the persona run's BFI-10 answers"
         )
     out_of = (a["rating"] < schema.BFI_MIN) | (a["rating"] > schema.BFI_MAX)

@@ -18,6 +18,7 @@ function                     level   draws
 :func:`structure_plot`       figure  correlation_heatmap of personas and humans side by side
 :func:`shift_heatmap`        axes    personas x values: shift from the plain model
 :func:`group_gap_plot`       axes    per value: LLM group gap vs human group gap with CIs
+:func:`steerability_heatmap` axes    personas x human groups: distance, own group outlined
 ===========================  ======  =============================================================
 
 Examples
@@ -50,6 +51,7 @@ __all__ = [
     "item_scatter",
     "js_distance_box",
     "shift_heatmap",
+    "steerability_heatmap",
     "structure_plot",
     "variance_ratio_plot",
 ]
@@ -446,6 +448,7 @@ def shift_heatmap(
             "ci_high",
             "centre",
             "n_failed",
+            "n_not_asked",
             "plain",
             "shift",
             "system_prompt",
@@ -563,4 +566,82 @@ def group_gap_plot(
     ax.set_ylabel(f"gap: {a} minus {b}")
     ax.legend(frameon=False, title=None)
     ax.set_title(title or f"Group gap {a} - {b}", fontsize=10)
+    return ax
+
+
+def steerability_heatmap(
+    steer: pd.DataFrame,
+    *,
+    persona: str = "persona_id",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Steerability: each persona's distance to every human group, its own group outlined.
+
+    Parameters
+    ----------
+    steer : DataFrame
+        ``persona, own_group, group, own, distance``
+        (:func:`vp_stats.stats.fidelity.steerability`'s ``table``).
+    persona : str
+        Column naming the personas (rows).
+    title : str, optional
+        Axes title.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The annotated heatmap (rows: personas ordered by their own group, columns: groups);
+        a black frame marks each persona's own group (the diagonal when every group has
+        its persona) and a dot the group it is closest to.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"persona_id": ["pa", "pa", "pb", "pb"], "own_group": list("aabb"),
+    ...                   "group": list("abab"), "own": [True, False, False, True],
+    ...                   "distance": [0.2, 0.9, 0.5, 0.4]})
+    >>> ax = steerability_heatmap(t)
+    >>> [t.get_text() for t in ax.texts], len(ax.patches)
+    (['0.20', '0.90', '0.50', '0.40'], 2)
+    """
+    tables.require(steer, [persona, "own_group", "group", "own", "distance"], "steerability")
+    groups = list(dict.fromkeys(steer["group"]))
+    order = {g: i for i, g in enumerate(groups)}
+    rows = (
+        steer[[persona, "own_group"]]
+        .drop_duplicates(persona)
+        .assign(_o=lambda d: d["own_group"].map(order).fillna(len(groups)))
+        .sort_values(["_o", persona], kind="stable")[persona]
+        .tolist()
+    )
+    m = steer.pivot_table(index=persona, columns="group", values="distance", aggfunc="mean")
+    m = m.reindex(index=rows, columns=groups)
+    ax = heatmap(
+        m,
+        ax=ax,
+        center=None,
+        cmap="viridis_r",
+        annot=True,
+        fmt=".2f",
+        cbar_label="distance (smaller: closer)",
+        fontsize=8,
+        figsize=(0.9 * len(groups) + 3.0, 0.45 * len(rows) + 2.2),
+    )
+    from matplotlib.patches import Rectangle
+
+    own = steer[steer["own"].astype(bool)]
+    for r in own.itertuples(index=False):
+        i, j = rows.index(getattr(r, persona)), groups.index(r.group)
+        ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor="black", linewidth=2.0))
+    best = m.to_numpy()
+    for i in range(len(rows)):
+        if np.isfinite(best[i]).any():
+            j = int(np.nanargmin(best[i]))
+            ax.plot(j + 0.85, i + 0.2, "o", color="white", markersize=4, markeredgecolor="black")
+    ax.set_xlabel("human group")
+    ax.set_ylabel("persona")
+    ax.set_title(title or "Steerability: persona distance to each group (own group framed)")
     return ax

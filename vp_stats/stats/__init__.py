@@ -4,7 +4,8 @@ One module per statistical family: item validation (:mod:`~vp_stats.stats.valida
 reliability, factor analysis and CFA, IRT, value structure, LLM value profiles
 (:mod:`~vp_stats.stats.scoring`), selection uncertainty, item-version comparisons, the one
 resampling engine, the null distribution of Spearman's rho (:mod:`~vp_stats.stats.spearman`),
-LLM-side psychometrics, persona and human-group statistics, the Value
+LLM-side psychometrics, persona and human-group statistics (distribution fidelity and
+steerability: :mod:`~vp_stats.stats.fidelity`), the Value
 Compass composites and weights and the HVAE metrics. A module here imports only the
 contracts (:mod:`vp_stats.schema`, :mod:`vp_stats.tables`, :mod:`vp_stats.errors`),
 :mod:`vp_stats.instruments` and other statistics modules; no function takes a path.
@@ -16,6 +17,7 @@ __all__ = [
     "compass",
     "compass_weights",
     "factor",
+    "fidelity",
     "humans",
     "hvae",
     "irt",

@@ -142,6 +142,7 @@ ITEM_COMPARISON_COLUMNS = [
     "portrait_id",
     "option_id",
     "source",
+    "distribution_from",
     "n_persona",
     "n_human",
     "mean_persona",
@@ -180,14 +181,20 @@ def compare_item_distributions(
     Returns
     -------
     DataFrame
-        ``by..., portrait_id, option_id, source, n_persona, n_human,
-        mean_persona, mean_human, mean_diff`` (persona minus human),
+        ``by..., portrait_id, option_id, source, distribution_from, n_persona,
+        n_human, mean_persona, mean_human, mean_diff`` (persona minus human),
         ``sd_persona, sd_human`` (ddof 0), ``sd_ratio`` (persona / human),
         ``js_distance`` (Jensen-Shannon distance of the 6-category
         distributions, base 2, in [0, 1]; :func:`scipy.spatial.distance.jensenshannon`)
         and ``wasserstein`` (earth mover's distance on the 1-6 scale;
         :func:`scipy.stats.wasserstein_distance`). Only items present in both
         tables are compared (a warning names how many persona items lack human ratings).
+        The persona side is the mean of the answer probabilities ``p_1..p_6`` where
+        every answer of the item recorded them (logprobs mode;
+        ``distribution_from = "probabilities"``: the mean, SD and distances are
+        those of the exact distribution), else the answers' histogram
+        (``"histogram"``); see :mod:`vp_stats.stats.fidelity` for the same
+        distances with noise floors and baselines.
 
     Examples
     --------
@@ -231,20 +238,41 @@ def compare_item_distributions(
             for k, h in zip(keys, ch, strict=True)
         ]
     )
+    from vp_stats.stats.fidelity import model_distributions
+
+    md = merged[[*by, "portrait_id", "option_id"]].merge(
+        model_distributions(answers, by=by, rating=rating),
+        on=[*by, "portrait_id", "option_id"],
+        how="left",
+    )
+    exact = (md["distribution_from"] == "probabilities").to_numpy()
+    mean_p = merged["mean_p"].to_numpy(dtype=float, copy=True)
+    sd_p = merged["sd_p"].to_numpy(dtype=float, copy=True)
+    if exact.any():
+        Q = md.loc[exact, [f"q_{c}" for c in range(1, 7)]].to_numpy()
+        js[exact] = jensenshannon(Q, ch[exact], base=2, axis=1)
+        wd[exact] = [
+            stats.wasserstein_distance(cats, cats, u_weights=q, v_weights=h)
+            for q, h in zip(Q, ch[exact], strict=True)
+        ]
+        m = Q @ cats
+        mean_p[exact] = m
+        sd_p[exact] = np.sqrt(np.maximum(Q @ cats**2 - m**2, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        sd_ratio = merged["sd_p"].to_numpy() / merged["sd_h"].to_numpy()
+        sd_ratio = sd_p / merged["sd_h"].to_numpy()
     out = pd.DataFrame(
         {
             **{b: merged[b] for b in by},
             "portrait_id": merged["portrait_id"],
             "option_id": merged["option_id"],
             "source": [schema.source_of(p) for p in merged["portrait_id"]],
+            "distribution_from": md["distribution_from"].to_numpy(),
             "n_persona": merged["n_p"],
             "n_human": merged["n_h"],
-            "mean_persona": merged["mean_p"],
+            "mean_persona": mean_p,
             "mean_human": merged["mean_h"],
-            "mean_diff": merged["mean_p"] - merged["mean_h"],
-            "sd_persona": merged["sd_p"],
+            "mean_diff": mean_p - merged["mean_h"].to_numpy(),
+            "sd_persona": sd_p,
             "sd_human": merged["sd_h"],
             "sd_ratio": sd_ratio,
             "js_distance": js,
@@ -334,7 +362,9 @@ def persona_profiles(
     Answers (``persona_id, portrait_id, option_id, rating``, several rows per
     item for prompt variants or runs) are averaged per persona and item, then
     scored like a model. ``kwargs`` go to ``value_profiles`` (default
-    ``n_boot=0``). Returns the profile table with ``persona_id`` for ``model``.
+    ``n_boot=0``). Returns the profile table with ``persona_id`` for ``model``;
+    ``n_failed`` counts the validated items put to the persona without a parsed
+    answer, ``n_not_asked`` those never put to it (a run on a subset of items).
 
     Examples
     --------
@@ -361,6 +391,13 @@ def persona_profiles(
     )
     kwargs.setdefault("n_boot", 0)
     prof = value_profiles(avg, corr, **kwargs)
+    # value_profiles' n_failed counts every validated item without an answer, including the
+    # items never put to the persona (a run on a subset of items): split the two counts by
+    # scoring once more with every item that was asked filled in
+    asked = avg.assign(numeric_response=avg["numeric_response"].fillna(schema.LIKERT_MIN))
+    not_asked = value_profiles(asked, corr, **{**kwargs, "n_boot": 0})["n_failed"].to_numpy()
+    prof["n_not_asked"] = not_asked
+    prof["n_failed"] = prof["n_failed"].to_numpy() - not_asked
     return prof.rename(columns={"model": "persona_id"})
 
 

@@ -28,7 +28,13 @@ from vp_stats.stats.humans import (
 from vp_stats.stats.resampling import check_boot_options
 from vp_stats.studies.validate import provenance
 
-__all__ = ["human_gaps_study", "compare_with_humans", "HumanComparison"]
+__all__ = [
+    "human_gaps_study",
+    "sapa_item_ratings",
+    "human_distribution_study",
+    "compare_with_humans",
+    "HumanComparison",
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,62 @@ def _psychtools_inputs(path) -> dict:
         else sorted(data.glob("*.rda"))
     )
     return {f"psychTools/data/{f.name}": f for f in files}
+
+
+def sapa_item_ratings(
+    source: str = "sapa-bfi", path: str | os.PathLike | None = None
+) -> pd.DataFrame:
+    """A SAPA sample's item answers in long form with the respondents' demographics.
+
+    Returns
+    -------
+    DataFrame
+        ``participant, gender, age_band, education, item`` (``A1`` ... ``O5`` for bfi,
+        ``q_...`` for spi), ``rating`` (1-6; missing answers left out), read through
+        :func:`vp_stats.io.psychtools.read_bfi` / :func:`~vp_stats.io.psychtools.read_spi`.
+    """
+    if source not in HUMAN_SOURCES:
+        raise ValueError(f"unknown human source {source!r}; one of {list(HUMAN_SOURCES)}")
+    raw = pt.read_bfi(path) if source == "sapa-bfi" else pt.read_spi(path)
+    items = (
+        list(pt.BFI_ITEMS)
+        if source == "sapa-bfi"
+        else [c for c in raw.columns if str(c).startswith("q_")]
+    )
+    demo = ["participant", "gender", "age_band", "education"]
+    long = raw.melt(id_vars=demo, value_vars=items, var_name="item", value_name="rating")
+    return long[long["rating"].notna()].reset_index(drop=True)
+
+
+def human_distribution_study(
+    source: str = "sapa-bfi",
+    group: str = "gender",
+    out: str | os.PathLike | None = None,
+    *,
+    path: str | os.PathLike | None = None,
+    n_perm: int = 200,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Real groups at the distribution level: how far apart they answer, item by item.
+
+    :func:`vp_stats.stats.fidelity.group_distances` of a SAPA sample's item answers
+    (:func:`sapa_item_ratings`) between every pair of levels of ``group`` (gender, age
+    band, education), with the floor of groups formed by shuffling the labels
+    (``n_perm`` shuffles, seeded). Writes ``out/group_distances.csv`` when ``out`` is
+    given.
+    """
+    from vp_stats.stats.fidelity import group_distances
+
+    if group not in HUMAN_GROUPS:
+        raise ValueError(f"--group must be one of {list(HUMAN_GROUPS)}, got {group!r}")
+    out_dir = tio.prepare_out_dir(out) if out is not None else None
+    ratings = sapa_item_ratings(source, path)
+    d = group_distances(ratings, HUMAN_GROUPS[group], n_perm=n_perm, seed=seed)
+    d.insert(0, "group", group)
+    d.insert(0, "source", source)
+    if out_dir is not None:
+        tio.write_csv(d, out_dir / "group_distances.csv")
+    return d
 
 
 def human_gaps_study(
@@ -146,6 +208,15 @@ def compare_with_humans(
         (:func:`human_group_gaps` of the same pairs); ``persona_scores``
         (:func:`persona_bfi10_scores`).
     """
+    if "portrait_id" in answers.columns and "item" not in answers.columns:
+        pid = pd.to_numeric(answers["portrait_id"], errors="coerce")
+        if (pid >= 1000).any():
+            raise ValueError(
+                "the answers are a persona run on Value Portrait items (portrait_id "
+                f"{int(pid[pid >= 1000].iloc[0])}); the comparison with a SAPA sample needs the "
+                "run's BFI-10 answers (items 1..10: vp_stats.llm.questionnaires.run_bfi10). "
+                "Compare Value Portrait answers with the raters by leaving out --human"
+            )
     pscores = persona_bfi10_scores(answers)
     if isinstance(sd_reference, str):
         if sd_reference != "value-portrait":

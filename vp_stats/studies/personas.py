@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from vp_stats import schema, tables
-from vp_stats.instruments.personas import PLAIN_PERSONA_ID, age_band, paper_personas
+from vp_stats.instruments.personas import (
+    PLAIN_PERSONA_ID,
+    age_band,
+    paper_personas,
+    persona_id,
+    render_persona,
+    sample_personas,
+)
 from vp_stats.io import datasets
 from vp_stats.io import personas as pio
 from vp_stats.io.datasets import load_participant_scores, load_ratings
@@ -38,6 +45,9 @@ from vp_stats.stats.personas import (
 __all__ = [
     "STUDY_GRIDS",
     "study_personas",
+    "personas_from_table",
+    "SAMPLE_SOURCES",
+    "sampled_personas",
     "select_persona_items",
     "run_personas",
     "PVQ21_PARAPHRASES",
@@ -47,6 +57,13 @@ __all__ = [
     "value_portrait_reference",
     "PersonaComparison",
     "compare_personas",
+    "persona_fidelity",
+    "comparison_summary",
+    "VALUE_PERSONA_LEVELS",
+    "value_personas",
+    "value_rater_groups",
+    "value_steering",
+    "write_study_figures",
     "compare_file",
     "run_persona_study",
 ]
@@ -54,7 +71,7 @@ __all__ = [
 # --------------------------------------------------------------------------- study grids and items
 
 #: Persona grids of :func:`run_persona_study`.
-STUDY_GRIDS = ("notebook", "paper")
+STUDY_GRIDS = ("notebook", "paper", "values")
 
 
 def study_personas(grid: str = "notebook") -> pd.DataFrame:
@@ -63,7 +80,10 @@ def study_personas(grid: str = "notebook") -> pd.DataFrame:
     ``"notebook"``: four of the paper's single-attribute personas, gender
     (male, female) and the youngest and oldest age bands (18-29, 60 and
     older), small enough for a laptop CPU; ``"paper"``: all 25
-    single-attribute personas (:func:`~vp_stats.instruments.personas.paper_personas`).
+    single-attribute personas (:func:`~vp_stats.instruments.personas.paper_personas`);
+    ``"values"``: two personas per basic value, one for whom it is very important and
+    one for whom it is not (:func:`value_personas`), compared with the raters who hold
+    the value (steerability).
 
     Examples
     --------
@@ -72,11 +92,89 @@ def study_personas(grid: str = "notebook") -> pd.DataFrame:
     """
     if grid == "paper":
         return paper_personas()
+    if grid == "values":
+        return value_personas(schema.PVQ_VALUES)
     if grid == "notebook":
         t = paper_personas()
         keep = t["level"].isin(["male", "female", "18-29", "60 and older"])
         return t[keep & t["attribute"].isin(["gender", "age"])].reset_index(drop=True)
     raise ValueError(f"grid must be one of {STUDY_GRIDS}, got {grid!r}")
+
+
+def personas_from_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A persona table (``persona_id, system_prompt``, attributes) from a persona file's rows.
+
+    Each row's non-missing attribute cells are rendered as the paper's profile lines
+    (:func:`~vp_stats.instruments.personas.render_persona`); a ``backstory`` (free
+    text) follows them, or is the whole system prompt when the row has no attribute.
+    ``persona_id``: the file's own where given, else the stable hash of the attributes
+    and the backstory (:func:`~vp_stats.instruments.personas.persona_id`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"gender": ["female", None], "backstory": [None, "I farm."]})
+    >>> personas_from_table(t).system_prompt.tolist()
+    ['**Your Profile**: Your gender is female.', 'I farm.']
+    """
+    attrs = [c for c in table.columns if c not in ("persona_id", "backstory")]
+    rows = []
+    for _, r in table.iterrows():
+        a = {k: r[k] for k in attrs if r[k] is not None and not pd.isna(r[k])}
+        story = r.get("backstory")
+        story = None if story is None or pd.isna(story) else str(story)
+        prompt = " ".join(x for x in (render_persona(a) if a else "", story or "") if x)
+        pid = r.get("persona_id")
+        if pid is None or pd.isna(pid):
+            pid = persona_id({**a, **({"backstory": story} if story else {})})
+        rows.append({"persona_id": str(pid), "system_prompt": prompt, **a})
+    out = pd.DataFrame(rows, columns=["persona_id", "system_prompt", *attrs])
+    if "backstory" in table.columns:
+        out["backstory"] = table["backstory"].to_numpy()
+    return out
+
+
+#: Human samples personas can be drawn from (:func:`sampled_personas`): demographic columns.
+SAMPLE_SOURCES = ("sapa-bfi", "sapa-spi")
+
+
+def sampled_personas(
+    reference: pd.DataFrame | str,
+    n: int,
+    *,
+    attributes: Sequence[str] | None = None,
+    weight: str | None = None,
+    seed: int = 0,
+    path: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """A silicon sample: ``n`` personas drawn from a human sample's joint demographics.
+
+    ``reference`` is a table of real people (attribute columns, optional survey
+    ``weight``) or the name of a psychTools SAPA sample (``"sapa-bfi"``,
+    ``"sapa-spi"``: gender, age band and education of each respondent, read where R
+    installed psychTools, ``path``). Rows are drawn with replacement (weighted) by
+    :func:`~vp_stats.instruments.personas.sample_personas`, so the personas
+    reproduce the sample's joint distribution (Argyle et al. 2023, "Out of One,
+    Many"); the same person profile can be drawn several times and then runs once.
+
+    Returns
+    -------
+    DataFrame
+        ``persona_id, system_prompt``, the attribute columns and ``n_drawn`` (how
+        often the profile was drawn).
+    """
+    if isinstance(reference, str):
+        if reference not in SAMPLE_SOURCES:
+            raise ValueError(f"--sample-from must be one of {list(SAMPLE_SOURCES)} or a CSV file")
+        from vp_stats.io import psychtools as pt
+
+        raw = pt.read_bfi(path) if reference == "sapa-bfi" else pt.read_spi(path)
+        reference = raw[["gender", "age_band", "education"]].rename(columns={"age_band": "age"})
+    drawn = sample_personas(n, reference=reference, attributes=attributes, weight=weight, seed=seed)
+    counts = drawn["persona_id"].value_counts()
+    out = drawn.drop(columns=["draw"]).drop_duplicates("persona_id").reset_index(drop=True)
+    out["n_drawn"] = out["persona_id"].map(counts).to_numpy()
+    return out
 
 
 def select_persona_items(
@@ -144,7 +242,15 @@ def select_persona_items(
 # ----------------------------------------------------------------------- running personas on an LLM
 
 #: Columns of a persona table that are not persona attributes.
-_PERSONA_META = ("persona_id", "system_prompt", "n_attributes", "draw", "attribute", "level")
+_PERSONA_META = (
+    "persona_id",
+    "system_prompt",
+    "n_attributes",
+    "draw",
+    "attribute",
+    "level",
+    "n_drawn",
+)
 
 
 def _check_persona_table(personas_table: pd.DataFrame) -> pd.DataFrame:
@@ -462,6 +568,18 @@ class PersonaComparison(tables.Result):
         Why a level is empty: ``"structure"``, ``"group"`` (absent when computed).
     item, structure, group, profiles : DataFrame
         Item level, value structure, group level, persona value profiles.
+    fidelity : DataFrame
+        Distribution fidelity per item of the persona population (all personas pooled)
+        against the raters, with noise floors and baselines
+        (:func:`vp_stats.stats.fidelity.item_fidelity`).
+    fidelity_summary : DataFrame
+        Its means over all items (``source`` "all") and per item source, and per
+        persona (``persona_id``), with CIs from a bootstrap over items
+        (:func:`vp_stats.stats.fidelity.summarise_fidelity`).
+    steerability, steerability_personas : DataFrame or None
+        For value-steered personas (answers with a ``steer_group`` column,
+        :func:`value_personas`): :func:`value_steering`'s persona x group distances and
+        its per-persona own-group gaps; None otherwise.
     shifts : DataFrame or None
         Persona minus plain model (None when the plain model was not run).
     answers : DataFrame or None
@@ -472,6 +590,10 @@ class PersonaComparison(tables.Result):
     structure: pd.DataFrame = field(default_factory=pd.DataFrame)
     group: pd.DataFrame = field(default_factory=pd.DataFrame)
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fidelity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fidelity_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    steerability: pd.DataFrame | None = None
+    steerability_personas: pd.DataFrame | None = None
     shifts: pd.DataFrame | None = None
     answers: pd.DataFrame | None = None
 
@@ -486,6 +608,10 @@ class PersonaComparison(tables.Result):
         named = {
             "answers": self.answers,
             "item": self.item,
+            "fidelity": self.fidelity,
+            "fidelity_summary": self.fidelity_summary,
+            "steerability": self.steerability,
+            "steerability_personas": self.steerability_personas,
             "population": self.table,
             "structure": self.structure,
             "group": self.group,
@@ -553,15 +679,27 @@ def compare_personas(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         item = compare_item_distributions(a_items, human["ratings"])
+    fid, fid_summary = persona_fidelity(a_items, human["ratings"], n_boot=n_boot, seed=seed)
+    steer = None
+    if "steer_group" in a_items.columns and a_items["steer_group"].notna().any():
+        steer = value_steering(a_items, human, corr, n_boot=n_boot, seed=seed)
     hs = human["scores"]
     if "rater" in hs.columns:
         hs = hs[hs["rater"]]
     pop = variance_ratio(pop_units, hs, family, n_boot=n_boot, seed=seed).merge(
         value_hierarchy(pop_units, hs, family), on=["family", "dimension"]
     )
-    n_complete = complete_scores(pop_units, family)["participant"].nunique()
+    tidy = complete_scores(pop_units, family)
+    n_complete = tidy["participant"].nunique()
+    n_dims = tidy["dimension"].nunique()
     notes = {}
-    if n_complete >= 3:
+    if family == "pvq" and n_complete >= 3 and n_dims < len(schema.PVQ_VALUES):
+        structure = pd.DataFrame()
+        notes["structure"] = (
+            f"only {n_dims} of the {len(schema.PVQ_VALUES)} values scored for every persona "
+            "(a run on a subset of items): the value structure needs all of them"
+        )
+    elif n_complete >= 3:
         structure = value_structure(pop_units, hs, family)
     else:
         structure = pd.DataFrame()
@@ -605,7 +743,276 @@ def compare_personas(
         structure=structure,
         group=gaps,
         profiles=prof,
+        fidelity=fid,
+        fidelity_summary=fid_summary,
+        steerability=None if steer is None else steer.table,
+        steerability_personas=None if steer is None else steer.personas,
         shifts=persona_shifts(prof, family) if has_plain else None,
+    )
+
+
+def persona_fidelity(
+    answers: pd.DataFrame,
+    human_ratings: pd.DataFrame,
+    *,
+    n_boot: int = 1000,
+    n_floor: int = 200,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Distribution fidelity of a persona run: the item table and its summaries.
+
+    The item table is :func:`~vp_stats.stats.fidelity.item_fidelity` of all personas
+    pooled (``n_floor`` split-halves and floor draws); the summary stacks
+    :func:`~vp_stats.stats.fidelity.summarise_fidelity` over all items
+    (``level = "all"``), per item source (``level = "source"``) and per persona
+    (``level = "persona"``, each persona's items against the raters), with
+    ``n_boot`` bootstrap resamples of the items for the CIs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"portrait_id": 1001, "option_id": 1, "rating": [1, 2, 2, 3] * 5})
+    >>> a = pd.DataFrame({"persona_id": ["a", "b"], "portrait_id": 1001, "option_id": 1,
+    ...                   "rating": [2, 3]})
+    >>> t, s = persona_fidelity(a, h, n_boot=0, n_floor=10)
+    >>> s[["level", "source", "persona_id", "n_items"]].values.tolist()[::2]
+    [['all', 'all', None, 1], ['persona', None, 'a', 1]]
+    """
+    from vp_stats.stats import fidelity
+
+    t = fidelity.item_fidelity(answers, human_ratings, n_splits=n_floor, n_boot=n_floor, seed=seed)
+    t = t.table
+    parts = [
+        fidelity.summarise_fidelity(t, n_boot=n_boot, seed=seed).assign(level="all", source="all"),
+        fidelity.summarise_fidelity(t, ["source"], n_boot=n_boot, seed=seed).assign(level="source"),
+    ]
+    if "persona_id" in answers.columns:
+        tp = fidelity.item_fidelity(
+            answers, human_ratings, by=["persona_id"], n_splits=1, n_boot=n_floor, seed=seed
+        ).table
+        # the human split-half does not depend on the persona: take the pooled table's
+        halves = ["split_half_w1", "split_half_js_distance"]
+        keys = ["portrait_id", "option_id"] if "portrait_id" in t.columns else ["item"]
+        tp = tp.drop(columns=halves).merge(t[[*keys, *halves]], on=keys, how="left")
+        parts.append(
+            fidelity.summarise_fidelity(tp, ["persona_id"], n_boot=n_boot, seed=seed).assign(
+                level="persona"
+            )
+        )
+    s = pd.concat(parts, ignore_index=True)
+    lead = ["level", "source", "persona_id"]
+    for c in lead:
+        if c not in s.columns:
+            s[c] = None
+    s[lead] = s[lead].astype(object).where(s[lead].notna(), None)
+    return t, s[[*lead, *[c for c in s.columns if c not in lead]]]
+
+
+def comparison_summary(res: PersonaComparison, answers: pd.DataFrame | None = None) -> list[str]:
+    """A few lines telling a persona comparison's result (printed by ``vp-stats personas``).
+
+    The pooled fidelity against its noise floor and baselines
+    (:func:`persona_fidelity`), the items and values furthest from the raters, and
+    the answers that failed (``parse_ok`` False, counted per row of ``answers``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"level": ["all"], "source": ["all"], "persona_id": [None],
+    ...                   "n_items": [2], "distribution_from": ["probabilities"],
+    ...                   "w1": [0.8], "floor_w1": [0.2], "split_half_w1": [0.4],
+    ...                   "average_w1": [0.5], "uniform_w1": [0.7], "normalised_w1": [-1.0],
+    ...                   "normalised_w1_ci_low": [-1.5], "normalised_w1_ci_high": [-0.5],
+    ...                   "js_distance": [0.4], "floor_js_distance": [0.1],
+    ...                   "split_half_js_distance": [0.2], "average_js_distance": [0.2],
+    ...                   "uniform_js_distance": [0.3], "representativeness": [0.84],
+    ...                   "representativeness_ci_low": [0.8], "representativeness_ci_high": [0.88],
+    ...                   "similarity": [0.6]})
+    >>> res = PersonaComparison(pd.DataFrame(), {}, fidelity_summary=s)
+    >>> print(comparison_summary(res)[0][:62])
+    fidelity over 2 items (model side from answer probabilities):
+    """
+    lines = []
+    fs = res.fidelity_summary
+    if len(fs):
+        a = fs[fs["level"] == "all"].iloc[0]
+        lines.append(
+            f"fidelity over {int(a['n_items'])} items (model side from answer "
+            f"{a['distribution_from']}): W1 {a['w1']:.3f} "
+            f"(representativeness {a['representativeness']:.3f}, CI "
+            f"{a['representativeness_ci_low']:.3f}-{a['representativeness_ci_high']:.3f}), "
+            f"JS distance {a['js_distance']:.3f}"
+        )
+        lines.append(
+            f"  noise floor (a perfect model at this n): W1 {a['floor_w1']:.3f}, JS "
+            f"{a['floor_js_distance']:.3f}; human split-half: W1 {a['split_half_w1']:.3f}, JS "
+            f"{a['split_half_js_distance']:.3f}; human-average baseline: W1 "
+            f"{a['average_w1']:.3f}, JS {a['average_js_distance']:.3f}; uniform: W1 "
+            f"{a['uniform_w1']:.3f}, JS {a['uniform_js_distance']:.3f}"
+        )
+        nw = a["normalised_w1"]
+        if np.isfinite(nw):
+            lines.append(
+                f"  normalised W1 score {nw:.2f} (CI {a['normalised_w1_ci_low']:.2f} to "
+                f"{a['normalised_w1_ci_high']:.2f}; 0 = human-average baseline, 1 = noise floor)"
+            )
+        else:
+            lines.append(
+                "  normalised score undefined: the floor is not below the baseline (too few "
+                "answers per item)"
+            )
+    if len(res.fidelity):
+        top = res.fidelity.nlargest(3, "w1")
+        gaps = ", ".join(
+            f"{int(r.portrait_id)}/{int(r.option_id)} (W1 {r.w1:.2f}; mean {r.mean_model:.2f} vs "
+            f"{r.mean_human:.2f})"
+            for r in top.itertuples()
+        )
+        lines.append(f"largest item gaps: {gaps}")
+    pop = res.table
+    if len(pop) and "mean_persona" in pop.columns:
+        d = (pop["mean_persona"] - pop["mean_human"]).abs()
+        top = pop.assign(_d=d).dropna(subset=["_d"]).nlargest(3, "_d")
+        if len(top):
+            lines.append(
+                "largest value gaps (persona - human mean score): "
+                + ", ".join(
+                    f"{r.dimension} {r.mean_persona - r.mean_human:+.2f}" for r in top.itertuples()
+                )
+            )
+    sp = res.steerability_personas
+    if sp is not None and len(sp):
+        n_ci = int((sp["gap_ci_low"] > 0).sum())
+        lines.append(
+            f"steerability: {int(sp['own_is_closest'].sum())} of {len(sp)} personas closest to "
+            f"their own group; own-group gap CI above 0 for {n_ci} (mean gap "
+            f"{sp['gap'].mean():+.3f})"
+        )
+    if answers is not None:
+        ok = answers["parse_ok"].astype(bool) if "parse_ok" in answers.columns else None
+        if ok is None:
+            ok = answers["rating"].notna()
+        lines.append(f"answers: {len(answers)}, failed or unparsed: {int((~ok).sum())}")
+    return lines
+
+
+#: Value-steered persona prompts: (level, wording) with ``{value}`` the value's name.
+VALUE_PERSONA_LEVELS = (
+    ("top", "**Your Profile**: {value} is very important to you."),
+    ("bottom", "**Your Profile**: {value} is not important to you at all."),
+)
+
+
+def value_personas(values: Sequence[str]) -> pd.DataFrame:
+    """Personas steered to a value: for each value, one for whom it is very important (own
+    group: the raters in the top third on it) and one for whom it is not (the bottom third).
+
+    Returns ``persona_id, system_prompt, value, level, steer_group`` (``steer_group``:
+    ``"<value>: <level>"``, the group of :func:`value_rater_groups` the persona claims).
+
+    Examples
+    --------
+    >>> t = value_personas(["Tradition"])
+    >>> t[["persona_id", "steer_group"]].values.tolist()
+    [['Tradition-top', 'Tradition: top'], ['Tradition-bottom', 'Tradition: bottom']]
+    >>> t.system_prompt[0]
+    '**Your Profile**: Tradition is very important to you.'
+    """
+    rows = []
+    for v in values:
+        if v not in schema.PVQ_VALUES:
+            raise ValueError(f"unknown value {v!r}; one of {list(schema.PVQ_VALUES)}")
+        name = v.replace("_", "-")
+        for level, text in VALUE_PERSONA_LEVELS:
+            rows.append(
+                {
+                    "persona_id": f"{name}-{level}",
+                    "system_prompt": text.format(value=name),
+                    "value": v,
+                    "level": level,
+                    "steer_group": f"{v}: {level}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def value_rater_groups(
+    human: Mapping[str, pd.DataFrame],
+    corr: pd.DataFrame,
+    values: Sequence[str] | None = None,
+    *,
+    fraction: float = 1 / 3,
+) -> pd.DataFrame:
+    """The Value Portrait raters grouped by their own value scores, on each value's own items.
+
+    For each value the raters in the top and bottom ``fraction`` of their PVQ score
+    (:func:`vp_stats.stats.fidelity.value_groups`) form the groups ``"<value>: top"``
+    and ``"<value>: bottom"``; their ratings are kept on the items validated for that
+    value only (published selection, ``rho > 0.3``, upstream exclusions), the items on
+    which the two groups are expected to differ.
+
+    Returns
+    -------
+    DataFrame
+        ``participant, portrait_id, option_id, rating, value, group``.
+    """
+    from vp_stats.stats import fidelity, validation
+
+    hs = human["scores"]
+    if "rater" in hs.columns:
+        hs = hs[hs["rater"]]
+    groups = fidelity.value_groups(hs, "pvq", fraction=fraction)
+    sel = validation.select_items(
+        corr[corr["family"] == "pvq"], 0.3, "pos", validation.upstream_exclusions()
+    )
+    sel = sel[sel["selected"]]
+    ratings = human["ratings"].drop(columns=["group"], errors="ignore")
+    parts = []
+    for v in values or schema.PVQ_VALUES:
+        g = groups[groups["dimension"] == v][["participant", "group"]]
+        its = sel.loc[sel["dimension"] == v, ["portrait_id", "option_id"]]
+        r = ratings.merge(its, on=["portrait_id", "option_id"]).merge(g, on="participant")
+        parts.append(r.assign(value=v, group=v + ": " + r["group"]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def value_steering(
+    answers: pd.DataFrame,
+    human: Mapping[str, pd.DataFrame],
+    corr: pd.DataFrame,
+    *,
+    measure: str = "w1",
+    n_boot: int = 1000,
+    seed: int = 0,
+):
+    """Steerability of value-steered personas against the raters who hold the value.
+
+    The personas of :func:`value_personas` (their ``steer_group`` column, e.g.
+    ``"Tradition: top"``) are compared with every group of :func:`value_rater_groups`
+    for the values they steer (each group on its value's validated items) by
+    :func:`vp_stats.stats.fidelity.steerability`; the plain model and personas without
+    a ``steer_group`` are left out. A persona's other group is the opposite third on
+    the same value (``blocks``), rated on the same items.
+
+    Returns
+    -------
+    vp_stats.stats.fidelity.Steerability
+    """
+    from vp_stats.stats.fidelity import steerability
+
+    a = answers[answers["steer_group"].notna() & (answers["persona_id"] != PLAIN_PERSONA_ID)]
+    values = sorted({str(g).split(": ")[0] for g in a["steer_group"]})
+    groups = value_rater_groups(human, corr, values)
+    blocks = dict(zip(groups["group"], groups["value"], strict=True))
+    return steerability(
+        a,
+        groups,
+        "group",
+        "steer_group",
+        measure=measure,
+        blocks=blocks,
+        n_boot=n_boot,
+        seed=seed,
     )
 
 
@@ -683,6 +1090,7 @@ def run_persona_study(
     n_boot: int = 1000,
     seed: int = 0,
     progress: bool = True,
+    personas_table: pd.DataFrame | None = None,
 ) -> PersonaComparison:
     """Run a persona grid on an LLM and write the answers and comparison tables.
 
@@ -692,7 +1100,8 @@ def run_persona_study(
     variant ``v1``, logprobs mode, with the default local model
     (SmolLM2-135M-Instruct). Notebook 03 runs ``grid="notebook",
     n_per_value=2``. Answers are cached in ``out_dir/answers.sqlite``, so a
-    killed run resumes.
+    killed run resumes. ``personas_table`` (e.g. :func:`personas_from_table` of a
+    persona file, :func:`sampled_personas`) replaces the grid.
 
     Writes ``answers.csv``, ``profiles.csv``, ``shifts.csv``,
     ``item_comparison.csv``, ``population.csv`` and ``structure.csv`` to
@@ -711,7 +1120,7 @@ def run_persona_study(
     items = datasets.load_items()
     if n_per_value is not None:
         items = select_persona_items(items, corr, n_per_value)
-    tab = _wide_attributes(study_personas(grid))
+    tab = _wide_attributes(study_personas(grid)) if personas_table is None else personas_table
     ans = run_personas(
         backend,
         tab.drop(columns=["attribute", "level"], errors="ignore"),
@@ -724,4 +1133,32 @@ def run_persona_study(
     pio.write_study_tables(out, {"answers": ans})
     res = compare_personas(ans, corr, n_boot=n_boot, seed=seed)
     pio.write_study_tables(out, res.named_tables())
+    write_study_figures(out, res)
     return replace(res, answers=ans)
+
+
+def write_study_figures(
+    out_dir: str | os.PathLike, res: PersonaComparison, *, prefix: str = ""
+) -> list:
+    """Write a comparison's figures beside its tables; returns the files written.
+
+    ``<prefix>item_level.png`` (:func:`vp_stats.plots.personas.item_level_plot`) when
+    the item level has rows, ``<prefix>steerability.png``
+    (:func:`vp_stats.plots.personas.steerability_heatmap`) for value-steered personas.
+    """
+    import matplotlib.pyplot as plt
+
+    from vp_stats.io.figures import save_figure
+    from vp_stats.plots import personas as pplot
+
+    out = pio.study_dir(out_dir)
+    written = []
+    if len(res.item):
+        fig = pplot.item_level_plot(res.item)
+        written += save_figure(fig, out / f"{prefix}item_level.png")
+        plt.close(fig)
+    if res.steerability is not None and len(res.steerability):
+        ax = pplot.steerability_heatmap(res.steerability)
+        written += save_figure(ax, out / f"{prefix}steerability.png")
+        plt.close(ax.figure)
+    return written
