@@ -448,10 +448,13 @@ def _fit(model: _Model, moments, source: str):
         status = f"not converged (largest gradient {max_grad:.2g})"
     ev = np.linalg.eigvalsh(info)
     if ev.min() <= SINGULAR * max(ev.max(), 1e-300):
-        raise ValueError(
-            f"{source}: the model is not identified: its information matrix is singular "
+        raise DataFormatError(
+            source,
+            None,
+            None,
+            "the model is not identified: its information matrix is singular "
             f"(smallest eigenvalue {ev.min():.3g}); fix a loading or a factor variance, or "
-            "give each factor enough items"
+            "give each factor enough items",
         )
     return theta, f, info, status
 
@@ -490,7 +493,7 @@ class InvarianceResult(Result):
     fits: dict = None
 
 
-def _moments(x: pd.DataFrame, items, group: str, source: str):
+def _moments(x: pd.DataFrame, items, group: str, data_source: str):
     levels = list(pd.unique(x[group]))
     moments, rows = [], []
     p = len(items)
@@ -499,7 +502,7 @@ def _moments(x: pd.DataFrame, items, group: str, source: str):
         n = len(sub)
         if n <= p:
             raise DataFormatError(
-                source,
+                data_source,
                 f"row {sub.index[0]!r}" if n else None,
                 group,
                 f"group {lev!r} has {n} respondent{'s' if n != 1 else ''} with every model "
@@ -512,14 +515,14 @@ def _moments(x: pd.DataFrame, items, group: str, source: str):
         flat = [it for it, sd in zip(items, np.sqrt(np.diag(s)), strict=True) if not sd > 0]
         if flat:
             raise DataFormatError(
-                source,
+                data_source,
                 None,
                 flat[0],
                 f"item {flat[0]!r} has no variance in group {lev!r} ({n} complete respondents)",
             )
         if sign <= 0:
             raise DataFormatError(
-                source,
+                data_source,
                 None,
                 group,
                 f"the covariance matrix of the {p} model items is singular in group {lev!r} "
@@ -594,7 +597,7 @@ def _check_equal(group_equal, source: str) -> tuple:
     return tuple(group_equal)
 
 
-def _prepare(data: pd.DataFrame, model: str, group: str, source: str):
+def _prepare(data: pd.DataFrame, model: str, group: str, source: str, data_source: str):
     from vp_stats.stats.factor import item_frame
 
     spec = parse_model(model, source=source)
@@ -602,7 +605,7 @@ def _prepare(data: pd.DataFrame, model: str, group: str, source: str):
         raise TypeError(f"data must be a DataFrame, got {type(data).__name__}")
     if group not in data.columns:
         raise DataFormatError(
-            "data",
+            data_source,
             None,
             group,
             f"no group column {group!r} in the data (columns: "
@@ -611,18 +614,18 @@ def _prepare(data: pd.DataFrame, model: str, group: str, source: str):
     items = data.drop(columns=[group])
     items.columns = [str(c) for c in items.columns]
     _check_items(spec, items, source)
-    x = item_frame(items[spec.observed], source="items", min_items=1)
+    x = item_frame(items[spec.observed], source=data_source, min_items=1)
     x.columns = [str(c) for c in x.columns]
     x[group] = data[group].to_numpy()
     x = x.dropna(subset=[*spec.observed, group], how="any")
     return spec, x
 
 
-def _multigroup(spec, x, group, group_equal, group_partial, source):
-    moments, groups = _moments(x, spec.observed, group, source)
+def _multigroup(spec, x, group, group_equal, group_partial, source, data_source):
+    moments, groups = _moments(x, spec.observed, group, data_source)
     if len(moments) < 2:
         raise DataFormatError(
-            source,
+            data_source,
             None,
             group,
             f"a multi-group CFA needs at least 2 groups; {group!r} has "
@@ -631,9 +634,12 @@ def _multigroup(spec, x, group, group_equal, group_partial, source):
     model = _Model(spec, source, len(moments), group_equal, group_partial)
     df = len(moments) * model.p * (model.p + 3) // 2 - model.n_free
     if df < 0:
-        raise ValueError(
-            f"{source}: the model is not identified: {model.n_free} free parameters for "
-            f"{df + model.n_free} means, variances and covariances (df = {df})"
+        raise DataFormatError(
+            source,
+            None,
+            None,
+            f"the model is not identified: {model.n_free} free parameters for "
+            f"{df + model.n_free} means, variances and covariances (df = {df})",
         )
     with single_threaded_blas():  # small matrices: threads only contend
         theta, chisq, info, status = _fit(model, moments, source)
@@ -688,6 +694,7 @@ def multigroup_cfa(
     group_equal=(),
     group_partial=(),
     source: str = "model",
+    data_source: str = "data",
 ) -> MultiGroupCFAResult:
     """Fit a CFA in several groups at once, as ``lavaan::cfa(model, data, group=, group.equal=)``.
 
@@ -707,7 +714,9 @@ def multigroup_cfa(
     group_partial : sequence of str
         Parameters freed from ``group_equal`` (``"A1 ~ 1"``, ``"F =~ A2"``, ``"A1 ~~ A1"``).
     source : str
-        Name of the model in error messages.
+        Name of the model in error messages (its file, from the command line).
+    data_source : str
+        Name of the data in error messages (its file).
 
     Returns
     -------
@@ -718,9 +727,8 @@ def multigroup_cfa(
     DataFormatError
         The model cannot be parsed or names a missing item; a group with too few complete
         respondents (naming its first row) or an item without variance in a group; a
-        ``group_partial`` term that names no parameter.
-    ValueError
-        The model is not identified (negative df or a singular information matrix).
+        ``group_partial`` term that names no parameter; a model that is not identified
+        (negative df, or a singular information matrix at the solution).
 
     Examples
     --------
@@ -734,8 +742,8 @@ def multigroup_cfa(
     """
     group_equal = _check_equal(group_equal, source)
     group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
-    spec, x = _prepare(data, model, group, source)
-    return _multigroup(spec, x, group, group_equal, group_partial, source)
+    spec, x = _prepare(data, model, group, source, data_source)
+    return _multigroup(spec, x, group, group_equal, group_partial, source, data_source)
 
 
 def invariance(
@@ -746,6 +754,7 @@ def invariance(
     levels=tuple(LEVELS),
     group_partial=(),
     source: str = "model",
+    data_source: str = "data",
 ) -> InvarianceResult:
     """Test measurement invariance: configural, metric, scalar and strict models, in sequence.
 
@@ -760,7 +769,7 @@ def invariance(
 
     Parameters
     ----------
-    data, model, group, group_partial, source
+    data, model, group, group_partial, source, data_source
         As :func:`multigroup_cfa`.
     levels : sequence of str
         Which of :data:`LEVELS`, in order (default all four).
@@ -790,12 +799,12 @@ def invariance(
     if bad or not levels:
         raise ValueError(f"levels must be among {list(LEVELS)}, got {levels!r}")
     group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
-    spec, x = _prepare(data, model, group, source)
+    spec, x = _prepare(data, model, group, source, data_source)
     rows, ests, fits = [], [], {}
     for lv in levels:
         equal = LEVELS[lv]
         partial = tuple(t for t in group_partial if _partial_class(t) in equal)
-        res = _multigroup(spec, x, group, equal, partial, source)
+        res = _multigroup(spec, x, group, equal, partial, source, data_source)
         fits[lv] = res
         f = res.table.iloc[0].to_dict()
         rows.append(
