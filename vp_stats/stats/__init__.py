@@ -18,6 +18,7 @@ __all__ = [
     "factor",
     "humans",
     "hvae",
+    "invariance",
     "irt",
     "llm_psychometrics",
     "persona_gaps",
