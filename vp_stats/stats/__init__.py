@@ -21,6 +21,7 @@ __all__ = [
     "invariance",
     "irt",
     "llm_psychometrics",
+    "ordinal_cfa",
     "persona_gaps",
     "personas",
     "reliability",
