@@ -66,7 +66,15 @@ from vp_stats.stats.factor import _bvn_cdf
 from vp_stats.stats.resampling import single_threaded_blas
 from vp_stats.tables import Result
 
-__all__ = ["OrdinalMoments", "OrdinalCFAResult", "ordinal_moments", "ordinal_cfa"]
+__all__ = [
+    "EQUALITIES",
+    "LEVELS",
+    "OrdinalMoments",
+    "OrdinalCFAResult",
+    "ordinal_moments",
+    "ordinal_cfa",
+    "ordinal_multigroup_cfa",
+]
 
 MAX_CATEGORIES = 10  # an "ordinal" item with more categories is refused
 GRADIENT_TOL = 1e-8  # largest |dF/dtheta| (F is of order 1)
@@ -158,18 +166,28 @@ def _polychoric(tab, t1, t2) -> float:
     return rho
 
 
-def ordinal_moments(data: pd.DataFrame, *, source: str = "items") -> OrdinalMoments:
+def ordinal_moments(
+    data: pd.DataFrame, *, source: str = "items", levels=None, where: str = ""
+) -> OrdinalMoments:
     """Thresholds, polychoric correlations and their asymptotic covariance (stages 1-3).
 
     Parameters
     ----------
     data : DataFrame
         Respondents x ordinal items (integer categories), complete (no missing answer).
+    source : str
+        Name of the data in error messages.
+    levels : list of arrays, optional
+        The categories of each item (default: those in ``data``). A multi-group fit passes the
+        categories of all groups; a category without an answer in ``data`` is then an error.
+    where : str
+        Said in error messages (e.g. ``" in group 'male'"``).
 
     Returns
     -------
     OrdinalMoments
     """
+    given = levels
     x = data.to_numpy(dtype=float)
     n, p = x.shape
     items = [str(c) for c in data.columns]
@@ -186,10 +204,23 @@ def ordinal_moments(data: pd.DataFrame, *, source: str = "items") -> OrdinalMome
                 f"{col[r]!r} is not an integer category: an ordinal item needs ordered "
                 "integer answers",
             )
-        lev = np.unique(col)
+        lev = np.unique(col) if given is None else np.asarray(given[j], dtype=float)
+        if given is not None:
+            empty = [v for v in lev if not np.any(col == v)]
+            if empty:
+                raise DataFormatError(
+                    source,
+                    None,
+                    items[j],
+                    f"category {empty[0]:g} has no answer{where} (it has answers in another "
+                    "group); merge it with a neighbouring category",
+                )
         if len(lev) < 2:
             raise DataFormatError(
-                source, None, items[j], "has a single category: no thresholds, no correlation"
+                source,
+                None,
+                items[j],
+                f"has a single category{where}: no thresholds, no correlation",
             )
         if len(lev) > MAX_CATEGORIES:
             raise DataFormatError(
@@ -263,11 +294,42 @@ def ordinal_moments(data: pd.DataFrame, *, source: str = "items") -> OrdinalMome
 
 # --------------------------------------------------------------------------- the model
 
+#: The parameter classes an ordinal multi-group CFA can hold equal (lavaan's names).
+EQUALITIES = ("loadings", "thresholds", "residual.covariances")
+#: Invariance levels of ordinal items (lavaan's group.equal); residual variances follow from the
+#: model in the delta parameterization, so there is no "strict" level here.
+LEVELS = {
+    "configural": (),
+    "metric": ("loadings",),
+    "scalar": ("loadings", "thresholds"),
+}
+
+
+def _modifier(mod):
+    if mod is None:
+        return None, None
+    try:
+        return float(mod), None
+    except ValueError:
+        return None, str(mod)
+
+
+def _norm(term: str) -> str:
+    return "".join(term.split())
+
 
 class _Model:
-    """Loadings, factor (co)variances and residual covariances of a one-group ordinal CFA."""
+    """The parameter table of a (multi-group) ordinal CFA, delta parameterization.
 
-    def __init__(self, spec, source):
+    Per group: loadings ``Lambda``, factor (co)variances ``Psi``, residual covariances,
+    thresholds ``tau``, latent means ``alpha`` and scaling factors ``delta``. Implied moments:
+    thresholds ``delta_i (tau_ik - (Lambda alpha)_i)`` and correlations
+    ``delta_i delta_j (Lambda Psi Lambda' + Theta)_ij`` (``i != j``). ``alpha`` is 0 and
+    ``delta`` 1 in every group unless the thresholds are equal, when both are free outside the
+    first group (lavaan's defaults).
+    """
+
+    def __init__(self, spec, source, n_thresholds, n_groups=1, equal=(), partial=()):
         from semopy.parser import parse_desc
 
         eff, _ = parse_desc(spec.description)
@@ -281,9 +343,13 @@ class _Model:
             )
         self.items = list(spec.observed)
         self.factors = list(spec.factors)
+        self.n_groups = n_groups
+        self.n_th = list(n_thresholds)
         ii = {v: k for k, v in enumerate(self.items)}
         ff = {v: k for k, v in enumerate(self.factors)}
-        self.cells = []  # (matrix, i, j, lhs, op, rhs, fixed, label)
+        equal = set(equal)
+        partial = {_norm(t) for t in partial}
+        base = []  # (matrix, i, j, lhs, op, rhs, fixed, label, class)
         for f, rhs_map in eff.get("=~", {}).items():
             for k, (item, mod) in enumerate(rhs_map.items()):
                 if item in ff:
@@ -293,7 +359,7 @@ class _Model:
                 fixed, label = _modifier(mod)
                 if k == 0 and fixed is None:
                     fixed = 1.0
-                self.cells.append(("lambda", ii[item], ff[f], f, "=~", item, fixed, label))
+                base.append(("lambda", ii[item], ff[f], f, "=~", item, fixed, label, "loadings"))
         declared = set()
         for a, rhs_map in eff.get("~~", {}).items():
             for b, mod in rhs_map.items():
@@ -304,7 +370,7 @@ class _Model:
                     )
                 if a in ff:
                     i, j = sorted((ff[a], ff[b]))
-                    self.cells.append(("psi", j, i, a, "~~", b, fixed, label))
+                    base.append(("psi", j, i, a, "~~", b, fixed, label, "lv"))
                     declared.add(tuple(sorted((a, b))))
                 else:
                     if a == b:
@@ -316,74 +382,108 @@ class _Model:
                             "the model (delta parameterization) and cannot be set",
                         )
                     i, j = sorted((ii[a], ii[b]))
-                    self.cells.append(("theta", j, i, a, "~~", b, fixed, label))
+                    base.append(("theta", j, i, a, "~~", b, fixed, label, "residual.covariances"))
         m = len(self.factors)
         for a in range(m):
             for b in range(a + 1):
                 key = tuple(sorted((self.factors[a], self.factors[b])))
                 if key not in declared:
-                    self.cells.append(
-                        ("psi", a, b, self.factors[b], "~~", self.factors[a], None, None)
+                    base.append(
+                        ("psi", a, b, self.factors[b], "~~", self.factors[a], None, None, "lv")
                     )
-        keys, self.free = {}, []
-        for c in self.cells:
-            if c[6] is not None:
-                self.free.append(-1)
-                continue
-            key = ("label", c[7]) if c[7] is not None else ("cell", c[0], c[1], c[2])
-            keys.setdefault(key, len(keys))
-            self.free.append(keys[key])
+        for i, it in enumerate(self.items):
+            for k in range(self.n_th[i]):
+                base.append(("tau", i, k, it, "|", f"t{k + 1}", None, None, "thresholds"))
+        free_means = "thresholds" in equal
+        for f in self.factors:
+            base.append(("alpha", ff[f], 0, f, "~1", "", 0.0, None, "means"))
+        for i, it in enumerate(self.items):
+            base.append(("delta", i, 0, it, "~*~", it, 1.0, None, "delta"))
+        known = {_norm(f"{c[3]}{c[4]}{c[5]}") for c in base}
+        known |= {_norm(f"{c[3]}~1") for c in base if c[4] == "~1"}
+        for t in partial:
+            if t not in known:
+                raise DataFormatError(
+                    source,
+                    None,
+                    "group_partial",
+                    f"{t!r} names no parameter of the model (write e.g. 'A1 | t2' for a "
+                    "threshold, 'F =~ A2' for a loading)",
+                )
+        self.cells, self.free, keys = [], [], {}
+        for g in range(n_groups):
+            for c in base:
+                mat, i, j, lhs, op, rhs, fixed, label, cls = c
+                if mat in ("alpha", "delta") and free_means and g > 0:
+                    fixed = None
+                self.cells.append((g, mat, i, j, lhs, op, rhs, fixed))
+                if fixed is not None:
+                    self.free.append(-1)
+                    continue
+                if label is not None:
+                    key = ("label", label)
+                elif cls in equal and _norm(f"{lhs}{op}{rhs}") not in partial:
+                    key = ("equal", mat, i, j)
+                else:
+                    key = ("group", g, mat, i, j)
+                keys.setdefault(key, len(keys))
+                self.free.append(keys[key])
         self.n_free = len(keys)
         self.p, self.m = len(self.items), m
+        self.pairs = [(i, j) for j in range(self.p - 1) for i in range(j + 1, self.p)]
 
     def matrices(self, theta):
-        lam = np.zeros((self.p, self.m))
-        psi = np.zeros((self.m, self.m))
-        th = np.zeros((self.p, self.p))
-        for c, k in zip(self.cells, self.free, strict=True):
-            v = c[6] if k < 0 else theta[k]
-            mat = {"lambda": lam, "psi": psi, "theta": th}[c[0]]
-            mat[c[1], c[2]] = v
-            if c[0] != "lambda":
-                mat[c[2], c[1]] = v
-        return lam, psi, th
+        out = []
+        for _ in range(self.n_groups):
+            out.append(
+                {
+                    "lambda": np.zeros((self.p, self.m)),
+                    "psi": np.zeros((self.m, self.m)),
+                    "theta": np.zeros((self.p, self.p)),
+                    "tau": np.zeros((self.p, max(self.n_th))),
+                    "alpha": np.zeros((self.m, 1)),
+                    "delta": np.ones((self.p, 1)),
+                }
+            )
+        for (g, mat, i, j, *_rest, fixed), k in zip(self.cells, self.free, strict=True):
+            v = fixed if k < 0 else theta[k]
+            out[g][mat][i, j] = v
+            if mat in ("psi", "theta"):
+                out[g][mat][j, i] = v
+        return out
 
-    def sigma(self, theta):
-        lam, psi, th = self.matrices(theta)
-        return lam @ psi @ lam.T + th
+    def moments(self, theta) -> list[np.ndarray]:
+        """Per group the implied (thresholds, correlations below the diagonal)."""
+        rows = np.array([i for i, _ in self.pairs], dtype=int)
+        cols = np.array([j for _, j in self.pairs], dtype=int)
+        res = []
+        for mx in self.matrices(theta):
+            lam, d = mx["lambda"], mx["delta"][:, 0]
+            mu = (lam @ mx["alpha"])[:, 0]
+            th = np.concatenate(
+                [d[i] * (mx["tau"][i, : self.n_th[i]] - mu[i]) for i in range(self.p)]
+            )
+            c = lam @ mx["psi"] @ lam.T + mx["theta"]
+            res.append(np.concatenate([th, (c * np.outer(d, d))[rows, cols]]))
+        return res
 
-    def jacobian(self, theta, pairs):
-        """d(model correlations below the diagonal)/dtheta, (len(pairs), n_free)."""
-        lam, psi, _ = self.matrices(theta)
-        lp = lam @ psi
-        rows = np.array([i for i, _ in pairs])
-        cols = np.array([j for _, j in pairs])
-        jac = np.zeros((len(pairs), self.n_free))
-        for c, k in zip(self.cells, self.free, strict=True):
-            if k < 0:
-                continue
-            mat, i, j = c[0], c[1], c[2]
-            d = np.zeros((self.p, self.p))
-            if mat == "lambda":
-                d[i, :] += lp[:, j]
-                d[:, i] += lp[:, j]
-            elif mat == "psi":
-                a = np.outer(lam[:, i], lam[:, j])
-                d += a if i == j else a + a.T
-            else:
-                d[i, j] += 1.0
-                d[j, i] += 1.0
-            jac[:, k] += d[rows, cols]
+    def jacobian(self, theta) -> list[np.ndarray]:
+        """Per group d(moments)/dtheta by central differences.
+
+        The moments are polynomials of degree at most 2 in each single parameter, so the
+        central difference is exact up to rounding.
+        """
+        h = 1e-4
+        k = len(theta)
+        base = self.moments(theta)
+        jac = [np.zeros((len(b), k)) for b in base]
+        for q in range(k):
+            up, dn = theta.copy(), theta.copy()
+            up[q] += h
+            dn[q] -= h
+            for g, (a, b) in enumerate(zip(self.moments(up), self.moments(dn), strict=True)):
+                jac[g][:, q] = (a - b) / (2 * h)
         return jac
-
-
-def _modifier(mod):
-    if mod is None:
-        return None, None
-    try:
-        return float(mod), None
-    except ValueError:
-        return None, str(mod)
 
 
 # --------------------------------------------------------------------------- the fit
@@ -391,19 +491,35 @@ def _modifier(mod):
 
 @dataclass(frozen=True)
 class OrdinalCFAResult(Result):
-    """An ordinal CFA (:func:`ordinal_cfa`).
+    """An ordinal CFA (:func:`ordinal_cfa`, :func:`ordinal_multigroup_cfa`).
 
-    ``table``: one row of fit measures ``n_obs, npar, chisq, df, pvalue, chisq_scaled,
-    pvalue_scaled, chisq_scaling_factor, chisq_shift, baseline_chisq, baseline_df,
-    baseline_chisq_scaled, cfi, tli, rmsea, cfi_scaled, tli_scaled, rmsea_scaled, srmr,
-    converged, status``. ``estimates``: ``lhs, op, rhs, estimate, se, z, p_value`` in lavaan's
-    notation (``=~`` loadings, ``~~`` factor (co)variances and residual covariances, ``|``
-    thresholds ``t1``, ``t2`` ...; residual variances ``1 - diag(Lambda Psi Lambda')`` with no
-    standard error, as lavaan). ``moments``: :class:`OrdinalMoments`.
+    ``table``: one row of fit measures ``n_obs, n_groups, npar, chisq, df, pvalue,
+    chisq_scaled, pvalue_scaled, chisq_scaling_factor, chisq_shift, cfi, tli, rmsea,
+    cfi_scaled, tli_scaled, rmsea_scaled, srmr, baseline_chisq, baseline_df,
+    baseline_chisq_scaled, converged, status``. ``estimates``: ``group, lhs, op, rhs, free,
+    estimate, se, z, p_value`` in lavaan's notation (``=~`` loadings, ``~~`` factor
+    (co)variances and residual covariances, ``|`` thresholds ``t1``, ``t2`` ..., ``~1`` latent
+    means, ``~*~`` scaling factors; residual variances ``1 / delta^2 - diag(Lambda Psi
+    Lambda')`` with no standard error, as lavaan). ``moments``: one :class:`OrdinalMoments`
+    per group; ``groups``: ``group, n_obs``.
     """
 
     estimates: pd.DataFrame = None
-    moments: OrdinalMoments = None
+    moments: list = None
+    groups: pd.DataFrame = None
+
+
+def _prepare(data, model, source, data_source, extra=()):
+    from vp_stats.stats.factor import item_frame
+
+    spec = parse_model(model, source=source)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a DataFrame, got {type(data).__name__}")
+    cols = [c for c in data.columns if c not in extra]
+    x = item_frame(data[cols], source=data_source, min_items=1)
+    x.columns = [str(c) for c in x.columns]
+    _check_items(spec, x, source)
+    return spec, x[spec.observed]
 
 
 def ordinal_cfa(
@@ -417,7 +533,8 @@ def ordinal_cfa(
         Respondents x items (integer categories; respondents with a missing answer to a
         model item are left out, lavaan's listwise default). Other columns are ignored.
     model : str
-        lavaan syntax (``=~``; ``~~`` between factors or a residual covariance of two items).
+        lavaan syntax (``=~``; ``~~`` between factors or a residual covariance of two items;
+        numbers fix and labels equate parameters).
     source, data_source : str
         Names of the model and the data in error messages.
 
@@ -434,61 +551,161 @@ def ordinal_cfa(
         item is not ordinal (non-integer answers or more than :data:`MAX_CATEGORIES`
         categories) or has one category.
     """
-    from vp_stats.stats.factor import item_frame
-
-    spec = parse_model(model, source=source)
-    x = item_frame(data, source=data_source, min_items=1)
-    x.columns = [str(c) for c in x.columns]
-    _check_items(spec, x, source)
-    xs = x[spec.observed].dropna(how="any")
-    mdl = _Model(spec, source)
+    spec, x = _prepare(data, model, source, data_source)
+    xs = x.dropna(how="any")
     with single_threaded_blas():
         mom = ordinal_moments(xs, source=data_source)
-        return _fit(mdl, mom, source)
+        mdl = _Model(spec, source, [len(t) for t in mom.thresholds])
+        return _fit(mdl, [mom], source, pd.DataFrame({"group": [None], "n_obs": [mom.n_obs]}))
 
 
-def _fit(mdl: _Model, mom: OrdinalMoments, source: str) -> OrdinalCFAResult:
-    p = mdl.p
-    n = mom.n_obs
-    n_th = sum(len(t) for t in mom.thresholds)
-    pairs = [(i, j) for j in range(p - 1) for i in range(j + 1, p)]
-    r = mom.s[n_th:]
-    gamma = mom.gamma
-    w_all = 1.0 / np.diag(gamma)
-    w = w_all[n_th:]
-    df = len(mom.s) - (n_th + mdl.n_free)
+def ordinal_multigroup_cfa(
+    data: pd.DataFrame,
+    model: str,
+    group: str,
+    *,
+    group_equal=(),
+    group_partial=(),
+    source: str = "model",
+    data_source: str = "items",
+) -> OrdinalCFAResult:
+    """Ordinal CFA in several groups, as ``lavaan::cfa(..., ordered=TRUE, group=, group.equal=)``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Respondents x ordinal items plus the ``group`` column (groups in the order of their
+        first appearance, as lavaan; the first is the reference group).
+    model : str
+        lavaan syntax, as :func:`ordinal_cfa`.
+    group : str
+        The group column.
+    group_equal : sequence of str
+        Of :data:`EQUALITIES`. With ``"thresholds"`` the scaling factors (``~*~``) and latent
+        means are free outside the first group (lavaan's default).
+    group_partial : sequence of str
+        Parameters freed from ``group_equal`` (``"A1 | t2"``, ``"F =~ A2"``).
+    source, data_source : str
+        Names of the model and the data in error messages.
+
+    Returns
+    -------
+    OrdinalCFAResult
+
+    Raises
+    ------
+    DataFormatError
+        As :func:`ordinal_cfa`; also a category of an item with no answer in one group (the
+        thresholds of the groups must cut the same categories), a group with too few
+        respondents, fewer than two groups.
+    """
+    if isinstance(group_equal, str):
+        group_equal = (group_equal,) if group_equal else ()
+    bad = [e for e in group_equal if e not in EQUALITIES]
+    if bad:
+        raise DataFormatError(
+            source, None, "group_equal", f"{bad[0]!r} is not one of {list(EQUALITIES)}"
+        )
+    if isinstance(group_partial, str):
+        group_partial = (group_partial,)
+    if group not in data.columns:
+        raise DataFormatError(data_source, None, group, f"no group column {group!r} in the data")
+    spec, x = _prepare(data, model, source, data_source, extra=(group,))
+    x = x.assign(**{group: data[group].to_numpy()}).dropna(how="any")
+    labels = list(pd.unique(x[group]))
+    if len(labels) < 2:
+        raise DataFormatError(
+            data_source,
+            None,
+            group,
+            f"an ordinal multi-group CFA needs at least 2 groups, got {len(labels)}",
+        )
+    levels = [np.unique(x[it].to_numpy(dtype=float)) for it in spec.observed]
+    moms = []
+    with single_threaded_blas():
+        for lab in labels:
+            sub = x[x[group] == lab]
+            if len(sub) <= len(spec.observed):
+                raise DataFormatError(
+                    data_source,
+                    f"row {sub.index[0]!r}",
+                    group,
+                    f"group {lab!r} has {len(sub)} respondent{'s' if len(sub) != 1 else ''} "
+                    f"with every model item answered; it needs more than {len(spec.observed)}",
+                )
+            moms.append(
+                ordinal_moments(
+                    sub[spec.observed],
+                    source=data_source,
+                    levels=levels,
+                    where=f" in group {lab!r}",
+                )
+            )
+        mdl = _Model(
+            spec,
+            source,
+            [len(t) for t in moms[0].thresholds],
+            n_groups=len(labels),
+            equal=group_equal,
+            partial=group_partial,
+        )
+        groups = pd.DataFrame({"group": labels, "n_obs": [m.n_obs for m in moms]})
+        res = _fit(mdl, moms, source, groups)
+    notes = dict(res.notes, group_equal=list(group_equal), group_partial=list(group_partial))
+    return OrdinalCFAResult(res.table, notes, estimates=res.estimates, moments=moms, groups=groups)
+
+
+def _fit(mdl: _Model, moms: list, source: str, groups: pd.DataFrame) -> OrdinalCFAResult:
+    G = len(moms)
+    ns = np.array([m.n_obs for m in moms], dtype=float)
+    n = float(ns.sum())
+    # lavaan weighs the groups' discrepancies by N_g - 1 in the fit (and the statistic) but by
+    # N_g in the information matrices of the standard errors and the scaled test
+    frac_fit = (ns - 1) / (n - G)
+    frac = ns / n
+    s = [m.s for m in moms]
+    w = [1.0 / np.diag(m.gamma) for m in moms]
+    k = mdl.n_free
+    n_s = sum(len(v) for v in s)
+    df = n_s - k
     if df < 0:
         raise DataFormatError(
             source,
             None,
             None,
-            f"the model is not identified: {n_th + mdl.n_free} free parameters for "
-            f"{len(mom.s)} thresholds and correlations (df = {df})",
+            f"the model is not identified: {k} free parameters for {n_s} thresholds and "
+            f"correlations (df = {df})",
         )
-    theta = _start(mdl, mom)
-    rows = np.array([i for i, _ in pairs])
-    cols = np.array([j for _, j in pairs])
+    theta = _start(mdl, moms)
 
-    def resid(t):
-        return r - mdl.sigma(t)[rows, cols]
+    def objective(t):
+        return float(
+            sum(
+                fg * np.sum(wg * (sg - mg) ** 2)
+                for fg, wg, sg, mg in zip(frac_fit, w, s, mdl.moments(t), strict=True)
+            )
+        )
 
-    f = float(np.sum(w * resid(theta) ** 2))
+    f = objective(theta)
     status = "ok"
     for _it in range(MAX_ITER):
-        jac = mdl.jacobian(theta, pairs)
-        e = resid(theta)
-        grad = -2 * jac.T @ (w * e)
+        jac = mdl.jacobian(theta)
+        mom = mdl.moments(theta)
+        grad = np.zeros(k)
+        h = np.zeros((k, k))
+        for fg, wg, sg, mg, jg in zip(frac_fit, w, s, mom, jac, strict=True):
+            grad += fg * jg.T @ (wg * (sg - mg))
+            h += fg * jg.T @ (wg[:, None] * jg)
         if np.max(np.abs(grad)) < GRADIENT_TOL:
             break
-        h = jac.T @ (w[:, None] * jac)
         try:
-            step = np.linalg.solve(h, jac.T @ (w * e))
+            step = np.linalg.solve(h, grad)
         except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(h, jac.T @ (w * e), rcond=None)[0]
+            step = np.linalg.lstsq(h, grad, rcond=None)[0]
         t = 1.0
         while t > 1e-10:
             cand = theta + t * step
-            fc = float(np.sum(w * resid(cand) ** 2))
+            fc = objective(cand)
             if fc <= f:
                 break
             t /= 2
@@ -499,17 +716,18 @@ def _fit(mdl: _Model, mom: OrdinalMoments, source: str) -> OrdinalCFAResult:
             break
     else:
         status = f"not converged in {MAX_ITER} iterations"
-    g_end = float(np.max(np.abs(-2 * mdl.jacobian(theta, pairs).T @ (w * resid(theta)))))
-    if status == "ok" and g_end > 1e-6:
-        status = f"not converged (largest gradient {g_end:.2g})"
-    jac_c = mdl.jacobian(theta, pairs)
-    # the full Jacobian over s: thresholds (identity) then correlations
-    k = n_th + mdl.n_free
-    delta = np.zeros((len(mom.s), k))
-    delta[:n_th, :n_th] = np.eye(n_th)
-    delta[n_th:, n_th:] = jac_c
-    wd = w_all[:, None] * delta
-    info = delta.T @ wd
+    jac = mdl.jacobian(theta)
+    mom = mdl.moments(theta)
+    g_end = np.zeros(k)
+    info = np.zeros((k, k))
+    meat = np.zeros((k, k))
+    for fg, ff, wg, sg, mg, jg, m in zip(frac, frac_fit, w, s, mom, jac, moms, strict=True):
+        g_end += ff * jg.T @ (wg * (sg - mg))
+        wd = wg[:, None] * jg
+        info += fg * jg.T @ wd
+        meat += fg * wd.T @ m.gamma @ wd
+    if status == "ok" and np.max(np.abs(g_end)) > 1e-6:
+        status = f"not converged (largest gradient {np.max(np.abs(g_end)):.2g})"
     ev = np.linalg.eigvalsh(info)
     if ev.min() <= 1e-10 * ev.max():
         raise DataFormatError(
@@ -520,44 +738,71 @@ def _fit(mdl: _Model, mom: OrdinalMoments, source: str) -> OrdinalCFAResult:
             "loading or a factor variance, or give each factor enough items",
         )
     info_inv = np.linalg.inv(info)
-    vcov = info_inv @ (wd.T @ gamma @ wd) @ info_inv / (n - 1)  # lavaan: N - 1 here too
+    vcov = info_inv @ meat @ info_inv / (n - G)  # lavaan: N - 1 per group
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
-    # tests
-    chisq = (n - 1) * f  # lavaan's statistic for the categorical estimators uses N - 1
-    u = np.diag(w_all) - wd @ info_inv @ wd.T
-    ug = u @ gamma
-    tr1, tr2 = np.trace(ug), np.sum(ug * ug.T)
-    fit = _tests(chisq, df, tr1, tr2, n)
-    wb = w_all[n_th:]
-    chisq_b = (n - 1) * float(np.sum(wb * r**2))
-    df_b = len(pairs)
-    ugb = wb[:, None] * gamma[n_th:, n_th:]
-    base = _tests(chisq_b, df_b, np.trace(ugb), np.sum(ugb * ugb.T), n)
-    fit.update(_comparative(fit, base, df, df_b, n))
-    sig = mdl.sigma(theta)
-    res_c = (mom.correlations - sig)[rows, cols]
-    # lavaan's srmr: the p (p + 1) / 2 elements of the lower triangle, the diagonal (0) included
-    fit["srmr"] = float(np.sqrt(np.sum(res_c**2) / (p * (p + 1) / 2)))
+    # statistics: each group's (N_g - 1) F_g, summed (lavaan's categorical test statistic)
+    fg_all = [float(np.sum(wg * (sg - mg) ** 2)) for wg, sg, mg in zip(w, s, mom, strict=True)]
+    chisq = float(np.sum((ns - 1) * fg_all))
+    # U Gamma over the stacked groups: W_g weighted by N_g / N, Gamma_g by N / N_g
+    wfull = np.concatenate([fg * wg for fg, wg in zip(frac, w, strict=True)])
+    gam = _block([m.gamma / fg for m, fg in zip(moms, frac, strict=True)])
+    dfull = np.vstack(jac)
+    wdf = wfull[:, None] * dfull
+    u = np.diag(wfull) - wdf @ info_inv @ wdf.T
+    ug = u @ gam
+    fit = _tests(chisq, df, np.trace(ug), float(np.sum(ug * ug.T)))
+    # baseline: thresholds free, correlations 0, in every group
+    n_ths = [sum(len(t) for t in m.thresholds) for m in moms]
+    chisq_b = float(
+        sum(
+            (ng - 1) * np.sum(wg[nt:] * sg[nt:] ** 2)
+            for ng, wg, sg, nt in zip(ns, w, s, n_ths, strict=True)
+        )
+    )
+    df_b = G * len(mdl.pairs)
+    wb = np.concatenate([fg * wg[nt:] for fg, wg, nt in zip(frac, w, n_ths, strict=True)])
+    gb = _block([m.gamma[nt:, nt:] / fg for m, fg, nt in zip(moms, frac, n_ths, strict=True)])
+    ugb = wb[:, None] * gb
+    base = _tests(chisq_b, df_b, np.trace(ugb), float(np.sum(ugb * ugb.T)))
+    fit.update(_comparative(fit, base, df, df_b, n, G))
+    srmr = 0.0
+    p = mdl.p
+    for ng, m, mg, nt in zip(ns, moms, mom, n_ths, strict=True):
+        res_c = m.s[nt:] - mg[nt:]
+        srmr += ng * np.sqrt(np.sum(res_c**2) / (p * (p + 1) / 2))
+    fit["srmr"] = float(srmr / n)  # the diagonal's residuals (1 - 1) are in the mean
     fit = {
         "n_obs": int(n),
+        "n_groups": int(G),
         "npar": int(k),
         **fit,
-        "baseline_chisq": float(chisq_b),
+        "baseline_chisq": chisq_b,
         "baseline_df": int(df_b),
         "baseline_chisq_scaled": base["chisq_scaled"],
         "converged": status == "ok",
         "status": status,
     }
-    est = _estimates(mdl, mom, theta, se[n_th:], se[:n_th])
+    est = _estimates(mdl, theta, se, groups)
     return OrdinalCFAResult(
         pd.DataFrame([fit]),
         {"estimator": "DWLS", "test": "scaled.shifted", "se": "robust.sem"},
         estimates=est,
-        moments=mom,
+        moments=moms,
+        groups=groups,
     )
 
 
-def _tests(chisq, df, tr1, tr2, n) -> dict:
+def _block(mats):
+    size = sum(m.shape[0] for m in mats)
+    out = np.zeros((size, size))
+    at = 0
+    for m in mats:
+        out[at : at + m.shape[0], at : at + m.shape[0]] = m
+        at += m.shape[0]
+    return out
+
+
+def _tests(chisq, df, tr1, tr2) -> dict:
     a = np.sqrt(df / tr2) if tr2 > 0 else np.nan
     shift = df - a * tr1
     scaled = a * chisq + shift
@@ -572,7 +817,7 @@ def _tests(chisq, df, tr1, tr2, n) -> dict:
     }
 
 
-def _comparative(fit, base, df, df_b, n) -> dict:
+def _comparative(fit, base, df, df_b, n, n_groups) -> dict:
     out = {}
     for suffix, key in (("", "chisq"), ("_scaled", "chisq_scaled")):
         x2, xb = fit[key], base[key]
@@ -580,61 +825,66 @@ def _comparative(fit, base, df, df_b, n) -> dict:
         out[f"cfi{suffix}"] = 1.0 if t2 == 0 else float(1 - t1 / t2)
         out[f"tli{suffix}"] = float((xb / df_b - x2 / df) / (xb / df_b - 1)) if df > 0 else 1.0
         out[f"rmsea{suffix}"] = (
-            float(np.sqrt(max(x2 - df, 0.0) / (df * (n - 1)))) if df > 0 else 0.0
+            float(np.sqrt(n_groups) * np.sqrt(max(x2 - df, 0.0) / (df * (n - n_groups))))
+            if df > 0
+            else 0.0
         )
     return out
 
 
-def _start(mdl: _Model, mom: OrdinalMoments) -> np.ndarray:
-    """Loadings from each factor's first principal axis of the polychoric matrix."""
-    theta = np.zeros(mdl.n_free)
+def _start(mdl: _Model, moms: list) -> np.ndarray:
+    """Loadings from each factor's first principal axis of the polychoric matrix; thresholds
+    the sample thresholds; averaged over the groups for parameters held equal."""
+    sums = np.zeros(mdl.n_free)
+    counts = np.zeros(mdl.n_free)
     ii = {v: k for k, v in enumerate(mdl.items)}
-    idx_of = {
-        f: [ii[i] for i in its] for f, its in zip(mdl.factors, _factor_items(mdl), strict=True)
-    }
-    lam_s, psi = {}, {}
-    for f, idx in idx_of.items():
-        vals, vecs = np.linalg.eigh(mom.correlations[np.ix_(idx, idx)])
-        v = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-8) / max(len(idx), 1))
-        v = v * np.sqrt(len(idx))
-        marker = v[0] if abs(v[0]) > 1e-6 else 1e-6
-        for k, i in enumerate(idx):
-            lam_s[(f, mdl.items[i])] = v[k] / marker
-        psi[f] = min(marker**2, 0.95)
-    for c, k in zip(mdl.cells, mdl.free, strict=True):
-        if k < 0:
-            continue
-        if c[0] == "lambda":
-            theta[k] = lam_s.get((c[3], c[5]), 0.5)
-        elif c[0] == "psi":
-            theta[k] = psi.get(c[3], 0.5) if c[3] == c[5] else 0.0
-    return theta
+    fac_items = {f: [] for f in mdl.factors}
+    for g, mat, _i, _j, lhs, _op, rhs, _fx in mdl.cells:
+        if g == 0 and mat == "lambda":
+            fac_items[lhs].append(rhs)
+    for g, mom in enumerate(moms):
+        lam_s, psi = {}, {}
+        for f, its in fac_items.items():
+            idx = [ii[i] for i in its]
+            vals, vecs = np.linalg.eigh(mom.correlations[np.ix_(idx, idx)])
+            v = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-8))
+            marker = v[0] if abs(v[0]) > 1e-6 else 1e-6
+            for k, i in enumerate(idx):
+                lam_s[(f, mdl.items[i])] = v[k] / marker
+            psi[f] = min(marker**2, 0.95)
+        for (cg, mat, i, j, lhs, _op, rhs, _fx), k in zip(mdl.cells, mdl.free, strict=True):
+            if cg != g or k < 0:
+                continue
+            if mat == "lambda":
+                val = lam_s.get((lhs, rhs), 0.5)
+            elif mat == "psi":
+                val = psi.get(lhs, 0.5) if lhs == rhs else 0.0
+            elif mat == "tau":
+                val = mom.thresholds[i][j]
+            elif mat == "delta":
+                val = 1.0
+            else:
+                val = 0.0
+            sums[k] += val
+            counts[k] += 1
+    return sums / np.maximum(counts, 1)
 
 
-def _factor_items(mdl: _Model):
-    out = {f: [] for f in mdl.factors}
-    for c in mdl.cells:
-        if c[0] == "lambda":
-            out[c[3]].append(c[5])
-    return [out[f] for f in mdl.factors]
-
-
-def _estimates(mdl, mom, theta, se_free, se_th) -> pd.DataFrame:
+def _estimates(mdl, theta, se, groups) -> pd.DataFrame:
     rows = []
-    for c, k in zip(mdl.cells, mdl.free, strict=True):
-        est = c[6] if k < 0 else theta[k]
-        se = np.nan if k < 0 else se_free[k]
-        rows.append((c[3], c[4], c[5], est, se))
-    lam, psi, th = mdl.matrices(theta)
-    resid = 1.0 - np.diag(lam @ psi @ lam.T)
-    for i, it in enumerate(mdl.items):
-        rows.append((it, "~~", it, float(resid[i]), np.nan))
-    q = 0
-    for it, tau in zip(mom.items, mom.thresholds, strict=True):
-        for k, t in enumerate(tau):
-            rows.append((it, "|", f"t{k + 1}", float(t), float(se_th[q])))
-            q += 1
-    est = pd.DataFrame(rows, columns=["lhs", "op", "rhs", "estimate", "se"])
+    mats = mdl.matrices(theta)
+    labels = list(groups["group"])
+    for (g, _mat, _i, _j, lhs, op, rhs, fixed), k in zip(mdl.cells, mdl.free, strict=True):
+        est = fixed if k < 0 else theta[k]
+        rows.append((labels[g], lhs, op, rhs, int(k + 1), float(est), np.nan if k < 0 else se[k]))
+    for g, mx in enumerate(mats):
+        lam, psi, d = mx["lambda"], mx["psi"], mx["delta"][:, 0]
+        resid = 1.0 / d**2 - np.diag(lam @ psi @ lam.T)
+        for i, it in enumerate(mdl.items):
+            rows.append((labels[g], it, "~~", it, 0, float(resid[i]), np.nan))
+    est = pd.DataFrame(rows, columns=["group", "lhs", "op", "rhs", "free", "estimate", "se"])
     est["z"] = est.estimate / est.se
     est["p_value"] = 2 * stats.norm.sf(est.z.abs())
+    if len(labels) == 1:
+        est = est.drop(columns="group")
     return est
