@@ -148,22 +148,16 @@ def bfi_gender() -> pd.DataFrame:
         pytest.skip(f"psychTools is not installed: {exc}")
 
 
-@pytest.mark.parametrize("level", list(oc.LEVELS))
-def test_ordinal_multigroup_equals_lavaan(bfi_gender, level):
-    ref = r_reference.stored("ordinal_invariance_bfi")
-    res = oc.ordinal_multigroup_cfa(
-        bfi_gender, MODELS["an"], "gender", group_equal=oc.LEVELS[level]
-    )
+def _compare_multigroup(res, ref, tag):
     fit = res.table.iloc[0]
-    want = ref[f"{level}_fit"]
+    want = ref[f"{tag}_fit"]
     for k, name in enumerate(FIT_NAMES):
         tol = CHISQ_TOL if "chisq" in name and "factor" not in name else FIT_TOL
-        np.testing.assert_allclose(fit[name], want[k], atol=tol, err_msg=f"{level} {name}")
+        np.testing.assert_allclose(fit[name], want[k], atol=tol, err_msg=f"{tag} {name}")
     assert fit.status == "ok" and res.groups.group.tolist() == [1, 2]
-    gno = {1: 1, 2: 2}
     seen = 0
     for r in res.estimates.itertuples():
-        key = f"{level}_p_{gno[r.group]}_{r.lhs}{r.op}{r.rhs}"
+        key = f"{tag}_p_{r.group}_{r.lhs}{r.op}{r.rhs}"  # groups 1, 2 are lavaan's 1, 2
         e, se = ref[key]
         np.testing.assert_allclose(r.estimate, e, atol=EST_TOL, err_msg=key)
         if np.isfinite(r.se):
@@ -172,8 +166,50 @@ def test_ordinal_multigroup_equals_lavaan(bfi_gender, level):
             assert se == 0 or np.isnan(se), key
         seen += 1
     # lavaan also lists the items' intercepts (~1, fixed 0), which are not parameters here
-    item_means = {f"{level}_p_{g}_{it}~1" for g in (1, 2) for it in ITEMS}
-    assert seen == sum(1 for k in ref if k.startswith(f"{level}_p_") and k not in item_means)
+    item_means = {f"{tag}_p_{g}_{it}~1" for g in (1, 2) for it in ITEMS}
+    assert seen == sum(1 for k in ref if k.startswith(f"{tag}_p_") and k not in item_means)
+
+
+@pytest.mark.parametrize("level", list(oc.LEVELS))
+def test_ordinal_multigroup_equals_lavaan(bfi_gender, level):
+    ref = r_reference.stored("ordinal_invariance_bfi")
+    res = oc.ordinal_multigroup_cfa(
+        bfi_gender, MODELS["an"], "gender", group_equal=oc.LEVELS[level]
+    )
+    _compare_multigroup(res, ref, level)
+
+
+def _compare_lrt(row, want):
+    np.testing.assert_allclose(row.delta_chisq, want[0], atol=CHISQ_TOL)
+    assert row.delta_df == want[1]
+    np.testing.assert_allclose(row.p, want[2], rtol=1e-4, atol=1e-12)
+
+
+def test_ordinal_invariance_equals_lavaan_lrt(bfi_gender):
+    from vp_stats.stats import invariance as inv
+
+    ref = r_reference.stored("ordinal_invariance_bfi")
+    res = inv.invariance(bfi_gender, MODELS["an"], "gender", ordered=True)
+    t = res.table.set_index("level")
+    assert t.index.tolist() == ["configural", "metric", "scalar"]
+    for lv in ("metric", "scalar"):
+        _compare_lrt(t.loc[lv], ref[f"lrt_{lv}"])
+        assert t.delta_cfi[lv] == pytest.approx(
+            ref[f"{lv}_fit"][11] - t.cfi_scaled.shift(1)[lv], abs=FIT_TOL
+        )
+    # partial invariance: two thresholds freed at the scalar level
+    part = inv.invariance(
+        bfi_gender,
+        MODELS["an"],
+        "gender",
+        ordered=True,
+        levels=["metric", "scalar"],
+        group_partial=["A1 | t1", "N4 | t2"],
+    )
+    _compare_multigroup(part.fits["scalar"], ref, "partial")
+    _compare_lrt(part.table.iloc[1], ref["lrt_partial"])
+    with pytest.raises(ValueError, match="no strict level"):
+        inv.invariance(bfi_gender, MODELS["an"], "gender", ordered=True, levels=["strict"])
 
 
 def test_ordinal_multigroup_bad_input():

@@ -114,6 +114,14 @@ GRADIENT_TOL = 1e-9  # largest |dF/dtheta| / N at the solution
 MAX_ITER = 500
 SINGULAR = 1e-9  # information matrix eigenvalue ratio below this: not identified
 FIT_COLUMNS = ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr")
+ORDINAL_COLUMNS = (
+    "chisq_scaled",
+    "pvalue_scaled",
+    "chisq_scaling_factor",
+    "cfi_scaled",
+    "tli_scaled",
+    "rmsea_scaled",
+)
 
 
 # --------------------------------------------------------------------------- the model
@@ -751,10 +759,11 @@ def invariance(
     model: str,
     group: str,
     *,
-    levels=tuple(LEVELS),
+    levels=None,
     group_partial=(),
     source: str = "model",
     data_source: str = "data",
+    ordered: bool = False,
 ) -> InvarianceResult:
     """Test measurement invariance: configural, metric, scalar and strict models, in sequence.
 
@@ -772,7 +781,18 @@ def invariance(
     data, model, group, group_partial, source, data_source
         As :func:`multigroup_cfa`.
     levels : sequence of str
-        Which of :data:`LEVELS`, in order (default all four).
+        Which of :data:`LEVELS`, in order (default all four; with ``ordered``, of
+        :data:`vp_stats.stats.ordinal_cfa.LEVELS`: configural, metric, scalar).
+    ordered : bool
+        Treat the items as ordinal (lavaan's ``ordered = TRUE``): each level is
+        :func:`vp_stats.stats.ordinal_cfa.ordinal_multigroup_cfa` (DWLS on polychoric
+        correlations and thresholds, WLSMV's scaled test); scalar invariance holds the
+        thresholds equal. The table then also has ``chisq_scaled, pvalue_scaled,
+        chisq_scaling_factor, cfi_scaled, tli_scaled, rmsea_scaled``; the difference test is
+        :func:`vp_stats.stats.ordinal_cfa.scaled_difference_test` (lavaan's ``lavTestLRT`` for
+        WLSMV) and ``delta_cfi``, ``delta_rmsea`` are differences of the scaled indices.
+        There is no strict level: in the delta parameterization residual variances are not
+        parameters.
 
     Returns
     -------
@@ -794,10 +814,23 @@ def invariance(
     >>> bool(freed.table.p.iloc[1] > 0.01)
     True
     """
+    from vp_stats.stats import ordinal_cfa as oc
+
+    known = oc.LEVELS if ordered else LEVELS
+    levels = list(known) if levels is None else levels
     levels = [levels] if isinstance(levels, str) else list(levels)
-    bad = [lv for lv in levels if lv not in LEVELS]
+    bad = [lv for lv in levels if lv not in known]
     if bad or not levels:
-        raise ValueError(f"levels must be among {list(LEVELS)}, got {levels!r}")
+        more = (
+            " (ordinal items have no strict level: their residual variances are not "
+            "parameters in the delta parameterization)"
+            if ordered and "strict" in bad
+            else ""
+        )
+        raise ValueError(f"levels must be among {list(known)}, got {levels!r}{more}")
+    if ordered:
+        group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
+        return _ordinal_invariance(data, model, group, levels, group_partial, source, data_source)
     group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
     spec, x = _prepare(data, model, group, source, data_source)
     rows, ests, fits = [], [], {}
@@ -846,9 +879,69 @@ def invariance(
     return InvarianceResult(table, notes, estimates=est, fits=fits)
 
 
+def _ordinal_invariance(data, model, group, levels, group_partial, source, data_source):
+    from vp_stats.stats import ordinal_cfa as oc
+
+    rows, ests, fits = [], [], {}
+    for lv in levels:
+        equal = oc.LEVELS[lv]
+        partial = tuple(t for t in group_partial if _partial_class(t) in equal)
+        res = oc.ordinal_multigroup_cfa(
+            data,
+            model,
+            group,
+            group_equal=equal,
+            group_partial=partial,
+            source=source,
+            data_source=data_source,
+        )
+        fits[lv] = res
+        f = res.table.iloc[0].to_dict()
+        row = {
+            "level": lv,
+            "group_equal": ",".join(equal),
+            "group_partial": ",".join(partial),
+            **{k: f[k] for k in ("n_obs", "npar", *FIT_COLUMNS)},
+            **{k: f[k] for k in ORDINAL_COLUMNS},
+        }
+        if len(fits) == 1:
+            row.update(dict.fromkeys(("delta_chisq", "delta_df", "p"), np.nan))
+        else:
+            prev = fits[levels[len(fits) - 2]]
+            row.update(oc.scaled_difference_test(prev, res))
+        row.update(converged=f["converged"], status=f["status"])
+        rows.append(row)
+        ests.append(res.estimates.assign(level=lv))
+    table = pd.DataFrame(rows)
+    prev = table.shift(1)
+    table.insert(
+        table.columns.get_loc("p") + 1, "delta_cfi", table["cfi_scaled"] - prev["cfi_scaled"]
+    )
+    table.insert(
+        table.columns.get_loc("delta_cfi") + 1,
+        "delta_rmsea",
+        table["rmsea_scaled"] - prev["rmsea_scaled"],
+    )
+    table["delta_df"] = table["delta_df"].astype(float)
+    est = pd.concat(ests, ignore_index=True)
+    est = est[["level", *[c for c in est.columns if c != "level"]]]
+    groups = fits[levels[0]].groups
+    notes = {
+        "group": group,
+        "groups": groups["group"].tolist(),
+        "n_obs": groups["n_obs"].tolist(),
+        "reference_group": groups["group"].iloc[0],
+        "group_partial": list(group_partial),
+        "estimator": "DWLS (WLSMV: robust standard errors, scaled-and-shifted test)",
+    }
+    return InvarianceResult(table, notes, estimates=est, fits=fits)
+
+
 def _partial_class(term: str) -> str:
     """The group.equal class a group.partial term belongs to."""
     t = _norm(term)
+    if "|" in t:
+        return "thresholds"
     if t.endswith("~1") and "~~" not in t:
         return "intercepts"
     if "=~" in t:

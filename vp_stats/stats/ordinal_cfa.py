@@ -74,6 +74,7 @@ __all__ = [
     "ordinal_moments",
     "ordinal_cfa",
     "ordinal_multigroup_cfa",
+    "scaled_difference_test",
 ]
 
 MAX_CATEGORIES = 10  # an "ordinal" item with more categories is refused
@@ -507,6 +508,7 @@ class OrdinalCFAResult(Result):
     estimates: pd.DataFrame = None
     moments: list = None
     groups: pd.DataFrame = None
+    parts: dict = None  # the matrices of the robust tests (for scaled_difference_test)
 
 
 def _prepare(data, model, source, data_source, extra=()):
@@ -652,7 +654,9 @@ def ordinal_multigroup_cfa(
         groups = pd.DataFrame({"group": labels, "n_obs": [m.n_obs for m in moms]})
         res = _fit(mdl, moms, source, groups)
     notes = dict(res.notes, group_equal=list(group_equal), group_partial=list(group_partial))
-    return OrdinalCFAResult(res.table, notes, estimates=res.estimates, moments=moms, groups=groups)
+    return OrdinalCFAResult(
+        res.table, notes, estimates=res.estimates, moments=moms, groups=groups, parts=res.parts
+    )
 
 
 def _fit(mdl: _Model, moms: list, source: str, groups: pd.DataFrame) -> OrdinalCFAResult:
@@ -783,13 +787,62 @@ def _fit(mdl: _Model, moms: list, source: str, groups: pd.DataFrame) -> OrdinalC
         "status": status,
     }
     est = _estimates(mdl, theta, se, groups)
+    parts = {
+        "delta": jac,
+        "w": w,
+        "gamma": [m.gamma for m in moms],
+        "frac": frac,
+        "info": info,
+    }
     return OrdinalCFAResult(
         pd.DataFrame([fit]),
         {"estimator": "DWLS", "test": "scaled.shifted", "se": "robust.sem"},
         estimates=est,
         moments=moms,
         groups=groups,
+        parts=parts,
     )
+
+
+def scaled_difference_test(free: OrdinalCFAResult, restricted: OrdinalCFAResult) -> dict:
+    """The scaled-and-shifted chi-square difference test of two nested ordinal fits.
+
+    Satorra (2000) with Asparouhov & Muthen's (2010) scale and shift, as lavaan's
+    ``lavTestLRT(free, restricted)`` for WLSMV (``method = "satorra.2000"``, ``A.method =
+    "delta"``): with ``D1``, ``D0`` the Jacobians of the two models' moments, ``A`` spans the
+    orthogonal complement of ``pinv(D1) D0`` (the directions the restriction removes),
+    ``P`` the free model's information, ``M = P^-1 A' (A P^-1 A')^+ A P^-1``,
+    ``U = W D1 M D1' W`` and ``Gamma`` the asymptotic covariance (``N_g / N`` weighted):
+    ``a = sqrt(m / tr((U Gamma)^2))``, ``T = a (chisq_0 - chisq_1) + m - a tr(U Gamma)`` on
+    ``m = df_0 - df_1`` degrees of freedom.
+
+    Returns
+    -------
+    dict
+        ``delta_chisq`` (the scaled difference ``T``), ``delta_df``, ``p``.
+    """
+    p1, p0 = free.parts, restricted.parts
+    t1, t0 = float(free.table.chisq.iloc[0]), float(restricted.table.chisq.iloc[0])
+    m = int(restricted.table.df.iloc[0] - free.table.df.iloc[0])
+    if m <= 0:
+        return {"delta_chisq": t0 - t1, "delta_df": m, "p": np.nan}
+    d1, d0 = np.vstack(p1["delta"]), np.vstack(p0["delta"])
+    h = np.linalg.pinv(d1) @ d0
+    u_, sv, _ = np.linalg.svd(h, full_matrices=True)
+    rank = int(np.sum(sv > 1e-8 * max(sv.max(), 1e-300)))
+    a = u_[:, rank:].T
+    p_inv = np.linalg.inv(p1["info"])
+    apa = a @ p_inv @ a.T
+    mm = p_inv @ a.T @ np.linalg.pinv(apa) @ a @ p_inv
+    frac = p1["frac"]
+    v_all = np.concatenate(p1["w"])
+    gam = _block([fg * g for fg, g in zip(frac, p1["gamma"], strict=True)])
+    u = (v_all[:, None] * d1) @ mm @ (d1.T * v_all[None, :])
+    ug = u @ gam
+    tr1, tr2 = float(np.trace(ug)), float(np.sum(ug * ug.T))
+    scale = np.sqrt(m / tr2)
+    stat = (t0 - t1) * scale + m - scale * tr1
+    return {"delta_chisq": float(stat), "delta_df": m, "p": float(stats.chi2.sf(stat, m))}
 
 
 def _block(mats):
