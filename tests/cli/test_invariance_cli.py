@@ -212,3 +212,90 @@ def test_bad_input_is_one_error_line_exit_2(files):
     msg = _error([*base, "--data", files / "items.csv", "--group", "sample", "--levels", "weak"])
     assert "'weak'" in msg
     assert not (files / "o").exists() or not list((files / "o").glob("invariance*.csv"))
+
+
+def test_ordered_bfi_by_gender_equals_lavaan_wlsmv(tmp_path):
+    from vp_stats.io.psychtools import PsychToolsNotFoundError, read_psychtools
+
+    try:
+        bfi = read_psychtools("bfi")
+    except PsychToolsNotFoundError as exc:
+        pytest.skip(f"psychTools is not installed: {exc}")
+    cols = [*(f"A{i}" for i in range(1, 6)), *(f"N{i}" for i in range(1, 6)), "gender"]
+    bfi[cols].to_csv(tmp_path / "bfi.csv", index=False)  # a temporary copy, never stored
+    (tmp_path / "m.txt").write_text(BFI_MODEL)
+    res = _run(
+        [
+            "structure",
+            "invariance",
+            "--data",
+            tmp_path / "bfi.csv",
+            "--group",
+            "gender",
+            "--model",
+            tmp_path / "m.txt",
+            "--ordered",
+            "--out",
+            tmp_path / "o",
+        ]
+    )
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "o" / "invariance.csv").set_index("level")
+    ref = r_reference.stored("ordinal_invariance_bfi")
+    for lv in ("configural", "metric", "scalar"):
+        want = ref[f"{lv}_fit"]  # chisq ... chisq.scaled (3) ... cfi.scaled (11) rmsea.scaled (13)
+        np.testing.assert_allclose(
+            t.loc[lv, ["chisq", "chisq_scaled", "cfi_scaled", "rmsea_scaled", "srmr"]].to_numpy(
+                dtype=float
+            ),
+            want[[0, 3, 11, 13, 14]],
+            atol=1e-3,
+            err_msg=lv,
+        )
+    for lv in ("metric", "scalar"):
+        np.testing.assert_allclose(t.loc[lv, "delta_chisq"], ref[f"lrt_{lv}"][0], atol=1e-3)
+    prov = json.loads((tmp_path / "o" / "provenance.json").read_text())
+    assert prov["parameters"]["ordered"] is True
+
+
+def test_ordered_bad_input_is_one_error_line(tmp_path):
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.integers(1, 5, (300, 4)), columns=list("abcd"))
+    x["g"] = np.repeat(["u", "v"], 150)
+    x["d"] = x["d"] + 0.5 * (np.arange(300) == 17)  # "4.5": not an ordinal category
+    x.to_csv(tmp_path / "items.csv", index=False)
+    (tmp_path / "m.txt").write_text(MODEL)
+    msg = _error(
+        [
+            "structure",
+            "invariance",
+            "--data",
+            tmp_path / "items.csv",
+            "--group",
+            "g",
+            "--model",
+            tmp_path / "m.txt",
+            "--ordered",
+            "--out",
+            tmp_path / "o",
+        ]
+    )
+    assert "items.csv" in msg and "row 18" in msg and "'d'" in msg and "integer category" in msg
+    msg = _error(
+        [
+            "structure",
+            "invariance",
+            "--data",
+            tmp_path / "items.csv",
+            "--group",
+            "g",
+            "--model",
+            tmp_path / "m.txt",
+            "--ordered",
+            "--levels",
+            "strict",
+            "--out",
+            tmp_path / "o",
+        ]
+    )
+    assert "no strict level" in msg

@@ -333,10 +333,17 @@ def invariance_cmd(
         "group.partial syntax ('A1 ~ 1' intercept, 'Agree =~ A2' loading, 'A1 ~~ A1' residual "
         "variance). Repeat the option or separate terms by commas.",
     ),
-    levels: str = typer.Option(
-        "configural,metric,scalar,strict",
+    levels: str | None = typer.Option(
+        None,
         "--levels",
-        help="Levels to fit, in order, comma-separated (of configural, metric, scalar, strict).",
+        help="Levels to fit, in order, comma-separated (of configural, metric, scalar, strict; "
+        "default all; with --ordered configural, metric, scalar).",
+    ),
+    ordered: bool = typer.Option(
+        False,
+        "--ordered",
+        help="Ordinal items (lavaan's ordered = TRUE): DWLS on polychoric correlations and "
+        "thresholds with WLSMV's scaled test; scalar invariance holds the thresholds equal.",
     ),
     participant_col: str = COLUMN_OPTS["participant"],
     scale: str | None = SCALE_OPT,
@@ -349,7 +356,10 @@ def invariance_cmd(
     (+ equal residual variances) models and tests each against the previous one. Writes
     OUT/invariance.csv (level, group_equal, group_partial, n_obs, npar, chisq, df, pvalue, cfi,
     tli, rmsea, srmr, delta_chisq, delta_df, p, delta_cfi, delta_rmsea, converged, proper,
-    status), OUT/invariance_estimates.csv (level, group, lhs, op, rhs, label, free, estimate,
+    status; with --ordered also chisq_scaled, pvalue_scaled, chisq_scaling_factor,
+    cfi_scaled, tli_scaled, rmsea_scaled, the difference test scaled as lavTestLRT's for
+    WLSMV and the deltas of the scaled indices),
+    OUT/invariance_estimates.csv (level, group, lhs, op, rhs, label, free, estimate,
     se, z, p_value), OUT/invariance_groups.csv (group, n_obs; the first is the reference
     group) and OUT/provenance.json. Respondents with a missing answer or group are left out.
     """
@@ -376,12 +386,17 @@ def invariance_cmd(
                 model, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
             ) from exc
         cfa.parse_model(text, source=str(model))
-        level_list = [s.strip() for s in levels.split(",") if s.strip()]
-        unknown = [lv for lv in level_list if lv not in inv.LEVELS]
+        from vp_stats.stats import ordinal_cfa
+
+        known = ordinal_cfa.LEVELS if ordered else inv.LEVELS
+        level_list = (
+            list(known) if levels is None else [s.strip() for s in levels.split(",") if s.strip()]
+        )
+        unknown = [lv for lv in level_list if lv not in known]
         if unknown or not level_list:
             _fail(
                 f"--levels: {unknown[0] if unknown else levels!r} is not one of "
-                f"{', '.join(inv.LEVELS)}"
+                f"{', '.join(known)}" + (" (ordinal items have no strict level)" if ordered else "")
             )
         partial = [t.strip() for f in free for t in f.split(",") if t.strip()]
         with tio.locked_out_dir(out) as out_dir:
@@ -403,6 +418,7 @@ def invariance_cmd(
                 group_partial=partial,
                 source=str(model),
                 data_source=str(data),
+                ordered=ordered,
             )
             groups = res.fits[level_list[0]].groups
             written = [
@@ -418,6 +434,7 @@ def invariance_cmd(
                             "group": group,
                             "free": partial,
                             "levels": level_list,
+                            "ordered": ordered,
                             "participant_col": participant_col,
                             "scale": str(mat.scale),
                             **tio.na_values_record(na_values),
@@ -434,12 +451,13 @@ def invariance_cmd(
         f"({', '.join(f'{a}: {b}' for a, b in zip(groups.group, groups.n_obs, strict=True))}); "
         f"reference group {groups.group.iloc[0]}"
     )
+    scaled = "_scaled" if ordered else ""
     cols = [
         "level",
-        "chisq",
+        f"chisq{scaled}",
         "df",
-        "cfi",
-        "rmsea",
+        f"cfi{scaled}",
+        f"rmsea{scaled}",
         "srmr",
         "delta_chisq",
         "delta_df",
