@@ -220,3 +220,10 @@ def test_bad_input_errors():
         inv.invariance(x, "F =~ 0*a + b + c + d", "sample")
     with pytest.raises(DataFormatError, match="at least 2 groups"):
         inv.invariance(x.assign(sample="all"), "F =~ a + b + c", "sample")
+
+
+def test_a_bad_partial_term_is_refused_at_any_level():
+    with pytest.raises(DataFormatError, match="'q ~ 1' names no parameter"):
+        inv.invariance(
+            _two_groups(), "F =~ a + b + c", "sample", levels=["configural"], group_partial="q ~ 1"
+        )

@@ -833,6 +833,7 @@ def invariance(
         return _ordinal_invariance(data, model, group, levels, group_partial, source, data_source)
     group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
     spec, x = _prepare(data, model, group, source, data_source)
+    _Model(spec, source, 1, (), group_partial)  # a --free term must name a parameter
     rows, ests, fits = [], [], {}
     for lv in levels:
         equal = LEVELS[lv]
@@ -891,7 +892,7 @@ def _ordinal_invariance(data, model, group, levels, group_partial, source, data_
             model,
             group,
             group_equal=equal,
-            group_partial=partial,
+            group_partial=group_partial,  # all: each must name a parameter; used where equal
             source=source,
             data_source=data_source,
         )
