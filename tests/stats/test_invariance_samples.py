@@ -110,3 +110,16 @@ def test_stack_groups_bad_input():
     p = pd.DataFrame({"persona_id": ["x", "x"], "item": ["q1", "q2"], "rating": ["1", "lots"]})
     with pytest.raises(DataFormatError, match="'lots' is not a number"):
         stack_groups({"human": h, "llm": p})
+
+
+def test_ordinal_invariance_across_samples(humans):
+    """Likert answers as ordered categories: the same shifted item, found by WLSMV."""
+    personas = _personas(humans, shift=0.0)
+    rng = np.random.default_rng(1)
+    down = (personas["item"] == "A2") & (rng.random(len(personas)) < 0.6)  # 6 stays in use
+    personas.loc[down, "rating"] = np.clip(personas.loc[down, "rating"] - 1, 1, 6)
+    res = sample_invariance(
+        {"human": humans, "llm": personas}, MODEL, ordered=True, levels=["metric", "scalar"]
+    )
+    assert res.table.columns[res.table.columns.get_loc("p") - 2] == "delta_chisq"
+    assert res.table.p.iloc[1] < 1e-10 and (res.table.status == "ok").all()

@@ -183,11 +183,12 @@ def sample_invariance(
     *,
     group: str = "sample",
     items: Sequence[str] | None = None,
-    levels=tuple(inv.LEVELS),
+    levels=None,
     group_partial=(),
     participant: str = "participant",
     item: str = "item",
     rating: str = "rating",
+    ordered: bool = False,
 ) -> inv.InvarianceResult:
     """Measurement invariance across samples (humans against personas, model against model).
 
@@ -198,8 +199,9 @@ def sample_invariance(
     ----------
     groups, group, items, participant, item, rating
         As :func:`stack_groups`.
-    model, levels, group_partial
-        As :func:`vp_stats.stats.invariance.invariance`.
+    model, levels, group_partial, ordered
+        As :func:`vp_stats.stats.invariance.invariance` (``ordered``: Likert answers as
+        ordinal categories, WLSMV).
 
     Returns
     -------
@@ -228,4 +230,5 @@ def sample_invariance(
         levels=levels,
         group_partial=group_partial,
         data_source="stacked samples",
+        ordered=ordered,
     )
