@@ -299,3 +299,44 @@ def test_ordered_bad_input_is_one_error_line(tmp_path):
         ]
     )
     assert "no strict level" in msg
+
+
+def test_ordered_writes_the_same_estimate_columns(tmp_path):
+    rng = np.random.default_rng(2)
+    lam = np.array([0.8, 0.7, 0.6, 0.7])
+    z = rng.standard_normal((600, 1)) * lam + rng.standard_normal((600, 4)) * np.sqrt(1 - lam**2)
+    x = pd.DataFrame(np.digitize(z, [-1.0, 0.0, 1.0]) + 1, columns=list("abcd"))
+    x["g"] = np.repeat(["u", "v"], 300)
+    x.to_csv(tmp_path / "items.csv", index=False)
+    (tmp_path / "m.txt").write_text(MODEL)
+    res = _run(
+        [
+            "structure",
+            "invariance",
+            "--data",
+            tmp_path / "items.csv",
+            "--group",
+            "g",
+            "--model",
+            tmp_path / "m.txt",
+            "--ordered",
+            "--out",
+            tmp_path / "o",
+        ]
+    )
+    assert res.exit_code == 0, res.output
+    e = pd.read_csv(tmp_path / "o" / "invariance_estimates.csv")
+    assert e.columns.tolist() == [
+        "level",
+        "group",
+        "lhs",
+        "op",
+        "rhs",
+        "label",
+        "free",
+        "estimate",
+        "se",
+        "z",
+        "p_value",
+    ]
+    assert set(e.op) == {"=~", "~~", "|", "~1", "~*~"}

@@ -912,7 +912,9 @@ def _ordinal_invariance(data, model, group, levels, group_partial, source, data_
             row.update(oc.scaled_difference_test(prev, res))
         row.update(converged=f["converged"], status=f["status"])
         rows.append(row)
-        ests.append(res.estimates.assign(level=lv))
+        e = res.estimates.copy()
+        e.insert(e.columns.get_loc("rhs") + 1, "label", "")  # the columns of the ML table
+        ests.append(e.assign(level=lv))
     table = pd.DataFrame(rows)
     prev = table.shift(1)
     table.insert(
