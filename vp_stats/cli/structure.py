@@ -30,7 +30,7 @@ SCALE_OPT = typer.Option(
     help="Rating scale LOW-HIGH, e.g. 1-5 (values outside are errors). Default: inferred.",
 )
 
-__all__ = ["structure_app", "DATA_OPT", "efa_cmd", "cfa_cmd"]
+__all__ = ["structure_app", "DATA_OPT", "efa_cmd", "cfa_cmd", "invariance_cmd"]
 
 structure_app = typer.Typer(
     no_args_is_help=True,
@@ -304,4 +304,169 @@ def cfa_cmd(
     if f.status != "ok":
         typer.echo(f"warning: {f.status}; read the estimates with care")
     _echo_table(res.loadings.round(3), "loadings (std_all: standardised):")
+    typer.echo(f"wrote {len(written)} files to {out}")
+
+
+# --------------------------------------------------------------------------- invariance
+
+
+@structure_app.command("invariance")
+def invariance_cmd(
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        help="Items CSV: one row per respondent, one column per item (numbers; empty = "
+        "missing), the --group column, optionally a participant column.",
+    ),
+    group: str = typer.Option(
+        ...,
+        "--group",
+        help="Column whose values are the groups (gender, 'human'/'llm', a model name ...).",
+    ),
+    model: Path = typer.Option(
+        ..., "--model", help="Model file in lavaan syntax, e.g. lines 'Agree =~ A1 + A2 + A3'."
+    ),
+    free: list[str] = typer.Option(
+        [],
+        "--free",
+        help="Partial invariance: a parameter freed from the equalities, in lavaan's "
+        "group.partial syntax ('A1 ~ 1' intercept, 'Agree =~ A2' loading, 'A1 ~~ A1' residual "
+        "variance). Repeat the option or separate terms by commas.",
+    ),
+    levels: str | None = typer.Option(
+        None,
+        "--levels",
+        help="Levels to fit, in order, comma-separated (of configural, metric, scalar, strict; "
+        "default all; with --ordered configural, metric, scalar).",
+    ),
+    ordered: bool = typer.Option(
+        False,
+        "--ordered",
+        help="Ordinal items (lavaan's ordered = TRUE): DWLS on polychoric correlations and "
+        "thresholds with WLSMV's scaled test; scalar invariance holds the thresholds equal.",
+    ),
+    participant_col: str = COLUMN_OPTS["participant"],
+    scale: str | None = SCALE_OPT,
+    na_values: str | None = NA_VALUES_OPT,
+    out: Path = typer.Option(..., "--out", help="Output directory."),
+) -> None:
+    """Measurement invariance across groups: multi-group CFA by ML, as lavaan's group.equal.
+
+    Fits the configural, metric (equal loadings), scalar (+ equal intercepts) and strict
+    (+ equal residual variances) models and tests each against the previous one. Writes
+    OUT/invariance.csv (level, group_equal, group_partial, n_obs, npar, chisq, df, pvalue, cfi,
+    tli, rmsea, srmr, delta_chisq, delta_df, p, delta_cfi, delta_rmsea, converged, proper,
+    status; with --ordered also chisq_scaled, pvalue_scaled, chisq_scaling_factor,
+    cfi_scaled, tli_scaled, rmsea_scaled, the difference test scaled as lavTestLRT's for
+    WLSMV and the deltas of the scaled indices),
+    OUT/invariance_estimates.csv (level, group, lhs, op, rhs, label, free, estimate,
+    se, z, p_value), OUT/invariance_groups.csv (group, n_obs; the first is the reference
+    group) and OUT/provenance.json. Respondents with a missing answer or group are left out.
+    """
+    from vp_stats.errors import DataFormatError
+    from vp_stats.io import tables as tio
+    from vp_stats.stats import cfa
+    from vp_stats.stats import invariance as inv
+    from vp_stats.studies import validate as study
+
+    with _user_errors():
+        if not model.is_file():
+            raise DataFormatError(
+                model,
+                None,
+                None,
+                "model file not found"
+                if not model.exists()
+                else "is a folder, expected a model file",
+            )
+        try:
+            text = model.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(
+                model, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from exc
+        cfa.parse_model(text, source=str(model))
+        from vp_stats.stats import ordinal_cfa
+
+        known = ordinal_cfa.LEVELS if ordered else inv.LEVELS
+        level_list = (
+            list(known) if levels is None else [s.strip() for s in levels.split(",") if s.strip()]
+        )
+        unknown = [lv for lv in level_list if lv not in known]
+        if unknown or not level_list:
+            _fail(
+                f"--levels: {unknown[0] if unknown else levels!r} is not one of "
+                f"{', '.join(known)}" + (" (ordinal items have no strict level)" if ordered else "")
+            )
+        partial = [t.strip() for f in free for t in f.split(",") if t.strip()]
+        with tio.locked_out_dir(out) as out_dir:
+            mat = tio.read_item_matrix(
+                data,
+                participant=participant_col,
+                scale=scale,
+                na_values=na_values,
+                labels=[group],
+            )
+            x = mat.table.copy()
+            g = mat.labels[group]
+            x[group] = g.mask(g.isna() | (g.astype(str).str.strip() == "")).to_numpy()
+            res = inv.invariance(
+                x,
+                text,
+                group,
+                levels=level_list,
+                group_partial=partial,
+                source=str(model),
+                data_source=str(data),
+                ordered=ordered,
+            )
+            groups = res.fits[level_list[0]].groups
+            written = [
+                tio.write_csv(res.table, out_dir / "invariance.csv"),
+                tio.write_csv(res.estimates, out_dir / "invariance_estimates.csv"),
+                tio.write_csv(groups, out_dir / "invariance_groups.csv"),
+            ]
+            written.append(
+                tio.write_json(
+                    study.provenance(
+                        "structure invariance",
+                        {
+                            "group": group,
+                            "free": partial,
+                            "levels": level_list,
+                            "ordered": ordered,
+                            "participant_col": participant_col,
+                            "scale": str(mat.scale),
+                            **tio.na_values_record(na_values),
+                        },
+                        {"data": data, "model": model},
+                        n_obs=int(groups.n_obs.sum()),
+                        groups=[str(v) for v in groups.group],
+                    ),
+                    out_dir / "provenance.json",
+                )
+            )
+    typer.echo(
+        f"{int(groups.n_obs.sum())} respondents in {len(groups)} groups "
+        f"({', '.join(f'{a}: {b}' for a, b in zip(groups.group, groups.n_obs, strict=True))}); "
+        f"reference group {groups.group.iloc[0]}"
+    )
+    scaled = "_scaled" if ordered else ""
+    cols = [
+        "level",
+        f"chisq{scaled}",
+        "df",
+        f"cfi{scaled}",
+        f"rmsea{scaled}",
+        "srmr",
+        "delta_chisq",
+        "delta_df",
+        "p",
+        "delta_cfi",
+        "delta_rmsea",
+    ]
+    _echo_table(res.table[cols].round(4), "invariance (each level against the previous):")
+    bad = res.table[res.table.status != "ok"]
+    for r in bad.itertuples():
+        typer.echo(f"warning: {r.level}: {r.status}; read its estimates with care")
     typer.echo(f"wrote {len(written)} files to {out}")

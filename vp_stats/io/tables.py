@@ -437,14 +437,21 @@ class ItemMatrix(tables.Result):
     """A participants x items matrix read from a file, with the rating scale it was checked on.
 
     ``table``: float values, index ``participant``, one column per item (file order);
-    ``scale``: the :class:`~vp_stats.tables.Scale` given or inferred from the values.
+    ``scale``: the :class:`~vp_stats.tables.Scale` given or inferred from the values;
+    ``labels``: the columns read with ``labels=`` (text, same index; None without them).
     """
 
     scale: tables.Scale | None = None
+    labels: pd.DataFrame | None = None
 
 
 def read_item_matrix(
-    path: str | os.PathLike, *, participant: str = "participant", scale=None, na_values=None
+    path: str | os.PathLike,
+    *,
+    participant: str = "participant",
+    scale=None,
+    na_values=None,
+    labels=(),
 ) -> ItemMatrix:
     """Read a respondents x items file: one row per respondent, one column per item.
 
@@ -455,6 +462,8 @@ def read_item_matrix(
     ("1-5" ...) bounds the values; default inferred from them, and refused when it is not a
     plausible rating scale (:func:`vp_stats.tables.implausible_rating`: -99 or 999 read as
     answers). ``na_values`` (``"-99,999"`` or a list): missing-value codes of the item cells.
+    ``labels``: columns that are not items but labels of the rows (a group column), returned
+    as text in ``ItemMatrix.labels`` (a missing one is an error naming the column).
 
     Returns
     -------
@@ -474,6 +483,14 @@ def read_item_matrix(
     df = read_csv(path, what="items file")
     df = df.mask(df.isin(["NA", "NaN", "nan"]))  # R's write.csv writes missing cells as NA
     src = str(path)
+    labels = [labels] if isinstance(labels, str) else list(labels)
+    absent = [c for c in labels if c not in df.columns]
+    if absent:
+        raise TableError(
+            src, None, absent[0], f"no column {absent[0]!r} (columns: {', '.join(df.columns)})"
+        )
+    label_table = df[labels].copy() if labels else None
+    df = df.drop(columns=labels)
     items = [c for c in df.columns if c != participant]
     df = mask_na_values(df, items, na_values)
     if not items:
@@ -505,7 +522,9 @@ def read_item_matrix(
             i, j = divmod(bad[0], out.shape[1])
             raise TableError(src, i + 1, items[j], tables.implausible_scale_problem(bad[1], bad[2]))
         sc = tables.infer_scale(out.to_numpy().ravel())
-    return ItemMatrix(out, {"scale": str(sc)}, scale=sc)
+    if label_table is not None:
+        label_table.index = out.index
+    return ItemMatrix(out, {"scale": str(sc)}, scale=sc, labels=label_table)
 
 
 #: The answer-sheet file format's header words and the table's column names (vocabulary).

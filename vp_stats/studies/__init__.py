@@ -10,6 +10,7 @@ __all__ = [
     "compass",
     "humans",
     "hvae",
+    "invariance",
     "items",
     "notebooks",
     "personas",
