@@ -250,3 +250,27 @@ def test_stored_lavaan_reference_equals_live_r(tmp_path):
     stored = pd.read_csv(r_reference.FIXTURES / "grm_lavaan_bfi.csv")
     assert live[["name", "index"]].equals(stored[["name", "index"]])
     np.testing.assert_allclose(live.value, stored.value, rtol=1e-9, atol=1e-12)
+
+
+def test_ordinal_matrix_from_answers_is_the_likert_alternative_of_the_2pl_matrix():
+    """Value Compass: same items and models as the 2PL's binary matrix, the six categories
+    kept (means over prompt variants rounded half up), ready for fit_grm."""
+    sim = irt.simulate_grm(300, 4, 6, seed=11)
+    tidy = (
+        sim.responses.rename_axis("model")
+        .reset_index()
+        .melt(id_vars="model", var_name="option_id", value_name="rating")
+    )
+    tidy["portrait_id"] = 1001
+    tidy["rating"] = tidy["rating"].astype(float)
+    tidy.loc[0, "rating"] = 3.5  # a mean over prompt variants
+    val = pd.DataFrame({"portrait_id": 1001, "option_id": sim.items.item, "dimension": "Power"})
+    ordm = irt.ordinal_matrix_from_answers(tidy, val)
+    binm = irt.binary_matrix_from_answers(tidy, val)
+    assert ordm.shape == binm.shape and (ordm.index == binm.index).all()
+    assert ordm.iloc[0, 0] == 4.0  # 3.5 rounds half up
+    np.testing.assert_array_equal((ordm.iloc[1:] >= 4).to_numpy(float), binm.iloc[1:].to_numpy())
+    res = irt.fit_grm(ordm)
+    assert res.notes["converged"] and len(res.items) == 4
+    with pytest.raises(ValueError, match="graded scale measures one value"):
+        irt.ordinal_matrix_from_answers(tidy, val.assign(dimension=["Power", "Care"] * 2))

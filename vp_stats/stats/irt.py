@@ -1,4 +1,4 @@
-"""Two-parameter logistic (2PL) item response theory for models x items response matrices.
+"""Item response theory: the 2PL for binary and the graded response model for Likert items.
 
 The evolving-test idea of Value Compass (Yao, Yi et al., arXiv 2501.07071)
 adapts item difficulty to the model under test, which rests on item response
@@ -15,6 +15,13 @@ estimated by marginal maximum likelihood with the maintained ``girth`` package
 :func:`binary_matrix_from_answers` builds the binary matrix from a per-item
 answer table: an item counts as endorsed when the (mean) answer is at least 4
 ("somewhat like me") on items validated for a value.
+
+The Likert alternative keeps the six categories: :func:`ordinal_matrix_from_answers` and
+Samejima's graded response model :func:`fit_grm` (own marginal maximum likelihood with
+standard errors, item and test information :func:`grm_information`, EAP abilities with
+posterior SDs :func:`grm_abilities`; girth's ``grm_mml`` gives no standard errors and stops
+short of the maximum, see :func:`fit_grm`). Differential item functioning of such items is in
+:mod:`vp_stats.stats.dif`.
 
 References
 ----------
@@ -51,6 +58,7 @@ __all__ = [
     "fit_2pl",
     "estimate_ability",
     "binary_matrix_from_answers",
+    "ordinal_matrix_from_answers",
     "simulate_2pl",
     "Simulated2PL",
     "fit_grm",
@@ -331,6 +339,74 @@ def binary_matrix_from_answers(
     m1        1.0     0.0
     m2        0.0     1.0
     """
+    return _answer_matrix(
+        answers,
+        validated_items,
+        dimension=dimension,
+        transform=lambda x: (x >= threshold).astype(float),
+        unit="2PL",
+        model=model,
+        item=item,
+        rating=rating,
+    )
+
+
+def ordinal_matrix_from_answers(
+    answers: pd.DataFrame,
+    validated_items: pd.DataFrame,
+    *,
+    dimension: str | None = None,
+    model: str = "model",
+    item: str | tuple[str, ...] = ("portrait_id", "option_id"),
+    rating: str = "rating",
+) -> pd.DataFrame:
+    """Models x items matrix of the 1..6 answers themselves, for the graded response model.
+
+    The Likert alternative to :func:`binary_matrix_from_answers` (Value Compass's 2PL
+    dichotomises at 4 and loses the other five category boundaries; on the released models
+    several 2PL discriminations sit at girth's bound of 5): the answers, rounded to the
+    nearest scale point (halves up) where they are means over prompt variants, go into
+    :func:`fit_grm`.
+
+    Parameters and errors as :func:`binary_matrix_from_answers`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ans = pd.DataFrame({"model": ["m1", "m1", "m2", "m2"], "portrait_id": [1001] * 4,
+    ...                     "option_id": [1, 2, 1, 2], "rating": [4.5, 2.0, 3.9, 6.0]})
+    >>> val = pd.DataFrame({"portrait_id": [1001, 1001], "option_id": [1, 2],
+    ...                     "dimension": ["Power", "Power"]})
+    >>> ordinal_matrix_from_answers(ans, val)  # doctest: +NORMALIZE_WHITESPACE
+    item   1001/1  1001/2
+    model
+    m1        5.0     2.0
+    m2        4.0     6.0
+    """
+    return _answer_matrix(
+        answers,
+        validated_items,
+        dimension=dimension,
+        transform=lambda x: np.floor(x + 0.5),
+        unit="graded",
+        model=model,
+        item=item,
+        rating=rating,
+    )
+
+
+def _answer_matrix(
+    answers: pd.DataFrame,
+    validated_items: pd.DataFrame,
+    *,
+    dimension: str | None = None,
+    transform,
+    unit: str = "binary",
+    model: str = "model",
+    item: str | tuple[str, ...] = ("portrait_id", "option_id"),
+    rating: str = "rating",
+) -> pd.DataFrame:
+    """The per-item answer matrix with ``transform`` applied to the ratings (see callers)."""
     item_cols = (item,) if isinstance(item, str) else tuple(item)
     tables.require(answers, [model, *item_cols, rating], "answers")
     tables.require(validated_items, [*item_cols, "dimension"], "validated_items")
@@ -342,7 +418,7 @@ def binary_matrix_from_answers(
     elif val["dimension"].nunique() > 1:
         raise ValueError(
             f"validated_items lists {val['dimension'].nunique()} dimensions; pass dimension= "
-            "(a 2PL scale measures one value)"
+            f"(a {unit} scale measures one value)"
         )
     keys = val[list(item_cols)].drop_duplicates()
     dup = answers.duplicated([model, *item_cols], keep=False)
@@ -371,7 +447,7 @@ def binary_matrix_from_answers(
         {
             "model": sub[model].to_numpy(),
             "item": label.to_numpy(),
-            "response": np.where(score.isna(), np.nan, (score >= threshold).astype(float)),
+            "response": np.where(score.isna(), np.nan, transform(score.to_numpy(float))),
         }
     )
     wide = tables.to_wide(tidy, "model", "item", "response", source="answers")
