@@ -166,8 +166,10 @@ def _fit_polr(y: np.ndarray, X: np.ndarray, start=None):
     """Proportional-odds logit fit (statsmodels OrderedModel): (loglik, params)."""
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
+    from vp_stats.stats.resampling import single_threaded_blas
+
     mod = OrderedModel(pd.Categorical(y, ordered=True), X, distr="logit")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), single_threaded_blas():
         warnings.simplefilter("ignore")
         # BFGS to a gradient of 1e-10 (statsmodels' numerical score) reaches the optimum to
         # the precision the 1e-6 comparison with MASS::polr needs (tests/stats/test_dif.py)
