@@ -31,7 +31,7 @@ Gierl (2001) showed it far too lax and proposed 0.035 (moderate) and 0.07 (large
 Nagelkerke scale, reported in the column ``jodoin_gierl`` (A negligible, B moderate,
 C large) for readers who use that convention. A flagged item's ``dif_type`` is
 ``"uniform"`` when the uniform change in McFadden's R^2 is the larger part of the total,
-else ``"non-uniform"``. The beta change is reported (Crane et al. 2006 use 10%), not used to
+else ``"non-uniform"``. The beta change is reported (Crane et al. 2004 use 10%), not used to
 flag.
 
 References
