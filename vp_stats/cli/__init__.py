@@ -4,7 +4,8 @@ Every command is a thin wrapper over package functions, so a notebook, a
 script and the shell give the same tables. The shared app, options and the
 error handling live in :mod:`vp_stats.cli._common`; each command group has its
 own module (``commands`` for the Value Portrait core, ``reliability``,
-``personas``, ``compass``, ``svo``), registered on import.
+``personas``, ``compass``, ``svo``; ``measurement`` adds GRM and DIF to ``structure``),
+registered on import.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from vp_stats.cli import (  # noqa: F401  (importing the modules registers the commands)
     commands,
     compass,
+    measurement,
     personas,
     reliability,
     runs,

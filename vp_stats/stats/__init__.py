@@ -1,7 +1,8 @@
 """The statistics layer: DataFrames in, DataFrames (or small results objects) out, no files.
 
 One module per statistical family: item validation (:mod:`~vp_stats.stats.validation`),
-reliability, factor analysis and CFA, IRT, value structure, LLM value profiles
+reliability, factor analysis and CFA, IRT (2PL and graded response model), differential item
+functioning (:mod:`~vp_stats.stats.dif`), value structure, LLM value profiles
 (:mod:`~vp_stats.stats.scoring`), selection uncertainty, item-version comparisons, the one
 resampling engine, the null distribution of Spearman's rho (:mod:`~vp_stats.stats.spearman`),
 LLM-side psychometrics, persona and human-group statistics (distribution fidelity and
@@ -16,6 +17,7 @@ __all__ = [
     "cfa",
     "compass",
     "compass_weights",
+    "dif",
     "factor",
     "fidelity",
     "humans",
