@@ -132,7 +132,7 @@ def provenance(
     >>> sorted(p)
     ['argv', 'command', 'inputs', 'parameters', 'python', 'vp_stats_version']
     """
-    from vp_stats import __version__
+    from vp_stats import __version__, redact
 
     rec = {
         "command": command,
@@ -147,7 +147,7 @@ def provenance(
         },
     }
     rec.update(extra)
-    return rec
+    return redact.redact_obj(rec)  # a key in argv (--base-url https://u:KEY@host) never lands here
 
 
 def _score_questionnaires(
