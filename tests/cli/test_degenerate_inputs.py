@@ -162,3 +162,35 @@ def test_run_llm_with_a_header_only_items_file(tmp_path, items):
             "row 1 (line 2), field 'option_id'",
         )
         assert srv.n == 2  # the refused runs asked nothing
+
+
+def test_validate_says_why_a_correlation_is_missing(tmp_path):
+    st = simulate.synthetic_study(n_participants=40, n_items=20, seed=2)
+    r = st["ratings"]
+    items = sorted(r["item"].unique())
+    sparse, flat = items[0], items[1]
+    keep = ~((r["item"] == sparse) & ~r["participant"].isin(["P000", "P001"]))
+    r = r[keep].copy()  # item 0: two raters
+    r.loc[r["item"] == flat, "rating"] = 3  # item 1: everyone answered 3
+    r.to_csv(tmp_path / "r.csv", index=False)
+    st["scores"].to_csv(tmp_path / "s.csv", index=False)
+    res = _run(
+        [
+            "validate",
+            "--ratings",
+            tmp_path / "r.csv",
+            "--scores",
+            tmp_path / "s.csv",
+            "--out",
+            tmp_path / "v",
+            "--n-boot",
+            "0",
+        ]
+    )
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "v" / "item_correlations.csv")
+    explained = t.item.isin([sparse, flat])
+    assert t.loc[~explained, "reason"].isna().all() and t.loc[~explained, "rho"].notna().all()
+    assert t.loc[t.item == flat, "rho"].isna().all() and not t.loc[explained, "selected"].any()
+    assert t.loc[t.item == sparse, "reason"].str.startswith("2 rater(s)").all()
+    assert t.loc[t.item == flat, "reason"].str.contains("ratings do not vary").all()
