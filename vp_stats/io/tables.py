@@ -47,6 +47,7 @@ __all__ = [
     "read_csv",
     "check_file",
     "read_ratings",
+    "require_participants",
     "read_scores",
     "read_correlations",
     "read_selected_items",
@@ -266,7 +267,7 @@ def read_ratings(
     group: str = "group",
     scale=None,
     na_values=None,
-    min_participants: int = 3,
+    min_participants: int = 1,
 ) -> tables.CheckedRatings:
     """Read a ratings CSV (``participant,item,rating`` [``,group``]) through the Ratings contract.
 
@@ -278,7 +279,7 @@ def read_ratings(
     dropped (a long table has no cell for a missing answer; errors keep the file's lines).
     Returns a :class:`~vp_stats.tables.CheckedRatings`: the table (``.table``) and the scale
     (``.scale``). A file with fewer than ``min_participants`` distinct participants is an error
-    (item statistics correlate over raters: with one rater every correlation is undefined).
+    (:func:`require_participants`).
 
     Examples
     --------
@@ -310,17 +311,36 @@ def read_ratings(
         source=str(path),
         from_file=True,
     )
-    who = checked.table["participant"].unique()
-    if len(who) < min_participants:
+    require_participants(checked.table, path, min_participants, field=participant)
+    return checked
+
+
+def require_participants(
+    ratings: pd.DataFrame, path, n: int = 3, *, field: str = "participant"
+) -> None:
+    """Refuse a ratings table with fewer than ``n`` distinct participants (DataFormatError
+    naming the file): item statistics correlate ratings across participants, and with one
+    participant every one of them is undefined.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"participant": ["a", "a"], "item": ["q1", "q2"], "rating": [1, 2]})
+    >>> try:
+    ...     require_participants(t, "r.csv")
+    ... except DataFormatError as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    r.csv: file level, field 'participant': 1 participant(s) ('a'); item statistics ...
+    """
+    who = ratings["participant"].unique()
+    if len(who) < n:
         named = ", ".join(repr(str(w)) for w in who[:3])
         raise DataFormatError(
             path,
             None,
-            participant,
+            field,
             f"{len(who)} participant(s) ({named}); item statistics correlate ratings across "
-            f"participants and need at least {min_participants}",
+            f"participants and need at least {n}",
         )
-    return checked
 
 
 def read_scores(

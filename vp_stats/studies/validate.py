@@ -357,6 +357,7 @@ def load_study(
             f"unknown participant {r['participant'].iloc[at]!r}: not in the scores "
             f"({n} rater(s) have no scores)",
         )
+    tio.require_participants(r, ratings, 3)  # one rater: every correlation undefined
     info = {
         "source": "own",
         "scale": f"{sc} (inferred from the ratings)" if sc.inferred else f"{sc}",
@@ -658,6 +659,7 @@ def reliability_study(
             na_values=na_values,
         )
         r, sc = checked.table, checked.scale
+        tio.require_participants(r, ratings, 3)
     unknown = ~sel.loc[sel["selected"], "item"].isin(set(tables.with_item_column(r)["item"]))
     if unknown.any():
         at = int(sel.index[sel["selected"]][unknown.to_numpy()][0])
