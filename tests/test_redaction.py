@@ -78,6 +78,20 @@ def test_harmless_text_is_left_alone():
         assert redact.redact(text) == text
 
 
+def test_answers_are_masked_for_secrets_only_not_rewritten_by_patterns():
+    from vp_stats.llm.calls import _redacted
+
+    redact.register("sk-answer-secret-42")
+    rec = _redacted(
+        {
+            "raw_text": "The bearer always pays; https://a:b@c/?key=value (sk-answer-secret-42)",
+            "error": "call failed: https://a:passw0rd@c/v1?key=value",
+        }
+    )
+    assert rec["raw_text"] == ("The bearer always pays; https://a:b@c/?key=value ([REDACTED])")
+    assert "passw0rd" not in rec["error"] and "value" not in rec["error"]
+
+
 def test_redact_obj_walks_provenance_like_records():
     rec = {"argv": ["run-llm", "--base-url", f"https://h/v1?key={URLKEY}"], "n": [1, 2.0, None]}
     out = redact.redact_obj(rec)

@@ -110,9 +110,13 @@ def secrets() -> list[str]:
     return sorted(_SECRETS | env, key=len, reverse=True)
 
 
-def redact(text: object) -> str:
+def redact(text: object, patterns: bool = True) -> str:
     """``text`` as a string with every secret (see the module docstring) replaced by
     ``[REDACTED]``.
+
+    ``patterns=False`` masks registered and environment secrets only (1.), not the URL and
+    header patterns (2.-4.): for a model's answers, which must not be rewritten where they
+    merely look like a credential.
 
     Examples
     --------
@@ -127,6 +131,8 @@ def redact(text: object) -> str:
     for secret in secrets():
         if secret in s:
             s = s.replace(secret, MARK)
+    if not patterns:
+        return s
     if "://" in s:
         s = _USERINFO.sub(lambda m: f"{m.group(1)}{MARK}@", s)
     if "=" in s:

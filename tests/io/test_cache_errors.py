@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vp_stats.io.cache import SCHEMA_VERSION, AnswerCache, CacheError
+from vp_stats.io.cache import SCHEMA_VERSION, AnswerCache, CacheError, merge_caches
 
 
 def _sha(path: Path) -> str:
@@ -154,6 +154,19 @@ def test_a_read_only_wal_cache_without_its_shm_file_is_read(tmp_path):
     assert not (folder / "c.sqlite-shm").exists()
     with read_only(folder), AnswerCache(path) as c:
         assert c.read_only and len(c.get_many(["k0", "k1"])) == 2
+
+
+def test_a_read_only_wal_cache_can_be_merged_from(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = _filled(folder / "c.sqlite")
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA journal_mode=WAL")
+    with read_only(folder):
+        reps = merge_caches([path], tmp_path / "all.sqlite")
+        with pytest.raises(CacheError, match="read-only.*nothing was merged"):
+            merge_caches([tmp_path / "all.sqlite"], path)
+    assert reps[0]["n_added"] == 3
 
 
 pytest.importorskip("openai")

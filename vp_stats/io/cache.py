@@ -155,6 +155,56 @@ def _writable(path: Path) -> bool:
     return os.access(folder, os.W_OK | os.X_OK)
 
 
+def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """What SQLite's error means for the cache file ``path``, and how to go on (one line)."""
+    msg = str(exc)
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in msg or "busy" in msg:
+        return (
+            f"cache {path} is locked by another program or run ({msg}); its answers "
+            "are intact: wait for it to finish and rerun, or pass another --cache"
+        )
+    if name == "SQLITE_FULL" or "disk is full" in msg or "No space left" in msg:
+        return (
+            f"the disk holding cache {path} is full ({msg}); every answer stored so "
+            "far is kept (the unfinished write was rolled back). Free space, or move the "
+            "cache (with its -wal file) to a disk with room and pass it with --cache, then "
+            "rerun the same command to resume"
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly database" in msg:
+        return (
+            f"cache {path} cannot be written ({msg}: read-only file, folder or file "
+            "system); its answers are intact. Make the file and its folder writable, or "
+            f"copy it to a writable place (cp {path} answers.sqlite) and pass the "
+            "copy with --cache"
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in msg:
+        return (
+            f"cache {path} cannot be opened ({msg}): check that its folder exists and "
+            "that you may read and write it, or pass another --cache"
+        )
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in msg:
+        return (
+            f"cache {path}: the disk reported an I/O error ({msg}); the answers stored "
+            "so far are kept. Check the disk (or its free space) and rerun the same command"
+        )
+    if (
+        name in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+        or "malformed" in msg
+        or ("not a database" in msg)
+    ):
+        return (
+            f"cache {path} is not a usable SQLite answer cache ({msg}): it is corrupted "
+            "or not a cache file (SQLite cannot read it). Keep it: `sqlite3 "
+            f"{path} .recover | sqlite3 recovered.sqlite` may save its answers; pass "
+            "another --cache file to go on"
+        )
+    return (
+        f"cache {path}: SQLite error ({msg}); its answers are intact as far as SQLite "
+        "knows. Rerun, or pass another --cache file"
+    )
+
+
 class AnswerCache:
     """A SQLite file of answers (see the module docstring).
 
@@ -317,52 +367,7 @@ class AnswerCache:
 
     def _error(self, exc: sqlite3.DatabaseError) -> CacheError:
         """A CacheError saying what SQLite's error means for this file, and how to go on."""
-        msg = str(exc)
-        name = getattr(exc, "sqlite_errorname", "") or ""
-        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in msg or "busy" in msg:
-            return CacheError(
-                f"cache {self.path} is locked by another program or run ({msg}); its answers "
-                "are intact: wait for it to finish and rerun, or pass another --cache"
-            )
-        if name == "SQLITE_FULL" or "disk is full" in msg or "No space left" in msg:
-            return CacheError(
-                f"the disk holding cache {self.path} is full ({msg}); every answer stored so "
-                "far is kept (the unfinished write was rolled back). Free space, or move the "
-                "cache (with its -wal file) to a disk with room and pass it with --cache, then "
-                "rerun the same command to resume"
-            )
-        if name.startswith("SQLITE_READONLY") or "readonly database" in msg:
-            return CacheError(
-                f"cache {self.path} cannot be written ({msg}: read-only file, folder or file "
-                "system); its answers are intact. Make the file and its folder writable, or "
-                f"copy it to a writable place (cp {self.path} answers.sqlite) and pass the "
-                "copy with --cache"
-            )
-        if name.startswith("SQLITE_CANTOPEN") or "unable to open" in msg:
-            return CacheError(
-                f"cache {self.path} cannot be opened ({msg}): check that its folder exists and "
-                "that you may read and write it, or pass another --cache"
-            )
-        if name.startswith("SQLITE_IOERR") or "disk I/O error" in msg:
-            return CacheError(
-                f"cache {self.path}: the disk reported an I/O error ({msg}); the answers stored "
-                "so far are kept. Check the disk (or its free space) and rerun the same command"
-            )
-        if (
-            name in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
-            or "malformed" in msg
-            or ("not a database" in msg)
-        ):
-            return CacheError(
-                f"cache {self.path} is not a usable SQLite answer cache ({msg}): it is corrupted "
-                "or not a cache file (SQLite cannot read it). Keep it: `sqlite3 "
-                f"{self.path} .recover | sqlite3 recovered.sqlite` may save its answers; pass "
-                "another --cache file to go on"
-            )
-        return CacheError(
-            f"cache {self.path}: SQLite error ({msg}); its answers are intact as far as SQLite "
-            "knows. Rerun, or pass another --cache file"
-        )
+        return CacheError(_explain(self.path, exc))
 
     def add_secret(self, value: str | None) -> None:
         """Register one more value that must never be stored."""
@@ -584,6 +589,12 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
         )
     try:
         conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=60.0)
+        if not _writable(p):  # a WAL file in a read-only folder cannot make its -shm: immutable
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                conn.close()
+                conn = sqlite3.connect(f"{p.resolve().as_uri()}?immutable=1", uri=True)
     except sqlite3.Error as exc:
         raise CacheError(f"cache {p} cannot be opened ({exc})") from None
     try:
@@ -611,11 +622,7 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
             )
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise CacheError(
-            f"cache {p} is not a usable SQLite answer cache ({exc}): it is corrupted or not a "
-            "cache "
-            "file; nothing was merged"
-        ) from None
+        raise CacheError(f"{_explain(p, exc)} (nothing was merged)") from None
     except CacheError:
         conn.close()
         raise
@@ -685,8 +692,8 @@ def _merge_into(dest: AnswerCache, sources) -> list[MergeReport]:
                             dest._conn.execute(insert, [rec[n] for n in names])
                     except sqlite3.DatabaseError as exc:
                         raise CacheError(
-                            f"cache {path} could not be read to the end ({exc}): it is corrupted; "
-                            "nothing was merged"
+                            f"{_explain(path, exc)} (read to row {rep['n_rows']}; nothing was "
+                            "merged)"
                         ) from None
                     reports.append(rep)
                 dest._conn.execute("COMMIT")

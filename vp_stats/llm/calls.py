@@ -83,7 +83,12 @@ class Request:
 
 
 def _redacted(rec: dict) -> dict:
-    return {k: (redact.redact(v) if isinstance(v, str) else v) for k, v in rec.items()}
+    # every secret is masked; the URL/header patterns only in the error text (an answer that
+    # merely looks like "bearer xyz" is kept as the model wrote it)
+    return {
+        k: (redact.redact(v, patterns=k == "error") if isinstance(v, str) else v)
+        for k, v in rec.items()
+    }
 
 
 class CachedBackend:
