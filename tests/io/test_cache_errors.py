@@ -284,3 +284,35 @@ def test_a_corrupted_file_is_called_corrupted_with_advice_that_keeps_it(tmp_path
             c.get_many([f"k{i}" for i in range(200)])
     msg = str(exc.value)
     assert "corrupted" in msg and ".recover" in msg and "Keep it" in msg and "lost" not in msg
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tiny tmpfs needs root")
+def test_run_llm_on_a_full_disk_says_full_and_keeps_the_answers(tmp_path):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    _mount_tmpfs(folder, "size=512k")
+    try:
+        cache = folder / "cache.sqlite"
+        with FaultServer(
+            lambda n, h: h.send(200, ok_body("like me " * 200)), max_requests=30
+        ) as srv:
+            first = _run_llm(srv.url, tmp_path / "o1", cache, items=1)
+            assert first.returncode == 0, first.stderr
+            fd = os.open(folder / "ballast", os.O_WRONLY | os.O_CREAT)
+            try:  # fill the disk to the last byte
+                while True:
+                    os.write(fd, b"\0" * 4096)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            done = _run_llm(srv.url, tmp_path / "o2", cache, items=20)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "is full" in done.stderr and str(cache) in done.stderr, done.stderr
+        assert "every answer stored so far is kept" in done.stderr
+        assert "corrupt" not in done.stderr and "Traceback" not in done.stderr
+        (folder / "ballast").unlink()
+        with AnswerCache(cache) as c:
+            assert c.integrity_ok() and c.count() >= 1
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

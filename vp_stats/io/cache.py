@@ -55,6 +55,7 @@ False
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import threading
@@ -159,6 +160,12 @@ def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     """What SQLite's error means for the cache file ``path``, and how to go on (one line)."""
     msg = str(exc)
     name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith("SQLITE_IOERR"):  # a full disk often surfaces as an I/O error (WAL, shm)
+        try:
+            if shutil.disk_usage(path.parent if str(path.parent) else ".").free < (1 << 20):
+                name, msg = "SQLITE_FULL", f"{msg}; no space left on the disk"
+        except OSError:
+            pass
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in msg or "busy" in msg:
         return (
             f"cache {path} is locked by another program or run ({msg}); its answers "
