@@ -48,6 +48,7 @@ def test_validate_writes_the_table(tmp_path):
         "ci_low",
         "ci_high",
         "selected",
+        "reason",  # why a rho is missing or meaningless (empty: it is neither)
     ]
     assert len(t) == 9880 and "Self_Direction" in out and "Self_Transcendence" in set(t.dimension)
 

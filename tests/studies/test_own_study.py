@@ -85,6 +85,7 @@ def test_cli_validates_string_ids_on_a_1_5_scale_equal_to_scipy(files, study):
         "ci_low",
         "ci_high",
         "selected",
+        "reason",  # why a rho is missing or meaningless (empty: it is neither)
     ]
     assert t["item"].nunique() == 170 and set(t.family) == {
         "pvq",

@@ -18,9 +18,18 @@ row whose checksum does not match (a corrupted or hand-edited row) and lists it 
 
 :attr:`AnswerCache.bad_keys`; callers recompute it (:mod:`vp_stats.llm.calls` says so
 and replaces the row). Rows written before checksums existed (no ``checksum``) are
-read as they are; opening an older cache adds the column (nothing else changes, keys
-are the same). A file that is not an SQLite database, a corrupted one, or another
-program's database raises :class:`CacheError` naming the file and what to do.
+read as they are; opening an older cache adds the column and the ``claims`` table and sets
+``PRAGMA user_version`` to :data:`SCHEMA_VERSION` (keys are the same).
+
+Every failure is a :class:`CacheError` naming the file, saying what is true and how to go on
+without losing answers: another program's database; a newer schema (refused, never altered:
+no column added, no journal switch); read-only (file, folder or file system: the cache is
+read, and a run that needs answers it lacks is refused before any request); locked; full disk
+(what is stored is kept); corrupted (SQLite cannot read it: ``.recover`` may save answers).
+
+Two runs sharing one cache do not repeat each other's requests: a run claims a key before
+asking it (:meth:`AnswerCache.claim`, the ``claims`` table) and a second run needing that key
+waits for the answer.
 
 Secrets never enter the cache: the request key and stored parameters are built
 from non-secret fields only, and :meth:`AnswerCache.put` refuses (raises) a row
@@ -46,8 +55,12 @@ False
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import sqlite3
 import threading
+import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,20 +68,148 @@ from vp_stats.llm.keys import COLUMNS, row_checksum, stored_row
 
 __all__ = [
     "REQUIRED",
+    "SCHEMA_VERSION",
     "CacheError",
     "AnswerCache",
     "NON_PAYLOAD",
     "MergeReport",
     "merge_caches",
     "open_cache",
+    "sweep_temporaries",
 ]
 
 #: Columns every answer cache has had since the first version (a table without them is foreign).
 REQUIRED = ("key", "backend", "model", "params", "mode", "raw_text", "error")
 
+#: The cache layout this code writes (``PRAGMA user_version``): 0 = answers only (earlier
+#: versions), 1 = answers with checksums plus the ``claims`` table of concurrent runs. A file
+#: with a higher version, or with answer columns this code does not know, was written by a newer
+#: vp-stats: it is refused and never altered.
+SCHEMA_VERSION = 1
+
+#: Seconds after which another run's claim on a request is considered abandoned (its process is
+#: checked first when it ran on this machine).
+CLAIM_TTL = 600.0
+
+_CLAIMS = (
+    "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+    "host TEXT, pid INTEGER, claimed_at REAL NOT NULL)"
+)
+
 
 class CacheError(ValueError):
-    """The cache file cannot be used (not SQLite, corrupted, or another program's database)."""
+    """The cache file cannot be used; the message says why and how to go on without losing
+    answers."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _temporaries(dest: Path):
+    return sorted(dest.parent.glob(f".{dest.name}.*.tmp*"))
+
+
+def sweep_temporaries(dest: str | os.PathLike, min_age: float = 600.0) -> list[Path]:
+    """Remove what a killed ``cache merge`` into ``dest`` left behind; the paths removed.
+
+    A merge into a new file builds ``.<name>.<pid>.<random>.tmp`` (with its ``-wal`` / ``-shm``
+    files) beside ``dest`` and renames it into place; ``kill -9`` strands it. A temporary whose
+    process no longer runs on this machine is removed; one without a process id in its name
+    (earlier versions) when it has not changed for ``min_age`` seconds.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / ".all.sqlite.999999999.ab12.tmp").write_bytes(b"x")
+    >>> [p.name for p in sweep_temporaries(d / "all.sqlite")]
+    ['.all.sqlite.999999999.ab12.tmp']
+    """
+    dest = Path(dest)
+    removed = []
+    now = time.time()
+    for p in _temporaries(dest):
+        middle = p.name[len(dest.name) + 2 :].split(".")
+        pid = int(middle[0]) if middle and middle[0].isdigit() else None
+        try:
+            stale = not _pid_alive(pid) if pid is not None else now - p.stat().st_mtime > min_age
+            if stale and pid != os.getpid():
+                p.unlink()
+                removed.append(p)
+        except OSError:  # already gone, or not ours to remove: left alone
+            continue
+    return removed
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write ``path``: the file (when present) and its folder (journal, WAL)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not os.access(path, os.W_OK):
+        return False
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """What SQLite's error means for the cache file ``path``, and how to go on (one line)."""
+    msg = str(exc)
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith("SQLITE_IOERR"):  # a full disk often surfaces as an I/O error (WAL, shm)
+        try:
+            if shutil.disk_usage(path.parent if str(path.parent) else ".").free < (1 << 20):
+                name, msg = "SQLITE_FULL", f"{msg}; no space left on the disk"
+        except OSError:
+            pass
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in msg or "busy" in msg:
+        return (
+            f"cache {path} is locked by another program or run ({msg}); its answers "
+            "are intact: wait for it to finish and rerun, or pass another --cache"
+        )
+    if name == "SQLITE_FULL" or "disk is full" in msg or "No space left" in msg:
+        return (
+            f"the disk holding cache {path} is full ({msg}); every answer stored so "
+            "far is kept (the unfinished write was rolled back). Free space, or move the "
+            "cache (with its -wal file) to a disk with room and pass it with --cache, then "
+            "rerun the same command to resume"
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly database" in msg:
+        return (
+            f"cache {path} cannot be written ({msg}: read-only file, folder or file "
+            "system); its answers are intact. Make the file and its folder writable, or "
+            f"copy it to a writable place (cp {path} answers.sqlite) and pass the "
+            "copy with --cache"
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in msg:
+        return (
+            f"cache {path} cannot be opened ({msg}): check that its folder exists and "
+            "that you may read and write it, or pass another --cache"
+        )
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in msg:
+        return (
+            f"cache {path}: the disk reported an I/O error ({msg}); the answers stored "
+            "so far are kept. Check the disk (or its free space) and rerun the same command"
+        )
+    if (
+        name in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+        or "malformed" in msg
+        or ("not a database" in msg)
+    ):
+        return (
+            f"cache {path} is not a usable SQLite answer cache ({msg}): it is corrupted "
+            "or not a cache file (SQLite cannot read it). Keep it: `sqlite3 "
+            f"{path} .recover | sqlite3 recovered.sqlite` may save its answers; pass "
+            "another --cache file to go on"
+        )
+    return (
+        f"cache {path}: SQLite error ({msg}); its answers are intact as far as SQLite "
+        "knows. Rerun, or pass another --cache file"
+    )
 
 
 class AnswerCache:
@@ -82,6 +223,19 @@ class AnswerCache:
         Values that must never be stored (e.g. API keys); checked on every put.
     timeout : float
         Seconds to wait for a lock held by another run.
+
+    Notes
+    -----
+    **Read-only caches.** A cache whose file, folder or file system cannot be written is opened
+    read-only (``read_only`` is True) and never changed: its answers are read, and a run that
+    needs an answer it lacks is refused before any request (:meth:`refusal`) with how to go on.
+
+    **Concurrent runs.** Before a request, a run claims its key (:meth:`claim`); another run
+    that needs the same key waits for that answer instead of asking again. A claim dies with its
+    process (checked on this machine) or after :data:`CLAIM_TTL` seconds.
+
+    **Errors** say what is true: locked, read-only, full disk, newer schema, or corrupted
+    (SQLite's own verdict), each with advice that keeps the answers already stored.
     """
 
     def __init__(self, path: str | os.PathLike, secrets=(), timeout: float = 60.0):
@@ -90,32 +244,80 @@ class AnswerCache:
         self._lock = threading.Lock()
         #: Keys whose stored row failed its checksum (see :meth:`get_many`).
         self.bad_keys: set[str] = set()
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        #: True when the file, its folder or its file system cannot be written.
+        self.read_only = False
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._has_claims = False
+        memory = str(path) == ":memory:"
+        if not memory:
             if self.path.is_dir():
                 raise CacheError(
                     f"cache {self.path} is a folder; pass a file (e.g. "
                     f"{self.path / 'cache.sqlite'})"
                 )
-        try:
-            self._conn = sqlite3.connect(
-                self.path, timeout=timeout, check_same_thread=False, isolation_level=None
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            tables = [
-                r[0]
-                for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            ]
-            if "answers" not in tables and tables:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
                 raise CacheError(
-                    f"cache {self.path} is an SQLite database of something else (tables: "
-                    f"{', '.join(sorted(tables)[:5])}), "
-                    "not a vp-stats answer cache; pass another --cache file or move this one away"
+                    f"cannot create the folder of cache {self.path} ({exc.strerror or exc}); "
+                    "pass --cache in a folder you can write"
+                ) from None
+            self.read_only = not _writable(self.path)
+            if self.read_only and not self.path.exists():
+                raise CacheError(
+                    f"cannot create cache {self.path}: its folder is not writable (read-only "
+                    "folder or file system); pass --cache in a folder you can write"
                 )
-            cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
-            self._conn.execute(f"CREATE TABLE IF NOT EXISTS answers ({cols})")
-            have = [r[1] for r in self._conn.execute("PRAGMA table_info(answers)")]
+            if not self.read_only:
+                sweep_temporaries(self.path)
+        try:
+            self._conn = self._connect(memory, timeout)
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self._close_quietly()
+            raise self._error(exc) from None
+        except CacheError:
+            self._close_quietly()
+            raise
+
+    def _connect(self, memory: bool, timeout: float) -> sqlite3.Connection:
+        kw = dict(timeout=timeout, check_same_thread=False, isolation_level=None)
+        if memory or not self.read_only:
+            return sqlite3.connect(self.path, **kw)
+        uri = self.path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, **kw)
+        try:  # a WAL database in a read-only folder cannot make its -shm file: read it immutable
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, **kw)
+        return conn
+
+    def _open(self) -> None:
+        """Check what the file is (read-only statements only), then, if writable, set it up."""
+        conn = self._conn
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if "answers" not in tables and tables:
+            raise CacheError(
+                f"cache {self.path} is an SQLite database of something else (tables: "
+                f"{', '.join(sorted(tables)[:5])}), "
+                "not a vp-stats answer cache; pass another --cache file or move this one away"
+            )
+        have = [r[1] for r in conn.execute("PRAGMA table_info(answers)")]
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        unknown = [c for c in have if c not in COLUMNS]
+        if version > SCHEMA_VERSION or unknown:
+            what = (
+                f"schema version {version}; this vp-stats knows up to {SCHEMA_VERSION}"
+                if version > SCHEMA_VERSION
+                else f"answer column(s) this vp-stats does not know: {', '.join(unknown[:5])}"
+            )
+            raise CacheError(
+                f"cache {self.path} was written by a newer vp-stats ({what}); it was not "
+                "changed. Use the vp-stats version that wrote it (pip install -U vp-stats), or "
+                "pass another --cache file"
+            )
+        if have:
             lacking = [c for c in REQUIRED if c not in have]
             if lacking:
                 raise CacheError(
@@ -123,26 +325,33 @@ class AnswerCache:
                     f"{', '.join(lacking)}: it is not a "
                     "vp-stats answer cache; pass another --cache file or move this one away"
                 )
-            for (
-                name,
-                decl,
-            ) in COLUMNS.items():  # migration: older caches lack newer columns (e.g. checksum)
-                if name not in have:
-                    try:
-                        self._conn.execute(
-                            f"ALTER TABLE answers ADD COLUMN {name} "
-                            f"{decl.replace('PRIMARY KEY', '')}"
-                        )
-                    except sqlite3.OperationalError as exc:  # another run added it first
-                        if "duplicate column" not in str(exc):
-                            raise
-            self._conn.execute("SELECT COUNT(*) FROM answers").fetchone()
-        except sqlite3.DatabaseError as exc:
-            self._close_quietly()
-            raise self._error(exc) from None
-        except CacheError:
-            self._close_quietly()
-            raise
+        if self.read_only:
+            if not have:
+                raise self.refusal(None)
+            self._cols = [c for c in COLUMNS if c in have]
+            self._has_claims = False
+            conn.execute("SELECT COUNT(*) FROM answers").fetchone()
+            return
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
+        conn.execute(f"CREATE TABLE IF NOT EXISTS answers ({cols})")
+        have = [r[1] for r in conn.execute("PRAGMA table_info(answers)")]
+        for name, decl in COLUMNS.items():  # migration: older caches lack newer columns
+            if name not in have:
+                try:
+                    conn.execute(
+                        f"ALTER TABLE answers ADD COLUMN {name} {decl.replace('PRIMARY KEY', '')}"
+                    )
+                except sqlite3.OperationalError as exc:  # another run added it first
+                    if "duplicate column" not in str(exc):
+                        raise
+        conn.execute(_CLAIMS)
+        if version < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._cols = list(COLUMNS)
+        self._has_claims = True
+        conn.execute("SELECT COUNT(*) FROM answers").fetchone()
 
     def _close_quietly(self):
         conn = getattr(self, "_conn", None)
@@ -152,19 +361,20 @@ class AnswerCache:
             except sqlite3.Error:  # pragma: no cover
                 pass
 
-    def _error(self, exc: sqlite3.DatabaseError) -> CacheError:
-        msg = str(exc)
-        if "locked" in msg or "busy" in msg:
-            return CacheError(
-                f"cache {self.path} is locked by another run ({msg}); wait for it or pass another "
-                "--cache"
-            )
+    def refusal(self, n_missing: int | None) -> CacheError:
+        """The error of a run that needs answers a read-only cache lacks (nothing was asked)."""
+        lacks = "is empty" if n_missing is None else f"lacks {n_missing} answer(s) this run needs"
         return CacheError(
-            f"cache {self.path} is not a usable SQLite answer cache ({msg}): it is corrupted or "
-            "not a cache file; "
-            "move it away (its answers are lost and will be recomputed) or pass another --cache "
-            "file"
+            f"cache {self.path} is read-only (its file, folder or file system cannot be "
+            f"written) and {lacks}; nothing was asked and the cache was not changed. To go on, "
+            f"copy it to a writable place (cp {self.path} answers.sqlite) and pass the copy "
+            "with --cache, or make the file and its folder writable; the answers it holds are "
+            "read either way"
         )
+
+    def _error(self, exc: sqlite3.DatabaseError) -> CacheError:
+        """A CacheError saying what SQLite's error means for this file, and how to go on."""
+        return CacheError(_explain(self.path, exc))
 
     def add_secret(self, value: str | None) -> None:
         """Register one more value that must never be stored."""
@@ -172,7 +382,13 @@ class AnswerCache:
             self._secrets.append(value)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Release this run's claims and close the connection."""
+        if self._has_claims:
+            try:
+                with self._lock:
+                    self._conn.execute("DELETE FROM claims WHERE owner = ?", [self.owner])
+            except sqlite3.Error:  # a claim left behind dies with this process anyway
+                pass
         self._conn.close()
 
     def __enter__(self):
@@ -181,10 +397,28 @@ class AnswerCache:
     def __exit__(self, *exc):
         self.close()
 
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:  # SQLite rolls back by itself on some errors (full disk)
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:  # pragma: no cover
+                pass
+
     def get(self, key: str) -> dict | None:
         """The stored row of a key, or None."""
         got = self.get_many([key])
         return got.get(key)
+
+    def _select(self, keys: list[str]) -> list[dict]:
+        cols = self._cols
+        out = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            q = f"SELECT {', '.join(cols)} FROM answers WHERE key IN ({marks})"
+            for row in self._conn.execute(q, chunk):
+                out.append({c: None for c in COLUMNS} | dict(zip(cols, row, strict=True)))
+        return out
 
     def get_many(self, keys) -> dict[str, dict]:
         """Stored rows of many keys: ``{key: row}`` (absent keys omitted).
@@ -194,19 +428,13 @@ class AnswerCache:
         """
         keys = list(keys)
         out: dict[str, dict] = {}
-        names = list(COLUMNS)
         try:
             with self._lock:
-                for start in range(0, len(keys), 500):
-                    chunk = keys[start : start + 500]
-                    marks = ", ".join("?" * len(chunk))
-                    q = f"SELECT {', '.join(names)} FROM answers WHERE key IN ({marks})"
-                    for row in self._conn.execute(q, chunk):
-                        rec = dict(zip(names, row, strict=True))
-                        if rec["checksum"] is not None and rec["checksum"] != row_checksum(rec):
-                            self.bad_keys.add(rec["key"])
-                            continue
-                        out[rec["key"]] = rec
+                for rec in self._select(keys):
+                    if rec["checksum"] is not None and rec["checksum"] != row_checksum(rec):
+                        self.bad_keys.add(rec["key"])
+                        continue
+                    out[rec["key"]] = rec
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
         return out
@@ -215,8 +443,11 @@ class AnswerCache:
         """Insert one answer in its own transaction; False if the key was already there.
 
         ``replace`` overwrites a stored row (used for rows that failed their checksum).
-        The checksum is computed from the row as stored, in the same transaction.
+        The checksum is computed from the row as stored, in the same transaction, and this
+        run's claim on the key (:meth:`claim`) is released with it.
         """
+        if self.read_only:
+            raise self.refusal(1)
         row = stored_row(row, self._secrets)
         names = list(row)
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
@@ -237,15 +468,95 @@ class AnswerCache:
                             "UPDATE answers SET checksum = ? WHERE key = ?",
                             [row_checksum(rec), row["key"]],
                         )
+                    if self._has_claims:
+                        self._conn.execute(
+                            "DELETE FROM claims WHERE key = ? AND owner = ?",
+                            [row["key"], self.owner],
+                        )
                     self._conn.execute("COMMIT")
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    self._rollback()
                     raise
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
         if inserted:
             self.bad_keys.discard(row["key"])
         return inserted
+
+    # ------------------------------------------------------------------ concurrent runs
+
+    def _claim_stale(self, owner: str, host: str | None, pid: int | None, at: float) -> bool:
+        if time.time() - at > CLAIM_TTL:
+            return True
+        same_process = owner.split(":")[:2] == self.owner.split(":")[:2]
+        if host == socket.gethostname() and pid is not None and not same_process:
+            return not _pid_alive(int(pid))
+        return False
+
+    def claim(self, key: str, stored_ok: bool = True, poll: float = 0.1) -> dict | None:
+        """Claim a request before asking it: None when this run may ask, or the stored row.
+
+        When another live run holds the claim, wait until it stores the answer (returned: no
+        second request) or gives up (failed call, crash: then this run claims it). A stored
+        row is returned at once when ``stored_ok`` (pass False to replace a bad row).
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> c = AnswerCache(os.path.join(tempfile.mkdtemp(), "c.sqlite"))
+        >>> c.claim("k") is None, c.put({"key": "k", "backend": "b", "model": "m"})
+        (True, True)
+        >>> c.claim("k")["key"]
+        'k'
+        """
+        if self.read_only:
+            raise self.refusal(1)
+        if not self._has_claims:
+            return None
+        host, pid = socket.gethostname(), os.getpid()
+        while True:
+            try:
+                with self._lock:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        if stored_ok:
+                            rows = [
+                                r
+                                for r in self._select([key])
+                                if r["checksum"] is None or r["checksum"] == row_checksum(r)
+                            ]
+                            if rows:
+                                self._conn.execute("COMMIT")
+                                return rows[0]
+                        held = self._conn.execute(
+                            "SELECT owner, host, pid, claimed_at FROM claims WHERE key = ?", [key]
+                        ).fetchone()
+                        if held is None or held[0] == self.owner or self._claim_stale(*held):
+                            self._conn.execute(
+                                "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?)",
+                                [key, self.owner, host, pid, time.time()],
+                            )
+                            self._conn.execute("COMMIT")
+                            return None
+                        self._conn.execute("COMMIT")
+                    except BaseException:
+                        self._rollback()
+                        raise
+            except sqlite3.DatabaseError as exc:
+                raise self._error(exc) from None
+            time.sleep(poll)  # another run is asking it: wait for its answer
+
+    def release(self, key: str) -> None:
+        """Give up this run's claim on a key (its call failed; another run may ask it)."""
+        if not self._has_claims:
+            return
+        try:
+            with self._lock:
+                self._conn.execute(
+                    "DELETE FROM claims WHERE key = ? AND owner = ?", [key, self.owner]
+                )
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
 
     def count(self) -> int:
         """Number of stored answers."""
@@ -285,6 +596,12 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
         )
     try:
         conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=60.0)
+        if not _writable(p):  # a WAL file in a read-only folder cannot make its -shm: immutable
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                conn.close()
+                conn = sqlite3.connect(f"{p.resolve().as_uri()}?immutable=1", uri=True)
     except sqlite3.Error as exc:
         raise CacheError(f"cache {p} cannot be opened ({exc})") from None
     try:
@@ -312,11 +629,7 @@ def _open_source(path: str | os.PathLike) -> tuple[sqlite3.Connection, list[str]
             )
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise CacheError(
-            f"cache {p} is not a usable SQLite answer cache ({exc}): it is corrupted or not a "
-            "cache "
-            "file; nothing was merged"
-        ) from None
+        raise CacheError(f"{_explain(p, exc)} (nothing was merged)") from None
     except CacheError:
         conn.close()
         raise
@@ -386,8 +699,8 @@ def _merge_into(dest: AnswerCache, sources) -> list[MergeReport]:
                             dest._conn.execute(insert, [rec[n] for n in names])
                     except sqlite3.DatabaseError as exc:
                         raise CacheError(
-                            f"cache {path} could not be read to the end ({exc}): it is corrupted; "
-                            "nothing was merged"
+                            f"{_explain(path, exc)} (read to row {rep['n_rows']}; nothing was "
+                            "merged)"
                         ) from None
                     reports.append(rep)
                 dest._conn.execute("COMMIT")
@@ -415,7 +728,10 @@ def merge_caches(sources, dest: str | os.PathLike) -> list[MergeReport]:
     Every source is opened read-only and checked first: a missing, foreign or
     corrupted file raises :class:`CacheError` naming it, and nothing is written.
     An existing ``dest`` is updated in one transaction (all or nothing; runs may keep
-    reading it); a new ``dest`` is built under a temporary name and renamed into place.
+    reading it); a new ``dest`` is built under a temporary name holding the process id
+    (``.<name>.<pid>.<random>.tmp``) and renamed into place. A temporary stranded by a killed
+    merge is removed by the next merge into (or run on) the same file
+    (:func:`sweep_temporaries`).
 
     Parameters
     ----------
@@ -457,11 +773,19 @@ def merge_caches(sources, dest: str | os.PathLike) -> list[MergeReport]:
         _open_source(s)[0].close()
     if dest.exists():
         with AnswerCache(dest) as cache:
+            if cache.read_only:
+                raise CacheError(
+                    f"cache {dest} is read-only (file, folder or file system); nothing was "
+                    "merged. Merge into a new file in a writable folder instead"
+                )
             return _merge_into(cache, sources)
     import tempfile
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    sweep_temporaries(dest)  # what a killed merge into this file left behind
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent
+    )
     os.close(fd)
     os.unlink(tmp)  # SQLite creates it
     try:

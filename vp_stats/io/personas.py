@@ -19,7 +19,7 @@ import pandas as pd
 
 from vp_stats import tables
 from vp_stats.errors import TableError
-from vp_stats.io.tables import check_file, read_csv
+from vp_stats.io.tables import _parse_ok, check_file, read_csv
 
 __all__ = [
     "read_answer_file",
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
+def read_answer_file(path: str | os.PathLike, items: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read and validate a persona answer CSV (the answer table of a persona run).
 
     The file is the answer table of :func:`~vp_stats.studies.personas.run_personas`
@@ -44,7 +44,10 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
         (a ``ValueError``) naming file, data row and column: a missing file or
         column; the :class:`~vp_stats.tables.PersonaAnswers` contract (a
         :class:`~vp_stats.errors.TableError`): a missing persona id, a non-integer or
-        unknown item id, a rating outside 1..6.
+        unknown item id, a rating outside 1..6; a repeated answer (same persona, item, and
+        variant and model where present); an item not in ``items`` (a table with
+        ``portrait_id, option_id``, e.g. :func:`vp_stats.io.datasets.load_items`); a file
+        without a single rating.
 
     Examples
     --------
@@ -59,8 +62,33 @@ def read_answer_file(path: str | os.PathLike) -> pd.DataFrame:
     """
     df = read_csv(path, as_text=False, what="persona answer file")
     df = check_file(df, tables.PersonaAnswers, source=path)
+    keys = [c for c in ("model", "persona_id", "portrait_id", "option_id", "variant") if c in df]
+    dup = df.duplicated(keys)
+    if dup.any():
+        at = int(dup.to_numpy().nonzero()[0][0])
+        what = ", ".join(f"{k} {df[k].iloc[[at]].tolist()[0]!r}" for k in keys)
+        raise TableError(
+            str(path), at + 1, "persona_id", f"duplicate answer: {what} appears in an earlier row"
+        )
+    if items is not None:
+        known = pd.MultiIndex.from_frame(items[["portrait_id", "option_id"]].astype(int))
+        mine = pd.MultiIndex.from_frame(df[["portrait_id", "option_id"]].astype(int))
+        unknown = ~mine.isin(known)
+        if unknown.any():
+            at = int(unknown.nonzero()[0][0])
+            raise TableError(
+                str(path),
+                at + 1,
+                "portrait_id",
+                f"unknown item ({df['portrait_id'].iloc[at]}, {df['option_id'].iloc[at]}): "
+                f"not a Value Portrait portrait_id/option_id ({int(unknown.sum())} such row(s))",
+            )
+    if df["rating"].isna().all():
+        raise TableError(
+            str(path), None, "rating", f"no usable answer: all {len(df)} ratings are missing"
+        )
     if "parse_ok" in df.columns:
-        df["parse_ok"] = df["parse_ok"].astype(str).str.lower().isin(["true", "1", "yes"])
+        df["parse_ok"] = _parse_ok(df["parse_ok"], path)
         df.loc[df["rating"].isna(), "parse_ok"] = False
     else:
         df["parse_ok"] = df["rating"].notna()

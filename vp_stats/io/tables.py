@@ -47,6 +47,7 @@ __all__ = [
     "read_csv",
     "check_file",
     "read_ratings",
+    "require_participants",
     "read_scores",
     "read_correlations",
     "read_selected_items",
@@ -266,6 +267,7 @@ def read_ratings(
     group: str = "group",
     scale=None,
     na_values=None,
+    min_participants: int = 1,
 ) -> tables.CheckedRatings:
     """Read a ratings CSV (``participant,item,rating`` [``,group``]) through the Ratings contract.
 
@@ -276,7 +278,8 @@ def read_ratings(
     (``"-99,999"`` or a list) are missing-value codes of the rating column: their rows are
     dropped (a long table has no cell for a missing answer; errors keep the file's lines).
     Returns a :class:`~vp_stats.tables.CheckedRatings`: the table (``.table``) and the scale
-    (``.scale``).
+    (``.scale``). A file with fewer than ``min_participants`` distinct participants is an error
+    (:func:`require_participants`).
 
     Examples
     --------
@@ -298,7 +301,7 @@ def read_ratings(
         masked = mask_na_values(df, [rating], na_values)
         if rating in df.columns:
             df = masked[~(masked[rating].isna() & df[rating].notna())]
-    return tables.ratings_table(
+    checked = tables.ratings_table(
         df,
         participant=participant,
         item=item,
@@ -308,6 +311,36 @@ def read_ratings(
         source=str(path),
         from_file=True,
     )
+    require_participants(checked.table, path, min_participants, field=participant)
+    return checked
+
+
+def require_participants(
+    ratings: pd.DataFrame, path, n: int = 3, *, field: str = "participant"
+) -> None:
+    """Refuse a ratings table with fewer than ``n`` distinct participants (DataFormatError
+    naming the file): item statistics correlate ratings across participants, and with one
+    participant every one of them is undefined.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"participant": ["a", "a"], "item": ["q1", "q2"], "rating": [1, 2]})
+    >>> try:
+    ...     require_participants(t, "r.csv")
+    ... except DataFormatError as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    r.csv: file level, field 'participant': 1 participant(s) ('a'); item statistics ...
+    """
+    who = ratings["participant"].unique()
+    if len(who) < n:
+        named = ", ".join(repr(str(w)) for w in who[:3])
+        raise DataFormatError(
+            path,
+            None,
+            field,
+            f"{len(who)} participant(s) ({named}); item statistics correlate ratings across "
+            f"participants and need at least {n}",
+        )
 
 
 def read_scores(
@@ -407,6 +440,8 @@ def read_answers(path: str | os.PathLike, *, scale=None, na_values=None) -> pd.D
     if per_variant:
         if "parse_ok" not in out.columns:
             out["parse_ok"] = out["rating"].notna()
+        else:
+            out["parse_ok"] = _parse_ok(out["parse_ok"], path)
         dup = out.duplicated(["model", "item", "variant"])
         if dup.any():
             at = int(dup.to_numpy().nonzero()[0][0])
@@ -429,7 +464,42 @@ def read_answers(path: str | os.PathLike, *, scale=None, na_values=None) -> pd.D
                 f"duplicate answer: model {out['model'].iloc[at]!r}, item "
                 f"{out['item'].iloc[at]!r} appears in an earlier row",
             )
+    usable = pd.to_numeric(out[value], errors="coerce").notna()
+    if per_variant:
+        usable &= out["parse_ok"].astype(bool)
+    if not usable.any():
+        raise TableError(
+            str(path),
+            None,
+            value,
+            f"no usable answer in {len(out)} row(s): every {value!r} is missing"
+            + (" or its parse_ok is false" if per_variant else "")
+            + "; nothing to score",
+        )
     return out
+
+
+_TRUE = ("true", "1", "1.0", "yes")
+_FALSE = ("false", "0", "0.0", "no")
+
+
+def _parse_ok(col: pd.Series, path) -> pd.Series:
+    """A ``parse_ok`` column as booleans: true/false (any case), 1/0 or yes/no; anything else
+    (including an empty cell) is an error naming its row."""
+    if col.dtype == bool:
+        return col
+    text = col.astype(str).str.strip().str.lower()
+    ok = text.isin(_TRUE + _FALSE) & col.notna()
+    if not ok.all():
+        at = int((~ok).to_numpy().nonzero()[0][0])
+        raise TableError(
+            str(path),
+            at + 1,
+            "parse_ok",
+            f"{col.iloc[at]!r} is not true or false (parse_ok says whether the answer was "
+            "parsed into a rating)",
+        )
+    return text.isin(_TRUE)
 
 
 @dataclass(frozen=True)

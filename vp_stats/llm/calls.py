@@ -83,7 +83,12 @@ class Request:
 
 
 def _redacted(rec: dict) -> dict:
-    return {k: (redact.redact(v) if isinstance(v, str) else v) for k, v in rec.items()}
+    # every secret is masked; the URL/header patterns only in the error text (an answer that
+    # merely looks like "bearer xyz" is kept as the model wrote it)
+    return {
+        k: (redact.redact(v, patterns=k == "error") if isinstance(v, str) else v)
+        for k, v in rec.items()
+    }
 
 
 class CachedBackend:
@@ -174,10 +179,30 @@ class CachedBackend:
             )
         self._bad |= bad
         self.stats["n_cached"] += len(out)
+        missing = len(set(by_key) - set(out))
+        if missing and getattr(self.cache, "read_only", False):
+            raise self.cache.refusal(missing)  # before any request: a read-only cache
         return out
 
     # 3.-5. call, validate, put ----------------------------------------------------------
-    def answer(
+    def answer(self, req: Request, **kw) -> dict:
+        """:meth:`_answer` under the cache's claim on the key (when the cache offers claims).
+
+        Another run sharing the cache may be asking the same request: the cache's ``claim``
+        then waits for its answer and returns it instead of a second request.
+        """
+        claim = getattr(self.cache, "claim", None)
+        if claim is None:
+            return self._answer(req, **kw)
+        got = claim(req.key, stored_ok=req.key not in self._bad)
+        if got is not None and self._matches(got, req):
+            return got  # another run answered it meanwhile
+        try:
+            return self._answer(req, **kw)
+        finally:
+            self.cache.release(req.key)
+
+    def _answer(
         self,
         req: Request,
         *,

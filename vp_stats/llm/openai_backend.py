@@ -127,14 +127,19 @@ class OpenAIBackend(BaseBackend):
         self.api_key_env = api_key_env
         self._api_key = os.environ.get(api_key_env) or "no-key"
         redact.register(self.secret)
+        redact.register_url(base_url)  # a key in the URL (userinfo or ?api-key=) is a secret too
         self.timeout = float(timeout)
         self.retries, self.concurrency, self.backoff_base = (
             retries,
             max(1, int(concurrency)),
             backoff_base,
         )
+        # a key passed as a query parameter (?api-key=KEY) goes with every request, not into the
+        # path the SDK appends to the base URL
+        url, query = _split_query(base_url)
         self.client = openai.OpenAI(
-            base_url=base_url,
+            base_url=url,
+            default_query=query or None,
             api_key=self._api_key,
             timeout=self.timeout,
             max_retries=0,
@@ -171,7 +176,7 @@ class OpenAIBackend(BaseBackend):
             "backend": self.backend,
             "model": self.model,
             "model_id": self.model_id,
-            "base_url": self.base_url,
+            "base_url": redact.redact_url(self.base_url),
         }
 
     def prompt_text(self, messages: list[dict]) -> str:
@@ -183,7 +188,7 @@ class OpenAIBackend(BaseBackend):
         BackendError."""
         import openai
 
-        where = self.base_url or "(SDK default)"
+        where = redact.redact_url(self.base_url) or "(SDK default)"
         deadline = time.monotonic() + self.timeout
         rng = random.Random(int(hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:16], 16))
         try:
@@ -267,7 +272,7 @@ class OpenAIBackend(BaseBackend):
                 model=self.model, prompt=text, max_tokens=1, temperature=0, echo=True, logprobs=1
             )
 
-        where = self.base_url or "(SDK default)"
+        where = redact.redact_url(self.base_url) or "(SDK default)"
         resp = self._request(call, json.dumps(["echo", text]))
         choices = getattr(resp, "choices", None)
         lp = getattr(choices[0], "logprobs", None) if choices else None
@@ -361,7 +366,7 @@ class OpenAIBackend(BaseBackend):
         top = getattr(content[0], "top_logprobs", None) if content else None
         if not top:
             raise RuntimeError(
-                f"{self.base_url or '(SDK default)'} returned no top_logprobs "
+                f"{redact.redact_url(self.base_url) or '(SDK default)'} returned no top_logprobs "
                 "(the endpoint does not report token log-probabilities)"
             )
         pairs = [(getattr(t, "token", None), getattr(t, "logprob", None)) for t in top]
@@ -374,7 +379,8 @@ class OpenAIBackend(BaseBackend):
             for tok, v in pairs
         ):
             raise RuntimeError(
-                f"{self.base_url or '(SDK default)'} sent malformed top_logprobs "
+                f"{redact.redact_url(self.base_url) or '(SDK default)'} sent malformed "
+                "top_logprobs "
                 "(tokens must be text, log-probabilities finite numbers <= 0)"
             )
         logps = first_token_scores(pairs, phrases)
@@ -384,6 +390,16 @@ class OpenAIBackend(BaseBackend):
             completion_tokens=1,
             approximation="first_token",
         )
+
+
+def _split_query(url: str | None) -> tuple[str | None, dict]:
+    """A base URL without its query string, and the query's parameters."""
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    if not url or "?" not in url:
+        return url, {}
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="")), dict(parse_qsl(parts.query))
 
 
 def first_token_scores(top: Sequence[tuple[str, float]], phrases: Sequence[str]) -> list[float]:

@@ -76,10 +76,27 @@ def select_items(items: str, item_table: pd.DataFrame, seed: int = 0) -> pd.Data
             "--items: expected 'all', a number or a CSV file with portrait_id,option_id; "
             f"{items!r} is none of these"
         )
-    chosen = pd.read_csv(path)
+    from vp_stats.io.tables import read_csv
+
+    chosen = read_csv(path, as_text=False, what="--items file")
     if {"portrait_id", "option_id"} - set(chosen.columns):
         raise ValueError(f"{path}: needs columns portrait_id and option_id")
+    if chosen.empty:
+        raise ValueError(
+            f"{path}: the --items file has a header but no rows; list at least one item "
+            "(portrait_id,option_id)"
+        )
     keys = chosen[["portrait_id", "option_id"]]
+    for col in keys.columns:
+        as_int = pd.to_numeric(keys[col], errors="coerce")
+        bad = as_int.isna() | (as_int != as_int.round())
+        if bad.any():
+            at = int(bad.to_numpy().nonzero()[0][0])
+            raise ValueError(
+                f"{path}: row {at + 1} (line {at + 2}), field {col!r}: "
+                f"{keys[col].iloc[at]!r} is not an integer id"
+            )
+    keys = keys.astype(int)
     known = (
         keys.merge(item_table[["portrait_id", "option_id"]], how="left", indicator=True)["_merge"]
         .eq("both")

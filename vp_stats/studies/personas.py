@@ -1037,7 +1037,7 @@ def compare_file(
     """
     from vp_stats.io import datasets
 
-    answers = pio.read_answer_file(answers_path)
+    answers = pio.read_answer_file(answers_path, items=datasets.load_items(data_dir))
     ess_scores = None
     if ess_path is not None:
         from vp_stats.io import ess

@@ -60,6 +60,7 @@ __all__ = [
     "StudyReliability",
     "provenance",
     "file_sha256",
+    "undefined_reasons",
 ]
 
 
@@ -132,7 +133,7 @@ def provenance(
     >>> sorted(p)
     ['argv', 'command', 'inputs', 'parameters', 'python', 'vp_stats_version']
     """
-    from vp_stats import __version__
+    from vp_stats import __version__, redact
 
     rec = {
         "command": command,
@@ -147,7 +148,63 @@ def provenance(
         },
     }
     rec.update(extra)
-    return rec
+    return redact.redact_obj(rec)  # a key in argv (--base-url https://u:KEY@host) never lands here
+
+
+def undefined_reasons(table: pd.DataFrame, ratings: pd.DataFrame, scores) -> pd.DataFrame:
+    """``table`` with a ``reason`` column: why a row's ``rho`` is missing or meaningless (empty
+    where it is neither).
+
+    A correlation is undefined with fewer than 3 raters holding both a rating of the item and
+    a score, or when the item's ratings or the dimension's scores do not vary among them; the
+    output says which instead of a silent missing value.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"item": ["a", "b"], "family": "pvq", "dimension": "Power",
+    ...                   "rho": [0.5, float("nan")], "n": [10, 2]})
+    >>> undefined_reasons(t, pd.DataFrame(columns=["participant", "item", "rating"]), None)[
+    ...     "reason"].tolist()
+    [None, '2 rater(s) with both a rating and a score: a correlation needs at least 3']
+    """
+    out = table.copy()
+    reason = pd.Series([None] * len(out), index=out.index, dtype=object)
+    undefined = out["rho"].isna()
+    if "n" in out.columns:  # rho of 2 raters is +-1 whatever they answered: no correlation
+        undefined = undefined | (pd.to_numeric(out["n"], errors="coerce") < 3)
+    undefined = undefined.to_numpy()
+    if undefined.any():
+        r = tables.with_item_column(ratings) if len(ratings) else ratings
+        by_item = {k: g for k, g in r.groupby("item")} if len(r) else {}
+        sc = None
+        if scores is not None and len(scores):
+            sc = scores.set_index(["family", "dimension", "participant"])["score"]
+        for i in out.index[undefined]:
+            row = out.loc[i]
+            n = int(row["n"]) if "n" in out.columns and pd.notna(row["n"]) else None
+            if n is not None and n < 3:
+                reason[i] = (
+                    f"{n} rater(s) with both a rating and a score: a correlation needs at least 3"
+                )
+                continue
+            g = by_item.get(row["item"])
+            if g is not None and g["rating"].nunique() < 2:
+                reason[i] = "the item's ratings do not vary among its raters (rho undefined)"
+                continue
+            if g is not None and sc is not None:
+                try:
+                    vals = sc.loc[(row["family"], row["dimension"])]
+                except KeyError:
+                    vals = pd.Series(dtype=float)
+                vals = vals[vals.index.isin(set(g["participant"]))]
+                if vals.nunique() < 2:
+                    reason[i] = (
+                        "the dimension's scores do not vary among the item's raters (rho undefined)"
+                    )
+                    continue
+            reason[i] = "rho undefined"
+    out["reason"] = reason
+    return out
 
 
 def _score_questionnaires(
@@ -300,6 +357,7 @@ def load_study(
             f"unknown participant {r['participant'].iloc[at]!r}: not in the scores "
             f"({n} rater(s) have no scores)",
         )
+    tio.require_participants(r, ratings, 3)  # one rater: every correlation undefined
     info = {
         "source": "own",
         "scale": f"{sc} (inferred from the ratings)" if sc.inferred else f"{sc}",
@@ -419,7 +477,7 @@ def validate_study(
         validated=True,
         progress=progress,
     )
-    table = res.table
+    table = undefined_reasons(res.table, r, s)
     info["rule"] = res.rule
     info["p_values"] = res.p_values
     info["selection_errors"] = res.errors.summary
@@ -601,6 +659,7 @@ def reliability_study(
             na_values=na_values,
         )
         r, sc = checked.table, checked.scale
+        tio.require_participants(r, ratings, 3)
     unknown = ~sel.loc[sel["selected"], "item"].isin(set(tables.with_item_column(r)["item"]))
     if unknown.any():
         at = int(sel.index[sel["selected"]][unknown.to_numpy()][0])
