@@ -200,7 +200,13 @@ BACKEND_OPTS = {
 
 COLUMN_OPTS = {
     "participant": typer.Option(
-        "participant", "--participant-col", help="Name of the participant column in your files."
+        "participant",
+        "--participant-col",
+        "--id-column",
+        help=(
+            "Name of the participant (respondent id) column in your files, long or wide (a "
+            "Qualtrics export's ResponseId is used when the file has no such column)."
+        ),
     ),
     "item": typer.Option(
         "item", "--item-col", help="Name of the item column in your ratings file."
@@ -219,3 +225,50 @@ NA_VALUES_OPT = typer.Option(
         "is refused."
     ),
 )
+
+#: How the user's files are read (vp_stats.io.formats): every command that reads a user's tables.
+READ_OPTS = {
+    "sep": typer.Option(
+        None,
+        "--sep",
+        help="Delimiter of your CSV files: , ; tab or | (default: detected from the header line).",
+    ),
+    "decimal": typer.Option(
+        None,
+        "--decimal",
+        help="Decimal mark of your CSV files: . or , (default: detected; 3,5 read as 3.5).",
+    ),
+    "sheet": typer.Option(
+        None,
+        "--sheet",
+        help=(
+            "Sheet of an .xlsx workbook (name or number; default the first) or data frame of an "
+            ".RData file. Files are read by suffix: .csv/.tsv/.txt, .xlsx, .sav, .dta, .rds, "
+            ".RData (the last four and .xlsx need: pip install 'vp-stats[formats]')."
+        ),
+    ),
+}
+
+
+@contextmanager
+def _reading(sep=None, decimal=None, sheet=None):
+    """Read every user file of the block with ``--sep``/``--decimal``/``--sheet``; a bad option is
+    one error line (exit 2)."""
+    from vp_stats.io import formats
+
+    try:
+        ctx = formats.read_options(sep=sep, decimal=decimal, sheet=sheet)
+        ctx.__enter__()
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        yield
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def _read_record(sep=None, decimal=None, sheet=None) -> dict:
+    """The provenance entries of the reading options given (empty when all were detected)."""
+    return {
+        k: v for k, v in {"sep": sep, "decimal": decimal, "sheet": sheet}.items() if v is not None
+    }
