@@ -15,6 +15,7 @@ from vp_stats.cli import (  # noqa: F401  (importing the modules registers the c
     commands,
     compass,
     personas,
+    pivot,
     reliability,
     runs,
     structure,
