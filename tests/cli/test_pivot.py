@@ -128,3 +128,19 @@ def test_pivot_and_structure_refuse_bad_combinations(files, tmp_path):
         res = runner.invoke(app, [str(a) for a in args])
         assert res.exit_code == 2, (args, res.output)
         assert message in res.output, (args, res.output)
+
+
+def test_reliability_reads_long_ratings_and_other_dialects(files, tmp_path):
+    d = files["d"]
+    long = pd.read_csv(d / "ratings.csv")
+    long[long["item"].isin(files["items"])].to_csv(tmp_path / "long.csv", index=False)
+    files["wide"].reset_index().to_csv(tmp_path / "w.tsv", sep="\t", index=False)
+    for name, data in (
+        ("a", d / "wide.csv"),
+        ("b", tmp_path / "long.csv"),
+        ("c", tmp_path / "w.tsv"),
+    ):
+        _ok("reliability", "--data", data, "--n-factors", "1", "--out", tmp_path / name)
+    want = pd.read_csv(tmp_path / "a" / "reliability.csv")
+    for name in ("b", "c"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / name / "reliability.csv"), want)

@@ -13,8 +13,10 @@ from vp_stats.cli._common import (
     COLUMN_OPTS,
     DATA_DIR_OPT,
     NA_VALUES_OPT,
+    READ_OPTS,
     _echo_table,
     _fail,
+    _reading,
     _use_data_dir,
     _user_errors,
     app,
@@ -30,7 +32,7 @@ def reliability_cmd(
         "--data",
         help=(
             "One scale: ITEMS.csv with one row per respondent, one column per item (optional "
-            "participant column); empty cells are missing."
+            "participant column; empty cells are missing), or long participant,item,rating."
         ),
     ),
     items: Path | None = typer.Option(
@@ -82,6 +84,9 @@ def reliability_cmd(
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
     na_values: str | None = NA_VALUES_OPT,
+    sep: str | None = READ_OPTS["sep"],
+    decimal: str | None = READ_OPTS["decimal"],
+    sheet: str | None = READ_OPTS["sheet"],
     method: str = typer.Option(
         "minres", help="With --items: one-factor estimator of the one-factor omega: minres or ml."
     ),
@@ -136,7 +141,7 @@ def reliability_cmd(
         _fail(f"--n-factors must be at least 1, got {n_factors}")
     if data is not None:
         _use_data_dir(data_dir)
-        with _user_errors(), tio.locked_out_dir(out):
+        with _user_errors(), _reading(sep, decimal, sheet), tio.locked_out_dir(out):
             res = study.reliability_study(
                 data=data,
                 out=out,
@@ -180,7 +185,7 @@ def reliability_cmd(
             "to reverse"
         )
     _use_data_dir(data_dir)
-    with _user_errors(), tio.locked_out_dir(out):
+    with _user_errors(), _reading(sep, decimal, sheet), tio.locked_out_dir(out):
         res = study.reliability_study(
             ratings,
             items,
