@@ -653,8 +653,8 @@ def locked_out_dir(path: str | os.PathLike):
 
     A second run on the same folder is refused at once with a clear error
     (never interleaved); the lock is released when the run ends, also on a
-    crash (an advisory ``flock`` on ``.vp-stats.lock``, dropped by the kernel
-    when the process dies).
+    crash (the ``filelock`` package's lock on ``.vp-stats.lock``: an advisory ``flock`` on
+    Unix, ``msvcrt.locking`` on Windows, both dropped by the system when the process dies).
 
     Examples
     --------
@@ -668,28 +668,24 @@ def locked_out_dir(path: str | os.PathLike):
     ...         print("refused:", "another vp-stats run" in str(exc))
     refused: True
     """
-    import fcntl
+    from filelock import FileLock, Timeout
 
     p = prepare_out_dir(path)
-    lock_path = p / ".vp-stats.lock"
-    fh = open(lock_path, "a+")
+    lock = FileLock(p / ".vp-stats.lock", is_singleton=False, thread_local=False)
     try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise DataFormatError(
-                p,
-                None,
-                None,
-                "another vp-stats run is writing to this folder right now; "
-                "wait for it to finish or choose another --out",
-            ) from exc
-        try:
-            yield p
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise DataFormatError(
+            p,
+            None,
+            None,
+            "another vp-stats run is writing to this folder right now; "
+            "wait for it to finish or choose another --out",
+        ) from exc
+    try:
+        yield p
     finally:
-        fh.close()
+        lock.release()
 
 
 def prepare_out_file(path: str | os.PathLike) -> Path:
