@@ -278,3 +278,15 @@ def test_validate_cli_reads_with_sep_and_sheet_options(study, plain, tmp_path):
         ],
     )
     assert res.exit_code == 2 and "--sep must be one of" in res.output
+
+
+def test_verbose_says_what_was_detected_and_quiet_says_nothing(study, tmp_path):
+    r, s = _semicolon(study, tmp_path)
+    args = ["validate", "--ratings", str(r), "--scores", str(s), "--n-boot", "0"]
+    loud = runner.invoke(app, ["-v", *args, "--out", str(tmp_path / "a")])
+    assert loud.exit_code == 0, loud.output
+    assert f"vp-stats: INFO: {s}: delimiter ';', decimal mark ','" in loud.stderr
+    plain = runner.invoke(app, [*args, "--out", str(tmp_path / "b")])
+    assert plain.exit_code == 0 and "INFO" not in plain.stderr
+    both = runner.invoke(app, ["-v", "-q", *args, "--out", str(tmp_path / "c")])
+    assert both.exit_code == 2 and "-v or -q, not both" in both.output

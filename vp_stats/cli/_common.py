@@ -27,16 +27,65 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+_LOG_HANDLER_NAME = "vp-stats-cli"
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    """The library's diagnostics (the ``vp_stats`` loggers) on stderr: warnings by default,
+    ``-v`` what was detected and done (INFO), ``-vv`` details (DEBUG), ``-q`` errors only.
+
+    One handler, replaced on every call (so repeated in-process runs do not print twice); its
+    messages pass the one redaction point (:func:`vp_stats.redact.redact`).
+    """
+    import logging
+
+    from vp_stats.redact import redact
+
+    class _Redacting(logging.Formatter):
+        def format(self, record):
+            return redact(super().format(record))
+
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
+    logger = logging.getLogger("vp_stats")
+    for h in [h for h in logger.handlers if h.get_name() == _LOG_HANDLER_NAME]:
+        logger.removeHandler(h)
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_LOG_HANDLER_NAME)
+    handler.setFormatter(_Redacting("vp-stats: %(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    for other in ("pooch",):  # the data download's progress messages follow -q
+        logging.getLogger(other).setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="Say what was detected and done (file formats, delimiters, missing codes ...); "
+        "-vv for details. Before the command: vp-stats -v validate ...",
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Only errors (no warnings or download messages)."
     ),
 ) -> None:
     """vp-stats: psychometric item validation and LLM value assessment.
 
     Value Portrait, HVAE/SVO, Value Compass.
     """
+    if verbose and quiet:
+        _fail("give -v or -q, not both")
+    _configure_logging(verbose, quiet)
 
 
 DATA_DIR_OPT = typer.Option(

@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 import re
@@ -70,6 +71,8 @@ __all__ = [
     "QUALTRICS_METADATA",
     "FORMATS_EXTRA",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The pyproject extra that installs the optional readers.
 FORMATS_EXTRA = 'pip install "vp-stats[formats]"'
@@ -264,7 +267,9 @@ def _to_numbers(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def tidy_csv(df: pd.DataFrame, *, source, decimal: str = ".", as_text: bool = True) -> FileTable:
+def tidy_csv(
+    df: pd.DataFrame, *, source, decimal: str = ".", as_text: bool = True, sep: str | None = None
+) -> FileTable:
     """Finish a table read from delimited text: a Qualtrics export's header rows, decimal commas.
 
     ``df`` was read with the file's first line as header (text cells when ``as_text``). Rows keep
@@ -283,6 +288,9 @@ def tidy_csv(df: pd.DataFrame, *, source, decimal: str = ".", as_text: bool = Tr
     notes: dict = {"format": "csv"}
     labels: dict = {}
     id_column = None
+    if sep is not None:
+        level = logging.DEBUG if (sep, decimal) == (",", ".") else logging.INFO
+        log.log(level, "%s: delimiter %r, decimal mark %r", source, sep, decimal)
     if _is_qualtrics(df):
         notes["format"] = "qualtrics"
         text = df.iloc[0]
@@ -297,6 +305,13 @@ def tidy_csv(df: pd.DataFrame, *, source, decimal: str = ".", as_text: bool = Tr
             notes["dropped_columns"] = meta
         if QUALTRICS_ID in df.columns:
             id_column = QUALTRICS_ID
+        log.info(
+            "%s: a Qualtrics export (question texts and ImportId rows skipped; %d metadata "
+            "columns dropped: %s)",
+            source,
+            len(meta),
+            ", ".join(meta) or "none",
+        )
         if not as_text:
             df = _to_numbers(df)
     if decimal == ",":
@@ -415,6 +430,7 @@ def _read_excel(path: Path, sheet, as_text: bool) -> FileTable:
                 path, None, None, f"no sheet {sheet!r} (sheets are: {', '.join(names)})"
             )
         df = pd.read_excel(book, sheet_name=name, dtype=object)
+    log.info("%s: sheet %r", path, name)
     return FileTable(_finish(df, path, as_text), {"format": "excel", "sheet": name})
 
 
@@ -446,6 +462,13 @@ def _read_stat(path: Path, kind: str, as_text: bool) -> FileTable:
         df[col] = s.mask(hit)
     if n_missing:
         notes["user_missing"] = n_missing
+    log.info(
+        "%s: %s file, %d user-missing cells set missing, %d variables with value labels",
+        path,
+        kind,
+        n_missing,
+        len(meta.variable_value_labels or {}),
+    )
     labels = {
         str(k): str(v) for k, v in (meta.column_names_to_labels or {}).items() if v is not None
     }

@@ -196,7 +196,7 @@ def read_csv(path: str | os.PathLike, *, as_text: bool = True, what: str = "file
         )
     # a Qualtrics export's header rows, decimal commas (rows keep their place in the file)
     return formats.tidy_csv(
-        df.reset_index(drop=True), source=p, decimal=decimal, as_text=as_text
+        df.reset_index(drop=True), source=p, decimal=decimal, as_text=as_text, sep=sep
     ).table
 
 
