@@ -48,3 +48,26 @@ def test_reliability_of_larger_sets_prints_both_omegas(tmp_path):
     header = next(line for line in res.output.splitlines() if line.lstrip().startswith("family"))
     assert header.split()[-3:] == ["omega", "omega_total", "omega_hierarchical"]
     assert "Schmid-Leiman solution with 3 group factors" in res.output
+
+
+def test_compare_versions_names_its_versions_and_explains_its_counts(tmp_path):
+    st = simulate.synthetic_study(n_participants=50, n_items=40, seed=6)
+    st["ratings"].to_csv(tmp_path / "r.csv", index=False)
+    st["scores"].to_csv(tmp_path / "s.csv", index=False)
+    res = runner.invoke(
+        app,
+        ["compare-versions", "--ratings", tmp_path / "r.csv", "--scores", tmp_path / "s.csv",
+         "--versions", "likely,similar", "--n-boot", "50", "--out", tmp_path / "o"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    header = next(line for line in res.output.splitlines() if line.lstrip().startswith("dimension"))
+    assert header.split() == [
+        "dimension", "n_pairs", "mean_rho_likely", "mean_rho_similar", "mean_diff", "ci_low",
+        "ci_high", "n_likely_better", "n_similar_better",
+    ]  # fmt: skip
+    assert "version a = 'likely', version b = 'similar'" in res.output
+    assert "n_likely_better / n_similar_better: pairs whose Zou 95% CI of rho_likely - " in (
+        res.output
+    )
+    pooled = pd.read_csv(tmp_path / "o" / "version_comparison_pooled.csv")
+    assert "n_a_better" in pooled.columns  # the files keep their contract's names

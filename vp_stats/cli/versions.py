@@ -185,6 +185,7 @@ def compare_versions_cmd(
         f"{len(comp)} comparisons of {prov['n_pairs']} item pairs ({method}); rating scale "
         f"{info['scale']}"
     )
+    a, b = rule if rule is not None else ("a", "b")
     show = pooled[
         [
             "dimension",
@@ -198,8 +199,37 @@ def compare_versions_cmd(
             "n_b_better",
         ]
     ].round(3)
-    _echo_table(show, "pooled over pairs (diff = rho_a - rho_b):")
+    show = show.rename(columns=_version_headers(a, b))
+    what = (
+        f"version a = {a!r}, version b = {b!r} (--versions)"
+        if rule is not None
+        else "version a = item_a, version b = item_b of the pairs file"
+    )
+    _echo_table(show, f"pooled over pairs; {what}; diff = rho_{a} - rho_{b}:")
+    pct = f"{ci:.0%}"
+    typer.echo(
+        f"n_{a}_better / n_{b}_better: pairs whose Zou {pct} CI of rho_{a} - rho_{b} lies above / "
+        f"below 0 (the other pairs show no difference); ci_low, ci_high: {pct} rater-bootstrap "
+        "CI of mean_diff. The CSV files keep the columns _a/_b (a = "
+        f"{a!r}, b = {b!r})."
+    )
     typer.echo(
         f"wrote {out_dir / 'version_comparison.csv'}, {out_dir / 'version_comparison_pooled.csv'} "
         f"and {out_dir / 'provenance.json'}"
     )
+
+
+def _version_headers(a: str, b: str) -> dict[str, str]:
+    """Printed column names with the versions' names instead of ``a`` and ``b``.
+
+    Examples
+    --------
+    >>> _version_headers("likely", "similar")["n_a_better"]
+    'n_likely_better'
+    """
+    return {
+        "mean_rho_a": f"mean_rho_{a}",
+        "mean_rho_b": f"mean_rho_{b}",
+        "n_a_better": f"n_{a}_better",
+        "n_b_better": f"n_{b}_better",
+    }
