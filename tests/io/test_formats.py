@@ -290,3 +290,17 @@ def test_verbose_says_what_was_detected_and_quiet_says_nothing(study, tmp_path):
     assert plain.exit_code == 0 and "INFO" not in plain.stderr
     both = runner.invoke(app, ["-v", "-q", *args, "--out", str(tmp_path / "c")])
     assert both.exit_code == 2 and "-v or -q, not both" in both.output
+
+
+def test_pivot_of_a_qualtrics_export_keeps_the_question_texts(study, tmp_path):
+    q, _ = _qualtrics(study, tmp_path)
+    res = runner.invoke(app, ["pivot", "--ratings", str(q), "--out", str(tmp_path / "w.sav")])
+    assert res.exit_code == 0, res.output
+    df, meta = pyreadstat.read_sav(str(tmp_path / "w.sav"))
+    item = study["items"][0]
+    assert list(df.columns) == ["participant", *study["items"]]
+    assert meta.column_names_to_labels[item] == f"How much is this person like you? - {item}"
+    want = _wide(study).set_index("participant")
+    pd.testing.assert_frame_equal(
+        df.set_index("participant"), want.astype(float), check_names=False
+    )
