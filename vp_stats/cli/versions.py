@@ -10,8 +10,10 @@ from vp_stats.cli._common import (
     COLUMN_OPTS,
     DATA_DIR_OPT,
     NA_VALUES_OPT,
+    READ_OPTS,
     _echo_table,
     _fail,
+    _reading,
     _use_data_dir,
     _user_errors,
     app,
@@ -84,6 +86,9 @@ def compare_versions_cmd(
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
     na_values: str | None = NA_VALUES_OPT,
+    sep: str | None = READ_OPTS["sep"],
+    decimal: str | None = READ_OPTS["decimal"],
+    sheet: str | None = READ_OPTS["sheet"],
     data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(
         ...,
@@ -112,7 +117,7 @@ def compare_versions_cmd(
     if (pairs is None) == (versions is None):
         _fail("give the item pairs: --pairs FILE (item_a,item_b[,dimension]) or --versions A,B")
     fams = [f.strip() for f in families.split(",") if f.strip()] if families else None
-    with _user_errors():
+    with _user_errors(), _reading(sep, decimal, sheet):
         vs.check_options(method, ci, n_boot)
         rule = None
         if versions is not None:
