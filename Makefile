@@ -1,5 +1,7 @@
 # vp-stats: one target per product. `make reproduce` runs the main job, `make test` the whole suite.
-# Both create the virtual environment .venv and install everything on first use.
+# Both create the virtual environment .venv on first use: `make reproduce` with what the reproduction
+# needs (the package, the notebook runner and the file-format readers; no model runtime, so no
+# llama-cpp-python compile), `make test`, `make lab` and the model targets with everything.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,20 +11,29 @@ SHARED_MIRROR := $(abspath ../shared/data/valueportrait)
 export VP_DATA_DIR ?= $(if $(wildcard $(SHARED_MIRROR)/SHA256SUMS),$(SHARED_MIRROR),)
 export MPLBACKEND := Agg
 PYTEST_ARGS ?=
+# `make lab PORT=8890 IP=0.0.0.0`: where JupyterLab listens
+PORT ?= 8888
+IP ?= 127.0.0.1
 
 .PHONY: setup reproduce test lint lab docs r-deps local-model-full personas-full hvae-full bench clean
 
-$(VENV)/.installed: pyproject.toml
+## what the reproduction needs: the package, the notebook runner, the file-format readers
+$(VENV)/.reproduce-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[llm,notebooks,irt,dev]"
+	$(PY) -m pip install --quiet -e ".[notebooks,formats]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+## everything: the model runtimes (llama-cpp-python compiles, minutes), IRT, tests, lint
+$(VENV)/.installed: $(VENV)/.reproduce-installed
+	$(PY) -m pip install --quiet -e ".[llm,notebooks,irt,formats,dev]"
 	touch $@
 
 setup: $(VENV)/.installed
 
-## main job: validation, LLM value scores and the figures of the notebooks
-reproduce: setup
+## main job: validation, LLM value scores and the figures of the notebooks (runs no model)
+reproduce: $(VENV)/.reproduce-installed
 	$(VENV)/bin/vp-stats reproduce --out data/processed
 
 ## R psych, GPArotation, lavaan and psychTools (its datasets, e.g. bfi) are the independent
@@ -49,7 +60,7 @@ lint: setup
 
 ## JupyterLab on notebooks/; its kernels get matplotlib's inline backend (not the Agg exported above)
 lab: setup
-	env -u MPLBACKEND $(VENV)/bin/jupyter lab --allow-root notebooks
+	env -u MPLBACKEND $(VENV)/bin/jupyter lab --allow-root --ip=$(IP) --port=$(PORT) notebooks
 
 $(VENV)/.docs-installed: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[docs]"

@@ -44,6 +44,7 @@ def _execute(nb, cwd: Path, env: dict) -> str | None:
         kernel_name="python3",
         resources={"metadata": {"path": str(cwd)}},
         allow_errors=False,
+        config=vnb.kernel_config(),  # as vp-stats reproduce runs them: no kernel-over-TCP warning
     )
     try:
         client.execute(cwd=str(cwd), env=env)
@@ -88,7 +89,7 @@ def test_notebook_executes_and_shows_its_figures(path: Path, tmp_path):
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
-def test_execute_notebooks_uses_the_inline_backend_even_under_agg(tmp_path):
+def test_execute_notebooks_uses_the_inline_backend_even_under_agg(tmp_path, capfd):
     """vp-stats reproduce's executor stores figures although the caller exported MPLBACKEND=Agg."""
     nbformat = pytest.importorskip("nbformat")
     root = tmp_path / "checkout"
@@ -115,6 +116,7 @@ def test_execute_notebooks_uses_the_inline_backend_even_under_agg(tmp_path):
     assert "inline" in done.cells[0].outputs[0]["data"]["text/plain"]
     assert vnb.figure_cells(done) == [1] and vnb.image_outputs(done.cells[1]) == 1
     assert nbformat.read(root / "notebooks" / "tiny.ipynb", as_version=4).cells[1].outputs == []
+    assert "running over TCP" not in capfd.readouterr().err  # the kernel's transport warning
 
 
 def test_notebooks_use_the_shared_helpers():

@@ -17,6 +17,7 @@ from vp_stats.cli import (  # noqa: F401  (importing the modules registers the c
     compass,
     measurement,
     personas,
+    pivot,
     reliability,
     runs,
     structure,

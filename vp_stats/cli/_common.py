@@ -27,16 +27,65 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+_LOG_HANDLER_NAME = "vp-stats-cli"
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    """The library's diagnostics (the ``vp_stats`` loggers) on stderr: warnings by default,
+    ``-v`` what was detected and done (INFO), ``-vv`` details (DEBUG), ``-q`` errors only.
+
+    One handler, replaced on every call (so repeated in-process runs do not print twice); its
+    messages pass the one redaction point (:func:`vp_stats.redact.redact`).
+    """
+    import logging
+
+    from vp_stats.redact import redact
+
+    class _Redacting(logging.Formatter):
+        def format(self, record):
+            return redact(super().format(record))
+
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
+    logger = logging.getLogger("vp_stats")
+    for h in [h for h in logger.handlers if h.get_name() == _LOG_HANDLER_NAME]:
+        logger.removeHandler(h)
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_LOG_HANDLER_NAME)
+    handler.setFormatter(_Redacting("vp-stats: %(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    for other in ("pooch",):  # the data download's progress messages follow -q
+        logging.getLogger(other).setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="Say what was detected and done (file formats, delimiters, missing codes ...); "
+        "-vv for details. Before the command: vp-stats -v validate ...",
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Only errors (no warnings or download messages)."
     ),
 ) -> None:
     """vp-stats: psychometric item validation and LLM value assessment.
 
     Value Portrait, HVAE/SVO, Value Compass.
     """
+    if verbose and quiet:
+        _fail("give -v or -q, not both")
+    _configure_logging(verbose, quiet)
 
 
 DATA_DIR_OPT = typer.Option(
@@ -200,7 +249,13 @@ BACKEND_OPTS = {
 
 COLUMN_OPTS = {
     "participant": typer.Option(
-        "participant", "--participant-col", help="Name of the participant column in your files."
+        "participant",
+        "--participant-col",
+        "--id-column",
+        help=(
+            "Name of the participant (respondent id) column in your files, long or wide (a "
+            "Qualtrics export's ResponseId is used when the file has no such column)."
+        ),
     ),
     "item": typer.Option(
         "item", "--item-col", help="Name of the item column in your ratings file."
@@ -219,3 +274,50 @@ NA_VALUES_OPT = typer.Option(
         "is refused."
     ),
 )
+
+#: How the user's files are read (vp_stats.io.formats): every command that reads a user's tables.
+READ_OPTS = {
+    "sep": typer.Option(
+        None,
+        "--sep",
+        help="Delimiter of your CSV files: , ; tab or | (default: detected from the header line).",
+    ),
+    "decimal": typer.Option(
+        None,
+        "--decimal",
+        help="Decimal mark of your CSV files: . or , (default: detected; 3,5 read as 3.5).",
+    ),
+    "sheet": typer.Option(
+        None,
+        "--sheet",
+        help=(
+            "Sheet of an .xlsx workbook (name or number; default the first) or data frame of an "
+            ".RData file. Files are read by suffix: .csv/.tsv/.txt, .xlsx, .sav, .dta, .rds, "
+            ".RData (the last four and .xlsx need: pip install 'vp-stats[formats]')."
+        ),
+    ),
+}
+
+
+@contextmanager
+def _reading(sep=None, decimal=None, sheet=None):
+    """Read every user file of the block with ``--sep``/``--decimal``/``--sheet``; a bad option is
+    one error line (exit 2)."""
+    from vp_stats.io import formats
+
+    try:
+        ctx = formats.read_options(sep=sep, decimal=decimal, sheet=sheet)
+        ctx.__enter__()
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        yield
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def _read_record(sep=None, decimal=None, sheet=None) -> dict:
+    """The provenance entries of the reading options given (empty when all were detected)."""
+    return {
+        k: v for k, v in {"sep": sep, "decimal": decimal, "sheet": sheet}.items() if v is not None
+    }

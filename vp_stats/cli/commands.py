@@ -12,10 +12,12 @@ from vp_stats.cli._common import (
     COLUMN_OPTS,
     DATA_DIR_OPT,
     NA_VALUES_OPT,
+    READ_OPTS,
     _backend,
     _echo_table,
     _fail,
     _provenance,
+    _reading,
     _use_data_dir,
     _user_errors,
     app,
@@ -94,6 +96,9 @@ def validate(
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
     na_values: str | None = NA_VALUES_OPT,
+    sep: str | None = READ_OPTS["sep"],
+    decimal: str | None = READ_OPTS["decimal"],
+    sheet: str | None = READ_OPTS["sheet"],
     data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(
         Path("data/processed"),
@@ -172,6 +177,7 @@ def validate(
 
     with (
         _user_errors(),
+        _reading(sep, decimal, sheet),
         tio.locked_out_dir(out),
         warnings.catch_warnings(),  # printed below, with the counts, not as a Python warning
     ):

@@ -13,8 +13,10 @@ from vp_stats.cli._common import (
     COLUMN_OPTS,
     DATA_DIR_OPT,
     NA_VALUES_OPT,
+    READ_OPTS,
     _echo_table,
     _fail,
+    _reading,
     _use_data_dir,
     _user_errors,
     app,
@@ -30,7 +32,7 @@ def reliability_cmd(
         "--data",
         help=(
             "One scale: ITEMS.csv with one row per respondent, one column per item (optional "
-            "participant column); empty cells are missing."
+            "participant column; empty cells are missing), or long participant,item,rating."
         ),
     ),
     items: Path | None = typer.Option(
@@ -82,6 +84,9 @@ def reliability_cmd(
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
     na_values: str | None = NA_VALUES_OPT,
+    sep: str | None = READ_OPTS["sep"],
+    decimal: str | None = READ_OPTS["decimal"],
+    sheet: str | None = READ_OPTS["sheet"],
     method: str = typer.Option(
         "minres", help="With --items: one-factor estimator of the one-factor omega: minres or ml."
     ),
@@ -136,7 +141,7 @@ def reliability_cmd(
         _fail(f"--n-factors must be at least 1, got {n_factors}")
     if data is not None:
         _use_data_dir(data_dir)
-        with _user_errors(), tio.locked_out_dir(out):
+        with _user_errors(), _reading(sep, decimal, sheet), tio.locked_out_dir(out):
             res = study.reliability_study(
                 data=data,
                 out=out,
@@ -180,7 +185,7 @@ def reliability_cmd(
             "to reverse"
         )
     _use_data_dir(data_dir)
-    with _user_errors(), tio.locked_out_dir(out):
+    with _user_errors(), _reading(sep, decimal, sheet), tio.locked_out_dir(out):
         res = study.reliability_study(
             ratings,
             items,
@@ -199,21 +204,48 @@ def reliability_cmd(
         )
     table, info = res.table, res.notes
     typer.echo(f"rating scale {info['scale']}")
-    show = table[
-        [
-            "family",
-            "dimension",
-            "group",
-            "n_items",
-            "n_raters",
-            "alpha",
-            "omega_total",
-            "omega_hierarchical",
-        ]
-    ]
-    kind = "polychoric" if polychoric else "pearson"
     _echo_table(
-        show.round(3),
-        f"reliability of the selected item sets (omegas from {kind} correlations):",
+        _selected_sets_view(table).round(3),
+        "reliability of the selected item sets (columns of reliability.csv; Schmid-Leiman "
+        f"omegas from {'polychoric' if polychoric else 'pearson'} correlations):",
     )
+    for line in _selected_sets_legend(table, n_factors=n_factors, polychoric=polychoric):
+        typer.echo(line)
     typer.echo(f"wrote {out / 'reliability.csv'} ({len(table)} rows)")
+
+
+def _selected_sets_view(table):
+    """The printed columns of ``reliability --items``: what was computed, under its CSV name.
+
+    The one-factor ``omega`` is always shown (it is computed for every set of 3 or more items);
+    psych::omega's ``omega_total``/``omega_hierarchical`` only when some set has them (a set needs
+    more items than --n-factors), and ``reason`` when some statistic was not computed.
+    """
+    cols = ["family", "dimension", "group", "n_items", "n_raters", "alpha", "omega"]
+    cols += [c for c in ("omega_total", "omega_hierarchical") if table[c].notna().any()]
+    if table["reason"].notna().any():
+        cols.append("reason")
+    view = table[cols].copy()
+    if "reason" in view:
+        view["reason"] = view["reason"].fillna("")
+    return view
+
+
+def _selected_sets_legend(table, *, n_factors: int, polychoric: bool) -> list[str]:
+    """What each printed number is, and why psych::omega's omegas are absent when they are."""
+    kind = "polychoric" if polychoric else "Pearson"
+    lines = [
+        "alpha: Cronbach's alpha; omega: McDonald's omega of one factor (Pearson correlations; "
+        "reliability.csv adds omega_h_one_factor and alpha's CI)",
+    ]
+    if table["omega_total"].notna().any():
+        lines.append(
+            f"omega_total, omega_hierarchical: psych::omega's Schmid-Leiman solution with "
+            f"{n_factors} group factors ({kind} correlations; sets of more than {n_factors} items)"
+        )
+    else:
+        lines.append(
+            f"omega_total, omega_hierarchical: not computed (psych::omega's Schmid-Leiman "
+            f"solution needs more than --n-factors {n_factors} items in a set)"
+        )
+    return lines

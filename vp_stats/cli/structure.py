@@ -18,8 +18,11 @@ import typer
 from vp_stats.cli._common import (
     COLUMN_OPTS,
     NA_VALUES_OPT,
+    READ_OPTS,
     _echo_table,
     _fail,
+    _read_record,
+    _reading,
     _user_errors,
     app,
 )
@@ -47,9 +50,101 @@ DATA_OPT = typer.Option(
 )
 
 
+#: ``--data`` of efa and cfa: a wide file, or long ratings with --ratings/--items instead.
+WIDE_OR_LONG = {
+    "data": typer.Option(
+        None,
+        "--data",
+        help="Items file: one row per respondent, one column per item (numbers; empty = "
+        "missing), optionally a participant column; or long participant,item,rating (pivoted).",
+    ),
+    "ratings": typer.Option(
+        None,
+        "--ratings",
+        help="Instead of --data: long ratings participant,item,rating (any format vp-stats "
+        "reads), pivoted to respondents x items; with --items, its selected items only.",
+    ),
+    "items": typer.Option(
+        None,
+        "--items",
+        help="With --ratings: the items to analyse, e.g. OUT/item_correlations.csv of "
+        "`vp-stats validate` (its selected rows) or a list item,family,dimension.",
+    ),
+    "dimension": typer.Option(
+        None,
+        "--dimension",
+        help="With --items: only the items selected for these dimensions (comma-separated).",
+    ),
+}
+
+
+def _dimensions(dimension: str | None):
+    return [d.strip() for d in dimension.split(",") if d.strip()] if dimension else None
+
+
+def _read_matrix(data, ratings, items, dimension, *, participant, scale, na_values):
+    """The respondents x items matrix of --data, or of --ratings [--items [--dimension]]."""
+    from vp_stats.io import pivot
+    from vp_stats.io import tables as tio
+
+    if data is not None and (ratings is not None or items is not None):
+        _fail("give either --data (one file) or --ratings [--items], not both")
+    if data is None and ratings is None:
+        _fail(
+            "give --data ITEMS.csv (respondents x items) or --ratings RATINGS.csv [--items "
+            "SELECTED.csv [--dimension D]]"
+        )
+    if items is None and dimension is not None:
+        _fail("--dimension needs --items (the selection that names each item's dimension)")
+    if data is not None:
+        return tio.read_item_matrix(data, participant=participant, scale=scale, na_values=na_values)
+    return pivot.read_ratings_matrix(
+        ratings,
+        items,
+        dimensions=_dimensions(dimension),
+        participant=participant,
+        scale=scale,
+        na_values=na_values,
+    )
+
+
+def _read_model(model: Path) -> str:
+    from vp_stats.errors import DataFormatError
+
+    if not model.is_file():
+        raise DataFormatError(
+            model,
+            None,
+            None,
+            "model file not found" if not model.exists() else "is a folder, expected a model file",
+        )
+    try:
+        return model.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            model, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from exc
+
+
+def _dimension_model(items: Path, dimensions: list[str]) -> str:
+    """lavaan syntax of one factor per dimension over the items selected for it."""
+    from vp_stats.io import pivot
+    from vp_stats.io import tables as tio
+
+    sel = tio.read_selected_items(items)
+    lines = []
+    for d in dimensions:
+        names = pivot.selected_items(sel, d, source=str(items))
+        lines.append(f"{d} =~ {' + '.join(names)}")
+    return "\n".join(lines) + "\n"
+
+
 @structure_app.command("efa")
 def efa_cmd(
-    data: Path = DATA_OPT,
+    data: Path | None = WIDE_OR_LONG["data"],
+    ratings: Path | None = WIDE_OR_LONG["ratings"],
+    items: Path | None = WIDE_OR_LONG["items"],
+    dimension: str | None = WIDE_OR_LONG["dimension"],
     n_factors: int | None = typer.Option(
         None,
         "--n-factors",
@@ -85,6 +180,9 @@ def efa_cmd(
     participant_col: str = COLUMN_OPTS["participant"],
     scale: str | None = SCALE_OPT,
     na_values: str | None = NA_VALUES_OPT,
+    sep: str | None = READ_OPTS["sep"],
+    decimal: str | None = READ_OPTS["decimal"],
+    sheet: str | None = READ_OPTS["sheet"],
     out: Path = typer.Option(..., "--out", help="Output directory."),
 ) -> None:
     """Exploratory factor analysis as psych::fa, with KMO, Bartlett's test and parallel analysis.
@@ -99,7 +197,7 @@ def efa_cmd(
     from vp_stats.stats import factor
     from vp_stats.studies import validate as study
 
-    with _user_errors():
+    with _user_errors(), _reading(sep, decimal, sheet):
         factor._check_options(method=method, rotation=rotation, missing=missing, n_iter=n_iter)
         if n_factors is None and not parallel:
             _fail(
@@ -107,8 +205,14 @@ def efa_cmd(
                 "parallel analysis"
             )
         with tio.locked_out_dir(out) as out_dir:
-            mat = tio.read_item_matrix(
-                data, participant=participant_col, scale=scale, na_values=na_values
+            mat = _read_matrix(
+                data,
+                ratings,
+                items,
+                dimension,
+                participant=participant_col,
+                scale=scale,
+                na_values=na_values,
             )
             x = mat.table
             if n_factors is not None:
@@ -165,6 +269,8 @@ def efa_cmd(
                 "participant_col": participant_col,
                 "scale": str(mat.scale),
                 **tio.na_values_record(na_values),
+                **_read_record(sep, decimal, sheet),
+                **({"dimension": _dimensions(dimension)} if dimension else {}),
             }
             extra = {
                 "n_obs": res.n_obs,
@@ -179,7 +285,12 @@ def efa_cmd(
                 )
             written.append(
                 tio.write_json(
-                    study.provenance("structure efa", params, {"data": data}, **extra),
+                    study.provenance(
+                        "structure efa",
+                        params,
+                        {"data": data, "ratings": ratings, "items": items},
+                        **extra,
+                    ),
                     out_dir / "provenance.json",
                 )
             )
@@ -210,13 +321,22 @@ def efa_cmd(
 
 @structure_app.command("cfa")
 def cfa_cmd(
-    data: Path = DATA_OPT,
-    model: Path = typer.Option(
-        ..., "--model", help="Model file in lavaan syntax, e.g. lines 'Agree =~ A1 + A2 + A3'."
+    data: Path | None = WIDE_OR_LONG["data"],
+    ratings: Path | None = WIDE_OR_LONG["ratings"],
+    items: Path | None = WIDE_OR_LONG["items"],
+    dimension: str | None = WIDE_OR_LONG["dimension"],
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        help="Model file in lavaan syntax, e.g. lines 'Agree =~ A1 + A2 + A3'. Default with "
+        "--items and --dimension: one factor per dimension over its selected items.",
     ),
     participant_col: str = COLUMN_OPTS["participant"],
     scale: str | None = SCALE_OPT,
     na_values: str | None = NA_VALUES_OPT,
+    sep: str | None = READ_OPTS["sep"],
+    decimal: str | None = READ_OPTS["decimal"],
+    sheet: str | None = READ_OPTS["sheet"],
     starts: int = typer.Option(
         10, "--starts", min=1, help="Starting points of the ML fit (semopy's, then random ones)."
     ),
@@ -232,31 +352,30 @@ def cfa_cmd(
     OUT/cfa_loadings.csv (factor, item, estimate, se, z, p_value, std_all) and OUT/provenance.json.
     Respondents with a missing answer to a model item are left out.
     """
-    from vp_stats.errors import DataFormatError
     from vp_stats.io import tables as tio
     from vp_stats.stats import cfa
     from vp_stats.studies import validate as study
 
-    with _user_errors():
-        if not model.is_file():
-            raise DataFormatError(
-                model,
-                None,
-                None,
-                "model file not found"
-                if not model.exists()
-                else "is a folder, expected a model file",
-            )
-        try:
-            text = model.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(
-                model, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-            ) from exc
-        cfa.parse_model(text, source=str(model))
+    with _user_errors(), _reading(sep, decimal, sheet):
+        if model is None:
+            if items is None or dimension is None:
+                _fail(
+                    "give --model MODEL.txt (lavaan syntax), or --ratings with --items and "
+                    "--dimension for one factor per dimension"
+                )
+            text = _dimension_model(items, _dimensions(dimension))
+        else:
+            text = _read_model(model)
+        cfa.parse_model(text, source=str(model or items))
         with tio.locked_out_dir(out) as out_dir:
-            mat = tio.read_item_matrix(
-                data, participant=participant_col, scale=scale, na_values=na_values
+            mat = _read_matrix(
+                data,
+                ratings,
+                items,
+                dimension,
+                participant=participant_col,
+                scale=scale,
+                na_values=na_values,
             )
             x = mat.table
             with warnings.catch_warnings():  # the status is printed below
@@ -264,7 +383,7 @@ def cfa_cmd(
                 res = cfa.cfa(
                     x,
                     text,
-                    source=str(model),
+                    source=str(model or items),
                     n_starts=starts,
                     seed=seed,
                     progress=sys.stderr.isatty(),  # a bar over the starts, as validate does
@@ -286,10 +405,13 @@ def cfa_cmd(
                             "participant_col": participant_col,
                             "scale": str(mat.scale),
                             **tio.na_values_record(na_values),
+                            **_read_record(sep, decimal, sheet),
+                            **({"dimension": _dimensions(dimension)} if dimension else {}),
+                            **({} if model else {"model": text}),
                             "starts": starts,
                             "seed": seed,
                         },
-                        {"data": data, "model": model},
+                        {"data": data, "ratings": ratings, "items": items, "model": model},
                         **extra,
                     ),
                     out_dir / "provenance.json",

@@ -10,8 +10,10 @@ from vp_stats.cli._common import (
     COLUMN_OPTS,
     DATA_DIR_OPT,
     NA_VALUES_OPT,
+    READ_OPTS,
     _echo_table,
     _fail,
+    _reading,
     _use_data_dir,
     _user_errors,
     app,
@@ -84,6 +86,9 @@ def compare_versions_cmd(
     item_col: str = COLUMN_OPTS["item"],
     rating_col: str = COLUMN_OPTS["rating"],
     na_values: str | None = NA_VALUES_OPT,
+    sep: str | None = READ_OPTS["sep"],
+    decimal: str | None = READ_OPTS["decimal"],
+    sheet: str | None = READ_OPTS["sheet"],
     data_dir: Path | None = DATA_DIR_OPT,
     out: Path = typer.Option(
         ...,
@@ -112,7 +117,7 @@ def compare_versions_cmd(
     if (pairs is None) == (versions is None):
         _fail("give the item pairs: --pairs FILE (item_a,item_b[,dimension]) or --versions A,B")
     fams = [f.strip() for f in families.split(",") if f.strip()] if families else None
-    with _user_errors():
+    with _user_errors(), _reading(sep, decimal, sheet):
         vs.check_options(method, ci, n_boot)
         rule = None
         if versions is not None:
@@ -185,6 +190,7 @@ def compare_versions_cmd(
         f"{len(comp)} comparisons of {prov['n_pairs']} item pairs ({method}); rating scale "
         f"{info['scale']}"
     )
+    a, b = rule if rule is not None else ("a", "b")
     show = pooled[
         [
             "dimension",
@@ -198,8 +204,37 @@ def compare_versions_cmd(
             "n_b_better",
         ]
     ].round(3)
-    _echo_table(show, "pooled over pairs (diff = rho_a - rho_b):")
+    show = show.rename(columns=_version_headers(a, b))
+    what = (
+        f"version a = {a!r}, version b = {b!r} (--versions)"
+        if rule is not None
+        else "version a = item_a, version b = item_b of the pairs file"
+    )
+    _echo_table(show, f"pooled over pairs; {what}; diff = rho_{a} - rho_{b}:")
+    pct = f"{ci:.0%}"
+    typer.echo(
+        f"n_{a}_better / n_{b}_better: pairs whose Zou {pct} CI of rho_{a} - rho_{b} lies above / "
+        f"below 0 (the other pairs show no difference); ci_low, ci_high: {pct} rater-bootstrap "
+        "CI of mean_diff. The CSV files keep the columns _a/_b (a = "
+        f"{a!r}, b = {b!r})."
+    )
     typer.echo(
         f"wrote {out_dir / 'version_comparison.csv'}, {out_dir / 'version_comparison_pooled.csv'} "
         f"and {out_dir / 'provenance.json'}"
     )
+
+
+def _version_headers(a: str, b: str) -> dict[str, str]:
+    """Printed column names with the versions' names instead of ``a`` and ``b``.
+
+    Examples
+    --------
+    >>> _version_headers("likely", "similar")["n_a_better"]
+    'n_likely_better'
+    """
+    return {
+        "mean_rho_a": f"mean_rho_{a}",
+        "mean_rho_b": f"mean_rho_{b}",
+        "n_a_better": f"n_{a}_better",
+        "n_b_better": f"n_{b}_better",
+    }

@@ -7,6 +7,10 @@ writers. Submodules are split by domain:
 - :mod:`vp_stats.io.tables`: CSV readers of the column contracts in
   :mod:`vp_stats.tables` (ratings, scores, correlations, answers), errors naming
   file, row and field; the atomic output writer.
+- :mod:`vp_stats.io.formats`: the formats people have (delimiter and decimal mark detected,
+  Excel, SPSS, Stata, R, Qualtrics exports), read for the same contracts;
+  :mod:`vp_stats.io.pivot`: long ratings and a selection as a respondents x items matrix, and
+  that matrix written for other programs.
 - :mod:`vp_stats.io.personas`, :mod:`vp_stats.io.compass`, :mod:`vp_stats.io.svo`:
   the file formats of the persona runs, Value Compass answer and weight files and
   human SVO answer files.
@@ -21,7 +25,9 @@ __all__ = [
     "compass",
     "datasets",
     "ess",
+    "formats",
     "personas",
+    "pivot",
     "psychtools",
     "runfile",
     "svo",

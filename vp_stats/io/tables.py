@@ -26,6 +26,7 @@ DIR/r.csv: row 2 (line 3), field 'rating': cannot read 'x' as a number
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import tempfile
@@ -34,11 +35,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from vp_stats import tables
 from vp_stats.errors import DataFormatError, TableError
+from vp_stats.io import formats
 
 __all__ = [
     "parse_na_values",
@@ -157,9 +160,12 @@ def read_csv(path: str | os.PathLike, *, as_text: bool = True, what: str = "file
         raise DataFormatError(
             p, None, None, "file is empty, expected a CSV table with a header line"
         )
+    if formats.file_format(p) != "csv":  # Excel, SPSS, Stata, R: vp_stats.io.formats
+        return formats.read_file(p, as_text=as_text).table
+    sep, decimal = formats.csv_dialect(head)
     kw = dict(dtype=str, keep_default_na=False, na_values=[""]) if as_text else {}
     try:
-        df = pd.read_csv(p, encoding="utf-8", **kw)
+        df = pd.read_csv(p, encoding="utf-8", sep=sep, **kw)
     except UnicodeDecodeError as exc:
         raise DataFormatError(
             p, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
@@ -189,7 +195,10 @@ def read_csv(path: str | os.PathLike, *, as_text: bool = True, what: str = "file
         raise DataFormatError(
             p, None, dup[0].rsplit(".", 1)[0], "the header names this column twice"
         )
-    return df.reset_index(drop=True)
+    # a Qualtrics export's header rows, decimal commas (rows keep their place in the file)
+    return formats.tidy_csv(
+        df.reset_index(drop=True), source=p, decimal=decimal, as_text=as_text, sep=sep
+    ).table
 
 
 def check_file(
@@ -297,6 +306,9 @@ def read_ratings(
     (5, '1-5')
     """
     df = read_csv(path, what="ratings file")
+    participant = formats.default_id_column(df, participant)
+    if _is_wide(df, participant, item, rating):
+        return _wide_ratings(df, str(path), participant, group, scale, na_values)
     if parse_na_values(na_values):
         masked = mask_na_values(df, [rating], na_values)
         if rating in df.columns:
@@ -551,8 +563,61 @@ def read_item_matrix(
     ((2, 2), '1-5', ['a', 'b'])
     """
     df = read_csv(path, what="items file")
+    participant = formats.default_id_column(df, participant)
+    if {participant, "item", "rating"} <= set(df.columns):  # long ratings: pivoted
+        if labels:
+            lab = [labels] if isinstance(labels, str) else list(labels)
+            raise TableError(
+                str(path),
+                None,
+                lab[0],
+                "a group column needs the wide layout (one row per "
+                "participant, one column per item); write it with `vp-stats pivot`",
+            )
+        r = read_ratings(path, participant=participant, scale=scale, na_values=na_values)
+        order = list(dict.fromkeys(r.table["item"]))
+        wide = tables.to_wide(r.table, "participant", "item", "rating", column_order=order)
+        return ItemMatrix(wide.rename_axis("participant"), {"scale": str(r.scale)}, scale=r.scale)
+    return _item_matrix(df, str(path), participant, scale, na_values, labels)
+
+
+def _is_wide(df: pd.DataFrame, participant: str, item: str, rating: str) -> bool:
+    """A ratings file in the wide layout: an id column and item columns, no item/rating column."""
+    return (
+        participant in df.columns
+        and item not in df.columns
+        and rating not in df.columns
+        and not {"portrait_id", "option_id"} & set(df.columns)
+        and len(df.columns) > 1
+    )
+
+
+def _wide_ratings(df, src, participant, group, scale, na_values) -> tables.CheckedRatings:
+    """Wide ratings (one row per participant, one column per item) checked cell by cell as an
+    item matrix (errors name the file's row and item column), then made long."""
+    groups = None
+    if group in df.columns:
+        groups = df.set_index(participant)[group] if participant in df.columns else None
+        df = df.drop(columns=group)
+    mat = _item_matrix(df, src, participant, scale, na_values)
+    long = (
+        mat.table.rename_axis(index="participant", columns="item")
+        .stack(future_stack=True)
+        .dropna()
+        .rename("rating")
+        .reset_index()
+    )
+    if groups is not None:
+        long["group"] = long["participant"].map(groups.to_dict())
+    out = tables.ratings_table(long, scale=mat.scale, source=src)
+    return dataclasses.replace(out, scale=mat.scale)
+
+
+def _item_matrix(
+    df: pd.DataFrame, src: str, participant: str, scale, na_values, labels=()
+) -> ItemMatrix:
+    """The cell-by-cell checks of a respondents x items table (:func:`read_item_matrix`)."""
     df = df.mask(df.isin(["NA", "NaN", "nan"]))  # R's write.csv writes missing cells as NA
-    src = str(path)
     labels = [labels] if isinstance(labels, str) else list(labels)
     absent = [c for c in labels if c not in df.columns]
     if absent:
@@ -590,7 +655,9 @@ def read_item_matrix(
         bad = tables.implausible_rating(out.to_numpy().ravel())
         if bad is not None:
             i, j = divmod(bad[0], out.shape[1])
-            raise TableError(src, i + 1, items[j], tables.implausible_scale_problem(bad[1], bad[2]))
+            lab = df.index[i]  # the file's row (a Qualtrics export's data start on line 4)
+            row = int(lab) + 1 if isinstance(lab, (int, np.integer)) else i + 1
+            raise TableError(src, row, items[j], tables.implausible_scale_problem(bad[1], bad[2]))
         sc = tables.infer_scale(out.to_numpy().ravel())
     if label_table is not None:
         label_table.index = out.index
@@ -686,8 +753,8 @@ def locked_out_dir(path: str | os.PathLike):
 
     A second run on the same folder is refused at once with a clear error
     (never interleaved); the lock is released when the run ends, also on a
-    crash (an advisory ``flock`` on ``.vp-stats.lock``, dropped by the kernel
-    when the process dies).
+    crash (the ``filelock`` package's lock on ``.vp-stats.lock``: an advisory ``flock`` on
+    Unix, ``msvcrt.locking`` on Windows, both dropped by the system when the process dies).
 
     Examples
     --------
@@ -701,28 +768,24 @@ def locked_out_dir(path: str | os.PathLike):
     ...         print("refused:", "another vp-stats run" in str(exc))
     refused: True
     """
-    import fcntl
+    from filelock import FileLock, Timeout
 
     p = prepare_out_dir(path)
-    lock_path = p / ".vp-stats.lock"
-    fh = open(lock_path, "a+")
+    lock = FileLock(p / ".vp-stats.lock", is_singleton=False, thread_local=False)
     try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise DataFormatError(
-                p,
-                None,
-                None,
-                "another vp-stats run is writing to this folder right now; "
-                "wait for it to finish or choose another --out",
-            ) from exc
-        try:
-            yield p
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise DataFormatError(
+            p,
+            None,
+            None,
+            "another vp-stats run is writing to this folder right now; "
+            "wait for it to finish or choose another --out",
+        ) from exc
+    try:
+        yield p
     finally:
-        fh.close()
+        lock.release()
 
 
 def prepare_out_file(path: str | os.PathLike) -> Path:

@@ -38,6 +38,7 @@ __all__ = [
     "figure_cells",
     "figures_dir",
     "image_outputs",
+    "kernel_config",
     "kernel_env",
     "processed_dir",
     "repo_root",
@@ -212,6 +213,37 @@ def kernel_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "MPLBACKEND": INLINE_BACKEND, **extra}
 
 
+def kernel_config():
+    """The configuration of a headless kernel: local IPC sockets instead of TCP where possible.
+
+    Over TCP, ipykernel warns at every start that its traffic is unencrypted (a kernel started
+    by a headless run is reached only by this process, so a local socket is the right transport);
+    IPC (Unix domain sockets in Jupyter's runtime folder, removed when the kernel stops) is not
+    available on Windows, which keeps TCP on the loopback address.
+
+    Returns
+    -------
+    traitlets.config.Config
+        Pass as ``config=`` to :class:`nbclient.NotebookClient`.
+
+    Examples
+    --------
+    >>> import os
+    >>> kernel_config().KernelManager.transport == ("tcp" if os.name == "nt" else "ipc")
+    True
+    """
+    from traitlets.config import Config
+
+    if os.name == "nt":
+        return Config({"KernelManager": {"transport": "tcp"}})
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    # an absolute socket prefix: the kernel runs in the notebook's folder, the client here
+    runtime = Path(jupyter_runtime_dir())
+    runtime.mkdir(parents=True, exist_ok=True)
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(runtime / "vp-stats-kernel")}})
+
+
 def image_outputs(cell) -> int:
     """The number of image outputs (PNG or SVG) of an executed notebook cell.
 
@@ -355,6 +387,7 @@ def execute_notebooks(
             timeout=timeout,
             kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
+            config=kernel_config(),  # no unencrypted-TCP warning from every kernel
         )
         client.execute(cwd=str(path.parent), env=kenv)
         nbformat.write(nb, out_dir / path.name)
