@@ -112,6 +112,19 @@ def test_invariance_summary_cutoffs_and_p_formatting():
         mplot.invariance_summary(t.drop(columns="delta_rmsea"))
 
 
+def test_invariance_summary_draws_an_ordinal_table():
+    """The WLSMV table (no strict level; deltas of the scaled indices) is drawn as it stands."""
+    x = irt.simulate_grm(600, 4, 4, seed=1).responses.assign(group=["a", "b"] * 300)
+    t = inv.invariance(x, "F =~ item01 + item02 + item03 + item04", "group", ordered=True).table
+    ax = mplot.invariance_summary(t)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), t.delta_cfi.iloc[1:], rtol=0, atol=0)
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), t.delta_rmsea.iloc[1:], rtol=0, atol=0)
+    assert [tk.get_text().splitlines()[0] for tk in ax.get_xticklabels()] == [
+        "configural -> metric",
+        "metric -> scalar",
+    ]
+
+
 def test_every_measurement_figure_is_axes_level():
     """As test_plots' check for the other modules: ``ax=`` in, Axes out."""
     import inspect
