@@ -1,12 +1,15 @@
-"""Figures of measurement across groups: GRM information curves and differential item functioning.
+"""Figures of measurement across groups: invariance, GRM information curves and DIF.
 
 Axes-level functions (``ax=`` in, :class:`~matplotlib.axes.Axes` out, as seaborn's) on the
-tables of :mod:`vp_stats.stats.irt` and :mod:`vp_stats.stats.dif`. Legends sit outside the
+tables of :mod:`vp_stats.stats.invariance`, :mod:`vp_stats.stats.irt` and
+:mod:`vp_stats.stats.dif`. Legends sit outside the
 plotting area, right of it, so they never cover a curve or a point.
 
 ==============================  ======  ==========================================================
 function                        level   draws
 ==============================  ======  ==========================================================
+:func:`invariance_summary`      axes    change in CFI and RMSEA per invariance step with Chen's
+                                        (2007) cut-offs; the chi-square difference test per step
 :func:`information_curves`      axes    item information curves and the test information
 :func:`dif_effect_sizes`        axes    each item's DIF effect size with the flagging threshold
 :func:`dif_item_curves`         axes    expected (and observed mean) answer by matching score and
@@ -29,12 +32,13 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 
 from vp_stats import tables
 from vp_stats.plots._common import HIGHLIGHT
 from vp_stats.plots.base import new_axes
 
-__all__ = ["information_curves", "dif_effect_sizes", "dif_item_curves"]
+__all__ = ["invariance_summary", "information_curves", "dif_effect_sizes", "dif_item_curves"]
 
 _EFFECT_LABELS = {
     f"delta_r2_{r2}_{test}": f"{name} R^2 change ({models})"
@@ -42,6 +46,100 @@ _EFFECT_LABELS = {
     for test, models in (("total", "M3 vs M1"), ("uniform", "M2 vs M1"), ("nonuniform", "M3 vs M2"))
 }
 _LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "frameon": False, "fontsize": 8}
+
+
+def invariance_summary(
+    invariance_table: pd.DataFrame,
+    *,
+    cfi_cutoff: float = -0.01,
+    rmsea_cutoff: float = 0.015,
+    title: str = "Measurement invariance: change in fit per step",
+    ax: Axes | None = None,
+) -> Axes:
+    """Change in CFI and in RMSEA at each invariance step, with the conventional cut-offs.
+
+    One x position per step (each level against the previous one: configural -> metric ->
+    scalar -> strict); two lines, ``delta_cfi`` and ``delta_rmsea``; dashed lines at the
+    cut-offs (Chen 2007, "Sensitivity of goodness of fit indexes to lack of measurement
+    invariance", Structural Equation Modeling 14(3): a CFI drop beyond -0.01 together with an
+    RMSEA rise beyond 0.015 suggests non-invariance at that step). Steps past a cut-off are
+    drawn as filled red markers. Each tick label carries the step's chi-square difference test
+    (``delta_chisq``, ``delta_df``, ``p``), which with thousands of respondents rejects even
+    negligible differences, hence the fit-change cut-offs.
+
+    Parameters
+    ----------
+    invariance_table : pandas.DataFrame
+        :attr:`vp_stats.stats.invariance.InvarianceResult.table` (``level``, ``delta_chisq``,
+        ``delta_df``, ``p``, ``delta_cfi``, ``delta_rmsea``); the first level, with no previous
+        one to compare with, is not drawn. For an ordinal (WLSMV) table the deltas are of the
+        scaled indices and the test is the scaled difference test, as the table holds them.
+    cfi_cutoff, rmsea_cutoff : float
+        The cut-offs (Chen 2007's defaults): a step with ``delta_cfi < cfi_cutoff`` or
+        ``delta_rmsea > rmsea_cutoff`` is marked.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"level": ["configural", "metric", "scalar"],
+    ...                   "delta_chisq": [float("nan"), 8.1, 60.2],
+    ...                   "delta_df": [float("nan"), 3.0, 3.0], "p": [float("nan"), 0.04, 1e-12],
+    ...                   "delta_cfi": [float("nan"), -0.001, -0.02],
+    ...                   "delta_rmsea": [float("nan"), -0.002, 0.01]})
+    >>> ax = invariance_summary(t)
+    >>> [tk.get_text().splitlines()[0] for tk in ax.get_xticklabels()]
+    ['configural -> metric', 'metric -> scalar']
+    """
+    cols = ["level", "delta_chisq", "delta_df", "p", "delta_cfi", "delta_rmsea"]
+    tables.require(invariance_table, cols, "invariance_table")
+    levels = [str(lv) for lv in invariance_table["level"]]
+    steps = invariance_table.iloc[1:]
+    if steps.empty:
+        raise ValueError("invariance_table has one level; a step needs two levels to compare")
+    ax = new_axes(ax, figsize=(8.0, 4.2))
+    x = np.arange(len(steps))
+    dcfi = steps["delta_cfi"].to_numpy(float)
+    drmsea = steps["delta_rmsea"].to_numpy(float)
+    series = (
+        ("delta CFI", dcfi, "tab:blue", "o", dcfi < cfi_cutoff),
+        ("delta RMSEA", drmsea, "tab:orange", "s", drmsea > rmsea_cutoff),
+    )
+    for name, y, colour, marker, beyond in series:
+        ax.plot(x, y, color=colour, marker=marker, lw=1.6, ms=7, label=name, zorder=3)
+        if beyond.any():
+            ax.scatter(x[beyond], y[beyond], color=HIGHLIGHT, marker=marker, s=70, zorder=4)
+    ax.axhline(cfi_cutoff, color="tab:blue", ls="--", lw=1, label=f"CFI cut-off {cfi_cutoff:g}")
+    ax.axhline(
+        rmsea_cutoff, color="tab:orange", ls="--", lw=1, label=f"RMSEA cut-off {rmsea_cutoff:+g}"
+    )
+    ax.axhline(0, color="grey", lw=0.8, zorder=1)
+    labels = [
+        f"{levels[i]} -> {levels[i + 1]}\n"
+        f"chi2({r.delta_df:g}) = {r.delta_chisq:.1f}\n{_p_text(r.p)}"
+        for i, r in enumerate(steps.itertuples(index=False))
+    ]
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_xlim(-0.5, len(x) - 0.5)
+    finite = np.concatenate([dcfi, drmsea, [cfi_cutoff, rmsea_cutoff, 0.0]])
+    finite = finite[np.isfinite(finite)]
+    pad = 0.15 * (finite.max() - finite.min())
+    ax.set_ylim(finite.min() - pad, finite.max() + pad)
+    ax.set_xlabel("invariance step (chi-square difference test)")
+    ax.set_ylabel("change in fit index (level - previous)")
+    handles, names = ax.get_legend_handles_labels()
+    if any(b.any() for *_, b in series):  # a proxy: no empty artist among the data
+        handles.append(Line2D([], [], color=HIGHLIGHT, marker="o", ls="", ms=7))
+        names.append("beyond cut-off")
+    ax.legend(handles, names, **_LEGEND)
+    ax.set_title(title)
+    return ax
+
+
+def _p_text(p: float) -> str:
+    """A p value for a label: ``p = `` three decimals, or ``p < 0.001``."""
+    if not np.isfinite(p):
+        return "p = NA"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def information_curves(
