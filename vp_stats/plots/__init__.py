@@ -9,7 +9,7 @@ a notebook shows it inline. Shared machinery (the one heatmap, saving as PNG/SVG
 Submodules by area: :mod:`~vp_stats.plots.validation` (item validation),
 :mod:`~vp_stats.plots.profiles` (LLM value profiles), :mod:`~vp_stats.plots.svo` (SVO / HVAE),
 :mod:`~vp_stats.plots.compass` (Value Compass), :mod:`~vp_stats.plots.personas` (personas),
-:mod:`~vp_stats.plots.measurement` (GRM information, DIF).
+:mod:`~vp_stats.plots.measurement` (GRM information, DIF, invariance).
 Import the submodule you need, e.g. ``from vp_stats.plots import profiles``.
 """
 
