@@ -145,7 +145,10 @@ def reproduce_tables(
     ``item_correlations_upstream.csv`` (upstream's procedure: equals the published tables),
     ``llm_value_scores.csv`` (the 34 released models scored with the published tables) and
     ``provenance.json``. Each file is parsed once and the contracts run once
-    (:func:`released_tables`); ``benchmarks/bench_scoring.py`` times the whole.
+    (:func:`released_tables`); ``benchmarks/bench_scoring.py`` times the whole. With resamples
+    and a second core, the items' validation and its bootstrap run in a forked copy of this
+    process while this one scores the models (:class:`_Forked`: the same code on the same
+    tables, so the same numbers; about 0.6 s less wall time of about 3 s).
 
     Parameters
     ----------
@@ -177,8 +180,9 @@ def reproduce_tables(
     from vp_stats.studies import validate as study
 
     out = tio.prepare_out_dir(out)
-    steps = [
-        ("item_correlations", lambda: validate_data(data_dir, n_boot=n_boot, seed=seed).table),
+    released_tables(data_dir)  # parsed and checked once, before the worker is forked
+    items = _Forked(lambda: validate_data(data_dir, n_boot=n_boot, seed=seed).table, n_boot > 0)
+    steps = [  # the forked step last, so that this process works meanwhile
         (
             "item_correlations_upstream",
             lambda: validate_data(data_dir, n_boot=0, procedure="upstream").table,
@@ -187,6 +191,7 @@ def reproduce_tables(
             "llm_value_scores",
             lambda: score_released_models(data_dir=data_dir, n_boot=n_boot, seed=seed),
         ),
+        ("item_correlations", items.result),
     ]
     results: dict[str, pd.DataFrame] = {}
     # One BLAS thread: the bootstraps' products are small and a second OpenBLAS thread only
@@ -198,10 +203,14 @@ def reproduce_tables(
             total=len(steps) + 1, desc="reproduce", unit="step", disable=None if progress else True
         ) as bar,
     ):
-        for name, make in steps:
-            bar.set_postfix_str(name)
-            results[name] = make()
-            bar.update(1)
+        try:
+            for name, make in steps:
+                bar.set_postfix_str(name)
+                results[name] = make()
+                bar.update(1)
+        finally:
+            items.discard()
+        results = {k: results[k] for k in _TABLES}
         bar.set_postfix_str("writing")
         for name, table in results.items():
             tio.write_csv(table, out / f"{name}.csv")
@@ -216,3 +225,81 @@ def reproduce_tables(
         )
         bar.update(1)
     return results
+
+
+_TABLES = ("item_correlations", "item_correlations_upstream", "llm_value_scores")
+
+
+class _Forked:
+    """``make()`` computed in a forked child while the caller goes on; ``result()`` collects it.
+
+    The child inherits the parsed tables and settings (BLAS threads, warning filters), sends
+    back its result and the warnings it raised (re-issued here) through a pipe, and exits with
+    ``os._exit``. Where there is no ``fork`` (Windows), one core, ``parallel=False``, or
+    anything goes wrong in the child, ``result()`` computes ``make()`` here instead, so that an
+    error is raised in this process as it would be without the child.
+    """
+
+    def __init__(self, make, parallel: bool = True):
+        import os
+
+        self.make, self.pid, self.fd = make, None, None
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        if not (parallel and hasattr(os, "fork") and cores > 1):
+            return
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            os.close(read)
+            code = 1
+            try:
+                import pickle
+                import warnings
+
+                from vp_stats.stats.resampling import single_threaded_blas
+
+                with warnings.catch_warnings(record=True) as caught, single_threaded_blas():
+                    value = make()
+                msgs = [(w.message, w.category) for w in caught]
+                with os.fdopen(write, "wb") as fh:
+                    pickle.dump((value, msgs), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.pid, self.fd = pid, read
+
+    def result(self):
+        """The child's result (its warnings re-issued here), or ``make()`` computed here."""
+        if self.pid is None:
+            return self.make()
+        import os
+        import pickle
+        import warnings
+
+        with os.fdopen(self.fd, "rb") as fh:
+            data = fh.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        if status != 0 or not data:
+            return self.make()  # the child failed: the same step here, raising its error
+        value, msgs = pickle.loads(data)
+        for message, category in msgs:
+            warnings.warn(message, category, stacklevel=2)
+        return value
+
+    def discard(self) -> None:
+        """End and reap a child whose result was not collected (a step before it failed)."""
+        if self.pid is None:
+            return
+        import os
+        import signal
+
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        self.pid = None
