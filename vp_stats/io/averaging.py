@@ -188,9 +188,9 @@ def _json_ids(rec: dict, file, i) -> tuple[int, int]:
     return int(pid), int(oid)
 
 
-def _read_record_list(path: Path) -> list:
-    """A result file's JSON: a non-empty list of records."""
-    data = datasets.read_json(path)
+def _read_record_list(path: Path, pinned: bool = False) -> list:
+    """A result file's JSON: a non-empty list of records (``pinned``: :func:`_averaged_file`)."""
+    data = datasets.read_json(path, check_duplicate_keys=not pinned)
     if not isinstance(data, list):
         raise DataFormatError(
             path, None, None, f"expected a JSON list of records, got {type(data).__name__}"
@@ -691,14 +691,20 @@ class _AveragedFile(NamedTuple):
     n_err: dict[str, int]  # errors per variant (for the metadata file)
 
 
-def _averaged_file(path: Path, model: str) -> _AveragedFile:
-    """:func:`_read_averaged`, cached per file version (path, modification time, size)."""
+def _averaged_file(path: Path, model: str, pinned: bool = False) -> _AveragedFile:
+    """:func:`_read_averaged`, cached per file version (path, modification time, size).
+
+    ``pinned``: a registered upstream file :func:`vp_stats.io.datasets.fetch` has verified by
+    its sha256, tested to hold no repeated JSON key; its parse skips that check.
+    """
     st = path.stat()
-    return _read_averaged(str(path), st.st_mtime_ns, st.st_size, model)
+    return _read_averaged(str(path), st.st_mtime_ns, st.st_size, model, pinned)
 
 
 @lru_cache(maxsize=64)
-def _read_averaged(path_str: str, _mtime: int, _size: int, model: str) -> _AveragedFile:
+def _read_averaged(
+    path_str: str, _mtime: int, _size: int, model: str, pinned: bool = False
+) -> _AveragedFile:
     """Read one averaged file: JSON types and structure here, ranges by the contract later.
 
     The fields go straight from the parsed records into numpy arrays, one list comprehension
@@ -707,7 +713,7 @@ def _read_averaged(path_str: str, _mtime: int, _size: int, model: str) -> _Avera
     first offending record and field (:func:`_averaged_arrays_checked`).
     """
     path = Path(path_str)
-    data = _read_record_list(path)
+    data = _read_record_list(path, pinned)
     arrays = _averaged_arrays_fast(data, path)
     if arrays is None:
         arrays = _averaged_arrays_checked(data, path)
@@ -1076,7 +1082,8 @@ def load_average_outputs(
     files = _averaged_files(models, directory)
     known = _known_item_set(known_items)
     where = str(directory) if directory is not None else datasets.AVERAGE_OUTPUTS_DIR
-    read = [_averaged_file(path, model) for model, (path, _) in files.items()]
+    pinned = directory is None  # the registered files, each verified by its sha256
+    read = [_averaged_file(path, model, pinned) for model, (path, _) in files.items()]
     _check_averaged_contract(read, where)
     for f, (_, meta) in zip(read, files.values(), strict=True):
         _check_averaged_domain(f, known)

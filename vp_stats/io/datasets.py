@@ -275,10 +275,13 @@ def _per_file_version(parse):
     return wrapper
 
 
-def read_json(path: str | os.PathLike) -> object:
+def read_json(path: str | os.PathLike, check_duplicate_keys: bool = True) -> object:
     """Read a JSON file; a parse error becomes :class:`DataFormatError` with line and column.
 
-    A key repeated within one object is an error (the parser would keep only the last). The
+    A key repeated within one object is an error (the parser would keep only the last);
+    ``check_duplicate_keys=False`` only for a pinned upstream file whose sha256 :func:`fetch`
+    has verified and which is tested to hold no repeated key (the averaged outputs: 30% of
+    their parse, ``tests/io/test_pinned_json.py``). The
     file is read as bytes and decoded once, and each object is built by ``dict`` in C, with the
     key-by-key search only for an object whose ``dict`` came out shorter than its pairs: the
     check costs about 10% of the parse instead of doubling it (a 44 MB folder of averaged
@@ -315,7 +318,9 @@ def read_json(path: str | os.PathLike) -> object:
         raise AssertionError("unreachable")  # pragma: no cover
 
     try:
-        return json.loads(text, object_pairs_hook=no_duplicate_keys)
+        return json.loads(
+            text, object_pairs_hook=no_duplicate_keys if check_duplicate_keys else None
+        )
     except json.JSONDecodeError as exc:
         raise DataFormatError(
             path,
