@@ -34,7 +34,41 @@ from vp_stats.llm.backends import (
 from vp_stats.llm.retry import ServerSlots, http_client, request_deadline, with_retries
 from vp_stats.llm.templates import ChatTemplate, answer_turns
 
-__all__ = ["OpenAIBackend", "first_token_scores"]
+__all__ = ["OpenAIBackend", "base_url_problem", "first_token_scores"]
+
+
+def base_url_problem(url: object) -> str | None:
+    """What is wrong with an endpoint URL (None if it is an http(s) URL with a host).
+
+    Examples
+    --------
+    >>> base_url_problem("http://127.0.0.1:8000/v1") is None
+    True
+    >>> base_url_problem("localhost/v1")
+    "must be an http:// or https:// URL with a host, got 'localhost/v1'"
+    >>> base_url_problem("not a url")
+    "must be a URL without spaces, got 'not a url'"
+    >>> base_url_problem("http://host:port/v1")
+    "has a port that is not a number 0-65535: 'http://host:port/v1'"
+    """
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or not url.strip():
+        return f"must be a non-empty string, got {url!r}"
+    shown = redact.redact(url)
+    if any(c.isspace() for c in url):
+        return f"must be a URL without spaces, got {shown!r}"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return f"is not a URL ({exc}): {shown!r}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"must be an http:// or https:// URL with a host, got {shown!r}"
+    try:
+        _ = parts.port
+    except ValueError:
+        return f"has a port that is not a number 0-65535: {shown!r}"
+    return None
 
 
 class OpenAIBackend(BaseBackend):
@@ -132,6 +166,8 @@ class OpenAIBackend(BaseBackend):
             ) from exc
         if not (timeout > 0):
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if base_url is not None and (problem := base_url_problem(base_url)):
+            raise BackendError(f"the base URL {problem}")
         self.model = model
         self.base_url = base_url
         self.api_key_env = api_key_env
