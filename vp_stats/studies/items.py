@@ -76,15 +76,22 @@ def select_items(items: str, item_table: pd.DataFrame, seed: int = 0) -> pd.Data
             "--items: expected 'all', a number or a CSV file with portrait_id,option_id; "
             f"{items!r} is none of these"
         )
-    chosen = pd.read_csv(path)
+    from vp_stats.io.tables import read_csv
+
+    chosen = read_csv(path, as_text=False, what="--items file")  # its errors name the file
     if {"portrait_id", "option_id"} - set(chosen.columns):
         raise ValueError(f"{path}: needs columns portrait_id and option_id")
     keys = chosen[["portrait_id", "option_id"]]
-    known = (
-        keys.merge(item_table[["portrait_id", "option_id"]], how="left", indicator=True)["_merge"]
-        .eq("both")
-        .to_numpy()
-    )
+    try:
+        known = (
+            keys.merge(item_table[["portrait_id", "option_id"]], how="left", indicator=True)[
+                "_merge"
+            ]
+            .eq("both")
+            .to_numpy()
+        )
+    except (ValueError, TypeError):
+        raise ValueError(f"{path}: portrait_id and option_id must be whole numbers") from None
     if not known.all():
         bad = keys[~known]
         rows = ", ".join(
