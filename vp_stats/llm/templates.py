@@ -150,9 +150,10 @@ def render_bounded(
     The template renders in a worker process (Hugging Face's sandboxed environment: see
     :func:`vp_stats.llm._template_worker.sandbox`) whose address space is limited to
     :data:`RENDER_MEMORY` bytes; it is killed if the render takes more than ``seconds``. The
-    worker is started once per Python process; a render costs one pipe round trip (measured:
-    about 0.15 to 0.5 ms per round trip on a busy 2-core machine; :func:`answer_turns` renders
-    all answers of a prompt in one round trip).
+    worker is started once per Python process (about 0.1 s); a render costs one pipe round trip,
+    and :func:`answer_turns` renders all answers of a prompt in one: about 2 ms per scored prompt
+    more than rendering in the process on a busy 2-core machine (``benchmarks/bench_templates.py``),
+    against tens to thousands of milliseconds per model call.
 
     Parameters
     ----------
