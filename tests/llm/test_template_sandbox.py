@@ -173,3 +173,20 @@ def test_cli_refused_and_raising_templates_are_one_line_naming_the_file(tmp_path
         assert done.returncode == code, (name, done.stdout, done.stderr)
         assert str(path) in done.stderr and message in done.stderr, done.stderr
         assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+def test_a_forked_child_starts_its_own_renderer():
+    tpl = ChatTemplate(GOOD, eos="</s>")
+    assert tpl.render(MSGS) == "<user>hi</s>"  # the parent's worker is running
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child renders through a worker of its own
+        try:
+            ok = tpl.render([{"role": "user", "content": "child"}]) == "<user>child</s>"
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(pid, 0)
+    assert tpl.render(MSGS) == "<user>hi</s>"  # and the parent's still answers

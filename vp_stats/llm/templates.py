@@ -54,10 +54,14 @@ class _Worker:
     serialised by a lock; each costs one pipe round trip)."""
 
     def __init__(self):
+        self._reset()
+
+    def _reset(self) -> None:
         self.lock = threading.Lock()
         self.proc: subprocess.Popen | None = None
         self.loaded: set[str] = set()
         self.buffer = b""
+        self.pid = os.getpid()
 
     def _start(self, origin: str) -> None:
         code = Path(__file__).with_name("_template_worker.py").read_text(encoding="utf-8")
@@ -77,6 +81,9 @@ class _Worker:
             )
 
     def stop(self) -> None:
+        if self.pid != os.getpid():  # a forked child never stops its parent's worker
+            self._reset()
+            return
         proc, self.proc = self.proc, None
         if proc is not None:
             proc.kill()
@@ -99,6 +106,8 @@ class _Worker:
         return json.loads(line)
 
     def render(self, source: str, key: str, variables: dict, origin: str, seconds: float) -> dict:
+        if self.pid != os.getpid():  # a forked child: the parent's worker is not its own
+            self._reset()
         with self.lock:
             if self.proc is None or self.proc.poll() is not None:
                 self.stop()
