@@ -2,7 +2,10 @@
 
 Shared by the LLM fault tests, the run-file tests and the cache-merge tests: http.server in a
 thread answers a few requests as scripted (429 with Retry-After, 500/503, a hang, a slow drip,
-malformed JSON, empty choices, a 404 echoing the API key), then stops itself.
+malformed JSON, empty choices, a 404 echoing the API key), then stops itself. With ``slots=n``
+it serves at most n requests at a time, as llama.cpp's server does: the others wait in a queue
+(dropped if their client leaves first), and ``report_slots`` answers llama.cpp's ``GET /props``
+with ``total_slots``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import select
+import socket
 import threading
 import time
 
@@ -49,11 +54,16 @@ class FaultServer:
     itself; a hanging or dripping handler ends when the server stops.
     """
 
-    def __init__(self, script, max_requests=20, max_seconds=60.0):
+    def __init__(self, script, max_requests=20, max_seconds=60.0, slots=None, report_slots=False):
         self.script, self.max_requests, self.max_seconds = script, max_requests, max_seconds
         self.times: list[float] = []
         self.bodies: list[dict] = []
         self.stop = threading.Event()
+        self.slots = threading.Semaphore(slots) if slots else None
+        self.n_slots, self.report_slots = slots, report_slots
+        self.served: list[tuple[float, float]] = []  # (slot taken, answered) per served request
+        self.dropped = 0  # queued requests whose client left before a slot was free
+        self.props_asked = 0
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -71,7 +81,38 @@ class FaultServer:
                         500, b'{"error": {"message": "fault server: request budget used up"}}'
                     )
                     return
-                outer.script(n, self)
+                if outer.slots is None:
+                    outer.script(n, self)
+                    return
+                while not outer.slots.acquire(timeout=0.05):  # queued for a slot
+                    if self.client_left() or outer.stop.is_set():
+                        with lock:
+                            outer.dropped += 1
+                        return
+                t0 = time.monotonic()
+                try:
+                    outer.script(n, self)
+                finally:
+                    outer.slots.release()
+                    with lock:
+                        outer.served.append((t0, time.monotonic()))
+
+            def do_GET(self):  # noqa: N802
+                if self.path.split("?")[0].rstrip("/").endswith("/props") and outer.report_slots:
+                    with lock:
+                        outer.props_asked += 1
+                    self.send(200, json.dumps({"total_slots": outer.n_slots}).encode())
+                else:
+                    self.send(404, b'{"error": {"message": "not found"}}')
+
+            def client_left(self) -> bool:
+                """Whether the client closed its connection (llama.cpp drops such queued tasks)."""
+                try:
+                    if not select.select([self.connection], [], [], 0)[0]:
+                        return False
+                    return self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
 
             def send(self, status, body, headers=()):
                 self.send_response(status)

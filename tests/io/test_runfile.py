@@ -229,6 +229,26 @@ BAD = {
         '[[model]]\nname = "a"\nbase_url = "http://x/v1"\n',
         "key 'base_url': only for backend openai",
     ),
+    "base_url not a url": (
+        BASE.replace("http://127.0.0.1:9/v1", "not a url"),
+        "key 'base_url': must be a URL without spaces, got 'not a url'",
+    ),
+    "base_url without scheme": (
+        BASE.replace("http://127.0.0.1:9/v1", "127.0.0.1/v1"),
+        "key 'base_url': must be an http:// or https:// URL with a host",
+    ),
+    "base_url ftp": (
+        BASE.replace("http://127.0.0.1:9/v1", "ftp://host/v1"),
+        "key 'base_url': must be an http:// or https:// URL with a host",
+    ),
+    "base_url bad port": (
+        BASE.replace("http://127.0.0.1:9/v1", "http://host:99999/v1"),
+        "key 'base_url': has a port that is not a number 0-65535",
+    ),
+    "base_url in defaults": (
+        '[defaults]\nbase_url = "http//host"\n' + BASE,
+        "key 'defaults.base_url': must be an http:// or https:// URL with a host",
+    ),
     "unknown backend": (
         '[[model]]\nname = "a"\nbackend = "cloud"\n',
         "key 'backend': must be local or openai",
@@ -265,6 +285,37 @@ def test_bad_run_files_name_the_file_the_index_and_the_key(tmp_path, case):
         load_runfile(rf)
     assert str(info.value).startswith(f"{rf}: ") and expected in str(info.value), str(info.value)
     assert "sk-secret-value" not in str(info.value)
+
+
+def test_a_bad_chat_template_is_refused_up_front(tmp_path):
+    (tmp_path / "t.jinja").write_text("{% include 'other.jinja' %}")
+    rf = tmp_path / "runs.toml"
+    rf.write_text(BASE + 'chat_template = "t.jinja"\n')
+    with pytest.raises(RunFileError) as info:
+        load_runfile(rf)
+    assert str(info.value).startswith(f"{rf}: [[model]] 1 ('a'), key 'chat_template': ")
+    assert f"{tmp_path / 't.jinja'}: the chat template uses {{% include %}}" in str(info.value)
+
+
+def test_a_bad_url_exits_2_before_any_request_and_keeps_the_summary(tmp_path):
+    """A run file whose second model has a base_url that is no URL is refused whole, before the
+    first model runs: the earlier run_summary.csv stays byte-identical."""
+    with serve() as srv:
+        out = tmp_path / "out"
+        rf = write_runfile(tmp_path / "runs.toml", srv.url, ("alpha", "m-alpha"))
+        assert run_models(rf, out).returncode == 0
+        before = (out / "run_summary.csv").read_bytes()
+        n = srv.n
+        text = rf.read_text() + '[[model]]\nname = "beta"\nmodel = "m"\nbase_url = "not a url"\n'
+        rf.write_text(text)
+        done = run_models(rf, out)
+        assert srv.n == n  # no request
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{rf}: [[model]] 2 ('beta'), key 'base_url': must be a URL without spaces" in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr
+    assert (out / "run_summary.csv").read_bytes() == before
 
 
 def test_items_csv_is_checked_against_the_item_table(tmp_path):

@@ -454,6 +454,37 @@ def test_openai_backend_against_a_real_server(server, jobs, monkeypatch, tmp_pat
     assert len(t) == 2 and (t.prompt_tokens > 100).all()
 
 
+def test_a_one_request_server_is_waited_for_not_failed(server, jobs, monkeypatch, tmp_path):
+    """llama_cpp.server answers one request at a time. Four requests sent at once with a deadline
+    of about twice one request's time: the last of them would wait past it in the server's queue.
+    The backend narrows its slots to one after the first timeout and retries: every prompt is
+    answered (issue 23: every prompt failed on the deadline at --concurrency 4)."""
+    monkeypatch.setenv("VP_TEST_KEY", server["secret"])
+    dec = Decoding(max_tokens=16, temperature=0.0)
+    one = OpenAIBackend(model="smollm2", base_url=server["url"], api_key_env="VP_TEST_KEY")
+    t0 = time.monotonic()
+    runner.run(jobs.head(1), one, mode="text", decoding=dec, progress=False)
+    single = time.monotonic() - t0
+    be = OpenAIBackend(
+        model="smollm2",
+        base_url=server["url"],
+        api_key_env="VP_TEST_KEY",
+        concurrency=4,
+        timeout=max(2.0, 2.2 * single),
+        retries=6,
+        backoff_base=0.2,
+    )
+    out = runner.run(
+        jobs.iloc[1:7], be, mode="text", decoding=dec, cache=AnswerCache(tmp_path / "c.sqlite"),
+        progress=False,
+    )  # fmt: skip
+    assert len(out) == 6 and out.error.fillna("").str.startswith(CALL_FAILED).sum() == 0, (
+        out.error.tolist(),
+        single,
+    )
+    assert be.slots.limit < 4  # it learnt that the server serves fewer at once
+
+
 def _run_llm(*args, env=None):
     done = subprocess.run(
         [sys.executable, "-m", "vp_stats.cli", "run-llm", *args],

@@ -225,8 +225,10 @@ BACKEND_OPTS = {
     "timeout": typer.Option(
         60.0,
         help=(
-            "openai: wall-clock deadline of one request in seconds (connecting, reading and all "
-            "its retries)."
+            "openai: wall-clock deadline of one attempt of a request in seconds (connecting and "
+            "reading), counted once it is sent: no more requests are sent at once than the "
+            "server serves, so time queued for a slot does not count; timed-out attempts are "
+            "retried (--retries)."
         ),
     ),
     "chat_template": typer.Option(

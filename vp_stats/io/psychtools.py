@@ -546,28 +546,40 @@ def _row_names(obj) -> list | None:
     return [str(x) for x in rn]
 
 
+def _unreadable(file: Path, name: str, exc: Exception) -> DataFormatError:
+    """The error for a psychTools file that exists but cannot be decoded (corrupt, truncated, not
+    R data): names the file and the data set."""
+    if isinstance(exc, OSError) and exc.errno is not None:  # permissions, I/O: not corruption
+        return DataFormatError(file, None, name, f"cannot read this file: {exc.strerror}")
+    return DataFormatError(
+        file,
+        None,
+        name,
+        f"cannot read this data set: the file is corrupt or not R data ({type(exc).__name__}: "
+        f"{str(exc)[:200]}); reinstall psychTools ({INSTALL_HINT})",
+    )
+
+
 @functools.lru_cache(maxsize=16)
 def _read_cached(pkg: str, name: str, mtime: float):
     p = Path(pkg)
     data = p / "data"
     if (data / "Rdata.rdx").is_file():
-        buf = _lazyload(p, name)
-        obj = _unserialize(buf)
-        cls = obj.r_attributes.get("class") if isinstance(obj, _RList) else None
-        if cls is not None and "data.frame" in cls:
-            df = _data_frame_from_rds_bytes(buf)
-            rn = _row_names(obj)
-            df.index = pd.Index(
-                rn if rn is not None else np.arange(1, len(df) + 1).astype(str), name="row"
-            )
-            return df
-        return obj
+        try:
+            return _read_lazyload(p, name)
+        except DataFormatError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zlib, lzma, gzip, librdata: all say "corrupt"
+            raise _unreadable(data / "Rdata.rdb", name, exc) from exc
     for ext in (".rda", ".RData", ".rdata", ".rds"):
         f = data / f"{name}{ext}"
         if f.is_file():
             import pyreadr
 
-            res = pyreadr.read_r(str(f))
+            try:
+                res = pyreadr.read_r(str(f))
+            except Exception as exc:  # noqa: BLE001 - librdata's errors are plain Exceptions
+                raise _unreadable(f, name, exc) from exc
             obj = res.get(name, next(iter(res.values())) if len(res) == 1 else None)
             if obj is None:
                 raise PsychToolsNotFoundError(
@@ -579,6 +591,21 @@ def _read_cached(pkg: str, name: str, mtime: float):
     raise PsychToolsNotFoundError(
         data, None, name, f"this psychTools has no data set {name!r}; {INSTALL_HINT}"
     )
+
+
+def _read_lazyload(p: Path, name: str):
+    """A data set from an installed package's lazy-load database (``Rdata.rdx``/``.rdb``)."""
+    buf = _lazyload(p, name)
+    obj = _unserialize(buf)
+    cls = obj.r_attributes.get("class") if isinstance(obj, _RList) else None
+    if cls is not None and "data.frame" in cls:
+        df = _data_frame_from_rds_bytes(buf)
+        rn = _row_names(obj)
+        df.index = pd.Index(
+            rn if rn is not None else np.arange(1, len(df) + 1).astype(str), name="row"
+        )
+        return df
+    return obj
 
 
 def read_psychtools(name: str, path: str | os.PathLike | None = None):

@@ -60,6 +60,9 @@ import pandas as pd
 
 from vp_stats import schema
 from vp_stats.errors import DataFormatError
+from vp_stats.io.templates import load_chat_template
+from vp_stats.llm.backends import BackendError
+from vp_stats.llm.openai_backend import base_url_problem
 
 __all__ = ["KEYS", "RunFileError", "RunSpec", "load_runfile", "spec_dict", "with_jobs"]
 
@@ -186,6 +189,8 @@ def _check_model(
             "chat_template",
         ) and not (isinstance(value, str) and value):
             bad(key, f"must be a non-empty string, got {value!r}")
+        elif key == "base_url" and (problem := base_url_problem(value)):
+            bad(key, problem)
         elif key == "backend" and value not in ("local", "openai"):
             bad(key, f"must be local or openai, got {value!r}")
         elif key == "api_key_env" and not (isinstance(value, str) and _ENV.match(value)):
@@ -240,6 +245,11 @@ def _check_model(
             if not p.is_file():
                 bad(key, f"no such file: {p}")
             spec[key] = str(p)
+    if "chat_template" in spec and not spec["chat_template"].endswith(".gguf"):
+        try:  # parsed now (cheap), so that a bad template fails before any model runs
+            load_chat_template(spec["chat_template"])
+        except BackendError as exc:
+            bad("chat_template", str(exc))
     items = spec.get("items", "all")
     if isinstance(items, str) and items != "all":
         if items.isdigit():

@@ -30,6 +30,7 @@ import dataclasses
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -807,20 +808,52 @@ def prepare_out_file(path: str | os.PathLike) -> Path:
     return p
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _current_umask() -> int:
+    """The process's file-creation mask (read from ``/proc/self/status`` where it is, else by
+    setting and restoring it under a lock).
+
+    Examples
+    --------
+    >>> 0 <= _current_umask() <= 0o777
+    True
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:  # pragma: no cover - not Linux
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, write) -> Path:
+    """Write ``path`` through a temporary file in its folder, then rename: readers see the old file
+    or the new one, never half of one. The file gets the mode a plain ``open()`` would give it
+    (0666 less the umask; ``mkstemp`` alone makes it 0600, unreadable to a colleague sharing the
+    folder). A write error (a full disk, a quota) is an ``OSError`` naming ``path``."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_current_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError) and exc.errno is not None and not exc.filename:
+            raise OSError(exc.errno, f"cannot write the file: {exc.strerror}", str(path)) from exc
         raise
     return path
 

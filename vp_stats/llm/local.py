@@ -279,7 +279,7 @@ class LlamaCppBackend(BaseBackend):
         (:func:`answer_turns`)."""
         prompt_tokens = self._tokens(self.render(messages))
         conts = []
-        for turn, marked in answer_turns(self.render, messages, phrases):
+        for turn, marked in answer_turns(self.chat_template.render, messages, phrases):
             toks = self._tokens(turn)
             conts.append(toks if marked else toks + [self.llm.token_eos()])
         return prompt_tokens, conts
@@ -287,7 +287,7 @@ class LlamaCppBackend(BaseBackend):
     def answer_turns(self, messages: list[dict], phrases=PHRASES) -> list[str]:
         """Per phrase, the text of the complete answer turn after the prompt (phrase + end-of-turn
         marker)."""
-        return [t for t, _ in answer_turns(self.render, messages, phrases)]
+        return [t for t, _ in answer_turns(self.chat_template.render, messages, phrases)]
 
     def _keep_prefix(self, tokens: list[int]) -> int:
         """Keep the longest prefix of the evaluated tokens shared with ``tokens``, leaving >= 2 to

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import random
+import threading
 import time
 from collections.abc import Sequence
 
@@ -30,10 +31,44 @@ from vp_stats.llm.backends import (
     Scores,
     grammar_text,
 )
-from vp_stats.llm.retry import http_client, request_deadline, with_retries
+from vp_stats.llm.retry import ServerSlots, http_client, request_deadline, with_retries
 from vp_stats.llm.templates import ChatTemplate, answer_turns
 
-__all__ = ["OpenAIBackend", "first_token_scores"]
+__all__ = ["OpenAIBackend", "base_url_problem", "first_token_scores"]
+
+
+def base_url_problem(url: object) -> str | None:
+    """What is wrong with an endpoint URL (None if it is an http(s) URL with a host).
+
+    Examples
+    --------
+    >>> base_url_problem("http://127.0.0.1:8000/v1") is None
+    True
+    >>> base_url_problem("localhost/v1")
+    "must be an http:// or https:// URL with a host, got 'localhost/v1'"
+    >>> base_url_problem("not a url")
+    "must be a URL without spaces, got 'not a url'"
+    >>> base_url_problem("http://host:port/v1")
+    "has a port that is not a number 0-65535: 'http://host:port/v1'"
+    """
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or not url.strip():
+        return f"must be a non-empty string, got {url!r}"
+    shown = redact.redact(url)
+    if any(c.isspace() for c in url):
+        return f"must be a URL without spaces, got {shown!r}"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return f"is not a URL ({exc}): {shown!r}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"must be an http:// or https:// URL with a host, got {shown!r}"
+    try:
+        _ = parts.port
+    except ValueError:
+        return f"has a port that is not a number 0-65535: {shown!r}"
+    return None
 
 
 class OpenAIBackend(BaseBackend):
@@ -50,13 +85,14 @@ class OpenAIBackend(BaseBackend):
         Environment variable holding the key (never logged, stored or cached: it is
         registered with :func:`vp_stats.redact.register`).
     timeout : float
-        Wall-clock deadline of one request in seconds: connecting, reading and all
-        retries together.
+        Wall-clock deadline of one attempt of a request in seconds (connecting and reading),
+        counted from when the request is sent: time waiting for a free server slot (see
+        Notes) does not count.
     retries : int
         Retries on 429, 5xx, timeouts and connection errors (``Retry-After`` or
         exponential backoff with per-request jitter).
     concurrency : int
-        Parallel requests.
+        Parallel requests, at most (see Notes).
     chat_template : ChatTemplate, optional
         The served model's chat template (read from a ``.gguf`` file, a
         ``tokenizer_config.json`` or a Jinja file by
@@ -68,6 +104,14 @@ class OpenAIBackend(BaseBackend):
 
     Notes
     -----
+    **Server slots.** The backend sends at most ``concurrency`` requests at once, and no more
+    than the server serves: the ``total_slots`` a llama.cpp server reports at ``/props`` (asked
+    once, before the first request), and half as many (down to one) for the rest of the run
+    each time a request timed out while another was in flight (it was most likely waiting in
+    the server's queue). Requests wait for a slot here, outside their deadline, so a server
+    that answers one request at a time is not mistaken for a dead one
+    (:class:`vp_stats.llm.retry.ServerSlots`).
+
     **Exact scoring** (``scoring = "echo:<16 hex digits of the template's sha256>"``): for each
     answer, one request
     to ``/v1/completions`` with the rendered prompt followed by the complete answer turn
@@ -122,6 +166,8 @@ class OpenAIBackend(BaseBackend):
             ) from exc
         if not (timeout > 0):
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if base_url is not None and (problem := base_url_problem(base_url)):
+            raise BackendError(f"the base URL {problem}")
         self.model = model
         self.base_url = base_url
         self.api_key_env = api_key_env
@@ -134,6 +180,9 @@ class OpenAIBackend(BaseBackend):
             max(1, int(concurrency)),
             backoff_base,
         )
+        self.slots = ServerSlots(self.concurrency)
+        self.server_slots: int | None = None  # as reported at /props
+        self._probe_lock, self._probed = threading.Lock(), False
         # a key passed as a query parameter (?api-key=KEY) goes with every request, not into the
         # path the SDK appends to the base URL
         url, query = _split_query(base_url)
@@ -183,25 +232,65 @@ class OpenAIBackend(BaseBackend):
         """Canonical JSON of the messages (what the server receives)."""
         return json.dumps(messages, sort_keys=True, ensure_ascii=False)
 
+    def _probe_slots(self) -> None:
+        """Once: the server's ``total_slots`` from llama.cpp's ``/props`` (next to ``/v1``) lowers
+        the number of requests sent at once; any other answer leaves it."""
+        with self._probe_lock:
+            if self._probed:
+                return
+            self._probed = True
+            if not self.base_url:
+                return
+            import httpx
+
+            try:
+                url = httpx.URL(self.base_url)
+                root = url.path.rstrip("/").removesuffix("/v1")
+                headers = {"Authorization": f"Bearer {self._api_key}"} if self.secret else {}
+                resp = httpx.get(
+                    url.copy_with(path=root + "/props"),
+                    headers=headers,
+                    timeout=min(5.0, self.timeout),
+                )
+                n = resp.json().get("total_slots") if resp.status_code == 200 else None
+            except Exception:  # noqa: BLE001 - a server without /props: the limit stays
+                return
+            if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+                self.server_slots = n
+                self.slots.report(n)
+
     def _request(self, call, request_id: str):
-        """``call()`` with retries inside one wall-clock deadline; errors redacted, fatal ones as
-        BackendError."""
+        """``call()`` with retries, each attempt within its own wall-clock deadline once it has a
+        server slot; errors redacted, fatal ones as BackendError."""
         import openai
 
         where = redact.redact_url(self.base_url) or "(SDK default)"
-        deadline = time.monotonic() + self.timeout
         rng = random.Random(int(hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:16], 16))
+        self._probe_slots()
+        attempts = [0]
+
+        def attempt():
+            with self.slots.slot() as held:
+                attempts[0] += 1
+                try:
+                    with request_deadline(time.monotonic() + self.timeout):
+                        return call()
+                except openai.APITimeoutError:
+                    if held.crowded():  # probably queued behind our other requests: fewer
+                        self.slots.narrow()
+                    raise
+
         try:
-            with request_deadline(deadline):
-                return with_retries(
-                    call, retries=self.retries, base=self.backoff_base, rng=rng, deadline=deadline
-                )
+            return with_retries(attempt, retries=self.retries, base=self.backoff_base, rng=rng)
         except DeadlineExceeded as exc:
             raise DeadlineExceeded(
                 f"{where}: {redact.redact(exc)} (deadline {self.timeout:g} s)"
             ) from None
         except openai.APITimeoutError:
-            raise DeadlineExceeded(f"{where}: no answer within {self.timeout:g} s") from None
+            raise DeadlineExceeded(
+                f"{where}: no answer within {self.timeout:g} s in {attempts[0]} attempt(s) "
+                "(the request deadline)"
+            ) from None
         except openai.APIConnectionError as exc:
             raise BackendError(f"cannot reach the endpoint {where}: {exc}") from None
         except openai.NotFoundError as exc:

@@ -1,13 +1,15 @@
-"""Retries and deadlines of HTTP requests.
+"""Retries, deadlines and server slots of HTTP requests.
 
-HTTP requests (:class:`vp_stats.llm.openai_backend.OpenAIBackend`) have a wall-clock
-deadline each (``timeout``): it bounds connecting, every read and all retries together, so a
-server that drips one byte at a time cannot hold a request longer than the deadline.
-Retries (429, 5xx,
-timeouts, connection resets) wait ``Retry-After`` when the server sends one (capped at
-:data:`RETRY_AFTER_CAP` seconds), otherwise an exponential backoff with full jitter
-drawn from a per-request generator (seeded by the request, so concurrent retries do
-not wait in lock step).
+Each attempt of an HTTP request (:class:`vp_stats.llm.openai_backend.OpenAIBackend`) has a
+wall-clock deadline (``timeout``): it bounds connecting and every read of that attempt, so a
+server that drips one byte at a time cannot hold an attempt longer than the deadline. The
+deadline starts when the request gets a slot (:class:`ServerSlots`), not when it is queued:
+the backend sends at most as many requests at once as the server serves (its reported slots,
+and fewer after a request timed out while others were in flight, i.e. was queued behind them
+at the server). Retries (429, 5xx, timeouts, connection resets) wait ``Retry-After`` when the
+server sends one (capped at :data:`RETRY_AFTER_CAP` seconds), otherwise an exponential backoff
+with full jitter drawn from a per-request generator (seeded by the request, so concurrent
+retries do not wait in lock step); a timed-out attempt is retried like the others.
 
 Examples
 --------
@@ -29,6 +31,7 @@ from vp_stats.llm.backends import DeadlineExceeded
 
 __all__ = [
     "RETRY_AFTER_CAP",
+    "ServerSlots",
     "http_client",
     "is_retryable",
     "request_deadline",
@@ -167,6 +170,74 @@ def with_retries(
                 ) from exc
             sleep(wait)
             attempt += 1
+
+
+class ServerSlots:
+    """How many requests a backend has at the server at once: at most ``limit``, lowered when a
+    request times out while other requests were in flight.
+
+    A server with fewer slots than the client's concurrency (llama.cpp serves ``--parallel``
+    requests at a time, ``python -m llama_cpp.server`` one) queues the others; a request waiting
+    in that queue looks like a dead server to a deadline. The limit starts at the client's
+    concurrency and the server's reported slots (:meth:`report`); after an attempt timed out
+    while another attempt of this backend was in flight, it is halved (down to 1) for the rest
+    of the run, so retries and later requests wait here, outside any deadline, instead of in
+    the server's queue.
+
+    Examples
+    --------
+    >>> slots = ServerSlots(4)
+    >>> slots.report(2)
+    2
+    >>> with slots.slot() as a, slots.slot() as b:
+    ...     b.crowded()
+    True
+    >>> slots.narrow()
+    1
+    """
+
+    def __init__(self, limit: int):
+        self.limit = max(1, int(limit))
+        self.active = 0
+        self.started = 0
+        self._cv = threading.Condition()
+
+    def report(self, server_slots: int) -> int:
+        """Lower the limit to the slots the server reports; the new limit."""
+        with self._cv:
+            self.limit = max(1, min(self.limit, int(server_slots)))
+            return self.limit
+
+    def narrow(self) -> int:
+        """Halve the limit (at least 1); the new limit."""
+        with self._cv:
+            self.limit = max(1, self.limit // 2)
+            return self.limit
+
+    @contextmanager
+    def slot(self):
+        """Wait for a free slot and hold it while the block runs; yields an object whose
+        ``crowded()`` says whether another attempt was in flight at any time meanwhile."""
+        with self._cv:
+            while self.active >= self.limit:
+                self._cv.wait()
+            self.active += 1
+            self.started += 1
+            first, others = self.started, self.active > 1
+        gate = self
+
+        class Held:
+            @staticmethod
+            def crowded() -> bool:
+                with gate._cv:
+                    return others or gate.active > 1 or gate.started > first
+
+        try:
+            yield Held()
+        finally:
+            with self._cv:
+                self.active -= 1
+                self._cv.notify_all()
 
 
 _DEADLINE = threading.local()
