@@ -82,7 +82,7 @@ def test_a_corrupt_psychtools_file_is_a_clear_error_naming_it(tmp_path, content)
     [
         (b"", "file is empty, expected a CSV table with a header line"),
         (b"\xff\xfe\x00garbage", "not UTF-8 text"),
-        (b"portrait_id,option_id\nx,1\n", "portrait_id and option_id must be whole numbers"),
+        (b"portrait_id,option_id\nx,1\n", "is not an integer id"),
         (b'portrait_id,option_id\n1,1\n"a\n', "not a valid CSV table"),
         (None, "is a folder, expected a CSV file"),
     ],
@@ -117,15 +117,23 @@ def test_outputs_get_the_mode_the_umask_implies(tmp_path, umask, mode):
         write_json({{"a": 1}}, "t.json")
         write_text("x", "t.txt")
         open("plain.txt", "w").close()
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from vp_stats.io.figures import save_figure
+        from vp_stats.io.pivot import write_matrix
+        save_figure(plt.subplots()[1], "fig.png")
+        write_matrix(pd.DataFrame({{"a": [1.0]}}, index=pd.Index(["p"], name="participant")),
+                     "wide.rds")
         """
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=ENV, cwd=tmp_path, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    for name in ("t.csv", "t.json", "t.txt", "plain.txt"):
+    for name in ("t.csv", "t.json", "t.txt", "plain.txt", "fig.png", "wide.rds"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob(".*"))
 
 
 def test_run_llm_outputs_follow_the_umask(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import matplotlib
 
+from vp_stats.io.tables import atomic_file
 from vp_stats.plots.base import DPI, figure_of
 
 __all__ = ["save_figure"]
@@ -90,5 +91,6 @@ def save_figure(
             meta = _METADATA.get(t.suffix.lstrip(".").lower())
             if meta is not None:
                 kw.setdefault("metadata", meta)
-            fig.savefig(t, dpi=dpi, **kw)
+            kw.setdefault("format", t.suffix.lstrip(".").lower())  # the temporary file's suffix too
+            atomic_file(t, lambda tmp, kw=kw: fig.savefig(tmp, dpi=dpi, **kw))
     return targets

@@ -22,7 +22,6 @@ Examples
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -137,21 +136,6 @@ def read_ratings_matrix(
     return tio.ItemMatrix(wide.rename_axis("participant"), notes, scale=r.scale)
 
 
-def _atomic(path: Path, write) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
-
-
 def write_matrix(matrix: pd.DataFrame, path: str | os.PathLike, *, item_labels=None) -> Path:
     """Write a respondents x items matrix (index: participant) in the format of ``path``'s
     suffix (:data:`WIDE_FORMATS`), atomically; missing cells are empty (CSV) or system-missing.
@@ -181,22 +165,24 @@ def write_matrix(matrix: pd.DataFrame, path: str | os.PathLike, *, item_labels=N
         df[items] = df[items].astype("Int64")  # whole-number ratings without ".0"
     if suffix in (".csv", ".tsv"):
         sep = "\t" if suffix == ".tsv" else ","
-        return _atomic(p, lambda t: df.to_csv(t, index=False, sep=sep))
+        return tio.atomic_file(p, lambda t: df.to_csv(t, index=False, sep=sep))
     if suffix == ".xlsx":
         formats._need("openpyxl", p, "an Excel workbook (.xlsx)")
-        return _atomic(p, lambda t: df.to_excel(t, index=False, sheet_name="ratings"))
+        return tio.atomic_file(p, lambda t: df.to_excel(t, index=False, sheet_name="ratings"))
     if suffix == ".rds":
         import pyreadr
 
-        return _atomic(p, lambda t: pyreadr.write_rds(t, df.astype({c: float for c in items})))
+        return tio.atomic_file(
+            p, lambda t: pyreadr.write_rds(t, df.astype({c: float for c in items}))
+        )
     pyreadstat = formats._need("pyreadstat", p, "an SPSS or Stata file")
     labels = {c: str(item_labels[c]) for c in items if item_labels and c in item_labels}
     out = df.astype({c: float for c in items})
     try:
         if suffix == ".sav":
-            _atomic(p, lambda t: pyreadstat.write_sav(out, t, column_labels=labels or None))
+            tio.atomic_file(p, lambda t: pyreadstat.write_sav(out, t, column_labels=labels or None))
         else:
-            _atomic(p, lambda t: pyreadstat.write_dta(out, t, column_labels=labels or None))
+            tio.atomic_file(p, lambda t: pyreadstat.write_dta(out, t, column_labels=labels or None))
     except Exception as exc:  # noqa: BLE001 - pyreadstat refuses e.g. names SPSS cannot hold
         if isinstance(exc, (OSError, DataFormatError)):
             raise

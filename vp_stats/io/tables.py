@@ -858,6 +858,37 @@ def _atomic_write(path: Path, write) -> Path:
     return path
 
 
+def atomic_file(path: str | os.PathLike, write) -> Path:
+    """Write ``path`` by calling ``write(tmp)`` on a temporary path in the same folder (same
+    suffix, for writers that choose the format by it), then rename: the file writers that take a
+    path (Excel, SPSS, Stata, R, figures) get what :func:`_atomic_write` gives text: readers see the
+    old file or the new one, the mode a plain ``open()`` would give (0666 less the umask), and a
+    failed write leaves no temporary file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.txt"
+    >>> _ = atomic_file(p, lambda t: pathlib.Path(t).write_text("x"))
+    >>> p.read_text(), oct(p.stat().st_mode & 0o777) == oct(0o666 & ~_current_umask())
+    ('x', True)
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_current_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a table atomically (temporary file in the same folder, then rename).
 
