@@ -235,3 +235,20 @@ def test_robustness_tables(wide, pub, profiles):
     assert np.allclose(ts[ts.threshold == 0.3].spearman_vs_reference, 1.0)
     cl = scoring.cluster_models(profiles)
     assert len(cl) == 34 and cl.cluster.between(1, 4).all()
+
+
+def test_a_row_without_a_score_says_why(wide, pub):
+    """A model with no answer to a dimension's validated items, and a dimension with no validated
+    item, give NaN scores with a reason; computed rows have none."""
+    sel = validation.select_items(pub, threshold=0.3)
+    power = sel[sel.selected & (sel.dimension == "Power")][["portrait_id", "option_id"]]
+    one = wide[wide.model == "deepseek-r1"]
+    gap = one.merge(power, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    prof = scoring.value_profiles(one[~gap], pub, families=["pvq"], n_boot=0)
+    row = prof.set_index("dimension").loc["Power"]
+    assert np.isnan(row.centered_mean) and row.n == 0 and row.n_failed == len(power)
+    assert row.reason == f"no answer from this model to any of the {len(power)} validated items"
+    assert prof[prof.dimension != "Power"].reason.isna().all()
+    strict = scoring.value_profiles(one, pub, families=["pvq"], threshold=0.99, n_boot=0)
+    assert strict.centered_mean.isna().all()
+    assert strict.reason.str.startswith("no item of this dimension is validated").all()

@@ -353,7 +353,8 @@ def score(
     One score per model, family and dimension.
 
     Writes OUT/llm_value_scores.csv with columns model, family, dimension, centered_mean,
-    original_mean, std_dev, n, ci_low, ci_high, centre, n_failed.
+    original_mean, std_dev, n, ci_low, ci_high, centre, n_failed, reason (why a score
+    is missing: no validated item, or no answer to any of them).
     """
 
     from vp_stats import tables

@@ -73,6 +73,7 @@ PROFILE_COLUMNS = [
     "ci_high",
     "centre",
     "n_failed",
+    "reason",
 ]
 
 _DEFAULT = object()
@@ -170,8 +171,9 @@ def value_profiles(
     -------
     DataFrame
         ``model, family, dimension, centered_mean, original_mean, std_dev, n,
-        ci_low, ci_high, centre, n_failed`` (``n_failed``: validated items of the
-        dimension the model has no answer for).
+        ci_low, ci_high, centre, n_failed, reason`` (``n_failed``: validated items of the
+        dimension the model has no answer for; ``reason``: why a row's score is missing, empty
+        where it is computed).
     """
     if exclusions is _DEFAULT:
         exclusions = upstream_exclusions()
@@ -226,6 +228,7 @@ def value_profiles(
                     boot = np.nanmean(a[:, idx], axis=2)  # models x n_boot
                 lo, hi, _ = percentile_ci(boot, ci, axis=1)
                 lo, hi = lo - centre, hi - centre
+            why = _missing_reason(a.shape[1], n)
             for k, m in enumerate(models):
                 rows.append(
                     (
@@ -240,9 +243,28 @@ def value_profiles(
                         hi[k],
                         centre[k],
                         int(a.shape[1] - n[k]),
+                        why[k],
                     )
                 )
     return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+
+
+def _missing_reason(n_items: int, n: np.ndarray) -> list[str | None]:
+    """Why a profile row has no score: no validated item, or no answer to any of them.
+
+    Examples
+    --------
+    >>> _missing_reason(2, np.array([2, 0]))
+    [None, 'no answer from this model to any of the 2 validated items']
+    >>> _missing_reason(0, np.array([0]))
+    ['no item of this dimension is validated (none passes the selection rule)']
+    """
+    if n_items == 0:
+        return ["no item of this dimension is validated (none passes the selection rule)"] * len(n)
+    return [
+        None if k > 0 else f"no answer from this model to any of the {n_items} validated items"
+        for k in n
+    ]
 
 
 def rank_values(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
