@@ -54,6 +54,11 @@ __all__ = [
     "PVQ21_TEMPLATE",
     "pvq21_prompts",
     "run_pvq21",
+    "INSTRUMENTS",
+    "ipip_item_texts",
+    "instrument_jobs",
+    "run_instrument",
+    "sapa_fidelity",
     "value_portrait_reference",
     "PersonaComparison",
     "compare_personas",
@@ -520,6 +525,210 @@ def run_pvq21(
     return _join_attributes(ans, tab)
 
 
+# ------------------------------------------------------- any instrument: PVQ-21, BFI-10, SAPA IPIP
+
+#: What ``personas run --instrument`` puts to the personas: the Value Portrait items
+#: (``items``), the PVQ-21 portraits, the BFI-10, or the 25 IPIP items of SAPA's bfi.
+INSTRUMENTS = ("items", "pvq21", "bfi10", "ipip")
+
+
+def ipip_item_texts(path: str | os.PathLike | None = None) -> dict[str, str]:
+    """The texts of SAPA's 25 IPIP items (``A1`` ... ``O5``), read from psychTools.
+
+    From psychTools' ``bfi.dictionary`` (column ``Item``) where R installed it
+    (:func:`vp_stats.io.psychtools.read_psychtools`; GPL data, never copied into
+    vp-stats), in the item order of :data:`vp_stats.io.psychtools.BFI_ITEMS`.
+
+    Examples
+    --------
+    >>> t = ipip_item_texts()  # doctest: +SKIP
+    >>> t["A1"]  # doctest: +SKIP
+    'Am indifferent to the feelings of others.'
+    """
+    from vp_stats.io import psychtools as pt
+
+    d = pt.read_psychtools("bfi.dictionary", path)
+    missing = [i for i in pt.BFI_ITEMS if i not in d.index]
+    if missing or "Item" not in d.columns:
+        raise ValueError(
+            f"psychTools bfi.dictionary lacks the texts of item(s) {missing or list(pt.BFI_ITEMS)}"
+        )
+    return {i: str(d.loc[i, "Item"]).strip() for i in pt.BFI_ITEMS}
+
+
+def instrument_jobs(
+    instrument: str, *, path: str | os.PathLike | None = None
+) -> tuple[pd.DataFrame, tuple[str, ...] | None]:
+    """The jobs of a questionnaire and its answer scale (None: the runner's six PVQ phrases).
+
+    ``pvq21``: :func:`pvq21_prompts`; ``bfi10``:
+    :func:`vp_stats.llm.questionnaires.bfi10_prompts` on the BFI's 5-point scale;
+    ``ipip``: :func:`vp_stats.llm.questionnaires.ipip_prompts` of the texts read by
+    :func:`ipip_item_texts` (``path``: the psychTools folder) on SAPA's 6-point scale.
+    Every job table has ``item``, ``portrait_id`` (integer item key), ``option_id`` and
+    ``variant`` (the instrument).
+
+    Examples
+    --------
+    >>> jobs, scale = instrument_jobs("bfi10")
+    >>> len(jobs), scale[0], jobs.variant.iloc[0]
+    (10, 'disagree strongly', 'bfi10')
+    """
+    from vp_stats.llm import questionnaires as q
+
+    if instrument == "pvq21":
+        return pvq21_prompts(), None
+    if instrument == "bfi10":
+        return q.bfi10_prompts(), q.BFI10_SCALE
+    if instrument == "ipip":
+        return q.ipip_prompts(ipip_item_texts(path)), q.IPIP_SCALE
+    raise ValueError(
+        f"instrument must be one of {[i for i in INSTRUMENTS if i != 'items']} here "
+        f"(the Value Portrait items run through run_personas), got {instrument!r}"
+    )
+
+
+def run_instrument(
+    backend,
+    personas_table: pd.DataFrame | None,
+    instrument: str,
+    mode: str = "logprobs",
+    cache=None,
+    include_plain: bool = True,
+    *,
+    progress: bool = False,
+    path: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Put a questionnaire (PVQ-21, BFI-10, SAPA's IPIP items) to an LLM under personas.
+
+    The path of :func:`run_pvq21` for any instrument of :func:`instrument_jobs`: the
+    jobs crossed with the personas (the persona is the system message), answered by
+    :func:`vp_stats.llm.runner.run` with the instrument's own answer scale (every
+    backend and answer mode; ``logprobs`` records the exact ``p_1..p_k``), cached.
+
+    Returns
+    -------
+    DataFrame
+        The runner's answer table (``portrait_id`` = the item's number, ``rating`` on
+        the instrument's scale) with ``item`` (``1..10`` for the BFI-10, ``A1`` ...
+        for IPIP), ``instrument``, ``system_prompt`` and the persona attributes joined:
+        the persona answer contract (:class:`vp_stats.tables.PersonaAnswers`), so
+        ``personas compare --human sapa-bfi`` reads it.
+    """
+    from vp_stats.io.cache import open_cache
+    from vp_stats.llm import runner
+
+    base, scale = instrument_jobs(instrument, path=path)
+    if personas_table is None:
+        personas_table = pd.DataFrame(columns=["persona_id", "system_prompt"])
+    if not len(personas_table) and not include_plain:
+        raise ValueError("nothing to run: no personas and include_plain=False")
+    tab = _check_persona_table(personas_table) if len(personas_table) else personas_table
+    jobs = _persona_jobs(base, tab, include_plain)
+    with open_cache(cache) as opened:
+        ans = runner.run(jobs, backend, mode=mode, cache=opened, progress=progress, scale=scale)
+    if len(ans) != len(jobs):
+        raise RuntimeError(f"the runner returned {len(ans)} answers for {len(jobs)} jobs")
+    ans.insert(2, "item", jobs["item"].to_numpy())
+    ans.insert(3, "instrument", instrument)
+    return _join_attributes(ans, tab)
+
+
+#: Persona attributes and the SAPA column holding the same groups.
+_SAPA_GROUPS = {"gender": "gender", "age": "age_band", "education": "education"}
+
+
+def sapa_fidelity(
+    answers: pd.DataFrame,
+    *,
+    source: str = "sapa-bfi",
+    path: str | os.PathLike | None = None,
+    attributes: Sequence[str] | None = None,
+    n_boot: int = 1000,
+    n_floor: int = 200,
+    seed: int = 0,
+) -> PersonaComparison:
+    """A persona run's IPIP answers against real SAPA people, at the distribution level.
+
+    * ``fidelity`` / ``fidelity_summary``: every item's persona answer distribution
+      (all personas pooled; exact ``p_1..p_6`` where recorded) against all SAPA
+      respondents', with noise floors and baselines, and per persona
+      (:func:`persona_fidelity`, item key ``item``);
+    * ``steerability`` / ``steerability_personas``: for each persona attribute among
+      gender, age (band) and education (``attributes``), each persona's distance to
+      every SAPA group of that attribute, its own group against the others, with
+      item-bootstrap CIs (:func:`vp_stats.stats.fidelity.steerability`), stacked with
+      an ``attribute`` column.
+
+    The answers must be on SAPA's items (``item`` ``A1`` ... ``O5``; a run with
+    ``instrument="ipip"``); BFI-10 answers are other items on another scale and are
+    compared as group gaps (:func:`vp_stats.studies.humans.compare_with_humans`).
+    """
+    from vp_stats.stats import fidelity
+    from vp_stats.studies.humans import sapa_item_ratings
+
+    tables.require(answers, ["persona_id", "item", "rating"], "persona answers")
+    human = sapa_item_ratings(source, path)
+    known = set(human["item"])
+    a = answers.drop(columns=["portrait_id", "option_id"], errors="ignore")
+    a = a.assign(item=a["item"].astype(str))
+    if not a["item"].isin(known).any():
+        raise ValueError(
+            f"none of the answers' items ({sorted(set(a['item']))[:5]} ...) is an item of "
+            f"{source}; put the IPIP items to the personas (personas run --instrument ipip)"
+        )
+    a = a[a["item"].isin(known)]
+    if "parse_ok" in a.columns:
+        a = a[a["parse_ok"].astype(bool)]
+    a_personas = a[a["persona_id"] != PLAIN_PERSONA_ID]
+    if a_personas.empty:
+        a_personas = a
+    fid, fid_summary = persona_fidelity(
+        a_personas, human, n_boot=n_boot, n_floor=n_floor, seed=seed
+    )
+    # the "source" level of an IPIP run: the trait an item is keyed for
+    from vp_stats.io.psychtools import BFI_KEYS
+
+    trait_of = {i.lstrip("-"): t for t, its in BFI_KEYS.items() for i in its}
+    fid.insert(1, "source", fid["item"].map(trait_of))
+    fid_summary = pd.concat(
+        [
+            fid_summary,
+            fidelity.summarise_fidelity(fid, ["source"], n_boot=n_boot, seed=seed).assign(
+                level="source"
+            ),
+        ],
+        ignore_index=True,
+    )
+    attrs = [
+        c
+        for c in (attributes if attributes is not None else _SAPA_GROUPS)
+        if c in a_personas.columns and a_personas[c].notna().any()
+    ]
+    st, sp, notes = [], [], {}
+    for attr in attrs:
+        col = _SAPA_GROUPS[attr]
+        h = human[human[col].notna()]
+        p = a_personas[a_personas[attr].notna()]
+        s = fidelity.steerability(p, h, col, attr, n_boot=n_boot, seed=seed)
+        st.append(s.table.assign(attribute=attr))
+        if len(s.personas):
+            sp.append(s.personas.assign(attribute=attr))
+    if not attrs:
+        notes["steerability"] = (
+            "no persona attribute among gender, age, education: the personas are compared "
+            "with all SAPA respondents only"
+        )
+    return PersonaComparison(
+        pd.DataFrame(),
+        notes,
+        fidelity=fid,
+        fidelity_summary=fid_summary,
+        steerability=pd.concat(st, ignore_index=True) if st else None,
+        steerability_personas=pd.concat(sp, ignore_index=True) if sp else None,
+    )
+
+
 # ------------------------------------------------------------------------ comparisons, files, study
 
 
@@ -783,9 +992,14 @@ def persona_fidelity(
     t = fidelity.item_fidelity(answers, human_ratings, n_splits=n_floor, n_boot=n_floor, seed=seed)
     t = t.table
     parts = [
-        fidelity.summarise_fidelity(t, n_boot=n_boot, seed=seed).assign(level="all", source="all"),
-        fidelity.summarise_fidelity(t, ["source"], n_boot=n_boot, seed=seed).assign(level="source"),
+        fidelity.summarise_fidelity(t, n_boot=n_boot, seed=seed).assign(level="all", source="all")
     ]
+    if "source" in t.columns:
+        parts.append(
+            fidelity.summarise_fidelity(t, ["source"], n_boot=n_boot, seed=seed).assign(
+                level="source"
+            )
+        )
     if "persona_id" in answers.columns:
         tp = fidelity.item_fidelity(
             answers, human_ratings, by=["persona_id"], n_splits=1, n_boot=n_floor, seed=seed
@@ -863,9 +1077,14 @@ def comparison_summary(res: PersonaComparison, answers: pd.DataFrame | None = No
             )
     if len(res.fidelity):
         top = res.fidelity.nlargest(3, "w1")
+
+        def _name(r):
+            if hasattr(r, "portrait_id"):
+                return f"{int(r.portrait_id)}/{int(r.option_id)}"
+            return str(r.item)
+
         gaps = ", ".join(
-            f"{int(r.portrait_id)}/{int(r.option_id)} (W1 {r.w1:.2f}; mean {r.mean_model:.2f} vs "
-            f"{r.mean_human:.2f})"
+            f"{_name(r)} (W1 {r.w1:.2f}; mean {r.mean_model:.2f} vs {r.mean_human:.2f})"
             for r in top.itertuples()
         )
         lines.append(f"largest item gaps: {gaps}")
@@ -882,12 +1101,15 @@ def comparison_summary(res: PersonaComparison, answers: pd.DataFrame | None = No
             )
     sp = res.steerability_personas
     if sp is not None and len(sp):
-        n_ci = int((sp["gap_ci_low"] > 0).sum())
-        lines.append(
-            f"steerability: {int(sp['own_is_closest'].sum())} of {len(sp)} personas closest to "
-            f"their own group; own-group gap CI above 0 for {n_ci} (mean gap "
-            f"{sp['gap'].mean():+.3f})"
-        )
+        parts = sp.groupby("attribute", sort=False) if "attribute" in sp.columns else [(None, sp)]
+        for attr, one in parts:
+            n_ci = int((one["gap_ci_low"] > 0).sum())
+            lines.append(
+                f"steerability{f' by {attr}' if attr else ''}: "
+                f"{int(one['own_is_closest'].sum())} of {len(one)} personas closest to "
+                f"their own group; own-group gap CI above 0 for {n_ci} (mean gap "
+                f"{one['gap'].mean():+.3f})"
+            )
     if answers is not None:
         ok = answers["parse_ok"].astype(bool) if "parse_ok" in answers.columns else None
         if ok is None:
@@ -1091,6 +1313,8 @@ def run_persona_study(
     seed: int = 0,
     progress: bool = True,
     personas_table: pd.DataFrame | None = None,
+    instrument: str = "items",
+    psychtools: str | os.PathLike | None = None,
 ) -> PersonaComparison:
     """Run a persona grid on an LLM and write the answers and comparison tables.
 
@@ -1102,6 +1326,15 @@ def run_persona_study(
     n_per_value=2``. Answers are cached in ``out_dir/answers.sqlite``, so a
     killed run resumes. ``personas_table`` (e.g. :func:`personas_from_table` of a
     persona file, :func:`sampled_personas`) replaces the grid.
+
+    ``instrument`` (:data:`INSTRUMENTS`): ``"items"`` (the Value Portrait items, the
+    comparisons above) or a questionnaire run by :func:`run_instrument`: ``"ipip"``
+    (SAPA's 25 items, compared at the distribution level with the SAPA respondents
+    overall and by gender, age band and education, :func:`sapa_fidelity`;
+    ``psychtools``: the psychTools folder), ``"bfi10"`` (trait scores,
+    :func:`~vp_stats.llm.questionnaires.persona_bfi10_scores`, written as
+    ``scores.csv``; compare them with ``personas compare --human``) or ``"pvq21"``
+    (value scores, :func:`~vp_stats.llm.questionnaires.score_llm_pvq21`).
 
     Writes ``answers.csv``, ``profiles.csv``, ``shifts.csv``,
     ``item_comparison.csv``, ``population.csv`` and ``structure.csv`` to
@@ -1121,6 +1354,10 @@ def run_persona_study(
     if n_per_value is not None:
         items = select_persona_items(items, corr, n_per_value)
     tab = _wide_attributes(study_personas(grid)) if personas_table is None else personas_table
+    if instrument != "items":
+        return _run_questionnaire_study(
+            out, tab, instrument, backend, mode, cache, n_boot, seed, progress, psychtools
+        )
     ans = run_personas(
         backend,
         tab.drop(columns=["attribute", "level"], errors="ignore"),
@@ -1133,6 +1370,48 @@ def run_persona_study(
     pio.write_study_tables(out, {"answers": ans})
     res = compare_personas(ans, corr, n_boot=n_boot, seed=seed)
     pio.write_study_tables(out, res.named_tables())
+    write_study_figures(out, res)
+    return replace(res, answers=ans)
+
+
+def _run_questionnaire_study(
+    out, tab, instrument, backend, mode, cache, n_boot, seed, progress, psychtools
+) -> PersonaComparison:
+    from vp_stats.llm import questionnaires as q
+
+    if instrument not in INSTRUMENTS:
+        raise ValueError(f"--instrument must be one of {list(INSTRUMENTS)}, got {instrument!r}")
+    ans = run_instrument(
+        backend,
+        tab.drop(columns=["attribute", "level"], errors="ignore"),
+        instrument,
+        mode=mode,
+        cache=cache,
+        progress=progress,
+        path=psychtools,
+    )
+    pio.write_study_tables(out, {"answers": ans})
+    if instrument == "ipip":
+        res = sapa_fidelity(ans, path=psychtools, n_boot=n_boot, seed=seed)
+    else:
+        ok = ans[ans["parse_ok"].astype(bool)]
+        if instrument == "bfi10":
+            scores = q.persona_bfi10_scores(ok.drop(columns=["portrait_id"]))
+        else:
+            scores = q.score_llm_pvq21(ok, "expected" if mode == "logprobs" else "mode")
+        res = PersonaComparison(
+            scores,
+            {
+                "population": f"{instrument} scores per persona; no distribution-level human "
+                "reference for these items (compare BFI-10 scores with SAPA's group gaps: "
+                "personas compare ANSWERS --human sapa-bfi)"
+            },
+        )
+    if instrument == "ipip":
+        named = {k: v for k, v in res.named_tables().items() if k != "population"}
+    else:
+        named = {"scores": res.table}
+    pio.write_study_tables(out, named)
     write_study_figures(out, res)
     return replace(res, answers=ans)
 
@@ -1157,8 +1436,12 @@ def write_study_figures(
         fig = pplot.item_level_plot(res.item)
         written += save_figure(fig, out / f"{prefix}item_level.png")
         plt.close(fig)
-    if res.steerability is not None and len(res.steerability):
-        ax = pplot.steerability_heatmap(res.steerability)
-        written += save_figure(ax, out / f"{prefix}steerability.png")
-        plt.close(ax.figure)
+    st = res.steerability
+    if st is not None and len(st):
+        parts = st.groupby("attribute", sort=False) if "attribute" in st.columns else [(None, st)]
+        for attr, one in parts:
+            ax = pplot.steerability_heatmap(one, title=None if attr is None else f"by {attr}")
+            name = "steerability" if attr is None else f"steerability_{attr}"
+            written += save_figure(ax, out / f"{prefix}{name}.png")
+            plt.close(ax.figure)
     return written
