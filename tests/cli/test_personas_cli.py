@@ -351,7 +351,7 @@ def test_personas_run_ipip_on_a_silicon_sample_and_compare_with_sapa(tmp_path):
 
     out = tmp_path / "run"
     res = _run_instrument(
-        ["--instrument", "ipip", "--sample-from", "sapa-bfi", "--n", "4", "--seed", "2"],
+        ["--instrument", "ipip", "--sample-from", "sapa-bfi", "--n", "8", "--seed", "2"],
         out,
         IPIP_SCALE,
     )
@@ -373,6 +373,10 @@ def test_personas_run_ipip_on_a_silicon_sample_and_compare_with_sapa(tmp_path):
     assert set(st.query("attribute == 'gender'").group) == {"male", "female"}
     assert (out / "steerability_gender.png").exists()
     assert "fidelity over 25 items" in res.output and "steerability by gender" in res.output
+    pattern = pd.read_csv(out / "structure.csv")  # pattern correspondence of the silicon sample
+    assert set(pattern.dimension) == {*psychtools.BFI_KEYS, "all items"}
+    assert (pattern.n_human.dropna() == 2800).all()
+    assert "pattern correspondence (" in res.output and "Tucker congruence" in res.output
     assert f"answers: {len(ans)}, failed or unparsed: 0" in res.output
 
     cmp_out = tmp_path / "cmp"

@@ -59,6 +59,7 @@ __all__ = [
     "instrument_jobs",
     "run_instrument",
     "sapa_fidelity",
+    "silicon_pattern",
     "value_portrait_reference",
     "PersonaComparison",
     "compare_personas",
@@ -634,6 +635,72 @@ def run_instrument(
     return _join_attributes(ans, tab)
 
 
+def silicon_pattern(
+    answers: pd.DataFrame,
+    *,
+    source: str = "sapa-bfi",
+    path: str | os.PathLike | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, str | None]:
+    """Pattern correspondence of a silicon sample's IPIP answers with the SAPA respondents.
+
+    Each persona is one respondent of the silicon sample (its ``rating`` per item: the
+    expected rating in logprobs mode, else the parsed answer); the SAPA bfi respondents
+    are the humans; :func:`vp_stats.stats.silicon.pattern_correspondence` compares them
+    per Big Five scale (keys :data:`vp_stats.io.psychtools.BFI_KEYS`): Tucker congruence
+    of the one-factor loadings, inter-item correlation differences, alpha and omega side
+    by side, and the female - male gap with CIs when the sample has at least two personas
+    of each gender. A profile drawn several times (``n_drawn``) counts once: a
+    deterministic model answers it the same way each time.
+
+    Returns
+    -------
+    (DataFrame, str or None)
+        The comparison table (empty when fewer than 3 personas answered) and a note.
+    """
+    from vp_stats.io import psychtools as pt
+    from vp_stats.stats.silicon import pattern_correspondence
+
+    if source != "sapa-bfi":
+        return pd.DataFrame(), f"pattern correspondence is computed on sapa-bfi only, not {source}"
+    a = answers[answers["persona_id"] != PLAIN_PERSONA_ID]
+    if "parse_ok" in a.columns:
+        a = a[a["parse_ok"].astype(bool)]
+    a = a[a["item"].astype(str).isin(pt.BFI_ITEMS)]
+    wide = a.pivot_table(index="persona_id", columns="item", values="rating", aggfunc="mean")
+    if len(wide) < 3:
+        return pd.DataFrame(), (
+            f"pattern correspondence needs at least 3 personas (a silicon sample), got {len(wide)}"
+        )
+    wide = wide.reindex(columns=list(pt.BFI_ITEMS))
+    group = None
+    if "gender" in a.columns:
+        g = a.drop_duplicates("persona_id").set_index("persona_id")["gender"]
+        wide["gender"] = g.reindex(wide.index)
+        counts = wide["gender"].value_counts()
+        if counts.get("female", 0) >= 2 and counts.get("male", 0) >= 2:
+            group = "gender"
+    human = pt.read_bfi(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = pattern_correspondence(
+            human,
+            wide.reset_index(drop=True),
+            pt.BFI_KEYS,
+            scale=pt.SCALE_RANGE,
+            group=group,
+            group_a="female" if group else None,
+            group_b="male" if group else None,
+            n_boot=n_boot,
+            seed=seed,
+        )
+    note = None
+    if group is None:
+        note = "no gender gap: fewer than two personas of each gender"
+    return res.table, note
+
+
 #: Persona attributes and the SAPA column holding the same groups.
 _SAPA_GROUPS = {"gender": "gender", "age": "age_band", "education": "education"}
 
@@ -719,9 +786,13 @@ def sapa_fidelity(
             "no persona attribute among gender, age, education: the personas are compared "
             "with all SAPA respondents only"
         )
+    pattern, pnote = silicon_pattern(a_personas, source=source, path=path, seed=seed)
+    if pnote:
+        notes["structure"] = pnote
     return PersonaComparison(
         pd.DataFrame(),
         notes,
+        structure=pattern,
         fidelity=fid,
         fidelity_summary=fid_summary,
         steerability=pd.concat(st, ignore_index=True) if st else None,
@@ -1097,6 +1168,35 @@ def comparison_summary(res: PersonaComparison, answers: pd.DataFrame | None = No
                 "largest value gaps (persona - human mean score): "
                 + ", ".join(
                     f"{r.dimension} {r.mean_persona - r.mean_human:+.2f}" for r in top.itertuples()
+                )
+            )
+    st = res.structure
+    if len(st) and "congruence" in st.columns:
+        sc = st[st["dimension"] != "all items"]
+        al = st[st["dimension"] == "all items"]
+        lines.append(
+            f"pattern correspondence ({int(sc['n_silicon'].max())} personas vs "
+            f"{int(sc['n_human'].max())} people): Tucker congruence "
+            + ", ".join(f"{r.dimension} {r.congruence:.2f}" for r in sc.itertuples())
+            + (
+                f"; mean |r difference| over all item pairs "
+                f"{al['mean_abs_r_difference'].iloc[0]:.3f}"
+                if len(al)
+                else ""
+            )
+        )
+        lines.append(
+            "  alpha silicon / human: "
+            + ", ".join(
+                f"{r.dimension} {r.alpha_silicon:.2f}/{r.alpha_human:.2f}" for r in sc.itertuples()
+            )
+        )
+        if "gap_silicon" in sc.columns:
+            lines.append(
+                f"  gap {sc['group_a'].iloc[0]} - {sc['group_b'].iloc[0]} silicon / human: "
+                + ", ".join(
+                    f"{r.dimension} {r.gap_silicon:+.2f}/{r.gap_human:+.2f}"
+                    for r in sc.itertuples()
                 )
             )
     sp = res.steerability_personas
