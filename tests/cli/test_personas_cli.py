@@ -489,3 +489,68 @@ def test_personas_run_ipip_on_the_local_model(tmp_path, monkeypatch):
     fid = pd.read_csv(tmp_path / "fidelity.csv")
     assert (fid.distribution_from == "probabilities").all() and len(fid) == 25
     assert (tmp_path / "steerability_gender.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("steering", "female_prompt"),
+    [
+        ("qa", "Question: What is your gender?\nAnswer: female\n\nI teach chemistry."),
+        (
+            "bio",
+            "Below you will be asked to provide a short description of yourself and then "
+            "answer some questions.\n\nDescription: I am female. I teach chemistry.",
+        ),
+        (
+            "portray",
+            "Answer the following questions as if your gender is female. I teach chemistry.",
+        ),
+    ],
+)
+def test_personas_run_steering_formats_write_their_prompts(tmp_path, steering, female_prompt):
+    """--steering qa|bio|portray rewrites every persona's description (OpinionQA's QA, BIO and
+    PORTRAY contexts); the prompt sent is the one stored with the answers."""
+    from vp_stats.llm.questionnaires import BFI10_SCALE
+
+    f = tmp_path / "personas.csv"
+    f.write_text("gender,age,backstory\nfemale,,I teach chemistry.\nmale,18-29,\n")
+    res = _run_instrument(
+        ["--personas", str(f), "--instrument", "bfi10", "--steering", steering],
+        tmp_path / "out",
+        BFI10_SCALE,
+    )
+    assert res.exit_code == 0, res.output
+    ans = pd.read_csv(tmp_path / "out" / "answers.csv")
+    prompts = ans.drop_duplicates("persona_id").set_index("gender").system_prompt
+    assert prompts["female"] == female_prompt
+    male = {
+        "qa": "Question: What is your gender?\nAnswer: male\n\n"
+        "Question: What is your age group?\nAnswer: 18-29",
+        "bio": "Description: I am male. My age group is 18-29.",
+        "portray": "Answer the following questions as if your gender is male and your age "
+        "group is 18-29.",
+    }[steering]
+    assert prompts["male"].endswith(male)
+    assert ans.persona_id.str.endswith(f"-{steering}").sum() == 20  # 2 personas x 10 items
+
+
+def test_personas_run_steering_is_refused_for_the_values_grid(tmp_path):
+    res = runner.invoke(
+        app,
+        [
+            "personas",
+            "run",
+            "--grid",
+            "values",
+            "--steering",
+            "qa",
+            "--backend",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--model",
+            "m",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 2 and "values grid" in res.output and "Traceback" not in res.output

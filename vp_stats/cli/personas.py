@@ -77,6 +77,15 @@ def personas_run(
         "--psychtools",
         help="psychTools folder (default: $VP_PSYCHTOOLS, else found through R).",
     ),
+    steering: str = typer.Option(
+        "attributes",
+        "--steering",
+        help=(
+            "How a persona is described (OpinionQA's steering contexts): attributes (profile "
+            "lines, as the Value Portrait paper), qa (each attribute as an answered survey "
+            "question), bio (a first-person description) or portray ('Answer ... as if ...')."
+        ),
+    ),
     n_per_value: int | None = typer.Option(
         None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."
     ),
@@ -151,6 +160,7 @@ def personas_run(
             personas_table=table,
             instrument=instrument,
             psychtools=psychtools,
+            steering=steering,
         )
     except backends.BackendError as exc:
         _fail(str(exc), code=1)

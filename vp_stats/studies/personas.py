@@ -21,10 +21,12 @@ import pandas as pd
 from vp_stats import schema, tables
 from vp_stats.instruments.personas import (
     PLAIN_PERSONA_ID,
+    STEERING_FORMATS,
     age_band,
     paper_personas,
     persona_id,
     render_persona,
+    render_steering,
     sample_personas,
 )
 from vp_stats.io import datasets
@@ -46,6 +48,7 @@ __all__ = [
     "STUDY_GRIDS",
     "study_personas",
     "personas_from_table",
+    "steer_personas",
     "SAMPLE_SOURCES",
     "sampled_personas",
     "select_persona_items",
@@ -138,6 +141,47 @@ def personas_from_table(table: pd.DataFrame) -> pd.DataFrame:
     if "backstory" in table.columns:
         out["backstory"] = table["backstory"].to_numpy()
     return out
+
+
+def steer_personas(table: pd.DataFrame, steering: str = "attributes") -> pd.DataFrame:
+    """A persona table with its system prompts rewritten in another steering format.
+
+    Each persona's attribute columns (every column but ``persona_id``, ``system_prompt``,
+    ``backstory`` and the table's bookkeeping columns) are rendered by
+    :func:`~vp_stats.instruments.personas.render_steering` (``attributes``, ``qa``,
+    ``bio``, ``portray``: OpinionQA's steering contexts); a ``backstory`` follows. The
+    persona ids get the format as a suffix (``<id>-qa``), so answers under different
+    formats never share an id or a cache entry. ``"attributes"`` returns the table as it is.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = personas_from_table(pd.DataFrame({"gender": ["female"], "persona_id": ["f"]}))
+    >>> q = steer_personas(t, "qa")
+    >>> q.persona_id.tolist(), q.system_prompt.tolist()
+    (['f-qa'], ['Question: What is your gender?\\nAnswer: female'])
+    """
+    if steering not in STEERING_FORMATS:
+        raise ValueError(f"--steering must be one of {list(STEERING_FORMATS)}, got {steering!r}")
+    if steering == "attributes":
+        return table
+    if "steer_group" in table.columns:
+        raise ValueError(
+            "the values grid steers by value statements, not demographic attributes: "
+            "--steering applies to the paper and notebook grids, --personas and --sample-from"
+        )
+    skip = {*_PERSONA_META, "backstory", "n_drawn"}
+    attrs = [c for c in table.columns if c not in skip]
+    prompts = []
+    for _, r in table.iterrows():
+        a = {k: r[k] for k in attrs if r[k] is not None and not pd.isna(r[k])}
+        story = r.get("backstory")
+        story = None if story is None or pd.isna(story) else str(story)
+        sep = "\n\n" if steering == "qa" else " "
+        prompts.append(sep.join(x for x in (render_steering(a, steering), story or "") if x))
+    return table.assign(
+        persona_id=table["persona_id"].astype(str) + f"-{steering}", system_prompt=prompts
+    )
 
 
 #: Human samples personas can be drawn from (:func:`sampled_personas`): demographic columns.
@@ -1415,6 +1459,7 @@ def run_persona_study(
     personas_table: pd.DataFrame | None = None,
     instrument: str = "items",
     psychtools: str | os.PathLike | None = None,
+    steering: str = "attributes",
 ) -> PersonaComparison:
     """Run a persona grid on an LLM and write the answers and comparison tables.
 
@@ -1435,6 +1480,9 @@ def run_persona_study(
     :func:`~vp_stats.llm.questionnaires.persona_bfi10_scores`, written as
     ``scores.csv``; compare them with ``personas compare --human``) or ``"pvq21"``
     (value scores, :func:`~vp_stats.llm.questionnaires.score_llm_pvq21`).
+    ``steering`` (:data:`~vp_stats.instruments.personas.STEERING_FORMATS`) rewrites the
+    personas' descriptions as OpinionQA's QA, BIO or PORTRAY context
+    (:func:`steer_personas`).
 
     Writes ``answers.csv``, ``profiles.csv``, ``shifts.csv``,
     ``item_comparison.csv``, ``population.csv`` and ``structure.csv`` to
@@ -1454,6 +1502,7 @@ def run_persona_study(
     if n_per_value is not None:
         items = select_persona_items(items, corr, n_per_value)
     tab = _wide_attributes(study_personas(grid)) if personas_table is None else personas_table
+    tab = steer_personas(tab.drop(columns=["attribute", "level"], errors="ignore"), steering)
     if instrument != "items":
         return _run_questionnaire_study(
             out, tab, instrument, backend, mode, cache, n_boot, seed, progress, psychtools
