@@ -294,3 +294,263 @@ def test_personas_run_sample_from_sapa_on_the_local_model(tmp_path, monkeypatch)
     drawn = ans[ans.persona_id != "plain"]
     assert drawn.system_prompt.str.startswith("**Your Profile**: Your gender is ").all()
     assert drawn[["gender", "age", "education"]].notna().all().all()
+
+
+def _psychtools_or_skip():
+    from vp_stats.io import psychtools
+
+    try:
+        psychtools.find_psychtools()
+    except Exception as exc:  # noqa: BLE001 - psychTools absent
+        pytest.skip(f"psychTools not installed: {exc}")
+
+
+def _scale_server(scale):
+    def answer(n, h):
+        h.send(200, ok_body(scale[(n * 7) % len(scale)]))
+
+    return answer
+
+
+def _run_instrument(args, out, scale, max_requests=400):
+    with FaultServer(_scale_server(scale), max_requests=max_requests) as srv:
+        return runner.invoke(
+            app,
+            [
+                "personas",
+                "run",
+                *args,
+                "--backend",
+                "openai",
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--api-key-env",
+                "VP_FAULT_KEY",
+                "--mode",
+                "text",
+                "--retries",
+                "0",
+                "--n-boot",
+                "20",
+                "--out",
+                str(out),
+            ],
+            env={"VP_FAULT_KEY": KEY},
+        )
+
+
+def test_personas_run_ipip_on_a_silicon_sample_and_compare_with_sapa(tmp_path):
+    """--instrument ipip puts SAPA's 25 items (texts from psychTools) to a silicon sample on
+    SAPA's own 6-point scale; the run and `personas compare --human sapa-bfi` compare the
+    answer distributions with the SAPA respondents overall and by gender, age band, education."""
+    _psychtools_or_skip()
+    from vp_stats.io import psychtools
+    from vp_stats.llm.questionnaires import IPIP_SCALE
+
+    out = tmp_path / "run"
+    res = _run_instrument(
+        ["--instrument", "ipip", "--sample-from", "sapa-bfi", "--n", "8", "--seed", "2"],
+        out,
+        IPIP_SCALE,
+    )
+    assert res.exit_code == 0, res.output
+    ans = pd.read_csv(out / "answers.csv")
+    n_personas = ans.persona_id.nunique()  # the drawn profiles and the plain model
+    assert len(ans) == 25 * n_personas and ans.parse_ok.all()
+    assert set(ans["item"]) == set(psychtools.BFI_ITEMS)
+    # the item text is psychTools' and the answer is on the SAPA scale
+    a1 = ans[ans["item"] == "A1"].iloc[0]
+    text = a1.raw_text
+    assert IPIP_SCALE.index(text) + 1 == a1.rating
+    fid = pd.read_csv(out / "fidelity.csv")
+    assert len(fid) == 25 and set(fid.source) == set(psychtools.BFI_KEYS)
+    assert (fid.n_human > 2000).all()  # all SAPA respondents who answered the item
+    sp = pd.read_csv(out / "steerability_personas.csv")
+    assert set(sp.attribute) == {"gender", "age", "education"}
+    st = pd.read_csv(out / "steerability.csv")
+    assert set(st.query("attribute == 'gender'").group) == {"male", "female"}
+    assert (out / "steerability_gender.png").exists()
+    assert "fidelity over 25 items" in res.output and "steerability by gender" in res.output
+    pattern = pd.read_csv(out / "structure.csv")  # pattern correspondence of the silicon sample
+    assert set(pattern.dimension) == {*psychtools.BFI_KEYS, "all items"}
+    assert (pattern.n_human.dropna() == 2800).all()
+    assert "pattern correspondence (" in res.output and "Tucker congruence" in res.output
+    assert f"answers: {len(ans)}, failed or unparsed: 0" in res.output
+
+    cmp_out = tmp_path / "cmp"
+    res2 = runner.invoke(
+        app,
+        [
+            "personas",
+            "compare",
+            str(out / "answers.csv"),
+            "--human",
+            "sapa-bfi",
+            "--group",
+            "gender",
+            "--n-boot",
+            "20",
+            "--out",
+            str(cmp_out),
+        ],
+    )
+    assert res2.exit_code == 0, res2.output
+    c = pd.read_csv(cmp_out / "compare_steerability_personas.csv")
+    assert set(c.attribute) == {"gender"}
+    exact = ["item", "n_model", "n_human", "w1", "js_distance", "mean_model", "mean_human"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(cmp_out / "compare_fidelity.csv")[exact], fid[exact], rtol=1e-9
+    )
+    assert (cmp_out / "compare_steerability_gender.png").exists()
+
+
+def test_personas_run_bfi10_then_compare_with_sapa_group_gaps(tmp_path):
+    """--instrument bfi10 writes persona BFI-10 answers (items 1..10, the BFI's 5-point scale)
+    that `personas compare --human sapa-bfi` scores and sets against SAPA's group gaps."""
+    _psychtools_or_skip()
+    from vp_stats.llm.questionnaires import BFI10_SCALE
+
+    out = tmp_path / "run"
+    res = _run_instrument(["--instrument", "bfi10", "--grid", "notebook"], out, BFI10_SCALE)
+    assert res.exit_code == 0, res.output
+    ans = pd.read_csv(out / "answers.csv")
+    assert set(ans["item"]) == set(range(1, 11)) and len(ans) == 10 * 5 and ans.parse_ok.all()
+    assert ans.rating.between(1, 5).all()
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores.persona_id.nunique() == 5 and scores.dimension.nunique() == 5
+    assert "bfi10 mean scores over personas" in res.output
+    res2 = runner.invoke(
+        app,
+        [
+            "personas",
+            "compare",
+            str(out / "answers.csv"),
+            "--human",
+            "sapa-bfi",
+            "--group",
+            "gender",
+            "--group-a",
+            "male",
+            "--group-b",
+            "female",
+            "--n-boot",
+            "20",
+            "--out",
+            str(tmp_path / "cmp"),
+        ],
+    )
+    assert res2.exit_code == 0, res2.output
+    t = pd.read_csv(tmp_path / "cmp" / "persona_vs_human.csv")
+    assert len(t) == 5 and t.human_d.notna().all()
+
+
+def test_personas_run_rejects_an_unknown_instrument(tmp_path):
+    res = runner.invoke(app, ["personas", "run", "--instrument", "tipi", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "--instrument must be one of" in res.output
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_personas_run_ipip_on_the_local_model(tmp_path, monkeypatch):
+    """The real SmolLM2 on SAPA's IPIP items under two drawn personas, in logprobs mode: the
+    answers carry the exact p_1..p_6 over SAPA's six answers, and the fidelity uses them."""
+    _psychtools_or_skip()
+    monkeypatch.setenv("VP_LLAMA_THREADS", "1")
+    res = runner.invoke(
+        app,
+        [
+            "personas",
+            "run",
+            "--instrument",
+            "ipip",
+            "--sample-from",
+            "sapa-bfi",
+            "--n",
+            "2",
+            "--seed",
+            "1",
+            "--backend",
+            "local",
+            "--n-boot",
+            "50",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "model side from answer probabilities" in res.output
+    assert "failed or unparsed: 0" in res.output
+    ans = pd.read_csv(tmp_path / "answers.csv")
+    p = ans[[f"p_{k}" for k in range(1, 7)]]
+    assert len(ans) == 25 * ans.persona_id.nunique() and p.notna().all().all()
+    assert (p.sum(axis=1) - 1).abs().max() < 1e-6
+    fid = pd.read_csv(tmp_path / "fidelity.csv")
+    assert (fid.distribution_from == "probabilities").all() and len(fid) == 25
+    assert (tmp_path / "steerability_gender.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("steering", "female_prompt"),
+    [
+        ("qa", "Question: What is your gender?\nAnswer: female\n\nI teach chemistry."),
+        (
+            "bio",
+            "Below you will be asked to provide a short description of yourself and then "
+            "answer some questions.\n\nDescription: I am female. I teach chemistry.",
+        ),
+        (
+            "portray",
+            "Answer the following questions as if your gender is female. I teach chemistry.",
+        ),
+    ],
+)
+def test_personas_run_steering_formats_write_their_prompts(tmp_path, steering, female_prompt):
+    """--steering qa|bio|portray rewrites every persona's description (OpinionQA's QA, BIO and
+    PORTRAY contexts); the prompt sent is the one stored with the answers."""
+    from vp_stats.llm.questionnaires import BFI10_SCALE
+
+    f = tmp_path / "personas.csv"
+    f.write_text("gender,age,backstory\nfemale,,I teach chemistry.\nmale,18-29,\n")
+    res = _run_instrument(
+        ["--personas", str(f), "--instrument", "bfi10", "--steering", steering],
+        tmp_path / "out",
+        BFI10_SCALE,
+    )
+    assert res.exit_code == 0, res.output
+    ans = pd.read_csv(tmp_path / "out" / "answers.csv")
+    prompts = ans.drop_duplicates("persona_id").set_index("gender").system_prompt
+    assert prompts["female"] == female_prompt
+    male = {
+        "qa": "Question: What is your gender?\nAnswer: male\n\n"
+        "Question: What is your age group?\nAnswer: 18-29",
+        "bio": "Description: I am male. My age group is 18-29.",
+        "portray": "Answer the following questions as if your gender is male and your age "
+        "group is 18-29.",
+    }[steering]
+    assert prompts["male"].endswith(male)
+    assert ans.persona_id.str.endswith(f"-{steering}").sum() == 20  # 2 personas x 10 items
+
+
+def test_personas_run_steering_is_refused_for_the_values_grid(tmp_path):
+    res = runner.invoke(
+        app,
+        [
+            "personas",
+            "run",
+            "--grid",
+            "values",
+            "--steering",
+            "qa",
+            "--backend",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--model",
+            "m",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 2 and "values grid" in res.output and "Traceback" not in res.output

@@ -62,6 +62,30 @@ def personas_run(
     weight: str | None = typer.Option(
         None, "--weight", help="With --sample-from FILE: the survey-weight column."
     ),
+    instrument: str = typer.Option(
+        "items",
+        "--instrument",
+        help=(
+            "What the personas answer: items (Value Portrait items, compared with the raters), "
+            "pvq21, bfi10 (scores; compare with SAPA group gaps by personas compare --human) or "
+            "ipip (SAPA's 25 bfi items, compared with the SAPA respondents by gender, age band "
+            "and education at the distribution level; texts read from psychTools)."
+        ),
+    ),
+    psychtools: Path | None = typer.Option(
+        None,
+        "--psychtools",
+        help="psychTools folder (default: $VP_PSYCHTOOLS, else found through R).",
+    ),
+    steering: str = typer.Option(
+        "attributes",
+        "--steering",
+        help=(
+            "How a persona is described (OpinionQA's steering contexts): attributes (profile "
+            "lines, as the Value Portrait paper), qa (each attribute as an answered survey "
+            "question), bio (a first-person description) or portray ('Answer ... as if ...')."
+        ),
+    ),
     n_per_value: int | None = typer.Option(
         None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."
     ),
@@ -93,6 +117,8 @@ def personas_run(
 
     if mode not in runner.MODES:
         _fail(f"--mode must be one of {', '.join(runner.MODES)}")
+    if instrument not in persona_studies.INSTRUMENTS:
+        _fail(f"--instrument must be one of {', '.join(persona_studies.INSTRUMENTS)}")
     if personas is not None and sample_from is not None:
         _fail("give --personas or --sample-from, not both")
     table = None
@@ -132,6 +158,9 @@ def personas_run(
             n_boot=n_boot,
             seed=seed,
             personas_table=table,
+            instrument=instrument,
+            psychtools=psychtools,
+            steering=steering,
         )
     except backends.BackendError as exc:
         _fail(str(exc), code=1)
@@ -141,6 +170,12 @@ def personas_run(
     n_failed = int((~errors.str.startswith("unparseable answer")).sum())
     for line in persona_studies.comparison_summary(res, res.answers):
         typer.echo(line)
+    if instrument in ("pvq21", "bfi10") and len(res.table):
+        means = res.table.groupby("dimension", sort=False)["score"].mean().round(2)
+        typer.echo(
+            f"{instrument} mean scores over personas: "
+            + ", ".join(f"{k} {v}" for k, v in means.items())
+        )
     typer.echo(f"tables written to {out}")
     if n_failed:
         _fail(
@@ -262,6 +297,9 @@ def _compare_humans(
             )
         out_dir = tio.prepare_out_dir(out)
         ans = pio.read_answer_file(answers)
+        if _is_ipip(ans):
+            _compare_ipip(ans, out_dir, human, group, psychtools, n_boot, seed)
+            return
         group = group or "gender"
         res = human_studies.compare_with_humans(
             ans,
@@ -314,6 +352,45 @@ def _compare_humans(
         f"wrote {out_dir / 'persona_vs_human.csv'}, human_group_gaps.csv, "
         "persona_bfi10_scores.csv, provenance.json"
     )
+
+
+def _is_ipip(ans) -> bool:
+    from vp_stats.io.psychtools import BFI_ITEMS
+
+    return "item" in ans.columns and ans["item"].astype(str).isin(BFI_ITEMS).any()
+
+
+def _compare_ipip(ans, out_dir, human, group, psychtools, n_boot, seed) -> None:
+    """A run's SAPA IPIP answers against the SAPA respondents at the distribution level."""
+    from vp_stats.io import tables as tio
+    from vp_stats.studies import personas as persona_studies
+
+    if human != "sapa-bfi":
+        raise ValueError(
+            "the answers are SAPA bfi (IPIP) items: compare them with --human sapa-bfi, "
+            f"not {human}"
+        )
+    res = persona_studies.sapa_fidelity(
+        ans,
+        source=human,
+        path=psychtools,
+        attributes=None if group is None else [group],
+        n_boot=n_boot,
+        seed=seed,
+    )
+    written = []
+    for name, df in res.named_tables().items():
+        if name in ("population", "answers"):
+            continue
+        tio.write_csv(df, out_dir / f"compare_{name}.csv")
+        written.append(f"compare_{name}.csv")
+    figs = persona_studies.write_study_figures(out_dir, res, prefix="compare_")
+    written += [p.name for p in figs]
+    for line in persona_studies.comparison_summary(res, ans):
+        typer.echo(line)
+    for note in res.notes.values():
+        typer.echo(f"note: {note}")
+    typer.echo(f"wrote {', '.join(written)} to {out_dir}")
 
 
 @personas_app.command("humans")

@@ -34,6 +34,8 @@ __all__ = [
     "persona_grid",
     "sample_personas",
     "age_band",
+    "STEERING_FORMATS",
+    "render_steering",
 ]
 
 #: Fixed order in which attributes are rendered (others follow alphabetically).
@@ -395,3 +397,97 @@ def age_band(age, bands: Sequence[str] = PAPER_PERSONA_LEVELS["age"]) -> np.ndar
     for lo, hi, s in spans:
         out[(x >= lo) & (x <= hi)] = s
     return out
+
+
+# --------------------------------------------------------------------------- steering formats
+
+#: How a persona's description is given to the model (Santurkar et al. 2023, "Whose
+#: opinions do language models reflect?", ICML, section 4.2: QA, BIO and PORTRAY
+#: contexts): ``attributes`` (the Value Portrait paper's profile lines,
+#: :func:`render_persona`), ``qa`` (each attribute as a survey question the persona has
+#: answered), ``bio`` (a first-person description) and ``portray`` (an instruction to
+#: answer as such a person).
+STEERING_FORMATS = ("attributes", "qa", "bio", "portray")
+
+_QA_QUESTIONS = {
+    "gender": "What is your gender?",
+    "age": "What is your age group?",
+    "education": "What is the highest level of education you have completed?",
+    "country": "In which country do you live?",
+    "income": "What is your income level?",
+    "religion": "What is your religion?",
+    "political_orientation": "What is your political orientation?",
+}
+_BIO_SENTENCES = {
+    "gender": "I am {value}.",
+    "age": "My age group is {value}.",
+    "education": "The highest level of education I have completed is {value}.",
+    "country": "I live in {value}.",
+}
+_PORTRAY_CLAUSES = {
+    "gender": "your gender is {value}",
+    "age": "your age group is {value}",
+    "education": "the highest level of education you have completed is {value}",
+    "country": "you live in {value}",
+}
+_BIO_PREFIX = (
+    "Below you will be asked to provide a short description of yourself and then answer "
+    "some questions.\n\nDescription: "
+)
+
+
+def render_steering(attributes: Mapping[str, object], steering: str = "attributes") -> str:
+    """A persona's description in one of the :data:`STEERING_FORMATS`.
+
+    OpinionQA's three steering contexts (Santurkar et al. 2023, section 4.2 and appendix
+    Table 5), worded for demographic attributes: ``qa`` renders each attribute as a
+    question and the persona's answer (``Question: What is your gender?`` /
+    ``Answer: female``), ``bio`` as a first-person description introduced as OpinionQA's
+    BIO context is, ``portray`` as one instruction ("Answer the following questions as
+    if ..."). Known attributes (gender, age, education, country ...) have their own
+    wording; others read "What is your <attribute>?" / "My <attribute> is <value>.".
+    ``attributes`` is :func:`render_persona` (the Value Portrait paper's profile).
+
+    Examples
+    --------
+    >>> a = {"gender": "female", "age": "18-29"}
+    >>> print(render_steering(a, "qa"))
+    Question: What is your gender?
+    Answer: female
+    <BLANKLINE>
+    Question: What is your age group?
+    Answer: 18-29
+    >>> render_steering(a, "bio").split("Description: ")[1]
+    'I am female. My age group is 18-29.'
+    >>> render_steering(a, "portray")
+    'Answer the following questions as if your gender is female and your age group is 18-29.'
+    >>> render_steering(a) == render_persona(a)
+    True
+    """
+    if steering not in STEERING_FORMATS:
+        raise ValueError(f"steering must be one of {STEERING_FORMATS}, got {steering!r}")
+    if steering == "attributes":
+        return render_persona(attributes)
+    attrs = canonical_attributes(attributes)
+    if not attrs:
+        return ""
+
+    def name(k):
+        return k.replace("_", " ")
+
+    if steering == "qa":
+        return "\n\n".join(
+            f"Question: {_QA_QUESTIONS.get(k, f'What is your {name(k)}?')}\nAnswer: {v}"
+            for k, v in attrs.items()
+        )
+    if steering == "bio":
+        return _BIO_PREFIX + " ".join(
+            _BIO_SENTENCES.get(k, f"My {name(k)} is {{value}}.").format(value=v)
+            for k, v in attrs.items()
+        )
+    clauses = [
+        _PORTRAY_CLAUSES.get(k, f"your {name(k)} is {{value}}").format(value=v)
+        for k, v in attrs.items()
+    ]
+    joined = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
+    return f"Answer the following questions as if {joined}."

@@ -159,6 +159,7 @@ STUDY_FILES = MappingProxyType(
         "steerability_personas": "steerability_personas.csv",
         "population": "population.csv",
         "structure": "structure.csv",
+        "scores": "scores.csv",
     }
 )
 

@@ -34,6 +34,9 @@ __all__ = [
     "score_llm_bfi10",
     "score_llm_pvq21",
     "persona_bfi10_scores",
+    "IPIP_SCALE",
+    "IPIP_TEMPLATE",
+    "ipip_prompts",
 ]
 
 BFI10_SCALE: tuple[str, ...] = tuple(schema.BFI_LABELS[r] for r in range(1, 6))
@@ -43,6 +46,65 @@ BFI10_TEMPLATE = (
     "I see myself as someone who {stem}.\n\n"
     "Answer with exactly one of: " + ", ".join(BFI10_SCALE) + "."
 )
+
+
+#: The answer scale of SAPA's IPIP items (psychTools ``?bfi``: 1 very inaccurate ... 6 very
+#: accurate), in rating order 1..6.
+IPIP_SCALE: tuple[str, ...] = (
+    "very inaccurate",
+    "moderately inaccurate",
+    "slightly inaccurate",
+    "slightly accurate",
+    "moderately accurate",
+    "very accurate",
+)
+
+IPIP_TEMPLATE = (
+    "How accurately does the following statement describe you?\n\n"
+    "{stem}\n\n"
+    "Answer with exactly one of: " + ", ".join(IPIP_SCALE) + "."
+)
+
+
+def ipip_prompts(texts, template: str = IPIP_TEMPLATE) -> pd.DataFrame:
+    """One job per IPIP item of SAPA's bfi: ``item`` (``A1`` ... ``O5``), ``portrait_id``
+    (1..k, the runner's integer item key), ``option_id`` (0), ``variant`` (``"ipip"``),
+    ``prompt``.
+
+    ``texts`` maps the item names to their texts (``"Am indifferent to the feelings of
+    others."``). The texts are not shipped with vp-stats: they are psychTools'
+    ``bfi.dictionary`` (GPL), read where R installed it by
+    :func:`vp_stats.studies.personas.ipip_item_texts`. The answers are on SAPA's own
+    6-point scale (:data:`IPIP_SCALE`), so a persona's answer distribution is
+    comparable item by item with the SAPA respondents'.
+
+    Examples
+    --------
+    >>> j = ipip_prompts({"A1": "Am indifferent to the feelings of others.",
+    ...                   "E4": "Make friends easily."})
+    >>> j[["item", "portrait_id"]].values.tolist()
+    [['A1', 1], ['E4', 2]]
+    >>> j.prompt.iloc[1].splitlines()[2]
+    'Make friends easily.'
+    """
+    if "{stem}" not in template:
+        raise ValueError("template must contain the placeholder {stem}")
+    texts = dict(texts)
+    if not texts:
+        raise ValueError("no IPIP item texts given")
+    for k, t in texts.items():
+        if not isinstance(t, str) or not t.strip():
+            raise ValueError(f"text of IPIP item {k!r} is empty or not a string")
+    names = list(texts)
+    return pd.DataFrame(
+        {
+            "item": names,
+            "portrait_id": np.arange(1, len(names) + 1),
+            "option_id": 0,
+            "variant": "ipip",
+            "prompt": [template.replace("{stem}", texts[k].strip()) for k in names],
+        }
+    )
 
 
 def bfi10_prompts(template: str = BFI10_TEMPLATE) -> pd.DataFrame:

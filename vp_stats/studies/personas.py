@@ -21,10 +21,12 @@ import pandas as pd
 from vp_stats import schema, tables
 from vp_stats.instruments.personas import (
     PLAIN_PERSONA_ID,
+    STEERING_FORMATS,
     age_band,
     paper_personas,
     persona_id,
     render_persona,
+    render_steering,
     sample_personas,
 )
 from vp_stats.io import datasets
@@ -46,6 +48,7 @@ __all__ = [
     "STUDY_GRIDS",
     "study_personas",
     "personas_from_table",
+    "steer_personas",
     "SAMPLE_SOURCES",
     "sampled_personas",
     "select_persona_items",
@@ -54,6 +57,12 @@ __all__ = [
     "PVQ21_TEMPLATE",
     "pvq21_prompts",
     "run_pvq21",
+    "INSTRUMENTS",
+    "ipip_item_texts",
+    "instrument_jobs",
+    "run_instrument",
+    "sapa_fidelity",
+    "silicon_pattern",
     "value_portrait_reference",
     "PersonaComparison",
     "compare_personas",
@@ -132,6 +141,47 @@ def personas_from_table(table: pd.DataFrame) -> pd.DataFrame:
     if "backstory" in table.columns:
         out["backstory"] = table["backstory"].to_numpy()
     return out
+
+
+def steer_personas(table: pd.DataFrame, steering: str = "attributes") -> pd.DataFrame:
+    """A persona table with its system prompts rewritten in another steering format.
+
+    Each persona's attribute columns (every column but ``persona_id``, ``system_prompt``,
+    ``backstory`` and the table's bookkeeping columns) are rendered by
+    :func:`~vp_stats.instruments.personas.render_steering` (``attributes``, ``qa``,
+    ``bio``, ``portray``: OpinionQA's steering contexts); a ``backstory`` follows. The
+    persona ids get the format as a suffix (``<id>-qa``), so answers under different
+    formats never share an id or a cache entry. ``"attributes"`` returns the table as it is.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = personas_from_table(pd.DataFrame({"gender": ["female"], "persona_id": ["f"]}))
+    >>> q = steer_personas(t, "qa")
+    >>> q.persona_id.tolist(), q.system_prompt.tolist()
+    (['f-qa'], ['Question: What is your gender?\\nAnswer: female'])
+    """
+    if steering not in STEERING_FORMATS:
+        raise ValueError(f"--steering must be one of {list(STEERING_FORMATS)}, got {steering!r}")
+    if steering == "attributes":
+        return table
+    if "steer_group" in table.columns:
+        raise ValueError(
+            "the values grid steers by value statements, not demographic attributes: "
+            "--steering applies to the paper and notebook grids, --personas and --sample-from"
+        )
+    skip = {*_PERSONA_META, "backstory", "n_drawn"}
+    attrs = [c for c in table.columns if c not in skip]
+    prompts = []
+    for _, r in table.iterrows():
+        a = {k: r[k] for k in attrs if r[k] is not None and not pd.isna(r[k])}
+        story = r.get("backstory")
+        story = None if story is None or pd.isna(story) else str(story)
+        sep = "\n\n" if steering == "qa" else " "
+        prompts.append(sep.join(x for x in (render_steering(a, steering), story or "") if x))
+    return table.assign(
+        persona_id=table["persona_id"].astype(str) + f"-{steering}", system_prompt=prompts
+    )
 
 
 #: Human samples personas can be drawn from (:func:`sampled_personas`): demographic columns.
@@ -520,6 +570,280 @@ def run_pvq21(
     return _join_attributes(ans, tab)
 
 
+# ------------------------------------------------------- any instrument: PVQ-21, BFI-10, SAPA IPIP
+
+#: What ``personas run --instrument`` puts to the personas: the Value Portrait items
+#: (``items``), the PVQ-21 portraits, the BFI-10, or the 25 IPIP items of SAPA's bfi.
+INSTRUMENTS = ("items", "pvq21", "bfi10", "ipip")
+
+
+def ipip_item_texts(path: str | os.PathLike | None = None) -> dict[str, str]:
+    """The texts of SAPA's 25 IPIP items (``A1`` ... ``O5``), read from psychTools.
+
+    From psychTools' ``bfi.dictionary`` (column ``Item``) where R installed it
+    (:func:`vp_stats.io.psychtools.read_psychtools`; GPL data, never copied into
+    vp-stats), in the item order of :data:`vp_stats.io.psychtools.BFI_ITEMS`.
+
+    Examples
+    --------
+    >>> t = ipip_item_texts()  # doctest: +SKIP
+    >>> t["A1"]  # doctest: +SKIP
+    'Am indifferent to the feelings of others.'
+    """
+    from vp_stats.io import psychtools as pt
+
+    d = pt.read_psychtools("bfi.dictionary", path)
+    missing = [i for i in pt.BFI_ITEMS if i not in d.index]
+    if missing or "Item" not in d.columns:
+        raise ValueError(
+            f"psychTools bfi.dictionary lacks the texts of item(s) {missing or list(pt.BFI_ITEMS)}"
+        )
+    return {i: str(d.loc[i, "Item"]).strip() for i in pt.BFI_ITEMS}
+
+
+def instrument_jobs(
+    instrument: str, *, path: str | os.PathLike | None = None
+) -> tuple[pd.DataFrame, tuple[str, ...] | None]:
+    """The jobs of a questionnaire and its answer scale (None: the runner's six PVQ phrases).
+
+    ``pvq21``: :func:`pvq21_prompts`; ``bfi10``:
+    :func:`vp_stats.llm.questionnaires.bfi10_prompts` on the BFI's 5-point scale;
+    ``ipip``: :func:`vp_stats.llm.questionnaires.ipip_prompts` of the texts read by
+    :func:`ipip_item_texts` (``path``: the psychTools folder) on SAPA's 6-point scale.
+    Every job table has ``item``, ``portrait_id`` (integer item key), ``option_id`` and
+    ``variant`` (the instrument).
+
+    Examples
+    --------
+    >>> jobs, scale = instrument_jobs("bfi10")
+    >>> len(jobs), scale[0], jobs.variant.iloc[0]
+    (10, 'disagree strongly', 'bfi10')
+    """
+    from vp_stats.llm import questionnaires as q
+
+    if instrument == "pvq21":
+        return pvq21_prompts(), None
+    if instrument == "bfi10":
+        return q.bfi10_prompts(), q.BFI10_SCALE
+    if instrument == "ipip":
+        return q.ipip_prompts(ipip_item_texts(path)), q.IPIP_SCALE
+    raise ValueError(
+        f"instrument must be one of {[i for i in INSTRUMENTS if i != 'items']} here "
+        f"(the Value Portrait items run through run_personas), got {instrument!r}"
+    )
+
+
+def run_instrument(
+    backend,
+    personas_table: pd.DataFrame | None,
+    instrument: str,
+    mode: str = "logprobs",
+    cache=None,
+    include_plain: bool = True,
+    *,
+    progress: bool = False,
+    path: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Put a questionnaire (PVQ-21, BFI-10, SAPA's IPIP items) to an LLM under personas.
+
+    The path of :func:`run_pvq21` for any instrument of :func:`instrument_jobs`: the
+    jobs crossed with the personas (the persona is the system message), answered by
+    :func:`vp_stats.llm.runner.run` with the instrument's own answer scale (every
+    backend and answer mode; ``logprobs`` records the exact ``p_1..p_k``), cached.
+
+    Returns
+    -------
+    DataFrame
+        The runner's answer table (``portrait_id`` = the item's number, ``rating`` on
+        the instrument's scale) with ``item`` (``1..10`` for the BFI-10, ``A1`` ...
+        for IPIP), ``instrument``, ``system_prompt`` and the persona attributes joined:
+        the persona answer contract (:class:`vp_stats.tables.PersonaAnswers`), so
+        ``personas compare --human sapa-bfi`` reads it.
+    """
+    from vp_stats.io.cache import open_cache
+    from vp_stats.llm import runner
+
+    base, scale = instrument_jobs(instrument, path=path)
+    if personas_table is None:
+        personas_table = pd.DataFrame(columns=["persona_id", "system_prompt"])
+    if not len(personas_table) and not include_plain:
+        raise ValueError("nothing to run: no personas and include_plain=False")
+    tab = _check_persona_table(personas_table) if len(personas_table) else personas_table
+    jobs = _persona_jobs(base, tab, include_plain)
+    with open_cache(cache) as opened:
+        ans = runner.run(jobs, backend, mode=mode, cache=opened, progress=progress, scale=scale)
+    if len(ans) != len(jobs):
+        raise RuntimeError(f"the runner returned {len(ans)} answers for {len(jobs)} jobs")
+    ans.insert(2, "item", jobs["item"].to_numpy())
+    ans.insert(3, "instrument", instrument)
+    return _join_attributes(ans, tab)
+
+
+def silicon_pattern(
+    answers: pd.DataFrame,
+    *,
+    source: str = "sapa-bfi",
+    path: str | os.PathLike | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, str | None]:
+    """Pattern correspondence of a silicon sample's IPIP answers with the SAPA respondents.
+
+    Each persona is one respondent of the silicon sample (its ``rating`` per item: the
+    expected rating in logprobs mode, else the parsed answer); the SAPA bfi respondents
+    are the humans; :func:`vp_stats.stats.silicon.pattern_correspondence` compares them
+    per Big Five scale (keys :data:`vp_stats.io.psychtools.BFI_KEYS`): Tucker congruence
+    of the one-factor loadings, inter-item correlation differences, alpha and omega side
+    by side, and the female - male gap with CIs when the sample has at least two personas
+    of each gender. A profile drawn several times (``n_drawn``) counts once: a
+    deterministic model answers it the same way each time.
+
+    Returns
+    -------
+    (DataFrame, str or None)
+        The comparison table (empty when fewer than 3 personas answered) and a note.
+    """
+    from vp_stats.io import psychtools as pt
+    from vp_stats.stats.silicon import pattern_correspondence
+
+    if source != "sapa-bfi":
+        return pd.DataFrame(), f"pattern correspondence is computed on sapa-bfi only, not {source}"
+    a = answers[answers["persona_id"] != PLAIN_PERSONA_ID]
+    if "parse_ok" in a.columns:
+        a = a[a["parse_ok"].astype(bool)]
+    a = a[a["item"].astype(str).isin(pt.BFI_ITEMS)]
+    wide = a.pivot_table(index="persona_id", columns="item", values="rating", aggfunc="mean")
+    if len(wide) < 3:
+        return pd.DataFrame(), (
+            f"pattern correspondence needs at least 3 personas (a silicon sample), got {len(wide)}"
+        )
+    wide = wide.reindex(columns=list(pt.BFI_ITEMS))
+    group = None
+    if "gender" in a.columns:
+        g = a.drop_duplicates("persona_id").set_index("persona_id")["gender"]
+        wide["gender"] = g.reindex(wide.index)
+        counts = wide["gender"].value_counts()
+        if counts.get("female", 0) >= 2 and counts.get("male", 0) >= 2:
+            group = "gender"
+    human = pt.read_bfi(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = pattern_correspondence(
+            human,
+            wide.reset_index(drop=True),
+            pt.BFI_KEYS,
+            scale=pt.SCALE_RANGE,
+            group=group,
+            group_a="female" if group else None,
+            group_b="male" if group else None,
+            n_boot=n_boot,
+            seed=seed,
+        )
+    note = None
+    if group is None:
+        note = "no gender gap: fewer than two personas of each gender"
+    return res.table, note
+
+
+#: Persona attributes and the SAPA column holding the same groups.
+_SAPA_GROUPS = {"gender": "gender", "age": "age_band", "education": "education"}
+
+
+def sapa_fidelity(
+    answers: pd.DataFrame,
+    *,
+    source: str = "sapa-bfi",
+    path: str | os.PathLike | None = None,
+    attributes: Sequence[str] | None = None,
+    n_boot: int = 1000,
+    n_floor: int = 200,
+    seed: int = 0,
+) -> PersonaComparison:
+    """A persona run's IPIP answers against real SAPA people, at the distribution level.
+
+    * ``fidelity`` / ``fidelity_summary``: every item's persona answer distribution
+      (all personas pooled; exact ``p_1..p_6`` where recorded) against all SAPA
+      respondents', with noise floors and baselines, and per persona
+      (:func:`persona_fidelity`, item key ``item``);
+    * ``steerability`` / ``steerability_personas``: for each persona attribute among
+      gender, age (band) and education (``attributes``), each persona's distance to
+      every SAPA group of that attribute, its own group against the others, with
+      item-bootstrap CIs (:func:`vp_stats.stats.fidelity.steerability`), stacked with
+      an ``attribute`` column.
+
+    The answers must be on SAPA's items (``item`` ``A1`` ... ``O5``; a run with
+    ``instrument="ipip"``); BFI-10 answers are other items on another scale and are
+    compared as group gaps (:func:`vp_stats.studies.humans.compare_with_humans`).
+    """
+    from vp_stats.stats import fidelity
+    from vp_stats.studies.humans import sapa_item_ratings
+
+    tables.require(answers, ["persona_id", "item", "rating"], "persona answers")
+    human = sapa_item_ratings(source, path)
+    known = set(human["item"])
+    a = answers.drop(columns=["portrait_id", "option_id"], errors="ignore")
+    a = a.assign(item=a["item"].astype(str))
+    if not a["item"].isin(known).any():
+        raise ValueError(
+            f"none of the answers' items ({sorted(set(a['item']))[:5]} ...) is an item of "
+            f"{source}; put the IPIP items to the personas (personas run --instrument ipip)"
+        )
+    a = a[a["item"].isin(known)]
+    if "parse_ok" in a.columns:
+        a = a[a["parse_ok"].astype(bool)]
+    a_personas = a[a["persona_id"] != PLAIN_PERSONA_ID]
+    if a_personas.empty:
+        a_personas = a
+    fid, fid_summary = persona_fidelity(
+        a_personas, human, n_boot=n_boot, n_floor=n_floor, seed=seed
+    )
+    # the "source" level of an IPIP run: the trait an item is keyed for
+    from vp_stats.io.psychtools import BFI_KEYS
+
+    trait_of = {i.lstrip("-"): t for t, its in BFI_KEYS.items() for i in its}
+    fid.insert(1, "source", fid["item"].map(trait_of))
+    fid_summary = pd.concat(
+        [
+            fid_summary,
+            fidelity.summarise_fidelity(fid, ["source"], n_boot=n_boot, seed=seed).assign(
+                level="source"
+            ),
+        ],
+        ignore_index=True,
+    )
+    attrs = [
+        c
+        for c in (attributes if attributes is not None else _SAPA_GROUPS)
+        if c in a_personas.columns and a_personas[c].notna().any()
+    ]
+    st, sp, notes = [], [], {}
+    for attr in attrs:
+        col = _SAPA_GROUPS[attr]
+        h = human[human[col].notna()]
+        p = a_personas[a_personas[attr].notna()]
+        s = fidelity.steerability(p, h, col, attr, n_boot=n_boot, seed=seed)
+        st.append(s.table.assign(attribute=attr))
+        if len(s.personas):
+            sp.append(s.personas.assign(attribute=attr))
+    if not attrs:
+        notes["steerability"] = (
+            "no persona attribute among gender, age, education: the personas are compared "
+            "with all SAPA respondents only"
+        )
+    pattern, pnote = silicon_pattern(a_personas, source=source, path=path, seed=seed)
+    if pnote:
+        notes["structure"] = pnote
+    return PersonaComparison(
+        pd.DataFrame(),
+        notes,
+        structure=pattern,
+        fidelity=fid,
+        fidelity_summary=fid_summary,
+        steerability=pd.concat(st, ignore_index=True) if st else None,
+        steerability_personas=pd.concat(sp, ignore_index=True) if sp else None,
+    )
+
+
 # ------------------------------------------------------------------------ comparisons, files, study
 
 
@@ -783,9 +1107,14 @@ def persona_fidelity(
     t = fidelity.item_fidelity(answers, human_ratings, n_splits=n_floor, n_boot=n_floor, seed=seed)
     t = t.table
     parts = [
-        fidelity.summarise_fidelity(t, n_boot=n_boot, seed=seed).assign(level="all", source="all"),
-        fidelity.summarise_fidelity(t, ["source"], n_boot=n_boot, seed=seed).assign(level="source"),
+        fidelity.summarise_fidelity(t, n_boot=n_boot, seed=seed).assign(level="all", source="all")
     ]
+    if "source" in t.columns:
+        parts.append(
+            fidelity.summarise_fidelity(t, ["source"], n_boot=n_boot, seed=seed).assign(
+                level="source"
+            )
+        )
     if "persona_id" in answers.columns:
         tp = fidelity.item_fidelity(
             answers, human_ratings, by=["persona_id"], n_splits=1, n_boot=n_floor, seed=seed
@@ -863,9 +1192,14 @@ def comparison_summary(res: PersonaComparison, answers: pd.DataFrame | None = No
             )
     if len(res.fidelity):
         top = res.fidelity.nlargest(3, "w1")
+
+        def _name(r):
+            if hasattr(r, "portrait_id"):
+                return f"{int(r.portrait_id)}/{int(r.option_id)}"
+            return str(r.item)
+
         gaps = ", ".join(
-            f"{int(r.portrait_id)}/{int(r.option_id)} (W1 {r.w1:.2f}; mean {r.mean_model:.2f} vs "
-            f"{r.mean_human:.2f})"
+            f"{_name(r)} (W1 {r.w1:.2f}; mean {r.mean_model:.2f} vs {r.mean_human:.2f})"
             for r in top.itertuples()
         )
         lines.append(f"largest item gaps: {gaps}")
@@ -880,14 +1214,46 @@ def comparison_summary(res: PersonaComparison, answers: pd.DataFrame | None = No
                     f"{r.dimension} {r.mean_persona - r.mean_human:+.2f}" for r in top.itertuples()
                 )
             )
+    st = res.structure
+    if len(st) and "congruence" in st.columns:
+        sc = st[st["dimension"] != "all items"]
+        al = st[st["dimension"] == "all items"]
+        lines.append(
+            f"pattern correspondence ({int(sc['n_silicon'].max())} personas vs "
+            f"{int(sc['n_human'].max())} people): Tucker congruence "
+            + ", ".join(f"{r.dimension} {r.congruence:.2f}" for r in sc.itertuples())
+            + (
+                f"; mean |r difference| over all item pairs "
+                f"{al['mean_abs_r_difference'].iloc[0]:.3f}"
+                if len(al)
+                else ""
+            )
+        )
+        lines.append(
+            "  alpha silicon / human: "
+            + ", ".join(
+                f"{r.dimension} {r.alpha_silicon:.2f}/{r.alpha_human:.2f}" for r in sc.itertuples()
+            )
+        )
+        if "gap_silicon" in sc.columns:
+            lines.append(
+                f"  gap {sc['group_a'].iloc[0]} - {sc['group_b'].iloc[0]} silicon / human: "
+                + ", ".join(
+                    f"{r.dimension} {r.gap_silicon:+.2f}/{r.gap_human:+.2f}"
+                    for r in sc.itertuples()
+                )
+            )
     sp = res.steerability_personas
     if sp is not None and len(sp):
-        n_ci = int((sp["gap_ci_low"] > 0).sum())
-        lines.append(
-            f"steerability: {int(sp['own_is_closest'].sum())} of {len(sp)} personas closest to "
-            f"their own group; own-group gap CI above 0 for {n_ci} (mean gap "
-            f"{sp['gap'].mean():+.3f})"
-        )
+        parts = sp.groupby("attribute", sort=False) if "attribute" in sp.columns else [(None, sp)]
+        for attr, one in parts:
+            n_ci = int((one["gap_ci_low"] > 0).sum())
+            lines.append(
+                f"steerability{f' by {attr}' if attr else ''}: "
+                f"{int(one['own_is_closest'].sum())} of {len(one)} personas closest to "
+                f"their own group; own-group gap CI above 0 for {n_ci} (mean gap "
+                f"{one['gap'].mean():+.3f})"
+            )
     if answers is not None:
         ok = answers["parse_ok"].astype(bool) if "parse_ok" in answers.columns else None
         if ok is None:
@@ -1091,6 +1457,9 @@ def run_persona_study(
     seed: int = 0,
     progress: bool = True,
     personas_table: pd.DataFrame | None = None,
+    instrument: str = "items",
+    psychtools: str | os.PathLike | None = None,
+    steering: str = "attributes",
 ) -> PersonaComparison:
     """Run a persona grid on an LLM and write the answers and comparison tables.
 
@@ -1102,6 +1471,18 @@ def run_persona_study(
     n_per_value=2``. Answers are cached in ``out_dir/answers.sqlite``, so a
     killed run resumes. ``personas_table`` (e.g. :func:`personas_from_table` of a
     persona file, :func:`sampled_personas`) replaces the grid.
+
+    ``instrument`` (:data:`INSTRUMENTS`): ``"items"`` (the Value Portrait items, the
+    comparisons above) or a questionnaire run by :func:`run_instrument`: ``"ipip"``
+    (SAPA's 25 items, compared at the distribution level with the SAPA respondents
+    overall and by gender, age band and education, :func:`sapa_fidelity`;
+    ``psychtools``: the psychTools folder), ``"bfi10"`` (trait scores,
+    :func:`~vp_stats.llm.questionnaires.persona_bfi10_scores`, written as
+    ``scores.csv``; compare them with ``personas compare --human``) or ``"pvq21"``
+    (value scores, :func:`~vp_stats.llm.questionnaires.score_llm_pvq21`).
+    ``steering`` (:data:`~vp_stats.instruments.personas.STEERING_FORMATS`) rewrites the
+    personas' descriptions as OpinionQA's QA, BIO or PORTRAY context
+    (:func:`steer_personas`).
 
     Writes ``answers.csv``, ``profiles.csv``, ``shifts.csv``,
     ``item_comparison.csv``, ``population.csv`` and ``structure.csv`` to
@@ -1121,6 +1502,11 @@ def run_persona_study(
     if n_per_value is not None:
         items = select_persona_items(items, corr, n_per_value)
     tab = _wide_attributes(study_personas(grid)) if personas_table is None else personas_table
+    tab = steer_personas(tab.drop(columns=["attribute", "level"], errors="ignore"), steering)
+    if instrument != "items":
+        return _run_questionnaire_study(
+            out, tab, instrument, backend, mode, cache, n_boot, seed, progress, psychtools
+        )
     ans = run_personas(
         backend,
         tab.drop(columns=["attribute", "level"], errors="ignore"),
@@ -1133,6 +1519,48 @@ def run_persona_study(
     pio.write_study_tables(out, {"answers": ans})
     res = compare_personas(ans, corr, n_boot=n_boot, seed=seed)
     pio.write_study_tables(out, res.named_tables())
+    write_study_figures(out, res)
+    return replace(res, answers=ans)
+
+
+def _run_questionnaire_study(
+    out, tab, instrument, backend, mode, cache, n_boot, seed, progress, psychtools
+) -> PersonaComparison:
+    from vp_stats.llm import questionnaires as q
+
+    if instrument not in INSTRUMENTS:
+        raise ValueError(f"--instrument must be one of {list(INSTRUMENTS)}, got {instrument!r}")
+    ans = run_instrument(
+        backend,
+        tab.drop(columns=["attribute", "level"], errors="ignore"),
+        instrument,
+        mode=mode,
+        cache=cache,
+        progress=progress,
+        path=psychtools,
+    )
+    pio.write_study_tables(out, {"answers": ans})
+    if instrument == "ipip":
+        res = sapa_fidelity(ans, path=psychtools, n_boot=n_boot, seed=seed)
+    else:
+        ok = ans[ans["parse_ok"].astype(bool)]
+        if instrument == "bfi10":
+            scores = q.persona_bfi10_scores(ok.drop(columns=["portrait_id"]))
+        else:
+            scores = q.score_llm_pvq21(ok, "expected" if mode == "logprobs" else "mode")
+        res = PersonaComparison(
+            scores,
+            {
+                "population": f"{instrument} scores per persona; no distribution-level human "
+                "reference for these items (compare BFI-10 scores with SAPA's group gaps: "
+                "personas compare ANSWERS --human sapa-bfi)"
+            },
+        )
+    if instrument == "ipip":
+        named = {k: v for k, v in res.named_tables().items() if k != "population"}
+    else:
+        named = {"scores": res.table}
+    pio.write_study_tables(out, named)
     write_study_figures(out, res)
     return replace(res, answers=ans)
 
@@ -1157,8 +1585,12 @@ def write_study_figures(
         fig = pplot.item_level_plot(res.item)
         written += save_figure(fig, out / f"{prefix}item_level.png")
         plt.close(fig)
-    if res.steerability is not None and len(res.steerability):
-        ax = pplot.steerability_heatmap(res.steerability)
-        written += save_figure(ax, out / f"{prefix}steerability.png")
-        plt.close(ax.figure)
+    st = res.steerability
+    if st is not None and len(st):
+        parts = st.groupby("attribute", sort=False) if "attribute" in st.columns else [(None, st)]
+        for attr, one in parts:
+            ax = pplot.steerability_heatmap(one, title=None if attr is None else f"by {attr}")
+            name = "steerability" if attr is None else f"steerability_{attr}"
+            written += save_figure(ax, out / f"{prefix}{name}.png")
+            plt.close(ax.figure)
     return written
