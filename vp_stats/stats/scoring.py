@@ -242,7 +242,8 @@ def value_profiles(
                         int(a.shape[1] - n[k]),
                     )
                 )
-    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    # ordered family and dimension: sorting keeps the schema (circumplex) order
+    return schema.order_dimensions(pd.DataFrame(rows, columns=PROFILE_COLUMNS))
 
 
 def rank_values(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
