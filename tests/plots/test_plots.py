@@ -313,6 +313,9 @@ def test_variant_profile_lines():
     data_lines = [ln for ln in fig.axes[0].lines if len(ln.get_xdata()) == 10]
     assert len(data_lines) == 6
     assert sum(ln.get_linestyle() == "--" for ln in data_lines) == 3
+    # one key for all panels, outside them (a figure legend), none on a panel
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(schema.VARIANTS)
+    assert all(ax.get_legend() is None for ax in fig.axes)
     with pytest.raises(ValueError, match="no pvq profile"):
         pplot.variant_profile_lines(vprof, ["zz"])
 

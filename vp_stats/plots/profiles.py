@@ -428,7 +428,7 @@ def variant_profile_lines(
     ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2",
     ...                                                                        "v2"]})
     >>> fig = variant_profile_lines(v, ["a"], family="bfi")
-    >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    >>> len(fig.axes), [t.get_text() for t in fig.legends[0].get_texts()]
     (1, ['v1', 'v2'])
     """
     tables.require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
@@ -445,9 +445,14 @@ def variant_profile_lines(
     for ax in axes[len(models) :]:
         fig.delaxes(ax)
     for i, (ax, m) in enumerate(zip(axes, models, strict=False)):
-        variant_lines(sub, m, family, ax=ax, legend=i == 0)
+        variant_lines(sub, m, family, ax=ax, legend=False)
         if i % ncols:
             ax.set_ylabel("")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=7, frameon=False)
+    fig.suptitle(
+        f"{FAMILY_TITLES.get(family, family)}: profile from each prompt variant alone", fontsize=10
+    )
     return fig
 
 
