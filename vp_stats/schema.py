@@ -44,6 +44,8 @@ __all__ = [
     "FAMILIES",
     "FAMILY_NAMES",
     "family_of",
+    "DIMENSION_ORDER",
+    "order_dimensions",
     "LIKERT_LABELS",
     "PVQ21_KEY",
     "PVQ21_N_ITEMS",
@@ -140,6 +142,61 @@ def family_of(dimension: str) -> str:
         f"unknown dimension {dimension!r}; known: "
         + ", ".join(d for dims in FAMILIES.values() for d in dims)
     )
+
+
+#: Every dimension in display order: the ten basic values in circumplex order, the
+#: higher-order values, the Big Five (the order of :data:`FAMILIES`).
+DIMENSION_ORDER: tuple[str, ...] = tuple(d for dims in FAMILIES.values() for d in dims)
+
+
+def order_dimensions(df, columns=("family", "dimension")):
+    """A copy of ``df`` whose ``family`` and ``dimension`` are ordered categoricals.
+
+    Sorting then keeps the schema order (the circumplex for the basic values) instead of the
+    alphabet. Families and dimensions the schema does not know (a user's own instrument)
+    follow the known ones in their order of first appearance; a missing value stays missing.
+    The text is unchanged: a CSV written from the result is identical to one written from
+    ``df``. Columns absent from ``df`` are skipped.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A table with a ``family`` and/or a ``dimension`` column.
+    columns : sequence of str
+        The columns to order (each must be ``family`` or ``dimension``).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"family": ["pvq"] * 3, "dimension": ["Power", "Hedonism", "Tradition"]})
+    >>> order_dimensions(t).sort_values("dimension").dimension.tolist()
+    ['Hedonism', 'Power', 'Tradition']
+    >>> order_dimensions(t).dimension.cat.ordered
+    True
+    """
+    import pandas as pd
+
+    known = {"family": FAMILY_NAMES, "dimension": DIMENSION_ORDER}
+    out = df.copy()
+    for col in columns:
+        if col not in known:
+            raise ValueError(f"order_dimensions orders 'family' and 'dimension', not {col!r}")
+        if col not in out.columns:
+            continue
+        values = out[col]
+        if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered:
+            continue
+        present = pd.unique(values.dropna().astype(str))
+        base = [c for c in known[col] if c in set(present)]
+        extra = [c for c in present if c not in set(known[col])]
+        out[col] = pd.Categorical(
+            values.where(values.isna(), values.astype(str)), categories=base + extra, ordered=True
+        )
+    return out
 
 
 #: Answer labels of the Value Portrait items (and of the PVQ), rating -> label.

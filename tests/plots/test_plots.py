@@ -176,6 +176,14 @@ def test_reliability_plot_points(syn, syn_corr):
         vals = rel.loc[rel.family == "pvq", stat].dropna().to_numpy(dtype=float)
         assert len(pts) == len(vals)
         np.testing.assert_allclose(np.sort(np.asarray(pts)[:, 1]), np.sort(vals))
+    # the key of point size, median bar and 0.7 line, once, right of the top panel
+    legend = fig.axes[0].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels[-2:] == ["median over groups", "0.7"]
+    assert all(t.startswith("a group, ") for t in labels[:-2]) and fig.axes[1].get_legend() is None
+    sizes = [h.get_markersize() ** 2 / 8.0 for h in legend.legend_handles[:-2]]
+    n_items = [int(t.split(", ")[1].split()[0]) for t in labels[:-2]]
+    np.testing.assert_allclose(sizes, n_items)  # marker area 8 * n_items, as the points
 
 
 def test_circumplex_plot_polygon_follows_order():
@@ -189,6 +197,9 @@ def test_circumplex_plot_polygon_follows_order():
     expected = pos.set_index("dimension").loc[list(schema.PVQ_VALUES), ["x", "y"]].to_numpy()
     np.testing.assert_allclose(verts, expected)
     assert check.recovered_order.item() in ax.get_title()
+    # every code of the title is keyed by the point labels: "Self Direction (SD)", ...
+    texts = {t.get_text() for t in ax.texts}
+    assert texts == {f"{d.replace('_', ' ')} ({schema.PVQ_ABBREV[d]})" for d in schema.PVQ_VALUES}
 
 
 def test_circumplex_plot_missing_value_raises():
@@ -246,6 +257,7 @@ def test_profile_heatmap_cluster_order_and_highlight():
     assert _tick_texts(ax.get_yticklabels()) == ["m3", "m1", "m4", "m2"]
     assert [_row(line.get_ydata()[0]) for line in ax.lines] == [1.5]  # one cluster boundary
     assert sorted(t.get_text() for t in ax.texts) == ["C1", "C2"]
+    assert "C1-C2: clusters of models with similar profiles" in ax.get_title()  # what a C is
     assert len(ax.patches) == 1 and _row(ax.patches[0].get_y()) == pytest.approx(1.5)
 
 
@@ -301,6 +313,9 @@ def test_variant_profile_lines():
     data_lines = [ln for ln in fig.axes[0].lines if len(ln.get_xdata()) == 10]
     assert len(data_lines) == 6
     assert sum(ln.get_linestyle() == "--" for ln in data_lines) == 3
+    # one key for all panels, outside them (a figure legend), none on a panel
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(schema.VARIANTS)
+    assert all(ax.get_legend() is None for ax in fig.axes)
     with pytest.raises(ValueError, match="no pvq profile"):
         pplot.variant_profile_lines(vprof, ["zz"])
 
@@ -724,3 +739,168 @@ def test_group_gap_plot_draws_the_tables_intervals_on_their_bars():
         centres = [b.get_x() + b.get_width() / 2 for b, k in zip(c, ok, strict=True) if k]
         np.testing.assert_allclose([s[0, 0] for s in segs], centres)
         np.testing.assert_allclose([s[:, 1] for s in segs], g.loc[ok, [lo, hi]].to_numpy())
+
+
+# ------------------------------------------------------------------ self-explaining figures
+
+
+def _figure_level_inputs(syn_corr):
+    """One small call per figure-level function: name -> callable() returning the Figure."""
+    summary = validation.validated_summary(validation.select_items(syn_corr))
+    rel = pd.DataFrame(
+        {
+            "family": "pvq",
+            "dimension": ["Power", "Power", "Security"],
+            "group": [0, 1, 0],
+            "n_items": [3, 2, 4],
+            "alpha": [0.7, 0.5, 0.8],
+            "omega": [0.72, 0.6, 0.81],
+        }
+    )
+    vprof = pd.concat([_profiles(seed=i).assign(variant=v) for i, v in enumerate(schema.VARIANTS)])
+    rev = pd.DataFrame(
+        {
+            "model": ["a", "a", "b"],
+            "wording": ["v1", "v2", "v1"],
+            "mean_shift": [0.5, 0.1, -0.2],
+            "share_changed": [0.5, 0.2, 0.1],
+        }
+    )
+    item = pd.DataFrame(
+        {
+            "source": ["Reddit", "LMSYS"],
+            "mean_persona": [4.0, 5.0],
+            "mean_human": [3.5, 4.0],
+            "sd_persona": [0.2, 0.3],
+            "sd_human": [1.2, 1.4],
+            "js_distance": [0.4, 0.5],
+        }
+    )
+    corr_m = pd.DataFrame(
+        np.eye(10), index=list(schema.PVQ_VALUES), columns=list(schema.PVQ_VALUES)
+    )
+    return {
+        "rho_distribution": lambda: vplot.rho_distribution(syn_corr),
+        "validated_counts": lambda: vplot.validated_counts(summary),
+        "reliability_plot": lambda: vplot.reliability_plot(rel),
+        "variant_profile_lines": lambda: pplot.variant_profile_lines(vprof, ["m1", "m2"]),
+        "reversal_plot": lambda: pplot.reversal_plot(rev),
+        "svo_ring": lambda: splot.svo_ring(
+            pd.DataFrame(
+                {
+                    "target": ["altruistic", "competitive"],
+                    "svo_angle": [30.47, np.nan],
+                    "with_goal": [False, True],
+                }
+            )
+        ),
+        "rationality_bars": lambda: splot.rationality_bars(
+            pd.DataFrame(
+                {
+                    "target": ["prosocial", "competitive"],
+                    "hit_rate": [1.0, 0.0],
+                    "mean_abs_angular_distance_normalised": [0.2, np.nan],
+                }
+            )
+        ),
+        "consistency_bars": lambda: splot.consistency_bars(
+            pd.DataFrame(
+                {
+                    "target": ["prosocial"] * 2,
+                    "complete": [True, False],
+                    "transitive": [False, None],
+                    "position_bias": [True, False],
+                    "n_parse_failures": [0, 6],
+                }
+            )
+        ),
+        "item_level_plot": lambda: ppplot.item_level_plot(item),
+        "structure_plot": lambda: ppplot.structure_plot(corr_m, corr_m),
+    }
+
+
+def _every_figure(syn_corr, syn_table):
+    """(name, Figure) for every public plot function, axes-level ones on their own figure."""
+    for name, call in _inputs(syn_corr, syn_table).items():
+        yield name, call(None).figure
+    for name, call in _figure_level_inputs(syn_corr).items():
+        yield name, call()
+
+
+def test_every_figure_level_function_is_exercised(syn_corr):
+    assert set(_figure_level_inputs(syn_corr)) == FIGURE_LEVEL
+
+
+def _title(ax) -> str:
+    return ax.get_title() or ax.get_title("left") or ax.get_title("right")
+
+
+def test_every_figure_has_a_title(syn_corr, syn_table):
+    """A title on the figure (suptitle) or on every panel that holds data."""
+    untitled = []
+    for name, fig in _every_figure(syn_corr, syn_table):
+        sup = fig._suptitle.get_text() if fig._suptitle is not None else ""
+        panels = [ax for ax in fig.axes if ax.has_data() and ax.get_label() != "<colorbar>"]
+        assert panels, name
+        if not (sup or all(_title(ax) for ax in panels)):
+            untitled.append(name)
+        plt.close(fig)
+    assert untitled == []
+
+
+def _data_extents(ax):
+    """Display-space boxes of the artists that carry data (points, lines, bars, cells)."""
+    from matplotlib.collections import Collection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    boxes = []
+    renderer = ax.figure.canvas.get_renderer()
+    for art in ax.get_children():
+        if not art.get_visible():
+            continue
+        if isinstance(art, Line2D):
+            xy = art.get_xydata()
+            if len(xy) == 0 or not np.isfinite(xy).any():
+                continue
+            # a line spanning the axes (axhline/axvline) is a reference line, not data
+            if art.get_transform() is not ax.transData:
+                continue
+            pts = ax.transData.transform(xy[np.isfinite(xy).all(axis=1)])
+            boxes.extend(pts)  # the data points themselves (a polyline's box is too coarse)
+        elif isinstance(art, Collection) and not art.get_label().startswith("_child"):
+            offs = art.get_offsets()
+            if len(offs) and art.get_offset_transform() is ax.transData:
+                boxes.extend(ax.transData.transform(np.asarray(offs, dtype=float)))
+        elif isinstance(art, Rectangle) and art is not ax.patch:
+            bb = art.get_window_extent(renderer)
+            if bb.width > 0 and bb.height > 0:
+                boxes.append(bb)
+    return boxes
+
+
+def test_no_legend_covers_the_plotted_data(syn_corr, syn_table):
+    """After drawing, no legend box contains a data point or overlaps a bar of its axes."""
+    from matplotlib.transforms import Bbox
+
+    checked, covering = 0, set()
+    for name, fig in _every_figure(syn_corr, syn_table):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            leg = ax.get_legend()
+            if leg is None or not leg.get_visible():
+                continue
+            box = leg.get_window_extent(renderer)
+            for b in _data_extents(ax):
+                if isinstance(b, Bbox):
+                    inter = Bbox.intersection(box, b)
+                    hit = inter is not None and inter.width > 1 and inter.height > 1
+                else:
+                    hit = box.contains(*b)
+                if hit:
+                    covering.add(name)
+            checked += 1
+        plt.close(fig)
+    assert sorted(covering) == []
+    assert checked >= 8  # the figures with a legend were all checked

@@ -43,6 +43,11 @@ def reliability_cmd(
             "or a CSV item,family,dimension[,sign]."
         ),
     ),
+    dimension: str | None = typer.Option(
+        None,
+        "--dimension",
+        help="With --items: only the item sets of these dimensions (comma-separated), e.g. Power.",
+    ),
     ratings: Path | None = typer.Option(
         None,
         "--ratings",
@@ -129,6 +134,8 @@ def reliability_cmd(
     from vp_stats.io import tables as tio
     from vp_stats.studies import validate as study
 
+    if dimension is not None and items is None:
+        _fail("--dimension needs --items (the selection that names each item's dimension)")
     if data is not None and (items is not None or ratings is not None):
         _fail("--data (one scale) cannot be combined with --items / --ratings (selected item sets)")
     if data is None and items is None:
@@ -201,6 +208,7 @@ def reliability_cmd(
             data_dir=data_dir,
             na_values=na_values,
             polychoric=polychoric,
+            dimensions=dimension,
         )
     table, info = res.table, res.notes
     typer.echo(f"rating scale {info['scale']}")

@@ -211,6 +211,18 @@ def compare_versions_cmd(
         else "version a = item_a, version b = item_b of the pairs file"
     )
     _echo_table(show, f"pooled over pairs; {what}; diff = rho_{a} - rho_{b}:")
+    if (pooled["dimension"] == "all").any():  # compare_versions adds "all" for named values
+        typer.echo(
+            "each pair is compared on the value its pairs file names (column dimension): "
+            f"rho_{a} and rho_{b} are the validities against that intended value; the row "
+            "'all' pools every pair on its own value."
+        )
+    else:
+        typer.echo(
+            "the pairs name no intended value, so each pair is compared on every scored "
+            "dimension (add a column dimension to the pairs file to compare each pair on its "
+            "own value only)."
+        )
     pct = f"{ci:.0%}"
     typer.echo(
         f"n_{a}_better / n_{b}_better: pairs whose Zou {pct} CI of rho_{a} - rho_{b} lies above / "

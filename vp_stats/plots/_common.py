@@ -47,3 +47,20 @@ def color_ticks(ticks, highlight, color: str = HIGHLIGHT) -> None:
         if t.get_text() in highlight:
             t.set_color(color)
             t.set_fontweight("bold")
+
+
+def column_label(column: str) -> str:
+    """A column name as readable text in the project's spelling (``centered_mean``: "centred mean").
+
+    The column ``centered_mean`` keeps its published name; text on a figure says "centred".
+    """
+    return str(column).replace("centered", "centred").replace("_", " ")
+
+
+def legend_outside(ax, **kwargs):
+    """A legend right of the axes, so it never covers the data (keywords go to ``ax.legend``)."""
+    kwargs.setdefault("loc", "upper left")
+    kwargs.setdefault("bbox_to_anchor", (1.01, 1.0))
+    kwargs.setdefault("borderaxespad", 0.0)
+    kwargs.setdefault("frameon", False)
+    return ax.legend(**kwargs)

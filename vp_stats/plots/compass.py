@@ -32,6 +32,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 
 from vp_stats import tables
+from vp_stats.plots._common import legend_outside
 from vp_stats.plots.base import heatmap, new_axes
 
 __all__ = ["agreement_heatmap", "rank_change_plot", "ranking_plot", "sensitivity_plot"]
@@ -289,7 +290,7 @@ def sensitivity_plot(
     ax.set_yticks(y, d["model"], fontsize=7)
     ax.set_xlabel("rank (1 = best)")
     ax.grid(axis="x", color="0.92")
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    legend_outside(ax, fontsize=8)
     noise = d["noise"].iloc[0] if "noise" in d.columns else None
     ax.set_title(title or f"Rank under perturbed weights (noise {noise})", fontsize=10)
     return ax

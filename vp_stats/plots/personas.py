@@ -317,14 +317,14 @@ def hierarchy_plot(
 def correlation_heatmap(
     corr: pd.DataFrame, title: str | None = None, cbar: bool = True, ax: Axes | None = None
 ) -> Axes:
-    """One value correlation matrix on the fixed -1..1 scale, values abbreviated (SD, ST, ...).
+    """One value correlation matrix on the fixed -1..1 scale, values by their full names.
 
     Parameters
     ----------
     corr : DataFrame
         Square correlation matrix (:func:`vp_stats.stats.personas.value_correlation_matrix`).
     title : str, optional
-        Axes title.
+        Axes title; default "Value correlations".
     cbar : bool
         Draw the colour bar.
     ax : matplotlib.axes.Axes, optional
@@ -340,9 +340,9 @@ def correlation_heatmap(
     >>> m = pd.DataFrame([[1.0, -0.3], [-0.3, 1.0]], index=["Power", "Security"],
     ...                  columns=["Power", "Security"])
     >>> [t.get_text() for t in correlation_heatmap(m).get_xticklabels()]
-    ['PO', 'SE']
+    ['Power', 'Security']
     """
-    labs = [schema.PVQ_ABBREV.get(c, _label(c)) for c in corr.columns]
+    labs = [_label(c) for c in corr.columns]
     ax = heatmap(
         corr,
         ax=ax,
@@ -350,14 +350,13 @@ def correlation_heatmap(
         cbar=cbar,
         cbar_label="correlation",
         xticklabels=labs,
-        yticklabels=labs,
-        xrotation=0,
+        yticklabels=[_label(c) for c in corr.index],
+        xrotation=45,
         fontsize=8,
         square=True,
-        figsize=(5.4, 4.6),
+        figsize=(5.8, 5.0),
     )
-    if title:
-        ax.set_title(title, fontsize=10)
+    ax.set_title(title or "Value correlations", fontsize=10)
     return ax
 
 
@@ -390,6 +389,7 @@ def structure_plot(
     axes = fig.subplots(1, 2)
     correlation_heatmap(persona_corr, "personas", cbar=False, ax=axes[0])
     correlation_heatmap(human_corr, "humans", cbar=False, ax=axes[1])
+    axes[1].tick_params(axis="y", labelleft=False)  # the same values as the left panel
     fig.colorbar(axes[1].collections[0], ax=axes, shrink=0.8, label="correlation")
     if title:
         fig.suptitle(title)

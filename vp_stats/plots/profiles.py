@@ -44,7 +44,7 @@ from matplotlib.patches import Rectangle
 from scipy import stats
 
 from vp_stats import schema, tables
-from vp_stats.plots._common import FAMILY_TITLES, HIGHLIGHT
+from vp_stats.plots._common import FAMILY_TITLES, HIGHLIGHT, column_label, legend_outside
 from vp_stats.plots._common import check_family as _check_family
 from vp_stats.plots._common import color_ticks as _color_ticks
 from vp_stats.plots._common import label as _label
@@ -166,7 +166,7 @@ def profile_heatmap(
         vlim=vlim,
         annot=annotate,
         annot_fontsize=6,
-        cbar_label=value.replace("_", " "),
+        cbar_label=column_label(value),
         cbar_kws={
             "shrink": 0.5 if n_rows > 12 else 0.9,
             "pad": 0.08 if clusters is not None else 0.03,
@@ -203,10 +203,14 @@ def profile_heatmap(
                 )
             )
         _color_ticks(ax.get_yticklabels(), highlight)
-    ax.set_title(
-        f"{FAMILY_TITLES.get(family, family)}: {value.replace('_', ' ')} of {n_rows} models",
-        fontsize=10,
-    )
+    title = f"{FAMILY_TITLES.get(family, family)}: {column_label(value)} of {n_rows} models"
+    if clusters is not None:
+        k = len(set(clusters[clusters >= 0]))
+        title += (
+            f"\nC1-C{k}: clusters of models with similar profiles "
+            "(average linkage on 1 - Pearson r)"
+        )
+    ax.set_title(title, fontsize=10)
     return ax
 
 
@@ -377,9 +381,11 @@ def variant_lines(
     ax.axhline(0, color="0.6", linewidth=0.6)
     ax.set_xticks(
         x,
-        [schema.PVQ_ABBREV.get(d, _label(d)) for d in g.index],
+        [_label(d) for d in g.index],
         fontsize=7,
-        rotation=0 if family == "pvq" else 30,
+        rotation=45,
+        ha="right",
+        rotation_mode="anchor",
     )
     ax.set_title(model, fontsize=9)
     ax.set_ylabel("centred score")
@@ -422,7 +428,7 @@ def variant_profile_lines(
     ...                   "centered_mean": [0.2, -0.2, 0.3, -0.1], "variant": ["v1", "v1", "v2",
     ...                                                                        "v2"]})
     >>> fig = variant_profile_lines(v, ["a"], family="bfi")
-    >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    >>> len(fig.axes), [t.get_text() for t in fig.legends[0].get_texts()]
     (1, ['v1', 'v2'])
     """
     tables.require(vprof, ["model", "family", "dimension", "centered_mean", "variant"], "vprof")
@@ -439,9 +445,14 @@ def variant_profile_lines(
     for ax in axes[len(models) :]:
         fig.delaxes(ax)
     for i, (ax, m) in enumerate(zip(axes, models, strict=False)):
-        variant_lines(sub, m, family, ax=ax, legend=i == 0)
+        variant_lines(sub, m, family, ax=ax, legend=False)
         if i % ncols:
             ax.set_ylabel("")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=7, frameon=False)
+    fig.suptitle(
+        f"{FAMILY_TITLES.get(family, family)}: profile from each prompt variant alone", fontsize=10
+    )
     return fig
 
 
@@ -500,7 +511,8 @@ def variant_agreement_plot(
     ax.set_xlim(min(-0.1, float(lo) - 0.05), 1.0)
     ax.set_xlabel("agreement of the value profile across the prompt variants")
     ax.grid(axis="x", color="0.92")
-    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    ax.set_title("Agreement of each model's profile across prompt variants", fontsize=10)
+    legend_outside(ax, fontsize=8)
     return ax
 
 
@@ -573,7 +585,8 @@ def reversal_points(
         ax.axvline(0, color="k", linewidth=0.8)
     ax.grid(axis="x", color="0.92")
     ax.set_xlabel(_REVERSAL_LABELS.get(statistic, statistic.replace("_", " ")))
-    ax.legend(title="wording", fontsize=7, title_fontsize=7, frameon=False)
+    ax.set_title("Reversed answer options: " + statistic.replace("_", " "), fontsize=9)
+    legend_outside(ax, title="wording", fontsize=7, title_fontsize=7)
     return ax
 
 
@@ -600,7 +613,7 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
     >>> r = pd.DataFrame({"model": ["a", "a", "b"], "wording": ["v1", "v2", "v1"],
     ...                   "mean_shift": [0.5, 0.1, -0.2], "share_changed": [0.5, 0.2, 0.1]})
     >>> fig = reversal_plot(r)
-    >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    >>> len(fig.axes), [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     (2, ['v1', 'v2'])
     """
     tables.require(reversal, ["model", "wording", "mean_shift", "share_changed"], "reversal")
@@ -609,7 +622,7 @@ def reversal_plot(reversal: pd.DataFrame, highlight: Sequence[str] | str | None 
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
     reversal_points(reversal, "mean_shift", order=order, highlight=highlight, ax=ax1)
     reversal_points(reversal, "share_changed", order=order, ax=ax2)
-    ax2.get_legend().remove()
+    ax1.get_legend().remove()  # one legend, right of the right-hand panel
     fig.suptitle("Effect of reversing the order of the answer options", fontsize=10)
     return fig
 
@@ -694,7 +707,8 @@ def threshold_plot(
     ax.set_xticks(x)
     ax.set_xlabel("selection threshold (rho >)")
     ax.set_ylabel(f"Spearman with the order at {reference:g}")
-    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    ax.set_title("Value order under other selection thresholds", fontsize=10, pad=28)
+    legend_outside(ax, fontsize=8)
     return ax
 
 

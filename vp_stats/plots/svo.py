@@ -228,6 +228,7 @@ def svo_angles(
                 )
     ax.set_xticks(np.radians([-30, -15, 0, 15, 30, 45, 60, 75]), [])
     ax.grid(alpha=0.25)
+    ax.set_title("SVO angle of each run, one ring per target", fontsize=10)
     if legend:
         ax.legend(
             handles=_ring_handles(n_missing),
@@ -270,6 +271,7 @@ def svo_ring(runs: pd.DataFrame, *, title: str | None = None, jitter: float = 0.
     fig = new_figure((7.5, 7.0))
     ax = fig.add_subplot(projection="polar")
     svo_angles(runs, jitter=jitter, legend=False, ax=ax)
+    ax.set_title("")  # the figure title says it
     n_missing = int(runs["svo_angle"].astype(float).isna().sum())
     fig.legend(
         handles=_ring_handles(n_missing),
@@ -346,6 +348,7 @@ def target_bars(
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set_ylabel(value.replace("_", " "))
+    ax.set_title(f"{value.replace('_', ' ')} by target", fontsize=9)
     if conds != [None]:  # neutral swatches: the bar colours are the targets'
         handles = [
             Patch(

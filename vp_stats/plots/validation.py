@@ -51,7 +51,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 from vp_stats import schema, tables
-from vp_stats.plots._common import FAMILY_TITLES
+from vp_stats.plots._common import FAMILY_TITLES, legend_outside
 from vp_stats.plots._common import check_family as _check_family
 from vp_stats.plots._common import families as _families
 from vp_stats.plots._common import label as _label
@@ -141,7 +141,7 @@ def rho_histogram(
     )
     ax.set_xlabel("Spearman rho (item rating vs rater's score)")
     ax.set_ylabel("item x dimension pairs")
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    ax.legend(fontsize=8, frameon=False, loc="best")
     return ax
 
 
@@ -289,7 +289,11 @@ def rho_heatmap(
         ax=ax,
         vlim=lim,
         cbar_label="Spearman rho",
-        cbar_kws={"shrink": 0.5 if n_rows > 20 else 0.8, "aspect": 30},
+        cbar_kws={
+            "shrink": 0.5 if n_rows > 20 else 0.8,
+            "aspect": 30,
+            "pad": 0.15 if show_items else 0.05,
+        },
         yticklabels=[_item_label(p, o) for p, o in mat.index] if show_items else False,
         fontsize=7 if n_rows > 40 else 8,
         figsize=(3.6 + 0.5 * n_cols, height),
@@ -307,13 +311,7 @@ def rho_heatmap(
     if show_items:
         ax.set_ylabel("item (portrait / option)")
         sec = ax.secondary_yaxis("right")
-        sec.set_yticks(
-            centres,
-            [
-                schema.PVQ_ABBREV.get(mat.columns[blocks[s]], n)
-                for s, n in zip(starts, block_names, strict=True)
-            ],
-        )
+        sec.set_yticks(centres, block_names)
         sec.tick_params(length=0, labelsize=7, colors="0.3")
         for spine in sec.spines.values():
             spine.set_visible(False)
@@ -518,6 +516,7 @@ def reliability_strip(
     statistic: str = "alpha",
     ax: Axes | None = None,
     seed: int = 0,
+    legend: bool = True,
 ) -> Axes:
     """One statistic (alpha or omega) of each dimension's validated item set, a point per group.
 
@@ -539,6 +538,8 @@ def reliability_strip(
         Axes to draw on; default a new figure.
     seed : int
         Seed of the horizontal jitter.
+    legend : bool
+        Draw the key (point size = number of items, median bar, 0.7 line) right of the axes.
 
     Returns
     -------
@@ -597,7 +598,37 @@ def reliability_strip(
         f"{FAMILY_TITLES.get(family, family)}: {statistic} of the validated items per group",
         fontsize=10,
     )
+    if legend:
+        legend_outside(ax, handles=_reliability_handles(np.concatenate(sizes) / 8.0), fontsize=7)
     return ax
+
+
+def _reliability_handles(n_items: np.ndarray) -> list:
+    """Legend entries of :func:`reliability_strip`: point sizes (items), median bar, 0.7 line."""
+    from matplotlib.lines import Line2D
+
+    n_items = n_items[np.isfinite(n_items)]
+    lo, hi = (int(n_items.min()), int(n_items.max())) if len(n_items) else (1, 1)
+    sizes = sorted({lo, int(round((lo + hi) / 2)), hi})
+    points = [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markersize=float(np.sqrt(8.0 * n)),
+            markerfacecolor="tab:blue",
+            markeredgecolor="none",
+            alpha=0.6,
+            label=f"a group, {n} item{'s' if n != 1 else ''}",
+        )
+        for n in sizes
+    ]
+    return [
+        *points,
+        Line2D([], [], color="k", linewidth=1.5, label="median over groups"),
+        Line2D([], [], color="tab:red", linewidth=0.8, linestyle="--", label="0.7"),
+    ]
 
 
 def reliability_plot(
@@ -638,7 +669,7 @@ def reliability_plot(
     fig = new_figure((1.6 + 0.55 * n_dims, 2.7 * len(statistics) + 0.6))
     axes = fig.subplots(len(statistics), 1, sharex=True, squeeze=False)[:, 0]
     for i, (ax, stat) in enumerate(zip(axes, statistics, strict=True)):
-        reliability_strip(rel, family, stat, ax=ax, seed=i)
+        reliability_strip(rel, family, stat, ax=ax, seed=i, legend=i == 0)
         ax.set_title("")
     fig.suptitle(
         f"{FAMILY_TITLES.get(family, family)}: reliability of the validated items per group",
@@ -712,10 +743,10 @@ def circumplex_plot(
         ax.text(
             x + 0.08 * span * x / r,
             y + 0.08 * span * y / r,
-            schema.PVQ_ABBREV.get(d, _label(d)),
+            f"{_label(d)} ({schema.PVQ_ABBREV[d]})" if d in schema.PVQ_ABBREV else _label(d),
             ha="center",
             va="center",
-            fontsize=9,
+            fontsize=8,
         )
     ax.axhline(0, color="0.85", linewidth=0.6)
     ax.axvline(0, color="0.85", linewidth=0.6)
@@ -908,5 +939,6 @@ def rho_by_loading(
     ax.set_xticks(range(len(levels)), [f"{a:g}" for a in levels])
     ax.set_xlabel("true loading of the item on its target value")
     ax.set_ylabel("Spearman rho with the target value")
-    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    ax.set_title("Observed rho of each item by its true loading", fontsize=10)
+    legend_outside(ax, fontsize=8)
     return ax

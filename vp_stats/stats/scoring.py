@@ -246,7 +246,8 @@ def value_profiles(
                         why[k],
                     )
                 )
-    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    # ordered family and dimension: sorting keeps the schema (circumplex) order
+    return schema.order_dimensions(pd.DataFrame(rows, columns=PROFILE_COLUMNS))
 
 
 def _missing_reason(n_items: int, n: np.ndarray) -> list[str | None]:

@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from vp_stats import tables
+from vp_stats import schema, tables
 from vp_stats.stats import rank_engine, validation
 from vp_stats.stats.resampling import Resampler, check_boot_options, multiplicities, percentile_ci
 
@@ -621,7 +621,7 @@ def selection_uncertainty(
     profiles = point[
         ["model", "family", "dimension", "centered_mean", "n", "item_ci_low", "item_ci_high"]
     ].merge(boot, on=["model", "family", "dimension"], how="left", validate="one_to_one")
-    profiles = profiles[PROFILE_UNCERTAINTY_COLUMNS]
+    profiles = schema.order_dimensions(profiles[PROFILE_UNCERTAINTY_COLUMNS])  # as value_profiles
     keys = [c for c in ("item", "portrait_id", "option_id") if c in sel0.columns]
     selection = sel0[[*keys, "family", "dimension", "rho", "selected"]].copy()
     selection["freq_selected"] = freq[ki, di] / n_res

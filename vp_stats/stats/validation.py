@@ -1285,7 +1285,7 @@ def validate_items(
     used = "; ".join(f"{k}: {v} pairs" for k, v in counts.items() if v)
     cols = [*keys, "rho", "p_value", "n", "p_fdr", "ci_low", "ci_high", "selected"]
     return ItemValidation(
-        table=sel[cols],
+        table=schema.order_dimensions(sel[cols]),  # sorting keeps the circumplex
         rule=selection_rule(threshold, mode, **rule_kw),
         scale=inp.scale,
         errors=errors,

@@ -541,6 +541,7 @@ def reliability_study(
     data_dir=None,
     na_values=None,
     polychoric: bool = False,
+    dimensions=None,
 ) -> StudyReliability:
     """Reliability of one scale (``data``) or of each selected item set (``items``).
 
@@ -564,7 +565,8 @@ def reliability_study(
       Portrait ratings): :func:`vp_stats.stats.reliability.value_reliability` per
       dimension and participant group, written to ``out/reliability.csv``. The
       scale is the one given, else 1-6 for Value Portrait items, else inferred
-      and reported.
+      and reported. ``dimensions`` (names, or ``"A,B"``) keeps only the item sets of
+      those dimensions.
 
     ``missing`` is ``"listwise"`` (default) or ``"pairwise"`` (psych's
     default; see :mod:`vp_stats.stats.reliability`). ``na_values`` (``"-99,999"`` or a list)
@@ -644,6 +646,18 @@ def reliability_study(
         )
     out_dir = tio.prepare_out_dir(out) if out is not None else None
     sel = tio.read_selected_items(items)
+    if dimensions is not None:
+        if isinstance(dimensions, str):
+            dimensions = [d.strip() for d in dimensions.split(",") if d.strip()]
+        dimensions = list(dimensions)
+        known = list(dict.fromkeys(sel.loc[sel["selected"], "dimension"]))
+        unknown = [d for d in dimensions if d not in known]
+        if unknown or not dimensions:
+            raise ValueError(
+                f"--dimension {','.join(unknown) or '(empty)'}: {items} selects no item for it; "
+                f"its dimensions are {', '.join(map(str, known))}"
+            )
+        sel = sel[sel["dimension"].isin(dimensions)]  # its index stays the file's row number
     if ratings is None:
         from vp_stats.io import datasets
 
@@ -667,7 +681,7 @@ def reliability_study(
             items,
             at + 1,
             "item",
-            f"unknown item {sel['item'].iloc[at]!r}: nobody rated it in the ratings",
+            f"unknown item {sel['item'].loc[at]!r}: nobody rated it in the ratings",
         )
     table = reliability.value_reliability(
         r,
@@ -692,6 +706,8 @@ def reliability_study(
     }
     if polychoric:
         params["polychoric"] = True
+    if dimensions is not None:
+        params["dimensions"] = dimensions
     prov = provenance(
         "reliability", params, {"ratings": ratings, "items": items}, scale=info["scale"]
     )
