@@ -518,7 +518,7 @@ def _normalised_score(
             np.nan,
             np.nan,
             f"the floor is not below the baseline (baseline - floor = {den:.3g}): too few "
-            "answers per item on the model side",
+            "answers per item on the model side, or items the raters answer alike",
         )
     est = num / den
     if W is None:
@@ -600,7 +600,9 @@ def summarise_fidelity(
 
     * the score is NaN where ``mean(a - f) <= 0``: the floor is not below the
       baseline (a model side of a few answers per item, whose sampling noise
-      alone puts it further from the raters than the baseline);
+      alone puts it further from the raters than the baseline, or items whose
+      raters all answer alike, so that the human average is already each item's
+      distribution);
     * its CI is NaN where the percentile interval (same ``ci``) of the
       denominator ``mean(a - f)`` over the resamples is not above 0: the
       resampled ratio then has a pole inside the bulk of its distribution and
