@@ -47,6 +47,12 @@ def test_w1_js_representativeness_equal_scipy_on_hand_built_distributions():
     assert fidelity.ordinal_w1(e1, e6) == 5.0
     assert fidelity.representativeness(e1, e6) == 0.0
     assert fidelity.js_distance(e1, e6) == pytest.approx(1.0)
+    # equal distributions: 0, where scipy's rounding gives the square root of -1e-17 (NaN)
+    c = np.array([0, 1, 5, 44, 6, 4.0])
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(jensenshannon(c / 60, c, base=2))
+    assert fidelity.js_distance(c / 60, c) == 0.0
+    assert np.isnan(fidelity.js_distance([0, 0], [1, 0]))  # an empty side stays undefined
 
 
 def _answers_from(P, n_rows=3):
@@ -340,3 +346,155 @@ def test_steerability_blocks_limit_the_other_groups():
     p = res.personas.iloc[0]
     assert p.distance_others == pytest.approx(t["b"]) and p.gap == pytest.approx(t["b"] - t["a"])
     assert full.distance_others == pytest.approx(t[["b", "a2", "b2"]].mean())
+
+
+# ----------------------------------------------------------------------------- normalised score
+
+
+def _peaked_humans(n_items=40, n=60, seed=0):
+    """Raters whose answers peak at an item-specific category (the baseline is then far)."""
+    rng = np.random.default_rng(seed)
+    peaks = rng.integers(0, 6, n_items)
+    P = np.array([np.exp(-1.5 * np.abs(np.arange(6) - k)) for k in peaks])
+    P = P / P.sum(1, keepdims=True)
+    return P, _humans_from(P, n=n, seed=seed + 1)
+
+
+def _exact_answers(P):
+    """A logprobs-mode model side that answers with the probabilities P (one row per item)."""
+    return pd.DataFrame(
+        [
+            {"portrait_id": 1001 + i, "option_id": 1, "rating": float(np.argmax(p) + 1)}
+            | {f"p_{c + 1}": p[c] for c in range(6)}
+            for i, p in enumerate(P)
+        ]
+    )
+
+
+def _all_random(seed, n_items=40, n_model=300, n_human=30):
+    rng = np.random.default_rng(seed)
+    item = np.repeat([f"q{i}" for i in range(n_items)], n_model)
+    a = pd.DataFrame({"item": item, "rating": rng.integers(1, 7, item.size).astype(float)})
+    item = np.repeat([f"q{i}" for i in range(n_items)], n_human)
+    h = pd.DataFrame({"item": item, "rating": rng.integers(1, 7, item.size).astype(float)})
+    return a, h
+
+
+def _summary(answers, humans, seed, n_boot=1000):
+    t = fidelity.item_fidelity(answers, humans, n_splits=10, n_boot=200, seed=seed).table
+    return t, fidelity.summarise_fidelity(t, n_boot=n_boot, seed=seed).iloc[0]
+
+
+def test_normalised_score_is_one_ratio_of_means_in_the_estimate_and_every_resample():
+    P, hum = _peaked_humans()
+    rng = np.random.default_rng(1)
+    Q = 0.6 * P + 0.4 * rng.dirichlet(np.ones(6), size=len(P))
+    t, s = _summary(_exact_answers(Q), hum, seed=2)
+    t = t.assign(floor_w1=t.floor_w1.where(np.arange(len(t)) != 3))  # one floor undefined
+    s = fidelity.summarise_fidelity(t, n_boot=2000, seed=3).iloc[0]
+    from vp_stats.stats.resampling import Resampler
+
+    W = Resampler(3).counts(len(t), 2000)
+    ok = np.arange(len(t)) != 3  # the ratio's items: all three distances defined
+    num = (t.average_w1 - t.w1).to_numpy()[ok]
+    den = (t.average_w1 - t.floor_w1).to_numpy()[ok]
+    assert s.normalised_w1 == pytest.approx(num.mean() / den.mean(), abs=1e-12)
+    wb = W[:, ok]
+    ratio = (wb @ num) / (wb @ den)  # the totals of the weights cancel
+    lo, hi = np.quantile(ratio, [0.025, 0.975])
+    assert (s.normalised_w1_ci_low, s.normalised_w1_ci_high) == pytest.approx((lo, hi), abs=1e-12)
+    assert s.normalised_w1_reason is None
+    assert s.normalised_w1_ci_low < s.normalised_w1 < s.normalised_w1_ci_high
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_normalised_score_on_known_structure(seed):
+    P, hum = _peaked_humans(seed=seed)
+    # a model answering with the population's own probabilities: at the floor (1). The
+    # floor is a plug-in (simulated from the raters' empirical distribution, held fixed
+    # in the item bootstrap), a little below the truth's distance: near 1, not exactly
+    t, perfect = _summary(_exact_answers(P), hum, seed)
+    assert np.isfinite(t.floor_js_distance).all()  # no NaN from scipy on equal draws
+    for d in ("w1", "js_distance"):
+        assert perfect[f"normalised_{d}"] == pytest.approx(1, abs=0.08)
+        assert perfect[f"normalised_{d}_ci_low"] > 0.85
+        assert perfect[f"normalised_{d}_ci_high"] > 0.96
+    # a uniform model: peaks spread over all categories make the human average nearly
+    # uniform, so the uniform model sits at the human-average baseline (0), not above
+    _, uniform = _summary(_exact_answers(np.full_like(P, 1 / 6)), hum, seed)
+    for d in ("w1", "js_distance"):
+        assert uniform[f"normalised_{d}"] == pytest.approx(0, abs=0.05)
+        assert uniform[f"normalised_{d}_ci_low"] < 0.01
+        assert uniform[f"normalised_{d}_ci_high"] < 0.05
+        assert uniform[f"normalised_{d}_reason"] is None
+    # a model that always picks the opposite end of each item's peak: below the baseline
+    opposite = P[:, ::-1]
+    _, worse = _summary(_exact_answers(opposite), hum, seed)
+    assert worse.normalised_w1_ci_high < 0 and worse.normalised_js_distance_ci_high < 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_all_random_normalised_score_is_inside_its_ci_or_undefined_with_a_reason(seed):
+    # a random model against random raters: the floor sits at the baseline, so the ratio's
+    # denominator is ~0; an earlier version dropped the resamples with a non-positive
+    # denominator and reported, e.g., -47.7 with a CI of -43.5 to -2.0
+    a, h = _all_random(seed)
+    _, s = _summary(a, h, seed)
+    for d in ("w1", "js_distance"):
+        est, lo, hi = (s[f"normalised_{d}{x}"] for x in ("", "_ci_low", "_ci_high"))
+        why = s[f"normalised_{d}_reason"]
+        if np.isfinite(lo):
+            assert lo <= est <= hi and why is None
+        else:
+            assert np.isnan(hi) and isinstance(why, str) and "baseline" in why
+            if np.isnan(est):
+                assert why.startswith("the floor is not below the baseline")
+
+
+def test_normalised_estimate_lies_in_its_ci_whenever_the_ci_is_defined():
+    # property over seeds and model quality, from the floor to worse than the baseline
+    n_defined = 0
+    for seed in range(8):
+        P, hum = _peaked_humans(n_items=30, n=40, seed=seed)
+        rng = np.random.default_rng(seed)
+        for mix in (1.0, 0.5, 0.0):
+            Q = mix * P + (1 - mix) * rng.dirichlet(np.ones(6), size=len(P))
+            _, s = _summary(_exact_answers(Q), hum, seed, n_boot=500)
+            for d in ("w1", "js_distance"):
+                est, lo, hi = (s[f"normalised_{d}{x}"] for x in ("", "_ci_low", "_ci_high"))
+                if np.isfinite(lo) and np.isfinite(hi):
+                    n_defined += 1
+                    assert lo <= est <= hi, (seed, mix, d, est, lo, hi)
+    assert n_defined >= 40  # the property was exercised, not skipped
+
+
+def test_normalised_ci_is_undefined_where_the_denominator_interval_covers_zero():
+    # hand-built: baseline - floor is +0.02 on average but -1 .. +1 item by item
+    t = pd.DataFrame(
+        {
+            "distribution_from": "probabilities",
+            "w1": 0.5,
+            "floor_w1": [0.48 + (-1) ** i for i in range(20)],
+            "average_w1": 0.5,
+            "js_distance": 0.2,
+            "floor_js_distance": 0.1,
+            "average_js_distance": 0.3,
+            "split_half_w1": 0.3,
+            "split_half_js_distance": 0.1,
+            "uniform_w1": 1.0,
+            "uniform_js_distance": 0.4,
+        }
+    )
+    t["w1"] = 0.6
+    s = fidelity.summarise_fidelity(t, n_boot=500, seed=0).iloc[0]
+    assert s.normalised_w1 == pytest.approx(-0.1 / 0.02)
+    assert np.isnan(s.normalised_w1_ci_low) and np.isnan(s.normalised_w1_ci_high)
+    assert "interval of baseline - floor" in s.normalised_w1_reason
+    # the well-defined measure beside it keeps its interval
+    assert s.normalised_js_distance == pytest.approx(0.5)
+    assert s.normalised_js_distance_reason is None
+    ci_js = (s.normalised_js_distance_ci_low, s.normalised_js_distance_ci_high)
+    assert ci_js == pytest.approx((0.5, 0.5))
+    # the floor above the baseline: no score at all
+    s2 = fidelity.summarise_fidelity(t.assign(floor_w1=0.7), n_boot=100).iloc[0]
+    assert np.isnan(s2.normalised_w1) and s2.normalised_w1_reason.startswith("the floor is not")

@@ -115,12 +115,21 @@ def js_distance(p, q) -> np.ndarray:
 
     Examples
     --------
+    >>> import numpy as np
     >>> float(js_distance([1, 0], [0, 1]))
     1.0
     >>> round(float(js_distance([1, 1], [1, 0]) ** 2), 4)  # the divergence
     0.3113
+    >>> c = np.array([0, 1, 5, 44, 6, 4])
+    >>> float(js_distance(c / 60, c))  # scipy: nan (the square root of a rounded -1e-17)
+    0.0
     """
-    return np.asarray(jensenshannon(np.asarray(p, float), np.asarray(q, float), base=2, axis=-1))
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    with np.errstate(invalid="ignore"):
+        d = np.asarray(jensenshannon(p, q, base=2, axis=-1))
+    # scipy takes the square root of a divergence that rounds to -1e-17 for equal inputs: NaN
+    valid = (p.sum(axis=-1) > 0) & (q.sum(axis=-1) > 0)
+    return np.where(np.isnan(d) & valid, 0.0, d)
 
 
 def representativeness(p, q) -> np.ndarray:
@@ -482,6 +491,65 @@ def item_fidelity(
     return ItemFidelity(out.reset_index(drop=True), notes)
 
 
+def _normalised_score(
+    model: np.ndarray,
+    floor: np.ndarray,
+    baseline: np.ndarray,
+    W: np.ndarray | None,
+    ci: float,
+) -> tuple[float, float, float, str | None]:
+    """``(estimate, ci_low, ci_high, reason)`` of ``(baseline - model) / (baseline - floor)``.
+
+    The ratio of the item means, over the items where all three distances are
+    defined, in the estimate and in every resample (the rows of ``W``, item
+    multiplicities). ``reason`` says why the estimate or its interval is NaN (None
+    where both are defined or no bootstrap was asked for); the rule is
+    :func:`summarise_fidelity`'s.
+    """
+    ok = np.isfinite(model) & np.isfinite(floor) & np.isfinite(baseline)
+    if not ok.any():
+        return np.nan, np.nan, np.nan, "no item with the model, floor and baseline distances"
+    num_i = (baseline - model)[ok]
+    den_i = (baseline - floor)[ok]
+    num, den = float(num_i.mean()), float(den_i.mean())
+    if not den > 0:
+        return (
+            np.nan,
+            np.nan,
+            np.nan,
+            f"the floor is not below the baseline (baseline - floor = {den:.3g}): too few "
+            "answers per item on the model side, or items the raters answer alike",
+        )
+    est = num / den
+    if W is None:
+        return est, np.nan, np.nan, None
+    w = W[:, ok]
+    tot = w.sum(axis=1)
+    w, tot = w[tot > 0], tot[tot > 0]  # resamples without such items say nothing about it
+    bnum, bden = (w @ num_i) / tot, (w @ den_i) / tot
+    dlo, dhi, _ = percentile_ci(bden, ci)
+    if not dlo > 0:
+        return (
+            est,
+            np.nan,
+            np.nan,
+            f"the {ci:.0%} interval of baseline - floor ({dlo:.3g} to {dhi:.3g}) is not above "
+            "0: the ratio's interval is unbounded",
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # a resample with baseline - floor <= 0: the limit from above, +-inf by the numerator
+        ratio = np.where(bden > 0, bnum / bden, np.copysign(np.inf, bnum))
+        lo, hi = np.quantile(ratio, [(1 - ci) / 2, (1 + ci) / 2])
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return (
+            est,
+            np.nan,
+            np.nan,
+            "a bound of the ratio's interval falls on resamples where baseline - floor <= 0",
+        )
+    return est, float(lo), float(hi), None
+
+
 def summarise_fidelity(
     item_table: pd.DataFrame,
     by: Sequence[str] = (),
@@ -515,12 +583,40 @@ def summarise_fidelity(
         ``w1, js_distance``: the mean over items ``d`` with ``d_ci_low, d_ci_high``;
         ``floor_d, split_half_d, uniform_d, average_d`` (means); ``normalised_d``
         ``= (average_d - d) / (average_d - floor_d)`` (0: the human-average
-        baseline, 1: the noise floor, negative: worse than the baseline; NaN where
-        the floor is not below the baseline, as for a model side of a few answers
-        per item, whose sampling noise alone puts it further from the raters than
-        the baseline) with its CI; plus ``representativeness =
-        1 - w1 / (K - 1)`` and ``similarity = 1 - js_distance`` of the means,
-        with CIs.
+        baseline, 1: the noise floor, negative: worse than the baseline) with
+        ``normalised_d_ci_low, normalised_d_ci_high`` and ``normalised_d_reason``
+        (why the score or its CI is NaN; None where both are defined or
+        ``n_boot=0``); plus ``representativeness = 1 - w1 / (K - 1)`` and
+        ``similarity = 1 - js_distance`` of the means, with CIs.
+
+    Notes
+    -----
+    The normalised score is a ratio of means, ``mean(a - m) / mean(a - f)`` over
+    the items where the model's distance ``m``, the floor ``f`` and the baseline
+    ``a`` are all defined, and every bootstrap resample takes the same ratio of
+    its resampled means (never a mean of per-item ratios). Its percentile
+    interval (Efron & Tibshirani 1993, ch. 13) is reported only where it is
+    bounded:
+
+    * the score is NaN where ``mean(a - f) <= 0``: the floor is not below the
+      baseline (a model side of a few answers per item, whose sampling noise
+      alone puts it further from the raters than the baseline, or items whose
+      raters all answer alike, so that the human average is already each item's
+      distribution);
+    * its CI is NaN where the percentile interval (same ``ci``) of the
+      denominator ``mean(a - f)`` over the resamples is not above 0: the
+      resampled ratio then has a pole inside the bulk of its distribution and
+      any percentile interval of it is arbitrary (dropping the resamples with a
+      non-positive denominator, as an earlier version did, gave an interval of
+      the resamples that happened to stay away from the pole, which could
+      exclude the estimate: -47.7 with a CI of -43.5 to -2.0 on an all-random
+      check);
+    * where the denominator's interval is above 0, the few resamples with
+      ``mean(a - f) <= 0`` count as ``+-inf`` (the limit as the denominator
+      falls to 0 from above, signed by the numerator); a bound that lands on
+      them is NaN too.
+
+    The reason column names the rule that applied.
 
     Examples
     --------
@@ -570,28 +666,23 @@ def summarise_fidelity(
             vals = {p: g[c].to_numpy(dtype=float) for p, c in cols.items()}
             means = {p: np.nanmean(v) if np.isfinite(v).any() else np.nan for p, v in vals.items()}
 
-            def norm(m, f, a):
-                # undefined where the floor is not below the baseline (a model side of
-                # few answers: sampling noise alone puts it further than the baseline)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    return np.where(a - f > 0, (a - m) / (a - f), np.nan)
-
             row[d] = means[""]
             for p in ("floor_", "split_half_", "uniform_", "average_"):
                 row[f"{p}{d}"] = means[p]
-            row[f"normalised_{d}"] = float(norm(means[""], means["floor_"], means["average_"]))
-            lo = hi = nlo = nhi = np.nan
+            lo = hi = np.nan
             if W is not None:
-                bm = {}
-                for p in ("", "floor_", "average_"):
-                    v = vals[p]
-                    okv = np.isfinite(v)
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        bm[p] = (W[:, okv] @ v[okv]) / W[:, okv].sum(axis=1)
-                lo, hi, _ = percentile_ci(bm[""], ci)
-                nlo, nhi, _ = percentile_ci(norm(bm[""], bm["floor_"], bm["average_"]), ci)
+                v = vals[""]
+                okv = np.isfinite(v)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    bm = (W[:, okv] @ v[okv]) / W[:, okv].sum(axis=1)
+                lo, hi, _ = percentile_ci(bm, ci)
+            nest, nlo, nhi, why = _normalised_score(
+                vals[""], vals["floor_"], vals["average_"], W, ci
+            )
+            row[f"normalised_{d}"] = nest
             row[f"{d}_ci_low"], row[f"{d}_ci_high"] = float(lo), float(hi)
             row[f"normalised_{d}_ci_low"], row[f"normalised_{d}_ci_high"] = float(nlo), float(nhi)
+            row[f"normalised_{d}_reason"] = why
         row["representativeness"] = 1 - row["w1"] / (k - 1)
         row["representativeness_ci_low"] = 1 - row["w1_ci_high"] / (k - 1)
         row["representativeness_ci_high"] = 1 - row["w1_ci_low"] / (k - 1)
