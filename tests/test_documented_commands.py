@@ -31,7 +31,7 @@ def _spans(text: str) -> list[str]:
     out = re.findall(r"``(.+?)``", text, flags=re.S)
     out += re.findall(r"`([^`]+?)`", re.sub(r"``.+?``", "", text, flags=re.S))
     for block in blocks:
-        out += block.splitlines()
+        out += re.sub(r"\\\n\s*", " ", block).splitlines()  # shell line continuations joined
     return out
 
 
@@ -73,7 +73,17 @@ def _resolve(words: list[str]):
     """The click command the words name (typer's own click: duck-typed), its path, the rest."""
     cmd = typer.main.get_command(app)
     path = []
-    while hasattr(cmd, "list_commands") and words and not words[0].startswith("-"):
+    while hasattr(cmd, "list_commands") and words:
+        if words[0].startswith("-"):  # the group's own flags (vp-stats -v COMMAND)
+            flags = {"--help"} | {
+                o
+                for p in cmd.params
+                if getattr(p, "is_flag", False) or getattr(p, "count", False)
+                for o in p.opts
+            }
+            assert words[0] in flags, f"no option {words[0]!r} of {' '.join(['vp-stats', *path])}"
+            words = words[1:]
+            continue
         if PLACEHOLDER.match(words[0]):  # vp-stats COMMAND --help
             return cmd, path, []
         sub = cmd.get_command(cmd.context_class(cmd), words[0])

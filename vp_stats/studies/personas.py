@@ -1180,10 +1180,16 @@ def comparison_summary(res: PersonaComparison, answers: pd.DataFrame | None = No
             f"{a['uniform_w1']:.3f}, JS {a['uniform_js_distance']:.3f}"
         )
         nw = a["normalised_w1"]
+        lo, hi = a["normalised_w1_ci_low"], a["normalised_w1_ci_high"]
         if np.isfinite(nw):
+            ci = (
+                f"CI {lo:.2f} to {hi:.2f}"
+                if np.isfinite(lo) and np.isfinite(hi)
+                else f"no CI: {a.get('normalised_w1_reason') or 'no resamples'}"
+            )
             lines.append(
-                f"  normalised W1 score {nw:.2f} (CI {a['normalised_w1_ci_low']:.2f} to "
-                f"{a['normalised_w1_ci_high']:.2f}; 0 = human-average baseline, 1 = noise floor)"
+                f"  normalised W1 score {nw:.2f} ({ci}; 0 = human-average baseline, "
+                "1 = noise floor)"
             )
         else:
             lines.append(
