@@ -57,6 +57,8 @@ add_module_names = False
 # myst-nb: the gallery's notebooks arrive executed (notebook_gallery), never executed by myst-nb
 nb_execution_mode = "off"
 nb_merge_streams = True
+# progress bars: their text, not the ipywidgets view (which would load JavaScript from a CDN)
+nb_mime_priority_overrides = [("*", "application/vnd.jupyter.widget-view+json", None)]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 source_suffix = {".rst": "restructuredtext", ".ipynb": "myst-nb"}
 

@@ -70,9 +70,12 @@ def _read(path: Path) -> dict:
 
 
 def _with_ids(nb: dict, name: str) -> dict:
-    """Give every cell an id (nbformat 4.5), as nbformat will require; the stored notebooks have
-    none."""
+    """Give every cell an id (nbformat 4.5), as nbformat will require (the stored notebooks have
+    none), and drop the widget state."""
     nb = copy.deepcopy(nb)
+    # progress-bar widgets would need the widget JavaScript from a CDN on a static page: drop
+    # their state; the pages show the bars' text (conf.py: the widget view mime is not rendered)
+    nb["metadata"].pop("widgets", None)
     nb["nbformat_minor"] = max(5, nb.get("nbformat_minor", 0))
     for i, cell in enumerate(nb["cells"]):
         cell.setdefault("id", f"{name[:40]}-{i}")
