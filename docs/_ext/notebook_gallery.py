@@ -14,8 +14,10 @@ executed copy is, in this order:
    build writes nothing into the checkout, and stored in the cache.
 
 ``make docs`` therefore executes each notebook once per edit; later builds take the cache. Which
-notebooks may be executed at build time is ``VP_DOCS_EXECUTE``: ``all`` (the default), ``none``,
-or comma-separated names (``01-item-validation,06-validate-your-own-items``). A notebook that is
+notebooks may be executed at build time is ``VP_DOCS_EXECUTE``: ``no-model`` (the default: every
+notebook whose code runs no language model, :func:`runs_a_model`; together a few minutes),
+``all`` (also 03 and 04, which run the local model: several minutes each), ``none``, or
+comma-separated names (``01-item-validation,06-validate-your-own-items``). A notebook that is
 neither cached, reproduced nor executed is rendered without outputs under a note saying how to
 get its figures. A notebook whose execution fails is rendered without outputs under a warning
 box naming the error (not cached, so the next build tries again); it is not a build error,
@@ -32,6 +34,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -86,10 +89,22 @@ def _has_outputs(nb: dict) -> bool:
     return any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
 
 
-def _selected(name: str) -> bool:
-    spec = os.environ.get("VP_DOCS_EXECUTE", "all").strip()
+#: code that runs a language model: such a notebook takes minutes (3 to 10 each on 2 busy cores)
+RUNS_A_MODEL = re.compile(r"LlamaCppBackend|vp_stats\.llm\.local")
+
+
+def runs_a_model(nb: dict) -> bool:
+    """Whether the notebook's code runs a language model (the embedded local one)."""
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    return bool(RUNS_A_MODEL.search(code))
+
+
+def _selected(name: str, nb: dict) -> bool:
+    spec = os.environ.get("VP_DOCS_EXECUTE", "no-model").strip()
     if spec == "all":
         return True
+    if spec == "no-model":
+        return not runs_a_model(nb)
     if spec in ("", "none"):
         return False
     return name in {s.strip() for s in spec.split(",")}
@@ -113,10 +128,10 @@ def _execute(name: str, root: Path, work: Path) -> dict:
 def _unexecuted(nb: dict) -> dict:
     nb = copy.deepcopy(nb)
     note = (
-        "```{note}\nThis page shows the notebook without its outputs: it was not executed for "
-        "this build (`VP_DOCS_EXECUTE`). `make docs` executes every notebook once and caches "
-        "it; `make reproduce` executes notebooks 01 and 02 into `reports/notebooks/`, which the "
-        "docs build renders.\n```"
+        "```{note}\nThis page shows the notebook without its outputs: it runs a language model "
+        "and was not executed for this build. `make docs VP_DOCS_EXECUTE=all` executes it once "
+        "(several minutes) and caches it in `docs/_build/.notebook_cache` for later builds; "
+        "`make lab` runs it interactively.\n```"
     )
     title = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0
     nb["cells"].insert(title, {"cell_type": "markdown", "metadata": {}, "source": note})
@@ -185,7 +200,7 @@ def build_gallery(srcdir: Path, root: Path, build_dir: Path) -> list[str]:
         ):
             executed = _read(reproduced)
             logger.info("notebook %s: the copy make reproduce executed", name)
-        elif _selected(name):
+        elif _selected(name, nb):
             t0 = time.perf_counter()
             try:
                 executed = _execute(name, root, work)
@@ -248,12 +263,32 @@ def _index(entries) -> str:
     return "\n".join(lines)
 
 
+def _check_build(app, exc) -> None:
+    """After an html build: every notebook page that was executed shows PNG images."""
+    if exc is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir) / "notebooks"
+    for name in getattr(app, "_vp_gallery_notebooks", []):
+        page = out / f"{name}.html"
+        if not page.exists():
+            logger.warning("notebook gallery: %s was not rendered", name)
+            continue
+        html = page.read_text(encoding="utf-8")
+        if "without its outputs" in html or "failed to execute" in html:
+            continue  # the page says so in a note or warning box
+        images = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
+        missing = [s for s in images if not (out / s).resolve().exists()]
+        if not images or missing:
+            logger.warning("notebook gallery: %s shows no PNG figure (%s)", name, missing)
+
+
 def _on_builder_inited(app) -> None:
     srcdir = Path(app.srcdir)
-    build_gallery(srcdir, srcdir.parent, Path(app.outdir).parent)
+    app._vp_gallery_notebooks = build_gallery(srcdir, srcdir.parent, Path(app.outdir).parent)
 
 
 def setup(app):
     app.setup_extension("myst_nb")
     app.connect("builder-inited", _on_builder_inited)
+    app.connect("build-finished", _check_build)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
