@@ -140,7 +140,9 @@ def _unexecuted(nb: dict) -> dict:
 
 def _failed(nb: dict, exc: Exception) -> dict:
     nb = copy.deepcopy(nb)
-    first = next((ln for ln in str(exc).splitlines() if "Error" in ln), type(exc).__name__)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # IPython's colour codes
+    errors = [ln for ln in text.splitlines() if re.match(r"\w*(Error|Exception)\b.*:", ln)]
+    first = errors[-1] if errors else type(exc).__name__
     note = (
         "```{warning}\nThis notebook failed to execute in this docs build, so it is shown "
         f"without outputs. The error: `{first.strip()[:300].replace('`', '')}`. The notebook "
