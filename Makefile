@@ -66,7 +66,11 @@ $(VENV)/.docs-installed: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[docs]"
 	touch $@
 
-## API reference and reproduction map (Sphinx + numpydoc) in docs/_build/html; a warning is an error
+## the docs site in docs/_build/html (Sphinx, numpydoc, myst-nb); a warning is an error. Generated at
+## every build: the API reference, the command-line reference (docs/_ext/cli_reference.py) and the
+## notebook gallery (docs/_ext/notebook_gallery.py: the copies `make reproduce` executed, else each
+## notebook that runs no language model executed once and cached in docs/_build/.notebook_cache
+## until it changes; `make docs VP_DOCS_EXECUTE=all` executes the model notebooks 03 and 04 too)
 docs: $(VENV)/.docs-installed
 	rm -rf docs/api/generated
 	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html

@@ -6,20 +6,20 @@ return the :class:`~matplotlib.figure.Figure`; without ``ax`` a new pyplot figur
 a notebook shows it inline. The three levels of comparison follow the Value Portrait paper's
 persona analysis (Han et al., ACL 2025) and Rozen et al. (ICLR 2025) for value structure.
 
-===========================  ======  =============================================================
-function                     level   draws
-===========================  ======  =============================================================
-:func:`item_scatter`         axes    per item: persona vs human mean (or SD), by item source
-:func:`js_distance_box`      axes    per item source: Jensen-Shannon distance of the ratings
-:func:`item_level_plot`      figure  item_scatter of the means and the SDs, js_distance_box
-:func:`variance_ratio_plot`  axes    per value: var(personas) / var(humans), bootstrap CI (log)
-:func:`hierarchy_plot`       axes    value hierarchy: mean centred score of personas vs humans
-:func:`correlation_heatmap`  axes    one value correlation matrix
-:func:`structure_plot`       figure  correlation_heatmap of personas and humans side by side
-:func:`shift_heatmap`        axes    personas x values: shift from the plain model
-:func:`group_gap_plot`       axes    per value: LLM group gap vs human group gap with CIs
-:func:`steerability_heatmap` axes    personas x human groups: distance, own group outlined
-===========================  ======  =============================================================
+============================  ======  =============================================================
+function                      level   draws
+============================  ======  =============================================================
+:func:`item_scatter`          axes    per item: persona vs human mean (or SD), by item source
+:func:`js_distance_box`       axes    per item source: Jensen-Shannon distance of the ratings
+:func:`item_level_plot`       figure  item_scatter of the means and the SDs, js_distance_box
+:func:`variance_ratio_plot`   axes    per value: var(personas) / var(humans), bootstrap CI (log)
+:func:`hierarchy_plot`        axes    value hierarchy: mean centred score of personas vs humans
+:func:`correlation_heatmap`   axes    one value correlation matrix
+:func:`structure_plot`        figure  correlation_heatmap of personas and humans side by side
+:func:`shift_heatmap`         axes    personas x values: shift from the plain model
+:func:`group_gap_plot`        axes    per value: LLM group gap vs human group gap with CIs
+:func:`steerability_heatmap`  axes    personas x human groups: distance, own group outlined
+============================  ======  =============================================================
 
 Examples
 --------

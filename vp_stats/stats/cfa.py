@@ -9,9 +9,9 @@ reports. The test suite checks them against lavaan on the ``bfi`` data
 Statistics
 ----------
 - Estimates: maximum likelihood under multivariate normality, minimising
-  ``F = ln|Sigma| - ln|S| + tr(S Sigma^-1) - p`` with ``S`` the covariance
-  matrix of the complete respondents divided by ``N`` (Joreskog 1969; lavaan's
-  ``likelihood = "normal"``; semopy's ``MLW`` objective on its biased
+  :math:`F = \\ln|\\Sigma| - \\ln|S| + \\operatorname{tr}(S\\Sigma^{-1}) - p` with
+  :math:`S` the covariance matrix of the complete respondents divided by ``N``
+  (Joreskog 1969; lavaan's ``likelihood = "normal"``; semopy's ``MLW`` objective on its biased
   covariance is the same function). The first loading of each factor is fixed
   to 1, factor variances and covariances and residual variances are free
   (lavaan's ``cfa`` defaults, also semopy's). Standard errors from the
@@ -19,17 +19,24 @@ Statistics
 - Standardised loadings: lavaan's ``std.all``,
   ``lambda * sd(factor) / sd(item)`` with model-implied standard deviations;
   factor correlations likewise.
-- Fit (lavaan ``fitMeasures``): ``chi2 = N F`` on
-  ``df = p (p + 1) / 2 - q`` (``chisq``, ``df``, ``pvalue``); the baseline
-  (independence) model ``chi2_b = N (sum ln s_ii - ln|S|)`` on
-  ``p (p - 1) / 2`` df; ``CFI = 1 - max(chi2 - df, 0) / max(chi2 - df, chi2_b - df_b, 0)``
-  (Bentler 1990); ``TLI = (chi2_b/df_b - chi2/df) / (chi2_b/df_b - 1)`` (Tucker
-  & Lewis 1973); ``RMSEA = sqrt(max(chi2 - df, 0) / (df N))`` (Steiger 1990)
+- Fit (lavaan ``fitMeasures``): :math:`\\chi^2 = N F` on
+  :math:`df = p(p + 1)/2 - q` (``chisq``, ``df``, ``pvalue``); the baseline
+  (independence) model :math:`\\chi^2_b = N(\\sum_i \\ln s_{ii} - \\ln|S|)` on
+  :math:`p(p - 1)/2` df; and (Bentler 1990; Tucker & Lewis 1973; Steiger 1990)
+
+  .. math::
+
+     \\mathrm{CFI} = 1 - \\frac{\\max(\\chi^2 - df, 0)}{\\max(\\chi^2 - df, \\chi^2_b - df_b, 0)},
+     \\quad
+     \\mathrm{TLI} = \\frac{\\chi^2_b/df_b - \\chi^2/df}{\\chi^2_b/df_b - 1},
+     \\quad
+     \\mathrm{RMSEA} = \\sqrt{\\frac{\\max(\\chi^2 - df, 0)}{df\\,N}}
+
   with the 90% interval from the noncentral chi-square (Browne & Cudeck 1993:
   the noncentrality whose ``P(chi2 <= observed)`` is 0.95 and 0.05) and the
   test of close fit ``P(RMSEA <= 0.05)`` (``rmsea.pvalue``); ``SRMR`` as
   lavaan's ``srmr`` (Bentler's): the root mean square of the residuals
-  ``(s_ij - sigma_ij) / sqrt(s_ii s_jj)`` over the ``p (p + 1) / 2`` lower
+  :math:`(s_{ij} - \\sigma_{ij}) / \\sqrt{s_{ii} s_{jj}}` over the :math:`p(p + 1)/2` lower
   triangle elements, diagonal included.
 
 Several starts, and when a solution is trusted

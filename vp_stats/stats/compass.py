@@ -314,7 +314,7 @@ def weighted_composite(
     dimensions: Sequence[str] | None = None,
     **score_kw,
 ) -> Composite:
-    """Priority-weighted composite ``sum_k w_k s_k / sum_k |w_k|`` per model.
+    r"""Priority-weighted composite :math:`\sum_k w_k s_k / \sum_k |w_k|` per model.
 
     Dividing by ``sum |w|`` keeps the composite on the score scale when all
     weights are positive, and lets negative priorities (e.g. centred PVQ
@@ -435,10 +435,10 @@ def distance(
     dimensions: Sequence[str] | None = None,
     **score_kw,
 ) -> Composite:
-    """Target distance ``sum_k |t_k| 1[|s_k| > threshold] |s_k - t_k|`` per model.
+    r"""Target distance :math:`\sum_k |t_k| \mathbf{1}[|s_k| > \theta] |s_k - t_k|` per model.
 
     Scores and target are on the -1..1 scale; a dimension counts only when the
-    model's score is pronounced (``|s_k| > threshold``) and is weighted by how
+    model's score is pronounced (:math:`|s_k| > \theta`, ``threshold``) and is weighted by how
     much the target cares about it (``|t_k|``). Lower is closer. Formula as
     given for Value Compass (Yao, Yi et al. 2025) in the vp-stats method notes.
 

@@ -9,12 +9,14 @@ item's answer on a matching score ``s`` (the scale's total or rest score) and th
 * M2 ``item ~ s + g`` (uniform DIF: a constant shift between groups);
 * M3 ``item ~ s + g + s:g`` (non-uniform DIF: the groups' slopes differ).
 
-Likelihood-ratio statistics: uniform ``2 (LL2 - LL1)`` on ``G - 1`` df, non-uniform
-``2 (LL3 - LL2)`` on ``G - 1`` df, total ``2 (LL3 - LL1)`` on ``2 (G - 1)`` df for ``G``
-groups. Effect sizes: the change in McFadden's pseudo-R^2 ``1 - LL/LL0`` and in Nagelkerke's
-``(1 - exp(2 (LL0 - LL) / n)) / (1 - exp(2 LL0 / n))`` between the models (``LL0``: the
-thresholds-only model, whose fit is the observed category proportions), and the relative
-change of the score coefficient from M1 to M2, ``|beta1(M1) - beta1(M2)| / |beta1(M1)|``
+Likelihood-ratio statistics (:math:`\\ell_m` the log-likelihood of model M\\ :sub:`m`, :math:`G`
+groups): uniform :math:`2(\\ell_2 - \\ell_1)` on :math:`G - 1` df, non-uniform
+:math:`2(\\ell_3 - \\ell_2)` on :math:`G - 1` df, total :math:`2(\\ell_3 - \\ell_1)` on
+:math:`2(G - 1)` df. Effect sizes: the change in McFadden's pseudo-:math:`R^2 = 1 - \\ell/\\ell_0`
+and in Nagelkerke's :math:`R^2 = (1 - e^{2(\\ell_0 - \\ell)/n}) / (1 - e^{2\\ell_0/n})` between
+the models (:math:`\\ell_0`: the thresholds-only model, whose fit is the observed category
+proportions), and the relative change of the score coefficient from M1 to M2,
+:math:`|\\beta_1^{(M1)} - \\beta_1^{(M2)}| / |\\beta_1^{(M1)}|`
 (Crane et al. 2004), as R's lordif reports them (Choi, Gibbons & Crane 2011).
 
 The models are fitted with statsmodels' :class:`~statsmodels.miscmodels.ordinal_model.OrderedModel`

@@ -8,11 +8,12 @@ answers; the column ``distribution_from`` says which (``"probabilities"`` or
 
 Measures (all on the ordinal support 1..K):
 
-* ``w1``: the 1-Wasserstein (earth mover's) distance, ``sum_k |F_model(k) - F_human(k)|``
-  over ``k = 1..K-1`` (unit spacing; the same number as
+* ``w1``: the 1-Wasserstein (earth mover's) distance,
+  :math:`W_1 = \\sum_{k=1}^{K-1} |F_\\text{model}(k) - F_\\text{human}(k)|` (unit spacing;
+  the same number as
   :func:`scipy.stats.wasserstein_distance` on the category values with the
   probabilities as weights);
-* ``representativeness = 1 - w1 / (K - 1)``: OpinionQA's measure (Santurkar et al.
+* ``representativeness`` :math:`= 1 - W_1 / (K - 1)`: OpinionQA's measure (Santurkar et al.
   2023, "Whose opinions do language models reflect?", ICML: ``1 - WD / (N - 1)``
   for an ordinal question with N answers, so 1 is identical and 0 the two ends);
 * ``js_distance``: the Jensen-Shannon *distance* in base 2 (the square root of the
