@@ -250,20 +250,21 @@ def value_profiles(
     return schema.order_dimensions(pd.DataFrame(rows, columns=PROFILE_COLUMNS))
 
 
-def _missing_reason(n_items: int, n: np.ndarray) -> list[str | None]:
-    """Why a profile row has no score: no validated item, or no answer to any of them.
+def _missing_reason(n_items: int, n: np.ndarray) -> list:
+    """Why a profile row has no score: no validated item, or no answer to any of them (NaN where
+    it has one, as the column reads back from ``llm_value_scores.csv``).
 
     Examples
     --------
     >>> _missing_reason(2, np.array([2, 0]))
-    [None, 'no answer from this model to any of the 2 validated items']
+    [nan, 'no answer from this model to any of the 2 validated items']
     >>> _missing_reason(0, np.array([0]))
     ['no item of this dimension is validated (none passes the selection rule)']
     """
     if n_items == 0:
         return ["no item of this dimension is validated (none passes the selection rule)"] * len(n)
     return [
-        None if k > 0 else f"no answer from this model to any of the {n_items} validated items"
+        np.nan if k > 0 else f"no answer from this model to any of the {n_items} validated items"
         for k in n
     ]
 

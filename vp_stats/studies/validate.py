@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vp_stats import schema, tables
@@ -165,10 +166,11 @@ def undefined_reasons(table: pd.DataFrame, ratings: pd.DataFrame, scores) -> pd.
     ...                   "rho": [0.5, float("nan")], "n": [10, 2]})
     >>> undefined_reasons(t, pd.DataFrame(columns=["participant", "item", "rating"]), None)[
     ...     "reason"].tolist()
-    [None, '2 rater(s) with both a rating and a score: a correlation needs at least 3']
+    [nan, '2 rater(s) with both a rating and a score: a correlation needs at least 3']
     """
     out = table.copy()
-    reason = pd.Series([None] * len(out), index=out.index, dtype=object)
+    # missing (NaN) where rho is defined, as the column reads back from item_correlations.csv
+    reason = pd.Series(np.nan, index=out.index, dtype=object)
     undefined = out["rho"].isna()
     if "n" in out.columns:  # rho of 2 raters is +-1 whatever they answered: no correlation
         undefined = undefined | (pd.to_numeric(out["n"], errors="coerce") < 3)
