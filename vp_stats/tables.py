@@ -230,23 +230,24 @@ def implausible_rating(values) -> tuple[int, float, str] | None:
     (4, 999.0)
     """
     x = np.asarray(values, dtype=float).ravel()
-    bad = np.isinf(x)
-    if bad.any():
-        at = int(np.flatnonzero(bad)[0])
+    # every rule needs only the distinct values and their counts: one sort, no copies of x
+    u, counts = np.unique(x, return_counts=True)  # NaN last, once
+    if np.isinf(u).any():
+        at = int(np.flatnonzero(np.isinf(x))[0])
         return at, float(x[at]), "not a finite number"
-    ok = ~np.isnan(x)
-    if not ok.any():
+    ok = ~np.isnan(u)
+    u, counts = u[ok], counts[ok]
+    if not u.size:
         return None
-    fin = x[ok]
-    lo, hi = float(fin.min()), float(fin.max())
+    lo, hi = float(u[0]), float(u[-1])
 
     def first(v: float) -> int:
         return int(np.flatnonzero(x == v)[0])
 
-    integer_like = (fin == np.round(fin)).mean() > 0.5  # answers on a rating scale
+    # the share of integer values (answers on a rating scale)
+    integer_like = counts[u == np.round(u)].sum() / counts.sum() > 0.5
     if integer_like and lo < 0 and lo != -hi:
         return first(lo), lo, "a negative rating on a scale that is not symmetric around 0"
-    u = np.unique(fin)
     if u.size >= 5:
         if u[-1] - u[-2] > u[-2] - u[0]:
             return first(hi), hi, f"far above the other ratings ({u[0]:g}..{u[-2]:g})"
@@ -255,7 +256,8 @@ def implausible_rating(values) -> tuple[int, float, str] | None:
     if not integer_like:  # continuous values: rules 1 and 2 only
         return None
     if hi - lo > MAX_INFERRED_SPAN:
-        v = hi if abs(hi - np.median(fin)) >= abs(lo - np.median(fin)) else lo
+        med = np.median(x[~np.isnan(x)])
+        v = hi if abs(hi - med) >= abs(lo - med) else lo
         return (
             first(v),
             v,
@@ -293,14 +295,15 @@ def infer_scale(values) -> Scale:
     ...
     ValueError: rating -99 makes the inferred rating scale implausible (a negative rating ...
     """
-    bad = implausible_rating(values)
+    x = np.asarray(values, dtype=float).ravel()
+    bad = implausible_rating(x)
     if bad is not None:
         raise ValueError(implausible_scale_problem(bad[1], bad[2]))
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
+    # no infinite values here; fmin/fmax skip NaN without copying x
+    lo = float(np.fmin.reduce(x)) if x.size else np.nan
+    if np.isnan(lo):
         raise ValueError("cannot infer a rating scale from no ratings")
-    lo, hi = float(x.min()), float(x.max())
+    hi = float(np.fmax.reduce(x))
     if lo == hi:
         raise ValueError(f"cannot infer a rating scale: every rating is {lo:g}; pass the scale")
     lo_, hi_ = (int(v) if v.is_integer() else v for v in (lo, hi))

@@ -102,10 +102,11 @@ def rater_sets(
     else:
         order = np.lexsort((participant_codes, item_codes))
         pc, ic, rv = participant_codes[order], item_codes[order], rating[order]
-    bounds = np.flatnonzero(np.diff(ic)) + 1
+    bounds = np.flatnonzero(ic[1:] != ic[:-1]) + 1
     starts = np.concatenate([[0], bounds])
     ends = np.concatenate([bounds, [len(ic)]])
-    codes = (n_participants - pc).astype(">u4")  # bytes order = the masks' lexicographic order
+    # big-endian n - code: bytes order = the masks' lexicographic order (one gather, no copy)
+    codes = (n_participants - np.arange(n_participants)).astype(">u4")[pc]
     groups: dict[bytes, list[int]] = {}
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         groups.setdefault(codes[s:e].tobytes(), []).append(s)

@@ -151,13 +151,21 @@ def _rater_sets(ratings: pd.DataFrame):
 
 
 class _Inputs(NamedTuple):
-    """Ratings and scores through their contracts, the families used and the rating scale."""
+    """Ratings and scores through their contracts, the families used and the rating scale.
+
+    ``raters`` are the sorted participant ids of the ratings, ``rater_codes`` each rating's
+    position in them and ``score_raters`` each score row's (-1: not a rater): the participant
+    ids are hashed once per table (:func:`_rater_codes`) and reused by :func:`_study`.
+    """
 
     ratings: pd.DataFrame
     scores: pd.DataFrame
     families: list[str]
     dims: dict
     scale: tables.Scale
+    raters: np.ndarray
+    rater_codes: np.ndarray
+    score_raters: np.ndarray
 
 
 def _inputs(
@@ -214,9 +222,13 @@ def _inputs(
                 else ""
             )
         )
-    unknown_raters = ~r["participant"].isin(s["participant"].unique())
-    if unknown_raters.any():
-        at = int(np.flatnonzero(unknown_raters.to_numpy())[0])
+    raters, rater_codes, score_raters = _rater_codes(r["participant"], s["participant"])
+    scored = np.zeros(len(raters) + 1, dtype=bool)  # the last entry: a missing id (code -1)
+    scored[score_raters] = True
+    scored[-1] = False
+    if not scored[:-1].all() or rater_codes.min(initial=0) < 0:
+        unknown_raters = ~scored[rater_codes]
+        at = int(np.flatnonzero(unknown_raters)[0])
         n_unknown = int(r.loc[unknown_raters, "participant"].nunique())
         raise TableError(
             "ratings",
@@ -226,7 +238,25 @@ def _inputs(
             "rater(s) have no scores in all",
             from_file=False,
         )
-    return _Inputs(r, s, families, dims, sc)
+    return _Inputs(r, s, families, dims, sc, raters, rater_codes, score_raters)
+
+
+def _rater_codes(
+    participant: pd.Series, score_participant: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sorted rater ids, each rating's code into them, and each score row's (-1: none).
+
+    Each table's participant column is hashed once (:func:`pandas.factorize`); the score rows
+    are matched through their distinct ids (``Index.get_indexer`` of a few thousand ids, not
+    of every row). This replaces an ``isin`` over the ratings and a ``get_indexer`` over the
+    score rows, which hashed the same ids two more times (on a study of 8 million ratings and
+    200,000 raters these hash tables outgrow the cache: ``benchmarks/bench_scale.py``).
+    """
+    codes, raters = rank_engine.factorize_sorted(participant)
+    s_codes, s_ids = pd.factorize(score_participant.to_numpy(dtype=object))
+    at = pd.Index(raters).get_indexer(s_ids)
+    score_raters = np.append(at, -1)[s_codes]  # code -1 (a missing id) takes the last entry
+    return raters, codes, score_raters
 
 
 def _prepare(ratings: pd.DataFrame, scores: pd.DataFrame, families, dims):
@@ -256,36 +286,42 @@ class _Study(NamedTuple):
 def _study(inp: _Inputs) -> _Study:
     """Ratings grouped by rater set (no participants x items pivot) and the raters' values."""
     r = inp.ratings
-    pc, parts = rank_engine.factorize_sorted(r["participant"])
+    pc, parts = inp.rater_codes, inp.raters
     ic, items = rank_engine.factorize_sorted(r["item"])
     rating = r["rating"].to_numpy(dtype=float)
-    key = ic.astype(np.int64) * len(parts) + pc
+    key = ic * len(parts)  # (item, participant) as one integer; in place: no more copies
+    key += pc
     step = np.diff(key)
     order = None
-    if not (step > 0).all():  # not sorted by item and participant already: sort once
+    if step.min(initial=1) <= 0:  # not sorted by item and participant already: sort once
         order = np.argsort(key, kind="stable")
         key, pc, ic, rating = key[order], pc[order], ic[order], rating[order]
         step = np.diff(key)
-    first = np.flatnonzero(np.diff(ic, prepend=-1))  # each item's first row in sorted order
+        if (step == 0).any():  # (sorted input has none)
+            tables.to_wide(r, "participant", "item", "rating", source="ratings")  # names the row
+    del key, step
+    first = np.flatnonzero(ic[1:] != ic[:-1]) + 1  # each item's first row in sorted order
+    first = np.concatenate([[0], first]) if len(ic) else first
     item_rows = np.zeros(len(items), dtype=np.intp)
     item_rows[ic[first]] = first if order is None else order[first]
-    if (step == 0).any():
-        tables.to_wide(r, "participant", "item", "rating", source="ratings")  # names the row
-    keep = ~np.isnan(rating)
-    if not keep.all():
+    missing = np.isnan(rating)
+    if missing.any():
+        keep = ~missing
         pc, ic, rating = pc[keep], ic[keep], rating[keep]
     blocks = rank_engine.rater_sets(pc, ic, rating, len(parts), presorted=True)
     cols = [(f, d) for f in inp.families for d in inp.dims[f]]
-    return _Study(items, cols, _values_by_rater(inp.scores, cols, parts), blocks, item_rows)
+    values = _values_by_rater(inp.scores, cols, inp.score_raters, len(parts))
+    return _Study(items, cols, values, blocks, item_rows)
 
 
-def _values_by_rater(scores: pd.DataFrame, cols, raters: np.ndarray) -> np.ndarray:
+def _values_by_rater(scores: pd.DataFrame, cols, at: np.ndarray, n_raters: int) -> np.ndarray:
     """The raters' scores (raters, dimensions) in ``cols`` order; NaN where a score is absent.
 
-    The values of :func:`_value_matrix` without a pivot (a duplicated score raises its error).
-    Each (family, dimension) pair is found through the codes of the two columns (a few
-    distinct strings each) rather than a MultiIndex lookup of every row (4x faster on the
-    released scores).
+    ``at``: each score row's code among ``n_raters`` raters (:func:`_rater_codes`; -1: not
+    a rater). The values of :func:`_value_matrix` without a pivot (a duplicated score raises
+    its error). Each (family, dimension) pair is found through the codes of the two columns
+    (a few distinct strings each) rather than a MultiIndex lookup of every row (4x faster on
+    the released scores).
     """
     fam, fam_u = pd.factorize(scores["family"].to_numpy(dtype=object))
     dim, dim_u = pd.factorize(scores["dimension"].to_numpy(dtype=object))
@@ -295,14 +331,13 @@ def _values_by_rater(scores: pd.DataFrame, cols, raters: np.ndarray) -> np.ndarr
         for b, d in enumerate(dim_u):
             lookup[a, b] = col_of.get((f, d), -1)
     dim = lookup[fam, dim]
-    at = pd.Index(raters).get_indexer(scores["participant"])
     keep = (at >= 0) & (dim >= 0)
     at, dim = at[keep], dim[keep]
     flat = at.astype(np.int64) * len(cols) + dim
     if len(flat) and np.bincount(flat).max() > 1:
         s = scores[scores["family"].isin([c[0] for c in cols])]
         tables.to_wide(s, "participant", ["family", "dimension"], "score", source="scores")
-    out = np.full((len(raters), len(cols)), np.nan)
+    out = np.full((n_raters, len(cols)), np.nan)
     out.ravel()[flat] = scores["score"].to_numpy(dtype=float)[keep]
     return out
 
