@@ -17,8 +17,9 @@ Peers, on the same tables in the same run:
   fewer resamples; its per-resample time is compared).
 
 Times are CPU seconds of the case's process (in brackets: wall seconds); on a shared machine
-wall time also counts waiting for a core. Cases under 2 s run at least three times and until
-they have used 2 CPU seconds (at most 15 runs; best kept): a case of 0.03 s timed three times
+wall time also counts waiting for a core. Cases under 2 s, and the engine's correlations at
+every size (they give the growth exponent), run at least three times and until they have used
+2 CPU seconds (at most 15 runs; best kept): a case of 0.03 s timed three times
 on a busy machine gave ratios from 2x to 4x (``bench_validation.py`` times its released case
 the same way).
 Every case runs in its own subprocess; its peak memory is that program's maximum resident set
@@ -253,7 +254,9 @@ def child(spec: dict) -> dict:
     # CPU seconds of this process (the machine is shared: wall time also counts waiting for a
     # core); cases under 2 s are repeated (see the module docstring) and the best kept
     cpu, wall = _clocks(run)
-    if cpu < 2.0 and case not in ("data", "shape"):
+    # the engine's correlations enter the growth exponent: every size is the best of at least
+    # three runs (one sample at 8M ratings against a best-of-nine at 0.5M biased it upwards)
+    if case not in ("data", "shape") and (cpu < 2.0 or case == "engine_corr_validated"):
         used, runs = cpu, 1
         while runs < 3 or (used < 2.0 and runs < 15):
             c, w = _clocks(run)
