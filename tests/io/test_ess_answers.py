@@ -103,3 +103,25 @@ def test_synthetic_attributes_keep_the_other_columns_and_build_in_group_differen
     right = rich["lrscale"].between(7, 10)
     trad = rich[["imptrad", "ipmodst"]].where(rich[["imptrad", "ipmodst"]] <= 6)
     assert trad[right].mean().mean() < trad[~right].mean().mean() - 0.5
+
+
+def test_spss_and_stata_files_read_like_the_csv(synthetic_file, tmp_path):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    raw = pd.read_csv(synthetic_file)
+    sav, dta = tmp_path / "SYNTHETIC_ess.sav", tmp_path / "SYNTHETIC_ess.dta"
+    pyreadstat.write_sav(raw, str(sav))
+    raw.to_stata(dta, write_index=False)
+    ref = ess.load_ess_answers(synthetic_file)
+    for path in (sav, dta):
+        got = ess.load_ess_answers(path)
+        # the CSV reader keeps every column as text; a binary file's round is a number
+        got = got.assign(essround=got["essround"].astype(str))
+        pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+    bad = tmp_path / "broken.sav"
+    bad.write_text("not an SPSS file\n")
+    with pytest.raises(DataFormatError, match="broken.sav.*cannot read as an SPSS file"):
+        ess.load_ess_answers(bad)
+    bad_dta = tmp_path / "broken.dta"
+    bad_dta.write_text("not a Stata file\n")
+    with pytest.raises(DataFormatError, match="broken.dta.*cannot read as a Stata file"):
+        ess.load_ess_answers(bad_dta)

@@ -100,6 +100,7 @@ Examples
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -131,6 +132,7 @@ __all__ = [
     "PERSONA_COLUMNS",
     "OUTPUT_COLUMNS",
     "PERSONA_GROUPS",
+    "PERSONA_VARIABLES",
     "ANSWER_COLUMNS",
     "read_ess_file",
     "load_ess",
@@ -202,6 +204,16 @@ PERSONA_GROUPS = {
     "income": "income",
 }
 
+#: The ESS variable(s) each persona attribute is recoded from (for error messages).
+PERSONA_VARIABLES = {
+    "gender": "gndr",
+    "age": "agea",
+    "political_orientation": "lrscale",
+    "education": "eisced",
+    "religion": "rlgblg / rlgdnm",
+    "income": "hinctnta",
+}
+
 #: Columns of :func:`load_ess_answers`.
 ANSWER_COLUMNS = [
     "participant",
@@ -269,7 +281,10 @@ def read_ess_file(path: str | os.PathLike) -> pd.DataFrame:
     if suffix in (".csv", ".txt"):
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     elif suffix == ".dta":
-        df = pd.read_stata(path, convert_categoricals=False)
+        try:
+            df = pd.read_stata(path, convert_categoricals=False)
+        except (ValueError, OSError, EOFError, struct.error) as exc:
+            raise DataFormatError(path, None, None, f"cannot read as a Stata file: {exc}") from exc
     elif suffix in (".sav", ".zsav"):
         try:
             df = pd.read_spss(path, convert_categoricals=False)
@@ -278,6 +293,14 @@ def read_ess_file(path: str | os.PathLike) -> pd.DataFrame:
                 f"{path}: reading SPSS files needs the optional package 'pyreadstat'; "
                 "install it or export the file as CSV"
             ) from exc
+        except Exception as exc:  # pyreadstat's ReadstatError is not importable by a stable name
+            raise DataFormatError(path, None, None, f"cannot read as an SPSS file: {exc}") from exc
+        # SPSS stores every number as a double: whole-number columns back to integers, so
+        # that ids read as in the CSV ('10001', not '10001.0') and keys match across formats
+        for c in df.columns:
+            x = df[c]
+            if pd.api.types.is_float_dtype(x) and np.all(np.mod(x.dropna(), 1) == 0):
+                df[c] = x.astype("Int64")
     else:
         raise ValueError(f"{path}: unsupported ESS file type {suffix!r}; use .csv, .dta or .sav")
     df.columns = [str(c).strip().lower() for c in df.columns]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,14 @@ from vp_stats import schema, tables
 from vp_stats.instruments.personas import PLAIN_PERSONA_ID
 from vp_stats.studies.personas import PersonaComparison
 
-__all__ = ["ess_fidelity", "ess_fidelity_file", "ess_tables", "is_pvq21_answers"]
+__all__ = [
+    "ess_fidelity",
+    "ess_fidelity_file",
+    "ess_tables",
+    "ess_summary",
+    "write_ess_figures",
+    "is_pvq21_answers",
+]
 
 _ITEMS = [str(i) for i in range(1, schema.PVQ21_N_ITEMS + 1)]
 _VALUE_OF = {str(i): v for v, its in schema.PVQ21_KEY.items() for i in its}
@@ -167,11 +175,11 @@ def ess_fidelity(
     notes: dict[str, str] = {}
     if weight is not None:
         wv = (
-            ", ".join(map(str, pd.unique(human["weight_variable"])))
+            " / ".join(map(str, pd.unique(human["weight_variable"])))
             if "weight_variable" in human.columns
             else weight
         )
-        notes["weight"] = f"ESS answers weighted by {weight} ({wv})"
+        notes["weight"] = f"ESS answers weighted by {wv} (column {weight!r})"
     else:
         notes["weight"] = "unweighted"
 
@@ -285,20 +293,52 @@ def ess_fidelity_file(
     """:func:`ess_fidelity` of an ESS file (``personas compare ANSWERS --ess FILE``).
 
     ``weight``: the ESS weight variable(s) (:func:`vp_stats.io.ess.load_ess_answers`;
-    ``"auto"``: ``anweight``, see the module notes; None: unweighted).
+    ``"auto"``: ``anweight``, see the module notes; None: unweighted). ``attributes``
+    named explicitly must be persona attributes with an ESS group whose ESS variable the
+    file holds (else a :class:`~vp_stats.errors.DataFormatError` naming the file and the
+    variable); by default the attributes of the answers whose variables the file holds,
+    the others named in ``notes["absent"]``.
     """
+    from vp_stats.errors import DataFormatError
     from vp_stats.io import ess
 
     human = ess.load_ess_answers(ess_path, weight=weight, countries=countries)
-    return ess_fidelity(
+    explicit = attributes is not None
+    wanted = list(attributes) if explicit else [c for c in ess.PERSONA_GROUPS if c in answers]
+    absent = []
+    for attr in wanted:
+        if attr not in ess.PERSONA_GROUPS:
+            raise DataFormatError(
+                ess_path,
+                None,
+                attr,
+                f"persona attribute {attr!r} has no ESS group (known: "
+                f"{', '.join(ess.PERSONA_GROUPS)}; race: {ess.ESS_UNAVAILABLE['race']})",
+            )
+        if human[ess.PERSONA_GROUPS[attr]].isna().all():
+            if explicit:
+                raise DataFormatError(
+                    ess_path,
+                    None,
+                    ess.PERSONA_VARIABLES[attr],
+                    f"no respondent has a {attr} group: the variable is absent from the file "
+                    "or holds only missing codes",
+                )
+            absent.append(attr)
+    res = ess_fidelity(
         answers,
         human,
-        attributes=attributes,
+        attributes=[a for a in wanted if a not in absent],
         weight=None if weight is None else "weight",
         n_boot=n_boot,
         n_floor=n_floor,
         seed=seed,
     )
+    if absent:
+        res.notes["absent"] = "not in the ESS file (no group): " + ", ".join(
+            f"{a} ({ess.PERSONA_VARIABLES[a]})" for a in absent
+        )
+    return res
 
 
 def ess_tables(res: PersonaComparison) -> dict[str, pd.DataFrame]:
@@ -312,3 +352,114 @@ def ess_tables(res: PersonaComparison) -> dict[str, pd.DataFrame]:
         "ess_groups": res.table,
     }
     return {k: v for k, v in named.items() if v is not None and len(v)}
+
+
+def _persona_labels(rows: pd.DataFrame) -> pd.Series:
+    """``"female (gender)"``; the persona id added where a group has several personas."""
+    base = rows["group"].astype(str) + " (" + rows["attribute"].astype(str) + ")"
+    dup = base.duplicated(keep=False)
+    return base.where(~dup, base + " " + rows["persona_id"].astype(str))
+
+
+def ess_summary(res: PersonaComparison) -> list[str]:
+    """Lines telling an :func:`ess_fidelity` result beyond
+    :func:`vp_stats.studies.personas.comparison_summary`: the ESS groups with their
+    effective n, each persona against its own group, and the notes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> g = pd.DataFrame({"attribute": ["gender"] * 2, "group": ["female", "male"],
+    ...                   "n_participants": [10, 8], "n_effective": [9.1, 7.5],
+    ...                   "n_personas": [1, 1]})
+    >>> for line in ess_summary(PersonaComparison(g, {"weight": "by anweight"})):
+    ...     print(line)
+    ESS groups by gender (respondents, Kish effective n): female 10 (9.1), male 8 (7.5)
+    note (weight): by anweight
+    """
+    lines = []
+    g = res.table
+    if len(g):
+        for attr, one in g.groupby("attribute", sort=False):
+            lines.append(
+                f"ESS groups by {attr} (respondents, Kish effective n): "
+                + ", ".join(
+                    f"{r.group} {int(r.n_participants)} ({r.n_effective:.1f})"
+                    for r in one.itertuples()
+                )
+            )
+    fs = res.fidelity_summary
+    if len(fs) and "level" in fs.columns:
+        per = fs[fs["level"] == "persona"]
+        if len(per):
+            lab = _persona_labels(per)
+            best, worst = per["w1"].idxmin(), per["w1"].idxmax()
+            lines.append(
+                f"personas against their own ESS group ({len(per)}): mean W1 "
+                f"{per['w1'].mean():.3f} (noise floor {per['floor_w1'].mean():.3f}, "
+                f"human-average baseline {per['average_w1'].mean():.3f}); closest "
+                f"{lab[best]} {per.loc[best, 'w1']:.3f}, furthest {lab[worst]} "
+                f"{per.loc[worst, 'w1']:.3f}"
+            )
+    for k, v in res.notes.items():
+        lines.append(f"note ({k}): {v}")
+    return lines
+
+
+def write_ess_figures(
+    out_dir: str | os.PathLike, res: PersonaComparison, *, prefix: str = "ess_"
+) -> list:
+    """Write an :func:`ess_fidelity` result's figures; returns the files written.
+
+    ``<prefix>fidelity_personas.png``: each persona against its own ESS group
+    (:func:`vp_stats.plots.personas.fidelity_plot`); ``<prefix>fidelity_values.png``: the
+    pooled personas per value; ``<prefix>steerability_<attribute>.png``: the persona x
+    group heat maps with the own group framed
+    (:func:`vp_stats.plots.personas.steerability_heatmap`, personas named by their group).
+    """
+    import matplotlib.pyplot as plt
+
+    from vp_stats.io.figures import save_figure
+    from vp_stats.plots import personas as pplot
+
+    out = Path(out_dir)
+    written = []
+    fs = res.fidelity_summary
+    panels = []
+    if len(fs):
+        per = fs[fs["level"] == "persona"]
+        if len(per):
+            panels.append(
+                (
+                    per.assign(persona=_persona_labels(per).to_numpy()),
+                    "persona",
+                    "fidelity_personas",
+                    "Each persona against its own ESS group (weighted)",
+                )
+            )
+        val = fs[fs["level"] == "value"]
+        if len(val):
+            panels.append((val, "value", "fidelity_values", "Personas pooled against the ESS"))
+    for data, label, name, title in panels:
+        ax = pplot.fidelity_plot(data, label, title=title)
+        written += save_figure(ax, out / f"{prefix}{name}.png", bbox_inches="tight")
+        plt.close(ax.figure)
+    st = res.steerability
+    if st is not None and len(st):
+        for attr, one in st.groupby("attribute", sort=False):
+            who = one.drop_duplicates("persona_id").set_index("persona_id")["own_group"]
+            lab = who.astype(str)
+            dup = lab.duplicated(keep=False)
+            lab = lab.where(~dup, lab + " " + lab.index.astype(str))
+            ax = pplot.steerability_heatmap(
+                one.assign(persona=one["persona_id"].map(lab)),
+                persona="persona",
+                title=f"Steerability by {attr}: persona (its {attr}) x ESS group, own group framed",
+            )
+            ax.set_ylabel(f"persona ({attr})")
+            ax.set_xlabel("ESS group (weighted)")
+            written += save_figure(
+                ax, out / f"{prefix}steerability_{attr}.png", bbox_inches="tight"
+            )
+            plt.close(ax.figure)
+    return written
