@@ -103,3 +103,30 @@ def test_bad_attribute_or_weight_is_one_line_with_exit_2(pvq21_run):
     res = _compare(out, nolr, "--group", "political_orientation")
     assert res.exit_code == 2 and "SYNTHETIC_no_lrscale.csv" in res.output
     assert "'lrscale'" in res.output
+
+
+def test_value_portrait_item_answers_keep_the_group_gap_and_say_why(pvq21_run, tmp_path):
+    from vp_stats.io import datasets
+    from vp_stats.studies.personas import select_persona_items
+
+    _, path = pvq21_run
+    items = select_persona_items(datasets.load_items(), datasets.load_published_correlations(), 1)
+    rng = np.random.default_rng(0)
+    rows = [
+        {"persona_id": pid, "gender": g, "portrait_id": r.portrait_id, "option_id": r.option_id,
+         "rating": float(rng.integers(1, 7))}
+        for pid, g in (("w1", "female"), ("w2", "female"), ("m1", "male"), ("m2", "male"))
+        for r in items[["portrait_id", "option_id"]].drop_duplicates().itertuples()
+    ]  # fmt: skip
+    answers = tmp_path / "vp_answers.csv"
+    pd.DataFrame(rows).to_csv(answers, index=False)
+    res = runner.invoke(
+        app,
+        ["personas", "compare", str(answers), "--ess", str(path), "--group", "gender",
+         "--group-a", "female", "--group-b", "male", "--out", str(tmp_path / "o"),
+         "--n-boot", "20"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / "compare_group.csv").exists()
+    assert not list((tmp_path / "o").glob("compare_ess_*"))
+    assert "the distribution level (fidelity, steerability) needs PVQ-21 answers" in res.output

@@ -295,6 +295,12 @@ def personas_compare(
             typer.echo(f"wrote {path}")
     for line in persona_studies.comparison_summary(res, ans):
         typer.echo(line)
+    if ess is not None:
+        typer.echo(
+            "note: the ESS holds no answers to the Value Portrait items, so these answers meet "
+            "the ESS as group gaps of value scores only; the distribution level (fidelity, "
+            "steerability) needs PVQ-21 answers (personas run --instrument pvq21)"
+        )
 
 
 def _compare_ess(answers, out, ess, ess_weight, group, n_boot, seed) -> bool:

@@ -40,7 +40,7 @@ Survey weights (``weight=``, a column of the human side: e.g. the ESS ``anweight
 weighted histogram (``count_c = n * sum_{answer c} w / sum w``: the weighted histogram on
 the scale of the raw n), and the human n is reported twice: ``n_human`` (raters) and
 ``n_human_effective``, Kish's effective n ``(sum w)^2 / sum w^2`` (Kish 1965, *Survey
-Sampling*, sec. 11.7; Kish 1992, "Weighting for unequal P_i", J. Off. Stat. 8:183-200).
+Sampling*, Wiley; Kish 1992, "Weighting for unequal P_i", J. Off. Stat. 8:183-200).
 The floors follow the weights: split halves compare the two halves' weighted histograms,
 and the bootstrap floor draws the model side's answers as respondents drawn with
 probability proportional to their weight (a multinomial draw at the model side's n from
@@ -220,7 +220,7 @@ def _varying(w: np.ndarray | None) -> np.ndarray | None:
 def kish_effective_n(weights) -> float:
     """Kish's effective sample size of a weighted sample: ``(sum w)^2 / sum w^2``.
 
-    Kish (1965), *Survey Sampling*, sec. 11.7; Kish (1992), "Weighting for unequal
+    Kish (1965), *Survey Sampling*, Wiley; Kish (1992), "Weighting for unequal
     P_i", Journal of Official Statistics 8:183-200 (the design effect of weighting
     ``n sum w^2 / (sum w)^2``). Equals n for equal weights.
 
