@@ -203,3 +203,20 @@ def test_bad_weights_are_named():
         fidelity.human_distributions(h.assign(w=-1.0), weight="w")
     with pytest.raises(Exception, match="'wt'"):
         fidelity.item_fidelity(_answers(), h, weight="wt")
+
+
+def test_split_half_is_the_rank_definition_by_hand():
+    # the halves are the raters whose random numbers rank below n // 2 (two argsorts, the
+    # definition), drawn from the same seeded stream: the partition shortcut is exact
+    h = _weighted_humans(n=41, seed=6).dropna(subset=["rating"])
+    got = fidelity.split_half_floor(h, n_splits=64, seed=9, weight="w")
+    rng = np.random.default_rng(9)
+    for item, g in h.groupby("item", sort=True):
+        n = len(g)
+        onehot = np.eye(6)[g["rating"].to_numpy().astype(int) - 1] * g["w"].to_numpy()[:, None]
+        half = (rng.random((64, n)).argsort(axis=1).argsort(axis=1) < n // 2).astype(float)
+        a = half @ onehot
+        b = onehot.sum(axis=0) - a
+        w1 = np.mean([wasserstein_distance(CATS, CATS, x, y) for x, y in zip(a, b, strict=True)])
+        row = got.set_index("item").loc[item]
+        assert row["split_half_w1"] == pytest.approx(w1, abs=1e-12)
