@@ -89,6 +89,20 @@ def test_compare_writes_the_distribution_level_and_prints_it(pvq21_run):
     assert got == pytest.approx(np.mean(d), abs=1e-12)
 
 
+def test_countries_and_weight_options(pvq21_run):
+    out, path = pvq21_run
+    res = _compare(out, path, "--ess-countries", "DE", "--ess-weight", "pspwght", "--group",
+                   "gender")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    raw = pd.read_csv(path)
+    de = raw[(raw["cntry"] == "DE") & (raw["gndr"] == 2)]
+    g = pd.read_csv(out / "cmp" / "compare_ess_groups.csv").set_index("group")
+    assert g.loc["female", "n_participants"] == len(de)
+    kish = de["pspwght"].sum() ** 2 / (de["pspwght"] ** 2).sum()
+    assert g.loc["female", "n_effective"] == pytest.approx(kish, rel=1e-12)
+    assert "weighted by pspwght" in res.output
+
+
 def test_bad_attribute_or_weight_is_one_line_with_exit_2(pvq21_run):
     out, path = pvq21_run
     res = _compare(out, path, "--group", "nationality")

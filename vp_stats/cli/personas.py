@@ -206,9 +206,18 @@ def personas_compare(
         "auto",
         "--ess-weight",
         help=(
-            "With --ess: the ESS weight variable(s), e.g. anweight, pspwght, dweight or "
+            "With --ess and PVQ-21 answers: the ESS weight variable(s), e.g. anweight, "
+            "pspwght, dweight or "
             "pspwght*pweight; auto = anweight (= pspwght x pweight, the ESS's weight for "
             "analyses across countries); none = unweighted."
+        ),
+    ),
+    ess_countries: str | None = typer.Option(
+        None,
+        "--ess-countries",
+        help=(
+            "With --ess and PVQ-21 answers: keep only these ESS countries (cntry codes, "
+            "comma-separated: DE,FR)."
         ),
     ),
     group: str | None = typer.Option(
@@ -265,7 +274,10 @@ def personas_compare(
         return
     if not answers.exists():
         _fail(f"answers file not found: {answers}")
-    if ess is not None and _compare_ess(answers, out, ess, ess_weight, group, n_boot, seed):
+    countries = None if ess_countries is None else [c.strip() for c in ess_countries.split(",")]
+    if ess is not None and _compare_ess(
+        answers, out, ess, ess_weight, countries, group, n_boot, seed
+    ):
         return
     try:
         res = persona_studies.compare_file(
@@ -303,7 +315,7 @@ def personas_compare(
         )
 
 
-def _compare_ess(answers, out, ess, ess_weight, group, n_boot, seed) -> bool:
+def _compare_ess(answers, out, ess, ess_weight, countries, group, n_boot, seed) -> bool:
     """PVQ-21 answers against ESS microdata at the distribution level; False: not PVQ-21 answers.
 
     Writes ``compare_ess_*.csv`` (fidelity, its summary, each persona against its own ESS
@@ -333,6 +345,7 @@ def _compare_ess(answers, out, ess, ess_weight, group, n_boot, seed) -> bool:
             ess,
             attributes=None if group is None else [group],
             weight=None if ess_weight.lower() == "none" else ess_weight,
+            countries=countries,
             n_boot=n_boot,
             seed=seed,
         )
