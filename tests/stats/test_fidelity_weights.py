@@ -220,3 +220,25 @@ def test_split_half_is_the_rank_definition_by_hand():
         w1 = np.mean([wasserstein_distance(CATS, CATS, x, y) for x, y in zip(a, b, strict=True)])
         row = got.set_index("item").loc[item]
         assert row["split_half_w1"] == pytest.approx(w1, abs=1e-12)
+
+
+def test_weighted_group_distances_equal_numpy_and_equal_weights_the_unweighted():
+    h = _weighted_humans(n=40, seed=12).dropna(subset=["rating"])
+    h = h.assign(g=np.where(h["participant"].str[1:].astype(int) % 3 == 0, "a", "b"))
+    got = fidelity.group_distances(h, "g", weight="w", n_perm=30, seed=2).iloc[0]
+    w1, js = [], []
+    for _, it in h.groupby("item"):
+        hist = {
+            g: np.histogram(x["rating"], bins=np.arange(0.5, 7.5), weights=x["w"])[0]
+            for g, x in it.groupby("g")
+        }
+        w1.append(wasserstein_distance(CATS, CATS, hist["a"], hist["b"]))
+        js.append(jensenshannon(hist["a"], hist["b"], base=2))
+    assert got["w1"] == pytest.approx(np.mean(w1), abs=1e-12)
+    assert got["js_distance"] == pytest.approx(np.mean(js), abs=1e-12)
+    ones = h.assign(w=3.3)
+    pd.testing.assert_frame_equal(
+        fidelity.group_distances(ones, "g", weight="w", n_perm=30, seed=2),
+        fidelity.group_distances(ones.drop(columns="w"), "g", n_perm=30, seed=2),
+        check_exact=True,
+    )

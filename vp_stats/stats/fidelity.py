@@ -959,6 +959,7 @@ def group_distances(
     scale: tuple[int, int] = (_LOW, _HIGH),
     n_perm: int = 200,
     seed: int = 0,
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """How far apart real groups answer, item by item, against groups formed at random.
 
@@ -967,6 +968,9 @@ def group_distances(
     with the participants' group labels shuffled (``n_perm`` times, group sizes
     kept): the distance two groups of these sizes show by chance. A persona can
     only be steered towards a group that differs from the others beyond it.
+    ``weight`` (survey weights): each group's weighted histogram, and a shuffled
+    participant carries its weight into its new group; equal weights give exactly the
+    unweighted table.
 
     Returns
     -------
@@ -990,9 +994,13 @@ def group_distances(
     tables.require(ratings, [participant, group, *keys, rating], "human ratings")
     r = ratings[ratings[group].notna()]
     x = _checked_values(r, rating, low, high, "human ratings")
+    w = _survey_weights(r, weight, "human ratings")
     ok = ~np.isnan(x)
     r, x = r[ok], x[ok]
     onehot = _split_counts(x, k, low)
+    w = _varying(None if w is None else w[ok])
+    if w is not None:  # each group's weighted histogram; shuffled people carry their weights
+        onehot = onehot * w[:, None]
     item_id = r.groupby(keys, sort=True).ngroup().to_numpy()
     n_items = int(item_id.max()) + 1
     people, person_idx = np.unique(r[participant].astype(str).to_numpy(), return_inverse=True)
