@@ -554,6 +554,21 @@ def _inputs(syn_corr, syn_table):
             ),
             ax=ax,
         ),
+        "fidelity_plot": lambda ax: ppplot.fidelity_plot(
+            pd.DataFrame(
+                {
+                    "persona_id": ["pa", "pb"],
+                    "w1": [0.5, 0.9],
+                    "w1_ci_low": [0.4, 0.7],
+                    "w1_ci_high": [0.6, 1.1],
+                    "floor_w1": 0.2,
+                    "split_half_w1": 0.25,
+                    "average_w1": 0.8,
+                    "uniform_w1": 1.2,
+                }
+            ),
+            ax=ax,
+        ),
         "svo_angles": lambda ax: splot.svo_angles(runs, ax=ax),
         "target_bars": lambda ax: splot.target_bars(
             pd.DataFrame({"target": ["prosocial"], "x": [0.5]}), "x", ax=ax

@@ -193,7 +193,32 @@ def personas_compare(
         Path("data/processed/personas"), "--out", help="Directory for the comparison tables."
     ),
     ess: Path | None = typer.Option(
-        None, "--ess", help="ESS microdata CSV (downloaded by you) for group-level comparisons."
+        None,
+        "--ess",
+        help=(
+            "ESS microdata (.csv, .dta, .sav; downloaded by you from the ESS Data Portal). "
+            "With PVQ-21 answers (personas run --instrument pvq21): the distribution level, "
+            "each persona against the ESS respondents of its own group and the others, "
+            "weighted; with Value Portrait item answers: the group gap of --group."
+        ),
+    ),
+    ess_weight: str = typer.Option(
+        "auto",
+        "--ess-weight",
+        help=(
+            "With --ess and PVQ-21 answers: the ESS weight variable(s), e.g. anweight, "
+            "pspwght, dweight or "
+            "pspwght*pweight; auto = anweight (= pspwght x pweight, the ESS's weight for "
+            "analyses across countries); none = unweighted."
+        ),
+    ),
+    ess_countries: str | None = typer.Option(
+        None,
+        "--ess-countries",
+        help=(
+            "With --ess and PVQ-21 answers: keep only these ESS countries (cntry codes, "
+            "comma-separated: DE,FR)."
+        ),
     ),
     group: str | None = typer.Option(
         None,
@@ -249,6 +274,11 @@ def personas_compare(
         return
     if not answers.exists():
         _fail(f"answers file not found: {answers}")
+    countries = None if ess_countries is None else [c.strip() for c in ess_countries.split(",")]
+    if ess is not None and _compare_ess(
+        answers, out, ess, ess_weight, countries, group, n_boot, seed
+    ):
+        return
     try:
         res = persona_studies.compare_file(
             answers,
@@ -277,6 +307,59 @@ def personas_compare(
             typer.echo(f"wrote {path}")
     for line in persona_studies.comparison_summary(res, ans):
         typer.echo(line)
+    if ess is not None:
+        typer.echo(
+            "note: the ESS holds no answers to the Value Portrait items, so these answers meet "
+            "the ESS as group gaps of value scores only; the distribution level (fidelity, "
+            "steerability) needs PVQ-21 answers (personas run --instrument pvq21)"
+        )
+
+
+def _compare_ess(answers, out, ess, ess_weight, countries, group, n_boot, seed) -> bool:
+    """PVQ-21 answers against ESS microdata at the distribution level; False: not PVQ-21 answers.
+
+    Writes ``compare_ess_*.csv`` (fidelity, its summary, each persona against its own ESS
+    group, steerability, the ESS groups) and the figures (fidelity per persona, a
+    steerability heat map per attribute) to ``out`` and prints the summary.
+    """
+    from vp_stats.errors import DataFormatError
+    from vp_stats.io import personas as pio
+    from vp_stats.io import tables as tio
+    from vp_stats.studies import ess_fidelity as ef
+    from vp_stats.studies import personas as persona_studies
+
+    with _user_errors():
+        ans = pio.read_answer_file(answers)
+        if not ef.is_pvq21_answers(ans):
+            return False
+        if group is not None and group not in ans.columns:
+            raise DataFormatError(
+                answers,
+                None,
+                group,
+                f"the answers have no persona attribute column {group!r} (columns: "
+                f"{', '.join(map(str, ans.columns))})",
+            )
+        res = ef.ess_fidelity_file(
+            ans,
+            ess,
+            attributes=None if group is None else [group],
+            weight=None if ess_weight.lower() == "none" else ess_weight,
+            countries=countries,
+            n_boot=n_boot,
+            seed=seed,
+        )
+        out_dir = tio.prepare_out_dir(out)
+        for name, df in ef.ess_tables(res).items():
+            tio.write_csv(df, out_dir / f"compare_{name}.csv")
+            typer.echo(f"wrote {out_dir / f'compare_{name}.csv'} ({len(df)} rows)")
+        for path in ef.write_ess_figures(out_dir, res, prefix="compare_ess_"):
+            typer.echo(f"wrote {path}")
+    for line in persona_studies.comparison_summary(res, ans):
+        typer.echo(line)
+    for line in ef.ess_summary(res):
+        typer.echo(line)
+    return True
 
 
 def _compare_humans(

@@ -100,6 +100,7 @@ Examples
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -130,8 +131,12 @@ __all__ = [
     "ESS_UNAVAILABLE",
     "PERSONA_COLUMNS",
     "OUTPUT_COLUMNS",
+    "PERSONA_GROUPS",
+    "PERSONA_VARIABLES",
+    "ANSWER_COLUMNS",
     "read_ess_file",
     "load_ess",
+    "load_ess_answers",
     "recode_persona_attributes",
     "synthetic_ess",
 ]
@@ -187,6 +192,43 @@ ESS_UNAVAILABLE = {
 #: Columns of the recoded persona attributes in :func:`load_ess`'s output.
 PERSONA_COLUMNS = ["age_band", "political_orientation", "education", "religion", "income"]
 
+#: The paper's persona attributes (:data:`vp_stats.instruments.personas.PAPER_PERSONA_LEVELS`)
+#: -> the column of :func:`load_ess` / :func:`load_ess_answers` holding the same groups; race
+#: has none (:data:`ESS_UNAVAILABLE`).
+PERSONA_GROUPS = {
+    "gender": "gender",
+    "age": "age_band",
+    "political_orientation": "political_orientation",
+    "education": "education",
+    "religion": "religion",
+    "income": "income",
+}
+
+#: The ESS variable(s) each persona attribute is recoded from (for error messages).
+PERSONA_VARIABLES = {
+    "gender": "gndr",
+    "age": "agea",
+    "political_orientation": "lrscale",
+    "education": "eisced",
+    "religion": "rlgblg / rlgdnm",
+    "income": "hinctnta",
+}
+
+#: Columns of :func:`load_ess_answers`.
+ANSWER_COLUMNS = [
+    "participant",
+    "item",
+    "ess_variable",
+    "value",
+    "rating",
+    "cntry",
+    "essround",
+    "weight",
+    "weight_variable",
+    "gender",
+    *PERSONA_COLUMNS,
+]
+
 OUTPUT_COLUMNS = [
     "participant",
     "idno",
@@ -239,7 +281,10 @@ def read_ess_file(path: str | os.PathLike) -> pd.DataFrame:
     if suffix in (".csv", ".txt"):
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     elif suffix == ".dta":
-        df = pd.read_stata(path, convert_categoricals=False)
+        try:
+            df = pd.read_stata(path, convert_categoricals=False)
+        except (ValueError, OSError, EOFError, struct.error) as exc:
+            raise DataFormatError(path, None, None, f"cannot read as a Stata file: {exc}") from exc
     elif suffix in (".sav", ".zsav"):
         try:
             df = pd.read_spss(path, convert_categoricals=False)
@@ -248,6 +293,14 @@ def read_ess_file(path: str | os.PathLike) -> pd.DataFrame:
                 f"{path}: reading SPSS files needs the optional package 'pyreadstat'; "
                 "install it or export the file as CSV"
             ) from exc
+        except Exception as exc:  # pyreadstat's ReadstatError is not importable by a stable name
+            raise DataFormatError(path, None, None, f"cannot read as an SPSS file: {exc}") from exc
+        # SPSS stores every number as a double: whole-number columns back to integers, so
+        # that ids read as in the CSV ('10001', not '10001.0') and keys match across formats
+        for c in df.columns:
+            x = df[c]
+            if pd.api.types.is_float_dtype(x) and np.all(np.mod(x.dropna(), 1) == 0):
+                df[c] = x.astype("Int64")
     else:
         raise ValueError(f"{path}: unsupported ESS file type {suffix!r}; use .csv, .dta or .sav")
     df.columns = [str(c).strip().lower() for c in df.columns]
@@ -311,73 +364,17 @@ def _product_weight(df, parts, file, rows: np.ndarray) -> tuple[np.ndarray, str]
     return w, "*".join(parts)
 
 
-def load_ess(
+def _read_ess(
     path: str | os.PathLike,
     *,
-    weight: str | None = "auto",
-    countries: Sequence[str] | None = None,
-    min_total: int = 16,
-    keep: Sequence[str] = (),
-    higher_order: bool = True,
-    lrscale_bands: Mapping[str, tuple[int, int]] | None = None,
-    income_bands: Mapping[str, tuple[int, int]] | None = None,
-) -> pd.DataFrame:
-    """Load ESS microdata and score the Human Values Scale, tidy and participant level.
-
-    Parameters
-    ----------
-    path : path-like
-        ESS file (``.csv``, ``.dta``; ``.sav`` with ``pyreadstat``), downloaded by
-        the user from the ESS Data Portal. Column names are matched case-insensitively.
-    weight : {"auto", None} or str
-        ``"auto"`` (see the module notes: ``anweight`` first), a variable name,
-        a product such as ``"pspwght*pweight"``, or ``None`` for weight 1.
-    countries : sequence of str, optional
-        Keep only these ``cntry`` codes.
-    min_total : int
-        Minimum answered HVS items for a respondent to be scored (default 16:
-        at most 5 missing, ESS EduNet guideline).
-    keep : sequence of str
-        Further ESS variables to carry into the output unchanged (raw codes,
-        e.g. ``lrscale``, ``eisced``, ``rlgdgr``; their missing codes are not
-        recoded; the recoded levels are in the persona columns).
-    higher_order : bool
-        Also score the four higher-order values.
-    lrscale_bands, income_bands : mapping, optional
-        Level -> (lowest, highest) code of ``lrscale`` (default
-        :data:`LRSCALE_BANDS`) and ``hinctnta`` (default :data:`INCOME_BANDS`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per respondent and dimension: ``participant`` (``cntry`` /
-        ``essround`` / ``idno`` joined by ``_``), ``idno``, ``cntry``, ``essround``,
-        ``gender`` (``"male"``, ``"female"`` or missing), ``age`` (float, NaN if
-        missing), ``weight``, ``weight_variable``, the persona attributes
-        (:data:`PERSONA_COLUMNS`: ``age_band``, ``political_orientation``,
-        ``education``, ``religion``, ``income``; missing where the ESS
-        variable is absent from the file or holds a missing code), ``family``,
-        ``dimension``, ``score`` (MRAT-centred, 6 = very much like me after
-        reversing the ESS coding), ``n_items``, ``status``, then the ``keep`` columns.
-
-    Raises
-    ------
-    vp_stats.errors.DataFormatError
-        (a ``ValueError``) naming file, data row (with ``idno``) and variable for
-        a missing column, an item value outside 1-6 / 7-9, an unknown ``gndr``,
-        ``lrscale``, ``eisced``, ``rlgblg``, ``rlgdnm`` or ``hinctnta`` code, an
-        impossible age, a missing or negative weight, duplicate ids, or a
-        round 10 and a round 11 item name answered differently in one row.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "ess.csv")
-    >>> synthetic_ess(n=4, seed=0).to_csv(p, index=False)
-    >>> s = load_ess(p, weight="pspwght")
-    >>> s.weight_variable.unique().tolist(), s.family.unique().tolist()
-    (['pspwght'], ['pvq', 'higher_pvq'])
-    """
+    weight: str | None,
+    countries: Sequence[str] | None,
+    keep: Sequence[str],
+    lrscale_bands: Mapping[str, tuple[int, int]] | None,
+    income_bands: Mapping[str, tuple[int, int]] | None,
+) -> tuple[Path, np.ndarray, pd.DataFrame]:
+    """Read and check an ESS file: ``(file, HVS answers n x 21 in ESS coding, NaN missing,
+    one row per respondent: participant ... persona columns, keep columns)``."""
     file = Path(path)
     df = read_ess_file(file)
     hvs = list(schema.ESS_HVS_VARIABLES)
@@ -460,14 +457,6 @@ def load_ess(
         df, file=file, age=age, lrscale_bands=lrscale_bands, income_bands=income_bands
     )
 
-    answers = pd.DataFrame(items, columns=hvs)
-    answers.insert(0, "participant", participant.to_numpy())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # NaN scores are reported via 'status'
-        scored = score_pvq21(
-            answers, ess_coding=True, min_total=min_total, higher_order=higher_order
-        )
-    n_dim = len(scored) // n if n else 0
     meta = pd.DataFrame(
         {
             "participant": participant.to_numpy(),
@@ -487,6 +476,93 @@ def load_ess(
     )
     for c in keep:
         meta[c.lower()] = raw[c.lower()].to_numpy()
+    return file, items, meta
+
+
+def load_ess(
+    path: str | os.PathLike,
+    *,
+    weight: str | None = "auto",
+    countries: Sequence[str] | None = None,
+    min_total: int = 16,
+    keep: Sequence[str] = (),
+    higher_order: bool = True,
+    lrscale_bands: Mapping[str, tuple[int, int]] | None = None,
+    income_bands: Mapping[str, tuple[int, int]] | None = None,
+) -> pd.DataFrame:
+    """Load ESS microdata and score the Human Values Scale, tidy and participant level.
+
+    Parameters
+    ----------
+    path : path-like
+        ESS file (``.csv``, ``.dta``; ``.sav`` with ``pyreadstat``), downloaded by
+        the user from the ESS Data Portal. Column names are matched case-insensitively.
+    weight : {"auto", None} or str
+        ``"auto"`` (see the module notes: ``anweight`` first), a variable name,
+        a product such as ``"pspwght*pweight"``, or ``None`` for weight 1.
+    countries : sequence of str, optional
+        Keep only these ``cntry`` codes.
+    min_total : int
+        Minimum answered HVS items for a respondent to be scored (default 16:
+        at most 5 missing, ESS EduNet guideline).
+    keep : sequence of str
+        Further ESS variables to carry into the output unchanged (raw codes,
+        e.g. ``lrscale``, ``eisced``, ``rlgdgr``; their missing codes are not
+        recoded; the recoded levels are in the persona columns).
+    higher_order : bool
+        Also score the four higher-order values.
+    lrscale_bands, income_bands : mapping, optional
+        Level -> (lowest, highest) code of ``lrscale`` (default
+        :data:`LRSCALE_BANDS`) and ``hinctnta`` (default :data:`INCOME_BANDS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per respondent and dimension: ``participant`` (``cntry`` /
+        ``essround`` / ``idno`` joined by ``_``), ``idno``, ``cntry``, ``essround``,
+        ``gender`` (``"male"``, ``"female"`` or missing), ``age`` (float, NaN if
+        missing), ``weight``, ``weight_variable``, the persona attributes
+        (:data:`PERSONA_COLUMNS`: ``age_band``, ``political_orientation``,
+        ``education``, ``religion``, ``income``; missing where the ESS
+        variable is absent from the file or holds a missing code), ``family``,
+        ``dimension``, ``score`` (MRAT-centred, 6 = very much like me after
+        reversing the ESS coding), ``n_items``, ``status``, then the ``keep`` columns.
+
+    Raises
+    ------
+    vp_stats.errors.DataFormatError
+        (a ``ValueError``) naming file, data row (with ``idno``) and variable for
+        a missing column, an item value outside 1-6 / 7-9, an unknown ``gndr``,
+        ``lrscale``, ``eisced``, ``rlgblg``, ``rlgdnm`` or ``hinctnta`` code, an
+        impossible age, a missing or negative weight, duplicate ids, or a
+        round 10 and a round 11 item name answered differently in one row.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "ess.csv")
+    >>> synthetic_ess(n=4, seed=0).to_csv(p, index=False)
+    >>> s = load_ess(p, weight="pspwght")
+    >>> s.weight_variable.unique().tolist(), s.family.unique().tolist()
+    (['pspwght'], ['pvq', 'higher_pvq'])
+    """
+    file, items, meta = _read_ess(
+        path,
+        weight=weight,
+        countries=countries,
+        keep=keep,
+        lrscale_bands=lrscale_bands,
+        income_bands=income_bands,
+    )
+    n = len(meta)
+    answers = pd.DataFrame(items, columns=list(schema.ESS_HVS_VARIABLES))
+    answers.insert(0, "participant", meta["participant"].to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # NaN scores are reported via 'status'
+        scored = score_pvq21(
+            answers, ess_coding=True, min_total=min_total, higher_order=higher_order
+        )
+    n_dim = len(scored) // n if n else 0
     rep = meta.loc[meta.index.repeat(n_dim)].reset_index(drop=True)
     out = pd.concat(
         [rep, scored[["family", "dimension", "score", "n_items", "status"]].reset_index(drop=True)],
@@ -494,6 +570,75 @@ def load_ess(
     )
     out = out[OUTPUT_COLUMNS + [c.lower() for c in keep]]
     return tables.check(out, tables.EssScores, source=f"{file} (scored)")
+
+
+def load_ess_answers(
+    path: str | os.PathLike,
+    *,
+    weight: str | None = "auto",
+    countries: Sequence[str] | None = None,
+    lrscale_bands: Mapping[str, tuple[int, int]] | None = None,
+    income_bands: Mapping[str, tuple[int, int]] | None = None,
+) -> pd.DataFrame:
+    """ESS respondents' PVQ-21 (Human Values Scale) answers, long, with groups and weights.
+
+    The item-level companion of :func:`load_ess` (same reader, checks, respondent key,
+    weight choice and persona recoding), for comparisons of answer *distributions*
+    (:mod:`vp_stats.stats.fidelity`, :func:`vp_stats.studies.ess_fidelity.ess_fidelity`).
+
+    Answers are put on the LLM's PVQ scale: ``rating = 7 - code``, so 6 is "very much
+    like me" and 1 "not like me at all", as :func:`vp_stats.studies.personas.pvq21_prompts`
+    and the runner's ``p_1..p_6`` number them (the ESS codes 1 = very much like me).
+    Missing answers (codes 7 / 8 / 9, empty) are left out.
+
+    Weights. ``weight="auto"`` (the default) is ``anweight`` (= ``pspwght x pweight``;
+    for rounds without it the same product, then ``pspwght``, ``dweight``: module
+    notes). The ESS recommends ``anweight`` for every analysis from round 9 on and
+    ``pspwght x pweight`` for analyses across countries (ESS, "Weighting European
+    Social Survey Data", 2014; 2020 guidance); persona groups (gender, age, ...) are not
+    one country's, so a group pooled over the countries of a file needs the population
+    size weight ``pweight``, and within one country ``pweight`` is constant, so the
+    default gives the same within-country distributions as ``pspwght``. Pass
+    ``weight="dweight"`` for design weights only, ``None`` for none.
+
+    Returns
+    -------
+    DataFrame
+        One row per respondent and answered item (:data:`ANSWER_COLUMNS`):
+        ``participant, item`` (``"1"`` ... ``"21"``, the PVQ-21 item number),
+        ``ess_variable``, ``value`` (:data:`vp_stats.schema.PVQ21_KEY`), ``rating``
+        (1-6, 6 = very much like me), ``cntry, essround, weight, weight_variable,
+        gender`` and the persona columns (:data:`PERSONA_COLUMNS`); checked against
+        :class:`vp_stats.tables.AnswerSheet`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "synthetic_ess.csv")
+    >>> synthetic_ess(n=5, seed=0, attributes=True).to_csv(p, index=False)
+    >>> a = load_ess_answers(p)
+    >>> a.item.nunique(), a.weight_variable.iloc[0], float(a.rating.min()), float(a.rating.max())
+    (21, 'anweight', 1.0, 6.0)
+    """
+    file, items, meta = _read_ess(
+        path,
+        weight=weight,
+        countries=countries,
+        keep=(),
+        lrscale_bands=lrscale_bands,
+        income_bands=income_bands,
+    )
+    hvs = list(schema.ESS_HVS_VARIABLES)
+    value_of = {i: v for v, its in schema.PVQ21_KEY.items() for i in its}
+    n, k = items.shape
+    row, j = np.nonzero(~np.isnan(items))
+    out = meta.iloc[row].reset_index(drop=True)
+    out["item"] = (j + 1).astype(str)
+    out["ess_variable"] = np.asarray(hvs, dtype=object)[j]
+    out["value"] = [value_of[i + 1] for i in j]
+    out["rating"] = 7.0 - items[row, j]
+    out = out[ANSWER_COLUMNS]
+    return tables.check(out, tables.AnswerSheet, source=f"{file} (answers)")
 
 
 # --------------------------------------------------------------------------- persona attributes
@@ -589,18 +734,33 @@ def recode_persona_attributes(
 
 
 def synthetic_ess(
-    n: int = 200, *, seed: int = 0, countries: Sequence[str] = ("DE", "FR")
+    n: int = 200,
+    *,
+    seed: int = 0,
+    countries: Sequence[str] = ("DE", "FR"),
+    attributes: bool = False,
 ) -> pd.DataFrame:
-    """A small table in ESS microdata format (random answers, not ESS data).
+    """A small table in ESS microdata format (SYNTHETIC: random answers, not ESS data).
 
     Columns: ``idno, cntry, essround, gndr, agea``, the 21 HVS variables (ESS
     coding, with a few 7/8/9 missing codes), ``dweight, pspwght, pweight,
     anweight`` (``anweight = pspwght * pweight``). For tests and examples only.
 
+    ``attributes=True`` adds the persona variables ``lrscale, eisced, rlgblg, rlgdnm,
+    hinctnta`` (codes as in the ESS codebooks, a few missing codes) and builds group
+    differences into the answers, so that groups differ at the distribution level:
+    respondents on the right (``lrscale`` 7-10) answer the Tradition, Conformity and
+    Security items one category nearer "very much like me", women the Benevolence and
+    Universalism items, the highest income deciles (8-10) the Power and Achievement
+    items (clipped to 1-6). The other columns are those of ``attributes=False`` with
+    the same seed.
+
     Examples
     --------
     >>> synthetic_ess(3, seed=0).shape
     (3, 30)
+    >>> synthetic_ess(3, seed=0, attributes=True).shape
+    (3, 35)
     """
     rng = np.random.default_rng(seed)
     df = pd.DataFrame(
@@ -613,6 +773,32 @@ def synthetic_ess(
         }
     )
     items = rng.integers(1, 7, size=(n, len(schema.ESS_HVS_VARIABLES)))
+    extra = {}
+    if attributes:  # own generator: the other columns stay those of attributes=False
+        arng = np.random.default_rng([seed, 25])
+        p_lr = [0.0925] * 10 + [0.055, 0.01, 0.01]
+        extra["lrscale"] = arng.choice([*range(11), 77, 88], size=n, p=p_lr)
+        extra["eisced"] = arng.choice([1, 2, 3, 4, 5, 6, 7, 55, 88], size=n)
+        blg = arng.choice([1, 2, 8], size=n, p=[0.6, 0.38, 0.02])
+        p_dnm = [0.4, 0.3, 0.05, 0.05, 0.1, 0.05, 0.05]
+        dnm = arng.choice([1, 2, 3, 5, 6, 7, 8], size=n, p=p_dnm)
+        extra["rlgblg"] = blg
+        extra["rlgdnm"] = np.where(blg == 1, dnm, 66)
+        p_inc = [0.095] * 10 + [0.03, 0.02]
+        extra["hinctnta"] = arng.choice([*range(1, 11), 77, 88], size=n, p=p_inc)
+        shift = np.zeros_like(items)
+
+        def nearer(rows, values):
+            for v in values:
+                for i in schema.PVQ21_KEY[v]:
+                    shift[rows, i - 1] -= 1
+
+        lr = extra["lrscale"]
+        nearer((lr >= 7) & (lr <= 10), ("Tradition", "Conformity", "Security"))
+        nearer(df["gndr"].to_numpy() == 2, ("Benevolence", "Universalism"))
+        inc = extra["hinctnta"]
+        nearer((inc >= 8) & (inc <= 10), ("Power", "Achievement"))
+        items = np.clip(items + shift, 1, 6)
     holes = rng.random(items.shape) < 0.02
     items[holes] = rng.choice(list(HVS_MISSING_CODES), size=int(holes.sum()))
     for j, v in enumerate(schema.ESS_HVS_VARIABLES):
@@ -621,4 +807,6 @@ def synthetic_ess(
     df["pspwght"] = np.round(df["dweight"] * rng.uniform(0.8, 1.2, n), 4)
     df["pweight"] = df["cntry"].map({c: 0.5 + i for i, c in enumerate(countries)})
     df["anweight"] = df["pspwght"] * df["pweight"]
+    for c, v in extra.items():
+        df[c] = v
     return df

@@ -45,6 +45,7 @@ from vp_stats.plots.base import heatmap, new_axes, new_figure
 
 __all__ = [
     "correlation_heatmap",
+    "fidelity_plot",
     "group_gap_plot",
     "hierarchy_plot",
     "item_level_plot",
@@ -644,4 +645,84 @@ def steerability_heatmap(
     ax.set_xlabel("human group")
     ax.set_ylabel("persona")
     ax.set_title(title or "Steerability: persona distance to each group (own group framed)")
+    return ax
+
+
+def fidelity_plot(
+    summary: pd.DataFrame,
+    label: str = "persona_id",
+    *,
+    measure: str = "w1",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Distribution fidelity: each row's mean distance from the humans with its CI, against
+    the noise floor and the baselines.
+
+    One line per row of ``summary`` (e.g. per persona against its own human group): the
+    mean distance over items with its bootstrap CI (black), the noise floor of a perfect
+    model at the same n (grey bar), the human split half (grey cross), the human-average
+    baseline (orange diamond) and the uniform answer distribution (light square). Left of
+    the baseline is better than knowing only how people answer in general; at the floor
+    a model is as close as sampling noise allows.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`vp_stats.stats.fidelity.summarise_fidelity` rows: ``label``, ``<measure>``,
+        ``<measure>_ci_low``, ``<measure>_ci_high``, ``floor_<measure>``,
+        ``split_half_<measure>``, ``average_<measure>``, ``uniform_<measure>``.
+    label : str
+        The column naming the rows.
+    measure : {"w1", "js_distance"}
+        The distance.
+    title : str, optional
+        Axes title.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"persona_id": ["a", "b"], "w1": [0.5, 0.9], "w1_ci_low": [0.4, 0.7],
+    ...                   "w1_ci_high": [0.6, 1.1], "floor_w1": 0.2, "split_half_w1": 0.25,
+    ...                   "average_w1": 0.8, "uniform_w1": 1.2})
+    >>> ax = fidelity_plot(s)
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xlabel()
+    (['a', 'b'], 'W1 (Wasserstein-1) to the humans')
+    """
+    if measure not in ("w1", "js_distance"):
+        raise ValueError(f"measure must be 'w1' or 'js_distance', got {measure!r}")
+    m = measure
+    cols = [label, m, f"{m}_ci_low", f"{m}_ci_high"]
+    marks = [f"floor_{m}", f"split_half_{m}", f"average_{m}", f"uniform_{m}"]
+    tables.require(summary, [*cols, *marks], "fidelity summary")
+    d = summary.reset_index(drop=True)
+    y = np.arange(len(d))[::-1]
+    ax = new_axes(ax, (6.4, 0.32 * len(d) + 1.8))
+    style = {
+        f"floor_{m}": dict(marker="|", color="0.35", ms=12, mew=2, label="noise floor"),
+        f"split_half_{m}": dict(marker="x", color="0.5", ms=6, label="human split half"),
+        f"average_{m}": dict(marker="D", color="#dd8452", ms=5, label="human-average baseline"),
+        f"uniform_{m}": dict(marker="s", color="#bbbbbb", ms=5, label="uniform answers"),
+    }
+    for c, kw in style.items():
+        ax.plot(d[c].to_numpy(dtype=float), y, ls="none", **kw)
+    x = d[m].to_numpy(dtype=float)
+    err = np.vstack([x - d[f"{m}_ci_low"].to_numpy(float), d[f"{m}_ci_high"].to_numpy(float) - x])
+    ax.errorbar(
+        x, y, xerr=np.where(np.isfinite(err), err, 0.0), fmt="o", color="black", ms=4,
+        capsize=2, label="model (95% CI)",
+    )  # fmt: skip
+    ax.set_yticks(y, [str(v) for v in d[label]])
+    name = "W1 (Wasserstein-1)" if m == "w1" else "Jensen-Shannon distance"
+    ax.set_xlabel(f"{name} to the humans")
+    ax.set_xlim(left=0)
+    ax.set_ylim(-0.7, len(d) - 0.3)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title or f"Fidelity: {name} against the noise floor and baselines", fontsize=10)
     return ax

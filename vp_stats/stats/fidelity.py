@@ -35,6 +35,23 @@ says how close that is:
   within Monte Carlo error; tests/stats/test_fidelity.py), and it is the floor that
   fits the comparison actually made (model at its n against all raters).
 
+Survey weights (``weight=``, a column of the human side: e.g. the ESS ``anweight``,
+:func:`vp_stats.io.ess.load_ess_answers`). The human distribution is then the normalised
+weighted histogram (``count_c = n * sum_{answer c} w / sum w``: the weighted histogram on
+the scale of the raw n), and the human n is reported twice: ``n_human`` (raters) and
+``n_human_effective``, Kish's effective n ``(sum w)^2 / sum w^2`` (Kish 1965, *Survey
+Sampling*, Wiley; Kish 1992, "Weighting for unequal P_i", J. Off. Stat. 8:183-200).
+The floors follow the weights: split halves compare the two halves' weighted histograms,
+and the bootstrap floor draws the model side's answers as respondents drawn with
+probability proportional to their weight (a multinomial draw at the model side's n from
+the weighted histogram: what a perfect model of the weighted population answers) and the
+human side by resampling the raters with replacement, each carrying its weight (Rao & Wu
+1988; :func:`bootstrap_floor`). Two such weighted resamples of n / 2 raters reproduce the
+weighted split-half floor within Monte Carlo error
+(tests/stats/test_fidelity_weights.py). Without weights, or when every weight is equal
+(then the weighted histogram is the histogram), every function takes the unweighted path
+and returns exactly today's table (no ``n_human_effective`` column without ``weight=``).
+
 Baselines: ``uniform_*`` (every category ``1/K``) and ``average_*`` (the human
 answer distribution averaged over all items: a model that knows how people answer
 in general but not this item; the human-average baseline of OpinionQA). The
@@ -61,8 +78,10 @@ __all__ = [
     "representativeness",
     "model_distributions",
     "human_distributions",
+    "kish_effective_n",
     "split_half_floor",
     "bootstrap_floor",
+    "weighted_resample_counts",
     "ItemFidelity",
     "item_fidelity",
     "FIDELITY_MEASURES",
@@ -176,6 +195,47 @@ def _checked_values(df: pd.DataFrame, rating: str, low: int, high: int, what: st
     return x
 
 
+def _survey_weights(df: pd.DataFrame, weight: str | None, what: str) -> np.ndarray | None:
+    """The rows' survey weights (finite, >= 0), or None without ``weight``."""
+    if weight is None:
+        return None
+    tables.require(df, [weight], what, numeric=[weight])
+    w = pd.to_numeric(df[weight], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{what}: row {i}: field {weight!r}: weight {w[i]:g} is not a finite number >= 0"
+        )
+    return w
+
+
+def _varying(w: np.ndarray | None) -> np.ndarray | None:
+    """``w`` when its values differ; None when absent or all equal (the unweighted path)."""
+    if w is None or len(w) == 0 or np.all(w == w[0]):
+        return None
+    return w
+
+
+def kish_effective_n(weights) -> float:
+    """Kish's effective sample size of a weighted sample: ``(sum w)^2 / sum w^2``.
+
+    Kish (1965), *Survey Sampling*, Wiley; Kish (1992), "Weighting for unequal
+    P_i", Journal of Official Statistics 8:183-200 (the design effect of weighting
+    ``n sum w^2 / (sum w)^2``). Equals n for equal weights.
+
+    Examples
+    --------
+    >>> kish_effective_n([1, 1, 1, 1])
+    4.0
+    >>> kish_effective_n([1, 1, 1, 3])
+    3.0
+    """
+    w = np.asarray(weights, dtype=float)
+    s2 = float((w * w).sum())
+    return float(w.sum() ** 2 / s2) if s2 > 0 else 0.0
+
+
 def model_distributions(
     answers: pd.DataFrame,
     *,
@@ -245,9 +305,19 @@ def model_distributions(
 
 
 def human_distributions(
-    ratings: pd.DataFrame, *, rating: str = "rating", scale: tuple[int, int] = (_LOW, _HIGH)
+    ratings: pd.DataFrame,
+    *,
+    rating: str = "rating",
+    scale: tuple[int, int] = (_LOW, _HIGH),
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Per item: the raters' answer counts ``count_1..count_K`` and ``n_human``.
+
+    With ``weight`` (a column of survey weights) the counts are the weighted histogram
+    on the scale of the raw n, ``count_c = n * sum_{answer c} w / sum w`` (normalised:
+    the weighted answer distribution), and ``n_human_effective`` is Kish's effective n
+    ``(sum w)^2 / sum w^2`` of the item's raters (:func:`kish_effective_n`). Equal
+    weights give exactly the unweighted table (without ``n_human_effective``).
 
     Examples
     --------
@@ -255,22 +325,38 @@ def human_distributions(
     >>> h = pd.DataFrame({"item": "q1", "rating": [1, 2, 2, None]})
     >>> human_distributions(h)[["n_human", "count_1", "count_2"]].values.tolist()
     [[3.0, 1.0, 2.0]]
+    >>> hw = h.assign(w=[2.0, 1.0, 1.0, 5.0])  # the 1 counts twice: 2 of 4 weight units
+    >>> human_distributions(hw, weight="w")[["n_human", "n_human_effective", "count_1"]
+    ...                                     ].values.tolist()
+    [[3.0, 2.6666666666666665, 1.5]]
     """
     low, high = scale
     k = high - low + 1
     keys = _item_keys(ratings)
     tables.require(ratings, [*keys, rating], "human ratings")
     x = _checked_values(ratings, rating, low, high, "human ratings")
+    w = _survey_weights(ratings, weight, "human ratings")
     ok = ~np.isnan(x)
     df = ratings.loc[ok, keys].reset_index(drop=True)
     H = _split_counts(x[ok], k, low)
     gid = df.groupby(keys, sort=True).ngroup().to_numpy()
     n_g = int(gid.max()) + 1 if len(gid) else 0
     out = df.groupby(keys, sort=True).size().reset_index()[keys]
+    n = np.bincount(gid, minlength=n_g).astype(float)
     cols = {}
+    w = _varying(None if w is None else w[ok])
+    if w is None:
+        for c in range(k):
+            cols[f"count_{c + 1}"] = np.bincount(gid, weights=H[:, c], minlength=n_g)
+        out["n_human"] = n
+        return pd.concat([out, pd.DataFrame(cols)], axis=1)
+    sw = np.bincount(gid, weights=w, minlength=n_g)
+    sw2 = np.bincount(gid, weights=w * w, minlength=n_g)
+    scale_to_n = np.divide(n, sw, out=np.zeros(n_g), where=sw > 0)
     for c in range(k):
-        cols[f"count_{c + 1}"] = np.bincount(gid, weights=H[:, c], minlength=n_g)
-    out["n_human"] = np.bincount(gid, minlength=n_g).astype(float)
+        cols[f"count_{c + 1}"] = np.bincount(gid, weights=H[:, c] * w, minlength=n_g) * scale_to_n
+    out["n_human"] = n
+    out["n_human_effective"] = np.divide(sw * sw, sw2, out=np.zeros(n_g), where=sw2 > 0)
     return pd.concat([out, pd.DataFrame(cols)], axis=1)
 
 
@@ -281,17 +367,21 @@ def split_half_floor(
     seed: int = 0,
     rating: str = "rating",
     scale: tuple[int, int] = (_LOW, _HIGH),
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Per item: mean W1 and JS distance between two random halves of its raters.
 
     Each of ``n_splits`` splits shuffles the item's raters (answers missing left
     out) and compares the first ``floor(n / 2)`` with the rest. Items with fewer
-    than 2 answers get NaN.
+    than 2 answers get NaN. With ``weight`` (survey weights) each half is its
+    weighted histogram (the raters are split as without weights, with the same
+    random numbers); equal weights give exactly the unweighted table.
 
     Returns
     -------
     DataFrame
-        ``<item keys>, n_human, split_half_w1, split_half_js_distance``.
+        ``<item keys>, n_human, split_half_w1, split_half_js_distance`` (with
+        ``weight``: ``n_human_effective``, Kish's effective n, after ``n_human``).
 
     Examples
     --------
@@ -305,8 +395,10 @@ def split_half_floor(
     keys = _item_keys(ratings)
     tables.require(ratings, [*keys, rating], "human ratings")
     x = _checked_values(ratings, rating, low, high, "human ratings")
+    w = _survey_weights(ratings, weight, "human ratings")
     ok = ~np.isnan(x)
-    df = ratings.loc[ok, keys].assign(_x=x[ok])
+    w = _varying(None if w is None else w[ok])
+    df = ratings.loc[ok, keys].assign(_x=x[ok], _w=1.0 if w is None else w)
     rng = np.random.default_rng(seed)
     rows = []
     for key, g in df.groupby(keys, sort=True):
@@ -315,14 +407,23 @@ def split_half_floor(
         w1 = js = np.nan
         if n >= 2:
             onehot = _split_counts(v, k, low)  # n x K
-            order = rng.random((n_splits, n)).argsort(axis=1).argsort(axis=1)
-            half = (order < n // 2).astype(float)
+            if w is not None:
+                onehot = onehot * g["_w"].to_numpy()[:, None]
+            # the n // 2 raters with the smallest random numbers: their ranks are < n // 2
+            # (ties have probability ~ n^2 / 2^53); a partition instead of two sorts
+            r = rng.random((n_splits, n))
+            kth = np.partition(r, n // 2 - 1, axis=1)[:, n // 2 - 1 : n // 2]
+            half = (r <= kth).astype(float)
             a = half @ onehot
             b = onehot.sum(axis=0) - a
             w1 = float(ordinal_w1(a, b).mean())
             js = float(js_distance(a, b).mean())
-        rows.append((*(key if isinstance(key, tuple) else (key,)), float(n), w1, js))
-    return pd.DataFrame(rows, columns=[*keys, "n_human", "split_half_w1", "split_half_js_distance"])
+        head = (*(key if isinstance(key, tuple) else (key,)), float(n))
+        if w is not None:
+            head = (*head, kish_effective_n(g["_w"].to_numpy()))
+        rows.append((*head, w1, js))
+    ns = ["n_human"] if w is None else ["n_human", "n_human_effective"]
+    return pd.DataFrame(rows, columns=[*keys, *ns, "split_half_w1", "split_half_js_distance"])
 
 
 def bootstrap_floor(
@@ -332,6 +433,7 @@ def bootstrap_floor(
     n_human=None,
     n_boot: int = 200,
     seed: int | np.random.Generator = 0,
+    weighted_answers: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Expected W1 and JS distance of a perfect model from the raters, per item, by simulation.
 
@@ -342,6 +444,21 @@ def bootstrap_floor(
     ``n_human`` answers (default: the raters' own n) from it and measures their
     distance; the floor is the mean over draws.
 
+    Survey weights: pass the weighted histogram as ``human_counts``
+    (:func:`human_distributions` with ``weight=``) and the raters' answers with their
+    weights as ``weighted_answers``. The model side's draws are then respondents drawn with
+    probability proportional to their weight (a multinomial at the model side's n from
+    the weighted histogram: what a perfect model of the weighted population answers);
+    the human side's are the raters resampled with replacement, ``n_human`` of them
+    (default: all), each carrying its weight, and their weighted histogram: the
+    with-replacement bootstrap of a weighted sample (Rao & Wu 1988, "Resampling
+    inference with complex survey data", JASA 83:231-241, for one stratum with
+    replacement; Efron & Tibshirani 1993, ch. 6). Its cost is ``n_boot x n`` draws per
+    item, the order of :func:`split_half_floor`'s. The simpler multinomial at Kish's
+    effective n was rejected: it matches the variance of the weighted histogram only on
+    average over categories, and put the Jensen-Shannon floor 9 % above the weighted
+    split half on an item with a rare category (tests/stats/test_fidelity_weights.py).
+
     Parameters
     ----------
     human_counts : array (items, K)
@@ -349,7 +466,12 @@ def bootstrap_floor(
     n_model : int, float or array (items,)
         The model side's number of answers per item (``numpy.inf``: exact probabilities).
     n_human : int or array (items,), optional
-        Default: the row sums of ``human_counts``.
+        Default: the row sums of ``human_counts`` (with ``weighted_answers``: each item's
+        number of raters).
+    weighted_answers : sequence of (categories, weights), optional
+        Per item (rows of ``human_counts``): the raters' answer categories ``0..K-1``
+        and their survey weights; the human side is then the weighted resample of
+        them (see above).
 
     Returns
     -------
@@ -366,7 +488,12 @@ def bootstrap_floor(
     C = np.asarray(human_counts, dtype=float)
     p = _normalise(C)
     m = C.shape[0]
-    nh = C.sum(axis=1) if n_human is None else np.broadcast_to(np.asarray(n_human), (m,))
+    if n_human is None and weighted_answers is not None:
+        nh = np.array([len(c) for c, _ in weighted_answers], dtype=float)
+    elif n_human is None:
+        nh = C.sum(axis=1)
+    else:
+        nh = np.broadcast_to(np.asarray(n_human), (m,))
     nm = np.broadcast_to(np.asarray(n_model, dtype=float), (m,))
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     w1 = np.full(m, np.nan)
@@ -376,7 +503,16 @@ def bootstrap_floor(
         return {"w1": w1, "js_distance": js}
     po = p[ok]
     po = po / po.sum(axis=1, keepdims=True)
-    h = rng.multinomial(nh[ok].astype(np.int64), po, size=(n_boot, int(ok.sum())))
+    if weighted_answers is None:
+        h = rng.multinomial(nh[ok].astype(np.int64), po, size=(n_boot, int(ok.sum())))
+    else:
+        h = np.stack(
+            [
+                weighted_resample_counts(*weighted_answers[i], int(nh[i]), n_boot, C.shape[1], rng)
+                for i in np.flatnonzero(ok)
+            ],
+            axis=1,
+        )
     exact = ~np.isfinite(nm[ok])
     nmod = np.where(exact, 1, nm[ok]).astype(np.int64)
     mod = rng.multinomial(nmod, po, size=(n_boot, int(ok.sum()))).astype(float)
@@ -386,9 +522,68 @@ def bootstrap_floor(
     return {"w1": w1, "js_distance": js}
 
 
+def weighted_resample_counts(
+    categories: np.ndarray,
+    weights: np.ndarray,
+    size: int,
+    n_boot: int,
+    k: int,
+    seed: int | np.random.Generator = 0,
+) -> np.ndarray:
+    """Weighted histograms of ``n_boot`` resamples (with replacement) of weighted answers.
+
+    Each resample draws ``size`` of the answers uniformly with replacement; each drawn
+    answer adds its weight to its category (``categories``: ``0..K-1``). The human side
+    of :func:`bootstrap_floor` with survey weights (Rao & Wu 1988). Drawn in chunks of
+    about two million answers (memory bounded for large files).
+
+    Returns
+    -------
+    array (n_boot, k)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = weighted_resample_counts(np.array([0, 0, 1]), np.array([1.0, 1.0, 2.0]), 3, 4, 2)
+    >>> h.shape, bool(np.all(h.sum(axis=1) >= 3))
+    ((4, 2), True)
+    """
+    cat = np.asarray(categories, dtype=np.int64)
+    w = np.asarray(weights, dtype=float)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    out = np.zeros((n_boot, k))
+    if size < 1 or len(cat) == 0:
+        return out
+    chunk = max(1, 2_000_000 // size)
+    for s0 in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - s0)
+        idx = rng.integers(0, len(cat), size=(b, size))
+        code = cat[idx] + k * np.arange(b)[:, None]
+        hist = np.bincount(code.ravel(), weights=w[idx].ravel(), minlength=b * k)
+        out[s0 : s0 + b] = hist.reshape(b, k)
+    return out
+
+
 @dataclass(frozen=True)
 class ItemFidelity(tables.Result):
     """:func:`item_fidelity`'s per-item table; ``notes`` hold the settings and the scale."""
+
+
+def _respondents(ratings, items: pd.DataFrame, keys, weight, scale):
+    """Per row of ``items``: the raters' answer categories (0-based) and weights.
+
+    A non-integer rating goes to its nearest category (ratings of people are integers).
+    """
+    low, high = scale
+    x = _checked_values(ratings, "rating", low, high, "human ratings")
+    w = _survey_weights(ratings, weight, "human ratings")
+    ok = ~np.isnan(x)
+    df = ratings.loc[ok, keys].assign(_c=np.rint(x[ok]).astype(np.int64) - low, _w=w[ok])
+    groups = {k if isinstance(k, tuple) else (k,): g for k, g in df.groupby(keys, sort=True)}
+    return [
+        (groups[tuple(r)]["_c"].to_numpy(), groups[tuple(r)]["_w"].to_numpy())
+        for r in items.itertuples(index=False)
+    ]
 
 
 def item_fidelity(
@@ -401,6 +596,7 @@ def item_fidelity(
     n_splits: int = 200,
     n_boot: int = 200,
     seed: int = 0,
+    weight: str | None = None,
 ) -> ItemFidelity:
     """Per item (and ``by`` group, e.g. ``["model"]``, ``["persona_id"]``): fidelity to raters.
 
@@ -416,6 +612,13 @@ def item_fidelity(
         Random splits of :func:`split_half_floor`; draws of :func:`bootstrap_floor`.
     seed : int
         Seed of both (two runs give identical tables).
+    weight : str, optional
+        A column of ``human_ratings`` holding survey weights: the human side is the
+        weighted histogram, the floors weighted (module notes: split halves of the
+        weighted histograms; the bootstrap floor draws the model side proportional to
+        weight at its n and the human side at Kish's effective n), and the table gets
+        ``n_human_effective`` after ``n_human``. Equal weights: exactly the unweighted
+        table.
 
     Returns
     -------
@@ -441,7 +644,8 @@ def item_fidelity(
     by = list(by)
     keys = _item_keys(answers)
     md = model_distributions(answers, by=by, rating=rating, scale=scale)
-    hd = human_distributions(human_ratings, scale=scale)
+    hd = human_distributions(human_ratings, scale=scale, weight=weight)
+    weighted = "n_human_effective" in hd.columns
     if _item_keys(human_ratings) != keys:
         raise ValueError(
             f"answers identify items by {keys}, human ratings by {_item_keys(human_ratings)}"
@@ -454,9 +658,14 @@ def item_fidelity(
     cats = np.arange(low, high + 1, dtype=float)
     exact = (merged["distribution_from"] == "probabilities").to_numpy()
     n_model = np.where(exact, np.inf, merged["n_model"].to_numpy(dtype=float))
-    floor = bootstrap_floor(C, n_model, n_boot=n_boot, seed=seed)
-    halves = split_half_floor(human_ratings, n_splits=n_splits, seed=seed, scale=scale)
-    halves = merged[keys].merge(halves.drop(columns="n_human"), on=keys, how="left")
+    resp = _respondents(human_ratings, merged[keys], keys, weight, scale) if weighted else None
+    n_eff = merged["n_human_effective"].to_numpy() if weighted else None
+    floor = bootstrap_floor(C, n_model, n_boot=n_boot, seed=seed, weighted_answers=resp)
+    halves = split_half_floor(
+        human_ratings, n_splits=n_splits, seed=seed, scale=scale, weight=weight
+    )
+    halves = halves.drop(columns=["n_human", "n_human_effective"], errors="ignore")
+    halves = merged[keys].merge(halves, on=keys, how="left")
     uniform = np.full(k, 1.0 / k)
     average = np.nanmean(_normalise(hd[[f"count_{c}" for c in range(1, k + 1)]].to_numpy()), 0)
     out = merged[[*by, *keys]].copy()
@@ -467,6 +676,8 @@ def item_fidelity(
     out["distribution_from"] = merged["distribution_from"].to_numpy()
     out["n_model"] = merged["n_model"].to_numpy()
     out["n_human"] = merged["n_human"].to_numpy()
+    if weighted:
+        out["n_human_effective"] = n_eff
     out["w1"] = w1
     out["representativeness"] = 1 - w1 / (k - 1)
     out["js_distance"] = js
@@ -489,6 +700,8 @@ def item_fidelity(
         "n_items_without_raters": int(n_lost),
         "js": "Jensen-Shannon distance, base 2 (square root of the divergence)",
     }
+    if weight is not None:
+        notes["weight"] = weight if weighted else f"{weight} (all equal: unweighted)"
     return ItemFidelity(out.reset_index(drop=True), notes)
 
 
@@ -707,10 +920,14 @@ def group_distributions(
     *,
     rating: str = "rating",
     scale: tuple[int, int] = (_LOW, _HIGH),
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Per group and item: the answer counts ``count_1..count_K`` and ``n_human``.
 
-    Rows with a missing group are left out.
+    Rows with a missing group are left out. ``weight``: survey weights, as in
+    :func:`human_distributions` (each group's weighted histogram and
+    ``n_human_effective``; a group whose weights are all equal gets its plain counts
+    and ``n_human_effective = n_human``).
 
     Examples
     --------
@@ -723,7 +940,9 @@ def group_distributions(
     r = ratings[ratings[group].notna()]
     parts = []
     for g, sub in r.groupby(group, sort=True):
-        d = human_distributions(sub, rating=rating, scale=scale)
+        d = human_distributions(sub, rating=rating, scale=scale, weight=weight)
+        if weight is not None and "n_human_effective" not in d.columns:
+            d.insert(d.columns.get_loc("n_human") + 1, "n_human_effective", d["n_human"])
         d.insert(0, group, g)
         parts.append(d)
     if not parts:
@@ -740,6 +959,7 @@ def group_distances(
     scale: tuple[int, int] = (_LOW, _HIGH),
     n_perm: int = 200,
     seed: int = 0,
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """How far apart real groups answer, item by item, against groups formed at random.
 
@@ -748,6 +968,9 @@ def group_distances(
     with the participants' group labels shuffled (``n_perm`` times, group sizes
     kept): the distance two groups of these sizes show by chance. A persona can
     only be steered towards a group that differs from the others beyond it.
+    ``weight`` (survey weights): each group's weighted histogram, and a shuffled
+    participant carries its weight into its new group; equal weights give exactly the
+    unweighted table.
 
     Returns
     -------
@@ -771,9 +994,13 @@ def group_distances(
     tables.require(ratings, [participant, group, *keys, rating], "human ratings")
     r = ratings[ratings[group].notna()]
     x = _checked_values(r, rating, low, high, "human ratings")
+    w = _survey_weights(r, weight, "human ratings")
     ok = ~np.isnan(x)
     r, x = r[ok], x[ok]
     onehot = _split_counts(x, k, low)
+    w = _varying(None if w is None else w[ok])
+    if w is not None:  # each group's weighted histogram; shuffled people carry their weights
+        onehot = onehot * w[:, None]
     item_id = r.groupby(keys, sort=True).ngroup().to_numpy()
     n_items = int(item_id.max()) + 1
     people, person_idx = np.unique(r[participant].astype(str).to_numpy(), return_inverse=True)
@@ -889,6 +1116,7 @@ def steerability(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
+    weight: str | None = None,
 ) -> Steerability:
     """Is each persona closer to its own group than to the others? Item-bootstrap CIs.
 
@@ -907,6 +1135,9 @@ def steerability(
     own group's block: for value-steered personas, the opposite third on the same
     value, measured on the same items (groups of different values are rated on
     different items, so their distances are not comparable).
+
+    ``weight``: a column of ``human_ratings`` with survey weights; each group's
+    distribution is then its weighted histogram (:func:`group_distributions`).
 
     Returns
     -------
@@ -939,7 +1170,7 @@ def steerability(
     tables.require(answers, [persona, own_group], "answers")
     own = answers[[persona, own_group]].drop_duplicates(persona).set_index(persona)[own_group]
     md = model_distributions(answers, by=[persona], rating=rating, scale=scale)
-    gd = group_distributions(human_ratings, group, rating=rating, scale=scale)
+    gd = group_distributions(human_ratings, group, rating=rating, scale=scale, weight=weight)
     items = md[keys].drop_duplicates().merge(gd[keys].drop_duplicates(), on=keys)
     items = items.sort_values(keys).reset_index(drop=True)
     iid = items.assign(_i=np.arange(len(items)))
@@ -1020,4 +1251,6 @@ def steerability(
             }
         )
     notes = {"measure": measure, "n_boot": n_boot, "ci": ci, "seed": seed}
+    if weight is not None:
+        notes["weight"] = weight
     return Steerability(pd.DataFrame(rows), notes, personas=pd.DataFrame(prow))

@@ -5,7 +5,9 @@ DataFrames out, no files): :func:`group_gap_comparison` and its weighted,
 stratified bootstrap helpers, and :func:`persona_item_scores` (each item's part of a
 persona's value score, for resampling items). The human reference is typically ESS microdata
 (:func:`vp_stats.io.ess.load_ess`), since the Value Portrait release has no
-demographic columns.
+demographic columns. These are gaps between group *means*; the same ESS groups are
+compared with personas at the level of answer *distributions* (weighted, with noise
+floors and steerability) by :func:`vp_stats.studies.ess_fidelity.ess_fidelity`.
 """
 
 from __future__ import annotations
