@@ -4,6 +4,9 @@ Each command is a fresh interpreter (what a user waits for), best of several run
 time (user + system, of the child) are printed with the baselines measured in the same run.
 Goal: ``vp-stats --help`` and ``vp-stats COMMAND --help`` under 0.5 s wall, i.e. no heavy
 library imported before a command runs (``tests/cli/test_cli_startup.py`` counts the modules).
+On a busy machine (load average above 3/4 of the cores) wall times measure the other jobs, so
+the verdict is then on CPU time, which a quiet machine's wall time of a one-thread start-up is
+close to.
 
 Run: python benchmarks/bench_cli.py
 """
@@ -52,10 +55,22 @@ def main() -> None:
         results[name] = (min(w for w, _ in runs), min(c for _, c in runs))
     bare = results[CASES[0][0]][0]
     pandas_wall = results[CASES[1][0]][0]
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    busy = load > 0.75 * cores  # other jobs hold the cores: wall times measure them too
     print(f"best of {REPEAT} fresh interpreters; goal: every --help under 0.5 s wall")
+    print(
+        f"load average {load:.1f} on {cores} cores"
+        + (
+            ": a busy machine; the verdict is on CPU time (a quiet machine's wall time of a "
+            "one-thread start-up)"
+            if busy
+            else ""
+        )
+    )
     print(f"{'':<46s} {'wall':>8s} {'cpu':>8s} {'/ import pandas':>16s}")
     for name, (wall, cpu) in results.items():
-        goal = "" if name.startswith("python") else ("ok" if wall < 0.5 else "ABOVE GOAL")
+        t = cpu if busy else wall
+        goal = "" if name.startswith("python") else ("ok" if t < 0.5 else "ABOVE GOAL")
         print(
             f"{name:<46s} {wall:7.3f}s {cpu:7.3f}s {wall / pandas_wall:15.2f}x  "
             f"(+{wall - bare:.3f} s over bare python) {goal}".rstrip()

@@ -255,3 +255,25 @@ def test_version_and_python_m():
         [sys.executable, "-m", "vp_stats", "--help"], capture_output=True, text=True, timeout=120
     )
     assert res.returncode == 0 and "validate" in res.stdout and "reliability" in res.stdout
+
+
+def test_reproduce_leaves_the_cycle_collector_as_it_found_it():
+    """The collector is off during reproduce's imports, their objects frozen for the run; after it
+    the collector is on again (or off, if it was) and nothing stays frozen."""
+    import gc
+
+    from vp_stats.cli.commands import _collector_spares_imports
+
+    for was_on in (True, False):
+        (gc.enable if was_on else gc.disable)()
+        try:
+            with _collector_spares_imports() as imported:
+                assert not gc.isenabled()
+                imported()
+                assert gc.isenabled() == was_on and gc.get_freeze_count() > 0
+            assert gc.isenabled() == was_on and gc.get_freeze_count() == 0
+            with pytest.raises(RuntimeError), _collector_spares_imports():
+                raise RuntimeError("a failed import")
+            assert gc.isenabled() == was_on and gc.get_freeze_count() == 0
+        finally:
+            gc.enable()

@@ -243,3 +243,29 @@ def test_ratings_read_by_column_equal_the_record_reading():
     fast = datasets._ratings_fast(raw)
     assert fast is not None and len(fast) == 24320
     pd.testing.assert_frame_equal(fast, datasets._ratings_checked(raw, path))
+
+
+def test_scores_read_by_column_equal_the_record_reading(tmp_path):
+    path = datasets.fetch(datasets.VALUES)
+    raw = datasets.read_json(path)
+    fast = datasets._scores_fast(raw)
+    assert fast is not None and len(fast) == 569 * 19
+    pd.testing.assert_frame_equal(fast, datasets._scores_checked(raw, path), check_exact=True)
+    # each failure of the column checks falls back to the record reading, which names the record
+    pid = list(raw)[7]
+    for fam, dim, value, problem in [
+        ("pvq", "Power", True, "expected a number, got True"),
+        ("pvq", "Power", float("nan"), "score is nan"),
+        ("higher_pvq", "Conservation", -5.5, "centred score -5.5 outside -5..5"),
+        ("bfi", "Openness", 0.5, "BFI score 0.5 outside 1-5"),
+    ]:
+        bad = json.loads(json.dumps(raw))
+        bad[pid][fam][dim] = value
+        assert datasets._scores_fast(bad) is None
+        with pytest.raises(DataFormatError, match=rf"record {pid}, field '{fam}.{dim}': {problem}"):
+            datasets._scores_checked(bad, path)
+    bad = json.loads(json.dumps(raw))
+    bad[pid]["pvq"]["Fame"] = 1.0
+    assert datasets._scores_fast(bad) is None
+    with pytest.raises(DataFormatError, match=r"unknown dimension\(s\) \['Fame'\]"):
+        datasets._scores_checked(bad, path)

@@ -101,6 +101,26 @@ def test_bootstrap_ci_contains_estimate_and_is_seeded(profiles, wide, pub):
     pd.testing.assert_frame_equal(profiles, again)
 
 
+@pytest.mark.parametrize("k", [1, 2, 7, 8, 9, 33, 130])
+def test_bootstrap_means_equal_numpys_nanmean_bit_for_bit(k):
+    """The profiles' resample means are np.nanmean of the resampled answers, bit for bit: answers
+    that are means of up to six ratings (inexact sums), unanswered items, a model without any."""
+    import warnings
+
+    rng = np.random.default_rng(k)
+    a = rng.integers(1, 37, size=(34, k)) / rng.integers(1, 7, size=(34, k))
+    a[rng.random(a.shape) < 0.1] = np.nan
+    a[5] = np.nan
+    idx = scoring.Resampler(k).indices(k, 1000)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = np.nanmean(a[:, idx], axis=2)
+    got = scoring._boot_means(a, idx)
+    assert got.shape == (1000, 34)
+    assert np.array_equal(got.T, ref, equal_nan=True)
+    assert np.isnan(got[:, 5]).all()
+
+
 def test_mean_profile_reproduces_the_paper_finding(profiles):
     """LLMs prioritise Benevolence, Self-Direction, Security, Universalism.
 

@@ -77,4 +77,24 @@ def test_reproduce_runs_on_one_blas_thread_and_restores_the_callers(tmp_path):
         after = [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]
         two = released.validate_data(n_boot=20, seed=3).table  # on the caller's two threads
     assert after == before
-    pd.testing.assert_frame_equal(out["item_correlations"], two, check_exact=True)
+    pd.testing.assert_frame_equal(
+        out["item_correlations"].drop(columns="reason"), two, check_exact=True
+    )
+
+
+def test_reproduce_writes_the_item_tables_validate_writes(tmp_path):
+    """Both paths write the same item_correlations.csv, byte for byte: same columns (``reason``
+    included), same numbers; upstream's procedure as ``validate --procedure upstream``."""
+    from vp_stats.studies.validate import validate_study
+
+    released.reproduce_tables(tmp_path / "r", n_boot=20, seed=3)
+    validate_study(out=tmp_path / "v", n_boot=20, seed=3)
+    validate_study(out=tmp_path / "u", n_boot=0, procedure="upstream")
+    mine = pd.read_csv(tmp_path / "r" / "item_correlations.csv")
+    assert mine.columns[-1] == "reason" and mine["rho"].notna().all()
+    assert mine["reason"].isna().all()  # every rho of the released study is defined
+    for ours, theirs in [
+        ("item_correlations.csv", tmp_path / "v" / "item_correlations.csv"),
+        ("item_correlations_upstream.csv", tmp_path / "u" / "item_correlations.csv"),
+    ]:
+        assert (tmp_path / "r" / ours).read_bytes() == theirs.read_bytes(), ours

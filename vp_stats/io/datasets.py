@@ -412,6 +412,8 @@ def load_participant_scores(
 
 @_per_file_version
 def _read_scores(file: Path) -> pd.DataFrame:
+    """The value file's scores: column by column, record by record only to name the first
+    problem of a file that fails the column checks."""
     raw = read_json(file)
     _require(
         isinstance(raw, dict),
@@ -420,6 +422,47 @@ def _read_scores(file: Path) -> pd.DataFrame:
         None,
         f"expected an object keyed by participant, got {type(raw).__name__}",
     )
+    fast = _scores_fast(raw)
+    return fast if fast is not None else _scores_checked(raw, file)
+
+
+def _scores_fast(raw: dict) -> pd.DataFrame | None:
+    """The checks of :func:`_scores_checked` per dimension over all participants (the same
+    table, rows participant by participant); None if any fails."""
+    pids, recs = list(raw), list(raw.values())
+    if not all(type(p) is str and p.strip() != "" for p in pids):
+        return None
+    if not all(type(r) is dict for r in recs):
+        return None
+    columns, fams, dims = [], [], []
+    for fam, names in schema.FAMILIES.items():
+        blocks = [r.get(fam) for r in recs]
+        if not all(type(b) is dict and b.keys() == set(names) for b in blocks):
+            return None
+        lo, hi = (schema.BFI_MIN, schema.BFI_MAX) if fam == "bfi" else (-5, 5)
+        for dim in names:
+            col = [b[dim] for b in blocks]
+            if not {type(x) for x in col} <= {int, float}:
+                return None
+            x = np.array(col, dtype=float)
+            if not (np.isfinite(x).all() and (x >= lo).all() and (x <= hi).all()):
+                return None
+            columns.append(x)
+            fams.append(fam)
+            dims.append(dim)
+    k = len(columns)
+    return pd.DataFrame(
+        {
+            "participant": [p for p in pids for _ in range(k)],
+            "family": fams * len(pids),
+            "dimension": dims * len(pids),
+            "score": np.column_stack(columns).ravel() if pids else np.empty(0),
+        }
+    )
+
+
+def _scores_checked(raw: dict, file: Path) -> pd.DataFrame:
+    """The value file's scores record by record: the first problem raises."""
     parts, fams, dims, vals = [], [], [], []
     for pid, rec in raw.items():
         _require(

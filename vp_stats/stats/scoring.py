@@ -113,6 +113,36 @@ def _answer_matrix(answers: pd.DataFrame, rating: str, scale) -> pd.DataFrame:
     return tables.to_wide(checked, "model", "item", "rating", source="answers")
 
 
+def _boot_means(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Each model's mean answer over each resample of items, NaN (no answer) left out.
+
+    ``a`` is models x items, ``idx`` the ``(n_boot, items)`` resampled item indices; returns
+    ``(n_boot, models)``. The numbers are those of ``np.nanmean(a[:, idx], axis=2)``, bit for bit:
+    numpy lays ``a[:, idx]`` out resample-major with the models innermost, so that mean adds a
+    resample's items one after the other in index order, as the loop here does on
+    ``n_boot x models`` slices; the counts of answered items are integers (exact in any order).
+    Hand-written because the nanmean builds, copies and masks the models x resamples x items
+    array: 3-10x slower on the 19 dimensions x 34 models of ``vp-stats reproduce``
+    (``tests/stats/test_scoring.py`` checks the equality on items with and without answers).
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan]])
+    >>> _boot_means(a, np.array([[0, 1, 2], [2, 2, 1]])).tolist()
+    [[2.0, nan], [3.0, nan]]
+    """
+    answered = ~np.isnan(a)
+    filled = np.where(answered, a, 0.0).T.copy()  # items x models
+    total = filled[idx[:, 0]]
+    for j in range(1, idx.shape[1]):
+        total += filled[idx[:, j]]
+    n_boot, k = idx.shape
+    picks = np.bincount((np.arange(n_boot)[:, None] * k + idx).ravel(), minlength=n_boot * k)
+    count = picks.reshape(n_boot, k).astype(float) @ answered.T.astype(float)
+    with np.errstate(invalid="ignore"):  # 0 / 0: a model without answers here gets NaN
+        return total / count
+
+
 def value_profiles(
     answers: pd.DataFrame,
     corr: pd.DataFrame,
@@ -222,11 +252,8 @@ def value_profiles(
                 )
             lo = hi = np.full(len(models), np.nan)
             if n_boot and a.shape[1]:
-                idx = resampler.indices(a.shape[1], n_boot)
-                with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # models without answers: NaN
-                    boot = np.nanmean(a[:, idx], axis=2)  # models x n_boot
-                lo, hi, _ = percentile_ci(boot, ci, axis=1)
+                boot = _boot_means(a, resampler.indices(a.shape[1], n_boot))  # n_boot x models
+                lo, hi, _ = percentile_ci(boot, ci, axis=0)
                 lo, hi = lo - centre, hi - centre
             why = _missing_reason(a.shape[1], n)
             for k, m in enumerate(models):

@@ -132,6 +132,17 @@ def score_released_models(
     return scoring.value_profiles(wide, corr, upstream_parity=upstream_parity, **kwargs)
 
 
+def _item_table(data_dir, procedure: str, n_boot: int, seed: int) -> pd.DataFrame:
+    """The rows of ``item_correlations.csv`` as ``vp-stats validate`` writes them for the released
+    study: :func:`validate_data`'s table and the ``reason`` column
+    (:func:`vp_stats.studies.validate.undefined_reasons`, on the pair the procedure correlated)."""
+    from vp_stats.studies import validate as study
+
+    table = validate_data(data_dir, n_boot=n_boot, seed=seed, procedure=procedure).table
+    ratings, scores = validation.apply_procedure(*released_tables(data_dir), procedure)
+    return study.undefined_reasons(table, ratings, scores)
+
+
 def reproduce_tables(
     out: str | Path,
     data_dir=None,
@@ -142,7 +153,8 @@ def reproduce_tables(
     """The paper's tables in one go, written to ``out`` (``vp-stats reproduce``).
 
     Writes ``item_correlations.csv`` (recomputed from the released files, bootstrap CIs),
-    ``item_correlations_upstream.csv`` (upstream's procedure: equals the published tables),
+    ``item_correlations_upstream.csv`` (upstream's procedure: equals the published tables; both
+    with the columns ``vp-stats validate`` writes, ``reason`` included),
     ``llm_value_scores.csv`` (the 34 released models scored with the published tables) and
     ``provenance.json``. Each file is parsed once and the contracts run once
     (:func:`released_tables`); ``benchmarks/bench_scoring.py`` times the whole.
@@ -178,11 +190,8 @@ def reproduce_tables(
 
     out = tio.prepare_out_dir(out)
     steps = [
-        ("item_correlations", lambda: validate_data(data_dir, n_boot=n_boot, seed=seed).table),
-        (
-            "item_correlations_upstream",
-            lambda: validate_data(data_dir, n_boot=0, procedure="upstream").table,
-        ),
+        ("item_correlations", lambda: _item_table(data_dir, "correct", n_boot, seed)),
+        ("item_correlations_upstream", lambda: _item_table(data_dir, "upstream", 0, 0)),
         (
             "llm_value_scores",
             lambda: score_released_models(data_dir=data_dir, n_boot=n_boot, seed=seed),
