@@ -201,6 +201,19 @@ def block_correlations(block: Block, values: np.ndarray) -> np.ndarray:
     return pearson_columns(average_ranks(block.ratings), average_ranks(v))
 
 
+def _tie_groups(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's stable sort order (n, m) and where a new value starts in it (m, n).
+
+    NaN differs from everything (a group of its own), as in :func:`average_ranks`.
+    """
+    n, m = x.shape
+    order = np.argsort(x, axis=0, kind="stable")
+    xs = np.take_along_axis(x, order, axis=0)
+    new = np.ones((m, n), dtype=bool)
+    new[:, 1:] = (xs[1:] != xs[:-1]).T
+    return order, new
+
+
 class SortedColumns:
     """The columns of ``x`` (n, m), each sorted once: weighted mid-ranks of any multiplicities.
 
@@ -216,10 +229,9 @@ class SortedColumns:
     All of it is integer or half-integer arithmetic, exact in float64.
     """
 
-    def __init__(self, x: np.ndarray):
+    def __init__(self, x: np.ndarray, groups: tuple[np.ndarray, np.ndarray] | None = None):
         n, m = x.shape
-        order = np.argsort(x, axis=0, kind="stable")
-        xs = np.take_along_axis(x, order, axis=0)
+        order, new = _tie_groups(x) if groups is None else groups
         self.n, self.m = n, m
         src = np.empty((m, n + 1), dtype=np.intp)
         src[:, 0] = n + 1  # -W: the running sum restarts at -W/2 in every column
@@ -229,8 +241,6 @@ class SortedColumns:
         inv = np.empty((m, n), dtype=np.intp)
         np.put_along_axis(inv, order.T, np.arange(m * (n + 1)).reshape(m, n + 1)[:, 1:], axis=1)
         self.inv = inv.ravel()  # the position of every (column, rater) in the running sum
-        new = np.ones((m, n), dtype=bool)
-        new[:, 1:] = (xs[1:] != xs[:-1]).T  # NaN differs from everything: a group of its own
         flat = new.ravel()
         gid = np.cumsum(flat) - 1
         first = np.flatnonzero(flat)
@@ -299,12 +309,9 @@ class _Levels:
     (one gather) and the covariances are one (k, n) @ (n, d) product per resample.
     """
 
-    def __init__(self, x: np.ndarray):
+    def __init__(self, x: np.ndarray, groups: tuple[np.ndarray, np.ndarray] | None = None):
         n, k = x.shape
-        order = np.argsort(x, axis=0, kind="stable")
-        xs = np.take_along_axis(x, order, axis=0)
-        new = np.ones((k, n), dtype=bool)
-        new[:, 1:] = (xs[1:] != xs[:-1]).T
+        order, new = _tie_groups(x) if groups is None else groups
         gid = np.cumsum(new.ravel()) - 1
         code = np.empty((k, n), dtype=np.intp)
         np.put_along_axis(code, order.T, gid.reshape(k, n), axis=1)
@@ -403,7 +410,7 @@ MAX_LEVELS = 16
 #: level product is too small there to run at the GEMM's speed).
 LEVELS_MIN_RATERS = 300
 #: Working memory of one sub-batch of the values' ranks (bytes): cache-sized.
-SUB_BYTES = 4 * 2**20
+SUB_BYTES = 8 * 2**20
 
 
 def batch_size(n: int, k: int, d: int, groups: int, limit: int | None = None) -> int:
@@ -428,10 +435,11 @@ class BlockRanks(NamedTuple):
     def of(cls, ratings: np.ndarray, values: np.ndarray) -> BlockRanks:
         """From a block's ratings (n, k) and its raters' values (n, d); ratings without NaN."""
         n, k = ratings.shape
-        xs = np.sort(ratings, axis=0)
-        levels = k + int((xs[1:] != xs[:-1]).sum())
+        groups = _tie_groups(ratings)
+        levels = int(groups[1].sum())
         few = levels <= MAX_LEVELS * k and (levels - k) * n * 8 <= 4 * BATCH_BYTES
-        return cls(_Levels(ratings) if few else SortedColumns(ratings), SortedColumns(values))
+        items = _Levels(ratings, groups) if few else SortedColumns(ratings, groups)
+        return cls(items, SortedColumns(values))
 
     def rhos(self, w: np.ndarray) -> np.ndarray:
         """Spearman rho (B, k, d) of the resamples drawing rater i w[b, i] times (B, n).
