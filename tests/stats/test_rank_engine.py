@@ -217,3 +217,12 @@ def test_likert_levels_equal_sorted_columns(monkeypatch):
     assert np.isnan(a[:, 4]).all() and not np.isnan(a[:, :4]).any()
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
+
+
+def test_percentiles_of_several_rater_sets_in_one_call_change_nothing(study, monkeypatch):
+    ratings, scores = study
+    a = validation.bootstrap_ci(ratings, scores, families=["pvq"], n_boot=30, seed=4)
+    monkeypatch.setattr(validation, "PERCENTILE_BYTES", 1)  # one call per rater set
+    b = validation.bootstrap_ci(ratings, scores, families=["pvq"], n_boot=30, seed=4)
+    assert validation._study(validation._inputs(ratings, scores, None)).blocks[1:]  # several
+    pd.testing.assert_frame_equal(a, b)
