@@ -3,7 +3,7 @@
 Studies: the released Value Portrait study (24,320 ratings), generated group designs like it
 (:func:`vp_stats.stats.simulate.scale_study`: groups of 100 raters each rating their own
 40 items) at 1x, 4x and 16x (500k, 2M and 8M ratings), and complete designs (every rater rates
-every item) of 1,000 and 5,000 raters x 200 items (200k and 1M ratings).
+every item) of 1,000, 2,500 and 5,000 raters x 200 items (200k, 500k and 1M ratings).
 
 Peers, on the same tables in the same run:
 
@@ -27,8 +27,11 @@ Every case runs in its own subprocess; its peak memory is that program's maximum
 line prints the time, the ratio to a bound computed in this run (bootstrap: the floating-point
 work of the covariances, 2 n k d per resample and rater set, at the GEMM speed measured here;
 correlations: the bytes of the ratings' three columns at the copy bandwidth measured here),
-and the growth exponents over the generated sizes (log time / log ratings, and the same of the
-memory above the data).
+and the growth exponents over the generated sizes: the slope of log time on log ratings fitted
+by least squares over all sizes of a design (three each), printed with the exponent of every
+step between consecutive sizes, and the same of the memory above the data. The complete design
+of 2,500 raters is timed for the engine and pandas only (the peers' ratios are those of 1,000
+and 5,000).
 
 BLAS runs single-threaded in every case (the machine is shared; two threads of OpenBLAS on a
 loaded machine are slower than one).
@@ -315,8 +318,14 @@ def mib(b: float) -> str:
 
 
 def slope(xs, ys) -> float:
+    """Growth exponent: least-squares slope of log y on log x over all points."""
     lx, ly = np.log(xs), np.log(np.maximum(ys, 1e-9))
     return float(np.polyfit(lx, ly, 1)[0])
+
+
+def steps(xs, ys) -> str:
+    """The exponent of every step between consecutive sizes (two-point slopes)."""
+    return " ".join(f"{slope(xs[i : i + 2], ys[i : i + 2]):.2f}" for i in range(len(xs) - 1))
 
 
 def main(argv=None):
@@ -335,7 +344,15 @@ def main(argv=None):
     # resamples, and the growth in ratings is what they measure); the peer's resamples
     peer_nb = {"released": nb, "groups1x": 100, "complete_1000": 100, "complete_5000": 50}
     boot_nb = {"groups1x": 100, "groups4x": 100, "groups16x": 100}
-    names = ["released", "complete_1000", "complete_5000", "groups1x", "groups4x", "groups16x"]
+    names = [
+        "released",
+        "complete_1000",
+        "complete_2500",
+        "complete_5000",
+        "groups1x",
+        "groups4x",
+        "groups16x",
+    ]
     if args.studies:
         names = [n for n in names if n in args.studies.split(",")]
     speeds = machine_speeds()
@@ -421,18 +438,24 @@ def main(argv=None):
             (x, lab)
             for x, lab in (
                 (["groups1x", "groups4x", "groups16x"], "group designs 1x-16x"),
-                (["complete_1000", "complete_5000"], "complete designs 1,000-5,000 raters"),
+                (
+                    ["complete_1000", "complete_2500", "complete_5000"],
+                    "complete designs 1,000-5,000 raters",
+                ),
             )
             if all(n in rows for n in x)
         ):
             xs = [rows[n]["ratings"] for n in series]
-            print(f"\ngrowth exponents in the number of ratings, {label}:")
+            print(
+                f"\ngrowth exponents in the number of ratings, {label} (least squares on "
+                "log-log over all sizes; [per step]):"
+            )
             for case in ("engine_corr_validated", "pandas_corr", "engine_boot"):
                 ts = [rows[n][case]["seconds"] for n in series]
                 ms = [rows[n][case]["peak"] - rows[n]["data"] for n in series]
                 print(
-                    f"  {case:<24s} time {slope(xs, ts):5.2f}   memory above the tables "
-                    f"{slope(xs, ms):5.2f}"
+                    f"  {case:<24s} time {slope(xs, ts):5.2f} [{steps(xs, ts)}]   "
+                    f"memory above the tables {slope(xs, ms):5.2f} [{steps(xs, ms)}]"
                 )
         c5 = rows.get("complete_5000")
         if c5 and not quick:

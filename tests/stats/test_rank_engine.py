@@ -60,7 +60,9 @@ def _reference(ratings, scores, n_boot, seed, ci=0.95):
     return rows
 
 
-def test_engine_equals_per_item_resample_and_rank(study):
+@pytest.mark.parametrize("min_raters", [0, 10**9])  # Likert covariances: level product, gather
+def test_engine_equals_per_item_resample_and_rank(study, min_raters, monkeypatch):
+    monkeypatch.setattr(rank_engine, "LEVELS_MIN_RATERS", min_raters)
     ratings, scores = study
     assert ratings.groupby("item").size().nunique() > 1  # missing ratings: unequal rater sets
     ref = _reference(ratings, scores, n_boot=60, seed=7)
@@ -75,8 +77,10 @@ def test_engine_equals_per_item_resample_and_rank(study):
         np.testing.assert_allclose([rho, lo, hi], [p, rlo, rhi], rtol=0, atol=TOL)
 
 
+@pytest.mark.parametrize("min_raters", [0, 10**9])
 @pytest.mark.parametrize("kind", ["likert", "continuous"])
-def test_block_bootstrap_both_paths_equal_scipy(kind, monkeypatch):
+def test_block_bootstrap_both_paths_equal_scipy(kind, min_raters, monkeypatch):
+    monkeypatch.setattr(rank_engine, "LEVELS_MIN_RATERS", min_raters)
     rng = np.random.default_rng(3)
     n, k, d = 25, 4, 3
     x = rng.integers(1, 4, size=(n, k)).astype(float) if kind == "likert" else rng.random((n, k))
@@ -161,3 +165,64 @@ def test_any_multiplicities_equal_the_tie_matrix_engine(max_levels, monkeypatch)
     assert np.isnan(got[:2]).all()
     np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+
+
+@pytest.mark.parametrize("sub_bytes", [1, 2**22])  # one resample at a time, or all at once
+def test_sorted_columns_equal_rankdata_of_the_expanded_resample(sub_bytes, monkeypatch):
+    # weighted mid-ranks and sums of squares (tie correction) against ranking the copies
+    monkeypatch.setattr(rank_engine, "SUB_BYTES", sub_bytes)
+    rng = np.random.default_rng(11)
+    n = 23
+    x = np.column_stack(
+        [
+            rng.normal(size=n),  # no ties
+            np.round(rng.normal(size=n), 0),  # a few levels
+            np.full(n, 2.0),  # constant
+            rng.integers(1, 7, size=n).astype(float),  # Likert
+        ]
+    )
+    w = rng.poisson(1.0, size=(30, n)).astype(float)
+    w[0] = 1.0
+    w[1] = 0.0
+    w[1, 5] = 3.0  # one rater drawn three times: every rank tied
+    dev, ss = rank_engine.SortedColumns(x).ranks(w, weighted=False)
+    u, ss_u = rank_engine.SortedColumns(x).ranks(w)
+    np.testing.assert_array_equal(ss, ss_u)
+    np.testing.assert_array_equal(u, dev * w[:, None, :])
+    for b in range(len(w)):
+        drawn = np.flatnonzero(w[b])
+        reps = w[b, drawn].astype(int)
+        for c in range(x.shape[1]):
+            expanded = np.repeat(x[drawn, c], reps)
+            rk = stats.rankdata(expanded) - (len(expanded) + 1) / 2
+            np.testing.assert_allclose(ss[b, c], (rk**2).sum(), rtol=0, atol=TOL)
+            first = np.concatenate([[0], np.cumsum(reps)[:-1]])  # each rater's first copy
+            np.testing.assert_allclose(dev[b, c, drawn], rk[first], rtol=0, atol=TOL)
+
+
+def test_likert_levels_equal_sorted_columns(monkeypatch):
+    # the two item paths, and the level product with a constant item, give identical numbers
+    rng = np.random.default_rng(12)
+    n = 40
+    x = rng.integers(1, 6, size=(n, 7)).astype(float)
+    x[:, 4] = 3.0
+    v = np.round(rng.normal(size=(n, 3)), 1)
+    w = rng.poisson(1.0, size=(25, n)).astype(float)
+    got = {}
+    for levels, min_raters in ((16, 0), (16, 10**9), (0, 0)):
+        monkeypatch.setattr(rank_engine, "MAX_LEVELS", levels)
+        monkeypatch.setattr(rank_engine, "LEVELS_MIN_RATERS", min_raters)
+        got[(levels, min_raters)] = rank_engine.BlockRanks.of(x, v).rhos(w)
+    a, b, c = got.values()
+    assert np.isnan(a[:, 4]).all() and not np.isnan(a[:, :4]).any()
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)
+
+
+def test_percentiles_of_several_rater_sets_in_one_call_change_nothing(study, monkeypatch):
+    ratings, scores = study
+    a = validation.bootstrap_ci(ratings, scores, families=["pvq"], n_boot=30, seed=4)
+    monkeypatch.setattr(validation, "PERCENTILE_BYTES", 1)  # one call per rater set
+    b = validation.bootstrap_ci(ratings, scores, families=["pvq"], n_boot=30, seed=4)
+    assert validation._study(validation._inputs(ratings, scores, None)).blocks[1:]  # several
+    pd.testing.assert_frame_equal(a, b)

@@ -567,6 +567,10 @@ def bootstrap_ci(
     return _bootstrap(inp, n_boot, ci, seed, batch, progress)
 
 
+#: Bootstrap values of this many bytes (several small rater sets) share one percentile call.
+PERCENTILE_BYTES = 8 * 2**20
+
+
 def _bootstrap(
     inp: _Inputs,
     n_boot: int,
@@ -587,6 +591,16 @@ def _bootstrap(
     resampler = Resampler(seed)
     lo_blocks, hi_blocks, valid_blocks = [], [], []
     bad = np.isnan(st.values)
+    pending = []
+
+    def intervals():  # the percentiles of the pending blocks, in one call
+        stacked = np.concatenate([b.transpose(1, 2, 0) for b in pending]).transpose(2, 0, 1)
+        at = np.cumsum([b.shape[1] for b in pending])[:-1]
+        parts = percentile_ci(stacked, ci)
+        for part, out in zip(parts, (lo_blocks, hi_blocks, valid_blocks), strict=True):
+            out.extend(np.split(part, at))
+        pending.clear()
+
     with (
         single_threaded_blas(),
         tqdm(
@@ -597,10 +611,11 @@ def _bootstrap(
             idx = resampler.indices(len(blk.raters), n_boot)
             boots = rank_engine.block_bootstrap(blk, st.values, idx, batch, on_batch=bar.update)
             boots[:, :, bad[blk.raters].any(axis=0)] = np.nan  # a missing score: no rho
-            lo, hi, valid = percentile_ci(boots, ci)
-            lo_blocks.append(lo)
-            hi_blocks.append(hi)
-            valid_blocks.append(valid)
+            pending.append(boots)
+            if sum(b.nbytes for b in pending) >= PERCENTILE_BYTES:  # small sets: one call
+                intervals()
+        if pending:
+            intervals()
     return _long_frame(
         st, inp.ratings, ci_low=lo_blocks, ci_high=hi_blocks, n_boot_valid=valid_blocks
     )
