@@ -12,11 +12,16 @@ A failing cell fails the test with the cell's error and traceback. Every figure 
 ``plt.``/``sns.``, or tagged ``figure``) must have stored at least one ``image/png`` (or SVG)
 output, and no output may be a figure's bare text repr (``<Figure size ...>``), which is what
 a notebook shows when no display backend is active. The executed notebook is written to the
-temporary folder, never back.
+temporary folder, never back, and, when it executed without error and passed the figure check,
+kept for the docs gallery (:func:`vp_stats.studies.notebooks.store_executed` into
+``docs/_build/.notebook_cache``, keyed by the digest of its cells): ``make test`` builds the
+docs after these tests with ``VP_DOCS_EXECUTE=cached``, so the site shows every notebook with
+its figures and no notebook is executed twice.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -87,6 +92,10 @@ def test_notebook_executes_and_shows_its_figures(path: Path, tmp_path):
         pytest.fail(ANSI.sub("", f"{path.name}: {failure}"), pytrace=False)
     problems = _figure_problems(nb)
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
+    kept = vnb.store_executed(path.stem, nb, vnb.gallery_cache_dir(ROOT))
+    # the gallery finds it under the key of the source notebook as it reads it (plain JSON)
+    source = json.loads(path.read_text(encoding="utf-8"))
+    assert kept == vnb.cached_copy(path.stem, source, vnb.gallery_cache_dir(ROOT))
 
 
 def test_execute_notebooks_uses_the_inline_backend_even_under_agg(tmp_path, capfd):
