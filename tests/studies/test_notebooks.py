@@ -1,11 +1,12 @@
 """Execute every notebook under notebooks/ headless (nbclient) and check that its figures show.
 
 Notebooks are collected by globbing at import time, so notebooks added later are picked up
-automatically. Each runs with kernel ``python3``, a 600 s timeout per cell, cwd = notebooks/
-and the environment of the test process (VP_DATA_DIR is inherited) with three changes made by
-:func:`vp_stats.studies.notebooks.kernel_env`: ``MPLBACKEND`` is matplotlib's inline backend (what a
-notebook server gives a kernel; never Agg), and ``VP_FIGURES_DIR`` / ``VP_PROCESSED_DIR``
-point into pytest's temporary folder, so nothing is written into the checkout.
+automatically. Each runs with kernel ``python3``, a 600 s timeout per cell
+(``VP_NOTEBOOK_CELL_TIMEOUT`` sets another, for a machine shared with other work), cwd =
+notebooks/ and the environment of the test process (VP_DATA_DIR is inherited) with three
+changes made by :func:`vp_stats.studies.notebooks.kernel_env`: ``MPLBACKEND`` is matplotlib's
+inline backend (what a notebook server gives a kernel; never Agg), and ``VP_FIGURES_DIR`` /
+``VP_PROCESSED_DIR`` point into pytest's temporary folder (the notebooks' figures and tables).
 
 A failing cell fails the test with the cell's error and traceback. Every figure cell
 (:func:`vp_stats.studies.notebooks.figure_cells`: a cell calling a ``vp_stats.plots`` function or
@@ -22,6 +23,7 @@ its figures and no notebook is executed twice.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from vp_stats.studies import notebooks as vnb
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p for p in NOTEBOOK_DIR.glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-CELL_TIMEOUT = 600
+CELL_TIMEOUT = int(os.environ.get("VP_NOTEBOOK_CELL_TIMEOUT", "600"))
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes of IPython tracebacks
 FIGURE_REPR = re.compile(r"<(Figure|Axes)[ :]")  # a figure shown as text, not as an image
 
