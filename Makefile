@@ -48,9 +48,15 @@ r-deps:
 	  else echo "r-deps: $$missing not installed (needs root and apt); the R reference tests that need them will be skipped"; fi; \
 	fi
 
-## the whole test suite (unit, reference, bad-input, CLI, notebooks, real local model) and the docs build
-test: setup r-deps lint docs
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+## the whole test suite (unit, reference, bad-input, CLI, notebooks, real local model), then the docs
+## build with the notebooks the notebook tests executed (VP_DOCS_EXECUTE=cached: none is executed
+## again; one without an executed copy is a build error). The docs are built even when pytest failed
+## (their own errors show in the same run); either failure fails `make test`.
+test: setup r-deps lint $(VENV)/.docs-installed
+	status=0; \
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS) || status=$$?; \
+	$(MAKE) --no-print-directory docs VP_DOCS_EXECUTE=cached || status=$$?; \
+	exit $$status
 
 ## ruff (lint and format) and the layer rule (import-linter contracts in pyproject.toml)
 lint: setup
@@ -68,9 +74,11 @@ $(VENV)/.docs-installed: $(VENV)/.installed
 
 ## the docs site in docs/_build/html (Sphinx, numpydoc, myst-nb); a warning is an error. Generated at
 ## every build: the API reference, the command-line reference (docs/_ext/cli_reference.py) and the
-## notebook gallery (docs/_ext/notebook_gallery.py: the copies `make reproduce` executed, else each
-## notebook that runs no language model executed once and cached in docs/_build/.notebook_cache
-## until it changes; `make docs VP_DOCS_EXECUTE=all` executes the model notebooks 03 and 04 too)
+## notebook gallery (docs/_ext/notebook_gallery.py: the executed copies in docs/_build/.notebook_cache,
+## which the notebook tests fill, or the ones `make reproduce` wrote, else each notebook that runs
+## no language model executed once and cached until it changes; `make docs VP_DOCS_EXECUTE=all`
+## executes the model notebooks 03 and 04 too). Then docs/_ext/site_check.py checks the built site:
+## a page per command, every notebook page with as many images as its executed copy has.
 docs: $(VENV)/.docs-installed
 	rm -rf docs/api/generated
 	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html

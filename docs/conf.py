@@ -5,7 +5,8 @@ recursively, so a new module appears without editing these files); docstrings ar
 The command-line reference (``docs/cli/``) is generated from the typer app by the local
 extension ``_ext/cli_reference.py``; the notebook gallery (``docs/notebooks/``) by
 ``_ext/notebook_gallery.py`` (executed copies rendered by myst-nb; that module says where the
-outputs come from).
+outputs come from). After the build, ``_ext/site_check.py`` checks that every command has its
+page and every notebook page shows the images of its executed copy.
 The build runs with ``-W --keep-going``: a warning is an error. It needs no network (no
 intersphinx inventories are fetched; MathJax is loaded by the reader's browser).
 """
@@ -39,6 +40,7 @@ extensions = [
     "numpydoc",
     "cli_reference",
     "notebook_gallery",  # loads myst_nb
+    "site_check",  # after the build: a page per command, each notebook page with its images
 ]
 
 templates_path = ["_templates"]

@@ -1,15 +1,21 @@
 """The docs site's generated parts: the command-line reference (one page per command, from the
-commands themselves) and the notebook gallery (executed copies with their figures).
+commands themselves), the notebook gallery (executed copies with their figures) and the check of
+the built site.
 
-The generators are tested directly (fast, no Sphinx build); the built site is checked where
-``make docs`` has built it (``make test`` builds the docs before it runs pytest, so in CI the
-checks of the built site always run)."""
+The generators are tested directly (fast, no Sphinx build). The built site is checked by the
+build itself: ``docs/_ext/site_check.py`` runs at Sphinx's ``build-finished`` and turns every
+command without a page and every notebook page with fewer images than its executed copy has
+image outputs into a warning, an error under ``-W`` (``make docs``; ``make test`` builds the
+docs after pytest, so a pytest test of the built site would see the previous build). Here the
+check is run on good and broken sites, and once through sphinx-build, to show that it fails.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
-import re
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,8 +29,10 @@ sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 
 import cli_reference  # noqa: E402
 import notebook_gallery  # noqa: E402
+import site_check  # noqa: E402
 
-BUILD = ROOT / "docs" / "_build" / "html"
+from vp_stats.studies import notebooks as vnb  # noqa: E402
+
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 # a 1x1 PNG
 PNG = base64.b64decode(
@@ -92,9 +100,9 @@ def test_gallery_takes_the_reproduced_copy_else_a_note(tmp_path, monkeypatch):
     (root / "reports" / "notebooks" / "02-b.ipynb").write_text(json.dumps(old))
     monkeypatch.setenv("VP_DOCS_EXECUTE", "none")
 
-    names = notebook_gallery.build_gallery(src, root, tmp_path / "build")
+    origin = notebook_gallery.build_gallery(src, root)
 
-    assert names == ["01-a", "02-b"]
+    assert origin == {"01-a": "reproduced", "02-b": "not executed"}
     a = json.loads((src / "notebooks" / "01-a.ipynb").read_text())
     b = json.loads((src / "notebooks" / "02-b.ipynb").read_text())
     assert a["cells"][1]["outputs"][0]["data"]["image/png"]
@@ -117,36 +125,140 @@ def test_gallery_knows_which_notebooks_run_a_model():
     assert "01-item-validation" not in runs and "06-validate-your-own-items" not in runs
 
 
+def _png_output() -> dict:
+    out = {"output_type": "display_data", "metadata": {}}
+    out["data"] = {"image/png": base64.b64encode(PNG).decode(), "text/plain": "<Figure>"}
+    return out
+
+
+def test_gallery_renders_the_copy_the_notebook_tests_stored(tmp_path, monkeypatch):
+    """The notebook tests store what they executed (nbformat: sources as strings); the gallery
+    reads the notebook as JSON (sources as lists of lines) and finds it under the same key."""
+    nbformat = pytest.importorskip("nbformat")
+    root = tmp_path / "checkout"
+    (root / "notebooks").mkdir(parents=True)
+    src = root / "docs"
+    src.mkdir()
+    for name in ("03-model", "04-other"):
+        nb = _notebook("import os\nx = 1\n")
+        nb["cells"][1]["source"] = ["import os\n", "x = 1\n"]  # as Jupyter saves it
+        (root / "notebooks" / f"{name}.ipynb").write_text(json.dumps(nb))
+    executed = nbformat.read(root / "notebooks" / "03-model.ipynb", as_version=4)
+    executed.cells[1].outputs = [nbformat.from_dict(_png_output())]
+    kept = vnb.store_executed("03-model", executed, vnb.gallery_cache_dir(root))
+    assert kept.parent == root / "docs" / "_build" / ".notebook_cache"
+    monkeypatch.setenv("VP_DOCS_EXECUTE", "cached")
+
+    origin = notebook_gallery.build_gallery(src, root)
+
+    assert origin == {"03-model": "cache", "04-other": "not executed"}
+    shown = json.loads((src / "notebooks" / "03-model.ipynb").read_text())
+    assert vnb.image_outputs(shown["cells"][1]) == 1
+    other = json.loads((src / "notebooks" / "04-other.ipynb").read_text())
+    assert "no executed copy was found" in other["cells"][1]["source"]
+
+
+def test_notebook_digest_is_the_same_however_the_notebook_is_read():
+    nbformat = pytest.importorskip("nbformat")
+    for name in NOTEBOOKS:
+        path = ROOT / "notebooks" / f"{name}.ipynb"
+        as_json = json.loads(path.read_text(encoding="utf-8"))
+        assert vnb.cells_digest(as_json) == vnb.cells_digest(nbformat.read(path, as_version=4))
+
+
+def test_store_executed_replaces_only_the_older_copies_of_its_notebook(tmp_path):
+    one, two = _notebook("x = 1"), _notebook("x = 2", [_png_output()])
+    old = vnb.store_executed("01-a", one, tmp_path)
+    neighbour = vnb.store_executed("01-a-b", one, tmp_path)  # a name that starts like 01-a
+    new = vnb.store_executed("01-a", two, tmp_path)
+    assert sorted(tmp_path.iterdir()) == sorted([neighbour, new]) and old != new
+    assert json.loads(new.read_text()) == two
+    assert new == vnb.cached_copy("01-a", _notebook("x = 2"), tmp_path)  # outputs not in the key
+
+
 def test_gallery_hash_follows_the_cells():
     one, two = _notebook("x = 1"), _notebook("x = 2")
-    assert notebook_gallery._cells_hash(one) != notebook_gallery._cells_hash(two)
+    assert vnb.cells_digest(one) != vnb.cells_digest(two)
     with_out = _notebook("x = 1", [{"output_type": "stream", "name": "stdout", "text": "1"}])
-    assert notebook_gallery._cells_hash(one) == notebook_gallery._cells_hash(with_out)
+    assert vnb.cells_digest(one) == vnb.cells_digest(with_out)
 
 
-built = pytest.mark.skipif(
-    not (BUILD / "index.html").exists(), reason="docs not built (make docs; make test builds them)"
-)
+def _site(tmp_path, images_on_page: int, image_outputs: int):
+    """A checkout with one notebook, its rendered copy and its built page."""
+    root = tmp_path / "checkout"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "notebooks" / "01-a.ipynb").write_text(json.dumps(_notebook("x = 1")))
+    (root / "docs" / "notebooks").mkdir(parents=True)
+    rendered = _notebook("x = 1", [_png_output() for _ in range(image_outputs)])
+    (root / "docs" / "notebooks" / "01-a.ipynb").write_text(json.dumps(rendered))
+    html = root / "docs" / "_build" / "html"
+    (html / "notebooks").mkdir(parents=True)
+    (html / "_images").mkdir()
+    tags = []
+    for i in range(images_on_page):
+        (html / "_images" / f"{i}.png").write_bytes(PNG)
+        tags.append(f'<img alt="x" src="../_images/{i}.png" />')
+    (html / "notebooks" / "01-a.html").write_text("<html>" + "\n".join(tags) + "</html>")
+    return html, root / "docs"
 
 
-@built
-def test_built_site_has_a_page_per_command():
+@pytest.mark.parametrize(("on_page", "outputs", "ok"), [(2, 2, True), (3, 2, True), (1, 2, False)])
+def test_site_check_counts_the_images_of_each_notebook_page(tmp_path, on_page, outputs, ok):
+    html, srcdir = _site(tmp_path, on_page, outputs)
+    problems = site_check.notebook_problems(html, srcdir)
+    assert problems == ([] if ok else [f"notebook 01-a: {SHORT}"]), problems
+
+
+SHORT = "the page shows 1 images, the executed notebook has 2 image outputs"
+
+
+def test_site_check_finds_missing_image_files_pages_and_copies(tmp_path):
+    html, srcdir = _site(tmp_path, 2, 2)
+    (html / "_images" / "1.png").unlink()
+    assert [p.split(": ", 1)[1] for p in site_check.notebook_problems(html, srcdir)] == [
+        "images whose file is missing: ['../_images/1.png']",
+        SHORT,
+    ]
+    (html / "notebooks" / "01-a.html").unlink()
+    assert site_check.notebook_problems(html, srcdir) == [
+        f"notebook 01-a: no page {html / 'notebooks' / '01-a.html'}"
+    ]
+    (srcdir / "notebooks" / "01-a.ipynb").unlink()
+    assert site_check.notebook_problems(html, srcdir)[0].startswith("notebook 01-a: no rendered")
+
+
+def test_site_check_wants_a_page_per_command(tmp_path):
+    (tmp_path / "cli").mkdir()
     for path, _, _ in _commands()[1:]:
-        page = BUILD / "cli" / ("-".join(path) + ".html")
-        assert page.exists(), page
-        assert " ".join(path) in page.read_text(encoding="utf-8")
+        page = tmp_path / "cli" / ("-".join(path) + ".html")
+        page.write_text(f"<h1>{' '.join(path)}</h1>")
+    assert site_check.command_problems(tmp_path) == []
+    (tmp_path / "cli" / "vp-stats-validate.html").unlink()
+    (tmp_path / "cli" / "vp-stats-score.html").write_text("<h1>another command</h1>")
+    assert sorted(site_check.command_problems(tmp_path)) == [
+        f"command vp-stats {c}: no page {tmp_path / 'cli' / f'vp-stats-{c}.html'} naming it"
+        for c in ("score", "validate")
+    ]
 
 
-@built
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_built_site_renders_each_notebook_with_its_images(name):
-    html = (BUILD / "notebooks" / f"{name}.html").read_text(encoding="utf-8")
-    assert "failed to execute in this docs build" not in html, f"{name} failed to execute"
-    if "without its outputs" in html:
-        nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))
-        assert notebook_gallery.runs_a_model(nb), f"{name} runs no model, yet was not executed"
-        pytest.skip(f"{name} runs a model: executed by make docs VP_DOCS_EXECUTE=all only")
-    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
-    assert images, f"{name}: no PNG image on the rendered page"
-    for src in images:
-        assert (BUILD / "notebooks" / src).resolve().exists(), src
+def test_site_check_fails_a_sphinx_build_with_warnings_as_errors(tmp_path):
+    """The check runs inside sphinx-build (build-finished) and -W turns its warnings into a
+    failed build: here a site without command pages and without the notebook's page."""
+    _, srcdir = _site(tmp_path, 0, 1)
+    (srcdir / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'docs' / '_ext')!r})\n"
+        'extensions = ["site_check"]\nexclude_patterns = ["_build", "notebooks"]\n'
+    )
+    (srcdir / "index.rst").write_text("Title\n=====\n\nText.\n")
+    out = tmp_path / "out"
+    args = ["-W", "--keep-going", "-q", "-b", "html", str(srcdir), str(out)]
+    run = subprocess.run(
+        [sys.executable, "-m", "sphinx", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert run.returncode == 1, run.stderr
+    assert f"built site: notebook 01-a: no page {out / 'notebooks' / '01-a.html'}" in run.stderr
+    assert "built site: command vp-stats validate: no page" in run.stderr

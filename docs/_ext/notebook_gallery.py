@@ -4,8 +4,13 @@ At ``builder-inited`` every ``notebooks/*.ipynb`` gets an executed copy in ``doc
 (generated, ``docs/.gitignore``), which myst-nb renders with ``nb_execution_mode = "off"``. The
 executed copy is, in this order:
 
-1. the build cache ``docs/_build/.notebook_cache/<name>-<hash>.ipynb``, where ``<hash>`` is the
-   SHA-256 of the notebook's cells (so an edited notebook is executed again);
+1. the cache ``docs/_build/.notebook_cache/<name>-<digest>.ipynb``
+   (:func:`vp_stats.studies.notebooks.cached_copy`; ``<digest>`` is the SHA-256 of the
+   notebook's cells, :func:`vp_stats.studies.notebooks.cells_digest`, so an edited notebook is
+   not taken from an older copy). The notebook tests (``tests/studies/test_notebooks.py``)
+   store there every notebook they executed whose figures passed their check, and so does this
+   extension for the notebooks it executes (:func:`vp_stats.studies.notebooks.store_executed`,
+   one definition of the key for both);
 2. the copy ``make reproduce`` executed (``reports/notebooks/<name>.ipynb``) when its cells are
    the notebook's cells;
 3. otherwise the notebook executed now, as ``vp-stats reproduce`` executes it
@@ -13,25 +18,29 @@ executed copy is, in this order:
    transport), with ``VP_FIGURES_DIR`` and ``VP_PROCESSED_DIR`` in ``docs/_build`` so a docs
    build writes nothing into the checkout, and stored in the cache.
 
-``make docs`` therefore executes each notebook once per edit; later builds take the cache. Which
-notebooks may be executed at build time is ``VP_DOCS_EXECUTE``: ``no-model`` (the default: every
-notebook whose code runs no language model, :func:`runs_a_model`; together a few minutes),
-``all`` (also 03 and 04, which run the local model: several minutes each), ``none``, or
-comma-separated names (``01-item-validation,06-validate-your-own-items``). A notebook that is
-neither cached, reproduced nor executed is rendered without outputs under a note saying how to
-get its figures. A notebook whose execution fails is rendered without outputs under a warning
-box naming the error (not cached, so the next build tries again); it is not a build error,
-because the notebook test already fails on it and ``make test`` builds the docs first.
+Which notebooks may be executed at build time is ``VP_DOCS_EXECUTE``: ``no-model`` (the default
+of ``make docs``: every notebook whose code runs no language model, :func:`runs_a_model`;
+together a few minutes), ``all`` (also 03 and 04, which run the local model: several minutes
+each), ``none``, comma-separated names (``01-item-validation,06-validate-your-own-items``), or
+``cached`` (what ``make test`` uses, after its notebook tests have filled the cache): nothing is
+executed and a notebook without an executed copy is a build warning, so an error under ``-W``.
+Otherwise a notebook that is neither cached, reproduced nor executed is rendered without
+outputs under a note saying how to get its figures, and one whose execution fails is rendered
+without outputs under a warning box naming the error (not cached, so the next build tries
+again; not a build error, so that a standalone ``make docs`` stays buildable: the notebook
+test fails on it).
 
 The gallery page (``docs/notebooks/index.rst``) shows each notebook's first figure as a thumbnail
 linking to the rendered notebook.
+
+After the build, ``_ext/site_check.py`` checks that every notebook's page shows the images of
+the copy it was rendered from.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import json
 import os
 import re
@@ -41,6 +50,8 @@ import time
 from pathlib import Path
 
 from sphinx.util import logging
+
+from vp_stats.studies import notebooks as vnb
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +72,6 @@ BLURBS = {
     "07-measurement-across-groups": "Measurement invariance and differential item functioning "
     "across groups.",
 }
-
-
-def _cells_hash(nb: dict) -> str:
-    cells = [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
-    return hashlib.sha256(json.dumps(cells).encode()).hexdigest()[:16]
 
 
 def _read(path: Path) -> dict:
@@ -99,15 +105,37 @@ def runs_a_model(nb: dict) -> bool:
     return bool(RUNS_A_MODEL.search(code))
 
 
-def _selected(name: str, nb: dict) -> bool:
+#: the values of VP_DOCS_EXECUTE besides comma-separated notebook names
+MODES = ("no-model", "all", "none", "cached")
+
+
+def _mode() -> str:
     spec = os.environ.get("VP_DOCS_EXECUTE", "no-model").strip()
+    return spec or "none"
+
+
+def _selected(name: str, nb: dict) -> bool:
+    spec = _mode()
     if spec == "all":
         return True
     if spec == "no-model":
         return not runs_a_model(nb)
-    if spec in ("", "none"):
+    if spec in ("none", "cached"):
         return False
     return name in {s.strip() for s in spec.split(",")}
+
+
+def _why_not_executed(nb: dict) -> str:
+    spec = _mode()
+    if spec == "cached":
+        return (
+            "no executed copy was found: `make test` renders the copies its notebook tests "
+            "(`tests/studies/test_notebooks.py`) executed, and this notebook's test failed or "
+            "did not run"
+        )
+    if spec == "no-model" and runs_a_model(nb):
+        return "it runs a language model and was not executed for this build"
+    return f"it was not executed for this build (`VP_DOCS_EXECUTE={spec}`)"
 
 
 def _execute(name: str, root: Path, work: Path) -> dict:
@@ -125,13 +153,13 @@ def _execute(name: str, root: Path, work: Path) -> dict:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def _unexecuted(nb: dict) -> dict:
+def _unexecuted(nb: dict, why: str) -> dict:
     nb = copy.deepcopy(nb)
     note = (
-        "```{note}\nThis page shows the notebook without its outputs: it runs a language model "
-        "and was not executed for this build. `make docs VP_DOCS_EXECUTE=all` executes it once "
-        "(several minutes) and caches it in `docs/_build/.notebook_cache` for later builds; "
-        "`make lab` runs it interactively.\n```"
+        f"```{{note}}\nThis page shows the notebook without its outputs: {why}. "
+        "`make docs VP_DOCS_EXECUTE=all` executes it once (the notebooks that run the local "
+        "model take several minutes) and caches it in `docs/_build/.notebook_cache` for later "
+        "builds; `make lab` runs it interactively.\n```"
     )
     title = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0
     nb["cells"].insert(title, {"cell_type": "markdown", "metadata": {}, "source": note})
@@ -176,48 +204,50 @@ def _write_if_changed(path: Path, data: bytes) -> None:
         path.write_bytes(data)
 
 
-def build_gallery(srcdir: Path, root: Path, build_dir: Path) -> list[str]:
-    """Write the executed copies, thumbnails and the gallery page; return the notebook names."""
+def build_gallery(srcdir: Path, root: Path) -> dict[str, str]:
+    """Write the executed copies, thumbnails and the gallery page.
+
+    Returns each notebook's name and where its rendered copy came from: ``"cache"``,
+    ``"reproduced"``, ``"executed"`` (now), ``"failed"`` (executed now, with an error) or
+    ``"not executed"``.
+    """
     out_dir = srcdir / "notebooks"
     thumbs = out_dir / "_thumbs"
     thumbs.mkdir(parents=True, exist_ok=True)
-    cache = build_dir / ".notebook_cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    work = build_dir / ".notebook_work"
-    work.mkdir(parents=True, exist_ok=True)
+    cache = vnb.gallery_cache_dir(root)
+    work = cache.parent / ".notebook_work"
     sources = sorted(p for p in (root / "notebooks").glob("*.ipynb"))
-    entries = []
+    entries, origin = [], {}
     for path in sources:
         name = path.stem
         nb = _read(path)
-        digest = _cells_hash(nb)
-        cached = cache / f"{name}-{digest}.ipynb"
+        cached = vnb.cached_copy(name, nb, cache)
         reproduced = root / "reports" / "notebooks" / path.name
         if cached.exists():
-            executed = _read(cached)
+            executed, origin[name] = _read(cached), "cache"
         elif (
             reproduced.exists()
-            and _cells_hash(_read(reproduced)) == digest
+            and vnb.cells_digest(_read(reproduced)) == vnb.cells_digest(nb)
             and _has_outputs(_read(reproduced))
         ):
-            executed = _read(reproduced)
+            executed, origin[name] = _read(reproduced), "reproduced"
             logger.info("notebook %s: the copy make reproduce executed", name)
         elif _selected(name, nb):
             t0 = time.perf_counter()
+            work.mkdir(parents=True, exist_ok=True)
             try:
                 executed = _execute(name, root, work)
             except Exception as exc:  # noqa: BLE001 - nbclient's CellExecutionError and kin
                 # not a build error: tests/studies/test_notebooks.py fails on it, and the page says
-                # so; the docs of every other page stay buildable (make test runs docs first)
+                # so; the docs of every other page stay buildable
                 logger.info("notebook %s failed to execute: %s", name, str(exc)[:2000])
-                executed = _failed(nb, exc)
+                executed, origin[name] = _failed(nb, exc), "failed"
             else:
-                for old in cache.glob(f"{name}-*.ipynb"):
-                    old.unlink()
-                cached.write_text(json.dumps(executed), encoding="utf-8")
+                vnb.store_executed(name, executed, cache)
+                origin[name] = "executed"
                 logger.info("notebook %s: %.0f s", name, time.perf_counter() - t0)
         else:
-            executed = _unexecuted(nb)
+            executed, origin[name] = _unexecuted(nb, _why_not_executed(nb)), "not executed"
         executed = _with_ids(executed, name)
         _write_if_changed(out_dir / path.name, json.dumps(executed, indent=1).encode())
         png = _first_png(executed)
@@ -227,10 +257,10 @@ def build_gallery(srcdir: Path, root: Path, build_dir: Path) -> list[str]:
             (thumbs / f"{name}.png").unlink()
         entries.append((name, _title(executed, name), png is not None))
     for stale in out_dir.glob("*.ipynb"):
-        if stale.stem not in {e[0] for e in entries}:
+        if stale.stem not in origin:
             stale.unlink()
     _write_if_changed(out_dir / "index.rst", _index(entries).encode())
-    return [e[0] for e in entries]
+    return origin
 
 
 def _index(entries) -> str:
@@ -265,32 +295,30 @@ def _index(entries) -> str:
     return "\n".join(lines)
 
 
-def _check_build(app, exc) -> None:
-    """After an html build: every notebook page that was executed shows PNG images."""
-    if exc is not None or app.builder.format != "html":
-        return
-    out = Path(app.outdir) / "notebooks"
-    for name in getattr(app, "_vp_gallery_notebooks", []):
-        page = out / f"{name}.html"
-        if not page.exists():
-            logger.warning("notebook gallery: %s was not rendered", name)
-            continue
-        html = page.read_text(encoding="utf-8")
-        if "without its outputs" in html or "failed to execute" in html:
-            continue  # the page says so in a note or warning box
-        images = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
-        missing = [s for s in images if not (out / s).resolve().exists()]
-        if not images or missing:
-            logger.warning("notebook gallery: %s shows no PNG figure (%s)", name, missing)
-
-
 def _on_builder_inited(app) -> None:
     srcdir = Path(app.srcdir)
-    app._vp_gallery_notebooks = build_gallery(srcdir, srcdir.parent, Path(app.outdir).parent)
+    origin = build_gallery(srcdir, srcdir.parent)
+    mode = _mode()
+    unknown = [n.strip() for n in mode.split(",") if n.strip() and n.strip() not in origin]
+    if mode not in MODES and unknown:
+        logger.warning(
+            "notebook gallery: VP_DOCS_EXECUTE=%s: %s is neither one of %s nor a notebook",
+            mode,
+            ", ".join(unknown),
+            ", ".join(MODES),
+        )
+    if mode == "cached":
+        for name, came in origin.items():
+            if came != "cache" and came != "reproduced":
+                logger.warning(
+                    "notebook gallery: %s has no executed copy in %s (VP_DOCS_EXECUTE=cached: "
+                    "its test in tests/studies/test_notebooks.py failed or did not run)",
+                    name,
+                    vnb.gallery_cache_dir(srcdir.parent),
+                )
 
 
 def setup(app):
     app.setup_extension("myst_nb")
     app.connect("builder-inited", _on_builder_inited)
-    app.connect("build-finished", _check_build)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,22 +1,29 @@
 """Execute every notebook under notebooks/ headless (nbclient) and check that its figures show.
 
 Notebooks are collected by globbing at import time, so notebooks added later are picked up
-automatically. Each runs with kernel ``python3``, a 600 s timeout per cell, cwd = notebooks/
-and the environment of the test process (VP_DATA_DIR is inherited) with three changes made by
-:func:`vp_stats.studies.notebooks.kernel_env`: ``MPLBACKEND`` is matplotlib's inline backend (what a
-notebook server gives a kernel; never Agg), and ``VP_FIGURES_DIR`` / ``VP_PROCESSED_DIR``
-point into pytest's temporary folder, so nothing is written into the checkout.
+automatically. Each runs with kernel ``python3``, a 600 s timeout per cell
+(``VP_NOTEBOOK_CELL_TIMEOUT`` sets another, for a machine shared with other work), cwd =
+notebooks/ and the environment of the test process (VP_DATA_DIR is inherited) with three
+changes made by :func:`vp_stats.studies.notebooks.kernel_env`: ``MPLBACKEND`` is matplotlib's
+inline backend (what a notebook server gives a kernel; never Agg), and ``VP_FIGURES_DIR`` /
+``VP_PROCESSED_DIR`` point into pytest's temporary folder (the notebooks' figures and tables).
 
 A failing cell fails the test with the cell's error and traceback. Every figure cell
 (:func:`vp_stats.studies.notebooks.figure_cells`: a cell calling a ``vp_stats.plots`` function or
 ``plt.``/``sns.``, or tagged ``figure``) must have stored at least one ``image/png`` (or SVG)
 output, and no output may be a figure's bare text repr (``<Figure size ...>``), which is what
 a notebook shows when no display backend is active. The executed notebook is written to the
-temporary folder, never back.
+temporary folder, never back, and, when it executed without error and passed the figure check,
+kept for the docs gallery (:func:`vp_stats.studies.notebooks.store_executed` into
+``docs/_build/.notebook_cache``, keyed by the digest of its cells): ``make test`` builds the
+docs after these tests with ``VP_DOCS_EXECUTE=cached``, so the site shows every notebook with
+its figures and no notebook is executed twice.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
 
@@ -27,7 +34,7 @@ from vp_stats.studies import notebooks as vnb
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p for p in NOTEBOOK_DIR.glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-CELL_TIMEOUT = 600
+CELL_TIMEOUT = int(os.environ.get("VP_NOTEBOOK_CELL_TIMEOUT", "600"))
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes of IPython tracebacks
 FIGURE_REPR = re.compile(r"<(Figure|Axes)[ :]")  # a figure shown as text, not as an image
 
@@ -87,6 +94,10 @@ def test_notebook_executes_and_shows_its_figures(path: Path, tmp_path):
         pytest.fail(ANSI.sub("", f"{path.name}: {failure}"), pytrace=False)
     problems = _figure_problems(nb)
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
+    kept = vnb.store_executed(path.stem, nb, vnb.gallery_cache_dir(ROOT))
+    # the gallery finds it under the key of the source notebook as it reads it (plain JSON)
+    source = json.loads(path.read_text(encoding="utf-8"))
+    assert kept == vnb.cached_copy(path.stem, source, vnb.gallery_cache_dir(ROOT))
 
 
 def test_execute_notebooks_uses_the_inline_backend_even_under_agg(tmp_path, capfd):

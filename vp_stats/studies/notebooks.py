@@ -15,7 +15,10 @@ Where things go:
 * tables and caches a notebook writes: ``$VP_PROCESSED_DIR`` if set, else ``data/processed/``
   of the checkout (:func:`processed_dir`);
 * executed copies (:func:`execute_notebooks`, used by ``vp-stats reproduce``):
-  ``reports/notebooks/``.
+  ``reports/notebooks/``;
+* executed copies kept for the docs gallery (:func:`store_executed`, used by the notebook tests
+  and by ``docs/_ext/notebook_gallery.py``): ``docs/_build/.notebook_cache/``
+  (:func:`gallery_cache_dir`), keyed by :func:`cells_digest`.
 
 Executed headless, the kernel uses matplotlib's inline backend (:data:`INLINE_BACKEND`, set in
 the kernel's environment by :func:`kernel_env`; never Agg), so every figure cell stores its
@@ -24,6 +27,8 @@ figure as an ``image/png`` output and the executed copies carry their figures.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import time
@@ -34,15 +39,19 @@ __all__ = [
     "FIGURE_TAG",
     "INLINE_BACKEND",
     "NO_FIGURE_CHECK_TAG",
+    "cached_copy",
+    "cells_digest",
     "execute_notebooks",
     "figure_cells",
     "figures_dir",
+    "gallery_cache_dir",
     "image_outputs",
     "kernel_config",
     "kernel_env",
     "processed_dir",
     "repo_root",
     "save",
+    "store_executed",
 ]
 
 #: matplotlib backend of headless kernels: figures become ``image/png`` outputs of their cell.
@@ -392,3 +401,133 @@ def execute_notebooks(
         client.execute(cwd=str(path.parent), env=kenv)
         nbformat.write(nb, out_dir / path.name)
         yield name, time.perf_counter() - t0
+
+
+def cells_digest(nb) -> str:
+    """The key of a notebook's executed copy: the SHA-256 of its cells' types and sources.
+
+    The first 16 hex digits of the SHA-256 of the JSON list of ``(cell_type, source)`` pairs, in
+    order. Outputs, execution counts, ids and metadata are left out, so a notebook and its
+    executed copy have the same digest and an edited notebook gets a new one. A source stored
+    as a list of lines (the ``.ipynb`` file read with :mod:`json`) and as one string (read with
+    :mod:`nbformat`) give the same digest. The one definition of the key of the docs gallery's
+    cache (:func:`store_executed`, :func:`cached_copy`).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode or dict
+        A notebook, executed or not.
+
+    Returns
+    -------
+    str
+        16 lower-case hex digits.
+
+    Examples
+    --------
+    >>> code = {"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": []}
+    >>> lines = {"cell_type": "code", "source": ["x ", "= 1"], "metadata": {"tags": ["a"]},
+    ...          "outputs": [{"output_type": "stream", "name": "stdout", "text": "1"}]}
+    >>> cells_digest({"cells": [code]}) == cells_digest({"cells": [lines]})
+    True
+    >>> len(cells_digest({"cells": [code]}))
+    16
+    """
+    cells = [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+    return hashlib.sha256(json.dumps(cells).encode()).hexdigest()[:16]
+
+
+def gallery_cache_dir(root: str | os.PathLike | None = None) -> Path:
+    """The docs gallery's cache of executed notebooks: ``<checkout>/docs/_build/.notebook_cache``.
+
+    Parameters
+    ----------
+    root : str or path-like, optional
+        The checkout; default :func:`repo_root` of the working directory.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created).
+
+    Examples
+    --------
+    >>> gallery_cache_dir("/src/vp-stats").as_posix()
+    '/src/vp-stats/docs/_build/.notebook_cache'
+    """
+    base = Path(root) if root is not None else repo_root()
+    return base / "docs" / "_build" / ".notebook_cache"
+
+
+def cached_copy(name: str, nb, cache_dir: str | os.PathLike) -> Path:
+    """Where the executed copy of notebook ``name`` with the cells of ``nb`` is kept.
+
+    Parameters
+    ----------
+    name : str
+        Notebook name without ``.ipynb``.
+    nb : nbformat.NotebookNode or dict
+        The notebook (executed or not; :func:`cells_digest`).
+    cache_dir : str or path-like
+        The cache (:func:`gallery_cache_dir`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``cache_dir/<name>-<cells_digest(nb)>.ipynb`` (it may not exist).
+
+    Examples
+    --------
+    >>> nb = {"cells": [{"cell_type": "markdown", "source": "# T", "metadata": {}}]}
+    >>> cached_copy("01-x", nb, "/c").name == f"01-x-{cells_digest(nb)}.ipynb"
+    True
+    """
+    return Path(cache_dir) / f"{name}-{cells_digest(nb)}.ipynb"
+
+
+def store_executed(name: str, nb, cache_dir: str | os.PathLike) -> Path:
+    """Keep an executed notebook for the docs gallery, atomically, replacing older versions.
+
+    Call it only for a notebook that executed without error (and, in the tests, passed the
+    figure check): the gallery renders what it finds here without executing the notebook
+    again. The copy is written to :func:`cached_copy` through a temporary file and a rename, so
+    a reader never sees half a notebook; copies of ``name`` with another digest (earlier
+    versions of the notebook) are removed, copies of other notebooks are left alone.
+
+    Parameters
+    ----------
+    name : str
+        Notebook name without ``.ipynb``.
+    nb : nbformat.NotebookNode or dict
+        The executed notebook.
+    cache_dir : str or path-like
+        The cache (:func:`gallery_cache_dir`); created if needed.
+
+    Returns
+    -------
+    pathlib.Path
+        The copy written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = Path(tempfile.mkdtemp())
+    >>> code = {"cell_type": "code", "source": "1", "metadata": {}, "outputs": []}
+    >>> old = store_executed("01-x", {"cells": [code]}, cache)
+    >>> new = store_executed("01-x", {"cells": [{**code, "source": "2"}]}, cache)
+    >>> other = store_executed("01-x-y", {"cells": [code]}, cache)
+    >>> sorted(p.name for p in cache.iterdir()) == sorted([new.name, other.name])
+    True
+    """
+    from vp_stats.io.tables import atomic_file
+
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cached_copy(name, nb, cache)
+    text = json.dumps(nb, indent=1, ensure_ascii=False)
+    atomic_file(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    older = re.compile(rf"{re.escape(name)}-[0-9a-f]{{16}}\.ipynb")
+    for path in cache.glob(f"{name}-*.ipynb"):
+        if path != target and older.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+    return target
