@@ -554,3 +554,25 @@ def test_personas_run_steering_is_refused_for_the_values_grid(tmp_path):
         ],
     )
     assert res.exit_code == 2 and "values grid" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--instrument", "bfi10", "--items", "2,11"],
+            "--items: bfi10 has no item '11'; its items: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",
+        ),
+        (["--items", "many"], "--items: expected 'all', a number or a CSV file"),
+        (["--grid", "notebook", "--group-col", "gender"], "--group-col goes with --sample-from"),
+    ],
+)
+def test_personas_run_item_and_group_options_fail_in_one_line(tmp_path, args, message):
+    """Wrong --items or --group-col: one line naming what is wrong, exit 2, nothing run."""
+    res = runner.invoke(
+        app,
+        ["personas", "run", *args, "--backend", "local", "--out", str(tmp_path / "o")],
+    )
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "o" / "answers.csv").exists()
