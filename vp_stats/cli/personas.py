@@ -199,7 +199,7 @@ def personas_run(
             include_plain=plain,
             group_cols=cols,
         )
-    except backends.BackendError as exc:
+    except (backends.BackendError, RuntimeError) as exc:
         _fail(str(exc), code=1)
     except (DataError, ValueError) as exc:
         _fail(str(exc))

@@ -1616,10 +1616,23 @@ def run_persona_study(
         progress=progress,
     )
     pio.write_study_tables(out, {"answers": ans})
+    _require_parsed(ans, mode, out)
     res = compare_personas(ans, corr, n_boot=n_boot, seed=seed)
     pio.write_study_tables(out, res.named_tables())
     write_study_figures(out, res)
     return replace(res, answers=ans)
+
+
+def _require_parsed(ans: pd.DataFrame, mode: str, out) -> None:
+    """A run without a single parsed answer has nothing to compare: say so (RuntimeError)."""
+    ok = ans["parse_ok"].astype(bool) if "parse_ok" in ans.columns else ans["rating"].notna()
+    if len(ans) and not ok.any():
+        raw = ans["raw_text"].dropna().astype(str) if "raw_text" in ans.columns else pd.Series()
+        seen = f" (e.g. {raw.iloc[0][:60]!r})" if len(raw) else ""
+        raise RuntimeError(
+            f"none of the {len(ans)} answers parsed in {mode} mode{seen}: nothing to compare; "
+            f"{out / 'answers.csv'} holds them (logprobs and grammar modes always give one)"
+        )
 
 
 def _run_questionnaire_study(
@@ -1642,6 +1655,13 @@ def _run_questionnaire_study(
 
     if instrument not in INSTRUMENTS:
         raise ValueError(f"--instrument must be one of {list(INSTRUMENTS)}, got {instrument!r}")
+    if instrument == "ipip" and group_cols:  # before any prompt: SAPA's IPIP answers are bfi's
+        from vp_stats.io import psychtools as pt
+
+        try:
+            pt.sapa_groups("sapa-bfi", group_cols, psychtools)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (the IPIP answers are compared with sapa-bfi)") from None
     ans = run_instrument(
         backend,
         tab.drop(columns=["attribute", "level"], errors="ignore"),
@@ -1654,8 +1674,9 @@ def _run_questionnaire_study(
         items=items,
     )
     pio.write_study_tables(out, {"answers": ans})
+    _require_parsed(ans, mode, out)
     if instrument == "ipip":
-        res = sapa_fidelity(ans, path=psychtools, attributes=group_cols, n_boot=n_boot, seed=seed)
+        res = sapa_fidelity(ans, path=psychtools, group_cols=group_cols, n_boot=n_boot, seed=seed)
     else:
         ok = ans[ans["parse_ok"].astype(bool)]
         if instrument == "bfi10":
