@@ -554,3 +554,64 @@ def test_personas_run_steering_is_refused_for_the_values_grid(tmp_path):
         ],
     )
     assert res.exit_code == 2 and "values grid" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--instrument", "bfi10", "--items", "2,11"],
+            "--items: bfi10 has no item '11'; its items: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",
+        ),
+        (["--items", "many"], "--items: expected 'all', a number or a CSV file"),
+        (["--grid", "notebook", "--group-col", "gender"], "--group-col goes with --sample-from"),
+    ],
+)
+def test_personas_run_item_and_group_options_fail_in_one_line(tmp_path, args, message):
+    """Wrong --items or --group-col: one line naming what is wrong, exit 2, nothing run."""
+    res = runner.invoke(
+        app,
+        ["personas", "run", *args, "--backend", "local", "--out", str(tmp_path / "o")],
+    )
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "o" / "answers.csv").exists()
+
+
+def test_personas_run_silicon_sample_by_chosen_columns(tmp_path):
+    """--sample-from sapa-spi --group-col sex,health: personas drawn on spi's own columns with
+    psychTools' labels; the spi sample has no IPIP items, so the ipip run compares with bfi, which
+    has no health column: one clear error. On bfi's columns the comparison groups by them."""
+    _psychtools_or_skip()
+    from vp_stats.io import psychtools
+    from vp_stats.llm.questionnaires import IPIP_SCALE
+
+    out = tmp_path / "bfi"
+    res = _run_instrument(
+        ["--instrument", "ipip", "--items", "A1,C1,E1", "--no-plain", "--sample-from",
+         "sapa-bfi", "--n", "12", "--seed", "3", "--group-col", "education", "--group-col", "age"],
+        out,
+        IPIP_SCALE,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    ans = pd.read_csv(out / "answers.csv")
+    assert "plain" not in set(ans.persona_id) and set(ans["item"]) == {"A1", "C1", "E1"}
+    labels = psychtools.sapa_groups("sapa-bfi", ["education", "age"])
+    assert set(ans["education"].dropna()) <= set(labels["education"].dropna())
+    assert set(ans["age"].dropna()) <= set(labels["age"].dropna())  # quartile bands, not 18-29
+    assert "gender" not in ans.columns
+    st = pd.read_csv(out / "steerability.csv")
+    assert set(st["attribute"]) == {"education", "age"}
+    assert set(st.query("attribute == 'age'")["group"]) == set(labels["age"].dropna())
+    assert "steerability by education" in res.output and "steerability by age" in res.output
+
+    res = _run_instrument(
+        ["--instrument", "ipip", "--items", "A1", "--sample-from", "sapa-spi", "--n", "3",
+         "--group-col", "sex,health"],
+        tmp_path / "spi",
+        IPIP_SCALE,
+    )  # fmt: skip
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
+    assert "--group-col sex: sapa-bfi has no such column" in res.output
+    assert "compared with sapa-bfi" in res.output
+    assert not (tmp_path / "spi" / "answers.csv").exists()  # refused before any prompt

@@ -54,7 +54,8 @@ def personas_run(
         "--sample-from",
         help=(
             "Draw --n personas from a human sample's joint demographics (a silicon sample): "
-            "sapa-bfi or sapa-spi (psychTools: gender, age band, education) or a CSV of people "
+            "sapa-bfi or sapa-spi (psychTools: gender, age band, education, or the columns "
+            "of --group-col) or a CSV of people "
             "(its columns are the attributes; --weight names a survey-weight column)."
         ),
     ),
@@ -69,7 +70,8 @@ def personas_run(
             "What the personas answer: items (Value Portrait items, compared with the raters), "
             "pvq21, bfi10 (scores; compare with SAPA group gaps by personas compare --human) or "
             "ipip (SAPA's 25 bfi items, compared with the SAPA respondents by gender, age band "
-            "and education at the distribution level; texts read from psychTools)."
+            "and education, or by --group-col, at the distribution level; texts read from "
+            "psychTools)."
         ),
     ),
     psychtools: Path | None = typer.Option(
@@ -88,6 +90,28 @@ def personas_run(
     ),
     n_per_value: int | None = typer.Option(
         None, "--n-per-value", help="Use only N validated items per value (default: all 520 items)."
+    ),
+    items: str | None = typer.Option(
+        None,
+        "--items",
+        help=(
+            "Only these items. --instrument items: all, a number N (a sample seeded by --seed) "
+            "or a CSV file with portrait_id,option_id (after --n-per-value); a questionnaire: "
+            "comma-separated item ids (ipip: A1,E3,...; bfi10 and pvq21: 1,2,...)."
+        ),
+    ),
+    plain: bool = typer.Option(
+        True, "--plain/--no-plain", help="Also run the plain model (no persona; the shifts' base)."
+    ),
+    group_cols: list[str] | None = typer.Option(
+        None,
+        "--group-col",
+        help=(
+            "With --sample-from sapa-bfi/sapa-spi: the columns of the SAPA data the personas "
+            "are drawn on and (--instrument ipip) compared by, repeatable or comma-separated "
+            "(e.g. gender,education; codes as labelled in psychTools, ages in quantile bands). "
+            "Default: gender, age band and education (the paper's levels)."
+        ),
     ),
     variants: str = typer.Option("v1", help="Comma-separated prompt variants."),
     mode: str = typer.Option(
@@ -121,6 +145,9 @@ def personas_run(
         _fail(f"--instrument must be one of {', '.join(persona_studies.INSTRUMENTS)}")
     if personas is not None and sample_from is not None:
         _fail("give --personas or --sample-from, not both")
+    cols = _split_cols(group_cols)
+    if cols and sample_from not in persona_studies.SAMPLE_SOURCES:
+        _fail("--group-col goes with --sample-from sapa-bfi or sapa-spi")
     table = None
     with _user_errors():
         if personas is not None:
@@ -135,7 +162,14 @@ def personas_run(
                 ref = tio.read_csv(sample_from, what="--sample-from file")
                 if weight is not None:
                     ref[weight] = ref[weight].astype(float)
-            table = persona_studies.sampled_personas(ref, n_personas, weight=weight, seed=seed)
+            table = persona_studies.sampled_personas(
+                ref,
+                n_personas,
+                weight=weight,
+                seed=seed,
+                path=psychtools,
+                group_cols=cols,
+            )
     be = _backend(
         backend,
         model=model,
@@ -161,8 +195,11 @@ def personas_run(
             instrument=instrument,
             psychtools=psychtools,
             steering=steering,
+            items=items,
+            include_plain=plain,
+            group_cols=cols,
         )
-    except backends.BackendError as exc:
+    except (backends.BackendError, RuntimeError) as exc:
         _fail(str(exc), code=1)
     except (DataError, ValueError) as exc:
         _fail(str(exc))
@@ -182,6 +219,14 @@ def personas_run(
             f"{n_failed} call(s) failed and are not cached; rerun the same command to retry them",
             code=1,
         )
+
+
+def _split_cols(values: list[str] | None) -> list[str] | None:
+    """``--group-col a --group-col b,c`` -> ``["a", "b", "c"]`` (None when not given)."""
+    if not values:
+        return None
+    cols = [c.strip() for v in values for c in v.split(",") if c.strip()]
+    return list(dict.fromkeys(cols)) or None
 
 
 @personas_app.command("compare")
@@ -490,6 +535,19 @@ def personas_humans(
         "--group",
         help="gender, age (the paper's 4 age bands) or education (the paper's 4 levels).",
     ),
+    group_cols: list[str] | None = typer.Option(
+        None,
+        "--group-col",
+        help=(
+            "Instead of --group: any column of the data, repeatable or comma-separated "
+            "(sapa-bfi: gender, age, age_band, education; sapa-spi also sex, health, p1edu, "
+            "p2edu, wellness, exer, smoke, ER). Codes become psychTools' documented labels "
+            "(else 'COL code N'), ages quantile bands; one block of rows per column."
+        ),
+    ),
+    n_bands: int = typer.Option(
+        4, "--n-bands", help="With --group-col: quantile bands of a many-valued column (age)."
+    ),
     out: Path = typer.Option(
         ..., "--out", help="Output folder: human_group_gaps.csv and provenance.json."
     ),
@@ -516,7 +574,10 @@ def personas_humans(
     from vp_stats.stats import humans
     from vp_stats.studies import humans as human_studies
 
+    cols = _split_cols(group_cols)
     with _user_errors():
+        if n_bands < 2:
+            raise ValueError(f"--n-bands must be at least 2, got {n_bands}")
         gaps = human_studies.human_gaps_study(
             source,
             group,
@@ -527,13 +588,27 @@ def personas_humans(
             n_boot=n_boot,
             ci=ci,
             seed=seed,
+            group_cols=cols,
+            n_bands=n_bands,
         )
         dist = human_studies.human_distribution_study(
-            source, group, out, path=psychtools, n_perm=n_perm, seed=seed
+            source,
+            group,
+            out,
+            path=psychtools,
+            n_perm=n_perm,
+            seed=seed,
+            group_cols=cols,
+            n_bands=n_bands,
         )
-    _echo_table(gaps.table[humans.HUMAN_GAP_COLUMNS].round(3), f"{source}: {gaps.effect_size}")
+    lead = ["group"] if cols else []
     _echo_table(
-        dist[["group_a", "group_b", "n_a", "n_b", "w1", "perm_w1", "js_distance", "w1_p"]].round(3),
+        gaps.table[[*lead, *humans.HUMAN_GAP_COLUMNS]].round(3), f"{source}: {gaps.effect_size}"
+    )
+    _echo_table(
+        dist[
+            [*lead, "group_a", "group_b", "n_a", "n_b", "w1", "perm_w1", "js_distance", "w1_p"]
+        ].round(3),
         "answer distributions, mean over items (perm_w1: groups of these sizes drawn at random)",
     )
     typer.echo(

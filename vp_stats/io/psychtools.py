@@ -47,6 +47,13 @@ Value codes (from the data sets' documentation, ``?bfi`` and ``?spi`` in R):
                        7 in grad/prof school, 8 grad/prof degree
                        (:data:`SPI_EDUCATION`, in the order of ``?spi``)
 ``spi$age``            age in years (11 ... 90)
+``spi$health``         1 poor, 2 fair, 3 good, 4 very good, 5 excellent
+``spi$exer``           exercise: 1 very rarely ... 6 more than 5 times a week
+``spi$smoke``          1 never ... 9 more than 20 times a day
+``spi$ER``             emergency room visits: 1 none, 2 once, 3 twice, 4 3 or more
+                       (these four: :data:`SPI_CODE_LABELS`); ``p1edu``, ``p2edu``
+                       (parents' education) and ``wellness`` (1-2) have no
+                       documented labels
 items                  1 very inaccurate ... 6 very accurate (both data sets)
 =====================  ======================================================
 
@@ -103,6 +110,10 @@ __all__ = [
     "EDUCATION_TO_PERSONA",
     "psychtools_version",
     "sapa_scores",
+    "SPI_CODE_LABELS",
+    "group_columns",
+    "label_group_column",
+    "sapa_groups",
 ]
 
 #: Environment variable naming the psychTools folder (or an R library holding it).
@@ -157,6 +168,38 @@ SPI_EDUCATION = MappingProxyType(
         6: "college degree",
         7: "in graduate or professional school",
         8: "graduate or professional degree",
+    }
+)
+#: ``?spi``'s labels of the codes of its other demographic columns, in the order it lists them.
+SPI_CODE_LABELS = MappingProxyType(
+    {
+        "health": MappingProxyType(
+            {1: "poor", 2: "fair", 3: "good", 4: "very good", 5: "excellent"}
+        ),
+        "exer": MappingProxyType(
+            {
+                1: "very rarely",
+                2: "less than once a month",
+                3: "less than once a week",
+                4: "1 or 2 times a week",
+                5: "3-5 times a week",
+                6: "more than 5 times a week",
+            }
+        ),
+        "smoke": MappingProxyType(
+            {
+                1: "never",
+                2: "not in the last year",
+                3: "less than once a month",
+                4: "less than once a week",
+                5: "1-3 days a week",
+                6: "most days",
+                7: "up to 5 times a day",
+                8: "up to 20 times a day",
+                9: "more than 20 times a day",
+            }
+        ),
+        "ER": MappingProxyType({1: "none", 2: "once", 3: "twice", 4: "3 or more times"}),
     }
 )
 #: The Big Five scales of ``spi.keys`` and the trait names of :data:`vp_stats.schema.BFI_TRAITS`.
@@ -852,3 +895,115 @@ def sapa_scores(
     out = out.assign(_p=out["participant"].map(pid)).sort_values(["_f", "_p", "_o"], kind="stable")
     cols = ["participant", "source", *demo_cols[1:], "family", "dimension", "score", "n_items"]
     return out[cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------- groups by any column
+
+
+#: Columns of :func:`read_bfi` / :func:`read_spi` that are not data columns of psychTools.
+_DERIVED = ("participant", "education_detail", "education_code")
+
+
+def group_columns(raw: pd.DataFrame) -> list[str]:
+    """The columns a SAPA sample's respondents can be grouped by (``sapa_groups``' names).
+
+    Every demographic column of the data set as psychTools names it (bfi: ``gender``,
+    ``education``, ``age``; spi: ``sex``, ``age``, ``health``, ``p1edu``, ``p2edu``,
+    ``education``, ``wellness``, ``exer``, ``smoke``, ``ER``), plus ``gender`` for spi
+    (its ``sex``) and ``age_band`` (the paper's persona bands).
+    """
+    items = set(BFI_ITEMS)
+    cols = [
+        c
+        for c in raw.columns
+        if c not in _DERIVED and c not in items and not str(c).startswith("q_")
+    ]
+    if "sex" not in cols and "age_band" in cols and "health" in raw.columns:
+        cols.insert(1, "sex")
+    return cols
+
+
+def label_group_column(
+    raw: pd.DataFrame, column: str, *, source: str = "sapa", n_bands: int = 4, max_levels: int = 12
+) -> pd.Series:
+    """One column of a SAPA sample as group labels, one per respondent (missing: None).
+
+    * documented codes become psychTools' labels: ``gender``/``sex``
+      (:data:`BFI_GENDER`), ``education`` (the full documented levels,
+      :data:`BFI_EDUCATION` / :data:`SPI_EDUCATION`; the paper's four persona levels are
+      the group ``education`` of ``personas humans --group``), spi's ``health``,
+      ``exer``, ``smoke``, ``ER`` (:data:`SPI_CODE_LABELS`);
+    * ``age_band``: the paper's persona age bands;
+    * a numeric column with more than ``max_levels`` distinct values (``age``): its
+      ``n_bands`` quantile bands (:func:`pandas.qcut`, ties kept together), each labelled
+      by the smallest and largest value in it (``"18-22"``);
+    * any other coded column (``p1edu``, ``p2edu``, ``wellness``): the code itself,
+      labelled as such (``"p1edu code 3"``): psychTools documents no labels for them.
+
+    ``raw`` is :func:`read_bfi` or :func:`read_spi`. An unknown column is a
+    ``ValueError`` naming it and the columns there are (:func:`group_columns`).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"participant": ["a", "b", "c", "d"], "age": [20, 30, 40, 50],
+    ...                     "gender": ["male", "female", "male", None]})
+    >>> label_group_column(raw, "age", n_bands=2, max_levels=3).tolist()
+    ['20-30', '20-30', '40-50', '40-50']
+    >>> label_group_column(raw, "height")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --group-col height: sapa has no such column; available: age, gender
+    """
+    available = group_columns(raw)
+    if column not in available:
+        raise ValueError(
+            f"--group-col {column}: {source} has no such column; available: {', '.join(available)}"
+        )
+    if column == "sex":
+        column = "gender"
+    if column == "education" and "education_detail" in raw.columns:
+        column = "education_detail"
+    if column in ("gender", "age_band", "education_detail") or raw[column].dtype == object:
+        lab = raw[column].astype(object)
+        return lab.where(lab.notna(), None).rename(column.replace("_detail", ""))
+    x = pd.to_numeric(raw[column], errors="coerce")
+    if column in SPI_CODE_LABELS:
+        lab = x.map(dict(SPI_CODE_LABELS[column]))
+    elif x.nunique() > max_levels:
+        band = pd.qcut(x, n_bands, labels=False, duplicates="drop")
+        lo, hi = x.groupby(band).min(), x.groupby(band).max()
+        lab = band.map({b: f"{lo[b]:g}-{hi[b]:g}" for b in lo.index})
+    else:
+        lab = x.map(lambda v: f"{column} code {v:g}" if pd.notna(v) else None)
+    return lab.astype(object).where(lab.notna(), None).rename(column)
+
+
+def sapa_groups(
+    source: str,
+    columns,
+    path: str | os.PathLike | None = None,
+    *,
+    n_bands: int = 4,
+) -> pd.DataFrame:
+    """A SAPA sample's respondents labelled by the named columns (:func:`label_group_column`).
+
+    Returns
+    -------
+    DataFrame
+        ``participant`` and one column of labels per name in ``columns`` (named as given).
+
+    Examples
+    --------
+    >>> try:
+    ...     sapa_groups("sapa-bfi", ["gender"], "/nonexistent")
+    ... except PsychToolsNotFoundError:
+    ...     print("not installed here")
+    not installed here
+    """
+    if source not in HUMAN_SOURCES:
+        raise ValueError(f"unknown human source {source!r}; one of {list(HUMAN_SOURCES)}")
+    raw = read_bfi(path) if source == "sapa-bfi" else read_spi(path)
+    out = pd.DataFrame({"participant": raw["participant"]})
+    for c in columns:
+        out[c] = label_group_column(raw, c, source=source, n_bands=n_bands).to_numpy()
+    return out

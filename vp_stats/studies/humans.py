@@ -8,6 +8,7 @@ The statistics are :mod:`vp_stats.stats.humans`; the SAPA samples are read by
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -97,6 +98,19 @@ def sapa_item_ratings(
     return long[long["rating"].notna()].reset_index(drop=True)
 
 
+_DEMOGRAPHICS = ("gender", "age", "age_band", "education", "education_detail")
+
+
+def _by_columns(
+    table: pd.DataFrame, source: str, group_cols, path, n_bands: int = 4
+) -> pd.DataFrame:
+    """``table`` (one row per participant and item or score) labelled by ``group_cols``
+    (:func:`vp_stats.io.psychtools.sapa_groups`) instead of its persona-level demographics."""
+    groups = pt.sapa_groups(source, group_cols, path, n_bands=n_bands)
+    keep = [c for c in table.columns if c not in _DEMOGRAPHICS]
+    return table[keep].merge(groups, on="participant", how="left", validate="many_to_one")
+
+
 def human_distribution_study(
     source: str = "sapa-bfi",
     group: str = "gender",
@@ -105,6 +119,8 @@ def human_distribution_study(
     path: str | os.PathLike | None = None,
     n_perm: int = 200,
     seed: int = 0,
+    group_cols: Sequence[str] | None = None,
+    n_bands: int = 4,
 ) -> pd.DataFrame:
     """Real groups at the distribution level: how far apart they answer, item by item.
 
@@ -112,16 +128,26 @@ def human_distribution_study(
     (:func:`sapa_item_ratings`) between every pair of levels of ``group`` (gender, age
     band, education), with the floor of groups formed by shuffling the labels
     (``n_perm`` shuffles, seeded). Writes ``out/group_distances.csv`` when ``out`` is
-    given.
+    given. ``group_cols`` (instead of ``group``): any columns of the data, labelled by
+    :func:`vp_stats.io.psychtools.label_group_column` (``n_bands``), one block of rows each.
     """
     from vp_stats.stats.fidelity import group_distances
 
-    if group not in HUMAN_GROUPS:
+    if not group_cols and group not in HUMAN_GROUPS:
         raise ValueError(f"--group must be one of {list(HUMAN_GROUPS)}, got {group!r}")
-    out_dir = tio.prepare_out_dir(out) if out is not None else None
     ratings = sapa_item_ratings(source, path)
-    d = group_distances(ratings, HUMAN_GROUPS[group], n_perm=n_perm, seed=seed)
-    d.insert(0, "group", group)
+    if group_cols:
+        ratings = _by_columns(ratings, source, group_cols, path, n_bands)
+        named = {c: c for c in group_cols}
+    else:
+        named = {group: HUMAN_GROUPS[group]}
+    out_dir = tio.prepare_out_dir(out) if out is not None else None
+    parts = []
+    for name, col in named.items():
+        one = group_distances(ratings, col, n_perm=n_perm, seed=seed)
+        one.insert(0, "group", name)
+        parts.append(one)
+    d = pd.concat(parts, ignore_index=True)
     d.insert(0, "source", source)
     if out_dir is not None:
         tio.write_csv(d, out_dir / "group_distances.csv")
@@ -139,6 +165,8 @@ def human_gaps_study(
     n_boot: int = 2000,
     ci: float = 0.95,
     seed: int = 0,
+    group_cols: Sequence[str] | None = None,
+    n_bands: int = 4,
 ) -> GroupGaps:
     """``vp-stats personas humans``: human group gaps of a SAPA sample, written to ``out``.
 
@@ -148,22 +176,40 @@ def human_gaps_study(
     :class:`~vp_stats.stats.humans.GroupGaps`.
     ``group``: ``gender``, ``age`` (the paper's 4 age bands) or ``education``
     (the paper's 4 levels; see :data:`vp_stats.io.psychtools.EDUCATION_TO_PERSONA`).
+    ``group_cols`` (instead of ``group``): any columns of the data, labelled by
+    :func:`vp_stats.io.psychtools.label_group_column` (``n_bands`` quantile bands of a
+    many-valued one); the table then starts with a
+    ``group`` column naming the column of each row.
     """
-    if group not in HUMAN_GROUPS:
+    if not group_cols and group not in HUMAN_GROUPS:
         raise ValueError(f"--group must be one of {list(HUMAN_GROUPS)}, got {group!r}")
     check_boot_options(n_boot, ci, allow_zero=True)
-    out_dir = tio.prepare_out_dir(out) if out is not None else None
     scores = sapa_scores(source, path)
-    gaps = human_group_gaps(
-        scores, HUMAN_GROUPS[group], group_a, group_b, n_boot=n_boot, ci=ci, seed=seed
-    )
+    if group_cols:
+        scores = _by_columns(scores, source, group_cols, path, n_bands)
+        each = [
+            human_group_gaps(scores, c, group_a, group_b, n_boot=n_boot, ci=ci, seed=seed)
+            for c in group_cols
+        ]
+        table = pd.concat(
+            [g.table.assign(group=c) for g, c in zip(each, group_cols, strict=True)],
+            ignore_index=True,
+        )
+        table = table[["group", *[c for c in table.columns if c != "group"]]]
+        gaps = GroupGaps(table, dict(each[0].notes), each[0].effect_size)
+    else:
+        gaps = human_group_gaps(
+            scores, HUMAN_GROUPS[group], group_a, group_b, n_boot=n_boot, ci=ci, seed=seed
+        )
+    out_dir = tio.prepare_out_dir(out) if out is not None else None
     if out_dir is not None:
         prov = provenance(
             "personas humans",
             {
                 "source": source,
-                "group": group,
-                "group_column": HUMAN_GROUPS[group],
+                "group": None if group_cols else group,
+                "group_column": list(group_cols) if group_cols else HUMAN_GROUPS[group],
+                "n_bands": n_bands if group_cols else None,
                 "group_a": group_a,
                 "group_b": group_b,
                 "n_boot": n_boot,

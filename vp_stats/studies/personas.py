@@ -60,6 +60,7 @@ __all__ = [
     "INSTRUMENTS",
     "ipip_item_texts",
     "instrument_jobs",
+    "select_instrument_items",
     "run_instrument",
     "sapa_fidelity",
     "silicon_pattern",
@@ -196,6 +197,7 @@ def sampled_personas(
     weight: str | None = None,
     seed: int = 0,
     path: str | os.PathLike | None = None,
+    group_cols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """A silicon sample: ``n`` personas drawn from a human sample's joint demographics.
 
@@ -206,6 +208,10 @@ def sampled_personas(
     :func:`~vp_stats.instruments.personas.sample_personas`, so the personas
     reproduce the sample's joint distribution (Argyle et al. 2023, "Out of One,
     Many"); the same person profile can be drawn several times and then runs once.
+    ``group_cols`` (a SAPA sample only): draw the personas on these columns of the data
+    instead, labelled as :func:`vp_stats.io.psychtools.label_group_column` labels them
+    (e.g. ``["gender", "health"]`` of spi), so that :func:`sapa_fidelity` can compare
+    them with the SAPA groups of the same columns.
 
     Returns
     -------
@@ -218,8 +224,13 @@ def sampled_personas(
             raise ValueError(f"--sample-from must be one of {list(SAMPLE_SOURCES)} or a CSV file")
         from vp_stats.io import psychtools as pt
 
-        raw = pt.read_bfi(path) if reference == "sapa-bfi" else pt.read_spi(path)
-        reference = raw[["gender", "age_band", "education"]].rename(columns={"age_band": "age"})
+        if group_cols:
+            reference = pt.sapa_groups(reference, group_cols, path).drop(columns="participant")
+        else:
+            raw = pt.read_bfi(path) if reference == "sapa-bfi" else pt.read_spi(path)
+            reference = raw[["gender", "age_band", "education"]].rename(columns={"age_band": "age"})
+    elif group_cols:
+        raise ValueError("group_cols draws from a SAPA sample (sapa-bfi, sapa-spi) only")
     drawn = sample_personas(n, reference=reference, attributes=attributes, weight=weight, seed=seed)
     counts = drawn["persona_id"].value_counts()
     out = drawn.drop(columns=["draw"]).drop_duplicates("persona_id").reset_index(drop=True)
@@ -633,6 +644,38 @@ def instrument_jobs(
     )
 
 
+def select_instrument_items(
+    jobs: pd.DataFrame, items: Sequence[object] | str, instrument: str = "the instrument"
+) -> pd.DataFrame:
+    """The jobs of the named items only, in the instrument's order.
+
+    ``items``: item ids (``"A1"``, ``"3"`` or ``3``) or one comma-separated string of them.
+    An id the instrument does not have is a ``ValueError`` naming it and the ids there are.
+
+    Examples
+    --------
+    >>> jobs, _ = instrument_jobs("bfi10")
+    >>> select_instrument_items(jobs, "2, 7")["item"].tolist()
+    [2, 7]
+    >>> select_instrument_items(jobs, ["11"], "bfi10")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --items: bfi10 has no item '11'; its items: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+    """
+    if isinstance(items, str):
+        items = [x for x in items.split(",")]
+    wanted = [str(x).strip() for x in items if str(x).strip()]
+    if not wanted:
+        raise ValueError("--items: no item named")
+    have = jobs["item"].astype(str)
+    for w in wanted:
+        if w not in set(have):
+            raise ValueError(
+                f"--items: {instrument} has no item {w!r}; its items: {', '.join(have)}"
+            )
+    return jobs[have.isin(wanted)].reset_index(drop=True)
+
+
 def run_instrument(
     backend,
     personas_table: pd.DataFrame | None,
@@ -643,6 +686,7 @@ def run_instrument(
     *,
     progress: bool = False,
     path: str | os.PathLike | None = None,
+    items: Sequence[object] | None = None,
 ) -> pd.DataFrame:
     """Put a questionnaire (PVQ-21, BFI-10, SAPA's IPIP items) to an LLM under personas.
 
@@ -650,6 +694,8 @@ def run_instrument(
     jobs crossed with the personas (the persona is the system message), answered by
     :func:`vp_stats.llm.runner.run` with the instrument's own answer scale (every
     backend and answer mode; ``logprobs`` records the exact ``p_1..p_k``), cached.
+    ``items`` keeps only the named items of the instrument (``A1`` ... for IPIP, ``1`` ...
+    for the BFI-10 and the PVQ-21; :func:`select_instrument_items`).
 
     Returns
     -------
@@ -664,6 +710,8 @@ def run_instrument(
     from vp_stats.llm import runner
 
     base, scale = instrument_jobs(instrument, path=path)
+    if items is not None:
+        base = select_instrument_items(base, items, instrument)
     if personas_table is None:
         personas_table = pd.DataFrame(columns=["persona_id", "system_prompt"])
     if not len(personas_table) and not include_plain:
@@ -758,6 +806,7 @@ def sapa_fidelity(
     n_boot: int = 1000,
     n_floor: int = 200,
     seed: int = 0,
+    group_cols: Sequence[str] | None = None,
 ) -> PersonaComparison:
     """A persona run's IPIP answers against real SAPA people, at the distribution level.
 
@@ -769,7 +818,10 @@ def sapa_fidelity(
       gender, age (band) and education (``attributes``), each persona's distance to
       every SAPA group of that attribute, its own group against the others, with
       item-bootstrap CIs (:func:`vp_stats.stats.fidelity.steerability`), stacked with
-      an ``attribute`` column.
+      an ``attribute`` column. ``group_cols`` instead: any columns of the SAPA data,
+      labelled by :func:`vp_stats.io.psychtools.label_group_column`, against the persona
+      attribute of the same name (personas drawn by :func:`sampled_personas` with the
+      same ``group_cols``); a persona attribute absent from the answers is an error.
 
     The answers must be on SAPA's items (``item`` ``A1`` ... ``O5``; a run with
     ``instrument="ipip"``); BFI-10 answers are other items on another scale and are
@@ -811,14 +863,28 @@ def sapa_fidelity(
         ],
         ignore_index=True,
     )
+    if group_cols:
+        from vp_stats.io import psychtools as pt
+
+        missing = [c for c in group_cols if c not in a_personas.columns]
+        if missing:
+            raise ValueError(
+                f"--group-col {missing[0]}: the personas have no attribute {missing[0]!r} "
+                "(draw them with --sample-from and the same --group-col)"
+            )
+        labelled = pt.sapa_groups(source, group_cols, path)
+        human = human[["participant", "item", "rating"]].merge(labelled, on="participant")
+        columns = {c: c for c in group_cols}
+    else:
+        columns = dict(_SAPA_GROUPS)
     attrs = [
         c
-        for c in (attributes if attributes is not None else _SAPA_GROUPS)
+        for c in (group_cols or (attributes if attributes is not None else _SAPA_GROUPS))
         if c in a_personas.columns and a_personas[c].notna().any()
     ]
     st, sp, notes = [], [], {}
     for attr in attrs:
-        col = _SAPA_GROUPS[attr]
+        col = columns[attr]
         h = human[human[col].notna()]
         p = a_personas[a_personas[attr].notna()]
         s = fidelity.steerability(p, h, col, attr, n_boot=n_boot, seed=seed)
@@ -1466,6 +1532,9 @@ def run_persona_study(
     instrument: str = "items",
     psychtools: str | os.PathLike | None = None,
     steering: str = "attributes",
+    items: object | None = None,
+    include_plain: bool = True,
+    group_cols: Sequence[str] | None = None,
 ) -> PersonaComparison:
     """Run a persona grid on an LLM and write the answers and comparison tables.
 
@@ -1490,6 +1559,13 @@ def run_persona_study(
     personas' descriptions as OpinionQA's QA, BIO or PORTRAY context
     (:func:`steer_personas`).
 
+    ``items`` narrows the questions: for ``"items"`` ``"all"``, a number N (a sample
+    seeded by ``seed``) or a CSV file of ``portrait_id,option_id``
+    (:func:`vp_stats.studies.items.select_items`, applied after ``n_per_value``); for a
+    questionnaire the item ids (:func:`select_instrument_items`). ``include_plain=False``
+    leaves out the plain model (no ``shifts``). ``group_cols`` (``"ipip"`` only): the SAPA
+    columns the persona attributes are compared by (:func:`sapa_fidelity`).
+
     Writes ``answers.csv``, ``profiles.csv``, ``shifts.csv``,
     ``item_comparison.csv``, ``population.csv`` and ``structure.csv`` to
     ``out_dir`` (:func:`~vp_stats.io.personas.write_study_tables`); returns
@@ -1504,14 +1580,30 @@ def run_persona_study(
     if cache is None:
         cache = out / pio.STUDY_CACHE
     corr = datasets.load_published_correlations()
-    items = datasets.load_items()
+    item_choice, items = items, datasets.load_items()
     if n_per_value is not None:
         items = select_persona_items(items, corr, n_per_value)
+    if item_choice is not None and instrument == "items":
+        from vp_stats.studies.items import select_items
+
+        items = select_items(str(item_choice), items, seed)
     tab = _wide_attributes(study_personas(grid)) if personas_table is None else personas_table
     tab = steer_personas(tab.drop(columns=["attribute", "level"], errors="ignore"), steering)
     if instrument != "items":
         return _run_questionnaire_study(
-            out, tab, instrument, backend, mode, cache, n_boot, seed, progress, psychtools
+            out,
+            tab,
+            instrument,
+            backend,
+            mode,
+            cache,
+            n_boot,
+            seed,
+            progress,
+            psychtools,
+            items=item_choice,
+            include_plain=include_plain,
+            group_cols=group_cols,
         )
     ans = run_personas(
         backend,
@@ -1520,34 +1612,71 @@ def run_persona_study(
         variants=variants,
         mode=mode,
         cache=cache,
+        include_plain=include_plain,
         progress=progress,
     )
     pio.write_study_tables(out, {"answers": ans})
+    _require_parsed(ans, mode, out)
     res = compare_personas(ans, corr, n_boot=n_boot, seed=seed)
     pio.write_study_tables(out, res.named_tables())
     write_study_figures(out, res)
     return replace(res, answers=ans)
 
 
+def _require_parsed(ans: pd.DataFrame, mode: str, out) -> None:
+    """A run without a single parsed answer has nothing to compare: say so (RuntimeError)."""
+    ok = ans["parse_ok"].astype(bool) if "parse_ok" in ans.columns else ans["rating"].notna()
+    if len(ans) and not ok.any():
+        raw = ans["raw_text"].dropna().astype(str) if "raw_text" in ans.columns else pd.Series()
+        seen = f" (e.g. {raw.iloc[0][:60]!r})" if len(raw) else ""
+        raise RuntimeError(
+            f"none of the {len(ans)} answers parsed in {mode} mode{seen}: nothing to compare; "
+            f"{out / 'answers.csv'} holds them (logprobs and grammar modes always give one)"
+        )
+
+
 def _run_questionnaire_study(
-    out, tab, instrument, backend, mode, cache, n_boot, seed, progress, psychtools
+    out,
+    tab,
+    instrument,
+    backend,
+    mode,
+    cache,
+    n_boot,
+    seed,
+    progress,
+    psychtools,
+    *,
+    items=None,
+    include_plain=True,
+    group_cols=None,
 ) -> PersonaComparison:
     from vp_stats.llm import questionnaires as q
 
     if instrument not in INSTRUMENTS:
         raise ValueError(f"--instrument must be one of {list(INSTRUMENTS)}, got {instrument!r}")
+    if instrument == "ipip" and group_cols:  # before any prompt: SAPA's IPIP answers are bfi's
+        from vp_stats.io import psychtools as pt
+
+        try:
+            pt.sapa_groups("sapa-bfi", group_cols, psychtools)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (the IPIP answers are compared with sapa-bfi)") from None
     ans = run_instrument(
         backend,
         tab.drop(columns=["attribute", "level"], errors="ignore"),
         instrument,
         mode=mode,
         cache=cache,
+        include_plain=include_plain,
         progress=progress,
         path=psychtools,
+        items=items,
     )
     pio.write_study_tables(out, {"answers": ans})
+    _require_parsed(ans, mode, out)
     if instrument == "ipip":
-        res = sapa_fidelity(ans, path=psychtools, n_boot=n_boot, seed=seed)
+        res = sapa_fidelity(ans, path=psychtools, group_cols=group_cols, n_boot=n_boot, seed=seed)
     else:
         ok = ans[ans["parse_ok"].astype(bool)]
         if instrument == "bfi10":
@@ -1562,8 +1691,10 @@ def _run_questionnaire_study(
                 "personas compare ANSWERS --human sapa-bfi)"
             },
         )
-    if instrument == "ipip":
-        named = {k: v for k, v in res.named_tables().items() if k != "population"}
+    if instrument == "ipip":  # no Value Portrait item level, profiles or population here
+        named = {
+            k: v for k, v in res.named_tables().items() if k != "population" and len(v.columns)
+        }
     else:
         named = {"scores": res.table}
     pio.write_study_tables(out, named)
