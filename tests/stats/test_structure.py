@@ -243,3 +243,18 @@ def test_real_data_circumplex(real_scores):
         structure.correlation_distance(structure.correlation_matrix(real_scores))
     )  # the map of circumplex_positions(real_scores)
     assert 0.45 < mds.explained < 0.6  # two axes carry about half of the structure
+
+
+def test_correlation_distance_is_exactly_symmetric_near_perfect_correlations():
+    """np.corrcoef's r[i, j] and r[j, i] can differ in the last bit; sqrt(2 (1 - r)) magnified
+    that past classical_mds's symmetry check for nearly collinear persona scores."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        x = rng.normal(size=(4, 10))
+        x[:, 1] = 3 * x[:, 0] + 1e-9 * rng.normal(size=4)
+        r = np.corrcoef(x, rowvar=False)
+        d = structure.correlation_distance(r)
+        assert (d == d.T).all()
+        expected = np.sqrt(np.clip(2 * (1 - r), 0, None)) * (1 - np.eye(10))
+        np.testing.assert_allclose(d, expected, atol=2e-8)
+        structure.classical_mds(d, 2)

@@ -168,6 +168,10 @@ def correlation_distance(corr: pd.DataFrame | np.ndarray, kind: str = "sqrt"):
         if isinstance(corr, pd.DataFrame)
         else np.asarray(corr, dtype=float)
     )
+    # np.corrcoef divides r[i, j] and r[j, i] by the two SDs in opposite orders, so they can
+    # differ in the last bit; near r = 1 the square root magnifies that to ~1e-8, which
+    # classical_mds rejects as asymmetric. Average the two triangles first.
+    r = (r + r.T) / 2
     d = np.sqrt(np.clip(2 * (1 - r), 0, None)) if kind == "sqrt" else 1 - r
     np.fill_diagonal(d, 0.0)
     if isinstance(corr, pd.DataFrame):
