@@ -920,6 +920,7 @@ VALUE_RELIABILITY_COLUMNS = [
 ]
 
 
+@schema.orders_dimensions
 def value_reliability(
     ratings: pd.DataFrame,
     selected: pd.DataFrame,
