@@ -215,6 +215,12 @@ def efa_cmd(
                 na_values=na_values,
             )
             x = mat.table
+            answered = x.notna().all(axis=1) if missing == "listwise" else x.notna().any(axis=1)
+            if answered.sum() < 3:  # named here: factor.efa's own error cannot name the file
+                _fail(
+                    f"{data if data is not None else ratings}: need at least 3 "
+                    f"participants with answers ({missing} deletion), got {int(answered.sum())}"
+                )
             if n_factors is not None:
                 factor._check_options(n_factors=n_factors, n_items=x.shape[1])
             pa = None
