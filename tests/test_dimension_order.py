@@ -1,4 +1,10 @@
-"""family and dimension as ordered categoricals: sorting keeps the circumplex, CSV text is kept."""
+"""family and dimension as ordered categoricals: sorting keeps the circumplex, CSV text is kept.
+
+Every public function of vp_stats.stats and vp_stats.studies is walked (list-driven, as the figure
+tests walk the plot functions): one whose table has these columns orders them (a tables.Result,
+or @schema.orders_dimensions) or is named in DATA, NO_COLUMN or PENDING below. A user's own
+dimensions follow the known ones in the order they first appear.
+"""
 
 import numpy as np
 import pandas as pd
