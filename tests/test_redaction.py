@@ -110,36 +110,12 @@ def test_provenance_record_is_redacted(monkeypatch):
 
 pytest.importorskip("openai")
 from fault_server import ENV, FaultServer, ok_body  # noqa: E402  (tests/ is on sys.path)
+from llm_cli import run_llm  # noqa: E402
 
 
 def _run_llm(url, out, *extra):
-    cmd = [
-        sys.executable,
-        "-m",
-        "vp_stats.cli",
-        "run-llm",
-        "--backend",
-        "openai",
-        "--model",
-        "m",
-        "--base-url",
-        url,
-        "--mode",
-        "text",
-        "--items",
-        "1",
-        "--variants",
-        "v1",
-        "--retries",
-        "0",
-        "--timeout",
-        "10",
-        "--no-progress",
-        "--out",
-        str(out),
-        *extra,
-    ]
-    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
+    """run-llm with the key in the URL only (no --api-key-env), no retries, a 10 s timeout."""
+    return run_llm(url, out, "--retries", "0", "--timeout", "10", *extra, key_env=None)
 
 
 def _assert_nowhere(done, out: Path, *secrets):

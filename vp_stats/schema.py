@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from types import MappingProxyType
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "family_of",
     "DIMENSION_ORDER",
     "order_dimensions",
+    "orders_dimensions",
+    "needs_order",
     "LIKERT_LABELS",
     "PVQ21_KEY",
     "PVQ21_N_ITEMS",
@@ -197,6 +200,63 @@ def order_dimensions(df, columns=("family", "dimension")):
             values.where(values.isna(), values.astype(str)), categories=base + extra, ordered=True
         )
     return out
+
+
+def needs_order(df) -> bool:
+    """Whether ``df`` has a ``family`` or ``dimension`` column that is not yet ordered.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"dimension": ["Power"]})
+    >>> needs_order(t), needs_order(order_dimensions(t)), needs_order(t[[]])
+    (True, False, False)
+    """
+    import pandas as pd
+
+    return any(
+        c in df.columns and not (isinstance(df[c].dtype, pd.CategoricalDtype) and df[c].cat.ordered)
+        for c in ("family", "dimension")
+    )
+
+
+def _ordered(value):
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        return order_dimensions(value) if needs_order(value) else value
+    if type(value) is dict:
+        return {k: _ordered(v) for k, v in value.items()}
+    if type(value) is tuple:
+        return tuple(_ordered(v) for v in value)
+    return value  # results objects order their own tables (vp_stats.tables.Result)
+
+
+def orders_dimensions(fn):
+    """Decorator: the tables ``fn`` returns get ``family`` and ``dimension`` ordered.
+
+    Applies :func:`order_dimensions` to a returned DataFrame, and to the DataFrames of a returned
+    dict or tuple; anything else is returned as it is (a :class:`vp_stats.tables.Result` orders
+    its own tables when it is built). This marks, at the definition, every public function of
+    :mod:`vp_stats.stats` and :mod:`vp_stats.studies` whose result table has these columns;
+    ``tests/test_dimension_order.py`` checks that none is left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> @orders_dimensions
+    ... def means():
+    ...     return pd.DataFrame({"dimension": ["Tradition", "Power"], "mean": [1.0, 2.0]})
+    >>> means().sort_values("dimension").dimension.tolist(), means.orders_dimensions
+    (['Power', 'Tradition'], True)
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return _ordered(fn(*args, **kwargs))
+
+    wrapper.orders_dimensions = True
+    return wrapper
 
 
 #: Answer labels of the Value Portrait items (and of the PVQ), rating -> label.

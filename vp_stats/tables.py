@@ -66,7 +66,7 @@ import copy
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -1515,6 +1515,12 @@ class Result:
     statsmodels' results objects. ``table`` is the tidy table, ``notes`` what describes it
     (rule, effect size, counts); :meth:`summary_frame` gives the table for printing or writing.
 
+    When built, a result orders the ``family`` and ``dimension`` columns of its DataFrames (the
+    ``table`` and any other table field) with :func:`vp_stats.schema.order_dimensions`, so every
+    function that returns a result sorts in the circumplex order without doing it itself; a
+    subclass's own ``__post_init__`` runs after that. Results of the file readers
+    (:mod:`vp_stats.io`) keep their text as read: they are data, not results.
+
     Examples
     --------
     >>> import pandas as pd
@@ -1526,9 +1532,32 @@ class Result:
     table: pd.DataFrame
     notes: Mapping[str, object] = field(default_factory=dict)
 
+    def __post_init__(self):
+        _order_tables(self)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__post_init__")
+        if own is not None:  # a subclass's own __post_init__: order the tables first
+
+            def post_init(self, _own=own):
+                _order_tables(self)
+                _own(self)
+
+            cls.__post_init__ = post_init
+
     def summary_frame(self) -> pd.DataFrame:
         """The result's table (a copy), the form to print or write."""
         return self.table.copy()
+
+
+def _order_tables(result: Result) -> None:
+    if type(result).__module__.startswith("vp_stats.io."):
+        return
+    for f in fields(result):
+        value = getattr(result, f.name)
+        if isinstance(value, pd.DataFrame) and schema.needs_order(value):
+            object.__setattr__(result, f.name, schema.order_dimensions(value))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -29,37 +28,7 @@ from vp_stats.llm.openai_backend import OpenAIBackend
 pytest.importorskip("openai")
 
 from fault_server import ENV, KEY, FaultServer, ok_body  # noqa: E402  (tests/ is on sys.path)
-
-
-def run_llm(url, out, *extra, items=1, timeout=20):
-    cmd = [
-        sys.executable,
-        "-m",
-        "vp_stats.cli",
-        "run-llm",
-        "--backend",
-        "openai",
-        "--model",
-        "m",
-        "--base-url",
-        url,
-        "--api-key-env",
-        "VP_FAULT_KEY",
-        "--mode",
-        "text",
-        "--items",
-        str(items),
-        "--variants",
-        "v1",
-        "--no-progress",
-        "--out",
-        str(out),
-        *map(str, extra),
-    ]
-    t0 = time.monotonic()
-    done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
-    done.elapsed = time.monotonic() - t0
-    return done
+from llm_cli import run_llm  # noqa: E402
 
 
 def assert_no_key(done, out: Path):

@@ -215,6 +215,12 @@ def efa_cmd(
                 na_values=na_values,
             )
             x = mat.table
+            answered = x.notna().all(axis=1) if missing == "listwise" else x.notna().any(axis=1)
+            if answered.sum() < 3:  # named here: factor.efa's own error cannot name the file
+                _fail(
+                    f"{data if data is not None else ratings}: need at least 3 "
+                    f"participants with answers ({missing} deletion), got {int(answered.sum())}"
+                )
             if n_factors is not None:
                 factor._check_options(n_factors=n_factors, n_items=x.shape[1])
             pa = None
@@ -275,6 +281,7 @@ def efa_cmd(
             extra = {
                 "n_obs": res.n_obs,
                 "n_items": x.shape[1],
+                "model_dof": res.dof,
                 "converged": res.converged,
                 "heywood": res.heywood,
             }
@@ -306,8 +313,8 @@ def efa_cmd(
     )
     typer.echo(
         f"{res.n_obs} respondents, {x.shape[1]} items; KMO {kmo:.3f}; "
-        f"Bartlett chi2 {chi2:.1f} on {df:.0f} df, p = {p:.3g}"
-    )
+        f"Bartlett chi2 {chi2:.1f} on {df:.0f} df, p = {p:.3g}; model df {res.dof}"
+    )  # a model df <= 0 was also warned about on stderr (factor.efa's log, one line)
     if not res.converged:
         typer.echo("warning: the estimation did not converge; read the loadings with care")
     if res.heywood:

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 
+@schema.orders_dimensions
 def as_weights(
     weights: Mapping[str, float] | pd.Series | pd.DataFrame,
     weights_source: str | None = None,
@@ -123,6 +124,7 @@ def as_weights(
     return pd.DataFrame({"dimension": dims, "weight": w, "weights_source": str(weights_source)})
 
 
+@schema.orders_dimensions
 def weights_from_participants(
     scores: pd.DataFrame,
     group: str | None = None,
@@ -218,6 +220,7 @@ def weights_from_participants(
     return pd.concat(frames, ignore_index=True)
 
 
+@schema.orders_dimensions
 def weights_from_pvq_answers(
     answers: pd.DataFrame,
     participant: object | None = None,
@@ -287,6 +290,7 @@ def weights_from_pvq_answers(
     )
 
 
+@schema.orders_dimensions
 def weights_from_ranks(
     ranks: Mapping[str, float] | pd.Series,
     *,

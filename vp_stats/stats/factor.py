@@ -92,6 +92,7 @@ f    -0.03  0.68
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,6 +108,8 @@ from vp_stats.stats.factor_engine import (
 )
 from vp_stats.stats.resampling import single_threaded_blas
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "METHODS",
     "ROTATIONS",
@@ -120,6 +123,7 @@ __all__ = [
     "polychoric_correlations",
     "adequacy",
     "efa",
+    "efa_dof",
     "parallel_analysis",
 ]
 
@@ -708,6 +712,21 @@ class EFAResult:
         return m.assign(communality=comm["communality"], uniqueness=comm["uniqueness"])
 
     @property
+    def dof(self) -> int:
+        """The model's degrees of freedom, psych::fa's ``dof``: ``p(p - 1)/2 - p k + k(k - 1)/2``.
+
+        The correlations to fit minus the free parameters (``p`` items, ``k`` factors); at 0 or
+        below the model has no test: chi-square, RMSEA and TLI are undefined (psych gives
+        ``PVAL`` NA), and :func:`efa` logs a warning.
+
+        Examples
+        --------
+        >>> efa_dof(n_items=5, n_factors=2), efa_dof(n_items=5, n_factors=3)
+        (1, -2)
+        """
+        return efa_dof(self.correlation.shape[1], self.n_factors)
+
+    @property
     def oblique(self) -> bool:
         """Whether the factors may correlate (an oblique rotation of two or more factors)."""
         return self.rotation in OBLIQUE_ROTATIONS and self.n_factors > 1
@@ -728,6 +747,22 @@ class EFAResult:
         for a, b, v in self.factor_correlations.itertuples(index=False):
             m.loc[a, b] = m.loc[b, a] = v
         return m
+
+
+def efa_dof(n_items: int, n_factors: int) -> int:
+    """Degrees of freedom of a ``n_factors`` model of ``n_items`` items (psych::fa's ``dof``).
+
+    ``p(p - 1)/2 - p k + k(k - 1)/2``: the distinct correlations minus the loadings, less the
+    ``k(k - 1)/2`` rotational indeterminacy (Lawley & Maxwell, 1971, *Factor Analysis as a
+    Statistical Method*, sec. 2.3; psych::fa computes ``dof`` so).
+
+    Examples
+    --------
+    >>> efa_dof(6, 2), efa_dof(6, 3), efa_dof(4, 2)
+    (4, 0, -1)
+    """
+    p, k = int(n_items), int(n_factors)
+    return p * (p - 1) // 2 - p * k + k * (k - 1) // 2
 
 
 def efa(
@@ -785,7 +820,8 @@ def efa(
         Tidy ``loadings``, ``communalities``, ``variance``,
         ``factor_correlations`` (oblique rotations), the analysed
         ``correlation`` matrix, ``converged`` and ``heywood`` (items with a
-        communality of 1 or more).
+        communality of 1 or more), ``dof`` (psych's; at 0 or below the model has
+        no test, and a warning is logged on the ``vp_stats.stats.factor`` logger).
 
     Raises
     ------
@@ -815,6 +851,15 @@ def efa(
     r, n = rdf.matrix(), rdf.n_obs
     _require_pd(r, n)
     k = int(n_factors)
+    dof = efa_dof(len(items), k)
+    if dof <= 0:
+        log.warning(
+            "%d factors of %d items leave %d degrees of freedom: the model has no test (chi2, "
+            "RMSEA, TLI undefined); use fewer factors or more items",
+            k,
+            len(items),
+            dof,
+        )
     with single_threaded_blas():
         loadings, phi, ss, h2, converged = fit_efa(r, k, method, rotation)
     names = [f"F{j + 1}" for j in range(k)]

@@ -764,6 +764,7 @@ def _normalised_score(
     return est, float(lo), float(hi), None
 
 
+@schema.orders_dimensions
 def summarise_fidelity(
     item_table: pd.DataFrame,
     by: Sequence[str] = (),
@@ -1045,6 +1046,7 @@ def group_distances(
     return pd.DataFrame(rows)
 
 
+@schema.orders_dimensions
 def value_groups(
     scores: pd.DataFrame,
     family: str = "pvq",

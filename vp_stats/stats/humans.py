@@ -117,6 +117,7 @@ HUMAN_GAP_COLUMNS = [
 # --------------------------------------------------------------------------- scoring
 
 
+@schema.orders_dimensions
 def score_keyed(
     items: pd.DataFrame,
     keys: Mapping[str, Sequence[str]],
@@ -638,6 +639,7 @@ def persona_vs_human(
 # --------------------------------------------------------------------------- the paper's numbers
 
 
+@schema.orders_dimensions
 def paper_persona_reference() -> pd.DataFrame:
     """The Value Portrait paper's reported persona group gaps (cited; the shipped CSV).
 
@@ -665,6 +667,7 @@ def paper_persona_reference() -> pd.DataFrame:
     return t
 
 
+@schema.orders_dimensions
 def beside_paper(gaps: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """Set a user's group-gap comparison beside the paper's reported numbers.
 

@@ -26,6 +26,7 @@ __all__ = ["group_gap_comparison", "persona_item_scores"]
 _DEFAULT = object()
 
 
+@schema.orders_dimensions
 def persona_item_scores(
     answers: pd.DataFrame,
     corr: pd.DataFrame,
@@ -218,6 +219,7 @@ def _group_means(wide: pd.DataFrame, labels: np.ndarray, w: np.ndarray, wanted, 
     return out
 
 
+@schema.orders_dimensions
 def group_gap_comparison(
     persona_scores: pd.DataFrame,
     human_scores: pd.DataFrame,

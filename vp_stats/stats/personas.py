@@ -97,6 +97,7 @@ def item_distributions(
     return out
 
 
+@schema.orders_dimensions
 def human_reference(scores: pd.DataFrame, ratings: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Human reference tables from participant scores and item ratings.
 
@@ -282,6 +283,7 @@ def compare_item_distributions(
     return out.reset_index(drop=True)
 
 
+@schema.orders_dimensions
 def summarise_item_comparison(
     item_comparison: pd.DataFrame, by: str = "source", selected: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -354,6 +356,7 @@ def summarise_item_comparison(
 # --------------------------------------------------------------------------- persona answers
 
 
+@schema.orders_dimensions
 def persona_profiles(
     answers: pd.DataFrame, corr: pd.DataFrame, *, rating: str = "rating", **kwargs
 ) -> pd.DataFrame:
@@ -401,6 +404,7 @@ def persona_profiles(
     return prof.rename(columns={"model": "persona_id"})
 
 
+@schema.orders_dimensions
 def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) -> pd.DataFrame:
     """Value profiles of every persona of a persona run, scored like models.
 
@@ -467,6 +471,7 @@ def persona_value_profiles(answers: pd.DataFrame, corr: pd.DataFrame, **kwargs) 
     return prof
 
 
+@schema.orders_dimensions
 def persona_shifts(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
     """Each persona's shift from the plain model per value: ``persona - plain``.
 
@@ -512,6 +517,7 @@ def _detect(table: pd.DataFrame, given: str | None, options: Sequence[str], what
     )
 
 
+@schema.orders_dimensions
 def variance_ratio(
     persona_scores: pd.DataFrame,
     human_scores: pd.DataFrame,
@@ -607,6 +613,7 @@ def _boot_var(X: np.ndarray, n_boot: int, resampler: Resampler) -> np.ndarray:
     return out
 
 
+@schema.orders_dimensions
 def value_hierarchy(
     persona_scores: pd.DataFrame,
     human_scores: pd.DataFrame,
@@ -680,6 +687,7 @@ def hierarchy_agreement(hierarchy: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@schema.orders_dimensions
 def complete_scores(
     data: pd.DataFrame,
     family: str = "pvq",
@@ -754,6 +762,7 @@ def value_correlation_matrix(
     )
 
 
+@schema.orders_dimensions
 def value_structure(
     persona_scores: pd.DataFrame,
     human_scores: pd.DataFrame,

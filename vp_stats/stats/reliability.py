@@ -920,6 +920,7 @@ VALUE_RELIABILITY_COLUMNS = [
 ]
 
 
+@schema.orders_dimensions
 def value_reliability(
     ratings: pd.DataFrame,
     selected: pd.DataFrame,
@@ -1287,7 +1288,8 @@ def scale_reliability(
         if arr.ndim != 2:
             raise ValueError(f"expected a 2-D respondents x items matrix, got shape {arr.shape}")
         data = pd.DataFrame(arr, columns=[f"item_{j + 1}" for j in range(arr.shape[1])])
-    item_matrix(data, missing="listwise")  # the input checks: numeric, finite, names in errors
+    x, *_ = item_matrix(data, missing=missing)  # the checks: numeric, finite, names in errors
+    _check_shape(x, min_n=3)  # the omegas need 3 (alpha alone would take 2): one message
     num = data.apply(pd.to_numeric, errors="coerce").astype(float)
     reverse = list(dict.fromkeys([reverse] if isinstance(reverse, str) else list(reverse or ())))
     unknown = [r for r in reverse if r not in num.columns]

@@ -143,6 +143,7 @@ def _boot_means(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
         return total / count
 
 
+@schema.orders_dimensions
 def value_profiles(
     answers: pd.DataFrame,
     corr: pd.DataFrame,
@@ -273,8 +274,7 @@ def value_profiles(
                         why[k],
                     )
                 )
-    # ordered family and dimension: sorting keeps the schema (circumplex) order
-    return schema.order_dimensions(pd.DataFrame(rows, columns=PROFILE_COLUMNS))
+    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)  # ordered by @schema.orders_dimensions
 
 
 def _missing_reason(n_items: int, n: np.ndarray) -> list:
@@ -296,6 +296,7 @@ def _missing_reason(n_items: int, n: np.ndarray) -> list:
     ]
 
 
+@schema.orders_dimensions
 def rank_values(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
     """Rank of each dimension within each model (1 = highest centred score).
 
@@ -312,6 +313,7 @@ def rank_values(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
     return sub[["model", "family", "dimension", "centered_mean", "rank"]].reset_index(drop=True)
 
 
+@schema.orders_dimensions
 def mean_profile(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
     """Across-model mean, SD and mean rank of each dimension, sorted high to low.
 
@@ -342,6 +344,7 @@ def mean_profile(profiles: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
 # --------------------------------------------------------------------------- robustness
 
 
+@schema.orders_dimensions
 def variant_profiles(
     wide: pd.DataFrame,
     corr: pd.DataFrame,
@@ -398,6 +401,7 @@ def icc_2_1(x: np.ndarray) -> float:
     return float((msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n))
 
 
+@schema.orders_dimensions
 def variant_agreement(vprof: pd.DataFrame, family: str = "pvq") -> pd.DataFrame:
     """Agreement of a model's value profile across prompt variants.
 

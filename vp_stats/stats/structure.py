@@ -319,6 +319,7 @@ def metric_mds(
 # --------------------------------------------------------------------------- circumplex
 
 
+@schema.orders_dimensions
 def circumplex_positions(
     scores: pd.DataFrame,
     family: str = "pvq",

@@ -17,6 +17,7 @@ from vp_stats import schema, tables
 __all__ = ["weighted_group_means"]
 
 
+@schema.orders_dimensions
 def weighted_group_means(
     data: pd.DataFrame,
     by: str | Sequence[str] = (),

@@ -22,7 +22,7 @@ Examples
 >>> from vp_stats.stats import validation
 >>> corr = validation.item_correlations(datasets.load_ratings(), datasets.load_participant_scores())
 >>> corr.groupby("family").size().to_dict()
-{'bfi': 2600, 'higher_pvq': 2080, 'pvq': 5200}
+{'pvq': 5200, 'higher_pvq': 2080, 'bfi': 2600}
 """
 
 from __future__ import annotations
@@ -370,6 +370,7 @@ def _long_frame(st: _Study, ratings: pd.DataFrame, by_family=False, **parts) -> 
     return pd.DataFrame(data)
 
 
+@schema.orders_dimensions
 def item_correlations(
     ratings: pd.DataFrame,
     scores: pd.DataFrame,
@@ -470,6 +471,7 @@ def _bh(p: np.ndarray) -> np.ndarray:
     return adj
 
 
+@schema.orders_dimensions
 def add_fdr(corr: pd.DataFrame, by: str | list[str] = "family") -> pd.DataFrame:
     """Add Benjamini-Hochberg adjusted p-values (``p_fdr``) within each family.
 
@@ -495,6 +497,7 @@ def add_fdr(corr: pd.DataFrame, by: str | list[str] = "family") -> pd.DataFrame:
 # --------------------------------------------------------------------------- bootstrap
 
 
+@schema.orders_dimensions
 def bootstrap_ci(
     ratings: pd.DataFrame,
     scores: pd.DataFrame,
@@ -670,6 +673,7 @@ def _weighted_rank_corr(w: np.ndarray, lr: np.ndarray, lv: np.ndarray) -> np.nda
 # --------------------------------------------------------------------------- selection
 
 
+@schema.orders_dimensions
 def upstream_exclusions() -> pd.DataFrame:
     """The (item, dimension) pairs upstream's scoring script excludes by hand.
 
@@ -766,6 +770,7 @@ def _check_rule(threshold, mode, max_p, max_fdr, min_ci_low, p_method="t", n_per
         raise ValueError(f"n_perm must be a positive integer, got {n_perm!r}")
 
 
+@schema.orders_dimensions
 def select_items(
     corr: pd.DataFrame,
     threshold: float = 0.3,
@@ -1103,6 +1108,7 @@ def _suggest(t, threshold, mode, max_p, max_fdr, min_ci_low) -> str:
     )
 
 
+@schema.orders_dimensions
 def validated_summary(selected: pd.DataFrame) -> pd.DataFrame:
     """Count selected items per family and dimension (schema order).
 
@@ -1358,6 +1364,7 @@ UPSTREAM_PROCEDURE_NOTE = (
 )
 
 
+@schema.orders_dimensions
 def upstream_p186_group0() -> pd.DataFrame:
     """P186's group-0 value record that the published correlations used (recovered; see the file).
 
@@ -1365,7 +1372,7 @@ def upstream_p186_group0() -> pd.DataFrame:
     --------
     >>> rec = upstream_p186_group0()
     >>> rec.groupby("family").size().to_dict()
-    {'bfi': 5, 'higher_pvq': 4, 'pvq': 10}
+    {'pvq': 10, 'higher_pvq': 4, 'bfi': 5}
     """
     with (
         resources.files("vp_stats")
@@ -1375,6 +1382,7 @@ def upstream_p186_group0() -> pd.DataFrame:
         return pd.read_csv(fh, comment="#")
 
 
+@schema.orders_dimensions
 def apply_procedure(
     ratings: pd.DataFrame, scores: pd.DataFrame, procedure: str = "correct"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -56,6 +56,7 @@ class CompassRanking(tables.Result):
     caveat: str = CENTRED_PROFILE_CAVEAT
 
 
+@schema.orders_dimensions
 def released_profiles(family: str = "pvq", data_dir=None) -> pd.DataFrame:
     """Centred value profiles of the 34 released Value Portrait models (one family).
 

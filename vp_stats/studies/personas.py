@@ -238,6 +238,7 @@ def sampled_personas(
     return out
 
 
+@schema.orders_dimensions
 def select_persona_items(
     items: pd.DataFrame,
     corr: pd.DataFrame,
@@ -644,6 +645,7 @@ def instrument_jobs(
     )
 
 
+@schema.orders_dimensions
 def select_instrument_items(
     jobs: pd.DataFrame, items: Sequence[object] | str, instrument: str = "the instrument"
 ) -> pd.DataFrame:
@@ -1374,6 +1376,7 @@ def value_personas(values: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@schema.orders_dimensions
 def value_rater_groups(
     human: Mapping[str, pd.DataFrame],
     corr: pd.DataFrame,

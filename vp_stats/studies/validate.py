@@ -152,6 +152,7 @@ def provenance(
     return redact.redact_obj(rec)  # a key in argv (--base-url https://u:KEY@host) never lands here
 
 
+@schema.orders_dimensions
 def undefined_reasons(table: pd.DataFrame, ratings: pd.DataFrame, scores) -> pd.DataFrame:
     """``table`` with a ``reason`` column: why a row's ``rho`` is missing or meaningless (empty
     where it is neither).
