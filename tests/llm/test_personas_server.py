@@ -9,17 +9,14 @@ file's CPU time), so each HTTP run puts one item to three personas (``--no-plain
 """
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from llama_server import llama_server
 
 from vp_stats.llm.local import default_model_path
 from vp_stats.schema import PROB_COLUMNS
@@ -29,11 +26,6 @@ os.environ.setdefault("VP_LLAMA_THREADS", "1")
 
 #: ``python -m llama_cpp.server`` with the weights in plain CPU buffers, as tests/llm/test_runner.py
 #: serves it (the same kernels as the local backend, so the two give the same numbers).
-_SERVE = (
-    "import runpy\nfrom vp_stats.llm.local import plain_cpu_weights\n"
-    "with plain_cpu_weights():\n"
-    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
-)
 #: HTTP against local p_1..p_6: the tolerance of tests/llm/test_runner.py (measured about 1e-7).
 _TOL = 1e-3
 _PERSONAS = (
@@ -45,59 +37,13 @@ _PERSONAS = (
 _BACKSTORY = "I grew up on a farm in Iowa and now teach history at a small college."
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """llama_cpp.server on a free port; ready when /v1/models answers (it has no /health)."""
-    port = _free_port()
+    """llama_cpp.server on a free port (tests/llama_server.py)."""
     secret = "sk-test-" + "2b7e151628aed2a6" * 2
-    log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            _SERVE,
-            "--model",
-            str(default_model_path()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--n_threads",
-            "1",
-            "--n_threads_batch",
-            "1",
-            "--api_key",
-            secret,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while True:
-        try:
-            req = urllib.request.Request(
-                url + "/models", headers={"Authorization": f"Bearer {secret}"}
-            )
-            urllib.request.urlopen(req, timeout=2)
-            break
-        except Exception:
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                pytest.fail(f"llama_cpp.server did not start: {log.read()[-2000:]}")
-            time.sleep(0.5)
-    yield {"url": url, "secret": secret}
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with llama_server(default_model_path(), log, secret) as srv:
+        yield srv
     log.close()
 
 

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from llama_server import free_port, llama_server
 
 from vp_stats.io import datasets
 from vp_stats.io.cache import AnswerCache
@@ -47,17 +47,6 @@ def jobs():
 
 
 #: ``python -m llama_cpp.server`` with the weights in plain CPU buffers (see plain_cpu_weights).
-_SERVE = (
-    "import runpy\nfrom vp_stats.llm.local import plain_cpu_weights\n"
-    "with plain_cpu_weights():\n"
-    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
-)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ----------------------------------------------------------------------------- local backend
@@ -385,53 +374,10 @@ def test_two_runs_on_one_cache_do_not_corrupt_it(tmp_path):
 @pytest.fixture(scope="module")
 def server(backend):
     """llama-cpp-python's own OpenAI-compatible server, serving the SmolLM2 file on 127.0.0.1."""
-    port = _free_port()
     secret = "sk-test-" + "7f3a9c1e5b2d4680" * 2
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama_server_{port}.log", "w+")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            _SERVE,
-            "--model",
-            str(backend.model_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--n_threads",
-            "1",
-            "--n_threads_batch",
-            "1",
-            "--api_key",
-            secret,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    import urllib.request
-
-    deadline = time.time() + 120
-    while True:
-        try:
-            req = urllib.request.Request(
-                url + "/models", headers={"Authorization": f"Bearer {secret}"}
-            )
-            urllib.request.urlopen(req, timeout=2)
-            break
-        except Exception:
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                pytest.fail(f"llama_cpp.server did not start: {log.read()[-2000:]}")
-            time.sleep(0.5)
-    yield {"url": url, "secret": secret, "log": log}
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
-    log.close()
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"llama_server_{os.getpid()}.log"
+    with llama_server(backend.model_path, log, secret) as srv:
+        yield srv
 
 
 def test_openai_backend_against_a_real_server(server, jobs, monkeypatch, tmp_path):
@@ -623,7 +569,7 @@ def test_api_key_never_reaches_cache_logs_or_outputs(server, tmp_path):
 def test_wrong_base_url_is_a_clear_error():
     be = OpenAIBackend(
         model="m",
-        base_url=f"http://127.0.0.1:{_free_port()}/v1",
+        base_url=f"http://127.0.0.1:{free_port()}/v1",
         retries=1,
         backoff_base=0.01,
         timeout=2,
