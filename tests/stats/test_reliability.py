@@ -351,7 +351,11 @@ def test_value_reliability_real_data_rows_and_values(data):
     full = validation.select_items(validation.item_correlations(ratings, data["scores"]))
     vr = reliability.value_reliability(ratings, full)
     # every (dimension, group) pair with at least one selected item has exactly one row
-    expected = sel.groupby(["family", "dimension", "group"]).size()
+    expected = (
+        sel.astype({"family": str, "dimension": str})
+        .groupby(["family", "dimension", "group"])
+        .size()
+    )
     text = vr.astype({"family": str, "dimension": str})  # ordered categoricals -> the CSV's text
     got = text.dropna(subset=["group"]).set_index(["family", "dimension", "group"]).n_items
     got.index = got.index.set_levels(got.index.levels[2].astype(int), level=2)
@@ -1101,7 +1105,7 @@ def test_reliability_data_mode_api_equals_scale_reliability(tmp_path):
         (
             ["--n-factors", "1"],
             "participant,q0,q1,q2\np1,1,2,3\np2,,2,3\np3,1,,\n",
-            r"need at least 2 complete respondents, got 1",
+            r"need at least 3 complete respondents, got 1",
         ),
         (
             ["--n-factors", "1", "--missing", "pairwise"],
