@@ -44,7 +44,6 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "server.log"
     with llama_server(default_model_path(), log, secret) as srv:
         yield srv
-    log.close()
 
 
 def _personas_run(*args, env=None):
